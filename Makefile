@@ -1,0 +1,145 @@
+# Precis build. `make` builds everything into build/; `make test` and
+# `make demo` install missing Debian packages first (scripts/deps.sh).
+# SANITIZE=address,undefined builds into build/san-<list>/ with sanitizers.
+# FAISS_PREFIX=/path links a real libfaiss_c from there (see scripts/faiss-config.sh).
+
+SHELL := /bin/bash
+O ?= build
+ifneq ($(SANITIZE),)
+O := build/san-$(subst $(comma),-,$(SANITIZE))
+SANFLAGS := -fsanitize=$(SANITIZE) -fno-omit-frame-pointer -fno-sanitize-recover=undefined
+endif
+comma := ,
+
+CC ?= cc
+CXX ?= g++
+OPT ?= -O2
+FAISS_MODE := $(shell scripts/faiss-config.sh mode $(FAISS_PREFIX))
+FAISS_CFLAGS := $(shell scripts/faiss-config.sh cflags $(FAISS_PREFIX))
+FAISS_LIBS := $(shell scripts/faiss-config.sh libs $(FAISS_PREFIX))
+FAISS_DESC := $(shell scripts/faiss-config.sh desc $(FAISS_PREFIX))
+
+WARN := -Wall -Wextra -Werror
+INC := -Iinclude -Iindex -Iproto -I$(O)/gen
+CFLAGS := -std=c11 -D_GNU_SOURCE $(OPT) -g $(WARN) $(INC) -fPIC -pthread -MMD -MP $(SANFLAGS) $(EXTRA_CFLAGS)
+CXXFLAGS := -std=c++17 $(OPT) -g $(WARN) $(INC) $(FAISS_CFLAGS) -fPIC -pthread -fopenmp -MMD -MP $(SANFLAGS)
+CFLAGS += -DPRECIS_FAISS_DESC='"$(FAISS_DESC)"' -DPRECIS_BUILD_DIR='"$(O)"'
+CXXFLAGS += -DPRECIS_FAISS_DESC='"$(FAISS_DESC)"'
+LDFLAGS := -pthread $(SANFLAGS)
+SYSLIBS := -lrocksdb -ljansson -luring -lprotobuf-c $(FAISS_LIBS) -lm -lstdc++
+
+# ---- sources ----
+PROTO_GEN_C := $(O)/gen/precis.pb-c.c
+PROTO_GEN_H := $(O)/gen/precis.pb-c.h
+WIRE_SRC := $(wildcard proto/*.c)
+ENGINE_SRC := $(wildcard index/*.c)
+ENGINE_CXX := $(filter-out index/faiss_compat.cpp,$(wildcard index/*.cpp))
+ifeq ($(FAISS_MODE),compat)
+ENGINE_CXX += index/faiss_compat.cpp
+endif
+CLIENT_SRC := $(wildcard client/lib/*.c)
+CLI_SRC := $(wildcard client/cli/*.c)
+SERVER_SRC := $(wildcard server/*.c)
+BENCH_SRC := $(wildcard bench/*.c)
+BENCH_CXX := $(wildcard bench/*.cpp)
+TEST_SRC := $(wildcard tests/unit/test_*.c tests/integration/test_*.c)
+TEST_SUPPORT := $(wildcard tests/support/*.c)
+
+obj = $(patsubst %.c,$(O)/obj/%.o,$(patsubst %.cpp,$(O)/obj/%.o,$(1)))
+
+WIRE_OBJ := $(call obj,$(WIRE_SRC)) $(O)/obj/gen/precis.pb-c.o
+ENGINE_OBJ := $(call obj,$(ENGINE_SRC) $(ENGINE_CXX))
+CLIENT_OBJ := $(call obj,$(CLIENT_SRC))
+CLI_OBJ := $(call obj,$(CLI_SRC))
+SERVER_OBJ := $(call obj,$(SERVER_SRC))
+BENCH_OBJ := $(call obj,$(BENCH_SRC) $(BENCH_CXX))
+SUPPORT_OBJ := $(call obj,$(TEST_SUPPORT))
+TEST_BIN := $(patsubst tests/%.c,$(O)/tests/%,$(TEST_SRC))
+
+LIB_WIRE := $(O)/libprecis_wire.a
+LIB_ENGINE := $(O)/libprecis_engine.a
+LIB_CLIENT := $(O)/libprecis.a
+SO_CLIENT := $(O)/libprecis.so
+BINS := $(if $(SERVER_SRC),$(O)/precisd) $(if $(CLI_SRC),$(O)/precis) $(if $(BENCH_SRC),$(O)/precis-bench)
+
+.PHONY: all deps test test-only unit demo clean install data faiss-fast fuzz crash-long
+all: $(LIB_WIRE) $(LIB_ENGINE) $(if $(CLIENT_SRC),$(LIB_CLIENT) $(SO_CLIENT) $(O)/precis.pc) $(BINS)
+
+deps:
+	@scripts/deps.sh
+
+# ---- generated protobuf code ----
+$(PROTO_GEN_C) $(PROTO_GEN_H): proto/precis.proto
+	@mkdir -p $(O)/gen
+	protoc-c --proto_path=proto --c_out=$(O)/gen proto/precis.proto
+
+# every object may include the generated header
+$(WIRE_OBJ) $(ENGINE_OBJ) $(CLIENT_OBJ) $(CLI_OBJ) $(SERVER_OBJ) $(BENCH_OBJ) $(SUPPORT_OBJ): | $(PROTO_GEN_H)
+
+$(O)/obj/gen/precis.pb-c.o: $(PROTO_GEN_C)
+	@mkdir -p $(dir $@)
+	$(CC) $(filter-out -Werror,$(CFLAGS)) -c $< -o $@
+
+$(O)/obj/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -c $< -o $@
+
+$(O)/obj/%.o: %.cpp
+	@mkdir -p $(dir $@)
+	$(CXX) $(CXXFLAGS) -c $< -o $@
+
+$(LIB_WIRE): $(WIRE_OBJ)
+	@rm -f $@; ar rcs $@ $^
+$(LIB_ENGINE): $(ENGINE_OBJ)
+	@rm -f $@; ar rcs $@ $^
+$(LIB_CLIENT): $(CLIENT_OBJ) $(WIRE_OBJ)
+	@rm -f $@; ar rcs $@ $^
+$(SO_CLIENT): $(CLIENT_OBJ) $(WIRE_OBJ)
+	$(CC) -shared $(LDFLAGS) -o $@ $^ -lprotobuf-c -Wl,-soname,libprecis.so
+$(O)/precis.pc: scripts/precis.pc.in
+	sed -e 's|@PREFIX@|$(PREFIX)|g' $< > $@
+
+$(O)/precisd: $(SERVER_OBJ) $(LIB_ENGINE) $(LIB_WIRE)
+	$(CXX) $(LDFLAGS) -fopenmp -o $@ $(SERVER_OBJ) $(LIB_ENGINE) $(LIB_WIRE) $(SYSLIBS)
+$(O)/precis: $(CLI_OBJ) $(LIB_CLIENT)
+	$(CC) $(LDFLAGS) -o $@ $(CLI_OBJ) $(LIB_CLIENT) -lprotobuf-c -ljansson -lm
+$(O)/precis-bench: $(BENCH_OBJ) $(LIB_ENGINE) $(LIB_CLIENT) $(LIB_WIRE)
+	$(CXX) $(LDFLAGS) -fopenmp -o $@ $(BENCH_OBJ) $(LIB_ENGINE) $(LIB_CLIENT) $(LIB_WIRE) $(SYSLIBS)
+
+$(O)/tests/%: tests/%.c $(SUPPORT_OBJ) $(LIB_ENGINE) $(if $(CLIENT_SRC),$(LIB_CLIENT)) $(LIB_WIRE) | $(PROTO_GEN_H)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -Itests/support -c $< -o $@.o
+	$(CXX) $(LDFLAGS) -fopenmp -o $@ $@.o $(SUPPORT_OBJ) $(LIB_ENGINE) $(if $(CLIENT_SRC),$(LIB_CLIENT)) $(LIB_WIRE) $(SYSLIBS) -lcriterion
+
+$(O)/obj/tests/support/%.o: CFLAGS += -Itests/support
+
+# ---- test, demo ----
+unit: all $(TEST_BIN)
+test: deps
+	@$(MAKE) --no-print-directory data
+	@$(MAKE) --no-print-directory unit
+	@scripts/run-tests.sh $(O)
+test-only: unit
+	@scripts/run-tests.sh $(O)
+data:
+	@scripts/fetch-data.sh test
+demo: deps
+	@$(MAKE) --no-print-directory all
+	@scripts/demo.sh $(O)
+
+PREFIX ?= /usr/local
+install: all
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/lib/pkgconfig $(DESTDIR)$(PREFIX)/include/precis
+	install -m 0755 $(BINS) $(DESTDIR)$(PREFIX)/bin/
+	install -m 0644 include/precis/*.h $(DESTDIR)$(PREFIX)/include/precis/
+	install -m 0644 $(LIB_CLIENT) $(DESTDIR)$(PREFIX)/lib/
+	install -m 0755 $(SO_CLIENT) $(DESTDIR)$(PREFIX)/lib/
+	sed -e 's|@PREFIX@|$(PREFIX)|g' scripts/precis.pc.in > $(DESTDIR)$(PREFIX)/lib/pkgconfig/precis.pc
+
+faiss-fast:
+	@scripts/faiss-fast.sh
+
+clean:
+	rm -rf build
+
+-include $(shell find $(O)/obj -name '*.d' 2>/dev/null)

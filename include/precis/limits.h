@@ -1,0 +1,34 @@
+/*
+ * precis/limits.h: every size Precis accepts, in one place.
+ *
+ * Conventions: all limits are inclusive maxima (or minima where named MIN).
+ * Exceeding one yields PRECIS_E_OUT_OF_RANGE (or PRECIS_E_FRAME_TOO_LARGE for
+ * frames) with a message naming the limit; nothing is changed. The server may
+ * lower some of them by configuration (frame size, connections), never raise
+ * them past these values.
+ */
+#ifndef PRECIS_LIMITS_H
+#define PRECIS_LIMITS_H
+
+#define PRECIS_MAX_DIM 4096            /* vector dimension: 1..4096 */
+#define PRECIS_MAX_NAME_LEN 64         /* collection name: [A-Za-z0-9_.-]{1,64} */
+#define PRECIS_MAX_K 1000              /* k of search / retrieve */
+#define PRECIS_MAX_SEEDS 2000          /* ANN seeds of retrieve */
+#define PRECIS_MAX_POOL 5000           /* candidate pool of retrieve */
+#define PRECIS_MAX_HOPS 3              /* graph hops of retrieve */
+#define PRECIS_MAX_FANOUT 256          /* edges followed per node */
+#define PRECIS_MAX_BATCH 100000        /* points in one upsert/get/delete */
+#define PRECIS_MAX_TEXT_BYTES (1u << 20)     /* 1 MiB of text per point */
+#define PRECIS_MAX_META_BYTES (64u << 10)    /* 64 KiB of metadata JSON */
+#define PRECIS_MAX_LINK_KIND_LEN 32    /* knowledge-link label */
+#define PRECIS_MAX_KNN_K 64            /* kNN-graph degree */
+#define PRECIS_MAX_INDEX_SPEC_LEN 128  /* FAISS factory string */
+#define PRECIS_MAX_COLLECTIONS 1024
+#define PRECIS_MAX_TOKEN_BUDGET 10000000u
+
+#define PRECIS_DEFAULT_MAX_FRAME (64u << 20) /* 64 MiB */
+#define PRECIS_HARD_MAX_FRAME (256u << 20)   /* configurable up to 256 MiB */
+#define PRECIS_DEFAULT_MAX_CONNECTIONS 1024
+#define PRECIS_MAX_INFLIGHT_PER_CONN 4096
+
+#endif /* PRECIS_LIMITS_H */

@@ -1,0 +1,71 @@
+/*
+ * ann.h: the approximate-nearest-neighbour adapter over FAISS's C API.
+ * The only file that includes <faiss/c_api/...> is ann.c (plus the C++
+ * compatibility/extension files). FAISS's last-error convention is
+ * translated here, once, into precis_status + message.
+ *
+ * Conventions:
+ *   - Labels are dense: the i-th vector ever added gets label i (0-based).
+ *     The collection layer maps labels to point ids and keeps tombstones;
+ *     FAISS never sees point ids.
+ *   - Metric: ANN_METRIC_IP (max inner product; cosine = IP over normalised
+ *     vectors) or ANN_METRIC_L2 (squared L2).
+ *   - Thread-safety: ann_search() may run concurrently with other
+ *     ann_search() calls on the same handle (per-call parameters never touch
+ *     the shared index); everything else needs exclusive access.
+ */
+#ifndef PRECIS_INDEX_ANN_H
+#define PRECIS_INDEX_ANN_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "precis/status.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct ann ann;
+
+typedef enum { ANN_METRIC_IP = 0, ANN_METRIC_L2 = 1 } ann_metric;
+
+typedef struct {
+  uint32_t ef_search; /* HNSW; 0 = index default */
+  uint32_t nprobe;    /* IVF; 0 = index default */
+} ann_search_params;
+
+/* Build an empty index from a FAISS factory string ("HNSW32", "Flat",
+ * "IVF256,Flat", ...). Bad spec -> PRECIS_E_INVALID_ARGUMENT. */
+int ann_create(uint32_t dim, ann_metric metric, const char *spec, ann **out,
+               precis_error *err);
+void ann_destroy(ann *a);
+
+uint32_t ann_dim(const ann *a);
+size_t ann_ntotal(const ann *a);
+int ann_is_trained(const ann *a);
+/* Train (IVF etc.) on n vectors; no-op for indexes that need none. */
+int ann_train(ann *a, size_t n, const float *x, precis_error *err);
+/* Append n vectors; they get labels ntotal .. ntotal+n-1. */
+int ann_add(ann *a, size_t n, const float *x, precis_error *err);
+/* Set an index parameter by name ("efSearch", "efConstruction", "nprobe")
+ * through faiss_ParameterSpace_set_index_parameter (or the extension where
+ * FAISS's ParameterSpace lacks it). Unknown name -> INVALID_ARGUMENT. */
+int ann_set_param(ann *a, const char *name, double value, precis_error *err);
+/* k nearest for each of nq queries. dist and labels are nq*k caller arrays;
+ * missing results get label -1. `p` may be NULL. */
+int ann_search(const ann *a, size_t nq, const float *q, size_t k,
+               const ann_search_params *p, float *dist, int64_t *labels,
+               precis_error *err);
+/* Write atomically: temp file, fsync, rename, fsync of the directory. */
+int ann_save(const ann *a, const char *path, precis_error *err);
+/* Missing file -> NOT_FOUND; unreadable or corrupt -> CORRUPTION. */
+int ann_load(const char *path, ann **out, precis_error *err);
+
+/* Static description of the FAISS build linked in. */
+const char *ann_faiss_build(void);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* PRECIS_INDEX_ANN_H */

@@ -1,0 +1,98 @@
+/*
+ * select.h: choosing the final set from a candidate pool. Pure math over
+ * vectors and relevance: no RocksDB, no FAISS, no I/O.
+ *
+ * Modes:
+ *   SELECT_TOPK      the k most relevant (ties broken by lower pool index).
+ *   SELECT_MMR       maximal marginal relevance:
+ *                    argmax lambda*rel(i) - (1-lambda)*max_{s in S} sim(i,s).
+ *   SELECT_COMPRESS  lazy greedy on the monotone submodular
+ *                    F(S) = a*sum_{s in S} rel(s)
+ *                         + b*sum_{v in pool} rel(v)*max(0, max_{s in S} sim(v,s))
+ *                         + c*log det(I + L_S),  L = diag(q) K diag(q),
+ *                    q_i = exp(theta*rel(i)), K = pool similarity matrix.
+ *                    With b = c = 0 the result equals SELECT_TOPK.
+ * Budgets: k (count) and optionally a token budget (each point costs its
+ * token count); with a budget, COMPRESS uses cost-scaled lazy greedy plus
+ * the best single item and never exceeds it. TOPK/MMR skip items that no
+ * longer fit.
+ *
+ * Conventions: similarity is the dot product of the given vectors, which the
+ * caller L2-normalises. Pointers in select_pool are borrowed for the call.
+ * select_result is caller-owned; its arrays are allocated by select_run and
+ * released with select_result_free. Deterministic for the same input.
+ */
+#ifndef PRECIS_INDEX_SELECT_H
+#define PRECIS_INDEX_SELECT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "precis/status.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef enum { SELECT_COMPRESS = 0, SELECT_TOPK = 1, SELECT_MMR = 2 } select_mode;
+
+typedef enum {
+  SELECT_COVER_EXACT = 0,  /* full pool x pool similarities (BLAS sgemm) */
+  SELECT_COVER_SPARSE = 1, /* only the neighbour lists given in the pool */
+  SELECT_COVER_SAMPLE = 2  /* a deterministic sample of the pool */
+} select_coverage;
+
+typedef struct {
+  size_t n;                 /* pool size, >= 1 */
+  size_t dim;
+  const float *vectors;     /* n*dim row-major, L2-normalised */
+  const float *relevance;   /* n values, expected in [0,1] */
+  const uint32_t *tokens;   /* n token counts; may be NULL without a budget */
+  /* Optional sparse neighbourhood (CSR) for SELECT_COVER_SPARSE: the
+   * neighbours of pool point v are nbr_idx[nbr_off[v] .. nbr_off[v+1]) with
+   * similarities nbr_sim[...]. Self-similarity (1) is implied. */
+  const uint32_t *nbr_off;
+  const uint32_t *nbr_idx;
+  const float *nbr_sim;
+} select_pool;
+
+typedef struct {
+  select_mode mode;
+  uint32_t k;              /* >= 1 */
+  uint64_t token_budget;   /* 0 = none */
+  float lambda;            /* MMR, in [0,1] */
+  float a, b, c;           /* COMPRESS weights, >= 0, not all 0 */
+  float theta;             /* volume quality exponent, >= 0 */
+  select_coverage coverage;
+  uint32_t sample;         /* SAMPLE: pool points used for coverage */
+  uint64_t seed;           /* SAMPLE: deterministic seed */
+} select_params;
+
+/* Defaults: COMPRESS, k 10, lambda 0.5, a 1, b 1, c 1, theta 5, EXACT. */
+void select_params_default(select_params *p);
+
+typedef struct {
+  size_t n;                  /* selected count */
+  uint32_t *idx;             /* n pool indices, in selection order */
+  float *gain;               /* n marginal gains of F (mode's own score for
+                                TOPK/MMR: relevance / MMR score) */
+  uint32_t *represents;      /* n: pool points whose most similar selected
+                                point is this one (ties: earliest selected) */
+  uint32_t *assign;          /* pool n: position in idx of each pool point's
+                                representative */
+  double objective;          /* F(S) with the given a, b, c */
+  double coverage_ratio;     /* sum rel(v)*max sim(v,S) / sum rel(v) */
+  double redundancy;         /* mean pairwise similarity inside S (0 if n<2) */
+  double mean_relevance;
+} select_result;
+
+/* Runs the selection. On failure (bad parameters -> OUT_OF_RANGE or
+ * INVALID_ARGUMENT, allocation -> NO_MEMORY) *out is left empty. */
+int select_run(const select_pool *pool, const select_params *p,
+               select_result *out, precis_error *err);
+void select_result_free(select_result *r);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* PRECIS_INDEX_SELECT_H */
