@@ -101,6 +101,8 @@ int engine_collection_list(engine *e, engine_collection_info **out, size_t *n,
 typedef struct {
   uint64_t id;
   const float *vector;  /* dim floats, required, finite */
+  uint32_t dim;         /* number of floats in vector; must equal the
+                           collection's dimension (DIMENSION_MISMATCH) */
   const char *text;     /* UTF-8, may be NULL */
   size_t text_len;
   const char *meta;     /* JSON object text, may be NULL (stored as "{}") */

@@ -46,4 +46,4 @@ if echo 'int main(void){return 0;}' | ${CC:-cc} -x c - -o /dev/null -lfaiss_c -l
   emit native "" "-lfaiss_c -lfaiss $deplibs" "libfaiss_c from the linker path"
 fi
 
-emit compat "" "-lfaiss $deplibs" "Debian libfaiss.a with Precis's C API compatibility layer"
+emit compat "" "-lfaiss $deplibs" "Debian libfaiss.a with the Precis C API compatibility layer"

@@ -1,0 +1,435 @@
+/*
+ * ann.c: the ANN adapter of ann.h over FAISS's C API (<faiss/c_api/...>)
+ * plus Precis's small extension (faiss_ext.h). FAISS errors are translated
+ * into precis_status here, once (faiss_fail).
+ *
+ * On-disk format (ann_save / ann_load): the FAISS index exactly as
+ * faiss_write_index writes it, followed by a 20-byte trailer
+ *     "PRCSANN1" | payload length (u64 LE) | CRC-32C of the payload (u32 LE)
+ * FAISS ignores trailing bytes, so the file stays readable by FAISS tools.
+ * ann_load checks the trailer before FAISS parses a byte: FAISS validates
+ * little of what it reads, so a flipped bit in an HNSW graph would load
+ * fine and crash the first search, and a corrupt size field could make it
+ * allocate (and touch) gigabytes.
+ */
+#include "ann.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <float.h>
+#include <limits.h>
+#include <math.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <faiss/c_api/AutoTune_c.h>
+#include <faiss/c_api/Index_c.h>
+#include <faiss/c_api/error_c.h>
+#include <faiss/c_api/index_factory_c.h>
+#include <faiss/c_api/index_io_c.h>
+
+#include "faiss_ext.h"
+#include "precis/limits.h"
+
+struct ann {
+  FaissIndex *idx;
+  uint32_t dim;
+  ann_metric metric;
+};
+
+/* ---- errors ---- */
+
+/* FAISS messages read "Error in <function> at <file>:<line>: <message>";
+ * keep <message>. */
+static const char *faiss_msg(void) {
+  const char *m = faiss_get_last_error();
+  if (!m || !*m) return "unknown FAISS error";
+  if (strncmp(m, "Error in ", 9) == 0) {
+    const char *at = strstr(m, " at ");
+    const char *colon = at ? strstr(at + 4, ": ") : NULL;
+    if (colon && colon[2]) return colon + 2;
+  }
+  return m;
+}
+
+/* A FAISS call failed: `code` unless it ran out of memory. */
+static int faiss_fail(precis_error *err, int code, const char *what) {
+  if (faissx_last_error_is_oom()) code = PRECIS_E_NO_MEMORY;
+  return precis_error_set(err, code, "%s: %s", what, faiss_msg());
+}
+
+static int sys_fail(precis_error *err, const char *what, const char *path,
+                    int errnum) {
+  char buf[128];
+  return precis_error_set(err, PRECIS_E_IO, "%s %s: %s", what, path,
+                          strerror_r(errnum, buf, sizeof buf));
+}
+
+/* ---- CRC-32C (Castagnoli), SSE4.2 where the CPU has it ---- */
+
+static uint32_t crc_table[256];
+static int crc_hw;
+static pthread_once_t crc_once = PTHREAD_ONCE_INIT;
+
+static void crc_init(void) {
+  for (uint32_t i = 0; i < 256; i++) {
+    uint32_t c = i;
+    for (int j = 0; j < 8; j++) c = (c >> 1) ^ (0x82F63B78u & (0u - (c & 1)));
+    crc_table[i] = c;
+  }
+#if defined(__x86_64__) && defined(__GNUC__)
+  __builtin_cpu_init();
+  crc_hw = __builtin_cpu_supports("sse4.2");
+#endif
+}
+
+#if defined(__x86_64__) && defined(__GNUC__)
+__attribute__((target("sse4.2"))) static uint32_t
+crc_update_hw(uint32_t c, const unsigned char *p, size_t n) {
+  uint64_t c64 = c;
+  for (; n >= 8; p += 8, n -= 8) {
+    uint64_t v;
+    memcpy(&v, p, 8);
+    c64 = __builtin_ia32_crc32di(c64, v);
+  }
+  c = (uint32_t)c64;
+  for (; n; p++, n--) c = __builtin_ia32_crc32qi(c, *p);
+  return c;
+}
+#endif
+
+/* Running CRC register (start with 0xFFFFFFFF, finish with ~). */
+static uint32_t crc_update(uint32_t c, const void *buf, size_t n) {
+  const unsigned char *p = buf;
+  pthread_once(&crc_once, crc_init);
+#if defined(__x86_64__) && defined(__GNUC__)
+  if (crc_hw) return crc_update_hw(c, p, n);
+#endif
+  for (; n; p++, n--) c = crc_table[(c ^ *p) & 0xff] ^ (c >> 8);
+  return c;
+}
+
+/* CRC-32C of bytes [0, len) of fd. Returns 0, or an errno (EPIPE when the
+ * file ends early). */
+static int crc_fd(int fd, uint64_t len, uint32_t *out) {
+  enum { CHUNK = 1 << 20 };
+  unsigned char *buf = malloc(CHUNK);
+  if (!buf) return ENOMEM;
+  uint32_t c = 0xFFFFFFFFu;
+  uint64_t off = 0;
+  int rc = 0;
+  while (off < len) {
+    size_t want = len - off < CHUNK ? (size_t)(len - off) : CHUNK;
+    ssize_t got = pread(fd, buf, want, (off_t)off);
+    if (got < 0 && errno == EINTR) continue;
+    if (got <= 0) {
+      rc = got < 0 ? errno : EPIPE;
+      break;
+    }
+    c = crc_update(c, buf, (size_t)got);
+    off += (uint64_t)got;
+  }
+  free(buf);
+  *out = ~c;
+  return rc;
+}
+
+/* ---- file trailer ---- */
+
+#define TRAILER_MAGIC "PRCSANN1"
+enum { TRAILER_BYTES = 20 };
+
+static void put_le(unsigned char *p, uint64_t v, int n) {
+  for (int i = 0; i < n; i++) p[i] = (unsigned char)(v >> (8 * i));
+}
+static uint64_t get_le(const unsigned char *p, int n) {
+  uint64_t v = 0;
+  for (int i = n - 1; i >= 0; i--) v = (v << 8) | p[i];
+  return v;
+}
+
+/* ---- create / destroy / accessors ---- */
+
+static int metric_from_faiss(FaissMetricType m, ann_metric *out) {
+  if (m == METRIC_INNER_PRODUCT) *out = ANN_METRIC_IP;
+  else if (m == METRIC_L2) *out = ANN_METRIC_L2;
+  else return -1;
+  return 0;
+}
+
+static int wrap(FaissIndex *idx, ann **out, precis_error *err) {
+  ann *a = malloc(sizeof *a);
+  if (!a) {
+    faiss_Index_free(idx);
+    return precis_error_set(err, PRECIS_E_NO_MEMORY, "ann: out of memory");
+  }
+  a->idx = idx;
+  a->dim = (uint32_t)faiss_Index_d(idx);
+  if (metric_from_faiss(faiss_Index_metric_type(idx), &a->metric) != 0)
+    a->metric = ANN_METRIC_L2; /* callers check the metric before wrapping */
+  *out = a;
+  return PRECIS_OK;
+}
+
+int ann_create(uint32_t dim, ann_metric metric, const char *spec, ann **out,
+               precis_error *err) {
+  if (!out) return precis_error_set(err, PRECIS_E_INVALID_ARGUMENT, "ann_create: out is NULL");
+  *out = NULL;
+  if (dim == 0 || dim > PRECIS_MAX_DIM)
+    return precis_error_set(err, PRECIS_E_OUT_OF_RANGE,
+                            "dimension %u outside 1..%d", dim, PRECIS_MAX_DIM);
+  if (metric != ANN_METRIC_IP && metric != ANN_METRIC_L2)
+    return precis_error_set(err, PRECIS_E_INVALID_ARGUMENT, "unknown metric %d", (int)metric);
+  if (!spec || !*spec || strlen(spec) >= PRECIS_MAX_INDEX_SPEC_LEN)
+    return precis_error_set(err, PRECIS_E_INVALID_ARGUMENT,
+                            "index spec must be 1..%d characters",
+                            PRECIS_MAX_INDEX_SPEC_LEN - 1);
+  /* Labels are dense (i-th vector = label i): an IDMap could not add. */
+  if (strstr(spec, "IDMap"))
+    return precis_error_set(err, PRECIS_E_INVALID_ARGUMENT,
+                            "index spec \"%s\": IDMap is not supported", spec);
+
+  FaissIndex *idx = NULL;
+  FaissMetricType fm = metric == ANN_METRIC_IP ? METRIC_INNER_PRODUCT : METRIC_L2;
+  if (faiss_index_factory(&idx, (int)dim, spec, fm) != 0 || !idx)
+    return faiss_fail(err, PRECIS_E_INVALID_ARGUMENT, "bad index spec");
+  return wrap(idx, out, err);
+}
+
+void ann_destroy(ann *a) {
+  if (!a) return;
+  faiss_Index_free(a->idx);
+  free(a);
+}
+
+uint32_t ann_dim(const ann *a) { return a->dim; }
+
+size_t ann_ntotal(const ann *a) { return (size_t)faiss_Index_ntotal(a->idx); }
+
+int ann_is_trained(const ann *a) { return faiss_Index_is_trained(a->idx) != 0; }
+
+/* ---- train / add / parameters ---- */
+
+int ann_train(ann *a, size_t n, const float *x, precis_error *err) {
+  if (!a) return precis_error_set(err, PRECIS_E_INVALID_ARGUMENT, "ann_train: NULL index");
+  if (faiss_Index_is_trained(a->idx)) return PRECIS_OK;
+  if (n == 0 || !x || n > (size_t)INT64_MAX)
+    return precis_error_set(err, PRECIS_E_INVALID_ARGUMENT, "training needs vectors");
+  if (faiss_Index_train(a->idx, (idx_t)n, x) != 0)
+    return faiss_fail(err, PRECIS_E_INTERNAL, "train");
+  return PRECIS_OK;
+}
+
+int ann_add(ann *a, size_t n, const float *x, precis_error *err) {
+  if (!a || (n && !x))
+    return precis_error_set(err, PRECIS_E_INVALID_ARGUMENT, "ann_add: NULL argument");
+  if (n == 0) return PRECIS_OK;
+  if (!faiss_Index_is_trained(a->idx))
+    return precis_error_set(err, PRECIS_E_INVALID_ARGUMENT,
+                            "index must be trained before adding");
+  /* HNSW stores labels as int; keep every index type to that range. */
+  uint64_t total = (uint64_t)faiss_Index_ntotal(a->idx);
+  if (n > (uint64_t)INT32_MAX - total)
+    return precis_error_set(err, PRECIS_E_OUT_OF_RANGE,
+                            "index would exceed %d vectors", INT32_MAX);
+  if (faiss_Index_add(a->idx, (idx_t)n, x) != 0)
+    return faiss_fail(err, PRECIS_E_INTERNAL, "add");
+  return PRECIS_OK;
+}
+
+int ann_set_param(ann *a, const char *name, double value, precis_error *err) {
+  if (!a || !name)
+    return precis_error_set(err, PRECIS_E_INVALID_ARGUMENT, "ann_set_param: NULL argument");
+  if (strcmp(name, "efSearch") != 0 && strcmp(name, "efConstruction") != 0 &&
+      strcmp(name, "nprobe") != 0)
+    return precis_error_set(err, PRECIS_E_INVALID_ARGUMENT, "unknown index parameter \"%s\"", name);
+  if (!isfinite(value) || value != trunc(value))
+    return precis_error_set(err, PRECIS_E_INVALID_ARGUMENT, "%s must be an integer", name);
+  if (value < 1 || value > INT_MAX)
+    return precis_error_set(err, PRECIS_E_OUT_OF_RANGE, "%s=%g outside 1..%d", name, value, INT_MAX);
+
+  /* FAISS 1.7.3's ParameterSpace handles all three names (efConstruction
+   * included) and throws only "could not set parameter": a parameter that
+   * does not apply to this index type. */
+  FaissParameterSpace *ps = NULL;
+  if (faiss_ParameterSpace_new(&ps) != 0 || !ps)
+    return faiss_fail(err, PRECIS_E_INTERNAL, "parameter space");
+  int rc = faiss_ParameterSpace_set_index_parameter(ps, a->idx, name, value);
+  faiss_ParameterSpace_free(ps);
+  if (rc != 0) return faiss_fail(err, PRECIS_E_INVALID_ARGUMENT, name);
+  return PRECIS_OK;
+}
+
+/* ---- search ---- */
+
+int ann_search(const ann *a, size_t nq, const float *q, size_t k,
+               const ann_search_params *p, float *dist, int64_t *labels,
+               precis_error *err) {
+  if (!a || (nq && (!q || !dist || !labels)))
+    return precis_error_set(err, PRECIS_E_INVALID_ARGUMENT, "ann_search: NULL argument");
+  if (k == 0) return precis_error_set(err, PRECIS_E_INVALID_ARGUMENT, "k must be positive");
+  if (nq == 0) return PRECIS_OK;
+  if (k > (size_t)INT32_MAX || nq > SIZE_MAX / sizeof(float) / k || nq > (size_t)INT64_MAX)
+    return precis_error_set(err, PRECIS_E_OUT_OF_RANGE, "search of %zu x %zu too large", nq, k);
+  uint32_t ef = p ? p->ef_search : 0, nprobe = p ? p->nprobe : 0;
+  if (ef > INT_MAX)
+    return precis_error_set(err, PRECIS_E_OUT_OF_RANGE, "ef_search %u too large", ef);
+
+  /* Missing results: label -1 and the worst distance of the metric. */
+  const float worst = a->metric == ANN_METRIC_IP ? -FLT_MAX : FLT_MAX;
+  const size_t total = nq * k;
+  if (faiss_Index_ntotal(a->idx) == 0) { /* also covers an untrained IVF */
+    for (size_t i = 0; i < total; i++) labels[i] = -1, dist[i] = worst;
+    return PRECIS_OK;
+  }
+  if (faissx_search(a->idx, (idx_t)nq, q, (idx_t)k, (int)ef, nprobe, dist, labels) != 0)
+    return faiss_fail(err, PRECIS_E_INTERNAL, "search");
+  for (size_t i = 0; i < total; i++)
+    if (labels[i] < 0) dist[i] = worst;
+  return PRECIS_OK;
+}
+
+/* ---- save / load ---- */
+
+/* fsync the directory holding `path` so that a rename in it is durable. */
+static int fsync_parent(const char *path, precis_error *err) {
+  const char *slash = strrchr(path, '/');
+  char *dir = slash ? strndup(path, slash == path ? 1 : (size_t)(slash - path)) : strdup(".");
+  if (!dir) return precis_error_set(err, PRECIS_E_NO_MEMORY, "ann_save: out of memory");
+  int rc = PRECIS_OK;
+  int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (fd < 0 || fsync(fd) != 0) rc = sys_fail(err, "cannot sync directory", dir, errno);
+  if (fd >= 0) close(fd);
+  free(dir);
+  return rc;
+}
+
+int ann_save(const ann *a, const char *path, precis_error *err) {
+  if (!a || !path || !*path)
+    return precis_error_set(err, PRECIS_E_INVALID_ARGUMENT, "ann_save: NULL argument");
+  size_t plen = strlen(path);
+  char *tmp = malloc(plen + 5);
+  if (!tmp) return precis_error_set(err, PRECIS_E_NO_MEMORY, "ann_save: out of memory");
+  memcpy(tmp, path, plen);
+  memcpy(tmp + plen, ".tmp", 5);
+
+  int rc = PRECIS_OK;
+  FILE *f = NULL;
+  int fd = open(tmp, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  if (fd < 0) {
+    rc = sys_fail(err, "cannot create", tmp, errno);
+    goto out;
+  }
+  if (!(f = fdopen(fd, "w+b"))) {
+    rc = sys_fail(err, "cannot open", tmp, errno);
+    close(fd);
+    goto out;
+  }
+  if (faiss_write_index(a->idx, f) != 0) {
+    rc = faiss_fail(err, PRECIS_E_IO, "write index");
+    goto out;
+  }
+  if (fflush(f) != 0) {
+    rc = sys_fail(err, "cannot write", tmp, errno);
+    goto out;
+  }
+  off_t len = ftello(f);
+  uint32_t crc;
+  int e = len < 0 ? errno : crc_fd(fd, (uint64_t)len, &crc);
+  if (e) {
+    rc = sys_fail(err, "cannot read back", tmp, e);
+    goto out;
+  }
+  unsigned char tr[TRAILER_BYTES];
+  memcpy(tr, TRAILER_MAGIC, 8);
+  put_le(tr + 8, (uint64_t)len, 8);
+  put_le(tr + 16, crc, 4);
+  if (fwrite(tr, 1, sizeof tr, f) != sizeof tr || fflush(f) != 0 || fsync(fd) != 0) {
+    rc = sys_fail(err, "cannot write", tmp, errno);
+    goto out;
+  }
+  int closed = fclose(f);
+  f = NULL;
+  if (closed != 0) {
+    rc = sys_fail(err, "cannot close", tmp, errno);
+    goto out;
+  }
+  if (rename(tmp, path) != 0) {
+    rc = sys_fail(err, "cannot rename to", path, errno);
+    goto out;
+  }
+  rc = fsync_parent(path, err);
+out:
+  if (f) fclose(f);
+  if (rc != PRECIS_OK) unlink(tmp);
+  free(tmp);
+  return rc;
+}
+
+/* Check the trailer and the CRC of the payload. */
+static int check_file(int fd, const char *path, precis_error *err) {
+  struct stat st;
+  if (fstat(fd, &st) != 0) return sys_fail(err, "cannot stat", path, errno);
+  if (st.st_size < TRAILER_BYTES)
+    return precis_error_set(err, PRECIS_E_CORRUPTION, "%s: too short for an index", path);
+  uint64_t len = (uint64_t)st.st_size - TRAILER_BYTES;
+  unsigned char tr[TRAILER_BYTES];
+  ssize_t got;
+  do got = pread(fd, tr, sizeof tr, (off_t)len);
+  while (got < 0 && errno == EINTR);
+  if (got < 0) return sys_fail(err, "cannot read", path, errno);
+  if (got != (ssize_t)sizeof tr || memcmp(tr, TRAILER_MAGIC, 8) != 0 || get_le(tr + 8, 8) != len)
+    return precis_error_set(err, PRECIS_E_CORRUPTION, "%s: missing or damaged trailer", path);
+  uint32_t crc;
+  int e = crc_fd(fd, len, &crc);
+  if (e == EPIPE)
+    return precis_error_set(err, PRECIS_E_CORRUPTION, "%s: truncated while reading", path);
+  if (e) return sys_fail(err, "cannot read", path, e);
+  if (crc != (uint32_t)get_le(tr + 16, 4))
+    return precis_error_set(err, PRECIS_E_CORRUPTION, "%s: checksum mismatch", path);
+  return PRECIS_OK;
+}
+
+int ann_load(const char *path, ann **out, precis_error *err) {
+  if (!path || !out)
+    return precis_error_set(err, PRECIS_E_INVALID_ARGUMENT, "ann_load: NULL argument");
+  *out = NULL;
+  int fd = open(path, O_RDONLY | O_CLOEXEC);
+  if (fd < 0) {
+    if (errno == ENOENT)
+      return precis_error_set(err, PRECIS_E_NOT_FOUND, "%s: no such index file", path);
+    return sys_fail(err, "cannot open", path, errno);
+  }
+  int rc = check_file(fd, path, err);
+  if (rc != PRECIS_OK) {
+    close(fd);
+    return rc;
+  }
+  FILE *f = fdopen(fd, "rb");
+  if (!f) {
+    rc = sys_fail(err, "cannot open", path, errno);
+    close(fd);
+    return rc;
+  }
+  FaissIndex *idx = NULL;
+  rc = faiss_read_index(f, 0, &idx);
+  fclose(f);
+  if (rc != 0 || !idx) {
+    char what[PRECIS_ERROR_MSG_MAX];
+    snprintf(what, sizeof what, "%s: unreadable index", path);
+    return faiss_fail(err, PRECIS_E_CORRUPTION, what);
+  }
+  ann_metric m;
+  int d = faiss_Index_d(idx);
+  if (d < 1 || d > PRECIS_MAX_DIM || metric_from_faiss(faiss_Index_metric_type(idx), &m) != 0) {
+    faiss_Index_free(idx);
+    return precis_error_set(err, PRECIS_E_CORRUPTION, "%s: unsupported dimension or metric", path);
+  }
+  return wrap(idx, out, err);
+}
+
+const char *ann_faiss_build(void) { return faissx_build_desc(); }

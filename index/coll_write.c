@@ -1,0 +1,237 @@
+/* coll_write.c: the write paths of a collection: upsert and delete. Each
+ * write is one RocksDB batch (points, payloads, replay-log entry, counters,
+ * and graph edges), synced before the in-memory index is touched. */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "coll_internal.h"
+#include "graph.h"
+#include "payload.h"
+
+int coll__prepare_vector(const coll *c, const float *v, uint32_t dim, float *out,
+                         const char *what, precis_error *err) {
+  if (!v || dim != c->cfg.dim)
+    return precis_error_set(err, PRECIS_E_DIMENSION_MISMATCH,
+                            "%s has %u components, collection %s has dimension %u",
+                            what, v ? dim : 0, c->name, c->cfg.dim);
+  double norm = 0;
+  for (uint32_t i = 0; i < dim; i++) {
+    if (!isfinite(v[i]))
+      return precis_error_set(err, PRECIS_E_INVALID_VECTOR,
+                              "%s: component %u is %s", what, i,
+                              isnan(v[i]) ? "NaN" : "infinite");
+    norm += (double)v[i] * v[i];
+  }
+  if (c->cfg.metric == ENGINE_METRIC_COSINE) {
+    if (norm == 0)
+      return precis_error_set(err, PRECIS_E_INVALID_VECTOR,
+                              "%s: zero vector has no cosine similarity", what);
+    float inv = (float)(1.0 / sqrt(norm));
+    for (uint32_t i = 0; i < dim; i++) out[i] = v[i] * inv;
+  } else {
+    memcpy(out, v, dim * sizeof(float));
+  }
+  return PRECIS_OK;
+}
+
+static void maybe_rebuild(coll *c) {
+  const char *why = NULL;
+  char buf[128];
+  double frac = c->eopts ? c->eopts->rebuild_tombstone_fraction : 0.2;
+  if (c->ann && c->nslots >= 1000 && (double)(c->nslots - c->live.len) > frac * (double)c->nslots) {
+    snprintf(buf, sizeof buf, "%zu of %zu slots are tombstones", c->nslots - c->live.len, c->nslots);
+    why = buf;
+  } else if (c->auto_spec && c->ann && strcmp(coll__spec_for(c, c->count), c->cur_spec) != 0) {
+    snprintf(buf, sizeof buf, "auto index: %llu points call for %s",
+             (unsigned long long)c->count, coll__spec_for(c, c->count));
+    why = buf;
+  } else if (!c->ann && c->count >= 256 && (c->count & (c->count - 1)) == 0) {
+    why = "training the index";
+  }
+  if (!why) return;
+  precis_error e;
+  if (coll__rebuild(c, why, &e) && c->log)
+    c->log(c->log_ctx, COLL_LOG_ERROR, "collection %s: rebuild failed: %s", c->name, e.msg);
+}
+
+static void after_write(coll *c, size_t ops) {
+  c->ops_since_save += ops;
+  c->dirty = true;
+  maybe_rebuild(c);
+}
+
+static void maybe_save(coll *c) {
+  uint64_t every = c->eopts ? c->eopts->save_every_ops : 0;
+  if (every && c->ops_since_save >= every) {
+    precis_error e;
+    if (coll_save_index(c, &e) && c->log)
+      c->log(c->log_ctx, COLL_LOG_WARN, "collection %s: periodic save failed: %s", c->name, e.msg);
+  }
+}
+
+static int check_point(const coll *c, const engine_point_in *p, float *vec,
+                       size_t i, precis_error *err) {
+  char what[64];
+  snprintf(what, sizeof what, "point %llu (#%zu)", (unsigned long long)p->id, i);
+  int rc = coll__prepare_vector(c, p->vector, p->dim, vec, what, err);
+  if (rc) return rc;
+  if (p->text_len > PRECIS_MAX_TEXT_BYTES || (!p->text && p->text_len))
+    return precis_error_set(err, PRECIS_E_OUT_OF_RANGE, "%s: text of %zu bytes (limit %u)",
+                            what, p->text_len, PRECIS_MAX_TEXT_BYTES);
+  if (p->meta && p->meta_len) {
+    rc = payload_validate_meta(p->meta, p->meta_len, err);
+    if (rc) {
+      char m[PRECIS_ERROR_MSG_MAX];
+      snprintf(m, sizeof m, "%s", err ? err->msg : "");
+      return precis_error_set(err, rc, "%s: %s", what, m);
+    }
+  }
+  return PRECIS_OK;
+}
+
+int coll_upsert(coll *c, const engine_point_in *pts, size_t n, precis_error *err) {
+  if (n == 0 || n > PRECIS_MAX_BATCH)
+    return precis_error_set(err, n ? PRECIS_E_OUT_OF_RANGE : PRECIS_E_INVALID_ARGUMENT,
+                            "a batch holds 1..%d points, got %zu", PRECIS_MAX_BATCH, n);
+  size_t dim = c->cfg.dim;
+  float *vecs = malloc(n * dim * sizeof(float));
+  size_t *uniq = malloc(n * sizeof(size_t));
+  uint64_t *ids = malloc(n * sizeof(uint64_t));
+  idmap seen;
+  idmap_init(&seen);
+  store_batch *b = store_batch_create(c->st);
+  unsigned char *pay = NULL;
+  int rc = PRECIS_OK;
+  if (!vecs || !uniq || !ids || !b) { rc = precis_error_set(err, PRECIS_E_NO_MEMORY, "upsert"); goto out; }
+  /* validate everything first: a bad point fails the batch untouched */
+  for (size_t i = 0; i < n; i++)
+    if ((rc = check_point(c, &pts[i], vecs + i * dim, i, err))) goto out;
+  /* duplicate ids: the last occurrence wins */
+  size_t m = 0;
+  for (size_t i = n; i-- > 0;) {
+    if (idmap_get(&seen, pts[i].id, NULL)) continue;
+    if (idmap_put(&seen, pts[i].id, i)) { rc = precis_error_set(err, PRECIS_E_NO_MEMORY, "upsert"); goto out; }
+    uniq[m++] = i;
+  }
+  /* restore input order of the survivors */
+  for (size_t i = 0; i < m / 2; i++) { size_t t = uniq[i]; uniq[i] = uniq[m - 1 - i]; uniq[m - 1 - i] = t; }
+  pthread_rwlock_wrlock(&c->lock);
+  uint64_t added = 0;
+  for (size_t j = 0; j < m; j++) {
+    const engine_point_in *p = &pts[uniq[j]];
+    unsigned char k[12];
+    coll__point_key(k, c->id, p->id);
+    ids[j] = p->id;
+    if (!idmap_get(&c->live, p->id, NULL)) added++;
+    store_batch_put(b, STORE_CF_VEC, k, 12, vecs + uniq[j] * dim, dim * sizeof(float));
+    const char *meta = p->meta && p->meta_len ? p->meta : "{}";
+    size_t ml = p->meta && p->meta_len ? p->meta_len : 2;
+    uint32_t tokens = p->tokens >= 0 ? (uint32_t)(p->tokens > UINT32_MAX ? UINT32_MAX : p->tokens)
+                                     : payload_count_tokens(p->text, p->text_len);
+    size_t pl = payload_encoded_size(p->text_len, ml);
+    unsigned char *np = realloc(pay, pl);
+    if (!np) { rc = precis_error_set(err, PRECIS_E_NO_MEMORY, "upsert"); goto unlock; }
+    pay = np;
+    payload_encode(pay, tokens, p->text, p->text_len, meta, ml);
+    store_batch_put(b, STORE_CF_PAY, k, 12, pay, pl);
+  }
+  /* compact the prepared vectors of the survivors, in order */
+  for (size_t j = 0; j < m; j++)
+    if (uniq[j] != j) memmove(vecs + j * dim, vecs + uniq[j] * dim, dim * sizeof(float));
+  if ((rc = graph__on_upsert(c, b, ids, vecs, m, err))) goto unlock;
+  unsigned char lk[12];
+  store_put_be32(lk, c->id);
+  store_put_be64(lk + 4, c->seq + 1);
+  unsigned char *lv = (unsigned char *)uniq; /* reuse: m*8 bytes fit in n*sizeof(size_t) */
+  for (size_t j = 0; j < m; j++) store_put_be64(lv + 8 * j, ids[j]);
+  store_batch_put(b, STORE_CF_LOG, lk, 12, lv, 8 * m);
+  coll__batch_counters(c, b, c->seq + 1, c->count + added);
+  if ((rc = store_write(c->st, b, err))) goto unlock;
+  /* durable: now the in-memory index */
+  c->seq++;
+  c->count += added;
+  graph__after_write(c);
+  if (c->ann) {
+    precis_error e2;
+    if (ann_add(c->ann, m, vecs, &e2) == PRECIS_OK) {
+      for (size_t j = 0; j < m; j++)
+        if (coll__slots_push(c, ids[j]) || idmap_put(&c->live, ids[j], c->nslots - 1)) {
+          rc = PRECIS_E_NO_MEMORY;
+          break;
+        }
+    } else {
+      rc = e2.code;
+    }
+    if (rc) { /* the write is durable; rebuild the index from the store */
+      rc = PRECIS_OK;
+      coll__rebuild(c, "in-memory index update failed", NULL);
+    }
+  } else {
+    for (size_t j = 0; j < m; j++) idmap_put(&c->live, ids[j], UINT64_MAX);
+  }
+  after_write(c, m);
+unlock:
+  pthread_rwlock_unlock(&c->lock);
+  if (!rc) maybe_save(c);
+out:
+  free(vecs);
+  free(uniq);
+  free(ids);
+  free(pay);
+  idmap_free(&seen);
+  store_batch_destroy(b);
+  return rc;
+}
+
+int coll_delete(coll *c, const uint64_t *ids, size_t n, size_t *deleted,
+                precis_error *err) {
+  if (deleted) *deleted = 0;
+  if (n == 0 || n > PRECIS_MAX_BATCH)
+    return precis_error_set(err, n ? PRECIS_E_OUT_OF_RANGE : PRECIS_E_INVALID_ARGUMENT,
+                            "a delete holds 1..%d ids, got %zu", PRECIS_MAX_BATCH, n);
+  uint64_t *gone = malloc(n * sizeof *gone);
+  unsigned char *lv = malloc(n * 8);
+  store_batch *b = store_batch_create(c->st);
+  idmap seen;
+  idmap_init(&seen);
+  int rc = PRECIS_OK;
+  if (!gone || !lv || !b) { rc = precis_error_set(err, PRECIS_E_NO_MEMORY, "delete"); goto out; }
+  pthread_rwlock_wrlock(&c->lock);
+  size_t m = 0;
+  for (size_t i = 0; i < n; i++) {
+    if (!idmap_get(&c->live, ids[i], NULL) || idmap_get(&seen, ids[i], NULL)) continue;
+    if (idmap_put(&seen, ids[i], 1)) { rc = precis_error_set(err, PRECIS_E_NO_MEMORY, "delete"); goto unlock; }
+    gone[m] = ids[i];
+    unsigned char k[12];
+    coll__point_key(k, c->id, ids[i]);
+    store_batch_delete(b, STORE_CF_VEC, k, 12);
+    store_batch_delete(b, STORE_CF_PAY, k, 12);
+    store_put_be64(lv + 8 * m, ids[i]);
+    m++;
+  }
+  if (m == 0) goto unlock;
+  if ((rc = graph__on_delete(c, b, gone, m, err))) goto unlock;
+  unsigned char lk[12];
+  store_put_be32(lk, c->id);
+  store_put_be64(lk + 4, c->seq + 1);
+  store_batch_put(b, STORE_CF_LOG, lk, 12, lv, 8 * m);
+  coll__batch_counters(c, b, c->seq + 1, c->count - m);
+  if ((rc = store_write(c->st, b, err))) goto unlock;
+  c->seq++;
+  c->count -= m;
+  graph__after_write(c);
+  for (size_t j = 0; j < m; j++) idmap_del(&c->live, gone[j]);
+  if (deleted) *deleted = m;
+  after_write(c, m);
+unlock:
+  pthread_rwlock_unlock(&c->lock);
+  if (!rc && m) maybe_save(c);
+out:
+  free(gone);
+  free(lv);
+  store_batch_destroy(b);
+  idmap_free(&seen);
+  return rc;
+}

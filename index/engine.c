@@ -1,0 +1,452 @@
+/* engine.c: the engine handle: data directory, RocksDB, the registry of open
+ * collections, and the public entry points of engine.h (which delegate to the
+ * collection, graph and retrieve modules). */
+#include "engine.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+
+#include "coll.h"
+#include "graph_internal.h"
+#include "store.h"
+
+#define ENGINE_FORMAT "precis-1"
+
+struct engine {
+  char *dir, *ann_dir;
+  store *st;
+  engine_options opts;
+  pthread_rwlock_t lock; /* registry: shared for use, exclusive for create/drop */
+  coll **colls;
+  size_t ncolls, cap;
+  uint32_t next_cid;
+};
+
+void engine_options_default(engine_options *o) {
+  memset(o, 0, sizeof *o);
+  o->sync_writes = 1;
+  o->create_if_missing = 1;
+  o->rebuild_tombstone_fraction = 0.2;
+  o->save_every_ops = 0;
+}
+
+static void engine__log(void *ctx, int level, const char *fmt, ...) {
+  engine *e = ctx;
+  char msg[1024];
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(msg, sizeof msg, fmt, ap);
+  va_end(ap);
+  if (e->opts.log) {
+    e->opts.log(e->opts.log_ctx, level, msg);
+    return;
+  }
+  if (level < COLL_LOG_INFO) return;
+  static const char *names[] = {"DEBUG", "INFO", "WARN", "ERROR"};
+  char ts[32];
+  time_t t = time(NULL);
+  struct tm tm;
+  gmtime_r(&t, &tm);
+  strftime(ts, sizeof ts, "%Y-%m-%dT%H:%M:%SZ", &tm);
+  fprintf(stderr, "%s %s %s\n", ts, names[level & 3], msg);
+}
+
+static int check_name(const char *name, precis_error *err) {
+  size_t n = name ? strlen(name) : 0;
+  if (n < 1 || n > PRECIS_MAX_NAME_LEN)
+    return precis_error_set(err, PRECIS_E_INVALID_ARGUMENT,
+                            "collection name must be 1..%d characters", PRECIS_MAX_NAME_LEN);
+  for (size_t i = 0; i < n; i++) {
+    char c = name[i];
+    if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+          c == '_' || c == '.' || c == '-'))
+      return precis_error_set(err, PRECIS_E_INVALID_ARGUMENT,
+                              "collection name may hold only [A-Za-z0-9_.-]");
+  }
+  return PRECIS_OK;
+}
+
+static coll *find(engine *e, const char *name) {
+  for (size_t i = 0; i < e->ncolls; i++)
+    if (!strcmp(e->colls[i]->name, name)) return e->colls[i];
+  return NULL;
+}
+
+/* Look a collection up with the registry lock held shared; on success the
+ * caller must call release(e) when done. */
+static int acquire(engine *e, const char *name, coll **out, precis_error *err) {
+  if (!e) return precis_error_set(err, PRECIS_E_INVALID_ARGUMENT, "no engine");
+  if (!name) return precis_error_set(err, PRECIS_E_INVALID_ARGUMENT, "no collection name");
+  pthread_rwlock_rdlock(&e->lock);
+  coll *c = find(e, name);
+  if (!c) {
+    pthread_rwlock_unlock(&e->lock);
+    return precis_error_set(err, PRECIS_E_NOT_FOUND, "unknown collection \"%.64s\"", name);
+  }
+  *out = c;
+  return PRECIS_OK;
+}
+static void release(engine *e) { pthread_rwlock_unlock(&e->lock); }
+
+static int mkdir_p(const char *p) {
+  if (mkdir(p, 0755) == 0 || errno == EEXIST) return 0;
+  return -1;
+}
+
+static int load_collections(engine *e, precis_error *err) {
+  store_iter *it = store_iter_create(e->st, STORE_CF_COLL, "", 0);
+  if (!it) return precis_error_set(err, PRECIS_E_NO_MEMORY, "open");
+  int rc = PRECIS_OK;
+  for (; store_iter_valid(it) && !rc; store_iter_next(it)) {
+    size_t vl;
+    const char *v = store_iter_value(it, &vl);
+    coll *c;
+    if ((rc = coll_open(e->st, e->ann_dir, v, vl, &e->opts, engine__log, e, &c, err))) break;
+    if (e->ncolls == e->cap) {
+      size_t cap = e->cap ? e->cap * 2 : 8;
+      coll **p = realloc(e->colls, cap * sizeof *p);
+      if (!p) { coll_close(c, false); rc = precis_error_set(err, PRECIS_E_NO_MEMORY, "open"); break; }
+      e->colls = p;
+      e->cap = cap;
+    }
+    e->colls[e->ncolls++] = c;
+  }
+  if (!rc) rc = store_iter_status(it, err);
+  store_iter_destroy(it);
+  return rc;
+}
+
+int engine_open(const char *dir, const engine_options *opts, engine **out,
+                precis_error *err) {
+  if (!dir || !*dir) return precis_error_set(err, PRECIS_E_INVALID_ARGUMENT, "no data directory");
+  engine *e = calloc(1, sizeof *e);
+  if (!e) return precis_error_set(err, PRECIS_E_NO_MEMORY, "engine");
+  if (opts) e->opts = *opts;
+  else engine_options_default(&e->opts);
+  pthread_rwlock_init(&e->lock, NULL);
+  int rc;
+  size_t dl = strlen(dir);
+  e->dir = strdup(dir);
+  e->ann_dir = malloc(dl + 8);
+  if (!e->dir || !e->ann_dir) { rc = precis_error_set(err, PRECIS_E_NO_MEMORY, "engine"); goto fail; }
+  snprintf(e->ann_dir, dl + 8, "%s/ann", dir);
+  if (e->opts.create_if_missing && (mkdir_p(dir) || mkdir_p(e->ann_dir))) {
+    rc = precis_error_set(err, PRECIS_E_IO, "%s: %s", dir, strerror(errno));
+    goto fail;
+  }
+  char dbp[4200];
+  snprintf(dbp, sizeof dbp, "%s/db", dir);
+  store_options so = {e->opts.sync_writes != 0, e->opts.create_if_missing != 0,
+                      e->opts.block_cache_bytes};
+  if ((rc = store_open(dbp, &so, &e->st, err))) goto fail;
+  /* format marker and the collection-id counter */
+  char *v;
+  size_t vl;
+  rc = store_get(e->st, STORE_CF_META, "format", 6, &v, &vl, err);
+  if (rc == PRECIS_E_NOT_FOUND) {
+    store_batch *b = store_batch_create(e->st);
+    if (!b) { rc = precis_error_set(err, PRECIS_E_NO_MEMORY, "engine"); goto fail; }
+    store_batch_put(b, STORE_CF_META, "format", 6, ENGINE_FORMAT, strlen(ENGINE_FORMAT));
+    rc = store_write(e->st, b, err);
+    store_batch_destroy(b);
+    if (rc) goto fail;
+  } else if (rc) {
+    goto fail;
+  } else {
+    int same = vl == strlen(ENGINE_FORMAT) && !memcmp(v, ENGINE_FORMAT, vl);
+    store_free(v);
+    if (!same) { rc = precis_error_set(err, PRECIS_E_CORRUPTION, "%s: unknown data format", dir); goto fail; }
+  }
+  e->next_cid = 1;
+  if (store_get(e->st, STORE_CF_META, "next_cid", 8, &v, &vl, NULL) == PRECIS_OK) {
+    if (vl == 4) e->next_cid = store_get_be32((const unsigned char *)v);
+    store_free(v);
+  }
+  if ((rc = load_collections(e, err))) goto fail;
+  *out = e;
+  return PRECIS_OK;
+fail:
+  for (size_t i = 0; i < e->ncolls; i++) coll_close(e->colls[i], false);
+  e->ncolls = 0;
+  engine_close(e);
+  return rc;
+}
+
+void engine_close(engine *e) {
+  if (!e) return;
+  for (size_t i = 0; i < e->ncolls; i++) coll_close(e->colls[i], true);
+  free(e->colls);
+  store_close(e->st);
+  pthread_rwlock_destroy(&e->lock);
+  free(e->dir);
+  free(e->ann_dir);
+  free(e);
+}
+
+int engine_save_indexes(engine *e, precis_error *err) {
+  pthread_rwlock_rdlock(&e->lock);
+  int rc = PRECIS_OK;
+  for (size_t i = 0; i < e->ncolls && !rc; i++) rc = coll_save_index(e->colls[i], err);
+  pthread_rwlock_unlock(&e->lock);
+  return rc;
+}
+
+int engine_snapshot(engine *e, const char *dir, precis_error *err) {
+  if (!dir || !*dir) return precis_error_set(err, PRECIS_E_INVALID_ARGUMENT, "no snapshot directory");
+  struct stat sb;
+  if (stat(dir, &sb) == 0) return precis_error_set(err, PRECIS_E_ALREADY_EXISTS, "%s exists", dir);
+  return store_checkpoint(e->st, dir, err);
+}
+
+const char *engine_faiss_build(void) { return ann_faiss_build(); }
+
+/* ---- collections ---- */
+int engine_collection_create(engine *e, const char *name,
+                             const engine_collection_config *cfg0, precis_error *err) {
+  int rc = check_name(name, err);
+  if (rc) return rc;
+  if (!cfg0) return precis_error_set(err, PRECIS_E_INVALID_ARGUMENT, "no collection config");
+  engine_collection_config cfg = *cfg0;
+  if ((rc = coll_config_check(&cfg, err))) return rc;
+  if (!strncmp(cfg.index_spec, "auto", 4)) cfg.index_spec[0] = 0; /* as described */
+  pthread_rwlock_rdlock(&e->lock);
+  bool exists = find(e, name) != NULL;
+  pthread_rwlock_unlock(&e->lock);
+  if (exists) return precis_error_set(err, PRECIS_E_ALREADY_EXISTS, "collection \"%s\" exists", name);
+  if (cfg.index_spec[0]) { /* check the spec now rather than at first write */
+    ann *probe;
+    if ((rc = ann_create(cfg.dim, ANN_METRIC_IP, cfg.index_spec, &probe, err))) return rc;
+    ann_destroy(probe);
+  }
+  pthread_rwlock_wrlock(&e->lock);
+  char *desc = NULL;
+  store_batch *b = NULL;
+  if (find(e, name)) { rc = precis_error_set(err, PRECIS_E_ALREADY_EXISTS, "collection \"%s\" exists", name); goto out; }
+  if (e->ncolls >= PRECIS_MAX_COLLECTIONS) { rc = precis_error_set(err, PRECIS_E_OUT_OF_RANGE, "at most %d collections", PRECIS_MAX_COLLECTIONS); goto out; }
+  uint32_t cid = e->next_cid;
+  desc = coll_descriptor_json(name, cid, &cfg);
+  b = store_batch_create(e->st);
+  if (!desc || !b) { rc = precis_error_set(err, PRECIS_E_NO_MEMORY, "create"); goto out; }
+  unsigned char nc[4];
+  store_put_be32(nc, cid + 1);
+  store_batch_put(b, STORE_CF_META, "next_cid", 8, nc, 4);
+  store_batch_put(b, STORE_CF_COLL, name, strlen(name), desc, strlen(desc));
+  if (e->ncolls == e->cap) {
+    size_t cap = e->cap ? e->cap * 2 : 8;
+    coll **p = realloc(e->colls, cap * sizeof *p);
+    if (!p) { rc = precis_error_set(err, PRECIS_E_NO_MEMORY, "create"); goto out; }
+    e->colls = p;
+    e->cap = cap;
+  }
+  coll_remove_files(e->ann_dir, cid); /* leftovers of a crash, if any */
+  coll *c;
+  if ((rc = coll_open(e->st, e->ann_dir, desc, strlen(desc), &e->opts, engine__log, e, &c, err))) goto out;
+  if ((rc = store_write(e->st, b, err))) { coll_close(c, false); goto out; }
+  e->next_cid = cid + 1;
+  e->colls[e->ncolls++] = c;
+  engine__log(e, COLL_LOG_INFO, "collection %s created (id %u, dim %u)", name, cid, cfg.dim);
+out:
+  pthread_rwlock_unlock(&e->lock);
+  free(desc);
+  store_batch_destroy(b);
+  return rc;
+}
+
+int engine_collection_drop(engine *e, const char *name, precis_error *err) {
+  int rc = check_name(name, err);
+  if (rc) return rc;
+  pthread_rwlock_wrlock(&e->lock);
+  size_t i = 0;
+  for (; i < e->ncolls && strcmp(e->colls[i]->name, name); i++) {}
+  if (i == e->ncolls) {
+    pthread_rwlock_unlock(&e->lock);
+    return precis_error_set(err, PRECIS_E_NOT_FOUND, "unknown collection \"%s\"", name);
+  }
+  coll *c = e->colls[i];
+  store_batch *b = store_batch_create(e->st);
+  if (!b) { pthread_rwlock_unlock(&e->lock); return precis_error_set(err, PRECIS_E_NO_MEMORY, "drop"); }
+  unsigned char lo[5], hi[5];
+  store_put_be32(lo, c->id);
+  store_put_be32(hi, c->id + 1);
+  for (int cf = STORE_CF_VEC; cf < STORE_CF_COUNT; cf++)
+    store_batch_delete_range(b, (store_cf)cf, lo, 4, hi, 4);
+  const char tags[] = {'s', 'n', 'k', 'l'};
+  for (size_t t = 0; t < sizeof tags; t++) {
+    unsigned char mk[5];
+    mk[0] = (unsigned char)tags[t];
+    store_put_be32(mk + 1, c->id);
+    store_batch_delete(b, STORE_CF_META, mk, 5);
+  }
+  store_batch_delete(b, STORE_CF_COLL, name, strlen(name));
+  rc = store_write(e->st, b, err);
+  store_batch_destroy(b);
+  if (!rc) {
+    uint32_t cid = c->id;
+    e->colls[i] = e->colls[--e->ncolls];
+    coll_close(c, false);
+    coll_remove_files(e->ann_dir, cid);
+    engine__log(e, COLL_LOG_INFO, "collection %s dropped", name);
+  }
+  pthread_rwlock_unlock(&e->lock);
+  return rc;
+}
+
+int engine_collection_describe(engine *e, const char *name,
+                               engine_collection_info *out, precis_error *err) {
+  coll *c;
+  int rc = acquire(e, name, &c, err);
+  if (rc) return rc;
+  coll_describe(c, out);
+  release(e);
+  return PRECIS_OK;
+}
+
+static int cmp_info(const void *a, const void *b) {
+  return strcmp(((const engine_collection_info *)a)->name,
+                ((const engine_collection_info *)b)->name);
+}
+
+int engine_collection_list(engine *e, engine_collection_info **out, size_t *n,
+                           precis_error *err) {
+  pthread_rwlock_rdlock(&e->lock);
+  engine_collection_info *v = calloc(e->ncolls ? e->ncolls : 1, sizeof *v);
+  if (!v) {
+    pthread_rwlock_unlock(&e->lock);
+    return precis_error_set(err, PRECIS_E_NO_MEMORY, "list");
+  }
+  for (size_t i = 0; i < e->ncolls; i++) coll_describe(e->colls[i], &v[i]);
+  *n = e->ncolls;
+  pthread_rwlock_unlock(&e->lock);
+  qsort(v, *n, sizeof *v, cmp_info);
+  *out = v;
+  return PRECIS_OK;
+}
+
+/* ---- points ---- */
+int engine_upsert(engine *e, const char *name, const engine_point_in *pts,
+                  size_t n, precis_error *err) {
+  coll *c;
+  int rc = acquire(e, name, &c, err);
+  if (rc) return rc;
+  rc = (!pts && n) ? precis_error_set(err, PRECIS_E_INVALID_ARGUMENT, "no points")
+                   : coll_upsert(c, pts, n, err);
+  release(e);
+  return rc;
+}
+
+int engine_get(engine *e, const char *name, const uint64_t *ids, size_t n,
+               bool with_vectors, engine_point **out, precis_error *err) {
+  coll *c;
+  int rc = acquire(e, name, &c, err);
+  if (rc) return rc;
+  rc = (!ids && n) ? precis_error_set(err, PRECIS_E_INVALID_ARGUMENT, "no ids")
+                   : coll_get(c, ids, n, with_vectors, out, err);
+  release(e);
+  return rc;
+}
+
+void engine_points_free(engine_point *pts, size_t n) {
+  if (!pts) return;
+  for (size_t i = 0; i < n; i++) {
+    free(pts[i].vector);
+    free(pts[i].text);
+    free(pts[i].meta);
+  }
+  free(pts);
+}
+
+int engine_delete(engine *e, const char *name, const uint64_t *ids, size_t n,
+                  size_t *deleted, precis_error *err) {
+  coll *c;
+  int rc = acquire(e, name, &c, err);
+  if (rc) return rc;
+  rc = (!ids && n) ? precis_error_set(err, PRECIS_E_INVALID_ARGUMENT, "no ids")
+                   : coll_delete(c, ids, n, deleted, err);
+  release(e);
+  return rc;
+}
+
+int engine_count(engine *e, const char *name, uint64_t *out, precis_error *err) {
+  coll *c;
+  int rc = acquire(e, name, &c, err);
+  if (rc) return rc;
+  pthread_rwlock_rdlock(&c->lock);
+  *out = c->count;
+  pthread_rwlock_unlock(&c->lock);
+  release(e);
+  return PRECIS_OK;
+}
+
+int engine_search(engine *e, const char *name, const float *query, uint32_t dim,
+                  uint32_t k, const engine_search_params *sp, engine_hit *hits,
+                  size_t *nhits, precis_error *err) {
+  coll *c;
+  int rc = acquire(e, name, &c, err);
+  if (rc) return rc;
+  rc = coll_search(c, query, dim, k, sp, hits, nhits, err);
+  release(e);
+  return rc;
+}
+
+/* ---- graph ---- */
+int engine_link_add(engine *e, const char *name, uint64_t src, uint64_t dst,
+                    const char *kind, float weight, precis_error *err) {
+  coll *c;
+  int rc = acquire(e, name, &c, err);
+  if (rc) return rc;
+  rc = graph_link_change(c, src, dst, kind, weight, true, err);
+  release(e);
+  return rc;
+}
+
+int engine_link_remove(engine *e, const char *name, uint64_t src, uint64_t dst,
+                       const char *kind, precis_error *err) {
+  coll *c;
+  int rc = acquire(e, name, &c, err);
+  if (rc) return rc;
+  rc = graph_link_change(c, src, dst, kind, 1.0f, false, err);
+  release(e);
+  return rc;
+}
+
+int engine_edges_list(engine *e, const char *name, uint64_t id, unsigned kinds,
+                      const char *kind, unsigned dirs, engine_edge **out,
+                      size_t *n, precis_error *err) {
+  coll *c;
+  int rc = acquire(e, name, &c, err);
+  if (rc) return rc;
+  rc = graph_edges_list(c, id, kinds, kind, dirs, out, n, err);
+  release(e);
+  return rc;
+}
+
+int engine_graph_rebuild(engine *e, const char *name, unsigned threads,
+                         precis_error *err) {
+  coll *c;
+  int rc = acquire(e, name, &c, err);
+  if (rc) return rc;
+  rc = graph_knn_rebuild(c, threads, err);
+  release(e);
+  return rc;
+}
+
+/* retrieve lives in retrieve.c; it needs the collection from the registry */
+int retrieve__run(coll *c, const engine_retrieve_params *p,
+                  engine_retrieve_result **out, precis_error *err);
+
+int engine_retrieve(engine *e, const char *name, const engine_retrieve_params *p,
+                    engine_retrieve_result **out, precis_error *err) {
+  coll *c;
+  int rc = acquire(e, name, &c, err);
+  if (rc) return rc;
+  rc = p ? retrieve__run(c, p, out, err)
+         : precis_error_set(err, PRECIS_E_INVALID_ARGUMENT, "no retrieve parameters");
+  release(e);
+  return rc;
+}

@@ -1,0 +1,169 @@
+/*
+ * faiss_ext.cpp: Precis's extension of FAISS's C API (see faiss_ext.h):
+ * per-call search parameters, out-of-memory classification of the last
+ * error, build description. Compiled in every build mode; relies only on
+ * FaissIndex* being a faiss::Index* and on FAISS's thread-local
+ * faiss_last_exception (defined by libfaiss_c or by faiss_compat.cpp).
+ */
+#include "faiss_ext.h"
+
+#include <faiss/Index.h>
+#include <faiss/IndexHNSW.h>
+#include <faiss/IndexIVF.h>
+#include <faiss/IndexPreTransform.h>
+#include <faiss/c_api/error_impl.h>
+#include <faiss/impl/FaissException.h>
+#include <omp.h>
+
+#include <algorithm>
+#include <exception>
+#include <new>
+#include <vector>
+
+#ifndef PRECIS_FAISS_DESC
+#define PRECIS_FAISS_DESC "unknown FAISS build"
+#endif
+
+#define FAISSX_STR_(x) #x
+#define FAISSX_STR(x) FAISSX_STR_(x)
+
+/* FAISS < 1.8 sizes the HNSW candidate queue from the index's own efSearch
+ * and ignores SearchParametersHNSW::efSearch there (fixed upstream in
+ * facebookresearch/faiss#3233), so a per-call efSearch above the default
+ * only changes the stopping rule. Asking for max(k, efSearch) results gives
+ * the queue the right size; the first k of them are then exactly what an
+ * index whose efSearch was set to that value returns. */
+#if FAISS_VERSION_MAJOR == 1 && FAISS_VERSION_MINOR < 8
+#define FAISSX_WIDEN_HNSW_K 1
+#else
+#define FAISSX_WIDEN_HNSW_K 0
+#endif
+
+namespace {
+
+using faiss_idx = faiss::Index::idx_t;
+
+/* Caps this thread's OpenMP team at the number of queries for the scope:
+ * FAISS opens a parallel region per search call, and for one query every
+ * extra thread only allocates its own visited table. nthreads-var is
+ * per-thread state, so this does not affect other threads. */
+class OmpCap {
+ public:
+  explicit OmpCap(idx_t nq) : saved_(omp_get_max_threads()) {
+    if (nq < saved_) omp_set_num_threads(nq < 1 ? 1 : static_cast<int>(nq));
+  }
+  ~OmpCap() { omp_set_num_threads(saved_); }
+  OmpCap(const OmpCap &) = delete;
+  OmpCap &operator=(const OmpCap &) = delete;
+
+ private:
+  int saved_;
+};
+
+/* The index that interprets search parameters (IndexPreTransform forwards
+ * them to its sub-index). */
+const faiss::Index *param_target(const faiss::Index *ix) {
+  while (auto pt = dynamic_cast<const faiss::IndexPreTransform *>(ix))
+    ix = pt->index;
+  return ix;
+}
+
+/* Search asking FAISS for kw >= k results per query, keeping the first k;
+ * queries go in chunks so the scratch stays around 12 MiB. */
+void search_widened(const faiss::Index *ix, idx_t n, const float *x, idx_t k,
+                    idx_t kw, const faiss::SearchParameters *params,
+                    float *distances, idx_t *labels) {
+  const idx_t chunk = std::max<idx_t>(1, (idx_t{1} << 20) / kw);
+  std::vector<float> dis;
+  std::vector<faiss_idx> lab;
+  for (idx_t i0 = 0; i0 < n; i0 += chunk) {
+    const idx_t m = std::min(chunk, n - i0);
+    dis.resize(static_cast<size_t>(m * kw));
+    lab.resize(static_cast<size_t>(m * kw));
+    ix->search(m, x + i0 * ix->d, kw, dis.data(), lab.data(), params);
+    for (idx_t q = 0; q < m; q++) {
+      std::copy_n(dis.data() + q * kw, k, distances + (i0 + q) * k);
+      std::copy_n(lab.data() + q * kw, k, labels + (i0 + q) * k);
+    }
+  }
+}
+
+} // namespace
+
+int faissx_store_current_exception() noexcept {
+  std::exception_ptr e = std::current_exception();
+  faiss_last_exception = e;
+  try {
+    if (e) std::rethrow_exception(e);
+  } catch (const faiss::FaissException &) {
+    return -2;
+  } catch (const std::exception &) {
+    return -4;
+  } catch (...) {
+  }
+  return -1;
+}
+
+extern "C" int faissx_search(const FaissIndex *index, idx_t n, const float *x,
+                             idx_t k, int ef_search, size_t nprobe,
+                             float *distances, idx_t *labels) {
+  try {
+    const auto *ix = reinterpret_cast<const faiss::Index *>(index);
+    FAISS_THROW_IF_NOT_MSG(n >= 0 && k > 0, "faissx_search: bad n or k");
+    const faiss::Index *target = param_target(ix);
+
+    faiss::SearchParametersHNSW hnsw_params;
+    faiss::SearchParametersIVF ivf_params;
+    const faiss::SearchParameters *params = nullptr;
+    idx_t kw = k;
+
+    if (auto h = dynamic_cast<const faiss::IndexHNSW *>(target)) {
+      if (ef_search > 0) {
+        hnsw_params.efSearch = ef_search;
+        hnsw_params.check_relative_distance = h->hnsw.check_relative_distance;
+        params = &hnsw_params;
+        if (FAISSX_WIDEN_HNSW_K && ef_search > h->hnsw.efSearch)
+          kw = std::max<idx_t>(k, ef_search);
+      }
+    } else if (auto ivf = dynamic_cast<const faiss::IndexIVF *>(target)) {
+      auto hq = dynamic_cast<const faiss::IndexHNSW *>(ivf->quantizer);
+      if (nprobe > 0 || (ef_search > 0 && hq)) {
+        ivf_params.nprobe = nprobe > 0 ? nprobe : ivf->nprobe;
+        ivf_params.max_codes = ivf->max_codes;
+        if (ef_search > 0 && hq) {
+          hnsw_params.efSearch = ef_search;
+          hnsw_params.check_relative_distance =
+              hq->hnsw.check_relative_distance;
+          ivf_params.quantizer_params = &hnsw_params;
+        }
+        params = &ivf_params;
+      }
+    }
+
+    OmpCap cap(n);
+    if (kw == k)
+      ix->search(n, x, k, distances, labels, params);
+    else
+      search_widened(ix, n, x, k, kw, params, distances, labels);
+  } catch (...) {
+    return faissx_store_current_exception();
+  }
+  return 0;
+}
+
+extern "C" int faissx_last_error_is_oom(void) {
+  if (!faiss_last_exception) return 0;
+  try {
+    std::rethrow_exception(faiss_last_exception);
+  } catch (const std::bad_alloc &) {
+    return 1;
+  } catch (...) {
+  }
+  return 0;
+}
+
+extern "C" const char *faissx_build_desc(void) {
+  return "faiss " FAISSX_STR(FAISS_VERSION_MAJOR) "." FAISSX_STR(
+      FAISS_VERSION_MINOR) "." FAISSX_STR(FAISS_VERSION_PATCH) " "
+                           "(" PRECIS_FAISS_DESC ")";
+}

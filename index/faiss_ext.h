@@ -1,0 +1,48 @@
+/*
+ * faiss_ext.h: the few FAISS operations Precis needs that FAISS's C API
+ * lacks (implemented in faiss_ext.cpp, compiled in every build mode).
+ *
+ * Same conventions as the C API: a FaissIndex* is a faiss::Index*; functions
+ * that can fail return 0 on success and a negative FaissErrorCode on failure,
+ * with the message available from faiss_get_last_error() (the extension sets
+ * FAISS's own thread-local faiss_last_exception, so this holds both with the
+ * compatibility layer and with a real libfaiss_c).
+ */
+#ifndef PRECIS_INDEX_FAISS_EXT_H
+#define PRECIS_INDEX_FAISS_EXT_H
+
+#include <stddef.h>
+
+#include <faiss/c_api/Index_c.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* k-NN search of n queries with per-call parameters that never modify the
+ * (shared, const) index, so concurrent calls with different parameters are
+ * safe. ef_search (HNSW, also an IVF's HNSW quantizer) and nprobe (IVF):
+ * 0 = the index's own default; a parameter that does not apply to the index
+ * type is ignored. Never uses more OpenMP threads than there are queries. */
+int faissx_search(const FaissIndex *index, idx_t n, const float *x, idx_t k,
+                  int ef_search, size_t nprobe, float *distances,
+                  idx_t *labels);
+
+/* 1 if the last FAISS error of this thread was an allocation failure. Only
+ * exact where the exception was stored unsliced (compat layer, extension);
+ * a real libfaiss_c stores std exceptions sliced, which reads as 0. */
+int faissx_last_error_is_oom(void);
+
+/* Static "faiss X.Y.Z (<PRECIS_FAISS_DESC>)" of the headers built against. */
+const char *faissx_build_desc(void);
+
+#ifdef __cplusplus
+} /* extern "C" */
+
+/* C++ only, shared with faiss_compat.cpp: call inside a catch block; stores
+ * the in-flight exception in faiss_last_exception and returns the C API
+ * code (-2 FaissException, -4 std::exception, -1 anything else). */
+int faissx_store_current_exception() noexcept;
+#endif
+
+#endif /* PRECIS_INDEX_FAISS_EXT_H */

@@ -1,0 +1,239 @@
+/* graph.c: edge storage, knowledge links, and the hooks that keep edges
+ * consistent with point writes (see graph.h). */
+#include "graph.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "coll_internal.h"
+#include "graph_internal.h"
+
+size_t graph__edge_key(unsigned char *k, uint32_t cid, uint64_t a,
+                       const char *kind, size_t klen, uint64_t b) {
+  store_put_be32(k, cid);
+  store_put_be64(k + 4, a);
+  k[12] = (unsigned char)klen;
+  memcpy(k + 13, kind, klen);
+  store_put_be64(k + 13 + klen, b);
+  return 21 + klen;
+}
+
+int graph__parse_key(const unsigned char *k, size_t kl, uint64_t *a,
+                     char *kind, uint64_t *b) {
+  if (kl < 21 || k[12] > PRECIS_MAX_LINK_KIND_LEN || kl != 21u + k[12]) return -1;
+  *a = store_get_be64(k + 4);
+  memcpy(kind, k + 13, k[12]);
+  kind[k[12]] = 0;
+  *b = store_get_be64(k + 13 + k[12]);
+  return 0;
+}
+
+void graph__stage_counters(coll *c, store_batch *b) {
+  unsigned char k[5], v[8];
+  coll__meta_key(k, 'k', c->id);
+  store_put_be64(v, (uint64_t)((int64_t)c->knn_edges + c->pend_knn));
+  store_batch_put(b, STORE_CF_META, k, 5, v, 8);
+  coll__meta_key(k, 'l', c->id);
+  store_put_be64(v, (uint64_t)((int64_t)c->links + c->pend_links));
+  store_batch_put(b, STORE_CF_META, k, 5, v, 8);
+}
+
+void graph__after_write(coll *c) {
+  c->knn_edges = (uint64_t)((int64_t)c->knn_edges + c->pend_knn);
+  c->links = (uint64_t)((int64_t)c->links + c->pend_links);
+  c->pend_knn = c->pend_links = 0;
+}
+
+/* Delete one edge (both keys) in the batch and stage the counter. */
+void graph__batch_del_edge(coll *c, store_batch *b, uint64_t src, uint64_t dst,
+                           const char *kind, size_t klen) {
+  unsigned char k[64];
+  size_t kl = graph__edge_key(k, c->id, src, kind, klen, dst);
+  store_batch_delete(b, STORE_CF_EDGE, k, kl);
+  kl = graph__edge_key(k, c->id, dst, kind, klen, src);
+  store_batch_delete(b, STORE_CF_REDGE, k, kl);
+  if (klen) c->pend_links--; else c->pend_knn--;
+}
+
+void graph__batch_put_edge(coll *c, store_batch *b, uint64_t src, uint64_t dst,
+                           const char *kind, size_t klen, float w) {
+  unsigned char k[64];
+  size_t kl = graph__edge_key(k, c->id, src, kind, klen, dst);
+  store_batch_put(b, STORE_CF_EDGE, k, kl, &w, sizeof w);
+  kl = graph__edge_key(k, c->id, dst, kind, klen, src);
+  store_batch_put(b, STORE_CF_REDGE, k, kl, &w, sizeof w);
+}
+
+/* Delete every edge of `id` in both directions. `skip` (may be NULL) holds
+ * ids whose edges are deleted by the same batch already (no double count). */
+static int delete_edges_of(coll *c, store_batch *b, uint64_t id,
+                           const idmap *skip, precis_error *err) {
+  unsigned char prefix[12];
+  store_put_be32(prefix, c->id);
+  store_put_be64(prefix + 4, id);
+  for (int dir = 0; dir < 2; dir++) {
+    store_iter *it = store_iter_create(c->st, dir ? STORE_CF_REDGE : STORE_CF_EDGE, prefix, 12);
+    if (!it) return precis_error_set(err, PRECIS_E_NO_MEMORY, "edges");
+    for (; store_iter_valid(it); store_iter_next(it)) {
+      size_t kl;
+      const unsigned char *k = (const unsigned char *)store_iter_key(it, &kl);
+      uint64_t a, other;
+      char kind[PRECIS_MAX_LINK_KIND_LEN + 1];
+      if (graph__parse_key(k, kl, &a, kind, &other)) continue;
+      /* an edge between two deleted points is seen from both; count it once */
+      if (skip && idmap_get(skip, other, NULL) && (other < id || (other == id && dir)))
+        continue;
+      if (dir) graph__batch_del_edge(c, b, other, id, kind, strlen(kind));
+      else graph__batch_del_edge(c, b, id, other, kind, strlen(kind));
+    }
+    int rc = store_iter_status(it, err);
+    store_iter_destroy(it);
+    if (rc) return rc;
+  }
+  return PRECIS_OK;
+}
+
+int graph__on_delete(coll *c, store_batch *b, const uint64_t *ids, size_t n,
+                     precis_error *err) {
+  idmap set;
+  idmap_init(&set);
+  int rc = PRECIS_OK;
+  for (size_t i = 0; i < n && !rc; i++)
+    if (idmap_put(&set, ids[i], 1)) rc = precis_error_set(err, PRECIS_E_NO_MEMORY, "delete");
+  for (size_t i = 0; i < n && !rc; i++) rc = delete_edges_of(c, b, ids[i], &set, err);
+  idmap_free(&set);
+  if (!rc) graph__stage_counters(c, b);
+  else c->pend_knn = c->pend_links = 0;
+  return rc;
+}
+
+int graph_check_kind(const char *kind, precis_error *err) {
+  size_t n = kind ? strlen(kind) : 0;
+  if (n < 1 || n > PRECIS_MAX_LINK_KIND_LEN)
+    return precis_error_set(err, PRECIS_E_INVALID_ARGUMENT,
+                            "link kind must be 1..%d characters", PRECIS_MAX_LINK_KIND_LEN);
+  for (size_t i = 0; i < n; i++) {
+    char ch = kind[i];
+    if (!((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') ||
+          ch == '_' || ch == '.' || ch == ':' || ch == '-'))
+      return precis_error_set(err, PRECIS_E_INVALID_ARGUMENT,
+                              "link kind may hold only [A-Za-z0-9_.:-]");
+  }
+  if (!strcmp(kind, "knn"))
+    return precis_error_set(err, PRECIS_E_INVALID_ARGUMENT, "link kind \"knn\" is reserved");
+  return PRECIS_OK;
+}
+
+static int edge_exists(coll *c, uint64_t src, uint64_t dst, const char *kind,
+                       size_t klen, bool *exists, precis_error *err) {
+  unsigned char k[64];
+  size_t kl = graph__edge_key(k, c->id, src, kind, klen, dst);
+  char *v;
+  size_t vl;
+  int rc = store_get(c->st, STORE_CF_EDGE, k, kl, &v, &vl, err);
+  if (rc == PRECIS_E_NOT_FOUND) {
+    precis_error_clear(err);
+    *exists = false;
+    return PRECIS_OK;
+  }
+  if (rc) return rc;
+  store_free(v);
+  *exists = true;
+  return PRECIS_OK;
+}
+
+int graph_link_change(coll *c, uint64_t src, uint64_t dst, const char *kind,
+                      float weight, bool add, precis_error *err) {
+  int rc = graph_check_kind(kind, err);
+  if (rc) return rc;
+  if (add && (!isfinite(weight) || weight <= 0 || weight > 1))
+    return precis_error_set(err, PRECIS_E_OUT_OF_RANGE, "link weight must be in (0, 1]");
+  store_batch *b = store_batch_create(c->st);
+  if (!b) return precis_error_set(err, PRECIS_E_NO_MEMORY, "link");
+  size_t klen = strlen(kind);
+  pthread_rwlock_wrlock(&c->lock);
+  bool exists = false;
+  if (add && (!idmap_get(&c->live, src, NULL) || !idmap_get(&c->live, dst, NULL))) {
+    rc = precis_error_set(err, PRECIS_E_NOT_FOUND, "link %llu -> %llu: %llu is not a point",
+                          (unsigned long long)src, (unsigned long long)dst,
+                          (unsigned long long)(idmap_get(&c->live, src, NULL) ? dst : src));
+    goto out;
+  }
+  if ((rc = edge_exists(c, src, dst, kind, klen, &exists, err))) goto out;
+  if (!add && !exists) {
+    rc = precis_error_set(err, PRECIS_E_NOT_FOUND, "no %s link %llu -> %llu", kind,
+                          (unsigned long long)src, (unsigned long long)dst);
+    goto out;
+  }
+  if (add) {
+    graph__batch_put_edge(c, b, src, dst, kind, klen, weight);
+    if (!exists) c->pend_links++;
+  } else {
+    graph__batch_del_edge(c, b, src, dst, kind, klen);
+  }
+  graph__stage_counters(c, b);
+  rc = store_write(c->st, b, err);
+  if (rc) c->pend_knn = c->pend_links = 0;
+  else graph__after_write(c);
+out:
+  pthread_rwlock_unlock(&c->lock);
+  store_batch_destroy(b);
+  return rc;
+}
+
+int graph_edges_list(coll *c, uint64_t id, unsigned kinds, const char *kind,
+                     unsigned dirs, engine_edge **out, size_t *n,
+                     precis_error *err) {
+  if (kind && *kind && graph_check_kind(kind, err)) return err ? err->code : PRECIS_E_INVALID_ARGUMENT;
+  if (!kinds) kinds = ENGINE_EDGE_KNN | ENGINE_EDGE_LINKS;
+  if (!dirs) dirs = ENGINE_DIR_OUT;
+  size_t len = 0, cap = 16;
+  engine_edge *e = malloc(cap * sizeof *e);
+  if (!e) return precis_error_set(err, PRECIS_E_NO_MEMORY, "edges");
+  int rc = PRECIS_OK;
+  pthread_rwlock_rdlock(&c->lock);
+  if (!idmap_get(&c->live, id, NULL)) {
+    rc = precis_error_set(err, PRECIS_E_NOT_FOUND, "point %llu not found", (unsigned long long)id);
+    goto out;
+  }
+  unsigned char prefix[12];
+  store_put_be32(prefix, c->id);
+  store_put_be64(prefix + 4, id);
+  for (int dir = 0; dir < 2 && !rc; dir++) {
+    if (!(dirs & (dir ? ENGINE_DIR_IN : ENGINE_DIR_OUT))) continue;
+    store_iter *it = store_iter_create(c->st, dir ? STORE_CF_REDGE : STORE_CF_EDGE, prefix, 12);
+    if (!it) { rc = precis_error_set(err, PRECIS_E_NO_MEMORY, "edges"); break; }
+    for (; store_iter_valid(it); store_iter_next(it)) {
+      size_t kl, vl;
+      const unsigned char *k = (const unsigned char *)store_iter_key(it, &kl);
+      const char *v = store_iter_value(it, &vl);
+      uint64_t a, other;
+      char kd[PRECIS_MAX_LINK_KIND_LEN + 1];
+      if (graph__parse_key(k, kl, &a, kd, &other) || vl != 4) continue;
+      bool is_knn = kd[0] == 0;
+      if (is_knn ? !(kinds & ENGINE_EDGE_KNN) : !(kinds & ENGINE_EDGE_LINKS)) continue;
+      if (!is_knn && kind && *kind && strcmp(kind, kd)) continue;
+      if (len == cap) {
+        engine_edge *p = realloc(e, 2 * cap * sizeof *e);
+        if (!p) { rc = precis_error_set(err, PRECIS_E_NO_MEMORY, "edges"); break; }
+        e = p;
+        cap *= 2;
+      }
+      engine_edge *x = &e[len++];
+      x->src = dir ? other : id;
+      x->dst = dir ? id : other;
+      snprintf(x->kind, sizeof x->kind, "%s", is_knn ? "knn" : kd);
+      memcpy(&x->weight, v, 4);
+    }
+    if (!rc) rc = store_iter_status(it, err);
+    store_iter_destroy(it);
+  }
+out:
+  pthread_rwlock_unlock(&c->lock);
+  if (rc) { free(e); return rc; }
+  *out = e;
+  *n = len;
+  return PRECIS_OK;
+}

@@ -1,0 +1,26 @@
+/*
+ * graph.h: the edges of a collection, persisted in RocksDB beside the points.
+ *
+ * Keys: EDGE  cid|src|klen|kind|dst -> f32 weight   (out-edges)
+ *       REDGE cid|dst|klen|kind|src -> f32 weight   (reverse index)
+ * kNN edges have the empty kind (shown as "knn"); knowledge links have a
+ * client label [A-Za-z0-9_.:-]{1,32} other than "knn". Every edge change is
+ * written in the same RocksDB batch as the point change that causes it, so
+ * the graph is crash-consistent with the points without repair on open.
+ */
+#ifndef PRECIS_INDEX_GRAPH_H
+#define PRECIS_INDEX_GRAPH_H
+
+#include "coll.h"
+
+/* Hooks called by coll_write.c with the collection's write lock held, before
+ * the batch is written: add/refresh kNN edges of the upserted points, and
+ * remove every edge touching deleted points. */
+int graph__on_upsert(coll *c, store_batch *b, const uint64_t *ids,
+                     const float *vecs, size_t n, precis_error *err);
+int graph__on_delete(coll *c, store_batch *b, const uint64_t *ids, size_t n,
+                     precis_error *err);
+/* After a successful write: commit the counters the hooks staged. */
+void graph__after_write(coll *c);
+
+#endif

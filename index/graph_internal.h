@@ -1,0 +1,30 @@
+/* graph_internal.h: edge-key helpers and graph entry points used by the
+ * engine, the kNN module and retrieve. Internal to index/. */
+#ifndef PRECIS_INDEX_GRAPH_INTERNAL_H
+#define PRECIS_INDEX_GRAPH_INTERNAL_H
+
+#include "graph.h"
+
+/* Encode cid|a|klen|kind|b into k (>= 21 + 32 bytes); returns its length. */
+size_t graph__edge_key(unsigned char *k, uint32_t cid, uint64_t a,
+                       const char *kind, size_t klen, uint64_t b);
+/* Decode; kind receives klen bytes + NUL. -1 on a malformed key. */
+int graph__parse_key(const unsigned char *k, size_t kl, uint64_t *a, char *kind,
+                     uint64_t *b);
+void graph__batch_put_edge(coll *c, store_batch *b, uint64_t src, uint64_t dst,
+                           const char *kind, size_t klen, float w);
+void graph__batch_del_edge(coll *c, store_batch *b, uint64_t src, uint64_t dst,
+                           const char *kind, size_t klen);
+void graph__stage_counters(coll *c, store_batch *b);
+
+int graph_check_kind(const char *kind, precis_error *err);
+/* Add (or re-weight) / remove one knowledge link; takes the write lock. */
+int graph_link_change(coll *c, uint64_t src, uint64_t dst, const char *kind,
+                      float weight, bool add, precis_error *err);
+int graph_edges_list(coll *c, uint64_t id, unsigned kinds, const char *kind,
+                     unsigned dirs, engine_edge **out, size_t *n,
+                     precis_error *err);
+/* kNN graph (graph_knn.c). */
+int graph_knn_rebuild(coll *c, unsigned threads, precis_error *err);
+
+#endif

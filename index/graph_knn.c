@@ -1,0 +1,218 @@
+/* graph_knn.c: the kNN graph Precis keeps itself: incremental maintenance on
+ * upsert (out-edges of the new point, and insertion into its neighbours'
+ * lists where it beats their weakest edge) and a bulk rebuild from the ANN
+ * index. Edge weight = similarity mapped into (0, 1] (see knn_weight). */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "coll_internal.h"
+#include "graph_internal.h"
+
+/* cosine/ip: the similarity clamped to [1e-6, 1]; l2: 1 / (1 + d^2). */
+static float knn_weight(const coll *c, float score) {
+  float w = c->cfg.metric == ENGINE_METRIC_L2 ? 1.0f / (1.0f - score) : score;
+  if (!(w > 1e-6f)) w = 1e-6f;
+  if (w > 1) w = 1;
+  return w;
+}
+
+typedef struct {
+  uint64_t dst;
+  float w;
+} knn_edge;
+
+/* Read the kNN out-list of `id` (at most cap entries). */
+static int read_knn(coll *c, uint64_t id, knn_edge *out, size_t cap, size_t *n,
+                    precis_error *err) {
+  unsigned char prefix[13];
+  store_put_be32(prefix, c->id);
+  store_put_be64(prefix + 4, id);
+  prefix[12] = 0; /* kind length 0 = kNN */
+  store_iter *it = store_iter_create(c->st, STORE_CF_EDGE, prefix, 13);
+  if (!it) return precis_error_set(err, PRECIS_E_NO_MEMORY, "knn");
+  *n = 0;
+  for (; store_iter_valid(it) && *n < cap; store_iter_next(it)) {
+    size_t kl, vl;
+    const unsigned char *k = (const unsigned char *)store_iter_key(it, &kl);
+    const char *v = store_iter_value(it, &vl);
+    if (kl != 21 || vl != 4) continue;
+    out[*n].dst = store_get_be64(k + 13);
+    memcpy(&out[*n].w, v, 4);
+    (*n)++;
+  }
+  int rc = store_iter_status(it, err);
+  store_iter_destroy(it);
+  return rc;
+}
+
+int graph__on_upsert(coll *c, store_batch *b, const uint64_t *ids,
+                     const float *vecs, size_t n, precis_error *err) {
+  uint32_t K = c->cfg.knn_k;
+  size_t dim = c->cfg.dim;
+  engine_hit *hits = malloc((K + 2) * sizeof *hits);
+  knn_edge *list = malloc((PRECIS_MAX_KNN_K + 1) * sizeof *list);
+  idmap touched;
+  idmap_init(&touched);
+  int rc = PRECIS_OK;
+  if (!hits || !list) { rc = precis_error_set(err, PRECIS_E_NO_MEMORY, "knn"); goto out; }
+  for (size_t i = 0; i < n && !rc; i++) if (idmap_put(&touched, ids[i], 1)) rc = PRECIS_E_NO_MEMORY;
+  for (size_t i = 0; i < n && !rc; i++) {
+    uint64_t id = ids[i];
+    /* an updated point: drop its old out-edges */
+    if (idmap_get(&c->live, id, NULL)) {
+      size_t m;
+      if ((rc = read_knn(c, id, list, PRECIS_MAX_KNN_K + 1, &m, err))) break;
+      for (size_t j = 0; j < m; j++) graph__batch_del_edge(c, b, id, list[j].dst, "", 0);
+    }
+    size_t nh = 0;
+    if (c->count == 0) continue;
+    if ((rc = coll__search_locked(c, vecs + i * dim, K + 1, NULL, hits, &nh, err))) break;
+    size_t added = 0;
+    for (size_t h = 0; h < nh && added < K; h++) {
+      uint64_t nb = hits[h].id;
+      if (nb == id) continue;
+      float w = knn_weight(c, hits[h].score);
+      graph__batch_put_edge(c, b, id, nb, "", 0, w);
+      c->pend_knn++;
+      added++;
+      /* reverse insertion, once per neighbour per batch */
+      if (idmap_get(&touched, nb, NULL)) continue;
+      if (idmap_put(&touched, nb, 1)) { rc = PRECIS_E_NO_MEMORY; break; }
+      size_t m;
+      if ((rc = read_knn(c, nb, list, PRECIS_MAX_KNN_K + 1, &m, err))) break;
+      bool present = false;
+      size_t weakest = 0;
+      for (size_t j = 0; j < m; j++) {
+        if (list[j].dst == id) present = true;
+        if (list[j].w < list[weakest].w) weakest = j;
+      }
+      if (present) continue;
+      if (m < K) {
+        graph__batch_put_edge(c, b, nb, id, "", 0, w);
+        c->pend_knn++;
+      } else if (list[weakest].w < w) {
+        graph__batch_del_edge(c, b, nb, list[weakest].dst, "", 0);
+        graph__batch_put_edge(c, b, nb, id, "", 0, w);
+        c->pend_knn++;
+      }
+    }
+  }
+  if (rc == PRECIS_E_NO_MEMORY) precis_error_set(err, rc, "knn");
+out:
+  free(hits);
+  free(list);
+  idmap_free(&touched);
+  if (!rc) graph__stage_counters(c, b);
+  else c->pend_knn = c->pend_links = 0;
+  return rc;
+}
+
+/* Flush a batch when it grows large. */
+static int flush(coll *c, store_batch **b, bool force, precis_error *err) {
+  if (!force && store_batch_count(*b) < 20000) return PRECIS_OK;
+  int rc = store_write(c->st, *b, err);
+  store_batch_destroy(*b);
+  *b = store_batch_create(c->st);
+  if (!rc && !*b) rc = precis_error_set(err, PRECIS_E_NO_MEMORY, "knn");
+  return rc;
+}
+
+int graph_knn_rebuild(coll *c, unsigned threads, precis_error *err) {
+  (void)threads; /* FAISS parallelises batched queries over OpenMP threads */
+  uint32_t K = c->cfg.knn_k;
+  size_t dim = c->cfg.dim, chunk = 1024;
+  pthread_rwlock_wrlock(&c->lock);
+  int rc = PRECIS_OK;
+  store_batch *b = store_batch_create(c->st);
+  float *q = malloc(chunk * dim * sizeof(float));
+  uint64_t *qid = malloc(chunk * sizeof(uint64_t));
+  engine_hit *hits = malloc((K + 2) * sizeof *hits);
+  float *dist = malloc(chunk * (K + 1) * sizeof(float));
+  int64_t *lab = malloc(chunk * (K + 1) * sizeof(int64_t));
+  store_iter *it = NULL;
+  if (!b || !q || !qid || !hits || !dist || !lab) { rc = precis_error_set(err, PRECIS_E_NO_MEMORY, "knn"); goto out; }
+  /* 1. drop every kNN edge (kind length 0) in both families */
+  unsigned char prefix[4];
+  store_put_be32(prefix, c->id);
+  for (int fam = 0; fam < 2 && !rc; fam++) {
+    it = store_iter_create(c->st, fam ? STORE_CF_REDGE : STORE_CF_EDGE, prefix, 4);
+    if (!it) { rc = precis_error_set(err, PRECIS_E_NO_MEMORY, "knn"); break; }
+    for (; store_iter_valid(it) && !rc; store_iter_next(it)) {
+      size_t kl;
+      const unsigned char *k = (const unsigned char *)store_iter_key(it, &kl);
+      if (kl == 21 && k[12] == 0) {
+        store_batch_delete(b, fam ? STORE_CF_REDGE : STORE_CF_EDGE, k, kl);
+        rc = flush(c, &b, false, err);
+      }
+    }
+    if (!rc) rc = store_iter_status(it, err);
+    store_iter_destroy(it);
+    it = NULL;
+  }
+  if (rc) goto out;
+  /* 2. K nearest of every point, queried in chunks */
+  uint64_t total = 0;
+  it = store_iter_create(c->st, STORE_CF_VEC, prefix, 4);
+  if (!it) { rc = precis_error_set(err, PRECIS_E_NO_MEMORY, "knn"); goto out; }
+  bool more = true;
+  while (more && !rc) {
+    size_t nq = 0;
+    for (; nq < chunk && store_iter_valid(it); store_iter_next(it)) {
+      size_t kl, vl;
+      const unsigned char *k = (const unsigned char *)store_iter_key(it, &kl);
+      const char *v = store_iter_value(it, &vl);
+      if (kl != 12 || vl != dim * sizeof(float)) continue;
+      qid[nq] = store_get_be64(k + 4);
+      memcpy(q + nq * dim, v, vl);
+      nq++;
+    }
+    more = store_iter_valid(it);
+    if (nq == 0) break;
+    bool batched = c->ann && c->nslots == c->live.len; /* no tombstones */
+    if (batched) rc = ann_search(c->ann, nq, q, K + 1, NULL, dist, lab, err);
+    for (size_t i = 0; i < nq && !rc; i++) {
+      size_t nh = 0;
+      if (batched) {
+        for (size_t h = 0; h <= K; h++) {
+          int64_t l = lab[i * (K + 1) + h];
+          if (l < 0 || (size_t)l >= c->nslots) continue;
+          hits[nh].id = c->slot_id[l];
+          hits[nh].score = coll__score(c, dist[i * (K + 1) + h]);
+          nh++;
+        }
+      } else if ((rc = coll__search_locked(c, q + i * dim, K + 1, NULL, hits, &nh, err))) {
+        break;
+      }
+      size_t added = 0;
+      for (size_t h = 0; h < nh && added < K; h++) {
+        if (hits[h].id == qid[i]) continue;
+        graph__batch_put_edge(c, b, qid[i], hits[h].id, "", 0, knn_weight(c, hits[h].score));
+        added++;
+      }
+      total += added;
+      rc = flush(c, &b, false, err);
+    }
+  }
+  if (!rc) rc = store_iter_status(it, err);
+  if (rc) goto out;
+  c->pend_knn = (int64_t)total - (int64_t)c->knn_edges;
+  graph__stage_counters(c, b);
+  rc = flush(c, &b, true, err);
+  if (!rc) graph__after_write(c);
+  else c->pend_knn = 0;
+  if (!rc && c->log)
+    c->log(c->log_ctx, COLL_LOG_INFO, "collection %s: kNN graph rebuilt, %llu edges",
+           c->name, (unsigned long long)total);
+out:
+  store_iter_destroy(it);
+  store_batch_destroy(b);
+  free(q);
+  free(qid);
+  free(hits);
+  free(dist);
+  free(lab);
+  pthread_rwlock_unlock(&c->lock);
+  return rc;
+}

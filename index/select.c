@@ -1,0 +1,430 @@
+/*
+ * select.c: the selection API (select.h): default parameters, validation,
+ * the TOPK and MMR modes, and the statistics every result carries.
+ * COMPRESS lives in select_compress.c.
+ *
+ * Statistics (all modes, so that users can compare modes):
+ *   - the similarity rows of the selected points (k x n) come from the mode
+ *     when it already computed them (MMR, COMPRESS), else from one sgemm;
+ *   - assign/represents: each pool point goes to its most similar selected
+ *     point, ties to the earliest selected;
+ *   - objective: F(S) = a*sum rel + b*coverage + c*log det(I + L_S), always
+ *     evaluated exactly (true similarities, dense Cholesky of I + L_S), also
+ *     when COMPRESS optimised a SPARSE or SAMPLE surrogate of the coverage;
+ *   - coverage_ratio = sum_v rel(v)*max(0, max_s sim(v,s)) / sum_v rel(v),
+ *     clamped to [0,1] (0 when all relevance is 0);
+ *   - redundancy: mean pairwise similarity inside S; mean_relevance.
+ * If a token budget leaves nothing selectable, the result is empty (n = 0),
+ * assign[] is all UINT32_MAX and the statistics are 0.
+ *
+ * Input checks: relevance must be finite and in [0,1] and the vectors
+ * finite (one cheap pass each); vectors are otherwise trusted to be
+ * L2-normalised.
+ */
+#include "select.h"
+
+#include <cblas.h>
+#include <limits.h>
+#include <math.h>
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "precis/limits.h"
+#include "select_internal.h"
+
+/* The defaults, in one place (tuned by bench/study_select.c). */
+#define SELECT_DEFAULT_MODE SELECT_COMPRESS
+#define SELECT_DEFAULT_K 10u
+#define SELECT_DEFAULT_LAMBDA 0.5f
+#define SELECT_DEFAULT_A 1.0f
+#define SELECT_DEFAULT_B 1.0f
+#define SELECT_DEFAULT_C 1.0f
+#define SELECT_DEFAULT_THETA 5.0f
+#define SELECT_DEFAULT_COVERAGE SELECT_COVER_EXACT
+#define SELECT_DEFAULT_SAMPLE 128u
+#define SELECT_DEFAULT_SEED 0x5eed5e1ec7ULL
+#define SELECT_MAX_THETA 20.0f
+
+void select_params_default(select_params *p) {
+  if (!p) return;
+  memset(p, 0, sizeof *p);
+  p->mode = SELECT_DEFAULT_MODE;
+  p->k = SELECT_DEFAULT_K;
+  p->token_budget = 0;
+  p->lambda = SELECT_DEFAULT_LAMBDA;
+  p->a = SELECT_DEFAULT_A;
+  p->b = SELECT_DEFAULT_B;
+  p->c = SELECT_DEFAULT_C;
+  p->theta = SELECT_DEFAULT_THETA;
+  p->coverage = SELECT_DEFAULT_COVERAGE;
+  p->sample = SELECT_DEFAULT_SAMPLE;
+  p->seed = SELECT_DEFAULT_SEED;
+}
+
+void select_result_free(select_result *r) {
+  if (!r) return;
+  free(r->idx);
+  free(r->gain);
+  free(r->represents);
+  free(r->assign);
+  memset(r, 0, sizeof *r);
+}
+
+void select_sim_row(const select_pool *pool, uint32_t j, float *row) {
+  cblas_sgemv(CblasRowMajor, CblasNoTrans, (int)pool->n, (int)pool->dim, 1.0f,
+              pool->vectors, (int)pool->dim, pool->vectors + (size_t)j * pool->dim,
+              1, 0.0f, row, 1);
+}
+
+/* ---- validation ---- */
+
+static bool select_weight_ok(float x) { return isfinite(x) && x >= 0.0f; }
+
+static int select_validate_sparse(const select_pool *pool, precis_error *err) {
+  if (!pool->nbr_off || !pool->nbr_idx || !pool->nbr_sim)
+    return precis_error_set(err, PRECIS_E_INVALID_ARGUMENT,
+                            "select: SPARSE coverage needs nbr_off, nbr_idx and nbr_sim");
+  for (size_t v = 0; v < pool->n; v++) {
+    if (pool->nbr_off[v + 1] < pool->nbr_off[v])
+      return precis_error_set(err, PRECIS_E_INVALID_ARGUMENT,
+                              "select: nbr_off decreases at pool point %zu", v);
+  }
+  for (uint32_t e = pool->nbr_off[0]; e < pool->nbr_off[pool->n]; e++) {
+    if (pool->nbr_idx[e] >= pool->n)
+      return precis_error_set(err, PRECIS_E_INVALID_ARGUMENT,
+                              "select: neighbour %u of entry %u outside the pool of %zu",
+                              pool->nbr_idx[e], e, pool->n);
+    if (!isfinite(pool->nbr_sim[e]))
+      return precis_error_set(err, PRECIS_E_INVALID_ARGUMENT,
+                              "select: neighbour similarity %u is not finite", e);
+  }
+  return PRECIS_OK;
+}
+
+/* Non-finite floats have an all-ones exponent; OR-reduce a flag (no early
+ * exit, so the loop stays cheap). */
+static bool select_all_finite(const float *x, size_t count) {
+  uint32_t bad = 0;
+  for (size_t i = 0; i < count; i++) {
+    uint32_t u;
+    memcpy(&u, &x[i], sizeof u);
+    bad |= (uint32_t)((u & 0x7f800000u) == 0x7f800000u);
+  }
+  return bad == 0;
+}
+
+static int select_validate(const select_pool *pool, const select_params *p,
+                           precis_error *err) {
+  if (!pool || !p)
+    return precis_error_set(err, PRECIS_E_INVALID_ARGUMENT, "select: NULL pool or params");
+  if (pool->n == 0)
+    return precis_error_set(err, PRECIS_E_INVALID_ARGUMENT, "select: empty pool");
+  if (pool->dim == 0)
+    return precis_error_set(err, PRECIS_E_INVALID_ARGUMENT, "select: dimension 0");
+  if (pool->n > PRECIS_MAX_POOL)
+    return precis_error_set(err, PRECIS_E_OUT_OF_RANGE,
+                            "select: pool of %zu exceeds PRECIS_MAX_POOL (%d)", pool->n,
+                            PRECIS_MAX_POOL);
+  if (pool->dim > PRECIS_MAX_DIM)
+    return precis_error_set(err, PRECIS_E_OUT_OF_RANGE,
+                            "select: dimension %zu exceeds PRECIS_MAX_DIM (%d)", pool->dim,
+                            PRECIS_MAX_DIM);
+  if (!pool->vectors || !pool->relevance)
+    return precis_error_set(err, PRECIS_E_INVALID_ARGUMENT,
+                            "select: pool vectors or relevance is NULL");
+  if (p->mode != SELECT_COMPRESS && p->mode != SELECT_TOPK && p->mode != SELECT_MMR)
+    return precis_error_set(err, PRECIS_E_INVALID_ARGUMENT, "select: unknown mode %d",
+                            (int)p->mode);
+  if (p->coverage != SELECT_COVER_EXACT && p->coverage != SELECT_COVER_SPARSE &&
+      p->coverage != SELECT_COVER_SAMPLE)
+    return precis_error_set(err, PRECIS_E_INVALID_ARGUMENT, "select: unknown coverage %d",
+                            (int)p->coverage);
+  if (p->k < 1)
+    return precis_error_set(err, PRECIS_E_OUT_OF_RANGE, "select: k must be >= 1");
+  if (!(p->lambda >= 0.0f && p->lambda <= 1.0f))
+    return precis_error_set(err, PRECIS_E_OUT_OF_RANGE, "select: lambda must be in [0,1]");
+  if (!select_weight_ok(p->a) || !select_weight_ok(p->b) || !select_weight_ok(p->c))
+    return precis_error_set(err, PRECIS_E_OUT_OF_RANGE,
+                            "select: weights a, b, c must be finite and >= 0");
+  if (p->a == 0.0f && p->b == 0.0f && p->c == 0.0f)
+    return precis_error_set(err, PRECIS_E_INVALID_ARGUMENT,
+                            "select: weights a, b, c are all 0");
+  if (!(p->theta >= 0.0f && p->theta <= SELECT_MAX_THETA))
+    return precis_error_set(err, PRECIS_E_OUT_OF_RANGE, "select: theta must be in [0,%g]",
+                            (double)SELECT_MAX_THETA);
+  if (p->token_budget > PRECIS_MAX_TOKEN_BUDGET)
+    return precis_error_set(err, PRECIS_E_OUT_OF_RANGE,
+                            "select: token budget exceeds PRECIS_MAX_TOKEN_BUDGET (%u)",
+                            PRECIS_MAX_TOKEN_BUDGET);
+  if (p->token_budget > 0 && !pool->tokens)
+    return precis_error_set(err, PRECIS_E_INVALID_ARGUMENT,
+                            "select: a token budget needs the pool's token counts");
+  bool cover = p->mode == SELECT_COMPRESS && p->b > 0.0f;
+  if (cover && p->coverage == SELECT_COVER_SAMPLE && p->sample < 1)
+    return precis_error_set(err, PRECIS_E_OUT_OF_RANGE, "select: SAMPLE needs sample >= 1");
+  for (size_t i = 0; i < pool->n; i++) {
+    float r = pool->relevance[i];
+    if (!(r >= 0.0f && r <= 1.0f))
+      return precis_error_set(err, PRECIS_E_OUT_OF_RANGE,
+                              "select: relevance of pool point %zu is not in [0,1]", i);
+  }
+  if (!select_all_finite(pool->vectors, pool->n * pool->dim))
+    return precis_error_set(err, PRECIS_E_INVALID_VECTOR,
+                            "select: a pool vector has a NaN or infinite component");
+  if (cover && p->coverage == SELECT_COVER_SPARSE) return select_validate_sparse(pool, err);
+  return PRECIS_OK;
+}
+
+/* ---- TOPK ---- */
+
+typedef struct {
+  float rel;
+  uint32_t i;
+} select_ranked;
+
+/* Total order (rel desc, index asc): deterministic whatever qsort does. */
+static int select_cmp_ranked(const void *x, const void *y) {
+  const select_ranked *a = x, *b = y;
+  if (a->rel != b->rel) return a->rel > b->rel ? -1 : 1;
+  return a->i < b->i ? -1 : (a->i > b->i);
+}
+
+/* Partial selection would do for small k; n <= PRECIS_MAX_POOL keeps a full
+ * sort cheap. */
+static int select_topk(select_work *w, precis_error *err) {
+  const select_pool *pool = w->pool;
+  select_ranked *order = malloc(pool->n * sizeof *order);
+  if (!order) return precis_error_set(err, PRECIS_E_NO_MEMORY, "select: out of memory");
+  for (size_t i = 0; i < pool->n; i++)
+    order[i] = (select_ranked){.rel = pool->relevance[i], .i = (uint32_t)i};
+  qsort(order, pool->n, sizeof *order, select_cmp_ranked);
+  uint64_t budget = w->p->token_budget, used = 0;
+  for (size_t r = 0; r < pool->n && w->cnt < w->kmax; r++) {
+    uint32_t i = order[r].i;
+    if (budget) {
+      uint64_t c = select_cost(pool, i);
+      if (c > budget - used) continue;
+      used += c;
+    }
+    w->idx[w->cnt] = i;
+    w->gain[w->cnt] = pool->relevance[i];
+    w->cnt++;
+  }
+  free(order);
+  return PRECIS_OK;
+}
+
+/* ---- MMR ---- */
+
+static int select_mmr(select_work *w, precis_error *err) {
+  const select_pool *pool = w->pool;
+  size_t n = pool->n;
+  const float *rel = pool->relevance;
+  double lam = w->p->lambda;
+  uint64_t budget = w->p->token_budget, used = 0;
+  float *maxsim = malloc(n * sizeof *maxsim);
+  unsigned char *dead = calloc(n, 1);
+  if (!maxsim || !dead) {
+    free(maxsim);
+    free(dead);
+    return precis_error_set(err, PRECIS_E_NO_MEMORY, "select: out of memory");
+  }
+  while (w->cnt < w->kmax) {
+    size_t best = n;
+    double best_score = 0.0;
+    for (size_t i = 0; i < n; i++) {
+      if (dead[i]) continue;
+      if (budget && select_cost(pool, (uint32_t)i) > budget - used) {
+        dead[i] = 1; /* the remaining budget only shrinks */
+        continue;
+      }
+      /* first pick: the most relevant (its MMR score is lambda*rel) */
+      double s = w->cnt == 0 ? (double)rel[i] : lam * rel[i] - (1.0 - lam) * maxsim[i];
+      if (best == n || s > best_score) {
+        best = i;
+        best_score = s;
+      }
+    }
+    if (best == n) break;
+    if (w->cnt == 0) best_score = lam * rel[best];
+    float *row = w->rows + w->cnt * n;
+    select_sim_row(pool, (uint32_t)best, row);
+    if (w->cnt == 0) {
+      memcpy(maxsim, row, n * sizeof *row);
+    } else {
+      for (size_t i = 0; i < n; i++)
+        if (row[i] > maxsim[i]) maxsim[i] = row[i];
+    }
+    dead[best] = 1;
+    if (budget) used += select_cost(pool, (uint32_t)best);
+    w->idx[w->cnt] = (uint32_t)best;
+    w->gain[w->cnt] = (float)best_score;
+    w->cnt++;
+    w->rows_cnt = w->cnt;
+  }
+  free(maxsim);
+  free(dead);
+  return PRECIS_OK;
+}
+
+/* ---- statistics ---- */
+
+/* log det(I + L_S) by a dense Cholesky; A[s][t] = [s==t] + q_s q_t K_st.
+ * Pivots are clamped to >= 1 (exact Schur complements of I + L are). */
+static int select_logdet(const select_work *w, double *out, precis_error *err) {
+  size_t m = w->cnt, n = w->pool->n;
+  double theta = w->p->theta;
+  double *A = malloc(m * m * sizeof *A);
+  double *q = malloc(m * sizeof *q);
+  if (!A || !q) {
+    free(A);
+    free(q);
+    return precis_error_set(err, PRECIS_E_NO_MEMORY, "select: out of memory");
+  }
+  for (size_t s = 0; s < m; s++) q[s] = exp(theta * w->pool->relevance[w->idx[s]]);
+  for (size_t s = 0; s < m; s++)
+    for (size_t t = s; t < m; t++) {
+      double kst = w->rows[s * n + w->idx[t]];
+      double v = q[s] * q[t] * kst + (s == t ? 1.0 : 0.0);
+      A[s * m + t] = v;
+      A[t * m + s] = v;
+    }
+  double ld = 0.0;
+  for (size_t j = 0; j < m; j++) {
+    double d = A[j * m + j];
+    for (size_t l = 0; l < j; l++) d -= A[j * m + l] * A[j * m + l];
+    if (!(d >= 1.0)) d = 1.0;
+    ld += log(d);
+    double dj = sqrt(d);
+    A[j * m + j] = dj;
+    for (size_t i = j + 1; i < m; i++) {
+      double x = A[i * m + j];
+      for (size_t l = 0; l < j; l++) x -= A[i * m + l] * A[j * m + l];
+      A[i * m + j] = x / dj;
+    }
+  }
+  free(A);
+  free(q);
+  *out = ld;
+  return PRECIS_OK;
+}
+
+static int select_stats(select_work *w, select_result *out, precis_error *err) {
+  const select_pool *pool = w->pool;
+  const select_params *p = w->p;
+  size_t n = pool->n, m = w->cnt;
+  const float *rel = pool->relevance;
+
+  if (w->rows_cnt < m) { /* rows of the rest of S: one sgemm */
+    size_t t0 = w->rows_cnt, cnt = m - t0;
+    if (cnt == 1) {
+      select_sim_row(pool, w->idx[t0], w->rows + t0 * n);
+    } else {
+      float *sv = malloc(cnt * pool->dim * sizeof *sv);
+      if (!sv) return precis_error_set(err, PRECIS_E_NO_MEMORY, "select: out of memory");
+      for (size_t t = 0; t < cnt; t++)
+        memcpy(sv + t * pool->dim, pool->vectors + (size_t)w->idx[t0 + t] * pool->dim,
+               pool->dim * sizeof *sv);
+      cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)cnt, (int)n, (int)pool->dim,
+                  1.0f, sv, (int)pool->dim, pool->vectors, (int)pool->dim, 0.0f,
+                  w->rows + t0 * n, (int)n);
+      free(sv);
+    }
+    w->rows_cnt = m;
+  }
+
+  double ld = 0.0;
+  if (p->c > 0.0f && m > 0) {
+    int rc = select_logdet(w, &ld, err);
+    if (rc) return rc;
+  }
+
+  /* assign: running max over the selected rows, strict > keeps the earliest */
+  double relsum = 0.0, cover = 0.0;
+  for (size_t v = 0; v < n; v++) relsum += rel[v];
+  if (m > 0) {
+    const float *r0 = w->rows;
+    for (size_t v = 0; v < n; v++) out->assign[v] = 0;
+    float *mx = malloc(n * sizeof *mx);
+    if (!mx) return precis_error_set(err, PRECIS_E_NO_MEMORY, "select: out of memory");
+    memcpy(mx, r0, n * sizeof *mx);
+    for (size_t t = 1; t < m; t++) {
+      const float *rt = w->rows + t * n;
+      for (size_t v = 0; v < n; v++)
+        if (rt[v] > mx[v]) {
+          mx[v] = rt[v];
+          out->assign[v] = (uint32_t)t;
+        }
+    }
+    for (size_t v = 0; v < n; v++) {
+      out->represents[out->assign[v]]++;
+      if (mx[v] > 0.0f) cover += (double)rel[v] * mx[v];
+    }
+    free(mx);
+  } else {
+    for (size_t v = 0; v < n; v++) out->assign[v] = UINT32_MAX;
+  }
+
+  double srel = 0.0, red = 0.0;
+  for (size_t s = 0; s < m; s++) {
+    srel += rel[w->idx[s]];
+    for (size_t t = s + 1; t < m; t++) red += w->rows[s * n + w->idx[t]];
+  }
+  out->objective = p->a * srel + p->b * cover + p->c * ld;
+  double ratio = relsum > 0.0 ? cover / relsum : 0.0;
+  out->coverage_ratio = ratio < 0.0 ? 0.0 : ratio > 1.0 ? 1.0 : ratio;
+  out->redundancy = m >= 2 ? red / ((double)m * (double)(m - 1) / 2.0) : 0.0;
+  out->mean_relevance = m > 0 ? srel / (double)m : 0.0;
+  return PRECIS_OK;
+}
+
+/* ---- entry point ---- */
+
+int select_run(const select_pool *pool, const select_params *p, select_result *out,
+               precis_error *err) {
+  if (!out) return precis_error_set(err, PRECIS_E_INVALID_ARGUMENT, "select: NULL result");
+  memset(out, 0, sizeof *out);
+  int rc = select_validate(pool, p, err);
+  if (rc) return rc;
+
+  size_t n = pool->n;
+  select_work w = {.pool = pool, .p = p, .kmax = p->k < n ? p->k : n};
+  w.idx = malloc(w.kmax * sizeof *w.idx);
+  w.gain = malloc(w.kmax * sizeof *w.gain);
+  w.rows = malloc(w.kmax * n * sizeof *w.rows);
+  uint32_t *represents = calloc(w.kmax, sizeof *represents);
+  uint32_t *assign = malloc(n * sizeof *assign);
+  if (!w.idx || !w.gain || !w.rows || !represents || !assign) {
+    rc = precis_error_set(err, PRECIS_E_NO_MEMORY, "select: out of memory");
+    goto fail;
+  }
+
+  switch (p->mode) {
+  case SELECT_TOPK: rc = select_topk(&w, err); break;
+  case SELECT_MMR: rc = select_mmr(&w, err); break;
+  default: rc = select_compress_run(&w, err); break;
+  }
+  if (rc) goto fail;
+
+  out->idx = w.idx;
+  out->gain = w.gain;
+  out->represents = represents;
+  out->assign = assign;
+  out->n = w.cnt;
+  rc = select_stats(&w, out, err);
+  if (rc) {
+    memset(out, 0, sizeof *out);
+    goto fail;
+  }
+  free(w.rows);
+  return PRECIS_OK;
+
+fail:
+  free(w.idx);
+  free(w.gain);
+  free(w.rows);
+  free(represents);
+  free(assign);
+  return rc;
+}

@@ -1,0 +1,480 @@
+/*
+ * select_compress.c: SELECT_COMPRESS, greedy maximisation of the monotone
+ * submodular
+ *   F(S) = a*sum_{s in S} rel(s)                                (relevance)
+ *        + b*sum_v rel(v)*max(0, max_{s in S} sim(v,s))          (coverage)
+ *        + c*log det(I + L_S), L = diag(q) K diag(q), q = exp(theta*rel)
+ *                                                                (volume)
+ *
+ * Design:
+ *  - Volume, eager: the incremental Cholesky of Chen, Zhang & Zhou,
+ *    "Fast greedy MAP inference for DPP" (NeurIPS 2018), applied to I + L.
+ *    Every candidate i keeps c_i (its row of the Cholesky factor restricted
+ *    to S) and d_i^2 = 1 + L_ii - ||c_i||^2, the Schur complement of i, so
+ *    that its marginal gain is log d_i^2. After selecting j:
+ *        e_i = (L_ji - <c_j, c_i>) / d_j,  c_i <- [c_i, e_i],  d_i^2 -= e_i^2
+ *    for all i at once: one dgemv over the n x |S| factor (column-major), so
+ *    O(n*|S|) per step and every volume gain is exact and current. d_i^2 is
+ *    clamped to >= 1 (true for every Schur complement of I + L, which is
+ *    >= I): this keeps gains >= 0 and non-increasing when large theta makes
+ *    the recurrence lose digits. Rows of K come from the Gram matrix (EXACT)
+ *    or one sgemv per selected point.
+ *  - Coverage, lazy: gain_i = sum_v rel(v)*max(0, sim(v,i) - best[v]) with
+ *    best[v] the current coverage of v. It costs O(n) per candidate and
+ *    only decreases, so candidates sit in a max-heap keyed by a stale upper
+ *    bound of their total gain (a*rel + b*stale coverage + c*stale volume);
+ *    the top is re-evaluated (coverage recomputed, volume read off the eager
+ *    state) and selected only when its bound is current (evaluated after the
+ *    last selection). This is exact greedy, ties to the lower pool index.
+ *    With b = 0 there is nothing expensive to be lazy about: each step is a
+ *    linear scan of the exact gains (with b = c = 0 this is TOPK exactly).
+ *    Coverage variants share one code path: EXACT uses the n x n Gram
+ *    matrix (ssyrk); SAMPLE an n x m matrix against m deterministic targets
+ *    (seeded xorshift, sorted), scaled by n/m; SPARSE the transposed
+ *    neighbour lists (for each i, the points v that list i) plus sim(v,v) = 1.
+ *  - Token budget: keys are gain / max(cost,1); items that no longer fit are
+ *    dropped (the remaining budget only shrinks); finally the best single
+ *    feasible item (largest F({i})) replaces the greedy set if its value is
+ *    larger. Still capped at k.
+ * Gains reported are the marginal gains of the optimised function; with
+ * SPARSE or SAMPLE its coverage term is the surrogate (select.c reports F
+ * itself as the objective).
+ */
+#include <cblas.h>
+#include <math.h>
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "select.h"
+#include "select_internal.h"
+
+typedef struct {
+  double key, gain;
+  uint32_t i, stamp; /* stamp: selections made when gain was evaluated */
+} select_hent;
+
+typedef struct {
+  const select_pool *pool;
+  size_t n;
+  bool cover, sparse, vol;
+  /* dense coverage: G[i*m + t] = sim(i, target t) */
+  size_t m;
+  float *G;     /* owned */
+  float *wt;    /* m target weights: relevance of each target (owned) */
+  double scale; /* n/m for SAMPLE, else 1 */
+  bool gram;    /* G is the full n x n Gram matrix */
+  /* sparse coverage: transposed lists */
+  uint32_t *tr_off, *tr_len, *tr_idx;
+  float *tr_sim;
+  float *best; /* m (dense) or n (sparse) current coverage */
+  /* volume */
+  double *q, *d2, *vg, *C, *e, *cj;
+} select_cstate;
+
+static void select_cstate_free(select_cstate *s) {
+  free(s->G);
+  free(s->wt);
+  free(s->tr_off);
+  free(s->tr_len);
+  free(s->tr_idx);
+  free(s->tr_sim);
+  free(s->best);
+  free(s->q);
+  free(s->d2);
+  free(s->vg);
+  free(s->C);
+  free(s->e);
+  free(s->cj);
+}
+
+/* ---- coverage setup ---- */
+
+/* Full Gram matrix: ssyrk fills the upper triangle, a blocked copy mirrors
+ * it (half the flops of sgemm). */
+static void select_gram(const select_pool *pool, float *G) {
+  size_t n = pool->n;
+  cblas_ssyrk(CblasRowMajor, CblasUpper, CblasNoTrans, (int)n, (int)pool->dim, 1.0f,
+              pool->vectors, (int)pool->dim, 0.0f, G, (int)n);
+  const size_t B = 64;
+  for (size_t ib = 0; ib < n; ib += B)
+    for (size_t jb = 0; jb <= ib; jb += B)
+      for (size_t i = ib; i < ib + B && i < n; i++)
+        for (size_t j = jb; j < jb + B && j < i; j++) G[i * n + j] = G[j * n + i];
+}
+
+static uint64_t select_splitmix(uint64_t *x) {
+  uint64_t z = (*x += 0x9e3779b97f4a7c15ULL);
+  z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+  z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+  return z ^ (z >> 31);
+}
+
+static uint64_t select_xorshift(uint64_t *s) {
+  uint64_t x = *s;
+  x ^= x >> 12;
+  x ^= x << 25;
+  x ^= x >> 27;
+  *s = x;
+  return x * 0x2545f4914f6cdd1dULL;
+}
+
+static int select_cmp_u32(const void *x, const void *y) {
+  uint32_t a = *(const uint32_t *)x, b = *(const uint32_t *)y;
+  return a < b ? -1 : (a > b);
+}
+
+static int select_setup_dense(select_cstate *s, const select_params *p) {
+  const select_pool *pool = s->pool;
+  size_t n = s->n, dim = pool->dim;
+  size_t m = n;
+  if (p->coverage == SELECT_COVER_SAMPLE && p->sample < n) m = p->sample;
+  s->m = m;
+  s->scale = (double)n / (double)m;
+  s->G = malloc(n * m * sizeof *s->G);
+  s->wt = malloc(m * sizeof *s->wt);
+  s->best = calloc(m, sizeof *s->best);
+  if (!s->G || !s->wt || !s->best) return PRECIS_E_NO_MEMORY;
+  if (m == n) {
+    s->gram = true;
+    select_gram(pool, s->G);
+    memcpy(s->wt, pool->relevance, n * sizeof *s->wt);
+    return PRECIS_OK;
+  }
+  /* partial Fisher-Yates with a seeded xorshift, targets sorted */
+  uint32_t *perm = malloc(n * sizeof *perm);
+  float *tv = malloc(m * dim * sizeof *tv);
+  if (!perm || !tv) {
+    free(perm);
+    free(tv);
+    return PRECIS_E_NO_MEMORY;
+  }
+  uint64_t sm = p->seed, st = select_splitmix(&sm);
+  if (st == 0) st = 1;
+  for (size_t i = 0; i < n; i++) perm[i] = (uint32_t)i;
+  for (size_t t = 0; t < m; t++) {
+    size_t r = t + (size_t)(((select_xorshift(&st) >> 32) * (uint64_t)(n - t)) >> 32);
+    uint32_t x = perm[t];
+    perm[t] = perm[r];
+    perm[r] = x;
+  }
+  qsort(perm, m, sizeof *perm, select_cmp_u32);
+  for (size_t t = 0; t < m; t++) {
+    memcpy(tv + t * dim, pool->vectors + (size_t)perm[t] * dim, dim * sizeof *tv);
+    s->wt[t] = pool->relevance[perm[t]];
+  }
+  cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)n, (int)m, (int)dim, 1.0f,
+              pool->vectors, (int)dim, tv, (int)dim, 0.0f, s->G, (int)m);
+  free(perm);
+  free(tv);
+  return PRECIS_OK;
+}
+
+/* For each i, the (v, sim(v,i)) with i in v's list: the targets i covers.
+ * Self entries are dropped (sim(v,v) = 1 is implied), a v listing i twice
+ * counts once with its larger similarity. */
+static int select_setup_sparse(select_cstate *s) {
+  const select_pool *pool = s->pool;
+  size_t n = s->n;
+  const uint32_t *off = pool->nbr_off, *idx = pool->nbr_idx;
+  size_t nnz = (size_t)(off[n] - off[0]);
+  s->tr_off = calloc(n + 1, sizeof *s->tr_off);
+  s->tr_len = calloc(n, sizeof *s->tr_len);
+  s->tr_idx = malloc((nnz ? nnz : 1) * sizeof *s->tr_idx);
+  s->tr_sim = malloc((nnz ? nnz : 1) * sizeof *s->tr_sim);
+  s->best = calloc(n, sizeof *s->best);
+  if (!s->tr_off || !s->tr_len || !s->tr_idx || !s->tr_sim || !s->best)
+    return PRECIS_E_NO_MEMORY;
+  for (size_t v = 0; v < n; v++)
+    for (uint32_t e = off[v]; e < off[v + 1]; e++)
+      if (idx[e] != v) s->tr_off[idx[e] + 1]++;
+  for (size_t i = 0; i < n; i++) s->tr_off[i + 1] += s->tr_off[i];
+  for (size_t v = 0; v < n; v++)
+    for (uint32_t e = off[v]; e < off[v + 1]; e++) {
+      uint32_t u = idx[e];
+      if (u == v) continue;
+      uint32_t pos = s->tr_off[u] + s->tr_len[u];
+      if (s->tr_len[u] > 0 && s->tr_idx[pos - 1] == v) {
+        if (pool->nbr_sim[e] > s->tr_sim[pos - 1]) s->tr_sim[pos - 1] = pool->nbr_sim[e];
+      } else {
+        s->tr_idx[pos] = (uint32_t)v;
+        s->tr_sim[pos] = pool->nbr_sim[e];
+        s->tr_len[u]++;
+      }
+    }
+  s->scale = 1.0;
+  return PRECIS_OK;
+}
+
+/* ---- coverage gains and updates ---- */
+
+static double select_cov_gain(const select_cstate *s, uint32_t i) {
+  if (s->sparse) {
+    const float *rel = s->pool->relevance, *best = s->best;
+    double sum = 0.0;
+    float d = 1.0f - best[i];
+    if (d > 0.0f) sum += (double)rel[i] * d;
+    for (uint32_t e = s->tr_off[i], end = e + s->tr_len[i]; e < end; e++) {
+      uint32_t v = s->tr_idx[e];
+      d = s->tr_sim[e] - best[v];
+      if (d > 0.0f) sum += (double)rel[v] * d;
+    }
+    return sum;
+  }
+  /* 8 independent float lanes (vectorisable, fixed order: deterministic) */
+  const float *g = s->G + (size_t)i * s->m, *best = s->best, *wt = s->wt;
+  float acc[8] = {0};
+  size_t t = 0, m = s->m;
+  for (; t + 8 <= m; t += 8)
+    for (size_t l = 0; l < 8; l++) {
+      float d = g[t + l] - best[t + l];
+      acc[l] += wt[t + l] * (d > 0.0f ? d : 0.0f);
+    }
+  double sum = 0.0;
+  for (; t < m; t++) {
+    float d = g[t] - best[t];
+    if (d > 0.0f) sum += (double)wt[t] * d;
+  }
+  for (size_t l = 0; l < 8; l++) sum += acc[l];
+  return s->scale * sum;
+}
+
+static void select_cov_add(select_cstate *s, uint32_t j) {
+  float *best = s->best;
+  if (s->sparse) {
+    if (best[j] < 1.0f) best[j] = 1.0f;
+    for (uint32_t e = s->tr_off[j], end = e + s->tr_len[j]; e < end; e++) {
+      uint32_t v = s->tr_idx[e];
+      if (s->tr_sim[e] > best[v]) best[v] = s->tr_sim[e];
+    }
+    return;
+  }
+  const float *g = s->G + (size_t)j * s->m;
+  for (size_t t = 0; t < s->m; t++)
+    if (g[t] > best[t]) best[t] = g[t];
+}
+
+/* ---- volume ---- */
+
+static int select_setup_vol(select_cstate *s, double theta, size_t kmax) {
+  size_t n = s->n, dim = s->pool->dim;
+  s->q = malloc(n * sizeof *s->q);
+  s->d2 = malloc(n * sizeof *s->d2);
+  s->vg = malloc(n * sizeof *s->vg);
+  s->C = malloc(n * kmax * sizeof *s->C);
+  s->e = malloc(n * sizeof *s->e);
+  s->cj = malloc(kmax * sizeof *s->cj);
+  if (!s->q || !s->d2 || !s->vg || !s->C || !s->e || !s->cj) return PRECIS_E_NO_MEMORY;
+  for (size_t i = 0; i < n; i++) {
+    const float *v = s->pool->vectors + i * dim;
+    double kii = s->gram ? s->G[i * n + i] : cblas_sdot((int)dim, v, 1, v, 1);
+    s->q[i] = exp(theta * s->pool->relevance[i]);
+    double d2 = 1.0 + s->q[i] * s->q[i] * kii;
+    s->d2[i] = d2 >= 1.0 ? d2 : 1.0;
+    s->vg[i] = log(s->d2[i]);
+  }
+  return PRECIS_OK;
+}
+
+/* Cholesky step for the t-th selected point j with similarity row krow. */
+static void select_vol_add(select_cstate *s, uint32_t j, size_t t, const float *krow) {
+  size_t n = s->n;
+  double *C = s->C, *e = s->e;
+  double dj = sqrt(s->d2[j]), qj = s->q[j];
+  if (t > 0) {
+    for (size_t l = 0; l < t; l++) s->cj[l] = C[l * n + j];
+    cblas_dgemv(CblasColMajor, CblasNoTrans, (int)n, (int)t, 1.0, C, (int)n, s->cj, 1, 0.0,
+                e, 1);
+  } else {
+    memset(e, 0, n * sizeof *e);
+  }
+  double *col = C + t * n;
+  for (size_t i = 0; i < n; i++) {
+    double ei = (qj * s->q[i] * (double)krow[i] - e[i]) / dj;
+    col[i] = ei;
+    double d2 = s->d2[i] - ei * ei;
+    if (!(d2 >= 1.0)) d2 = 1.0;
+    if (d2 != s->d2[i]) {
+      s->d2[i] = d2;
+      s->vg[i] = log(d2);
+    }
+  }
+}
+
+/* ---- heap (max by key, ties to the lower index) ---- */
+
+static bool select_hbefore(const select_hent *x, const select_hent *y) {
+  return x->key > y->key || (x->key == y->key && x->i < y->i);
+}
+
+static void select_hdown(select_hent *h, size_t hn, size_t at) {
+  select_hent x = h[at];
+  for (;;) {
+    size_t c = 2 * at + 1;
+    if (c >= hn) break;
+    if (c + 1 < hn && select_hbefore(&h[c + 1], &h[c])) c++;
+    if (!select_hbefore(&h[c], &x)) break;
+    h[at] = h[c];
+    at = c;
+  }
+  h[at] = x;
+}
+
+/* ---- greedy ---- */
+
+typedef struct {
+  select_work *w;
+  select_cstate *s;
+  float a, b, c;
+  uint64_t budget, used;
+  double total;
+  bool rows; /* similarity rows of the selection kept in w->rows */
+} select_greedy;
+
+static double select_costr(const select_greedy *g, uint32_t i) {
+  uint64_t c = select_cost(g->w->pool, i);
+  return c > 1 ? (double)c : 1.0;
+}
+
+static bool select_fits(const select_greedy *g, uint32_t i) {
+  return !g->budget || select_cost(g->w->pool, i) <= g->budget - g->used;
+}
+
+static void select_take(select_greedy *g, uint32_t j, double gain) {
+  select_work *w = g->w;
+  select_cstate *s = g->s;
+  size_t t = w->cnt, n = s->n;
+  float *row = w->rows + t * n;
+  const float *krow = NULL;
+  if (s->gram) { /* rows are free: copy */
+    memcpy(row, s->G + (size_t)j * n, n * sizeof *row);
+    krow = row;
+  } else if (s->vol) {
+    select_sim_row(w->pool, j, row);
+    krow = row;
+  }
+  if (s->vol) select_vol_add(s, j, t, krow);
+  if (s->cover) select_cov_add(s, j);
+  w->idx[t] = j;
+  w->gain[t] = (float)gain;
+  w->cnt = t + 1;
+  if (g->rows) w->rows_cnt = w->cnt;
+  g->total += gain;
+  if (g->budget) g->used += select_cost(w->pool, j);
+}
+
+static double select_gain_now(const select_greedy *g, uint32_t i, bool with_cover) {
+  double x = (double)g->a * g->w->pool->relevance[i];
+  if (with_cover) x += (double)g->b * select_cov_gain(g->s, i);
+  if (g->s->vol) x += (double)g->c * g->s->vg[i];
+  return x;
+}
+
+/* b = 0: exact gains are O(1) each, scan them. */
+static int select_greedy_scan(select_greedy *g) {
+  select_work *w = g->w;
+  size_t n = g->s->n;
+  unsigned char *dead = calloc(n, 1);
+  if (!dead) return PRECIS_E_NO_MEMORY;
+  while (w->cnt < w->kmax) {
+    size_t best = n;
+    double bkey = 0.0, bgain = 0.0;
+    for (size_t i = 0; i < n; i++) {
+      if (dead[i]) continue;
+      if (!select_fits(g, (uint32_t)i)) {
+        dead[i] = 1;
+        continue;
+      }
+      double gain = select_gain_now(g, (uint32_t)i, false);
+      double key = g->budget ? gain / select_costr(g, (uint32_t)i) : gain;
+      if (best == n || key > bkey) {
+        best = i;
+        bkey = key;
+        bgain = gain;
+      }
+    }
+    if (best == n) break;
+    dead[best] = 1;
+    select_take(g, (uint32_t)best, bgain);
+  }
+  free(dead);
+  return PRECIS_OK;
+}
+
+/* b > 0: lazy greedy on stale upper bounds. g0[i] = F({i}). */
+static int select_greedy_lazy(select_greedy *g, const double *g0) {
+  select_work *w = g->w;
+  size_t n = g->s->n, hn = 0;
+  select_hent *h = malloc(n * sizeof *h);
+  if (!h) return PRECIS_E_NO_MEMORY;
+  for (size_t i = 0; i < n; i++) {
+    if (!select_fits(g, (uint32_t)i)) continue;
+    double key = g->budget ? g0[i] / select_costr(g, (uint32_t)i) : g0[i];
+    h[hn++] = (select_hent){.key = key, .gain = g0[i], .i = (uint32_t)i, .stamp = 0};
+  }
+  for (size_t at = hn / 2; at-- > 0;) select_hdown(h, hn, at);
+  while (w->cnt < w->kmax && hn > 0) {
+    select_hent top = h[0];
+    if (!select_fits(g, top.i) || top.stamp == w->cnt) {
+      h[0] = h[--hn];
+      if (hn) select_hdown(h, hn, 0);
+      if (select_fits(g, top.i)) select_take(g, top.i, top.gain);
+      continue;
+    }
+    double gain = select_gain_now(g, top.i, true);
+    h[0].gain = gain;
+    h[0].key = g->budget ? gain / select_costr(g, top.i) : gain;
+    h[0].stamp = (uint32_t)w->cnt;
+    select_hdown(h, hn, 0);
+  }
+  free(h);
+  return PRECIS_OK;
+}
+
+int select_compress_run(select_work *w, precis_error *err) {
+  const select_pool *pool = w->pool;
+  const select_params *p = w->p;
+  size_t n = pool->n;
+  select_cstate s = {.pool = pool, .n = n, .scale = 1.0};
+  s.cover = p->b > 0.0f;
+  s.vol = p->c > 0.0f;
+  s.sparse = s.cover && p->coverage == SELECT_COVER_SPARSE;
+  double *g0 = NULL;
+  int rc = PRECIS_OK;
+
+  if (s.cover) rc = s.sparse ? select_setup_sparse(&s) : select_setup_dense(&s, p);
+  if (!rc && s.vol) rc = select_setup_vol(&s, p->theta, w->kmax);
+  if (rc) goto done;
+
+  select_greedy g = {.w = w, .s = &s, .a = p->a, .b = p->b, .c = p->c,
+                     .budget = p->token_budget, .rows = s.gram || s.vol};
+  if (s.cover || g.budget) {
+    g0 = malloc(n * sizeof *g0);
+    if (!g0) {
+      rc = PRECIS_E_NO_MEMORY;
+      goto done;
+    }
+    for (size_t i = 0; i < n; i++) g0[i] = select_gain_now(&g, (uint32_t)i, s.cover);
+  }
+  rc = s.cover ? select_greedy_lazy(&g, g0) : select_greedy_scan(&g);
+  if (rc) goto done;
+
+  if (g.budget) { /* best single feasible item */
+    size_t best = n;
+    for (size_t i = 0; i < n; i++)
+      if (select_cost(pool, (uint32_t)i) <= g.budget && (best == n || g0[i] > g0[best]))
+        best = i;
+    if (best < n && w->cnt > 0 && g0[best] > g.total) {
+      w->idx[0] = (uint32_t)best;
+      w->gain[0] = (float)g0[best];
+      w->cnt = 1;
+      w->rows_cnt = 0;
+    }
+  }
+
+done:
+  free(g0);
+  select_cstate_free(&s);
+  if (rc) w->cnt = w->rows_cnt = 0;
+  return rc ? precis_error_set(err, rc, "select: out of memory") : PRECIS_OK;
+}

@@ -1,0 +1,45 @@
+/*
+ * select_internal.h: private interface between the parts of the selection
+ * module. Not installed, not for other modules.
+ *
+ *   select.c           API, parameter validation, TOPK, MMR, the result
+ *                      statistics (assign, represents, objective, ...).
+ *   select_compress.c  COMPRESS: lazy greedy on the submodular objective.
+ *
+ * A select_work carries one call: the validated pool and parameters, the
+ * selection being built (idx/gain in order) and the similarity rows of the
+ * selected points, which the statistics reuse when a mode already computed
+ * them.
+ */
+#ifndef PRECIS_INDEX_SELECT_INTERNAL_H
+#define PRECIS_INDEX_SELECT_INTERNAL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "select.h"
+
+typedef struct {
+  const select_pool *pool;
+  const select_params *p;
+  size_t kmax;     /* min(k, n) */
+  uint32_t *idx;   /* kmax: selection, in order */
+  float *gain;     /* kmax */
+  size_t cnt;      /* selected so far */
+  float *rows;     /* kmax x n: rows[t*n + v] = sim(idx[t], v) ... */
+  size_t rows_cnt; /* ... valid for t < rows_cnt (a prefix of idx) */
+} select_work;
+
+/* Cost of a point for the token budget (0 without a budget). */
+static inline uint64_t select_cost(const select_pool *pool, uint32_t i) {
+  return pool->tokens ? pool->tokens[i] : 0;
+}
+
+/* row[v] = <vectors[j], vectors[v]> for every pool point v (one sgemv). */
+void select_sim_row(const select_pool *pool, uint32_t j, float *row);
+
+/* COMPRESS over a validated pool/params; fills w->idx/gain/cnt and, where
+ * it computed them, w->rows. Returns PRECIS_OK or PRECIS_E_NO_MEMORY. */
+int select_compress_run(select_work *w, precis_error *err);
+
+#endif /* PRECIS_INDEX_SELECT_INTERNAL_H */
