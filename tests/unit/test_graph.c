@@ -1,0 +1,250 @@
+/* test_graph.c: the kNN graph and knowledge links under upserts, deletes,
+ * rebuilds and reopen, and the retrieve pipeline's graph behaviour (hops 0,
+ * link-kind filtering, TOPK equals search, COMPRESS with b = c = 0 equals
+ * TOPK, token budgets). */
+#include <criterion/criterion.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "engine.h"
+#include "testutil.h"
+
+static char *dir;
+static engine *E;
+
+static void setup(void) {
+  dir = tu_tmpdir("graph");
+  precis_error err;
+  engine_options o;
+  engine_options_default(&o);
+  o.sync_writes = 0; /* speed; durability is test_crash's business */
+  cr_assert_eq(engine_open(dir, &o, &E, &err), PRECIS_OK, "%s", err.msg);
+}
+static void teardown(void) {
+  engine_close(E);
+  tu_rmrf_free(dir);
+}
+TestSuite(graph, .init = setup, .fini = teardown);
+
+static void mkcoll(const char *name, uint32_t dim, uint32_t knn) {
+  engine_collection_config c = {0};
+  c.dim = dim;
+  c.knn_k = knn;
+  snprintf(c.index_spec, sizeof c.index_spec, "Flat");
+  precis_error err;
+  cr_assert_eq(engine_collection_create(E, name, &c, &err), PRECIS_OK, "%s", err.msg);
+}
+
+static void put(const char *coll, const float *v, uint32_t dim, uint64_t first, size_t n, size_t batch) {
+  engine_point_in *p = calloc(batch, sizeof *p);
+  for (size_t s = 0; s < n; s += batch) {
+    size_t m = n - s < batch ? n - s : batch;
+    for (size_t i = 0; i < m; i++)
+      p[i] = (engine_point_in){first + s + i, v + (s + i) * dim, dim, "some text here", 14, NULL, 0, -1};
+    precis_error err;
+    cr_assert_eq(engine_upsert(E, coll, p, m, &err), PRECIS_OK, "%s", err.msg);
+  }
+  free(p);
+}
+
+static size_t knn_list(const char *coll, uint64_t id, uint64_t *out, size_t cap) {
+  engine_edge *e;
+  size_t n;
+  precis_error err;
+  cr_assert_eq(engine_edges_list(E, coll, id, ENGINE_EDGE_KNN, NULL, ENGINE_DIR_OUT, &e, &n, &err), PRECIS_OK, "%s", err.msg);
+  size_t m = 0;
+  for (size_t i = 0; i < n && m < cap; i++) out[m++] = e[i].dst;
+  free(e);
+  return m;
+}
+
+Test(graph, incremental_knn_is_consistent_with_rebuild) {
+  const uint32_t dim = 8, K = 8;
+  const size_t n = 800;
+  mkcoll("k", dim, K);
+  float *v = tu_random_vectors(n, dim, 21, 1);
+  put("k", v, dim, 1, n, 1); /* one at a time: every insert maintains edges */
+  char *dead = calloc(n + 1, 1);
+  uint64_t s = 5;
+  uint64_t del[100];
+  for (int i = 0; i < 100; i++) {
+    del[i] = 1 + tu_rand(&s) % n;
+    dead[del[i]] = 1;
+  }
+  precis_error err;
+  cr_assert_eq(engine_delete(E, "k", del, 100, NULL, &err), PRECIS_OK);
+  /* snapshot the incremental graph */
+  uint64_t (*inc)[64] = calloc(n + 1, sizeof *inc);
+  size_t *inc_n = calloc(n + 1, sizeof *inc_n);
+  for (uint64_t id = 1; id <= n; id++) {
+    if (dead[id]) continue;
+    inc_n[id] = knn_list("k", id, inc[id], 64);
+    cr_assert(inc_n[id] <= K);
+    for (size_t j = 0; j < inc_n[id]; j++) cr_assert(!dead[inc[id][j]], "edge %llu -> deleted %llu", (unsigned long long)id, (unsigned long long)inc[id][j]);
+  }
+  engine_collection_info before;
+  engine_collection_describe(E, "k", &before, &err);
+  cr_assert_eq(engine_graph_rebuild(E, "k", 2, &err), PRECIS_OK, "%s", err.msg);
+  engine_collection_info after;
+  engine_collection_describe(E, "k", &after, &err);
+  cr_assert_eq(after.knn_edges, after.count * K, "rebuilt graph has K edges per point");
+  double overlap = 0;
+  size_t live = 0;
+  for (uint64_t id = 1; id <= n; id++) {
+    if (dead[id]) continue;
+    uint64_t r[64];
+    size_t rn = knn_list("k", id, r, 64);
+    cr_assert_eq(rn, K);
+    size_t common = 0;
+    for (size_t a = 0; a < inc_n[id]; a++)
+      for (size_t b = 0; b < rn; b++) common += inc[id][a] == r[b];
+    overlap += (double)common / K;
+    live++;
+  }
+  overlap /= (double)live;
+  /* documented slack: deletes leave lists short until the next rebuild */
+  cr_assert(overlap >= 0.75, "incremental kNN lists share only %.2f with a rebuild", overlap);
+  /* counters survive reopen */
+  engine_close(E);
+  engine_options o;
+  engine_options_default(&o);
+  cr_assert_eq(engine_open(dir, &o, &E, &err), PRECIS_OK);
+  engine_collection_info re;
+  engine_collection_describe(E, "k", &re, &err);
+  cr_assert_eq(re.knn_edges, after.knn_edges);
+  free(inc);
+  free(inc_n);
+  free(dead);
+  free(v);
+}
+
+static engine_retrieve_result *retrieve(const char *coll, const float *q, uint32_t dim,
+                                        engine_retrieve_params *p) {
+  p->query = q;
+  p->dim = dim;
+  engine_retrieve_result *r;
+  precis_error err;
+  cr_assert_eq(engine_retrieve(E, coll, p, &r, &err), PRECIS_OK, "%s", err.msg);
+  return r;
+}
+
+Test(graph, retrieve_topk_equals_search_and_hops0_uses_seeds) {
+  const uint32_t dim = 16;
+  const size_t n = 500;
+  mkcoll("t", dim, 8);
+  float *v = tu_random_vectors(n, dim, 31, 1);
+  put("t", v, dim, 1, n, 100);
+  float *q = tu_random_vectors(1, dim, 77, 1);
+  engine_hit h[10];
+  size_t nh;
+  precis_error err;
+  engine_search_params sp = {true, 0, 0};
+  cr_assert_eq(engine_search(E, "t", q, dim, 10, &sp, h, &nh, &err), PRECIS_OK);
+  engine_retrieve_params p;
+  engine_retrieve_params_default(&p);
+  p.mode = ENGINE_MODE_TOPK;
+  p.exact_seeds = true;
+  engine_retrieve_result *r = retrieve("t", q, dim, &p);
+  cr_assert_eq(r->n, 10);
+  cr_assert_eq(r->pool_size, r->seed_count, "hops = 0: the pool is the seeds");
+  for (size_t i = 0; i < 10; i++) {
+    cr_assert_eq(r->items[i].id, h[i].id);
+    cr_assert_eq(r->items[i].hops, 0);
+    cr_assert_float_eq(r->items[i].similarity, h[i].score, 1e-5);
+    cr_assert_str_eq(r->items[i].text, "some text here");
+  }
+  engine_retrieve_result_free(r);
+  /* COMPRESS with b = c = 0 is TOPK */
+  p.mode = ENGINE_MODE_COMPRESS;
+  p.b = p.c = 0;
+  r = retrieve("t", q, dim, &p);
+  for (size_t i = 0; i < 10; i++) cr_assert_eq(r->items[i].id, h[i].id);
+  engine_retrieve_result_free(r);
+  /* default COMPRESS: fewer near-duplicates than TOPK, each item stands for some */
+  engine_retrieve_params_default(&p);
+  r = retrieve("t", q, dim, &p);
+  cr_assert_eq(r->n, 10);
+  uint32_t total = 0;
+  for (size_t i = 0; i < r->n; i++) total += r->items[i].represents;
+  cr_assert_eq(total, r->pool_size, "every pool point is represented once");
+  cr_assert(r->coverage_ratio > 0 && r->coverage_ratio <= 1);
+  engine_retrieve_result_free(r);
+  /* token budget: never exceeded */
+  p.token_budget = 9; /* each point costs 3 tokens */
+  r = retrieve("t", q, dim, &p);
+  uint64_t used = 0;
+  for (size_t i = 0; i < r->n; i++) used += r->items[i].tokens;
+  cr_assert(used <= 9 && r->n == 3, "used %llu tokens in %zu items", (unsigned long long)used, r->n);
+  engine_retrieve_result_free(r);
+  /* bad parameters */
+  engine_retrieve_params_default(&p);
+  p.query = q;
+  p.dim = dim;
+  p.hops = 4;
+  engine_retrieve_result *bad;
+  cr_assert_eq(engine_retrieve(E, "t", &p, &bad, &err), PRECIS_E_OUT_OF_RANGE);
+  p.hops = 1;
+  p.k = 0;
+  cr_assert_eq(engine_retrieve(E, "t", &p, &bad, &err), PRECIS_E_OUT_OF_RANGE);
+  p.k = 10;
+  p.dim = dim - 1;
+  cr_assert_eq(engine_retrieve(E, "t", &p, &bad, &err), PRECIS_E_DIMENSION_MISMATCH);
+  free(q);
+  free(v);
+}
+
+Test(graph, expansion_follows_only_the_chosen_link_kinds) {
+  const uint32_t dim = 4;
+  mkcoll("l", dim, 4);
+  /* a tight cluster near the query, and two far points reached only by links */
+  float v[12 * 4];
+  uint64_t s = 9;
+  for (int i = 0; i < 10; i++) {
+    v[i * 4 + 0] = 1;
+    v[i * 4 + 1] = 0.05f * tu_randf(&s);
+    v[i * 4 + 2] = 0.05f * tu_randf(&s);
+    v[i * 4 + 3] = 0;
+  }
+  float far_a[4] = {0, 0, 0, 1}, far_b[4] = {0, 0, 1, 0.1f};
+  memcpy(v + 40, far_a, sizeof far_a);
+  memcpy(v + 44, far_b, sizeof far_b);
+  put("l", v, dim, 1, 12, 12);
+  precis_error err;
+  cr_assert_eq(engine_link_add(E, "l", 1, 11, "cites", 1.0f, &err), PRECIS_OK);
+  cr_assert_eq(engine_link_add(E, "l", 2, 12, "mentions", 1.0f, &err), PRECIS_OK);
+  float q[4] = {1, 0, 0, 0};
+  engine_retrieve_params p;
+  engine_retrieve_params_default(&p);
+  p.seeds = 10;
+  p.hops = 1;
+  p.k = 12;
+  p.mode = ENGINE_MODE_TOPK;
+  p.graph_weight = 1.0f;
+  p.decay = 1.0f;
+  p.edge_kinds = ENGINE_EDGE_LINKS;
+  const char *kinds[] = {"cites"};
+  p.link_kinds = kinds;
+  p.n_link_kinds = 1;
+  p.exact_seeds = true;
+  engine_retrieve_result *r = retrieve("l", q, dim, &p);
+  bool saw11 = false;
+  for (size_t i = 0; i < r->n; i++) {
+    cr_assert_neq(r->items[i].id, 12, "a 'mentions' link was followed");
+    if (r->items[i].id == 11) {
+      saw11 = true;
+      cr_assert_eq(r->items[i].hops, 1);
+      cr_assert_eq(r->items[i].via, 1);
+    }
+  }
+  cr_assert(saw11, "the 'cites' link was not followed");
+  cr_assert_eq(r->pool_size, 11);
+  engine_retrieve_result_free(r);
+  /* hops = 0: links are never followed */
+  p.hops = 0;
+  r = retrieve("l", q, dim, &p);
+  for (size_t i = 0; i < r->n; i++) cr_assert_eq(r->items[i].hops, 0);
+  cr_assert_eq(r->pool_size, 10);
+  engine_retrieve_result_free(r);
+}
