@@ -37,7 +37,7 @@ int coll_config_check(engine_collection_config *cfg, precis_error *err) {
                             "knn_k %u outside 1..%d", cfg->knn_k,
                             PRECIS_MAX_KNN_K);
   if (cfg->hnsw_ef_construction == 0) cfg->hnsw_ef_construction = 200;
-  if (cfg->hnsw_ef_search == 0) cfg->hnsw_ef_search = 64;
+  if (cfg->hnsw_ef_search == 0) cfg->hnsw_ef_search = 200;
   if (cfg->ivf_nprobe == 0) cfg->ivf_nprobe = 16;
   if (cfg->hnsw_ef_construction > 4096 || cfg->hnsw_ef_search > 4096 ||
       cfg->ivf_nprobe > 65536)

@@ -69,7 +69,7 @@ typedef struct {
   char index_spec[PRECIS_MAX_INDEX_SPEC_LEN]; /* FAISS factory string; "" = default */
   uint32_t knn_k;               /* kNN-graph degree, 0 = default 16 */
   uint32_t hnsw_ef_construction;/* 0 = default 200 */
-  uint32_t hnsw_ef_search;      /* 0 = default 64 */
+  uint32_t hnsw_ef_search;      /* 0 = default 200 (recall@10 >= 0.95 on GloVe) */
   uint32_t ivf_nprobe;          /* 0 = default 16 */
 } engine_collection_config;
 
@@ -189,7 +189,7 @@ typedef struct {
   uint32_t k;              /* 1..PRECIS_MAX_K, default 10 */
   uint64_t token_budget;   /* 0 = none */
   engine_mode mode;        /* default COMPRESS */
-  uint32_t seeds;          /* 0 = default max(2k, 20) */
+  uint32_t seeds;          /* 0 = default max(10k, 40), at most pool */
   uint32_t hops;           /* 0..PRECIS_MAX_HOPS, default 0 */
   uint32_t fanout;         /* default 16 */
   uint32_t pool;           /* default 300 */

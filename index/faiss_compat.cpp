@@ -93,13 +93,6 @@ int faiss_Index_add(FaissIndex *index, idx_t n, const float *x) {
   COMPAT_CATCH
 }
 
-int faiss_Index_search(const FaissIndex *index, idx_t n, const float *x,
-                       idx_t k, float *distances, idx_t *labels) {
-  COMPAT_TRY
-  cpp(index)->search(n, x, k, distances, labels);
-  COMPAT_CATCH
-}
-
 /* ---- index_factory_c.h ---- */
 
 int faiss_index_factory(FaissIndex **p_index, int d, const char *description,

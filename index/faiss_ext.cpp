@@ -41,8 +41,6 @@
 
 namespace {
 
-using faiss_idx = faiss::Index::idx_t;
-
 /* Caps this thread's OpenMP team at the number of queries for the scope:
  * FAISS opens a parallel region per search call, and for one query every
  * extra thread only allocates its own visited table. nthreads-var is
@@ -75,7 +73,7 @@ void search_widened(const faiss::Index *ix, idx_t n, const float *x, idx_t k,
                     float *distances, idx_t *labels) {
   const idx_t chunk = std::max<idx_t>(1, (idx_t{1} << 20) / kw);
   std::vector<float> dis;
-  std::vector<faiss_idx> lab;
+  std::vector<idx_t> lab; /* the C API's idx_t: int64_t, like FAISS's */
   for (idx_t i0 = 0; i0 < n; i0 += chunk) {
     const idx_t m = std::min(chunk, n - i0);
     dis.resize(static_cast<size_t>(m * kw));

@@ -170,7 +170,7 @@ int retrieve__run(coll *c, const engine_retrieve_params *p,
   if (!q) return precis_error_set(err, PRECIS_E_NO_MEMORY, "retrieve");
   if ((rc = coll__prepare_vector(c, p->query, p->dim, q, "query", err))) { free(q); return rc; }
   uint32_t poolcap = p->pool;
-  uint32_t nseeds = p->seeds ? p->seeds : (p->k * 4 > 40 ? p->k * 4 : 40);
+  uint32_t nseeds = p->seeds ? p->seeds : (p->k * 10 > 40 ? p->k * 10 : 40);
   if (nseeds > poolcap) nseeds = poolcap;
 
   pool_t P = {0};

@@ -68,7 +68,8 @@ typedef struct {
   uint64_t seed;           /* SAMPLE: deterministic seed */
 } select_params;
 
-/* Defaults: COMPRESS, k 10, lambda 0.5, a 1, b 1, c 1, theta 5, EXACT. */
+/* Defaults: COMPRESS, k 10, lambda 0.5, a 0, b 0.5, c 1, theta 1, EXACT
+ * (chosen by measurement, see select.c). */
 void select_params_default(select_params *p);
 
 typedef struct {

@@ -208,6 +208,16 @@ static int select_setup_sparse(select_cstate *s) {
 
 /* ---- coverage gains and updates ---- */
 
+#if defined(__GNUC__)
+typedef float select_v4 __attribute__((vector_size(16)));
+typedef int32_t select_v4i __attribute__((vector_size(16)));
+static inline select_v4 select_ld4(const float *p) {
+  select_v4 v;
+  memcpy(&v, p, sizeof v);
+  return v;
+}
+#endif
+
 static double select_cov_gain(const select_cstate *s, uint32_t i) {
   if (s->sparse) {
     const float *rel = s->pool->relevance, *best = s->best;
@@ -221,21 +231,27 @@ static double select_cov_gain(const select_cstate *s, uint32_t i) {
     }
     return sum;
   }
-  /* 8 independent float lanes (vectorisable, fixed order: deterministic) */
+  /* 8 float lanes in a fixed order (deterministic), explicit SIMD where the
+   * compiler has vector extensions */
   const float *g = s->G + (size_t)i * s->m, *best = s->best, *wt = s->wt;
-  float acc[8] = {0};
   size_t t = 0, m = s->m;
-  for (; t + 8 <= m; t += 8)
-    for (size_t l = 0; l < 8; l++) {
-      float d = g[t + l] - best[t + l];
-      acc[l] += wt[t + l] * (d > 0.0f ? d : 0.0f);
-    }
   double sum = 0.0;
+#if defined(__GNUC__)
+  select_v4 acc0 = {0, 0, 0, 0}, acc1 = acc0, zero = acc0;
+  for (; t + 8 <= m; t += 8) {
+    select_v4 d0 = select_ld4(g + t) - select_ld4(best + t);
+    select_v4 d1 = select_ld4(g + t + 4) - select_ld4(best + t + 4);
+    d0 = (select_v4)((select_v4i)d0 & (d0 > zero));
+    d1 = (select_v4)((select_v4i)d1 & (d1 > zero));
+    acc0 += select_ld4(wt + t) * d0;
+    acc1 += select_ld4(wt + t + 4) * d1;
+  }
+  for (int l = 0; l < 4; l++) sum += (double)acc0[l] + (double)acc1[l];
+#endif
   for (; t < m; t++) {
     float d = g[t] - best[t];
     if (d > 0.0f) sum += (double)wt[t] * d;
   }
-  for (size_t l = 0; l < 8; l++) sum += acc[l];
   return s->scale * sum;
 }
 
@@ -439,6 +455,8 @@ int select_compress_run(select_work *w, precis_error *err) {
   s.cover = p->b > 0.0f;
   s.vol = p->c > 0.0f;
   s.sparse = s.cover && p->coverage == SELECT_COVER_SPARSE;
+  select_greedy g = {.w = w, .s = &s, .a = p->a, .b = p->b, .c = p->c,
+                     .budget = p->token_budget};
   double *g0 = NULL;
   int rc = PRECIS_OK;
 
@@ -446,8 +464,7 @@ int select_compress_run(select_work *w, precis_error *err) {
   if (!rc && s.vol) rc = select_setup_vol(&s, p->theta, w->kmax);
   if (rc) goto done;
 
-  select_greedy g = {.w = w, .s = &s, .a = p->a, .b = p->b, .c = p->c,
-                     .budget = p->token_budget, .rows = s.gram || s.vol};
+  g.rows = s.gram || s.vol; /* select_take keeps the rows of S */
   if (s.cover || g.budget) {
     g0 = malloc(n * sizeof *g0);
     if (!g0) {

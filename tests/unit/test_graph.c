@@ -158,6 +158,7 @@ Test(graph, retrieve_topk_equals_search_and_hops0_uses_seeds) {
   engine_retrieve_result_free(r);
   /* COMPRESS with b = c = 0 is TOPK */
   p.mode = ENGINE_MODE_COMPRESS;
+  p.a = 1;
   p.b = p.c = 0;
   r = retrieve("t", q, dim, &p);
   for (size_t i = 0; i < 10; i++) cr_assert_eq(r->items[i].id, h[i].id);

@@ -1,0 +1,102 @@
+/*
+ * main.c: precis-bench, the benchmark runner. `precis-bench <study> [opts]`
+ * looks the study up in the table below and runs it; the helpers declared
+ * in bench.h (clock, quantiles, BLAS threads, output directory) live here.
+ * To add a study: write bench_<name> in bench/study_<name>.c, declare it in
+ * bench.h and add a row to `studies`.
+ */
+#include <dlfcn.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+
+#include "bench.h"
+
+typedef struct {
+  const char *name;
+  int (*run)(int argc, char **argv);
+  const char *what;
+} bench_study;
+
+static const bench_study studies[] = {
+    {"select", bench_select,
+     "selection latency and quality (TOPK, MMR, COMPRESS exact/sparse/sample)"},
+};
+
+static void usage(FILE *f) {
+  fprintf(f, "usage: precis-bench <study> [options]   (precis-bench <study> --help)\n"
+             "studies:\n");
+  for (size_t i = 0; i < sizeof studies / sizeof studies[0]; i++)
+    fprintf(f, "  %-10s %s\n", studies[i].name, studies[i].what);
+}
+
+uint64_t bench_now_ns(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+uint64_t bench_thread_cpu_ns(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+  return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+static int bench_cmp_double(const void *a, const void *b) {
+  double x = *(const double *)a, y = *(const double *)b;
+  return x < y ? -1 : (x > y);
+}
+
+double bench_quantile(double *x, size_t n, double q) {
+  if (n == 0) return 0.0;
+  qsort(x, n, sizeof *x, bench_cmp_double);
+  size_t rank = (size_t)(q * (double)n + 0.999999); /* nearest rank, 1-based */
+  if (rank < 1) rank = 1;
+  if (rank > n) rank = n;
+  return x[rank - 1];
+}
+
+int bench_blas_single_thread(void) {
+  setenv("OPENBLAS_NUM_THREADS", "1", 0); /* for anything loaded later */
+  void (*set)(int);
+  void *sym = dlsym(RTLD_DEFAULT, "openblas_set_num_threads");
+  if (!sym) return 0;
+  memcpy(&set, &sym, sizeof set);
+  set(1);
+  return 1;
+}
+
+int bench_mkdir(const char *dir) {
+  if (mkdir(dir, 0755) == 0 || errno == EEXIST) return 0;
+  return -1;
+}
+
+int bench_parse_list(const char *s, uint32_t *out, int max) {
+  int n = 0;
+  while (*s) {
+    char *end;
+    errno = 0;
+    unsigned long v = strtoul(s, &end, 10);
+    if (end == s || errno || v > UINT32_MAX || n == max) return -1;
+    out[n++] = (uint32_t)v;
+    if (*end == ',') end++;
+    else if (*end) return -1;
+    s = end;
+  }
+  return n;
+}
+
+int main(int argc, char **argv) {
+  if (argc < 2 || !strcmp(argv[1], "-h") || !strcmp(argv[1], "--help")) {
+    usage(argc < 2 ? stderr : stdout);
+    return argc < 2 ? 2 : 0;
+  }
+  for (size_t i = 0; i < sizeof studies / sizeof studies[0]; i++)
+    if (!strcmp(argv[1], studies[i].name)) return studies[i].run(argc - 1, argv + 1);
+  fprintf(stderr, "precis-bench: unknown study '%s'\n", argv[1]);
+  usage(stderr);
+  return 2;
+}

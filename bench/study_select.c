@@ -1,0 +1,385 @@
+/*
+ * study_select.c: `precis-bench select`, latency and quality of the final
+ * selection (index/select.h) on synthetic pools.
+ *
+ * Pools are deterministic: unit vectors around max(4, n/25) Gaussian cluster
+ * centres, relevance = min-max rescaled similarity to a query near one
+ * centre, tokens 50..400. The SPARSE mode gets the exact 16-NN lists of the
+ * pool (built outside the timed region, as the engine reads its kNN graph).
+ * Each configuration runs `--reps` times after 3 warm-up runs, one thread
+ * (OpenBLAS limited to 1 thread; OPENBLAS_NUM_THREADS=1 does the same);
+ * time covers select_run + select_result_free. Reported: median and p99
+ * wall latency, median thread CPU time (steadier on a shared machine), and
+ * the result statistics (objective with the default a,b,c, coverage ratio,
+ * redundancy, mean relevance), so that latency and quality of the modes can
+ * be compared on the same pools. `--modes` keeps the modes whose name
+ * contains one of the given words (e.g. "MMR,COMPRESS-sparse").
+ */
+#include <cblas.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "bench.h"
+#include "select.h"
+
+#define SB_MAX_LIST 16
+#define SB_KNN 16
+
+typedef struct {
+  const char *name;
+  select_mode mode;
+  select_coverage cov;
+} sb_mode;
+
+static const sb_mode sb_modes[] = {
+    {"TOPK", SELECT_TOPK, SELECT_COVER_EXACT},
+    {"MMR", SELECT_MMR, SELECT_COVER_EXACT},
+    {"COMPRESS-exact", SELECT_COMPRESS, SELECT_COVER_EXACT},
+    {"COMPRESS-sparse", SELECT_COMPRESS, SELECT_COVER_SPARSE},
+    {"COMPRESS-sample", SELECT_COMPRESS, SELECT_COVER_SAMPLE},
+};
+#define SB_NMODES (sizeof sb_modes / sizeof sb_modes[0])
+
+typedef struct {
+  const char *mode;
+  uint32_t n, dim, k;
+  double med_ms, p99_ms, cpu_med_ms;
+  double objective, coverage, redundancy, mean_rel;
+  size_t selected;
+} sb_row;
+
+typedef struct {
+  size_t n, dim;
+  float *vec, *rel;
+  uint32_t *tok, *off, *nbr;
+  float *sim;
+} sb_pool;
+
+/* ---- deterministic data ---- */
+
+static uint64_t sb_rng;
+
+static uint64_t sb_next(void) {
+  uint64_t x = sb_rng;
+  x ^= x << 13;
+  x ^= x >> 7;
+  x ^= x << 17;
+  return sb_rng = x;
+}
+
+static double sb_unif(void) { return ((double)(sb_next() >> 11) + 0.5) / 9007199254740992.0; }
+
+static float sb_gauss(void) {
+  return (float)(sqrt(-2.0 * log(sb_unif())) * cos(6.283185307179586 * sb_unif()));
+}
+
+static void sb_normalise(float *v, size_t dim) {
+  double s = 0;
+  for (size_t d = 0; d < dim; d++) s += (double)v[d] * v[d];
+  float inv = (float)(1.0 / sqrt(s > 0 ? s : 1));
+  for (size_t d = 0; d < dim; d++) v[d] *= inv;
+}
+
+static void sb_pool_free(sb_pool *p) {
+  free(p->vec);
+  free(p->rel);
+  free(p->tok);
+  free(p->off);
+  free(p->nbr);
+  free(p->sim);
+}
+
+/* Exact SB_KNN nearest neighbours of every point (one sgemm). */
+static int sb_knn(sb_pool *p) {
+  size_t n = p->n, deg = n - 1 < SB_KNN ? n - 1 : SB_KNN;
+  float *G = malloc(n * n * sizeof *G);
+  p->off = malloc((n + 1) * sizeof *p->off);
+  p->nbr = malloc((n * deg + 1) * sizeof *p->nbr);
+  p->sim = malloc((n * deg + 1) * sizeof *p->sim);
+  if (!G || !p->off || !p->nbr || !p->sim) {
+    free(G);
+    return -1;
+  }
+  cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)n, (int)n, (int)p->dim, 1.0f,
+              p->vec, (int)p->dim, p->vec, (int)p->dim, 0.0f, G, (int)n);
+  for (size_t v = 0; v < n; v++) {
+    uint32_t *ni = p->nbr + v * deg;
+    float *ns = p->sim + v * deg;
+    size_t have = 0;
+    for (size_t u = 0; u < n; u++) {
+      if (u == v) continue;
+      float s = G[v * n + u];
+      if (have == deg && s <= ns[deg - 1]) continue;
+      size_t at = have < deg ? have++ : deg - 1;
+      while (at > 0 && ns[at - 1] < s) {
+        ns[at] = ns[at - 1];
+        ni[at] = ni[at - 1];
+        at--;
+      }
+      ns[at] = s;
+      ni[at] = (uint32_t)u;
+    }
+    p->off[v] = (uint32_t)(v * deg);
+  }
+  p->off[n] = (uint32_t)(n * deg);
+  free(G);
+  return 0;
+}
+
+static int sb_pool_make(sb_pool *p, size_t n, size_t dim, uint64_t seed) {
+  memset(p, 0, sizeof *p);
+  p->n = n;
+  p->dim = dim;
+  sb_rng = seed * 0x9e3779b97f4a7c15ULL + n * 1000003u + dim;
+  if (!sb_rng) sb_rng = 1;
+  size_t nc = n / 25 > 4 ? n / 25 : 4;
+  float *cent = malloc(nc * dim * sizeof *cent);
+  float *query = malloc(dim * sizeof *query);
+  p->vec = malloc(n * dim * sizeof *p->vec);
+  p->rel = malloc(n * sizeof *p->rel);
+  p->tok = malloc(n * sizeof *p->tok);
+  if (!cent || !query || !p->vec || !p->rel || !p->tok) goto fail;
+  for (size_t c = 0; c < nc; c++) {
+    for (size_t d = 0; d < dim; d++) cent[c * dim + d] = sb_gauss();
+    sb_normalise(cent + c * dim, dim);
+  }
+  float spread = 0.6f / sqrtf((float)dim); /* per-component noise */
+  for (size_t i = 0; i < n; i++) {
+    size_t c = (size_t)(sb_next() % nc);
+    for (size_t d = 0; d < dim; d++)
+      p->vec[i * dim + d] = cent[c * dim + d] + spread * sb_gauss();
+    sb_normalise(p->vec + i * dim, dim);
+    p->tok[i] = 50 + (uint32_t)(sb_next() % 351);
+  }
+  for (size_t d = 0; d < dim; d++) query[d] = cent[d] + 2 * spread * sb_gauss();
+  sb_normalise(query, dim);
+  float lo = 1e30f, hi = -1e30f;
+  for (size_t i = 0; i < n; i++) {
+    float s = 0;
+    for (size_t d = 0; d < dim; d++) s += query[d] * p->vec[i * dim + d];
+    p->rel[i] = s;
+    lo = s < lo ? s : lo;
+    hi = s > hi ? s : hi;
+  }
+  for (size_t i = 0; i < n; i++) p->rel[i] = hi > lo ? (p->rel[i] - lo) / (hi - lo) : 1.0f;
+  free(cent);
+  free(query);
+  return sb_knn(p);
+fail:
+  free(cent);
+  free(query);
+  sb_pool_free(p);
+  return -1;
+}
+
+/* ---- measurement ---- */
+
+static int sb_measure(const sb_pool *sp, const sb_mode *m, uint32_t k, uint32_t sample,
+                      uint64_t budget, int reps, double *t, double *tc, sb_row *row) {
+  select_pool pool = {.n = sp->n, .dim = sp->dim, .vectors = sp->vec, .relevance = sp->rel,
+                      .tokens = sp->tok, .nbr_off = sp->off, .nbr_idx = sp->nbr,
+                      .nbr_sim = sp->sim};
+  select_params p;
+  select_params_default(&p);
+  p.mode = m->mode;
+  p.coverage = m->cov;
+  p.k = k;
+  p.sample = sample;
+  p.token_budget = budget;
+  precis_error err;
+  for (int r = -3; r < reps; r++) {
+    select_result res;
+    uint64_t c0 = bench_thread_cpu_ns(), t0 = bench_now_ns();
+    int rc = select_run(&pool, &p, &res, &err);
+    if (rc == 0 && r == reps - 1) {
+      row->objective = res.objective;
+      row->coverage = res.coverage_ratio;
+      row->redundancy = res.redundancy;
+      row->mean_rel = res.mean_relevance;
+      row->selected = res.n;
+    }
+    select_result_free(&res);
+    uint64_t t1 = bench_now_ns(), c1 = bench_thread_cpu_ns();
+    if (rc) {
+      fprintf(stderr, "select: %s\n", err.msg);
+      return -1;
+    }
+    if (r >= 0) {
+      t[r] = (double)(t1 - t0) / 1e6;
+      tc[r] = (double)(c1 - c0) / 1e6;
+    }
+  }
+  row->med_ms = bench_quantile(t, (size_t)reps, 0.5);
+  row->p99_ms = bench_quantile(t, (size_t)reps, 0.99);
+  row->cpu_med_ms = bench_quantile(tc, (size_t)reps, 0.5);
+  return 0;
+}
+
+/* ---- output ---- */
+
+static void sb_markdown(FILE *f, const sb_row *rows, size_t nrows, int reps, int blas1,
+                        uint32_t sample, uint64_t budget) {
+  fprintf(f, "## select: selection latency (one thread) and quality\n\n");
+  fprintf(f, "reps %d after 3 warm-up runs; BLAS threads: %s; COMPRESS a=b=c=1 theta=5; "
+             "SAMPLE %u targets; SPARSE exact %d-NN lists; token budget %s\n\n",
+          reps, blas1 ? "1 (openblas_set_num_threads)" : "unknown BLAS, not limited",
+          sample, SB_KNN, budget ? "set" : "none");
+  if (budget) fprintf(f, "token budget: %llu\n\n", (unsigned long long)budget);
+  fprintf(f, "| mode | pool | dim | k | median ms | p99 ms | cpu median ms | selected "
+             "| objective | coverage | redundancy | mean rel |\n");
+  fprintf(f, "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n");
+  for (size_t i = 0; i < nrows; i++) {
+    const sb_row *r = &rows[i];
+    fprintf(f, "| %s | %u | %u | %u | %.3f | %.3f | %.3f | %zu | %.3f | %.3f | %.3f | %.3f |\n",
+            r->mode, r->n, r->dim, r->k, r->med_ms, r->p99_ms, r->cpu_med_ms, r->selected,
+            r->objective, r->coverage, r->redundancy, r->mean_rel);
+  }
+}
+
+static void sb_json(FILE *f, const sb_row *rows, size_t nrows, int reps, int blas1,
+                    uint32_t sample, uint64_t budget) {
+  fprintf(f, "{\"study\":\"select\",\"reps\":%d,\"blas_threads\":%s,\"sample\":%u,"
+             "\"knn\":%d,\"token_budget\":%llu,\"rows\":[",
+          reps, blas1 ? "1" : "null", sample, SB_KNN, (unsigned long long)budget);
+  for (size_t i = 0; i < nrows; i++) {
+    const sb_row *r = &rows[i];
+    fprintf(f, "%s\n{\"mode\":\"%s\",\"pool\":%u,\"dim\":%u,\"k\":%u,\"median_ms\":%.4f,"
+               "\"p99_ms\":%.4f,\"cpu_median_ms\":%.4f,\"selected\":%zu,\"objective\":%.6g,"
+               "\"coverage_ratio\":%.6g,\"redundancy\":%.6g,\"mean_relevance\":%.6g}",
+            i ? "," : "", r->mode, r->n, r->dim, r->k, r->med_ms, r->p99_ms, r->cpu_med_ms,
+            r->selected,
+            r->objective, r->coverage, r->redundancy, r->mean_rel);
+  }
+  fprintf(f, "\n]}\n");
+}
+
+static int sb_write(const char *dir, const char *name, const sb_row *rows, size_t nrows,
+                    int reps, int blas1, uint32_t sample, uint64_t budget, int json) {
+  char path[4096];
+  snprintf(path, sizeof path, "%s/%s", dir, name);
+  FILE *f = fopen(path, "w");
+  if (!f) {
+    perror(path);
+    return -1;
+  }
+  if (json) sb_json(f, rows, nrows, reps, blas1, sample, budget);
+  else sb_markdown(f, rows, nrows, reps, blas1, sample, budget);
+  return fclose(f) == 0 ? 0 : -1;
+}
+
+/* NULL list: all; else a comma-separated list of words, one of which the
+ * mode's name must contain. */
+static int sb_mode_wanted(const char *list, const char *name) {
+  if (!list) return 1;
+  char word[64];
+  while (*list) {
+    size_t len = strcspn(list, ",");
+    if (len > 0 && len < sizeof word) {
+      memcpy(word, list, len);
+      word[len] = 0;
+      if (strstr(name, word)) return 1;
+    }
+    list += len;
+    if (*list == ',') list++;
+  }
+  return 0;
+}
+
+static void sb_usage(FILE *f) {
+  fprintf(f,
+          "usage: precis-bench select [--sizes 100,300,1000] [--dims 100,384] [--ks 10]\n"
+          "                           [--reps 50] [--sample 128] [--budget TOKENS]\n"
+          "                           [--modes TOPK,MMR,...] [--seed S] [--out DIR]\n");
+}
+
+int bench_select(int argc, char **argv) {
+  uint32_t sizes[SB_MAX_LIST] = {100, 300, 1000}, dims[SB_MAX_LIST] = {100, 384},
+           ks[SB_MAX_LIST] = {10};
+  int nsizes = 3, ndims = 2, nks = 1, reps = 50;
+  uint32_t sample = 128;
+  uint64_t budget = 0, seed = 1;
+  const char *out = NULL, *modes = NULL;
+  for (int i = 1; i < argc; i++) {
+    const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
+    if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
+      sb_usage(stdout);
+      return 0;
+    }
+    if (!v) {
+      sb_usage(stderr);
+      return 2;
+    }
+    i++;
+    if (!strcmp(a, "--sizes")) nsizes = bench_parse_list(v, sizes, SB_MAX_LIST);
+    else if (!strcmp(a, "--dims")) ndims = bench_parse_list(v, dims, SB_MAX_LIST);
+    else if (!strcmp(a, "--ks")) nks = bench_parse_list(v, ks, SB_MAX_LIST);
+    else if (!strcmp(a, "--reps")) reps = atoi(v);
+    else if (!strcmp(a, "--sample")) sample = (uint32_t)strtoul(v, NULL, 10);
+    else if (!strcmp(a, "--budget")) budget = strtoull(v, NULL, 10);
+    else if (!strcmp(a, "--seed")) seed = strtoull(v, NULL, 10);
+    else if (!strcmp(a, "--modes")) modes = v;
+    else if (!strcmp(a, "--out")) out = v;
+    else {
+      sb_usage(stderr);
+      return 2;
+    }
+  }
+  if (nsizes < 1 || ndims < 1 || nks < 1 || reps < 1) {
+    sb_usage(stderr);
+    return 2;
+  }
+  for (int i = 0; i < nsizes; i++)
+    if (sizes[i] < 1) {
+      fprintf(stderr, "precis-bench select: pool sizes must be >= 1\n");
+      return 2;
+    }
+  int blas1 = bench_blas_single_thread();
+
+  size_t cap = (size_t)nsizes * (size_t)ndims * (size_t)nks * SB_NMODES;
+  sb_row *rows = calloc(cap, sizeof *rows);
+  double *t = malloc(2 * (size_t)reps * sizeof *t);
+  size_t nrows = 0;
+  int rc = 0;
+  if (!rows || !t) {
+    fprintf(stderr, "precis-bench select: out of memory\n");
+    rc = 1;
+    goto done;
+  }
+  for (int si = 0; si < nsizes && !rc; si++)
+    for (int di = 0; di < ndims && !rc; di++) {
+      sb_pool sp;
+      if (sb_pool_make(&sp, sizes[si], dims[di], seed)) {
+        fprintf(stderr, "precis-bench select: out of memory\n");
+        rc = 1;
+        break;
+      }
+      for (int ki = 0; ki < nks && !rc; ki++)
+        for (size_t mi = 0; mi < SB_NMODES && !rc; mi++) {
+          if (!sb_mode_wanted(modes, sb_modes[mi].name)) continue;
+          sb_row *row = &rows[nrows];
+          *row = (sb_row){.mode = sb_modes[mi].name, .n = sizes[si], .dim = dims[di],
+                          .k = ks[ki]};
+          if (sb_measure(&sp, &sb_modes[mi], ks[ki], sample, budget, reps, t, t + reps,
+                         row)) rc = 1;
+          else nrows++;
+        }
+      sb_pool_free(&sp);
+    }
+  if (rc) goto done;
+  sb_markdown(stdout, rows, nrows, reps, blas1, sample, budget);
+  if (out) {
+    if (bench_mkdir(out)) {
+      perror(out);
+      rc = 1;
+    } else if (sb_write(out, "select.md", rows, nrows, reps, blas1, sample, budget, 0) ||
+               sb_write(out, "select.json", rows, nrows, reps, blas1, sample, budget, 1)) {
+      rc = 1;
+    }
+  }
+done:
+  free(rows);
+  free(t);
+  return rc;
+}
