@@ -415,6 +415,17 @@ int engine_link_remove(engine *e, const char *name, uint64_t src, uint64_t dst,
   return rc;
 }
 
+int engine_links_change(engine *e, const char *name, const engine_edge *links,
+                        size_t n, bool add, size_t *changed, precis_error *err) {
+  coll *c;
+  int rc = acquire(e, name, &c, err);
+  if (rc) return rc;
+  rc = (!links && n) ? precis_error_set(err, PRECIS_E_INVALID_ARGUMENT, "no links")
+                     : graph_links_change(c, links, n, add, changed, err);
+  release(e);
+  return rc;
+}
+
 int engine_edges_list(engine *e, const char *name, uint64_t id, unsigned kinds,
                       const char *kind, unsigned dirs, engine_edge **out,
                       size_t *n, precis_error *err) {

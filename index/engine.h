@@ -167,6 +167,12 @@ int engine_link_add(engine *e, const char *coll, uint64_t src, uint64_t dst,
                     const char *kind, float weight, precis_error *err);
 int engine_link_remove(engine *e, const char *coll, uint64_t src, uint64_t dst,
                        const char *kind, precis_error *err);
+/* Add (add = true; weights in (0,1], both ends must exist) or remove
+ * (add = false; absent links are skipped) n knowledge links in one atomic,
+ * durable batch. *changed (may be NULL) counts links created or removed. A bad
+ * link fails the whole batch. n in 1..PRECIS_MAX_BATCH. */
+int engine_links_change(engine *e, const char *coll, const engine_edge *links,
+                        size_t n, bool add, size_t *changed, precis_error *err);
 /* Edges of `id`: kinds = ENGINE_EDGE_* mask, `kind` (may be NULL) narrows
  * links to one label, dirs = ENGINE_DIR_* mask. *out malloc'd; free(). */
 int engine_edges_list(engine *e, const char *coll, uint64_t id, unsigned kinds,

@@ -183,6 +183,64 @@ out:
   return rc;
 }
 
+int graph_links_change(coll *c, const engine_edge *links, size_t n, bool add,
+                       size_t *changed, precis_error *err) {
+  if (changed) *changed = 0;
+  if (n == 0 || n > PRECIS_MAX_BATCH)
+    return precis_error_set(err, n ? PRECIS_E_OUT_OF_RANGE : PRECIS_E_INVALID_ARGUMENT,
+                            "a link batch holds 1..%d links, got %zu", PRECIS_MAX_BATCH, n);
+  for (size_t i = 0; i < n; i++) {
+    int rc = graph_check_kind(links[i].kind, err);
+    if (rc) return rc;
+    if (add && (!isfinite(links[i].weight) || links[i].weight <= 0 || links[i].weight > 1))
+      return precis_error_set(err, PRECIS_E_OUT_OF_RANGE, "link #%zu: weight must be in (0, 1]", i);
+  }
+  store_batch *b = store_batch_create(c->st);
+  idmap seen; /* duplicates inside the batch count once */
+  idmap_init(&seen);
+  if (!b) return precis_error_set(err, PRECIS_E_NO_MEMORY, "links");
+  int rc = PRECIS_OK;
+  size_t done = 0;
+  pthread_rwlock_wrlock(&c->lock);
+  for (size_t i = 0; i < n && !rc; i++) {
+    const engine_edge *l = &links[i];
+    size_t klen = strlen(l->kind);
+    if (add && (!idmap_get(&c->live, l->src, NULL) || !idmap_get(&c->live, l->dst, NULL))) {
+      rc = precis_error_set(err, PRECIS_E_NOT_FOUND, "link #%zu %llu -> %llu: %llu is not a point", i,
+                            (unsigned long long)l->src, (unsigned long long)l->dst,
+                            (unsigned long long)(idmap_get(&c->live, l->src, NULL) ? l->dst : l->src));
+      break;
+    }
+    bool exists = false;
+    if ((rc = edge_exists(c, l->src, l->dst, l->kind, klen, &exists, err))) break;
+    /* key of this link for in-batch duplicate detection */
+    uint64_t h = l->src * 0x9e3779b97f4a7c15ULL ^ l->dst;
+    for (size_t j = 0; j < klen; j++) h = (h ^ (unsigned char)l->kind[j]) * 0x100000001b3ULL;
+    bool dup = idmap_get(&seen, h, NULL);
+    if (!dup && idmap_put(&seen, h, 1)) { rc = precis_error_set(err, PRECIS_E_NO_MEMORY, "links"); break; }
+    if (add) {
+      graph__batch_put_edge(c, b, l->src, l->dst, l->kind, klen, l->weight);
+      if (!exists && !dup) { c->pend_links++; done++; }
+    } else if (exists && !dup) {
+      graph__batch_del_edge(c, b, l->src, l->dst, l->kind, klen);
+      done++;
+    }
+  }
+  if (!rc && done) {
+    graph__stage_counters(c, b);
+    rc = store_write(c->st, b, err);
+  } else if (!rc && add) {
+    rc = store_write(c->st, b, err); /* re-weighting only */
+  }
+  if (rc) c->pend_knn = c->pend_links = 0;
+  else graph__after_write(c);
+  pthread_rwlock_unlock(&c->lock);
+  store_batch_destroy(b);
+  idmap_free(&seen);
+  if (!rc && changed) *changed = done;
+  return rc;
+}
+
 int graph_edges_list(coll *c, uint64_t id, unsigned kinds, const char *kind,
                      unsigned dirs, engine_edge **out, size_t *n,
                      precis_error *err) {

@@ -21,6 +21,8 @@ int graph_check_kind(const char *kind, precis_error *err);
 /* Add (or re-weight) / remove one knowledge link; takes the write lock. */
 int graph_link_change(coll *c, uint64_t src, uint64_t dst, const char *kind,
                       float weight, bool add, precis_error *err);
+int graph_links_change(coll *c, const engine_edge *links, size_t n, bool add,
+                       size_t *changed, precis_error *err);
 int graph_edges_list(coll *c, uint64_t id, unsigned kinds, const char *kind,
                      unsigned dirs, engine_edge **out, size_t *n,
                      precis_error *err);

@@ -412,3 +412,28 @@ Test(engine, snapshot_is_a_usable_database) {
   tu_rmrf_free(d2);
   free(v);
 }
+
+Test(engine, link_batches_are_atomic) {
+  create("lb", 4, ENGINE_METRIC_COSINE, "Flat");
+  float *v = tu_random_vectors(10, 4, 19, 1);
+  upsert_range("lb", v, 4, 1, 10);
+  engine_edge l[3] = {{1, 2, "is_a", 1.0f}, {2, 3, "is_a", 0.5f}, {3, 99, "is_a", 1.0f}};
+  precis_error err;
+  size_t changed = 7;
+  cr_assert_eq(engine_links_change(E, "lb", l, 3, true, &changed, &err), PRECIS_E_NOT_FOUND);
+  cr_assert_eq(changed, 0);
+  engine_collection_info info;
+  engine_collection_describe(E, "lb", &info, &err);
+  cr_assert_eq(info.links, 0, "a failed link batch must change nothing");
+  cr_assert_eq(engine_links_change(E, "lb", l, 2, true, &changed, &err), PRECIS_OK, "%s", err.msg);
+  cr_assert_eq(changed, 2);
+  cr_assert_eq(engine_links_change(E, "lb", l, 2, true, &changed, &err), PRECIS_OK);
+  cr_assert_eq(changed, 0, "re-adding existing links changes nothing");
+  engine_collection_describe(E, "lb", &info, &err);
+  cr_assert_eq(info.links, 2);
+  cr_assert_eq(engine_links_change(E, "lb", l, 3, false, &changed, &err), PRECIS_OK);
+  cr_assert_eq(changed, 2);
+  engine_collection_describe(E, "lb", &info, &err);
+  cr_assert_eq(info.links, 0);
+  free(v);
+}
