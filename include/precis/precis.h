@@ -206,8 +206,9 @@ typedef struct precis_edge {
 void precis_edge_set(precis_edge *e, uint64_t src, uint64_t dst,
                      const char *kind, float weight);
 
-/* Add or remove n knowledge links. *changed (may be NULL) receives the
- * server's count of links actually added / removed. */
+/* Add or remove n knowledge links (src -> dst, labelled `kind`, weight in
+ * (0, 1]; the server answers OUT_OF_RANGE otherwise). *changed (may be
+ * NULL) receives the server's count of links actually added / removed. */
 int precis_link_add(precis_conn *c, const char *collection,
                     const precis_edge *links, size_t n, uint64_t *changed,
                     precis_error *err);
@@ -308,7 +309,7 @@ typedef struct precis_retrieve_params {
   int follow_links;          /* default 1 */
   const char *const *link_kinds; /* restrict links to these labels; NULL = all */
   size_t n_link_kinds;
-  float graph_weight;        /* 0..1 blend of graph score; default 0 */
+  float graph_weight;        /* 0..1 blend of graph score; default 0.5 */
   float decay;               /* per-hop decay in (0,1]; default 0.9 */
   float lambda;              /* MMR trade-off 0..1; default 0.5 */
   float a, b, c;             /* COMPRESS weights; default 1, 1, 1 */

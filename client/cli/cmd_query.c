@@ -1,0 +1,580 @@
+/*
+ * cmd_query.c: `precis query COLLECTION`: run a retrieve (compress, topk or
+ * mmr), or --compare TOPK against COMPRESS side by side with their set
+ * metrics, or --search for the plain ANN top-k. The query is a literal
+ * --vector, the first record of --vector-file, or a stored --point.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+#include "readers.h"
+
+static const char usage[] =
+    "usage: precis query COLLECTION (--vector \"0.1,0.2,...\" | --vector-file F\n"
+    "                    | --point ID) [-k N] [--mode compress|topk|mmr]\n"
+    "                    [--compare] [--search] [--hops H] [--token-budget T]\n"
+    "                    [--lambda L] [--a A] [--b B] [--c C] [--theta T]\n"
+    "                    [--links KIND,...] [--no-knn] [--no-links]\n"
+    "                    [--seeds N] [--pool N] [--fanout N] [--decay D]\n"
+    "                    [--graph-weight W] [--coverage exact|sparse|sample]\n"
+    "                    [--exact] [--show-field FIELD]\n"
+    "  --compare      run TOPK and COMPRESS and print them side by side with\n"
+    "                 coverage ratio, redundancy, mean relevance and the\n"
+    "                 number of distinct --show-field values of each set\n"
+    "  --search       plain ANN top-k (no graph, no selection)\n"
+    "  --vector-file  text of numbers (comma/space separated), or the first\n"
+    "                 record of an .fvecs / .npy / .jsonl file\n";
+
+typedef struct {
+  const char *field;  /* --show-field */
+} view;
+
+/* ---- query vector ---- */
+
+static int vector_from_file(cli *c, const char *path, float **v,
+                            uint32_t *dim) {
+  char m[256];
+  FILE *f = fopen(path, "rb");
+  if (!f)
+    return cli_error(c, CLI_EXIT_INPUT, "cannot open %s: %s", path,
+                     strerror(errno));
+  rd_format fmt;
+  int rc = 0;
+  if (rd_format_guess(path, &fmt) == 0) {
+    rd_reader *r;
+    rd_record rec = {0};
+    if (rd_open(f, fmt, 0, &r, m, sizeof m) < 0) {
+      rc = cli_error(c, CLI_EXIT_INPUT, "%s: %s", path, m);
+    } else {
+      int st = rd_next(r, &rec, m, sizeof m);
+      if (st == RD_RECORD) {
+        *v = rec.vector;
+        *dim = rec.dim;
+        rec.vector = NULL;
+      } else {
+        rc = cli_error(c, CLI_EXIT_INPUT, "%s: %s", path,
+                       st == RD_EOF ? "no vector in file" : m);
+      }
+      rd_record_clear(&rec);
+      rd_close(r);
+    }
+  } else {
+    size_t cap = 4096, n = 0;
+    char *buf = malloc(cap + 1);
+    size_t got;
+    while (buf && (got = fread(buf + n, 1, cap - n, f)) > 0) {
+      n += got;
+      if (n == cap) {
+        if (cap >= (1u << 24))
+          break;
+        char *nb = realloc(buf, cap * 2 + 1);
+        if (!nb) {
+          free(buf);
+          buf = NULL;
+          break;
+        }
+        buf = nb;
+        cap *= 2;
+      }
+    }
+    if (!buf) {
+      rc = cli_error(c, CLI_EXIT_SERVER, "out of memory");
+    } else {
+      buf[n] = '\0';
+      if (rd_parse_vector_text(buf, v, dim, m, sizeof m) < 0)
+        rc = cli_error(c, CLI_EXIT_INPUT, "%s: %s", path, m);
+      free(buf);
+    }
+  }
+  fclose(f);
+  return rc;
+}
+
+/* ---- printing ---- */
+
+/* Copy at most `chars` UTF-8 characters of s, control characters as
+ * spaces; returns the characters written (for padding). */
+static int clip(char *dst, size_t cap, const char *s, int chars) {
+  size_t o = 0;
+  int n = 0;
+  const unsigned char *p = (const unsigned char *)(s ? s : "");
+  while (*p && n < chars && o + 5 < cap) {
+    size_t len = 1;
+    if (*p >= 0xF0)
+      len = 4;
+    else if (*p >= 0xE0)
+      len = 3;
+    else if (*p >= 0xC0)
+      len = 2;
+    size_t k = 0;
+    while (k < len && p[k])
+      k++;
+    if (k < len)
+      break; /* truncated sequence */
+    if (len == 1 && (*p < 0x20 || *p == 0x7f))
+      dst[o++] = ' ';
+    else
+      for (size_t i = 0; i < len; i++)
+        dst[o++] = (char)p[i];
+    p += len;
+    n++;
+  }
+  dst[o] = '\0';
+  return n;
+}
+
+/* The --show-field value of a metadata object, as text ("-" if absent). */
+static void field_value(const char *meta, const char *field, char *buf,
+                        size_t len) {
+  snprintf(buf, len, "-");
+  if (!field)
+    return;
+  json_t *o = json_loads(meta ? meta : "{}", 0, NULL);
+  json_t *v = json_is_object(o) ? json_object_get(o, field) : NULL;
+  if (json_is_string(v))
+    snprintf(buf, len, "%s", json_string_value(v));
+  else if (json_is_integer(v))
+    snprintf(buf, len, "%lld", (long long)json_integer_value(v));
+  else if (json_is_real(v))
+    snprintf(buf, len, "%g", json_real_value(v));
+  else if (json_is_boolean(v))
+    snprintf(buf, len, "%s", json_is_true(v) ? "true" : "false");
+  else if (v && !json_is_null(v)) {
+    char *d = json_dumps(v, JSON_COMPACT);
+    snprintf(buf, len, "%s", d ? d : "?");
+    free(d);
+  }
+  json_decref(o);
+}
+
+static size_t distinct_values(const precis_retrieve_result *r,
+                              const char *field) {
+  if (!field || !r->n)
+    return 0;
+  char(*vals)[128] = calloc(r->n, sizeof *vals);
+  if (!vals)
+    return 0;
+  size_t nd = 0;
+  for (size_t i = 0; i < r->n; i++) {
+    char v[128];
+    field_value(r->items[i].metadata, field, v, sizeof v);
+    if (!strcmp(v, "-"))
+      continue;
+    size_t j = 0;
+    while (j < nd && strcmp(vals[j], v))
+      j++;
+    if (j == nd)
+      memcpy(vals[nd++], v, sizeof v);
+  }
+  free(vals);
+  return nd;
+}
+
+/* One cell of a result row: "id rel hop rep text field", fixed width. */
+static void cell(const precis_retrieved_item *it, const view *vw, char *buf,
+                 size_t len) {
+  char text[200], tf[64], fv[128];
+  int tn = clip(text, sizeof text, it->text, 40);
+  field_value(it->metadata, vw->field, fv, sizeof fv);
+  int fn = clip(tf, sizeof tf, fv, 14);
+  snprintf(buf, len, "%8llu %6.3f %3u %4u  %s%*s %s%*s",
+           (unsigned long long)it->id, it->relevance, it->hops,
+           it->represents, text, 40 - tn, "", vw->field ? tf : "",
+           vw->field ? 14 - fn : 0, "");
+}
+
+static void header(const view *vw, char *buf, size_t len) {
+  snprintf(buf, len, "%8s %6s %3s %4s  %-40s %-14s", "ID", "REL", "HOP", "REP",
+           "TEXT", vw->field ? vw->field : "");
+}
+
+static void print_result(const char *mode, const precis_retrieve_result *r,
+                         const view *vw) {
+  char h[256], row[512];
+  header(vw, h, sizeof h);
+  printf("%s: %zu items  pool %u  seeds %u  objective %.4f  %.1f ms\n", mode,
+         r->n, r->pool_size, r->seed_count, r->objective,
+         (double)r->t_total_us / 1000.0);
+  printf("%3s %s\n", "#", h);
+  for (size_t i = 0; i < r->n; i++) {
+    cell(&r->items[i], vw, row, sizeof row);
+    printf("%3zu %s\n", i + 1, row);
+  }
+  printf("coverage_ratio %.4f  redundancy %.4f  mean_relevance %.4f", 
+         r->coverage_ratio, r->redundancy, r->mean_relevance);
+  if (vw->field)
+    printf("  distinct %s %zu", vw->field, distinct_values(r, vw->field));
+  printf("\n");
+}
+
+static void print_compare(const precis_retrieve_result *t,
+                          const precis_retrieve_result *c, const view *vw) {
+  char h[256], l[512], r[512];
+  header(vw, h, sizeof h);
+  int w = (int)strlen(h);
+  printf("%-*s | %s\n", w + 4, "TOPK", "COMPRESS");
+  printf("%3s %s | %3s %s\n", "#", h, "#", h);
+  size_t n = t->n > c->n ? t->n : c->n;
+  for (size_t i = 0; i < n; i++) {
+    if (i < t->n)
+      cell(&t->items[i], vw, l, sizeof l);
+    else
+      snprintf(l, sizeof l, "%*s", w, "");
+    char rank[24] = "";
+    r[0] = '\0';
+    if (i < c->n) {
+      cell(&c->items[i], vw, r, sizeof r);
+      snprintf(rank, sizeof rank, "%zu", i + 1);
+    }
+    if (i < t->n)
+      printf("%3zu %s | %3s %s\n", i + 1, l, rank, r);
+    else
+      printf("%3s %s | %3s %s\n", "", l, rank, r);
+  }
+  printf("\n%-22s %12s %12s\n", "metric", "TOPK", "COMPRESS");
+  printf("%-22s %12zu %12zu\n", "items", t->n, c->n);
+  printf("%-22s %12.4f %12.4f\n", "coverage_ratio", t->coverage_ratio,
+         c->coverage_ratio);
+  printf("%-22s %12.4f %12.4f\n", "redundancy", t->redundancy, c->redundancy);
+  printf("%-22s %12.4f %12.4f\n", "mean_relevance", t->mean_relevance,
+         c->mean_relevance);
+  printf("%-22s %12.4f %12.4f\n", "objective", t->objective, c->objective);
+  uint64_t tt = 0, ct = 0;
+  for (size_t i = 0; i < t->n; i++)
+    tt += t->items[i].tokens;
+  for (size_t i = 0; i < c->n; i++)
+    ct += c->items[i].tokens;
+  printf("%-22s %12llu %12llu\n", "tokens", (unsigned long long)tt,
+         (unsigned long long)ct);
+  if (vw->field) {
+    char name[40];
+    snprintf(name, sizeof name, "distinct %.24s", vw->field);
+    printf("%-22s %12zu %12zu\n", name, distinct_values(t, vw->field),
+           distinct_values(c, vw->field));
+  }
+  printf("%-22s %12.2f %12.2f\n", "time_ms", (double)t->t_total_us / 1000.0,
+         (double)c->t_total_us / 1000.0);
+}
+
+static json_t *json_result(const precis_retrieve_result *r, const char *mode,
+                           const view *vw) {
+  json_t *items = json_array();
+  for (size_t i = 0; i < r->n; i++) {
+    const precis_retrieved_item *it = &r->items[i];
+    json_t *rep = json_array();
+    for (size_t j = 0; j < it->n_represented_ids; j++)
+      json_array_append_new(rep, json_integer((json_int_t)it->represented_ids[j]));
+    json_array_append_new(
+        items,
+        json_pack("{s:I, s:s, s:o, s:I, s:f, s:f, s:f, s:I, s:I, s:I, s:o}",
+                  "id", (json_int_t)it->id, "text", it->text, "metadata",
+                  cli_json_meta(it->metadata), "tokens",
+                  (json_int_t)it->tokens, "relevance", (double)it->relevance,
+                  "similarity", (double)it->similarity, "gain",
+                  (double)it->gain, "hops", (json_int_t)it->hops, "via",
+                  (json_int_t)it->via, "represents",
+                  (json_int_t)it->represents, "represented_ids", rep));
+  }
+  json_t *m = json_pack(
+      "{s:f, s:f, s:f, s:f, s:I, s:I, s:I, s:I, s:I, s:I}", "objective",
+      r->objective, "coverage_ratio", r->coverage_ratio, "redundancy",
+      r->redundancy, "mean_relevance", r->mean_relevance, "pool_size",
+      (json_int_t)r->pool_size, "seed_count", (json_int_t)r->seed_count,
+      "t_seed_us", (json_int_t)r->t_seed_us, "t_expand_us",
+      (json_int_t)r->t_expand_us, "t_select_us", (json_int_t)r->t_select_us,
+      "t_total_us", (json_int_t)r->t_total_us);
+  if (vw->field)
+    json_object_set_new(m, "distinct",
+                        json_integer((json_int_t)distinct_values(r, vw->field)));
+  return json_pack("{s:s, s:o, s:o}", "mode", mode, "items", items, "metrics",
+                   m);
+}
+
+static const char *mode_name(precis_mode m) {
+  return m == PRECIS_MODE_TOPK ? "topk" : m == PRECIS_MODE_MMR ? "mmr"
+                                                               : "compress";
+}
+
+/* ---- plain search ---- */
+
+static int do_search(cli *c, const char *coll, precis_retrieve_params *p,
+                     int exact) {
+  precis_error err;
+  float *owned = NULL;
+  const float *vec = p->vector;
+  uint32_t dim = p->dim;
+  int rc;
+  if (p->use_query_point) {
+    precis_points *pts;
+    rc = precis_get(c->conn, coll, &p->query_point, 1, 1, &pts, &err);
+    if (rc)
+      return cli_fail(c, rc, &err);
+    if (pts->n == 0 || !pts->points[0].vector) {
+      precis_points_free(pts);
+      return cli_error(c, CLI_EXIT_SERVER, "NOT_FOUND: point %llu",
+                       (unsigned long long)p->query_point);
+    }
+    owned = pts->points[0].vector;
+    dim = pts->points[0].dim;
+    pts->points[0].vector = NULL;
+    precis_points_free(pts);
+    vec = owned;
+  }
+  precis_hit *hits = calloc(p->k, sizeof *hits);
+  size_t n = 0;
+  precis_search_opts so = {.exact = exact, .ef_search = p->ef_search};
+  rc = hits ? precis_search(c->conn, coll, vec, dim, p->k, &so, hits, &n, &err)
+            : PRECIS_E_NO_MEMORY;
+  free(owned);
+  if (rc) {
+    free(hits);
+    return cli_fail(c, rc, &err);
+  }
+  if (c->json) {
+    json_t *arr = json_array();
+    for (size_t i = 0; i < n; i++)
+      json_array_append_new(arr, json_pack("{s:I, s:f}", "id",
+                                           (json_int_t)hits[i].id, "score",
+                                           (double)hits[i].score));
+    cli_json_out(json_pack("{s:s, s:o}", "mode", "search", "hits", arr));
+  } else {
+    printf("%3s %10s %10s\n", "#", "ID", "SCORE");
+    for (size_t i = 0; i < n; i++)
+      printf("%3zu %10llu %10.4f\n", i + 1, (unsigned long long)hits[i].id,
+             hits[i].score);
+  }
+  free(hits);
+  return 0;
+}
+
+/* ---- options ---- */
+
+enum {
+  O_VECTOR = 256, O_VFILE, O_POINT, O_MODE, O_COMPARE, O_SEARCH, O_HOPS,
+  O_BUDGET, O_LAMBDA, O_A, O_B, O_C, O_THETA, O_LINKS, O_NOKNN, O_NOLINKS,
+  O_SEEDS, O_POOL, O_FANOUT, O_DECAY, O_GW, O_COVER, O_EXACT, O_FIELD
+};
+
+static int split_kinds(cli *c, char *s, const char ***out, size_t *n) {
+  size_t cap = 1;
+  for (char *p = s; *p; p++)
+    cap += *p == ',';
+  const char **k = calloc(cap, sizeof *k);
+  if (!k)
+    return cli_error(c, CLI_EXIT_SERVER, "out of memory");
+  size_t m = 0;
+  for (char *tok = strtok(s, ","); tok; tok = strtok(NULL, ",")) {
+    if (strlen(tok) > PRECIS_MAX_LINK_KIND_LEN) {
+      free(k);
+      return cli_usage(c, "link kind '%s' longer than %d", tok,
+                       PRECIS_MAX_LINK_KIND_LEN);
+    }
+    k[m++] = tok;
+  }
+  *out = k;
+  *n = m;
+  return 0;
+}
+
+int cmd_query(cli *c, int argc, char **argv) {
+  static const struct option lo[] = {
+      {"vector", required_argument, NULL, O_VECTOR},
+      {"vector-file", required_argument, NULL, O_VFILE},
+      {"point", required_argument, NULL, O_POINT},
+      {"k", required_argument, NULL, 'k'},
+      {"mode", required_argument, NULL, O_MODE},
+      {"compare", no_argument, NULL, O_COMPARE},
+      {"search", no_argument, NULL, O_SEARCH},
+      {"hops", required_argument, NULL, O_HOPS},
+      {"token-budget", required_argument, NULL, O_BUDGET},
+      {"lambda", required_argument, NULL, O_LAMBDA},
+      {"a", required_argument, NULL, O_A},
+      {"b", required_argument, NULL, O_B},
+      {"c", required_argument, NULL, O_C},
+      {"theta", required_argument, NULL, O_THETA},
+      {"links", required_argument, NULL, O_LINKS},
+      {"no-knn", no_argument, NULL, O_NOKNN},
+      {"no-links", no_argument, NULL, O_NOLINKS},
+      {"seeds", required_argument, NULL, O_SEEDS},
+      {"pool", required_argument, NULL, O_POOL},
+      {"fanout", required_argument, NULL, O_FANOUT},
+      {"decay", required_argument, NULL, O_DECAY},
+      {"graph-weight", required_argument, NULL, O_GW},
+      {"coverage", required_argument, NULL, O_COVER},
+      {"exact", no_argument, NULL, O_EXACT},
+      {"show-field", required_argument, NULL, O_FIELD},
+      {"help", no_argument, NULL, 'h'},
+      {0, 0, 0, 0}};
+  precis_retrieve_params p;
+  precis_retrieve_params_init(&p);
+  view vw = {0};
+  const char *vtext = NULL, *vfile = NULL;
+  char *kinds_arg = NULL;
+  int have_point = 0, compare = 0, search = 0, exact = 0, o;
+  float f;
+  optind = 0;
+  while ((o = cli_getopt(c, argc, argv, "k:h", lo)) != -1) {
+    switch (o) {
+    case O_VECTOR: vtext = optarg; break;
+    case O_VFILE: vfile = optarg; break;
+    case O_POINT:
+      if (cli_parse_u64(optarg, &p.query_point) < 0)
+        return cli_usage(c, "bad --point '%s'", optarg);
+      have_point = 1;
+      break;
+    case 'k':
+      if (cli_parse_u32(optarg, PRECIS_MAX_K, &p.k) < 0 || !p.k)
+        return cli_usage(c, "-k must be 1..%d", PRECIS_MAX_K);
+      break;
+    case O_MODE:
+      if (!strcmp(optarg, "compress"))
+        p.mode = PRECIS_MODE_COMPRESS;
+      else if (!strcmp(optarg, "topk"))
+        p.mode = PRECIS_MODE_TOPK;
+      else if (!strcmp(optarg, "mmr"))
+        p.mode = PRECIS_MODE_MMR;
+      else
+        return cli_usage(c, "--mode must be compress, topk or mmr");
+      break;
+    case O_COMPARE: compare = 1; break;
+    case O_SEARCH: search = 1; break;
+    case O_HOPS:
+      if (cli_parse_u32(optarg, PRECIS_MAX_HOPS, &p.hops) < 0)
+        return cli_usage(c, "--hops must be 0..%d", PRECIS_MAX_HOPS);
+      break;
+    case O_BUDGET:
+      if (cli_parse_u64(optarg, &p.token_budget) < 0 ||
+          p.token_budget > PRECIS_MAX_TOKEN_BUDGET)
+        return cli_usage(c, "--token-budget must be 0..%u",
+                         PRECIS_MAX_TOKEN_BUDGET);
+      break;
+    case O_LAMBDA:
+    case O_A:
+    case O_B:
+    case O_C:
+    case O_THETA:
+    case O_DECAY:
+    case O_GW:
+      if (cli_parse_float(optarg, &f) < 0 || f < 0) {
+        const char *nm = o == O_LAMBDA ? "lambda" : o == O_A ? "a"
+                         : o == O_B    ? "b"      : o == O_C ? "c"
+                         : o == O_THETA ? "theta" : o == O_DECAY ? "decay"
+                                                                 : "graph-weight";
+        return cli_usage(c, "--%s needs a number >= 0, got '%s'", nm, optarg);
+      }
+      if (o == O_LAMBDA) p.lambda = f;
+      else if (o == O_A) p.a = f;
+      else if (o == O_B) p.b = f;
+      else if (o == O_C) p.c = f;
+      else if (o == O_THETA) p.theta = f;
+      else if (o == O_DECAY) p.decay = f;
+      else p.graph_weight = f;
+      break;
+    case O_LINKS: kinds_arg = optarg; break;
+    case O_NOKNN: p.follow_knn = 0; break;
+    case O_NOLINKS: p.follow_links = 0; break;
+    case O_SEEDS:
+      if (cli_parse_u32(optarg, PRECIS_MAX_SEEDS, &p.seeds) < 0)
+        return cli_usage(c, "--seeds must be 0..%d", PRECIS_MAX_SEEDS);
+      break;
+    case O_POOL:
+      if (cli_parse_u32(optarg, PRECIS_MAX_POOL, &p.pool) < 0)
+        return cli_usage(c, "--pool must be 0..%d", PRECIS_MAX_POOL);
+      break;
+    case O_FANOUT:
+      if (cli_parse_u32(optarg, PRECIS_MAX_FANOUT, &p.fanout) < 0)
+        return cli_usage(c, "--fanout must be 0..%d", PRECIS_MAX_FANOUT);
+      break;
+    case O_COVER:
+      if (!strcmp(optarg, "exact"))
+        p.coverage = PRECIS_COVERAGE_EXACT;
+      else if (!strcmp(optarg, "sparse"))
+        p.coverage = PRECIS_COVERAGE_SPARSE;
+      else if (!strcmp(optarg, "sample"))
+        p.coverage = PRECIS_COVERAGE_SAMPLE;
+      else
+        return cli_usage(c, "--coverage must be exact, sparse or sample");
+      break;
+    case O_EXACT:
+      exact = 1;
+      p.exact_seeds = 1;
+      break;
+    case O_FIELD: vw.field = optarg; break;
+    case 'h':
+      fputs(usage, stdout);
+      return 0;
+    default:
+      return CLI_EXIT_USAGE;
+    }
+  }
+  if (cli_npos(argc) != 1)
+    return cli_usage(c, "query takes one COLLECTION");
+  const char *coll = cli_pos(argv)[0];
+  if ((vtext != NULL) + (vfile != NULL) + have_point != 1)
+    return cli_usage(c, "give exactly one of --vector, --vector-file, --point");
+  if (compare && search)
+    return cli_usage(c, "--compare and --search exclude each other");
+  float *vec = NULL;
+  uint32_t dim = 0;
+  char m[256];
+  int rc = 0;
+  if (vtext && rd_parse_vector_text(vtext, &vec, &dim, m, sizeof m) < 0)
+    return cli_usage(c, "--vector: %s", m);
+  if (vfile && (rc = vector_from_file(c, vfile, &vec, &dim)))
+    return rc;
+  p.vector = vec;
+  p.dim = dim;
+  p.use_query_point = have_point;
+  const char **kinds = NULL;
+  if (kinds_arg) {
+    if ((rc = split_kinds(c, kinds_arg, &kinds, &p.n_link_kinds))) {
+      free(vec);
+      return rc;
+    }
+    p.link_kinds = kinds;
+  }
+  rc = cli_connect(c);
+  if (rc)
+    goto out;
+  if (search) {
+    rc = do_search(c, coll, &p, exact);
+    goto out;
+  }
+  precis_error err;
+  if (compare) {
+    precis_retrieve_result *t = NULL, *r = NULL;
+    p.mode = PRECIS_MODE_TOPK;
+    rc = precis_retrieve(c->conn, coll, &p, &t, &err);
+    if (!rc) {
+      p.mode = PRECIS_MODE_COMPRESS;
+      rc = precis_retrieve(c->conn, coll, &p, &r, &err);
+    }
+    if (rc) {
+      rc = cli_fail(c, rc, &err);
+    } else if (c->json) {
+      cli_json_out(json_pack("{s:o, s:o}", "topk", json_result(t, "topk", &vw),
+                             "compress", json_result(r, "compress", &vw)));
+    } else {
+      print_compare(t, r, &vw);
+    }
+    precis_retrieve_result_free(t);
+    precis_retrieve_result_free(r);
+    goto out;
+  }
+  precis_retrieve_result *r = NULL;
+  rc = precis_retrieve(c->conn, coll, &p, &r, &err);
+  if (rc)
+    rc = cli_fail(c, rc, &err);
+  else if (c->json)
+    cli_json_out(json_result(r, mode_name(p.mode), &vw));
+  else
+    print_result(mode_name(p.mode), r, &vw);
+  precis_retrieve_result_free(r);
+out:
+  free(vec);
+  free(kinds);
+  return rc;
+}

@@ -1,0 +1,153 @@
+/*
+ * retrieve.c: the retrieve operation (seeds -> graph expansion -> set
+ * selection). Maps precis_retrieve_params onto RetrieveRequest and deep-
+ * copies RetrieveResult into precis_retrieve_result.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "conn_internal.h"
+
+void precis_retrieve_params_init(precis_retrieve_params *p) {
+  memset(p, 0, sizeof *p);
+  p->k = 10;
+  p->mode = PRECIS_MODE_COMPRESS;
+  p->seeds = 0;
+  p->hops = 0;
+  p->fanout = 16;
+  p->pool = 300;
+  p->follow_knn = 1;
+  p->follow_links = 1;
+  p->graph_weight = 0.5f;
+  p->decay = 0.9f;
+  p->lambda = 0.5f;
+  p->a = 1.0f;
+  p->b = 1.0f;
+  p->c = 1.0f;
+  p->theta = 5.0f;
+  p->coverage = PRECIS_COVERAGE_EXACT;
+  p->max_represented_ids = 16;
+}
+
+void precis_retrieve_result_free(precis_retrieve_result *r) {
+  if (!r)
+    return;
+  for (size_t i = 0; i < r->n; i++) {
+    free(r->items[i].text);
+    free(r->items[i].metadata);
+    free(r->items[i].represented_ids);
+  }
+  free(r->items);
+  free(r);
+}
+
+static int copy_item(precis_retrieved_item *d,
+                     const Precis__V1__RetrievedItem *s) {
+  d->id = s->id;
+  d->tokens = s->tokens;
+  d->relevance = s->relevance;
+  d->similarity = s->similarity;
+  d->gain = s->gain;
+  d->hops = s->hops;
+  d->via = s->via;
+  d->represents = s->represents;
+  d->text = precis__strdup(s->text);
+  d->metadata =
+      precis__strdup(s->metadata && *s->metadata ? s->metadata : "{}");
+  if (!d->text || !d->metadata)
+    return PRECIS_E_NO_MEMORY;
+  if (s->n_represented_ids) {
+    d->represented_ids = malloc(s->n_represented_ids * sizeof(uint64_t));
+    if (!d->represented_ids)
+      return PRECIS_E_NO_MEMORY;
+    memcpy(d->represented_ids, s->represented_ids,
+           s->n_represented_ids * sizeof(uint64_t));
+    d->n_represented_ids = s->n_represented_ids;
+  }
+  return PRECIS_OK;
+}
+
+int precis_retrieve(precis_conn *c, const char *collection,
+                    const precis_retrieve_params *p,
+                    precis_retrieve_result **out, precis_error *err) {
+  int rc = precis__check_conn(c, err);
+  if (rc != PRECIS_OK)
+    return rc;
+  if (!collection || !p || !out)
+    return precis__fail(c, err, PRECIS_E_INVALID_ARGUMENT,
+                        "collection, params or out is NULL");
+  *out = NULL;
+  if (!p->use_query_point && (!p->vector || !p->dim))
+    return precis__fail(c, err, PRECIS_E_INVALID_ARGUMENT,
+                        "retrieve needs a query vector or use_query_point");
+  Precis__V1__Request req = PRECIS__V1__REQUEST__INIT;
+  Precis__V1__RetrieveRequest rr = PRECIS__V1__RETRIEVE_REQUEST__INIT;
+  rr.collection = (char *)collection;
+  if (!p->use_query_point) {
+    rr.n_vector = p->dim;
+    rr.vector = (float *)p->vector;
+  }
+  rr.query_point = p->query_point;
+  rr.use_query_point = p->use_query_point ? 1 : 0;
+  rr.k = p->k;
+  rr.token_budget = p->token_budget;
+  rr.mode = (Precis__V1__Mode)p->mode;
+  rr.seeds = p->seeds;
+  rr.hops = p->hops;
+  rr.fanout = p->fanout;
+  rr.pool = p->pool;
+  rr.follow_knn = p->follow_knn ? 1 : 0;
+  rr.follow_links = p->follow_links ? 1 : 0;
+  rr.n_link_kinds = p->link_kinds ? p->n_link_kinds : 0;
+  rr.link_kinds = (char **)p->link_kinds;
+  rr.graph_weight = p->graph_weight;
+  rr.decay = p->decay;
+  rr.lambda = p->lambda;
+  rr.a = p->a;
+  rr.b = p->b;
+  rr.c = p->c;
+  rr.theta = p->theta;
+  rr.coverage = (Precis__V1__Coverage)p->coverage;
+  rr.exact_seeds = p->exact_seeds ? 1 : 0;
+  rr.ef_search = p->ef_search;
+  rr.max_represented_ids = p->max_represented_ids;
+  rr.defaults = p->server_defaults ? 1 : 0;
+  req.op_case = PRECIS__V1__REQUEST__OP_RETRIEVE;
+  req.retrieve = &rr;
+  Precis__V1__Response *resp = NULL;
+  rc = precis__call(c, &req, PRECIS__V1__RESPONSE__RESULT_RETRIEVE, &resp,
+                    err);
+  if (rc != PRECIS_OK)
+    return rc;
+  const Precis__V1__RetrieveResult *s = resp->retrieve;
+  precis_retrieve_result *r = calloc(1, sizeof *r);
+  rc = r ? PRECIS_OK : PRECIS_E_NO_MEMORY;
+  if (rc == PRECIS_OK && s) {
+    r->objective = s->objective;
+    r->coverage_ratio = s->coverage_ratio;
+    r->redundancy = s->redundancy;
+    r->mean_relevance = s->mean_relevance;
+    r->pool_size = s->pool_size;
+    r->seed_count = s->seed_count;
+    r->t_seed_us = s->t_seed_us;
+    r->t_expand_us = s->t_expand_us;
+    r->t_select_us = s->t_select_us;
+    r->t_total_us = s->t_total_us;
+    if (s->n_items) {
+      r->items = calloc(s->n_items, sizeof *r->items);
+      if (!r->items)
+        rc = PRECIS_E_NO_MEMORY;
+      for (size_t i = 0; rc == PRECIS_OK && i < s->n_items; i++) {
+        r->n = i + 1;
+        rc = copy_item(&r->items[i], s->items[i]);
+      }
+    }
+  }
+  precis__response_free(resp);
+  if (rc != PRECIS_OK) {
+    precis_retrieve_result_free(r);
+    return precis__fail(c, err, rc, NULL);
+  }
+  *out = r;
+  return precis__ok(c, err);
+}

@@ -1,0 +1,713 @@
+/* loop.c: the io_uring event loop (see srv_loop.h and srv_conn.h).
+ *
+ * Back-pressure: a connection is read only while (a) it has fewer than
+ * PRECIS_MAX_INFLIGHT_PER_CONN requests with the workers, (b) fewer than
+ * SRV_OUT_HIGH bytes of responses wait to be sent to it, and (c) the work
+ * queue has room. Otherwise its recv is not re-armed and its buffered frames
+ * stay undecoded; a connection blocked by (c) waits on the stall list and is
+ * resumed when workers complete jobs. Memory per connection is thus bounded
+ * by one frame plus one receive chunk plus SRV_OUT_HIGH. */
+#include "srv_loop.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <inttypes.h>
+#include <liburing.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "precis/limits.h"
+#include "srv_conn.h"
+#include "srv_dispatch.h"
+#include "srv_log.h"
+#include "srv_workq.h"
+
+#define SRV_RING_ENTRIES 1024
+#define SRV_TICK_MS 250
+#define SRV_LINGER_MS 2000
+#define SRV_OUT_HIGH (8u << 20) /* pause reads above this much unsent output */
+#define SRV_MAX_REJECTING 64    /* connections being told BUSY at once */
+
+typedef struct loop {
+  srv_server *s;
+  struct io_uring ring;
+  int lfd, efd, sfd;
+  srv_workq *wq;
+  srv_op accept_op, efd_op, sig_op, timer_op, ignore_op;
+  bool accept_armed, timer_armed;
+  uint64_t accept_retry_ms; /* re-arm accept at this time (0 = no) */
+  struct sockaddr_storage acc_addr;
+  socklen_t acc_len;
+  uint64_t efd_buf;
+  unsigned char sig_buf[16]; /* signal numbers from the self-pipe */
+  struct __kernel_timespec tick;
+  srv_conn *conns;          /* every live connection struct */
+  size_t nopen;             /* counted (served) connections */
+  size_t nrejecting;
+  srv_conn *stall_head, *stall_tail;
+  bool stopping;
+  uint64_t stop_deadline_ms;
+  uint64_t serial;
+} loop;
+
+static void conn_pump(loop *L, srv_conn *c);
+
+/* ---- ring helpers ---- */
+
+static struct io_uring_sqe *get_sqe(loop *L) {
+  struct io_uring_sqe *sqe = io_uring_get_sqe(&L->ring);
+  while (!sqe) {
+    int rc = io_uring_submit(&L->ring);
+    if (rc < 0 && rc != -EINTR && rc != -EAGAIN && rc != -EBUSY) {
+      srv_error("io_uring_submit: %s", strerror(-rc));
+      abort(); /* the loop cannot continue without a ring */
+    }
+    sqe = io_uring_get_sqe(&L->ring);
+  }
+  return sqe;
+}
+
+static void arm_accept(loop *L) {
+  if (L->accept_armed || L->lfd < 0 || L->stopping) return;
+  struct io_uring_sqe *sqe = get_sqe(L);
+  L->acc_len = sizeof L->acc_addr;
+  io_uring_prep_accept(sqe, L->lfd, (struct sockaddr *)&L->acc_addr,
+                       &L->acc_len, SOCK_CLOEXEC);
+  io_uring_sqe_set_data(sqe, &L->accept_op);
+  L->accept_armed = true;
+}
+
+static void arm_efd(loop *L) {
+  struct io_uring_sqe *sqe = get_sqe(L);
+  io_uring_prep_read(sqe, L->efd, &L->efd_buf, sizeof L->efd_buf, 0);
+  io_uring_sqe_set_data(sqe, &L->efd_op);
+}
+
+static void arm_sig(loop *L) {
+  struct io_uring_sqe *sqe = get_sqe(L);
+  io_uring_prep_read(sqe, L->sfd, &L->sig_buf, sizeof L->sig_buf, 0);
+  io_uring_sqe_set_data(sqe, &L->sig_op);
+}
+
+static void arm_timer(loop *L) {
+  struct io_uring_sqe *sqe = get_sqe(L);
+  io_uring_prep_timeout(sqe, &L->tick, 0, 0);
+  io_uring_sqe_set_data(sqe, &L->timer_op);
+  L->timer_armed = true;
+}
+
+static void cancel_op(loop *L, srv_op *op) {
+  struct io_uring_sqe *sqe = get_sqe(L);
+  io_uring_prep_cancel(sqe, op, 0);
+  io_uring_sqe_set_data(sqe, &L->ignore_op);
+}
+
+static void arm_recv(loop *L, srv_conn *c) {
+  if (c->recv_armed) return;
+  struct io_uring_sqe *sqe = get_sqe(L);
+  io_uring_prep_recv(sqe, c->fd, c->rbuf, SRV_RECV_CHUNK, 0);
+  io_uring_sqe_set_data(sqe, &c->rop);
+  c->recv_armed = true;
+}
+
+static void arm_send(loop *L, srv_conn *c) {
+  if (c->send_armed || !c->out_head) return;
+  if (srv_conn_prepare_send(c) == 0) return;
+  struct io_uring_sqe *sqe = get_sqe(L);
+  io_uring_prep_sendmsg(sqe, c->fd, &c->msg, MSG_NOSIGNAL);
+  io_uring_sqe_set_data(sqe, &c->sop);
+  c->send_armed = true;
+}
+
+/* ---- connection life cycle ---- */
+
+static void stall_remove(loop *L, srv_conn *c) {
+  if (!c->on_stall_list) return;
+  srv_conn **pp = &L->stall_head, *prev = NULL;
+  while (*pp && *pp != c) {
+    prev = *pp;
+    pp = &(*pp)->stall_next;
+  }
+  if (*pp) {
+    *pp = c->stall_next;
+    if (L->stall_tail == c) L->stall_tail = prev;
+  }
+  c->stall_next = NULL;
+  c->on_stall_list = false;
+}
+
+static void stall_add(loop *L, srv_conn *c) {
+  if (c->on_stall_list) return;
+  c->on_stall_list = true;
+  c->stall_next = NULL;
+  if (L->stall_tail) L->stall_tail->stall_next = c;
+  else L->stall_head = c;
+  L->stall_tail = c;
+}
+
+static void try_free(loop *L, srv_conn *c) {
+  if (c->state != SRV_CONN_CLOSED || c->recv_armed || c->send_armed ||
+      c->inflight > 0)
+    return;
+  stall_remove(L, c);
+  if (c->prev) c->prev->next = c->next;
+  else L->conns = c->next;
+  if (c->next) c->next->prev = c->prev;
+  if (c->counted) {
+    L->nopen--;
+    atomic_fetch_sub(&L->s->st.connections, 1);
+  }
+  if (c->rejected) L->nrejecting--;
+  srv_debug("connection %" PRIu64 " closed", c->serial);
+  srv_conn_free(c);
+}
+
+/* Close now: pending output is dropped, ring ops are woken and reaped. */
+static void close_now(loop *L, srv_conn *c) {
+  if (c->state != SRV_CONN_CLOSED) {
+    c->state = SRV_CONN_CLOSED;
+    srv_conn_discard_output(c);
+    /* wakes a pending recv (returns 0) and send (fails); both are reaped
+     * before the struct is freed */
+    if (c->recv_armed || c->send_armed) shutdown(c->fd, SHUT_RDWR);
+  }
+  try_free(L, c);
+}
+
+/* Stop reading requests; close once everything in flight is answered. */
+static void start_drain(loop *L, srv_conn *c) {
+  (void)L;
+  if (c->state == SRV_CONN_OPEN) c->state = SRV_CONN_DRAINING;
+}
+
+static void advance_close(loop *L, srv_conn *c) {
+  if (c->state == SRV_CONN_DRAINING && c->inflight == 0 && !c->out_head &&
+      !c->send_armed) {
+    if (c->peer_eof) {
+      close_now(L, c);
+      return;
+    }
+    /* Shut our side, then discard input for a moment so that the peer reads
+     * our last response rather than a reset caused by unread data. */
+    shutdown(c->fd, SHUT_WR);
+    c->state = SRV_CONN_LINGER;
+    uint64_t now = srv_now_ms();
+    c->linger_until_ms = now + (L->stopping ? SRV_LINGER_MS / 4 : SRV_LINGER_MS);
+    arm_recv(L, c);
+  } else if (c->state == SRV_CONN_CLOSED) {
+    try_free(L, c);
+  }
+}
+
+/* Queue a frame produced for c (ownership taken). */
+static void queue_frame(loop *L, srv_conn *c, uint8_t *frame, size_t len) {
+  if (c->state != SRV_CONN_OPEN && c->state != SRV_CONN_DRAINING) {
+    free(frame);
+    return;
+  }
+  if (!frame || !srv_conn_queue(c, frame, len)) {
+    srv_error("connection %" PRIu64 ": out of memory queueing a response",
+              c->serial);
+    close_now(L, c);
+  }
+}
+
+static void reply_status(loop *L, srv_conn *c, uint64_t id, int code,
+                         const char *msg) {
+  uint8_t *out = NULL;
+  size_t len = 0;
+  if (code) atomic_fetch_add(&L->s->st.errors, 1);
+  if (srv_encode_status(id, code, msg, &out, &len)) out = NULL;
+  queue_frame(L, c, out, len);
+}
+
+/* ---- requests ---- */
+
+static void handle_frame(loop *L, srv_conn *c, const uint8_t *p, uint32_t n) {
+  srv_server *s = L->s;
+  Precis__V1__Request *req = precis__v1__request__unpack(NULL, n, p);
+  if (!req) {
+    srv_debug("connection %" PRIu64 ": undecodable request of %u bytes",
+              c->serial, n);
+    reply_status(L, c, 0, PRECIS_E_PROTOCOL,
+                 "frame is not a valid precis.v1.Request");
+    start_drain(L, c);
+    return;
+  }
+  atomic_fetch_add(&s->st.requests, 1);
+  uint64_t id = req->id;
+  if (L->stopping) {
+    reply_status(L, c, id, PRECIS_E_SHUTTING_DOWN, NULL);
+  } else if (req->op_case == PRECIS__V1__REQUEST__OP_AUTH) {
+    const char *tok = req->auth->token;
+    if (!s->token) {
+      c->authed = true;
+    } else {
+      c->authed = srv_token_equal(s->token, s->token_len, tok, strlen(tok));
+      if (!c->authed)
+        srv_warn("connection %" PRIu64 " from %s: authentication failed",
+                 c->serial, c->peer);
+    }
+    if (c->authed) {
+      uint8_t *out = NULL;
+      size_t len = 0;
+      if (srv_encode_empty_ok(id, &out, &len)) out = NULL;
+      queue_frame(L, c, out, len);
+    } else {
+      reply_status(L, c, id, PRECIS_E_UNAUTHENTICATED, NULL);
+    }
+  } else if (s->token && !c->authed) {
+    reply_status(L, c, id, PRECIS_E_UNAUTHENTICATED, NULL);
+  } else if (req->op_case == PRECIS__V1__REQUEST__OP__NOT_SET) {
+    uint32_t unknown = 0;
+    for (size_t i = 0; i < req->base.n_unknown_fields; i++)
+      if (req->base.unknown_fields[i].tag >= 10) unknown = req->base.unknown_fields[i].tag;
+    if (unknown) {
+      char msg[64];
+      snprintf(msg, sizeof msg, "unknown operation (field %u)", unknown);
+      reply_status(L, c, id, PRECIS_E_UNIMPLEMENTED, msg);
+    } else {
+      reply_status(L, c, id, PRECIS_E_INVALID_ARGUMENT,
+                   "request has no operation");
+    }
+  } else if (req->op_case == PRECIS__V1__REQUEST__OP_HEALTH ||
+             req->op_case == PRECIS__V1__REQUEST__OP_STATS) {
+    uint8_t *out = NULL;
+    size_t len = 0;
+    int code = srv_dispatch(s, req, &out, &len);
+    if (code) atomic_fetch_add(&s->st.errors, 1);
+    queue_frame(L, c, out, len);
+  } else {
+    srv_job *job = calloc(1, sizeof *job);
+    if (job) {
+      job->conn = c;
+      job->req = req;
+      if (srv_workq_push(L->wq, job)) {
+        c->inflight++;
+        atomic_fetch_add(&s->st.inflight, 1);
+        return; /* the worker frees req */
+      }
+      free(job);
+    }
+    reply_status(L, c, id, PRECIS_E_BUSY, NULL);
+  }
+  precis__v1__request__free_unpacked(req, NULL);
+}
+
+/* Decode what can be decoded, re-arm reads and sends, advance closing. */
+static void conn_pump(loop *L, srv_conn *c) {
+  if (c->state == SRV_CONN_OPEN) {
+    bool need_bytes = false;
+    while (c->state == SRV_CONN_OPEN) {
+      if (c->inflight >= PRECIS_MAX_INFLIGHT_PER_CONN ||
+          c->out_bytes >= SRV_OUT_HIGH)
+        break; /* resumed by a job completion or a send completion */
+      if (!L->stopping && srv_workq_full(L->wq)) {
+        stall_add(L, c);
+        break;
+      }
+      const uint8_t *p;
+      uint32_t n;
+      int rc = frame_reader_next(&c->rd, &p, &n);
+      if (rc == 0) {
+        need_bytes = true;
+        break;
+      }
+      if (rc < 0) {
+        char msg[128];
+        uint32_t want = c->rd.end - c->rd.start >= FRAME_HEADER_BYTES
+                            ? frame_get_header(c->rd.buf + c->rd.start)
+                            : 0;
+        snprintf(msg, sizeof msg, "frame of %u bytes exceeds the limit of %u bytes",
+                 want, c->rd.max_frame);
+        srv_info("connection %" PRIu64 " from %s: %s", c->serial, c->peer, msg);
+        reply_status(L, c, 0, PRECIS_E_FRAME_TOO_LARGE, msg);
+        start_drain(L, c);
+        break;
+      }
+      handle_frame(L, c, p, n);
+    }
+    if (c->state == SRV_CONN_OPEN && need_bytes) {
+      if (c->peer_eof) start_drain(L, c);
+      else if (!L->stopping) arm_recv(L, c);
+    }
+  }
+  if (c->state == SRV_CONN_OPEN || c->state == SRV_CONN_DRAINING) arm_send(L, c);
+  advance_close(L, c);
+}
+
+static void resume_stalled(loop *L) {
+  while (L->stall_head && !srv_workq_full(L->wq)) {
+    srv_conn *c = L->stall_head;
+    L->stall_head = c->stall_next;
+    if (!L->stall_head) L->stall_tail = NULL;
+    c->stall_next = NULL;
+    c->on_stall_list = false;
+    conn_pump(L, c);
+  }
+}
+
+/* ---- completions ---- */
+
+static void on_accept(loop *L, int res) {
+  srv_server *s = L->s;
+  L->accept_armed = false;
+  if (L->stopping) { /* cancelled (or raced with the cancel) */
+    if (res >= 0) close(res);
+    if (L->lfd >= 0) close(L->lfd);
+    L->lfd = -1;
+    return;
+  }
+  if (res >= 0) {
+    int fd = res;
+    int one = 1;
+    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+    bool reject = L->nopen >= (size_t)s->cfg.max_connections;
+    if (reject && L->nrejecting >= SRV_MAX_REJECTING) {
+      close(fd);
+    } else {
+      srv_conn *c = srv_conn_new(fd, s->cfg.max_frame, s->token == NULL);
+      if (!c) {
+        srv_error("out of memory accepting a connection");
+        close(fd);
+      } else {
+        c->serial = ++L->serial;
+        c->last_active_ms = srv_now_ms();
+        char host[INET6_ADDRSTRLEN] = "?";
+        int port = 0;
+        if (L->acc_addr.ss_family == AF_INET) {
+          struct sockaddr_in *a = (struct sockaddr_in *)&L->acc_addr;
+          inet_ntop(AF_INET, &a->sin_addr, host, sizeof host);
+          port = ntohs(a->sin_port);
+        } else if (L->acc_addr.ss_family == AF_INET6) {
+          struct sockaddr_in6 *a = (struct sockaddr_in6 *)&L->acc_addr;
+          inet_ntop(AF_INET6, &a->sin6_addr, host, sizeof host);
+          port = ntohs(a->sin6_port);
+        }
+        snprintf(c->peer, sizeof c->peer, "%s:%d", host, port);
+        c->next = L->conns;
+        if (L->conns) L->conns->prev = c;
+        L->conns = c;
+        if (reject) {
+          c->rejected = true;
+          L->nrejecting++;
+          srv_warn("connection from %s refused: %d connections open (limit)",
+                   c->peer, s->cfg.max_connections);
+          char msg[96];
+          snprintf(msg, sizeof msg, "too many connections (limit %d)",
+                   s->cfg.max_connections);
+          reply_status(L, c, 0, PRECIS_E_BUSY, msg);
+          start_drain(L, c);
+        } else {
+          c->counted = true;
+          L->nopen++;
+          atomic_fetch_add(&s->st.connections, 1);
+          atomic_fetch_add(&s->st.connections_total, 1);
+          srv_debug("connection %" PRIu64 " from %s", c->serial, c->peer);
+        }
+        conn_pump(L, c);
+      }
+    }
+  } else if (res != -EINTR && res != -EAGAIN && res != -ECONNABORTED &&
+             res != -EPROTO && res != -ENETDOWN && res != -EHOSTUNREACH) {
+    /* EMFILE, ENFILE, ENOBUFS, ...: retry on a later tick */
+    srv_warn("accept: %s; retrying shortly", strerror(-res));
+    L->accept_retry_ms = srv_now_ms() + 1000;
+    return;
+  }
+  arm_accept(L);
+}
+
+static void on_recv(loop *L, srv_conn *c, int res) {
+  c->recv_armed = false;
+  if (c->state == SRV_CONN_CLOSED) {
+    try_free(L, c);
+    return;
+  }
+  if (res == -ECANCELED) { /* shutdown cancelled the read */
+    if (c->state == SRV_CONN_LINGER) close_now(L, c);
+    else conn_pump(L, c);
+    return;
+  }
+  if (res == -EAGAIN || res == -EINTR) {
+    if (c->state == SRV_CONN_LINGER) arm_recv(L, c);
+    else conn_pump(L, c);
+    return;
+  }
+  if (res <= 0) {
+    if (res < 0)
+      srv_debug("connection %" PRIu64 ": recv: %s", c->serial, strerror(-res));
+    c->peer_eof = true;
+    if (res < 0 || c->state == SRV_CONN_LINGER) {
+      close_now(L, c);
+      return;
+    }
+    conn_pump(L, c); /* answer what is buffered, then close */
+    return;
+  }
+  atomic_fetch_add(&L->s->st.bytes_in, (uint64_t)res);
+  c->last_active_ms = srv_now_ms();
+  if (c->state == SRV_CONN_LINGER) {
+    arm_recv(L, c); /* discard */
+    return;
+  }
+  if (c->state != SRV_CONN_OPEN) {
+    advance_close(L, c); /* draining: input is ignored */
+    return;
+  }
+  int rc = frame_reader_feed(&c->rd, c->rbuf, (size_t)res);
+  if (rc == PRECIS_E_NO_MEMORY) {
+    srv_error("connection %" PRIu64 ": out of memory buffering a request",
+              c->serial);
+    reply_status(L, c, 0, PRECIS_E_NO_MEMORY, NULL);
+    start_drain(L, c);
+  }
+  conn_pump(L, c); /* a sticky FRAME_TOO_LARGE is reported by the reader */
+}
+
+static void on_send(loop *L, srv_conn *c, int res) {
+  c->send_armed = false;
+  if (c->state == SRV_CONN_CLOSED) {
+    try_free(L, c);
+    return;
+  }
+  if (res == -EAGAIN || res == -EINTR || res == 0) {
+    conn_pump(L, c);
+    return;
+  }
+  if (res < 0) {
+    srv_debug("connection %" PRIu64 ": send: %s", c->serial, strerror(-res));
+    close_now(L, c);
+    return;
+  }
+  atomic_fetch_add(&L->s->st.bytes_out, (uint64_t)res);
+  c->last_active_ms = srv_now_ms();
+  srv_conn_sent(c, (size_t)res);
+  conn_pump(L, c);
+}
+
+static void on_jobs(loop *L) {
+  srv_job *j = srv_workq_take_done(L->wq);
+  while (j) {
+    srv_job *next = j->next;
+    srv_conn *c = j->conn;
+    c->inflight--;
+    atomic_fetch_sub(&L->s->st.inflight, 1);
+    if (j->code) atomic_fetch_add(&L->s->st.errors, 1);
+    queue_frame(L, c, j->out, j->out_len);
+    j->out = NULL;
+    srv_job_free(j);
+    conn_pump(L, c);
+    j = next;
+  }
+}
+
+static void begin_shutdown(loop *L, const char *why) {
+  uint64_t now = srv_now_ms();
+  if (L->stopping) {
+    srv_info("%s again: stopping now", why);
+    L->stop_deadline_ms = now;
+    return;
+  }
+  L->stopping = true;
+  L->stop_deadline_ms = now + (uint64_t)L->s->cfg.shutdown_grace_s * 1000u;
+  srv_info("%s: shutting down (%zu connections, %" PRIu64 " requests in flight)",
+           why, L->nopen, (uint64_t)atomic_load(&L->s->st.inflight));
+  if (L->accept_armed) {
+    cancel_op(L, &L->accept_op);
+  } else if (L->lfd >= 0) {
+    close(L->lfd);
+    L->lfd = -1;
+  }
+  for (srv_conn *c = L->conns, *n; c; c = n) {
+    n = c->next;
+    if (c->state != SRV_CONN_OPEN) continue;
+    conn_pump(L, c); /* buffered requests are answered SHUTTING_DOWN */
+    if (c->state == SRV_CONN_OPEN) {
+      if (c->recv_armed && !c->cancel_sent) {
+        cancel_op(L, &c->rop);
+        c->cancel_sent = true;
+      }
+      start_drain(L, c);
+      advance_close(L, c);
+    }
+  }
+}
+
+static void on_tick(loop *L) {
+  uint64_t now = srv_now_ms();
+  if (L->accept_retry_ms && now >= L->accept_retry_ms) {
+    L->accept_retry_ms = 0;
+    arm_accept(L);
+  }
+  uint64_t idle_ms = (uint64_t)L->s->cfg.idle_timeout_s * 1000u;
+  for (srv_conn *c = L->conns, *n; c; c = n) {
+    n = c->next;
+    if (c->state == SRV_CONN_LINGER && now >= c->linger_until_ms) {
+      close_now(L, c);
+    } else if (idle_ms && c->state == SRV_CONN_OPEN && c->inflight == 0 &&
+               !c->out_head && !c->on_stall_list &&
+               now - c->last_active_ms >= idle_ms) {
+      srv_info("connection %" PRIu64 " from %s idle for %d s: closing",
+               c->serial, c->peer, L->s->cfg.idle_timeout_s);
+      close_now(L, c);
+    }
+  }
+}
+
+static void handle_cqe(loop *L, srv_op *op, int res) {
+  if (!op) return;
+  switch (op->type) {
+  case SRV_OP_ACCEPT: on_accept(L, res); break;
+  case SRV_OP_RECV: on_recv(L, op->conn, res); break;
+  case SRV_OP_SEND: on_send(L, op->conn, res); break;
+  case SRV_OP_EVENTFD:
+    if (res < 0 && res != -EAGAIN && res != -EINTR)
+      srv_error("eventfd read: %s", strerror(-res));
+    arm_efd(L);
+    on_jobs(L);
+    break;
+  case SRV_OP_SIGNAL:
+    for (int i = 0; i < res && i < (int)sizeof L->sig_buf; i++) {
+      int sig = L->sig_buf[i];
+      begin_shutdown(L, sig == SIGINT ? "SIGINT" : sig == SIGTERM ? "SIGTERM"
+                                                                  : "signal");
+    }
+    if (res > 0 || res == -EAGAIN || res == -EINTR) arm_sig(L);
+    else srv_error("signal pipe read: %s", res ? strerror(-res) : "EOF");
+    break;
+  case SRV_OP_TIMER:
+    L->timer_armed = false;
+    on_tick(L);
+    arm_timer(L);
+    break;
+  default: break;
+  }
+}
+
+/* ---- run ---- */
+
+static void run_job(void *ctx, srv_job *job) {
+  srv_server *s = ctx;
+  uint64_t t0 = srv_now_ms();
+  job->code = srv_dispatch(s, job->req, &job->out, &job->out_len);
+  if (job->code == PRECIS_E_INTERNAL || job->code == PRECIS_E_IO ||
+      job->code == PRECIS_E_CORRUPTION || job->code == PRECIS_E_NO_MEMORY ||
+      srv_log_level() <= SRV_LOG_DEBUG) {
+    const ProtobufCFieldDescriptor *f = protobuf_c_message_descriptor_get_field(
+        &precis__v1__request__descriptor, (unsigned)job->req->op_case);
+    srv_log(job->code == PRECIS_E_OK || job->code < PRECIS_E_IO ? SRV_LOG_DEBUG
+                                                                : SRV_LOG_ERROR,
+            "request %" PRIu64 " %s: %s (%" PRIu64 " ms)", job->req->id,
+            f ? f->name : "?", precis_status_name(job->code),
+            srv_now_ms() - t0);
+  }
+  precis__v1__request__free_unpacked(job->req, NULL);
+  job->req = NULL;
+}
+
+int srv_loop_run(srv_server *s, int listen_fd, int sig_fd) {
+  loop *L = calloc(1, sizeof *L);
+  if (!L) return -1;
+  L->s = s;
+  L->lfd = listen_fd;
+  L->sfd = sig_fd;
+  L->accept_op.type = SRV_OP_ACCEPT;
+  L->efd_op.type = SRV_OP_EVENTFD;
+  L->sig_op.type = SRV_OP_SIGNAL;
+  L->timer_op.type = SRV_OP_TIMER;
+  L->ignore_op.type = SRV_OP_IGNORE;
+  L->tick.tv_sec = SRV_TICK_MS / 1000;
+  L->tick.tv_nsec = (long long)(SRV_TICK_MS % 1000) * 1000000LL;
+
+  L->efd = eventfd(0, EFD_CLOEXEC);
+  if (L->efd < 0) {
+    srv_error("eventfd: %s", strerror(errno));
+    close(listen_fd);
+    free(L);
+    return -1;
+  }
+  int rc = io_uring_queue_init(SRV_RING_ENTRIES, &L->ring, 0);
+  if (rc < 0) {
+    srv_error("io_uring_queue_init: %s", strerror(-rc));
+    close(listen_fd);
+    close(L->efd);
+    free(L);
+    return -1;
+  }
+  L->wq = srv_workq_create(s->cfg.workers, (size_t)s->cfg.queue_depth, run_job,
+                           s, L->efd);
+  if (!L->wq) {
+    srv_error("cannot start %d workers", s->cfg.workers);
+    io_uring_queue_exit(&L->ring);
+    close(listen_fd);
+    close(L->efd);
+    free(L);
+    return -1;
+  }
+
+  arm_accept(L);
+  arm_efd(L);
+  arm_sig(L);
+  arm_timer(L);
+
+  int result = 0;
+  for (;;) {
+    if (L->stopping) {
+      if (!L->conns && srv_workq_pending(L->wq) == 0 && !L->accept_armed)
+        break;
+      if (srv_now_ms() >= L->stop_deadline_ms) {
+        srv_warn("shutdown grace period over: closing %zu connections",
+                 L->nopen + L->nrejecting);
+        break;
+      }
+    }
+    rc = io_uring_submit_and_wait(&L->ring, 1);
+    if (rc < 0 && rc != -EINTR && rc != -EAGAIN && rc != -EBUSY &&
+        rc != -ETIME) {
+      srv_error("io_uring_submit_and_wait: %s", strerror(-rc));
+      result = -1;
+      break;
+    }
+    struct io_uring_cqe *cqe;
+    while (io_uring_peek_cqe(&L->ring, &cqe) == 0) {
+      srv_op *op = io_uring_cqe_get_data(cqe);
+      int res = cqe->res;
+      io_uring_cqe_seen(&L->ring, cqe);
+      handle_cqe(L, op, res);
+    }
+    resume_stalled(L);
+  }
+
+  /* Workers finish the job they run; what is still queued is dropped. */
+  srv_job *left = srv_workq_stop(L->wq);
+  while (left) {
+    srv_job *n = left->next;
+    srv_job_free(left);
+    left = n;
+  }
+  srv_job *done = srv_workq_take_done(L->wq);
+  while (done) {
+    srv_job *n = done->next;
+    srv_job_free(done);
+    done = n;
+  }
+  srv_workq_destroy(L->wq);
+  while (L->conns) {
+    srv_conn *c = L->conns;
+    L->conns = c->next;
+    srv_conn_free(c);
+  }
+  if (L->lfd >= 0) close(L->lfd);
+  io_uring_queue_exit(&L->ring);
+  close(L->efd);
+  free(L);
+  return result;
+}

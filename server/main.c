@@ -1,0 +1,232 @@
+/* main.c: precisd startup and shutdown: configuration, auth token, signals,
+ * engine, listening socket, port file, then the event loop (loop.c). */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <netdb.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "srv.h"
+#include "srv_log.h"
+#include "srv_loop.h"
+
+uint64_t srv_now_ms(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
+
+/* Read the token: the file's content without trailing whitespace. The token
+ * is never logged. */
+static int load_token(srv_server *s, const char *path) {
+  int fd = open(path, O_RDONLY | O_CLOEXEC);
+  if (fd < 0) {
+    srv_error("cannot read auth token file %s: %s", path, strerror(errno));
+    return -1;
+  }
+  struct stat sb;
+  if (fstat(fd, &sb) == 0 && (sb.st_mode & 0077))
+    srv_warn("auth token file %s is readable by group/others", path);
+  char buf[4097];
+  size_t n = 0;
+  for (;;) {
+    ssize_t r = read(fd, buf + n, sizeof buf - 1 - n);
+    if (r < 0 && errno == EINTR) continue;
+    if (r <= 0) break;
+    n += (size_t)r;
+    if (n == sizeof buf - 1) break;
+  }
+  close(fd);
+  while (n > 0 && (buf[n - 1] == '\n' || buf[n - 1] == '\r' ||
+                   buf[n - 1] == ' ' || buf[n - 1] == '\t'))
+    n--;
+  if (n == 0 || n >= sizeof buf - 1) {
+    srv_error("auth token file %s must hold a token of 1..4095 bytes", path);
+    return -1;
+  }
+  s->token = malloc(n + 1);
+  if (!s->token) return -1;
+  memcpy(s->token, buf, n);
+  s->token[n] = 0;
+  s->token_len = n;
+  memset(buf, 0, sizeof buf);
+  return 0;
+}
+
+static int open_listener(const srv_config *cfg, int *port_out) {
+  struct addrinfo hints, *res = NULL;
+  memset(&hints, 0, sizeof hints);
+  hints.ai_family = AF_UNSPEC;
+  hints.ai_socktype = SOCK_STREAM;
+  hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV;
+  char portstr[16];
+  snprintf(portstr, sizeof portstr, "%d", cfg->port);
+  int rc = getaddrinfo(cfg->listen, portstr, &hints, &res);
+  if (rc != 0) {
+    srv_error("cannot resolve listen address %s: %s", cfg->listen,
+              gai_strerror(rc));
+    return -1;
+  }
+  int fd = -1, err = 0;
+  for (struct addrinfo *ai = res; ai; ai = ai->ai_next) {
+    fd = socket(ai->ai_family, ai->ai_socktype | SOCK_CLOEXEC, ai->ai_protocol);
+    if (fd < 0) {
+      err = errno;
+      continue;
+    }
+    int one = 1;
+    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+    if (bind(fd, ai->ai_addr, ai->ai_addrlen) == 0 && listen(fd, 1024) == 0)
+      break;
+    err = errno;
+    close(fd);
+    fd = -1;
+  }
+  freeaddrinfo(res);
+  if (fd < 0) {
+    srv_error("cannot listen on %s:%d: %s", cfg->listen, cfg->port,
+              strerror(err));
+    return -1;
+  }
+  struct sockaddr_storage ss;
+  socklen_t sl = sizeof ss;
+  char host[INET6_ADDRSTRLEN] = "?";
+  int port = cfg->port;
+  if (getsockname(fd, (struct sockaddr *)&ss, &sl) == 0) {
+    if (ss.ss_family == AF_INET) {
+      struct sockaddr_in *a = (struct sockaddr_in *)&ss;
+      inet_ntop(AF_INET, &a->sin_addr, host, sizeof host);
+      port = ntohs(a->sin_port);
+    } else if (ss.ss_family == AF_INET6) {
+      struct sockaddr_in6 *a = (struct sockaddr_in6 *)&ss;
+      inet_ntop(AF_INET6, &a->sin6_addr, host, sizeof host);
+      port = ntohs(a->sin6_port);
+    }
+  }
+  if (ss.ss_family == AF_INET6) srv_info("listening on [%s]:%d", host, port);
+  else srv_info("listening on %s:%d", host, port);
+  *port_out = port;
+  return fd;
+}
+
+/* Write the port atomically (tmp + rename) so a reader never sees half. */
+static int write_port_file(const char *path, int port) {
+  size_t n = strlen(path) + 8;
+  char *tmp = malloc(n);
+  if (!tmp) return -1;
+  snprintf(tmp, n, "%s.tmp", path);
+  FILE *f = fopen(tmp, "w");
+  int ok = f && fprintf(f, "%d\n", port) > 0;
+  if (f && fclose(f) != 0) ok = 0;
+  if (ok && rename(tmp, path) != 0) ok = 0;
+  if (!ok) {
+    srv_error("cannot write port file %s: %s", path, strerror(errno));
+    unlink(tmp);
+  }
+  free(tmp);
+  return ok ? 0 : -1;
+}
+
+static int g_sig_wfd = -1;
+
+static void on_signal(int sig) {
+  int saved = errno;
+  unsigned char b = (unsigned char)sig;
+  ssize_t w = write(g_sig_wfd, &b, 1);
+  (void)w;
+  errno = saved;
+}
+
+static void engine_log(void *ctx, int level, const char *msg) {
+  (void)ctx;
+  srv_log(level, "engine: %s", msg);
+}
+
+int main(int argc, char **argv) {
+  srv_server s;
+  memset(&s, 0, sizeof s);
+  srv_config_init(&s.cfg);
+  int rc = srv_config_parse(&s.cfg, argc, argv);
+  if (rc) {
+    srv_config_free(&s.cfg);
+    return rc > 0 ? 0 : 2;
+  }
+  srv_log_set_level(s.cfg.log_level);
+  s.start_ms = srv_now_ms();
+  int status = 1;
+  int sfd = -1, lfd = -1;
+
+  if (s.cfg.auth_token_file && load_token(&s, s.cfg.auth_token_file)) goto out;
+
+  /* Signals: a handler writes the signal number to a pipe that the loop
+   * reads. (A signalfd is not enough: libraries start threads before main,
+   * e.g. OpenBLAS, and a signal delivered to one of those would kill us.) */
+  int sp[2];
+  /* only the handler's end is non-blocking; the ring waits on the other */
+  if (pipe2(sp, O_CLOEXEC) != 0 ||
+      fcntl(sp[1], F_SETFL, fcntl(sp[1], F_GETFL) | O_NONBLOCK) != 0) {
+    srv_error("pipe: %s", strerror(errno));
+    goto out;
+  }
+  sfd = sp[0];
+  g_sig_wfd = sp[1];
+  struct sigaction sa;
+  memset(&sa, 0, sizeof sa);
+  sa.sa_handler = on_signal;
+  sa.sa_flags = SA_RESTART;
+  sigemptyset(&sa.sa_mask);
+  sigaction(SIGINT, &sa, NULL);
+  sigaction(SIGTERM, &sa, NULL);
+  signal(SIGPIPE, SIG_IGN);
+
+  engine_options eo;
+  engine_options_default(&eo);
+  eo.sync_writes = s.cfg.sync_writes;
+  eo.log = engine_log;
+  eo.log_ctx = NULL;
+  precis_error err = {0};
+  if (engine_open(s.cfg.data_dir, &eo, &s.eng, &err)) {
+    srv_error("cannot open data directory %s: %s (%s)", s.cfg.data_dir,
+              err.msg, precis_status_name(err.code));
+    goto out;
+  }
+  srv_info("precisd %s: data %s, %d workers, max frame %u bytes, %s, auth %s",
+           PRECIS_VERSION, s.cfg.data_dir, s.cfg.workers, s.cfg.max_frame,
+           engine_faiss_build(), s.token ? "on" : "off");
+
+  int port = 0;
+  lfd = open_listener(&s.cfg, &port);
+  if (lfd < 0) goto out;
+  if (s.cfg.port_file && write_port_file(s.cfg.port_file, port)) goto out;
+
+  int lr = srv_loop_run(&s, lfd, sfd);
+  lfd = -1; /* closed by the loop */
+  if (lr == 0) status = 0;
+
+out:
+  if (lfd >= 0) close(lfd);
+  if (s.eng) {
+    srv_info("closing engine (saving indexes)");
+    engine_close(s.eng);
+  }
+  if (sfd >= 0) {
+    signal(SIGINT, SIG_DFL);
+    signal(SIGTERM, SIG_DFL);
+    close(sfd);
+    close(g_sig_wfd);
+  }
+  if (s.token) {
+    memset(s.token, 0, s.token_len);
+    free(s.token);
+  }
+  srv_info("stopped (%s)", status == 0 ? "clean" : "error");
+  srv_config_free(&s.cfg);
+  return status;
+}

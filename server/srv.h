@@ -1,0 +1,69 @@
+/* srv.h: what the parts of precisd share: the configuration, the server
+ * context and its counters. Internal to server/. */
+#ifndef PRECIS_SERVER_SRV_H
+#define PRECIS_SERVER_SRV_H
+
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "engine.h"
+
+#ifndef PRECIS_VERSION
+#define PRECIS_VERSION "0.1.0"
+#endif
+
+#define SRV_DEFAULT_PORT 7878
+#define SRV_DEFAULT_WORKERS 2
+#define SRV_MAX_WORKERS 256
+#define SRV_DEFAULT_QUEUE_DEPTH 4096  /* requests queued for the workers */
+#define SRV_DEFAULT_SHUTDOWN_GRACE 10 /* seconds to finish in-flight work */
+
+typedef struct srv_config {
+  char *listen;          /* address to bind, default 127.0.0.1 */
+  int port;              /* 0 = ephemeral */
+  char *port_file;       /* write the bound port here (optional) */
+  char *data_dir;        /* required */
+  int workers;
+  uint32_t max_frame;    /* <= PRECIS_HARD_MAX_FRAME */
+  int max_connections;
+  int idle_timeout_s;    /* 0 = never */
+  int log_level;
+  char *auth_token_file; /* optional */
+  int queue_depth;
+  int shutdown_grace_s;
+  int sync_writes;       /* engine option, default 1 */
+} srv_config;
+
+/* Initialise with defaults; srv_config_free() releases the strings. */
+void srv_config_init(srv_config *c);
+void srv_config_free(srv_config *c);
+/* Parse argv (flags override the --config file). Returns 0, 1 when the
+ * program should exit successfully (--help, --version), -1 on error
+ * (already reported on stderr). */
+int srv_config_parse(srv_config *c, int argc, char **argv);
+
+typedef struct srv_stats {
+  atomic_uint_fast64_t connections;       /* open now */
+  atomic_uint_fast64_t connections_total; /* accepted since start */
+  atomic_uint_fast64_t requests;
+  atomic_uint_fast64_t errors;            /* responses with status != OK */
+  atomic_uint_fast64_t inflight;          /* requests queued or running */
+  atomic_uint_fast64_t bytes_in;
+  atomic_uint_fast64_t bytes_out;
+} srv_stats;
+
+typedef struct srv_server {
+  srv_config cfg;
+  engine *eng;
+  char *token;           /* auth token, NULL = auth off; never logged */
+  size_t token_len;
+  uint64_t start_ms;     /* monotonic */
+  srv_stats st;
+} srv_server;
+
+/* Monotonic milliseconds. */
+uint64_t srv_now_ms(void);
+
+#endif

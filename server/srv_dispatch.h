@@ -1,0 +1,30 @@
+/* srv_dispatch.h: one decoded Request -> engine calls -> one encoded
+ * Response frame. Runs on worker threads (health and stats also on the loop
+ * thread); it only touches the engine and atomic counters. */
+#ifndef PRECIS_SERVER_SRV_DISPATCH_H
+#define PRECIS_SERVER_SRV_DISPATCH_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "precis.pb-c.h"
+#include "srv.h"
+
+/* Run `req` and encode its response (header included) into the malloc'd
+ * *out. Returns the response's status code. A response larger than the
+ * frame limit is replaced by a FRAME_TOO_LARGE status for the same id.
+ * *out is NULL only when even a status frame could not be allocated. */
+int srv_dispatch(srv_server *s, const Precis__V1__Request *req, uint8_t **out,
+                 size_t *out_len);
+
+/* Encode a status-only Response (no result). Returns 0 or NO_MEMORY. */
+int srv_encode_status(uint64_t id, int code, const char *msg, uint8_t **out,
+                      size_t *out_len);
+
+/* Encode an OK Response with an Empty result. */
+int srv_encode_empty_ok(uint64_t id, uint8_t **out, size_t *out_len);
+
+/* 1 when `name` matches [A-Za-z0-9_.-]{1,64} and is not "." or "..". */
+int srv_valid_name(const char *name);
+
+#endif

@@ -1,0 +1,54 @@
+/* srv_workq.h: the bounded request queue and its worker threads.
+ *
+ * Only the event loop pushes jobs (so "not full" checked by the loop stays
+ * true until its own push). Workers run the job function, then append the
+ * job to a locked completion list and signal the loop's eventfd. The loop
+ * collects completions with srv_workq_take_done(). Memory is bounded by the
+ * queue capacity: the loop stops decoding requests while it is full. */
+#ifndef PRECIS_SERVER_SRV_WORKQ_H
+#define PRECIS_SERVER_SRV_WORKQ_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "precis.pb-c.h"
+
+struct srv_conn;
+
+typedef struct srv_job {
+  struct srv_job *next;
+  struct srv_conn *conn;        /* owner; kept alive while the job exists */
+  Precis__V1__Request *req;     /* owned; freed by the worker after use */
+  uint8_t *out;                 /* encoded response frame, malloc'd */
+  size_t out_len;
+  int code;                     /* response status code */
+} srv_job;
+
+typedef void (*srv_job_fn)(void *ctx, srv_job *job);
+
+typedef struct srv_workq srv_workq;
+
+/* Start n worker threads. `efd` is written (8 bytes) when completions become
+ * available. Returns NULL on failure. */
+srv_workq *srv_workq_create(int nworkers, size_t cap, srv_job_fn fn, void *ctx,
+                            int efd);
+/* True when a push would fail. Loop thread only. */
+bool srv_workq_full(srv_workq *q);
+/* Queue a job; false when full or stopped. Loop thread only. */
+bool srv_workq_push(srv_workq *q, srv_job *job);
+/* Detach the list of completed jobs (NULL when none), oldest first. */
+srv_job *srv_workq_take_done(srv_workq *q);
+/* Jobs queued or running (not yet on the completion list). */
+size_t srv_workq_pending(srv_workq *q);
+/* Stop the workers: each finishes the job it runs; jobs still queued are
+ * returned (not run) as a list for the caller to free. Joins the threads. */
+srv_job *srv_workq_stop(srv_workq *q);
+/* Free the queue (after srv_workq_stop). */
+void srv_workq_destroy(srv_workq *q);
+int srv_workq_workers(const srv_workq *q);
+
+/* Free a job and what it owns. */
+void srv_job_free(srv_job *job);
+
+#endif
