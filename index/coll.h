@@ -99,6 +99,11 @@ int coll__read_vector(coll *c, uint64_t id, float *out, precis_error *err);
 int coll__search_locked(coll *c, const float *q, uint32_t k,
                         const engine_search_params *sp, engine_hit *hits,
                         size_t *nhits, precis_error *err);
+/* The same for nq queries at once (FAISS parallelises over them); hits is
+ * nq*k, nhits nq. */
+int coll__search_batch_locked(coll *c, const float *q, size_t nq, uint32_t k,
+                              const engine_search_params *sp, engine_hit *hits,
+                              size_t *nhits, precis_error *err);
 /* Key of a point in VEC/PAY: cid|id (12 bytes). */
 static inline void coll__point_key(unsigned char k[12], uint32_t cid,
                                    uint64_t id) {

@@ -158,6 +158,51 @@ int coll__search_locked(coll *c, const float *q, uint32_t k,
   }
 }
 
+int coll__search_batch_locked(coll *c, const float *q, size_t nq, uint32_t k,
+                              const engine_search_params *sp, engine_hit *hits,
+                              size_t *nhits, precis_error *err) {
+  size_t dim = c->cfg.dim;
+  for (size_t i = 0; i < nq; i++) nhits[i] = 0;
+  if (c->count == 0 || nq == 0) return PRECIS_OK;
+  if (!c->ann || (sp && sp->exact)) {
+    for (size_t i = 0; i < nq; i++) {
+      int rc = coll__search_locked(c, q + i * dim, k, sp, hits + i * k, &nhits[i], err);
+      if (rc) return rc;
+    }
+    return PRECIS_OK;
+  }
+  size_t want = k < c->count ? k : (size_t)c->count;
+  size_t kk = k + (c->nslots - c->live.len);
+  if (kk > c->nslots) kk = c->nslots;
+  float *d = malloc(nq * kk * sizeof *d);
+  int64_t *l = malloc(nq * kk * sizeof *l);
+  if (!d || !l) {
+    free(d);
+    free(l);
+    return precis_error_set(err, PRECIS_E_NO_MEMORY, "search");
+  }
+  ann_search_params ap = {sp ? sp->ef_search : 0, sp ? sp->nprobe : 0};
+  int rc = ann_search(c->ann, nq, q, kk, &ap, d, l, err);
+  for (size_t i = 0; !rc && i < nq; i++) {
+    size_t got = 0;
+    for (size_t j = 0; j < kk && got < want; j++) {
+      int64_t lab = l[i * kk + j];
+      if (lab < 0 || (size_t)lab >= c->nslots) continue;
+      uint64_t id = c->slot_id[lab], slot;
+      if (!idmap_get(&c->live, id, &slot) || slot != (uint64_t)lab) continue;
+      hits[i * k + got].id = id;
+      hits[i * k + got].score = coll__score(c, d[i * kk + j]);
+      got++;
+    }
+    nhits[i] = got;
+    if (got < want) /* too many tombstones in the way: widen for this one */
+      rc = coll__search_locked(c, q + i * dim, k, sp, hits + i * k, &nhits[i], err);
+  }
+  free(d);
+  free(l);
+  return rc;
+}
+
 int coll_search(coll *c, const float *q, uint32_t dim, uint32_t k,
                 const engine_search_params *sp, engine_hit *hits,
                 size_t *nhits, precis_error *err) {

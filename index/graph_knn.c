@@ -47,16 +47,56 @@ static int read_knn(coll *c, uint64_t id, knn_edge *out, size_t cap, size_t *n,
   return rc;
 }
 
+/* Merge the batch's own points into a candidate list (best first, at most
+ * cap): the ANN sees only points written before this batch. */
+static size_t merge_batch(const coll *c, const uint64_t *ids, const float *vecs,
+                          size_t n, size_t i, engine_hit *hits, size_t nh,
+                          size_t cap) {
+  size_t dim = c->cfg.dim;
+  const float *v = vecs + i * dim;
+  for (size_t j = 0; j < n; j++) {
+    if (j == i || ids[j] == ids[i]) continue;
+    const float *w = vecs + j * dim;
+    double s = 0;
+    if (c->cfg.metric == ENGINE_METRIC_L2) {
+      for (size_t d = 0; d < dim; d++) { double t = (double)v[d] - w[d]; s -= t * t; }
+    } else {
+      for (size_t d = 0; d < dim; d++) s += (double)v[d] * w[d];
+    }
+    float sc = (float)s;
+    /* drop a stale ANN entry for the same id (an overwritten point) */
+    size_t at = nh;
+    for (size_t h = 0; h < nh; h++) if (hits[h].id == ids[j]) { at = h; break; }
+    if (at < nh) { memmove(hits + at, hits + at + 1, (nh - at - 1) * sizeof *hits); nh--; }
+    if (nh == cap && hits[nh - 1].score >= sc) continue;
+    size_t pos = nh < cap ? nh : cap - 1;
+    while (pos > 0 && hits[pos - 1].score < sc) { hits[pos] = hits[pos - 1]; pos--; }
+    hits[pos].id = ids[j];
+    hits[pos].score = sc;
+    if (nh < cap) nh++;
+  }
+  return nh;
+}
+
+/* Batches larger than this get no within-batch candidates (O(n^2 dim));
+ * follow a bulk load with engine_graph_rebuild. */
+#define GRAPH_BATCH_BRUTE_MAX 2048
+
 int graph__on_upsert(coll *c, store_batch *b, const uint64_t *ids,
                      const float *vecs, size_t n, precis_error *err) {
   uint32_t K = c->cfg.knn_k;
-  size_t dim = c->cfg.dim;
   engine_hit *hits = malloc((K + 2) * sizeof *hits);
   knn_edge *list = malloc((PRECIS_MAX_KNN_K + 1) * sizeof *list);
+  engine_hit *all = malloc(n * (K + 1) * sizeof *all);
+  size_t *alln = malloc(n * sizeof *alln);
   idmap touched;
   idmap_init(&touched);
   int rc = PRECIS_OK;
-  if (!hits || !list) { rc = precis_error_set(err, PRECIS_E_NO_MEMORY, "knn"); goto out; }
+  if (!hits || !list || !all || !alln) { rc = precis_error_set(err, PRECIS_E_NO_MEMORY, "knn"); goto out; }
+  /* neighbours among the points already written, for the whole batch in one
+   * ANN call; a modest efSearch suffices for graph edges (documented slack) */
+  engine_search_params ksp = {false, 2 * (K + 1) > 48 ? 2 * (K + 1) : 48, 0};
+  if ((rc = coll__search_batch_locked(c, vecs, n, K + 1, &ksp, all, alln, err))) goto out;
   for (size_t i = 0; i < n && !rc; i++) if (idmap_put(&touched, ids[i], 1)) rc = PRECIS_E_NO_MEMORY;
   for (size_t i = 0; i < n && !rc; i++) {
     uint64_t id = ids[i];
@@ -66,9 +106,9 @@ int graph__on_upsert(coll *c, store_batch *b, const uint64_t *ids,
       if ((rc = read_knn(c, id, list, PRECIS_MAX_KNN_K + 1, &m, err))) break;
       for (size_t j = 0; j < m; j++) graph__batch_del_edge(c, b, id, list[j].dst, "", 0);
     }
-    size_t nh = 0;
-    if (c->count == 0) continue;
-    if ((rc = coll__search_locked(c, vecs + i * dim, K + 1, NULL, hits, &nh, err))) break;
+    size_t nh = alln[i];
+    memcpy(hits, all + i * (K + 1), nh * sizeof *hits);
+    if (n > 1 && n <= GRAPH_BATCH_BRUTE_MAX) nh = merge_batch(c, ids, vecs, n, i, hits, nh, K + 1);
     size_t added = 0;
     for (size_t h = 0; h < nh && added < K; h++) {
       uint64_t nb = hits[h].id;
@@ -78,7 +118,7 @@ int graph__on_upsert(coll *c, store_batch *b, const uint64_t *ids,
       c->pend_knn++;
       added++;
       /* reverse insertion, once per neighbour per batch */
-      if (idmap_get(&touched, nb, NULL)) continue;
+      if (idmap_get(&touched, nb, NULL)) continue; /* also: batch members */
       if (idmap_put(&touched, nb, 1)) { rc = PRECIS_E_NO_MEMORY; break; }
       size_t m;
       if ((rc = read_knn(c, nb, list, PRECIS_MAX_KNN_K + 1, &m, err))) break;
@@ -103,6 +143,8 @@ int graph__on_upsert(coll *c, store_batch *b, const uint64_t *ids,
 out:
   free(hits);
   free(list);
+  free(all);
+  free(alln);
   idmap_free(&touched);
   if (!rc) graph__stage_counters(c, b);
   else c->pend_knn = c->pend_links = 0;
@@ -171,7 +213,8 @@ int graph_knn_rebuild(coll *c, unsigned threads, precis_error *err) {
     more = store_iter_valid(it);
     if (nq == 0) break;
     bool batched = c->ann && c->nslots == c->live.len; /* no tombstones */
-    if (batched) rc = ann_search(c->ann, nq, q, K + 1, NULL, dist, lab, err);
+    ann_search_params gp = {64, 0}; /* graph edges need no higher efSearch */
+    if (batched) rc = ann_search(c->ann, nq, q, K + 1, &gp, dist, lab, err);
     for (size_t i = 0; i < nq && !rc; i++) {
       size_t nh = 0;
       if (batched) {
