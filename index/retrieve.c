@@ -125,16 +125,29 @@ static int cmp_nbr(const void *a, const void *b) {
   return x->other < y->other ? -1 : x->other > y->other;
 }
 
-/* The strongest `fanout` allowed edges of u (out-edges; links both ways). */
+/* The strongest `fanout` allowed edges of u (out-edges; links both ways).
+ * Keys sort by kind length, so kNN edges (length 0) come first: each scan
+ * covers only the kinds it may use. */
 static int neighbours(coll *c, const engine_retrieve_params *p, uint64_t u,
                       nbr_t *buf, size_t cap, size_t *n, precis_error *err) {
-  unsigned char prefix[12];
+  unsigned char prefix[13];
   store_put_be32(prefix, c->id);
   store_put_be64(prefix + 4, u);
+  bool knn = p->edge_kinds & ENGINE_EDGE_KNN, links = p->edge_kinds & ENGINE_EDGE_LINKS;
   *n = 0;
   for (int dir = 0; dir < 2; dir++) {
-    store_iter *it = store_iter_create(c->st, dir ? STORE_CF_REDGE : STORE_CF_EDGE, prefix, 12);
+    if (dir && !links) break;            /* reverse scans serve links only */
+    if (!dir && !knn && !links) continue;
+    size_t plen = 12;
+    if (!dir && knn && !links) { prefix[12] = 0; plen = 13; } /* kNN only */
+    store_iter *it = store_iter_create(c->st, dir ? STORE_CF_REDGE : STORE_CF_EDGE, prefix, plen);
     if (!it) return precis_error_set(err, PRECIS_E_NO_MEMORY, "expand");
+    if (plen == 12 && (dir || !knn)) { /* links only: skip the kNN keys */
+      unsigned char from[13];
+      memcpy(from, prefix, 12);
+      from[12] = 1;
+      store_iter_seek(it, from, 13);
+    }
     for (; store_iter_valid(it) && *n < cap; store_iter_next(it)) {
       size_t kl, vl;
       const unsigned char *k = (const unsigned char *)store_iter_key(it, &kl);
