@@ -23,22 +23,22 @@
 
 void engine_retrieve_params_default(engine_retrieve_params *p) {
   memset(p, 0, sizeof *p);
-  p->k = 10;
+  p->k = PRECIS_DEFAULT_K;
   p->mode = ENGINE_MODE_COMPRESS;
   p->hops = 0;
-  p->fanout = 16;
-  p->pool = 300;
+  p->fanout = PRECIS_DEFAULT_FANOUT;
+  p->pool = PRECIS_DEFAULT_POOL;
   p->edge_kinds = ENGINE_EDGE_KNN | ENGINE_EDGE_LINKS;
-  p->graph_weight = 0.5f;
-  p->decay = 0.9f;
-  p->lambda = 0.5f;
+  p->graph_weight = PRECIS_DEFAULT_GRAPH_WEIGHT;
+  p->decay = PRECIS_DEFAULT_DECAY;
+  p->lambda = PRECIS_DEFAULT_LAMBDA;
   select_params sp;
   select_params_default(&sp);
   p->a = sp.a;
   p->b = sp.b;
   p->c = sp.c;
   p->theta = sp.theta;
-  p->max_represented_ids = 16;
+  p->max_represented_ids = PRECIS_DEFAULT_MAX_REPRESENTED;
 }
 
 void engine_retrieve_result_free(engine_retrieve_result *r) {

@@ -38,17 +38,17 @@
 
 /* The defaults, in one place (tuned by bench/study_select.c). */
 #define SELECT_DEFAULT_MODE SELECT_COMPRESS
-#define SELECT_DEFAULT_K 10u
-#define SELECT_DEFAULT_LAMBDA 0.5f
+#define SELECT_DEFAULT_K PRECIS_DEFAULT_K
+#define SELECT_DEFAULT_LAMBDA PRECIS_DEFAULT_LAMBDA
 /* Chosen on WordNet-small (150 held-out queries, 100 seeds, k 10): with
  * relevance min-max rescaled over the seeds, a = 0, b = 0.5, c = 1, theta = 1
  * gave 4.77 distinct categories at 98.9% of TOPK's mean similarity, against
  * TOPK 4.29 and MMR(0.3) 4.69 at 98.4% (see bench/README.md). theta = 5
  * makes the quality term dominate and returns TOPK. */
-#define SELECT_DEFAULT_A 0.0f
-#define SELECT_DEFAULT_B 0.5f
-#define SELECT_DEFAULT_C 1.0f
-#define SELECT_DEFAULT_THETA 1.0f
+#define SELECT_DEFAULT_A PRECIS_DEFAULT_A
+#define SELECT_DEFAULT_B PRECIS_DEFAULT_B
+#define SELECT_DEFAULT_C PRECIS_DEFAULT_C
+#define SELECT_DEFAULT_THETA PRECIS_DEFAULT_THETA
 #define SELECT_DEFAULT_COVERAGE SELECT_COVER_EXACT
 #define SELECT_DEFAULT_SAMPLE 128u
 #define SELECT_DEFAULT_SEED 0x5eed5e1ec7ULL

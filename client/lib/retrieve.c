@@ -10,23 +10,23 @@
 
 void precis_retrieve_params_init(precis_retrieve_params *p) {
   memset(p, 0, sizeof *p);
-  p->k = 10;
+  p->k = PRECIS_DEFAULT_K;
   p->mode = PRECIS_MODE_COMPRESS;
   p->seeds = 0;
   p->hops = 0;
-  p->fanout = 16;
-  p->pool = 300;
+  p->fanout = PRECIS_DEFAULT_FANOUT;
+  p->pool = PRECIS_DEFAULT_POOL;
   p->follow_knn = 1;
   p->follow_links = 1;
-  p->graph_weight = 0.5f;
-  p->decay = 0.9f;
-  p->lambda = 0.5f;
-  p->a = 1.0f;
-  p->b = 1.0f;
-  p->c = 1.0f;
-  p->theta = 5.0f;
+  p->graph_weight = PRECIS_DEFAULT_GRAPH_WEIGHT;
+  p->decay = PRECIS_DEFAULT_DECAY;
+  p->lambda = PRECIS_DEFAULT_LAMBDA;
+  p->a = PRECIS_DEFAULT_A;
+  p->b = PRECIS_DEFAULT_B;
+  p->c = PRECIS_DEFAULT_C;
+  p->theta = PRECIS_DEFAULT_THETA;
   p->coverage = PRECIS_COVERAGE_EXACT;
-  p->max_represented_ids = 16;
+  p->max_represented_ids = PRECIS_DEFAULT_MAX_REPRESENTED;
 }
 
 void precis_retrieve_result_free(precis_retrieve_result *r) {

@@ -31,4 +31,19 @@
 #define PRECIS_DEFAULT_MAX_CONNECTIONS 1024
 #define PRECIS_MAX_INFLIGHT_PER_CONN 4096
 
+/* Retrieval defaults, shared by the engine, the server and libprecis so that
+ * they cannot drift apart. COMPRESS weights were chosen by measurement on
+ * WordNet (docs/RETRIEVAL.md). Seeds default to max(10k, 40), at most pool. */
+#define PRECIS_DEFAULT_K 10
+#define PRECIS_DEFAULT_FANOUT 16
+#define PRECIS_DEFAULT_POOL 300
+#define PRECIS_DEFAULT_GRAPH_WEIGHT 0.5f
+#define PRECIS_DEFAULT_DECAY 0.9f
+#define PRECIS_DEFAULT_LAMBDA 0.5f
+#define PRECIS_DEFAULT_A 0.0f
+#define PRECIS_DEFAULT_B 0.5f
+#define PRECIS_DEFAULT_C 1.0f
+#define PRECIS_DEFAULT_THETA 1.0f
+#define PRECIS_DEFAULT_MAX_REPRESENTED 16
+
 #endif /* PRECIS_LIMITS_H */

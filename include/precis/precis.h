@@ -312,8 +312,8 @@ typedef struct precis_retrieve_params {
   float graph_weight;        /* 0..1 blend of graph score; default 0.5 */
   float decay;               /* per-hop decay in (0,1]; default 0.9 */
   float lambda;              /* MMR trade-off 0..1; default 0.5 */
-  float a, b, c;             /* COMPRESS weights; default 1, 1, 1 */
-  float theta;               /* volume quality exponent; default 5 */
+  float a, b, c;             /* COMPRESS weights; default 0, 0.5, 1 */
+  float theta;               /* volume quality exponent; default 1 */
   precis_coverage coverage;  /* default EXACT */
   int exact_seeds;           /* 1: brute-force seeds; default 0 */
   uint32_t ef_search;        /* 0 = collection default */
