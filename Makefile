@@ -4,12 +4,12 @@
 # FAISS_PREFIX=/path links a real libfaiss_c from there (see scripts/faiss-config.sh).
 
 SHELL := /bin/bash
+comma := ,
 O ?= build
 ifneq ($(SANITIZE),)
 O := build/san-$(subst $(comma),-,$(SANITIZE))
 SANFLAGS := -fsanitize=$(SANITIZE) -fno-omit-frame-pointer -fno-sanitize-recover=undefined
 endif
-comma := ,
 
 CC ?= cc
 CXX ?= g++
@@ -103,8 +103,9 @@ $(O)/precisd: $(SERVER_OBJ) $(LIB_ENGINE) $(LIB_WIRE)
 	$(CXX) $(LDFLAGS) -fopenmp -o $@ $(SERVER_OBJ) $(LIB_ENGINE) $(LIB_WIRE) $(SYSLIBS)
 $(O)/precis: $(CLI_OBJ) $(LIB_CLIENT)
 	$(CC) $(LDFLAGS) -o $@ $(CLI_OBJ) $(LIB_CLIENT) -lprotobuf-c -ljansson -lm
-$(O)/precis-bench: $(BENCH_OBJ) $(LIB_ENGINE) $(LIB_CLIENT) $(LIB_WIRE)
-	$(CXX) $(LDFLAGS) -fopenmp -o $@ $(BENCH_OBJ) $(LIB_ENGINE) $(LIB_CLIENT) $(LIB_WIRE) $(SYSLIBS)
+$(O)/precis-bench: $(BENCH_OBJ) $(SUPPORT_OBJ) $(LIB_ENGINE) $(LIB_CLIENT) $(LIB_WIRE)
+	$(CXX) $(LDFLAGS) -fopenmp -o $@ $(BENCH_OBJ) $(SUPPORT_OBJ) $(LIB_ENGINE) $(LIB_CLIENT) $(LIB_WIRE) $(SYSLIBS)
+$(O)/obj/bench/%.o: CFLAGS += -Itests/support
 
 $(O)/tests/%: tests/%.c $(SUPPORT_OBJ) $(LIB_ENGINE) $(if $(CLIENT_SRC),$(LIB_CLIENT)) $(LIB_WIRE) | $(PROTO_GEN_H)
 	@mkdir -p $(dir $@)
