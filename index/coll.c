@@ -165,6 +165,26 @@ int coll__slots_push(coll *c, uint64_t id) {
   return 0;
 }
 
+/* Add a chunk of vectors to the index being rebuilt and record their slots. */
+static int rebuild_flush(ann *a, const float *buf, const uint64_t *ids, size_t nb,
+                         idmap *live, uint64_t **slot_id, size_t *nslots,
+                         size_t *scap, precis_error *err) {
+  int rc = ann_add(a, nb, buf, err);
+  if (rc) return rc;
+  for (size_t i = 0; i < nb; i++) {
+    if (*nslots == *scap) {
+      size_t cap = *scap ? *scap * 2 : 4096;
+      uint64_t *p = realloc(*slot_id, cap * sizeof *p);
+      if (!p) return precis_error_set(err, PRECIS_E_NO_MEMORY, "rebuild");
+      *slot_id = p;
+      *scap = cap;
+    }
+    if (idmap_put(live, ids[i], *nslots)) return precis_error_set(err, PRECIS_E_NO_MEMORY, "rebuild");
+    (*slot_id)[(*nslots)++] = ids[i];
+  }
+  return PRECIS_OK;
+}
+
 /* Rebuild the index from every stored vector (exclusive lock held). */
 int coll__rebuild(coll *c, const char *why, precis_error *err) {
   if (c->log) c->log(c->log_ctx, COLL_LOG_INFO, "collection %s: rebuilding ANN index (%s)", c->name, why);
@@ -232,33 +252,13 @@ int coll__rebuild(coll *c, const char *why, precis_error *err) {
     memcpy(buf + nb * dim, v, vl);
     ids[nb++] = id;
     if (nb == chunk) {
-      if ((rc = ann_add(a, nb, buf, err))) goto out;
-      for (size_t i = 0; i < nb; i++) {
-        if (nslots == scap) {
-          scap = scap ? scap * 2 : 4096;
-          uint64_t *p = realloc(slot_id, scap * sizeof *p);
-          if (!p) goto oom;
-          slot_id = p;
-        }
-        if (idmap_put(&live, ids[i], nslots)) goto oom;
-        slot_id[nslots++] = ids[i];
-      }
+      if ((rc = rebuild_flush(a, buf, ids, nb, &live, &slot_id, &nslots, &scap, err))) goto out;
       nb = 0;
     }
   }
   if ((rc = store_iter_status(it, err))) goto out;
   if (a && nb) {
-    if ((rc = ann_add(a, nb, buf, err))) goto out;
-    for (size_t i = 0; i < nb; i++) {
-      if (nslots == scap) {
-        scap = scap ? scap * 2 : 4096;
-        uint64_t *p = realloc(slot_id, scap * sizeof *p);
-        if (!p) goto oom;
-        slot_id = p;
-      }
-      if (idmap_put(&live, ids[i], nslots)) goto oom;
-      slot_id[nslots++] = ids[i];
-    }
+    if ((rc = rebuild_flush(a, buf, ids, nb, &live, &slot_id, &nslots, &scap, err))) goto out;
   }
   /* swap in */
   ann_destroy(c->ann);
