@@ -15,7 +15,8 @@ static const char usage_text[] =
     "  --host HOST        server address (default 127.0.0.1)\n"
     "  --port PORT        server port (default 7878)\n"
     "  --token-file FILE  authenticate with the token in FILE\n"
-    "  --timeout SECONDS  per-request timeout (default 60; 0 = none)\n"
+    "  --timeout SECONDS  per-request timeout (default 60, none for ingest,\n"
+    "                     graph and snapshot; 0 = none)\n"
     "  --json             machine-readable output on stdout\n"
     "\n"
     "Commands:\n"
@@ -105,10 +106,16 @@ static int take_globals(cli *c, int *argc, char **argv) {
 
 int main(int argc, char **argv) {
   cli c = {.host = "127.0.0.1", .port = PRECIS_DEFAULT_PORT,
-           .timeout_ms = 60000};
+           .timeout_ms = -1};
   int rc = take_globals(&c, &argc, argv);
   if (rc)
     return rc;
+  /* default: 60 s, but none for the long-running bulk operations */
+  if (c.timeout_ms < 0)
+    c.timeout_ms = argc > 1 && (!strcmp(argv[1], "ingest") || !strcmp(argv[1], "graph") ||
+                                !strcmp(argv[1], "snapshot"))
+                       ? 0
+                       : 60000;
   if (argc < 2) {
     fputs(usage_text, stderr);
     return CLI_EXIT_USAGE;
