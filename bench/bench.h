@@ -5,7 +5,8 @@
  * `int bench_<study>(int argc, char **argv)`, called with argv[0] = the study
  * name and its options after it; it returns a process exit status. Studies
  * print a Markdown report to stdout and, given `--out DIR`, also write
- * DIR/<study>.md and DIR/<study>.json.
+ * DIR/<study>.md and DIR/<study>.json (the data-set studies also write
+ * DIR/<study>.tsv and DIR/<study>.png through bench/plot.sh).
  */
 #ifndef PRECIS_BENCH_H
 #define PRECIS_BENCH_H
@@ -14,7 +15,11 @@
 #include <stdint.h>
 
 /* ---- studies ---- */
-int bench_select(int argc, char **argv); /* study_select.c */
+int bench_select(int argc, char **argv);  /* study_select.c */
+int bench_quality(int argc, char **argv); /* study_quality.c */
+int bench_ingest(int argc, char **argv);  /* study_ingest.c */
+int bench_ann(int argc, char **argv);     /* study_ann.c */
+int bench_load(int argc, char **argv);    /* study_load.c */
 
 /* ---- helpers (main.c) ---- */
 

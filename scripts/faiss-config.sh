@@ -32,7 +32,7 @@ for p in "$prefix" "$here/.deps/faiss"; do
     extra=""
     # a fast build may carry AVX2 kernels in libfaiss_avx2
     if ls "$libdir"/libfaiss_avx2.* >/dev/null 2>&1; then core="-lfaiss_avx2"; else core="-lfaiss"; fi
-    emit native "-I$p/include" "-L$libdir -Wl,-rpath,$libdir -lfaiss_c $core $extra $deplibs" \
+    emit native "-isystem $p/include" "-L$libdir -Wl,-rpath,$libdir -lfaiss_c $core $extra $deplibs" \
       "libfaiss_c from $p"
   fi
 done

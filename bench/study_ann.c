@@ -1,0 +1,490 @@
+/*
+ * study_ann.c: `precis-bench ann`, recall@10 against exact ground truth
+ * versus queries per second on GloVe, sweeping efSearch, per HNSW M.
+ *
+ * For each M: a fresh data directory in $TMPDIR, engine opened with
+ * sync_writes 0, one cosine collection with index_spec "HNSW<M>" and
+ * efConstruction --efc (200), ids = row numbers of base.f32. Timed:
+ *   - the upserts (batches of 1000; they also maintain the kNN edges):
+ *     points/s;
+ *   - the pure index build: engine_close, remove the saved index files,
+ *     engine_open rebuilds the index from the stored vectors: points/s
+ *     (skipped with --no-rebuild).
+ * Then, one query at a time on one thread, k = 10, for each efSearch:
+ * engine_search with ef_search set per call, after 20 warm-up queries.
+ * recall@10 = |returned ids & first 10 of gt100.i32| / 10, averaged; QPS =
+ * queries / wall seconds; also the thread-CPU QPS (steadier on a shared
+ * machine) and the p50/p99 latency. An exact (brute force) search row gives
+ * the reference.
+ * Over RPC (when build/precisd runs): the engine is closed and precisd
+ * (--workers 2 default) serves the same directory on an ephemeral port;
+ * the sweep repeats with precis_search, one connection on one thread, then
+ * --conns (4) threads each with its own connection splitting the queries
+ * (QPS = all queries / wall). Reported with the ratio RPC / in-process.
+ * The RPC sweep runs for the largest M only (--rpc-all-m for every M).
+ */
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "bench.h"
+#include "bench_util.h"
+#include "dataset.h"
+#include "engine.h"
+#include "precis/precis.h"
+#include "srvproc.h"
+
+#define AB_DIM 100
+#define AB_K 10
+#define AB_MAX_LIST 16
+#define AB_COLL "glove"
+#define AB_WARM 20
+
+typedef struct {
+  size_t n, nq;
+  float *base, *q;
+  int32_t *gt; /* nq x 100 */
+} ab_data;
+
+typedef struct {
+  uint32_t m, ef; /* ef 0 = exact */
+  double recall, qps, cpu_qps, p50_ms, p99_ms;
+  double rpc1_qps, rpcN_qps, rpc1_recall, rpcN_recall, rpc1_p50_ms;
+  int has_rpc;
+} ab_row;
+
+typedef struct {
+  uint32_t m;
+  double upsert_s, rebuild_s;
+  uint64_t ann_total;
+} ab_build;
+
+static double ab_recall(const ab_data *d, size_t qi, const uint64_t *ids, size_t n) {
+  const int32_t *g = d->gt + qi * 100;
+  size_t hit = 0;
+  for (size_t i = 0; i < n; i++)
+    for (int j = 0; j < AB_K; j++)
+      if ((int64_t)ids[i] == g[j]) {
+        hit++;
+        break;
+      }
+  return (double)hit / AB_K;
+}
+
+static int ab_sweep_inproc(engine *e, const ab_data *d, uint32_t ef, size_t nq, ab_row *row,
+                           double *lat) {
+  precis_error err;
+  engine_search_params sp = {.exact = ef == 0, .ef_search = ef};
+  engine_hit hits[AB_K];
+  uint64_t ids[AB_K];
+  size_t nh;
+  for (size_t i = 0; i < AB_WARM && i < nq; i++)
+    if (engine_search(e, AB_COLL, d->q + i * AB_DIM, AB_DIM, AB_K, &sp, hits, &nh, &err))
+      goto fail;
+  double rec = 0;
+  uint64_t c0 = bench_thread_cpu_ns(), t0 = bench_now_ns();
+  for (size_t i = 0; i < nq; i++) {
+    uint64_t a = bench_now_ns();
+    if (engine_search(e, AB_COLL, d->q + i * AB_DIM, AB_DIM, AB_K, &sp, hits, &nh, &err))
+      goto fail;
+    lat[i] = (double)(bench_now_ns() - a) / 1e6;
+    for (size_t j = 0; j < nh; j++) ids[j] = hits[j].id;
+    rec += ab_recall(d, i, ids, nh);
+  }
+  uint64_t t1 = bench_now_ns(), c1 = bench_thread_cpu_ns();
+  row->recall = rec / (double)nq;
+  row->qps = (double)nq / ((double)(t1 - t0) / 1e9);
+  row->cpu_qps = (double)nq / ((double)(c1 - c0) / 1e9);
+  row->p50_ms = bench_quantile(lat, nq, 0.5);
+  row->p99_ms = bench_quantile(lat, nq, 0.99);
+  return 0;
+fail:
+  fprintf(stderr, "precis-bench ann: search: %s\n", err.msg);
+  return -1;
+}
+
+/* ---- RPC ---- */
+
+typedef struct {
+  const ab_data *d;
+  int port;
+  uint32_t ef;
+  size_t from, to;
+  double recall;
+  double *lat; /* may be NULL */
+  int rc;
+} ab_job;
+
+static void *ab_rpc_worker(void *arg) {
+  ab_job *j = arg;
+  precis_conn *c = NULL;
+  precis_error err;
+  j->rc = -1;
+  if (precis_connect("127.0.0.1", (uint16_t)j->port, NULL, 60000, &c, &err)) {
+    fprintf(stderr, "precis-bench ann: connect: %s\n", err.msg);
+    return NULL;
+  }
+  precis_search_opts o = {.exact = j->ef == 0, .ef_search = j->ef};
+  precis_hit hits[AB_K];
+  uint64_t ids[AB_K];
+  size_t nh;
+  j->recall = 0;
+  for (size_t i = j->from; i < j->to; i++) {
+    uint64_t a = bench_now_ns();
+    if (precis_search(c, AB_COLL, j->d->q + i * AB_DIM, AB_DIM, AB_K, &o, hits, &nh, &err)) {
+      fprintf(stderr, "precis-bench ann: rpc search: %s\n", err.msg);
+      precis_close(c);
+      return NULL;
+    }
+    if (j->lat) j->lat[i - j->from] = (double)(bench_now_ns() - a) / 1e6;
+    for (size_t k = 0; k < nh; k++) ids[k] = hits[k].id;
+    j->recall += ab_recall(j->d, i, ids, nh);
+  }
+  precis_close(c);
+  j->rc = 0;
+  return NULL;
+}
+
+/* All queries over `conns` connections (threads); QPS and mean recall. */
+static int ab_rpc_run(const ab_data *d, int port, uint32_t ef, size_t nq, int conns,
+                      double *qps, double *recall, double *lat) {
+  ab_job jobs[64];
+  pthread_t th[64];
+  if (conns > 64) conns = 64;
+  /* warm-up on one connection */
+  ab_job w = {.d = d, .port = port, .ef = ef, .from = 0, .to = nq < AB_WARM ? nq : AB_WARM};
+  ab_rpc_worker(&w);
+  if (w.rc) return -1;
+  uint64_t t0 = bench_now_ns();
+  for (int i = 0; i < conns; i++) {
+    jobs[i] = (ab_job){.d = d, .port = port, .ef = ef, .from = nq * (size_t)i / (size_t)conns,
+                       .to = nq * (size_t)(i + 1) / (size_t)conns,
+                       .lat = conns == 1 ? lat : NULL};
+    if (pthread_create(&th[i], NULL, ab_rpc_worker, &jobs[i])) return -1;
+  }
+  int rc = 0;
+  double rec = 0;
+  for (int i = 0; i < conns; i++) {
+    pthread_join(th[i], NULL);
+    rc |= jobs[i].rc;
+    rec += jobs[i].recall;
+  }
+  uint64_t t1 = bench_now_ns();
+  *qps = (double)nq / ((double)(t1 - t0) / 1e9);
+  *recall = rec / (double)nq;
+  return rc;
+}
+
+static int ab_rpc(const char *dir, const ab_data *d, size_t nq, int conns, ab_row *rows,
+                  size_t nrows, double *lat, char *note, size_t notelen) {
+  if (access("build/precisd", X_OK)) {
+    snprintf(note, notelen, "build/precisd missing: RPC sweep skipped");
+    return 1;
+  }
+  const char *extra[] = {"--log-level", "warn", NULL};
+  srvproc sp = {0};
+  int port = srvproc_start(dir, extra, &sp);
+  if (port <= 0) {
+    snprintf(note, notelen, "precisd did not start: RPC sweep skipped");
+    return 1;
+  }
+  int rc = 0;
+  for (size_t i = 0; i < nrows && !rc; i++) {
+    ab_row *r = &rows[i];
+    fprintf(stderr, "ann: RPC M=%u ef=%u\n", r->m, r->ef);
+    size_t n = r->ef == 0 ? (nq < 100 ? nq : 100) : nq;
+    if (ab_rpc_run(d, port, r->ef, n, 1, &r->rpc1_qps, &r->rpc1_recall, lat) ||
+        ab_rpc_run(d, port, r->ef, n, conns, &r->rpcN_qps, &r->rpcN_recall, NULL)) {
+      snprintf(note, notelen, "RPC search failed (see stderr)");
+      rc = -1;
+      break;
+    }
+    r->rpc1_p50_ms = bench_quantile(lat, n, 0.5);
+    r->has_rpc = 1;
+  }
+  srvproc_stop(&sp);
+  srvproc_cleanup(&sp);
+  return rc;
+}
+
+/* ---- one M ---- */
+
+static int ab_remove_index(const char *dir) {
+  char cmd[4300];
+  snprintf(cmd, sizeof cmd, "rm -f '%s'/ann/*", dir);
+  int st;
+  bu_time_cmd(cmd, &st);
+  return st;
+}
+
+static int ab_one_m(const ab_data *d, uint32_t m, uint32_t efc, const uint32_t *efs, int nef,
+                    size_t nq, int rebuild, int rpc, int conns, ab_build *b, ab_row *rows,
+                    double *lat, char *note, size_t notelen) {
+  precis_error err;
+  engine *e = NULL;
+  engine_options eo;
+  engine_options_default(&eo);
+  eo.sync_writes = 0;
+  engine_collection_config cfg = {.dim = AB_DIM, .metric = ENGINE_METRIC_COSINE,
+                                  .hnsw_ef_construction = efc};
+  snprintf(cfg.index_spec, sizeof cfg.index_spec, "HNSW%u", m);
+  char *dir = bu_tmpdir("ann");
+  int rc = -1;
+  engine_point_in *pts = calloc(1000, sizeof *pts);
+  if (!dir || !pts) goto out;
+  if (engine_open(dir, &eo, &e, &err) || engine_collection_create(e, AB_COLL, &cfg, &err))
+    goto fail;
+  fprintf(stderr, "ann: M=%u: upserting %zu points ...\n", m, d->n);
+  uint64_t t0 = bench_now_ns();
+  for (size_t at = 0; at < d->n; at += 1000) {
+    size_t k = d->n - at < 1000 ? d->n - at : 1000;
+    for (size_t j = 0; j < k; j++)
+      pts[j] = (engine_point_in){.id = at + j, .vector = d->base + (at + j) * AB_DIM,
+                                 .dim = AB_DIM, .tokens = 0};
+    if (engine_upsert(e, AB_COLL, pts, k, &err)) goto fail;
+    if ((at / 1000) % 50 == 49) fprintf(stderr, "\rann: %zu / %zu", at + k, d->n);
+  }
+  fprintf(stderr, "\n");
+  b->m = m;
+  b->upsert_s = (double)(bench_now_ns() - t0) / 1e9;
+  if (rebuild) {
+    engine_close(e);
+    e = NULL;
+    ab_remove_index(dir);
+    fprintf(stderr, "ann: M=%u: rebuilding the index on open ...\n", m);
+    t0 = bench_now_ns();
+    if (engine_open(dir, &eo, &e, &err)) goto fail;
+    engine_collection_info info;
+    if (engine_collection_describe(e, AB_COLL, &info, &err)) goto fail;
+    b->rebuild_s = (double)(bench_now_ns() - t0) / 1e9;
+    b->ann_total = info.ann_total;
+  }
+  for (int i = 0; i <= nef; i++) {
+    ab_row *r = &rows[i];
+    r->m = m;
+    r->ef = i == 0 ? 0 : efs[i - 1];
+    size_t n = r->ef == 0 ? (nq < 100 ? nq : 100) : nq; /* exact: first 100 queries */
+    fprintf(stderr, "ann: M=%u ef=%u (%zu queries)\n", m, r->ef, n);
+    if (ab_sweep_inproc(e, d, r->ef, n, r, lat)) goto out;
+  }
+  rc = 0;
+  if (rpc) {
+    engine_close(e); /* saves the index for the server */
+    e = NULL;
+    if (ab_rpc(dir, d, nq, conns, rows, (size_t)nef + 1, lat, note, notelen) < 0) rc = -1;
+  }
+  goto out;
+fail:
+  fprintf(stderr, "precis-bench ann: %s\n", err.msg);
+out:
+  engine_close(e);
+  bu_rmrf_free(dir);
+  free(pts);
+  return rc;
+}
+
+/* ---- output ---- */
+
+typedef struct {
+  const char *set;
+  size_t n, nq;
+  uint32_t efc;
+  int conns, blas1;
+  const char *rpc_note;
+} ab_ctx;
+
+static void ab_markdown(FILE *f, const ab_ctx *c, const ab_build *b, size_t nb,
+                        const ab_row *rows, size_t nrows) {
+  fprintf(f, "## ann: recall@10 vs queries/s on %s (%zu points x %d, %zu queries)\n\n", c->set,
+          c->n, AB_DIM, c->nq);
+  bu_env_md(f);
+  fprintf(f, "index HNSW<M>, efConstruction %u, cosine; one query at a time, k %d, one "
+             "client thread (in-process: engine_search; RPC: precis_search against precisd "
+             "with its default 2 workers, on the same machine); exact rows use the first 100 "
+             "queries.\n\n",
+          c->efc, AB_K);
+  fprintf(f, "| M | upsert points/s (incl. kNN edges) | index build points/s (rebuild on open) |\n");
+  fprintf(f, "|---:|---:|---:|\n");
+  for (size_t i = 0; i < nb; i++) {
+    fprintf(f, "| %u | %.0f (%.1f s) |", b[i].m, (double)c->n / b[i].upsert_s, b[i].upsert_s);
+    if (b[i].rebuild_s > 0)
+      fprintf(f, " %.0f (%.1f s, ann_total %llu) |\n", (double)c->n / b[i].rebuild_s,
+              b[i].rebuild_s, (unsigned long long)b[i].ann_total);
+    else
+      fprintf(f, " - |\n");
+  }
+  fprintf(f, "\n");
+  fprintf(f, "| M | efSearch | recall@10 | QPS | CPU QPS | p50 ms | p99 ms | RPC 1 conn QPS "
+             "| RPC/in-proc | RPC %d conns QPS | RPC recall |\n",
+          c->conns);
+  fprintf(f, "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n");
+  for (size_t i = 0; i < nrows; i++) {
+    const ab_row *r = &rows[i];
+    char ef[16];
+    snprintf(ef, sizeof ef, r->ef ? "%u" : "exact", r->ef);
+    fprintf(f, "| %u | %s | %.4f | %.0f | %.0f | %.3f | %.3f |", r->m, ef, r->recall, r->qps,
+            r->cpu_qps, r->p50_ms, r->p99_ms);
+    if (r->has_rpc)
+      fprintf(f, " %.0f | %.2f | %.0f | %.4f |\n", r->rpc1_qps, r->rpc1_qps / r->qps,
+              r->rpcN_qps, r->rpc1_recall);
+    else
+      fprintf(f, " - | - | - | - |\n");
+  }
+  fprintf(f, "\n");
+  if (c->rpc_note && c->rpc_note[0]) fprintf(f, "RPC: %s\n\n", c->rpc_note);
+}
+
+static void ab_json(FILE *f, const ab_ctx *c, const ab_build *b, size_t nb, const ab_row *rows,
+                    size_t nrows) {
+  fprintf(f, "{\"study\":\"ann\",");
+  bu_env_json(f);
+  fprintf(f, ",\"set\":\"%s\",\"n\":%zu,\"queries\":%zu,\"k\":%d,\"ef_construction\":%u,"
+             "\"rpc_conns\":%d,\"rpc_note\":",
+          c->set, c->n, c->nq, AB_K, c->efc, c->conns);
+  bu_json_str(f, c->rpc_note ? c->rpc_note : "");
+  fprintf(f, ",\"build\":[");
+  for (size_t i = 0; i < nb; i++)
+    fprintf(f, "%s{\"m\":%u,\"upsert_s\":%.3f,\"upsert_pps\":%.1f,\"rebuild_s\":%.3f,"
+               "\"rebuild_pps\":%.1f,\"ann_total\":%llu}",
+            i ? "," : "", b[i].m, b[i].upsert_s, (double)c->n / b[i].upsert_s, b[i].rebuild_s,
+            b[i].rebuild_s > 0 ? (double)c->n / b[i].rebuild_s : 0.0,
+            (unsigned long long)b[i].ann_total);
+  fprintf(f, "],\"rows\":[");
+  for (size_t i = 0; i < nrows; i++) {
+    const ab_row *r = &rows[i];
+    fprintf(f, "%s\n{\"m\":%u,\"ef\":%u,\"exact\":%s,\"recall\":%.5f,\"qps\":%.1f,"
+               "\"cpu_qps\":%.1f,\"p50_ms\":%.4f,\"p99_ms\":%.4f",
+            i ? "," : "", r->m, r->ef, r->ef ? "false" : "true", r->recall, r->qps, r->cpu_qps,
+            r->p50_ms, r->p99_ms);
+    if (r->has_rpc)
+      fprintf(f, ",\"rpc1_qps\":%.1f,\"rpc1_recall\":%.5f,\"rpc1_p50_ms\":%.4f,"
+                 "\"rpcN_qps\":%.1f,\"rpcN_recall\":%.5f,\"rpc_ratio\":%.4f",
+              r->rpc1_qps, r->rpc1_recall, r->rpc1_p50_ms, r->rpcN_qps, r->rpcN_recall,
+              r->rpc1_qps / r->qps);
+    fprintf(f, "}");
+  }
+  fprintf(f, "\n]}\n");
+}
+
+static void ab_tsv(FILE *f, const ab_ctx *c, const ab_row *rows, size_t nrows) {
+  fprintf(f, "# title: %s, %zu points\n# series\tef\trecall\tqps\n", c->set, c->n);
+  for (int pass = 0; pass < 3; pass++)
+    for (size_t i = 0; i < nrows; i++) {
+      const ab_row *r = &rows[i];
+      if (!r->ef) continue;
+      if (pass == 0)
+        fprintf(f, "in-process M=%u\t%u\t%.5f\t%.1f\n", r->m, r->ef, r->recall, r->qps);
+      else if (pass == 1 && r->has_rpc)
+        fprintf(f, "RPC 1 conn M=%u\t%u\t%.5f\t%.1f\n", r->m, r->ef, r->rpc1_recall,
+                r->rpc1_qps);
+      else if (pass == 2 && r->has_rpc)
+        fprintf(f, "RPC %d conns M=%u\t%u\t%.5f\t%.1f\n", c->conns, r->m, r->ef,
+                r->rpcN_recall, r->rpcN_qps);
+    }
+}
+
+static void ab_usage(FILE *f) {
+  fprintf(f, "usage: precis-bench ann [--set glove-small|glove] [--ef 16,32,64,128,256,512]\n"
+             "                        [--m 16,32] [--efc 200] [--queries N] [--conns 4]\n"
+             "                        [--no-rpc] [--rpc-all-m] [--no-rebuild] [--out DIR]\n");
+}
+
+int bench_ann(int argc, char **argv) {
+  const char *set = "glove-small", *out = NULL;
+  uint32_t efs[AB_MAX_LIST] = {16, 32, 64, 128, 256, 512}, ms[AB_MAX_LIST] = {16, 32};
+  int nef = 6, nm = 2, rpc = 1, rpc_all = 0, rebuild = 1, conns = 4;
+  uint32_t efc = 200;
+  size_t maxq = 0;
+  for (int i = 1; i < argc; i++) {
+    const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
+    if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
+      ab_usage(stdout);
+      return 0;
+    }
+    if (!strcmp(a, "--no-rpc")) { rpc = 0; continue; }
+    if (!strcmp(a, "--rpc-all-m")) { rpc_all = 1; continue; }
+    if (!strcmp(a, "--no-rebuild")) { rebuild = 0; continue; }
+    if (!v) {
+      ab_usage(stderr);
+      return 2;
+    }
+    i++;
+    if (!strcmp(a, "--set")) set = v;
+    else if (!strcmp(a, "--ef")) nef = bench_parse_list(v, efs, AB_MAX_LIST);
+    else if (!strcmp(a, "--m")) nm = bench_parse_list(v, ms, AB_MAX_LIST);
+    else if (!strcmp(a, "--efc")) efc = (uint32_t)strtoul(v, NULL, 10);
+    else if (!strcmp(a, "--queries")) maxq = strtoul(v, NULL, 10);
+    else if (!strcmp(a, "--conns")) conns = atoi(v);
+    else if (!strcmp(a, "--out")) out = v;
+    else {
+      ab_usage(stderr);
+      return 2;
+    }
+  }
+  if (nef < 1 || nm < 1 || conns < 1 || conns > 64 || strncmp(set, "glove", 5)) {
+    ab_usage(stderr);
+    return 2;
+  }
+  for (int i = 0; i < nef; i++)
+    if (efs[i] < 1) {
+      fprintf(stderr, "precis-bench ann: efSearch must be >= 1\n");
+      return 2;
+    }
+  if (bu_need_set("ann", set)) return 1;
+  int blas1 = bench_blas_single_thread();
+  ab_data d = {0};
+  char p[4096];
+  size_t nq2, ngt;
+  int rc = 1;
+  ab_row *rows = NULL;
+  ab_build *b = NULL;
+  double *lat = NULL;
+  char note[512] = "";
+  ds_path(p, sizeof p, set, "base.f32");
+  if (ds_load_f32(p, AB_DIM, &d.base, &d.n)) goto io;
+  ds_path(p, sizeof p, set, "queries.f32");
+  if (ds_load_f32(p, AB_DIM, &d.q, &d.nq)) goto io;
+  ds_path(p, sizeof p, set, "gt100.i32");
+  if (ds_load_i32(p, 100, &d.gt, &ngt)) goto io;
+  nq2 = d.nq < ngt ? d.nq : ngt;
+  if (maxq && maxq < nq2) nq2 = maxq;
+  d.nq = nq2;
+  rows = calloc((size_t)nm * (size_t)(nef + 1), sizeof *rows);
+  b = calloc((size_t)nm, sizeof *b);
+  lat = malloc(d.nq * sizeof *lat);
+  if (!rows || !b || !lat) goto done;
+  uint32_t mmax = 0;
+  for (int i = 0; i < nm; i++) mmax = ms[i] > mmax ? ms[i] : mmax;
+  for (int i = 0; i < nm; i++) {
+    int do_rpc = rpc && (rpc_all || ms[i] == mmax);
+    if (ab_one_m(&d, ms[i], efc, efs, nef, d.nq, rebuild, do_rpc, conns, &b[i],
+                 rows + (size_t)i * (size_t)(nef + 1), lat, note, sizeof note))
+      goto done;
+  }
+  if (!rpc) snprintf(note, sizeof note, "skipped (--no-rpc)");
+  ab_ctx c = {.set = set, .n = d.n, .nq = d.nq, .efc = efc, .conns = conns, .blas1 = blas1,
+              .rpc_note = note};
+  size_t nrows = (size_t)nm * (size_t)(nef + 1);
+  ab_markdown(stdout, &c, b, (size_t)nm, rows, nrows);
+  rc = 0;
+  if (out) {
+    FILE *f;
+    if ((f = bu_open_out(out, "ann.md"))) { ab_markdown(f, &c, b, (size_t)nm, rows, nrows); rc |= fclose(f) != 0; } else rc = 1;
+    if ((f = bu_open_out(out, "ann.json"))) { ab_json(f, &c, b, (size_t)nm, rows, nrows); rc |= fclose(f) != 0; } else rc = 1;
+    if ((f = bu_open_out(out, "ann.tsv"))) { ab_tsv(f, &c, rows, nrows); rc |= fclose(f) != 0; } else rc = 1;
+    if (!rc) rc = bu_plot("ann", out) ? 1 : 0;
+  }
+  goto done;
+io:
+  perror(p);
+done:
+  free(d.base);
+  free(d.q);
+  free(d.gt);
+  free(rows);
+  free(b);
+  free(lat);
+  return rc;
+}
