@@ -206,6 +206,10 @@ int engine_snapshot(engine *e, const char *dir, precis_error *err) {
 
 const char *engine_faiss_build(void) { return ann_faiss_build(); }
 
+void engine_debug_fail_writes_after(engine *e, long countdown) {
+  store_debug_fail_writes_after(e->st, countdown);
+}
+
 /* ---- collections ---- */
 int engine_collection_create(engine *e, const char *name,
                              const engine_collection_config *cfg0, precis_error *err) {

@@ -248,6 +248,12 @@ void engine_retrieve_result_free(engine_retrieve_result *r);
  * over Debian libfaiss.a)". Static string. */
 const char *engine_faiss_build(void);
 
+/* Test hook (fault injection): after `countdown` more successful RocksDB
+ * writes, every write of this engine fails with PRECIS_E_IO before touching
+ * the database (store_debug_fail_writes_after); -1 disables. Never set in
+ * production. */
+void engine_debug_fail_writes_after(engine *e, long countdown);
+
 #ifdef __cplusplus
 }
 #endif

@@ -55,6 +55,13 @@ int store_open(const char *path, const store_options *o, store **out,
   rocksdb_options_set_create_missing_column_families(s->opts, 1);
   rocksdb_options_increase_parallelism(s->opts, 2);
   rocksdb_options_set_max_open_files(s->opts, 512);
+  /* RocksDB's info LOG lives in the data directory. Once an append to it
+   * fails (disk full), RocksDB 7.8 as Debian builds it (with assertions)
+   * aborts the process on the next log line, which its error handler writes
+   * right after the failed write: a full disk killed precisd instead of
+   * failing the write with IO (tests/integration/test_faults.c). Log only
+   * the header and fatal messages; Precis reports write errors itself. */
+  rocksdb_options_set_info_log_level(s->opts, 4 /* FATAL_LEVEL */);
   s->topts = rocksdb_block_based_options_create();
   if (o && o->block_cache_bytes) {
     s->cache = rocksdb_cache_create_lru(o->block_cache_bytes);
