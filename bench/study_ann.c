@@ -21,7 +21,17 @@
  * the sweep repeats with precis_search, one connection on one thread, then
  * --conns (4) threads each with its own connection splitting the queries
  * (QPS = all queries / wall). Reported with the ratio RPC / in-process.
+ * A third RPC run sends all queries pipelined on one connection
+ * (precis_search_batch: up to 1024 requests in flight; the server's workers
+ * run them in parallel): QPS = queries / wall.
  * The RPC sweep runs for the largest M only (--rpc-all-m for every M).
+ * Baseline in the same run (unless --no-hnswlib, or precis-bench was built
+ * without Debian's libhnswlib-dev): hnswlib with the same M and
+ * efConstruction over the same vectors (insert rate timed), searched one
+ * query at a time on one thread at every efSearch, like the in-process
+ * sweep. The report ends with the issue's target: the best QPS through
+ * Precis over RPC on one connection at recall@10 >= 0.95 against the best
+ * hnswlib QPS at recall@10 >= 0.95.
  */
 #include <pthread.h>
 #include <stdio.h>
@@ -33,6 +43,7 @@
 #include "bench_util.h"
 #include "dataset.h"
 #include "engine.h"
+#include "hnswlib_baseline.h"
 #include "precis/precis.h"
 #include "srvproc.h"
 
@@ -52,13 +63,16 @@ typedef struct {
   uint32_t m, ef; /* ef 0 = exact */
   double recall, qps, cpu_qps, p50_ms, p99_ms;
   double rpc1_qps, rpcN_qps, rpc1_recall, rpcN_recall, rpc1_p50_ms;
-  int has_rpc;
+  double rpcP_qps, rpcP_recall; /* one connection, pipelined */
+  double hn_recall, hn_qps;     /* hnswlib in-process, same M/efC/ef */
+  int has_rpc, has_hn;
 } ab_row;
 
 typedef struct {
   uint32_t m;
   double upsert_s, rebuild_s;
   uint64_t ann_total;
+  double hn_build_s; /* hnswlib insert time, 0 = not run */
 } ab_build;
 
 static double ab_recall(const ab_data *d, size_t qi, const uint64_t *ids, size_t n) {
@@ -177,10 +191,53 @@ static int ab_rpc_run(const ab_data *d, int port, uint32_t ef, size_t nq, int co
   return rc;
 }
 
+/* All queries pipelined on one connection (precis_search_batch). */
+static int ab_rpc_pipelined(const ab_data *d, int port, uint32_t ef, size_t nq, double *qps,
+                            double *recall) {
+  precis_conn *c = NULL;
+  precis_error err;
+  if (precis_connect("127.0.0.1", (uint16_t)port, NULL, 60000, &c, &err)) {
+    fprintf(stderr, "precis-bench ann: connect: %s\n", err.msg);
+    return -1;
+  }
+  precis_search_opts o = {.exact = ef == 0, .ef_search = ef};
+  precis_hit *hits = malloc(nq * AB_K * sizeof *hits);
+  size_t *nh = malloc(nq * sizeof *nh);
+  int *st = malloc(nq * sizeof *st);
+  int rc = -1;
+  if (!hits || !nh || !st) goto out;
+  size_t warm = nq < AB_WARM ? nq : AB_WARM;
+  if (precis_search_batch(c, AB_COLL, d->q, warm, AB_DIM, AB_K, &o, hits, nh, st, &err))
+    goto fail;
+  uint64_t t0 = bench_now_ns();
+  if (precis_search_batch(c, AB_COLL, d->q, nq, AB_DIM, AB_K, &o, hits, nh, st, &err))
+    goto fail;
+  *qps = (double)nq / ((double)(bench_now_ns() - t0) / 1e9);
+  double rec = 0;
+  uint64_t ids[AB_K];
+  for (size_t i = 0; i < nq; i++) {
+    for (size_t j = 0; j < nh[i]; j++) ids[j] = hits[i * AB_K + j].id;
+    rec += ab_recall(d, i, ids, nh[i]);
+  }
+  *recall = rec / (double)nq;
+  rc = 0;
+  goto out;
+fail:
+  fprintf(stderr, "precis-bench ann: pipelined search: %s\n", err.msg);
+out:
+  free(hits);
+  free(nh);
+  free(st);
+  precis_close(c);
+  return rc;
+}
+
 static int ab_rpc(const char *dir, const ab_data *d, size_t nq, int conns, ab_row *rows,
                   size_t nrows, double *lat, char *note, size_t notelen) {
-  if (access("build/precisd", X_OK)) {
-    snprintf(note, notelen, "build/precisd missing: RPC sweep skipped");
+  const char *bin = getenv("PRECISD"); /* as srvproc_start chooses it */
+  if (!bin || !*bin) bin = PRECIS_BUILD_DIR "/precisd";
+  if (access(bin, X_OK)) {
+    snprintf(note, notelen, "%s missing: RPC sweep skipped", bin);
     return 1;
   }
   const char *extra[] = {"--log-level", "warn", NULL};
@@ -196,7 +253,8 @@ static int ab_rpc(const char *dir, const ab_data *d, size_t nq, int conns, ab_ro
     fprintf(stderr, "ann: RPC M=%u ef=%u\n", r->m, r->ef);
     size_t n = r->ef == 0 ? (nq < 100 ? nq : 100) : nq;
     if (ab_rpc_run(d, port, r->ef, n, 1, &r->rpc1_qps, &r->rpc1_recall, lat) ||
-        ab_rpc_run(d, port, r->ef, n, conns, &r->rpcN_qps, &r->rpcN_recall, NULL)) {
+        ab_rpc_run(d, port, r->ef, n, conns, &r->rpcN_qps, &r->rpcN_recall, NULL) ||
+        ab_rpc_pipelined(d, port, r->ef, n, &r->rpcP_qps, &r->rpcP_recall)) {
       snprintf(note, notelen, "RPC search failed (see stderr)");
       rc = -1;
       break;
@@ -207,6 +265,46 @@ static int ab_rpc(const char *dir, const ab_data *d, size_t nq, int conns, ab_ro
   srvproc_stop(&sp);
   srvproc_cleanup(&sp);
   return rc;
+}
+
+/* ---- hnswlib baseline ---- */
+
+/* Builds hnswlib over the base vectors with the same M and efConstruction,
+ * then searches every query at each row's efSearch, one at a time on this
+ * thread. Returns 1 when hnswlib is not compiled in. */
+static int ab_hnswlib(const ab_data *d, uint32_t m, uint32_t efc, ab_build *b, ab_row *rows,
+                      size_t nrows, size_t nq) {
+  if (!hnswb_available()) return 1;
+  hnswb *h = hnswb_create(AB_DIM, m, efc, d->n);
+  if (!h) return -1;
+  fprintf(stderr, "ann: hnswlib M=%u: inserting %zu points ...\n", m, d->n);
+  uint64_t t0 = bench_now_ns();
+  if (hnswb_add(h, d->n, d->base)) {
+    hnswb_destroy(h);
+    return -1;
+  }
+  b->hn_build_s = (double)(bench_now_ns() - t0) / 1e9;
+  int64_t lab[AB_K];
+  float sc[AB_K];
+  uint64_t ids[AB_K];
+  for (size_t r = 0; r < nrows; r++) {
+    ab_row *row = &rows[r];
+    if (!row->ef) continue;
+    for (size_t i = 0; i < AB_WARM && i < nq; i++)
+      hnswb_search(h, d->q + i * AB_DIM, AB_K, row->ef, lab, sc);
+    double rec = 0;
+    t0 = bench_now_ns();
+    for (size_t i = 0; i < nq; i++) {
+      int got = hnswb_search(h, d->q + i * AB_DIM, AB_K, row->ef, lab, sc);
+      for (int j = 0; j < got; j++) ids[j] = (uint64_t)lab[j];
+      rec += ab_recall(d, i, ids, got > 0 ? (size_t)got : 0);
+    }
+    row->hn_qps = (double)nq / ((double)(bench_now_ns() - t0) / 1e9);
+    row->hn_recall = rec / (double)nq;
+    row->has_hn = 1;
+  }
+  hnswb_destroy(h);
+  return 0;
 }
 
 /* ---- one M ---- */
@@ -220,8 +318,8 @@ static int ab_remove_index(const char *dir) {
 }
 
 static int ab_one_m(const ab_data *d, uint32_t m, uint32_t efc, const uint32_t *efs, int nef,
-                    size_t nq, int rebuild, int rpc, int conns, ab_build *b, ab_row *rows,
-                    double *lat, char *note, size_t notelen) {
+                    size_t nq, int rebuild, int rpc, int conns, int hnswlib, ab_build *b,
+                    ab_row *rows, double *lat, char *note, size_t notelen) {
   precis_error err;
   engine *e = NULL;
   engine_options eo;
@@ -270,6 +368,10 @@ static int ab_one_m(const ab_data *d, uint32_t m, uint32_t efc, const uint32_t *
     if (ab_sweep_inproc(e, d, r->ef, n, r, lat)) goto out;
   }
   rc = 0;
+  if (hnswlib && ab_hnswlib(d, m, efc, b, rows, (size_t)nef + 1, nq) < 0) {
+    fprintf(stderr, "precis-bench ann: hnswlib baseline failed\n");
+    rc = -1;
+  }
   if (rpc) {
     engine_close(e); /* saves the index for the server */
     e = NULL;
@@ -305,21 +407,29 @@ static void ab_markdown(FILE *f, const ab_ctx *c, const ab_build *b, size_t nb,
              "with its default 2 workers, on the same machine); exact rows use the first 100 "
              "queries.\n\n",
           c->efc, AB_K);
-  fprintf(f, "| M | upsert points/s (incl. kNN edges) | index build points/s (rebuild on open) |\n");
-  fprintf(f, "|---:|---:|---:|\n");
+  fprintf(f, "FAISS: %s. hnswlib: %s.\n\n", engine_faiss_build(),
+          hnswb_available() ? hnswb_desc() : "not built (no libhnswlib-dev) or --no-hnswlib");
+  fprintf(f, "| M | upsert points/s (incl. kNN edges) | index build points/s (rebuild on open) "
+             "| hnswlib inserts/s |\n");
+  fprintf(f, "|---:|---:|---:|---:|\n");
   for (size_t i = 0; i < nb; i++) {
     fprintf(f, "| %u | %.0f (%.1f s) |", b[i].m, (double)c->n / b[i].upsert_s, b[i].upsert_s);
     if (b[i].rebuild_s > 0)
-      fprintf(f, " %.0f (%.1f s, ann_total %llu) |\n", (double)c->n / b[i].rebuild_s,
+      fprintf(f, " %.0f (%.1f s, ann_total %llu) |", (double)c->n / b[i].rebuild_s,
               b[i].rebuild_s, (unsigned long long)b[i].ann_total);
+    else
+      fprintf(f, " - |");
+    if (b[i].hn_build_s > 0)
+      fprintf(f, " %.0f (%.1f s) |\n", (double)c->n / b[i].hn_build_s, b[i].hn_build_s);
     else
       fprintf(f, " - |\n");
   }
   fprintf(f, "\n");
   fprintf(f, "| M | efSearch | recall@10 | QPS | CPU QPS | p50 ms | p99 ms | RPC 1 conn QPS "
-             "| RPC/in-proc | RPC %d conns QPS | RPC recall |\n",
+             "| RPC/in-proc | RPC %d conns QPS | RPC 1 conn pipelined QPS | RPC recall "
+             "| hnswlib recall | hnswlib QPS |\n",
           c->conns);
-  fprintf(f, "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n");
+  fprintf(f, "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n");
   for (size_t i = 0; i < nrows; i++) {
     const ab_row *r = &rows[i];
     char ef[16];
@@ -327,12 +437,30 @@ static void ab_markdown(FILE *f, const ab_ctx *c, const ab_build *b, size_t nb,
     fprintf(f, "| %u | %s | %.4f | %.0f | %.0f | %.3f | %.3f |", r->m, ef, r->recall, r->qps,
             r->cpu_qps, r->p50_ms, r->p99_ms);
     if (r->has_rpc)
-      fprintf(f, " %.0f | %.2f | %.0f | %.4f |\n", r->rpc1_qps, r->rpc1_qps / r->qps,
-              r->rpcN_qps, r->rpc1_recall);
+      fprintf(f, " %.0f | %.2f | %.0f | %.0f | %.4f |", r->rpc1_qps, r->rpc1_qps / r->qps,
+              r->rpcN_qps, r->rpcP_qps, r->rpc1_recall);
     else
-      fprintf(f, " - | - | - | - |\n");
+      fprintf(f, " - | - | - | - | - |");
+    if (r->has_hn)
+      fprintf(f, " %.4f | %.0f |\n", r->hn_recall, r->hn_qps);
+    else
+      fprintf(f, " - | - |\n");
   }
   fprintf(f, "\n");
+  /* the target: RPC on one connection vs hnswlib in-process, recall >= 0.95 */
+  double best_rpc1 = 0, best_rpcP = 0, best_hn = 0;
+  for (size_t i = 0; i < nrows; i++) {
+    const ab_row *r = &rows[i];
+    if (!r->ef) continue;
+    if (r->has_rpc && r->rpc1_recall >= 0.95 && r->rpc1_qps > best_rpc1) best_rpc1 = r->rpc1_qps;
+    if (r->has_rpc && r->rpcP_recall >= 0.95 && r->rpcP_qps > best_rpcP) best_rpcP = r->rpcP_qps;
+    if (r->has_hn && r->hn_recall >= 0.95 && r->hn_qps > best_hn) best_hn = r->hn_qps;
+  }
+  if (best_hn > 0 && (best_rpc1 > 0 || best_rpcP > 0))
+    fprintf(f, "At recall@10 >= 0.95 (best row of each): Precis over RPC, one connection, one "
+               "query in flight %.0f QPS (%.2fx hnswlib), pipelined %.0f QPS (%.2fx); hnswlib "
+               "in-process, one thread %.0f QPS.\n\n",
+            best_rpc1, best_rpc1 / best_hn, best_rpcP, best_rpcP / best_hn, best_hn);
   if (c->rpc_note && c->rpc_note[0]) fprintf(f, "RPC: %s\n\n", c->rpc_note);
 }
 
@@ -340,6 +468,10 @@ static void ab_json(FILE *f, const ab_ctx *c, const ab_build *b, size_t nb, cons
                     size_t nrows) {
   fprintf(f, "{\"study\":\"ann\",");
   bu_env_json(f);
+  fprintf(f, ",\"faiss\":");
+  bu_json_str(f, engine_faiss_build());
+  fprintf(f, ",\"hnswlib\":");
+  bu_json_str(f, hnswb_available() ? hnswb_desc() : "");
   fprintf(f, ",\"set\":\"%s\",\"n\":%zu,\"queries\":%zu,\"k\":%d,\"ef_construction\":%u,"
              "\"rpc_conns\":%d,\"rpc_note\":",
           c->set, c->n, c->nq, AB_K, c->efc, c->conns);
@@ -347,10 +479,10 @@ static void ab_json(FILE *f, const ab_ctx *c, const ab_build *b, size_t nb, cons
   fprintf(f, ",\"build\":[");
   for (size_t i = 0; i < nb; i++)
     fprintf(f, "%s{\"m\":%u,\"upsert_s\":%.3f,\"upsert_pps\":%.1f,\"rebuild_s\":%.3f,"
-               "\"rebuild_pps\":%.1f,\"ann_total\":%llu}",
+               "\"rebuild_pps\":%.1f,\"ann_total\":%llu,\"hnswlib_build_s\":%.3f}",
             i ? "," : "", b[i].m, b[i].upsert_s, (double)c->n / b[i].upsert_s, b[i].rebuild_s,
             b[i].rebuild_s > 0 ? (double)c->n / b[i].rebuild_s : 0.0,
-            (unsigned long long)b[i].ann_total);
+            (unsigned long long)b[i].ann_total, b[i].hn_build_s);
   fprintf(f, "],\"rows\":[");
   for (size_t i = 0; i < nrows; i++) {
     const ab_row *r = &rows[i];
@@ -363,6 +495,11 @@ static void ab_json(FILE *f, const ab_ctx *c, const ab_build *b, size_t nb, cons
                  "\"rpcN_qps\":%.1f,\"rpcN_recall\":%.5f,\"rpc_ratio\":%.4f",
               r->rpc1_qps, r->rpc1_recall, r->rpc1_p50_ms, r->rpcN_qps, r->rpcN_recall,
               r->rpc1_qps / r->qps);
+    if (r->has_rpc)
+      fprintf(f, ",\"rpc_pipelined_qps\":%.1f,\"rpc_pipelined_recall\":%.5f", r->rpcP_qps,
+              r->rpcP_recall);
+    if (r->has_hn)
+      fprintf(f, ",\"hnswlib_qps\":%.1f,\"hnswlib_recall\":%.5f", r->hn_qps, r->hn_recall);
     fprintf(f, "}");
   }
   fprintf(f, "\n]}\n");
@@ -370,7 +507,7 @@ static void ab_json(FILE *f, const ab_ctx *c, const ab_build *b, size_t nb, cons
 
 static void ab_tsv(FILE *f, const ab_ctx *c, const ab_row *rows, size_t nrows) {
   fprintf(f, "# title: %s, %zu points\n# series\tef\trecall\tqps\n", c->set, c->n);
-  for (int pass = 0; pass < 3; pass++)
+  for (int pass = 0; pass < 5; pass++)
     for (size_t i = 0; i < nrows; i++) {
       const ab_row *r = &rows[i];
       if (!r->ef) continue;
@@ -382,19 +519,25 @@ static void ab_tsv(FILE *f, const ab_ctx *c, const ab_row *rows, size_t nrows) {
       else if (pass == 2 && r->has_rpc)
         fprintf(f, "RPC %d conns M=%u\t%u\t%.5f\t%.1f\n", c->conns, r->m, r->ef,
                 r->rpcN_recall, r->rpcN_qps);
+      else if (pass == 3 && r->has_rpc)
+        fprintf(f, "RPC 1 conn pipelined M=%u\t%u\t%.5f\t%.1f\n", r->m, r->ef, r->rpcP_recall,
+                r->rpcP_qps);
+      else if (pass == 4 && r->has_hn)
+        fprintf(f, "hnswlib M=%u\t%u\t%.5f\t%.1f\n", r->m, r->ef, r->hn_recall, r->hn_qps);
     }
 }
 
 static void ab_usage(FILE *f) {
   fprintf(f, "usage: precis-bench ann [--set glove-small|glove] [--ef 16,32,64,128,256,512]\n"
              "                        [--m 16,32] [--efc 200] [--queries N] [--conns 4]\n"
-             "                        [--no-rpc] [--rpc-all-m] [--no-rebuild] [--out DIR]\n");
+             "                        [--no-rpc] [--rpc-all-m] [--no-rebuild] [--no-hnswlib]\n"
+             "                        [--out DIR]\n");
 }
 
 int bench_ann(int argc, char **argv) {
   const char *set = "glove-small", *out = NULL;
   uint32_t efs[AB_MAX_LIST] = {16, 32, 64, 128, 256, 512}, ms[AB_MAX_LIST] = {16, 32};
-  int nef = 6, nm = 2, rpc = 1, rpc_all = 0, rebuild = 1, conns = 4;
+  int nef = 6, nm = 2, rpc = 1, rpc_all = 0, rebuild = 1, conns = 4, hnswlib = 1;
   uint32_t efc = 200;
   size_t maxq = 0;
   for (int i = 1; i < argc; i++) {
@@ -406,6 +549,7 @@ int bench_ann(int argc, char **argv) {
     if (!strcmp(a, "--no-rpc")) { rpc = 0; continue; }
     if (!strcmp(a, "--rpc-all-m")) { rpc_all = 1; continue; }
     if (!strcmp(a, "--no-rebuild")) { rebuild = 0; continue; }
+    if (!strcmp(a, "--no-hnswlib")) { hnswlib = 0; continue; }
     if (!v) {
       ab_usage(stderr);
       return 2;
@@ -459,7 +603,7 @@ int bench_ann(int argc, char **argv) {
   for (int i = 0; i < nm; i++) mmax = ms[i] > mmax ? ms[i] : mmax;
   for (int i = 0; i < nm; i++) {
     int do_rpc = rpc && (rpc_all || ms[i] == mmax);
-    if (ab_one_m(&d, ms[i], efc, efs, nef, d.nq, rebuild, do_rpc, conns, &b[i],
+    if (ab_one_m(&d, ms[i], efc, efs, nef, d.nq, rebuild, do_rpc, conns, hnswlib, &b[i],
                  rows + (size_t)i * (size_t)(nef + 1), lat, note, sizeof note))
       goto done;
   }

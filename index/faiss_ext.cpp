@@ -12,11 +12,15 @@
 #include <faiss/IndexIVF.h>
 #include <faiss/IndexPreTransform.h>
 #include <faiss/c_api/error_impl.h>
+#include <faiss/impl/AuxIndexStructures.h>
+#include <faiss/impl/DistanceComputer.h>
 #include <faiss/impl/FaissException.h>
+#include <faiss/utils/Heap.h>
 #include <omp.h>
 
 #include <algorithm>
 #include <exception>
+#include <memory>
 #include <new>
 #include <vector>
 
@@ -86,6 +90,64 @@ void search_widened(const faiss::Index *ix, idx_t n, const float *x, idx_t k,
   }
 }
 
+/* Turns similarities into the distances HNSW minimises (what FAISS's own
+ * IndexHNSW does for inner-product storage). */
+struct NegatedDistance : faiss::DistanceComputer {
+  explicit NegatedDistance(faiss::DistanceComputer *b) : base(b) {}
+  void set_query(const float *x) override { base->set_query(x); }
+  float operator()(idx_t i) override { return -(*base)(i); }
+  float symmetric_dis(idx_t i, idx_t j) override { return -base->symmetric_dis(i, j); }
+  std::unique_ptr<faiss::DistanceComputer> base;
+};
+
+/* Per-thread scratch of the single-thread HNSW path, kept across calls: the
+ * visited table (one byte per vector, grown to the largest index this
+ * thread has searched; FAISS's own search allocates and zeroes ntotal bytes
+ * per call) and the widened result buffers. A VisitedTable is valid for any
+ * index as long as it is large enough: every search ends with advance(), so
+ * no entry equals the current mark when the next search starts. */
+struct HnswScratch {
+  faiss::VisitedTable vt{0};
+  std::vector<float> dis;
+  std::vector<idx_t> lab;
+};
+thread_local HnswScratch hnsw_scratch;
+
+/* HNSW search of n queries one after another on the calling thread, with no
+ * OpenMP region and no per-call allocation once the scratch has grown:
+ * what FAISS's IndexHNSW::search does per query (heapify, HNSW::search,
+ * reorder, negate back for similarities), minus the parallel region. kw >= k
+ * results are computed per query and the first k kept (see
+ * FAISSX_WIDEN_HNSW_K). */
+void hnsw_search_serial(const faiss::IndexHNSW *h, idx_t n, const float *x, idx_t k, idx_t kw,
+                        const faiss::SearchParametersHNSW *params, float *distances,
+                        idx_t *labels) {
+  FAISS_THROW_IF_NOT_MSG(h->storage, "faissx_search: HNSW index without storage");
+  HnswScratch &s = hnsw_scratch;
+  if (s.vt.visited.size() < static_cast<size_t>(h->ntotal))
+    s.vt.visited.resize(static_cast<size_t>(h->ntotal), 0);
+  s.dis.resize(static_cast<size_t>(kw));
+  s.lab.resize(static_cast<size_t>(kw));
+  const bool sim = h->metric_type == faiss::METRIC_INNER_PRODUCT;
+  std::unique_ptr<faiss::DistanceComputer> dc(h->storage->get_distance_computer());
+  if (sim) dc.reset(new NegatedDistance(dc.release()));
+  for (idx_t i = 0; i < n; i++) {
+    dc->set_query(x + i * h->d);
+    faiss::maxheap_heapify(kw, s.dis.data(), s.lab.data());
+    h->hnsw.search(*dc, static_cast<int>(kw), s.lab.data(), s.dis.data(), s.vt, params);
+    faiss::maxheap_reorder(kw, s.dis.data(), s.lab.data());
+    for (idx_t j = 0; j < k; j++) {
+      distances[i * k + j] = sim ? -s.dis[j] : s.dis[j];
+      labels[i * k + j] = s.lab[j];
+    }
+  }
+}
+
+/* Below this many queries a search runs on the calling thread (the server's
+ * workers already run searches in parallel); from it on, FAISS's OpenMP
+ * search. */
+constexpr idx_t kSerialBelow = 8;
+
 } // namespace
 
 int faissx_store_current_exception() noexcept {
@@ -138,6 +200,12 @@ extern "C" int faissx_search(const FaissIndex *index, idx_t n, const float *x,
       }
     }
 
+    const auto *hnsw = dynamic_cast<const faiss::IndexHNSW *>(ix);
+    if (hnsw && n < kSerialBelow &&
+        (hnsw->metric_type == faiss::METRIC_INNER_PRODUCT || hnsw->metric_type == faiss::METRIC_L2)) {
+      hnsw_search_serial(hnsw, n, x, k, kw, params ? &hnsw_params : nullptr, distances, labels);
+      return 0;
+    }
     OmpCap cap(n);
     if (kw == k)
       ix->search(n, x, k, distances, labels, params);

@@ -6,7 +6,7 @@ pkgs=(
   build-essential g++ make pkg-config
   libfaiss-dev libopenblas-dev liblapack-dev libomp-dev
   librocksdb-dev liburing-dev libprotobuf-c-dev protobuf-c-compiler
-  libcriterion-dev libjansson-dev
+  libcriterion-dev libjansson-dev libhnswlib-dev
   python3 npm wordnet-base
 )
 missing=()
