@@ -3,17 +3,26 @@
  * selection (index/select.h) on synthetic pools.
  *
  * Pools are deterministic: unit vectors around max(4, n/25) Gaussian cluster
- * centres, relevance = min-max rescaled similarity to a query near one
- * centre, tokens 50..400. The SPARSE mode gets the exact 16-NN lists of the
- * pool (built outside the timed region, as the engine reads its kNN graph).
- * Each configuration runs `--reps` times after 3 warm-up runs, one thread
- * (OpenBLAS limited to 1 thread; OPENBLAS_NUM_THREADS=1 does the same);
- * time covers select_run + select_result_free. Reported: median and p99
- * wall latency, median thread CPU time (steadier on a shared machine), and
- * the result statistics (objective with the default a,b,c, coverage ratio,
- * redundancy, mean relevance), so that latency and quality of the modes can
- * be compared on the same pools. `--modes` keeps the modes whose name
- * contains one of the given words (e.g. "MMR,COMPRESS-sparse").
+ * centres (a point's cluster is its category), relevance = min-max rescaled
+ * similarity to a query near one centre, tokens 50..400. `--pools P` builds
+ * P such pools per size and dimension (seeds S..S+P-1). The SPARSE modes get
+ * the exact 16-NN lists of the pool (built outside the timed region, as the
+ * engine reads its kNN graph); COMPRESS-auto runs without lists, as
+ * engine_retrieve calls it (AUTO -> EXACT or SAMPLE), COMPRESS-auto-lists
+ * with them (AUTO -> EXACT or SPARSE). Each configuration runs `--reps` times
+ * per pool after 3 warm-up runs, one thread (OpenBLAS limited to 1 thread;
+ * OPENBLAS_NUM_THREADS=1 does the same); time covers select_run +
+ * select_result_free. Default parameters (select_params_default) apart from
+ * mode, coverage, k, sample and budget. Reported: median and p99 wall
+ * latency over all runs, median thread CPU time (steadier on a shared
+ * machine), the coverage form that ran (select_result.coverage), and means
+ * over the pools of the result statistics (objective F, coverage ratio,
+ * redundancy, mean relevance, distinct categories); for COMPRESS, the mean
+ * over the pools of objective / objective of COMPRESS-exact and the mean
+ * categories relative to COMPRESS-exact's (an untimed reference run), so
+ * that latency and quality can be compared on the same pools. `--modes`
+ * keeps the modes whose name contains one of the given words (e.g.
+ * "MMR,COMPRESS-sparse").
  */
 #include <cblas.h>
 #include <math.h>
@@ -31,14 +40,17 @@ typedef struct {
   const char *name;
   select_mode mode;
   select_coverage cov;
+  int lists; /* pass the pool's kNN lists */
 } sb_mode;
 
 static const sb_mode sb_modes[] = {
-    {"TOPK", SELECT_TOPK, SELECT_COVER_EXACT},
-    {"MMR", SELECT_MMR, SELECT_COVER_EXACT},
-    {"COMPRESS-exact", SELECT_COMPRESS, SELECT_COVER_EXACT},
-    {"COMPRESS-sparse", SELECT_COMPRESS, SELECT_COVER_SPARSE},
-    {"COMPRESS-sample", SELECT_COMPRESS, SELECT_COVER_SAMPLE},
+    {"TOPK", SELECT_TOPK, SELECT_COVER_EXACT, 0},
+    {"MMR", SELECT_MMR, SELECT_COVER_EXACT, 0},
+    {"COMPRESS-exact", SELECT_COMPRESS, SELECT_COVER_EXACT, 0},
+    {"COMPRESS-sparse", SELECT_COMPRESS, SELECT_COVER_SPARSE, 1},
+    {"COMPRESS-sample", SELECT_COMPRESS, SELECT_COVER_SAMPLE, 0},
+    {"COMPRESS-auto", SELECT_COMPRESS, SELECT_COVER_AUTO, 0},
+    {"COMPRESS-auto-lists", SELECT_COMPRESS, SELECT_COVER_AUTO, 1},
 };
 #define SB_NMODES (sizeof sb_modes / sizeof sb_modes[0])
 
@@ -46,14 +58,16 @@ typedef struct {
   const char *mode;
   uint32_t n, dim, k;
   double med_ms, p99_ms, cpu_med_ms;
-  double objective, coverage, redundancy, mean_rel;
-  size_t selected;
+  double objective, coverage, redundancy, mean_rel, cats; /* means over pools */
+  double obj_ratio, cats_ratio; /* vs COMPRESS-exact; < 0: not reported */
+  double selected;
+  unsigned forms; /* bit c: a run used coverage form c */
 } sb_row;
 
 typedef struct {
   size_t n, dim;
   float *vec, *rel;
-  uint32_t *tok, *off, *nbr;
+  uint32_t *tok, *off, *nbr, *cat;
   float *sim;
 } sb_pool;
 
@@ -89,6 +103,7 @@ static void sb_pool_free(sb_pool *p) {
   free(p->off);
   free(p->nbr);
   free(p->sim);
+  free(p->cat);
 }
 
 /* Exact SB_KNN nearest neighbours of every point (one sgemm). */
@@ -140,7 +155,8 @@ static int sb_pool_make(sb_pool *p, size_t n, size_t dim, uint64_t seed) {
   p->vec = malloc(n * dim * sizeof *p->vec);
   p->rel = malloc(n * sizeof *p->rel);
   p->tok = malloc(n * sizeof *p->tok);
-  if (!cent || !query || !p->vec || !p->rel || !p->tok) goto fail;
+  p->cat = malloc(n * sizeof *p->cat);
+  if (!cent || !query || !p->vec || !p->rel || !p->tok || !p->cat) goto fail;
   for (size_t c = 0; c < nc; c++) {
     for (size_t d = 0; d < dim; d++) cent[c * dim + d] = sb_gauss();
     sb_normalise(cent + c * dim, dim);
@@ -148,6 +164,7 @@ static int sb_pool_make(sb_pool *p, size_t n, size_t dim, uint64_t seed) {
   float spread = 0.6f / sqrtf((float)dim); /* per-component noise */
   for (size_t i = 0; i < n; i++) {
     size_t c = (size_t)(sb_next() % nc);
+    p->cat[i] = (uint32_t)c;
     for (size_t d = 0; d < dim; d++)
       p->vec[i * dim + d] = cent[c * dim + d] + spread * sb_gauss();
     sb_normalise(p->vec + i * dim, dim);
@@ -176,87 +193,192 @@ fail:
 
 /* ---- measurement ---- */
 
-static int sb_measure(const sb_pool *sp, const sb_mode *m, uint32_t k, uint32_t sample,
-                      uint64_t budget, int reps, double *t, double *tc, sb_row *row) {
-  select_pool pool = {.n = sp->n, .dim = sp->dim, .vectors = sp->vec, .relevance = sp->rel,
-                      .tokens = sp->tok, .nbr_off = sp->off, .nbr_idx = sp->nbr,
-                      .nbr_sim = sp->sim};
+static size_t sb_cats(const sb_pool *sp, const select_result *res) {
+  size_t d = 0;
+  for (size_t t = 0; t < res->n; t++) {
+    size_t u = 0;
+    while (u < t && sp->cat[res->idx[u]] != sp->cat[res->idx[t]]) u++;
+    d += u == t;
+  }
+  return d;
+}
+
+static void sb_select_pool(const sb_pool *sp, int lists, select_pool *pool) {
+  *pool = (select_pool){.n = sp->n, .dim = sp->dim, .vectors = sp->vec,
+                        .relevance = sp->rel, .tokens = sp->tok};
+  if (lists) {
+    pool->nbr_off = sp->off;
+    pool->nbr_idx = sp->nbr;
+    pool->nbr_sim = sp->sim;
+  }
+}
+
+static void sb_params(const sb_mode *m, uint32_t k, uint32_t sample, uint64_t budget,
+                      select_params *p) {
+  select_params_default(p);
+  p->mode = m->mode;
+  p->coverage = m->cov;
+  p->k = k;
+  p->sample = sample;
+  p->token_budget = budget;
+}
+
+/* Untimed COMPRESS-exact on one pool: the reference objective and categories. */
+static int sb_reference(const sb_pool *sp, uint32_t k, uint32_t sample, uint64_t budget,
+                        double *obj, double *cats) {
+  static const sb_mode exact = {"COMPRESS-exact", SELECT_COMPRESS, SELECT_COVER_EXACT, 0};
+  select_pool pool;
   select_params p;
-  select_params_default(&p);
-  p.mode = m->mode;
-  p.coverage = m->cov;
-  p.k = k;
-  p.sample = sample;
-  p.token_budget = budget;
+  select_result res;
   precis_error err;
-  for (int r = -3; r < reps; r++) {
-    select_result res;
-    uint64_t c0 = bench_thread_cpu_ns(), t0 = bench_now_ns();
-    int rc = select_run(&pool, &p, &res, &err);
-    if (rc == 0 && r == reps - 1) {
-      row->objective = res.objective;
-      row->coverage = res.coverage_ratio;
-      row->redundancy = res.redundancy;
-      row->mean_rel = res.mean_relevance;
-      row->selected = res.n;
+  sb_select_pool(sp, 0, &pool);
+  sb_params(&exact, k, sample, budget, &p);
+  if (select_run(&pool, &p, &res, &err)) {
+    fprintf(stderr, "select: %s\n", err.msg);
+    return -1;
+  }
+  *obj = res.objective;
+  *cats = (double)sb_cats(sp, &res);
+  select_result_free(&res);
+  return 0;
+}
+
+/* Runs mode m on each of the np pools, reps timed runs each; t and tc hold
+ * np*reps values. */
+static int sb_measure(const sb_pool *sps, int np, const sb_mode *m, uint32_t k,
+                      uint32_t sample, uint64_t budget, int reps, double *t, double *tc,
+                      sb_row *row) {
+  select_params p;
+  sb_params(m, k, sample, budget, &p);
+  precis_error err;
+  double ratio = 0, cats = 0, ref_cats = 0;
+  int compress = m->mode == SELECT_COMPRESS;
+  for (int pi = 0; pi < np; pi++) {
+    const sb_pool *sp = &sps[pi];
+    select_pool pool;
+    sb_select_pool(sp, m->lists, &pool);
+    double obj = 0, ncat = 0;
+    for (int r = -3; r < reps; r++) {
+      select_result res;
+      uint64_t c0 = bench_thread_cpu_ns(), t0 = bench_now_ns();
+      int rc = select_run(&pool, &p, &res, &err);
+      if (rc == 0 && r == reps - 1) {
+        obj = res.objective;
+        ncat = (double)sb_cats(sp, &res);
+        row->objective += res.objective / np;
+        row->coverage += res.coverage_ratio / np;
+        row->redundancy += res.redundancy / np;
+        row->mean_rel += res.mean_relevance / np;
+        row->selected += (double)res.n / np;
+        row->forms |= 1u << (unsigned)res.coverage;
+      }
+      select_result_free(&res);
+      uint64_t t1 = bench_now_ns(), c1 = bench_thread_cpu_ns();
+      if (rc) {
+        fprintf(stderr, "select: %s\n", err.msg);
+        return -1;
+      }
+      if (r >= 0) {
+        t[pi * reps + r] = (double)(t1 - t0) / 1e6;
+        tc[pi * reps + r] = (double)(c1 - c0) / 1e6;
+      }
     }
-    select_result_free(&res);
-    uint64_t t1 = bench_now_ns(), c1 = bench_thread_cpu_ns();
-    if (rc) {
-      fprintf(stderr, "select: %s\n", err.msg);
-      return -1;
-    }
-    if (r >= 0) {
-      t[r] = (double)(t1 - t0) / 1e6;
-      tc[r] = (double)(c1 - c0) / 1e6;
+    cats += ncat / np;
+    if (compress) { /* outside the timed runs */
+      double robj, rcats;
+      if (sb_reference(sp, k, sample, budget, &robj, &rcats)) return -1;
+      ratio += (robj != 0 ? obj / robj : 1.0) / np;
+      ref_cats += rcats / np;
     }
   }
-  row->med_ms = bench_quantile(t, (size_t)reps, 0.5);
-  row->p99_ms = bench_quantile(t, (size_t)reps, 0.99);
-  row->cpu_med_ms = bench_quantile(tc, (size_t)reps, 0.5);
+  size_t nt = (size_t)np * (size_t)reps;
+  row->cats = cats;
+  row->obj_ratio = compress ? ratio : -1;
+  row->cats_ratio = compress && ref_cats > 0 ? cats / ref_cats : -1;
+  row->med_ms = bench_quantile(t, nt, 0.5);
+  row->p99_ms = bench_quantile(t, nt, 0.99);
+  row->cpu_med_ms = bench_quantile(tc, nt, 0.5);
   return 0;
 }
 
 /* ---- output ---- */
 
-static void sb_markdown(FILE *f, const sb_row *rows, size_t nrows, int reps, int blas1,
-                        uint32_t sample, uint64_t budget) {
+typedef struct {
+  int reps, pools, blas1;
+  uint32_t sample;
+  uint64_t budget;
+} sb_conf;
+
+/* The coverage forms that ran ("-" for TOPK and MMR, which optimise none). */
+static const char *sb_form(const sb_row *r, char *buf, size_t len) {
+  static const char *names[] = {"exact", "sparse", "sample", "auto"};
+  if (strncmp(r->mode, "COMPRESS", 8)) return "-";
+  buf[0] = 0;
+  for (unsigned c = 0; c < 4; c++)
+    if (r->forms & (1u << c)) {
+      size_t at = strlen(buf);
+      snprintf(buf + at, len - at, "%s%s", at ? "+" : "", names[c]);
+    }
+  return buf;
+}
+
+static void sb_ratio(char *buf, size_t len, double x) {
+  if (x < 0) snprintf(buf, len, "-");
+  else snprintf(buf, len, "%.3f", x);
+}
+
+static void sb_markdown(FILE *f, const sb_row *rows, size_t nrows, const sb_conf *c) {
+  select_params d;
+  select_params_default(&d);
   fprintf(f, "## select: selection latency (one thread) and quality\n\n");
-  fprintf(f, "reps %d after 3 warm-up runs; BLAS threads: %s; COMPRESS a=b=c=1 theta=5; "
-             "SAMPLE %u targets; SPARSE exact %d-NN lists; token budget %s\n\n",
-          reps, blas1 ? "1 (openblas_set_num_threads)" : "unknown BLAS, not limited",
-          sample, SB_KNN, budget ? "set" : "none");
-  if (budget) fprintf(f, "token budget: %llu\n\n", (unsigned long long)budget);
-  fprintf(f, "| mode | pool | dim | k | median ms | p99 ms | cpu median ms | selected "
-             "| objective | coverage | redundancy | mean rel |\n");
-  fprintf(f, "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n");
+  fprintf(f, "%d pool(s) per size x dim, reps %d per pool after 3 warm-up runs; BLAS "
+             "threads: %s; COMPRESS a=%g b=%g c=%g theta=%g; SAMPLE %u targets; SPARSE "
+             "exact %d-NN lists; AUTO exact up to n*n*dim = %.3g; token budget %s\n\n",
+          c->pools, c->reps, c->blas1 ? "1 (openblas_set_num_threads)" : "unknown BLAS, not limited",
+          (double)d.a, (double)d.b, (double)d.c, (double)d.theta, c->sample, SB_KNN,
+          (double)SELECT_AUTO_EXACT_WORK, c->budget ? "set" : "none");
+  if (c->budget) fprintf(f, "token budget: %llu\n\n", (unsigned long long)c->budget);
+  fprintf(f, "| mode | pool | dim | k | form | median ms | p99 ms | cpu median ms | selected "
+             "| objective | obj / exact | cats | cats / exact | coverage | redundancy "
+             "| mean rel |\n");
+  fprintf(f, "|---|---:|---:|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
+             "---:|\n");
   for (size_t i = 0; i < nrows; i++) {
     const sb_row *r = &rows[i];
-    fprintf(f, "| %s | %u | %u | %u | %.3f | %.3f | %.3f | %zu | %.3f | %.3f | %.3f | %.3f |\n",
-            r->mode, r->n, r->dim, r->k, r->med_ms, r->p99_ms, r->cpu_med_ms, r->selected,
-            r->objective, r->coverage, r->redundancy, r->mean_rel);
+    char form[64], oratio[32], cratio[32];
+    sb_ratio(oratio, sizeof oratio, r->obj_ratio);
+    sb_ratio(cratio, sizeof cratio, r->cats_ratio);
+    fprintf(f, "| %s | %u | %u | %u | %s | %.3f | %.3f | %.3f | %.1f | %.3f | %s | %.2f | %s "
+               "| %.3f | %.3f | %.3f |\n",
+            r->mode, r->n, r->dim, r->k, sb_form(r, form, sizeof form), r->med_ms, r->p99_ms,
+            r->cpu_med_ms, r->selected, r->objective, oratio, r->cats, cratio, r->coverage,
+            r->redundancy, r->mean_rel);
   }
 }
 
-static void sb_json(FILE *f, const sb_row *rows, size_t nrows, int reps, int blas1,
-                    uint32_t sample, uint64_t budget) {
-  fprintf(f, "{\"study\":\"select\",\"reps\":%d,\"blas_threads\":%s,\"sample\":%u,"
-             "\"knn\":%d,\"token_budget\":%llu,\"rows\":[",
-          reps, blas1 ? "1" : "null", sample, SB_KNN, (unsigned long long)budget);
+static void sb_json(FILE *f, const sb_row *rows, size_t nrows, const sb_conf *c) {
+  fprintf(f, "{\"study\":\"select\",\"pools\":%d,\"reps\":%d,\"blas_threads\":%s,"
+             "\"sample\":%u,\"knn\":%d,\"auto_exact_work\":%llu,\"token_budget\":%llu,"
+             "\"rows\":[",
+          c->pools, c->reps, c->blas1 ? "1" : "null", c->sample, SB_KNN,
+          (unsigned long long)SELECT_AUTO_EXACT_WORK, (unsigned long long)c->budget);
   for (size_t i = 0; i < nrows; i++) {
     const sb_row *r = &rows[i];
-    fprintf(f, "%s\n{\"mode\":\"%s\",\"pool\":%u,\"dim\":%u,\"k\":%u,\"median_ms\":%.4f,"
-               "\"p99_ms\":%.4f,\"cpu_median_ms\":%.4f,\"selected\":%zu,\"objective\":%.6g,"
-               "\"coverage_ratio\":%.6g,\"redundancy\":%.6g,\"mean_relevance\":%.6g}",
-            i ? "," : "", r->mode, r->n, r->dim, r->k, r->med_ms, r->p99_ms, r->cpu_med_ms,
-            r->selected,
-            r->objective, r->coverage, r->redundancy, r->mean_rel);
+    char form[64];
+    fprintf(f, "%s\n{\"mode\":\"%s\",\"pool\":%u,\"dim\":%u,\"k\":%u,\"form\":\"%s\","
+               "\"median_ms\":%.4f,\"p99_ms\":%.4f,\"cpu_median_ms\":%.4f,\"selected\":%.4g,"
+               "\"objective\":%.6g,\"objective_vs_exact\":%.6g,\"categories\":%.4g,"
+               "\"categories_vs_exact\":%.6g,\"coverage_ratio\":%.6g,\"redundancy\":%.6g,"
+               "\"mean_relevance\":%.6g}",
+            i ? "," : "", r->mode, r->n, r->dim, r->k, sb_form(r, form, sizeof form),
+            r->med_ms, r->p99_ms, r->cpu_med_ms, r->selected, r->objective, r->obj_ratio,
+            r->cats, r->cats_ratio, r->coverage, r->redundancy, r->mean_rel);
   }
   fprintf(f, "\n]}\n");
 }
 
 static int sb_write(const char *dir, const char *name, const sb_row *rows, size_t nrows,
-                    int reps, int blas1, uint32_t sample, uint64_t budget, int json) {
+                    const sb_conf *c, int json) {
   char path[4096];
   snprintf(path, sizeof path, "%s/%s", dir, name);
   FILE *f = fopen(path, "w");
@@ -264,8 +386,8 @@ static int sb_write(const char *dir, const char *name, const sb_row *rows, size_
     perror(path);
     return -1;
   }
-  if (json) sb_json(f, rows, nrows, reps, blas1, sample, budget);
-  else sb_markdown(f, rows, nrows, reps, blas1, sample, budget);
+  if (json) sb_json(f, rows, nrows, c);
+  else sb_markdown(f, rows, nrows, c);
   return fclose(f) == 0 ? 0 : -1;
 }
 
@@ -290,16 +412,21 @@ static int sb_mode_wanted(const char *list, const char *name) {
 static void sb_usage(FILE *f) {
   fprintf(f,
           "usage: precis-bench select [--sizes 100,300,1000] [--dims 100,384] [--ks 10]\n"
-          "                           [--reps 50] [--sample 128] [--budget TOKENS]\n"
-          "                           [--modes TOPK,MMR,...] [--seed S] [--out DIR]\n");
+          "                           [--pools 1] [--reps 50] [--sample 128]\n"
+          "                           [--budget TOKENS] [--modes TOPK,MMR,...] [--seed S]\n"
+          "                           [--out DIR]\n"
+          "modes: TOPK MMR COMPRESS-exact COMPRESS-sparse COMPRESS-sample COMPRESS-auto\n"
+          "       COMPRESS-auto-lists (AUTO with the pool's kNN lists)\n");
 }
+
+#define SB_MAX_POOLS 64
 
 int bench_select(int argc, char **argv) {
   uint32_t sizes[SB_MAX_LIST] = {100, 300, 1000}, dims[SB_MAX_LIST] = {100, 384},
            ks[SB_MAX_LIST] = {10};
-  int nsizes = 3, ndims = 2, nks = 1, reps = 50;
-  uint32_t sample = 128;
-  uint64_t budget = 0, seed = 1;
+  int nsizes = 3, ndims = 2, nks = 1;
+  sb_conf conf = {.reps = 50, .pools = 1, .sample = 128};
+  uint64_t seed = 1;
   const char *out = NULL, *modes = NULL;
   for (int i = 1; i < argc; i++) {
     const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
@@ -315,9 +442,10 @@ int bench_select(int argc, char **argv) {
     if (!strcmp(a, "--sizes")) nsizes = bench_parse_list(v, sizes, SB_MAX_LIST);
     else if (!strcmp(a, "--dims")) ndims = bench_parse_list(v, dims, SB_MAX_LIST);
     else if (!strcmp(a, "--ks")) nks = bench_parse_list(v, ks, SB_MAX_LIST);
-    else if (!strcmp(a, "--reps")) reps = atoi(v);
-    else if (!strcmp(a, "--sample")) sample = (uint32_t)strtoul(v, NULL, 10);
-    else if (!strcmp(a, "--budget")) budget = strtoull(v, NULL, 10);
+    else if (!strcmp(a, "--pools")) conf.pools = atoi(v);
+    else if (!strcmp(a, "--reps")) conf.reps = atoi(v);
+    else if (!strcmp(a, "--sample")) conf.sample = (uint32_t)strtoul(v, NULL, 10);
+    else if (!strcmp(a, "--budget")) conf.budget = strtoull(v, NULL, 10);
     else if (!strcmp(a, "--seed")) seed = strtoull(v, NULL, 10);
     else if (!strcmp(a, "--modes")) modes = v;
     else if (!strcmp(a, "--out")) out = v;
@@ -326,7 +454,8 @@ int bench_select(int argc, char **argv) {
       return 2;
     }
   }
-  if (nsizes < 1 || ndims < 1 || nks < 1 || reps < 1) {
+  if (nsizes < 1 || ndims < 1 || nks < 1 || conf.reps < 1 || conf.pools < 1 ||
+      conf.pools > SB_MAX_POOLS) {
     sb_usage(stderr);
     return 2;
   }
@@ -335,51 +464,55 @@ int bench_select(int argc, char **argv) {
       fprintf(stderr, "precis-bench select: pool sizes must be >= 1\n");
       return 2;
     }
-  int blas1 = bench_blas_single_thread();
+  conf.blas1 = bench_blas_single_thread();
 
   size_t cap = (size_t)nsizes * (size_t)ndims * (size_t)nks * SB_NMODES;
+  size_t nt = (size_t)conf.reps * (size_t)conf.pools;
   sb_row *rows = calloc(cap, sizeof *rows);
-  double *t = malloc(2 * (size_t)reps * sizeof *t);
+  double *t = malloc(2 * nt * sizeof *t);
+  sb_pool *sps = calloc((size_t)conf.pools, sizeof *sps);
   size_t nrows = 0;
   int rc = 0;
-  if (!rows || !t) {
+  if (!rows || !t || !sps) {
     fprintf(stderr, "precis-bench select: out of memory\n");
     rc = 1;
     goto done;
   }
   for (int si = 0; si < nsizes && !rc; si++)
     for (int di = 0; di < ndims && !rc; di++) {
-      sb_pool sp;
-      if (sb_pool_make(&sp, sizes[si], dims[di], seed)) {
-        fprintf(stderr, "precis-bench select: out of memory\n");
-        rc = 1;
-        break;
-      }
+      int made = 0;
+      for (; made < conf.pools; made++)
+        if (sb_pool_make(&sps[made], sizes[si], dims[di], seed + (uint64_t)made)) {
+          fprintf(stderr, "precis-bench select: out of memory\n");
+          rc = 1;
+          break;
+        }
       for (int ki = 0; ki < nks && !rc; ki++)
         for (size_t mi = 0; mi < SB_NMODES && !rc; mi++) {
           if (!sb_mode_wanted(modes, sb_modes[mi].name)) continue;
           sb_row *row = &rows[nrows];
           *row = (sb_row){.mode = sb_modes[mi].name, .n = sizes[si], .dim = dims[di],
                           .k = ks[ki]};
-          if (sb_measure(&sp, &sb_modes[mi], ks[ki], sample, budget, reps, t, t + reps,
-                         row)) rc = 1;
+          if (sb_measure(sps, conf.pools, &sb_modes[mi], ks[ki], conf.sample, conf.budget,
+                         conf.reps, t, t + nt, row)) rc = 1;
           else nrows++;
         }
-      sb_pool_free(&sp);
+      for (int pi = 0; pi < made; pi++) sb_pool_free(&sps[pi]);
     }
   if (rc) goto done;
-  sb_markdown(stdout, rows, nrows, reps, blas1, sample, budget);
+  sb_markdown(stdout, rows, nrows, &conf);
   if (out) {
     if (bench_mkdir(out)) {
       perror(out);
       rc = 1;
-    } else if (sb_write(out, "select.md", rows, nrows, reps, blas1, sample, budget, 0) ||
-               sb_write(out, "select.json", rows, nrows, reps, blas1, sample, budget, 1)) {
+    } else if (sb_write(out, "select.md", rows, nrows, &conf, 0) ||
+               sb_write(out, "select.json", rows, nrows, &conf, 1)) {
       rc = 1;
     }
   }
 done:
   free(rows);
   free(t);
+  free(sps);
   return rc;
 }

@@ -93,6 +93,7 @@ int main(int argc, char **argv) {
   static Precis__V1__RetrieveRequest rt2 = PRECIS__V1__RETRIEVE_REQUEST__INIT;
   rt2.collection = "c"; rt2.use_query_point = 1; rt2.query_point = 3; rt2.k = 3;
   rt2.mode = PRECIS__V1__MODE__MODE_MMR; rt2.lambda = 0.3f; rt2.pool = 20; rt2.seeds = 10;
+  rt2.coverage_opt_case = PRECIS__V1__RETRIEVE_REQUEST__COVERAGE_OPT_COVERAGE;
   rt2.coverage = PRECIS__V1__COVERAGE__COVERAGE_SPARSE; rt2.max_represented_ids = 2;
   r = (Precis__V1__Request)PRECIS__V1__REQUEST__INIT;
   r.id = 6; r.op_case = PRECIS__V1__REQUEST__OP_RETRIEVE; r.retrieve = &rt2;

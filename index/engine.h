@@ -189,6 +189,17 @@ typedef enum {
   ENGINE_MODE_MMR = 2
 } engine_mode;
 
+/* Coverage form of COMPRESS (same numbers as select_coverage and the wire
+ * enum Coverage). AUTO: EXACT while pool*pool*dim <= SELECT_AUTO_EXACT_WORK
+ * (index/select.h), else SAMPLE; retrieve never hands AUTO the kNN lists,
+ * since reading them from RocksDB costs more than EXACT (docs/RETRIEVAL.md). */
+typedef enum {
+  ENGINE_COVERAGE_EXACT = 0,
+  ENGINE_COVERAGE_SPARSE = 1, /* kNN edges inside the pool */
+  ENGINE_COVERAGE_SAMPLE = 2,
+  ENGINE_COVERAGE_AUTO = 3
+} engine_coverage;
+
 typedef struct {
   const float *query;
   uint32_t dim;
@@ -206,8 +217,10 @@ typedef struct {
   float decay;             /* per-hop decay in (0,1], default 0.9 */
   float lambda;            /* MMR, 0..1, default 0.5 */
   float a, b, c;           /* COMPRESS weights >= 0 */
-  float theta;             /* volume quality exponent */
-  int coverage;            /* 0 exact, 1 sparse (kNN edges), 2 sample */
+  float theta;             /* volume quality exponent, 0..PRECIS_MAX_THETA;
+                            * default PRECIS_THETA_AUTO: 1 at hops 0, 2 with
+                            * hops > 0 (precis/limits.h) */
+  int coverage;            /* engine_coverage, default AUTO */
   bool exact_seeds;
   uint32_t ef_search;
   uint32_t max_represented_ids; /* cap on ids listed per item, default 16 */
@@ -234,6 +247,9 @@ typedef struct {
   engine_retrieved *items;
   size_t n;
   double objective, coverage_ratio, redundancy, mean_relevance;
+  int coverage_used;       /* engine_coverage that ran (never AUTO); TOPK and
+                              MMR optimise no coverage and report what AUTO
+                              or the requested form resolved to */
   uint32_t pool_size, seed_count;
   uint64_t t_seed_us, t_expand_us, t_select_us, t_total_us;
 } engine_retrieve_result;

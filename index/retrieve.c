@@ -21,6 +21,12 @@
 #include "payload.h"
 #include "select.h"
 
+_Static_assert((int)SELECT_COVER_EXACT == ENGINE_COVERAGE_EXACT &&
+                   (int)SELECT_COVER_SPARSE == ENGINE_COVERAGE_SPARSE &&
+                   (int)SELECT_COVER_SAMPLE == ENGINE_COVERAGE_SAMPLE &&
+                   (int)SELECT_COVER_AUTO == ENGINE_COVERAGE_AUTO,
+               "engine_coverage and select_coverage share their numbers");
+
 void engine_retrieve_params_default(engine_retrieve_params *p) {
   memset(p, 0, sizeof *p);
   p->k = PRECIS_DEFAULT_K;
@@ -37,7 +43,8 @@ void engine_retrieve_params_default(engine_retrieve_params *p) {
   p->a = sp.a;
   p->b = sp.b;
   p->c = sp.c;
-  p->theta = sp.theta;
+  p->theta = PRECIS_THETA_AUTO; /* sp.theta at hops 0, see limits.h */
+  p->coverage = (int)sp.coverage;
   p->max_represented_ids = PRECIS_DEFAULT_MAX_REPRESENTED;
 }
 
@@ -69,10 +76,14 @@ static int check(const engine_retrieve_params *p, precis_error *err) {
   RANGE(p->graph_weight >= 0 && p->graph_weight <= 1, "graph_weight outside 0..1");
   RANGE(p->decay > 0 && p->decay <= 1, "decay outside (0, 1]");
   RANGE(p->token_budget <= PRECIS_MAX_TOKEN_BUDGET, "token_budget above %u", PRECIS_MAX_TOKEN_BUDGET);
+  RANGE(p->theta == PRECIS_THETA_AUTO || (p->theta >= 0 && p->theta <= PRECIS_MAX_THETA),
+        "theta must be in [0, %g] or %g (automatic)", (double)PRECIS_MAX_THETA,
+        (double)PRECIS_THETA_AUTO);
   RANGE(p->ef_search <= 4096, "ef_search above 4096");
   RANGE(p->max_represented_ids <= 1000, "max_represented_ids above 1000");
   RANGE((int)p->mode >= 0 && p->mode <= ENGINE_MODE_MMR, "unknown mode %d", (int)p->mode);
-  RANGE(p->coverage >= 0 && p->coverage <= 2, "unknown coverage %d", p->coverage);
+  RANGE(p->coverage >= ENGINE_COVERAGE_EXACT && p->coverage <= ENGINE_COVERAGE_AUTO,
+        "unknown coverage %d", p->coverage);
 #undef RANGE
   for (size_t i = 0; i < p->n_link_kinds; i++) {
     int rc = graph_check_kind(p->link_kinds[i], err);
@@ -273,8 +284,12 @@ int retrieve__run(coll *c, const engine_retrieve_params *p,
       free(m);
     }
   }
-  /* sparse coverage: the kNN edges inside the pool */
-  if (p->coverage == SELECT_COVER_SPARSE) {
+  /* sparse coverage: the kNN edges inside the pool. Only on request: AUTO
+   * gets no lists and so resolves to EXACT or SAMPLE, because reading the
+   * lists (one RocksDB scan per pool point) costs more than EXACT itself
+   * (pool 1,000 x 384-d, this stage: 8.7 ms SPARSE, 7.7 EXACT, 3.7 SAMPLE;
+   * docs/RETRIEVAL.md). */
+  if (p->coverage == ENGINE_COVERAGE_SPARSE) {
     off = malloc((n + 1) * sizeof *off);
     nidx = malloc((n * PRECIS_MAX_KNN_K + 1) * sizeof *nidx);
     nsim = malloc((n * PRECIS_MAX_KNN_K + 1) * sizeof *nsim);
@@ -302,6 +317,10 @@ int retrieve__run(coll *c, const engine_retrieve_params *p,
   if (!R) { rc = PRECIS_E_NO_MEMORY; goto out; }
   R->pool_size = (uint32_t)n;
   R->seed_count = (uint32_t)nh;
+  /* what select_run resolves to; set from its result below (an empty pool
+   * runs no selection) */
+  R->coverage_used = (int)select_coverage_resolve((select_coverage)p->coverage, n, dim,
+                                                  off != NULL);
   if (n > 0) {
     select_pool sp2 = {n, dim, vecs, rel, tokens, off, nidx, nsim};
     select_params sel;
@@ -313,7 +332,9 @@ int retrieve__run(coll *c, const engine_retrieve_params *p,
     sel.a = p->a;
     sel.b = p->b;
     sel.c = p->c;
-    sel.theta = p->theta;
+    sel.theta = p->theta != PRECIS_THETA_AUTO ? p->theta
+                : p->hops > 0                ? PRECIS_DEFAULT_THETA_EXPANDED
+                                             : PRECIS_DEFAULT_THETA;
     sel.coverage = (select_coverage)p->coverage;
     if ((rc = select_run(&sp2, &sel, &sr, err))) goto out;
   }
@@ -348,6 +369,7 @@ int retrieve__run(coll *c, const engine_retrieve_params *p,
     store_free(v);
     if (rc) goto out;
   }
+  if (n > 0) R->coverage_used = (int)sr.coverage;
   R->objective = sr.objective;
   R->coverage_ratio = sr.coverage_ratio;
   R->redundancy = sr.redundancy;

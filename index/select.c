@@ -17,6 +17,10 @@
  * If a token budget leaves nothing selectable, the result is empty (n = 0),
  * assign[] is all UINT32_MAX and the statistics are 0.
  *
+ * Coverage AUTO is resolved once, before the SAMPLE/SPARSE input checks
+ * (select_coverage_resolve, threshold in select.h); the modes see the
+ * resolved form and the result reports it (select_result.coverage).
+ *
  * Input checks: relevance must be finite and in [0,1] (checked first);
  * non-finite vector components are detected after the selection, from the
  * similarity row of the first selected point (any NaN/inf component makes
@@ -49,10 +53,12 @@
 #define SELECT_DEFAULT_B PRECIS_DEFAULT_B
 #define SELECT_DEFAULT_C PRECIS_DEFAULT_C
 #define SELECT_DEFAULT_THETA PRECIS_DEFAULT_THETA
-#define SELECT_DEFAULT_COVERAGE SELECT_COVER_EXACT
+/* AUTO: EXACT on small pools, SAMPLE/SPARSE where the Gram matrix would
+ * dominate (select.h, SELECT_AUTO_EXACT_WORK; bench/README.md "select"). */
+#define SELECT_DEFAULT_COVERAGE SELECT_COVER_AUTO
 #define SELECT_DEFAULT_SAMPLE 128u
 #define SELECT_DEFAULT_SEED 0x5eed5e1ec7ULL
-#define SELECT_MAX_THETA 20.0f
+#define SELECT_MAX_THETA PRECIS_MAX_THETA
 
 void select_params_default(select_params *p) {
   if (!p) return;
@@ -68,6 +74,18 @@ void select_params_default(select_params *p) {
   p->coverage = SELECT_DEFAULT_COVERAGE;
   p->sample = SELECT_DEFAULT_SAMPLE;
   p->seed = SELECT_DEFAULT_SEED;
+}
+
+select_coverage select_coverage_resolve(select_coverage requested, size_t n, size_t dim,
+                                        int has_lists) {
+  if (requested != SELECT_COVER_AUTO) return requested;
+  /* n <= PRECIS_MAX_POOL and dim <= PRECIS_MAX_DIM after validation; the
+   * saturating product keeps unchecked callers from wrapping around */
+  unsigned long long nn = (unsigned long long)n, d = (unsigned long long)dim;
+  unsigned long long work = ULLONG_MAX;
+  if (nn <= 0xffffffffull && (nn * nn == 0 || d <= ULLONG_MAX / (nn * nn))) work = nn * nn * d;
+  if (work <= SELECT_AUTO_EXACT_WORK) return SELECT_COVER_EXACT;
+  return has_lists ? SELECT_COVER_SPARSE : SELECT_COVER_SAMPLE;
 }
 
 void select_result_free(select_result *r) {
@@ -134,8 +152,10 @@ static bool select_all_finite(const float *x, size_t count) {
   return bad == 0;
 }
 
+/* Checks pool and parameters; *cov receives the coverage form to run
+ * (AUTO resolved), which the SAMPLE and SPARSE checks apply to. */
 static int select_validate(const select_pool *pool, const select_params *p,
-                           precis_error *err) {
+                           select_coverage *cov, precis_error *err) {
   if (!pool || !p)
     return precis_error_set(err, PRECIS_E_INVALID_ARGUMENT, "select: NULL pool or params");
   if (pool->n == 0)
@@ -157,9 +177,10 @@ static int select_validate(const select_pool *pool, const select_params *p,
     return precis_error_set(err, PRECIS_E_INVALID_ARGUMENT, "select: unknown mode %d",
                             (int)p->mode);
   if (p->coverage != SELECT_COVER_EXACT && p->coverage != SELECT_COVER_SPARSE &&
-      p->coverage != SELECT_COVER_SAMPLE)
+      p->coverage != SELECT_COVER_SAMPLE && p->coverage != SELECT_COVER_AUTO)
     return precis_error_set(err, PRECIS_E_INVALID_ARGUMENT, "select: unknown coverage %d",
                             (int)p->coverage);
+  *cov = select_coverage_resolve(p->coverage, pool->n, pool->dim, pool->nbr_off != NULL);
   if (p->k < 1)
     return precis_error_set(err, PRECIS_E_OUT_OF_RANGE, "select: k must be >= 1");
   if (!(p->lambda >= 0.0f && p->lambda <= 1.0f))
@@ -181,7 +202,7 @@ static int select_validate(const select_pool *pool, const select_params *p,
     return precis_error_set(err, PRECIS_E_INVALID_ARGUMENT,
                             "select: a token budget needs the pool's token counts");
   bool cover = p->mode == SELECT_COMPRESS && p->b > 0.0f;
-  if (cover && p->coverage == SELECT_COVER_SAMPLE && p->sample < 1)
+  if (cover && *cov == SELECT_COVER_SAMPLE && p->sample < 1)
     return precis_error_set(err, PRECIS_E_OUT_OF_RANGE, "select: SAMPLE needs sample >= 1");
   for (size_t i = 0; i < pool->n; i++) {
     float r = pool->relevance[i];
@@ -189,7 +210,7 @@ static int select_validate(const select_pool *pool, const select_params *p,
       return precis_error_set(err, PRECIS_E_OUT_OF_RANGE,
                               "select: relevance of pool point %zu is not in [0,1]", i);
   }
-  if (cover && p->coverage == SELECT_COVER_SPARSE) return select_validate_sparse(pool, err);
+  if (cover && *cov == SELECT_COVER_SPARSE) return select_validate_sparse(pool, err);
   return PRECIS_OK;
 }
 
@@ -408,11 +429,15 @@ int select_run(const select_pool *pool, const select_params *p, select_result *o
                precis_error *err) {
   if (!out) return precis_error_set(err, PRECIS_E_INVALID_ARGUMENT, "select: NULL result");
   memset(out, 0, sizeof *out);
-  int rc = select_validate(pool, p, err);
+  select_coverage cov = SELECT_COVER_EXACT;
+  int rc = select_validate(pool, p, &cov, err);
   if (rc) return rc;
 
+  /* the modes see the resolved form, never AUTO */
+  select_params eff = *p;
+  eff.coverage = cov;
   size_t n = pool->n;
-  select_work w = {.pool = pool, .p = p, .kmax = p->k < n ? p->k : n};
+  select_work w = {.pool = pool, .p = &eff, .kmax = p->k < n ? p->k : n};
   w.idx = malloc(w.kmax * sizeof *w.idx);
   w.gain = malloc(w.kmax * sizeof *w.gain);
   w.rows = malloc(w.kmax * n * sizeof *w.rows);
@@ -435,6 +460,7 @@ int select_run(const select_pool *pool, const select_params *p, select_result *o
   out->represents = represents;
   out->assign = assign;
   out->n = w.cnt;
+  out->coverage = cov;
   rc = select_stats(&w, out, err);
   if (rc) {
     memset(out, 0, sizeof *out);

@@ -37,10 +37,29 @@ extern "C" {
 typedef enum { SELECT_COMPRESS = 0, SELECT_TOPK = 1, SELECT_MMR = 2 } select_mode;
 
 typedef enum {
-  SELECT_COVER_EXACT = 0,  /* full pool x pool similarities (BLAS sgemm) */
+  SELECT_COVER_EXACT = 0,  /* full pool x pool similarities (BLAS ssyrk) */
   SELECT_COVER_SPARSE = 1, /* only the neighbour lists given in the pool */
-  SELECT_COVER_SAMPLE = 2  /* a deterministic sample of the pool */
+  SELECT_COVER_SAMPLE = 2, /* a deterministic sample of the pool */
+  SELECT_COVER_AUTO = 3    /* EXACT while it is cheap, else a fast form */
 } select_coverage;
+
+/* AUTO: EXACT while n*n*dim (the work of the pool's Gram matrix) is at most
+ * SELECT_AUTO_EXACT_WORK; above it SPARSE when the pool carries its
+ * neighbour lists (nbr_off != NULL), else SAMPLE (sample points, default
+ * 128). 1.25e8 keeps pool 300 at 384-d (3.5e7) and pool 1,000 at 100-d
+ * (1.0e8) EXACT and sends pool 1,000 at 384-d (3.8e8) to a fast form. At
+ * 384-d it switches at n = 570, where EXACT reaches about 2 ms on one core.
+ * Measured with `precis-bench select` (bench/README.md, "select"): at
+ * 1,000 x 384 EXACT takes 5.1 ms, SAMPLE 1.4 ms (objective 0.92 of
+ * EXACT's), SPARSE 0.41 ms (0.99). Below 384-d the O(n^2) part that is not
+ * BLAS weighs more: EXACT at 1,000 x 100 takes 2.2 ms. */
+#define SELECT_AUTO_EXACT_WORK 125000000ull
+
+/* The form `requested` resolves to for a pool of n points of dimension dim
+ * (has_lists: the pool carries neighbour lists). Only AUTO changes; every
+ * other value, valid or not, is returned as it is. */
+select_coverage select_coverage_resolve(select_coverage requested, size_t n, size_t dim,
+                                        int has_lists);
 
 typedef struct {
   size_t n;                 /* pool size, >= 1 */
@@ -68,8 +87,8 @@ typedef struct {
   uint64_t seed;           /* SAMPLE: deterministic seed */
 } select_params;
 
-/* Defaults: COMPRESS, k 10, lambda 0.5, a 0, b 0.5, c 1, theta 1, EXACT
- * (chosen by measurement, see select.c). */
+/* Defaults: COMPRESS, k 10, lambda 0.5, a 0, b 0.5, c 1, theta 1, AUTO,
+ * sample 128 (chosen by measurement, see select.c). */
 void select_params_default(select_params *p);
 
 typedef struct {
@@ -85,6 +104,10 @@ typedef struct {
   double coverage_ratio;     /* sum rel(v)*max sim(v,S) / sum rel(v) */
   double redundancy;         /* mean pairwise similarity inside S (0 if n<2) */
   double mean_relevance;
+  select_coverage coverage;  /* the form that ran: EXACT, SPARSE or SAMPLE,
+                                never AUTO. Only COMPRESS with b > 0 computes
+                                coverage; other modes report the form AUTO
+                                (or the requested form) resolved to. */
 } select_result;
 
 /* Runs the selection. On failure (bad parameters -> OUT_OF_RANGE or

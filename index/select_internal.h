@@ -21,7 +21,7 @@
 
 typedef struct {
   const select_pool *pool;
-  const select_params *p;
+  const select_params *p; /* coverage resolved: never SELECT_COVER_AUTO */
   size_t kmax;     /* min(k, n) */
   uint32_t *idx;   /* kmax: selection, in order */
   float *gain;     /* kmax */

@@ -523,13 +523,23 @@ static int op_search(dctx *x, const Precis__V1__SearchRequest *r) {
   return PRECIS_OK;
 }
 
+_Static_assert((int)PRECIS__V1__COVERAGE__COVERAGE_EXACT == ENGINE_COVERAGE_EXACT &&
+                   (int)PRECIS__V1__COVERAGE__COVERAGE_SPARSE == ENGINE_COVERAGE_SPARSE &&
+                   (int)PRECIS__V1__COVERAGE__COVERAGE_SAMPLE == ENGINE_COVERAGE_SAMPLE &&
+                   (int)PRECIS__V1__COVERAGE__COVERAGE_AUTO == ENGINE_COVERAGE_AUTO,
+               "wire Coverage and engine_coverage share their numbers");
+
 /* RetrieveRequest -> engine_retrieve_params.
  * Fields where 0 is never valid (k, seeds, fanout, pool, decay) take the
  * engine default when 0. With `defaults` set, every other numeric field
- * (graph_weight, lambda, a, b, c, theta, coverage, max_represented_ids) also
- * takes the default when 0; without it those are taken as sent, so a client
- * can ask for e.g. graph_weight 0 or coverage EXACT explicitly. hops,
- * token_budget, mode and ef_search have 0 as their default anyway. */
+ * (graph_weight, lambda, a, b, c, theta, max_represented_ids) also takes
+ * the default when 0; without it those are taken as sent, so a client can
+ * ask for e.g. graph_weight 0 explicitly. hops, token_budget, mode and
+ * ef_search have 0 as their default anyway. coverage has presence (a
+ * one-field oneof): when sent it is used as sent, EXACT (0) included; when
+ * absent it is the engine default (AUTO) with `defaults` and EXACT without,
+ * as before AUTO existed (a client that sent EXACT then left it off the
+ * wire, proto3 does not encode 0). */
 static void map_retrieve(const Precis__V1__RetrieveRequest *r,
                          engine_retrieve_params *p) {
   engine_retrieve_params_default(p);
@@ -550,7 +560,10 @@ static void map_retrieve(const Precis__V1__RetrieveRequest *r,
   SETOPT(b, r->b);
   SETOPT(c, r->c);
   SETOPT(theta, r->theta);
-  SETOPT(coverage, (int)r->coverage);
+  if (r->coverage_opt_case == PRECIS__V1__RETRIEVE_REQUEST__COVERAGE_OPT_COVERAGE)
+    p->coverage = (int)r->coverage;
+  else
+    p->coverage = dflt ? d.coverage : ENGINE_COVERAGE_EXACT;
   SETOPT(max_represented_ids, r->max_represented_ids);
   SETOPT(ef_search, r->ef_search);
   SETOPT(mode, (engine_mode)r->mode);
@@ -569,9 +582,10 @@ static int op_retrieve(dctx *x, const Precis__V1__RetrieveRequest *r) {
   map_retrieve(r, &p);
   if ((unsigned)r->mode > (unsigned)PRECIS__V1__MODE__MODE_MMR)
     return fail(x, PRECIS_E_INVALID_ARGUMENT, "unknown mode %d", (int)r->mode);
-  if ((unsigned)r->coverage > (unsigned)PRECIS__V1__COVERAGE__COVERAGE_SAMPLE)
-    return fail(x, PRECIS_E_INVALID_ARGUMENT, "unknown coverage %d",
-                (int)r->coverage);
+  if ((unsigned)p.coverage > (unsigned)PRECIS__V1__COVERAGE__COVERAGE_AUTO)
+    return fail(x, PRECIS_E_INVALID_ARGUMENT,
+                "unknown coverage %d (EXACT 0, SPARSE 1, SAMPLE 2, AUTO 3)",
+                p.coverage);
   int rc;
   if (r->use_query_point) {
     if (r->n_vector)
@@ -631,6 +645,7 @@ static int op_retrieve(dctx *x, const Precis__V1__RetrieveRequest *r) {
   rr->coverage_ratio = er->coverage_ratio;
   rr->redundancy = er->redundancy;
   rr->mean_relevance = er->mean_relevance;
+  rr->coverage_used = (Precis__V1__Coverage)er->coverage_used;
   rr->pool_size = er->pool_size;
   rr->seed_count = er->seed_count;
   rr->t_seed_us = er->t_seed_us;

@@ -16,15 +16,18 @@ static const char usage[] =
     "usage: precis query COLLECTION (--vector \"0.1,0.2,...\" | --vector-file F\n"
     "                    | --point ID) [-k N] [--mode compress|topk|mmr]\n"
     "                    [--compare] [--search] [--hops H] [--token-budget T]\n"
-    "                    [--lambda L] [--a A] [--b B] [--c C] [--theta T]\n"
+    "                    [--lambda L] [--a A] [--b B] [--c C] [--theta T (default 1, 2 with hops)]\n"
     "                    [--links KIND,...] [--no-knn] [--no-links]\n"
     "                    [--seeds N] [--pool N] [--fanout N] [--decay D]\n"
-    "                    [--graph-weight W] [--coverage exact|sparse|sample]\n"
+    "                    [--graph-weight W] [--coverage auto|exact|sparse|sample]\n"
     "                    [--exact] [--show-field FIELD]\n"
     "  --compare      run TOPK and COMPRESS and print them side by side with\n"
     "                 coverage ratio, redundancy, mean relevance and the\n"
     "                 number of distinct --show-field values of each set\n"
     "  --search       plain ANN top-k (no graph, no selection)\n"
+    "  --coverage     COMPRESS coverage form (default auto: exact on small\n"
+    "                 pools, sample on large ones); the output names the\n"
+    "                 form that ran\n"
     "  --vector-file  text of numbers (comma/space separated), or the first\n"
     "                 record of an .fvecs / .npy / .jsonl file\n";
 
@@ -191,6 +194,16 @@ static void header(const view *vw, char *buf, size_t len) {
            "TEXT", vw->field ? vw->field : "");
 }
 
+static const char *coverage_name(precis_coverage c) {
+  switch (c) {
+  case PRECIS_COVERAGE_EXACT: return "exact";
+  case PRECIS_COVERAGE_SPARSE: return "sparse";
+  case PRECIS_COVERAGE_SAMPLE: return "sample";
+  case PRECIS_COVERAGE_AUTO: return "auto";
+  }
+  return "unknown";
+}
+
 static void print_result(const char *mode, const precis_retrieve_result *r,
                          const view *vw) {
   char h[256], row[512];
@@ -205,6 +218,8 @@ static void print_result(const char *mode, const precis_retrieve_result *r,
   }
   printf("coverage_ratio %.4f  redundancy %.4f  mean_relevance %.4f", 
          r->coverage_ratio, r->redundancy, r->mean_relevance);
+  if (!strcmp(mode, "compress"))
+    printf("  coverage: %s", coverage_name(r->coverage_used));
   if (vw->field)
     printf("  distinct %s %zu", vw->field, distinct_values(r, vw->field));
   printf("\n");
@@ -242,6 +257,7 @@ static void print_compare(const precis_retrieve_result *t,
   printf("%-22s %12.4f %12.4f\n", "mean_relevance", t->mean_relevance,
          c->mean_relevance);
   printf("%-22s %12.4f %12.4f\n", "objective", t->objective, c->objective);
+  printf("%-22s %12s %12s\n", "coverage", "-", coverage_name(c->coverage_used));
   uint64_t tt = 0, ct = 0;
   for (size_t i = 0; i < t->n; i++)
     tt += t->items[i].tokens;
@@ -286,6 +302,8 @@ static json_t *json_result(const precis_retrieve_result *r, const char *mode,
       "t_seed_us", (json_int_t)r->t_seed_us, "t_expand_us",
       (json_int_t)r->t_expand_us, "t_select_us", (json_int_t)r->t_select_us,
       "t_total_us", (json_int_t)r->t_total_us);
+  if (!strcmp(mode, "compress"))
+    json_object_set_new(m, "coverage", json_string(coverage_name(r->coverage_used)));
   if (vw->field)
     json_object_set_new(m, "distinct",
                         json_integer((json_int_t)distinct_values(r, vw->field)));
@@ -489,14 +507,16 @@ int cmd_query(cli *c, int argc, char **argv) {
         return cli_usage(c, "--fanout must be 0..%d", PRECIS_MAX_FANOUT);
       break;
     case O_COVER:
-      if (!strcmp(optarg, "exact"))
+      if (!strcmp(optarg, "auto"))
+        p.coverage = PRECIS_COVERAGE_AUTO;
+      else if (!strcmp(optarg, "exact"))
         p.coverage = PRECIS_COVERAGE_EXACT;
       else if (!strcmp(optarg, "sparse"))
         p.coverage = PRECIS_COVERAGE_SPARSE;
       else if (!strcmp(optarg, "sample"))
         p.coverage = PRECIS_COVERAGE_SAMPLE;
       else
-        return cli_usage(c, "--coverage must be exact, sparse or sample");
+        return cli_usage(c, "--coverage must be auto, exact, sparse or sample");
       break;
     case O_EXACT:
       exact = 1;

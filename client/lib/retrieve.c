@@ -24,8 +24,8 @@ void precis_retrieve_params_init(precis_retrieve_params *p) {
   p->a = PRECIS_DEFAULT_A;
   p->b = PRECIS_DEFAULT_B;
   p->c = PRECIS_DEFAULT_C;
-  p->theta = PRECIS_DEFAULT_THETA;
-  p->coverage = PRECIS_COVERAGE_EXACT;
+  p->theta = PRECIS_THETA_AUTO;
+  p->coverage = PRECIS_COVERAGE_AUTO;
   p->max_represented_ids = PRECIS_DEFAULT_MAX_REPRESENTED;
 }
 
@@ -107,7 +107,14 @@ int precis_retrieve(precis_conn *c, const char *collection,
   rr.b = p->b;
   rr.c = p->c;
   rr.theta = p->theta;
-  rr.coverage = (Precis__V1__Coverage)p->coverage;
+  /* Sent with presence, so an explicit EXACT (0) stays EXACT even with
+   * server_defaults. AUTO with server_defaults is left off the wire: the
+   * server applies its own default (AUTO; EXACT on servers older than AUTO,
+   * which would reject the value 3). */
+  if (!(p->server_defaults && p->coverage == PRECIS_COVERAGE_AUTO)) {
+    rr.coverage_opt_case = PRECIS__V1__RETRIEVE_REQUEST__COVERAGE_OPT_COVERAGE;
+    rr.coverage = (Precis__V1__Coverage)p->coverage;
+  }
   rr.exact_seeds = p->exact_seeds ? 1 : 0;
   rr.ef_search = p->ef_search;
   rr.max_represented_ids = p->max_represented_ids;
@@ -127,6 +134,7 @@ int precis_retrieve(precis_conn *c, const char *collection,
     r->coverage_ratio = s->coverage_ratio;
     r->redundancy = s->redundancy;
     r->mean_relevance = s->mean_relevance;
+    r->coverage_used = (precis_coverage)s->coverage_used;
     r->pool_size = s->pool_size;
     r->seed_count = s->seed_count;
     r->t_seed_us = s->t_seed_us;

@@ -284,10 +284,14 @@ typedef enum {
   PRECIS_MODE_MMR = 2       /* maximal marginal relevance */
 } precis_mode;
 
+/* Coverage form of COMPRESS. AUTO (the default): EXACT while
+ * pool*pool*dim <= 1.25e8 (pool 300 at 384-d, pool 1,000 at 100-d), else
+ * SAMPLE; see docs/RETRIEVAL.md. */
 typedef enum {
-  PRECIS_COVERAGE_EXACT = 0,
-  PRECIS_COVERAGE_SPARSE = 1,
-  PRECIS_COVERAGE_SAMPLE = 2
+  PRECIS_COVERAGE_EXACT = 0,  /* full pool x pool similarities */
+  PRECIS_COVERAGE_SPARSE = 1, /* kNN edges inside the pool */
+  PRECIS_COVERAGE_SAMPLE = 2, /* a deterministic sample of the pool */
+  PRECIS_COVERAGE_AUTO = 3    /* EXACT while cheap, else SAMPLE */
 } precis_coverage;
 
 /* Mirrors precis.proto RetrieveRequest. Fill with
@@ -313,8 +317,12 @@ typedef struct precis_retrieve_params {
   float decay;               /* per-hop decay in (0,1]; default 0.9 */
   float lambda;              /* MMR trade-off 0..1; default 0.5 */
   float a, b, c;             /* COMPRESS weights; default 0, 0.5, 1 */
-  float theta;               /* volume quality exponent; default 1 */
-  precis_coverage coverage;  /* default EXACT */
+  float theta;               /* volume quality exponent in [0, 20], or
+                              * PRECIS_THETA_AUTO (default): 1 at hops 0,
+                              * 2 when the graph is walked */
+  precis_coverage coverage;  /* default AUTO; sent with presence, so EXACT
+                                means EXACT also with server_defaults (AUTO
+                                with server_defaults is left to the server) */
   int exact_seeds;           /* 1: brute-force seeds; default 0 */
   uint32_t ef_search;        /* 0 = collection default */
   uint32_t max_represented_ids; /* per item; default 16 */
@@ -348,6 +356,10 @@ typedef struct precis_retrieve_result {
   double coverage_ratio;    /* share of the pool's relevance mass covered */
   double redundancy;        /* mean pairwise similarity within the set */
   double mean_relevance;
+  precis_coverage coverage_used; /* the form that ran: EXACT, SPARSE or SAMPLE
+                                    (never AUTO; EXACT from servers that
+                                    predate AUTO). TOPK/MMR optimise no
+                                    coverage: the form AUTO resolved to. */
   uint32_t pool_size, seed_count;
   uint64_t t_seed_us, t_expand_us, t_select_us, t_total_us;
 } precis_retrieve_result;

@@ -424,6 +424,27 @@ Test(cli, query_json) {
   cr_assert(strstr(g_out, "coverage_ratio"), "%s", g_out);
   cr_assert(strstr(g_out, "distinct topic"), "%s", g_out);
 
+  /* the coverage form that ran: AUTO on this small pool is exact */
+  RUN_OK("query", "kb", "--point", "5", "-k", "3");
+  cr_assert(strstr(g_out, "coverage: exact"), "%s", g_out);
+  RUN_OK("query", "kb", "--point", "5", "-k", "3", "--coverage", "sample",
+         "--json");
+  j = out_json();
+  cr_assert_str_eq(json_string_value(json_object_get(
+                       json_object_get(j, "metrics"), "coverage")),
+                   "sample");
+  json_decref(j);
+  RUN_OK("query", "kb", "--point", "5", "-k", "3", "--coverage", "auto",
+         "--json");
+  j = out_json();
+  cr_assert_str_eq(json_string_value(json_object_get(
+                       json_object_get(j, "metrics"), "coverage")),
+                   "exact");
+  json_decref(j);
+  cr_assert_eq(run("query", "kb", "--point", "5", "--coverage", "dense", NULL),
+               2);
+  cr_assert(strstr(g_err, "--coverage"), "%s", g_err);
+
   /* vector file (text) and wrong dimension (server error) */
   write_file(path("q.txt"), "0 1 0 0 0 0 0 0\n", 16);
   RUN_OK("query", "kb", "--vector-file", path("q.txt"), "--mode", "mmr",

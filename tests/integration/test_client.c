@@ -488,6 +488,73 @@ Test(client, retrieve) {
   cr_assert_null(r);
 }
 
+/* One retrieve by stored point 1 over `pool` exact seeds; returns the form
+ * that ran and fills ids[10] with the selection. */
+static precis_coverage retrieve_form(precis_retrieve_params *p, uint32_t pool,
+                                     uint64_t ids[10]) {
+  p->use_query_point = 1;
+  p->query_point = 1;
+  p->k = 10;
+  p->pool = p->seeds = pool;
+  p->exact_seeds = 1;
+  precis_retrieve_result *r = NULL;
+  OK(precis_retrieve(g_c, "cv", p, &r, NULL));
+  cr_assert_eq(r->pool_size, pool);
+  cr_assert_eq(r->n, 10);
+  for (size_t i = 0; i < 10; i++)
+    ids[i] = r->items[i].id;
+  precis_coverage form = r->coverage_used;
+  precis_retrieve_result_free(r);
+  return form;
+}
+
+Test(client, retrieve_coverage_auto) {
+  enum { N = 1000, D = 384 };
+  create("cv", D, PRECIS_METRIC_COSINE);
+  float *v = tu_random_vectors(N, D, 5, 1);
+  precis_point *pts = calloc(N, sizeof *pts);
+  cr_assert(v && pts);
+  for (size_t i = 0; i < N; i++)
+    pts[i] = (precis_point){.id = i + 1, .vector = v + i * D, .dim = D,
+                            .text = "t", .tokens = -1};
+  OK(precis_upsert(g_c, "cv", pts, N, NULL, NULL));
+  free(pts);
+  free(v);
+
+  precis_retrieve_params p;
+  precis_retrieve_params_init(&p);
+  cr_assert_eq(p.coverage, PRECIS_COVERAGE_AUTO, "AUTO is the client default");
+  uint64_t a[10], b[10];
+  /* pool 300 at 384-d: AUTO runs EXACT and selects what EXACT selects */
+  cr_assert_eq(retrieve_form(&p, 300, a), PRECIS_COVERAGE_EXACT);
+  p.coverage = PRECIS_COVERAGE_EXACT;
+  cr_assert_eq(retrieve_form(&p, 300, b), PRECIS_COVERAGE_EXACT);
+  cr_assert(!memcmp(a, b, sizeof a), "AUTO and EXACT differ on a small pool");
+  /* pool 1,000 at 384-d: AUTO runs SAMPLE, the same set as SAMPLE */
+  p.coverage = PRECIS_COVERAGE_AUTO;
+  cr_assert_eq(retrieve_form(&p, N, a), PRECIS_COVERAGE_SAMPLE);
+  p.coverage = PRECIS_COVERAGE_SAMPLE;
+  cr_assert_eq(retrieve_form(&p, N, b), PRECIS_COVERAGE_SAMPLE);
+  cr_assert(!memcmp(a, b, sizeof a), "AUTO and SAMPLE differ on a large pool");
+  p.coverage = PRECIS_COVERAGE_SPARSE;
+  cr_assert_eq(retrieve_form(&p, N, b), PRECIS_COVERAGE_SPARSE);
+  /* server_defaults: an explicit EXACT stays EXACT, AUTO is the server's */
+  p.server_defaults = 1;
+  p.coverage = PRECIS_COVERAGE_EXACT;
+  cr_assert_eq(retrieve_form(&p, N, b), PRECIS_COVERAGE_EXACT);
+  p.coverage = PRECIS_COVERAGE_AUTO;
+  cr_assert_eq(retrieve_form(&p, N, b), PRECIS_COVERAGE_SAMPLE);
+  cr_assert(!memcmp(a, b, sizeof a));
+
+  /* an unknown value is the server's INVALID_ARGUMENT */
+  p.coverage = (precis_coverage)7;
+  precis_retrieve_result *r = NULL;
+  precis_error err;
+  cr_assert_eq(precis_retrieve(g_c, "cv", &p, &r, &err), PRECIS_E_INVALID_ARGUMENT);
+  cr_assert(strstr(err.msg, "unknown coverage"), "%s", err.msg);
+  cr_assert_null(r);
+}
+
 Test(client, persistence_across_restart) {
   create("docs", 4, PRECIS_METRIC_COSINE);
   load_axes("docs");

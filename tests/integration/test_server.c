@@ -4,6 +4,7 @@
  * socket receive timeout only keeps a broken server from hanging a test. */
 #include <criterion/criterion.h>
 #include <errno.h>
+#include <limits.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <poll.h>
@@ -521,6 +522,121 @@ Test(server, links_edges_retrieve_snapshot, .init = start_default) {
   r = rc_call(&c, &sq);
   assert_status(r, PRECIS_E_INVALID_ARGUMENT);
   FREE_RESP(r);
+  rc_close(&c);
+}
+
+/* ---- retrieve: coverage over the wire ---- */
+
+#define CDIM 384
+#define CPOINTS 1000
+
+static void upsert_random(rconn *c, const char *coll, size_t n, uint32_t dim) {
+  float *vecs = tu_random_vectors(n, dim, 97, 1);
+  Precis__V1__Point *pts = calloc(n, sizeof *pts);
+  Precis__V1__Point **pp = calloc(n, sizeof *pp);
+  cr_assert(vecs && pts && pp);
+  for (size_t i = 0; i < n; i++) {
+    precis__v1__point__init(&pts[i]);
+    pts[i].id = i + 1;
+    pts[i].vector = vecs + i * dim;
+    pts[i].n_vector = dim;
+    pts[i].text = (char *)"x";
+    pp[i] = &pts[i];
+  }
+  Precis__V1__Request q = PRECIS__V1__REQUEST__INIT;
+  Precis__V1__UpsertRequest up = PRECIS__V1__UPSERT_REQUEST__INIT;
+  up.collection = (char *)coll;
+  up.points = pp;
+  up.n_points = n;
+  q.id = ++g_id;
+  q.op_case = PRECIS__V1__REQUEST__OP_UPSERT;
+  q.upsert = &up;
+  Precis__V1__Response *r = rc_call(c, &q);
+  assert_status(r, PRECIS_OK);
+  FREE_RESP(r);
+  free(pts);
+  free(pp);
+  free(vecs);
+}
+
+#define UNSET INT_MIN
+
+/* A retrieve by stored point 1 over a pool of `pool` exact seeds. cov UNSET:
+ * coverage left off the wire; else sent with presence (any int). */
+static Precis__V1__Response *retrieve_cov(rconn *c, uint32_t pool, bool dflt, int cov) {
+  Precis__V1__Request q = PRECIS__V1__REQUEST__INIT;
+  Precis__V1__RetrieveRequest rt = PRECIS__V1__RETRIEVE_REQUEST__INIT;
+  rt.collection = (char *)"cv";
+  rt.use_query_point = 1;
+  rt.query_point = 1;
+  rt.k = 10;
+  rt.pool = rt.seeds = pool;
+  rt.exact_seeds = 1;
+  rt.defaults = dflt;
+  if (!dflt) { /* everything taken as sent */
+    rt.lambda = 0.5f;
+    rt.b = 0.5f;
+    rt.c = 1;
+    rt.theta = 1;
+  }
+  if (cov != UNSET) {
+    rt.coverage_opt_case = PRECIS__V1__RETRIEVE_REQUEST__COVERAGE_OPT_COVERAGE;
+    rt.coverage = (Precis__V1__Coverage)cov;
+  }
+  q.id = ++g_id;
+  q.op_case = PRECIS__V1__REQUEST__OP_RETRIEVE;
+  q.retrieve = &rt;
+  return rc_call(c, &q);
+}
+
+static void expect_form(rconn *c, uint32_t pool, bool dflt, int cov, Precis__V1__Coverage want) {
+  Precis__V1__Response *r = retrieve_cov(c, pool, dflt, cov);
+  assert_status(r, PRECIS_OK);
+  cr_assert_eq(r->result_case, PRECIS__V1__RESPONSE__RESULT_RETRIEVE);
+  cr_assert_eq(r->retrieve->pool_size, pool);
+  cr_assert_eq(r->retrieve->n_items, 10);
+  cr_assert_eq(r->retrieve->coverage_used, want,
+               "pool %u defaults %d coverage %d: ran %d, wanted %d", pool, dflt, cov,
+               (int)r->retrieve->coverage_used, (int)want);
+  FREE_RESP(r);
+}
+
+Test(server, retrieve_coverage_default_and_reported_form, .init = start_default) {
+  rconn c;
+  rc_open(&c, g_srv.port);
+  Precis__V1__Response *r = do_create(&c, "cv", CDIM);
+  assert_status(r, PRECIS_OK);
+  FREE_RESP(r);
+  upsert_random(&c, "cv", CPOINTS, CDIM);
+  const int unset = UNSET;
+  const Precis__V1__Coverage EXACT = PRECIS__V1__COVERAGE__COVERAGE_EXACT,
+                             SPARSE = PRECIS__V1__COVERAGE__COVERAGE_SPARSE,
+                             SAMPLE = PRECIS__V1__COVERAGE__COVERAGE_SAMPLE,
+                             AUTO = PRECIS__V1__COVERAGE__COVERAGE_AUTO;
+
+  /* pool 1,000 at 384-d: the server default (AUTO) runs SAMPLE */
+  expect_form(&c, CPOINTS, true, unset, SAMPLE);
+  expect_form(&c, CPOINTS, true, AUTO, SAMPLE);
+  expect_form(&c, CPOINTS, false, AUTO, SAMPLE);
+  /* an explicit EXACT is EXACT, with or without `defaults` */
+  expect_form(&c, CPOINTS, true, EXACT, EXACT);
+  expect_form(&c, CPOINTS, false, EXACT, EXACT);
+  /* a pre-AUTO client without `defaults` that meant EXACT sent nothing */
+  expect_form(&c, CPOINTS, false, unset, EXACT);
+  expect_form(&c, CPOINTS, true, SPARSE, SPARSE);
+  expect_form(&c, CPOINTS, true, SAMPLE, SAMPLE);
+  /* pool 300 at 384-d: AUTO stays EXACT */
+  expect_form(&c, 300, true, unset, EXACT);
+  expect_form(&c, 300, false, AUTO, EXACT);
+
+  /* unknown values are refused, not mapped to a default */
+  int bad[] = {AUTO + 1, 99, -1};
+  for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+    r = retrieve_cov(&c, 300, true, bad[i]);
+    assert_status(r, PRECIS_E_INVALID_ARGUMENT);
+    cr_assert(strstr(msg_of(r), "unknown coverage"), "%s", msg_of(r));
+    FREE_RESP(r);
+  }
   rc_close(&c);
 }
 

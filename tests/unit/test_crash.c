@@ -35,6 +35,8 @@ static void child(const char *dir, int fd, uint32_t first_batch) {
   cfg.dim = DIM;
   snprintf(cfg.index_spec, sizeof cfg.index_spec, "HNSW16");
   engine_collection_create(e, "crash", &cfg, &err); /* exists after cycle 1 */
+  uint32_t ready = 0; /* batches start at 1: 0 says "open, start the clock" */
+  if (write(fd, &ready, sizeof ready) != sizeof ready) _exit(6);
   static float vecs[BATCH][DIM];
   static char text[BATCH][32];
   engine_point_in pts[BATCH];
@@ -129,6 +131,12 @@ Test(crash, sigkill_during_writes_loses_no_acknowledged_batch, .timeout = 240) {
       child(dir, fds[1], next);
     }
     close(fds[1]);
+    /* The kill is meant to hit the writes, not engine_open: on a loaded
+     * machine (or under valgrind) opening and replaying can take longer
+     * than the whole random delay, leaving not even the collection. */
+    uint32_t ready;
+    cr_assert_eq(read(fds[0], &ready, sizeof ready), (ssize_t)sizeof ready, "child failed to open");
+    cr_assert_eq(ready, 0);
     struct timespec ts = {0, (long)(50 + tu_rand(&rs) % 400) * 1000000L};
     nanosleep(&ts, NULL);
     kill(pid, SIGKILL);

@@ -1,7 +1,7 @@
 /* test_graph.c: the kNN graph and knowledge links under upserts, deletes,
  * rebuilds and reopen, and the retrieve pipeline's graph behaviour (hops 0,
  * link-kind filtering, TOPK equals search, COMPRESS with b = c = 0 equals
- * TOPK, token budgets). */
+ * TOPK, token budgets, the coverage form AUTO picks and reports). */
 #include <criterion/criterion.h>
 #include <math.h>
 #include <stdio.h>
@@ -196,6 +196,75 @@ Test(graph, retrieve_topk_equals_search_and_hops0_uses_seeds) {
   free(v);
 }
 
+static void assert_same_items(const engine_retrieve_result *a, const engine_retrieve_result *b) {
+  cr_assert_eq(a->n, b->n);
+  for (size_t i = 0; i < a->n; i++) {
+    cr_assert_eq(a->items[i].id, b->items[i].id, "item %zu", i);
+    cr_assert(a->items[i].gain == b->items[i].gain, "gain of item %zu", i);
+    cr_assert_eq(a->items[i].represents, b->items[i].represents);
+  }
+  cr_assert(a->objective == b->objective, "objective %.17g vs %.17g", a->objective, b->objective);
+}
+
+Test(graph, retrieve_coverage_auto_picks_and_reports_the_form) {
+  const uint32_t dim = 384;
+  const size_t n = 1100;
+  mkcoll("a", dim, 8);
+  float *v = tu_random_vectors(n, dim, 41, 1);
+  put("a", v, dim, 1, n, 550);
+  float *q = tu_random_vectors(1, dim, 43, 1);
+  engine_retrieve_params p, e;
+  engine_retrieve_params_default(&p);
+  cr_assert_eq(p.coverage, ENGINE_COVERAGE_AUTO, "AUTO is the engine default");
+  p.exact_seeds = true;
+  p.seeds = p.pool; /* hops 0: the pool is the seeds */
+  e = p;
+  e.coverage = ENGINE_COVERAGE_EXACT;
+
+  /* the default pool of 300 at 384-d: AUTO is EXACT, the same selection */
+  engine_retrieve_result *ra = retrieve("a", q, dim, &p), *re = retrieve("a", q, dim, &e);
+  cr_assert_eq(ra->pool_size, 300);
+  cr_assert_eq(ra->coverage_used, ENGINE_COVERAGE_EXACT);
+  cr_assert_eq(re->coverage_used, ENGINE_COVERAGE_EXACT);
+  assert_same_items(ra, re);
+  engine_retrieve_result_free(ra);
+  engine_retrieve_result_free(re);
+
+  /* pool 1,000 at 384-d: AUTO is SAMPLE (no kNN lists read), the same
+   * selection as an explicit SAMPLE; explicit forms are kept */
+  p.pool = p.seeds = 1000;
+  engine_retrieve_params ps = p, pp = p;
+  ps.coverage = ENGINE_COVERAGE_SAMPLE;
+  pp.coverage = ENGINE_COVERAGE_SPARSE;
+  e.pool = e.seeds = 1000;
+  ra = retrieve("a", q, dim, &p);
+  engine_retrieve_result *rs = retrieve("a", q, dim, &ps);
+  cr_assert_eq(ra->pool_size, 1000);
+  cr_assert_eq(ra->coverage_used, ENGINE_COVERAGE_SAMPLE);
+  cr_assert_eq(rs->coverage_used, ENGINE_COVERAGE_SAMPLE);
+  assert_same_items(ra, rs);
+  engine_retrieve_result_free(ra);
+  engine_retrieve_result_free(rs);
+  re = retrieve("a", q, dim, &e);
+  cr_assert_eq(re->coverage_used, ENGINE_COVERAGE_EXACT);
+  engine_retrieve_result_free(re);
+  rs = retrieve("a", q, dim, &pp);
+  cr_assert_eq(rs->coverage_used, ENGINE_COVERAGE_SPARSE);
+  engine_retrieve_result_free(rs);
+
+  /* unknown forms */
+  precis_error err;
+  engine_retrieve_result *bad = NULL;
+  p.coverage = ENGINE_COVERAGE_AUTO + 1;
+  cr_assert_eq(engine_retrieve(E, "a", &p, &bad, &err), PRECIS_E_OUT_OF_RANGE);
+  cr_assert(strstr(err.msg, "coverage"), "%s", err.msg);
+  p.coverage = -1;
+  cr_assert_eq(engine_retrieve(E, "a", &p, &bad, &err), PRECIS_E_OUT_OF_RANGE);
+  cr_assert_null(bad);
+  free(q);
+  free(v);
+}
+
 Test(graph, expansion_follows_only_the_chosen_link_kinds) {
   const uint32_t dim = 4;
   mkcoll("l", dim, 4);
@@ -248,4 +317,42 @@ Test(graph, expansion_follows_only_the_chosen_link_kinds) {
   for (size_t i = 0; i < r->n; i++) cr_assert_eq(r->items[i].hops, 0);
   cr_assert_eq(r->pool_size, 10);
   engine_retrieve_result_free(r);
+}
+
+Test(graph, theta_auto_is_1_at_hops_0_and_2_when_expanding) {
+  const uint32_t dim = 16;
+  const size_t n = 400;
+  mkcoll("t", dim, 8);
+  float *v = tu_random_vectors(n, dim, 51, 1);
+  put("t", v, dim, 1, n, 200);
+  float *q = tu_random_vectors(1, dim, 53, 1);
+  engine_retrieve_params p;
+  engine_retrieve_params_default(&p);
+  cr_assert(p.theta == PRECIS_THETA_AUTO, "automatic theta is the default");
+  p.exact_seeds = true;
+  p.seeds = 40;
+  for (uint32_t hops = 0; hops <= 1; hops++) {
+    p.hops = hops;
+    engine_retrieve_params same = p, other = p;
+    same.theta = hops ? PRECIS_DEFAULT_THETA_EXPANDED : PRECIS_DEFAULT_THETA;
+    other.theta = hops ? PRECIS_DEFAULT_THETA : PRECIS_DEFAULT_THETA_EXPANDED;
+    engine_retrieve_result *ra = retrieve("t", q, dim, &p), *rs = retrieve("t", q, dim, &same),
+                           *ro = retrieve("t", q, dim, &other);
+    assert_same_items(ra, rs);
+    cr_assert(ra->objective != ro->objective, "hops %u: theta makes no difference here", hops);
+    engine_retrieve_result_free(ra);
+    engine_retrieve_result_free(rs);
+    engine_retrieve_result_free(ro);
+  }
+  const float bad[] = {-0.5f, PRECIS_MAX_THETA + 1, NAN};
+  for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+    precis_error err;
+    engine_retrieve_result *r = NULL;
+    p.theta = bad[i];
+    cr_assert_eq(engine_retrieve(E, "t", &p, &r, &err), PRECIS_E_OUT_OF_RANGE, "theta %g", bad[i]);
+    cr_assert(strstr(err.msg, "theta"), "%s", err.msg);
+    cr_assert_null(r);
+  }
+  free(q);
+  free(v);
 }

@@ -236,7 +236,8 @@ Test(select, defaults) {
   cr_assert_eq(p.k, 10);
   cr_assert_float_eq(p.lambda, 0.5f, 1e-9);
   cr_assert(p.a == 0 && p.b == 0.5f && p.c == 1 && p.theta == 1);
-  cr_assert_eq(p.coverage, SELECT_COVER_EXACT);
+  cr_assert_eq(p.coverage, SELECT_COVER_AUTO);
+  cr_assert_eq(p.sample, 128);
   cr_assert_eq(p.token_budget, 0);
 }
 
@@ -594,6 +595,12 @@ Test(select, bad_parameters) {
   EXPECT(PRECIS_E_OUT_OF_RANGE, pp.theta = NAN);
   EXPECT(PRECIS_E_INVALID_ARGUMENT, pp.mode = (select_mode)7);
   EXPECT(PRECIS_E_INVALID_ARGUMENT, pp.coverage = (select_coverage)9);
+  EXPECT(PRECIS_E_INVALID_ARGUMENT, pp.coverage = (select_coverage)(SELECT_COVER_AUTO + 1));
+  EXPECT(PRECIS_E_INVALID_ARGUMENT, pp.coverage = (select_coverage)-1);
+  EXPECT(PRECIS_OK, pp.coverage = SELECT_COVER_AUTO);
+  /* AUTO on this small pool is EXACT: SAMPLE's and SPARSE's inputs are not
+   * needed, so neither a zero sample nor missing lists is an error */
+  EXPECT(PRECIS_OK, (pp.coverage = SELECT_COVER_AUTO, pp.sample = 0));
   EXPECT(PRECIS_E_OUT_OF_RANGE, (pp.coverage = SELECT_COVER_SAMPLE, pp.sample = 0));
   EXPECT(PRECIS_E_INVALID_ARGUMENT, pl.n = 0);
   EXPECT(PRECIS_E_INVALID_ARGUMENT, pl.dim = 0);
@@ -672,4 +679,123 @@ Test(select, assign_ties_go_to_earliest_selected) {
   cr_assert_float_eq(r.mean_relevance, 0.6, 1e-6);
   cr_assert_float_eq(r.coverage_ratio, 1.0, 1e-6);
   select_result_free(&r);
+}
+
+/* ---- coverage AUTO ---- */
+
+static void assert_same_selection(const select_result *a, const select_result *b,
+                                  const char *what) {
+  cr_assert_eq(a->n, b->n, "%s: sizes %zu and %zu", what, a->n, b->n);
+  cr_assert(!memcmp(a->idx, b->idx, a->n * sizeof *a->idx), "%s: indices differ", what);
+  cr_assert(!memcmp(a->gain, b->gain, a->n * sizeof *a->gain), "%s: gains differ", what);
+  cr_assert(!memcmp(a->represents, b->represents, a->n * sizeof *a->represents),
+            "%s: represents differ", what);
+  cr_assert(a->objective == b->objective, "%s: objective %.17g vs %.17g", what,
+            a->objective, b->objective);
+  cr_assert(a->coverage_ratio == b->coverage_ratio, "%s: coverage ratio", what);
+}
+
+Test(select, auto_resolves_by_exact_work) {
+  /* the cases the threshold was chosen for (select.h) */
+  cr_assert_eq(select_coverage_resolve(SELECT_COVER_AUTO, 300, 384, 0), SELECT_COVER_EXACT);
+  cr_assert_eq(select_coverage_resolve(SELECT_COVER_AUTO, 300, 384, 1), SELECT_COVER_EXACT);
+  cr_assert_eq(select_coverage_resolve(SELECT_COVER_AUTO, 1000, 100, 0), SELECT_COVER_EXACT);
+  cr_assert_eq(select_coverage_resolve(SELECT_COVER_AUTO, 1000, 384, 0), SELECT_COVER_SAMPLE);
+  cr_assert_eq(select_coverage_resolve(SELECT_COVER_AUTO, 1000, 384, 1), SELECT_COVER_SPARSE);
+  /* the boundary: n*n*dim at the threshold is still EXACT */
+  size_t nb = 1;
+  while ((unsigned long long)(nb + 1) * (nb + 1) * 600 <= SELECT_AUTO_EXACT_WORK) nb++;
+  cr_assert_eq(select_coverage_resolve(SELECT_COVER_AUTO, nb, 600, 0), SELECT_COVER_EXACT);
+  cr_assert_eq(select_coverage_resolve(SELECT_COVER_AUTO, nb + 1, 600, 0), SELECT_COVER_SAMPLE);
+  cr_assert_eq(select_coverage_resolve(SELECT_COVER_AUTO, 1, SELECT_AUTO_EXACT_WORK, 0),
+               SELECT_COVER_EXACT);
+  cr_assert_eq(select_coverage_resolve(SELECT_COVER_AUTO, 1, SELECT_AUTO_EXACT_WORK + 1, 0),
+               SELECT_COVER_SAMPLE);
+  /* products that would wrap around stay above the threshold */
+  cr_assert_eq(select_coverage_resolve(SELECT_COVER_AUTO, SIZE_MAX, 2, 0), SELECT_COVER_SAMPLE);
+  cr_assert_eq(select_coverage_resolve(SELECT_COVER_AUTO, (size_t)1 << 32, 1, 0),
+               SELECT_COVER_SAMPLE);
+  cr_assert_eq(select_coverage_resolve(SELECT_COVER_AUTO, (size_t)1 << 31, 8, 0),
+               SELECT_COVER_SAMPLE);
+  /* every other value is left alone */
+  for (int c = SELECT_COVER_EXACT; c <= SELECT_COVER_SAMPLE; c++)
+    cr_assert_eq(select_coverage_resolve((select_coverage)c, 5000, 4096, 1), c);
+  cr_assert_eq(select_coverage_resolve((select_coverage)9, 10, 10, 0), 9);
+}
+
+Test(select, auto_small_pool_is_exact_and_identical) {
+  rng_seed(11);
+  for (int it = 0; it < 24; it++) {
+    size_t dim = it % 3 ? 16 : 384;
+    size_t n = it == 0 ? 300 : 2 + (size_t)(rng_u64() % 200); /* 300 x 384: the default */
+    inst I = inst_make(n, dim, 6, 0);
+    if (it % 2) inst_random_graph(&I, 6); /* lists do not matter below the threshold */
+    select_params pe = params((select_mode)(it % 4 == 3 ? SELECT_MMR : SELECT_COMPRESS),
+                              1 + (uint32_t)(rng_u64() % 20));
+    pe.coverage = SELECT_COVER_EXACT;
+    pe.theta = (float)(3 * rng_unif());
+    select_params pa = pe;
+    pa.coverage = SELECT_COVER_AUTO;
+    select_result re, ra;
+    run_ok(&I, &pe, &re);
+    run_ok(&I, &pa, &ra);
+    cr_assert_eq(re.coverage, SELECT_COVER_EXACT);
+    cr_assert_eq(ra.coverage, SELECT_COVER_EXACT, "instance %d: n %zu dim %zu", it, n, dim);
+    assert_same_selection(&re, &ra, "AUTO vs EXACT");
+    cr_assert(!memcmp(re.assign, ra.assign, n * sizeof *re.assign));
+    check_result(&I, &pa, &ra);
+    select_result_free(&re);
+    select_result_free(&ra);
+    inst_free(&I);
+  }
+}
+
+Test(select, auto_large_pool_reports_the_fast_form) {
+  rng_seed(12);
+  inst I = inst_make(1000, 384, 40, 0); /* the case: 3.84e8 > threshold */
+  select_params pa = params(SELECT_COMPRESS, 10);
+  cr_assert_eq(pa.coverage, SELECT_COVER_AUTO, "AUTO is the default");
+  select_params ps = pa;
+  ps.coverage = SELECT_COVER_SAMPLE;
+  select_result ra, rs;
+
+  /* without neighbour lists (as engine_retrieve calls it): SAMPLE */
+  run_ok(&I, &pa, &ra);
+  run_ok(&I, &ps, &rs);
+  cr_assert_eq(ra.coverage, SELECT_COVER_SAMPLE);
+  cr_assert_eq(rs.coverage, SELECT_COVER_SAMPLE);
+  cr_assert_eq(ra.n, 10);
+  assert_same_selection(&ra, &rs, "AUTO vs SAMPLE");
+  check_result(&I, &pa, &ra);
+  select_result_free(&ra);
+  select_result_free(&rs);
+
+  /* SAMPLE's parameter is checked once AUTO chose SAMPLE */
+  select_pool pool = inst_pool(&I);
+  select_params bad = pa;
+  bad.sample = 0;
+  cr_assert_eq(run_code(&pool, &bad), PRECIS_E_OUT_OF_RANGE);
+
+  /* with neighbour lists: SPARSE, and so are its checks */
+  inst_random_graph(&I, 8);
+  ps.coverage = SELECT_COVER_SPARSE;
+  run_ok(&I, &pa, &ra);
+  run_ok(&I, &ps, &rs);
+  cr_assert_eq(ra.coverage, SELECT_COVER_SPARSE);
+  assert_same_selection(&ra, &rs, "AUTO vs SPARSE");
+  check_result(&I, &pa, &ra);
+  select_result_free(&ra);
+  select_result_free(&rs);
+  pool = inst_pool(&I);
+  I.nbr[5] = 1000; /* outside the pool */
+  cr_assert_eq(run_code(&pool, &pa), PRECIS_E_INVALID_ARGUMENT);
+  I.nbr[5] = 0;
+
+  /* TOPK and MMR compute no coverage but name the resolved form too */
+  select_params pt = pa;
+  pt.mode = SELECT_TOPK;
+  run_ok(&I, &pt, &ra);
+  cr_assert_eq(ra.coverage, SELECT_COVER_SPARSE);
+  select_result_free(&ra);
+  inst_free(&I);
 }
