@@ -286,12 +286,21 @@ int ann_search(const ann *a, size_t nq, const float *q, size_t k,
     for (size_t i = 0; i < total; i++) labels[i] = -1, dist[i] = worst;
     return PRECIS_OK;
   }
-  if (faissx_search(a->idx, (idx_t)nq, q, (idx_t)k, (int)ef, nprobe, dist, labels) != 0)
+  const FaissIndex *ix = a->idx;
+  if (p && p->exact) {
+    if (!(ix = faissx_exact_view(a->idx)))
+      return precis_error_set(err, PRECIS_E_UNIMPLEMENTED,
+                              "exact search: the index keeps no full-precision vectors");
+    ef = nprobe = 0;
+  }
+  if (faissx_search(ix, (idx_t)nq, q, (idx_t)k, (int)ef, nprobe, dist, labels) != 0)
     return faiss_fail(err, PRECIS_E_INTERNAL, "search");
   for (size_t i = 0; i < total; i++)
     if (labels[i] < 0) dist[i] = worst;
   return PRECIS_OK;
 }
+
+int ann_can_exact(const ann *a) { return a && faissx_exact_view(a->idx) != NULL; }
 
 /* ---- save / load ---- */
 

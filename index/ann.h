@@ -33,6 +33,8 @@ typedef enum { ANN_METRIC_IP = 0, ANN_METRIC_L2 = 1 } ann_metric;
 typedef struct {
   uint32_t ef_search; /* HNSW; 0 = index default */
   uint32_t nprobe;    /* IVF; 0 = index default */
+  int exact;          /* brute force over the index's full-precision vectors
+                       * (ann_can_exact); ef_search and nprobe ignored */
 } ann_search_params;
 
 /* Build an empty index from a FAISS factory string ("HNSW32", "Flat",
@@ -57,6 +59,11 @@ int ann_set_param(ann *a, const char *name, double value, precis_error *err);
 int ann_search(const ann *a, size_t nq, const float *q, size_t k,
                const ann_search_params *p, float *dist, int64_t *labels,
                precis_error *err);
+/* 1 when the index holds its vectors at full precision (Flat, HNSW<M>), so
+ * that ann_search with `exact` is a brute-force scan in memory; 0 for
+ * compressed or transformed indexes (PQ, SQ, IVF, PCA...), where an exact
+ * search with `exact` fails with UNIMPLEMENTED. */
+int ann_can_exact(const ann *a);
 /* Write atomically: temp file, fsync, rename, fsync of the directory. */
 int ann_save(const ann *a, const char *path, precis_error *err);
 /* Missing file -> NOT_FOUND; unreadable or corrupt -> CORRUPTION. */

@@ -125,12 +125,16 @@ int coll__search_locked(coll *c, const float *q, uint32_t k,
                         size_t *nhits, precis_error *err) {
   *nhits = 0;
   if (c->count == 0) return PRECIS_OK;
-  if ((sp && sp->exact) || !c->ann) return exact_search(c, q, k, hits, nhits, err);
+  /* exact: brute force in memory over the index's own full-precision
+   * vectors when it has them (Flat, HNSW<M>), else a scan of RocksDB */
+  const int exact = sp && sp->exact;
+  if (!c->ann || (exact && !ann_can_exact(c->ann)))
+    return exact_search(c, q, k, hits, nhits, err);
   size_t want = k < c->count ? k : (size_t)c->count;
   size_t dead = c->nslots - c->live.len;
   size_t kk = k + dead;
   if (kk > c->nslots) kk = c->nslots;
-  ann_search_params ap = {sp ? sp->ef_search : 0, sp ? sp->nprobe : 0};
+  ann_search_params ap = {sp ? sp->ef_search : 0, sp ? sp->nprobe : 0, exact};
   for (;;) {
     float *d = malloc(kk * sizeof *d);
     int64_t *l = malloc(kk * sizeof *l);
@@ -164,7 +168,8 @@ int coll__search_batch_locked(coll *c, const float *q, size_t nq, uint32_t k,
   size_t dim = c->cfg.dim;
   for (size_t i = 0; i < nq; i++) nhits[i] = 0;
   if (c->count == 0 || nq == 0) return PRECIS_OK;
-  if (!c->ann || (sp && sp->exact)) {
+  const int exact = sp && sp->exact;
+  if (!c->ann || (exact && !ann_can_exact(c->ann))) {
     for (size_t i = 0; i < nq; i++) {
       int rc = coll__search_locked(c, q + i * dim, k, sp, hits + i * k, &nhits[i], err);
       if (rc) return rc;
@@ -181,7 +186,7 @@ int coll__search_batch_locked(coll *c, const float *q, size_t nq, uint32_t k,
     free(l);
     return precis_error_set(err, PRECIS_E_NO_MEMORY, "search");
   }
-  ann_search_params ap = {sp ? sp->ef_search : 0, sp ? sp->nprobe : 0};
+  ann_search_params ap = {sp ? sp->ef_search : 0, sp ? sp->nprobe : 0, exact};
   int rc = ann_search(c->ann, nq, q, kk, &ap, d, l, err);
   for (size_t i = 0; !rc && i < nq; i++) {
     size_t got = 0;

@@ -8,6 +8,7 @@
 #include "faiss_ext.h"
 
 #include <faiss/Index.h>
+#include <faiss/IndexFlat.h>
 #include <faiss/IndexHNSW.h>
 #include <faiss/IndexIVF.h>
 #include <faiss/IndexPreTransform.h>
@@ -215,6 +216,16 @@ extern "C" int faissx_search(const FaissIndex *index, idx_t n, const float *x,
     return faissx_store_current_exception();
   }
   return 0;
+}
+
+extern "C" const FaissIndex *faissx_exact_view(const FaissIndex *index) {
+  const auto *ix = reinterpret_cast<const faiss::Index *>(index);
+  if (dynamic_cast<const faiss::IndexFlat *>(ix)) return index;
+  if (auto h = dynamic_cast<const faiss::IndexHNSW *>(ix))
+    if (h->storage && h->storage->ntotal == h->ntotal &&
+        dynamic_cast<const faiss::IndexFlat *>(h->storage))
+      return reinterpret_cast<const FaissIndex *>(h->storage);
+  return nullptr;
 }
 
 extern "C" int faissx_last_error_is_oom(void) {

@@ -28,6 +28,13 @@ int faissx_search(const FaissIndex *index, idx_t n, const float *x, idx_t k,
                   int ef_search, size_t nprobe, float *distances,
                   idx_t *labels);
 
+/* The flat index holding `index`'s vectors at full precision: the index
+ * itself when it is an IndexFlat, the storage of an IndexHNSWFlat; NULL when
+ * the index keeps only codes (PQ, SQ, IVF) or transforms its input. Borrowed:
+ * valid as long as `index` and not modified by adds to it (the storage grows
+ * with the index). Searching it is a brute-force scan of the same labels. */
+const FaissIndex *faissx_exact_view(const FaissIndex *index);
+
 /* 1 if the last FAISS error of this thread was an allocation failure. Only
  * exact where the exception was stored unsliced (compat layer, extension);
  * a real libfaiss_c stores std exceptions sliced, which reads as 0. */

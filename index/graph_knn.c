@@ -213,7 +213,7 @@ int graph_knn_rebuild(coll *c, unsigned threads, precis_error *err) {
     more = store_iter_valid(it);
     if (nq == 0) break;
     bool batched = c->ann && c->nslots == c->live.len; /* no tombstones */
-    ann_search_params gp = {64, 0}; /* graph edges need no higher efSearch */
+    ann_search_params gp = {.ef_search = 64}; /* graph edges need no higher efSearch */
     if (batched) rc = ann_search(c->ann, nq, q, K + 1, &gp, dist, lab, err);
     for (size_t i = 0; i < nq && !rc; i++) {
       size_t nh = 0;

@@ -2,7 +2,11 @@
 # run-tests.sh BUILD_DIR: run every Criterion test binary under BUILD_DIR/tests,
 # each in its own process, and print one closing line "N passed, N failed".
 # Environment: PRECIS_TEST_FILTER=glob narrows the binaries; PRECIS_VALGRIND=1
-# runs the unit tests under valgrind memcheck (leaks are errors).
+# runs the unit tests under valgrind memcheck (leaks are errors),
+# PRECIS_VALGRIND=all the integration test processes too (precisd, sh and rm
+# run natively). Criterion runs each test in a re-executed worker process and
+# ignores the worker's exit status, so the children are traced, each writes
+# its own log to BUILD_DIR/valgrind/<binary>/, and the logs are checked here.
 set -u
 O=${1:-build}
 cd "$(dirname "$0")/.."
@@ -16,10 +20,20 @@ for t in "$O"/tests/unit/test_* "$O"/tests/integration/test_*; do
   bins=$((bins + 1))
   echo "== $(basename "$t")"
   log=$(mktemp)
-  if [ "${PRECIS_VALGRIND:-0}" = 1 ] && [[ "$t" == */unit/* ]]; then
-    valgrind --quiet --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=definite \
-      --suppressions=tests/valgrind.supp "$t" --jobs 1 --no-early-exit 2>&1 | tee "$log"
+  vg=${PRECIS_VALGRIND:-0}
+  if [ "$vg" = all ] || { [ "$vg" = 1 ] && [[ "$t" == */unit/* ]]; }; then
+    vgdir=$O/valgrind/$(basename "$t")
+    rm -rf "$vgdir" && mkdir -p "$vgdir"
+    OMP_NUM_THREADS=1 valgrind --trace-children=yes --trace-children-skip='*/precisd,/bin/*,/usr/bin/*' \
+      --leak-check=full --show-leak-kinds=definite,indirect --errors-for-leak-kinds=definite,indirect \
+      --error-exitcode=99 --num-callers=40 --suppressions=tests/valgrind.supp \
+      --log-file="$vgdir/vg.%p.log" "$t" --jobs 1 2>&1 | tee "$log"
     rc=${PIPESTATUS[0]}
+    bad=$(grep -l 'ERROR SUMMARY: [1-9]' "$vgdir"/vg.*.log) # a SIGKILLed child writes no summary
+    if [ -n "$bad" ]; then
+      for f in $bad; do echo "---- $f"; cat "$f"; done
+      [ "$rc" -eq 0 ] && rc=99
+    fi
   else
     "$t" --jobs 2 2>&1 | tee "$log"
     rc=${PIPESTATUS[0]}

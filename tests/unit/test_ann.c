@@ -69,7 +69,7 @@ typedef struct {
 
 static void search(const ann *a, const float *xq, uint32_t ef, uint32_t nprobe, results *r) {
   precis_error err = {0};
-  ann_search_params p = {ef, nprobe};
+  ann_search_params p = {.ef_search = ef, .nprobe = nprobe};
   cr_assert_eq(ann_search(a, NQ, xq, K, &p, r->d, r->l, &err), PRECIS_OK, "%s", err.msg);
 }
 
@@ -162,7 +162,7 @@ Test(ann, create_and_add) {
     cr_assert_eq(ann_add(a, 0, NULL, &err), PRECIS_OK);
     cr_assert_eq(ann_ntotal(a), 1000);
     /* labels are dense: stored vector 777 is its own nearest neighbour */
-    ann_search_params p = {64, 0};
+    ann_search_params p = {.ef_search = 64};
     float d[3];
     int64_t l[3];
     cr_assert_eq(ann_search(a, 1, xb + 777 * DIM, 3, &p, d, l, &err), PRECIS_OK);
@@ -173,12 +173,17 @@ Test(ann, create_and_add) {
   free(xb);
 }
 
-static void check_flat_exact(ann_metric m) {
+/* spec searched plainly (Flat) or with `exact` (any index with
+ * full-precision vectors): the brute-force top-K */
+static void check_exact(const char *spec, ann_metric m, int exact) {
   enum { N = 2000 };
   float *xb = rand_vecs(N, 2), *xq = rand_vecs(NQ, 3);
-  ann *a = build("Flat", m, xb, N);
+  ann *a = build(spec, m, xb, N);
+  cr_assert_eq(ann_can_exact(a), 1, "%s", spec);
   results r;
-  search(a, xq, 0, 0, &r);
+  precis_error err = {0};
+  ann_search_params p = {.ef_search = 16, .exact = exact};
+  cr_assert_eq(ann_search(a, NQ, xq, K, &p, r.d, r.l, &err), PRECIS_OK, "%s", err.msg);
   for (int q = 0; q < NQ; q++) {
     float d[K];
     int64_t l[K];
@@ -197,8 +202,27 @@ static void check_flat_exact(ann_metric m) {
   free(xb);
   free(xq);
 }
-Test(ann, flat_l2_matches_brute_force) { check_flat_exact(ANN_METRIC_L2); }
-Test(ann, flat_ip_matches_brute_force) { check_flat_exact(ANN_METRIC_IP); }
+Test(ann, flat_l2_matches_brute_force) { check_exact("Flat", ANN_METRIC_L2, 0); }
+Test(ann, flat_ip_matches_brute_force) { check_exact("Flat", ANN_METRIC_IP, 0); }
+Test(ann, hnsw_exact_search_matches_brute_force) {
+  check_exact("HNSW16", ANN_METRIC_L2, 1);
+  check_exact("HNSW16", ANN_METRIC_IP, 1);
+}
+
+Test(ann, exact_search_needs_full_precision_vectors) {
+  enum { N = 2000 };
+  float *xb = rand_vecs(N, 2), *xq = rand_vecs(NQ, 3);
+  ann *a = build("PQ4x4", ANN_METRIC_L2, xb, N);
+  cr_assert_eq(ann_can_exact(a), 0);
+  results r;
+  precis_error err = {0};
+  ann_search_params p = {.exact = 1};
+  cr_assert_eq(ann_search(a, NQ, xq, K, &p, r.d, r.l, &err), PRECIS_E_UNIMPLEMENTED);
+  cr_assert(strstr(err.msg, "exact"), "%s", err.msg);
+  ann_destroy(a);
+  free(xb);
+  free(xq);
+}
 
 Test(ann, hnsw_recall) {
   float *xb = rand_vecs(NB, 4), *xq = rand_vecs(NQ, 5);
@@ -291,7 +315,7 @@ Test(ann, empty_index_and_short_results) {
   cr_assert_eq(ann_create(DIM, ANN_METRIC_IP, "HNSW32", &a, &err), PRECIS_OK);
   float *xq = rand_vecs(2, 9), d[2 * 5];
   int64_t l[2 * 5];
-  ann_search_params p = {50, 0};
+  ann_search_params p = {.ef_search = 50};
   cr_assert_eq(ann_search(a, 2, xq, 5, &p, d, l, &err), PRECIS_OK, "%s", err.msg);
   for (int i = 0; i < 10; i++) cr_assert_eq(l[i], -1);
   /* fewer vectors than k: padded with -1 and the worst distance */
@@ -446,7 +470,7 @@ static void *search_loop(void *arg) {
   worker *w = arg;
   results *r = malloc(sizeof *r);
   for (int it = 0; it < 20; it++) {
-    ann_search_params p = {w->ef, 0};
+    ann_search_params p = {.ef_search = w->ef};
     if (ann_search(w->a, NQ, w->xq, K, &p, r->d, r->l, NULL) != PRECIS_OK || !same(r, w->expect))
       w->mismatches++;
     /* single-query calls too: the server's common case */
