@@ -576,16 +576,13 @@ int bench_quality(int argc, char **argv) {
     *s = (qb_sel){.family = "MMR", .mode = ENGINE_MODE_MMR, .param = lambdas[i]};
     snprintf(s->name, sizeof s->name, "MMR l=%g", lambdas[i]);
   }
-  /* the engine's automatic theta: PRECIS_DEFAULT_THETA at hops 0,
-   * PRECIS_DEFAULT_THETA_EXPANDED with hops > 0 */
+  /* the engine's automatic theta: PRECIS_DEFAULT_THETA (default diversity) */
   for (int i = 0; i < nt; i++) {
     qb_sel *s = &sels[nsel++];
     *s = (qb_sel){.family = "COMPRESS", .mode = ENGINE_MODE_COMPRESS, .param = thetas[i]};
-    int d0 = fabs(thetas[i] - PRECIS_DEFAULT_THETA) < 1e-6,
-        d1 = fabs(thetas[i] - PRECIS_DEFAULT_THETA_EXPANDED) < 1e-6;
-    s->is_default = d0 || d1;
-    snprintf(s->name, sizeof s->name, "COMPRESS t=%g%s", thetas[i],
-             d0 ? " (default, hops 0)" : d1 ? " (default, hops>0)" : "");
+    int d0 = fabs(thetas[i] - PRECIS_DEFAULT_THETA) < 1e-6;
+    s->is_default = d0;
+    snprintf(s->name, sizeof s->name, "COMPRESS t=%g%s", thetas[i], d0 ? " (default)" : "");
   }
 
   qb_data d;

@@ -206,7 +206,12 @@ typedef struct {
   uint32_t k;              /* 1..PRECIS_MAX_K, default 10 */
   uint64_t token_budget;   /* 0 = none */
   engine_mode mode;        /* default COMPRESS */
-  uint32_t seeds;          /* 0 = default max(10k, 40), at most pool */
+  uint32_t seeds;          /* ANN seeds in the pool; 0 = default
+                            * max(3k, 30); at most pool, and with hops > 0 at
+                            * most half of it (the rest is expansion room) */
+  uint32_t expand_from;    /* hop 1 walks from this many of the most similar
+                            * seeds, which also set the relevance scale;
+                            * 0 = k */
   uint32_t hops;           /* 0..PRECIS_MAX_HOPS, default 0 */
   uint32_t fanout;         /* default 16 */
   uint32_t pool;           /* default 300 */
@@ -217,9 +222,11 @@ typedef struct {
   float decay;             /* per-hop decay in (0,1], default 0.9 */
   float lambda;            /* MMR, 0..1, default 0.5 */
   float a, b, c;           /* COMPRESS weights >= 0 */
+  float diversity;         /* COMPRESS's knob, 0 (TOPK) .. 1 (most diverse);
+                            * PRECIS_DIVERSITY_AUTO = default 0.5. Sets theta
+                            * unless theta is given */
   float theta;             /* volume quality exponent, 0..PRECIS_MAX_THETA;
-                            * default PRECIS_THETA_AUTO: 1 at hops 0, 2 with
-                            * hops > 0 (precis/limits.h) */
+                            * PRECIS_THETA_AUTO (default): from diversity */
   int coverage;            /* engine_coverage, default AUTO */
   bool exact_seeds;
   uint32_t ef_search;

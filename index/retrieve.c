@@ -2,12 +2,24 @@
  * relevance -> selection (TOPK | MMR | COMPRESS) -> the items and the set
  * metrics.
  *
- * Relevance rule (documented in docs/RETRIEVAL.md): with s_min, s_max the
- * lowest and highest seed similarity, r(x) = clamp((x - s_min)/(s_max - s_min))
- * (1 when all seeds tie). A seed's graph score is r(sim); a point reached
- * from u over an edge of weight w has graph score g(u) * w * decay (the best
- * path wins). relevance = (1 - graph_weight) * r(sim) + graph_weight * g.
- * With graph_weight = 0 relevance orders points exactly as similarity does.
+ * Scoring rule (docs/RETRIEVAL.md, "Relevance"): let s_1 be the best seed
+ * similarity and s_E that of the E-th seed (E = expand_from, default k); a
+ * point's own score is r(x) = (sim(x) - s_E) / (s_1 - s_E). A point reached
+ * from u over an edge of weight w gets the path score g(u) * w * decay, where
+ * g(u) is u's own graph score (for a seed, max(0, r)). Every pool point, seed
+ * or not, keeps the best of its own score and every path that reaches it:
+ *   rel(x) = (1 - graph_weight) * r(x) + graph_weight * max(r(x), best path)
+ * With graph_weight 0, or hops 0, relevance orders points exactly as
+ * similarity does. Selection sees rel twice: min-max scaled to [0, 1] over
+ * the pool (TOPK's order, the a and b terms) and as `quality` in cosine
+ * units, cos(x) + span * (rel(x) - r(x)) with span the cosine spread of the
+ * top E seeds, which MMR and the log-det term compare with the pool's
+ * cosines, so that relevance and redundancy are on one scale.
+ *
+ * Expansion: hop 1 walks from the E most similar seeds, hop h > 1 from the
+ * points hop h-1 added, strongest graph score first. With hops > 0 seeds
+ * fill at most half the pool; hop h may fill it up to
+ * seeds + (pool - seeds) * h / hops, so that later hops keep some room.
  * kNN edges are followed outwards; knowledge links in both directions (a
  * reversed is_a reaches the hyponyms). */
 #include <math.h>
@@ -38,12 +50,14 @@ void engine_retrieve_params_default(engine_retrieve_params *p) {
   p->graph_weight = PRECIS_DEFAULT_GRAPH_WEIGHT;
   p->decay = PRECIS_DEFAULT_DECAY;
   p->lambda = PRECIS_DEFAULT_LAMBDA;
+  p->diversity = PRECIS_DIVERSITY_AUTO;
+  p->expand_from = 0;
   select_params sp;
   select_params_default(&sp);
   p->a = sp.a;
   p->b = sp.b;
   p->c = sp.c;
-  p->theta = PRECIS_THETA_AUTO; /* sp.theta at hops 0, see limits.h */
+  p->theta = PRECIS_THETA_AUTO; /* from diversity, see limits.h */
   p->coverage = (int)sp.coverage;
   p->max_represented_ids = PRECIS_DEFAULT_MAX_REPRESENTED;
 }
@@ -73,6 +87,10 @@ static int check(const engine_retrieve_params *p, precis_error *err) {
   RANGE(p->fanout >= 1 && p->fanout <= PRECIS_MAX_FANOUT, "fanout = %u outside 1..%d", p->fanout, PRECIS_MAX_FANOUT);
   RANGE(p->pool >= 1 && p->pool <= PRECIS_MAX_POOL, "pool = %u outside 1..%d", p->pool, PRECIS_MAX_POOL);
   RANGE(p->seeds <= PRECIS_MAX_SEEDS, "seeds = %u outside 0..%d", p->seeds, PRECIS_MAX_SEEDS);
+  RANGE(p->expand_from <= PRECIS_MAX_SEEDS, "expand_from = %u outside 0..%d", p->expand_from,
+        PRECIS_MAX_SEEDS);
+  RANGE(p->diversity == PRECIS_DIVERSITY_AUTO || (p->diversity >= 0 && p->diversity <= 1),
+        "diversity must be in [0, 1] or %g (default)", (double)PRECIS_DIVERSITY_AUTO);
   RANGE(p->graph_weight >= 0 && p->graph_weight <= 1, "graph_weight outside 0..1");
   RANGE(p->decay > 0 && p->decay <= 1, "decay outside (0, 1]");
   RANGE(p->token_budget <= PRECIS_MAX_TOKEN_BUDGET, "token_budget above %u", PRECIS_MAX_TOKEN_BUDGET);
@@ -113,6 +131,38 @@ static int pool_add(pool_t *P, uint64_t id, uint64_t via, uint32_t hops, float g
   P->g[P->n] = g;
   if (idmap_put(&P->pos, id, P->n)) return -1;
   P->n++;
+  return 0;
+}
+
+/* A point already in the pool keeps the best path that reaches it; a full
+ * pool takes no new points. */
+static int pool_raise(pool_t *P, uint64_t id, float g) {
+  uint64_t at;
+  if (idmap_get(&P->pos, id, &at) && g > P->g[at]) P->g[at] = g;
+  return 0;
+}
+
+typedef struct {
+  float g;
+  uint32_t i;
+} pool_rank;
+
+static int pool__cmp_rank(const void *a, const void *b) {
+  const pool_rank *x = a, *y = b;
+  if (x->g != y->g) return x->g > y->g ? -1 : 1;
+  return x->i < y->i ? -1 : (x->i > y->i);
+}
+
+/* Orders idx[0..n) by graph score, strongest first (ties: lower index).
+ * Returns -1 when out of memory. */
+static int pool__sort_by_g(const pool_t *P, uint32_t *idx, size_t n) {
+  if (n < 2) return 0;
+  pool_rank *r = malloc(n * sizeof *r);
+  if (!r) return -1;
+  for (size_t k = 0; k < n; k++) r[k] = (pool_rank){P->g[idx[k]], idx[k]};
+  qsort(r, n, sizeof *r, pool__cmp_rank);
+  for (size_t k = 0; k < n; k++) idx[k] = r[k].i;
+  free(r);
   return 0;
 }
 
@@ -194,15 +244,21 @@ int retrieve__run(coll *c, const engine_retrieve_params *p,
   if (!q) return precis_error_set(err, PRECIS_E_NO_MEMORY, "retrieve");
   if ((rc = coll__prepare_vector(c, p->query, p->dim, q, "query", err))) { free(q); return rc; }
   uint32_t poolcap = p->pool;
-  uint32_t nseeds = p->seeds ? p->seeds : (p->k * 10 > 40 ? p->k * 10 : 40);
+  uint32_t nseeds = p->seeds ? p->seeds
+                             : (p->k * PRECIS_DEFAULT_SEEDS_PER_K > PRECIS_DEFAULT_SEEDS_MIN
+                                    ? p->k * PRECIS_DEFAULT_SEEDS_PER_K
+                                    : PRECIS_DEFAULT_SEEDS_MIN);
   if (nseeds > poolcap) nseeds = poolcap;
+  if (p->hops > 0 && nseeds > poolcap - poolcap / 2) nseeds = poolcap - poolcap / 2;
+  uint32_t nexp = p->expand_from ? p->expand_from : p->k;
+  if (nexp > nseeds) nexp = nseeds;
 
   pool_t P = {0};
   idmap_init(&P.pos);
   engine_hit *hits = malloc(nseeds * sizeof *hits);
   nbr_t *nb = malloc(1024 * sizeof *nb);
-  float *vecs = NULL, *rel = NULL, *sim = NULL, *nsim = NULL;
-  uint32_t *tokens = NULL, *off = NULL, *nidx = NULL;
+  float *vecs = NULL, *rel = NULL, *sim = NULL, *nsim = NULL, *qual = NULL, *own = NULL;
+  uint32_t *tokens = NULL, *off = NULL, *nidx = NULL, *order = NULL;
   engine_retrieve_result *R = NULL;
   select_result sr = {0};
   P.cap = poolcap;
@@ -210,45 +266,59 @@ int retrieve__run(coll *c, const engine_retrieve_params *p,
   P.via = malloc(poolcap * sizeof *P.via);
   P.hops = malloc(poolcap * sizeof *P.hops);
   P.g = malloc(poolcap * sizeof *P.g);
-  if (!hits || !nb || !P.id || !P.via || !P.hops || !P.g) { free(q); q = NULL; rc = PRECIS_E_NO_MEMORY; goto out_nolock; }
+  order = malloc(poolcap * sizeof *order);
+  if (!hits || !nb || !P.id || !P.via || !P.hops || !P.g || !order) { free(q); q = NULL; rc = PRECIS_E_NO_MEMORY; goto out_nolock; }
 
   pthread_rwlock_rdlock(&c->lock);
-  /* 1. seeds */
+  /* 1. seeds (sorted by similarity, best first) */
   size_t nh = 0;
   engine_search_params sp = {p->exact_seeds, p->ef_search, 0};
   if ((rc = coll__search_locked(c, q, nseeds, &sp, hits, &nh, err))) goto out;
   uint64_t t1 = now_us();
-  float smin = INFINITY, smax = -INFINITY;
-  for (size_t i = 0; i < nh; i++) {
-    if (hits[i].score < smin) smin = hits[i].score;
-    if (hits[i].score > smax) smax = hits[i].score;
-  }
-  float span = smax - smin;
-#define RESCALE(x) (span > 0 ? fminf(1.0f, fmaxf(0.0f, ((x) - smin) / span)) : 1.0f)
+  /* the relevance scale: the best seed and the E-th */
+  if (nexp > nh) nexp = (uint32_t)nh;
+  float s_top = nh ? hits[0].score : 0, s_ref = nexp ? hits[nexp - 1].score : 0;
+  float span = s_top - s_ref;
+#define OWN(x) (span > 0 ? ((x) - s_ref) / span : 1.0f)
   for (size_t i = 0; i < nh; i++)
-    if (pool_add(&P, hits[i].id, hits[i].id, 0, RESCALE(hits[i].score)) < 0) { rc = PRECIS_E_NO_MEMORY; goto out; }
-  /* 2. expansion, hop by hop, strongest edges first */
-  size_t lo = 0;
-  for (uint32_t h = 1; h <= p->hops && P.n < P.cap; h++) {
-    size_t hi = P.n;
-    for (size_t u = lo; u < hi && P.n < P.cap; u++) {
+    if (pool_add(&P, hits[i].id, hits[i].id, 0, fmaxf(0.0f, OWN(hits[i].score))) < 0) { rc = PRECIS_E_NO_MEMORY; goto out; }
+  /* 2. expansion, hop by hop: hop 1 from the nexp best seeds, later hops
+   * from what the previous hop added, strongest graph score first */
+  size_t nfront = nexp, seeds_in = P.n;
+  for (size_t i = 0; i < nfront; i++) order[i] = (uint32_t)i;
+  for (uint32_t h = 1; h <= p->hops && nfront > 0; h++) {
+    size_t room = seeds_in + (size_t)(P.cap - seeds_in) * h / p->hops;
+    size_t added_from = P.n;
+    for (size_t f = 0; f < nfront; f++) {
+      size_t u = order[f];
       size_t nn;
       if ((rc = neighbours(c, p, P.id[u], nb, 1024, &nn, err))) goto out;
       for (size_t j = 0; j < nn; j++) {
         if (!idmap_get(&c->live, nb[j].other, NULL)) continue;
-        int r = pool_add(&P, nb[j].other, P.id[u], h, P.g[u] * nb[j].w * p->decay);
+        float g = P.g[u] * nb[j].w * p->decay;
+        int r = P.n < room ? pool_add(&P, nb[j].other, P.id[u], h, g)
+                           : pool_raise(&P, nb[j].other, g);
         if (r < 0) { rc = PRECIS_E_NO_MEMORY; goto out; }
       }
     }
-    lo = hi;
+    /* the next frontier: this hop's additions, by graph score */
+    nfront = P.n - added_from;
+    for (size_t i = 0; i < nfront; i++) order[i] = (uint32_t)(added_from + i);
+    if (pool__sort_by_g(&P, order, nfront)) { rc = PRECIS_E_NO_MEMORY; goto out; }
   }
   uint64_t t2 = now_us();
-  /* 3. exact similarity and relevance of every pool point */
+  /* 3. exact similarity, relevance and quality of every pool point */
   size_t n = P.n;
   vecs = malloc((n ? n : 1) * dim * sizeof(float));
   rel = malloc((n ? n : 1) * sizeof(float));
   sim = malloc((n ? n : 1) * sizeof(float));
-  if (!vecs || !rel || !sim) { rc = PRECIS_E_NO_MEMORY; goto out; }
+  qual = malloc((n ? n : 1) * sizeof(float));
+  own = malloc((n ? n : 1) * sizeof(float));
+  if (!vecs || !rel || !sim || !qual || !own) { rc = PRECIS_E_NO_MEMORY; goto out; }
+  double qn = 0;
+  for (size_t d = 0; d < dim; d++) qn += (double)q[d] * q[d];
+  float qinv = qn > 0 ? (float)(1.0 / sqrt(qn)) : 0.0f;
+  float cmin = INFINITY, cmax = -INFINITY, rmin = INFINITY, rmax = -INFINITY;
   for (size_t i = 0; i < n; i++) {
     float *v = vecs + i * dim;
     if ((rc = coll__read_vector(c, P.id[i], v, err))) goto out;
@@ -260,14 +330,29 @@ int retrieve__run(coll *c, const engine_retrieve_params *p,
       l2 += df * df;
     }
     sim[i] = c->cfg.metric == ENGINE_METRIC_L2 ? (float)-l2 : (float)dot;
-    float r = RESCALE(sim[i]);
-    rel[i] = (1 - p->graph_weight) * r + p->graph_weight * (P.hops[i] == 0 ? r : P.g[i]);
+    float r = OWN(sim[i]);
+    own[i] = r;
+    rel[i] = (1 - p->graph_weight) * r + p->graph_weight * fmaxf(r, P.g[i]);
+    if (rel[i] < rmin) rmin = rel[i];
+    if (rel[i] > rmax) rmax = rel[i];
+    float cosv = 0;
     if (nrm > 0) { /* selection compares directions */
       float inv = (float)(1.0 / sqrt(nrm));
       for (size_t d = 0; d < dim; d++) v[d] *= inv;
+      cosv = (float)dot * inv * qinv;
+    }
+    qual[i] = cosv;
+    if (P.hops[i] == 0 && i < nexp) { /* the cosine spread of the top seeds */
+      if (cosv < cmin) cmin = cosv;
+      if (cosv > cmax) cmax = cosv;
     }
   }
-#undef RESCALE
+#undef OWN
+  float cspan = cmax > cmin ? cmax - cmin : 0.0f;
+  for (size_t i = 0; i < n; i++) {
+    qual[i] += cspan * (rel[i] - own[i]);
+    rel[i] = rmax > rmin ? (rel[i] - rmin) / (rmax - rmin) : 1.0f;
+  }
   if (p->token_budget) {
     tokens = malloc((n ? n : 1) * sizeof *tokens);
     if (!tokens) { rc = PRECIS_E_NO_MEMORY; goto out; }
@@ -322,7 +407,7 @@ int retrieve__run(coll *c, const engine_retrieve_params *p,
   R->coverage_used = (int)select_coverage_resolve((select_coverage)p->coverage, n, dim,
                                                   off != NULL);
   if (n > 0) {
-    select_pool sp2 = {n, dim, vecs, rel, tokens, off, nidx, nsim};
+    select_pool sp2 = {n, dim, vecs, rel, qual, tokens, off, nidx, nsim};
     select_params sel;
     select_params_default(&sel);
     sel.mode = (select_mode)p->mode;
@@ -332,9 +417,13 @@ int retrieve__run(coll *c, const engine_retrieve_params *p,
     sel.a = p->a;
     sel.b = p->b;
     sel.c = p->c;
-    sel.theta = p->theta != PRECIS_THETA_AUTO ? p->theta
-                : p->hops > 0                ? PRECIS_DEFAULT_THETA_EXPANDED
-                                             : PRECIS_DEFAULT_THETA;
+    sel.theta = p->theta;
+    if (p->theta == PRECIS_THETA_AUTO && sel.mode == SELECT_COMPRESS)
+      select_params_set_diversity(&sel, p->diversity == PRECIS_DIVERSITY_AUTO
+                                            ? PRECIS_DEFAULT_DIVERSITY
+                                            : p->diversity);
+    else if (p->theta == PRECIS_THETA_AUTO)
+      sel.theta = PRECIS_DEFAULT_THETA;
     sel.coverage = (select_coverage)p->coverage;
     if ((rc = select_run(&sp2, &sel, &sr, err))) goto out;
   }
@@ -394,6 +483,9 @@ out_nolock:
   free(vecs);
   free(rel);
   free(sim);
+  free(qual);
+  free(own);
+  free(order);
   free(tokens);
   free(off);
   free(nidx);

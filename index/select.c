@@ -44,11 +44,11 @@
 #define SELECT_DEFAULT_MODE SELECT_COMPRESS
 #define SELECT_DEFAULT_K PRECIS_DEFAULT_K
 #define SELECT_DEFAULT_LAMBDA PRECIS_DEFAULT_LAMBDA
-/* Chosen on WordNet-small (150 held-out queries, 100 seeds, k 10): with
- * relevance min-max rescaled over the seeds, a = 0, b = 0.5, c = 1, theta = 1
- * gave 4.77 distinct categories at 98.9% of TOPK's mean similarity, against
- * TOPK 4.29 and MMR(0.3) 4.69 at 98.4% (see bench/README.md). theta = 5
- * makes the quality term dominate and returns TOPK. */
+/* Chosen across corpora (docs/RETRIEVAL.md, "How the defaults were
+ * chosen"): the log-det term with quality exp(theta*cosine) alone (a = b =
+ * 0) lies on the relevance/diversity front of MMR and greedy log-det; the
+ * coverage term moved COMPRESS below it. theta comes from `diversity`
+ * (select_theta_for_diversity). */
 #define SELECT_DEFAULT_A PRECIS_DEFAULT_A
 #define SELECT_DEFAULT_B PRECIS_DEFAULT_B
 #define SELECT_DEFAULT_C PRECIS_DEFAULT_C
@@ -59,6 +59,23 @@
 #define SELECT_DEFAULT_SAMPLE 128u
 #define SELECT_DEFAULT_SEED 0x5eed5e1ec7ULL
 #define SELECT_MAX_THETA PRECIS_MAX_THETA
+/* |quality| bound: exp(theta*quality) stays far inside double range */
+#define SELECT_MAX_QUALITY 16.0f
+
+float select_theta_for_diversity(float diversity) {
+  if (!(diversity > 0.0f)) return SELECT_MAX_THETA;
+  if (diversity > 1.0f) diversity = 1.0f;
+  double t = SELECT_DIVERSITY_THETA_MID * pow(SELECT_DIVERSITY_THETA_RATIO, 1.0 - 2.0 * diversity);
+  return t > SELECT_MAX_THETA ? SELECT_MAX_THETA : (float)t;
+}
+
+void select_params_set_diversity(select_params *p, float diversity) {
+  if (!(diversity > 0.0f)) { /* the TOPK end of the curve, exactly */
+    p->mode = SELECT_TOPK;
+    return;
+  }
+  p->theta = select_theta_for_diversity(diversity);
+}
 
 void select_params_default(select_params *p) {
   if (!p) return;
@@ -210,6 +227,12 @@ static int select_validate(const select_pool *pool, const select_params *p,
       return precis_error_set(err, PRECIS_E_OUT_OF_RANGE,
                               "select: relevance of pool point %zu is not in [0,1]", i);
   }
+  if (pool->quality)
+    for (size_t i = 0; i < pool->n; i++)
+      if (!isfinite(pool->quality[i]) || fabsf(pool->quality[i]) > SELECT_MAX_QUALITY)
+        return precis_error_set(err, PRECIS_E_OUT_OF_RANGE,
+                                "select: quality of pool point %zu is not finite or exceeds %g",
+                                i, (double)SELECT_MAX_QUALITY);
   if (cover && *cov == SELECT_COVER_SPARSE) return select_validate_sparse(pool, err);
   return PRECIS_OK;
 }
@@ -258,8 +281,7 @@ static int select_topk(select_work *w, precis_error *err) {
 static int select_mmr(select_work *w, precis_error *err) {
   const select_pool *pool = w->pool;
   size_t n = pool->n;
-  const float *rel = pool->relevance;
-  double lam = w->p->lambda;
+    double lam = w->p->lambda;
   uint64_t budget = w->p->token_budget, used = 0;
   float *maxsim = malloc(n * sizeof *maxsim);
   unsigned char *dead = calloc(n, 1);
@@ -278,14 +300,15 @@ static int select_mmr(select_work *w, precis_error *err) {
         continue;
       }
       /* first pick: the most relevant (its MMR score is lambda*rel) */
-      double s = w->cnt == 0 ? (double)rel[i] : lam * rel[i] - (1.0 - lam) * maxsim[i];
+      double qi = select_quality(pool, i);
+      double s = w->cnt == 0 ? qi : lam * qi - (1.0 - lam) * maxsim[i];
       if (best == n || s > best_score) {
         best = i;
         best_score = s;
       }
     }
     if (best == n) break;
-    if (w->cnt == 0) best_score = lam * rel[best];
+    if (w->cnt == 0) best_score = lam * select_quality(pool, best);
     float *row = w->rows + w->cnt * n;
     select_sim_row(pool, (uint32_t)best, row);
     if (w->cnt == 0) {
@@ -320,7 +343,7 @@ static int select_logdet(const select_work *w, double *out, precis_error *err) {
     free(q);
     return precis_error_set(err, PRECIS_E_NO_MEMORY, "select: out of memory");
   }
-  for (size_t s = 0; s < m; s++) q[s] = exp(theta * w->pool->relevance[w->idx[s]]);
+  for (size_t s = 0; s < m; s++) q[s] = exp(theta * select_quality(w->pool, w->idx[s]));
   for (size_t s = 0; s < m; s++)
     for (size_t t = s; t < m; t++) {
       double kst = w->rows[s * n + w->idx[t]];

@@ -4,13 +4,15 @@
  *
  * Modes:
  *   SELECT_TOPK      the k most relevant (ties broken by lower pool index).
- *   SELECT_MMR       maximal marginal relevance:
- *                    argmax lambda*rel(i) - (1-lambda)*max_{s in S} sim(i,s).
+ *   SELECT_MMR       maximal marginal relevance, on one scale:
+ *                    argmax lambda*qual(i) - (1-lambda)*max_{s in S} sim(i,s)
+ *                    with qual in the units of sim (cosine): lambda 1 is
+ *                    TOPK by quality, 0 the most diverse set.
  *   SELECT_COMPRESS  lazy greedy on the monotone submodular
  *                    F(S) = a*sum_{s in S} rel(s)
  *                         + b*sum_{v in pool} rel(v)*max(0, max_{s in S} sim(v,s))
  *                         + c*log det(I + L_S),  L = diag(q) K diag(q),
- *                    q_i = exp(theta*rel(i)), K = pool similarity matrix.
+ *                    q_i = exp(theta*qual(i)), K = pool similarity matrix.
  *                    With b = c = 0 the result equals SELECT_TOPK.
  * Budgets: k (count) and optionally a token budget (each point costs its
  * token count); with a budget, COMPRESS uses cost-scaled lazy greedy plus
@@ -65,7 +67,13 @@ typedef struct {
   size_t n;                 /* pool size, >= 1 */
   size_t dim;
   const float *vectors;     /* n*dim row-major, L2-normalised */
-  const float *relevance;   /* n values, expected in [0,1] */
+  const float *relevance;   /* n values, expected in [0,1]: the order of
+                               TOPK, the a-term and the coverage weights */
+  /* Optional: n values in the units of the pool similarities (cosine to
+   * the query, graph boost included), finite. MMR's relevance and the
+   * log-det quality q = exp(theta*quality) use it, so that relevance and
+   * redundancy share one scale. NULL: relevance is used. */
+  const float *quality;
   const uint32_t *tokens;   /* n token counts; may be NULL without a budget */
   /* Optional sparse neighbourhood (CSR) for SELECT_COVER_SPARSE: the
    * neighbours of pool point v are nbr_idx[nbr_off[v] .. nbr_off[v+1]) with
@@ -87,7 +95,7 @@ typedef struct {
   uint64_t seed;           /* SAMPLE: deterministic seed */
 } select_params;
 
-/* Defaults: COMPRESS, k 10, lambda 0.5, a 0, b 0.5, c 1, theta 1, AUTO,
+/* Defaults: COMPRESS, k 10, lambda 0.5, a 0, b 0, c 1, theta 5, AUTO,
  * sample 128 (chosen by measurement, see select.c). */
 void select_params_default(select_params *p);
 
@@ -109,6 +117,21 @@ typedef struct {
                                 coverage; other modes report the form AUTO
                                 (or the requested form) resolved to. */
 } select_result;
+
+/* The one diversity knob of COMPRESS, in [0, 1]: 0 is TOPK, 1 the most
+ * diverse end of the curve. It sets theta of the log-det quality,
+ *   theta(d) = SELECT_DIVERSITY_THETA_MID * RATIO^(1 - 2d)
+ * (40 at d = 0 .. 5 at 0.5 .. 0.625 at 1), capped at PRECIS_MAX_THETA, which
+ * moves the result monotonically from TOPK towards more distinct items.
+ * The mapping was fitted on some corpora and reported on others
+ * (docs/RETRIEVAL.md). */
+#define SELECT_DIVERSITY_THETA_MID 5.0
+#define SELECT_DIVERSITY_THETA_RATIO 8.0
+float select_theta_for_diversity(float diversity);
+/* Applies a diversity to COMPRESS params: d <= 0 switches to SELECT_TOPK
+ * (exactly the TOPK end), else sets theta = select_theta_for_diversity(d).
+ * a, b, c are left as they are. */
+void select_params_set_diversity(select_params *p, float diversity);
 
 /* Runs the selection. On failure (bad parameters -> OUT_OF_RANGE or
  * INVALID_ARGUMENT, allocation -> NO_MEMORY) *out is left empty. */

@@ -3,7 +3,7 @@
  * submodular
  *   F(S) = a*sum_{s in S} rel(s)                                (relevance)
  *        + b*sum_v rel(v)*max(0, max_{s in S} sim(v,s))          (coverage)
- *        + c*log det(I + L_S), L = diag(q) K diag(q), q = exp(theta*rel)
+ *        + c*log det(I + L_S), L = diag(q) K diag(q), q = exp(theta*qual)
  *                                                                (volume)
  *
  * Design:
@@ -284,7 +284,7 @@ static int select_setup_vol(select_cstate *s, double theta, size_t kmax) {
   for (size_t i = 0; i < n; i++) {
     const float *v = s->pool->vectors + i * dim;
     double kii = s->gram ? s->G[i * n + i] : cblas_sdot((int)dim, v, 1, v, 1);
-    s->q[i] = exp(theta * s->pool->relevance[i]);
+    s->q[i] = exp(theta * select_quality(s->pool, i));
     double d2 = 1.0 + s->q[i] * s->q[i] * kii;
     s->d2[i] = d2 >= 1.0 ? d2 : 1.0;
     s->vg[i] = log(s->d2[i]);

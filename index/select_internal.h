@@ -35,6 +35,11 @@ static inline uint64_t select_cost(const select_pool *pool, uint32_t i) {
   return pool->tokens ? pool->tokens[i] : 0;
 }
 
+/* The quality of pool point i: pool->quality[i], or relevance without it. */
+static inline float select_quality(const select_pool *pool, size_t i) {
+  return pool->quality ? pool->quality[i] : pool->relevance[i];
+}
+
 /* row[v] = <vectors[j], vectors[v]> for every pool point v (one sgemv). */
 void select_sim_row(const select_pool *pool, uint32_t j, float *row);
 

@@ -567,6 +567,9 @@ static void map_retrieve(const Precis__V1__RetrieveRequest *r,
   SETOPT(max_represented_ids, r->max_represented_ids);
   SETOPT(ef_search, r->ef_search);
   SETOPT(mode, (engine_mode)r->mode);
+  SETNZ(expand_from, r->expand_from);
+  if (r->diversity_opt_case == PRECIS__V1__RETRIEVE_REQUEST__DIVERSITY_OPT_DIVERSITY)
+    p->diversity = r->diversity;
 #undef SETNZ
 #undef SETOPT
   unsigned kinds = (r->follow_knn ? ENGINE_EDGE_KNN : 0) |

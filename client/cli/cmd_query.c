@@ -16,7 +16,9 @@ static const char usage[] =
     "usage: precis query COLLECTION (--vector \"0.1,0.2,...\" | --vector-file F\n"
     "                    | --point ID) [-k N] [--mode compress|topk|mmr]\n"
     "                    [--compare] [--search] [--hops H] [--token-budget T]\n"
-    "                    [--lambda L] [--a A] [--b B] [--c C] [--theta T (default 1, 2 with hops)]\n"
+    "                    [--diversity D (0 = topk .. 1, default 0.5)] [--lambda L]\n"
+    "                    [--a A] [--b B] [--c C] [--theta T (default: from diversity)]\n"
+    "                    [--expand-from N (default k)]\n"
     "                    [--links KIND,...] [--no-knn] [--no-links]\n"
     "                    [--seeds N] [--pool N] [--fanout N] [--decay D]\n"
     "                    [--graph-weight W] [--coverage auto|exact|sparse|sample]\n"
@@ -373,7 +375,8 @@ static int do_search(cli *c, const char *coll, precis_retrieve_params *p,
 enum {
   O_VECTOR = 256, O_VFILE, O_POINT, O_MODE, O_COMPARE, O_SEARCH, O_HOPS,
   O_BUDGET, O_LAMBDA, O_A, O_B, O_C, O_THETA, O_LINKS, O_NOKNN, O_NOLINKS,
-  O_SEEDS, O_POOL, O_FANOUT, O_DECAY, O_GW, O_COVER, O_EXACT, O_FIELD
+  O_SEEDS, O_POOL, O_FANOUT, O_DECAY, O_GW, O_COVER, O_EXACT, O_FIELD,
+  O_DIVERSITY, O_EXPAND
 };
 
 static int split_kinds(cli *c, char *s, const char ***out, size_t *n) {
@@ -413,6 +416,8 @@ int cmd_query(cli *c, int argc, char **argv) {
       {"b", required_argument, NULL, O_B},
       {"c", required_argument, NULL, O_C},
       {"theta", required_argument, NULL, O_THETA},
+      {"diversity", required_argument, NULL, O_DIVERSITY},
+      {"expand-from", required_argument, NULL, O_EXPAND},
       {"links", required_argument, NULL, O_LINKS},
       {"no-knn", no_argument, NULL, O_NOKNN},
       {"no-links", no_argument, NULL, O_NOLINKS},
@@ -490,6 +495,15 @@ int cmd_query(cli *c, int argc, char **argv) {
       else if (o == O_THETA) p.theta = f;
       else if (o == O_DECAY) p.decay = f;
       else p.graph_weight = f;
+      break;
+    case O_DIVERSITY:
+      if (cli_parse_float(optarg, &f) < 0 || !(f >= 0 && f <= 1))
+        return cli_usage(c, "--diversity needs a number in [0, 1], got '%s'", optarg);
+      p.diversity = f;
+      break;
+    case O_EXPAND:
+      if (cli_parse_u32(optarg, PRECIS_MAX_SEEDS, &p.expand_from) < 0)
+        return cli_usage(c, "--expand-from must be 0..%d", PRECIS_MAX_SEEDS);
       break;
     case O_LINKS: kinds_arg = optarg; break;
     case O_NOKNN: p.follow_knn = 0; break;

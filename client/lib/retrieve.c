@@ -25,6 +25,7 @@ void precis_retrieve_params_init(precis_retrieve_params *p) {
   p->b = PRECIS_DEFAULT_B;
   p->c = PRECIS_DEFAULT_C;
   p->theta = PRECIS_THETA_AUTO;
+  p->diversity = PRECIS_DIVERSITY_AUTO;
   p->coverage = PRECIS_COVERAGE_AUTO;
   p->max_represented_ids = PRECIS_DEFAULT_MAX_REPRESENTED;
 }
@@ -107,6 +108,11 @@ int precis_retrieve(precis_conn *c, const char *collection,
   rr.b = p->b;
   rr.c = p->c;
   rr.theta = p->theta;
+  rr.expand_from = p->expand_from;
+  if (p->diversity != PRECIS_DIVERSITY_AUTO) {
+    rr.diversity_opt_case = PRECIS__V1__RETRIEVE_REQUEST__DIVERSITY_OPT_DIVERSITY;
+    rr.diversity = p->diversity;
+  }
   /* Sent with presence, so an explicit EXACT (0) stays EXACT even with
    * server_defaults. AUTO with server_defaults is left off the wire: the
    * server applies its own default (AUTO; EXACT on servers older than AUTO,

@@ -33,24 +33,28 @@
 #define PRECIS_MAX_INFLIGHT_PER_CONN 4096
 
 /* Retrieval defaults, shared by the engine, the server and libprecis so that
- * they cannot drift apart. COMPRESS weights were chosen by measurement on
- * WordNet (docs/RETRIEVAL.md). Seeds default to max(10k, 40), at most pool. */
+ * they cannot drift apart. Chosen across corpora, fitted on some and
+ * reported on others (docs/RETRIEVAL.md, "How the defaults were chosen").
+ * Seeds: PRECIS_DEFAULT_SEEDS_PER_K * k, at least PRECIS_DEFAULT_SEEDS_MIN;
+ * with hops > 0 at most half the pool, so that expansion has room. The
+ * graph is walked from the expand_from most similar seeds (default k). */
 #define PRECIS_DEFAULT_K 10
+#define PRECIS_DEFAULT_SEEDS_PER_K 3
+#define PRECIS_DEFAULT_SEEDS_MIN 30
 #define PRECIS_DEFAULT_FANOUT 16
 #define PRECIS_DEFAULT_POOL 300
 #define PRECIS_DEFAULT_GRAPH_WEIGHT 0.5f
 #define PRECIS_DEFAULT_DECAY 0.9f
 #define PRECIS_DEFAULT_LAMBDA 0.5f
 #define PRECIS_DEFAULT_A 0.0f
-#define PRECIS_DEFAULT_B 0.5f
+#define PRECIS_DEFAULT_B 0.0f
 #define PRECIS_DEFAULT_C 1.0f
-#define PRECIS_DEFAULT_THETA 1.0f
-/* theta = PRECIS_THETA_AUTO (the default of retrieve) means
- * PRECIS_DEFAULT_THETA at hops 0 and PRECIS_DEFAULT_THETA_EXPANDED when the
- * graph is walked: on full WordNet, hops 1 over is_a, theta 2 found 23.5 %
- * of held-out hypernyms at 90 % of TOPK's similarity where theta 1 found
- * 20.2 % at 80 % (bench/README.md, quality). */
-#define PRECIS_DEFAULT_THETA_EXPANDED 2.0f
+/* COMPRESS's one knob, 0 (= TOPK) .. 1 (most diverse); it sets theta unless
+ * theta is given (PRECIS_THETA_AUTO means "from diversity"). */
+#define PRECIS_DEFAULT_DIVERSITY 0.5f
+#define PRECIS_DIVERSITY_AUTO (-1.0f)
+/* theta at the default diversity (select_theta_for_diversity(0.5)) */
+#define PRECIS_DEFAULT_THETA 5.0f
 #define PRECIS_THETA_AUTO (-1.0f)
 #define PRECIS_DEFAULT_MAX_REPRESENTED 16
 

@@ -305,7 +305,9 @@ typedef struct precis_retrieve_params {
   uint32_t k;                /* 1..PRECIS_MAX_K; default 10 */
   uint64_t token_budget;     /* 0 = none */
   precis_mode mode;          /* default COMPRESS */
-  uint32_t seeds;            /* ANN seeds; 0 = max(2k, 20) */
+  uint32_t seeds;            /* ANN seeds; 0 = max(3k, 30), with hops > 0 at
+                                most half the pool */
+  uint32_t expand_from;      /* hop 1 walks from this many best seeds; 0 = k */
   uint32_t hops;             /* 0..PRECIS_MAX_HOPS; default 0 */
   uint32_t fanout;           /* edges followed per node; default 16 */
   uint32_t pool;             /* candidate pool cap; default 300 */
@@ -316,10 +318,12 @@ typedef struct precis_retrieve_params {
   float graph_weight;        /* 0..1 blend of graph score; default 0.5 */
   float decay;               /* per-hop decay in (0,1]; default 0.9 */
   float lambda;              /* MMR trade-off 0..1; default 0.5 */
-  float a, b, c;             /* COMPRESS weights; default 0, 0.5, 1 */
+  float diversity;           /* COMPRESS's one knob: 0 = TOPK .. 1 = most
+                              * diverse; PRECIS_DIVERSITY_AUTO (default):
+                              * the server's default (0.5) */
+  float a, b, c;             /* COMPRESS weights (experts); default 0, 0, 1 */
   float theta;               /* volume quality exponent in [0, 20], or
-                              * PRECIS_THETA_AUTO (default): 1 at hops 0,
-                              * 2 when the graph is walked */
+                              * PRECIS_THETA_AUTO (default): from diversity */
   precis_coverage coverage;  /* default AUTO; sent with presence, so EXACT
                                 means EXACT also with server_defaults (AUTO
                                 with server_defaults is left to the server) */

@@ -3,6 +3,7 @@
  * link-kind filtering, TOPK equals search, COMPRESS with b = c = 0 equals
  * TOPK, token budgets, the coverage form AUTO picks and reports). */
 #include <criterion/criterion.h>
+#include <inttypes.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -329,13 +330,14 @@ Test(graph, theta_auto_is_1_at_hops_0_and_2_when_expanding) {
   engine_retrieve_params p;
   engine_retrieve_params_default(&p);
   cr_assert(p.theta == PRECIS_THETA_AUTO, "automatic theta is the default");
+  cr_assert(p.diversity == PRECIS_DIVERSITY_AUTO, "default diversity is the default");
   p.exact_seeds = true;
   p.seeds = 40;
   for (uint32_t hops = 0; hops <= 1; hops++) {
     p.hops = hops;
     engine_retrieve_params same = p, other = p;
-    same.theta = hops ? PRECIS_DEFAULT_THETA_EXPANDED : PRECIS_DEFAULT_THETA;
-    other.theta = hops ? PRECIS_DEFAULT_THETA : PRECIS_DEFAULT_THETA_EXPANDED;
+    same.theta = PRECIS_DEFAULT_THETA; /* theta of the default diversity */
+    other.theta = 1.0f;
     engine_retrieve_result *ra = retrieve("t", q, dim, &p), *rs = retrieve("t", q, dim, &same),
                            *ro = retrieve("t", q, dim, &other);
     assert_same_items(ra, rs);
@@ -355,4 +357,136 @@ Test(graph, theta_auto_is_1_at_hops_0_and_2_when_expanding) {
   }
   free(q);
   free(v);
+}
+
+/* ---- graph scoring (docs/RETRIEVAL.md "Relevance"), pinned on a hand-built
+ * graph: r(x) = (sim - s_E) / (s_1 - s_E); a path from u over weight w
+ * scores g(u) * w * decay; every point keeps the best of r and its paths,
+ * seeds included; rel = (1 - gw) * r + gw * max(r, best path). ---- */
+
+static void unit_at_cos(float *v, float c) { /* cosine c to (1, 0, 0) */
+  v[0] = c;
+  v[1] = sqrtf(1 - c * c);
+  v[2] = 0;
+}
+
+static const engine_retrieved *item_of(const engine_retrieve_result *r, uint64_t id) {
+  for (size_t i = 0; i < r->n; i++)
+    if (r->items[i].id == id) return &r->items[i];
+  return NULL;
+}
+
+Test(graph, scoring_best_path_wins_for_every_pool_point) {
+  const uint32_t dim = 3;
+  mkcoll("s", dim, 2);
+  float v[4 * 3];
+  unit_at_cos(v + 0, 1.0f);  /* 1: the best seed, r = 1 */
+  unit_at_cos(v + 3, 0.9f);  /* 2: seed, r = 0.5 */
+  unit_at_cos(v + 6, 0.8f);  /* 3: the E-th seed, r = 0; linked from 1 (w 0.5) */
+  unit_at_cos(v + 9, 0.5f);  /* 4: no seed, r = -1.5; linked from 1 (w 1) */
+  put("s", v, dim, 1, 4, 4);
+  precis_error err;
+  cr_assert_eq(engine_link_add(E, "s", 1, 3, "rel", 0.5f, &err), PRECIS_OK);
+  cr_assert_eq(engine_link_add(E, "s", 1, 4, "rel", 1.0f, &err), PRECIS_OK);
+  float q[3] = {1, 0, 0};
+  engine_retrieve_params p;
+  engine_retrieve_params_default(&p);
+  p.k = 3; /* E = k = 3 seeds set the scale: s_1 = 1, s_E = 0.8 */
+  p.seeds = 3;
+  p.pool = 8;
+  p.hops = 1;
+  p.mode = ENGINE_MODE_TOPK;
+  p.decay = 0.9f;
+  p.edge_kinds = ENGINE_EDGE_LINKS;
+  p.exact_seeds = true;
+  const float gws[] = {1.0f, 0.5f};
+  /* expected rel per point 1..4 for each graph_weight */
+  const double want[2][4] = {
+      {1.0, 0.5, 0.45, 0.9},                   /* max(r, path) */
+      {1.0, 0.5, 0.5 * 0 + 0.5 * 0.45, 0.5 * -1.5 + 0.5 * 0.9},
+  };
+  for (int g = 0; g < 2; g++) {
+    p.graph_weight = gws[g];
+    p.k = 4;
+    p.expand_from = 3;
+    engine_retrieve_result *r = retrieve("s", q, dim, &p);
+    cr_assert_eq(r->pool_size, 4);
+    double lo = 1e9, hi = -1e9;
+    for (int i = 0; i < 4; i++) {
+      if (want[g][i] < lo) lo = want[g][i];
+      if (want[g][i] > hi) hi = want[g][i];
+    }
+    for (uint64_t id = 1; id <= 4; id++) {
+      const engine_retrieved *it = item_of(r, id);
+      cr_assert(it, "point %" PRIu64 " missing", id);
+      double exp_rel = (want[g][id - 1] - lo) / (hi - lo); /* min-max over the pool */
+      cr_assert(fabs(it->relevance - exp_rel) < 1e-4,
+                "gw %g, point %" PRIu64 ": relevance %g, want %g", (double)gws[g], id,
+                (double)it->relevance, exp_rel);
+    }
+    /* TOPK order follows relevance */
+    for (size_t i = 1; i < r->n; i++)
+      cr_assert(r->items[i - 1].relevance >= r->items[i].relevance);
+    cr_assert_eq(item_of(r, 4)->hops, 1);
+    cr_assert_eq(item_of(r, 4)->via, 1);
+    cr_assert_eq(item_of(r, 3)->hops, 0, "a seed stays a seed when a path raises it");
+    engine_retrieve_result_free(r);
+  }
+  /* graph_weight 0: relevance orders points exactly as similarity */
+  p.graph_weight = 0;
+  engine_retrieve_result *r = retrieve("s", q, dim, &p);
+  for (size_t i = 1; i < r->n; i++)
+    cr_assert(r->items[i - 1].similarity >= r->items[i].similarity);
+  engine_retrieve_result_free(r);
+}
+
+Test(graph, expansion_keeps_room_for_every_hop) {
+  const uint32_t dim = 3;
+  mkcoll("h", dim, 2);
+  /* 1..20 seeds near the query; 21..40 reached from 1 by links (hop 1);
+   * 41 reached from 21 (hop 2) */
+  const size_t n = 41;
+  float *v = calloc(n * dim, sizeof *v);
+  for (size_t i = 0; i < 20; i++) unit_at_cos(v + i * dim, 0.99f - 0.001f * (float)i);
+  for (size_t i = 20; i < 41; i++) unit_at_cos(v + i * dim, 0.1f);
+  put("h", v, dim, 1, n, n);
+  free(v);
+  engine_edge links[21];
+  for (int i = 0; i < 20; i++)
+    links[i] = (engine_edge){.src = 1, .dst = 21 + (uint64_t)i, .weight = 1.0f - 0.01f * (float)i};
+  links[20] = (engine_edge){.src = 21, .dst = 41, .weight = 1.0f};
+  for (int i = 0; i < 21; i++) snprintf(links[i].kind, sizeof links[i].kind, "x");
+  precis_error err;
+  size_t changed;
+  cr_assert_eq(engine_links_change(E, "h", links, 21, true, &changed, &err), PRECIS_OK, "%s",
+               err.msg);
+  float q[3] = {1, 0, 0};
+  engine_retrieve_params p;
+  engine_retrieve_params_default(&p);
+  p.k = 5;
+  p.pool = 20;
+  p.seeds = 20; /* asks for the whole pool: with hops > 0 seeds get half */
+  p.fanout = 32;
+  p.edge_kinds = ENGINE_EDGE_LINKS;
+  p.exact_seeds = true;
+  p.mode = ENGINE_MODE_TOPK;
+  p.hops = 1;
+  engine_retrieve_result *r = retrieve("h", q, dim, &p);
+  cr_assert_eq(r->seed_count, 10, "seeds fill at most half the pool with hops > 0");
+  cr_assert_eq(r->pool_size, 20, "hop 1 filled the other half: pool %u seeds %u", r->pool_size, r->seed_count);
+  engine_retrieve_result_free(r);
+  /* hops 2: hop 1 may fill up to 10 + 10 * 1/2 = 15, leaving hop 2 room;
+   * point 21 (the strongest link) is expanded first at hop 2 */
+  p.hops = 2;
+  p.k = 20;
+  r = retrieve("h", q, dim, &p);
+  cr_assert_eq(r->pool_size, 16, "10 seeds + 5 at hop 1 + 41 at hop 2: %u", r->pool_size);
+  const engine_retrieved *it = item_of(r, 41);
+  cr_assert(it, "hop 2 found no room");
+  cr_assert_eq(it->hops, 2);
+  cr_assert_eq(it->via, 21);
+  size_t hop1 = 0;
+  for (size_t i = 0; i < r->n; i++) hop1 += r->items[i].hops == 1;
+  cr_assert_eq(hop1, 5, "hop 1 kept to its share of the room");
+  engine_retrieve_result_free(r);
 }
