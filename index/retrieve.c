@@ -4,17 +4,20 @@
  *
  * Scoring rule (docs/RETRIEVAL.md, "Relevance"): let s_1 be the best seed
  * similarity and s_E that of the E-th seed (E = expand_from, default k); a
- * point's own score is r(x) = (sim(x) - s_E) / (s_1 - s_E). A point reached
- * from u over an edge of weight w gets the path score g(u) * w * decay, where
- * g(u) is u's own graph score (for a seed, max(0, r)). Every pool point, seed
- * or not, keeps the best of its own score and every path that reaches it:
- *   rel(x) = (1 - graph_weight) * r(x) + graph_weight * max(r(x), best path)
- * With graph_weight 0, or hops 0, relevance orders points exactly as
- * similarity does. Selection sees rel twice: min-max scaled to [0, 1] over
- * the pool (TOPK's order, the a and b terms) and as `quality` in cosine
- * units, cos(x) + span * (rel(x) - r(x)) with span the cosine spread of the
- * top E seeds, which MMR and the log-det term compare with the pool's
- * cosines, so that relevance and redundancy are on one scale.
+ * point's own score is r(x) = (sim(x) - s_E) / (s_1 - s_E). Walking an edge
+ * of weight w from u carries the path score g(u) * w * decay, where g(u) is
+ * max(0, r(u)) for a seed and the best path into u for a reached point.
+ * Every pool point, seed or not, sums the paths that reach it as its graph
+ * evidence ev(x), and
+ *   rel(x) = r(x) + graph_weight * ev(x)
+ * so a point that several strong seeds link to ranks above one that a single
+ * seed links to (the sum beat the best single path on every corpus measured,
+ * docs/RETRIEVAL.md). With graph_weight 0, or hops 0, relevance orders points
+ * exactly as similarity does. Selection sees rel twice: min-max scaled to
+ * [0, 1] over the pool (TOPK's order, the a and b terms) and as `quality` in
+ * cosine units, cos(x) + span * graph_weight * ev(x) with span the cosine
+ * spread of the top E seeds, which MMR and the log-det term compare with the
+ * pool's cosines, so that relevance and redundancy are on one scale.
  *
  * Expansion: hop 1 walks from the E most similar seeds, hop h > 1 from the
  * points hop h-1 added, strongest graph score first. With hops > 0 seeds
@@ -91,7 +94,8 @@ static int check(const engine_retrieve_params *p, precis_error *err) {
         PRECIS_MAX_SEEDS);
   RANGE(p->diversity == PRECIS_DIVERSITY_AUTO || (p->diversity >= 0 && p->diversity <= 1),
         "diversity must be in [0, 1] or %g (default)", (double)PRECIS_DIVERSITY_AUTO);
-  RANGE(p->graph_weight >= 0 && p->graph_weight <= 1, "graph_weight outside 0..1");
+  RANGE(p->graph_weight >= 0 && p->graph_weight <= PRECIS_MAX_GRAPH_WEIGHT,
+        "graph_weight outside 0..%g", (double)PRECIS_MAX_GRAPH_WEIGHT);
   RANGE(p->decay > 0 && p->decay <= 1, "decay outside (0, 1]");
   RANGE(p->token_budget <= PRECIS_MAX_TOKEN_BUDGET, "token_budget above %u", PRECIS_MAX_TOKEN_BUDGET);
   RANGE(p->theta == PRECIS_THETA_AUTO || (p->theta >= 0 && p->theta <= PRECIS_MAX_THETA),
@@ -114,31 +118,49 @@ typedef struct {
   size_t n, cap;
   uint64_t *id, *via;
   uint32_t *hops;
-  float *g;       /* graph score */
+  float *g;       /* propagation score: max(0, r) for a seed, the best path
+                     for a reached point; what the next hop passes on */
+  float *ev;      /* graph evidence: the sum of every path into the point */
   idmap pos;      /* id -> index */
 } pool_t;
 
-static int pool_add(pool_t *P, uint64_t id, uint64_t via, uint32_t hops, float g) {
-  uint64_t at;
-  if (idmap_get(&P->pos, id, &at)) {
-    if (g > P->g[at]) P->g[at] = g;
-    return 0;
-  }
-  if (P->n == P->cap) return 1; /* full */
+/* A seed: it starts with no evidence. -1 out of memory, 1 pool full. */
+static int pool_seed(pool_t *P, uint64_t id, float g) {
+  if (idmap_get(&P->pos, id, NULL)) return 0;
+  if (P->n == P->cap) return 1;
   P->id[P->n] = id;
-  P->via[P->n] = via;
-  P->hops[P->n] = hops;
+  P->via[P->n] = id;
+  P->hops[P->n] = 0;
   P->g[P->n] = g;
+  P->ev[P->n] = 0;
   if (idmap_put(&P->pos, id, P->n)) return -1;
   P->n++;
   return 0;
 }
 
-/* A point already in the pool keeps the best path that reaches it; a full
- * pool takes no new points. */
-static int pool_raise(pool_t *P, uint64_t id, float g) {
+/* A path of score `path` from `via` reaches `id` at hop `hops`: a point in
+ * the pool gains the path as evidence (seeds too) and, when it is stronger,
+ * as its propagation score and `via`; a new point enters while `room`
+ * allows. -1 out of memory. */
+static int pool_reach(pool_t *P, uint64_t id, uint64_t via, uint32_t hops, float path,
+                      size_t room) {
   uint64_t at;
-  if (idmap_get(&P->pos, id, &at) && g > P->g[at]) P->g[at] = g;
+  if (idmap_get(&P->pos, id, &at)) {
+    P->ev[at] += path;
+    if (P->hops[at] > 0 && path > P->g[at]) {
+      P->g[at] = path;
+      P->via[at] = via;
+    }
+    return 0;
+  }
+  if (P->n >= room || P->n == P->cap) return 0;
+  P->id[P->n] = id;
+  P->via[P->n] = via;
+  P->hops[P->n] = hops;
+  P->g[P->n] = path;
+  P->ev[P->n] = path;
+  if (idmap_put(&P->pos, id, P->n)) return -1;
+  P->n++;
   return 0;
 }
 
@@ -266,8 +288,9 @@ int retrieve__run(coll *c, const engine_retrieve_params *p,
   P.via = malloc(poolcap * sizeof *P.via);
   P.hops = malloc(poolcap * sizeof *P.hops);
   P.g = malloc(poolcap * sizeof *P.g);
+  P.ev = malloc(poolcap * sizeof *P.ev);
   order = malloc(poolcap * sizeof *order);
-  if (!hits || !nb || !P.id || !P.via || !P.hops || !P.g || !order) { free(q); q = NULL; rc = PRECIS_E_NO_MEMORY; goto out_nolock; }
+  if (!hits || !nb || !P.id || !P.via || !P.hops || !P.g || !P.ev || !order) { free(q); q = NULL; rc = PRECIS_E_NO_MEMORY; goto out_nolock; }
 
   pthread_rwlock_rdlock(&c->lock);
   /* 1. seeds (sorted by similarity, best first) */
@@ -281,7 +304,7 @@ int retrieve__run(coll *c, const engine_retrieve_params *p,
   float span = s_top - s_ref;
 #define OWN(x) (span > 0 ? ((x) - s_ref) / span : 1.0f)
   for (size_t i = 0; i < nh; i++)
-    if (pool_add(&P, hits[i].id, hits[i].id, 0, fmaxf(0.0f, OWN(hits[i].score))) < 0) { rc = PRECIS_E_NO_MEMORY; goto out; }
+    if (pool_seed(&P, hits[i].id, fmaxf(0.0f, OWN(hits[i].score))) < 0) { rc = PRECIS_E_NO_MEMORY; goto out; }
   /* 2. expansion, hop by hop: hop 1 from the nexp best seeds, later hops
    * from what the previous hop added, strongest graph score first */
   size_t nfront = nexp, seeds_in = P.n;
@@ -295,10 +318,8 @@ int retrieve__run(coll *c, const engine_retrieve_params *p,
       if ((rc = neighbours(c, p, P.id[u], nb, 1024, &nn, err))) goto out;
       for (size_t j = 0; j < nn; j++) {
         if (!idmap_get(&c->live, nb[j].other, NULL)) continue;
-        float g = P.g[u] * nb[j].w * p->decay;
-        int r = P.n < room ? pool_add(&P, nb[j].other, P.id[u], h, g)
-                           : pool_raise(&P, nb[j].other, g);
-        if (r < 0) { rc = PRECIS_E_NO_MEMORY; goto out; }
+        float path = P.g[u] * nb[j].w * p->decay;
+        if (pool_reach(&P, nb[j].other, P.id[u], h, path, room) < 0) { rc = PRECIS_E_NO_MEMORY; goto out; }
       }
     }
     /* the next frontier: this hop's additions, by graph score */
@@ -332,7 +353,7 @@ int retrieve__run(coll *c, const engine_retrieve_params *p,
     sim[i] = c->cfg.metric == ENGINE_METRIC_L2 ? (float)-l2 : (float)dot;
     float r = OWN(sim[i]);
     own[i] = r;
-    rel[i] = (1 - p->graph_weight) * r + p->graph_weight * fmaxf(r, P.g[i]);
+    rel[i] = r + p->graph_weight * P.ev[i];
     if (rel[i] < rmin) rmin = rel[i];
     if (rel[i] > rmax) rmax = rel[i];
     float cosv = 0;
@@ -419,9 +440,9 @@ int retrieve__run(coll *c, const engine_retrieve_params *p,
     sel.c = p->c;
     sel.theta = p->theta;
     if (p->theta == PRECIS_THETA_AUTO && sel.mode == SELECT_COMPRESS)
-      select_params_set_diversity(&sel, p->diversity == PRECIS_DIVERSITY_AUTO
-                                            ? PRECIS_DEFAULT_DIVERSITY
-                                            : p->diversity);
+      select_params_set_diversity(&sel, p->diversity != PRECIS_DIVERSITY_AUTO ? p->diversity
+                                        : p->hops > 0 ? PRECIS_DEFAULT_DIVERSITY_EXPANDED
+                                                      : PRECIS_DEFAULT_DIVERSITY);
     else if (p->theta == PRECIS_THETA_AUTO)
       sel.theta = PRECIS_DEFAULT_THETA;
     sel.coverage = (select_coverage)p->coverage;
@@ -479,6 +500,7 @@ out_nolock:
   free(P.via);
   free(P.hops);
   free(P.g);
+  free(P.ev);
   idmap_free(&P.pos);
   free(vecs);
   free(rel);

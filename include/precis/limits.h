@@ -43,15 +43,21 @@
 #define PRECIS_DEFAULT_SEEDS_MIN 30
 #define PRECIS_DEFAULT_FANOUT 16
 #define PRECIS_DEFAULT_POOL 300
-#define PRECIS_DEFAULT_GRAPH_WEIGHT 0.5f
+/* relevance = r + graph_weight * (sum of path scores), see docs/RETRIEVAL.md */
+#define PRECIS_DEFAULT_GRAPH_WEIGHT 2.0f
+#define PRECIS_MAX_GRAPH_WEIGHT 10.0f
 #define PRECIS_DEFAULT_DECAY 0.9f
 #define PRECIS_DEFAULT_LAMBDA 0.5f
 #define PRECIS_DEFAULT_A 0.0f
 #define PRECIS_DEFAULT_B 0.0f
 #define PRECIS_DEFAULT_C 1.0f
 /* COMPRESS's one knob, 0 (= TOPK) .. 1 (most diverse); it sets theta unless
- * theta is given (PRECIS_THETA_AUTO means "from diversity"). */
+ * theta is given (PRECIS_THETA_AUTO means "from diversity"). Unset, it is
+ * PRECIS_DEFAULT_DIVERSITY at hops 0 and PRECIS_DEFAULT_DIVERSITY_EXPANDED
+ * when the graph is walked (linked points resemble their seeds, and more
+ * diversity then removed them again). */
 #define PRECIS_DEFAULT_DIVERSITY 0.5f
+#define PRECIS_DEFAULT_DIVERSITY_EXPANDED 0.25f
 #define PRECIS_DIVERSITY_AUTO (-1.0f)
 /* theta at the default diversity (select_theta_for_diversity(0.5)) */
 #define PRECIS_DEFAULT_THETA 5.0f

@@ -315,12 +315,13 @@ typedef struct precis_retrieve_params {
   int follow_links;          /* default 1 */
   const char *const *link_kinds; /* restrict links to these labels; NULL = all */
   size_t n_link_kinds;
-  float graph_weight;        /* 0..1 blend of graph score; default 0.5 */
+  float graph_weight;        /* weight of graph evidence (sum of paths) in
+                              * relevance, 0..10; default 2 */
   float decay;               /* per-hop decay in (0,1]; default 0.9 */
   float lambda;              /* MMR trade-off 0..1; default 0.5 */
   float diversity;           /* COMPRESS's one knob: 0 = TOPK .. 1 = most
                               * diverse; PRECIS_DIVERSITY_AUTO (default):
-                              * the server's default (0.5) */
+                              * the server's default (0.5; 0.25 with hops) */
   float a, b, c;             /* COMPRESS weights (experts); default 0, 0, 1 */
   float theta;               /* volume quality exponent in [0, 20], or
                               * PRECIS_THETA_AUTO (default): from diversity */

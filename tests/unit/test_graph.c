@@ -360,9 +360,10 @@ Test(graph, theta_auto_is_1_at_hops_0_and_2_when_expanding) {
 }
 
 /* ---- graph scoring (docs/RETRIEVAL.md "Relevance"), pinned on a hand-built
- * graph: r(x) = (sim - s_E) / (s_1 - s_E); a path from u over weight w
- * scores g(u) * w * decay; every point keeps the best of r and its paths,
- * seeds included; rel = (1 - gw) * r + gw * max(r, best path). ---- */
+ * graph: r(x) = (sim - s_E) / (s_1 - s_E); walking an edge of weight w from u
+ * carries g(u) * w * decay (g = max(0, r) for a seed, the best path for a
+ * reached point); every pool point, seeds included, sums the paths into it
+ * as its evidence ev; rel = r + graph_weight * ev. ---- */
 
 static void unit_at_cos(float *v, float c) { /* cosine c to (1, 0, 0) */
   v[0] = c;
@@ -376,68 +377,74 @@ static const engine_retrieved *item_of(const engine_retrieve_result *r, uint64_t
   return NULL;
 }
 
-Test(graph, scoring_best_path_wins_for_every_pool_point) {
+Test(graph, scoring_sums_every_path_into_every_pool_point) {
   const uint32_t dim = 3;
   mkcoll("s", dim, 2);
-  float v[4 * 3];
+  float v[5 * 3];
   unit_at_cos(v + 0, 1.0f);  /* 1: the best seed, r = 1 */
   unit_at_cos(v + 3, 0.9f);  /* 2: seed, r = 0.5 */
   unit_at_cos(v + 6, 0.8f);  /* 3: the E-th seed, r = 0; linked from 1 (w 0.5) */
-  unit_at_cos(v + 9, 0.5f);  /* 4: no seed, r = -1.5; linked from 1 (w 1) */
-  put("s", v, dim, 1, 4, 4);
+  unit_at_cos(v + 9, 0.5f);  /* 4: no seed, r = -1.5; linked from 1 (w 1) and 2 (w 1) */
+  unit_at_cos(v + 12, 0.6f); /* 5: no seed, r = -1; linked from 2 (w 0.5), and 4 at hop 2 */
+  put("s", v, dim, 1, 5, 5);
   precis_error err;
   cr_assert_eq(engine_link_add(E, "s", 1, 3, "rel", 0.5f, &err), PRECIS_OK);
   cr_assert_eq(engine_link_add(E, "s", 1, 4, "rel", 1.0f, &err), PRECIS_OK);
+  cr_assert_eq(engine_link_add(E, "s", 2, 4, "rel", 1.0f, &err), PRECIS_OK);
+  cr_assert_eq(engine_link_add(E, "s", 2, 5, "rel", 0.5f, &err), PRECIS_OK);
   float q[3] = {1, 0, 0};
   engine_retrieve_params p;
   engine_retrieve_params_default(&p);
-  p.k = 3; /* E = k = 3 seeds set the scale: s_1 = 1, s_E = 0.8 */
+  p.k = 5;
   p.seeds = 3;
-  p.pool = 8;
+  p.expand_from = 3; /* the 3 seeds set the scale: s_1 = 1, s_E = 0.8 */
+  p.pool = 10;
   p.hops = 1;
   p.mode = ENGINE_MODE_TOPK;
   p.decay = 0.9f;
   p.edge_kinds = ENGINE_EDGE_LINKS;
   p.exact_seeds = true;
-  const float gws[] = {1.0f, 0.5f};
-  /* expected rel per point 1..4 for each graph_weight */
-  const double want[2][4] = {
-      {1.0, 0.5, 0.45, 0.9},                   /* max(r, path) */
-      {1.0, 0.5, 0.5 * 0 + 0.5 * 0.45, 0.5 * -1.5 + 0.5 * 0.9},
-  };
-  for (int g = 0; g < 2; g++) {
+  /* paths: 1->3: 1*0.5*0.9 = 0.45; 1->4: 0.9; 2->4: 0.5*0.9 = 0.45;
+   * 2->5: 0.5*0.5*0.9 = 0.225; 3 passes on g = max(0, r(3)) = 0 */
+  const double r[5] = {1.0, 0.5, 0.0, -1.5, -1.0};
+  const double ev[5] = {0.0, 0.0, 0.45, 0.9 + 0.45, 0.225};
+  const float gws[] = {1.0f, 2.0f, 0.0f};
+  for (int g = 0; g < 3; g++) {
     p.graph_weight = gws[g];
-    p.k = 4;
-    p.expand_from = 3;
-    engine_retrieve_result *r = retrieve("s", q, dim, &p);
-    cr_assert_eq(r->pool_size, 4);
-    double lo = 1e9, hi = -1e9;
-    for (int i = 0; i < 4; i++) {
-      if (want[g][i] < lo) lo = want[g][i];
-      if (want[g][i] > hi) hi = want[g][i];
+    engine_retrieve_result *res = retrieve("s", q, dim, &p);
+    cr_assert_eq(res->pool_size, 5);
+    double want[5], lo = 1e9, hi = -1e9;
+    for (int i = 0; i < 5; i++) {
+      want[i] = r[i] + gws[g] * ev[i];
+      if (want[i] < lo) lo = want[i];
+      if (want[i] > hi) hi = want[i];
     }
-    for (uint64_t id = 1; id <= 4; id++) {
-      const engine_retrieved *it = item_of(r, id);
+    for (uint64_t id = 1; id <= 5; id++) {
+      const engine_retrieved *it = item_of(res, id);
       cr_assert(it, "point %" PRIu64 " missing", id);
-      double exp_rel = (want[g][id - 1] - lo) / (hi - lo); /* min-max over the pool */
+      double exp_rel = (want[id - 1] - lo) / (hi - lo); /* min-max over the pool */
       cr_assert(fabs(it->relevance - exp_rel) < 1e-4,
                 "gw %g, point %" PRIu64 ": relevance %g, want %g", (double)gws[g], id,
                 (double)it->relevance, exp_rel);
     }
-    /* TOPK order follows relevance */
-    for (size_t i = 1; i < r->n; i++)
-      cr_assert(r->items[i - 1].relevance >= r->items[i].relevance);
-    cr_assert_eq(item_of(r, 4)->hops, 1);
-    cr_assert_eq(item_of(r, 4)->via, 1);
-    cr_assert_eq(item_of(r, 3)->hops, 0, "a seed stays a seed when a path raises it");
-    engine_retrieve_result_free(r);
+    for (size_t i = 1; i < res->n; i++) /* TOPK order follows relevance */
+      cr_assert(res->items[i - 1].relevance >= res->items[i].relevance);
+    cr_assert_eq(item_of(res, 4)->hops, 1);
+    cr_assert_eq(item_of(res, 4)->via, 1, "via names the strongest path");
+    cr_assert_eq(item_of(res, 5)->via, 2);
+    cr_assert_eq(item_of(res, 3)->hops, 0, "a seed stays a seed when paths raise it");
+    if (gws[g] == 0) /* graph_weight 0: exactly the similarity order */
+      for (size_t i = 1; i < res->n; i++)
+        cr_assert(res->items[i - 1].similarity >= res->items[i].similarity);
+    engine_retrieve_result_free(res);
   }
-  /* graph_weight 0: relevance orders points exactly as similarity */
-  p.graph_weight = 0;
-  engine_retrieve_result *r = retrieve("s", q, dim, &p);
-  for (size_t i = 1; i < r->n; i++)
-    cr_assert(r->items[i - 1].similarity >= r->items[i].similarity);
-  engine_retrieve_result_free(r);
+  /* hops 2: 4 (g 0.9) passes 0.9*1*0.9... only over its own links: 4 links
+   * to 1 and 2 (already in the pool), which gain evidence; nothing new */
+  p.hops = 2;
+  p.graph_weight = 1.0f;
+  engine_retrieve_result *res = retrieve("s", q, dim, &p);
+  cr_assert_eq(res->pool_size, 5);
+  engine_retrieve_result_free(res);
 }
 
 Test(graph, expansion_keeps_room_for_every_hop) {
