@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "engine.h"
+#include "select.h"
 #include "testutil.h"
 
 static char *dir;
@@ -320,7 +321,7 @@ Test(graph, expansion_follows_only_the_chosen_link_kinds) {
   engine_retrieve_result_free(r);
 }
 
-Test(graph, theta_auto_is_1_at_hops_0_and_2_when_expanding) {
+Test(graph, theta_auto_follows_the_default_diversity_of_each_hop_count) {
   const uint32_t dim = 16;
   const size_t n = 400;
   mkcoll("t", dim, 8);
@@ -336,15 +337,32 @@ Test(graph, theta_auto_is_1_at_hops_0_and_2_when_expanding) {
   for (uint32_t hops = 0; hops <= 1; hops++) {
     p.hops = hops;
     engine_retrieve_params same = p, other = p;
-    same.theta = PRECIS_DEFAULT_THETA; /* theta of the default diversity */
+    same.theta = select_theta_for_diversity(hops ? PRECIS_DEFAULT_DIVERSITY_EXPANDED
+                                                 : PRECIS_DEFAULT_DIVERSITY);
     other.theta = 1.0f;
+    engine_retrieve_params viad = p; /* the same diversity, given explicitly */
+    viad.diversity = hops ? PRECIS_DEFAULT_DIVERSITY_EXPANDED : PRECIS_DEFAULT_DIVERSITY;
+    engine_retrieve_result *rd = retrieve("t", q, dim, &viad);
     engine_retrieve_result *ra = retrieve("t", q, dim, &p), *rs = retrieve("t", q, dim, &same),
                            *ro = retrieve("t", q, dim, &other);
     assert_same_items(ra, rs);
+    assert_same_items(ra, rd);
+    engine_retrieve_result_free(rd);
     cr_assert(ra->objective != ro->objective, "hops %u: theta makes no difference here", hops);
     engine_retrieve_result_free(ra);
     engine_retrieve_result_free(rs);
     engine_retrieve_result_free(ro);
+  }
+  const float badd[] = {-0.5f, 1.5f, NAN};
+  for (size_t i = 0; i < sizeof badd / sizeof badd[0]; i++) {
+    precis_error err;
+    engine_retrieve_result *r = NULL;
+    engine_retrieve_params pd = p;
+    pd.diversity = badd[i];
+    cr_assert_eq(engine_retrieve(E, "t", &pd, &r, &err), PRECIS_E_OUT_OF_RANGE, "diversity %g",
+                 badd[i]);
+    cr_assert(strstr(err.msg, "diversity"), "%s", err.msg);
+    cr_assert_null(r);
   }
   const float bad[] = {-0.5f, PRECIS_MAX_THETA + 1, NAN};
   for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
