@@ -49,10 +49,11 @@ for q in "${queries[@]}"; do
   python3 scripts/embed.py --glove data/glove "$q" > "$tmp/q.txt"
   echo
   echo "################ query: \"$q\""
+  echo "---- plain top-k beside COMPRESS (hops 0): distinct categories and redundancy"
   "$PRECIS" "${P[@]}" query wordnet --vector-file "$tmp/q.txt" -k 8 --compare --show-field category
-  echo "---- COMPRESS after 1 hop over is_a links (graph-expanded)"
-  "$PRECIS" "${P[@]}" query wordnet --vector-file "$tmp/q.txt" -k 8 --hops 1 --links is_a --no-knn \
-    --show-field category
+  echo "---- plain top-k beside COMPRESS after 1 hop over is_a links ('+': top-k missed it)"
+  "$PRECIS" "${P[@]}" query wordnet --vector-file "$tmp/q.txt" -k 8 --compare --hops 1 --links is_a \
+    --no-knn --show-field category
 done
 echo
 echo "== stopping precisd"

@@ -25,7 +25,9 @@ static const char usage[] =
     "                    [--exact] [--show-field FIELD]\n"
     "  --compare      run TOPK and COMPRESS and print them side by side with\n"
     "                 coverage ratio, redundancy, mean relevance and the\n"
-    "                 number of distinct --show-field values of each set\n"
+    "                 number of distinct --show-field values of each set;\n"
+    "                 with --hops, TOPK stays plain top-k (hops 0) and the\n"
+    "                 COMPRESS items top-k missed are marked '+'\n"
     "  --search       plain ANN top-k (no graph, no selection)\n"
     "  --coverage     COMPRESS coverage form (default auto: exact on small\n"
     "                 pools, sample on large ones); the output names the\n"
@@ -227,6 +229,13 @@ static void print_result(const char *mode, const precis_retrieve_result *r,
   printf("\n");
 }
 
+static int in_result(const precis_retrieve_result *r, uint64_t id) {
+  for (size_t i = 0; i < r->n; i++)
+    if (r->items[i].id == id)
+      return 1;
+  return 0;
+}
+
 static void print_compare(const precis_retrieve_result *t,
                           const precis_retrieve_result *c, const view *vw) {
   char h[256], l[512], r[512];
@@ -244,7 +253,7 @@ static void print_compare(const precis_retrieve_result *t,
     r[0] = '\0';
     if (i < c->n) {
       cell(&c->items[i], vw, r, sizeof r);
-      snprintf(rank, sizeof rank, "%zu", i + 1);
+      snprintf(rank, sizeof rank, "%s%zu", in_result(t, c->items[i].id) ? "" : "+", i + 1);
     }
     if (i < t->n)
       printf("%3zu %s | %3s %s\n", i + 1, l, rank, r);
@@ -273,6 +282,13 @@ static void print_compare(const precis_retrieve_result *t,
     printf("%-22s %12zu %12zu\n", name, distinct_values(t, vw->field),
            distinct_values(c, vw->field));
   }
+  size_t fresh = 0, linked = 0;
+  for (size_t i = 0; i < c->n; i++)
+    if (!in_result(t, c->items[i].id)) {
+      fresh++;
+      linked += c->items[i].hops > 0;
+    }
+  printf("%-22s %12s %7zu (%zu)\n", "not in TOPK (graph)", "-", fresh, linked);
   printf("%-22s %12.2f %12.2f\n", "time_ms", (double)t->t_total_us / 1000.0,
          (double)c->t_total_us / 1000.0);
 }
@@ -580,9 +596,12 @@ int cmd_query(cli *c, int argc, char **argv) {
   precis_error err;
   if (compare) {
     precis_retrieve_result *t = NULL, *r = NULL;
+    uint32_t hops = p.hops;
     p.mode = PRECIS_MODE_TOPK;
+    p.hops = 0; /* the baseline: what plain top-k returns */
     rc = precis_retrieve(c->conn, coll, &p, &t, &err);
     if (!rc) {
+      p.hops = hops;
       p.mode = PRECIS_MODE_COMPRESS;
       rc = precis_retrieve(c->conn, coll, &p, &r, &err);
     }
