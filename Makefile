@@ -171,3 +171,8 @@ tsan:
 	@if ls build/san-thread/tsan-reports/tsan.* >/dev/null 2>&1; then \
 	  cat build/san-thread/tsan-reports/tsan.*; echo "tsan: data races reported (above)"; exit 1; \
 	else echo "tsan: no reports"; fi
+
+# ---- retrieval-quality study corpora (scripts/README-data.md, bench/README.md) ----
+.PHONY: data-quality
+data-quality:
+	@scripts/fetch-data.sh quality

@@ -25,12 +25,15 @@ static const bench_study studies[] = {
     {"select", bench_select,
      "selection latency and quality (TOPK, MMR, COMPRESS exact/sparse/sample)"},
     {"quality", bench_quality,
-     "WordNet: relevance, diversity, coverage, hypernym recall per mode and graph hops"},
+     "every study corpus: similarity, labels, redundancy, link recall per mode, hops, "
+     "baseline; in-process or through precisd"},
     {"ingest", bench_ingest,
      "GloVe: durable upsert rate, graph rebuild, reopen, memory; precis ingest over RPC"},
     {"ann", bench_ann,
      "GloVe: recall@10 vs queries/s over efSearch and M, in-process and over RPC"},
     {"load", bench_load, "precisd under 64 concurrent clients: throughput, p50/p99/p99.9, RSS, limits"},
+    {"quality-wordnet", bench_quality_wordnet,
+     "WordNet: relevance, diversity, coverage, hypernym recall per mode and graph hops"},
 };
 
 static void usage(FILE *f) {

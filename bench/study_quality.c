@@ -1,40 +1,43 @@
 /*
- * study_quality.c: `precis-bench quality`, what the selection modes and the
- * graph expansion buy on real data (WordNet), through the in-process engine.
+ * study_quality.c: `precis-bench quality`, retrieval quality on every study
+ * corpus (scripts/README-data.md, "Corpus format"), in-process or through
+ * precisd, with one code path apart from the transport (quality_transport.h).
  *
- * Setup (timed, reported): a fresh data directory in $TMPDIR, one cosine
- * collection with the default configuration (dim 100), every corpus synset
- * upserted in batches of 1000 (vector from vectors.f32, text from
- * corpus.jsonl, metadata {"category": lex_filenum, "pos": ...} from meta.tsv),
- * the is_a links of corpus.jsonl added in atomic batches of 1000
- * (engine_links_change, kind "is_a", weight 1), then engine_graph_rebuild.
- * The engine runs with sync_writes = 0 (durability is not measured here).
+ * Per corpus: a fresh collection (cosine, defaults), every entry upserted
+ * (vector, text, metadata {"label"}), its knowledge links added, the kNN
+ * graph rebuilt. Then every held-out query (the entry and every link touching
+ * it were never ingested) is retrieved with k 10 for each row:
  *
- * Then every held-out query (queries.f32; not in the corpus) is retrieved
- * with k = 10 under each graph setting (hops 0; hops 1 and 2 over kNN edges,
- * over is_a links, and over both) and each selection (TOPK; MMR for each
- * lambda; COMPRESS with the default weights for each theta), everything else
- * at the engine defaults (seeds 100, pool 300, fanout 16, graph_weight 0.5,
- * decay 0.9). Metrics, averaged over the queries:
- *   sim        mean exact cosine of the selected items to the query;
- *   sim %      sim as a percentage of TOPK at hops 0 (the best possible);
- *   redund.    mean pairwise cosine inside the selected set;
- *   cats       distinct WordNet categories (lexnames) among the 10;
- *   cover      facility-location coverage of the query's exact top-100
- *              (gt100): sum_v w_v * max(0, max_s cos(v,s)) / sum_v w_v over
- *              the 100 exact neighbours v, w_v = max(0, cos(q,v));
- *   graph %    share of the selected items reached only through the graph
- *              (hops > 0);
- *   hyp rec    over the queries with a hypernym in the corpus: mean share
- *              of those hypernyms (queries.jsonl hypernyms_in_corpus) found
- *              among the 10;
- *   hyp hit    share of those queries with at least one hypernym found;
- *   p50 / p99  engine_retrieve wall time in ms (one thread, BLAS 1 thread).
- * The PNG shows the relevance / diversity trade-off curves of MMR (lambda)
- * and COMPRESS (theta) at hops 0 and with hops 1 over kNN edges and over
- * is_a links (DIR/quality.tsv holds every row).
+ *   graph      h0 (hops 0), links-1 / links-2 (hops 1 / 2 over knowledge
+ *              links only), all-1 / all-2 (kNN edges and links);
+ *   family     DEFAULT: the server defaults, nothing sent (the headline row);
+ *              TOPK; MMR over lambda; COMPRESS over theta; and, at hops 0 on
+ *              the same candidate pool (the ANN top-P points, P = the pool
+ *              Precis reported for the DEFAULT row, vectors fetched with get),
+ *              cosine MMR over lambda and greedy log-det over theta
+ *              (quality_baselines.h). The families are the table
+ *              qs_default_families (one line each; --sweep adds or replaces).
+ *
+ * Metrics, averaged over the queries: sim = mean exact cosine of the 10 to
+ * the query, sim % of TOPK at hops 0; labels = distinct labels among the 10,
+ * and their ratio to TOPK hops 0; redundancy = mean pairwise cosine; recall
+ * = share of the query's linked entries among the 10 (queries with links
+ * only), and its ratio to TOPK hops 0; graph % = items reached through the
+ * graph; p50/p99 of the retrieve call (baselines: the selection alone).
+ * Ratios carry 95 % bootstrap intervals, paired over queries (the same
+ * resample for the row and TOPK).
+ *
+ * Front check (hops 0): at every operating point of a compared family (MMR,
+ * cosine MMR, log-det), COMPRESS's (sim %, labels) curve is interpolated
+ * linearly at the point's sim %; gap = COMPRESS labels - the point's labels,
+ * with a paired bootstrap interval. A point with more sim % than any COMPRESS
+ * point is compared with COMPRESS's highest-sim point (a dominated COMPRESS
+ * is "below"); one with less sim % than any is not compared. Verdict: below
+ * (interval under 0), on, above.
+ *
+ * Output: a summary per corpus on stdout (and DIR/summary.md), every row in
+ * DIR/<corpus>.<transport>.tsv, the front check in DIR/front.<transport>.tsv.
  */
-#include <jansson.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -43,610 +46,876 @@
 #include "bench.h"
 #include "bench_util.h"
 #include "dataset.h"
-#include "engine.h"
+#include "precis/limits.h"
+#include "quality_baselines.h"
+#include "quality_transport.h"
 
-#define QB_DIM 100
-#define QB_K 10
-#define QB_MAX_LIST 16
-#define QB_COLL "wordnet"
+#define QS_K 10
+#define QS_MAX_GRID 24
+#define QS_MAX_FAM 16
+#define QS_MAX_CORPORA 16
+
+typedef enum { QS_PRECIS, QS_COSMMR, QS_LOGDET } qs_kind;
+
+/* One line per family: "NAME knob=value ... knob=v1,v2,..." (at most one
+ * knob with a list: the sweep). kind: who selects; curve 1: COMPRESS's
+ * curve of the front check, 2: compared against it. */
+static const struct {
+  const char *spec;
+  qs_kind kind;
+  int curve;
+} qs_default_families[] = {
+    {"DEFAULT", QS_PRECIS, 0},
+    {"TOPK mode=1", QS_PRECIS, 0},
+    {"MMR mode=2 lambda=0.1,0.3,0.5,0.7,0.9", QS_PRECIS, 2},
+    {"COMPRESS mode=0 diversity=0,0.1,0.25,0.4,0.5,0.6,0.75,0.9,1", QS_PRECIS, 1},
+    {"cosMMR lambda=0,0.1,0.2,0.3,0.4,0.5,0.6,0.7,0.8,0.9,1", QS_COSMMR, 2},
+    {"logdet theta=0,0.5,1,2,4,8,16,32", QS_LOGDET, 2},
+};
+
+typedef struct {
+  char name[32];
+  qs_kind kind;
+  int curve;
+  qt_req fixed;
+  int knob; /* swept knob, -1 when none */
+  double grid[QS_MAX_GRID];
+  int ngrid;
+} qs_family;
 
 typedef struct {
   const char *name;
   uint32_t hops;
-  unsigned kinds;
-  int isa_only;
-} qb_graph;
+  int links_only;
+} qs_graph;
 
-static const qb_graph qb_graphs[] = {
-    {"none", 0, ENGINE_EDGE_KNN | ENGINE_EDGE_LINKS, 0},
-    {"knn-1", 1, ENGINE_EDGE_KNN, 0},
-    {"isa-1", 1, ENGINE_EDGE_LINKS, 1},
-    {"both-1", 1, ENGINE_EDGE_KNN | ENGINE_EDGE_LINKS, 0},
-    {"knn-2", 2, ENGINE_EDGE_KNN, 0},
-    {"isa-2", 2, ENGINE_EDGE_LINKS, 1},
-    {"both-2", 2, ENGINE_EDGE_KNN | ENGINE_EDGE_LINKS, 0},
+static const qs_graph qs_graphs[] = {
+    {"h0", 0, 0}, {"links-1", 1, 1}, {"links-2", 2, 1}, {"all-1", 1, 0}, {"all-2", 2, 0},
 };
-#define QB_NGRAPHS (sizeof qb_graphs / sizeof qb_graphs[0])
+#define QS_NGRAPHS (sizeof qs_graphs / sizeof qs_graphs[0])
 
 typedef struct {
-  char name[48];
-  const char *family; /* TOPK, MMR, COMPRESS */
-  engine_mode mode;
-  double param;       /* lambda or theta */
-  int is_default;
-} qb_sel;
+  const qs_family *f;
+  const qs_graph *g;
+  double param; /* swept value (NAN: none) */
+  /* per query */
+  double *sim, *labels, *red, *rec, *lat, *gshare;
+  /* summary */
+  double m_sim, m_labels, m_red, m_rec, m_gshare, pool, p50, p99;
+  double sim_pct, labr, recr;           /* vs TOPK h0 */
+  double ci[3][2];                      /* sim %, labels ratio, recall ratio */
+} qs_row;
 
 typedef struct {
-  const qb_graph *g;
-  const qb_sel *s;
-  double sim, sim_pct, redund, cats, cover, graph_share, hyp_rec, hyp_hit, pool;
-  double p50, p99, mean_ms;
-  size_t nq, nq_hyp;
-} qb_row;
-
-/* ---- data ---- */
+  size_t row;    /* compared point */
+  double s, lab; /* its sim % and labels */
+  double c_lab;  /* COMPRESS's labels at s, NAN when out of range */
+  int ext;       /* s above COMPRESS's range: c_lab is its highest-sim point's */
+  double gap, lo, hi;
+} qs_front;
 
 typedef struct {
-  size_t n, nq;
-  float *vec;          /* n x dim, corpus rows */
-  uint64_t *ids;       /* row -> id */
-  int64_t *row_of;     /* id -> row (or -1), size max_id + 1 */
-  uint64_t max_id;
-  ds_wn_meta meta;     /* per corpus row */
-  float *qvec;         /* nq x dim */
-  uint64_t *qids;
-  int32_t *gt;         /* nq x 100 corpus rows */
-  float *gts;          /* nq x 100 cosines */
-  uint64_t **hyp;      /* per query: hypernyms in corpus */
-  size_t *nhyp;
-  char **text;         /* per corpus row (from corpus.jsonl) */
-  /* links */
-  engine_edge *links;
-  size_t nlinks;
-} qb_data;
-
-static void qb_data_free(qb_data *d) {
-  free(d->vec);
-  free(d->ids);
-  free(d->row_of);
-  ds_wn_meta_free(&d->meta);
-  free(d->qvec);
-  free(d->qids);
-  free(d->gt);
-  free(d->gts);
-  for (size_t i = 0; d->hyp && i < d->nq; i++) free(d->hyp[i]);
-  free(d->hyp);
-  free(d->nhyp);
-  for (size_t i = 0; d->text && i < d->n; i++) free(d->text[i]);
-  free(d->text);
-  free(d->links);
-}
-
-static int qb_load_file(const char *set, const char *file, int kind, size_t dim, void **out,
-                        size_t *n) {
-  char p[4096];
-  if (ds_path(p, sizeof p, set, file)) return -1;
-  int rc = kind == 0   ? ds_load_f32(p, dim, (float **)out, n)
-           : kind == 1 ? ds_load_i32(p, dim, (int32_t **)out, n)
-                       : ds_load_u64(p, (uint64_t **)out, n);
-  if (rc) perror(p);
-  return rc;
-}
-
-/* Opens <set>/<file> for reading; prints why and returns NULL on failure.
- * p receives the path (for messages). */
-static FILE *qb_open(const char *set, const char *file, char *p, size_t cap) {
-  FILE *f = ds_path(p, cap, set, file) ? NULL : fopen(p, "r");
-  if (!f) perror(p);
-  return f;
-}
-
-/* corpus.jsonl: text and is_a links per synset. */
-static int qb_load_corpus(const char *set, qb_data *d) {
-  char p[4096];
-  FILE *f = qb_open(set, "corpus.jsonl", p, sizeof p);
-  if (!f) return -1;
-  d->text = calloc(d->n, sizeof *d->text);
-  size_t lcap = 1024;
-  d->links = malloc(lcap * sizeof *d->links);
-  if (!d->text || !d->links) {
-    fclose(f);
-    return -1;
-  }
-  char *line = NULL;
-  size_t cap = 0;
-  ssize_t len;
-  int rc = 0;
-  while ((len = getline(&line, &cap, f)) > 0) {
-    json_error_t je;
-    json_t *o = json_loadb(line, (size_t)len, 0, &je);
-    if (!o) {
-      fprintf(stderr, "%s: line %d: %s\n", p, je.line, je.text);
-      rc = -1;
-      break;
-    }
-    json_int_t id = json_integer_value(json_object_get(o, "id"));
-    if (id < 0 || (uint64_t)id > d->max_id || d->row_of[id] < 0) {
-      json_decref(o);
-      continue;
-    }
-    size_t row = (size_t)d->row_of[id];
-    const char *t = json_string_value(json_object_get(o, "text"));
-    d->text[row] = strdup(t ? t : "");
-    json_t *links = json_object_get(o, "links"), *l;
-    size_t i;
-    json_array_foreach(links, i, l) {
-      json_int_t dst = json_integer_value(json_object_get(l, "dst"));
-      const char *kind = json_string_value(json_object_get(l, "kind"));
-      double w = json_number_value(json_object_get(l, "weight"));
-      if (dst < 0 || (uint64_t)dst > d->max_id || d->row_of[dst] < 0) continue;
-      if (d->nlinks == lcap) {
-        lcap *= 2;
-        engine_edge *nl = realloc(d->links, lcap * sizeof *nl);
-        if (!nl) {
-          rc = -1;
-          break;
-        }
-        d->links = nl;
-      }
-      engine_edge *e = &d->links[d->nlinks++];
-      memset(e, 0, sizeof *e);
-      e->src = (uint64_t)id;
-      e->dst = (uint64_t)dst;
-      snprintf(e->kind, sizeof e->kind, "%s", kind ? kind : "is_a");
-      e->weight = w > 0 && w <= 1 ? (float)w : 1.0f;
-    }
-    json_decref(o);
-    if (rc) break;
-  }
-  free(line);
-  fclose(f);
-  return rc;
-}
-
-/* queries.jsonl: hypernyms_in_corpus per query, in query_ids order. */
-static int qb_load_hyp(const char *set, qb_data *d) {
-  char p[4096];
-  FILE *f = qb_open(set, "queries.jsonl", p, sizeof p);
-  if (!f) return -1;
-  d->hyp = calloc(d->nq, sizeof *d->hyp);
-  d->nhyp = calloc(d->nq, sizeof *d->nhyp);
-  char *line = NULL;
-  size_t cap = 0;
-  ssize_t len;
-  int rc = d->hyp && d->nhyp ? 0 : -1;
-  while (!rc && (len = getline(&line, &cap, f)) > 0) {
-    json_error_t je;
-    json_t *o = json_loadb(line, (size_t)len, 0, &je);
-    if (!o) {
-      fprintf(stderr, "%s: line %d: %s\n", p, je.line, je.text);
-      rc = -1;
-      break;
-    }
-    json_int_t id = json_integer_value(json_object_get(o, "id"));
-    size_t qi = d->nq;
-    for (size_t i = 0; i < d->nq; i++)
-      if (d->qids[i] == (uint64_t)id) {
-        qi = i;
-        break;
-      }
-    json_t *h = json_object_get(o, "hypernyms_in_corpus");
-    if (qi < d->nq && json_array_size(h)) {
-      d->hyp[qi] = malloc(json_array_size(h) * sizeof(uint64_t));
-      if (!d->hyp[qi]) rc = -1;
-      for (size_t i = 0; !rc && i < json_array_size(h); i++)
-        d->hyp[qi][d->nhyp[qi]++] = (uint64_t)json_integer_value(json_array_get(h, i));
-    }
-    json_decref(o);
-  }
-  free(line);
-  fclose(f);
-  return rc;
-}
-
-static int qb_load(const char *set, size_t maxq, qb_data *d) {
-  memset(d, 0, sizeof *d);
-  size_t n, nids, nq, nqids, ngt, ngts;
-  char p[4096];
-  if (qb_load_file(set, "vectors.f32", 0, QB_DIM, (void **)&d->vec, &n) ||
-      qb_load_file(set, "ids.u64", 2, 1, (void **)&d->ids, &nids) ||
-      qb_load_file(set, "queries.f32", 0, QB_DIM, (void **)&d->qvec, &nq) ||
-      qb_load_file(set, "query_ids.u64", 2, 1, (void **)&d->qids, &nqids) ||
-      qb_load_file(set, "gt100.i32", 1, 100, (void **)&d->gt, &ngt) ||
-      qb_load_file(set, "gt100.f32", 0, 100, (void **)&d->gts, &ngts))
-    return -1;
-  if (n != nids || nq != nqids || ngt != nq || ngts != nq) {
-    fprintf(stderr, "precis-bench quality: %s: inconsistent file sizes\n", set);
-    return -1;
-  }
-  d->n = n;
-  d->nq = maxq && maxq < nq ? maxq : nq;
-  ds_path(p, sizeof p, set, "meta.tsv");
-  if (ds_load_wn_meta(p, &d->meta) || d->meta.n != n) {
-    fprintf(stderr, "precis-bench quality: %s: bad meta.tsv\n", p);
-    return -1;
-  }
-  for (size_t i = 0; i < n; i++)
-    if (d->ids[i] > d->max_id) d->max_id = d->ids[i];
-  d->row_of = malloc((d->max_id + 1) * sizeof *d->row_of);
-  if (!d->row_of) return -1;
-  for (uint64_t i = 0; i <= d->max_id; i++) d->row_of[i] = -1;
-  for (size_t i = 0; i < n; i++) d->row_of[d->ids[i]] = (int64_t)i;
-  if (qb_load_hyp(set, d)) return -1;
-  return qb_load_corpus(set, d);
-}
-
-/* ---- ingest ---- */
+  const char *corpus, *transport;
+  const ds_corpus *c;
+  size_t nq, nq_linked;
+  qt_setup st;
+  qs_row *rows;
+  size_t nrows, ref;
+  qs_front *front;
+  size_t nfront;
+} qs_result;
 
 typedef struct {
-  double upsert_s, links_s, rebuild_s;
-  engine_collection_info info;
-} qb_setup;
+  qs_family fam[QS_MAX_FAM];
+  int nfam;
+  unsigned graphs; /* bit per qs_graphs entry */
+  size_t maxq;
+  int boot;
+  const char *out;
+} qs_opts;
 
-static const char *qb_pos_name(char pos) {
-  static char b[2];
-  b[0] = pos ? pos : '?';
-  b[1] = 0;
-  return b;
-}
+/* ---- families ---- */
 
-static int qb_ingest(engine *e, const qb_data *d, qb_setup *st) {
-  precis_error err;
-  engine_collection_config cfg = {.dim = QB_DIM, .metric = ENGINE_METRIC_COSINE};
-  if (engine_collection_create(e, QB_COLL, &cfg, &err)) goto fail;
-  enum { B = 1000 };
-  engine_point_in pts[B];
-  char meta[B][64];
-  uint64_t t0 = bench_now_ns();
-  for (size_t at = 0; at < d->n; at += B) {
-    size_t m = d->n - at < B ? d->n - at : B;
-    for (size_t j = 0; j < m; j++) {
-      size_t r = at + j;
-      int ml = snprintf(meta[j], sizeof meta[j], "{\"category\":%u,\"pos\":\"%s\"}",
-                        d->meta.category[r], qb_pos_name(d->meta.pos[r]));
-      const char *t = d->text[r] ? d->text[r] : "";
-      pts[j] = (engine_point_in){.id = d->ids[r], .vector = d->vec + r * QB_DIM, .dim = QB_DIM,
-                                 .text = t, .text_len = strlen(t), .meta = meta[j],
-                                 .meta_len = (size_t)ml, .tokens = -1};
+static int qs_parse_family(const char *spec, qs_kind kind, int curve, qs_family *f) {
+  memset(f, 0, sizeof *f);
+  f->kind = kind;
+  f->curve = curve;
+  f->knob = -1;
+  char buf[512];
+  snprintf(buf, sizeof buf, "%s", spec);
+  char *save = NULL, *tok = strtok_r(buf, " ", &save);
+  if (!tok) return -1;
+  snprintf(f->name, sizeof f->name, "%s", tok);
+  while ((tok = strtok_r(NULL, " ", &save))) {
+    char *eq = strchr(tok, '=');
+    if (!eq) return -1;
+    *eq = 0;
+    int k = qt_knob_find(tok);
+    if (k < 0) {
+      fprintf(stderr, "precis-bench quality: unknown knob '%s' in '%s'\n", tok, spec);
+      return -1;
     }
-    if (engine_upsert(e, QB_COLL, pts, m, &err)) goto fail;
+    double v[QS_MAX_GRID];
+    int n = bu_parse_flist(eq + 1, v, QS_MAX_GRID);
+    if (n <= 0) return -1;
+    if (n == 1 && strchr(eq + 1, ',') == NULL) {
+      qt_req_set(&f->fixed, k, v[0]);
+    } else {
+      if (f->knob >= 0) return -1; /* one sweep per family */
+      f->knob = k;
+      memcpy(f->grid, v, (size_t)n * sizeof *v);
+      f->ngrid = n;
+    }
   }
-  uint64_t t1 = bench_now_ns();
-  for (size_t at = 0; at < d->nlinks; at += B) {
-    size_t m = d->nlinks - at < B ? d->nlinks - at : B;
-    if (engine_links_change(e, QB_COLL, d->links + at, m, true, NULL, &err)) goto fail;
-  }
-  uint64_t t2 = bench_now_ns();
-  if (engine_graph_rebuild(e, QB_COLL, (unsigned)bu_nproc(), &err)) goto fail;
-  uint64_t t3 = bench_now_ns();
-  if (engine_collection_describe(e, QB_COLL, &st->info, &err)) goto fail;
-  st->upsert_s = (double)(t1 - t0) / 1e9;
-  st->links_s = (double)(t2 - t1) / 1e9;
-  st->rebuild_s = (double)(t3 - t2) / 1e9;
   return 0;
-fail:
-  fprintf(stderr, "precis-bench quality: ingest: %s\n", err.msg);
-  return -1;
 }
 
-/* ---- measurement ---- */
+/* --sweep "NAME ...": replaces the family of that name or adds a Precis one
+ * (a COMPRESS* name joins COMPRESS's curve, any other is compared with it) */
+static int qs_add_sweep(qs_opts *o, const char *spec) {
+  qs_family f;
+  if (qs_parse_family(spec, QS_PRECIS, 2, &f)) return -1;
+  if (!strncmp(f.name, "COMPRESS", 8)) f.curve = 1;
+  for (int i = 0; i < o->nfam; i++)
+    if (!strcmp(o->fam[i].name, f.name)) {
+      f.kind = o->fam[i].kind;
+      f.curve = o->fam[i].curve;
+      o->fam[i] = f;
+      return 0;
+    }
+  if (o->nfam == QS_MAX_FAM) return -1;
+  o->fam[o->nfam++] = f;
+  return 0;
+}
 
-static float qb_dot(const float *a, const float *b) {
-  float s = 0;
-  for (int i = 0; i < QB_DIM; i++) s += a[i] * b[i];
+/* ---- metrics of one selected set ---- */
+
+static double qs_dot(const float *a, const float *b, size_t dim) {
+  double s = 0;
+  for (size_t i = 0; i < dim; i++) s += (double)a[i] * b[i];
   return s;
 }
 
-static int qb_measure(engine *e, const qb_data *d, const qb_graph *g, const qb_sel *s,
-                      qb_row *row, double *lat) {
-  precis_error err;
-  static const char *const isa[] = {"is_a"};
-  engine_retrieve_params p;
-  engine_retrieve_params_default(&p);
-  p.dim = QB_DIM;
-  p.k = QB_K;
-  p.mode = s->mode;
-  if (s->mode == ENGINE_MODE_MMR) p.lambda = (float)s->param;
-  if (s->mode == ENGINE_MODE_COMPRESS) p.theta = (float)s->param;
-  p.hops = g->hops;
-  p.edge_kinds = g->kinds;
-  if (g->isa_only) {
-    p.link_kinds = isa;
-    p.n_link_kinds = 1;
+/* rows: corpus rows of the selected items; hops: per item (may be NULL) */
+static void qs_score(const ds_corpus *c, size_t qi, const long *rows, const uint32_t *hops, size_t n,
+                     qs_row *r) {
+  const float *q = c->qvec + qi * c->dim;
+  double sim = 0, red = 0, gs = 0;
+  size_t pairs = 0, nl = 0, found = 0;
+  uint32_t labs[QS_K * 4];
+  for (size_t i = 0; i < n; i++) {
+    const float *v = c->vec + (size_t)rows[i] * c->dim;
+    sim += qs_dot(q, v, c->dim);
+    for (size_t j = 0; j < i; j++, pairs++) red += qs_dot(v, c->vec + (size_t)rows[j] * c->dim, c->dim);
+    if (hops && hops[i] > 0) gs++;
+    uint32_t l = c->label[rows[i]];
+    size_t j = 0;
+    while (j < nl && labs[j] != l) j++;
+    if (j == nl && nl < QS_K * 4) labs[nl++] = l;
   }
-  memset(row, 0, sizeof *row);
-  row->g = g;
-  row->s = s;
-  for (size_t qi = 0; qi < d->nq; qi++) {
-    const float *q = d->qvec + qi * QB_DIM;
-    p.query = q;
-    engine_retrieve_result *r = NULL;
-    uint64_t t0 = bench_now_ns();
-    int rc = engine_retrieve(e, QB_COLL, &p, &r, &err);
-    uint64_t t1 = bench_now_ns();
-    if (rc) {
-      fprintf(stderr, "precis-bench quality: retrieve: %s\n", err.msg);
-      return -1;
-    }
-    lat[qi] = (double)(t1 - t0) / 1e6;
-    size_t n = r->n;
-    const float *sv[QB_K * 4];
-    size_t ns = 0;
-    double simsum = 0, gshare = 0;
-    uint64_t catmask = 0;
-    for (size_t i = 0; i < n && ns < QB_K * 4; i++) {
-      uint64_t id = r->items[i].id;
-      int64_t row_i = id <= d->max_id ? d->row_of[id] : -1;
-      if (row_i < 0) continue;
-      sv[ns++] = d->vec + (size_t)row_i * QB_DIM;
-      simsum += r->items[i].similarity;
-      if (r->items[i].hops > 0) gshare += 1;
-      catmask |= 1ull << (d->meta.category[row_i] & 63);
-    }
-    double red = 0;
-    size_t pairs = 0;
-    for (size_t i = 0; i < ns; i++)
-      for (size_t j = i + 1; j < ns; j++, pairs++) red += qb_dot(sv[i], sv[j]);
-    double cov = 0, wsum = 0;
-    for (int v = 0; v < 100; v++) {
-      int32_t gr = d->gt[qi * 100 + v];
-      if (gr < 0 || (size_t)gr >= d->n) continue;
-      double w = d->gts[qi * 100 + v];
-      if (w <= 0) continue;
-      const float *vv = d->vec + (size_t)gr * QB_DIM;
-      double best = 0;
-      for (size_t i = 0; i < ns; i++) {
-        double c = qb_dot(vv, sv[i]);
-        if (c > best) best = c;
+  for (size_t h = 0; h < c->nqlinked[qi]; h++)
+    for (size_t i = 0; i < n; i++)
+      if (c->ids[rows[i]] == c->qlinked[qi][h]) {
+        found++;
+        break;
       }
-      cov += w * best;
-      wsum += w;
+  r->sim[qi] = n ? sim / (double)n : 0;
+  r->labels[qi] = (double)nl;
+  r->red[qi] = pairs ? red / (double)pairs : 0;
+  r->gshare[qi] = n ? gs / (double)n : 0;
+  r->rec[qi] = c->nqlinked[qi] ? (double)found / (double)c->nqlinked[qi] : NAN;
+}
+
+static int qs_row_alloc(qs_row *r, size_t nq) {
+  double **a[] = {&r->sim, &r->labels, &r->red, &r->rec, &r->lat, &r->gshare};
+  for (size_t i = 0; i < sizeof a / sizeof a[0]; i++)
+    if (!(*a[i] = calloc(nq ? nq : 1, sizeof(double)))) return -1;
+  return 0;
+}
+
+static void qs_row_free(qs_row *r) {
+  free(r->sim);
+  free(r->labels);
+  free(r->red);
+  free(r->rec);
+  free(r->lat);
+  free(r->gshare);
+}
+
+/* ---- running the rows ---- */
+
+static int qs_run_precis(qt *t, const char *coll, const ds_corpus *c, size_t nq, qs_row *r,
+                         uint32_t *pool_out) {
+  qt_req req = r->f->fixed;
+  if (r->f->knob >= 0) qt_req_set(&req, r->f->knob, r->param);
+  if (r->g->hops) qt_req_set(&req, QK_hops, r->g->hops);
+  req.links_only = r->g->links_only;
+  qt_item items[QS_K * 4];
+  long rows[QS_K * 4];
+  uint32_t hops[QS_K * 4];
+  double pool = 0;
+  for (size_t qi = 0; qi < nq; qi++) {
+    size_t n, m = 0;
+    uint32_t ps = 0;
+    uint64_t t0 = bench_now_ns();
+    if (qt_retrieve(t, coll, c->qvec + qi * c->dim, (uint32_t)c->dim, QS_K, &req, items,
+                    QS_K * 4, &n, &ps))
+      return -1;
+    r->lat[qi] = (double)(bench_now_ns() - t0) / 1e6;
+    for (size_t i = 0; i < n; i++) {
+      long row = ds_corpus_row(c, items[i].id);
+      if (row < 0) continue;
+      rows[m] = row;
+      hops[m++] = items[i].hops;
     }
-    if (d->nhyp[qi]) {
-      size_t found = 0;
-      for (size_t h = 0; h < d->nhyp[qi]; h++)
-        for (size_t i = 0; i < n; i++)
-          if (r->items[i].id == d->hyp[qi][h]) {
-            found++;
-            break;
-          }
-      row->hyp_rec += (double)found / (double)d->nhyp[qi];
-      row->hyp_hit += found > 0;
-      row->nq_hyp++;
+    qs_score(c, qi, rows, hops, m, r);
+    pool += ps;
+    if (pool_out) pool_out[qi] = ps;
+  }
+  r->pool = nq ? pool / (double)nq : 0;
+  return 0;
+}
+
+/* every baseline row (rows[0..n) of kind COSMMR / LOGDET) on each query's pool */
+static int qs_run_baselines(qt *t, const char *coll, const ds_corpus *c, size_t nq,
+                            const uint32_t *pool_sz, qs_row *rows, size_t n) {
+  uint32_t maxp = 1;
+  for (size_t qi = 0; qi < nq; qi++)
+    if (pool_sz[qi] > maxp) maxp = pool_sz[qi];
+  uint64_t *ids = malloc(maxp * sizeof *ids);
+  float *vecs = malloc((size_t)maxp * c->dim * sizeof *vecs);
+  long *prow = malloc(maxp * sizeof *prow);
+  int rc = ids && vecs && prow ? 0 : -1;
+  for (size_t qi = 0; !rc && qi < nq; qi++) {
+    size_t got;
+    const float *q = c->qvec + qi * c->dim;
+    if (qt_pool(t, coll, q, (uint32_t)c->dim, pool_sz[qi] ? pool_sz[qi] : QS_K, ids, vecs, &got)) {
+      rc = -1;
+      break;
     }
-    row->sim += ns ? simsum / (double)ns : 0;
-    row->redund += pairs ? red / (double)pairs : 0;
-    row->cats += __builtin_popcountll(catmask);
-    row->cover += wsum > 0 ? cov / wsum : 0;
-    row->graph_share += n ? gshare / (double)n : 0;
-    row->pool += r->pool_size;
-    engine_retrieve_result_free(r);
+    for (size_t i = 0; i < got; i++) prow[i] = ds_corpus_row(c, ids[i]);
+    qbl_pool p;
+    if (qbl_pool_init(&p, q, vecs, got, c->dim)) {
+      rc = -1;
+      break;
+    }
+    for (size_t ri = 0; ri < n; ri++) {
+      qs_row *r = &rows[ri];
+      size_t sel[QS_K], rws = 0;
+      long srow[QS_K];
+      uint64_t t0 = bench_now_ns();
+      size_t m = r->f->kind == QS_COSMMR ? qbl_cos_mmr(&p, r->param, QS_K, sel)
+                                          : qbl_logdet(&p, r->param, QS_K, sel);
+      r->lat[qi] = (double)(bench_now_ns() - t0) / 1e6;
+      for (size_t i = 0; i < m; i++)
+        if (prow[sel[i]] >= 0) srow[rws++] = prow[sel[i]];
+      qs_score(c, qi, srow, NULL, rws, r);
+      r->pool += (double)got / (double)nq;
+    }
+    qbl_pool_free(&p);
   }
-  double nq = (double)d->nq;
-  row->nq = d->nq;
-  row->sim /= nq;
-  row->redund /= nq;
-  row->cats /= nq;
-  row->cover /= nq;
-  row->graph_share /= nq;
-  row->pool /= nq;
-  if (row->nq_hyp) {
-    row->hyp_rec /= (double)row->nq_hyp;
-    row->hyp_hit /= (double)row->nq_hyp;
+  free(ids);
+  free(vecs);
+  free(prow);
+  return rc;
+}
+
+/* ---- statistics ---- */
+
+static uint64_t qs_rng(uint64_t *s) {
+  uint64_t z = (*s += 0x9E3779B97F4A7C15ull);
+  z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+  z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+  return z ^ (z >> 31);
+}
+
+/* mean of x over idx (NAN entries skipped); NAN when none */
+static double qs_mean(const double *x, const size_t *idx, size_t n) {
+  double s = 0;
+  size_t m = 0;
+  for (size_t i = 0; i < n; i++) {
+    double v = x[idx ? idx[i] : i];
+    if (isnan(v)) continue;
+    s += v;
+    m++;
   }
-  double tot = 0;
-  for (size_t i = 0; i < d->nq; i++) tot += lat[i];
-  row->mean_ms = tot / nq;
-  row->p50 = bench_quantile(lat, d->nq, 0.5);
-  row->p99 = bench_quantile(lat, d->nq, 0.99);
+  return m ? s / (double)m : NAN;
+}
+
+static double qs_ratio(double a, double b) { return b > 0 ? a / b : NAN; }
+
+/* COMPRESS's labels at sim % s: the best linear interpolation over the
+ * curve families at hops 0 (each family's points sorted by sim %, s between
+ * two neighbours or equal to a point). Above a family's highest sim % its
+ * labels there count (flat, generous to COMPRESS: *ext = 1); below every
+ * range NAN. */
+static double qs_curve_at(const qs_result *R, const double *spct, const double *lab, double s, int *ext) {
+  double best = NAN, flat = NAN;
+  for (size_t i = 0; i < R->nrows; i++) {
+    const qs_family *f = R->rows[i].f;
+    if (f->curve != 1 || R->rows[i].g->hops) continue;
+    size_t first = i;
+    while (first > 0 && R->rows[first - 1].f == f && !R->rows[first - 1].g->hops) first--;
+    if (first != i) continue; /* each family once, from its first row */
+    size_t pts[QS_MAX_GRID], n = 0;
+    for (size_t j = i; j < R->nrows && R->rows[j].f == f && !R->rows[j].g->hops && n < QS_MAX_GRID; j++) {
+      size_t m = n++;
+      while (m > 0 && spct[pts[m - 1]] > spct[j]) { /* insertion sort by sim % */
+        pts[m] = pts[m - 1];
+        m--;
+      }
+      pts[m] = j;
+    }
+    for (size_t m = 0; m < n; m++) {
+      size_t a = pts[m];
+      double v = NAN;
+      if (spct[a] == s) v = lab[a];
+      else if (m + 1 < n && spct[a] < s && s < spct[pts[m + 1]]) {
+        size_t b = pts[m + 1];
+        v = lab[a] + (lab[b] - lab[a]) * (s - spct[a]) / (spct[b] - spct[a]);
+      }
+      if (!isnan(v) && (isnan(best) || v > best)) best = v;
+    }
+    if (n && s > spct[pts[n - 1]] && (isnan(flat) || lab[pts[n - 1]] > flat)) flat = lab[pts[n - 1]];
+  }
+  if (ext) *ext = isnan(best) && !isnan(flat);
+  return isnan(best) ? flat : best;
+}
+
+static int qs_cmp_double(const void *a, const void *b) {
+  double x = *(const double *)a, y = *(const double *)b;
+  return x < y ? -1 : x > y;
+}
+
+/* 2.5 / 97.5 % quantiles of x[0..n) (NAN skipped; sorts x) */
+static void qs_ci(double *x, size_t n, double out[2]) {
+  size_t m = 0;
+  for (size_t i = 0; i < n; i++)
+    if (!isnan(x[i])) x[m++] = x[i];
+  if (!m) {
+    out[0] = out[1] = NAN;
+    return;
+  }
+  qsort(x, m, sizeof *x, qs_cmp_double);
+  out[0] = x[(size_t)(0.025 * (double)(m - 1) + 0.5)];
+  out[1] = x[(size_t)(0.975 * (double)(m - 1) + 0.5)];
+}
+
+static int qs_summarise(qs_result *R, int boot) {
+  size_t nq = R->nq, nr = R->nrows;
+  for (size_t i = 0; i < nr; i++) {
+    qs_row *r = &R->rows[i];
+    r->m_sim = qs_mean(r->sim, NULL, nq);
+    r->m_labels = qs_mean(r->labels, NULL, nq);
+    r->m_red = qs_mean(r->red, NULL, nq);
+    r->m_rec = qs_mean(r->rec, NULL, nq);
+    r->m_gshare = qs_mean(r->gshare, NULL, nq);
+    double *lat = malloc(nq * sizeof *lat);
+    if (!lat) return -1;
+    memcpy(lat, r->lat, nq * sizeof *lat);
+    r->p50 = bench_quantile(lat, nq, 0.5);
+    r->p99 = bench_quantile(lat, nq, 0.99);
+    free(lat);
+  }
+  const qs_row *ref = &R->rows[R->ref];
+  for (size_t i = 0; i < nr; i++) {
+    qs_row *r = &R->rows[i];
+    r->sim_pct = 100 * qs_ratio(r->m_sim, ref->m_sim);
+    r->labr = qs_ratio(r->m_labels, ref->m_labels);
+    r->recr = qs_ratio(r->m_rec, ref->m_rec);
+  }
+  /* front points: compared families at hops 0 */
+  R->front = calloc(nr, sizeof *R->front);
+  if (!R->front) return -1;
+  double *spct = malloc(nr * sizeof *spct), *lab = malloc(nr * sizeof *lab);
+  if (!spct || !lab) return -1;
+  for (size_t i = 0; i < nr; i++) {
+    spct[i] = R->rows[i].sim_pct;
+    lab[i] = R->rows[i].m_labels;
+  }
+  for (size_t i = 0; i < nr; i++) {
+    const qs_row *r = &R->rows[i];
+    if (r->f->curve != 2 || r->g->hops) continue;
+    qs_front *F = &R->front[R->nfront++];
+    F->row = i;
+    F->s = r->sim_pct;
+    F->lab = r->m_labels;
+    F->c_lab = qs_curve_at(R, spct, lab, r->sim_pct, &F->ext);
+    F->gap = F->c_lab - F->lab;
+  }
+  /* paired bootstrap */
+  size_t B = boot > 0 ? (size_t)boot : 0;
+  double *bs = malloc((B ? B : 1) * nr * 3 * sizeof *bs);
+  double *bg = malloc((B ? B : 1) * (R->nfront ? R->nfront : 1) * sizeof *bg);
+  size_t *idx = malloc((nq ? nq : 1) * sizeof *idx);
+  if (!bs || !bg || !idx) return -1;
+  uint64_t seed = 20240601;
+  for (size_t b = 0; b < B; b++) {
+    for (size_t i = 0; i < nq; i++) idx[i] = qs_rng(&seed) % nq;
+    double rs = qs_mean(ref->sim, idx, nq), rl = qs_mean(ref->labels, idx, nq),
+           rr = qs_mean(ref->rec, idx, nq);
+    for (size_t i = 0; i < nr; i++) {
+      const qs_row *r = &R->rows[i];
+      double ms = qs_mean(r->sim, idx, nq), ml = qs_mean(r->labels, idx, nq);
+      spct[i] = 100 * qs_ratio(ms, rs);
+      lab[i] = ml;
+      bs[(i * 3 + 0) * B + b] = spct[i];
+      bs[(i * 3 + 1) * B + b] = qs_ratio(ml, rl);
+      bs[(i * 3 + 2) * B + b] = qs_ratio(qs_mean(r->rec, idx, nq), rr);
+    }
+    for (size_t f = 0; f < R->nfront; f++) {
+      size_t i = R->front[f].row;
+      bg[f * B + b] = qs_curve_at(R, spct, lab, spct[i], NULL) - lab[i];
+    }
+  }
+  for (size_t i = 0; i < nr && B; i++)
+    for (int m = 0; m < 3; m++) qs_ci(bs + (i * 3 + (size_t)m) * B, B, R->rows[i].ci[m]);
+  for (size_t f = 0; f < R->nfront && B; f++) {
+    double ci[2];
+    qs_ci(bg + f * B, B, ci);
+    R->front[f].lo = ci[0];
+    R->front[f].hi = ci[1];
+  }
+  if (!B)
+    for (size_t f = 0; f < R->nfront; f++) R->front[f].lo = R->front[f].hi = NAN;
+  free(bs);
+  free(bg);
+  free(idx);
+  free(spct);
+  free(lab);
   return 0;
 }
 
 /* ---- output ---- */
 
+static void qs_row_name(const qs_row *r, char *buf, size_t cap) {
+  if (isnan(r->param)) snprintf(buf, cap, "%s", r->f->name);
+  else snprintf(buf, cap, "%s %s=%g", r->f->name, qt_knob_name(r->f->knob), r->param);
+}
+
+static const char *qs_verdict(const qs_front *F) {
+  if (isnan(F->c_lab)) return "not comparable";
+  if (F->ext) return F->hi < 0 ? "below (above COMPRESS's sim range)" : "above COMPRESS's sim range";
+  if (F->hi < 0) return "below";
+  if (F->lo > 0) return "above";
+  return isnan(F->lo) ? (F->gap < 0 ? "below?" : "on/above?") : "on";
+}
+
+static void qs_tsv(FILE *f, const qs_result *R) {
+  fprintf(f, "# corpus %s, transport %s, %zu entries, %zu labels, %zu links, %zu queries (%zu with "
+             "links), k %d\n",
+          R->corpus, R->transport, R->c->n, R->c->nlabels, R->c->nlinks, R->nq, R->nq_linked, QS_K);
+  fprintf(f, "corpus\ttransport\tgraph\thops\tfamily\tknob\tvalue\tsim\tsim_pct\tsim_pct_lo\tsim_pct_hi"
+             "\tlabels\tlabels_ratio\tlabels_ratio_lo\tlabels_ratio_hi\tredundancy\trecall\trecall_ratio"
+             "\trecall_ratio_lo\trecall_ratio_hi\tgraph_share\tpool\tp50_ms\tp99_ms\n");
+  for (size_t i = 0; i < R->nrows; i++) {
+    const qs_row *r = &R->rows[i];
+    fprintf(f, "%s\t%s\t%s\t%u\t%s\t%s\t%g\t%.5f\t%.3f\t%.3f\t%.3f\t%.4f\t%.4f\t%.4f\t%.4f\t%.5f\t%.4f"
+               "\t%.4f\t%.4f\t%.4f\t%.4f\t%.1f\t%.3f\t%.3f\n",
+            R->corpus, R->transport, r->g->name, r->g->hops, r->f->name,
+            r->f->knob >= 0 ? qt_knob_name(r->f->knob) : "-", isnan(r->param) ? 0 : r->param, r->m_sim,
+            r->sim_pct, r->ci[0][0], r->ci[0][1], r->m_labels, r->labr, r->ci[1][0], r->ci[1][1],
+            r->m_red, r->m_rec, r->recr, r->ci[2][0], r->ci[2][1], r->m_gshare, r->pool, r->p50, r->p99);
+  }
+}
+
+static void qs_front_tsv(FILE *f, const qs_result *R, int header) {
+  if (header)
+    fprintf(f, "corpus\ttransport\tfamily\tknob\tvalue\tsim_pct\tlabels\tcompress_labels\tgap\tgap_lo"
+               "\tgap_hi\tverdict\n");
+  for (size_t i = 0; i < R->nfront; i++) {
+    const qs_front *F = &R->front[i];
+    const qs_row *r = &R->rows[F->row];
+    fprintf(f, "%s\t%s\t%s\t%s\t%g\t%.3f\t%.4f\t%.4f\t%.4f\t%.4f\t%.4f\t%s\n", R->corpus, R->transport,
+            r->f->name, r->f->knob >= 0 ? qt_knob_name(r->f->knob) : "-", r->param, F->s, F->lab,
+            F->c_lab, F->gap, F->lo, F->hi, qs_verdict(F));
+  }
+}
+
+static const qs_row *qs_find(const qs_result *R, const char *fam, const char *graph, double param) {
+  for (size_t i = 0; i < R->nrows; i++) {
+    const qs_row *r = &R->rows[i];
+    if (!strcmp(r->f->name, fam) && !strcmp(r->g->name, graph) &&
+        (isnan(param) || fabs(r->param - param) < 1e-9))
+      return r;
+  }
+  return NULL;
+}
+
 typedef struct {
-  const char *set;
-  size_t n, nq, nlinks;
-  qb_setup st;
-  int blas1;
-} qb_ctx;
+  size_t below, on, above, nc;
+  const qs_front *worst; /* lowest gap among the compared points */
+} qs_front_count;
 
-static void qb_markdown(FILE *f, const qb_ctx *c, const qb_row *rows, size_t nrows) {
-  fprintf(f, "## quality: selection modes and graph expansion on %s\n\n", c->set);
-  bu_env_md(f);
-  fprintf(f, "corpus %zu synsets, %zu is_a links, %zu held-out queries, k %d; collection "
-             "defaults (index %s, knn_k %u, ef_search %u); retrieve defaults (seeds 100, "
-             "pool 300, fanout 16, graph_weight 0.5, decay 0.9); BLAS threads %s\n\n",
-          c->n, c->nlinks, c->nq, QB_K,
-          c->st.info.config.index_spec[0] ? c->st.info.config.index_spec : "auto",
-          c->st.info.config.knn_k, c->st.info.config.hnsw_ef_search,
-          c->blas1 ? "1" : "not limited");
-  fprintf(f, "setup: upsert %.1f s (%.0f points/s, sync_writes 0), links %.1f s, "
-             "graph rebuild %.1f s (%llu kNN edges, %llu links)\n\n",
-          c->st.upsert_s, (double)c->n / c->st.upsert_s, c->st.links_s, c->st.rebuild_s,
-          (unsigned long long)c->st.info.knn_edges, (unsigned long long)c->st.info.links);
-  fprintf(f, "| graph | selection | sim | sim %% | redund. | cats | cover | graph %% "
-             "| hyp rec | hyp hit | pool | p50 ms | p99 ms |\n");
-  fprintf(f, "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n");
-  for (size_t i = 0; i < nrows; i++) {
-    const qb_row *r = &rows[i];
-    fprintf(f, "| %s | %s | %.3f | %.1f | %.3f | %.2f | %.3f | %.1f | %.3f | %.3f | %.0f "
-               "| %.2f | %.2f |\n",
-            r->g->name, r->s->name, r->sim, r->sim_pct, r->redund, r->cats, r->cover,
-            100 * r->graph_share, r->hyp_rec, r->hyp_hit, r->pool, r->p50, r->p99);
-  }
-  fprintf(f, "\nsim %% is relative to TOPK with hops 0. hyp rec/hit over the %zu queries "
-             "that have a hypernym in the corpus.\n",
-          nrows ? rows[0].nq_hyp : 0);
-}
-
-static void qb_json(FILE *f, const qb_ctx *c, const qb_row *rows, size_t nrows) {
-  fprintf(f, "{\"study\":\"quality\",");
-  bu_env_json(f);
-  fprintf(f, ",\"set\":\"%s\",\"corpus\":%zu,\"links\":%zu,\"queries\":%zu,\"k\":%d,"
-             "\"setup\":{\"upsert_s\":%.3f,\"links_s\":%.3f,\"graph_rebuild_s\":%.3f,"
-             "\"knn_edges\":%llu},\"rows\":[",
-          c->set, c->n, c->nlinks, c->nq, QB_K, c->st.upsert_s, c->st.links_s,
-          c->st.rebuild_s, (unsigned long long)c->st.info.knn_edges);
-  for (size_t i = 0; i < nrows; i++) {
-    const qb_row *r = &rows[i];
-    fprintf(f, "%s\n{\"graph\":\"%s\",\"hops\":%u,\"selection\":\"%s\",\"family\":\"%s\","
-               "\"param\":%g,\"sim\":%.5f,\"sim_pct\":%.3f,\"redundancy\":%.5f,"
-               "\"categories\":%.4f,\"coverage\":%.5f,\"graph_share\":%.5f,"
-               "\"hyp_recall\":%.5f,\"hyp_hit\":%.5f,\"queries_with_hyp\":%zu,\"pool\":%.1f,"
-               "\"p50_ms\":%.4f,\"p99_ms\":%.4f,\"mean_ms\":%.4f}",
-            i ? "," : "", r->g->name, r->g->hops, r->s->name, r->s->family, r->s->param,
-            r->sim, r->sim_pct, r->redund, r->cats, r->cover, r->graph_share, r->hyp_rec,
-            r->hyp_hit, r->nq_hyp, r->pool, r->p50, r->p99, r->mean_ms);
-  }
-  fprintf(f, "\n]}\n");
-}
-
-/* Plot input: one line per (graph, family, param). */
-static void qb_tsv(FILE *f, const qb_ctx *c, const qb_row *rows, size_t nrows) {
-  fprintf(f, "# title: %s, %zu synsets, %zu queries\n", c->set, c->n, c->nq);
-  fprintf(f, "# graph\tfamily\tparam\tsim_pct\tcategories\tcoverage\tredundancy\n");
-  for (size_t i = 0; i < nrows; i++) {
-    const qb_row *r = &rows[i];
-    fprintf(f, "%s\t%s\t%g\t%.3f\t%.4f\t%.5f\t%.5f\n", r->g->name, r->s->family, r->s->param,
-            r->sim_pct, r->cats, r->cover, r->redund);
+static void qs_front_counts(const qs_result *R, qs_front_count *fc) {
+  memset(fc, 0, sizeof *fc);
+  for (size_t i = 0; i < R->nfront; i++) {
+    const qs_front *F = &R->front[i];
+    const char *v = qs_verdict(F);
+    if (!strcmp(v, "not comparable") || !strcmp(v, "above COMPRESS's sim range")) {
+      fc->nc++;
+      continue;
+    }
+    if (!strncmp(v, "below", 5)) fc->below++;
+    else if (!strcmp(v, "above")) fc->above++;
+    else fc->on++;
+    if (!fc->worst || F->gap < fc->worst->gap) fc->worst = F;
   }
 }
 
-static void qb_usage(FILE *f) {
-  fprintf(f,
-          "usage: precis-bench quality [--set wordnet-small|wordnet] [--queries N]\n"
-          "                            [--lambdas 0.3,0.5,0.7,0.9] [--thetas 0.5,1,2,4]\n"
-          "                            [--graphs none,knn-1,isa-1,both-1,knn-2,isa-2,both-2]\n"
-          "                            [--out DIR]\n");
+static void qs_md_row(FILE *f, const qs_row *r) {
+  if (!r) return;
+  char name[96];
+  qs_row_name(r, name, sizeof name);
+  fprintf(f, "| %s | %s | %.1f [%.1f, %.1f] | %.2f | %.3f [%.3f, %.3f] | %.3f |", r->g->name, name,
+          r->sim_pct, r->ci[0][0], r->ci[0][1], r->m_labels, r->labr, r->ci[1][0], r->ci[1][1], r->m_red);
+  if (isnan(r->m_rec)) fprintf(f, " - | - |");
+  else fprintf(f, " %.3f | %.2f [%.2f, %.2f] |", r->m_rec, r->recr, r->ci[2][0], r->ci[2][1]);
+  fprintf(f, " %.0f | %.2f | %.2f |\n", r->pool, r->p50, r->p99);
 }
 
-static int qb_graph_wanted(const char *list, const char *name) {
-  if (!list) return 1;
-  size_t nl = strlen(name);
-  for (const char *s = list; *s;) {
-    size_t len = strcspn(s, ",");
-    if (len == nl && !strncmp(s, name, len)) return 1;
-    s += len;
-    if (*s == ',') s++;
+static void qs_markdown(FILE *f, const qs_result *R) {
+  const ds_corpus *c = R->c;
+  fprintf(f, "### %s (%s)\n\n", R->corpus, R->transport);
+  fprintf(f, "%zu entries, dim %zu, %zu labels, %zu links, %zu queries (%zu with linked entries), k %d; "
+             "setup: upsert %.1f s, links %.1f s, kNN graph %.1f s (%llu edges)\n\n",
+          c->n, c->dim, c->nlabels, c->nlinks, R->nq, R->nq_linked, QS_K, R->st.upsert_s, R->st.links_s,
+          R->st.rebuild_s, (unsigned long long)R->st.knn_edges);
+  fprintf(f, "| graph | row | sim %% of TOPK | labels | labels / TOPK | redund. | recall | recall / "
+             "TOPK h0 | pool | p50 ms | p99 ms |\n|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n");
+  static const char *const head_graphs[] = {"h0", "links-1", "links-2", "all-1", "all-2"};
+  for (size_t g = 0; g < sizeof head_graphs / sizeof *head_graphs; g++) {
+    qs_md_row(f, qs_find(R, "TOPK", head_graphs[g], NAN));
+    qs_md_row(f, qs_find(R, "DEFAULT", head_graphs[g], NAN));
+  }
+  qs_md_row(f, qs_find(R, "MMR", "h0", 0.5));
+  qs_md_row(f, qs_find(R, "cosMMR", "h0", 0.5));
+  /* best label ratio at >= 97 % of TOPK's similarity, per family (hops 0) */
+  fprintf(f, "\nbest labels / TOPK at sim >= 97 %% (hops 0):");
+  for (size_t i = 0; i < R->nrows; i++) {
+    const qs_row *r = &R->rows[i];
+    if (r->g->hops || isnan(r->param)) continue;
+    int first = 1;
+    for (size_t j = 0; j < i; j++) first &= R->rows[j].f != r->f || R->rows[j].g->hops;
+    if (!first) continue;
+    const qs_row *best = NULL;
+    for (size_t j = i; j < R->nrows; j++) {
+      const qs_row *s = &R->rows[j];
+      if (s->f == r->f && !s->g->hops && s->sim_pct >= 97 && (!best || s->labr > best->labr)) best = s;
+    }
+    if (best)
+      fprintf(f, " %s %.3f (%s=%g, sim %.1f %%);", r->f->name, best->labr, qt_knob_name(r->f->knob),
+              best->param, best->sim_pct);
+    else
+      fprintf(f, " %s none;", r->f->name);
+  }
+  qs_front_count fc;
+  qs_front_counts(R, &fc);
+  fprintf(f, "\n\nfront (COMPRESS labels - compared point's labels at equal sim %%, hops 0): %zu points "
+             "below, %zu on, %zu above, %zu not comparable (outside COMPRESS's sim range)",
+          fc.below, fc.on, fc.above, fc.nc);
+  if (fc.worst) {
+    char name[96];
+    qs_row_name(&R->rows[fc.worst->row], name, sizeof name);
+    fprintf(f, "; lowest gap: %s at sim %.1f %%: %+.3f [%+.3f, %+.3f]", name, fc.worst->s, fc.worst->gap,
+            fc.worst->lo, fc.worst->hi);
+  }
+  fprintf(f, "; verdict: %s\n\n", fc.below ? "COMPRESS is BELOW the front" : "COMPRESS on or above the front");
+}
+
+/* one line of the cross-corpus table, with the issue's targets */
+static void qs_headline(char *buf, size_t cap, const qs_result *R) {
+  const qs_row *d0 = qs_find(R, "DEFAULT", "h0", NAN), *m5 = qs_find(R, "MMR", "h0", 0.5),
+               *t0 = &R->rows[R->ref], *d1 = qs_find(R, "DEFAULT", "links-1", NAN),
+               *d2 = qs_find(R, "DEFAULT", "links-2", NAN);
+  qs_front_count fc;
+  qs_front_counts(R, &fc);
+  int n = snprintf(buf, cap, "| %s | %.1f %% / %.2fx [%.2f, %.2f] %s |", R->corpus, d0->sim_pct, d0->labr,
+                   d0->ci[1][0], d0->ci[1][1], d0->sim_pct >= 97 && d0->labr >= 1.3 ? "met" : "NOT met");
+  if (m5)
+    n += snprintf(buf + n, cap - (size_t)n, " %.1f %% / %.2fx %s |", m5->sim_pct, m5->labr,
+                  m5->sim_pct >= 97 && m5->labr >= 1.1 ? "met" : "NOT met");
+  else
+    n += snprintf(buf + n, cap - (size_t)n, " - |");
+  if (d1 && !isnan(t0->m_rec))
+    n += snprintf(buf + n, cap - (size_t)n, " %.3f | %.2fx [%.2f, %.2f] at %.1f %% %s | %s |", t0->m_rec,
+                  d1->recr, d1->ci[2][0], d1->ci[2][1], d1->sim_pct,
+                  d1->recr >= 1.5 && d1->sim_pct >= 90 ? "met" : "NOT met", "");
+  else
+    n += snprintf(buf + n, cap - (size_t)n, " - | - | |");
+  if (d2 && !isnan(t0->m_rec)) {
+    n -= 3; /* replace the empty hops-2 cell */
+    n += snprintf(buf + n, cap - (size_t)n, " %.2fx at %.1f %% |", d2->recr, d2->sim_pct);
+  }
+  snprintf(buf + n, cap - (size_t)n, " %zu of %zu below %s |", fc.below, fc.below + fc.on + fc.above,
+           fc.below ? "NOT met" : "met");
+}
+
+/* ---- one corpus ---- */
+
+static int qs_rows_run(qt *t, const char *coll, const ds_corpus *c, const qs_opts *o, qs_result *R,
+                       uint32_t *pool_sz);
+
+static int qs_corpus(qt *t, const char *name, const qs_opts *o, qs_result *R, ds_corpus *c) {
+  memset(R, 0, sizeof *R);
+  R->corpus = name;
+  R->transport = strncmp(qt_name(t), "precisd", 7) ? "engine" : "precisd";
+  fprintf(stderr, "quality: %s: loading\n", name);
+  if (ds_corpus_load(name, o->maxq, 1, c)) return -1;
+  R->c = c;
+  R->nq = c->nq;
+  for (size_t i = 0; i < c->nq; i++) R->nq_linked += c->nqlinked[i] > 0;
+  char coll[PRECIS_MAX_NAME_LEN + 1];
+  snprintf(coll, sizeof coll, "quality_%.48s", name);
+  for (char *p = coll; *p; p++)
+    if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') || *p == '_' ||
+          *p == '-' || *p == '.'))
+      *p = '_';
+  fprintf(stderr, "quality: %s: ingesting %zu entries, %zu links (%s)\n", name, c->n, c->nlinks, qt_name(t));
+  if (qt_ingest(t, coll, c, &R->st)) return -1;
+  size_t cap = 0;
+  for (int f = 0; f < o->nfam; f++) cap += (size_t)(o->fam[f].ngrid ? o->fam[f].ngrid : 1) * QS_NGRAPHS;
+  R->rows = calloc(cap, sizeof *R->rows);
+  uint32_t *pool_sz = calloc(R->nq ? R->nq : 1, sizeof *pool_sz);
+  int rc = qs_rows_run(t, coll, c, o, R, pool_sz);
+  free(pool_sz);
+  return rc ? rc : qs_summarise(R, o->boot);
+}
+
+/* the rows of one corpus: every graph x family x value (baselines at hops 0) */
+static int qs_rows_run(qt *t, const char *coll, const ds_corpus *c, const qs_opts *o, qs_result *R,
+                       uint32_t *pool_sz) {
+  const char *name = R->corpus;
+  if (!R->rows || !pool_sz) return -1;
+  for (size_t g = 0; g < QS_NGRAPHS; g++) {
+    const qs_graph *gr = &qs_graphs[g];
+    if (!(o->graphs & (1u << g)) || (gr->links_only && !c->nlinks)) continue;
+    for (int f = 0; f < o->nfam; f++) {
+      const qs_family *fa = &o->fam[f];
+      if (fa->kind != QS_PRECIS && gr->hops) continue;
+      for (int v = 0; v < (fa->ngrid ? fa->ngrid : 1); v++) {
+        qs_row *r = &R->rows[R->nrows++];
+        r->f = fa;
+        r->g = gr;
+        r->param = fa->knob >= 0 ? fa->grid[v] : NAN;
+        if (qs_row_alloc(r, R->nq)) return -1;
+      }
+    }
+  }
+  int have_ref = 0, have_default = 0;
+  for (size_t i = 0; i < R->nrows; i++) {
+    if (!strcmp(R->rows[i].f->name, "TOPK") && !R->rows[i].g->hops) {
+      R->ref = i;
+      have_ref = 1;
+    }
+    have_default |= !strcmp(R->rows[i].f->name, "DEFAULT") && !R->rows[i].g->hops;
+  }
+  if (!have_ref || !have_default) {
+    fprintf(stderr, "precis-bench quality: the study needs the TOPK and DEFAULT families and graph h0\n");
+    return -1;
+  }
+  /* warm-up */
+  {
+    qs_row w = R->rows[0];
+    size_t nw = R->nq < 10 ? R->nq : 10;
+    if (qs_run_precis(t, coll, c, nw, &w, NULL)) return -1;
+  }
+  /* DEFAULT h0 first: its pool sizes are the baselines' pools */
+  for (int pass = 0; pass < 2; pass++)
+    for (size_t i = 0; i < R->nrows; i++) {
+      qs_row *r = &R->rows[i];
+      int is_def = !strcmp(r->f->name, "DEFAULT") && !r->g->hops;
+      if (r->f->kind != QS_PRECIS || is_def != !pass) continue;
+      char nm[96];
+      qs_row_name(r, nm, sizeof nm);
+      fprintf(stderr, "quality: %s: %s / %s\n", name, r->g->name, nm);
+      if (qs_run_precis(t, coll, c, R->nq, r, is_def ? pool_sz : NULL)) return -1;
+    }
+  size_t b0 = R->nrows, nb = 0;
+  for (size_t i = 0; i < R->nrows; i++)
+    if (R->rows[i].f->kind != QS_PRECIS) {
+      if (b0 == R->nrows) b0 = i;
+      nb++;
+    }
+  if (nb) {
+    fprintf(stderr, "quality: %s: baselines (%zu rows) on the DEFAULT pools\n", name, nb);
+    if (qs_run_baselines(t, coll, c, R->nq, pool_sz, R->rows + b0, nb)) return -1;
   }
   return 0;
 }
 
+static void qs_result_free(qs_result *R) {
+  for (size_t i = 0; R->rows && i < R->nrows; i++) qs_row_free(&R->rows[i]);
+  free(R->rows);
+  free(R->front);
+  memset(R, 0, sizeof *R);
+}
+
+/* ---- driver ---- */
+
+static void qs_usage(FILE *f) {
+  fprintf(f,
+          "usage: precis-bench quality [--corpora LIST] [--transport engine|server|both]\n"
+          "                            [--server HOST:PORT] [--queries N] [--graphs LIST]\n"
+          "                            [--sweep \"NAME knob=v ... knob=v1,v2,...\"] [--boot N]\n"
+          "                            [--out DIR]\n"
+          "  --corpora   default fiori-study,wordnet-small,manpages,wordnet-rel,pydoc\n"
+          "              (data: make data-quality; small variants manpages-small,\n"
+          "              wordnet-rel-small)\n"
+          "  --transport engine (in-process, default), server (through precisd: spawned\n"
+          "              on a temporary directory, or --server), both\n"
+          "  --queries   held-out queries per corpus (default 200; 0 = all)\n"
+          "  --graphs    of h0,links-1,links-2,all-1,all-2 (default h0,links-1,links-2)\n"
+          "  --sweep     add a family, or replace one of the same name (knobs:");
+  for (int k = 0; k < QK_COUNT; k++) fprintf(f, " %s", qt_knob_name(k));
+  fprintf(f, ")\n"
+             "  --boot      bootstrap resamples (default 1000)\n"
+             "  --out       results directory (default bench/results/quality)\n");
+}
+
 int bench_quality(int argc, char **argv) {
-  const char *set = "wordnet-small", *out = NULL, *graphs = NULL;
-  size_t maxq = 0;
-  double lambdas[QB_MAX_LIST] = {0.3, 0.5, 0.7, 0.9}, thetas[QB_MAX_LIST] = {0.5, 1, 2, 4};
-  int nl = 4, nt = 4;
+  static qs_opts o; /* large: keep off the stack */
+  memset(&o, 0, sizeof o);
+  o.maxq = 200;
+  o.boot = 1000;
+  o.out = "bench/results/quality";
+  o.graphs = 1u | 2u | 4u;
+  for (size_t i = 0; i < sizeof qs_default_families / sizeof *qs_default_families; i++)
+    if (qs_parse_family(qs_default_families[i].spec, qs_default_families[i].kind,
+                        qs_default_families[i].curve, &o.fam[o.nfam++])) {
+      fprintf(stderr, "precis-bench quality: bad built-in family '%s'\n", qs_default_families[i].spec);
+      return 2;
+    }
+  const char *corpora = "fiori-study,wordnet-small,manpages,wordnet-rel,pydoc", *transport = "engine",
+             *server = NULL;
   for (int i = 1; i < argc; i++) {
     const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
     if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
-      qb_usage(stdout);
+      qs_usage(stdout);
       return 0;
     }
     if (!v) {
-      qb_usage(stderr);
+      qs_usage(stderr);
       return 2;
     }
     i++;
-    if (!strcmp(a, "--set")) set = v;
-    else if (!strcmp(a, "--queries")) maxq = strtoul(v, NULL, 10);
-    else if (!strcmp(a, "--lambdas")) nl = bu_parse_flist(v, lambdas, QB_MAX_LIST);
-    else if (!strcmp(a, "--thetas")) nt = bu_parse_flist(v, thetas, QB_MAX_LIST);
-    else if (!strcmp(a, "--graphs")) graphs = v;
-    else if (!strcmp(a, "--out")) out = v;
-    else {
-      qb_usage(stderr);
+    if (!strcmp(a, "--corpora")) corpora = v;
+    else if (!strcmp(a, "--transport")) transport = v;
+    else if (!strcmp(a, "--server")) server = v, transport = "server";
+    else if (!strcmp(a, "--queries")) o.maxq = strtoul(v, NULL, 10);
+    else if (!strcmp(a, "--boot")) o.boot = atoi(v);
+    else if (!strcmp(a, "--out")) o.out = v;
+    else if (!strcmp(a, "--sweep")) {
+      if (qs_add_sweep(&o, v)) {
+        fprintf(stderr, "precis-bench quality: bad --sweep '%s'\n", v);
+        return 2;
+      }
+    } else if (!strcmp(a, "--graphs")) {
+      o.graphs = 0;
+      char buf[256];
+      snprintf(buf, sizeof buf, "%s", v);
+      char *save = NULL;
+      for (char *t = strtok_r(buf, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
+        size_t g = 0;
+        while (g < QS_NGRAPHS && strcmp(qs_graphs[g].name, t)) g++;
+        if (g == QS_NGRAPHS) {
+          fprintf(stderr, "precis-bench quality: unknown graph '%s'\n", t);
+          return 2;
+        }
+        o.graphs |= 1u << g;
+      }
+      o.graphs |= 1u; /* h0 is the reference */
+    } else {
+      qs_usage(stderr);
       return 2;
     }
   }
-  if (nl < 0 || nt < 0 || strncmp(set, "wordnet", 7)) {
-    qb_usage(stderr);
+  int use_engine = !strcmp(transport, "engine") || !strcmp(transport, "both");
+  int use_server = !strcmp(transport, "server") || !strcmp(transport, "both");
+  if (!use_engine && !use_server) {
+    qs_usage(stderr);
     return 2;
   }
-  if (bu_need_set("quality", set)) return 1;
-  int blas1 = bench_blas_single_thread();
-
-  /* selections: TOPK, MMR per lambda, COMPRESS per theta (default marked) */
-  qb_sel sels[1 + 2 * QB_MAX_LIST];
-  size_t nsel = 0;
-  sels[nsel++] = (qb_sel){.name = "TOPK", .family = "TOPK", .mode = ENGINE_MODE_TOPK};
-  for (int i = 0; i < nl; i++) {
-    qb_sel *s = &sels[nsel++];
-    *s = (qb_sel){.family = "MMR", .mode = ENGINE_MODE_MMR, .param = lambdas[i]};
-    snprintf(s->name, sizeof s->name, "MMR l=%g", lambdas[i]);
-  }
-  /* the engine's automatic theta: PRECIS_DEFAULT_THETA (default diversity) */
-  for (int i = 0; i < nt; i++) {
-    qb_sel *s = &sels[nsel++];
-    *s = (qb_sel){.family = "COMPRESS", .mode = ENGINE_MODE_COMPRESS, .param = thetas[i]};
-    int d0 = fabs(thetas[i] - PRECIS_DEFAULT_THETA) < 1e-6;
-    s->is_default = d0;
-    snprintf(s->name, sizeof s->name, "COMPRESS t=%g%s", thetas[i], d0 ? " (default)" : "");
-  }
-
-  qb_data d;
-  qb_row *rows = NULL;
-  double *lat = NULL;
-  char *dir = NULL;
-  engine *e = NULL;
-  int rc = 1;
-  fprintf(stderr, "quality: loading %s ...\n", set);
-  if (qb_load(set, maxq, &d)) goto done;
-  dir = bu_tmpdir("quality");
-  if (!dir) {
-    perror("mkdtemp");
-    goto done;
-  }
-  engine_options eo;
-  engine_options_default(&eo);
-  eo.sync_writes = 0;
-  precis_error err;
-  if (engine_open(dir, &eo, &e, &err)) {
-    fprintf(stderr, "precis-bench quality: open: %s\n", err.msg);
-    goto done;
-  }
-  qb_ctx ctx = {.set = set, .n = d.n, .nq = d.nq, .nlinks = d.nlinks, .blas1 = blas1};
-  fprintf(stderr, "quality: ingesting %zu synsets, %zu links ...\n", d.n, d.nlinks);
-  if (qb_ingest(e, &d, &ctx.st)) goto done;
-  rows = calloc(QB_NGRAPHS * nsel, sizeof *rows);
-  lat = malloc(d.nq * sizeof *lat);
-  if (!rows || !lat) goto done;
-  size_t nrows = 0;
-  /* warm-up: a few queries in each mode */
+  bench_blas_single_thread();
+  char names[QS_MAX_CORPORA][64];
+  int nc = 0;
   {
-    qb_data w = d;
-    w.nq = d.nq < 10 ? d.nq : 10;
-    qb_row tmp;
-    for (size_t s = 0; s < nsel; s++)
-      if (qb_measure(e, &w, &qb_graphs[3], &sels[s], &tmp, lat)) goto done;
-  }
-  for (size_t g = 0; g < QB_NGRAPHS; g++) {
-    if (!qb_graph_wanted(graphs, qb_graphs[g].name)) continue;
-    for (size_t s = 0; s < nsel; s++) {
-      fprintf(stderr, "quality: %s / %s\n", qb_graphs[g].name, sels[s].name);
-      if (qb_measure(e, &d, &qb_graphs[g], &sels[s], &rows[nrows], lat)) goto done;
-      nrows++;
+    char buf[1024];
+    snprintf(buf, sizeof buf, "%s", corpora);
+    char *save = NULL;
+    for (char *t = strtok_r(buf, ",", &save); t && nc < QS_MAX_CORPORA; t = strtok_r(NULL, ",", &save)) {
+      if (!ds_available(t)) {
+        fprintf(stderr, "quality: corpus %s is missing (make data-quality): skipped\n", t);
+        continue;
+      }
+      snprintf(names[nc++], sizeof names[0], "%s", t);
     }
   }
-  double ref = 0;
-  for (size_t i = 0; i < nrows; i++)
-    if (rows[i].g->hops == 0 && rows[i].s->mode == ENGINE_MODE_TOPK) ref = rows[i].sim;
-  for (size_t i = 0; i < nrows; i++) rows[i].sim_pct = ref > 0 ? 100 * rows[i].sim / ref : 0;
-  qb_markdown(stdout, &ctx, rows, nrows);
-  rc = 0;
-  if (out) {
-    FILE *f;
-    if ((f = bu_open_out(out, "quality.md"))) { qb_markdown(f, &ctx, rows, nrows); rc |= fclose(f) != 0; } else rc = 1;
-    if ((f = bu_open_out(out, "quality.json"))) { qb_json(f, &ctx, rows, nrows); rc |= fclose(f) != 0; } else rc = 1;
-    if ((f = bu_open_out(out, "quality.tsv"))) { qb_tsv(f, &ctx, rows, nrows); rc |= fclose(f) != 0; } else rc = 1;
-    if (!rc) rc = bu_plot("quality", out) ? 1 : 0;
+  if (!nc) {
+    fprintf(stderr, "precis-bench quality: no corpus (run make data-quality)\n");
+    return 1;
   }
-done:
-  engine_close(e);
-  bu_rmrf_free(dir);
-  qb_data_free(&d);
-  free(rows);
-  free(lat);
+  FILE *sum = bu_open_out(o.out, "summary.md");
+  if (!sum) return 1;
+  fprintf(sum, "## quality\n\n");
+  bu_env_md(sum);
+  fprintf(sum, "\nk %d, up to %zu queries per corpus, %d bootstrap resamples; [lo, hi] = 95 %% paired "
+               "bootstrap interval over queries\n\n",
+          QS_K, o.maxq, o.boot);
+  printf("## quality\n\n");
+  int rc = 0;
+  for (int tr = 0; tr < 2 && !rc; tr++) {
+    if (!(tr == 0 ? use_engine : use_server)) continue;
+    qt *t = NULL;
+    if (tr == 0 ? qt_open_engine(&t) : qt_open_server(server, &t)) {
+      rc = 1;
+      break;
+    }
+    char fname[128], head[QS_MAX_CORPORA][768];
+    int nhead = 0;
+    snprintf(fname, sizeof fname, "front.%s.tsv", tr ? "precisd" : "engine");
+    FILE *ff = bu_open_out(o.out, fname);
+    if (!ff) rc = 1;
+    for (int i = 0; i < nc && !rc; i++) {
+      qs_result R;
+      ds_corpus c;
+      uint64_t t0 = bench_now_ns();
+      if (qs_corpus(t, names[i], &o, &R, &c)) {
+        rc = 1;
+      } else {
+        qs_markdown(stdout, &R);
+        qs_markdown(sum, &R);
+        fflush(stdout);
+        snprintf(fname, sizeof fname, "%.63s.%.16s.tsv", names[i], R.transport);
+        FILE *f = bu_open_out(o.out, fname);
+        if (f) {
+          qs_tsv(f, &R);
+          rc |= fclose(f) != 0;
+        } else {
+          rc = 1;
+        }
+        qs_front_tsv(ff, &R, i == 0);
+        qs_headline(head[nhead++], sizeof head[0], &R);
+        fprintf(stderr, "quality: %s done in %.0f s\n", names[i], (double)(bench_now_ns() - t0) / 1e9);
+      }
+      qs_result_free(&R);
+      ds_corpus_free(&c);
+    }
+    if (ff) rc |= fclose(ff) != 0;
+    for (int k = 0; k < 2 && nhead; k++) {
+      FILE *f = k ? sum : stdout;
+      fprintf(f, "### summary, server defaults (%s; targets of issue 10)\n\n"
+                 "| corpus | COMPRESS hops 0: sim %% / labels x TOPK (>= 97 %%, >= 1.3x) | MMR lambda 0.5: "
+                 "sim %% / labels x (>= 97 %%, >= 1.1x) | TOPK recall h0 | hops 1 links: recall x TOPK h0 "
+                 "(>= 1.5x at >= 90 %%) | hops 2 links: recall x | front: COMPRESS below MMR/log-det |\n"
+                 "|---|---|---|---:|---|---|---|\n",
+              qt_name(t));
+      for (int h = 0; h < nhead; h++) fprintf(f, "%s\n", head[h]);
+      fprintf(f, "\n");
+    }
+    qt_close(t);
+  }
+  rc |= fclose(sum) != 0;
+  if (!rc) fprintf(stderr, "quality: results in %s/\n", o.out);
   return rc;
 }

@@ -6,8 +6,13 @@
 # are checked against the sha256 sums recorded below.
 #
 # Targets: fiori glove glove-vectors glove-small wordnet wordnet-small
-#          test (= fiori glove-small wordnet-small)  all (= everything)
-# See scripts/README-data.md for the files each target writes.
+#          fiori-study manpages manpages-small wordnet-rel wordnet-rel-small pydoc
+#          test (= fiori glove-small wordnet-small manpages-small wordnet-rel-small)
+#          quality (= the corpora of `precis-bench quality`)  all (= everything)
+# See scripts/README-data.md for the files each target writes. The study
+# corpora also download Debian packages (`apt-get download` of the versions
+# pinned below, unpacked with `dpkg-deb -x` into data/_downloads/deb/; never
+# the files installed on this machine).
 set -Eeuo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -40,6 +45,33 @@ GT_K=100
 WN_NQ=300
 WN_SMALL_N=5000
 WN_SMALL_NQ=150
+# study corpora (scripts/README-data.md, "Corpus format")
+FIORI_STUDY_NQ=100
+MAN_NQ=300
+MAN_SMALL_NQ=150
+WNREL_N=20000
+WNREL_NQ=300
+WNREL_SMALL_N=5000
+WNREL_SMALL_NQ=150
+PYDOC_NQ=300
+
+# ---- pinned Debian 12 packages: name version sha256 (of the .deb) ----
+# A version that left the archive (security update) is replaced by the
+# current candidate with a warning; the data is then rebuilt (the recipe
+# holds the sha256 of the .deb actually used).
+DEBS='
+manpages 6.03-2 efa1ba4cd19ad7baeae959c9209a7eb74be2ebb858bcabb412597bfc9f588c91
+manpages-dev 6.03-2 96f55cb5e26231d5567c89b692bced63825a14a2d5bd18fdf16ea2ed44eb9838
+git-man 1:2.39.5-0+deb12u3 904dbd8dbc3db34c6780fb0abfe35816d4a90a490126ef0a055a77a0c5dcab82
+libssl-doc 3.0.22-1~deb12u2 b79995160eeb7673b3933bf270105e075814a13b3d499db8c65bb41735748b41
+libcurl4-doc 7.88.1-10+deb12u15 34fe1d613c249a9f02696777cbc06f95c50ea030413d596262f3a03aaf12eb62
+libx11-doc 2:1.8.4-2+deb12u2 a8a31c9473ce3068721e7a44210446672baaa4b945ed469681c4d41538c6d1ee
+perl-doc 5.36.0-7+deb12u4 f4269cff4576d6f02a6756df842988e58451c7e945b08517dd235531b24e48f8
+tcl8.6-doc 8.6.13+dfsg-2 e6468aa726a0d77f3e61ae4714bcf7c4c4ddd02828388977f765ffdda4935876
+python3.11-doc 3.11.2-6+deb12u9 5b3594189d6ef9a6963ce0347fd307a1cc67620ad697e144db366070e2e146be
+'
+MAN_PKGS="manpages manpages-dev git-man libssl-doc libcurl4-doc libx11-doc perl-doc tcl8.6-doc"
+MAN_SMALL_PKGS="manpages manpages-dev"
 
 log() { echo "fetch-data: $*" >&2; }
 die() { echo "fetch-data: error: $*" >&2; exit 1; }
@@ -80,6 +112,47 @@ npm_fetch() {  # npm_fetch SPEC TGZ SHA256
   mv "$tmp/$tgz" "$DL/$tgz"
   rmdir "$tmp"
   log "  $DL/$tgz sha256 ok"
+}
+
+# deb_fetch PKG: sets DEB_ROOT (the package unpacked under $DL/deb/) and
+# DEB_ID ("pkg version sha256" of the .deb used)
+DEB_ROOT= DEB_ID=
+APT_UPDATED=0
+deb_fetch() {
+  local pkg=$1 ver want line
+  line=$(awk -v p="$pkg" '$1 == p' <<<"$DEBS")
+  [ -n "$line" ] || die "deb_fetch: $pkg is not pinned in DEBS"
+  read -r _ ver want <<<"$line"
+  local deb=$DL/deb/$pkg.deb
+  if [ ! -f "$deb" ] || [ "$(cat "$DL/deb/$pkg.want" 2>/dev/null)" != "$pkg $ver $want" ]; then
+    command -v apt-get >/dev/null || die "apt-get not found (the study corpora come from Debian's archive)"
+    mkdir -p "$DL/deb"
+    local tmp; tmp=$(mktemp -d "$DL/deb/.get.XXXXXX")
+    log "downloading $pkg=$ver with apt-get download"
+    if ! (cd "$tmp" && apt-get download -q "$pkg=$ver" >/dev/null 2>&1); then
+      if [ "$APT_UPDATED" = 0 ] && [ "$(id -u)" = 0 ]; then
+        log "  not found: apt-get update"; apt-get update -qq >/dev/null 2>&1 || true; APT_UPDATED=1
+      fi
+      if ! (cd "$tmp" && apt-get download -q "$pkg=$ver" >/dev/null 2>&1); then
+        log "  warning: $pkg $ver is not in the archive any more: using the current candidate"
+        (cd "$tmp" && apt-get download -q "$pkg" >/dev/null 2>&1) || { rm -rf "$tmp"; die "apt-get download $pkg failed"; }
+      fi
+    fi
+    local f; f=$(ls "$tmp"/*.deb 2>/dev/null | head -1)
+    [ -n "$f" ] || { rm -rf "$tmp"; die "apt-get download $pkg produced no .deb"; }
+    local got; got=$(sha "$f")
+    [ "$got" = "$want" ] || log "  warning: $pkg: sha256 $got, pinned $want ($(dpkg-deb -f "$f" Version))"
+    mv "$f" "$deb"; rm -rf "$tmp"
+    echo "$pkg $ver $want" >"$DL/deb/$pkg.want"
+  fi
+  local got; got=$(sha "$deb")
+  DEB_ID="$pkg $(dpkg-deb -f "$deb" Version) $got"
+  DEB_ROOT=$DL/deb/$pkg
+  if ! fresh "$DEB_ROOT.stamp" "$got"; then
+    rm -rf "$DEB_ROOT"; mkdir -p "$DEB_ROOT"
+    dpkg-deb -x "$deb" "$DEB_ROOT" || die "dpkg-deb -x $deb failed"
+    echo "$got" >"$DEB_ROOT.stamp"
+  fi
 }
 
 build_gt() {
@@ -223,6 +296,73 @@ wordnet() {  # wordnet NAME NQ SAMPLE
   swap_in "$name"
 }
 
+# ---- study corpora (common format, written by scripts/corpus.py) ----
+# corpus_build NAME RECIPE CMD...: runs CMD with --out $DATA/.tmp-NAME unless fresh
+corpus_build() {
+  local name=$1 r=$2; shift 2
+  if [ -f "$DATA/$name/info.json" ] && fresh "$DATA/$name/.stamp" "$r"; then log "$name: up to date"; return 0; fi
+  local t=$DATA/.tmp-$name
+  log "$name: building corpus"
+  rm -rf "$t"; mkdir -p "$t"
+  timed "$@" --out "$t"
+  echo "$r" >"$t/.stamp"
+  swap_in "$name"
+}
+# deb_source_json DEB_ID...: {"debian": [[pkg, version, sha256], ...]} for info.json
+deb_source_json() {
+  printf '%s\n' "$@" | "$PY" -c 'import json,sys; print(json.dumps({"debian": [l.split() for l in sys.stdin if l.strip()]}))'
+}
+CORPUS_SCRIPTS=("f:$S/corpus.py" "f:$S/embed.py")
+t_fiori_study() {
+  t_fiori
+  corpus_build fiori-study "$(recipe fiori-study "$FIORI_SHA256" "$FIORI_STUDY_NQ" "$SEED" "${CORPUS_SCRIPTS[@]}" \
+      "f:$DATA/fiori/meta.jsonl" "f:$DATA/fiori/vectors.f32")" \
+    "$PY" "$S/corpus.py" from-fiori "$DATA/fiori" --queries "$FIORI_STUDY_NQ" --seed "$SEED"
+}
+manpages() {  # manpages NAME NQ PKG...
+  local name=$1 nq=$2 p roots=() ids=() src
+  shift 2
+  t_glove_vectors
+  for p in "$@"; do deb_fetch "$p"; roots+=(--root "$p=$DEB_ROOT"); ids+=("$DEB_ID"); done
+  src=$(deb_source_json "${ids[@]}")
+  corpus_build "$name" "$(recipe "$name" "$R_GLOVE_VEC" "$nq" "$SEED" "${ids[@]}" "${CORPUS_SCRIPTS[@]}" "f:$S/prep_manpages.py")" \
+    "$PY" "$S/prep_manpages.py" "${roots[@]}" --glove "$DATA/glove" --name "$name" --queries "$nq" \
+    --seed "$SEED" --source "$src"
+}
+wordnet_rel() {  # wordnet_rel NAME SIZE NQ
+  local name=$1 size=$2 nq=$3 f
+  t_glove_vectors
+  for f in noun verb adj adv; do
+    [ -f "$WORDNET_DIR/data.$f" ] || die "$WORDNET_DIR/data.$f missing (apt-get install wordnet-base)"
+  done
+  corpus_build "$name" "$(recipe "$name" "$R_GLOVE_VEC" "$size" "$nq" "$SEED" "${CORPUS_SCRIPTS[@]}" \
+      "f:$S/prep_wnrel.py" "f:$S/prep_wordnet.py" "f:$WORDNET_DIR"/data.{noun,verb,adj,adv})" \
+    "$PY" "$S/prep_wnrel.py" --wordnet "$WORDNET_DIR" --glove "$DATA/glove" --name "$name" --size "$size" \
+    --queries "$nq" --seed "$SEED"
+}
+t_pydoc() {
+  t_glove_vectors
+  deb_fetch python3.11-doc
+  local html=$DEB_ROOT/usr/share/doc/python3.11/html
+  [ -d "$html/library" ] || die "python3.11-doc: no html/library in the package"
+  corpus_build pydoc "$(recipe pydoc "$R_GLOVE_VEC" "$PYDOC_NQ" "$SEED" "$DEB_ID" "${CORPUS_SCRIPTS[@]}" "f:$S/prep_pydoc.py")" \
+    "$PY" "$S/prep_pydoc.py" --html "$html" --glove "$DATA/glove" --name pydoc --queries "$PYDOC_NQ" \
+    --seed "$SEED" --source "$(deb_source_json "$DEB_ID")"
+}
+t_test() {
+  t_fiori; t_glove_small; wordnet wordnet-small "$WN_SMALL_NQ" "$WN_SMALL_N"
+  manpages manpages-small "$MAN_SMALL_NQ" $MAN_SMALL_PKGS
+  wordnet_rel wordnet-rel-small "$WNREL_SMALL_N" "$WNREL_SMALL_NQ"
+}
+t_quality() {
+  t_fiori_study; wordnet wordnet-small "$WN_SMALL_NQ" "$WN_SMALL_N"
+  manpages manpages "$MAN_NQ" $MAN_PKGS
+  manpages manpages-small "$MAN_SMALL_NQ" $MAN_SMALL_PKGS
+  wordnet_rel wordnet-rel "$WNREL_N" "$WNREL_NQ"
+  wordnet_rel wordnet-rel-small "$WNREL_SMALL_N" "$WNREL_SMALL_NQ"
+  t_pydoc
+}
+
 run_target() {
   case $1 in
     fiori) t_fiori ;;
@@ -231,14 +371,22 @@ run_target() {
     glove-small) t_glove_small ;;
     wordnet) wordnet wordnet "$WN_NQ" 0 ;;
     wordnet-small) wordnet wordnet-small "$WN_SMALL_NQ" "$WN_SMALL_N" ;;
-    test) t_fiori; t_glove_small; wordnet wordnet-small "$WN_SMALL_NQ" "$WN_SMALL_N" ;;
-    all) t_fiori; t_glove; t_glove_small; wordnet wordnet "$WN_NQ" 0
-         wordnet wordnet-small "$WN_SMALL_NQ" "$WN_SMALL_N" ;;
-    *) die "unknown target '$1' (fiori glove glove-vectors glove-small wordnet wordnet-small test all)" ;;
+    fiori-study) t_fiori_study ;;
+    manpages) manpages manpages "$MAN_NQ" $MAN_PKGS ;;
+    manpages-small) manpages manpages-small "$MAN_SMALL_NQ" $MAN_SMALL_PKGS ;;
+    wordnet-rel) wordnet_rel wordnet-rel "$WNREL_N" "$WNREL_NQ" ;;
+    wordnet-rel-small) wordnet_rel wordnet-rel-small "$WNREL_SMALL_N" "$WNREL_SMALL_NQ" ;;
+    pydoc) t_pydoc ;;
+    test) t_test ;;
+    quality) t_quality ;;
+    all) t_fiori; t_glove; t_glove_small; wordnet wordnet "$WN_NQ" 0; t_test; t_quality ;;
+    *) die "unknown target '$1' ($TARGETS)" ;;
   esac
 }
 
-[ $# -gt 0 ] || die "usage: $0 TARGET... (fiori glove glove-vectors glove-small wordnet wordnet-small test all)"
+TARGETS="fiori glove glove-vectors glove-small wordnet wordnet-small fiori-study manpages manpages-small
+wordnet-rel wordnet-rel-small pydoc test quality all"
+[ $# -gt 0 ] || die "usage: $0 TARGET... ($TARGETS)"
 command -v "$PY" >/dev/null || die "$PY not found"
 mkdir -p "$DATA"
 # one run at a time per data folder (parallel `make test`s share it)

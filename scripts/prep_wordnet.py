@@ -17,10 +17,10 @@ import json
 import os
 import subprocess
 import sys
-from array import array
 from collections import Counter
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from corpus import FORMAT as CORPUS_FORMAT, write_f32, write_u64  # noqa: E402
 import embed  # noqa: E402
 
 # lexnames(5): lex_filenum -> lexicographer file name
@@ -83,26 +83,9 @@ def parse(wndir):
                     "id": len(syn), "pos": sstype, "fpos": fpos, "offset": off, "lexfn": lexfn,
                     "words": words, "gloss": gloss.strip(),
                     "hyper": [(FILE_POS[ps], o) for sym, o, ps in ptrs if sym in HYPERNYM],
+                    "ptrs": [(sym, (FILE_POS[ps], o)) for sym, o, ps in ptrs],
                 })
     return syn
-
-
-def write_u64(path, ids):
-    a = array("Q", ids)
-    if sys.byteorder != "little":
-        a.byteswap()
-    with open(path, "wb") as f:
-        a.tofile(f)
-
-
-def write_f32(path, vecs):
-    a = array("f")
-    for v in vecs:
-        a.extend(v)
-    if sys.byteorder != "little":
-        a.byteswap()
-    with open(path, "wb") as f:
-        a.tofile(f)
 
 
 def main():
@@ -217,17 +200,26 @@ def main():
             links_kept += len(links)
             f.write(json.dumps({
                 "id": i, "text": s["text"],
-                "metadata": {"category": LEXNAMES[s["lexfn"]], "pos": s["pos"], "offset": s["offset"],
-                             "lemma": s["words"][0].replace("_", " ")},
+                "metadata": {"label": LEXNAMES[s["lexfn"]], "category": LEXNAMES[s["lexfn"]], "pos": s["pos"],
+                             "offset": s["offset"], "lemma": s["words"][0].replace("_", " ")},
                 "links": links, "vector": s["vector"]}, ensure_ascii=False, separators=(",", ":")) + "\n")
+    hypo = {}  # hypernym id -> hyponym ids in the corpus
+    for i in corpus:
+        for d in syn[i]["hyper"]:
+            hypo.setdefault(d, []).append(i)
+    q_linked = []
     with open(out("queries.jsonl"), "w", encoding="utf-8") as f:
         for i in qids:
             s = syn[i]
+            qlinks = [{"dst": d, "kind": "is_a", "weight": 1.0, "dir": "out"} for d in s["hyper"] if d in cset]
+            qlinks += [{"dst": c, "kind": "is_a", "weight": 1.0, "dir": "in"} for c in hypo.get(i, ())]
+            q_linked.append(len({x["dst"] for x in qlinks}))
             f.write(json.dumps({
                 "id": i, "text": s["text"],
-                "metadata": {"category": LEXNAMES[s["lexfn"]], "pos": s["pos"], "offset": s["offset"],
-                             "lemma": s["words"][0].replace("_", " ")},
+                "metadata": {"label": LEXNAMES[s["lexfn"]], "category": LEXNAMES[s["lexfn"]], "pos": s["pos"],
+                             "offset": s["offset"], "lemma": s["words"][0].replace("_", " ")},
                 "hypernyms": s["hyper"], "hypernyms_in_corpus": [d for d in s["hyper"] if d in cset],
+                "links": qlinks, "linked": sorted({x["dst"] for x in qlinks}),
                 "vector": s["vector"]}, ensure_ascii=False, separators=(",", ":")) + "\n")
     write_f32(out("vectors.f32"), (syn[i]["vector"] for i in corpus))
     write_u64(out("ids.u64"), corpus)
@@ -240,12 +232,19 @@ def main():
                 f.write("%d\t%d\t%s\n" % (i, syn[i]["lexfn"], syn[i]["pos"]))
     with open(out("categories.txt"), "w") as f:
         f.write("\n".join(LEXNAMES) + "\n")
+    labels = sorted({LEXNAMES[syn[i]["lexfn"]] for i in corpus})
+    with open(out("labels.txt"), "w") as f:
+        f.write("\n".join(labels) + "\n")
     if a.gt_bin:
         subprocess.run([a.gt_bin, "knn", out("vectors.f32"), out("queries.f32"), str(vocab.dim),
                         str(min(100, len(corpus))), out("gt100.i32"), out("gt100.f32")], check=True)
 
     q_with_parent = sum(1 for i in qids if any(d in cset for d in syn[i]["hyper"]))
     info = {
+        "format": CORPUS_FORMAT, "name": os.path.basename(os.path.normpath(a.out)).replace(".tmp-", ""),
+        "labels": len(labels), "link_kinds": {"is_a": links_kept},
+        "queries_with_links": sum(1 for x in q_linked if x),
+        "mean_linked_per_query": round(sum(q_linked) / max(1, len(q_linked)), 3),
         "n": len(corpus), "dim": vocab.dim, "n_queries": len(qids), "synsets_total": n_total,
         "seed": a.seed, "sample": a.sample or None,
         "dropped_no_known_word": len(dropped) if not a.sample else None,

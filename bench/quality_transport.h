@@ -1,0 +1,91 @@
+/*
+ * quality_transport.h: the two ways `precis-bench quality` reaches Precis,
+ * behind one interface, so that the study has one code path apart from the
+ * transport: in-process (the engine on a temporary data directory) or
+ * through precisd with libprecis (a precisd the bench spawns on a temporary
+ * directory, or one given with --server HOST:PORT).
+ *
+ * A request names only the knobs it sets (qt_req); everything else is left
+ * to the server: in-process the engine defaults, over the wire nothing is
+ * sent (RetrieveRequest.defaults). The knobs are the X-macro list
+ * QT_KNOBS: a field of both engine_retrieve_params and
+ * precis_retrieve_params with the same name; adding one is one line there.
+ */
+#ifndef PRECIS_BENCH_QUALITY_TRANSPORT_H
+#define PRECIS_BENCH_QUALITY_TRANSPORT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "dataset.h"
+
+#define QT_KNOBS(X) \
+  X(mode)           \
+  X(seeds)          \
+  X(hops)           \
+  X(pool)           \
+  X(fanout)         \
+  X(lambda)         \
+  X(theta)          \
+  X(a)              \
+  X(b)              \
+  X(c)              \
+  X(graph_weight)   \
+  X(decay)          \
+  X(diversity)      \
+  X(expand_from)
+
+enum {
+#define QT_ENUM(n) QK_##n,
+  QT_KNOBS(QT_ENUM)
+#undef QT_ENUM
+  QK_COUNT
+};
+
+typedef struct {
+  unsigned set;        /* bit QK_x: knob x is sent */
+  double v[QK_COUNT];
+  int links_only;      /* graph walks knowledge links only (no kNN edges) */
+} qt_req;
+
+/* Knob index of `name` ("theta", ...), -1 when unknown. */
+int qt_knob_find(const char *name);
+const char *qt_knob_name(int knob);
+void qt_req_set(qt_req *r, int knob, double v);
+
+typedef struct {
+  uint64_t id;
+  uint32_t hops; /* 0 for seeds */
+} qt_item;
+
+typedef struct {
+  double upsert_s, links_s, rebuild_s;
+  uint64_t knn_edges, links;
+} qt_setup;
+
+typedef struct qt qt;
+
+/* In-process engine on a fresh temporary directory (sync_writes 0). */
+int qt_open_engine(qt **out);
+/* Through precisd: `server` "HOST:PORT", or NULL to spawn precisd
+ * ($PRECISD or the build's precisd) on a temporary directory with
+ * --sync-writes 0. */
+int qt_open_server(const char *server, qt **out);
+/* "in-process" or "precisd HOST:PORT" */
+const char *qt_name(const qt *t);
+/* Drops what was made, stops a spawned server, removes temporary data. */
+void qt_close(qt *t);
+
+/* A collection for corpus c (cosine, dim, defaults), every entry upserted
+ * (vector, text when loaded, metadata {"label": ...}), the links added,
+ * the kNN graph rebuilt. */
+int qt_ingest(qt *t, const char *coll, const ds_corpus *c, qt_setup *st);
+/* One retrieve of k items; items has room for cap. *pool_size: as reported. */
+int qt_retrieve(qt *t, const char *coll, const float *q, uint32_t dim, uint32_t k,
+                const qt_req *r, qt_item *items, size_t cap, size_t *n, uint32_t *pool_size);
+/* The ANN top-n of q (the default search) with their vectors (fetched with
+ * get/with_vectors over the wire): ids[n], vecs[n*dim]; *got <= n. */
+int qt_pool(qt *t, const char *coll, const float *q, uint32_t dim, uint32_t n, uint64_t *ids,
+            float *vecs, size_t *got);
+
+#endif

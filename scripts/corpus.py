@@ -1,0 +1,233 @@
+#!/usr/bin/env python3
+"""The common on-disk corpus format of the retrieval-quality study (stdlib only).
+
+Every prep_*.py that builds a study corpus hands its entries to write_corpus(),
+which picks the held-out queries, cuts every link touching them, embeds and
+writes the folder described in scripts/README-data.md ("Corpus format"):
+
+  corpus.jsonl   one entry a line: {"id", "text", "metadata": {"label", ...},
+                 "links": [{"dst", "kind", "weight"}]}  (no held-out entry,
+                 no link touching one; a link's dst is always in the corpus)
+  vectors.f32    corpus rows in corpus.jsonl order (n x dim float32, unit length)
+  ids.u64        the id of each row
+  labels.txt     the distinct labels, sorted (line = label index)
+  queries.jsonl  held-out entries: {"id", "text", "metadata": {"label", ...},
+                 "links": [{"dst", "kind", "weight", "dir"}], "linked": [ids],
+                 "vector"}: links = the links that touched the entry (dst =
+                 the other end, which is in the corpus; dir "out" or "in"),
+                 linked = their distinct other ends, sorted
+  queries.f32    query vectors in queries.jsonl order; query_ids.u64 their ids
+  info.json      {"format": "precis-corpus/1", "name", "n", "dim",
+                 "n_queries", "labels", "links", "link_kinds", ...}
+
+  python3 scripts/corpus.py from-fiori DATA/fiori OUT --queries N --seed S
+      converts the fiori data set (real 384-d sentence vectors, category
+      labels, no links) to this format.
+"""
+import json
+import os
+import sys
+from array import array
+from collections import Counter, defaultdict
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import embed  # noqa: E402
+
+FORMAT = "precis-corpus/1"
+
+
+def log(tag, msg):
+    print("%s: %s" % (tag, msg), file=sys.stderr, flush=True)
+
+
+def write_f32(path, vecs):
+    a = array("f")
+    for v in vecs:
+        a.extend(v)
+    if sys.byteorder != "little":
+        a.byteswap()
+    with open(path, "wb") as f:
+        a.tofile(f)
+
+
+def write_u64(path, ids):
+    a = array("Q", ids)
+    if sys.byteorder != "little":
+        a.byteswap()
+    with open(path, "wb") as f:
+        a.tofile(f)
+
+
+def embed_entries(entries, vocab, tag):
+    """Sets e["vector"] for every entry (embed.embed of e["text"]) and drops the
+    entries with no known word. Returns the kept entries."""
+    kept, dropped = [], 0
+    for e in entries:
+        if e.get("vector") is None:
+            e["vector"] = embed.embed(e["text"], vocab)
+        if e["vector"] is None:
+            dropped += 1
+        else:
+            kept.append(e)
+    if dropped:
+        log(tag, "dropped %d entries with no known word" % dropped)
+    return kept
+
+
+def dedupe_links(entries):
+    """Keeps links whose dst is an entry, not self, one per (src, dst, kind);
+    for symmetric kinds one per unordered pair."""
+    ids = {e["id"] for e in entries}
+    seen = set()
+    for e in entries:
+        out = []
+        for dst, kind, w in e.get("links", ()):
+            if dst not in ids or dst == e["id"]:
+                continue
+            key = (e["id"], dst, kind)
+            rkey = (dst, e["id"], kind)
+            if key in seen or rkey in seen:  # the reverse pair would duplicate an undirected edge
+                continue
+            seen.add(key)
+            out.append((dst, kind, w))
+        e["links"] = out
+
+
+def hold_out(entries, nq, seed):
+    """ids of the nq held-out queries. With links: drawn at random among the
+    entries with at least one link, pairwise not linked to each other, so
+    every query keeps at least one linked entry in the corpus. Without links:
+    nq entries drawn at random."""
+    adj = defaultdict(set)
+    for e in entries:
+        for dst, _, _ in e["links"]:
+            adj[e["id"]].add(dst)
+            adj[dst].add(e["id"])
+    cands = [e["id"] for e in entries if adj[e["id"]]] if adj else [e["id"] for e in entries]
+    order = embed.sample(len(cands), len(cands), seed)
+    q, qset = [], set()
+    for i in order:
+        if len(q) == nq:
+            break
+        c = cands[i]
+        if adj and (adj[c] & qset or not adj[c] - qset):
+            continue
+        q.append(c)
+        qset.add(c)
+    if len(q) < nq:
+        raise SystemExit("corpus: only %d of %d queries could be held out" % (len(q), nq))
+    return q
+
+
+def write_corpus(out, name, entries, nq, seed, dim, extra_info=None, tag=None):
+    """Writes the corpus folder `out` (see the module doc). entries: dicts with
+    id (int, unique), text, label, meta (dict, optional), links (list of
+    (dst id, kind, weight)), vector (unit length, dim floats)."""
+    tag = tag or name
+    dedupe_links(entries)
+    qids = hold_out(entries, nq, seed)
+    qset = set(qids)
+    by_id = {e["id"]: e for e in entries}
+    corpus = [e for e in entries if e["id"] not in qset]
+    qlinks = defaultdict(list)
+    kinds = Counter()
+    held = 0
+    for e in entries:
+        for dst, kind, w in e["links"]:
+            if e["id"] in qset:
+                qlinks[e["id"]].append({"dst": dst, "kind": kind, "weight": w, "dir": "out"})
+                held += 1
+            elif dst in qset:
+                qlinks[dst].append({"dst": e["id"], "kind": kind, "weight": w, "dir": "in"})
+                held += 1
+            else:
+                kinds[kind] += 1
+    os.makedirs(out, exist_ok=True)
+    p = lambda f: os.path.join(out, f)  # noqa: E731
+
+    def meta_of(e):
+        m = {"label": e["label"]}
+        m.update(e.get("meta") or {})
+        return m
+
+    with open(p("corpus.jsonl"), "w", encoding="utf-8") as f:
+        for e in corpus:
+            links = [{"dst": d, "kind": k, "weight": w} for d, k, w in e["links"] if d not in qset]
+            f.write(json.dumps({"id": e["id"], "text": e["text"], "metadata": meta_of(e), "links": links},
+                               ensure_ascii=False, separators=(",", ":")) + "\n")
+    with open(p("queries.jsonl"), "w", encoding="utf-8") as f:
+        for i in qids:
+            e = by_id[i]
+            ql = qlinks.get(i, [])
+            f.write(json.dumps({"id": i, "text": e["text"], "metadata": meta_of(e), "links": ql,
+                                "linked": sorted({x["dst"] for x in ql}), "vector": e["vector"]},
+                               ensure_ascii=False, separators=(",", ":")) + "\n")
+    write_f32(p("vectors.f32"), (e["vector"] for e in corpus))
+    write_u64(p("ids.u64"), [e["id"] for e in corpus])
+    write_f32(p("queries.f32"), (by_id[i]["vector"] for i in qids))
+    write_u64(p("query_ids.u64"), qids)
+    labels = Counter(e["label"] for e in corpus)
+    with open(p("labels.txt"), "w", encoding="utf-8") as f:
+        for lab in sorted(labels):
+            f.write(lab + "\n")
+    nlinked = [len({x["dst"] for x in qlinks.get(i, [])}) for i in qids]
+    info = {
+        "format": FORMAT, "name": name, "n": len(corpus), "dim": dim, "n_queries": len(qids),
+        "labels": len(labels), "links": sum(kinds.values()), "link_kinds": dict(sorted(kinds.items())),
+        "links_held_out": held, "queries_with_links": sum(1 for x in nlinked if x),
+        "mean_linked_per_query": round(sum(nlinked) / max(1, len(qids)), 3), "seed": seed,
+        "label_sizes": {"max": max(labels.values()), "median": sorted(labels.values())[len(labels) // 2]},
+        "metric": "cosine (vectors are L2-normalised: inner product)",
+    }
+    info.update(extra_info or {})
+    with open(p("info.json.tmp"), "w") as f:
+        json.dump(info, f, indent=1)
+        f.write("\n")
+    os.replace(p("info.json.tmp"), p("info.json"))
+    log(tag, "corpus %d entries, %d labels, %d links (%s), %d queries (%d held-out links, mean %.2f "
+        "linked entries a query)" % (len(corpus), len(labels), info["links"],
+                                     ", ".join("%s %d" % kv for kv in sorted(kinds.items())) or "none",
+                                     len(qids), held, info["mean_linked_per_query"]))
+    return info
+
+
+def from_fiori(src, out, nq, seed):
+    import struct
+    with open(os.path.join(src, "info.json")) as f:
+        fi = json.load(f)
+    n, dim = fi["n"], fi["dim"]
+    with open(os.path.join(src, "vectors.f32"), "rb") as f:
+        raw = f.read()
+    if len(raw) != n * dim * 4:
+        raise SystemExit("fiori: vectors.f32 has the wrong size")
+    fmt = struct.Struct("<%df" % dim)
+    entries = []
+    with open(os.path.join(src, "meta.jsonl"), encoding="utf-8") as f:
+        for line in f:
+            m = json.loads(line)
+            i = m["id"]
+            text = (m.get("title") or "") + ": " + (m.get("text") or "")
+            entries.append({"id": i, "text": text[:2000], "label": m.get("category") or "none",
+                            "meta": {"title": m.get("title"), "key": m.get("key")}, "links": [],
+                            "vector": list(fmt.unpack_from(raw, i * fmt.size))})
+    write_corpus(out, "fiori-study", entries, nq, seed, dim,
+                 {"source": fi.get("source"), "model": fi.get("model"),
+                  "text": "title: content (first 2000 characters)", "label": "category"})
+
+
+def main(argv):
+    if len(argv) >= 2 and argv[0] == "from-fiori":
+        import argparse
+        ap = argparse.ArgumentParser()
+        ap.add_argument("src")
+        ap.add_argument("--out", required=True)
+        ap.add_argument("--queries", type=int, default=100)
+        ap.add_argument("--seed", type=int, default=20240601)
+        a = ap.parse_args(argv[1:])
+        from_fiori(a.src, a.out, a.queries, a.seed)
+    else:
+        sys.exit(__doc__)
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])
