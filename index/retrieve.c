@@ -371,7 +371,7 @@ int retrieve__run(coll *c, const engine_retrieve_params *p,
 #undef OWN
   float cspan = cmax > cmin ? cmax - cmin : 0.0f;
   for (size_t i = 0; i < n; i++) {
-    qual[i] += cspan * (rel[i] - own[i]);
+    qual[i] = fminf(SELECT_MAX_QUALITY, fmaxf(-SELECT_MAX_QUALITY, qual[i] + cspan * (rel[i] - own[i])));
     rel[i] = rmax > rmin ? (rel[i] - rmin) / (rmax - rmin) : 1.0f;
   }
   if (p->token_budget) {

@@ -59,8 +59,6 @@
 #define SELECT_DEFAULT_SAMPLE 128u
 #define SELECT_DEFAULT_SEED 0x5eed5e1ec7ULL
 #define SELECT_MAX_THETA PRECIS_MAX_THETA
-/* |quality| bound: exp(theta*quality) stays far inside double range */
-#define SELECT_MAX_QUALITY 16.0f
 
 float select_theta_for_diversity(float diversity) {
   if (!(diversity > 0.0f)) return SELECT_MAX_THETA;
@@ -70,11 +68,8 @@ float select_theta_for_diversity(float diversity) {
 }
 
 void select_params_set_diversity(select_params *p, float diversity) {
-  if (!(diversity > 0.0f)) { /* the TOPK end of the curve, exactly */
-    p->mode = SELECT_TOPK;
-    return;
-  }
   p->theta = select_theta_for_diversity(diversity);
+  if (!(diversity > 0.0f)) p->mode = SELECT_TOPK; /* the TOPK end, exactly */
 }
 
 void select_params_default(select_params *p) {

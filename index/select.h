@@ -121,12 +121,16 @@ typedef struct {
 /* The one diversity knob of COMPRESS, in [0, 1]: 0 is TOPK, 1 the most
  * diverse end of the curve. It sets theta of the log-det quality,
  *   theta(d) = SELECT_DIVERSITY_THETA_MID * RATIO^(1 - 2d)
- * (40 at d = 0 .. 5 at 0.5 .. 0.625 at 1), capped at PRECIS_MAX_THETA, which
+ * (36.5 at d = 0.1, 17.3 at 0.25, 5 at 0.5, 1.44 at 0.75, 0.42 at 1),
+ * capped at PRECIS_MAX_THETA, which
  * moves the result monotonically from TOPK towards more distinct items.
  * The mapping was fitted on some corpora and reported on others
  * (docs/RETRIEVAL.md). */
 #define SELECT_DIVERSITY_THETA_MID 5.0
-#define SELECT_DIVERSITY_THETA_RATIO 8.0
+#define SELECT_DIVERSITY_THETA_RATIO 12.0
+/* |quality| bound: q^2 = exp(2*theta*quality) <= exp(2 * 64 * 5) stays inside
+ * double range; callers clamp (retrieve does), select_run refuses more. */
+#define SELECT_MAX_QUALITY 5.0f
 float select_theta_for_diversity(float diversity);
 /* Applies a diversity to COMPRESS params: d <= 0 switches to SELECT_TOPK
  * (exactly the TOPK end), else sets theta = select_theta_for_diversity(d).

@@ -353,6 +353,16 @@ Test(graph, theta_auto_follows_the_default_diversity_of_each_hop_count) {
     engine_retrieve_result_free(rs);
     engine_retrieve_result_free(ro);
   }
+  { /* diversity 0 is exactly TOPK */
+    engine_retrieve_params pt = p, pz = p;
+    pt.mode = ENGINE_MODE_TOPK;
+    pz.diversity = 0;
+    engine_retrieve_result *rt = retrieve("t", q, dim, &pt), *rz = retrieve("t", q, dim, &pz);
+    cr_assert_eq(rt->n, rz->n);
+    for (size_t i = 0; i < rt->n; i++) cr_assert_eq(rt->items[i].id, rz->items[i].id);
+    engine_retrieve_result_free(rt);
+    engine_retrieve_result_free(rz);
+  }
   const float badd[] = {-0.5f, 1.5f, NAN};
   for (size_t i = 0; i < sizeof badd / sizeof badd[0]; i++) {
     precis_error err;

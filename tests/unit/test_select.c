@@ -597,8 +597,8 @@ Test(select, bad_parameters) {
   EXPECT(PRECIS_E_OUT_OF_RANGE, pp.c = INFINITY);
   EXPECT(PRECIS_E_INVALID_ARGUMENT, pp.a = pp.b = pp.c = 0);
   EXPECT(PRECIS_E_OUT_OF_RANGE, pp.theta = -1);
-  EXPECT(PRECIS_E_OUT_OF_RANGE, pp.theta = 20.5f);
-  EXPECT(PRECIS_OK, pp.theta = 20);
+  EXPECT(PRECIS_E_OUT_OF_RANGE, pp.theta = PRECIS_MAX_THETA + 0.5f);
+  EXPECT(PRECIS_OK, pp.theta = PRECIS_MAX_THETA);
   EXPECT(PRECIS_E_OUT_OF_RANGE, pp.theta = NAN);
   EXPECT(PRECIS_E_INVALID_ARGUMENT, pp.mode = (select_mode)7);
   EXPECT(PRECIS_E_INVALID_ARGUMENT, pp.coverage = (select_coverage)9);
@@ -978,6 +978,24 @@ Test(select, quality_must_be_finite) {
   select_pool pl = {.n = P.n, .dim = P.dim, .vectors = P.v, .relevance = P.rel, .quality = P.qual};
   select_params p = params(SELECT_MMR, 3);
   select_result r;
+  precis_error err = {0};
+  cr_assert_eq(select_run(&pl, &p, &r, &err), PRECIS_E_OUT_OF_RANGE);
+  qpool_free(&P);
+}
+
+Test(select, extreme_theta_and_quality_stay_finite) {
+  qpool P = qpool_make(60, 8, 5);
+  for (size_t i = 0; i < P.n; i++) P.qual[i] = i % 3 ? SELECT_MAX_QUALITY : -SELECT_MAX_QUALITY;
+  select_params p = params(SELECT_COMPRESS, 12);
+  p.b = 0;
+  p.theta = PRECIS_MAX_THETA;
+  select_result r = qrun(&P, p);
+  cr_assert_eq(r.n, 12);
+  for (size_t t = 0; t < r.n; t++) cr_assert(isfinite(r.gain[t]) && r.gain[t] >= 0);
+  cr_assert(isfinite(r.objective));
+  select_result_free(&r);
+  P.qual[3] = SELECT_MAX_QUALITY * 1.01f;
+  select_pool pl = {.n = P.n, .dim = P.dim, .vectors = P.v, .relevance = P.rel, .quality = P.qual};
   precis_error err = {0};
   cr_assert_eq(select_run(&pl, &p, &r, &err), PRECIS_E_OUT_OF_RANGE);
   qpool_free(&P);
