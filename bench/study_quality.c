@@ -134,6 +134,7 @@ typedef struct {
   unsigned graphs; /* bit per qs_graphs entry */
   size_t maxq;
   int boot;
+  uint32_t bpool; /* baselines' pool size; 0: the DEFAULT row's, per query */
   const char *out;
 } qs_opts;
 
@@ -741,7 +742,10 @@ static int qs_rows_run(qt *t, const char *coll, const ds_corpus *c, const qs_opt
       nb++;
     }
   if (nb) {
-    fprintf(stderr, "quality: %s: baselines (%zu rows) on the DEFAULT pools\n", name, nb);
+    if (o->bpool)
+      for (size_t qi = 0; qi < R->nq; qi++) pool_sz[qi] = o->bpool;
+    fprintf(stderr, "quality: %s: baselines (%zu rows) on the %s pools\n", name, nb,
+            o->bpool ? "--baseline-pool" : "DEFAULT");
     if (qs_run_baselines(t, coll, c, R->nq, pool_sz, R->rows + b0, nb)) return -1;
   }
   return 0;
@@ -761,7 +765,7 @@ static void qs_usage(FILE *f) {
           "usage: precis-bench quality [--corpora LIST] [--transport engine|server|both]\n"
           "                            [--server HOST:PORT] [--queries N] [--graphs LIST]\n"
           "                            [--sweep \"NAME knob=v ... knob=v1,v2,...\"] [--boot N]\n"
-          "                            [--out DIR]\n"
+          "                            [--baseline-pool N] [--out DIR]\n"
           "  --corpora   default fiori-study,wordnet-small,manpages,wordnet-rel,pydoc\n"
           "              (data: make data-quality; small variants manpages-small,\n"
           "              wordnet-rel-small)\n"
@@ -773,6 +777,8 @@ static void qs_usage(FILE *f) {
   for (int k = 0; k < QK_COUNT; k++) fprintf(f, " %s", qt_knob_name(k));
   fprintf(f, ")\n"
              "  --boot      bootstrap resamples (default 1000)\n"
+             "  --baseline-pool  ANN top-N for cosMMR/logdet (default: the pool the\n"
+             "              DEFAULT row reported for the query, i.e. Precis's own)\n"
              "  --out       results directory (default bench/results/quality)\n");
 }
 
@@ -807,6 +813,7 @@ int bench_quality(int argc, char **argv) {
     else if (!strcmp(a, "--server")) server = v, transport = "server";
     else if (!strcmp(a, "--queries")) o.maxq = strtoul(v, NULL, 10);
     else if (!strcmp(a, "--boot")) o.boot = atoi(v);
+    else if (!strcmp(a, "--baseline-pool")) o.bpool = (uint32_t)strtoul(v, NULL, 10);
     else if (!strcmp(a, "--out")) o.out = v;
     else if (!strcmp(a, "--sweep")) {
       if (qs_add_sweep(&o, v)) {
