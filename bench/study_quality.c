@@ -642,15 +642,15 @@ static void qs_headline(char *buf, size_t cap, const qs_result *R) {
   else
     n += snprintf(buf + n, cap - (size_t)n, " - |");
   if (d1 && !isnan(t0->m_rec))
-    n += snprintf(buf + n, cap - (size_t)n, " %.3f | %.2fx [%.2f, %.2f] at %.1f %% %s | %s |", t0->m_rec,
-                  d1->recr, d1->ci[2][0], d1->ci[2][1], d1->sim_pct,
-                  d1->recr >= 1.5 && d1->sim_pct >= 90 ? "met" : "NOT met", "");
+    n += snprintf(buf + n, cap - (size_t)n, " %.3f | %.2fx [%.2f, %.2f] at %.1f %% %s |", t0->m_rec, d1->recr,
+                  d1->ci[2][0], d1->ci[2][1], d1->sim_pct,
+                  d1->recr >= 1.5 && d1->sim_pct >= 90 ? "met" : "NOT met");
   else
-    n += snprintf(buf + n, cap - (size_t)n, " - | - | |");
-  if (d2 && !isnan(t0->m_rec)) {
-    n -= 3; /* replace the empty hops-2 cell */
+    n += snprintf(buf + n, cap - (size_t)n, " - | - |");
+  if (d2 && !isnan(t0->m_rec))
     n += snprintf(buf + n, cap - (size_t)n, " %.2fx at %.1f %% |", d2->recr, d2->sim_pct);
-  }
+  else
+    n += snprintf(buf + n, cap - (size_t)n, " - |");
   snprintf(buf + n, cap - (size_t)n, " %zu of %zu below %s |", fc.below, fc.below + fc.on + fc.above,
            fc.below ? "NOT met" : "met");
 }
