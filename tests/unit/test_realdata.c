@@ -286,10 +286,10 @@ static void hop1_recall_above_topk(const char *name, int mode) {
 Test(realdata, manpages_compress_more_labels_than_topk) { compress_more_labels("manpages-small"); }
 Test(realdata, wordnet_rel_compress_more_labels_than_topk) { compress_more_labels("wordnet-rel-small"); }
 Test(realdata, wordnet_rel_hop1_links_recall_above_topk) { hop1_recall_above_topk("wordnet-rel-small", -1); }
-/* Fails on the algorithm before issue 10's expansion budgets: at the defaults
- * the seeds fill the pool and COMPRESS's theta 2 trades the linked entries
- * away (0.96x TOPK's recall on manpages-small). Enable with that change. */
-Test(realdata, manpages_hop1_links_recall_above_topk, .disabled = true) {
+/* Failed before issue 10's expansion budgets and summed graph evidence (the
+ * seeds filled the pool and COMPRESS traded the linked entries away: 0.96x
+ * TOPK's recall on manpages-small). */
+Test(realdata, manpages_hop1_links_recall_above_topk) {
     hop1_recall_above_topk("manpages-small", -1);
 }
 Test(realdata, manpages_hop1_links_topk_recall_above_hops0) {
