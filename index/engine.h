@@ -220,13 +220,13 @@ typedef struct {
   size_t n_link_kinds;
   float graph_weight;      /* weight of graph evidence (sum of path scores)
                             * in relevance, 0..PRECIS_MAX_GRAPH_WEIGHT,
-                            * default 2 */
+                            * default 3 */
   float decay;             /* per-hop decay in (0,1], default 0.9 */
   float lambda;            /* MMR, 0..1, default 0.5 */
   float a, b, c;           /* COMPRESS weights >= 0 */
   float diversity;         /* COMPRESS's knob, 0 (TOPK) .. 1 (most diverse);
                             * PRECIS_DIVERSITY_AUTO = default 0.5 at hops 0,
-                            * 0.25 with hops > 0. Sets theta
+                            * 0.1 with hops > 0. Sets theta
                             * unless theta is given */
   float theta;             /* volume quality exponent, 0..PRECIS_MAX_THETA;
                             * PRECIS_THETA_AUTO (default): from diversity */

@@ -44,7 +44,7 @@
 #define PRECIS_DEFAULT_FANOUT 16
 #define PRECIS_DEFAULT_POOL 300
 /* relevance = r + graph_weight * (sum of path scores), see docs/RETRIEVAL.md */
-#define PRECIS_DEFAULT_GRAPH_WEIGHT 2.0f
+#define PRECIS_DEFAULT_GRAPH_WEIGHT 3.0f
 #define PRECIS_MAX_GRAPH_WEIGHT 10.0f
 #define PRECIS_DEFAULT_DECAY 0.9f
 #define PRECIS_DEFAULT_LAMBDA 0.5f
@@ -57,7 +57,7 @@
  * when the graph is walked (linked points resemble their seeds, and more
  * diversity then removed them again). */
 #define PRECIS_DEFAULT_DIVERSITY 0.5f
-#define PRECIS_DEFAULT_DIVERSITY_EXPANDED 0.25f
+#define PRECIS_DEFAULT_DIVERSITY_EXPANDED 0.1f
 #define PRECIS_DIVERSITY_AUTO (-1.0f)
 /* theta at the default diversity (select_theta_for_diversity(0.5)) */
 #define PRECIS_DEFAULT_THETA 5.0f

@@ -316,12 +316,12 @@ typedef struct precis_retrieve_params {
   const char *const *link_kinds; /* restrict links to these labels; NULL = all */
   size_t n_link_kinds;
   float graph_weight;        /* weight of graph evidence (sum of paths) in
-                              * relevance, 0..10; default 2 */
+                              * relevance, 0..10; default 3 */
   float decay;               /* per-hop decay in (0,1]; default 0.9 */
   float lambda;              /* MMR trade-off 0..1; default 0.5 */
   float diversity;           /* COMPRESS's one knob: 0 = TOPK .. 1 = most
                               * diverse; PRECIS_DIVERSITY_AUTO (default):
-                              * the server's default (0.5; 0.25 with hops) */
+                              * the server's default (0.5; 0.1 with hops) */
   float a, b, c;             /* COMPRESS weights (experts); default 0, 0, 1 */
   float theta;               /* log-det quality exponent in [0, 64], or
                               * PRECIS_THETA_AUTO (default): from diversity */
