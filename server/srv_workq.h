@@ -23,7 +23,14 @@ typedef struct srv_job {
   uint8_t *out;                 /* encoded response frame, malloc'd */
   size_t out_len;
   int code;                     /* response status code */
+  uint64_t id;                  /* the request id (for a BUSY substitute) */
+  uint64_t mem;                 /* decoded-size estimate charged to budgets */
 } srv_job;
+
+/* The allocator every request is decoded and freed with: malloc/free of
+ * the server's own objects, so that fault injection (tests/support/
+ * fault_alloc.c) reaches protobuf-c's allocations too. */
+extern ProtobufCAllocator srv_pb_alloc;
 
 typedef void (*srv_job_fn)(void *ctx, srv_job *job);
 
