@@ -31,6 +31,7 @@ static const bench_study studies[] = {
     {"ann", bench_ann,
      "GloVe: recall@10 vs queries/s over efSearch and M, in-process and over RPC"},
     {"load", bench_load, "precisd under 64 concurrent clients: throughput, p50/p99/p99.9, RSS, limits"},
+    {"hostile", bench_hostile, "a client's p99 and the server's RSS next to one hostile client (issue 11)"},
 };
 
 static void usage(FILE *f) {

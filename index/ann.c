@@ -157,14 +157,15 @@ static uint64_t get_le(const unsigned char *p, int n) {
 
 /* ---- index specs (issue 11) ---- */
 
-/* Read a decimal number of at most 9 digits at *p; -1 when none. */
+/* Read a decimal number at *p; -1 when none; numbers of more than 9
+ * digits read as 1e9 (out of every range). */
 static long spec_num(const char **p) {
   const char *s = *p;
   long v = 0;
   int nd = 0;
   while (*s >= '0' && *s <= '9') {
-    if (++nd > 9) return -2; /* absurdly large: reported as out of range */
-    v = v * 10 + (*s - '0');
+    if (++nd <= 9) v = v * 10 + (*s - '0');
+    else v = 1000000000L;
     s++;
   }
   if (nd == 0) return -1;

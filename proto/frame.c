@@ -83,6 +83,12 @@ int frame_reader_feed(frame_reader *r, const void *data, size_t len) {
     }
     if (len > SIZE_MAX - pending) return PRECIS_E_NO_MEMORY;
     size_t need = pending + len;
+    /* a frame larger than what arrived so far: make room for all of it at
+     * once instead of doubling (each doubling copies what is buffered) */
+    if (pending >= FRAME_HEADER_BYTES) {
+      size_t whole = FRAME_HEADER_BYTES + (size_t)frame_get_header(r->buf + r->start);
+      if (whole > need && whole - need > FRAME_MIN_CAP) need = whole;
+    }
     if (r->cap < need) {
       size_t ncap = r->cap ? r->cap : FRAME_MIN_CAP;
       while (ncap < need) {

@@ -1,7 +1,7 @@
 /* loop.c: the io_uring event loop (see srv_loop.h and srv_conn.h).
  *
  * Back-pressure: a connection is read only while (a) it has fewer than
- * PRECIS_MAX_INFLIGHT_PER_CONN requests with the workers, (b) fewer than
+ * SRV_CONN_MAX_INFLIGHT requests with the workers, (b) fewer than
  * SRV_OUT_HIGH bytes of responses wait to be sent to it, (c) the decoded
  * size of its requests in flight is under SRV_CONN_INFLIGHT_HIGH, and (d)
  * the work queue has room. Otherwise its recv is not re-armed and its
@@ -477,10 +477,14 @@ static void handle_frame(loop *L, srv_conn *c, const uint8_t *p, uint32_t n) {
 
 /* Decode what can be decoded, re-arm reads and sends, advance closing. */
 static void conn_pump(loop *L, srv_conn *c) {
+  /* read by workers: a read request of a connection that does not read its
+   * responses is answered BUSY without being run (run_job) */
+  atomic_store_explicit(&c->congested, c->out_bytes >= SRV_OUT_HIGH,
+                        memory_order_relaxed);
   if (c->state == SRV_CONN_OPEN) {
     bool need_bytes = false;
     while (c->state == SRV_CONN_OPEN) {
-      if (c->inflight >= PRECIS_MAX_INFLIGHT_PER_CONN ||
+      if (c->inflight >= SRV_CONN_MAX_INFLIGHT ||
           c->out_bytes >= SRV_OUT_HIGH ||
           c->inflight_mem >= SRV_CONN_INFLIGHT_HIGH)
         break; /* resumed by a job completion or a send completion */
@@ -829,9 +833,34 @@ static void handle_cqe(loop *L, srv_op *op, int res) {
 
 /* ---- run ---- */
 
+/* Operations whose responses can be large (reads): skipped while their
+ * connection's unread output is over SRV_OUT_HIGH. */
+static bool large_result(const Precis__V1__Request *req) {
+  switch (req->op_case) {
+  case PRECIS__V1__REQUEST__OP_GET:
+  case PRECIS__V1__REQUEST__OP_SEARCH:
+  case PRECIS__V1__REQUEST__OP_RETRIEVE:
+  case PRECIS__V1__REQUEST__OP_LIST_EDGES:
+  case PRECIS__V1__REQUEST__OP_LIST_COLLECTIONS: return true;
+  default: return false;
+  }
+}
+
 static void run_job(void *ctx, srv_job *job) {
   srv_server *s = ctx;
   uint64_t t0 = srv_now_ms();
+  if (large_result(job->req) &&
+      atomic_load_explicit(&job->conn->congested, memory_order_relaxed)) {
+    job->code = PRECIS_E_BUSY;
+    if (srv_encode_status(job->id, PRECIS_E_BUSY,
+                          "not run: earlier responses are unread on this "
+                          "connection; read them and retry",
+                          &job->out, &job->out_len))
+      job->out = NULL;
+    precis__v1__request__free_unpacked(job->req, &srv_pb_alloc);
+    job->req = NULL;
+    return;
+  }
   job->code = srv_dispatch(s, job->req, &job->out, &job->out_len);
   if (job->code == PRECIS_E_INTERNAL || job->code == PRECIS_E_IO ||
       job->code == PRECIS_E_CORRUPTION || job->code == PRECIS_E_NO_MEMORY ||

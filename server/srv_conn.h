@@ -13,6 +13,7 @@
 #ifndef PRECIS_SERVER_SRV_CONN_H
 #define PRECIS_SERVER_SRV_CONN_H
 
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -85,6 +86,7 @@ typedef struct srv_conn {
   uint64_t inflight_mem;    /* decoded-size estimates of requests in flight */
   uint32_t auth_failures;
   bool on_closing_list;     /* freed at the end of the loop iteration */
+  atomic_bool congested;    /* unread output over SRV_OUT_HIGH (workers read) */
   struct srv_conn *closing_next;
 } srv_conn;
 

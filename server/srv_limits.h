@@ -23,6 +23,13 @@
 /* --max-index-memory: estimated ANN index size of one collection. */
 #define SRV_DEFAULT_MAX_INDEX_MEMORY (8ull << 30)
 
+/* Requests of one connection with the workers at once (queued or running;
+ * the rest wait undecoded in its buffer): the shared FIFO work queue then
+ * holds at most this many jobs of any one client ahead of another's, which
+ * bounds how long one pipelining client can delay the others. At most
+ * PRECIS_MAX_INFLIGHT_PER_CONN. */
+#define SRV_CONN_MAX_INFLIGHT 8
+
 /* Reads pause while a connection's unsent output or decoded in-flight
  * requests exceed these (resumed when drained). */
 #define SRV_OUT_HIGH (8u << 20)
