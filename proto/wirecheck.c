@@ -20,14 +20,19 @@
 #define WC_SCAN_BYTES 32u   /* protobuf-c ScannedMember per field occurrence */
 #define WC_UNKNOWN_BYTES 24u /* ProtobufCMessageUnknownField */
 #define WC_PATH_MAX 192
+#define WC_MAX_PATH 40
 
 typedef struct wc {
   const wirecheck_rules *r;
   wirecheck_result *res;
   precis_error *err;
   uint32_t max_depth;
+  /* the field path, formatted only when a message needs it (a walk over
+   * 100,000 points must not format 100,000 paths) */
+  const char *name[WC_MAX_PATH];
+  int64_t idx[WC_MAX_PATH];
+  size_t depth;
   char path[WC_PATH_MAX];
-  size_t plen;
 } wc;
 
 static uint64_t chunk(uint64_t n) {
@@ -35,32 +40,37 @@ static uint64_t chunk(uint64_t n) {
   return c < 32 ? 32 : c;
 }
 
-/* Append ".name" (or "name" at the root) and "[idx]" when idx >= 0; returns
- * the previous length for pop(). */
+/* Enter field `name` (element idx of a repeated field, or -1). */
 static size_t push(wc *w, const char *name, int64_t idx) {
-  size_t old = w->plen;
-  if (w->plen < WC_PATH_MAX) {
-    int k = snprintf(w->path + w->plen, WC_PATH_MAX - w->plen, "%s%s",
-                     w->plen ? "." : "", name);
-    if (k > 0) w->plen += (size_t)k;
-    if (idx >= 0 && w->plen < WC_PATH_MAX) {
-      k = snprintf(w->path + w->plen, WC_PATH_MAX - w->plen, "[%lld]",
-                   (long long)idx);
-      if (k > 0) w->plen += (size_t)k;
-    }
-    if (w->plen >= WC_PATH_MAX) w->plen = WC_PATH_MAX - 1;
+  size_t old = w->depth;
+  if (w->depth < WC_MAX_PATH) {
+    w->name[w->depth] = name;
+    w->idx[w->depth] = idx;
   }
+  w->depth++;
   return old;
 }
 
-static void pop(wc *w, size_t old) {
-  w->plen = old;
-  w->path[old] = 0;
+static void pop(wc *w, size_t old) { w->depth = old; }
+
+/* The current path, e.g. "upsert.points[3].text" ("" at the root). */
+static const char *path(wc *w) {
+  size_t n = 0;
+  w->path[0] = 0;
+  for (size_t i = 0; i < w->depth && i < WC_MAX_PATH && n < WC_PATH_MAX; i++) {
+    int k = w->idx[i] >= 0
+                ? snprintf(w->path + n, WC_PATH_MAX - n, "%s%s[%lld]", i ? "." : "",
+                           w->name[i], (long long)w->idx[i])
+                : snprintf(w->path + n, WC_PATH_MAX - n, "%s%s", i ? "." : "", w->name[i]);
+    if (k < 0) break;
+    n += (size_t)k;
+  }
+  return w->path;
 }
 
 static int malformed(wc *w, const char *what) {
   return precis_error_set(w->err, PRECIS_E_PROTOCOL, "malformed request%s%s: %s",
-                          w->plen ? " at " : "", w->path, what);
+                          w->depth ? " at " : "", path(w), what);
 }
 
 static bool varint(const uint8_t *p, size_t n, size_t *i, uint64_t *out) {
@@ -116,7 +126,7 @@ static int charge(wc *w, uint64_t bytes) {
         "request would decode to more than %llu MiB (limit %llu MiB)%s%s",
         (unsigned long long)(w->res->decoded >> 20),
         (unsigned long long)(w->r->max_decoded >> 20),
-        w->plen ? "; at " : "", w->path);
+        w->depth ? "; at " : "", path(w));
   return 0;
 }
 
@@ -136,7 +146,7 @@ static int check_string(wc *w, const ProtobufCFieldDescriptor *f, int64_t idx,
   if (code == VALID_OK) return charge(w, chunk(len + 1));
   size_t old = push(w, f->name, idx);
   int rc = precis_error_set(w->err, PRECIS_E_INVALID_ARGUMENT,
-                            "%s %s at offset %zu", w->path,
+                            "%s %s at offset %zu", path(w),
                             valid_text_problem(code), at);
   pop(w, old);
   return rc;
@@ -205,8 +215,8 @@ static int walk(wc *w, const ProtobufCMessageDescriptor *d, const uint8_t *p,
       uint32_t lim = w->r->default_max_repeated;
       if (lim && unknown > lim) {
         rc = precis_error_set(w->err, PRECIS_E_OUT_OF_RANGE,
-                              "%s%smore than %u unknown fields", w->path,
-                              w->plen ? ": " : "", lim);
+                              "%s%smore than %u unknown fields", path(w),
+                              w->depth ? ": " : "", lim);
         break;
       }
       rc = charge(w, chunk(wt == 2 ? vlen : 8));
@@ -251,7 +261,7 @@ static int walk(wc *w, const ProtobufCMessageDescriptor *d, const uint8_t *p,
       if (lim && (uint64_t)cnt[fi] + add > lim) {
         size_t old = push(w, f->name, -1);
         rc = precis_error_set(w->err, PRECIS_E_OUT_OF_RANGE,
-                              "%s: more than %u elements (limit %u)", w->path,
+                              "%s: more than %u elements (limit %u)", path(w),
                               lim, lim);
         pop(w, old);
         break;
