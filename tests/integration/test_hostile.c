@@ -576,11 +576,19 @@ Test(hostile, row6_link_kinds_bounded, .init = start_default) {
 
 /* ---- row 7: auth deadline, frame deadline ---- */
 
+/* the deadlines come from a --config file here (keys with '_' or '-') */
+static char g_config_path[4200];
 static void start_auth_deadlines(void) {
   write_token();
-  const char *args[] = {"--auth-token-file", g_token_path, "--auth-timeout", "1",
-                        "--frame-timeout", "2", NULL};
+  snprintf(g_config_path, sizeof g_config_path, "/tmp/precis-hostile-conf-%d",
+           (int)getpid());
+  FILE *f = fopen(g_config_path, "w");
+  cr_assert_not_null(f);
+  fprintf(f, "auth_timeout = 1\nframe-timeout = 2\nmax_auth_failures = 5\n");
+  fclose(f);
+  const char *args[] = {"--auth-token-file", g_token_path, "--config", g_config_path, NULL};
   start_with(args);
+  unlink(g_config_path);
 }
 
 Test(hostile, row7_unauthenticated_sockets_closed, .init = start_auth_deadlines) {
