@@ -517,11 +517,12 @@ static int op_list_edges(dctx *x, const Precis__V1__ListEdgesRequest *r) {
 }
 
 static int op_graph_rebuild(dctx *x, const Precis__V1__GraphRebuildRequest *r) {
+  /* at most one thread per CPU: a client cannot ask for 64 threads on a
+   * 2-core machine (issue 11) */
+  long np = sysconf(_SC_NPROCESSORS_ONLN);
+  unsigned cpus = np > 0 ? (unsigned)np : 1;
   unsigned threads = r->threads;
-  if (threads == 0) {
-    long np = sysconf(_SC_NPROCESSORS_ONLN);
-    threads = np > 0 ? (unsigned)np : 1;
-  }
+  if (threads == 0 || threads > cpus) threads = cpus;
   if (threads > 64) threads = 64;
   int rc = engine_graph_rebuild(x->s->eng, r->collection, threads, &x->err);
   if (rc) return rc;
