@@ -11,6 +11,8 @@
  * Memory bounds (docs/SECURITY.md has the arithmetic):
  *   - a request is checked before it is decoded (wirecheck.h: strings,
  *     repeated-field counts, decoded size <= 2 * frame + SRV_DECODE_SLACK);
+ *     one over SRV_DECODE_INLINE is then decoded on a worker (the loop
+ *     copies its bytes), a smaller one here;
  *   - a connection holds at most one frame being received (max_frame;
  *     SRV_PREAUTH_MAX_FRAME before authentication) plus one receive chunk,
  *     requests in flight whose decoded estimates total under
@@ -376,6 +378,17 @@ static void handle_auth(loop *L, srv_conn *c, const Precis__V1__Request *req) {
   }
 }
 
+/* Hand job to the workers on behalf of c, charging its memory. */
+static bool push_job(loop *L, srv_conn *c, srv_job *job) {
+  job->conn = c;
+  if (!srv_workq_push(L->wq, job)) return false;
+  c->inflight++;
+  c->inflight_mem += job->mem;
+  L->mem += job->mem;
+  atomic_fetch_add(&L->s->st.inflight, 1);
+  return true;
+}
+
 static bool s_preauth(const loop *L, const srv_conn *c) {
   return L->s->token && !c->authed;
 }
@@ -415,6 +428,25 @@ static void handle_frame(loop *L, srv_conn *c, const uint8_t *p, uint32_t n) {
              "(%" PRIu64 " MiB); retry later",
              s->cfg.max_inflight_memory >> 20);
     reply_status(L, c, chk.id, PRECIS_E_BUSY, msg);
+    return;
+  }
+  if (to_worker && chk.oneof_field != 0 && n > SRV_DECODE_INLINE) {
+    /* decode on a worker: the loop only copies the bytes, so a large batch
+     * does not stall the other connections while protobuf-c allocates */
+    atomic_fetch_add(&s->st.requests, 1);
+    uint8_t *copy = malloc(n);
+    srv_job *job = copy ? calloc(1, sizeof *job) : NULL;
+    if (job) {
+      memcpy(copy, p, n);
+      job->frame = copy;
+      job->frame_len = n;
+      job->id = chk.id;
+      job->mem = chk.decoded + n;
+      if (push_job(L, c, job)) return;
+      free(job);
+    }
+    free(copy);
+    reply_status(L, c, chk.id, PRECIS_E_BUSY, NULL);
     return;
   }
   Precis__V1__Request *req = precis__v1__request__unpack(&srv_pb_alloc, n, p);
@@ -457,17 +489,10 @@ static void handle_frame(loop *L, srv_conn *c, const uint8_t *p, uint32_t n) {
   } else {
     srv_job *job = calloc(1, sizeof *job);
     if (job) {
-      job->conn = c;
       job->req = req;
       job->id = id;
       job->mem = chk.decoded;
-      if (srv_workq_push(L->wq, job)) {
-        c->inflight++;
-        c->inflight_mem += job->mem;
-        L->mem += job->mem;
-        atomic_fetch_add(&s->st.inflight, 1);
-        return; /* the worker frees req */
-      }
+      if (push_job(L, c, job)) return; /* the worker frees req */
       free(job);
     }
     reply_status(L, c, id, PRECIS_E_BUSY, NULL);
@@ -849,6 +874,20 @@ static bool large_result(const Precis__V1__Request *req) {
 static void run_job(void *ctx, srv_job *job) {
   srv_server *s = ctx;
   uint64_t t0 = srv_now_ms();
+  if (!job->req) { /* a large request, checked by wirecheck on the loop */
+    job->req = precis__v1__request__unpack(&srv_pb_alloc, job->frame_len, job->frame);
+    free(job->frame);
+    job->frame = NULL;
+    if (!job->req) {
+      job->code = PRECIS_E_PROTOCOL;
+      if (srv_encode_status(job->id, job->code,
+                            "request could not be decoded (malformed, or out "
+                            "of memory)",
+                            &job->out, &job->out_len))
+        job->out = NULL;
+      return;
+    }
+  }
   if (large_result(job->req) &&
       atomic_load_explicit(&job->conn->congested, memory_order_relaxed)) {
     job->code = PRECIS_E_BUSY;

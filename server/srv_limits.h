@@ -40,6 +40,9 @@
 #define SRV_PREAUTH_MAX_FRAME (64u << 10)
 /* Decoded-size bound of one request: twice its frame plus this. */
 #define SRV_DECODE_SLACK (32u << 20)
+/* Requests larger than this are decoded on a worker (the loop copies the
+ * bytes), smaller ones on the loop. */
+#define SRV_DECODE_INLINE (64u << 10)
 /* A frame above this size is refused (BUSY) while the global in-flight
  * budget is spent, before it is buffered. */
 #define SRV_BIG_FRAME (1u << 20)

@@ -20,6 +20,9 @@ typedef struct srv_job {
   struct srv_job *next;
   struct srv_conn *conn;        /* owner; kept alive while the job exists */
   Precis__V1__Request *req;     /* owned; freed by the worker after use */
+  uint8_t *frame;               /* or the undecoded request, malloc'd: the
+                                 * worker decodes it (large frames) */
+  size_t frame_len;
   uint8_t *out;                 /* encoded response frame, malloc'd */
   size_t out_len;
   int code;                     /* response status code */

@@ -37,6 +37,7 @@ ProtobufCAllocator srv_pb_alloc = {pb_alloc, pb_free, NULL};
 void srv_job_free(srv_job *job) {
   if (!job) return;
   if (job->req) precis__v1__request__free_unpacked(job->req, &srv_pb_alloc);
+  free(job->frame);
   free(job->out);
   free(job);
 }

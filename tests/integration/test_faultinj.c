@@ -3,8 +3,9 @@
  * build/precisd-faultinj (tests/fault/fault_alloc.c), under ASan and UBSan in
  * the sanitizer build. For many N, the N-th allocation after startup fails
  * (and, in a second pass, every P-th for a while); a workload touching
- * every path (connect, create, upsert, get, search, retrieve, links, drop,
- * pipelining, close) runs through it. Each run must end with the server up
+ * every path (connect, create, upsert (decoded on a worker: its frame is
+ * over 64 KiB), get, search, retrieve, links, drop, pipelining, close) runs
+ * through it. Each run must end with the server up
  * and healthy once the failures stop, and exiting cleanly on SIGTERM: no
  * crash, no sanitizer report (ASan aborts the server, which then dies by a
  * signal). Statuses during the failures are not checked: NO_MEMORY, a
@@ -83,6 +84,10 @@ static void workload(rconn *c) {
       pts[i].metadata = "{\"a\":1}";
       pp[i] = &pts[i];
     }
+    /* one large text: the frame (> 64 KiB) is decoded on a worker */
+    static char big[100000];
+    memset(big, 'b', sizeof big - 1);
+    pts[0].text = big;
     up.collection = "f";
     up.points = pp;
     up.n_points = 40;
