@@ -176,3 +176,12 @@ tsan:
 .PHONY: data-quality
 data-quality:
 	@scripts/fetch-data.sh quality
+
+# ---- fault injection (issue 11; tests/fault/fault_alloc.c) ----
+# precisd-faultinj: precisd whose own allocations can be made to fail
+# (PRECIS_FAULT_* environment); run by tests/integration/test_faultinj.c,
+# under ASan in the SANITIZE build.
+FAULT_WRAP := -Wl,--wrap=malloc,--wrap=calloc,--wrap=realloc,--wrap=strdup
+$(O)/precisd-faultinj: $(SERVER_OBJ) $(O)/obj/tests/fault/fault_alloc.o $(LIB_ENGINE) $(LIB_WIRE)
+	$(CXX) $(LDFLAGS) -fopenmp $(FAULT_WRAP) -o $@ $(SERVER_OBJ) $(O)/obj/tests/fault/fault_alloc.o $(LIB_ENGINE) $(LIB_WIRE) $(SYSLIBS)
+$(O)/tests/integration/test_faultinj: $(O)/precisd-faultinj

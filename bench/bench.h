@@ -21,6 +21,7 @@ int bench_ingest(int argc, char **argv);  /* study_ingest.c */
 int bench_ann(int argc, char **argv);     /* study_ann.c */
 int bench_load(int argc, char **argv);    /* study_load.c */
 int bench_quality_wordnet(int argc, char **argv); /* study_quality_wordnet.c */
+int bench_hostile(int argc, char **argv); /* study_hostile.c */
 
 /* ---- helpers (main.c) ---- */
 

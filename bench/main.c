@@ -34,6 +34,7 @@ static const bench_study studies[] = {
     {"load", bench_load, "precisd under 64 concurrent clients: throughput, p50/p99/p99.9, RSS, limits"},
     {"quality-wordnet", bench_quality_wordnet,
      "WordNet: relevance, diversity, coverage, hypernym recall per mode and graph hops"},
+    {"hostile", bench_hostile, "a client's p99 and the server's RSS next to one hostile client (issue 11)"},
 };
 
 static void usage(FILE *f) {

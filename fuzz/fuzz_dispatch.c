@@ -5,7 +5,9 @@
  * off, for speed) with two small collections the seed corpus names: "c"
  * (dim 4, ip, Flat) and "h" (dim 4, cosine, HNSW16), 32 points each with
  * text, metadata and links. Each input is decoded as a precis.v1.Request
- * (inputs over 16 KiB are ignored), dispatched with srv_dispatch() and the
+ * (inputs over 16 KiB are ignored) after the loop's pre-decode check
+ * srv_check_request() (refused inputs stop there), dispatched with
+ * srv_dispatch() and the
  * response frame is checked: present, decodable, same id, and a status code
  * the protocol defines. Snapshots are skipped (each would add a RocksDB
  * checkpoint to the disk) and graph rebuilds run with one thread. Every
@@ -119,7 +121,17 @@ int LLVMFuzzerInitialize(int *argc, char ***argv) {
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   if (size > FUZZ_MAX_INPUT) return 0;
   if (++n_inputs % RESET_EVERY == 0) reset_state();
+  /* the loop's pre-decode check (wirecheck.h): what it refuses is never
+   * decoded; what it passes must decode and hold only valid strings */
+  wirecheck_result chk;
+  precis_error cerr = {0};
+  int crc = srv_check_request(data, size, &chk, &cerr);
   Precis__V1__Request *req = precis__v1__request__unpack(NULL, size, data);
+  if (crc) {
+    assert(cerr.msg[0] != 0);
+    if (req) precis__v1__request__free_unpacked(req, NULL);
+    return 0;
+  }
   if (!req) return 0;
   /* what the loop answers itself, never dispatching */
   if (req->op_case == PRECIS__V1__REQUEST__OP__NOT_SET ||

@@ -39,6 +39,8 @@ struct ann {
   FaissIndex *idx;
   uint32_t dim;
   ann_metric metric;
+  ann_cost cost;   /* estimate from the spec (zero when loaded from disk) */
+  uint64_t budget; /* 0 = none */
 };
 
 /* ---- errors ---- */
@@ -152,6 +154,170 @@ static uint64_t get_le(const unsigned char *p, int n) {
   return v;
 }
 
+
+/* ---- index specs (issue 11) ---- */
+
+/* Read a decimal number at *p; -1 when none; numbers of more than 9
+ * digits read as 1e9 (out of every range). */
+static long spec_num(const char **p) {
+  const char *s = *p;
+  long v = 0;
+  int nd = 0;
+  while (*s >= '0' && *s <= '9') {
+    if (++nd <= 9) v = v * 10 + (*s - '0');
+    else v = 1000000000L;
+    s++;
+  }
+  if (nd == 0) return -1;
+  *p = s;
+  return v;
+}
+
+static int spec_bad(precis_error *err, const char *spec) {
+  return precis_error_set(
+      err, PRECIS_E_INVALID_ARGUMENT,
+      "index spec \"%s\" is not supported: use Flat, HNSW<M>[,Flat], "
+      "IVF<nlist>,{Flat|PQ<m>[x<bits>]|SQ<4|6|8|fp16>}, PQ<m>[x<bits>] or "
+      "SQ<4|6|8|fp16> (docs/FAISS.md)",
+      spec);
+}
+
+/* PQ<m>[x<bits>] at *p: code bytes per vector and codebook bytes. */
+static int spec_pq(const char **p, uint32_t dim, const char *spec,
+                   uint64_t *code, uint64_t *book, precis_error *err) {
+  *p += 2;
+  long m = spec_num(p), bits = 8;
+  if (m == -1) return spec_bad(err, spec);
+  if (**p == 'x') {
+    (*p)++;
+    bits = spec_num(p);
+    if (bits == -1) return spec_bad(err, spec);
+  }
+  if (m < 1 || m > (long)dim || dim % (uint32_t)m)
+    return precis_error_set(err, PRECIS_E_OUT_OF_RANGE,
+                            "index spec \"%s\": PQ needs m in 1..%u dividing "
+                            "the dimension %u", spec, dim, dim);
+  if (bits < 1 || bits > ANN_MAX_PQ_BITS)
+    return precis_error_set(err, PRECIS_E_OUT_OF_RANGE,
+                            "index spec \"%s\": PQ bits must be 1..%d", spec,
+                            ANN_MAX_PQ_BITS);
+  *code = ((uint64_t)m * (uint64_t)bits + 7) / 8;
+  *book = ((uint64_t)1 << bits) * dim * sizeof(float);
+  return PRECIS_OK;
+}
+
+/* SQ<4|6|8|fp16> at *p: code bytes per vector. */
+static int spec_sq(const char **p, uint32_t dim, const char *spec,
+                   uint64_t *code, precis_error *err) {
+  *p += 2;
+  long bits;
+  if (!strncmp(*p, "fp16", 4)) {
+    bits = 16;
+    *p += 4;
+  } else {
+    bits = spec_num(p);
+  }
+  if (bits != 4 && bits != 6 && bits != 8 && bits != 16) return spec_bad(err, spec);
+  *code = ((uint64_t)dim * (uint64_t)bits + 7) / 8;
+  return PRECIS_OK;
+}
+
+int ann_spec_check(uint32_t dim, const char *spec, ann_cost *cost,
+                   precis_error *err) {
+  ann_cost local;
+  if (!cost) cost = &local;
+  memset(cost, 0, sizeof *cost);
+  if (dim == 0 || dim > PRECIS_MAX_DIM)
+    return precis_error_set(err, PRECIS_E_OUT_OF_RANGE,
+                            "dimension %u outside 1..%d", dim, PRECIS_MAX_DIM);
+  if (!spec || !*spec || strlen(spec) >= PRECIS_MAX_INDEX_SPEC_LEN)
+    return precis_error_set(err, PRECIS_E_INVALID_ARGUMENT,
+                            "index spec must be 1..%d characters",
+                            PRECIS_MAX_INDEX_SPEC_LEN - 1);
+  const uint64_t flat = (uint64_t)dim * sizeof(float);
+  const char *p = spec;
+  int rc = PRECIS_OK;
+  if (!strcmp(p, "Flat")) {
+    cost->per_vector_bytes = flat;
+    return PRECIS_OK;
+  }
+  if (!strncmp(p, "HNSW", 4)) {
+    p += 4;
+    long m = spec_num(&p);
+    if (m == -1 || (*p && strcmp(p, ",Flat"))) return spec_bad(err, spec);
+    if (m < 2 || m > ANN_MAX_HNSW_M)
+      return precis_error_set(err, PRECIS_E_OUT_OF_RANGE,
+                              "index spec \"%s\": HNSW M must be 2..%d", spec,
+                              ANN_MAX_HNSW_M);
+    /* vector + 2M links at level 0 + about M/(M-1) links above + level
+     * bookkeeping (offsets, levels) */
+    cost->per_vector_bytes = flat + (uint64_t)m * 2 * 4 + (uint64_t)m * 4 + 16;
+    return PRECIS_OK;
+  }
+  if (!strncmp(p, "IVF", 3)) {
+    p += 3;
+    long nlist = spec_num(&p);
+    if (nlist == -1 || *p != ',') return spec_bad(err, spec);
+    if (nlist < 1 || nlist > ANN_MAX_IVF_NLIST)
+      return precis_error_set(err, PRECIS_E_OUT_OF_RANGE,
+                              "index spec \"%s\": IVF nlist must be 1..%d", spec,
+                              ANN_MAX_IVF_NLIST);
+    p++;
+    uint64_t code = 0, book = 0;
+    if (!strcmp(p, "Flat")) {
+      code = flat;
+      p += 4;
+    } else if (!strncmp(p, "PQ", 2)) {
+      rc = spec_pq(&p, dim, spec, &code, &book, err);
+    } else if (!strncmp(p, "SQ", 2)) {
+      rc = spec_sq(&p, dim, spec, &code, err);
+    } else {
+      return spec_bad(err, spec);
+    }
+    if (rc) return rc;
+    if (*p) return spec_bad(err, spec);
+    /* centroids + per-list id arrays; each vector: code + 8-byte id */
+    cost->fixed_bytes = (uint64_t)nlist * (flat + 64) + book;
+    cost->per_vector_bytes = code + 8;
+    return PRECIS_OK;
+  }
+  if (!strncmp(p, "PQ", 2)) {
+    uint64_t code = 0, book = 0;
+    if ((rc = spec_pq(&p, dim, spec, &code, &book, err))) return rc;
+    if (*p) return spec_bad(err, spec);
+    cost->fixed_bytes = book;
+    cost->per_vector_bytes = code;
+    return PRECIS_OK;
+  }
+  if (!strncmp(p, "SQ", 2)) {
+    uint64_t code = 0;
+    if ((rc = spec_sq(&p, dim, spec, &code, err))) return rc;
+    if (*p) return spec_bad(err, spec);
+    cost->fixed_bytes = flat * 2;
+    cost->per_vector_bytes = code;
+    return PRECIS_OK;
+  }
+  return spec_bad(err, spec);
+}
+
+void ann_set_budget(ann *a, uint64_t bytes) {
+  if (a) a->budget = bytes;
+}
+
+int ann_check_room(const ann *a, size_t n, precis_error *err) {
+  if (!a || !a->budget || !a->cost.per_vector_bytes) return PRECIS_OK;
+  uint64_t total = (uint64_t)faiss_Index_ntotal(a->idx) + n;
+  uint64_t need = a->cost.fixed_bytes + total * a->cost.per_vector_bytes;
+  if (need <= a->budget) return PRECIS_OK;
+  return precis_error_set(err, PRECIS_E_OUT_OF_RANGE,
+                          "the index would need about %llu MiB for %llu "
+                          "vectors, over its budget of %llu MiB "
+                          "(--max-index-memory)",
+                          (unsigned long long)(need >> 20),
+                          (unsigned long long)total,
+                          (unsigned long long)(a->budget >> 20));
+}
+
 /* ---- create / destroy / accessors ---- */
 
 static int metric_from_faiss(FaissMetricType m, ann_metric *out) {
@@ -167,6 +333,7 @@ static int wrap(FaissIndex *idx, ann **out, precis_error *err) {
     faiss_Index_free(idx);
     return precis_error_set(err, PRECIS_E_NO_MEMORY, "ann: out of memory");
   }
+  memset(a, 0, sizeof *a);
   a->idx = idx;
   a->dim = (uint32_t)faiss_Index_d(idx);
   if (metric_from_faiss(faiss_Index_metric_type(idx), &a->metric) != 0)
@@ -184,20 +351,16 @@ int ann_create(uint32_t dim, ann_metric metric, const char *spec, ann **out,
                             "dimension %u outside 1..%d", dim, PRECIS_MAX_DIM);
   if (metric != ANN_METRIC_IP && metric != ANN_METRIC_L2)
     return precis_error_set(err, PRECIS_E_INVALID_ARGUMENT, "unknown metric %d", (int)metric);
-  if (!spec || !*spec || strlen(spec) >= PRECIS_MAX_INDEX_SPEC_LEN)
-    return precis_error_set(err, PRECIS_E_INVALID_ARGUMENT,
-                            "index spec must be 1..%d characters",
-                            PRECIS_MAX_INDEX_SPEC_LEN - 1);
-  /* Labels are dense (i-th vector = label i): an IDMap could not add. */
-  if (strstr(spec, "IDMap"))
-    return precis_error_set(err, PRECIS_E_INVALID_ARGUMENT,
-                            "index spec \"%s\": IDMap is not supported", spec);
-
+  ann_cost cost;
+  int rc = ann_spec_check(dim, spec, &cost, err);
+  if (rc) return rc;
   FaissIndex *idx = NULL;
   FaissMetricType fm = metric == ANN_METRIC_IP ? METRIC_INNER_PRODUCT : METRIC_L2;
   if (faiss_index_factory(&idx, (int)dim, spec, fm) != 0 || !idx)
     return faiss_fail(err, PRECIS_E_INVALID_ARGUMENT, "bad index spec");
-  return wrap(idx, out, err);
+  if ((rc = wrap(idx, out, err))) return rc;
+  (*out)->cost = cost;
+  return PRECIS_OK;
 }
 
 void ann_destroy(ann *a) {

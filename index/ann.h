@@ -37,8 +37,41 @@ typedef struct {
                        * (ann_can_exact); ef_search and nprobe ignored */
 } ann_search_params;
 
+/* ---- index specs (issue 11) ----
+ * Only these families of FAISS factory strings are accepted, with bounded
+ * parameters (docs/FAISS.md, "Index specs"):
+ *   Flat
+ *   HNSW<M> | HNSW<M>,Flat                      M in 2..ANN_MAX_HNSW_M
+ *   IVF<nlist>,Flat | IVF<nlist>,PQ<m>[x<b>] | IVF<nlist>,SQ<q>
+ *                                               nlist in 1..ANN_MAX_IVF_NLIST
+ *   PQ<m>[x<b>]                                 m divides dim, b in 1..12
+ *   SQ<q>                                       q one of 4, 6, 8, fp16
+ * Anything else is INVALID_ARGUMENT; a parameter outside its range is
+ * OUT_OF_RANGE; the message names the rule. */
+#define ANN_MAX_HNSW_M 128
+#define ANN_MAX_IVF_NLIST 65536
+#define ANN_MAX_PQ_BITS 12
+
+/* Estimated memory of an index: fixed (centroids, codebooks) plus a cost
+ * per vector added (stored codes, graph links). */
+typedef struct {
+  uint64_t fixed_bytes;
+  uint64_t per_vector_bytes;
+} ann_cost;
+
+/* Parse and bound `spec` for vectors of `dim` (see above); *cost may be
+ * NULL. */
+int ann_spec_check(uint32_t dim, const char *spec, ann_cost *cost,
+                   precis_error *err);
+/* Refuse (OUT_OF_RANGE) adds that would take the index's estimated memory
+ * past `bytes`; 0 = no limit (the default). */
+void ann_set_budget(ann *a, uint64_t bytes);
+/* 0 when n more vectors fit the budget, else OUT_OF_RANGE with a message. */
+int ann_check_room(const ann *a, size_t n, precis_error *err);
+
 /* Build an empty index from a FAISS factory string ("HNSW32", "Flat",
- * "IVF256,Flat", ...). Bad spec -> PRECIS_E_INVALID_ARGUMENT. */
+ * "IVF256,Flat", ...), checked by ann_spec_check() first. Bad spec ->
+ * PRECIS_E_INVALID_ARGUMENT or OUT_OF_RANGE. */
 int ann_create(uint32_t dim, ann_metric metric, const char *spec, ann **out,
                precis_error *err);
 void ann_destroy(ann *a);

@@ -145,6 +145,7 @@ int coll__new_ann(coll *c, const char *spec, ann **out, precis_error *err) {
   ann_metric m = c->cfg.metric == ENGINE_METRIC_L2 ? ANN_METRIC_L2 : ANN_METRIC_IP;
   int rc = ann_create(c->cfg.dim, m, spec, out, err);
   if (rc) return rc;
+  ann_set_budget(*out, c->eopts ? c->eopts->max_index_bytes : 0);
   if (strstr(spec, "HNSW")) {
     ann_set_param(*out, "efConstruction", c->cfg.hnsw_ef_construction, NULL);
     ann_set_param(*out, "efSearch", c->cfg.hnsw_ef_search, NULL);

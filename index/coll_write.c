@@ -118,6 +118,7 @@ int coll_upsert(coll *c, const engine_point_in *pts, size_t n, precis_error *err
   /* restore input order of the survivors */
   for (size_t i = 0; i < m / 2; i++) { size_t t = uniq[i]; uniq[i] = uniq[m - 1 - i]; uniq[m - 1 - i] = t; }
   pthread_rwlock_wrlock(&c->lock);
+  if (c->ann && (rc = ann_check_room(c->ann, m, err))) goto unlock;
   uint64_t added = 0;
   for (size_t j = 0; j < m; j++) {
     const engine_point_in *p = &pts[uniq[j]];

@@ -15,6 +15,7 @@
 #include "coll.h"
 #include "graph_internal.h"
 #include "store.h"
+#include "valid.h"
 
 #define ENGINE_FORMAT "precis-1"
 
@@ -58,17 +59,11 @@ static void engine__log(void *ctx, int level, const char *fmt, ...) {
 }
 
 static int check_name(const char *name, precis_error *err) {
-  size_t n = name ? strlen(name) : 0;
-  if (n < 1 || n > PRECIS_MAX_NAME_LEN)
+  if (!name || !valid_name(name, strlen(name)))
     return precis_error_set(err, PRECIS_E_INVALID_ARGUMENT,
-                            "collection name must be 1..%d characters", PRECIS_MAX_NAME_LEN);
-  for (size_t i = 0; i < n; i++) {
-    char c = name[i];
-    if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-          c == '_' || c == '.' || c == '-'))
-      return precis_error_set(err, PRECIS_E_INVALID_ARGUMENT,
-                              "collection name may hold only [A-Za-z0-9_.-]");
-  }
+                            "collection name must match [A-Za-z0-9_.-]{1,%d} "
+                            "and be neither \".\" nor \"..\"",
+                            PRECIS_MAX_NAME_LEN);
   return PRECIS_OK;
 }
 
@@ -224,6 +219,16 @@ int engine_collection_create(engine *e, const char *name,
   pthread_rwlock_unlock(&e->lock);
   if (exists) return precis_error_set(err, PRECIS_E_ALREADY_EXISTS, "collection \"%s\" exists", name);
   if (cfg.index_spec[0]) { /* check the spec now rather than at first write */
+    ann_cost cost;
+    if ((rc = ann_spec_check(cfg.dim, cfg.index_spec, &cost, err))) return rc;
+    uint64_t need = cost.fixed_bytes + (uint64_t)PRECIS_MAX_BATCH * cost.per_vector_bytes;
+    if (e->opts.max_index_bytes && need > e->opts.max_index_bytes)
+      return precis_error_set(err, PRECIS_E_OUT_OF_RANGE,
+                              "index spec \"%s\" at dimension %u needs about %llu MiB "
+                              "for %d vectors, over the budget of %llu MiB",
+                              cfg.index_spec, cfg.dim, (unsigned long long)(need >> 20),
+                              PRECIS_MAX_BATCH,
+                              (unsigned long long)(e->opts.max_index_bytes >> 20));
     ann *probe;
     if ((rc = ann_create(cfg.dim, ANN_METRIC_IP, cfg.index_spec, &probe, err))) return rc;
     ann_destroy(probe);

@@ -46,6 +46,10 @@ typedef struct {
   uint64_t save_every_ops;  /* save an index after this many changes; 0 = only on close */
   void (*log)(void *ctx, int level, const char *msg); /* optional sink */
   void *log_ctx;
+  /* estimated ANN memory per collection (ann_spec_check): a create whose
+   * index could not hold one full batch (PRECIS_MAX_BATCH vectors), and an
+   * upsert past it, get OUT_OF_RANGE; 0 (default) = no limit */
+  uint64_t max_index_bytes;
 } engine_options;
 
 /* Defaults as documented above. */

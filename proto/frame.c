@@ -35,6 +35,18 @@ size_t frame_reader_pending(const frame_reader *r) {
   return r->end - r->start;
 }
 
+int frame_reader_partial(const frame_reader *r) {
+  size_t pending = r->end - r->start;
+  if (pending == 0) return 0;
+  if (pending < FRAME_HEADER_BYTES) return 1;
+  return pending - FRAME_HEADER_BYTES < frame_get_header(r->buf + r->start);
+}
+
+uint32_t frame_reader_announced(const frame_reader *r) {
+  if (r->end - r->start < FRAME_HEADER_BYTES) return 0;
+  return frame_get_header(r->buf + r->start);
+}
+
 void frame_put_header(uint8_t out[FRAME_HEADER_BYTES], uint32_t len) {
   out[0] = (uint8_t)(len >> 24);
   out[1] = (uint8_t)(len >> 16);
@@ -71,6 +83,12 @@ int frame_reader_feed(frame_reader *r, const void *data, size_t len) {
     }
     if (len > SIZE_MAX - pending) return PRECIS_E_NO_MEMORY;
     size_t need = pending + len;
+    /* a frame larger than what arrived so far: make room for all of it at
+     * once instead of doubling (each doubling copies what is buffered) */
+    if (pending >= FRAME_HEADER_BYTES) {
+      size_t whole = FRAME_HEADER_BYTES + (size_t)frame_get_header(r->buf + r->start);
+      if (whole > need && whole - need > FRAME_MIN_CAP) need = whole;
+    }
     if (r->cap < need) {
       size_t ncap = r->cap ? r->cap : FRAME_MIN_CAP;
       while (ncap < need) {

@@ -43,6 +43,12 @@ int frame_reader_feed(frame_reader *r, const void *data, size_t len);
 int frame_reader_next(frame_reader *r, const uint8_t **payload, uint32_t *len);
 /* Bytes buffered but not yet returned as frames. */
 size_t frame_reader_pending(const frame_reader *r);
+/* 1 when the buffered bytes start a frame that is not complete yet (the
+ * server's frame deadline runs while this holds). */
+int frame_reader_partial(const frame_reader *r);
+/* Payload length announced by the buffered header; 0 while fewer than
+ * FRAME_HEADER_BYTES are buffered. */
+uint32_t frame_reader_announced(const frame_reader *r);
 
 /* Write the 4-byte header for a payload of len bytes. */
 void frame_put_header(uint8_t out[FRAME_HEADER_BYTES], uint32_t len);

@@ -86,7 +86,7 @@ compile_all() {
   for s in "$@"; do objs+=("$B/obj/${s%.*}.o"); done
 }
 
-WIRE=(proto/frame.c proto/status.c $B/gen/precis.pb-c.c)
+WIRE=(proto/frame.c proto/status.c proto/valid.c proto/wirecheck.c $B/gen/precis.pb-c.c)
 ENGINE_C=(index/*.c)
 ENGINE_CXX=(index/faiss_ext.cpp)
 [ "$(scripts/faiss-config.sh mode)" = compat ] && ENGINE_CXX+=(index/faiss_compat.cpp)
@@ -145,8 +145,10 @@ for t in "${TARGETS[@]}"; do
   mkdir -p $B/corpus/$t
   log=$B/fuzz-$t.log
   rc=0
+  dict=() # NUL bytes, invalid UTF-8, huge repeated fields (issue 11)
+  [ -f fuzz/$t.dict ] && dict=(-dict=fuzz/$t.dict)
   nice -n "$NICE" "$bin" -max_total_time="$SECS" -print_final_stats=1 -max_len=$maxlen \
-    -timeout=30 -rss_limit_mb=4096 -artifact_prefix=$B/crashes/$t- \
+    -timeout=30 -rss_limit_mb=4096 -artifact_prefix=$B/crashes/$t- "${dict[@]}" \
     $B/corpus/$t fuzz/corpus/$t >"$log" 2>&1 || rc=$?
   cov=$(grep -E '^#[0-9]+' "$log" | grep -E 'cov: [0-9]+' | tail -n1 | sed -nE 's/.*cov: ([0-9]+) ft: ([0-9]+).*/cov \1 ft \2/p')
   execs=$(sed -nE 's/^stat::number_of_executed_units: ([0-9]+)/\1/p' "$log" | tail -n1)

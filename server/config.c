@@ -12,6 +12,7 @@
 
 #include "precis/limits.h"
 #include "srv.h"
+#include "srv_limits.h"
 #include "srv_log.h"
 
 static const char usage[] =
@@ -25,7 +26,7 @@ static const char usage[] =
     "  --max-frame BYTES        largest request/response frame (default 64M,\n"
     "                           at most 256M; suffixes K, M accepted)\n"
     "  --max-connections N      concurrent connections (default 1024)\n"
-    "  --idle-timeout SECONDS   close idle connections (default 0 = never)\n"
+    "  --idle-timeout SECONDS   close idle connections (default 300; 0 = never)\n"
     "  --log-level LEVEL        debug|info|warn|error (default info)\n"
     "  --auth-token-file FILE   require the `auth` op with this token\n"
     "  --queue-depth N          requests queued for the workers (default 4096)\n"
@@ -40,11 +41,19 @@ void srv_config_init(srv_config *c) {
   c->workers = SRV_DEFAULT_WORKERS;
   c->max_frame = PRECIS_DEFAULT_MAX_FRAME;
   c->max_connections = PRECIS_DEFAULT_MAX_CONNECTIONS;
-  c->idle_timeout_s = 0;
+  c->idle_timeout_s = SRV_DEFAULT_IDLE_TIMEOUT;
   c->log_level = SRV_LOG_INFO;
   c->queue_depth = SRV_DEFAULT_QUEUE_DEPTH;
   c->shutdown_grace_s = SRV_DEFAULT_SHUTDOWN_GRACE;
   c->sync_writes = 1;
+  /* hardening (issue 11) */
+  c->auth_timeout_s = SRV_DEFAULT_AUTH_TIMEOUT;
+  c->frame_timeout_s = SRV_DEFAULT_FRAME_TIMEOUT;
+  c->send_timeout_s = SRV_DEFAULT_SEND_TIMEOUT;
+  c->max_auth_failures = SRV_DEFAULT_MAX_AUTH_FAILURES;
+  c->max_conn_output = SRV_DEFAULT_MAX_CONN_OUTPUT;
+  c->max_inflight_memory = SRV_DEFAULT_MAX_INFLIGHT_MEMORY;
+  c->max_index_memory = SRV_DEFAULT_MAX_INDEX_MEMORY;
 }
 
 void srv_config_free(srv_config *c) {
@@ -86,11 +95,60 @@ static void set_str(char **dst, const char *v) {
   *dst = strdup(v);
 }
 
+/* ---- hardening options (issue 11; docs/SECURITY.md) ---- */
+static const char usage_hardening[] =
+    "resource bounds (docs/SECURITY.md):\n"
+    "  --auth-timeout SECONDS   close connections not authenticated by then\n"
+    "                           (default 10; 0 = never)\n"
+    "  --frame-timeout SECONDS  time to complete a frame once its first byte\n"
+    "                           arrived (default 30; 0 = never)\n"
+    "  --send-timeout SECONDS   close a connection whose responses make no\n"
+    "                           progress for this long (default 30; 0 = never)\n"
+    "  --max-auth-failures N    failed auths before closing (default 5)\n"
+    "  --max-conn-output BYTES  unsent responses per connection (default 64M)\n"
+    "  --max-inflight-memory BYTES  decoded requests and unsent responses of\n"
+    "                           all connections (default 1G)\n"
+    "  --max-index-memory BYTES estimated ANN index size per collection\n"
+    "                           (default 8G)\n";
+
+/* 1 when key is not a hardening option, else 0 or -1 (reported). */
+static int apply_hardening(srv_config *c, const char *key, const char *v,
+                           const char *where) {
+  long x;
+  uint64_t b;
+  int *secs = !strcmp(key, "auth-timeout")    ? &c->auth_timeout_s
+              : !strcmp(key, "frame-timeout") ? &c->frame_timeout_s
+              : !strcmp(key, "send-timeout")  ? &c->send_timeout_s
+                                              : NULL;
+  uint64_t *bytes = !strcmp(key, "max-conn-output")       ? &c->max_conn_output
+                    : !strcmp(key, "max-inflight-memory") ? &c->max_inflight_memory
+                    : !strcmp(key, "max-index-memory")    ? &c->max_index_memory
+                                                          : NULL;
+  if (secs) {
+    if (parse_long(v, 0, 86400L * 365, &x)) goto bad;
+    *secs = (int)x;
+  } else if (bytes) {
+    if (parse_bytes(v, &b) || b < 4096) goto bad;
+    *bytes = b;
+  } else if (!strcmp(key, "max-auth-failures")) {
+    if (parse_long(v, 1, 1000000, &x)) goto bad;
+    c->max_auth_failures = (int)x;
+  } else {
+    return 1;
+  }
+  return 0;
+bad:
+  fprintf(stderr, "precisd: %s: invalid value '%s' for %s\n", where, v, key);
+  return -1;
+}
+
 /* Apply one option; `where` names its origin for messages. */
 static int apply(srv_config *c, const char *key, const char *v,
                  const char *where) {
   long x;
   uint64_t b;
+  int hr = apply_hardening(c, key, v, where);
+  if (hr <= 0) return hr;
   if (!strcmp(key, "listen")) {
     set_str(&c->listen, v);
   } else if (!strcmp(key, "port")) {
@@ -240,6 +298,7 @@ int srv_config_parse(srv_config *c, int argc, char **argv) {
     }
     if (!strcmp(name, "help")) {
       fputs(usage, stdout);
+      fputs(usage_hardening, stdout);
       return 1;
     }
     if (!strcmp(name, "version")) {

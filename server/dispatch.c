@@ -8,6 +8,7 @@
 
 #include <errno.h>
 #include <inttypes.h>
+#include <malloc.h>
 #include <stdalign.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -19,7 +20,9 @@
 
 #include "frame.h"
 #include "precis/limits.h"
+#include "srv_limits.h"
 #include "srv_log.h"
+#include "valid.h"
 
 typedef struct arena_blk {
   struct arena_blk *next;
@@ -82,16 +85,28 @@ static void cleanup(dctx *x) {
 }
 
 int srv_valid_name(const char *name) {
-  size_t n = strlen(name);
-  if (n < 1 || n > PRECIS_MAX_NAME_LEN) return 0;
-  if (strcmp(name, ".") == 0 || strcmp(name, "..") == 0) return 0;
-  for (size_t i = 0; i < n; i++) {
-    char ch = name[i];
-    if (!((ch >= 'A' && ch <= 'Z') || (ch >= 'a' && ch <= 'z') ||
-          (ch >= '0' && ch <= '9') || ch == '_' || ch == '.' || ch == '-'))
-      return 0;
-  }
-  return 1;
+  return name && valid_name(name, strlen(name));
+}
+
+/* ---- pre-decode check (issue 11) ---- */
+static uint32_t request_field_limit(const ProtobufCMessageDescriptor *d,
+                                    const ProtobufCFieldDescriptor *f) {
+  (void)d;
+  if (!strcmp(f->name, "vector")) return PRECIS_MAX_DIM;
+  if (!strcmp(f->name, "link_kinds")) return PRECIS_MAX_LINK_KINDS;
+  return 0; /* PRECIS_MAX_BATCH */
+}
+
+int srv_check_request(const uint8_t *p, size_t n, wirecheck_result *res,
+                      precis_error *err) {
+  wirecheck_rules rules = {
+      .default_max_repeated = PRECIS_MAX_BATCH,
+      .max_repeated = request_field_limit,
+      .max_depth = 16,
+      .max_decoded = 2 * (uint64_t)n + SRV_DECODE_SLACK,
+  };
+  return wirecheck_message(&precis__v1__request__descriptor, p, n, &rules, res,
+                           err);
 }
 
 /* ---- conversions ---- */
@@ -245,6 +260,7 @@ static int op_create(dctx *x, const Precis__V1__CreateCollectionRequest *r) {
 static int op_drop(dctx *x, const Precis__V1__DropCollectionRequest *r) {
   int rc = engine_collection_drop(x->s->eng, r->name, &x->err);
   if (rc) return rc;
+  malloc_trim(0); /* give the dropped collection's pages back (issue 11) */
   return set_empty(x);
 }
 
@@ -318,6 +334,41 @@ static int op_upsert(dctx *x, const Precis__V1__UpsertRequest *r) {
   return PRECIS_OK;
 }
 
+/* engine_get in chunks, stopping as soon as what was read exceeds the
+ * frame limit: a get of 100,000 ids of 1 MiB texts must not read 100 GB
+ * before finding out that the response cannot be sent (issue 11). */
+#define GET_CHUNK 256
+static int get_bounded(dctx *x, const Precis__V1__GetRequest *r, size_t n,
+                       uint32_t dim) {
+  engine_point *all = calloc(n, sizeof *all);
+  if (!all) return nomem(x);
+  x->pts = all; /* freed by cleanup(), also when partly filled */
+  x->npts = 0;
+  uint64_t bytes = 0, limit = x->s->cfg.max_frame;
+  for (size_t off = 0; off < n; off += GET_CHUNK) {
+    size_t m = n - off < GET_CHUNK ? n - off : GET_CHUNK;
+    engine_point *part = NULL;
+    int rc = engine_get(x->s->eng, r->collection, r->ids + off, m,
+                        r->with_vectors, &part, &x->err);
+    if (rc) return rc;
+    memcpy(all + off, part, m * sizeof *part);
+    free(part); /* the points' buffers now belong to `all` */
+    x->npts = off + m;
+    for (size_t i = off; i < off + m; i++) {
+      if (!all[i].found) continue;
+      bytes += 16 + (all[i].text ? strlen(all[i].text) : 0) +
+               (all[i].meta ? strlen(all[i].meta) : 0) +
+               (all[i].vector ? (uint64_t)dim * sizeof(float) : 0);
+    }
+    if (bytes > limit)
+      return fail(x, PRECIS_E_FRAME_TOO_LARGE,
+                  "response would exceed the frame limit of %" PRIu64
+                  " bytes after %zu of %zu points; ask for fewer ids",
+                  limit, off + m, n);
+  }
+  return PRECIS_OK;
+}
+
 static int op_get(dctx *x, const Precis__V1__GetRequest *r) {
   size_t n = r->n_ids;
   if (n > PRECIS_MAX_BATCH)
@@ -335,10 +386,7 @@ static int op_get(dctx *x, const Precis__V1__GetRequest *r) {
   x->resp->result_case = PRECIS__V1__RESPONSE__RESULT_GET;
   x->resp->get = gr;
   if (n == 0) return PRECIS_OK;
-  rc = engine_get(x->s->eng, r->collection, r->ids, n, r->with_vectors,
-                  &x->pts, &x->err);
-  if (rc) return rc;
-  x->npts = n;
+  if ((rc = get_bounded(x, r, n, info ? info->config.dim : 0))) return rc;
   size_t found = 0;
   for (size_t i = 0; i < n; i++) found += x->pts[i].found;
   Precis__V1__Point **arr = ANEW(x, Precis__V1__Point *, found);
@@ -469,11 +517,12 @@ static int op_list_edges(dctx *x, const Precis__V1__ListEdgesRequest *r) {
 }
 
 static int op_graph_rebuild(dctx *x, const Precis__V1__GraphRebuildRequest *r) {
+  /* at most one thread per CPU: a client cannot ask for 64 threads on a
+   * 2-core machine (issue 11) */
+  long np = sysconf(_SC_NPROCESSORS_ONLN);
+  unsigned cpus = np > 0 ? (unsigned)np : 1;
   unsigned threads = r->threads;
-  if (threads == 0) {
-    long np = sysconf(_SC_NPROCESSORS_ONLN);
-    threads = np > 0 ? (unsigned)np : 1;
-  }
+  if (threads == 0 || threads > cpus) threads = cpus;
   if (threads > 64) threads = 64;
   int rc = engine_graph_rebuild(x->s->eng, r->collection, threads, &x->err);
   if (rc) return rc;

@@ -34,6 +34,14 @@ typedef struct srv_config {
   int queue_depth;
   int shutdown_grace_s;
   int sync_writes;       /* engine option, default 1 */
+  /* ---- hardening (issue 11; defaults in srv_limits.h, docs/SECURITY.md) ---- */
+  int auth_timeout_s;           /* close unauthenticated connections after */
+  int frame_timeout_s;          /* to complete a frame once it started */
+  int send_timeout_s;           /* close a connection whose output stalls */
+  int max_auth_failures;        /* failed auths before the connection closes */
+  uint64_t max_conn_output;     /* unsent response bytes per connection */
+  uint64_t max_inflight_memory; /* all queued requests + unsent responses */
+  uint64_t max_index_memory;    /* estimated ANN bytes per collection */
 } srv_config;
 
 /* Initialise with defaults; srv_config_free() releases the strings. */

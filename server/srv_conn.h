@@ -13,6 +13,7 @@
 #ifndef PRECIS_SERVER_SRV_CONN_H
 #define PRECIS_SERVER_SRV_CONN_H
 
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -74,10 +75,19 @@ typedef struct srv_conn {
   struct iovec iov[SRV_IOV_MAX];
   struct msghdr msg;
   uint32_t inflight;        /* requests handed to the workers */
-  uint64_t last_active_ms;
+  uint64_t last_active_ms;  /* last complete request or send progress */
   uint64_t linger_until_ms;
   struct srv_conn *prev, *next;  /* all connections */
   struct srv_conn *stall_next;
+  /* ---- bounds and deadlines (issue 11, docs/SECURITY.md) ---- */
+  uint64_t accepted_ms;     /* auth deadline runs from here */
+  uint64_t frame_start_ms;  /* first byte of the frame being received */
+  uint64_t send_wait_ms;    /* output waiting without progress since */
+  uint64_t inflight_mem;    /* decoded-size estimates of requests in flight */
+  uint32_t auth_failures;
+  bool on_closing_list;     /* freed at the end of the loop iteration */
+  atomic_bool congested;    /* unread output over SRV_OUT_HIGH (workers read) */
+  struct srv_conn *closing_next;
 } srv_conn;
 
 /* A new OPEN connection on fd (taken over). NULL on allocation failure. */

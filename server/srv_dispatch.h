@@ -24,7 +24,18 @@ int srv_encode_status(uint64_t id, int code, const char *msg, uint8_t **out,
 /* Encode an OK Response with an Empty result. */
 int srv_encode_empty_ok(uint64_t id, uint8_t **out, size_t *out_len);
 
-/* 1 when `name` matches [A-Za-z0-9_.-]{1,64} and is not "." or "..". */
+/* 1 when `name` matches [A-Za-z0-9_.-]{1,64} and is not "." or ".."
+ * (valid_name() of proto/valid.h, for a NUL-terminated name). */
 int srv_valid_name(const char *name);
+
+/* ---- pre-decode check (issue 11) ---- */
+#include "wirecheck.h"
+/* Check an encoded Request before protobuf-c decodes it (wirecheck.h):
+ * strings are UTF-8 without NUL, repeated fields within limits.h
+ * (vector: PRECIS_MAX_DIM, link_kinds: PRECIS_MAX_LINK_KINDS, every other:
+ * PRECIS_MAX_BATCH), decoded size at most 2 * n + SRV_DECODE_SLACK.
+ * Returns 0 or the status for the refusal (PROTOCOL: malformed). */
+int srv_check_request(const uint8_t *p, size_t n, wirecheck_result *res,
+                      precis_error *err);
 
 #endif

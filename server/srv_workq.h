@@ -20,10 +20,20 @@ typedef struct srv_job {
   struct srv_job *next;
   struct srv_conn *conn;        /* owner; kept alive while the job exists */
   Precis__V1__Request *req;     /* owned; freed by the worker after use */
+  uint8_t *frame;               /* or the undecoded request, malloc'd: the
+                                 * worker decodes it (large frames) */
+  size_t frame_len;
   uint8_t *out;                 /* encoded response frame, malloc'd */
   size_t out_len;
   int code;                     /* response status code */
+  uint64_t id;                  /* the request id (for a BUSY substitute) */
+  uint64_t mem;                 /* decoded-size estimate charged to budgets */
 } srv_job;
+
+/* The allocator every request is decoded and freed with: malloc/free of
+ * the server's own objects, so that fault injection (tests/support/
+ * fault_alloc.c) reaches protobuf-c's allocations too. */
+extern ProtobufCAllocator srv_pb_alloc;
 
 typedef void (*srv_job_fn)(void *ctx, srv_job *job);
 

@@ -24,9 +24,20 @@ struct srv_workq {
   int nthreads;
 };
 
+static void *pb_alloc(void *ctx, size_t n) {
+  (void)ctx;
+  return malloc(n);
+}
+static void pb_free(void *ctx, void *p) {
+  (void)ctx;
+  free(p);
+}
+ProtobufCAllocator srv_pb_alloc = {pb_alloc, pb_free, NULL};
+
 void srv_job_free(srv_job *job) {
   if (!job) return;
-  if (job->req) precis__v1__request__free_unpacked(job->req, NULL);
+  if (job->req) precis__v1__request__free_unpacked(job->req, &srv_pb_alloc);
+  free(job->frame);
   free(job->out);
   free(job);
 }

@@ -26,6 +26,11 @@
 #define PRECIS_MAX_INDEX_SPEC_LEN 128  /* FAISS factory string */
 #define PRECIS_MAX_COLLECTIONS 1024
 #define PRECIS_MAX_TOKEN_BUDGET 10000000u
+/* Repeated fields (issue 11): every repeated field of a request is bounded
+ * before it is decoded; those not named here take PRECIS_MAX_BATCH
+ * (points, ids, links) or PRECIS_MAX_DIM (vectors). */
+#define PRECIS_MAX_LINK_KINDS 64       /* link_kinds of one retrieve */
+#define PRECIS_MAX_AUTH_TOKEN_LEN 4095 /* auth token bytes */
 
 #define PRECIS_DEFAULT_MAX_FRAME (64u << 20) /* 64 MiB */
 #define PRECIS_HARD_MAX_FRAME (256u << 20)   /* configurable up to 256 MiB */
