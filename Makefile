@@ -199,6 +199,9 @@ $(PY_OUT)/%: client/python/%
 	@mkdir -p $(dir $@)
 	cp $< $@
 install: install-python
+
+# ---- metrics endpoint (server/metrics.c, docs/OPERATIONS.md) ----
+$(O)/precisd: SYSLIBS += -lmicrohttpd
 install-python: $(PY_BUILD)
 	@test -n "$(PROTOC)" || { echo "install-python: protoc (protobuf-compiler) is missing" >&2; exit 1; }
 	install -d $(DESTDIR)$(PY_SITE)/precis

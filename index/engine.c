@@ -204,6 +204,19 @@ int engine_snapshot(engine *e, const char *dir, precis_error *err) {
   return store_checkpoint(e->st, dir, err);
 }
 
+void engine_storage_stats_get(engine *e, engine_storage_stats *o) {
+  memset(o, 0, sizeof *o);
+  o->live_sst_bytes = store_property(e->st, "rocksdb.live-sst-files-size", true);
+  o->total_sst_bytes = store_property(e->st, "rocksdb.total-sst-files-size", true);
+  o->pending_compaction_bytes =
+      store_property(e->st, "rocksdb.estimate-pending-compaction-bytes", true);
+  o->memtable_bytes = store_property(e->st, "rocksdb.cur-size-all-mem-tables", true);
+  /* database-wide; every family shares one block cache */
+  o->running_compactions = store_property(e->st, "rocksdb.num-running-compactions", false);
+  o->running_flushes = store_property(e->st, "rocksdb.num-running-flushes", false);
+  o->block_cache_bytes = store_property(e->st, "rocksdb.block-cache-usage", false);
+}
+
 const char *engine_faiss_build(void) { return ann_faiss_build(); }
 
 void engine_debug_fail_writes_after(engine *e, long countdown) {

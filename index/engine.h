@@ -62,6 +62,19 @@ int engine_save_indexes(engine *e, precis_error *err);
 /* RocksDB checkpoint of the whole database into the new directory `dir`. */
 int engine_snapshot(engine *e, const char *dir, precis_error *err);
 
+/* Storage figures for monitoring (RocksDB properties summed over the
+ * column families). Cheap: no I/O. */
+typedef struct {
+  uint64_t live_sst_bytes;           /* SST files of the current version */
+  uint64_t total_sst_bytes;          /* all SST files, obsolete ones included */
+  uint64_t pending_compaction_bytes; /* estimated bytes compaction must rewrite */
+  uint64_t memtable_bytes;           /* active and immutable memtables */
+  uint64_t running_compactions;
+  uint64_t running_flushes;
+  uint64_t block_cache_bytes;        /* block cache usage */
+} engine_storage_stats;
+void engine_storage_stats_get(engine *e, engine_storage_stats *out);
+
 /* ---- collections ---- */
 typedef struct {
   uint32_t dim;                 /* 1..PRECIS_MAX_DIM, required */

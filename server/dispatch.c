@@ -20,6 +20,7 @@
 #include "frame.h"
 #include "precis/limits.h"
 #include "srv_log.h"
+#include "srv_metrics.h"
 
 typedef struct arena_blk {
   struct arena_blk *next;
@@ -156,17 +157,6 @@ static int op_health(dctx *x) {
   return PRECIS_OK;
 }
 
-static uint64_t rss_bytes(void) {
-  FILE *f = fopen("/proc/self/statm", "r");
-  if (!f) return 0;
-  unsigned long long size = 0, resident = 0;
-  int n = fscanf(f, "%llu %llu", &size, &resident);
-  fclose(f);
-  if (n != 2) return 0;
-  long page = sysconf(_SC_PAGESIZE);
-  return (uint64_t)resident * (uint64_t)(page > 0 ? page : 4096);
-}
-
 static int op_stats(dctx *x) {
   Precis__V1__StatsResult *r = ANEW(x, Precis__V1__StatsResult, 1);
   if (!r) return nomem(x);
@@ -176,7 +166,7 @@ static int op_stats(dctx *x) {
   r->requests = atomic_load(&st->requests);
   r->errors = atomic_load(&st->errors);
   r->inflight = atomic_load(&st->inflight);
-  r->rss_bytes = rss_bytes();
+  r->rss_bytes = srv_rss_bytes();
   r->workers = (uint32_t)x->s->cfg.workers;
   r->uptime_s = (srv_now_ms() - x->s->start_ms) / 1000;
   r->bytes_in = atomic_load(&st->bytes_in);
@@ -652,6 +642,7 @@ static int op_retrieve(dctx *x, const Precis__V1__RetrieveRequest *r) {
   rr->t_expand_us = er->t_expand_us;
   rr->t_select_us = er->t_select_us;
   rr->t_total_us = er->t_total_us;
+  srv_metrics_retrieve(x->s->metrics, er);
   x->resp->result_case = PRECIS__V1__RESPONSE__RESULT_RETRIEVE;
   x->resp->retrieve = rr;
   return PRECIS_OK;
@@ -723,6 +714,8 @@ int srv_dispatch(srv_server *s, const Precis__V1__Request *req, uint8_t **out,
   resp.status = &st;
   x.resp = &resp;
 
+  uint64_t t0 = s->metrics ? srv_now_us() : 0;
+  srv_metrics_busy(s->metrics, 1);
   int code = run_op(&x, req);
   if (code) {
     resp.result_case = PRECIS__V1__RESPONSE__RESULT__NOT_SET;
@@ -744,5 +737,9 @@ int srv_dispatch(srv_server *s, const Precis__V1__Request *req, uint8_t **out,
     if (srv_encode_status(req->id, code, NULL, out, out_len)) *out = NULL;
   }
   cleanup(&x);
+  if (s->metrics) {
+    srv_metrics_busy(s->metrics, -1);
+    srv_metrics_request(s->metrics, (int)req->op_case, code, srv_now_us() - t0);
+  }
   return code;
 }

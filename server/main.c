@@ -16,6 +16,7 @@
 #include "srv.h"
 #include "srv_log.h"
 #include "srv_loop.h"
+#include "srv_metrics.h"
 
 uint64_t srv_now_ms(void) {
   struct timespec ts;
@@ -204,6 +205,14 @@ int main(int argc, char **argv) {
   int port = 0;
   lfd = open_listener(&s.cfg, &port);
   if (lfd < 0) goto out;
+  if (s.cfg.metrics_listen) { /* before the workers start (the hooks use it)
+                              and before the port file says we are up */
+    int mport = 0;
+    s.metrics = srv_metrics_create(&s);
+    if (!s.metrics || srv_metrics_serve(s.metrics, s.cfg.metrics_listen, &mport)) goto out;
+    if (s.cfg.metrics_port_file && write_port_file(s.cfg.metrics_port_file, mport)) goto out;
+  }
+
   if (s.cfg.port_file && write_port_file(s.cfg.port_file, port)) goto out;
 
   int lr = srv_loop_run(&s, lfd, sfd);
@@ -212,6 +221,7 @@ int main(int argc, char **argv) {
 
 out:
   if (lfd >= 0) close(lfd);
+  srv_metrics_destroy(s.metrics); /* the loop has stopped the workers */
   if (s.eng) {
     srv_info("closing engine (saving indexes)");
     engine_close(s.eng);

@@ -34,6 +34,9 @@ typedef struct srv_config {
   int queue_depth;
   int shutdown_grace_s;
   int sync_writes;       /* engine option, default 1 */
+  /* metrics and snapshots (docs/OPERATIONS.md) */
+  char *metrics_listen;    /* HOST:PORT of the Prometheus endpoint; NULL = off */
+  char *metrics_port_file; /* write the metrics port here (optional) */
 } srv_config;
 
 /* Initialise with defaults; srv_config_free() releases the strings. */
@@ -61,6 +64,7 @@ typedef struct srv_server {
   size_t token_len;
   uint64_t start_ms;     /* monotonic */
   srv_stats st;
+  struct srv_metrics *metrics; /* NULL unless --metrics-listen (srv_metrics.h) */
 } srv_server;
 
 /* Monotonic milliseconds. */
