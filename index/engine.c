@@ -3,7 +3,10 @@
  * collection, graph and retrieve modules). */
 #include "engine.h"
 
+#include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
+#include <ftw.h>
 #include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -11,6 +14,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "coll.h"
 #include "graph_internal.h"
@@ -476,5 +480,110 @@ int engine_retrieve(engine *e, const char *name, const engine_retrieve_params *p
   rc = p ? retrieve__run(c, p, out, err)
          : precis_error_set(err, PRECIS_E_INVALID_ARGUMENT, "no retrieve parameters");
   release(e);
+  return rc;
+}
+
+/* ---- restore (engine_restore) ---- */
+
+/* Copy `src` to the new file `dst` and fsync it. */
+static int restore__copy(const char *src, const char *dst, precis_error *err) {
+  int in = open(src, O_RDONLY | O_CLOEXEC);
+  if (in < 0) return precis_error_set(err, PRECIS_E_IO, "%s: %s", src, strerror(errno));
+  int outfd = open(dst, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+  if (outfd < 0) {
+    int e = errno;
+    close(in);
+    return precis_error_set(err, PRECIS_E_IO, "%s: %s", dst, strerror(e));
+  }
+  enum { BUFSZ = 1 << 16 };
+  char *buf = malloc(BUFSZ);
+  int rc = buf ? PRECIS_OK : precis_error_set(err, PRECIS_E_NO_MEMORY, "restore");
+  while (!rc) {
+    ssize_t r = read(in, buf, BUFSZ);
+    if (r < 0 && errno == EINTR) continue;
+    if (r < 0) { rc = precis_error_set(err, PRECIS_E_IO, "%s: %s", src, strerror(errno)); break; }
+    if (r == 0) break;
+    for (ssize_t off = 0; off < r;) {
+      ssize_t w = write(outfd, buf + off, (size_t)(r - off));
+      if (w < 0 && errno == EINTR) continue;
+      if (w < 0) { rc = precis_error_set(err, PRECIS_E_IO, "%s: %s", dst, strerror(errno)); break; }
+      off += w;
+    }
+    if (rc) break;
+  }
+  free(buf);
+  if (!rc && fsync(outfd) != 0) rc = precis_error_set(err, PRECIS_E_IO, "%s: %s", dst, strerror(errno));
+  close(in);
+  if (close(outfd) != 0 && !rc) rc = precis_error_set(err, PRECIS_E_IO, "%s: %s", dst, strerror(errno));
+  return rc;
+}
+
+static int restore__fsync_dir(const char *dir, precis_error *err) {
+  int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (fd < 0 || fsync(fd) != 0) {
+    int e = errno;
+    if (fd >= 0) close(fd);
+    return precis_error_set(err, PRECIS_E_IO, "%s: %s", dir, strerror(e));
+  }
+  close(fd);
+  return PRECIS_OK;
+}
+
+static int restore__rm_tree_entry(const char *path, const struct stat *sb, int flag, struct FTW *ftw) {
+  (void)sb;
+  (void)ftw;
+  return (flag == FTW_DP ? rmdir(path) : unlink(path)) ? -1 : 0;
+}
+
+int engine_remove_tree(const char *dir) {
+  return nftw(dir, restore__rm_tree_entry, 16, FTW_DEPTH | FTW_PHYS);
+}
+
+int engine_restore(const char *snapshot_dir, const char *data_dir, precis_error *err) {
+  if (!snapshot_dir || !*snapshot_dir || !data_dir || !*data_dir)
+    return precis_error_set(err, PRECIS_E_INVALID_ARGUMENT, "restore needs a snapshot and a data directory");
+  size_t sl = strlen(snapshot_dir), dl = strlen(data_dir);
+  if (sl > 4000 || dl > 4000)
+    return precis_error_set(err, PRECIS_E_INVALID_ARGUMENT, "path too long");
+  char path[4200], db[4200], tmp[4200], src[8400], dst[8400];
+  snprintf(path, sizeof path, "%s/CURRENT", snapshot_dir);
+  struct stat sb;
+  if (stat(path, &sb) != 0 || !S_ISREG(sb.st_mode))
+    return precis_error_set(err, PRECIS_E_INVALID_ARGUMENT,
+                            "%s is not a snapshot (no RocksDB CURRENT file)", snapshot_dir);
+  snprintf(db, sizeof db, "%s/db", data_dir);
+  snprintf(tmp, sizeof tmp, "%s/db.restoring", data_dir);
+  if (lstat(db, &sb) == 0)
+    return precis_error_set(err, PRECIS_E_ALREADY_EXISTS,
+                            "%s already holds a database: restore into a new data directory", data_dir);
+  if (mkdir_p(data_dir))
+    return precis_error_set(err, PRECIS_E_IO, "%s: %s", data_dir, strerror(errno));
+  if (lstat(tmp, &sb) == 0 && engine_remove_tree(tmp) != 0) /* an interrupted restore */
+    return precis_error_set(err, PRECIS_E_IO, "%s: %s", tmp, strerror(errno));
+  if (mkdir(tmp, 0755) != 0)
+    return precis_error_set(err, PRECIS_E_IO, "%s: %s", tmp, strerror(errno));
+  DIR *d = opendir(snapshot_dir);
+  if (!d) return precis_error_set(err, PRECIS_E_IO, "%s: %s", snapshot_dir, strerror(errno));
+  int rc = PRECIS_OK;
+  struct dirent *de;
+  size_t files = 0;
+  while (!rc && (de = readdir(d))) {
+    if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, "..")) continue;
+    snprintf(src, sizeof src, "%s/%s", snapshot_dir, de->d_name);
+    snprintf(dst, sizeof dst, "%s/%s", tmp, de->d_name);
+    if (lstat(src, &sb) != 0) { rc = precis_error_set(err, PRECIS_E_IO, "%s: %s", src, strerror(errno)); break; }
+    if (!S_ISREG(sb.st_mode)) continue; /* a checkpoint is flat: skip anything else */
+    size_t nl = strlen(de->d_name);
+    bool sst = nl > 4 && !strcmp(de->d_name + nl - 4, ".sst");
+    if (sst && link(src, dst) == 0) { files++; continue; }
+    rc = restore__copy(src, dst, err);
+    files++;
+  }
+  closedir(d);
+  if (!rc && files == 0) rc = precis_error_set(err, PRECIS_E_INVALID_ARGUMENT, "%s is empty", snapshot_dir);
+  if (!rc) rc = restore__fsync_dir(tmp, err);
+  if (!rc && rename(tmp, db) != 0) rc = precis_error_set(err, PRECIS_E_IO, "rename %s: %s", tmp, strerror(errno));
+  if (!rc) rc = restore__fsync_dir(data_dir, err);
+  if (rc) engine_remove_tree(tmp);
   return rc;
 }

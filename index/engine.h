@@ -62,6 +62,21 @@ int engine_save_indexes(engine *e, precis_error *err);
 /* RocksDB checkpoint of the whole database into the new directory `dir`. */
 int engine_snapshot(engine *e, const char *dir, precis_error *err);
 
+/* Make `data_dir` a data directory holding exactly the database of the
+ * snapshot `snapshot_dir` (a directory written by engine_snapshot, possibly
+ * on another disk). `data_dir` may exist but must hold no database yet
+ * (ALREADY_EXISTS otherwise). The snapshot's files are copied into
+ * `data_dir`/db (SST files, which RocksDB never modifies, are hard-linked
+ * when both are on one filesystem), synced, and renamed into place last, so
+ * an interrupted restore leaves no half database. A snapshot holds no ANN
+ * index files: the next engine_open() rebuilds every index from the stored
+ * vectors, at the snapshot's write sequence. The snapshot is not modified.
+ * INVALID_ARGUMENT when `snapshot_dir` is not a snapshot, IO on copy errors. */
+int engine_restore(const char *snapshot_dir, const char *data_dir, precis_error *err);
+/* Remove the directory tree `dir` (symbolic links are removed, not
+ * followed). Returns 0, or -1 with errno set. For snapshot deletion. */
+int engine_remove_tree(const char *dir);
+
 /* Storage figures for monitoring (RocksDB properties summed over the
  * column families). Cheap: no I/O. */
 typedef struct {

@@ -34,6 +34,9 @@ static const char usage[] =
     "  --metrics-listen HOST:PORT  serve Prometheus metrics at /metrics (off by\n"
     "                           default; port 0 = ephemeral)\n"
     "  --metrics-port-file FILE write the metrics port to FILE once listening\n"
+    "  --snapshot-dir DIR       where `snapshot` writes (default DATA-DIR/snapshots)\n"
+    "  --restore-from SNAPSHOT  first restore this snapshot into --data-dir, which\n"
+    "                           must hold no database yet (docs/OPERATIONS.md)\n"
     "  --help, --version\n";
 
 void srv_config_init(srv_config *c) {
@@ -57,6 +60,8 @@ void srv_config_free(srv_config *c) {
   free(c->auth_token_file);
   free(c->metrics_listen);
   free(c->metrics_port_file);
+  free(c->snapshot_dir);
+  free(c->restore_from);
   memset(c, 0, sizeof *c);
 }
 
@@ -141,6 +146,10 @@ static int apply(srv_config *c, const char *key, const char *v,
     set_str(&c->metrics_listen, v);
   } else if (!strcmp(key, "metrics-port-file")) {
     set_str(&c->metrics_port_file, v);
+  } else if (!strcmp(key, "snapshot-dir")) {
+    set_str(&c->snapshot_dir, v);
+  } else if (!strcmp(key, "restore-from")) {
+    set_str(&c->restore_from, v);
   } else {
     fprintf(stderr, "precisd: %s: unknown option '%s'\n%s", where, key, usage);
     return -1;

@@ -21,6 +21,7 @@
 #include "precis/limits.h"
 #include "srv_log.h"
 #include "srv_metrics.h"
+#include "srv_snapshot.h"
 
 typedef struct arena_blk {
   struct arena_blk *next;
@@ -177,25 +178,49 @@ static int op_stats(dctx *x) {
 }
 
 static int op_snapshot(dctx *x, const Precis__V1__SnapshotRequest *r) {
-  if (!srv_valid_name(r->name))
-    return fail(x, PRECIS_E_INVALID_ARGUMENT,
-                "snapshot name must match [A-Za-z0-9_.-]{1,64}");
-  size_t n = strlen(x->s->cfg.data_dir) + sizeof "/snapshots/" +
-             strlen(r->name) + 1;
-  char *dir = ANEW(x, char, n);
-  if (!dir) return nomem(x);
-  snprintf(dir, n, "%s/snapshots", x->s->cfg.data_dir);
-  if (mkdir(dir, 0755) != 0 && errno != EEXIST)
-    return fail(x, PRECIS_E_IO, "cannot create %s: %s", dir, strerror(errno));
-  snprintf(dir, n, "%s/snapshots/%s", x->s->cfg.data_dir, r->name);
-  struct stat sb;
-  if (lstat(dir, &sb) == 0)
-    return fail(x, PRECIS_E_ALREADY_EXISTS, "snapshot '%s' already exists",
-                r->name);
-  int rc = engine_snapshot(x->s->eng, dir, &x->err);
+  int rc = srv_snapshot_create(x->s, r->name, &x->ok_msg, &x->err);
   if (rc) return rc;
-  srv_info("snapshot written to %s", dir);
-  x->ok_msg = strdup(dir);
+  return set_empty(x);
+}
+
+static int op_list_snapshots(dctx *x) {
+  srv_snapshot_info *v;
+  size_t n;
+  int rc = srv_snapshot_list(x->s, &v, &n, &x->err);
+  if (rc) return rc;
+  Precis__V1__ListSnapshotsResult *r = ANEW(x, Precis__V1__ListSnapshotsResult, 1);
+  Precis__V1__SnapshotInfo **arr = ANEW(x, Precis__V1__SnapshotInfo *, n);
+  Precis__V1__SnapshotInfo *pb = ANEW(x, Precis__V1__SnapshotInfo, n);
+  char *names = ANEW(x, char, n * (PRECIS_MAX_NAME_LEN + 1));
+  size_t plen = 0;
+  for (size_t i = 0; i < n; i++) plen += strlen(v[i].path) + 1;
+  char *paths = ANEW(x, char, plen);
+  if (!r || !arr || !pb || !names || !paths) {
+    srv_snapshot_list_free(v, n);
+    return nomem(x);
+  }
+  precis__v1__list_snapshots_result__init(r);
+  for (size_t i = 0; i < n; i++) {
+    precis__v1__snapshot_info__init(&pb[i]);
+    pb[i].name = memcpy(names + i * (PRECIS_MAX_NAME_LEN + 1), v[i].name, sizeof v[i].name);
+    size_t l = strlen(v[i].path) + 1;
+    pb[i].path = memcpy(paths, v[i].path, l);
+    paths += l;
+    pb[i].bytes = v[i].bytes;
+    pb[i].created_unix_s = v[i].created_unix_s;
+    arr[i] = &pb[i];
+  }
+  srv_snapshot_list_free(v, n);
+  r->snapshots = arr;
+  r->n_snapshots = n;
+  x->resp->result_case = PRECIS__V1__RESPONSE__RESULT_SNAPSHOTS;
+  x->resp->snapshots = r;
+  return PRECIS_OK;
+}
+
+static int op_delete_snapshot(dctx *x, const Precis__V1__DeleteSnapshotRequest *r) {
+  int rc = srv_snapshot_delete(x->s, r->name, &x->err);
+  if (rc) return rc;
   return set_empty(x);
 }
 
@@ -673,6 +698,8 @@ static int run_op(dctx *x, const Precis__V1__Request *q) {
   case PRECIS__V1__REQUEST__OP_RETRIEVE: return op_retrieve(x, q->retrieve);
   case PRECIS__V1__REQUEST__OP_GRAPH_REBUILD: return op_graph_rebuild(x, q->graph_rebuild);
   case PRECIS__V1__REQUEST__OP_SNAPSHOT: return op_snapshot(x, q->snapshot);
+  case PRECIS__V1__REQUEST__OP_LIST_SNAPSHOTS: return op_list_snapshots(x);
+  case PRECIS__V1__REQUEST__OP_DELETE_SNAPSHOT: return op_delete_snapshot(x, q->delete_snapshot);
   default:
     return fail(x, PRECIS_E_UNIMPLEMENTED, "unknown operation %d",
                 (int)q->op_case);

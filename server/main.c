@@ -187,6 +187,17 @@ int main(int argc, char **argv) {
   sigaction(SIGTERM, &sa, NULL);
   signal(SIGPIPE, SIG_IGN);
 
+  if (s.cfg.restore_from) { /* docs/OPERATIONS.md, "Backup and restore" */
+    precis_error rerr = {0};
+    if (engine_restore(s.cfg.restore_from, s.cfg.data_dir, &rerr)) {
+      srv_error("cannot restore %s into %s: %s (%s)", s.cfg.restore_from, s.cfg.data_dir,
+                rerr.msg, precis_status_name(rerr.code));
+      goto out;
+    }
+    srv_info("restored snapshot %s into %s; indexes are rebuilt on open", s.cfg.restore_from,
+             s.cfg.data_dir);
+  }
+
   engine_options eo;
   engine_options_default(&eo);
   eo.sync_writes = s.cfg.sync_writes;

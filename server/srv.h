@@ -37,6 +37,8 @@ typedef struct srv_config {
   /* metrics and snapshots (docs/OPERATIONS.md) */
   char *metrics_listen;    /* HOST:PORT of the Prometheus endpoint; NULL = off */
   char *metrics_port_file; /* write the metrics port here (optional) */
+  char *snapshot_dir;      /* where snapshots go; NULL = <data-dir>/snapshots */
+  char *restore_from;      /* a snapshot to restore into data_dir at startup */
 } srv_config;
 
 /* Initialise with defaults; srv_config_free() releases the strings. */

@@ -213,6 +213,16 @@ class Client:
         path there."""
         return w.as_text(self._call("snapshot", pb.SnapshotRequest(name=name)).status.message)
 
+    def list_snapshots(self):
+        """The server's snapshots, ordered by name: dicts with name, path (on
+        the server), bytes and created_unix_s."""
+        r = self._call("list_snapshots", pb.ListSnapshotsRequest())
+        return [w.to_python(x) for x in r.snapshots.snapshots]
+
+    def delete_snapshot(self, name):
+        """Delete the snapshot `name` on the server (NotFound if none)."""
+        self._call("delete_snapshot", pb.DeleteSnapshotRequest(name=name))
+
     # ---- collections ----
     def create_collection(self, name, dim, metric="cosine", **config):
         """Create a collection. `metric`: "cosine", "ip" or "l2"; `config`:
