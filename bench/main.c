@@ -31,6 +31,7 @@ static const bench_study studies[] = {
     {"ann", bench_ann,
      "GloVe: recall@10 vs queries/s over efSearch and M, in-process and over RPC"},
     {"load", bench_load, "precisd under 64 concurrent clients: throughput, p50/p99/p99.9, RSS, limits"},
+    {"client", bench_client, "the C client's upsert rate and retrieve round trip (bench/python_client.py)"},
 };
 
 static void usage(FILE *f) {

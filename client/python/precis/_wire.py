@@ -4,6 +4,7 @@ A frame is a 4-byte big-endian length, then that many bytes of an encoded
 precis.v1.Request or Response (docs/PROTOCOL.md section 2). Field numbers
 are read from the generated descriptors, never written down here.
 """
+import functools
 import json
 import struct
 import sys
@@ -79,8 +80,9 @@ def meta_text(m):
 
 def meta_dict(s):
     """Metadata text from the server as a dict ({} when empty)."""
-    s = as_text(s)
-    return json.loads(s) if s else {}
+    if not s or s == "{}":
+        return {}
+    return json.loads(as_text(s))
 
 
 def float_rows(vectors):
@@ -139,7 +141,7 @@ def enum_value(enum_desc, value):
         return value
     key = str(value).upper()
     names = [v.name for v in enum_desc.values]
-    prefix = _common_prefix(names)
+    prefix = _enum_prefix(enum_desc)
     for v in enum_desc.values:
         if v.name == key or v.name == prefix + key:
             return v.number
@@ -152,8 +154,12 @@ def enum_name(enum_desc, number):
     v = enum_desc.values_by_number.get(number)
     if v is None:
         return number
-    prefix = _common_prefix([x.name for x in enum_desc.values])
-    return v.name[len(prefix):].lower()
+    return v.name[len(_enum_prefix(enum_desc)):].lower()
+
+
+@functools.lru_cache(maxsize=None)
+def _enum_prefix(enum_desc):
+    return _common_prefix([v.name for v in enum_desc.values])
 
 
 def _common_prefix(names):
@@ -202,7 +208,9 @@ def set_fields(msg, params, skip=()):
             else:
                 if _np is not None and isinstance(value, _np.ndarray):
                     value = value.tolist()
-                target.extend(_convert(f, v) for v in value)
+                if f.type in (_FD.TYPE_ENUM, _FD.TYPE_BYTES, _FD.TYPE_STRING):
+                    value = [_convert(f, v) for v in value]
+                target.extend(value)
         elif f.type == _FD.TYPE_MESSAGE:
             sub = getattr(msg, name)
             if isinstance(value, dict):

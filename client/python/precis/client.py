@@ -68,6 +68,11 @@ class GetResult(list):
     missing: List[int]
 
 
+_MODE_ENUM = pb.RetrieveRequest.DESCRIPTOR.fields_by_name["mode"].enum_type
+_MODES = {w.enum_name(_MODE_ENUM, v.number): v.number for v in _MODE_ENUM.values}
+_RESULT_FIELDS = [f for f in pb.RetrieveResult.DESCRIPTOR.fields if f.name != "items"]
+
+
 def _item(it):
     return Item(id=it.id, text=w.as_text(it.text), metadata=w.meta_dict(it.metadata),
                 tokens=it.tokens, relevance=it.relevance, similarity=it.similarity,
@@ -187,11 +192,17 @@ class Client:
     def _call(self, op, msg):
         """Send one request with `op` set to `msg`, wait for its response,
         raise on a non-OK status. Returns the Response."""
+        req = pb.Request()
+        getattr(req, op).CopyFrom(msg)
+        return self._call_request(req)
+
+    def _call_request(self, req):
+        """Send the Request `req` (its id is set here) and wait for its
+        response, raising on a non-OK status. Returns the Response."""
         with self._lock:
             if self._sock is None:
                 raise ConnectionFailed("the connection is closed")
-            req = pb.Request(id=self._take_id())
-            getattr(req, op).CopyFrom(msg)
+            req.id = self._take_id()
             data = req.SerializeToString()
             self._send(w.FRAME_HEADER.pack(len(data)) + data)
             while True:
@@ -365,8 +376,13 @@ class Client:
         server adds. Fields not given take the server's defaults.
         Returns a RetrieveResult: the items, with the set metrics as
         attributes."""
-        req = pb.RetrieveRequest(collection=name, k=k, hops=hops, defaults=True)
-        req.mode = w.enum_value(pb.RetrieveRequest.DESCRIPTOR.fields_by_name["mode"].enum_type, mode)
+        envelope = pb.Request()
+        req = envelope.retrieve  # built in place: no copy on the hot path
+        req.collection = name
+        req.k = k
+        req.hops = hops
+        req.defaults = True
+        req.mode = _MODES[mode] if mode in _MODES else w.enum_value(_MODE_ENUM, mode)
         if token_budget:
             req.token_budget = token_budget
         if query_point is not None:
@@ -381,9 +397,8 @@ class Client:
         if "lambda_" in params:  # `lambda` is a Python keyword
             params["lambda"] = params.pop("lambda_")
         w.set_fields(req, params)
-        r = self._call("retrieve", req).retrieve
+        r = self._call_request(envelope).retrieve
         out = RetrieveResult(_item(it) for it in r.items)
-        for f in r.DESCRIPTOR.fields:
-            if f.name != "items":
-                setattr(out, f.name, w.field_value(f, getattr(r, f.name)))
+        for f in _RESULT_FIELDS:
+            setattr(out, f.name, w.field_value(f, getattr(r, f.name)))
         return out
