@@ -222,6 +222,14 @@ def set_fields(msg, params, skip=()):
             setattr(msg, name, _convert(f, value))
 
 
+def build(cls, **fields):
+    """A new message of type `cls` with `fields` set by set_fields (so a str
+    given for a bytes field, or bytes for a string field, is converted)."""
+    msg = cls()
+    set_fields(msg, fields)
+    return msg
+
+
 def to_python(msg):
     """A message as a dict of plain Python values (enums as lower-case names
     without prefix, bytes fields decoded, nested messages as dicts)."""

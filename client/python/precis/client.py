@@ -84,16 +84,14 @@ def _edges(links, with_weight):
     out = []
     for ln in links:
         if isinstance(ln, dict):
-            out.append(pb.Edge(src=ln["src"], dst=ln["dst"], kind=ln["kind"],
+            out.append(w.build(pb.Edge, src=ln["src"], dst=ln["dst"], kind=ln["kind"],
                                weight=ln.get("weight", 1.0) if with_weight else 0.0))
             continue
         if len(ln) not in (3, 4):
             raise ValueError("a link is (src, dst, kind) or (src, dst, kind, weight), got %r" % (ln,))
         src, dst, kind = ln[0], ln[1], ln[2]
         weight = ln[3] if len(ln) == 4 and with_weight else (1.0 if with_weight else 0.0)
-        e = pb.Edge(src=src, dst=dst, weight=weight)
-        w.set_fields(e, {"kind": kind})
-        out.append(e)
+        out.append(w.build(pb.Edge, src=src, dst=dst, kind=kind, weight=weight))
     return out
 
 
@@ -122,7 +120,7 @@ class Client:
         self._sock.settimeout(timeout)
         self._hdr = bytearray(4)
         if token is not None:
-            self._call("auth", pb.AuthRequest(token=token))
+            self._call("auth", w.build(pb.AuthRequest, token=token))
 
     # ---- connection ----
     def close(self):
@@ -222,7 +220,7 @@ class Client:
     def snapshot(self, name):
         """Write a consistent snapshot named `name` on the server; returns its
         path there."""
-        return w.as_text(self._call("snapshot", pb.SnapshotRequest(name=name)).status.message)
+        return w.as_text(self._call("snapshot", w.build(pb.SnapshotRequest, name=name)).status.message)
 
     def list_snapshots(self):
         """The server's snapshots, ordered by name: dicts with name, path (on
@@ -232,7 +230,7 @@ class Client:
 
     def delete_snapshot(self, name):
         """Delete the snapshot `name` on the server (NotFound if none)."""
-        self._call("delete_snapshot", pb.DeleteSnapshotRequest(name=name))
+        self._call("delete_snapshot", w.build(pb.DeleteSnapshotRequest, name=name))
 
     # ---- collections ----
     def create_collection(self, name, dim, metric="cosine", **config):
@@ -242,16 +240,16 @@ class Client:
         collection's description (as describe())."""
         cfg = pb.CollectionConfig()
         w.set_fields(cfg, dict(config, dim=dim, metric=metric))
-        r = self._call("create_collection", pb.CreateCollectionRequest(name=name, config=cfg))
+        r = self._call("create_collection", w.build(pb.CreateCollectionRequest, name=name, config=cfg))
         return w.to_python(r.collection.info)
 
     def drop_collection(self, name):
-        self._call("drop_collection", pb.DropCollectionRequest(name=name))
+        self._call("drop_collection", w.build(pb.DropCollectionRequest, name=name))
 
     def describe(self, name):
         """dict: name, config, count, ann_total, tombstones, knn_edges, links,
         disk_bytes, seq, index_seq."""
-        r = self._call("describe_collection", pb.DescribeCollectionRequest(name=name))
+        r = self._call("describe_collection", w.build(pb.DescribeCollectionRequest, name=name))
         return w.to_python(r.collection.info)
 
     def list_collections(self):
@@ -314,7 +312,7 @@ class Client:
     def get(self, name, ids, with_vectors=False):
         """The points with these ids, in request order, as a GetResult (a
         list of Point; `.missing` lists the ids not found)."""
-        req = pb.GetRequest(collection=name, with_vectors=with_vectors)
+        req = w.build(pb.GetRequest, collection=name, with_vectors=with_vectors)
         req.ids.extend(int(i) for i in ids)
         r = self._call("get", req).get
         out = GetResult(Point(id=p.id, text=w.as_text(p.text), metadata=w.meta_dict(p.metadata),
@@ -325,7 +323,7 @@ class Client:
 
     def delete(self, name, ids):
         """Delete these ids (absent ones are ignored); returns how many existed."""
-        req = pb.DeleteRequest(collection=name)
+        req = w.build(pb.DeleteRequest, collection=name)
         req.ids.extend(int(i) for i in ids)
         return self._call("delete", req).delete.deleted
 
@@ -333,33 +331,33 @@ class Client:
     def add_links(self, name, links):
         """Add knowledge links: (src, dst, kind) or (src, dst, kind, weight)
         tuples (weight in (0, 1], default 1). Returns links added."""
-        req = pb.AddLinksRequest(collection=name)
+        req = w.build(pb.AddLinksRequest, collection=name)
         req.links.extend(_edges(links, True))
         return self._call("add_links", req).links.changed
 
     def remove_links(self, name, links):
         """Remove (src, dst, kind[, weight]) links; returns links removed."""
-        req = pb.RemoveLinksRequest(collection=name)
+        req = w.build(pb.RemoveLinksRequest, collection=name)
         req.links.extend(_edges(links, False))
         return self._call("remove_links", req).links.changed
 
     def list_edges(self, name, id, **params):
         """Edges of point `id` as (src, dst, kind, weight) tuples. `params`:
         knn, links, kind, outgoing, incoming (ListEdgesRequest)."""
-        req = pb.ListEdgesRequest(collection=name, id=id)
+        req = w.build(pb.ListEdgesRequest, collection=name, id=id)
         w.set_fields(req, params)
         return [(e.src, e.dst, w.as_text(e.kind), e.weight)
                 for e in self._call("list_edges", req).edges.edges]
 
     def graph_rebuild(self, name, threads=0):
         """Recompute every kNN edge of the collection (0 threads = server CPUs)."""
-        self._call("graph_rebuild", pb.GraphRebuildRequest(collection=name, threads=threads))
+        self._call("graph_rebuild", w.build(pb.GraphRebuildRequest, collection=name, threads=threads))
 
     # ---- queries ----
     def search(self, name, vector, k=10, **params):
         """The k nearest points as a list of Hit(id, score), best first.
         `params`: any SearchRequest field (exact=True, ef_search, nprobe, ...)."""
-        req = pb.SearchRequest(collection=name, k=k)
+        req = w.build(pb.SearchRequest, collection=name, k=k)
         w.set_fields(req, dict(params, vector=vector))
         return [Hit(h.id, h.score) for h in self._call("search", req).search.hits]
 
@@ -378,7 +376,7 @@ class Client:
         attributes."""
         envelope = pb.Request()
         req = envelope.retrieve  # built in place: no copy on the hot path
-        req.collection = name
+        w.set_fields(req, {"collection": name})
         req.k = k
         req.hops = hops
         req.defaults = True

@@ -223,7 +223,7 @@ def test_unknown_fields_pass_through_generically(client):
     for f in pb.RetrieveRequest.DESCRIPTOR.fields:
         req = pb.RetrieveRequest()
         if f.label == f.LABEL_REPEATED:
-            val = ["x"] if f.type == f.TYPE_STRING else [1]
+            val = ["x"] if f.type in (f.TYPE_STRING, f.TYPE_BYTES) else [1]
         elif f.type == f.TYPE_MESSAGE:
             val = {}
         elif f.type == f.TYPE_ENUM:
