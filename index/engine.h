@@ -59,18 +59,23 @@ int engine_open(const char *dir, const engine_options *opts, engine **out,
 void engine_close(engine *e);
 /* Save every ANN index that changed since its last save. */
 int engine_save_indexes(engine *e, precis_error *err);
-/* RocksDB checkpoint of the whole database into the new directory `dir`. */
+/* A consistent snapshot of the whole data directory into the new directory
+ * `dir`: a RocksDB checkpoint (hard links where possible) and, in `dir`/ann,
+ * each loaded ANN index at its collection's write sequence. Writes go on
+ * meanwhile; a collection's writers wait while its index file is written. */
 int engine_snapshot(engine *e, const char *dir, precis_error *err);
 
-/* Make `data_dir` a data directory holding exactly the database of the
+/* Make `data_dir` a data directory holding exactly the state of the
  * snapshot `snapshot_dir` (a directory written by engine_snapshot, possibly
  * on another disk). `data_dir` may exist but must hold no database yet
- * (ALREADY_EXISTS otherwise). The snapshot's files are copied into
- * `data_dir`/db (SST files, which RocksDB never modifies, are hard-linked
- * when both are on one filesystem), synced, and renamed into place last, so
- * an interrupted restore leaves no half database. A snapshot holds no ANN
- * index files: the next engine_open() rebuilds every index from the stored
- * vectors, at the snapshot's write sequence. The snapshot is not modified.
+ * (ALREADY_EXISTS otherwise; index files there without a database are
+ * removed). The snapshot's database files go to `data_dir`/db and its index
+ * files to `data_dir`/ann (SST files, which RocksDB never modifies, are
+ * hard-linked when both are on one filesystem; everything else is copied),
+ * synced; the database is renamed into place last, so an interrupted restore
+ * leaves no half database. engine_open() then loads each saved index and
+ * replays the writes logged after it (or rebuilds it from the stored vectors
+ * when the snapshot has no index file for it). The snapshot is not modified.
  * INVALID_ARGUMENT when `snapshot_dir` is not a snapshot, IO on copy errors. */
 int engine_restore(const char *snapshot_dir, const char *data_dir, precis_error *err);
 /* Remove the directory tree `dir` (symbolic links are removed, not

@@ -194,7 +194,7 @@ int main(int argc, char **argv) {
                 rerr.msg, precis_status_name(rerr.code));
       goto out;
     }
-    srv_info("restored snapshot %s into %s; indexes are rebuilt on open", s.cfg.restore_from,
+    srv_info("restored snapshot %s into %s", s.cfg.restore_from,
              s.cfg.data_dir);
   }
 

@@ -61,16 +61,23 @@ int srv_snapshot_create(srv_server *s, const char *name, char **path_out, precis
   return PRECIS_OK;
 }
 
-/* Sum of the sizes of the regular files in `dir` (a checkpoint is flat). */
-static uint64_t dir_bytes(const char *dir) {
+/* Sum of the sizes of the regular files in `dir` and, one level down, in
+ * its ann/ (a snapshot's layout, engine_snapshot). */
+static uint64_t dir_bytes(const char *dir, int depth) {
   DIR *d = opendir(dir);
   if (!d) return 0;
   uint64_t total = 0;
   struct dirent *de;
   while ((de = readdir(d))) {
     struct stat sb;
-    if (fstatat(dirfd(d), de->d_name, &sb, AT_SYMLINK_NOFOLLOW) == 0 && S_ISREG(sb.st_mode))
+    if (fstatat(dirfd(d), de->d_name, &sb, AT_SYMLINK_NOFOLLOW) != 0) continue;
+    if (S_ISREG(sb.st_mode)) {
       total += (uint64_t)sb.st_size;
+    } else if (S_ISDIR(sb.st_mode) && depth == 0 && !strcmp(de->d_name, "ann")) {
+      char *sub = join(dir, de->d_name);
+      if (sub) total += dir_bytes(sub, 1);
+      free(sub);
+    }
   }
   closedir(d);
   return total;
@@ -134,7 +141,7 @@ int srv_snapshot_list(srv_server *s, srv_snapshot_info **out, size_t *n, precis_
     srv_snapshot_info *si = &v[cnt++];
     snprintf(si->name, sizeof si->name, "%s", de->d_name);
     si->path = path;
-    si->bytes = dir_bytes(path);
+    si->bytes = dir_bytes(path, 0);
     si->created_unix_s = (uint64_t)sb.st_mtime;
   }
   closedir(d);

@@ -1,8 +1,9 @@
 /* srv_snapshot.h: the snapshots of precisd (docs/OPERATIONS.md, "Backup and
  * restore"): created, listed and deleted by name in the snapshot directory,
  * --snapshot-dir (another disk, say) or <data-dir>/snapshots by default.
- * Each snapshot is a RocksDB checkpoint (engine_snapshot); restoring one is
- * engine_restore(), run by `precisd --restore-from`.
+ * Each snapshot is a RocksDB checkpoint with the ANN index files in its ann/
+ * (engine_snapshot); restoring one is engine_restore(), run by
+ * `precisd --restore-from`.
  *
  * Names are checked with srv_valid_name ([A-Za-z0-9_.-]{1,64}, not . or ..)
  * before any path is built, so no request reaches outside the directory.
