@@ -11,6 +11,8 @@ import threading
 from dataclasses import dataclass, field
 from typing import List, Optional
 
+from google.protobuf.message import DecodeError
+
 from . import _wire as w
 from . import precis_pb2 as pb
 from ._status import ConnectionFailed, InvalidArgument, Protocol, Timeout
@@ -166,7 +168,11 @@ class Client:
             payload = self._recv_exact(n)
         except (OSError, socket.timeout) as e:
             raise self._fail(e) from None
-        resp = pb.Response.FromString(bytes(payload))
+        try:
+            resp = pb.Response.FromString(bytes(payload))
+        except DecodeError as e:  # the stream cannot be trusted any more
+            self.close()
+            raise Protocol("undecodable response: %s" % e) from None
         if resp.id == 0 and resp.status.code:  # connection-level error: the server closes
             self.close()
         return resp

@@ -326,3 +326,32 @@ def test_server_side_close_is_a_connection_error(server):
         c._check(resp)
     with pytest.raises(precis.ConnectionFailed):
         c.health()
+
+
+def test_garbage_from_the_server_is_a_protocol_error():
+    """A peer that answers with bytes that are no Response: Protocol, and the
+    connection is closed."""
+    import socket
+    import threading
+    ls = socket.socket()
+    ls.bind(("127.0.0.1", 0))
+    ls.listen(1)
+
+    def serve():
+        s, _ = ls.accept()
+        s.recv(1024)
+        s.sendall(b"\x00\x00\x00\x03\xff\xff\xff")
+        s.recv(1024)
+        s.close()
+    t = threading.Thread(target=serve)
+    t.start()
+    try:
+        c = precis.Client("127.0.0.1", ls.getsockname()[1], timeout=10)
+        with pytest.raises(precis.Protocol):
+            c.health()
+        with pytest.raises(precis.ConnectionFailed):
+            c.health()
+    finally:
+        c.close()
+        t.join()
+        ls.close()
