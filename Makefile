@@ -185,3 +185,37 @@ FAULT_WRAP := -Wl,--wrap=malloc,--wrap=calloc,--wrap=realloc,--wrap=strdup
 $(O)/precisd-faultinj: $(SERVER_OBJ) $(O)/obj/tests/fault/fault_alloc.o $(LIB_ENGINE) $(LIB_WIRE)
 	$(CXX) $(LDFLAGS) -fopenmp $(FAULT_WRAP) -o $@ $(SERVER_OBJ) $(O)/obj/tests/fault/fault_alloc.o $(LIB_ENGINE) $(LIB_WIRE) $(SYSLIBS)
 $(O)/tests/integration/test_faultinj: $(O)/precisd-faultinj
+# ---- Python client (client/python, docs/PYTHON.md) ----
+# build/python/ is the complete package: the sources, the protobuf module
+# that Debian's protoc generates from proto/precis.proto and the exception
+# table generated from include/precis/status.h. Skipped without protoc.
+PROTOC := $(shell command -v protoc 2>/dev/null)
+PYTHON ?= $(shell command -v /usr/bin/python3 2>/dev/null || command -v python3)
+PY_VER = $(shell $(PYTHON) -c 'import sys; print("%d.%d" % sys.version_info[:2])')
+PY_SITE ?= $(if $(filter /usr,$(PREFIX)),$(PREFIX)/lib/python3/dist-packages,$(PREFIX)/lib/python$(PY_VER)/dist-packages)
+PY_OUT := $(O)/python
+PY_SRC := $(wildcard client/python/precis/*.py)
+ifneq ($(PROTOC),)
+PY_BUILD := $(PY_OUT)/precis/precis_pb2.py $(PY_OUT)/precis/_status.py \
+  $(patsubst client/python/%,$(PY_OUT)/%,$(PY_SRC) client/python/pyproject.toml client/python/README.md)
+endif
+.PHONY: python install-python
+all: $(PY_BUILD)
+python: $(PY_BUILD)
+$(PY_OUT)/precis/precis_pb2.py: proto/precis.proto
+	@mkdir -p $(dir $@)
+	$(PROTOC) --proto_path=proto --python_out=$(dir $@) proto/precis.proto
+$(PY_OUT)/precis/_status.py: include/precis/status.h client/python/gen_status.py
+	@mkdir -p $(dir $@)
+	$(PYTHON) client/python/gen_status.py $< $@
+$(PY_OUT)/%: client/python/%
+	@mkdir -p $(dir $@)
+	cp $< $@
+install: install-python
+
+# ---- metrics endpoint (server/metrics.c, docs/OPERATIONS.md) ----
+$(O)/precisd: SYSLIBS += -lmicrohttpd
+install-python: $(PY_BUILD)
+	@test -n "$(PROTOC)" || { echo "install-python: protoc (protobuf-compiler) is missing" >&2; exit 1; }
+	install -d $(DESTDIR)$(PY_SITE)/precis
+	install -m 0644 $(PY_OUT)/precis/*.py $(DESTDIR)$(PY_SITE)/precis/

@@ -22,6 +22,7 @@ int bench_ann(int argc, char **argv);     /* study_ann.c */
 int bench_load(int argc, char **argv);    /* study_load.c */
 int bench_quality_wordnet(int argc, char **argv); /* study_quality_wordnet.c */
 int bench_hostile(int argc, char **argv); /* study_hostile.c */
+int bench_client(int argc, char **argv);  /* study_client.c */
 
 /* ---- helpers (main.c) ---- */
 

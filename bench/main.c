@@ -35,6 +35,7 @@ static const bench_study studies[] = {
     {"quality-wordnet", bench_quality_wordnet,
      "WordNet: relevance, diversity, coverage, hypernym recall per mode and graph hops"},
     {"hostile", bench_hostile, "a client's p99 and the server's RSS next to one hostile client (issue 11)"},
+    {"client", bench_client, "the C client's upsert rate and retrieve round trip (bench/python_client.py)"},
 };
 
 static void usage(FILE *f) {

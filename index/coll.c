@@ -300,9 +300,14 @@ static uint64_t fnv1a(uint64_t h, const void *p, size_t n) {
   return h;
 }
 
+/* The index and slot file paths of collection `id` in `dir`. */
+static void index_paths_in(const char *dir, uint32_t id, char *faiss, char *slots, size_t n) {
+  snprintf(faiss, n, "%s/%u.faiss", dir, id);
+  snprintf(slots, n, "%s/%u.slots", dir, id);
+}
+
 static void index_paths(const coll *c, char *faiss, char *slots, size_t n) {
-  snprintf(faiss, n, "%s/%u.faiss", c->ann_dir, c->id);
-  snprintf(slots, n, "%s/%u.slots", c->ann_dir, c->id);
+  index_paths_in(c->ann_dir, c->id, faiss, slots, n);
 }
 
 static int write_all(int fd, const void *p, size_t n) {
@@ -319,12 +324,13 @@ static int write_all(int fd, const void *p, size_t n) {
   return 0;
 }
 
-static int save_slots(const coll *c, const char *path, precis_error *err) {
+/* The slot file of `c` reflecting write sequence `seq` (caller holds the lock). */
+static int save_slots(const coll *c, const char *path, uint64_t seq, precis_error *err) {
   char tmp[4300];
   snprintf(tmp, sizeof tmp, "%s.tmp", path);
   int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
   if (fd < 0) return precis_error_set(err, PRECIS_E_IO, "%s: %s", tmp, strerror(errno));
-  uint64_t hdr[4] = {c->id, c->index_seq, c->nslots, c->count};
+  uint64_t hdr[4] = {c->id, seq, c->nslots, c->count};
   uint64_t h = fnv1a(0xcbf29ce484222325ULL, SLOTS_MAGIC, 8);
   int bad = write_all(fd, SLOTS_MAGIC, 8);
   h = fnv1a(h, hdr, sizeof hdr);
@@ -351,7 +357,11 @@ static int save_slots(const coll *c, const char *path, precis_error *err) {
   close(fd);
   if (rename(tmp, path) != 0)
     return precis_error_set(err, PRECIS_E_IO, "rename %s: %s", tmp, strerror(errno));
-  int dfd = open(c->ann_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  char dir[4300];
+  snprintf(dir, sizeof dir, "%s", path);
+  char *slash = strrchr(dir, '/');
+  if (slash) *slash = 0;
+  int dfd = open(slash ? dir : ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
   if (dfd >= 0) {
     fsync(dfd);
     close(dfd);
@@ -412,7 +422,7 @@ int coll_save_index(coll *c, precis_error *err) {
   uint64_t seq = c->seq;
   c->index_seq = seq;
   if ((rc = ann_save(c->ann, fp, err))) goto out;
-  if ((rc = save_slots(c, sp, err))) goto out;
+  if ((rc = save_slots(c, sp, seq, err))) goto out;
   c->dirty = false;
   c->ops_since_save = 0;
   /* trim the replay log up to and including seq */
@@ -433,6 +443,23 @@ int coll_save_index(coll *c, precis_error *err) {
 out:
   pthread_rwlock_unlock(&c->lock);
   pthread_mutex_unlock(&c->save_mu);
+  return rc;
+}
+
+void coll_save_block(coll *c, bool block) {
+  if (block) pthread_mutex_lock(&c->save_mu);
+  else pthread_mutex_unlock(&c->save_mu);
+}
+
+int coll_save_index_copy(coll *c, const char *dir, precis_error *err) {
+  pthread_rwlock_rdlock(&c->lock);
+  int rc = PRECIS_OK;
+  if (c->ann) {
+    char fp[4300], sp[4300];
+    index_paths_in(dir, c->id, fp, sp, sizeof fp);
+    if (!(rc = ann_save(c->ann, fp, err))) rc = save_slots(c, sp, c->seq, err);
+  }
+  pthread_rwlock_unlock(&c->lock);
   return rc;
 }
 
@@ -609,11 +636,10 @@ void coll_close(coll *c, bool save) {
 }
 
 void coll_remove_files(const char *ann_dir, uint32_t id) {
-  char p[4200];
-  snprintf(p, sizeof p, "%s/%u.faiss", ann_dir, id);
-  unlink(p);
-  snprintf(p, sizeof p, "%s/%u.slots", ann_dir, id);
-  unlink(p);
+  char fp[4200], sp[4200];
+  index_paths_in(ann_dir, id, fp, sp, sizeof fp);
+  unlink(fp);
+  unlink(sp);
 }
 
 float coll__score(const coll *c, float dist) {

@@ -80,6 +80,14 @@ void coll_close(coll *c, bool save);
 void coll_remove_files(const char *ann_dir, uint32_t id);
 /* Saves the index if it changed, then trims the replay log. Takes locks. */
 int coll_save_index(coll *c, precis_error *err);
+/* Snapshots: coll_save_block(c, true) holds off coll_save_index (and so the
+ * trimming of the replay log) until coll_save_block(c, false).
+ * coll_save_index_copy writes the index and slot files, reflecting the
+ * current write sequence, into `dir` (the live files and the replay log are
+ * untouched; writers wait meanwhile; nothing is written while the collection
+ * has no index yet). The caller holds the save block. */
+void coll_save_block(coll *c, bool block);
+int coll_save_index_copy(coll *c, const char *dir, precis_error *err);
 
 /* The entry points below take the collection lock themselves. */
 int coll_upsert(coll *c, const engine_point_in *pts, size_t n, precis_error *err);

@@ -3,7 +3,10 @@
  * collection, graph and retrieve modules). */
 #include "engine.h"
 
+#include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
+#include <ftw.h>
 #include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -11,6 +14,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "coll.h"
 #include "graph_internal.h"
@@ -192,11 +196,53 @@ int engine_save_indexes(engine *e, precis_error *err) {
   return rc;
 }
 
+static int restore__fsync_dir(const char *dir, precis_error *err);
+
+/* A snapshot is the RocksDB checkpoint in `dir` plus `dir`/ann/ with every
+ * loaded index as it stands at its collection's current write sequence.
+ * While the indexes are written and the checkpoint is taken, no collection
+ * saves its live index, so the replay log in the checkpoint still holds every
+ * write after the sequence each copied index reflects: engine_open() of the
+ * restored directory loads those indexes and replays the rest. Writers of a
+ * collection wait only while its own index is written. */
 int engine_snapshot(engine *e, const char *dir, precis_error *err) {
   if (!dir || !*dir) return precis_error_set(err, PRECIS_E_INVALID_ARGUMENT, "no snapshot directory");
+  if (strlen(dir) > 4000) return precis_error_set(err, PRECIS_E_INVALID_ARGUMENT, "snapshot path too long");
   struct stat sb;
   if (stat(dir, &sb) == 0) return precis_error_set(err, PRECIS_E_ALREADY_EXISTS, "%s exists", dir);
-  return store_checkpoint(e->st, dir, err);
+  char ann[4200], final_ann[4200];
+  snprintf(ann, sizeof ann, "%s.ann.tmp", dir);
+  snprintf(final_ann, sizeof final_ann, "%s/ann", dir);
+  if (lstat(ann, &sb) == 0) engine_remove_tree(ann); /* a failed earlier attempt */
+  if (mkdir(ann, 0755) != 0) return precis_error_set(err, PRECIS_E_IO, "%s: %s", ann, strerror(errno));
+  pthread_rwlock_rdlock(&e->lock);
+  for (size_t i = 0; i < e->ncolls; i++) coll_save_block(e->colls[i], true);
+  int rc = PRECIS_OK;
+  for (size_t i = 0; i < e->ncolls && !rc; i++) rc = coll_save_index_copy(e->colls[i], ann, err);
+  if (!rc) rc = store_checkpoint(e->st, dir, err);
+  for (size_t i = 0; i < e->ncolls; i++) coll_save_block(e->colls[i], false);
+  pthread_rwlock_unlock(&e->lock);
+  if (!rc && rename(ann, final_ann) != 0)
+    rc = precis_error_set(err, PRECIS_E_IO, "rename %s: %s", ann, strerror(errno));
+  if (!rc) rc = restore__fsync_dir(dir, err);
+  if (rc) {
+    engine_remove_tree(ann);
+    if (lstat(dir, &sb) == 0) engine_remove_tree(dir);
+  }
+  return rc;
+}
+
+void engine_storage_stats_get(engine *e, engine_storage_stats *o) {
+  memset(o, 0, sizeof *o);
+  o->live_sst_bytes = store_property(e->st, "rocksdb.live-sst-files-size", true);
+  o->total_sst_bytes = store_property(e->st, "rocksdb.total-sst-files-size", true);
+  o->pending_compaction_bytes =
+      store_property(e->st, "rocksdb.estimate-pending-compaction-bytes", true);
+  o->memtable_bytes = store_property(e->st, "rocksdb.cur-size-all-mem-tables", true);
+  /* database-wide; every family shares one block cache */
+  o->running_compactions = store_property(e->st, "rocksdb.num-running-compactions", false);
+  o->running_flushes = store_property(e->st, "rocksdb.num-running-flushes", false);
+  o->block_cache_bytes = store_property(e->st, "rocksdb.block-cache-usage", false);
 }
 
 const char *engine_faiss_build(void) { return ann_faiss_build(); }
@@ -468,5 +514,135 @@ int engine_retrieve(engine *e, const char *name, const engine_retrieve_params *p
   rc = p ? retrieve__run(c, p, out, err)
          : precis_error_set(err, PRECIS_E_INVALID_ARGUMENT, "no retrieve parameters");
   release(e);
+  return rc;
+}
+
+/* ---- restore (engine_restore) ---- */
+
+/* Copy `src` to the new file `dst` and fsync it. */
+static int restore__copy(const char *src, const char *dst, precis_error *err) {
+  int in = open(src, O_RDONLY | O_CLOEXEC);
+  if (in < 0) return precis_error_set(err, PRECIS_E_IO, "%s: %s", src, strerror(errno));
+  int outfd = open(dst, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+  if (outfd < 0) {
+    int e = errno;
+    close(in);
+    return precis_error_set(err, PRECIS_E_IO, "%s: %s", dst, strerror(e));
+  }
+  enum { BUFSZ = 1 << 16 };
+  char *buf = malloc(BUFSZ);
+  int rc = buf ? PRECIS_OK : precis_error_set(err, PRECIS_E_NO_MEMORY, "restore");
+  while (!rc) {
+    ssize_t r = read(in, buf, BUFSZ);
+    if (r < 0 && errno == EINTR) continue;
+    if (r < 0) { rc = precis_error_set(err, PRECIS_E_IO, "%s: %s", src, strerror(errno)); break; }
+    if (r == 0) break;
+    for (ssize_t off = 0; off < r;) {
+      ssize_t w = write(outfd, buf + off, (size_t)(r - off));
+      if (w < 0 && errno == EINTR) continue;
+      if (w < 0) { rc = precis_error_set(err, PRECIS_E_IO, "%s: %s", dst, strerror(errno)); break; }
+      off += w;
+    }
+    if (rc) break;
+  }
+  free(buf);
+  if (!rc && fsync(outfd) != 0) rc = precis_error_set(err, PRECIS_E_IO, "%s: %s", dst, strerror(errno));
+  close(in);
+  if (close(outfd) != 0 && !rc) rc = precis_error_set(err, PRECIS_E_IO, "%s: %s", dst, strerror(errno));
+  return rc;
+}
+
+static int restore__fsync_dir(const char *dir, precis_error *err) {
+  int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (fd < 0 || fsync(fd) != 0) {
+    int e = errno;
+    if (fd >= 0) close(fd);
+    return precis_error_set(err, PRECIS_E_IO, "%s: %s", dir, strerror(e));
+  }
+  close(fd);
+  return PRECIS_OK;
+}
+
+static int restore__rm_tree_entry(const char *path, const struct stat *sb, int flag, struct FTW *ftw) {
+  (void)sb;
+  (void)ftw;
+  return (flag == FTW_DP ? rmdir(path) : unlink(path)) ? -1 : 0;
+}
+
+int engine_remove_tree(const char *dir) {
+  return nftw(dir, restore__rm_tree_entry, 16, FTW_DEPTH | FTW_PHYS);
+}
+
+/* Copy the regular files of `src` into the new directory `dst` (SST files,
+ * which RocksDB never modifies, hard-linked when possible), sync them and
+ * `dst`. *files counts them. */
+static int restore__copy_dir(const char *src, const char *dst, size_t *files, precis_error *err) {
+  if (mkdir(dst, 0755) != 0) return precis_error_set(err, PRECIS_E_IO, "%s: %s", dst, strerror(errno));
+  DIR *d = opendir(src);
+  if (!d) return precis_error_set(err, PRECIS_E_IO, "%s: %s", src, strerror(errno));
+  char from[8400], to[8400];
+  int rc = PRECIS_OK;
+  struct dirent *de;
+  while (!rc && (de = readdir(d))) {
+    snprintf(from, sizeof from, "%s/%s", src, de->d_name);
+    snprintf(to, sizeof to, "%s/%s", dst, de->d_name);
+    struct stat sb;
+    if (lstat(from, &sb) != 0) { rc = precis_error_set(err, PRECIS_E_IO, "%s: %s", from, strerror(errno)); break; }
+    if (!S_ISREG(sb.st_mode)) continue; /* ".", "..", the ann/ directory */
+    size_t nl = strlen(de->d_name);
+    bool sst = nl > 4 && !strcmp(de->d_name + nl - 4, ".sst");
+    if (!(sst && link(from, to) == 0)) rc = restore__copy(from, to, err);
+    (*files)++;
+  }
+  closedir(d);
+  if (!rc) rc = restore__fsync_dir(dst, err);
+  return rc;
+}
+
+int engine_restore(const char *snapshot_dir, const char *data_dir, precis_error *err) {
+  if (!snapshot_dir || !*snapshot_dir || !data_dir || !*data_dir)
+    return precis_error_set(err, PRECIS_E_INVALID_ARGUMENT, "restore needs a snapshot and a data directory");
+  if (strlen(snapshot_dir) > 4000 || strlen(data_dir) > 4000)
+    return precis_error_set(err, PRECIS_E_INVALID_ARGUMENT, "path too long");
+  char path[4200], db[4200], dbtmp[4200], ann[4200], anntmp[4200], snapann[4200];
+  snprintf(path, sizeof path, "%s/CURRENT", snapshot_dir);
+  struct stat sb;
+  if (stat(path, &sb) != 0 || !S_ISREG(sb.st_mode))
+    return precis_error_set(err, PRECIS_E_INVALID_ARGUMENT,
+                            "%s is not a snapshot (no RocksDB CURRENT file)", snapshot_dir);
+  snprintf(db, sizeof db, "%s/db", data_dir);
+  snprintf(dbtmp, sizeof dbtmp, "%s/db.restoring", data_dir);
+  snprintf(ann, sizeof ann, "%s/ann", data_dir);
+  snprintf(anntmp, sizeof anntmp, "%s/ann.restoring", data_dir);
+  snprintf(snapann, sizeof snapann, "%s/ann", snapshot_dir);
+  if (lstat(db, &sb) == 0)
+    return precis_error_set(err, PRECIS_E_ALREADY_EXISTS,
+                            "%s already holds a database: restore into a new data directory", data_dir);
+  if (mkdir_p(data_dir))
+    return precis_error_set(err, PRECIS_E_IO, "%s: %s", data_dir, strerror(errno));
+  /* leftovers of an interrupted restore; index files without a database
+   * belong to nothing and must not be matched against the restored one */
+  const char *stale[3] = {dbtmp, anntmp, ann};
+  for (int i = 0; i < 3; i++)
+    if (lstat(stale[i], &sb) == 0 && engine_remove_tree(stale[i]) != 0)
+      return precis_error_set(err, PRECIS_E_IO, "%s: %s", stale[i], strerror(errno));
+  size_t files = 0, ann_files = 0;
+  int rc = PRECIS_OK;
+  /* the indexes first, the database last: a data directory with a db is a
+   * complete restore */
+  if (stat(snapann, &sb) == 0 && S_ISDIR(sb.st_mode)) {
+    rc = restore__copy_dir(snapann, anntmp, &ann_files, err);
+    if (!rc && rename(anntmp, ann) != 0)
+      rc = precis_error_set(err, PRECIS_E_IO, "rename %s: %s", anntmp, strerror(errno));
+  }
+  if (!rc) rc = restore__copy_dir(snapshot_dir, dbtmp, &files, err);
+  if (!rc && files == 0) rc = precis_error_set(err, PRECIS_E_INVALID_ARGUMENT, "%s is empty", snapshot_dir);
+  if (!rc && rename(dbtmp, db) != 0) rc = precis_error_set(err, PRECIS_E_IO, "rename %s: %s", dbtmp, strerror(errno));
+  if (!rc) rc = restore__fsync_dir(data_dir, err);
+  if (rc) {
+    engine_remove_tree(dbtmp);
+    engine_remove_tree(anntmp);
+    engine_remove_tree(ann);
+  }
   return rc;
 }

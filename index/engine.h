@@ -63,8 +63,41 @@ int engine_open(const char *dir, const engine_options *opts, engine **out,
 void engine_close(engine *e);
 /* Save every ANN index that changed since its last save. */
 int engine_save_indexes(engine *e, precis_error *err);
-/* RocksDB checkpoint of the whole database into the new directory `dir`. */
+/* A consistent snapshot of the whole data directory into the new directory
+ * `dir`: a RocksDB checkpoint (hard links where possible) and, in `dir`/ann,
+ * each loaded ANN index at its collection's write sequence. Writes go on
+ * meanwhile; a collection's writers wait while its index file is written. */
 int engine_snapshot(engine *e, const char *dir, precis_error *err);
+
+/* Make `data_dir` a data directory holding exactly the state of the
+ * snapshot `snapshot_dir` (a directory written by engine_snapshot, possibly
+ * on another disk). `data_dir` may exist but must hold no database yet
+ * (ALREADY_EXISTS otherwise; index files there without a database are
+ * removed). The snapshot's database files go to `data_dir`/db and its index
+ * files to `data_dir`/ann (SST files, which RocksDB never modifies, are
+ * hard-linked when both are on one filesystem; everything else is copied),
+ * synced; the database is renamed into place last, so an interrupted restore
+ * leaves no half database. engine_open() then loads each saved index and
+ * replays the writes logged after it (or rebuilds it from the stored vectors
+ * when the snapshot has no index file for it). The snapshot is not modified.
+ * INVALID_ARGUMENT when `snapshot_dir` is not a snapshot, IO on copy errors. */
+int engine_restore(const char *snapshot_dir, const char *data_dir, precis_error *err);
+/* Remove the directory tree `dir` (symbolic links are removed, not
+ * followed). Returns 0, or -1 with errno set. For snapshot deletion. */
+int engine_remove_tree(const char *dir);
+
+/* Storage figures for monitoring (RocksDB properties summed over the
+ * column families). Cheap: no I/O. */
+typedef struct {
+  uint64_t live_sst_bytes;           /* SST files of the current version */
+  uint64_t total_sst_bytes;          /* all SST files, obsolete ones included */
+  uint64_t pending_compaction_bytes; /* estimated bytes compaction must rewrite */
+  uint64_t memtable_bytes;           /* active and immutable memtables */
+  uint64_t running_compactions;
+  uint64_t running_flushes;
+  uint64_t block_cache_bytes;        /* block cache usage */
+} engine_storage_stats;
+void engine_storage_stats_get(engine *e, engine_storage_stats *out);
 
 /* ---- collections ---- */
 typedef struct {

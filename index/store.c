@@ -277,3 +277,12 @@ int store_checkpoint(store *s, const char *dir, precis_error *err) {
   if (rerr) return store__err(rerr, err, "checkpoint");
   return PRECIS_OK;
 }
+
+uint64_t store_property(store *s, const char *name, bool all_families) {
+  uint64_t total = 0;
+  for (int i = 0; i < (all_families ? STORE_CF_COUNT : 1); i++) {
+    uint64_t v = 0;
+    if (rocksdb_property_int_cf(s->db, s->cf[i], name, &v) == 0) total += v;
+  }
+  return total;
+}

@@ -85,6 +85,10 @@ void store_iter_destroy(store_iter *it);
 uint64_t store_approx_size(store *s, const void *prefix, size_t plen);
 /* RocksDB checkpoint (hard links where possible) into a new directory. */
 int store_checkpoint(store *s, const char *dir, precis_error *err);
+/* The integer RocksDB property `name` (e.g. "rocksdb.live-sst-files-size"):
+ * summed over every column family when `all_families`, else that of the
+ * default family (for database-wide properties); 0 when not reported. */
+uint64_t store_property(store *s, const char *name, bool all_families);
 
 /* Test hook: when set, store_write fails with PRECIS_E_IO before touching
  * RocksDB once the countdown reaches 0 (-1 disables). For fault-injection

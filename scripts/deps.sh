@@ -9,6 +9,13 @@ pkgs=(
   libcriterion-dev libjansson-dev libhnswlib-dev
   python3 npm wordnet-base
 )
+# issue 15: the Python client (protoc generates its protobuf module; pytest
+# runs its tests; numpy is its optional fast path) and the metrics endpoint
+# (libmicrohttpd; promtool from prometheus checks the exposition format)
+pkgs+=(
+  protobuf-compiler python3-protobuf python3-pytest python3-numpy
+  libmicrohttpd-dev prometheus
+)
 missing=()
 for p in "${pkgs[@]}"; do
   if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then

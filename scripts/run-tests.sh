@@ -50,6 +50,34 @@ for t in "$O"/tests/unit/test_* "$O"/tests/integration/test_*; do
   fi
   rm -f "$log"
 done
+
+# Python client tests (client/python/tests, pytest against a real precisd):
+# counted as the pseudo-binary test_python; skipped under valgrind and when
+# the package was not built (no protoc) or python3-pytest is missing.
+if [ -d client/python/tests ] && [ "${PRECIS_VALGRIND:-0}" = 0 ] &&
+   { [ -z "${PRECIS_TEST_FILTER:-}" ] || [[ test_python == ${PRECIS_TEST_FILTER} ]]; }; then
+  py=/usr/bin/python3; [ -x "$py" ] || py=python3
+  if [ -f "$O/python/precis/precis_pb2.py" ] && "$py" -c 'import pytest, google.protobuf' 2>/dev/null; then
+    bins=$((bins + 1))
+    echo "== test_python"
+    log=$(mktemp)
+    PRECIS_BUILD_DIR=$O "$py" -m pytest -q -p no:cacheprovider client/python/tests 2>&1 | tee "$log"
+    rc=${PIPESTATUS[0]}
+    line=$(grep -E '[0-9]+ (passed|failed|errors?)( |,|$)' "$log" | tail -n1)
+    p=$(sed -nE 's/(^|.*[^0-9])([0-9]+) passed.*/\2/p' <<<"$line")
+    f=$(sed -nE 's/(^|.*[^0-9])([0-9]+) failed.*/\2/p' <<<"$line")
+    e=$(sed -nE 's/(^|.*[^0-9])([0-9]+) errors?.*/\2/p' <<<"$line")
+    pass=$((pass + ${p:-0}))
+    fail=$((fail + ${f:-0} + ${e:-0}))
+    if [ "$rc" -ne 0 ] || [ -z "$line" ]; then
+      failed_bins+=("test_python (exit $rc)")
+      [ -z "$line" ] && fail=$((fail + 1))
+    fi
+    rm -f "$log"
+  else
+    echo "== test_python skipped: $O/python not built (protoc) or python3-pytest/python3-protobuf missing"
+  fi
+fi
 echo
 [ ${#failed_bins[@]} -gt 0 ] && printf 'failed: %s\n' "${failed_bins[@]}"
 if [ "$bins" -eq 0 ]; then echo "no test binaries under $O/tests" >&2; exit 1; fi

@@ -32,6 +32,12 @@ static const char usage[] =
     "  --queue-depth N          requests queued for the workers (default 4096)\n"
     "  --shutdown-grace SECONDS time to finish in-flight work (default 10)\n"
     "  --sync-writes 0|1        fsync the WAL on every write (default 1)\n"
+    "  --metrics-listen HOST:PORT  serve Prometheus metrics at /metrics (off by\n"
+    "                           default; port 0 = ephemeral)\n"
+    "  --metrics-port-file FILE write the metrics port to FILE once listening\n"
+    "  --snapshot-dir DIR       where `snapshot` writes (default DATA-DIR/snapshots)\n"
+    "  --restore-from SNAPSHOT  first restore this snapshot into --data-dir, which\n"
+    "                           must hold no database yet (docs/OPERATIONS.md)\n"
     "  --help, --version\n";
 
 void srv_config_init(srv_config *c) {
@@ -61,6 +67,10 @@ void srv_config_free(srv_config *c) {
   free(c->port_file);
   free(c->data_dir);
   free(c->auth_token_file);
+  free(c->metrics_listen);
+  free(c->metrics_port_file);
+  free(c->snapshot_dir);
+  free(c->restore_from);
   memset(c, 0, sizeof *c);
 }
 
@@ -190,6 +200,14 @@ static int apply(srv_config *c, const char *key, const char *v,
     if (!strcmp(v, "1") || !strcmp(v, "true") || !strcmp(v, "yes")) c->sync_writes = 1;
     else if (!strcmp(v, "0") || !strcmp(v, "false") || !strcmp(v, "no")) c->sync_writes = 0;
     else goto bad;
+  } else if (!strcmp(key, "metrics-listen")) {
+    set_str(&c->metrics_listen, v);
+  } else if (!strcmp(key, "metrics-port-file")) {
+    set_str(&c->metrics_port_file, v);
+  } else if (!strcmp(key, "snapshot-dir")) {
+    set_str(&c->snapshot_dir, v);
+  } else if (!strcmp(key, "restore-from")) {
+    set_str(&c->restore_from, v);
   } else {
     fprintf(stderr, "precisd: %s: unknown option '%s'\n%s", where, key, usage);
     return -1;

@@ -23,6 +23,8 @@
 #include "srv_limits.h"
 #include "srv_log.h"
 #include "valid.h"
+#include "srv_metrics.h"
+#include "srv_snapshot.h"
 
 typedef struct arena_blk {
   struct arena_blk *next;
@@ -171,17 +173,6 @@ static int op_health(dctx *x) {
   return PRECIS_OK;
 }
 
-static uint64_t rss_bytes(void) {
-  FILE *f = fopen("/proc/self/statm", "r");
-  if (!f) return 0;
-  unsigned long long size = 0, resident = 0;
-  int n = fscanf(f, "%llu %llu", &size, &resident);
-  fclose(f);
-  if (n != 2) return 0;
-  long page = sysconf(_SC_PAGESIZE);
-  return (uint64_t)resident * (uint64_t)(page > 0 ? page : 4096);
-}
-
 static int op_stats(dctx *x) {
   Precis__V1__StatsResult *r = ANEW(x, Precis__V1__StatsResult, 1);
   if (!r) return nomem(x);
@@ -191,7 +182,7 @@ static int op_stats(dctx *x) {
   r->requests = atomic_load(&st->requests);
   r->errors = atomic_load(&st->errors);
   r->inflight = atomic_load(&st->inflight);
-  r->rss_bytes = rss_bytes();
+  r->rss_bytes = srv_rss_bytes();
   r->workers = (uint32_t)x->s->cfg.workers;
   r->uptime_s = (srv_now_ms() - x->s->start_ms) / 1000;
   r->bytes_in = atomic_load(&st->bytes_in);
@@ -202,25 +193,49 @@ static int op_stats(dctx *x) {
 }
 
 static int op_snapshot(dctx *x, const Precis__V1__SnapshotRequest *r) {
-  if (!srv_valid_name(r->name))
-    return fail(x, PRECIS_E_INVALID_ARGUMENT,
-                "snapshot name must match [A-Za-z0-9_.-]{1,64}");
-  size_t n = strlen(x->s->cfg.data_dir) + sizeof "/snapshots/" +
-             strlen(r->name) + 1;
-  char *dir = ANEW(x, char, n);
-  if (!dir) return nomem(x);
-  snprintf(dir, n, "%s/snapshots", x->s->cfg.data_dir);
-  if (mkdir(dir, 0755) != 0 && errno != EEXIST)
-    return fail(x, PRECIS_E_IO, "cannot create %s: %s", dir, strerror(errno));
-  snprintf(dir, n, "%s/snapshots/%s", x->s->cfg.data_dir, r->name);
-  struct stat sb;
-  if (lstat(dir, &sb) == 0)
-    return fail(x, PRECIS_E_ALREADY_EXISTS, "snapshot '%s' already exists",
-                r->name);
-  int rc = engine_snapshot(x->s->eng, dir, &x->err);
+  int rc = srv_snapshot_create(x->s, r->name, &x->ok_msg, &x->err);
   if (rc) return rc;
-  srv_info("snapshot written to %s", dir);
-  x->ok_msg = strdup(dir);
+  return set_empty(x);
+}
+
+static int op_list_snapshots(dctx *x) {
+  srv_snapshot_info *v;
+  size_t n;
+  int rc = srv_snapshot_list(x->s, &v, &n, &x->err);
+  if (rc) return rc;
+  Precis__V1__ListSnapshotsResult *r = ANEW(x, Precis__V1__ListSnapshotsResult, 1);
+  Precis__V1__SnapshotInfo **arr = ANEW(x, Precis__V1__SnapshotInfo *, n);
+  Precis__V1__SnapshotInfo *pb = ANEW(x, Precis__V1__SnapshotInfo, n);
+  char *names = ANEW(x, char, n * (PRECIS_MAX_NAME_LEN + 1));
+  size_t plen = 0;
+  for (size_t i = 0; i < n; i++) plen += strlen(v[i].path) + 1;
+  char *paths = ANEW(x, char, plen);
+  if (!r || !arr || !pb || !names || !paths) {
+    srv_snapshot_list_free(v, n);
+    return nomem(x);
+  }
+  precis__v1__list_snapshots_result__init(r);
+  for (size_t i = 0; i < n; i++) {
+    precis__v1__snapshot_info__init(&pb[i]);
+    pb[i].name = memcpy(names + i * (PRECIS_MAX_NAME_LEN + 1), v[i].name, sizeof v[i].name);
+    size_t l = strlen(v[i].path) + 1;
+    pb[i].path = memcpy(paths, v[i].path, l);
+    paths += l;
+    pb[i].bytes = v[i].bytes;
+    pb[i].created_unix_s = v[i].created_unix_s;
+    arr[i] = &pb[i];
+  }
+  srv_snapshot_list_free(v, n);
+  r->snapshots = arr;
+  r->n_snapshots = n;
+  x->resp->result_case = PRECIS__V1__RESPONSE__RESULT_SNAPSHOTS;
+  x->resp->snapshots = r;
+  return PRECIS_OK;
+}
+
+static int op_delete_snapshot(dctx *x, const Precis__V1__DeleteSnapshotRequest *r) {
+  int rc = srv_snapshot_delete(x->s, r->name, &x->err);
+  if (rc) return rc;
   return set_empty(x);
 }
 
@@ -704,6 +719,7 @@ static int op_retrieve(dctx *x, const Precis__V1__RetrieveRequest *r) {
   rr->t_expand_us = er->t_expand_us;
   rr->t_select_us = er->t_select_us;
   rr->t_total_us = er->t_total_us;
+  srv_metrics_retrieve(x->s->metrics, er);
   x->resp->result_case = PRECIS__V1__RESPONSE__RESULT_RETRIEVE;
   x->resp->retrieve = rr;
   return PRECIS_OK;
@@ -734,6 +750,8 @@ static int run_op(dctx *x, const Precis__V1__Request *q) {
   case PRECIS__V1__REQUEST__OP_RETRIEVE: return op_retrieve(x, q->retrieve);
   case PRECIS__V1__REQUEST__OP_GRAPH_REBUILD: return op_graph_rebuild(x, q->graph_rebuild);
   case PRECIS__V1__REQUEST__OP_SNAPSHOT: return op_snapshot(x, q->snapshot);
+  case PRECIS__V1__REQUEST__OP_LIST_SNAPSHOTS: return op_list_snapshots(x);
+  case PRECIS__V1__REQUEST__OP_DELETE_SNAPSHOT: return op_delete_snapshot(x, q->delete_snapshot);
   default:
     return fail(x, PRECIS_E_UNIMPLEMENTED, "unknown operation %d",
                 (int)q->op_case);
@@ -775,6 +793,8 @@ int srv_dispatch(srv_server *s, const Precis__V1__Request *req, uint8_t **out,
   resp.status = &st;
   x.resp = &resp;
 
+  uint64_t t0 = s->metrics ? srv_now_us() : 0;
+  srv_metrics_busy(s->metrics, 1);
   int code = run_op(&x, req);
   if (code) {
     resp.result_case = PRECIS__V1__RESPONSE__RESULT__NOT_SET;
@@ -796,5 +816,9 @@ int srv_dispatch(srv_server *s, const Precis__V1__Request *req, uint8_t **out,
     if (srv_encode_status(req->id, code, NULL, out, out_len)) *out = NULL;
   }
   cleanup(&x);
+  if (s->metrics) {
+    srv_metrics_busy(s->metrics, -1);
+    srv_metrics_request(s->metrics, (int)req->op_case, code, srv_now_us() - t0);
+  }
   return code;
 }

@@ -17,6 +17,7 @@
 #include "srv.h"
 #include "srv_log.h"
 #include "srv_loop.h"
+#include "srv_metrics.h"
 
 /* ---- hardening (issue 11): bound glibc's malloc arenas ----
  * Each worker thread otherwise gets its own arena (up to 8 per core) whose
@@ -196,6 +197,17 @@ int main(int argc, char **argv) {
   sigaction(SIGTERM, &sa, NULL);
   signal(SIGPIPE, SIG_IGN);
 
+  if (s.cfg.restore_from) { /* docs/OPERATIONS.md, "Backup and restore" */
+    precis_error rerr = {0};
+    if (engine_restore(s.cfg.restore_from, s.cfg.data_dir, &rerr)) {
+      srv_error("cannot restore %s into %s: %s (%s)", s.cfg.restore_from, s.cfg.data_dir,
+                rerr.msg, precis_status_name(rerr.code));
+      goto out;
+    }
+    srv_info("restored snapshot %s into %s", s.cfg.restore_from,
+             s.cfg.data_dir);
+  }
+
   engine_options eo;
   engine_options_default(&eo);
   eo.sync_writes = s.cfg.sync_writes;
@@ -217,6 +229,14 @@ int main(int argc, char **argv) {
   int port = 0;
   lfd = open_listener(&s.cfg, &port);
   if (lfd < 0) goto out;
+  if (s.cfg.metrics_listen) { /* before the workers start (the hooks use it)
+                              and before the port file says we are up */
+    int mport = 0;
+    s.metrics = srv_metrics_create(&s);
+    if (!s.metrics || srv_metrics_serve(s.metrics, s.cfg.metrics_listen, &mport)) goto out;
+    if (s.cfg.metrics_port_file && write_port_file(s.cfg.metrics_port_file, mport)) goto out;
+  }
+
   if (s.cfg.port_file && write_port_file(s.cfg.port_file, port)) goto out;
 
   int lr = srv_loop_run(&s, lfd, sfd);
@@ -225,6 +245,7 @@ int main(int argc, char **argv) {
 
 out:
   if (lfd >= 0) close(lfd);
+  srv_metrics_destroy(s.metrics); /* the loop has stopped the workers */
   if (s.eng) {
     srv_info("closing engine (saving indexes)");
     engine_close(s.eng);

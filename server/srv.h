@@ -42,6 +42,11 @@ typedef struct srv_config {
   uint64_t max_conn_output;     /* unsent response bytes per connection */
   uint64_t max_inflight_memory; /* all queued requests + unsent responses */
   uint64_t max_index_memory;    /* estimated ANN bytes per collection */
+  /* metrics and snapshots (docs/OPERATIONS.md) */
+  char *metrics_listen;    /* HOST:PORT of the Prometheus endpoint; NULL = off */
+  char *metrics_port_file; /* write the metrics port here (optional) */
+  char *snapshot_dir;      /* where snapshots go; NULL = <data-dir>/snapshots */
+  char *restore_from;      /* a snapshot to restore into data_dir at startup */
 } srv_config;
 
 /* Initialise with defaults; srv_config_free() releases the strings. */
@@ -69,6 +74,7 @@ typedef struct srv_server {
   size_t token_len;
   uint64_t start_ms;     /* monotonic */
   srv_stats st;
+  struct srv_metrics *metrics; /* NULL unless --metrics-listen (srv_metrics.h) */
 } srv_server;
 
 /* Monotonic milliseconds. */

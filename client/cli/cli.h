@@ -87,6 +87,8 @@ int cmd_get(cli *c, int argc, char **argv);
 int cmd_delete(cli *c, int argc, char **argv);
 int cmd_graph(cli *c, int argc, char **argv);
 int cmd_snapshot(cli *c, int argc, char **argv);
+int cmd_snapshots(cli *c, int argc, char **argv);
+int cmd_snapshot_delete(cli *c, int argc, char **argv);
 int cmd_stats(cli *c, int argc, char **argv);
 int cmd_health(cli *c, int argc, char **argv);
 

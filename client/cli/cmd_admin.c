@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "cli.h"
 
@@ -332,6 +333,67 @@ int cmd_snapshot(cli *c, int argc, char **argv) {
     cli_json_out(json_pack("{s:s, s:b}", "snapshot", name, "ok", 1));
   else
     printf("snapshot %s written\n", name);
+  return 0;
+}
+
+static const char snapshots_usage[] =
+    "usage: precis snapshots\n"
+    "List the server's snapshots (name, size, creation time, path).\n";
+
+int cmd_snapshots(cli *c, int argc, char **argv) {
+  int rc = only_help(c, argc, argv, snapshots_usage);
+  if (rc)
+    return rc < 0 ? 0 : rc;
+  if (cli_npos(argc) != 0)
+    return cli_usage(c, "snapshots takes no arguments");
+  if ((rc = cli_connect(c)))
+    return rc;
+  precis_error err;
+  precis_snapshot_info *v;
+  size_t n;
+  rc = precis_snapshot_list(c->conn, &v, &n, &err);
+  if (rc)
+    return cli_fail(c, rc, &err);
+  if (c->json) {
+    json_t *arr = json_array();
+    for (size_t i = 0; i < n; i++)
+      json_array_append_new(arr, json_pack("{s:s, s:s, s:I, s:I}", "name", v[i].name, "path",
+                                           v[i].path, "bytes", (json_int_t)v[i].bytes,
+                                           "created_unix_s", (json_int_t)v[i].created_unix_s));
+    cli_json_out(json_pack("{s:o}", "snapshots", arr));
+  } else {
+    for (size_t i = 0; i < n; i++) {
+      char when[32] = "?";
+      time_t t = (time_t)v[i].created_unix_s;
+      struct tm tm;
+      if (gmtime_r(&t, &tm)) strftime(when, sizeof when, "%Y-%m-%dT%H:%M:%SZ", &tm);
+      printf("%-24s %12llu bytes  %s  %s\n", v[i].name, (unsigned long long)v[i].bytes, when,
+             v[i].path);
+    }
+  }
+  free(v);
+  return 0;
+}
+
+static const char snapshot_delete_usage[] = "usage: precis snapshot-delete NAME\n";
+
+int cmd_snapshot_delete(cli *c, int argc, char **argv) {
+  int rc = only_help(c, argc, argv, snapshot_delete_usage);
+  if (rc)
+    return rc < 0 ? 0 : rc;
+  if (cli_npos(argc) != 1)
+    return cli_usage(c, "snapshot-delete takes one NAME");
+  const char *name = cli_pos(argv)[0];
+  if ((rc = cli_connect(c)))
+    return rc;
+  precis_error err;
+  rc = precis_snapshot_delete(c->conn, name, &err);
+  if (rc)
+    return cli_fail(c, rc, &err);
+  if (c->json)
+    cli_json_out(json_pack("{s:s, s:b}", "deleted", name, "ok", 1));
+  else
+    printf("snapshot %s deleted\n", name);
   return 0;
 }
 

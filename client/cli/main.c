@@ -28,6 +28,7 @@ static const char usage_text[] =
     "  delete COLLECTION ID...                delete points\n"
     "  graph rebuild COLLECTION               recompute the kNN graph\n"
     "  snapshot NAME                          snapshot the data directory\n"
+    "  snapshots | snapshot-delete NAME       list / delete snapshots\n"
     "  stats | health                         server state\n"
     "\n"
     "Exit codes: 0 ok, 1 server error, 2 usage error, 3 connection error,\n"
@@ -44,6 +45,7 @@ static const command commands[] = {
     {"get", cmd_get},               {"delete", cmd_delete},
     {"graph", cmd_graph},           {"snapshot", cmd_snapshot},
     {"stats", cmd_stats},           {"health", cmd_health},
+    {"snapshots", cmd_snapshots},   {"snapshot-delete", cmd_snapshot_delete},
 };
 
 /* Remove the global flags from argv (anywhere before "--"). Returns 0 or

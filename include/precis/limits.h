@@ -69,4 +69,7 @@
 #define PRECIS_THETA_AUTO (-1.0f)
 #define PRECIS_DEFAULT_MAX_REPRESENTED 16
 
+/* Snapshots (server/snapshot.c): at most this many are listed. */
+#define PRECIS_MAX_SNAPSHOTS_LISTED 4096
+
 #endif /* PRECIS_LIMITS_H */

@@ -400,6 +400,21 @@ int precis_stats_get(precis_conn *c, precis_stats *out, precis_error *err);
  * (server-side location). */
 int precis_snapshot(precis_conn *c, const char *name, precis_error *err);
 
+/* A snapshot in the server's snapshot directory (docs/OPERATIONS.md). */
+typedef struct precis_snapshot_info {
+  char name[PRECIS_MAX_NAME_LEN + 1];
+  char path[4096];          /* on the server (truncated if longer) */
+  uint64_t bytes;           /* sum of its files' sizes */
+  uint64_t created_unix_s;
+} precis_snapshot_info;
+
+/* The server's snapshots, ordered by name: *out is a malloc'd array of *n
+ * entries (NULL when none) that the caller frees with free(). */
+int precis_snapshot_list(precis_conn *c, precis_snapshot_info **out, size_t *n,
+                         precis_error *err);
+/* Delete the snapshot `name` on the server (NOT_FOUND when absent). */
+int precis_snapshot_delete(precis_conn *c, const char *name, precis_error *err);
+
 #ifdef __cplusplus
 }
 #endif

@@ -472,6 +472,18 @@ Test(cli, small_commands) {
   cr_assert(strstr(g_out, "3  (missing)"), "%s", g_out);
   RUN_OK("graph", "rebuild", "kb", "--threads", "2");
   RUN_OK("snapshot", "s1");
+  RUN_OK("snapshot", "s2");
+  RUN_OK("snapshots", "--json");
+  j = out_json();
+  json_t *sn = json_object_get(j, "snapshots");
+  cr_assert_eq(json_array_size(sn), 2, "%s", g_out);
+  cr_assert_str_eq(json_string_value(json_object_get(json_array_get(sn, 0), "name")), "s1");
+  cr_assert_gt(json_integer_value(json_object_get(json_array_get(sn, 1), "bytes")), 0);
+  json_decref(j);
+  RUN_OK("snapshot-delete", "s1");
+  RUN_OK("snapshots");
+  cr_assert(!strstr(g_out, "s1") && strstr(g_out, "s2"), "%s", g_out);
+  cr_assert_eq(run("snapshot-delete", "s1", NULL), 1, "deleting it twice: NOT_FOUND");
   RUN_OK("stats", "--json");
   j = out_json();
   cr_assert_gt(json_integer_value(json_object_get(j, "requests")), 0);

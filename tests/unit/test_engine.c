@@ -437,3 +437,56 @@ Test(engine, link_batches_are_atomic) {
   cr_assert_eq(info.links, 0);
   free(v);
 }
+
+/* engine_restore: the snapshot's state exactly, writes after it absent, the
+ * snapshot's index loaded; refusals for a target with a database and a
+ * non-snapshot. */
+Test(engine, restore_brings_back_the_snapshot_state) {
+  create("r", 4, ENGINE_METRIC_L2, "Flat");
+  float *v = tu_random_vectors(40, 4, 23, 1);
+  upsert_range("r", v, 4, 1, 30);
+  engine_edge l = {1, 2, "cites", 1.0f};
+  precis_error err;
+  cr_assert_eq(engine_links_change(E, "r", &l, 1, true, NULL, &err), PRECIS_OK, "%s", err.msg);
+  char snap[4200];
+  snprintf(snap, sizeof snap, "%s/snap", dir);
+  cr_assert_eq(engine_snapshot(E, snap, &err), PRECIS_OK, "%s", err.msg);
+  engine_hit want[5];
+  size_t nwant;
+  cr_assert_eq(engine_search(E, "r", v + 4 * 35, 4, 5, NULL, want, &nwant, &err), PRECIS_OK);
+  upsert_range("r", v + 4 * 30, 4, 31, 10); /* after the snapshot */
+  uint64_t gone = 5;
+  cr_assert_eq(engine_delete(E, "r", &gone, 1, NULL, &err), PRECIS_OK);
+
+  char *d2 = tu_tmpdir("restore");
+  cr_assert_eq(engine_restore(snap, d2, &err), PRECIS_OK, "%s", err.msg);
+  cr_assert_eq(engine_restore(snap, d2, &err), PRECIS_E_ALREADY_EXISTS);
+  cr_assert_eq(engine_restore(d2, d2, &err), PRECIS_E_INVALID_ARGUMENT, "a data dir is not a snapshot");
+  engine *e2;
+  engine_options o;
+  engine_options_default(&o);
+  o.log = capture;
+  logbuf[0] = 0;
+  cr_assert_eq(engine_open(d2, &o, &e2, &err), PRECIS_OK, "%s", err.msg);
+  cr_assert(strstr(logbuf, "loaded saved index (seq 1,"), "the snapshot's index is used: %s", logbuf);
+  cr_assert(!strstr(logbuf, "rebuilding"), "%s", logbuf);
+  engine_collection_info info;
+  cr_assert_eq(engine_collection_describe(e2, "r", &info, &err), PRECIS_OK);
+  cr_assert_eq(info.count, 30);
+  cr_assert_eq(info.ann_total, 30);
+  cr_assert_eq(info.index_seq, info.seq);
+  cr_assert_eq(info.links, 1);
+  engine_point *pts;
+  uint64_t ids[3] = {5, 30, 31};
+  cr_assert_eq(engine_get(e2, "r", ids, 3, false, &pts, &err), PRECIS_OK);
+  cr_assert(pts[0].found && pts[1].found && !pts[2].found);
+  engine_points_free(pts, 3);
+  engine_hit got[5];
+  size_t ngot;
+  cr_assert_eq(engine_search(e2, "r", v + 4 * 35, 4, 5, NULL, got, &ngot, &err), PRECIS_OK);
+  cr_assert_eq(ngot, nwant);
+  for (size_t i = 0; i < ngot; i++) cr_assert_eq(got[i].id, want[i].id);
+  engine_close(e2);
+  tu_rmrf_free(d2);
+  free(v);
+}

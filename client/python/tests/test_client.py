@@ -1,0 +1,357 @@
+"""precis.Client against a real precisd: every operation, errors, numpy and
+plain-list inputs, pipelined upsert."""
+import json
+import math
+import os
+import random
+import re
+import threading
+
+import pytest
+
+import precis
+
+try:
+    import numpy as np
+except ImportError:  # the list paths are tested either way
+    np = None
+
+needs_numpy = pytest.mark.skipif(np is None, reason="numpy not installed")
+
+
+def rand_vectors(n, dim, seed=1):
+    r = random.Random(seed)
+    return [[r.uniform(-1, 1) for _ in range(dim)] for _ in range(n)]
+
+
+def cos(a, b):
+    return sum(x * y for x, y in zip(a, b)) / math.sqrt(sum(x * x for x in a) * sum(y * y for y in b))
+
+
+def test_health_and_stats(client):
+    h = client.health()
+    assert h["version"] and h["faiss"]
+    st = client.stats()
+    assert st["connections"] >= 1 and st["requests"] >= 1 and st["rss_bytes"] > 0
+
+
+def test_collections(client, coll):
+    info = client.create_collection(coll, dim=8, metric="l2", index_spec="Flat", knn_k=4)
+    assert info["name"] == coll
+    assert info["config"]["dim"] == 8 and info["config"]["metric"] == "l2"
+    assert info["config"]["index_spec"] == "Flat" and info["config"]["knn_k"] == 4
+    assert info["count"] == 0
+    assert coll in [c["name"] for c in client.list_collections()]
+    assert client.describe(coll)["config"] == info["config"]
+    with pytest.raises(precis.AlreadyExists) as e:
+        client.create_collection(coll, dim=8)
+    assert coll in e.value.message and e.value.code == 3
+    client.drop_collection(coll)
+    with pytest.raises(precis.NotFound):
+        client.describe(coll)
+    assert coll not in [c["name"] for c in client.list_collections()]
+
+
+def test_bad_config_is_rejected_locally(client):
+    with pytest.raises(TypeError, match="no_such_option"):
+        client.create_collection("x", dim=4, no_such_option=1)
+    with pytest.raises(ValueError, match="cosine"):
+        client.create_collection("x", dim=4, metric="manhattan")
+
+
+def test_upsert_get_delete_lists(client, coll):
+    client.create_collection(coll, dim=4, index_spec="Flat")
+    vecs = rand_vectors(5, 4)
+    texts = ["alpha", "beta", None, "delta", "é ünïcödé"]
+    metas = [{"k": 1}, None, {"nested": {"a": [1, 2]}}, '{"raw": true}', {"s": "x"}]
+    n = client.upsert(coll, [10, 11, 12, 13, 14], vecs, texts=texts, metadata=metas,
+                      tokens=[3, None, 5, None, None])
+    assert n == 5
+    got = client.get(coll, [14, 99, 10, 12], with_vectors=True)
+    assert [p.id for p in got] == [14, 10, 12]
+    assert got.missing == [99]
+    assert got[0].text == "é ünïcödé" and got[0].metadata == {"s": "x"}
+    assert got[1].text == "alpha" and got[1].metadata == {"k": 1} and got[1].tokens == 3
+    assert got[2].text == "" and got[2].metadata == {"nested": {"a": [1, 2]}} and got[2].tokens == 5
+    # cosine collections store the normalised vector
+    assert cos(got[1].vector, vecs[0]) == pytest.approx(1.0, abs=1e-5)
+    assert client.get(coll, [13])[0].metadata == {"raw": True}
+    assert client.get(coll, [13])[0].vector is None
+    assert client.describe(coll)["count"] == 5
+    assert client.delete(coll, [10, 11, 999]) == 2
+    assert client.get(coll, [10, 11]).missing == [10, 11]
+    assert client.describe(coll)["count"] == 3
+
+
+@needs_numpy
+def test_numpy_and_lists_store_the_same(client, coll):
+    client.create_collection(coll, dim=16, metric="ip", index_spec="Flat")
+    arr = np.random.default_rng(3).standard_normal((50, 16)).astype(np.float64)
+    client.upsert(coll, np.arange(1, 51), arr)                       # 2-D array, float64
+    client.upsert(coll, list(range(51, 101)), arr.tolist())          # list of lists
+    client.upsert(coll, list(range(101, 151)), [row for row in arr])  # list of 1-D arrays
+    a = client.get(coll, range(1, 51), with_vectors=True)
+    b = client.get(coll, range(51, 101), with_vectors=True)
+    c = client.get(coll, range(101, 151), with_vectors=True)
+    for p, q, r, want in zip(a, b, c, arr.astype(np.float32)):
+        assert p.vector == q.vector == r.vector == want.tolist()
+    hits = client.search(coll, arr[7], k=3, exact=True)
+    assert {hits[0].id, hits[1].id, hits[2].id} == {8, 58, 108}
+    assert hits[0].score == pytest.approx(float(arr[7].astype(np.float32) @ arr[7].astype(np.float32)), rel=1e-4)
+
+
+def test_pipelined_upsert_many_batches(client, coll):
+    client.create_collection(coll, dim=8, index_spec="Flat")
+    vecs = rand_vectors(2500, 8, seed=5)
+    ids = list(range(1, 2501))
+    texts = ["doc %d" % i for i in ids]
+    before = client.stats()["requests"]
+    assert client.upsert(coll, ids, vecs, texts=texts, batch_size=97, window=4) == 2500
+    assert client.stats()["requests"] - before >= 2500 // 97 + 1  # one request per batch
+    assert client.describe(coll)["count"] == 2500
+    got = client.get(coll, [1, 97, 98, 1234, 2500])
+    assert [p.text for p in got] == ["doc 1", "doc 97", "doc 98", "doc 1234", "doc 2500"]
+
+
+def test_upsert_error_in_a_later_batch(client, coll):
+    client.create_collection(coll, dim=4, index_spec="Flat")
+    vecs = rand_vectors(30, 4)
+    vecs[25] = [1.0, float("nan"), 0.0, 0.0]
+    with pytest.raises(precis.InvalidVector):
+        client.upsert(coll, list(range(30)), vecs, batch_size=10, window=1)
+    # batches before the failing one were stored, the failing one was not
+    assert client.describe(coll)["count"] == 20
+    # the connection is still usable
+    assert client.describe(coll)["name"] == coll
+
+
+def test_upsert_argument_errors(client, coll):
+    client.create_collection(coll, dim=4)
+    with pytest.raises(ValueError, match="texts"):
+        client.upsert(coll, [1, 2], rand_vectors(2, 4), texts=["a"])
+    with pytest.raises(precis.DimensionMismatch):
+        client.upsert(coll, [1], [[1.0, 2.0, 3.0]])
+    with pytest.raises(precis.InvalidJson):
+        client.upsert(coll, [1], rand_vectors(1, 4), metadata=["[1, 2]"])
+    with pytest.raises(precis.NotFound):
+        client.upsert("no_such_collection", [1], rand_vectors(1, 4))
+    with pytest.raises(precis.InvalidArgument):
+        client.create_collection("bad name!", dim=4)
+    with pytest.raises(precis.OutOfRange):
+        client.create_collection(coll + "x", dim=100000)
+
+
+def test_links_and_edges(client, coll):
+    client.create_collection(coll, dim=4, index_spec="Flat")
+    client.upsert(coll, [1, 2, 3], rand_vectors(3, 4))
+    assert client.add_links(coll, [(1, 2, "cites", 0.5), (2, 3, "cites"), {"src": 3, "dst": 1, "kind": "is_a"}]) == 3
+    out = client.list_edges(coll, 1, links=True, outgoing=True)
+    assert out == [(1, 2, "cites", 0.5)]
+    assert sorted(e[0] for e in client.list_edges(coll, 1, links=True, incoming=True)) == [3]
+    assert client.describe(coll)["links"] == 3
+    assert client.remove_links(coll, [(1, 2, "cites"), (1, 3, "cites")]) == 1
+    assert client.describe(coll)["links"] == 2
+    with pytest.raises(precis.NotFound):
+        client.add_links(coll, [(1, 999, "cites")])
+    with pytest.raises(ValueError):
+        client.add_links(coll, [(1, 2)])
+
+
+def test_search(client, coll):
+    client.create_collection(coll, dim=8, index_spec="Flat")
+    vecs = rand_vectors(200, 8, seed=9)
+    client.upsert(coll, list(range(200)), vecs)
+    q = vecs[42]
+    hits = client.search(coll, q, k=5)
+    brute = sorted(range(200), key=lambda i: -cos(q, vecs[i]))[:5]
+    assert [h.id for h in hits] == brute
+    assert hits[0].score == pytest.approx(1.0, abs=1e-5)
+    assert all(a.score >= b.score for a, b in zip(hits, hits[1:]))
+    assert [h.id for h in client.search(coll, q, k=5, exact=True)] == brute
+    with pytest.raises(precis.OutOfRange):
+        client.search(coll, q, k=100000)
+    with pytest.raises(TypeError):
+        client.search(coll, q, k=5, bogus=1)
+
+
+def test_retrieve(client, coll):
+    client.create_collection(coll, dim=8, index_spec="Flat")
+    vecs = rand_vectors(300, 8, seed=11)
+    texts = ["text of %d" % i for i in range(300)]
+    metas = [{"i": i, "even": i % 2 == 0} for i in range(300)]
+    client.upsert(coll, list(range(300)), vecs, texts=texts, metadata=metas, tokens=[10] * 300)
+    client.graph_rebuild(coll, threads=1)
+    r = client.retrieve(coll, vecs[3], k=6, token_budget=40)
+    assert 1 <= len(r) <= 4  # 10 tokens each within 40
+    assert sum(it.tokens for it in r) <= 40
+    for it in r:
+        assert it.text == "text of %d" % it.id
+        assert it.metadata == {"i": it.id, "even": it.id % 2 == 0}
+        assert -1.0001 <= it.similarity <= 1.0001
+        assert it.represents >= 1 and len(it.represented_ids) <= it.represents
+    assert r.pool_size >= len(r) and r.seed_count >= 1
+    assert r.t_total_us >= r.t_select_us
+    assert r.coverage_used in ("exact", "sparse", "sample")
+    assert 0.0 <= r.coverage_ratio <= 1.0001
+    # topk: the k most similar, best first
+    t = client.retrieve(coll, vecs[3], k=5, mode="topk")
+    brute = sorted(range(300), key=lambda i: -cos(vecs[3], vecs[i]))[:5]
+    assert [it.id for it in t] == brute
+    # generic parameters: any RetrieveRequest field by name, enums by name
+    m = client.retrieve(coll, vecs[3], k=5, mode="mmr", lambda_=0.3, pool=50, seeds=50,
+                        coverage="sample", max_represented_ids=2)
+    assert len(m) == 5 and all(len(it.represented_ids) <= 2 for it in m)
+    g = client.retrieve(coll, vecs[3], k=5, hops=1, graph_weight=0.2, follow_knn=True)
+    assert len(g) == 5
+    q = client.retrieve(coll, query_point=3, k=3, mode="topk")
+    assert q[0].id == 3
+    with pytest.raises(precis.NotFound):
+        client.retrieve(coll, query_point=100000, k=3)
+    with pytest.raises(precis.OutOfRange):
+        client.retrieve(coll, vecs[3], k=5, hops=9)
+    with pytest.raises(TypeError, match="unknown parameter"):
+        client.retrieve(coll, vecs[3], no_such_field=1)
+    with pytest.raises(precis.InvalidArgument):
+        client.retrieve(coll)
+
+
+def test_unknown_fields_pass_through_generically(client):
+    """Every RetrieveRequest field is accepted by name: the client has no
+    list of its own, so fields added to the schema later work unchanged."""
+    from precis import precis_pb2 as pb
+    from precis import _wire
+    for f in pb.RetrieveRequest.DESCRIPTOR.fields:
+        req = pb.RetrieveRequest()
+        if f.label == f.LABEL_REPEATED:
+            val = ["x"] if f.type in (f.TYPE_STRING, f.TYPE_BYTES) else [1]
+        elif f.type == f.TYPE_MESSAGE:
+            val = {}
+        elif f.type == f.TYPE_ENUM:
+            val = f.enum_type.values[-1].name
+        elif f.type == f.TYPE_BOOL:
+            val = True
+        elif f.type in (f.TYPE_STRING, f.TYPE_BYTES):
+            val = "x"
+        else:
+            val = 1
+        _wire.set_fields(req, {f.name: val})
+        assert req.ListFields(), f.name
+
+
+def test_snapshot(client, coll, server):
+    client.create_collection(coll, dim=4)
+    path = client.snapshot("py-" + coll)
+    assert os.path.isdir(path) and path.startswith(server.data_dir)
+    with pytest.raises(precis.AlreadyExists):
+        client.snapshot("py-" + coll)
+    with pytest.raises(precis.InvalidArgument):
+        client.snapshot("../evil")
+
+
+def test_thread_safety_shared_client(client, coll):
+    client.create_collection(coll, dim=4, index_spec="Flat")
+    errors = []
+
+    def work(t):
+        try:
+            for j in range(20):
+                pid = t * 1000 + j
+                client.upsert(coll, [pid], [[1.0, t, j, 1.0]])
+                assert client.get(coll, [pid])[0].id == pid
+        except Exception as e:  # pragma: no cover - reported below
+            errors.append(e)
+    ts = [threading.Thread(target=work, args=(t,)) for t in range(4)]
+    for t in ts:
+        t.start()
+    for t in ts:
+        t.join()
+    assert not errors
+    assert client.describe(coll)["count"] == 80
+
+
+def test_exception_table_is_generated_from_status_h():
+    root = os.path.join(os.path.dirname(__file__), "..", "..", "..")
+    text = open(os.path.join(root, "include", "precis", "status.h")).read()
+    rows = re.findall(r'X\((\w+),\s*(\d+),\s*"', text)
+    assert len(rows) >= 20
+    for name, code in rows:
+        if code == "0":
+            continue
+        cls = precis.STATUS_CLASSES[int(code)]
+        assert issubclass(cls, precis.PrecisError) and cls.status == name
+        assert getattr(precis, cls.__name__) is cls
+    assert issubclass(precis.ConnectionFailed, ConnectionError)
+    assert issubclass(precis.Timeout, TimeoutError)
+    e = precis.errors.error_for(999, "future")
+    assert type(e) is precis.PrecisError and e.code == 999
+
+
+def test_auth_and_connection_errors():
+    from conftest import Server
+    import tempfile
+    d = tempfile.mkdtemp()
+    tok = os.path.join(d, "token")
+    with open(tok, "w") as f:
+        f.write("s3cret\n")
+    os.chmod(tok, 0o600)
+    s = Server(args=["--auth-token-file", tok])
+    try:
+        with precis.Client("127.0.0.1", s.port) as c:
+            with pytest.raises(precis.Unauthenticated):
+                c.list_collections()
+        with pytest.raises(precis.Unauthenticated):
+            precis.Client("127.0.0.1", s.port, token="wrong")
+        with precis.Client("127.0.0.1", s.port, token="s3cret") as c:
+            assert c.list_collections() == []
+            c.close()
+            with pytest.raises(precis.ConnectionFailed):
+                c.health()
+        port = s.port
+    finally:
+        assert s.stop() == 0
+        os.unlink(tok)
+        os.rmdir(d)
+    with pytest.raises(precis.ConnectionFailed):
+        precis.Client("127.0.0.1", port, timeout=5)
+
+
+def test_server_side_close_is_a_connection_error(server):
+    """A frame over the server's limit is answered with id 0 and the
+    connection closes; the client reports it and refuses further calls."""
+    c = precis.Client("127.0.0.1", server.port)
+    c._sock.sendall(b"\x7f\xff\xff\xff")
+    resp = c._read_response()
+    assert resp.id == 0
+    with pytest.raises(precis.FrameTooLarge):
+        c._check(resp)
+    with pytest.raises(precis.ConnectionFailed):
+        c.health()
+
+
+def test_garbage_from_the_server_is_a_protocol_error():
+    """A peer that answers with bytes that are no Response: Protocol, and the
+    connection is closed."""
+    import socket
+    import threading
+    ls = socket.socket()
+    ls.bind(("127.0.0.1", 0))
+    ls.listen(1)
+
+    def serve():
+        s, _ = ls.accept()
+        s.recv(1024)
+        s.sendall(b"\x00\x00\x00\x03\xff\xff\xff")
+        s.recv(1024)
+        s.close()
+    t = threading.Thread(target=serve)
+    t.start()
+    try:
+        c = precis.Client("127.0.0.1", ls.getsockname()[1], timeout=10)
+        with pytest.raises(precis.Protocol):
+            c.health()
+        with pytest.raises(precis.ConnectionFailed):
+            c.health()
+    finally:
+        c.close()
+        t.join()
+        ls.close()
