@@ -214,7 +214,7 @@ $(PY_OUT)/%: client/python/%
 install: install-python
 
 # ---- metrics endpoint (server/metrics.c, docs/OPERATIONS.md) ----
-$(O)/precisd: SYSLIBS += -lmicrohttpd
+$(O)/precisd $(O)/precisd-faultinj: SYSLIBS += -lmicrohttpd
 install-python: $(PY_BUILD)
 	@test -n "$(PROTOC)" || { echo "install-python: protoc (protobuf-compiler) is missing" >&2; exit 1; }
 	install -d $(DESTDIR)$(PY_SITE)/precis
