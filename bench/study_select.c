@@ -13,7 +13,9 @@
  * per pool after 3 warm-up runs, one thread (OpenBLAS limited to 1 thread;
  * OPENBLAS_NUM_THREADS=1 does the same); time covers select_run +
  * select_result_free. Default parameters (select_params_default) apart from
- * mode, coverage, k, sample and budget. Reported: median and p99 wall
+ * mode, coverage, k, sample and budget; the COMPRESS-<form> modes add the
+ * coverage term (b 0.5, theta 1, the defaults before issue 10), COMPRESS
+ * alone is today's default (b 0, diversity 0.5). Reported: median and p99 wall
  * latency over all runs, median thread CPU time (steadier on a shared
  * machine), the coverage form that ran (select_result.coverage), and means
  * over the pools of the result statistics (objective F, coverage ratio,
@@ -41,16 +43,19 @@ typedef struct {
   select_mode mode;
   select_coverage cov;
   int lists; /* pass the pool's kNN lists */
+  int cover; /* the coverage objective: b 0.5, theta 1 (the defaults before
+              * issue 10); 0: select_params_default (b 0, diversity 0.5) */
 } sb_mode;
 
 static const sb_mode sb_modes[] = {
-    {"TOPK", SELECT_TOPK, SELECT_COVER_EXACT, 0},
-    {"MMR", SELECT_MMR, SELECT_COVER_EXACT, 0},
-    {"COMPRESS-exact", SELECT_COMPRESS, SELECT_COVER_EXACT, 0},
-    {"COMPRESS-sparse", SELECT_COMPRESS, SELECT_COVER_SPARSE, 1},
-    {"COMPRESS-sample", SELECT_COMPRESS, SELECT_COVER_SAMPLE, 0},
-    {"COMPRESS-auto", SELECT_COMPRESS, SELECT_COVER_AUTO, 0},
-    {"COMPRESS-auto-lists", SELECT_COMPRESS, SELECT_COVER_AUTO, 1},
+    {"TOPK", SELECT_TOPK, SELECT_COVER_EXACT, 0, 0},
+    {"MMR", SELECT_MMR, SELECT_COVER_EXACT, 0, 0},
+    {"COMPRESS", SELECT_COMPRESS, SELECT_COVER_AUTO, 0, 0},
+    {"COMPRESS-exact", SELECT_COMPRESS, SELECT_COVER_EXACT, 0, 1},
+    {"COMPRESS-sparse", SELECT_COMPRESS, SELECT_COVER_SPARSE, 1, 1},
+    {"COMPRESS-sample", SELECT_COMPRESS, SELECT_COVER_SAMPLE, 0, 1},
+    {"COMPRESS-auto", SELECT_COMPRESS, SELECT_COVER_AUTO, 0, 1},
+    {"COMPRESS-auto-lists", SELECT_COMPRESS, SELECT_COVER_AUTO, 1, 1},
 };
 #define SB_NMODES (sizeof sb_modes / sizeof sb_modes[0])
 
@@ -66,7 +71,7 @@ typedef struct {
 
 typedef struct {
   size_t n, dim;
-  float *vec, *rel;
+  float *vec, *rel, *qual; /* qual: cosine to the query (select_pool.quality) */
   uint32_t *tok, *off, *nbr, *cat;
   float *sim;
 } sb_pool;
@@ -99,6 +104,7 @@ static void sb_normalise(float *v, size_t dim) {
 static void sb_pool_free(sb_pool *p) {
   free(p->vec);
   free(p->rel);
+  free(p->qual);
   free(p->tok);
   free(p->off);
   free(p->nbr);
@@ -154,9 +160,10 @@ static int sb_pool_make(sb_pool *p, size_t n, size_t dim, uint64_t seed) {
   float *query = malloc(dim * sizeof *query);
   p->vec = malloc(n * dim * sizeof *p->vec);
   p->rel = malloc(n * sizeof *p->rel);
+  p->qual = malloc(n * sizeof *p->qual);
   p->tok = malloc(n * sizeof *p->tok);
   p->cat = malloc(n * sizeof *p->cat);
-  if (!cent || !query || !p->vec || !p->rel || !p->tok || !p->cat) goto fail;
+  if (!cent || !query || !p->vec || !p->rel || !p->qual || !p->tok || !p->cat) goto fail;
   for (size_t c = 0; c < nc; c++) {
     for (size_t d = 0; d < dim; d++) cent[c * dim + d] = sb_gauss();
     sb_normalise(cent + c * dim, dim);
@@ -177,6 +184,7 @@ static int sb_pool_make(sb_pool *p, size_t n, size_t dim, uint64_t seed) {
     float s = 0;
     for (size_t d = 0; d < dim; d++) s += query[d] * p->vec[i * dim + d];
     p->rel[i] = s;
+    p->qual[i] = s; /* quality: the cosine itself (select.h) */
     lo = s < lo ? s : lo;
     hi = s > hi ? s : hi;
   }
@@ -205,7 +213,7 @@ static size_t sb_cats(const sb_pool *sp, const select_result *res) {
 
 static void sb_select_pool(const sb_pool *sp, int lists, select_pool *pool) {
   *pool = (select_pool){.n = sp->n, .dim = sp->dim, .vectors = sp->vec,
-                        .relevance = sp->rel, .tokens = sp->tok};
+                        .relevance = sp->rel, .quality = sp->qual, .tokens = sp->tok};
   if (lists) {
     pool->nbr_off = sp->off;
     pool->nbr_idx = sp->nbr;
@@ -218,6 +226,10 @@ static void sb_params(const sb_mode *m, uint32_t k, uint32_t sample, uint64_t bu
   select_params_default(p);
   p->mode = m->mode;
   p->coverage = m->cov;
+  if (m->cover) {
+    p->b = 0.5f;
+    p->theta = 1.0f;
+  }
   p->k = k;
   p->sample = sample;
   p->token_budget = budget;
@@ -226,7 +238,7 @@ static void sb_params(const sb_mode *m, uint32_t k, uint32_t sample, uint64_t bu
 /* Untimed COMPRESS-exact on one pool: the reference objective and categories. */
 static int sb_reference(const sb_pool *sp, uint32_t k, uint32_t sample, uint64_t budget,
                         double *obj, double *cats) {
-  static const sb_mode exact = {"COMPRESS-exact", SELECT_COMPRESS, SELECT_COVER_EXACT, 0};
+  static const sb_mode exact = {"COMPRESS-exact", SELECT_COMPRESS, SELECT_COVER_EXACT, 0, 1};
   select_pool pool;
   select_params p;
   select_result res;
@@ -415,7 +427,9 @@ static void sb_usage(FILE *f) {
           "                           [--pools 1] [--reps 50] [--sample 128]\n"
           "                           [--budget TOKENS] [--modes TOPK,MMR,...] [--seed S]\n"
           "                           [--out DIR]\n"
-          "modes: TOPK MMR COMPRESS-exact COMPRESS-sparse COMPRESS-sample COMPRESS-auto\n"
+          "modes: TOPK MMR COMPRESS (the default: b 0, diversity 0.5) and, with the\n"
+          "       coverage term (b 0.5, theta 1): COMPRESS-exact COMPRESS-sparse\n"
+          "       COMPRESS-sample COMPRESS-auto\n"
           "       COMPRESS-auto-lists (AUTO with the pool's kNN lists)\n");
 }
 
