@@ -95,7 +95,7 @@ $(LIB_ENGINE): $(ENGINE_OBJ)
 $(LIB_CLIENT): $(CLIENT_OBJ) $(WIRE_OBJ)
 	@rm -f $@; ar rcs $@ $^
 $(SO_CLIENT): $(CLIENT_OBJ) $(WIRE_OBJ)
-	$(CC) -shared $(LDFLAGS) -o $@ $^ -lprotobuf-c -Wl,-soname,libprecis.so
+	$(CC) -shared $(LDFLAGS) -o $@ $^ -lprotobuf-c -ljansson -Wl,-soname,libprecis.so
 $(O)/precis.pc: scripts/precis.pc.in
 	sed -e 's|@PREFIX@|$(PREFIX)|g' $< > $@
 

@@ -13,6 +13,7 @@
 #include <time.h>
 
 #include "coll.h"
+#include "coll_filter.h"
 #include "graph_internal.h"
 #include "store.h"
 
@@ -394,6 +395,20 @@ int engine_search(engine *e, const char *name, const float *query, uint32_t dim,
   int rc = acquire(e, name, &c, err);
   if (rc) return rc;
   rc = coll_search(c, query, dim, k, sp, hits, nhits, err);
+  release(e);
+  return rc;
+}
+
+int engine_search_filtered(engine *e, const char *name, const float *query,
+                           uint32_t dim, uint32_t k,
+                           const engine_search_params *sp,
+                           const engine_filter *f, engine_hit *hits,
+                           size_t *nhits, engine_filter_report *rep,
+                           precis_error *err) {
+  coll *c;
+  int rc = acquire(e, name, &c, err);
+  if (rc) return rc;
+  rc = coll_search_filtered(c, query, dim, k, sp, f, hits, nhits, rep, err);
   release(e);
   return rc;
 }

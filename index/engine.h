@@ -151,6 +151,97 @@ int engine_search(engine *e, const char *coll, const float *query,
                   uint32_t dim, uint32_t k, const engine_search_params *sp,
                   engine_hit *hits, size_t *nhits, precis_error *err);
 
+/* ---- filters (index/filter.c; docs/PROTOCOL.md, Filter) ----
+ * A filter is a tree of groups written as a list: groups[0] is the top
+ * level, and a GROUP condition of group j names a later group i > j; every
+ * group but the first is named exactly once. A group passes when all its
+ * `must` conditions pass, at least one `should` passes (or it has none),
+ * and no `must_not` passes; the empty filter passes every point.
+ * Conditions test the point's metadata JSON at a dotted path ("a.b.c"
+ * walks nested objects); when the value there is an array, MATCH, ANY and
+ * the ranges pass if one element does. Absent fields fail MATCH, ANY and
+ * the ranges, and pass NONE. */
+typedef enum {
+  ENGINE_FILTER_MATCH = 1,   /* equals `value` (keyword, integer or bool) */
+  ENGINE_FILTER_ANY = 2,     /* equals one of keywords/integers */
+  ENGINE_FILTER_NONE = 3,    /* equals none of keywords/integers */
+  ENGINE_FILTER_RANGE = 4,   /* number in the range (has_* bounds) */
+  ENGINE_FILTER_DATE_RANGE = 5, /* RFC 3339 string in the range (dt_* bounds) */
+  ENGINE_FILTER_EXISTS = 6,  /* flag: present and not null / absent or null */
+  ENGINE_FILTER_IS_NULL = 7, /* flag: present and null / not so */
+  ENGINE_FILTER_HAS_ID = 8,  /* the point's id is one of `ids`; no key */
+  ENGINE_FILTER_GROUP = 9    /* groups[group] passes; no key */
+} engine_filter_kind;
+
+typedef enum {
+  ENGINE_FVAL_KEYWORD = 0,
+  ENGINE_FVAL_INTEGER = 1,
+  ENGINE_FVAL_BOOL = 2
+} engine_filter_value_type;
+
+typedef struct {
+  engine_filter_kind kind;
+  const char *key;                   /* dotted path; unused by HAS_ID, GROUP */
+  engine_filter_value_type vtype;    /* MATCH */
+  const char *keyword;               /* MATCH keyword */
+  int64_t integer;                   /* MATCH integer */
+  bool flag;                         /* MATCH bool; EXISTS, IS_NULL sense */
+  const char *const *keywords;       /* ANY, NONE */
+  size_t n_keywords;
+  const int64_t *integers;           /* ANY, NONE */
+  size_t n_integers;
+  bool has_gt, has_gte, has_lt, has_lte; /* RANGE bounds present */
+  double gt, gte, lt, lte;
+  const char *dt_gt, *dt_gte, *dt_lt, *dt_lte; /* DATE_RANGE; NULL = none */
+  const uint64_t *ids;               /* HAS_ID */
+  size_t n_ids;
+  uint32_t group;                    /* GROUP */
+} engine_filter_cond;
+
+typedef struct {
+  const engine_filter_cond *must, *should, *must_not;
+  size_t n_must, n_should, n_must_not;
+} engine_filter_group;
+
+typedef struct engine_filter engine_filter; /* compiled, immutable */
+
+/* Check a filter against precis/limits.h (PRECIS_MAX_FILTER_*) and compile
+ * it. INVALID_ARGUMENT for a malformed tree or an unparseable date,
+ * OUT_OF_RANGE past a limit. The compiled filter copies everything it needs;
+ * free with engine_filter_destroy() (NULL is a no-op). It may be shared by
+ * concurrent calls. */
+int engine_filter_compile(const engine_filter_group *groups, size_t n_groups,
+                          engine_filter **out, precis_error *err);
+void engine_filter_destroy(engine_filter *f);
+
+/* How a filtered search or retrieval ran (the response carries it). */
+typedef enum {
+  ENGINE_FPLAN_NONE = 0, /* no filter */
+  ENGINE_FPLAN_SCAN = 1, /* exact scan of the points that pass */
+  ENGINE_FPLAN_ANN = 2   /* ANN search restricted to points that pass */
+} engine_filter_plan;
+
+typedef struct {
+  engine_filter_plan plan;
+  uint64_t estimate;     /* estimated points passing the filter */
+  uint64_t checked;      /* points whose metadata the filter was tested on */
+  uint32_t ef_search;    /* efSearch of a filtered ANN search (0 otherwise) */
+  bool unindexed;        /* some condition was tested on candidates' stored
+                            metadata rather than answered by an index */
+} engine_filter_report;
+
+/* engine_search restricted to points passing `f` (NULL: no filter, as
+ * engine_search); exact results at every selectivity where `sp->exact`,
+ * else ANN over the passing points (see docs/PROTOCOL.md, Filter). `rep`
+ * (may be NULL) receives how it ran. */
+int engine_search_filtered(engine *e, const char *coll, const float *query,
+                           uint32_t dim, uint32_t k,
+                           const engine_search_params *sp,
+                           const engine_filter *f, engine_hit *hits,
+                           size_t *nhits, engine_filter_report *rep,
+                           precis_error *err);
+/* ---- end filters ---- */
+
 /* ---- graph (kNN edges and knowledge links) ---- */
 #define ENGINE_EDGE_KNN 1u
 #define ENGINE_EDGE_LINKS 2u
@@ -224,6 +315,9 @@ typedef struct {
   bool exact_seeds;
   uint32_t ef_search;
   uint32_t max_represented_ids; /* cap on ids listed per item, default 16 */
+  /* filter (index/filter.c): only points passing it are seeds, enter the
+   * pool, are selected or counted as represented; NULL = none. Borrowed. */
+  const engine_filter *filter;
 } engine_retrieve_params;
 
 void engine_retrieve_params_default(engine_retrieve_params *p);
@@ -252,6 +346,7 @@ typedef struct {
                               or the requested form resolved to */
   uint32_t pool_size, seed_count;
   uint64_t t_seed_us, t_expand_us, t_select_us, t_total_us;
+  engine_filter_report filter_report; /* plan NONE without a filter */
 } engine_retrieve_result;
 
 /* *out allocated by the engine; free with engine_retrieve_result_free(). */

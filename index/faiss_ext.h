@@ -28,6 +28,16 @@ int faissx_search(const FaissIndex *index, idx_t n, const float *x, idx_t k,
                   int ef_search, size_t nprobe, float *distances,
                   idx_t *labels);
 
+/* faissx_search restricted to the labels for which keep(ctx, label) returns
+ * nonzero (a faiss::IDSelector over the callback; Flat, HNSW and IVF honour
+ * it in FAISS >= 1.7.3). HNSW walks through non-members but returns only
+ * members, so at low selectivity a larger ef_search is needed. keep must not
+ * throw; it is called from the searching thread(s). */
+typedef int (*faissx_keep_fn)(void *ctx, idx_t label);
+int faissx_search_sel(const FaissIndex *index, idx_t n, const float *x, idx_t k,
+                      int ef_search, size_t nprobe, faissx_keep_fn keep,
+                      void *ctx, float *distances, idx_t *labels);
+
 /* The flat index holding `index`'s vectors at full precision: the index
  * itself when it is an IndexFlat, the storage of an IndexHNSWFlat; NULL when
  * the index keeps only codes (PQ, SQ, IVF) or transforms its input. Borrowed:

@@ -19,6 +19,7 @@
 
 #include "frame.h"
 #include "precis/limits.h"
+#include "srv_filter.h"
 #include "srv_log.h"
 
 typedef struct arena_blk {
@@ -502,8 +503,12 @@ static int op_search(dctx *x, const Precis__V1__SearchRequest *r) {
   engine_hit *hits = ANEW(x, engine_hit, k);
   if (!hits) return nomem(x);
   size_t nh = 0;
-  rc = engine_search(x->s->eng, r->collection, r->vector, (uint32_t)r->n_vector,
-                     k, &sp, hits, &nh, &x->err);
+  engine_filter *f = NULL; /* filter (dispatch_filter.c) */
+  engine_filter_report frep;
+  if ((rc = srv_filter_compile(r->filter, &f, &x->err))) return rc;
+  rc = engine_search_filtered(x->s->eng, r->collection, r->vector, (uint32_t)r->n_vector,
+                              k, &sp, f, hits, &nh, &frep, &x->err);
+  engine_filter_destroy(f);
   if (rc) return rc;
   Precis__V1__SearchResult *sr = ANEW(x, Precis__V1__SearchResult, 1);
   Precis__V1__Hit **arr = ANEW(x, Precis__V1__Hit *, nh);
@@ -518,6 +523,10 @@ static int op_search(dctx *x, const Precis__V1__SearchRequest *r) {
   }
   sr->hits = arr;
   sr->n_hits = nh;
+  if (r->filter && r->filter->n_groups) {
+    if (!(sr->filter_report = ANEW(x, Precis__V1__FilterReport, 1))) return nomem(x);
+    srv_filter_report(&frep, sr->filter_report);
+  }
   x->resp->result_case = PRECIS__V1__RESPONSE__RESULT_SEARCH;
   x->resp->search = sr;
   return PRECIS_OK;
@@ -613,7 +622,11 @@ static int op_retrieve(dctx *x, const Precis__V1__RetrieveRequest *r) {
   if (p.k > PRECIS_MAX_K)
     return fail(x, PRECIS_E_OUT_OF_RANGE, "k = %u exceeds the limit %d", p.k,
                 PRECIS_MAX_K);
+  engine_filter *f = NULL; /* filter (dispatch_filter.c) */
+  if ((rc = srv_filter_compile(r->filter, &f, &x->err))) return rc;
+  p.filter = f;
   rc = engine_retrieve(x->s->eng, r->collection, &p, &x->rr, &x->err);
+  engine_filter_destroy(f);
   if (rc) return rc;
   engine_retrieve_result *er = x->rr;
   Precis__V1__RetrieveResult *rr = ANEW(x, Precis__V1__RetrieveResult, 1);
@@ -652,6 +665,10 @@ static int op_retrieve(dctx *x, const Precis__V1__RetrieveRequest *r) {
   rr->t_expand_us = er->t_expand_us;
   rr->t_select_us = er->t_select_us;
   rr->t_total_us = er->t_total_us;
+  if (f) {
+    if (!(rr->filter_report = ANEW(x, Precis__V1__FilterReport, 1))) return nomem(x);
+    srv_filter_report(&er->filter_report, rr->filter_report);
+  }
   x->resp->result_case = PRECIS__V1__RESPONSE__RESULT_RETRIEVE;
   x->resp->retrieve = rr;
   return PRECIS_OK;

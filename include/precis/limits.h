@@ -54,4 +54,13 @@
 #define PRECIS_THETA_AUTO (-1.0f)
 #define PRECIS_DEFAULT_MAX_REPRESENTED 16
 
+/* ---- filters (docs/PROTOCOL.md, Filter) ---- */
+#define PRECIS_MAX_FILTER_GROUPS 64       /* must/should/must_not groups */
+#define PRECIS_MAX_FILTER_DEPTH 8         /* nesting of groups */
+#define PRECIS_MAX_FILTER_CONDITIONS 256  /* conditions over all groups */
+#define PRECIS_MAX_FILTER_VALUES 10000    /* any-of/none-of values and ids */
+#define PRECIS_MAX_FILTER_KEY_LEN 256     /* dotted metadata path */
+#define PRECIS_MAX_FILTER_KEY_PARTS 16    /* segments of a dotted path */
+#define PRECIS_MAX_FILTER_KEYWORD_LEN 1024 /* one keyword value */
+
 #endif /* PRECIS_LIMITS_H */

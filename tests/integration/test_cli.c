@@ -481,3 +481,47 @@ Test(cli, small_commands) {
   cr_assert_str_eq(json_string_value(json_object_get(j, "status")), "ok");
   json_decref(j);
 }
+
+/* --filter (issue 14): the JSON form on search and retrieve, and its errors */
+Test(cli, query_filter) {
+  create8("kf");
+  FILE *f = fopen(path("kf.jsonl"), "w");
+  for (int i = 0; i < 40; i++)
+    jsonl_line(f, i, i % 2 ? "odd" : "even", NULL);
+  fclose(f);
+  RUN_OK("ingest", "kf", path("kf.jsonl"));
+  const char *odd = "{\"must\":[{\"key\":\"topic\",\"match\":\"odd\"}]}";
+  RUN_OK("query", "kf", "--vector", "1,0,0,0,0,0,0,0", "-k", "5", "--search",
+         "--filter", odd, "--json");
+  json_t *j = out_json();
+  json_t *hits = json_object_get(j, "hits");
+  cr_assert_eq(json_array_size(hits), 5);
+  for (size_t i = 0; i < 5; i++)
+    cr_assert_eq(json_integer_value(json_object_get(json_array_get(hits, i), "id")) % 2, 1);
+  json_t *fr = json_object_get(j, "filter");
+  cr_assert_str_eq(json_string_value(json_object_get(fr, "plan")), "scan");
+  cr_assert(json_is_true(json_object_get(fr, "unindexed")));
+  json_decref(j);
+  for (int mode = 0; mode < 3; mode++) {
+    const char *modes[] = {"topk", "mmr", "compress"};
+    RUN_OK("query", "kf", "--point", "4", "-k", "6", "--mode", modes[mode], "--hops", "1",
+           "--filter", "{\"must_not\":[{\"key\":\"topic\",\"match\":\"odd\"}],"
+                       "\"should\":[{\"has_id\":[2,4,6,8,10,12,14]}]}",
+           "--json");
+    j = out_json();
+    json_t *items = json_object_get(j, "items");
+    cr_assert_gt(json_array_size(items), 0);
+    for (size_t i = 0; i < json_array_size(items); i++) {
+      json_int_t id = json_integer_value(json_object_get(json_array_get(items, i), "id"));
+      cr_assert(id % 2 == 0 && id <= 14, "%s: item %lld", modes[mode], (long long)id);
+    }
+    json_decref(j);
+  }
+  cr_assert_eq(run("query", "kf", "--point", "4", "--filter", "{\"must\":[{\"key\":1}]}", NULL), 2);
+  cr_assert(strstr(g_err, "--filter"), "%s", g_err);
+  cr_assert_eq(run("query", "kf", "--point", "4", "--filter", "{\"must\":", NULL), 2);
+  cr_assert_eq(run("query", "kf", "--point", "4", "--filter",
+                   "{\"must\":[{\"key\":\"d\",\"date_range\":{\"gte\":\"yesterday\"}}]}", NULL),
+               1);
+  cr_assert(strstr(g_err, "INVALID_ARGUMENT") && strstr(g_err, "RFC 3339"), "%s", g_err);
+}
