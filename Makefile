@@ -26,7 +26,7 @@ CXXFLAGS := -std=c++17 $(OPT) -g $(WARN) $(INC) $(FAISS_CFLAGS) -fPIC -pthread -
 CFLAGS += -DPRECIS_FAISS_DESC='"$(FAISS_DESC)"' -DPRECIS_BUILD_DIR='"$(O)"'
 CXXFLAGS += -DPRECIS_FAISS_DESC='"$(FAISS_DESC)"'
 LDFLAGS := -pthread $(SANFLAGS)
-SYSLIBS := -lrocksdb -ljansson -luring -lprotobuf-c $(FAISS_LIBS) -lm -lstdc++
+SYSLIBS := -lrocksdb -ljansson -luring -lprotobuf-c -lroaring $(FAISS_LIBS) -lm -lstdc++
 
 # ---- sources ----
 PROTO_GEN_C := $(O)/gen/precis.pb-c.c

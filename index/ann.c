@@ -316,6 +316,14 @@ int ann_search_sel(const ann *a, const float *q, size_t k,
   return search_common(a, 1, q, k, p, keep, ctx, dist, labels, err);
 }
 
+int ann_exact_distances(const ann *a, const float *q, size_t n,
+                        const int64_t *labels, float *dist, precis_error *err) {
+  if (faissx_exact_distances(a->idx, q, (idx_t)n, labels, dist) != 0)
+    return precis_error_set(err, PRECIS_E_UNIMPLEMENTED,
+                            "exact distances: no full-precision vectors for these labels");
+  return PRECIS_OK;
+}
+
 int ann_can_exact(const ann *a) { return a && faissx_exact_view(a->idx) != NULL; }
 
 /* ---- save / load ---- */

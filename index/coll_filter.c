@@ -8,6 +8,7 @@
 
 #include "coll_internal.h"
 #include "payload.h"
+#include "payload_index.h"
 
 void coll__fctx_init(coll_fctx *x, coll *c, const engine_filter *f) {
   memset(x, 0, sizeof *x);
@@ -164,6 +165,96 @@ static int ann_filtered(coll_fctx *x, const float *q, uint32_t k, uint32_t ef,
   return rc;
 }
 
+/* Exact top-k over the live slots in `slots` (each checked against the
+ * whole filter unless `decided`), scored on the index's in-memory vectors. */
+static int score_slots(coll_fctx *x, const roaring_bitmap_t *slots, bool decided,
+                       const float *q, uint32_t k, engine_hit *hits, size_t *nhits,
+                       precis_error *err) {
+  coll *c = x->c;
+  enum { CHUNK = 256 };
+  int64_t lab[CHUNK];
+  float dist[CHUNK];
+  size_t len = 0, m = 0;
+  int rc = PRECIS_OK;
+  roaring_uint32_iterator_t *it = roaring_create_iterator(slots);
+  if (!it) return precis_error_set(err, PRECIS_E_NO_MEMORY, "search");
+  for (bool more = it->has_value; !rc && (more || m);) {
+    if (more) {
+      uint32_t s = it->current_value;
+      more = roaring_advance_uint32_iterator(it);
+      uint64_t id = s < c->nslots ? c->slot_id[s] : 0, live;
+      if (s >= c->nslots || !idmap_get(&c->live, id, &live) || live != s) continue;
+      if (!decided && !coll__fctx_pass(x, id)) {
+        if (x->rc) break;
+        continue;
+      }
+      lab[m++] = s;
+      if (m < CHUNK && more) continue;
+    }
+    if ((rc = ann_exact_distances(c->ann, q, m, lab, dist, err))) break;
+    for (size_t i = 0; i < m; i++) {
+      engine_hit h = {c->slot_id[lab[i]], coll__score(c, dist[i])};
+      coll__heap_push(hits, &len, k, h);
+    }
+    m = 0;
+  }
+  roaring_free_uint32_iterator(it);
+  if (x->rc) return x->rc;
+  if (rc) return rc;
+  coll__hits_sort(hits, len);
+  *nhits = len;
+  return PRECIS_OK;
+}
+
+/* With payload indexes: the intersection of what the indexes say about the
+ * top group's must conditions, when it is small (each lookup stops past
+ * `cap` postings), scored exactly. *done false: no usable small set. */
+static int indexed_scan(coll_fctx *x, const float *q, uint32_t k, engine_hit *hits,
+                        size_t *nhits, engine_filter_report *r, bool *done,
+                        precis_error *err) {
+  coll *c = x->c;
+  *done = false;
+  if (!c->ann || !ann_can_exact(c->ann) || !pidx_active(c) || !filter_needs_meta(x->f))
+    return PRECIS_OK;
+  filter_term T[16];
+  bool only;
+  size_t nt = filter_terms(x->f, T, 16, &only);
+  if (nt > 16) nt = 16;
+  double capd = fmax(4.0 * COLL_FILTER_SAMPLE, COLL_FILTER_SCAN_SHARE * (double)c->count);
+  uint64_t cap = (uint64_t)capd;
+  roaring_bitmap_t *acc = NULL;
+  bool decided = only; /* every term answered exactly by an index */
+  int rc = PRECIS_OK;
+  for (size_t i = 0; i < nt && !rc; i++) {
+    roaring_bitmap_t *bm = roaring_bitmap_create();
+    if (!bm) { rc = precis_error_set(err, PRECIS_E_NO_MEMORY, "search"); break; }
+    bool usable, capped;
+    rc = pidx_lookup(c, &T[i], cap, bm, &usable, &capped, err);
+    if (rc || !usable || capped) {
+      decided = false;
+      roaring_bitmap_free(bm);
+      continue;
+    }
+    if (T[i].kind == ENGINE_FILTER_RANGE || T[i].kind == ENGINE_FILTER_DATE_RANGE)
+      decided = false; /* bounds were widened to inclusive: check again */
+    if (acc) {
+      roaring_bitmap_and_inplace(acc, bm);
+      roaring_bitmap_free(bm);
+    } else {
+      acc = bm;
+    }
+  }
+  if (!rc && acc) {
+    *done = true;
+    r->plan = ENGINE_FPLAN_SCAN;
+    r->estimate = roaring_bitmap_get_cardinality(acc);
+    r->unindexed = !decided;
+    rc = score_slots(x, acc, decided, q, k, hits, nhits, err);
+  }
+  if (acc) roaring_bitmap_free(acc);
+  return rc;
+}
+
 int coll__search_filtered_locked(coll_fctx *x, const float *q, uint32_t k,
                                  const engine_search_params *sp,
                                  engine_hit *hits, size_t *nhits,
@@ -172,6 +263,12 @@ int coll__search_filtered_locked(coll_fctx *x, const float *q, uint32_t k,
   engine_filter_report r = {ENGINE_FPLAN_SCAN, 0, 0, 0, filter_needs_meta(x->f)};
   *nhits = 0;
   int rc = PRECIS_OK;
+  if (c->count > 0) { /* payload indexes first: exact when they apply */
+    bool done;
+    rc = indexed_scan(x, q, k, hits, nhits, &r, &done, err);
+    if (x->rc) goto failed;
+    if (rc || done) goto out;
+  }
   if (c->count > 0) {
     bool all;
     double est = estimate(x, &all);

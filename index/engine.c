@@ -14,6 +14,7 @@
 
 #include "coll.h"
 #include "coll_filter.h"
+#include "payload_index.h"
 #include "graph_internal.h"
 #include "store.h"
 
@@ -274,6 +275,7 @@ int engine_collection_drop(engine *e, const char *name, precis_error *err) {
     return precis_error_set(err, PRECIS_E_NOT_FOUND, "unknown collection \"%s\"", name);
   }
   coll *c = e->colls[i];
+  pidx_stop_builder(c); /* writes no postings after the range deletes below */
   store_batch *b = store_batch_create(e->st);
   if (!b) { pthread_rwlock_unlock(&e->lock); return precis_error_set(err, PRECIS_E_NO_MEMORY, "drop"); }
   unsigned char lo[5], hi[5];
@@ -409,6 +411,36 @@ int engine_search_filtered(engine *e, const char *name, const float *query,
   int rc = acquire(e, name, &c, err);
   if (rc) return rc;
   rc = coll_search_filtered(c, query, dim, k, sp, f, hits, nhits, rep, err);
+  release(e);
+  return rc;
+}
+
+int engine_payload_index_create(engine *e, const char *name, const char *key,
+                                engine_pindex_type type, precis_error *err) {
+  coll *c;
+  int rc = acquire(e, name, &c, err);
+  if (rc) return rc;
+  rc = pidx_create(c, key, type, err);
+  release(e);
+  return rc;
+}
+
+int engine_payload_index_drop(engine *e, const char *name, const char *key,
+                              precis_error *err) {
+  coll *c;
+  int rc = acquire(e, name, &c, err);
+  if (rc) return rc;
+  rc = key ? pidx_drop(c, key, err) : precis_error_set(err, PRECIS_E_INVALID_ARGUMENT, "no key");
+  release(e);
+  return rc;
+}
+
+int engine_payload_index_list(engine *e, const char *name, engine_pindex_info **out,
+                              size_t *n, precis_error *err) {
+  coll *c;
+  int rc = acquire(e, name, &c, err);
+  if (rc) return rc;
+  rc = pidx_list(c, out, n, err);
   release(e);
   return rc;
 }

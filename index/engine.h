@@ -240,6 +240,41 @@ int engine_search_filtered(engine *e, const char *coll, const float *query,
                            const engine_filter *f, engine_hit *hits,
                            size_t *nhits, engine_filter_report *rep,
                            precis_error *err);
+/* Payload indexes (index/payload_index.c): declared per collection and
+ * metadata key (dotted path), kept in RocksDB in the same write batch as the
+ * points they index. A new index is built in the background from the
+ * stored metadata and used by filters once ready (survives restarts; a
+ * build cut short resumes on open). What each type answers:
+ *   KEYWORD  match/any/none of keywords (string values)
+ *   INTEGER  match/any/none of integers (whole numbers)
+ *   FLOAT    range (every number)
+ *   BOOL     match of a bool
+ *   DATETIME date_range (RFC 3339 strings)
+ * Array values index each element. */
+typedef enum {
+  ENGINE_PINDEX_KEYWORD = 0,
+  ENGINE_PINDEX_INTEGER = 1,
+  ENGINE_PINDEX_FLOAT = 2,
+  ENGINE_PINDEX_BOOL = 3,
+  ENGINE_PINDEX_DATETIME = 4
+} engine_pindex_type;
+
+typedef struct {
+  char key[PRECIS_MAX_FILTER_KEY_LEN + 1];
+  engine_pindex_type type;
+  bool ready;       /* false while the background build runs */
+} engine_pindex_info;
+
+/* ALREADY_EXISTS when `key` has an index (of any type); OUT_OF_RANGE past
+ * PRECIS_MAX_PAYLOAD_INDEXES. Returns once declared; the build runs on. */
+int engine_payload_index_create(engine *e, const char *coll, const char *key,
+                                engine_pindex_type type, precis_error *err);
+int engine_payload_index_drop(engine *e, const char *coll, const char *key,
+                              precis_error *err);
+/* *out malloc'd (free()), ordered by key. */
+int engine_payload_index_list(engine *e, const char *coll,
+                              engine_pindex_info **out, size_t *n,
+                              precis_error *err);
 /* ---- end filters ---- */
 
 /* ---- graph (kNN edges and knowledge links) ---- */

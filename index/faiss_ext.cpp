@@ -18,6 +18,7 @@
 #include <faiss/impl/FaissException.h>
 #include <faiss/impl/IDSelector.h>
 #include <faiss/utils/Heap.h>
+#include <faiss/utils/distances.h>
 #include <omp.h>
 
 #include <algorithm>
@@ -262,6 +263,21 @@ extern "C" const FaissIndex *faissx_exact_view(const FaissIndex *index) {
         dynamic_cast<const faiss::IndexFlat *>(h->storage))
       return reinterpret_cast<const FaissIndex *>(h->storage);
   return nullptr;
+}
+
+extern "C" int faissx_exact_distances(const FaissIndex *index, const float *x, idx_t n,
+                                      const idx_t *labels, float *distances) {
+  auto flat = reinterpret_cast<const faiss::IndexFlat *>(faissx_exact_view(index));
+  if (!flat) return -1;
+  const size_t d = static_cast<size_t>(flat->d);
+  const float *xb = flat->get_xb();
+  const bool ip = flat->metric_type == faiss::METRIC_INNER_PRODUCT;
+  for (idx_t i = 0; i < n; i++) {
+    if (labels[i] < 0 || labels[i] >= flat->ntotal) return -1;
+    const float *v = xb + static_cast<size_t>(labels[i]) * d;
+    distances[i] = ip ? faiss::fvec_inner_product(x, v, d) : faiss::fvec_L2sqr(x, v, d);
+  }
+  return 0;
 }
 
 extern "C" int faissx_last_error_is_oom(void) {

@@ -45,6 +45,13 @@ int faissx_search_sel(const FaissIndex *index, idx_t n, const float *x, idx_t k,
  * with the index). Searching it is a brute-force scan of the same labels. */
 const FaissIndex *faissx_exact_view(const FaissIndex *index);
 
+/* Exact distances (inner product, or squared L2, as the index's metric)
+ * between query x and the n vectors with the given labels, read from the
+ * full-precision storage (faissx_exact_view). -1 when the index has none or
+ * a label is out of range. */
+int faissx_exact_distances(const FaissIndex *index, const float *x, idx_t n,
+                           const idx_t *labels, float *distances);
+
 /* 1 if the last FAISS error of this thread was an allocation failure. Only
  * exact where the exception was stored unsliced (compat layer, extension);
  * a real libfaiss_c stores std exceptions sliced, which reads as 0. */

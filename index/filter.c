@@ -8,6 +8,7 @@
 
 typedef struct {
   engine_filter_kind kind;
+  char *key;            /* as given */
   char **seg;           /* dotted path split at '.', NUL-terminated parts */
   uint32_t nseg;
   char *segbuf;         /* storage of the parts */
@@ -123,6 +124,7 @@ static int cmp_u64(const void *a, const void *b) {
 }
 
 static void cond_free(fcond *c) {
+  free(c->key);
   free(c->seg);
   free(c->segbuf);
   free(c->keyword);
@@ -153,6 +155,15 @@ static bool has_key(engine_filter_kind k) {
 
 #define NOMEM() precis_error_set(err, PRECIS_E_NO_MEMORY, "filter")
 
+static int split_key(fcond *c, const char *key, precis_error *err);
+
+int filter_check_key(const char *key, precis_error *err) {
+  fcond c = {0};
+  int rc = split_key(&c, key, err);
+  cond_free(&c);
+  return rc;
+}
+
 static int split_key(fcond *c, const char *key, precis_error *err) {
   size_t len = key ? strnlen(key, PRECIS_MAX_FILTER_KEY_LEN + 1) : 0;
   if (len == 0) return precis_error_set(err, PRECIS_E_INVALID_ARGUMENT, "filter condition without a key");
@@ -160,9 +171,11 @@ static int split_key(fcond *c, const char *key, precis_error *err) {
     return precis_error_set(err, PRECIS_E_OUT_OF_RANGE, "filter key longer than %d bytes",
                             PRECIS_MAX_FILTER_KEY_LEN);
   c->segbuf = malloc(len + 1);
+  c->key = malloc(len + 1);
   c->seg = malloc(PRECIS_MAX_FILTER_KEY_PARTS * sizeof *c->seg);
-  if (!c->segbuf || !c->seg) return NOMEM();
+  if (!c->segbuf || !c->seg || !c->key) return NOMEM();
   memcpy(c->segbuf, key, len + 1);
+  memcpy(c->key, key, len + 1);
   char *p = c->segbuf;
   for (;;) {
     char *dot = strchr(p, '.');
@@ -378,6 +391,34 @@ int engine_filter_compile(const engine_filter_group *groups, size_t n_groups,
 }
 
 bool filter_needs_meta(const engine_filter *f) { return f->needs_meta; }
+
+size_t filter_terms(const engine_filter *f, filter_term *out, size_t cap, bool *only) {
+  const fgroup *g = &f->g[0];
+  size_t n = 0;
+  bool all = g->n_should == 0 && g->n_must_not == 0;
+  for (size_t i = 0; i < g->n_must; i++) {
+    const fcond *c = &g->must[i];
+    if (c->kind != ENGINE_FILTER_MATCH && c->kind != ENGINE_FILTER_ANY &&
+        c->kind != ENGINE_FILTER_RANGE && c->kind != ENGINE_FILTER_DATE_RANGE) {
+      all = false;
+      continue;
+    }
+    if (n < cap) {
+      filter_term *t = &out[n];
+      memset(t, 0, sizeof *t);
+      t->kind = c->kind, t->key = c->key, t->vtype = c->vtype;
+      t->keyword = c->keyword, t->integer = c->integer, t->flag = c->flag;
+      t->keywords = (const char *const *)c->keywords, t->n_keywords = c->n_keywords;
+      t->integers = c->integers, t->n_integers = c->n_integers;
+      t->has_gt = c->has_gt, t->has_gte = c->has_gte, t->has_lt = c->has_lt, t->has_lte = c->has_lte;
+      t->gt = c->gt, t->gte = c->gte, t->lt = c->lt, t->lte = c->lte;
+      t->dgt = c->dgt, t->dgte = c->dgte, t->dlt = c->dlt, t->dlte = c->dlte;
+    }
+    n++;
+  }
+  if (only) *only = all && n <= cap;
+  return n;
+}
 
 /* ---- evaluation ---- */
 static const json_t *lookup(const json_t *meta, const fcond *c) {

@@ -8,6 +8,7 @@ pkgs=(
   librocksdb-dev liburing-dev libprotobuf-c-dev protobuf-c-compiler
   libcriterion-dev libjansson-dev libhnswlib-dev
   python3 npm wordnet-base
+  libroaring-dev
 )
 missing=()
 for p in "${pkgs[@]}"; do

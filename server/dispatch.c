@@ -674,6 +674,55 @@ static int op_retrieve(dctx *x, const Precis__V1__RetrieveRequest *r) {
   return PRECIS_OK;
 }
 
+/* ---- payload indexes (issue 14; docs/PROTOCOL.md) ---- */
+
+_Static_assert((int)PRECIS__V1__PAYLOAD_INDEX_TYPE__PAYLOAD_INDEX_KEYWORD == ENGINE_PINDEX_KEYWORD &&
+                   (int)PRECIS__V1__PAYLOAD_INDEX_TYPE__PAYLOAD_INDEX_DATETIME == ENGINE_PINDEX_DATETIME,
+               "wire PayloadIndexType and engine_pindex_type share their numbers");
+
+static int op_create_pindex(dctx *x, const Precis__V1__CreatePayloadIndexRequest *r) {
+  if ((unsigned)r->type > (unsigned)ENGINE_PINDEX_DATETIME)
+    return fail(x, PRECIS_E_INVALID_ARGUMENT, "unknown payload index type %d", (int)r->type);
+  int rc = engine_payload_index_create(x->s->eng, r->collection, r->key,
+                                       (engine_pindex_type)r->type, &x->err);
+  return rc ? rc : set_empty(x);
+}
+
+static int op_drop_pindex(dctx *x, const Precis__V1__DropPayloadIndexRequest *r) {
+  int rc = engine_payload_index_drop(x->s->eng, r->collection, r->key, &x->err);
+  return rc ? rc : set_empty(x);
+}
+
+static int op_list_pindex(dctx *x, const Precis__V1__ListPayloadIndexesRequest *r) {
+  engine_pindex_info *inf;
+  size_t n;
+  int rc = engine_payload_index_list(x->s->eng, r->collection, &inf, &n, &x->err);
+  if (rc) return rc;
+  Precis__V1__PayloadIndexesResult *res = ANEW(x, Precis__V1__PayloadIndexesResult, 1);
+  Precis__V1__PayloadIndexInfo **arr = ANEW(x, Precis__V1__PayloadIndexInfo *, n);
+  Precis__V1__PayloadIndexInfo *pb = ANEW(x, Precis__V1__PayloadIndexInfo, n);
+  char *keys = ANEW(x, char, n * sizeof inf->key);
+  if (!res || !arr || !pb || !keys) {
+    free(inf);
+    return nomem(x);
+  }
+  precis__v1__payload_indexes_result__init(res);
+  for (size_t i = 0; i < n; i++) {
+    precis__v1__payload_index_info__init(&pb[i]);
+    memcpy(keys + i * sizeof inf->key, inf[i].key, sizeof inf->key);
+    pb[i].key = keys + i * sizeof inf->key;
+    pb[i].type = (Precis__V1__PayloadIndexType)inf[i].type;
+    pb[i].ready = inf[i].ready;
+    arr[i] = &pb[i];
+  }
+  free(inf);
+  res->indexes = arr;
+  res->n_indexes = n;
+  x->resp->result_case = PRECIS__V1__RESPONSE__RESULT_PAYLOAD_INDEXES;
+  x->resp->payload_indexes = res;
+  return PRECIS_OK;
+}
+
 /* ---- entry points ---- */
 
 static int run_op(dctx *x, const Precis__V1__Request *q) {
@@ -699,6 +748,9 @@ static int run_op(dctx *x, const Precis__V1__Request *q) {
   case PRECIS__V1__REQUEST__OP_RETRIEVE: return op_retrieve(x, q->retrieve);
   case PRECIS__V1__REQUEST__OP_GRAPH_REBUILD: return op_graph_rebuild(x, q->graph_rebuild);
   case PRECIS__V1__REQUEST__OP_SNAPSHOT: return op_snapshot(x, q->snapshot);
+  case PRECIS__V1__REQUEST__OP_CREATE_PAYLOAD_INDEX: return op_create_pindex(x, q->create_payload_index);
+  case PRECIS__V1__REQUEST__OP_DROP_PAYLOAD_INDEX: return op_drop_pindex(x, q->drop_payload_index);
+  case PRECIS__V1__REQUEST__OP_LIST_PAYLOAD_INDEXES: return op_list_pindex(x, q->list_payload_indexes);
   default:
     return fail(x, PRECIS_E_UNIMPLEMENTED, "unknown operation %d",
                 (int)q->op_case);

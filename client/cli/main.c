@@ -29,6 +29,7 @@ static const char usage_text[] =
     "  graph rebuild COLLECTION               recompute the kNN graph\n"
     "  snapshot NAME                          snapshot the data directory\n"
     "  stats | health                         server state\n"
+    "  index create|drop|list COLLECTION ...  payload indexes (for --filter)\n"
     "\n"
     "Exit codes: 0 ok, 1 server error, 2 usage error, 3 connection error,\n"
     "4 bad input data.\n";
@@ -44,6 +45,7 @@ static const command commands[] = {
     {"get", cmd_get},               {"delete", cmd_delete},
     {"graph", cmd_graph},           {"snapshot", cmd_snapshot},
     {"stats", cmd_stats},           {"health", cmd_health},
+    {"index", cmd_index},
 };
 
 /* Remove the global flags from argv (anywhere before "--"). Returns 0 or

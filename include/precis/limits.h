@@ -62,5 +62,6 @@
 #define PRECIS_MAX_FILTER_KEY_LEN 256     /* dotted metadata path */
 #define PRECIS_MAX_FILTER_KEY_PARTS 16    /* segments of a dotted path */
 #define PRECIS_MAX_FILTER_KEYWORD_LEN 1024 /* one keyword value */
+#define PRECIS_MAX_PAYLOAD_INDEXES 32     /* payload indexes per collection */
 
 #endif /* PRECIS_LIMITS_H */

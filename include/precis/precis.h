@@ -283,6 +283,33 @@ typedef struct precis_filter_report {
   int unindexed;      /* 1: a condition was checked on candidates' metadata */
 } precis_filter_report;
 
+/* Payload indexes (docs/PROTOCOL.md, "Payload indexes"): declared per
+ * collection and metadata key, built in the background on a live
+ * collection and used by filters once ready. */
+typedef enum {
+  PRECIS_PINDEX_KEYWORD = 0,  /* match/any of strings */
+  PRECIS_PINDEX_INTEGER = 1,  /* match/any of whole numbers */
+  PRECIS_PINDEX_FLOAT = 2,    /* range */
+  PRECIS_PINDEX_BOOL = 3,     /* match of a bool */
+  PRECIS_PINDEX_DATETIME = 4  /* date_range */
+} precis_pindex_type;
+
+typedef struct precis_pindex_info {
+  char key[PRECIS_MAX_FILTER_KEY_LEN + 1];
+  precis_pindex_type type;
+  int ready; /* 0 while it is being built */
+} precis_pindex_info;
+
+int precis_payload_index_create(precis_conn *c, const char *collection,
+                                const char *key, precis_pindex_type type,
+                                precis_error *err);
+int precis_payload_index_drop(precis_conn *c, const char *collection,
+                              const char *key, precis_error *err);
+/* *out (n entries, ordered by key) is freed with free(). */
+int precis_payload_index_list(precis_conn *c, const char *collection,
+                              precis_pindex_info **out, size_t *n,
+                              precis_error *err);
+
 /* Optional search knobs; pass NULL for defaults. */
 typedef struct precis_search_opts {
   int exact;          /* 1: brute force instead of the ANN index */

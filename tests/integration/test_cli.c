@@ -517,6 +517,28 @@ Test(cli, query_filter) {
     }
     json_decref(j);
   }
+  /* a payload index answers the same filter, once ready */
+  RUN_OK("index", "create", "kf", "topic", "keyword");
+  cr_assert_eq(run("index", "create", "kf", "topic", "sometimes", NULL), 2);
+  cr_assert_eq(run("index", "create", "kf", "topic", "integer", NULL), 1);
+  cr_assert(strstr(g_err, "ALREADY_EXISTS"), "%s", g_err);
+  for (int t = 0; t < 500; t++) {
+    RUN_OK("--json", "index", "list", "kf");
+    j = out_json();
+    int ready = json_is_true(json_object_get(json_array_get(j, 0), "ready"));
+    cr_assert_str_eq(json_string_value(json_object_get(json_array_get(j, 0), "key")), "topic");
+    json_decref(j);
+    if (ready) break;
+    usleep(20000);
+  }
+  RUN_OK("query", "kf", "--vector", "1,0,0,0,0,0,0,0", "-k", "5", "--search",
+         "--filter", odd, "--json");
+  j = out_json();
+  cr_assert(json_is_false(json_object_get(json_object_get(j, "filter"), "unindexed")), "%s", g_out);
+  json_decref(j);
+  RUN_OK("index", "list", "kf");
+  cr_assert(strstr(g_out, "ready"), "%s", g_out);
+  RUN_OK("index", "drop", "kf", "topic");
   cr_assert_eq(run("query", "kf", "--point", "4", "--filter", "{\"must\":[{\"key\":1}]}", NULL), 2);
   cr_assert(strstr(g_err, "--filter"), "%s", g_err);
   cr_assert_eq(run("query", "kf", "--point", "4", "--filter", "{\"must\":", NULL), 2);

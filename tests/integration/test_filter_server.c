@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "filtergen.h"
 #include "precis/precis.h"
@@ -171,4 +172,47 @@ Test(filter_server, bad_filters) {
   free(big);
   cr_assert_eq(precis_search(g_c, "f", q, DIM, 5, NULL, hits, &nh, &err), PRECIS_OK, "server still serves");
   cr_assert_eq(nh, 5);
+}
+
+Test(filter_server, payload_indexes_over_the_wire) {
+  precis_error err;
+  cr_assert_eq(precis_payload_index_create(g_c, "f", "cat", PRECIS_PINDEX_KEYWORD, &err), PRECIS_OK, "%s", err.msg);
+  cr_assert_eq(precis_payload_index_create(g_c, "f", "n", PRECIS_PINDEX_INTEGER, &err), PRECIS_OK, "%s", err.msg);
+  cr_assert_eq(precis_payload_index_create(g_c, "f", "cat", PRECIS_PINDEX_FLOAT, &err), PRECIS_E_ALREADY_EXISTS);
+  cr_assert_eq(precis_payload_index_create(g_c, "f", "x", (precis_pindex_type)7, &err), PRECIS_E_INVALID_ARGUMENT);
+  cr_assert_eq(precis_payload_index_create(g_c, "f", ".x", PRECIS_PINDEX_BOOL, &err), PRECIS_E_INVALID_ARGUMENT);
+  cr_assert_eq(precis_payload_index_create(g_c, "nope", "x", PRECIS_PINDEX_BOOL, &err), PRECIS_E_NOT_FOUND);
+  cr_assert_eq(precis_payload_index_drop(g_c, "f", "zz", &err), PRECIS_E_NOT_FOUND);
+  precis_pindex_info *inf = NULL;
+  size_t n = 0;
+  for (int t = 0; t < 3000; t++) {
+    free(inf);
+    cr_assert_eq(precis_payload_index_list(g_c, "f", &inf, &n, &err), PRECIS_OK);
+    cr_assert_eq(n, 2);
+    if (inf[0].ready && inf[1].ready) break;
+    usleep(10000);
+  }
+  cr_assert_str_eq(inf[0].key, "cat");
+  cr_assert_eq(inf[1].type, PRECIS_PINDEX_INTEGER);
+  cr_assert(inf[0].ready && inf[1].ready);
+  free(inf);
+  precis_filter *pf;
+  cr_assert_eq(precis_filter_parse("{\"must\":[{\"key\":\"cat\",\"match\":\"c7\"},{\"key\":\"n\",\"any\":[1,2,3,500]}]}",
+                                   &pf, &err), PRECIS_OK);
+  float q[DIM] = {1};
+  precis_hit hits[10];
+  size_t nh;
+  precis_filter_report rep;
+  cr_assert_eq(precis_search_filtered(g_c, "f", q, DIM, 10, NULL, pf, hits, &nh, &rep, &err), PRECIS_OK);
+  cr_assert_eq(rep.plan, PRECIS_FILTER_PLAN_SCAN);
+  cr_assert(!rep.unindexed, "both conditions answered by indexes");
+  for (size_t i = 0; i < nh; i++) {
+    const fg_attrs *a = &attrs[hits[i].id - 10];
+    cr_assert(a->cat == 7 && (a->n == 1 || a->n == 2 || a->n == 3 || a->n == 500));
+  }
+  precis_filter_free(pf);
+  cr_assert_eq(precis_payload_index_drop(g_c, "f", "cat", &err), PRECIS_OK);
+  cr_assert_eq(precis_payload_index_list(g_c, "f", &inf, &n, &err), PRECIS_OK);
+  cr_assert_eq(n, 1);
+  free(inf);
 }

@@ -283,6 +283,56 @@ size_t fg_brute_topk(const fg_filter *f, const uint64_t *ids, const fg_attrs *at
   return pass;
 }
 
+float *fg_engine_load(engine *e, const char *coll, const char *spec, size_t n, size_t dim,
+                      uint64_t seed, uint64_t *ids, fg_attrs *attrs, precis_error *err) {
+  engine_collection_config cfg = {0};
+  cfg.dim = (uint32_t)dim;
+  cfg.metric = ENGINE_METRIC_COSINE;
+  cfg.knn_k = 8;
+  snprintf(cfg.index_spec, sizeof cfg.index_spec, "%s", spec);
+  if (engine_collection_create(e, coll, &cfg, err)) return NULL;
+  float *vecs = tu_random_vectors(n, dim, seed, 1);
+  engine_point_in *p = calloc(n, sizeof *p);
+  char (*meta)[256] = calloc(n, 256);
+  engine_edge *links = calloc(200, sizeof *links);
+  int rc = !vecs || !p || !meta || !links;
+  for (size_t i = 0; !rc && i < n; i++) {
+    ids[i] = 1000 + i * 3;
+    fg_attrs_of(seed, i, &attrs[i]);
+    size_t ml = fg_meta_json(&attrs[i], meta[i], 256);
+    p[i] = (engine_point_in){ids[i], vecs + i * dim, (uint32_t)dim, "t", 1, meta[i], ml, -1};
+  }
+  if (!rc) rc = engine_upsert(e, coll, p, n, err);
+  /* a few knowledge links, so that expansion also walks links */
+  for (size_t i = 0; i < 200; i++)
+    links[i] = (engine_edge){ids[i * 7 % n], ids[(i * 13 + 5) % n], "rel", 0.8f};
+  if (!rc && n > 200) rc = engine_links_change(e, coll, links, 200, true, NULL, err);
+  free(p);
+  free(meta);
+  free(links);
+  if (rc) {
+    free(vecs);
+    return NULL;
+  }
+  return vecs;
+}
+
+bool fg_wait_indexes_ready(engine *e, const char *coll) {
+  for (int t = 0; t < 6000; t++) {
+    engine_pindex_info *inf;
+    size_t n;
+    precis_error err;
+    if (engine_payload_index_list(e, coll, &inf, &n, &err)) return false;
+    bool ready = true;
+    for (size_t i = 0; i < n; i++) ready &= inf[i].ready;
+    free(inf);
+    if (ready) return true;
+    struct timespec ts = {0, 10000000};
+    nanosleep(&ts, NULL);
+  }
+  return false;
+}
+
 /* ---- JSON form ---- */
 typedef struct {
   char *b;

@@ -71,6 +71,15 @@ bool fg_eval(const fg_filter *f, uint64_t id, const fg_attrs *a);
 size_t fg_brute_topk(const fg_filter *f, const uint64_t *ids, const fg_attrs *attrs,
                      const float *vecs, size_t n, size_t dim, const float *q, size_t k,
                      size_t *out, double *score);
+/* Create collection `coll` (dim, cosine, FAISS `spec`, knn_k 8) in e and
+ * upsert n points: ids[i] = 1000 + 3i, attributes from fg_attrs_of(seed, i)
+ * into attrs, random unit vectors (returned, malloc'd), plus 200 "rel"
+ * links. Returns NULL on failure with err filled. */
+float *fg_engine_load(engine *e, const char *coll, const char *spec, size_t n, size_t dim,
+                      uint64_t seed, uint64_t *ids, fg_attrs *attrs, precis_error *err);
+/* Wait (up to 60 s) until every payload index of coll is ready; false if
+ * listing fails or time runs out. */
+bool fg_wait_indexes_ready(engine *e, const char *coll);
 /* The JSON form (malloc'd, free()). */
 char *fg_json(const fg_filter *f);
 

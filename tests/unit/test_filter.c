@@ -266,32 +266,9 @@ static uint64_t ids[N];
 static fg_attrs attrs[N];
 
 static void load(const char *coll, const char *spec) {
-  engine_collection_config cfg = {0};
-  cfg.dim = DIM;
-  cfg.metric = ENGINE_METRIC_COSINE;
-  cfg.knn_k = 8;
-  snprintf(cfg.index_spec, sizeof cfg.index_spec, "%s", spec);
   precis_error err;
-  cr_assert_eq(engine_collection_create(E, coll, &cfg, &err), PRECIS_OK, "%s", err.msg);
-  vecs = tu_random_vectors(N, DIM, SEED, 1);
-  engine_point_in *p = calloc(N, sizeof *p);
-  char (*meta)[256] = calloc(N, 256);
-  for (size_t i = 0; i < N; i++) {
-    ids[i] = 1000 + i * 3;
-    fg_attrs_of(SEED, i, &attrs[i]);
-    size_t ml = fg_meta_json(&attrs[i], meta[i], 256);
-    cr_assert_lt(ml, 256);
-    p[i] = (engine_point_in){ids[i], vecs + i * DIM, DIM, "t", 1, meta[i], ml, -1};
-  }
-  cr_assert_eq(engine_upsert(E, coll, p, N, &err), PRECIS_OK, "%s", err.msg);
-  /* a few knowledge links, so that expansion also walks links */
-  engine_edge links[200];
-  for (size_t i = 0; i < 200; i++) {
-    links[i] = (engine_edge){ids[i * 7 % N], ids[(i * 13 + 5) % N], "rel", 0.8f};
-  }
-  cr_assert_eq(engine_links_change(E, coll, links, 200, true, NULL, &err), PRECIS_OK, "%s", err.msg);
-  free(p);
-  free(meta);
+  vecs = fg_engine_load(E, coll, spec, N, DIM, SEED, ids, attrs, &err);
+  cr_assert_not_null(vecs, "%s", err.msg);
 }
 
 static int index_of(uint64_t id) {
