@@ -181,10 +181,9 @@ static int score_slots(coll_fctx *x, const roaring_bitmap_t *slots, bool decided
   for (bool more = it->has_value; !rc && (more || m);) {
     if (more) {
       uint32_t s = it->current_value;
+      uint64_t id;
       more = roaring_advance_uint32_iterator(it);
-      uint64_t id = s < c->nslots ? c->slot_id[s] : 0, live;
-      if (s >= c->nslots || !idmap_get(&c->live, id, &live) || live != s) continue;
-      if (!decided && !coll__fctx_pass(x, id)) {
+      if (!coll__slot_passes(x, s, decided, &id)) {
         if (x->rc) break;
         continue;
       }
@@ -206,16 +205,12 @@ static int score_slots(coll_fctx *x, const roaring_bitmap_t *slots, bool decided
   return PRECIS_OK;
 }
 
-/* With payload indexes: the intersection of what the indexes say about the
- * top group's must conditions, when it is small (each lookup stops past
- * `cap` postings), scored exactly. *done false: no usable small set. */
-static int indexed_scan(coll_fctx *x, const float *q, uint32_t k, engine_hit *hits,
-                        size_t *nhits, engine_filter_report *r, bool *done,
-                        precis_error *err) {
+int coll__filter_candidates(coll_fctx *x, roaring_bitmap_t **out, bool *decided,
+                            precis_error *err) {
   coll *c = x->c;
-  *done = false;
-  if (!c->ann || !ann_can_exact(c->ann) || !pidx_active(c) || !filter_needs_meta(x->f))
-    return PRECIS_OK;
+  *out = NULL;
+  *decided = false;
+  if (!c->ann || !pidx_active(c) || !filter_needs_meta(x->f)) return PRECIS_OK;
   filter_term T[16];
   bool only;
   size_t nt = filter_terms(x->f, T, 16, &only);
@@ -223,20 +218,20 @@ static int indexed_scan(coll_fctx *x, const float *q, uint32_t k, engine_hit *hi
   double capd = fmax(4.0 * COLL_FILTER_SAMPLE, COLL_FILTER_SCAN_SHARE * (double)c->count);
   uint64_t cap = (uint64_t)capd;
   roaring_bitmap_t *acc = NULL;
-  bool decided = only; /* every term answered exactly by an index */
+  bool dec = only; /* every term answered exactly by an index */
   int rc = PRECIS_OK;
   for (size_t i = 0; i < nt && !rc; i++) {
     roaring_bitmap_t *bm = roaring_bitmap_create();
-    if (!bm) { rc = precis_error_set(err, PRECIS_E_NO_MEMORY, "search"); break; }
+    if (!bm) { rc = precis_error_set(err, PRECIS_E_NO_MEMORY, "filter"); break; }
     bool usable, capped;
     rc = pidx_lookup(c, &T[i], cap, bm, &usable, &capped, err);
     if (rc || !usable || capped) {
-      decided = false;
+      dec = false;
       roaring_bitmap_free(bm);
       continue;
     }
     if (T[i].kind == ENGINE_FILTER_RANGE || T[i].kind == ENGINE_FILTER_DATE_RANGE)
-      decided = false; /* bounds were widened to inclusive: check again */
+      dec = false; /* bounds were widened to inclusive: check again */
     if (acc) {
       roaring_bitmap_and_inplace(acc, bm);
       roaring_bitmap_free(bm);
@@ -244,6 +239,34 @@ static int indexed_scan(coll_fctx *x, const float *q, uint32_t k, engine_hit *hi
       acc = bm;
     }
   }
+  if (rc) {
+    if (acc) roaring_bitmap_free(acc);
+    return rc;
+  }
+  *out = acc;
+  *decided = acc && dec;
+  return PRECIS_OK;
+}
+
+bool coll__slot_passes(coll_fctx *x, uint32_t s, bool decided, uint64_t *id) {
+  coll *c = x->c;
+  uint64_t live;
+  if (s >= c->nslots) return false;
+  *id = c->slot_id[s];
+  if (!idmap_get(&c->live, *id, &live) || live != s) return false;
+  return decided || coll__fctx_pass(x, *id);
+}
+
+/* With payload indexes: the candidates (coll__filter_candidates) scored
+ * exactly. *done false: no usable small set. */
+static int indexed_scan(coll_fctx *x, const float *q, uint32_t k, engine_hit *hits,
+                        size_t *nhits, engine_filter_report *r, bool *done,
+                        precis_error *err) {
+  *done = false;
+  if (!x->c->ann || !ann_can_exact(x->c->ann)) return PRECIS_OK;
+  roaring_bitmap_t *acc;
+  bool decided;
+  int rc = coll__filter_candidates(x, &acc, &decided, err);
   if (!rc && acc) {
     *done = true;
     r->plan = ENGINE_FPLAN_SCAN;

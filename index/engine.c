@@ -445,6 +445,49 @@ int engine_payload_index_list(engine *e, const char *name, engine_pindex_info **
   return rc;
 }
 
+int engine_count_filtered(engine *e, const char *name, const engine_filter *f,
+                          uint64_t *out, precis_error *err) {
+  coll *c;
+  int rc = acquire(e, name, &c, err);
+  if (rc) return rc;
+  rc = coll_count_filtered(c, f, out, err);
+  release(e);
+  return rc;
+}
+
+int engine_scroll(engine *e, const char *name, const engine_filter *f,
+                  uint64_t cursor, uint32_t limit, bool with_vectors,
+                  engine_point **out, size_t *n, uint64_t *next_cursor,
+                  bool *more, precis_error *err) {
+  coll *c;
+  int rc = acquire(e, name, &c, err);
+  if (rc) return rc;
+  rc = coll_scroll(c, f, cursor, limit, with_vectors, out, n, next_cursor, more, err);
+  release(e);
+  return rc;
+}
+
+int engine_delete_filtered(engine *e, const char *name, const engine_filter *f,
+                           uint64_t *deleted, precis_error *err) {
+  coll *c;
+  int rc = acquire(e, name, &c, err);
+  if (rc) return rc;
+  rc = coll_delete_filtered(c, f, deleted, err);
+  release(e);
+  return rc;
+}
+
+int engine_set_payload(engine *e, const char *name, const uint64_t *ids,
+                       size_t n, const char *meta, size_t meta_len, bool merge,
+                       size_t *updated, precis_error *err) {
+  coll *c;
+  int rc = acquire(e, name, &c, err);
+  if (rc) return rc;
+  rc = coll_set_payload(c, ids, n, meta, meta_len, merge, updated, err);
+  release(e);
+  return rc;
+}
+
 /* ---- graph ---- */
 int engine_link_add(engine *e, const char *name, uint64_t src, uint64_t dst,
                     const char *kind, float weight, precis_error *err) {

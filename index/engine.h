@@ -275,6 +275,32 @@ int engine_payload_index_drop(engine *e, const char *coll, const char *key,
 int engine_payload_index_list(engine *e, const char *coll,
                               engine_pindex_info **out, size_t *n,
                               precis_error *err);
+/* Live points passing f (NULL: all). */
+int engine_count_filtered(engine *e, const char *coll, const engine_filter *f,
+                          uint64_t *out, precis_error *err);
+/* One page of the points passing f (NULL: all) in ascending id order, from
+ * id `cursor` on: at most `limit` (1..PRECIS_MAX_SCROLL_LIMIT) points, after
+ * examining at most PRECIS_SCROLL_SCAN_BUDGET stored ones. *out as
+ * engine_get's (all found; free with engine_points_free(*out, *n)).
+ * *next_cursor resumes after the page; *more false when the collection has
+ * no ids past it. A page may hold fewer than `limit` points (even none)
+ * with *more true. */
+int engine_scroll(engine *e, const char *coll, const engine_filter *f,
+                  uint64_t cursor, uint32_t limit, bool with_vectors,
+                  engine_point **out, size_t *n, uint64_t *next_cursor,
+                  bool *more, precis_error *err);
+/* Delete every point passing f (required) under one hold of the write
+ * lock, in atomic batches of PRECIS_MAX_BATCH; *deleted may be NULL. */
+int engine_delete_filtered(engine *e, const char *coll, const engine_filter *f,
+                           uint64_t *deleted, precis_error *err);
+/* Set the metadata of the existing ids among ids[0..n) to `meta` (a JSON
+ * object; merge = false) or to their metadata with meta's top-level keys
+ * set (merge = true; a null value is kept as null), without touching
+ * vectors or text; one atomic batch, payload indexes updated with it.
+ * *updated (may be NULL) counts the points changed. */
+int engine_set_payload(engine *e, const char *coll, const uint64_t *ids,
+                       size_t n, const char *meta, size_t meta_len, bool merge,
+                       size_t *updated, precis_error *err);
 /* ---- end filters ---- */
 
 /* ---- graph (kNN edges and knowledge links) ---- */

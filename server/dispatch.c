@@ -319,6 +319,21 @@ static int op_upsert(dctx *x, const Precis__V1__UpsertRequest *r) {
   return PRECIS_OK;
 }
 
+/* A found engine point as a wire Point (borrowing its strings and vector;
+ * dim 0: without the vector). */
+static void point_to_pb(Precis__V1__Point *p, const engine_point *ep, uint32_t dim) {
+  precis__v1__point__init(p);
+  p->id = ep->id;
+  if (dim && ep->vector) {
+    p->vector = ep->vector;
+    p->n_vector = dim;
+  }
+  p->text = ep->text ? ep->text : (char *)"";
+  p->metadata = ep->meta ? ep->meta : (char *)"{}";
+  p->tokens = ep->tokens;
+  p->has_tokens = 1;
+}
+
 static int op_get(dctx *x, const Precis__V1__GetRequest *r) {
   size_t n = r->n_ids;
   if (n > PRECIS_MAX_BATCH)
@@ -353,23 +368,24 @@ static int op_get(dctx *x, const Precis__V1__GetRequest *r) {
       missing[nm++] = ep->id;
       continue;
     }
-    Precis__V1__Point *p = &pb[nf];
-    precis__v1__point__init(p);
-    p->id = ep->id;
-    if (r->with_vectors && ep->vector && info) {
-      p->vector = ep->vector;
-      p->n_vector = info->config.dim;
-    }
-    p->text = ep->text ? ep->text : (char *)"";
-    p->metadata = ep->meta ? ep->meta : (char *)"{}";
-    p->tokens = ep->tokens;
-    p->has_tokens = 1;
-    arr[nf++] = p;
+    point_to_pb(&pb[nf], ep, r->with_vectors && info ? info->config.dim : 0);
+    arr[nf] = &pb[nf];
+    nf++;
   }
   gr->points = arr;
   gr->n_points = nf;
   gr->missing = missing;
   gr->n_missing = nm;
+  return PRECIS_OK;
+}
+
+static int set_deleted(dctx *x, uint64_t deleted) {
+  Precis__V1__DeleteResult *dr = ANEW(x, Precis__V1__DeleteResult, 1);
+  if (!dr) return nomem(x);
+  precis__v1__delete_result__init(dr);
+  dr->deleted = deleted;
+  x->resp->result_case = PRECIS__V1__RESPONSE__RESULT_DELETE;
+  x->resp->delete_ = dr;
   return PRECIS_OK;
 }
 
@@ -386,13 +402,7 @@ static int op_delete(dctx *x, const Precis__V1__DeleteRequest *r) {
     rc = engine_delete(x->s->eng, r->collection, r->ids, n, &deleted, &x->err);
     if (rc) return rc;
   }
-  Precis__V1__DeleteResult *dr = ANEW(x, Precis__V1__DeleteResult, 1);
-  if (!dr) return nomem(x);
-  precis__v1__delete_result__init(dr);
-  dr->deleted = deleted;
-  x->resp->result_case = PRECIS__V1__RESPONSE__RESULT_DELETE;
-  x->resp->delete_ = dr;
-  return PRECIS_OK;
+  return set_deleted(x, deleted);
 }
 
 /* ---- graph ---- */
@@ -723,6 +733,84 @@ static int op_list_pindex(dctx *x, const Precis__V1__ListPayloadIndexesRequest *
   return PRECIS_OK;
 }
 
+/* ---- count, scroll, delete by filter, set payload (issue 14) ---- */
+
+static int op_count(dctx *x, const Precis__V1__CountRequest *r) {
+  engine_filter *f;
+  int rc = srv_filter_compile(r->filter, &f, &x->err);
+  if (rc) return rc;
+  uint64_t n = 0;
+  rc = engine_count_filtered(x->s->eng, r->collection, f, &n, &x->err);
+  engine_filter_destroy(f);
+  if (rc) return rc;
+  Precis__V1__CountResult *cr = ANEW(x, Precis__V1__CountResult, 1);
+  if (!cr) return nomem(x);
+  precis__v1__count_result__init(cr);
+  cr->count = n;
+  x->resp->result_case = PRECIS__V1__RESPONSE__RESULT_COUNT;
+  x->resp->count = cr;
+  return PRECIS_OK;
+}
+
+static int op_scroll(dctx *x, const Precis__V1__ScrollRequest *r) {
+  engine_collection_info *info = NULL;
+  int rc;
+  if (r->with_vectors && (rc = describe(x, r->collection, &info))) return rc;
+  engine_filter *f;
+  if ((rc = srv_filter_compile(r->filter, &f, &x->err))) return rc;
+  uint64_t next = 0;
+  bool more = false;
+  size_t n = 0;
+  rc = engine_scroll(x->s->eng, r->collection, f, r->cursor, r->limit ? r->limit : 100,
+                     r->with_vectors, &x->pts, &n, &next, &more, &x->err);
+  engine_filter_destroy(f);
+  if (rc) return rc;
+  x->npts = n;
+  Precis__V1__ScrollResult *sr = ANEW(x, Precis__V1__ScrollResult, 1);
+  Precis__V1__Point **arr = ANEW(x, Precis__V1__Point *, n);
+  Precis__V1__Point *pb = ANEW(x, Precis__V1__Point, n);
+  if (!sr || !arr || !pb) return nomem(x);
+  precis__v1__scroll_result__init(sr);
+  for (size_t i = 0; i < n; i++) {
+    point_to_pb(&pb[i], &x->pts[i], info ? info->config.dim : 0);
+    arr[i] = &pb[i];
+  }
+  sr->points = arr;
+  sr->n_points = n;
+  sr->next_cursor = next;
+  sr->more = more;
+  x->resp->result_case = PRECIS__V1__RESPONSE__RESULT_SCROLL;
+  x->resp->scroll = sr;
+  return PRECIS_OK;
+}
+
+static int op_delete_by_filter(dctx *x, const Precis__V1__DeleteByFilterRequest *r) {
+  engine_filter *f;
+  int rc = srv_filter_compile(r->filter, &f, &x->err);
+  if (rc) return rc;
+  if (!f) return fail(x, PRECIS_E_INVALID_ARGUMENT, "delete_by_filter needs a filter with groups");
+  uint64_t deleted = 0;
+  rc = engine_delete_filtered(x->s->eng, r->collection, f, &deleted, &x->err);
+  engine_filter_destroy(f);
+  if (rc) return rc;
+  return set_deleted(x, deleted);
+}
+
+static int op_set_payload(dctx *x, const Precis__V1__SetPayloadRequest *r) {
+  size_t updated = 0;
+  int rc = engine_set_payload(x->s->eng, r->collection, r->ids, r->n_ids, r->metadata,
+                              r->metadata ? strlen(r->metadata) : 0, r->merge, &updated,
+                              &x->err);
+  if (rc) return rc;
+  Precis__V1__SetPayloadResult *sr = ANEW(x, Precis__V1__SetPayloadResult, 1);
+  if (!sr) return nomem(x);
+  precis__v1__set_payload_result__init(sr);
+  sr->updated = updated;
+  x->resp->result_case = PRECIS__V1__RESPONSE__RESULT_SET_PAYLOAD;
+  x->resp->set_payload = sr;
+  return PRECIS_OK;
+}
+
 /* ---- entry points ---- */
 
 static int run_op(dctx *x, const Precis__V1__Request *q) {
@@ -751,6 +839,10 @@ static int run_op(dctx *x, const Precis__V1__Request *q) {
   case PRECIS__V1__REQUEST__OP_CREATE_PAYLOAD_INDEX: return op_create_pindex(x, q->create_payload_index);
   case PRECIS__V1__REQUEST__OP_DROP_PAYLOAD_INDEX: return op_drop_pindex(x, q->drop_payload_index);
   case PRECIS__V1__REQUEST__OP_LIST_PAYLOAD_INDEXES: return op_list_pindex(x, q->list_payload_indexes);
+  case PRECIS__V1__REQUEST__OP_COUNT: return op_count(x, q->count);
+  case PRECIS__V1__REQUEST__OP_SCROLL: return op_scroll(x, q->scroll);
+  case PRECIS__V1__REQUEST__OP_DELETE_BY_FILTER: return op_delete_by_filter(x, q->delete_by_filter);
+  case PRECIS__V1__REQUEST__OP_SET_PAYLOAD: return op_set_payload(x, q->set_payload);
   default:
     return fail(x, PRECIS_E_UNIMPLEMENTED, "unknown operation %d",
                 (int)q->op_case);

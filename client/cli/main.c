@@ -30,6 +30,8 @@ static const char usage_text[] =
     "  snapshot NAME                          snapshot the data directory\n"
     "  stats | health                         server state\n"
     "  index create|drop|list COLLECTION ...  payload indexes (for --filter)\n"
+    "  count | scroll | delete-where COLLECTION [--filter JSON]\n"
+    "  set-payload COLLECTION --ids .. --metadata JSON  metadata without vectors\n"
     "\n"
     "Exit codes: 0 ok, 1 server error, 2 usage error, 3 connection error,\n"
     "4 bad input data.\n";
@@ -45,7 +47,9 @@ static const command commands[] = {
     {"get", cmd_get},               {"delete", cmd_delete},
     {"graph", cmd_graph},           {"snapshot", cmd_snapshot},
     {"stats", cmd_stats},           {"health", cmd_health},
-    {"index", cmd_index},
+    {"index", cmd_index},           {"count", cmd_points},
+    {"scroll", cmd_points},         {"delete-where", cmd_points},
+    {"set-payload", cmd_points},
 };
 
 /* Remove the global flags from argv (anywhere before "--"). Returns 0 or

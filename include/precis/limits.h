@@ -63,5 +63,7 @@
 #define PRECIS_MAX_FILTER_KEY_PARTS 16    /* segments of a dotted path */
 #define PRECIS_MAX_FILTER_KEYWORD_LEN 1024 /* one keyword value */
 #define PRECIS_MAX_PAYLOAD_INDEXES 32     /* payload indexes per collection */
+#define PRECIS_MAX_SCROLL_LIMIT 10000     /* points in one scroll page */
+#define PRECIS_SCROLL_SCAN_BUDGET 100000  /* stored points one scroll page may examine */
 
 #endif /* PRECIS_LIMITS_H */

@@ -310,6 +310,31 @@ int precis_payload_index_list(precis_conn *c, const char *collection,
                               precis_pindex_info **out, size_t *n,
                               precis_error *err);
 
+/* Live points passing `filter` (NULL: all). */
+int precis_count(precis_conn *c, const char *collection,
+                 const precis_filter *filter, uint64_t *count,
+                 precis_error *err);
+/* One page of the points passing `filter` (NULL: all), ascending by id,
+ * from id `cursor` on (0: the start): at most `limit` (1..10000; 0 = 100).
+ * *out (free with precis_points_free; `missing` empty) may hold fewer than
+ * `limit` points, even none, while *more is 1: the server examines at most
+ * PRECIS_SCROLL_SCAN_BUDGET stored points per page. Continue with
+ * *next_cursor while *more. */
+int precis_scroll(precis_conn *c, const char *collection,
+                  const precis_filter *filter, uint64_t cursor, uint32_t limit,
+                  int with_vectors, precis_points **out,
+                  uint64_t *next_cursor, int *more, precis_error *err);
+/* Delete every point passing `filter` (required). */
+int precis_delete_by_filter(precis_conn *c, const char *collection,
+                            const precis_filter *filter, uint64_t *deleted,
+                            precis_error *err);
+/* New metadata (a JSON object) for the existing ids among ids[0..n):
+ * merge = 1 sets its top-level keys in each point's metadata, merge = 0
+ * replaces it. Vectors and text are untouched; one atomic write. */
+int precis_set_payload(precis_conn *c, const char *collection,
+                       const uint64_t *ids, size_t n, const char *metadata,
+                       int merge, uint64_t *updated, precis_error *err);
+
 /* Optional search knobs; pass NULL for defaults. */
 typedef struct precis_search_opts {
   int exact;          /* 1: brute force instead of the ANN index */

@@ -216,3 +216,62 @@ Test(filter_server, payload_indexes_over_the_wire) {
   cr_assert_eq(n, 1);
   free(inf);
 }
+
+Test(filter_server, count_scroll_delete_set_payload) {
+  uint64_t rng = 5;
+  precis_error err;
+  for (int t = 0; t < 10; t++) {
+    fg_filter *F = fg_random(&rng, ids, N);
+    char *json = fg_json(F);
+    precis_filter *pf;
+    cr_assert_eq(precis_filter_parse(json, &pf, &err), PRECIS_OK, "%s", err.msg);
+    size_t want = 0;
+    for (size_t i = 0; i < N; i++) want += fg_eval(F, ids[i], &attrs[i]);
+    uint64_t n;
+    cr_assert_eq(precis_count(g_c, "f", pf, &n, &err), PRECIS_OK, "%s", err.msg);
+    cr_assert_eq(n, want, "%s", json);
+    uint64_t cursor = 0;
+    int more = 1;
+    size_t seen = 0, next_i = 0;
+    while (more) {
+      precis_points *p;
+      cr_assert_eq(precis_scroll(g_c, "f", pf, cursor, 50, t == 0, &p, &cursor, &more, &err), PRECIS_OK, "%s", err.msg);
+      for (size_t j = 0; j < p->n; j++, seen++, next_i++) {
+        while (!fg_eval(F, ids[next_i], &attrs[next_i])) next_i++;
+        cr_assert_eq(p->points[j].id, ids[next_i]);
+        if (t == 0) cr_assert_eq(p->points[j].dim, DIM);
+      }
+      precis_points_free(p);
+    }
+    cr_assert_eq(seen, want);
+    precis_filter_free(pf);
+    free(json);
+    free(F);
+  }
+  uint64_t all;
+  cr_assert_eq(precis_count(g_c, "f", NULL, &all, &err), PRECIS_OK);
+  cr_assert_eq(all, N);
+  /* set payload, then delete by the new value */
+  uint64_t some[3] = {ids[1], ids[2], ids[3]}, upd, del;
+  cr_assert_eq(precis_set_payload(g_c, "f", some, 3, "{\"doomed\":true}", 1, &upd, &err), PRECIS_OK, "%s", err.msg);
+  cr_assert_eq(upd, 3);
+  precis_points *p;
+  cr_assert_eq(precis_get(g_c, "f", some, 1, 0, &p, &err), PRECIS_OK);
+  cr_assert(strstr(p->points[0].metadata, "\"doomed\":true") && strstr(p->points[0].metadata, "\"cat\""),
+            "%s", p->points[0].metadata);
+  precis_points_free(p);
+  precis_filter *pf;
+  cr_assert_eq(precis_filter_parse("{\"must\":[{\"key\":\"doomed\",\"match\":true}]}", &pf, &err), PRECIS_OK);
+  cr_assert_eq(precis_delete_by_filter(g_c, "f", NULL, &del, &err), PRECIS_E_INVALID_ARGUMENT);
+  cr_assert_eq(precis_delete_by_filter(g_c, "f", pf, &del, &err), PRECIS_OK, "%s", err.msg);
+  cr_assert_eq(del, 3);
+  cr_assert_eq(precis_count(g_c, "f", NULL, &all, &err), PRECIS_OK);
+  cr_assert_eq(all, N - 3);
+  cr_assert_eq(precis_count(g_c, "f", pf, &all, &err), PRECIS_OK);
+  cr_assert_eq(all, 0);
+  precis_filter_free(pf);
+  cr_assert_eq(precis_set_payload(g_c, "f", some, 1, "not json", 0, &upd, &err), PRECIS_E_INVALID_JSON);
+  uint64_t cur;
+  int mo;
+  cr_assert_eq(precis_scroll(g_c, "f", NULL, 0, 20000, 0, &p, &cur, &mo, &err), PRECIS_E_OUT_OF_RANGE);
+}
