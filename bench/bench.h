@@ -20,6 +20,7 @@ int bench_quality(int argc, char **argv); /* study_quality.c */
 int bench_ingest(int argc, char **argv);  /* study_ingest.c */
 int bench_ann(int argc, char **argv);     /* study_ann.c */
 int bench_load(int argc, char **argv);    /* study_load.c */
+int bench_filter(int argc, char **argv);  /* study_filter.c */
 
 /* ---- helpers (main.c) ---- */
 

@@ -31,6 +31,8 @@ static const bench_study studies[] = {
     {"ann", bench_ann,
      "GloVe: recall@10 vs queries/s over efSearch and M, in-process and over RPC"},
     {"load", bench_load, "precisd under 64 concurrent clients: throughput, p50/p99/p99.9, RSS, limits"},
+    {"filter", bench_filter,
+     "GloVe + WordNet: filtered recall@10 and QPS at 50/10/1/0.1 %, search and retrieve, with and without payload indexes"},
 };
 
 static void usage(FILE *f) {

@@ -134,9 +134,10 @@ static int keep_slot(void *ctx, int64_t label) {
   coll_fctx *x = ctx;
   coll *c = x->c;
   if (label < 0 || (size_t)label >= c->nslots) return 0;
+  if (x->allow && !roaring_bitmap_contains(x->allow, (uint32_t)label)) return 0;
   uint64_t id = c->slot_id[label], slot;
   if (!idmap_get(&c->live, id, &slot) || slot != (uint64_t)label) return 0;
-  return coll__fctx_pass(x, id);
+  return x->allow_decided || coll__fctx_pass(x, id);
 }
 
 static int ann_filtered(coll_fctx *x, const float *q, uint32_t k, uint32_t ef,
@@ -205,8 +206,8 @@ static int score_slots(coll_fctx *x, const roaring_bitmap_t *slots, bool decided
   return PRECIS_OK;
 }
 
-int coll__filter_candidates(coll_fctx *x, roaring_bitmap_t **out, bool *decided,
-                            precis_error *err) {
+int coll__filter_candidates(coll_fctx *x, uint64_t cap, roaring_bitmap_t **out,
+                            bool *decided, precis_error *err) {
   coll *c = x->c;
   *out = NULL;
   *decided = false;
@@ -215,8 +216,7 @@ int coll__filter_candidates(coll_fctx *x, roaring_bitmap_t **out, bool *decided,
   bool only;
   size_t nt = filter_terms(x->f, T, 16, &only);
   if (nt > 16) nt = 16;
-  double capd = fmax(4.0 * COLL_FILTER_SAMPLE, COLL_FILTER_SCAN_SHARE * (double)c->count);
-  uint64_t cap = (uint64_t)capd;
+  if (!cap) cap = (uint64_t)fmax(4.0 * COLL_FILTER_SAMPLE, COLL_FILTER_SCAN_SHARE * (double)c->count);
   roaring_bitmap_t *acc = NULL;
   bool dec = only; /* every term answered exactly by an index */
   int rc = PRECIS_OK;
@@ -230,8 +230,6 @@ int coll__filter_candidates(coll_fctx *x, roaring_bitmap_t **out, bool *decided,
       roaring_bitmap_free(bm);
       continue;
     }
-    if (T[i].kind == ENGINE_FILTER_RANGE || T[i].kind == ENGINE_FILTER_DATE_RANGE)
-      dec = false; /* bounds were widened to inclusive: check again */
     if (acc) {
       roaring_bitmap_and_inplace(acc, bm);
       roaring_bitmap_free(bm);
@@ -257,25 +255,19 @@ bool coll__slot_passes(coll_fctx *x, uint32_t s, bool decided, uint64_t *id) {
   return decided || coll__fctx_pass(x, *id);
 }
 
-/* With payload indexes: the candidates (coll__filter_candidates) scored
- * exactly. *done false: no usable small set. */
-static int indexed_scan(coll_fctx *x, const float *q, uint32_t k, engine_hit *hits,
-                        size_t *nhits, engine_filter_report *r, bool *done,
-                        precis_error *err) {
-  *done = false;
-  if (!x->c->ann || !ann_can_exact(x->c->ann)) return PRECIS_OK;
-  roaring_bitmap_t *acc;
-  bool decided;
-  int rc = coll__filter_candidates(x, &acc, &decided, err);
-  if (!rc && acc) {
-    *done = true;
-    r->plan = ENGINE_FPLAN_SCAN;
-    r->estimate = roaring_bitmap_get_cardinality(acc);
-    r->unindexed = !decided;
-    rc = score_slots(x, acc, decided, q, k, hits, nhits, err);
-  }
-  if (acc) roaring_bitmap_free(acc);
-  return rc;
+
+/* Filtered ANN: FAISS with the filter as its IDSelector (restricted to
+ * `allow` when the indexes gave it) and efSearch raised for the share. */
+static int ann_plan(coll_fctx *x, const float *q, uint32_t k, const engine_search_params *sp,
+                    double share, engine_hit *hits, size_t *nhits, engine_filter_report *r,
+                    precis_error *err) {
+  coll *c = x->c;
+  uint32_t ef0 = sp && sp->ef_search ? sp->ef_search : c->cfg.hnsw_ef_search;
+  double boost = fmin(16.0, fmax(1.0, 0.5 / fmax(share, 1e-9)));
+  double ef = fmin(4096.0, fmax((double)k, ef0 * boost));
+  r->plan = ENGINE_FPLAN_ANN;
+  r->ef_search = (uint32_t)ef;
+  return ann_filtered(x, q, k, r->ef_search, sp ? sp->nprobe : 0, hits, nhits, err);
 }
 
 int coll__search_filtered_locked(coll_fctx *x, const float *q, uint32_t k,
@@ -286,36 +278,54 @@ int coll__search_filtered_locked(coll_fctx *x, const float *q, uint32_t k,
   engine_filter_report r = {ENGINE_FPLAN_SCAN, 0, 0, 0, filter_needs_meta(x->f)};
   *nhits = 0;
   int rc = PRECIS_OK;
-  if (c->count > 0) { /* payload indexes first: exact when they apply */
-    bool done;
-    rc = indexed_scan(x, q, k, hits, nhits, &r, &done, err);
-    if (x->rc) goto failed;
-    if (rc || done) goto out;
+  bool use_scan = false;
+  if (c->count == 0) goto out;
+  /* 1. payload indexes: their candidate set, exact when small, else the
+   * ANN selector (checked in memory, not on each visited point's metadata) */
+  if (c->ann && ann_can_exact(c->ann) && pidx_active(c)) {
+    roaring_bitmap_t *cand = NULL;
+    bool decided = false;
+    if ((rc = coll__filter_candidates(x, UINT64_MAX, &cand, &decided, err))) goto out;
+    if (cand) {
+      uint64_t card = roaring_bitmap_get_cardinality(cand);
+      double small = fmax(4.0 * COLL_FILTER_SAMPLE, COLL_FILTER_SCAN_SHARE * (double)c->count);
+      r.estimate = card;
+      r.unindexed = !decided;
+      if ((sp && sp->exact) || (double)card <= small || !decided) {
+        r.plan = ENGINE_FPLAN_SCAN;
+        rc = score_slots(x, cand, decided, q, k, hits, nhits, err);
+      } else {
+        x->allow = cand, x->allow_decided = true;
+        rc = ann_plan(x, q, k, sp, (double)card / (double)c->count, hits, nhits, &r, err);
+        x->allow = NULL;
+        if (!rc && !x->rc && *nhits < k) { /* too few found by the walk */
+          r.plan = ENGINE_FPLAN_SCAN;
+          rc = score_slots(x, cand, true, q, k, hits, nhits, err);
+        }
+      }
+      roaring_bitmap_free(cand);
+      if (x->rc) goto failed;
+      goto out;
+    }
   }
-  if (c->count > 0) {
-    bool all;
-    double est = estimate(x, &all);
+  /* 2. no usable index: a sampled estimate picks scan or filtered ANN */
+  bool all;
+  double est = estimate(x, &all);
+  if (x->rc) goto failed;
+  r.estimate = (uint64_t)llround(est);
+  double share = est / (double)c->count;
+  use_scan = (sp && sp->exact) || !c->ann || all || share < COLL_FILTER_SCAN_SHARE;
+  if (!use_scan) {
+    rc = ann_plan(x, q, k, sp, share, hits, nhits, &r, err);
     if (x->rc) goto failed;
-    r.estimate = (uint64_t)llround(est);
-    double share = est / (double)c->count;
-    bool use_scan = (sp && sp->exact) || !c->ann || all || share < COLL_FILTER_SCAN_SHARE;
-    if (!use_scan) {
-      uint32_t ef0 = sp && sp->ef_search ? sp->ef_search : c->cfg.hnsw_ef_search;
-      double boost = fmin(16.0, fmax(1.0, 0.5 / share));
-      double ef = fmin(4096.0, fmax((double)k, ef0 * boost));
-      r.plan = ENGINE_FPLAN_ANN;
-      r.ef_search = (uint32_t)ef;
-      rc = ann_filtered(x, q, k, r.ef_search, sp ? sp->nprobe : 0, hits, nhits, err);
-      if (x->rc) goto failed;
-      if (rc) goto out;
-      /* too few found by the walk: the exact scan decides */
-      if (*nhits < k) use_scan = true;
-    }
-    if (use_scan) {
-      r.plan = ENGINE_FPLAN_SCAN;
-      rc = scan(x, q, k, hits, nhits, err);
-      if (x->rc) goto failed;
-    }
+    if (rc) goto out;
+    /* too few found by the walk: the exact scan decides */
+    if (*nhits < k) use_scan = true;
+  }
+  if (use_scan) {
+    r.plan = ENGINE_FPLAN_SCAN;
+    rc = scan(x, q, k, hits, nhits, err);
+    if (x->rc) goto failed;
   }
 out:
   r.checked = x->checked;

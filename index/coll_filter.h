@@ -32,6 +32,8 @@ typedef struct {
   uint64_t checked;   /* metadata records evaluated */
   int rc;             /* first failure reading a record (PRECIS_OK: none) */
   precis_error err;   /* its message */
+  const roaring_bitmap_t *allow; /* ANN selector: only these slots (NULL: any) */
+  bool allow_decided;            /* ...and they all pass */
 } coll_fctx;
 
 /* `f` is borrowed for the life of the context. */
@@ -48,10 +50,11 @@ int coll__search_filtered_locked(coll_fctx *x, const float *q, uint32_t k,
                                  engine_filter_report *rep, precis_error *err);
 /* The payload indexes' candidate set for x's filter: a bitmap of live slots
  * (caller frees with roaring_bitmap_free) holding every passing point, or
- * NULL when no ready index gives a small set. *decided: every candidate
+ * NULL when no ready index gives a set of at most `cap` postings per lookup
+ * (0: max(1024, COLL_FILTER_SCAN_SHARE of the points)). *decided: every candidate
  * passes (no need to check the metadata). */
-int coll__filter_candidates(coll_fctx *x, roaring_bitmap_t **out, bool *decided,
-                            precis_error *err);
+int coll__filter_candidates(coll_fctx *x, uint64_t cap, roaring_bitmap_t **out,
+                            bool *decided, precis_error *err);
 /* Slot s is live and (decided, or its point passes); *id its point. */
 bool coll__slot_passes(coll_fctx *x, uint32_t s, bool decided, uint64_t *id);
 /* coll_search with a filter (NULL: plain coll_search); takes the lock. */

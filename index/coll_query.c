@@ -68,7 +68,7 @@ static int count_locked(coll_fctx *x, uint64_t *out, precis_error *err) {
   }
   roaring_bitmap_t *cand;
   bool decided;
-  int rc = coll__filter_candidates(x, &cand, &decided, err);
+  int rc = coll__filter_candidates(x, 0, &cand, &decided, err);
   if (rc) return rc;
   if (cand) {
     roaring_uint32_iterator_t *it = roaring_create_iterator(cand);
@@ -133,7 +133,7 @@ static int delete_locked(coll_fctx *x, uint64_t *deleted, precis_error *err) {
   int rc;
   roaring_bitmap_t *cand;
   bool decided;
-  if ((rc = coll__filter_candidates(x, &cand, &decided, err))) return rc;
+  if ((rc = coll__filter_candidates(x, 0, &cand, &decided, err))) return rc;
   if (cand) {
     roaring_uint32_iterator_t *it = roaring_create_iterator(cand);
     if (!it) rc = precis_error_set(err, PRECIS_E_NO_MEMORY, "delete");

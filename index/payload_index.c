@@ -382,8 +382,9 @@ static void *builder(void *arg) {
 /* Scan [lo, hi] (encoded values, inclusive; hi NULL = to the end of the
  * field) adding live slots. */
 static int scan_range(coll *c, const pidx_field *f, const unsigned char *lo, size_t lol,
-                      const unsigned char *hi, size_t hil, bool prefix_only, uint64_t cap,
-                      uint64_t *seen, roaring_bitmap_t *out, bool *capped, precis_error *err) {
+                      bool lo_strict, const unsigned char *hi, size_t hil, bool hi_strict,
+                      bool prefix_only, uint64_t cap, uint64_t *seen, roaring_bitmap_t *out,
+                      bool *capped, precis_error *err) {
   unsigned char pre[7 + VAL_MAX];
   field_prefix(pre, c->id, f->fno);
   size_t plen = 7;
@@ -403,7 +404,12 @@ static int scan_range(coll *c, const pidx_field *f, const unsigned char *lo, siz
     size_t kl;
     const unsigned char *k = (const unsigned char *)store_iter_key(it, &kl);
     if (kl < 7 + 8) continue;
-    if (hi && memcmp(k + 7, hi, hil < kl - 15 ? hil : kl - 15) > 0) break;
+    size_t vl = kl - 15;
+    if (lo_strict && vl == lol && !memcmp(k + 7, lo, lol)) continue;
+    if (hi) {
+      int cmp = memcmp(k + 7, hi, hil < vl ? hil : vl);
+      if (cmp > 0 || (hi_strict && cmp == 0)) break;
+    }
     if (++*seen > cap) {
       *capped = true;
       break;
@@ -451,26 +457,32 @@ int pidx_lookup(coll *c, const filter_term *t, uint64_t cap, roaring_bitmap_t *o
         lo[0] = t->flag ? 1 : 0;
         l = 1;
       }
-      rc = scan_range(c, f, lo, l, NULL, 0, true, cap, &seen, out, capped, err);
+      rc = scan_range(c, f, lo, l, false, NULL, 0, false, true, cap, &seen, out, capped, err);
     }
   } else if (t->kind == ENGINE_FILTER_RANGE || t->kind == ENGINE_FILTER_DATE_RANGE) {
     bool dates = t->kind == ENGINE_FILTER_DATE_RANGE;
     if (!(f = ready_field(c, t->key, dates ? ENGINE_PINDEX_DATETIME : ENGINE_PINDEX_FLOAT))) return PRECIS_OK;
-    /* the tighter of each pair of bounds, inclusive: exact bounds are
-     * checked again on the candidates */
+    /* the tighter of each pair of bounds, strict when the strict one is
+     * (the encodings order values exactly, so the answer is exact) */
     bool has_lo = t->has_gt || t->has_gte, has_hi = t->has_lt || t->has_lte;
+    bool lo_strict, hi_strict;
     if (dates) {
       int64_t a = t->has_gt ? t->dgt : INT64_MIN, b = t->has_gte ? t->dgte : INT64_MIN;
       int64_t x = t->has_lt ? t->dlt : INT64_MAX, y = t->has_lte ? t->dlte : INT64_MAX;
+      lo_strict = t->has_gt && (!t->has_gte || a >= b);
+      hi_strict = t->has_lt && (!t->has_lte || x <= y);
       put_i64(lo, a > b ? a : b);
       put_i64(hi, x < y ? x : y);
     } else {
       double a = t->has_gt ? t->gt : -INFINITY, b = t->has_gte ? t->gte : -INFINITY;
       double x = t->has_lt ? t->lt : INFINITY, y = t->has_lte ? t->lte : INFINITY;
+      lo_strict = t->has_gt && (!t->has_gte || a >= b);
+      hi_strict = t->has_lt && (!t->has_lte || x <= y);
       put_f64(lo, a > b ? a : b);
       put_f64(hi, x < y ? x : y);
     }
-    rc = scan_range(c, f, lo, has_lo ? 8 : 0, has_hi ? hi : NULL, 8, false, cap, &seen, out, capped, err);
+    rc = scan_range(c, f, lo, has_lo ? 8 : 0, has_lo && lo_strict, has_hi ? hi : NULL, 8,
+                    hi_strict, false, cap, &seen, out, capped, err);
   } else {
     return PRECIS_OK;
   }
