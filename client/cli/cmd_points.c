@@ -35,9 +35,10 @@ static int parse_ids(cli *c, const char *s, uint64_t **out, size_t *n) {
   size_t m = 0;
   for (char *tok = strtok(dup, ","); tok; tok = strtok(NULL, ","))
     if (cli_parse_u64(tok, &ids[m++]) < 0) {
+      int rc = cli_usage(c, "bad id '%s' in --ids", tok);
       free(ids);
       free(dup);
-      return cli_usage(c, "bad id '%s' in --ids", tok);
+      return rc;
     }
   free(dup);
   *out = ids;
