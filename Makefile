@@ -26,7 +26,7 @@ CXXFLAGS := -std=c++17 $(OPT) -g $(WARN) $(INC) $(FAISS_CFLAGS) -fPIC -pthread -
 CFLAGS += -DPRECIS_FAISS_DESC='"$(FAISS_DESC)"' -DPRECIS_BUILD_DIR='"$(O)"'
 CXXFLAGS += -DPRECIS_FAISS_DESC='"$(FAISS_DESC)"'
 LDFLAGS := -pthread $(SANFLAGS)
-SYSLIBS := -lrocksdb -ljansson -luring -lprotobuf-c $(FAISS_LIBS) -lm -lstdc++
+SYSLIBS := -lrocksdb -ljansson -luring -lprotobuf-c -lroaring $(FAISS_LIBS) -lm -lstdc++
 
 # ---- sources ----
 PROTO_GEN_C := $(O)/gen/precis.pb-c.c
@@ -95,7 +95,7 @@ $(LIB_ENGINE): $(ENGINE_OBJ)
 $(LIB_CLIENT): $(CLIENT_OBJ) $(WIRE_OBJ)
 	@rm -f $@; ar rcs $@ $^
 $(SO_CLIENT): $(CLIENT_OBJ) $(WIRE_OBJ)
-	$(CC) -shared $(LDFLAGS) -o $@ $^ -lprotobuf-c -Wl,-soname,libprecis.so
+	$(CC) -shared $(LDFLAGS) -o $@ $^ -lprotobuf-c -ljansson -Wl,-soname,libprecis.so
 $(O)/precis.pc: scripts/precis.pc.in
 	sed -e 's|@PREFIX@|$(PREFIX)|g' $< > $@
 

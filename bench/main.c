@@ -36,6 +36,8 @@ static const bench_study studies[] = {
      "WordNet: relevance, diversity, coverage, hypernym recall per mode and graph hops"},
     {"hostile", bench_hostile, "a client's p99 and the server's RSS next to one hostile client (issue 11)"},
     {"client", bench_client, "the C client's upsert rate and retrieve round trip (bench/python_client.py)"},
+    {"filter", bench_filter,
+     "GloVe + WordNet: filtered recall@10 and QPS at 50/10/1/0.1 %, search and retrieve, with and without payload indexes"},
 };
 
 static void usage(FILE *f) {

@@ -429,9 +429,10 @@ int ann_set_param(ann *a, const char *name, double value, precis_error *err) {
 
 /* ---- search ---- */
 
-int ann_search(const ann *a, size_t nq, const float *q, size_t k,
-               const ann_search_params *p, float *dist, int64_t *labels,
-               precis_error *err) {
+/* ann_search and ann_search_sel: keep == NULL searches every label. */
+static int search_common(const ann *a, size_t nq, const float *q, size_t k,
+                         const ann_search_params *p, ann_keep_fn keep, void *ctx,
+                         float *dist, int64_t *labels, precis_error *err) {
   if (!a || (nq && (!q || !dist || !labels)))
     return precis_error_set(err, PRECIS_E_INVALID_ARGUMENT, "ann_search: NULL argument");
   if (k == 0) return precis_error_set(err, PRECIS_E_INVALID_ARGUMENT, "k must be positive");
@@ -456,10 +457,33 @@ int ann_search(const ann *a, size_t nq, const float *q, size_t k,
                               "exact search: the index keeps no full-precision vectors");
     ef = nprobe = 0;
   }
-  if (faissx_search(ix, (idx_t)nq, q, (idx_t)k, (int)ef, nprobe, dist, labels) != 0)
+  int frc = keep ? faissx_search_sel(ix, (idx_t)nq, q, (idx_t)k, (int)ef, nprobe, keep, ctx, dist, labels)
+               : faissx_search(ix, (idx_t)nq, q, (idx_t)k, (int)ef, nprobe, dist, labels);
+  if (frc != 0)
     return faiss_fail(err, PRECIS_E_INTERNAL, "search");
   for (size_t i = 0; i < total; i++)
     if (labels[i] < 0) dist[i] = worst;
+  return PRECIS_OK;
+}
+
+int ann_search(const ann *a, size_t nq, const float *q, size_t k,
+               const ann_search_params *p, float *dist, int64_t *labels,
+               precis_error *err) {
+  return search_common(a, nq, q, k, p, NULL, NULL, dist, labels, err);
+}
+
+int ann_search_sel(const ann *a, const float *q, size_t k,
+                   const ann_search_params *p, ann_keep_fn keep, void *ctx,
+                   float *dist, int64_t *labels, precis_error *err) {
+  if (!keep) return precis_error_set(err, PRECIS_E_INVALID_ARGUMENT, "ann_search_sel: no selector");
+  return search_common(a, 1, q, k, p, keep, ctx, dist, labels, err);
+}
+
+int ann_exact_distances(const ann *a, const float *q, size_t n,
+                        const int64_t *labels, float *dist, precis_error *err) {
+  if (faissx_exact_distances(a->idx, q, (idx_t)n, labels, dist) != 0)
+    return precis_error_set(err, PRECIS_E_UNIMPLEMENTED,
+                            "exact distances: no full-precision vectors for these labels");
   return PRECIS_OK;
 }
 

@@ -92,6 +92,19 @@ int ann_set_param(ann *a, const char *name, double value, precis_error *err);
 int ann_search(const ann *a, size_t nq, const float *q, size_t k,
                const ann_search_params *p, float *dist, int64_t *labels,
                precis_error *err);
+/* ann_search of one query restricted to the labels for which keep(ctx,
+ * label) is nonzero (a FAISS IDSelector). HNSW still walks through other
+ * labels, so raise ef_search as the kept share drops. keep is called on the
+ * calling thread only and must not fail loudly: it records its own errors
+ * in ctx. */
+typedef int (*ann_keep_fn)(void *ctx, int64_t label);
+int ann_search_sel(const ann *a, const float *q, size_t k,
+                   const ann_search_params *p, ann_keep_fn keep, void *ctx,
+                   float *dist, int64_t *labels, precis_error *err);
+/* Exact raw distances (as ann_search reports them) from q to the vectors
+ * of the n labels, in memory; UNIMPLEMENTED unless ann_can_exact(a). */
+int ann_exact_distances(const ann *a, const float *q, size_t n,
+                        const int64_t *labels, float *dist, precis_error *err);
 /* 1 when the index holds its vectors at full precision (Flat, HNSW<M>), so
  * that ann_search with `exact` is a brute-force scan in memory; 0 for
  * compressed or transformed indexes (PQ, SQ, IVF, PCA...), where an exact

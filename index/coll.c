@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "coll_internal.h"
+#include "payload_index.h"
 
 #define COLL_AUTO_HNSW_THRESHOLD 10000
 #define SLOTS_MAGIC "PRSLOTS1"
@@ -612,6 +613,7 @@ int coll_open(store *st, const char *ann_dir, const char *desc, size_t desc_len,
       if (!ann_is_trained(c->ann)) { ann_destroy(c->ann); c->ann = NULL; }
     }
   }
+  if ((rc = pidx_open(c, err))) goto fail;
   *out = c;
   return PRECIS_OK;
 fail:
@@ -621,6 +623,7 @@ fail:
 
 void coll_close(coll *c, bool save) {
   if (!c) return;
+  pidx_close(c);
   if (save && c->dirty) {
     precis_error e;
     if (coll_save_index(c, &e) && c->log)

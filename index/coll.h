@@ -59,6 +59,8 @@ typedef struct coll {
   uint64_t knn_edges, links; /* edge counters (graph module) */
   int64_t pend_knn, pend_links; /* deltas staged for the batch in flight */
 
+  struct pidx_set *pidx; /* payload indexes (payload_index.c), never NULL once open */
+
   const engine_options *eopts;
   coll_log_fn log;
   void *log_ctx;

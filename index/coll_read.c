@@ -55,7 +55,7 @@ static bool hit_worse(const engine_hit *a, const engine_hit *b) {
   return a->score < b->score || (a->score == b->score && a->id > b->id);
 }
 
-static void heap_push(engine_hit *h, size_t *len, size_t cap, engine_hit x) {
+void coll__heap_push(engine_hit *h, size_t *len, size_t cap, engine_hit x) {
   if (*len == cap) {
     if (!hit_worse(&h[0], &x)) return;
     h[0] = x;
@@ -87,6 +87,21 @@ static int cmp_hit_desc(const void *a, const void *b) {
   return 0;
 }
 
+void coll__hits_sort(engine_hit *hits, size_t n) {
+  qsort(hits, n, sizeof *hits, cmp_hit_desc);
+}
+
+float coll__exact_score(const coll *c, const float *v, const float *q) {
+  size_t dim = c->cfg.dim;
+  double s = 0;
+  if (c->cfg.metric == ENGINE_METRIC_L2) {
+    for (size_t i = 0; i < dim; i++) { double d = (double)v[i] - q[i]; s -= d * d; }
+  } else {
+    for (size_t i = 0; i < dim; i++) s += (double)v[i] * q[i];
+  }
+  return (float)s;
+}
+
 static int exact_search(coll *c, const float *q, uint32_t k, engine_hit *hits,
                         size_t *nhits, precis_error *err) {
   unsigned char prefix[4];
@@ -102,20 +117,14 @@ static int exact_search(coll *c, const float *q, uint32_t k, engine_hit *hits,
     const char *val = store_iter_value(it, &vl);
     if (kl != 12 || vl != dim * sizeof(float)) continue;
     memcpy(v, val, vl);
-    double s = 0;
-    if (c->cfg.metric == ENGINE_METRIC_L2) {
-      for (size_t i = 0; i < dim; i++) { double d = (double)v[i] - q[i]; s -= d * d; }
-    } else {
-      for (size_t i = 0; i < dim; i++) s += (double)v[i] * q[i];
-    }
-    engine_hit h = {store_get_be64(key + 4), (float)s};
-    heap_push(hits, &len, k, h);
+    engine_hit h = {store_get_be64(key + 4), coll__exact_score(c, v, q)};
+    coll__heap_push(hits, &len, k, h);
   }
   free(v);
   int rc = store_iter_status(it, err);
   store_iter_destroy(it);
   if (rc) return rc;
-  qsort(hits, len, sizeof *hits, cmp_hit_desc);
+  coll__hits_sort(hits, len);
   *nhits = len;
   return PRECIS_OK;
 }
@@ -208,17 +217,23 @@ int coll__search_batch_locked(coll *c, const float *q, size_t nq, uint32_t k,
   return rc;
 }
 
-int coll_search(coll *c, const float *q, uint32_t dim, uint32_t k,
-                const engine_search_params *sp, engine_hit *hits,
-                size_t *nhits, precis_error *err) {
-  *nhits = 0;
+int coll__search_check(uint32_t k, const engine_search_params *sp, precis_error *err) {
   if (k < 1 || k > PRECIS_MAX_K)
     return precis_error_set(err, PRECIS_E_OUT_OF_RANGE, "k = %u outside 1..%d", k, PRECIS_MAX_K);
   if (sp && (sp->ef_search > 4096 || sp->nprobe > 65536))
     return precis_error_set(err, PRECIS_E_OUT_OF_RANGE, "ef_search at most 4096, nprobe at most 65536");
+  return PRECIS_OK;
+}
+
+int coll_search(coll *c, const float *q, uint32_t dim, uint32_t k,
+                const engine_search_params *sp, engine_hit *hits,
+                size_t *nhits, precis_error *err) {
+  *nhits = 0;
+  int rc = coll__search_check(k, sp, err);
+  if (rc) return rc;
   float *qq = malloc((dim ? dim : 1) * sizeof(float));
   if (!qq) return precis_error_set(err, PRECIS_E_NO_MEMORY, "search");
-  int rc = coll__prepare_vector(c, q, dim, qq, "query", err);
+  rc = coll__prepare_vector(c, q, dim, qq, "query", err);
   if (!rc) {
     pthread_rwlock_rdlock(&c->lock);
     rc = coll__search_locked(c, qq, k, sp, hits, nhits, err);

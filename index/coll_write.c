@@ -9,6 +9,7 @@
 #include "coll_internal.h"
 #include "graph.h"
 #include "payload.h"
+#include "payload_index.h"
 
 int coll__prepare_vector(const coll *c, const float *v, uint32_t dim, float *out,
                          const char *what, precis_error *err) {
@@ -91,6 +92,30 @@ static int check_point(const coll *c, const engine_point_in *p, float *vec,
   return PRECIS_OK;
 }
 
+/* Payload-index postings of point id (index/payload_index.c), from its
+ * stored metadata (if any) to new_meta (NULL: deleted), into batch b. */
+int coll__stage_pidx(coll *c, store_batch *b, uint64_t id, const char *new_meta,
+                     size_t new_len, precis_error *err) {
+  unsigned char k[12];
+  coll__point_key(k, c->id, id);
+  char *rec = NULL;
+  size_t rl = 0, ol = 0;
+  const char *old = NULL;
+  int rc = store_get(c->st, STORE_CF_PAY, k, 12, &rec, &rl, err);
+  if (rc == PRECIS_E_NOT_FOUND) {
+    precis_error_clear(err);
+    rec = NULL;
+  } else if (rc) {
+    return rc;
+  } else if ((rc = payload_meta_view(rec, rl, &old, &ol, err))) {
+    store_free(rec);
+    return rc;
+  }
+  rc = pidx__stage(c, b, id, old, ol, new_meta, new_len, err);
+  store_free(rec);
+  return rc;
+}
+
 int coll_upsert(coll *c, const engine_point_in *pts, size_t n, precis_error *err) {
   if (n == 0 || n > PRECIS_MAX_BATCH)
     return precis_error_set(err, n ? PRECIS_E_OUT_OF_RANGE : PRECIS_E_INVALID_ARGUMENT,
@@ -137,6 +162,7 @@ int coll_upsert(coll *c, const engine_point_in *pts, size_t n, precis_error *err
     pay = np;
     payload_encode(pay, tokens, p->text, p->text_len, meta, ml);
     store_batch_put(b, STORE_CF_PAY, k, 12, pay, pl);
+    if (pidx_active(c) && (rc = coll__stage_pidx(c, b, p->id, meta, ml, err))) goto unlock;
   }
   /* compact the prepared vectors of the survivors, in order */
   for (size_t j = 0; j < m; j++)
@@ -186,8 +212,8 @@ out:
   return rc;
 }
 
-int coll_delete(coll *c, const uint64_t *ids, size_t n, size_t *deleted,
-                precis_error *err) {
+int coll__delete(coll *c, const uint64_t *ids, size_t n, size_t *deleted,
+                 bool locked, precis_error *err) {
   if (deleted) *deleted = 0;
   if (n == 0 || n > PRECIS_MAX_BATCH)
     return precis_error_set(err, n ? PRECIS_E_OUT_OF_RANGE : PRECIS_E_INVALID_ARGUMENT,
@@ -199,7 +225,7 @@ int coll_delete(coll *c, const uint64_t *ids, size_t n, size_t *deleted,
   idmap_init(&seen);
   int rc = PRECIS_OK;
   if (!gone || !lv || !b) { rc = precis_error_set(err, PRECIS_E_NO_MEMORY, "delete"); goto out; }
-  pthread_rwlock_wrlock(&c->lock);
+  if (!locked) pthread_rwlock_wrlock(&c->lock);
   size_t m = 0;
   for (size_t i = 0; i < n; i++) {
     if (!idmap_get(&c->live, ids[i], NULL) || idmap_get(&seen, ids[i], NULL)) continue;
@@ -209,6 +235,7 @@ int coll_delete(coll *c, const uint64_t *ids, size_t n, size_t *deleted,
     coll__point_key(k, c->id, ids[i]);
     store_batch_delete(b, STORE_CF_VEC, k, 12);
     store_batch_delete(b, STORE_CF_PAY, k, 12);
+    if (pidx_active(c) && (rc = coll__stage_pidx(c, b, ids[i], NULL, 0, err))) goto unlock;
     store_put_be64(lv + 8 * m, ids[i]);
     m++;
   }
@@ -227,12 +254,17 @@ int coll_delete(coll *c, const uint64_t *ids, size_t n, size_t *deleted,
   if (deleted) *deleted = m;
   after_write(c, m);
 unlock:
-  pthread_rwlock_unlock(&c->lock);
-  if (!rc && m) maybe_save(c);
+  if (!locked) pthread_rwlock_unlock(&c->lock);
+  if (!rc && m && !locked) maybe_save(c);
 out:
   free(gone);
   free(lv);
   store_batch_destroy(b);
   idmap_free(&seen);
   return rc;
+}
+
+int coll_delete(coll *c, const uint64_t *ids, size_t n, size_t *deleted,
+                precis_error *err) {
+  return coll__delete(c, ids, n, deleted, false, err);
 }

@@ -17,6 +17,8 @@
 #include <unistd.h>
 
 #include "coll.h"
+#include "coll_filter.h"
+#include "payload_index.h"
 #include "graph_internal.h"
 #include "store.h"
 #include "valid.h"
@@ -324,6 +326,7 @@ int engine_collection_drop(engine *e, const char *name, precis_error *err) {
     return precis_error_set(err, PRECIS_E_NOT_FOUND, "unknown collection \"%s\"", name);
   }
   coll *c = e->colls[i];
+  pidx_stop_builder(c); /* writes no postings after the range deletes below */
   store_batch *b = store_batch_create(e->st);
   if (!b) { pthread_rwlock_unlock(&e->lock); return precis_error_set(err, PRECIS_E_NO_MEMORY, "drop"); }
   unsigned char lo[5], hi[5];
@@ -445,6 +448,93 @@ int engine_search(engine *e, const char *name, const float *query, uint32_t dim,
   int rc = acquire(e, name, &c, err);
   if (rc) return rc;
   rc = coll_search(c, query, dim, k, sp, hits, nhits, err);
+  release(e);
+  return rc;
+}
+
+int engine_search_filtered(engine *e, const char *name, const float *query,
+                           uint32_t dim, uint32_t k,
+                           const engine_search_params *sp,
+                           const engine_filter *f, engine_hit *hits,
+                           size_t *nhits, engine_filter_report *rep,
+                           precis_error *err) {
+  coll *c;
+  int rc = acquire(e, name, &c, err);
+  if (rc) return rc;
+  rc = coll_search_filtered(c, query, dim, k, sp, f, hits, nhits, rep, err);
+  release(e);
+  return rc;
+}
+
+int engine_payload_index_create(engine *e, const char *name, const char *key,
+                                engine_pindex_type type, precis_error *err) {
+  coll *c;
+  int rc = acquire(e, name, &c, err);
+  if (rc) return rc;
+  rc = pidx_create(c, key, type, err);
+  release(e);
+  return rc;
+}
+
+int engine_payload_index_drop(engine *e, const char *name, const char *key,
+                              precis_error *err) {
+  coll *c;
+  int rc = acquire(e, name, &c, err);
+  if (rc) return rc;
+  rc = key ? pidx_drop(c, key, err) : precis_error_set(err, PRECIS_E_INVALID_ARGUMENT, "no key");
+  release(e);
+  return rc;
+}
+
+int engine_payload_index_list(engine *e, const char *name, engine_pindex_info **out,
+                              size_t *n, precis_error *err) {
+  coll *c;
+  int rc = acquire(e, name, &c, err);
+  if (rc) return rc;
+  rc = pidx_list(c, out, n, err);
+  release(e);
+  return rc;
+}
+
+int engine_count_filtered(engine *e, const char *name, const engine_filter *f,
+                          uint64_t *out, precis_error *err) {
+  coll *c;
+  int rc = acquire(e, name, &c, err);
+  if (rc) return rc;
+  rc = coll_count_filtered(c, f, out, err);
+  release(e);
+  return rc;
+}
+
+int engine_scroll(engine *e, const char *name, const engine_filter *f,
+                  uint64_t cursor, uint32_t limit, bool with_vectors,
+                  engine_point **out, size_t *n, uint64_t *next_cursor,
+                  bool *more, precis_error *err) {
+  coll *c;
+  int rc = acquire(e, name, &c, err);
+  if (rc) return rc;
+  rc = coll_scroll(c, f, cursor, limit, with_vectors, out, n, next_cursor, more, err);
+  release(e);
+  return rc;
+}
+
+int engine_delete_filtered(engine *e, const char *name, const engine_filter *f,
+                           uint64_t *deleted, precis_error *err) {
+  coll *c;
+  int rc = acquire(e, name, &c, err);
+  if (rc) return rc;
+  rc = coll_delete_filtered(c, f, deleted, err);
+  release(e);
+  return rc;
+}
+
+int engine_set_payload(engine *e, const char *name, const uint64_t *ids,
+                       size_t n, const char *meta, size_t meta_len, bool merge,
+                       size_t *updated, precis_error *err) {
+  coll *c;
+  int rc = acquire(e, name, &c, err);
+  if (rc) return rc;
+  rc = coll_set_payload(c, ids, n, meta, meta_len, merge, updated, err);
   release(e);
   return rc;
 }

@@ -188,6 +188,158 @@ int engine_search(engine *e, const char *coll, const float *query,
                   uint32_t dim, uint32_t k, const engine_search_params *sp,
                   engine_hit *hits, size_t *nhits, precis_error *err);
 
+/* ---- filters (index/filter.c; docs/PROTOCOL.md, Filter) ----
+ * A filter is a tree of groups written as a list: groups[0] is the top
+ * level, and a GROUP condition of group j names a later group i > j; every
+ * group but the first is named exactly once. A group passes when all its
+ * `must` conditions pass, at least one `should` passes (or it has none),
+ * and no `must_not` passes; the empty filter passes every point.
+ * Conditions test the point's metadata JSON at a dotted path ("a.b.c"
+ * walks nested objects); when the value there is an array, MATCH, ANY and
+ * the ranges pass if one element does. Absent fields fail MATCH, ANY and
+ * the ranges, and pass NONE. */
+typedef enum {
+  ENGINE_FILTER_MATCH = 1,   /* equals `value` (keyword, integer or bool) */
+  ENGINE_FILTER_ANY = 2,     /* equals one of keywords/integers */
+  ENGINE_FILTER_NONE = 3,    /* equals none of keywords/integers */
+  ENGINE_FILTER_RANGE = 4,   /* number in the range (has_* bounds) */
+  ENGINE_FILTER_DATE_RANGE = 5, /* RFC 3339 string in the range (dt_* bounds) */
+  ENGINE_FILTER_EXISTS = 6,  /* flag: present and not null / absent or null */
+  ENGINE_FILTER_IS_NULL = 7, /* flag: present and null / not so */
+  ENGINE_FILTER_HAS_ID = 8,  /* the point's id is one of `ids`; no key */
+  ENGINE_FILTER_GROUP = 9    /* groups[group] passes; no key */
+} engine_filter_kind;
+
+typedef enum {
+  ENGINE_FVAL_KEYWORD = 0,
+  ENGINE_FVAL_INTEGER = 1,
+  ENGINE_FVAL_BOOL = 2
+} engine_filter_value_type;
+
+typedef struct {
+  engine_filter_kind kind;
+  const char *key;                   /* dotted path; unused by HAS_ID, GROUP */
+  engine_filter_value_type vtype;    /* MATCH */
+  const char *keyword;               /* MATCH keyword */
+  int64_t integer;                   /* MATCH integer */
+  bool flag;                         /* MATCH bool; EXISTS, IS_NULL sense */
+  const char *const *keywords;       /* ANY, NONE */
+  size_t n_keywords;
+  const int64_t *integers;           /* ANY, NONE */
+  size_t n_integers;
+  bool has_gt, has_gte, has_lt, has_lte; /* RANGE bounds present */
+  double gt, gte, lt, lte;
+  const char *dt_gt, *dt_gte, *dt_lt, *dt_lte; /* DATE_RANGE; NULL = none */
+  const uint64_t *ids;               /* HAS_ID */
+  size_t n_ids;
+  uint32_t group;                    /* GROUP */
+} engine_filter_cond;
+
+typedef struct {
+  const engine_filter_cond *must, *should, *must_not;
+  size_t n_must, n_should, n_must_not;
+} engine_filter_group;
+
+typedef struct engine_filter engine_filter; /* compiled, immutable */
+
+/* Check a filter against precis/limits.h (PRECIS_MAX_FILTER_*) and compile
+ * it. INVALID_ARGUMENT for a malformed tree or an unparseable date,
+ * OUT_OF_RANGE past a limit. The compiled filter copies everything it needs;
+ * free with engine_filter_destroy() (NULL is a no-op). It may be shared by
+ * concurrent calls. */
+int engine_filter_compile(const engine_filter_group *groups, size_t n_groups,
+                          engine_filter **out, precis_error *err);
+void engine_filter_destroy(engine_filter *f);
+
+/* How a filtered search or retrieval ran (the response carries it). */
+typedef enum {
+  ENGINE_FPLAN_NONE = 0, /* no filter */
+  ENGINE_FPLAN_SCAN = 1, /* exact scan of the points that pass */
+  ENGINE_FPLAN_ANN = 2   /* ANN search restricted to points that pass */
+} engine_filter_plan;
+
+typedef struct {
+  engine_filter_plan plan;
+  uint64_t estimate;     /* estimated points passing the filter */
+  uint64_t checked;      /* points whose metadata the filter was tested on */
+  uint32_t ef_search;    /* efSearch of a filtered ANN search (0 otherwise) */
+  bool unindexed;        /* some condition was tested on candidates' stored
+                            metadata rather than answered by an index */
+} engine_filter_report;
+
+/* engine_search restricted to points passing `f` (NULL: no filter, as
+ * engine_search); exact results at every selectivity where `sp->exact`,
+ * else ANN over the passing points (see docs/PROTOCOL.md, Filter). `rep`
+ * (may be NULL) receives how it ran. */
+int engine_search_filtered(engine *e, const char *coll, const float *query,
+                           uint32_t dim, uint32_t k,
+                           const engine_search_params *sp,
+                           const engine_filter *f, engine_hit *hits,
+                           size_t *nhits, engine_filter_report *rep,
+                           precis_error *err);
+/* Payload indexes (index/payload_index.c): declared per collection and
+ * metadata key (dotted path), kept in RocksDB in the same write batch as the
+ * points they index. A new index is built in the background from the
+ * stored metadata and used by filters once ready (survives restarts; a
+ * build cut short resumes on open). What each type answers:
+ *   KEYWORD  match/any/none of keywords (string values)
+ *   INTEGER  match/any/none of integers (whole numbers)
+ *   FLOAT    range (every number)
+ *   BOOL     match of a bool
+ *   DATETIME date_range (RFC 3339 strings)
+ * Array values index each element. */
+typedef enum {
+  ENGINE_PINDEX_KEYWORD = 0,
+  ENGINE_PINDEX_INTEGER = 1,
+  ENGINE_PINDEX_FLOAT = 2,
+  ENGINE_PINDEX_BOOL = 3,
+  ENGINE_PINDEX_DATETIME = 4
+} engine_pindex_type;
+
+typedef struct {
+  char key[PRECIS_MAX_FILTER_KEY_LEN + 1];
+  engine_pindex_type type;
+  bool ready;       /* false while the background build runs */
+} engine_pindex_info;
+
+/* ALREADY_EXISTS when `key` has an index (of any type); OUT_OF_RANGE past
+ * PRECIS_MAX_PAYLOAD_INDEXES. Returns once declared; the build runs on. */
+int engine_payload_index_create(engine *e, const char *coll, const char *key,
+                                engine_pindex_type type, precis_error *err);
+int engine_payload_index_drop(engine *e, const char *coll, const char *key,
+                              precis_error *err);
+/* *out malloc'd (free()), ordered by key. */
+int engine_payload_index_list(engine *e, const char *coll,
+                              engine_pindex_info **out, size_t *n,
+                              precis_error *err);
+/* Live points passing f (NULL: all). */
+int engine_count_filtered(engine *e, const char *coll, const engine_filter *f,
+                          uint64_t *out, precis_error *err);
+/* One page of the points passing f (NULL: all) in ascending id order, from
+ * id `cursor` on: at most `limit` (1..PRECIS_MAX_SCROLL_LIMIT) points, after
+ * examining at most PRECIS_SCROLL_SCAN_BUDGET stored ones. *out as
+ * engine_get's (all found; free with engine_points_free(*out, *n)).
+ * *next_cursor resumes after the page; *more false when the collection has
+ * no ids past it. A page may hold fewer than `limit` points (even none)
+ * with *more true. */
+int engine_scroll(engine *e, const char *coll, const engine_filter *f,
+                  uint64_t cursor, uint32_t limit, bool with_vectors,
+                  engine_point **out, size_t *n, uint64_t *next_cursor,
+                  bool *more, precis_error *err);
+/* Delete every point passing f (required) under one hold of the write
+ * lock, in atomic batches of PRECIS_MAX_BATCH; *deleted may be NULL. */
+int engine_delete_filtered(engine *e, const char *coll, const engine_filter *f,
+                           uint64_t *deleted, precis_error *err);
+/* Set the metadata of the existing ids among ids[0..n) to `meta` (a JSON
+ * object; merge = false) or to their metadata with meta's top-level keys
+ * set (merge = true; a null value is kept as null), without touching
+ * vectors or text; one atomic batch, payload indexes updated with it.
+ * *updated (may be NULL) counts the points changed. */
+int engine_set_payload(engine *e, const char *coll, const uint64_t *ids,
+                       size_t n, const char *meta, size_t meta_len, bool merge,
+                       size_t *updated, precis_error *err);
+/* ---- end filters ---- */
+
 /* ---- graph (kNN edges and knowledge links) ---- */
 #define ENGINE_EDGE_KNN 1u
 #define ENGINE_EDGE_LINKS 2u
@@ -271,6 +423,9 @@ typedef struct {
   bool exact_seeds;
   uint32_t ef_search;
   uint32_t max_represented_ids; /* cap on ids listed per item, default 16 */
+  /* filter (index/filter.c): only points passing it are seeds, enter the
+   * pool, are selected or counted as represented; NULL = none. Borrowed. */
+  const engine_filter *filter;
 } engine_retrieve_params;
 
 void engine_retrieve_params_default(engine_retrieve_params *p);
@@ -299,6 +454,7 @@ typedef struct {
                               or the requested form resolved to */
   uint32_t pool_size, seed_count;
   uint64_t t_seed_us, t_expand_us, t_select_us, t_total_us;
+  engine_filter_report filter_report; /* plan NONE without a filter */
 } engine_retrieve_result;
 
 /* *out allocated by the engine; free with engine_retrieve_result_free(). */

@@ -16,7 +16,9 @@
 #include <faiss/impl/AuxIndexStructures.h>
 #include <faiss/impl/DistanceComputer.h>
 #include <faiss/impl/FaissException.h>
+#include <faiss/impl/IDSelector.h>
 #include <faiss/utils/Heap.h>
+#include <faiss/utils/distances.h>
 #include <omp.h>
 
 #include <algorithm>
@@ -165,9 +167,18 @@ int faissx_store_current_exception() noexcept {
   return -1;
 }
 
-extern "C" int faissx_search(const FaissIndex *index, idx_t n, const float *x,
-                             idx_t k, int ef_search, size_t nprobe,
-                             float *distances, idx_t *labels) {
+namespace {
+/* IDSelector over a C callback (faissx_search_sel). */
+struct CallbackSelector : faiss::IDSelector {
+  CallbackSelector(faissx_keep_fn f, void *c) : fn(f), ctx(c) {}
+  bool is_member(idx_t id) const override { return fn(ctx, id) != 0; }
+  faissx_keep_fn fn;
+  void *ctx;
+};
+
+int search_impl(const FaissIndex *index, idx_t n, const float *x, idx_t k,
+                int ef_search, size_t nprobe, const faiss::IDSelector *sel,
+                float *distances, idx_t *labels) {
   try {
     const auto *ix = reinterpret_cast<const faiss::Index *>(index);
     FAISS_THROW_IF_NOT_MSG(n >= 0 && k > 0, "faissx_search: bad n or k");
@@ -178,7 +189,17 @@ extern "C" int faissx_search(const FaissIndex *index, idx_t n, const float *x,
     const faiss::SearchParameters *params = nullptr;
     idx_t kw = k;
 
+    faiss::SearchParameters plain_params;
+    if (sel) { /* every index type below gets the selector */
+      plain_params.sel = hnsw_params.sel = ivf_params.sel = const_cast<faiss::IDSelector *>(sel);
+      params = &plain_params;
+    }
     if (auto h = dynamic_cast<const faiss::IndexHNSW *>(target)) {
+      if (sel && ef_search <= 0) {
+        hnsw_params.efSearch = h->hnsw.efSearch;
+        hnsw_params.check_relative_distance = h->hnsw.check_relative_distance;
+        params = &hnsw_params;
+      }
       if (ef_search > 0) {
         hnsw_params.efSearch = ef_search;
         hnsw_params.check_relative_distance = h->hnsw.check_relative_distance;
@@ -188,7 +209,7 @@ extern "C" int faissx_search(const FaissIndex *index, idx_t n, const float *x,
       }
     } else if (auto ivf = dynamic_cast<const faiss::IndexIVF *>(target)) {
       auto hq = dynamic_cast<const faiss::IndexHNSW *>(ivf->quantizer);
-      if (nprobe > 0 || (ef_search > 0 && hq)) {
+      if (sel || nprobe > 0 || (ef_search > 0 && hq)) {
         ivf_params.nprobe = nprobe > 0 ? nprobe : ivf->nprobe;
         ivf_params.max_codes = ivf->max_codes;
         if (ef_search > 0 && hq) {
@@ -204,7 +225,8 @@ extern "C" int faissx_search(const FaissIndex *index, idx_t n, const float *x,
     const auto *hnsw = dynamic_cast<const faiss::IndexHNSW *>(ix);
     if (hnsw && n < kSerialBelow &&
         (hnsw->metric_type == faiss::METRIC_INNER_PRODUCT || hnsw->metric_type == faiss::METRIC_L2)) {
-      hnsw_search_serial(hnsw, n, x, k, kw, params ? &hnsw_params : nullptr, distances, labels);
+      hnsw_search_serial(hnsw, n, x, k, kw, params == &hnsw_params ? &hnsw_params : nullptr,
+                         distances, labels);
       return 0;
     }
     OmpCap cap(n);
@@ -217,6 +239,21 @@ extern "C" int faissx_search(const FaissIndex *index, idx_t n, const float *x,
   }
   return 0;
 }
+} // namespace
+
+extern "C" int faissx_search(const FaissIndex *index, idx_t n, const float *x,
+                             idx_t k, int ef_search, size_t nprobe,
+                             float *distances, idx_t *labels) {
+  return search_impl(index, n, x, k, ef_search, nprobe, nullptr, distances, labels);
+}
+
+extern "C" int faissx_search_sel(const FaissIndex *index, idx_t n, const float *x,
+                                 idx_t k, int ef_search, size_t nprobe,
+                                 faissx_keep_fn keep, void *ctx,
+                                 float *distances, idx_t *labels) {
+  CallbackSelector sel(keep, ctx);
+  return search_impl(index, n, x, k, ef_search, nprobe, &sel, distances, labels);
+}
 
 extern "C" const FaissIndex *faissx_exact_view(const FaissIndex *index) {
   const auto *ix = reinterpret_cast<const faiss::Index *>(index);
@@ -226,6 +263,21 @@ extern "C" const FaissIndex *faissx_exact_view(const FaissIndex *index) {
         dynamic_cast<const faiss::IndexFlat *>(h->storage))
       return reinterpret_cast<const FaissIndex *>(h->storage);
   return nullptr;
+}
+
+extern "C" int faissx_exact_distances(const FaissIndex *index, const float *x, idx_t n,
+                                      const idx_t *labels, float *distances) {
+  auto flat = reinterpret_cast<const faiss::IndexFlat *>(faissx_exact_view(index));
+  if (!flat) return -1;
+  const size_t d = static_cast<size_t>(flat->d);
+  const float *xb = flat->get_xb();
+  const bool ip = flat->metric_type == faiss::METRIC_INNER_PRODUCT;
+  for (idx_t i = 0; i < n; i++) {
+    if (labels[i] < 0 || labels[i] >= flat->ntotal) return -1;
+    const float *v = xb + static_cast<size_t>(labels[i]) * d;
+    distances[i] = ip ? faiss::fvec_inner_product(x, v, d) : faiss::fvec_L2sqr(x, v, d);
+  }
+  return 0;
 }
 
 extern "C" int faissx_last_error_is_oom(void) {

@@ -28,12 +28,29 @@ int faissx_search(const FaissIndex *index, idx_t n, const float *x, idx_t k,
                   int ef_search, size_t nprobe, float *distances,
                   idx_t *labels);
 
+/* faissx_search restricted to the labels for which keep(ctx, label) returns
+ * nonzero (a faiss::IDSelector over the callback; Flat, HNSW and IVF honour
+ * it in FAISS >= 1.7.3). HNSW walks through non-members but returns only
+ * members, so at low selectivity a larger ef_search is needed. keep must not
+ * throw; it is called from the searching thread(s). */
+typedef int (*faissx_keep_fn)(void *ctx, idx_t label);
+int faissx_search_sel(const FaissIndex *index, idx_t n, const float *x, idx_t k,
+                      int ef_search, size_t nprobe, faissx_keep_fn keep,
+                      void *ctx, float *distances, idx_t *labels);
+
 /* The flat index holding `index`'s vectors at full precision: the index
  * itself when it is an IndexFlat, the storage of an IndexHNSWFlat; NULL when
  * the index keeps only codes (PQ, SQ, IVF) or transforms its input. Borrowed:
  * valid as long as `index` and not modified by adds to it (the storage grows
  * with the index). Searching it is a brute-force scan of the same labels. */
 const FaissIndex *faissx_exact_view(const FaissIndex *index);
+
+/* Exact distances (inner product, or squared L2, as the index's metric)
+ * between query x and the n vectors with the given labels, read from the
+ * full-precision storage (faissx_exact_view). -1 when the index has none or
+ * a label is out of range. */
+int faissx_exact_distances(const FaissIndex *index, const float *x, idx_t n,
+                           const idx_t *labels, float *distances);
 
 /* 1 if the last FAISS error of this thread was an allocation failure. Only
  * exact where the exception was stored unsliced (compat layer, extension);

@@ -3,6 +3,7 @@
 
 #include <ctype.h>
 #include <jansson.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -66,14 +67,30 @@ void payload_encode(unsigned char *buf, uint32_t tokens, const char *text,
   if (meta_len) memcpy(buf + 12 + text_len, meta, meta_len);
 }
 
+/* Offsets of text and metadata in a record; false when it is corrupt. */
+static bool record_layout(const unsigned char *p, size_t len, uint32_t *tl, uint32_t *ml) {
+  if (len < 12) return false;
+  *tl = get_le32(p + 4);
+  if ((size_t)*tl > len - 12) return false;
+  *ml = get_le32(p + 8 + *tl);
+  return (size_t)*ml == len - 12 - *tl;
+}
+
+int payload_meta_view(const char *buf, size_t len, const char **meta,
+                      size_t *meta_len, precis_error *err) {
+  uint32_t tl, ml;
+  if (!record_layout((const unsigned char *)buf, len, &tl, &ml))
+    return precis_error_set(err, PRECIS_E_CORRUPTION, "payload record is corrupt");
+  *meta = buf + 12 + tl;
+  *meta_len = ml;
+  return PRECIS_OK;
+}
+
 int payload_decode(const char *buf, size_t len, uint32_t *tokens, char **text,
                    char **meta, precis_error *err) {
   const unsigned char *p = (const unsigned char *)buf;
-  if (len < 12) goto corrupt;
-  uint32_t tl = get_le32(p + 4);
-  if ((size_t)tl > len - 12) goto corrupt;
-  uint32_t ml = get_le32(p + 8 + tl);
-  if ((size_t)ml != len - 12 - tl) goto corrupt;
+  uint32_t tl, ml;
+  if (!record_layout(p, len, &tl, &ml)) goto corrupt;
   char *t = malloc((size_t)tl + 1), *m = malloc((size_t)ml + 1);
   if (!t || !m) {
     free(t);

@@ -33,4 +33,9 @@ void payload_encode(unsigned char *buf, uint32_t tokens, const char *text,
 int payload_decode(const char *buf, size_t len, uint32_t *tokens, char **text,
                    char **meta, precis_error *err);
 
+/* The metadata JSON inside an encoded record, without copying: *meta points
+ * into buf (not NUL-terminated). CORRUPTION on a bad record. */
+int payload_meta_view(const char *buf, size_t len, const char **meta,
+                      size_t *meta_len, precis_error *err);
+
 #endif /* PRECIS_INDEX_PAYLOAD_H */

@@ -31,6 +31,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "coll_filter.h"
 #include "coll_internal.h"
 #include "graph_internal.h"
 #include "payload.h"
@@ -277,6 +278,10 @@ int retrieve__run(coll *c, const engine_retrieve_params *p,
 
   pool_t P = {0};
   idmap_init(&P.pos);
+  coll_fctx fx; /* filter hook: verdicts of this request */
+  engine_filter_report frep = {0};
+  coll__fctx_init(&fx, c, p->filter);
+#define FILTER_FAILS(id) (p->filter && !coll__fctx_pass(&fx, (id)))
   engine_hit *hits = malloc(nseeds * sizeof *hits);
   nbr_t *nb = malloc(1024 * sizeof *nb);
   float *vecs = NULL, *rel = NULL, *sim = NULL, *nsim = NULL, *qual = NULL, *own = NULL;
@@ -296,7 +301,11 @@ int retrieve__run(coll *c, const engine_retrieve_params *p,
   /* 1. seeds (sorted by similarity, best first) */
   size_t nh = 0;
   engine_search_params sp = {p->exact_seeds, p->ef_search, 0};
-  if ((rc = coll__search_locked(c, q, nseeds, &sp, hits, &nh, err))) goto out;
+  /* filter hook (coll_filter.h): filtered seeds; FILTER_FAILS gates the pool */
+  if (p->filter) {
+    rc = coll__search_filtered_locked(&fx, q, nseeds, &sp, hits, &nh, &frep, err);
+    if (rc) goto out;
+  } else if ((rc = coll__search_locked(c, q, nseeds, &sp, hits, &nh, err))) goto out;
   uint64_t t1 = now_us();
   /* the relevance scale: the best seed and the E-th */
   if (nexp > nh) nexp = (uint32_t)nh;
@@ -318,6 +327,10 @@ int retrieve__run(coll *c, const engine_retrieve_params *p,
       if ((rc = neighbours(c, p, P.id[u], nb, 1024, &nn, err))) goto out;
       for (size_t j = 0; j < nn; j++) {
         if (!idmap_get(&c->live, nb[j].other, NULL)) continue;
+        if (FILTER_FAILS(nb[j].other)) { /* never enters the pool: no path through it */
+          if (fx.rc) { rc = fx.rc; if (err) *err = fx.err; goto out; }
+          continue;
+        }
         float path = P.g[u] * nb[j].w * p->decay;
         if (pool_reach(&P, nb[j].other, P.id[u], h, path, room) < 0) { rc = PRECIS_E_NO_MEMORY; goto out; }
       }
@@ -488,6 +501,7 @@ int retrieve__run(coll *c, const engine_retrieve_params *p,
   R->t_expand_us = t2 - t1;
   R->t_select_us = t3 - t2;
   R->t_total_us = now_us() - t0;
+  if (p->filter) { frep.checked = fx.checked; R->filter_report = frep; }
 out:
   pthread_rwlock_unlock(&c->lock);
 out_nolock:
@@ -502,6 +516,8 @@ out_nolock:
   free(P.g);
   free(P.ev);
   idmap_free(&P.pos);
+  coll__fctx_free(&fx);
+#undef FILTER_FAILS
   free(vecs);
   free(rel);
   free(sim);

@@ -7,7 +7,8 @@
 #include <string.h>
 
 static const char *const store__cf_names[STORE_CF_COUNT] = {
-    "default", "collections", "vectors", "payloads", "edges", "redges", "log"};
+    "default", "collections", "vectors", "payloads", "edges", "redges", "log",
+    "pindex"};
 
 struct store {
   rocksdb_t *db;

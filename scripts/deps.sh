@@ -8,6 +8,7 @@ pkgs=(
   librocksdb-dev liburing-dev libprotobuf-c-dev protobuf-c-compiler
   libcriterion-dev libjansson-dev libhnswlib-dev
   python3 npm wordnet-base
+  libroaring-dev
 )
 # issue 15: the Python client (protoc generates its protobuf module; pytest
 # runs its tests; numpy is its optional fast path) and the metrics endpoint

@@ -21,6 +21,7 @@
 #include "frame.h"
 #include "precis/limits.h"
 #include "srv_limits.h"
+#include "srv_filter.h"
 #include "srv_log.h"
 #include "valid.h"
 #include "srv_metrics.h"
@@ -384,6 +385,21 @@ static int get_bounded(dctx *x, const Precis__V1__GetRequest *r, size_t n,
   return PRECIS_OK;
 }
 
+/* A found engine point as a wire Point (borrowing its strings and vector;
+ * dim 0: without the vector). */
+static void point_to_pb(Precis__V1__Point *p, const engine_point *ep, uint32_t dim) {
+  precis__v1__point__init(p);
+  p->id = ep->id;
+  if (dim && ep->vector) {
+    p->vector = ep->vector;
+    p->n_vector = dim;
+  }
+  p->text = ep->text ? ep->text : (char *)"";
+  p->metadata = ep->meta ? ep->meta : (char *)"{}";
+  p->tokens = ep->tokens;
+  p->has_tokens = 1;
+}
+
 static int op_get(dctx *x, const Precis__V1__GetRequest *r) {
   size_t n = r->n_ids;
   if (n > PRECIS_MAX_BATCH)
@@ -415,23 +431,24 @@ static int op_get(dctx *x, const Precis__V1__GetRequest *r) {
       missing[nm++] = ep->id;
       continue;
     }
-    Precis__V1__Point *p = &pb[nf];
-    precis__v1__point__init(p);
-    p->id = ep->id;
-    if (r->with_vectors && ep->vector && info) {
-      p->vector = ep->vector;
-      p->n_vector = info->config.dim;
-    }
-    p->text = ep->text ? ep->text : (char *)"";
-    p->metadata = ep->meta ? ep->meta : (char *)"{}";
-    p->tokens = ep->tokens;
-    p->has_tokens = 1;
-    arr[nf++] = p;
+    point_to_pb(&pb[nf], ep, r->with_vectors && info ? info->config.dim : 0);
+    arr[nf] = &pb[nf];
+    nf++;
   }
   gr->points = arr;
   gr->n_points = nf;
   gr->missing = missing;
   gr->n_missing = nm;
+  return PRECIS_OK;
+}
+
+static int set_deleted(dctx *x, uint64_t deleted) {
+  Precis__V1__DeleteResult *dr = ANEW(x, Precis__V1__DeleteResult, 1);
+  if (!dr) return nomem(x);
+  precis__v1__delete_result__init(dr);
+  dr->deleted = deleted;
+  x->resp->result_case = PRECIS__V1__RESPONSE__RESULT_DELETE;
+  x->resp->delete_ = dr;
   return PRECIS_OK;
 }
 
@@ -448,13 +465,7 @@ static int op_delete(dctx *x, const Precis__V1__DeleteRequest *r) {
     rc = engine_delete(x->s->eng, r->collection, r->ids, n, &deleted, &x->err);
     if (rc) return rc;
   }
-  Precis__V1__DeleteResult *dr = ANEW(x, Precis__V1__DeleteResult, 1);
-  if (!dr) return nomem(x);
-  precis__v1__delete_result__init(dr);
-  dr->deleted = deleted;
-  x->resp->result_case = PRECIS__V1__RESPONSE__RESULT_DELETE;
-  x->resp->delete_ = dr;
-  return PRECIS_OK;
+  return set_deleted(x, deleted);
 }
 
 /* ---- graph ---- */
@@ -566,8 +577,12 @@ static int op_search(dctx *x, const Precis__V1__SearchRequest *r) {
   engine_hit *hits = ANEW(x, engine_hit, k);
   if (!hits) return nomem(x);
   size_t nh = 0;
-  rc = engine_search(x->s->eng, r->collection, r->vector, (uint32_t)r->n_vector,
-                     k, &sp, hits, &nh, &x->err);
+  engine_filter *f = NULL; /* filter (dispatch_filter.c) */
+  engine_filter_report frep;
+  if ((rc = srv_filter_compile(r->filter, &f, &x->err))) return rc;
+  rc = engine_search_filtered(x->s->eng, r->collection, r->vector, (uint32_t)r->n_vector,
+                              k, &sp, f, hits, &nh, &frep, &x->err);
+  engine_filter_destroy(f);
   if (rc) return rc;
   Precis__V1__SearchResult *sr = ANEW(x, Precis__V1__SearchResult, 1);
   Precis__V1__Hit **arr = ANEW(x, Precis__V1__Hit *, nh);
@@ -582,6 +597,10 @@ static int op_search(dctx *x, const Precis__V1__SearchRequest *r) {
   }
   sr->hits = arr;
   sr->n_hits = nh;
+  if (r->filter && r->filter->n_groups) {
+    if (!(sr->filter_report = ANEW(x, Precis__V1__FilterReport, 1))) return nomem(x);
+    srv_filter_report(&frep, sr->filter_report);
+  }
   x->resp->result_case = PRECIS__V1__RESPONSE__RESULT_SEARCH;
   x->resp->search = sr;
   return PRECIS_OK;
@@ -680,7 +699,11 @@ static int op_retrieve(dctx *x, const Precis__V1__RetrieveRequest *r) {
   if (p.k > PRECIS_MAX_K)
     return fail(x, PRECIS_E_OUT_OF_RANGE, "k = %u exceeds the limit %d", p.k,
                 PRECIS_MAX_K);
+  engine_filter *f = NULL; /* filter (dispatch_filter.c) */
+  if ((rc = srv_filter_compile(r->filter, &f, &x->err))) return rc;
+  p.filter = f;
   rc = engine_retrieve(x->s->eng, r->collection, &p, &x->rr, &x->err);
+  engine_filter_destroy(f);
   if (rc) return rc;
   engine_retrieve_result *er = x->rr;
   Precis__V1__RetrieveResult *rr = ANEW(x, Precis__V1__RetrieveResult, 1);
@@ -720,8 +743,139 @@ static int op_retrieve(dctx *x, const Precis__V1__RetrieveRequest *r) {
   rr->t_select_us = er->t_select_us;
   rr->t_total_us = er->t_total_us;
   srv_metrics_retrieve(x->s->metrics, er);
+  if (f) {
+    if (!(rr->filter_report = ANEW(x, Precis__V1__FilterReport, 1))) return nomem(x);
+    srv_filter_report(&er->filter_report, rr->filter_report);
+  }
   x->resp->result_case = PRECIS__V1__RESPONSE__RESULT_RETRIEVE;
   x->resp->retrieve = rr;
+  return PRECIS_OK;
+}
+
+/* ---- payload indexes (issue 14; docs/PROTOCOL.md) ---- */
+
+_Static_assert((int)PRECIS__V1__PAYLOAD_INDEX_TYPE__PAYLOAD_INDEX_KEYWORD == ENGINE_PINDEX_KEYWORD &&
+                   (int)PRECIS__V1__PAYLOAD_INDEX_TYPE__PAYLOAD_INDEX_DATETIME == ENGINE_PINDEX_DATETIME,
+               "wire PayloadIndexType and engine_pindex_type share their numbers");
+
+static int op_create_pindex(dctx *x, const Precis__V1__CreatePayloadIndexRequest *r) {
+  if ((unsigned)r->type > (unsigned)ENGINE_PINDEX_DATETIME)
+    return fail(x, PRECIS_E_INVALID_ARGUMENT, "unknown payload index type %d", (int)r->type);
+  int rc = engine_payload_index_create(x->s->eng, r->collection, r->key,
+                                       (engine_pindex_type)r->type, &x->err);
+  return rc ? rc : set_empty(x);
+}
+
+static int op_drop_pindex(dctx *x, const Precis__V1__DropPayloadIndexRequest *r) {
+  int rc = engine_payload_index_drop(x->s->eng, r->collection, r->key, &x->err);
+  return rc ? rc : set_empty(x);
+}
+
+static int op_list_pindex(dctx *x, const Precis__V1__ListPayloadIndexesRequest *r) {
+  engine_pindex_info *inf;
+  size_t n;
+  int rc = engine_payload_index_list(x->s->eng, r->collection, &inf, &n, &x->err);
+  if (rc) return rc;
+  Precis__V1__PayloadIndexesResult *res = ANEW(x, Precis__V1__PayloadIndexesResult, 1);
+  Precis__V1__PayloadIndexInfo **arr = ANEW(x, Precis__V1__PayloadIndexInfo *, n);
+  Precis__V1__PayloadIndexInfo *pb = ANEW(x, Precis__V1__PayloadIndexInfo, n);
+  char *keys = ANEW(x, char, n * sizeof inf->key);
+  if (!res || !arr || !pb || !keys) {
+    free(inf);
+    return nomem(x);
+  }
+  precis__v1__payload_indexes_result__init(res);
+  for (size_t i = 0; i < n; i++) {
+    precis__v1__payload_index_info__init(&pb[i]);
+    memcpy(keys + i * sizeof inf->key, inf[i].key, sizeof inf->key);
+    pb[i].key = keys + i * sizeof inf->key;
+    pb[i].type = (Precis__V1__PayloadIndexType)inf[i].type;
+    pb[i].ready = inf[i].ready;
+    arr[i] = &pb[i];
+  }
+  free(inf);
+  res->indexes = arr;
+  res->n_indexes = n;
+  x->resp->result_case = PRECIS__V1__RESPONSE__RESULT_PAYLOAD_INDEXES;
+  x->resp->payload_indexes = res;
+  return PRECIS_OK;
+}
+
+/* ---- count, scroll, delete by filter, set payload (issue 14) ---- */
+
+static int op_count(dctx *x, const Precis__V1__CountRequest *r) {
+  engine_filter *f;
+  int rc = srv_filter_compile(r->filter, &f, &x->err);
+  if (rc) return rc;
+  uint64_t n = 0;
+  rc = engine_count_filtered(x->s->eng, r->collection, f, &n, &x->err);
+  engine_filter_destroy(f);
+  if (rc) return rc;
+  Precis__V1__CountResult *cr = ANEW(x, Precis__V1__CountResult, 1);
+  if (!cr) return nomem(x);
+  precis__v1__count_result__init(cr);
+  cr->count = n;
+  x->resp->result_case = PRECIS__V1__RESPONSE__RESULT_COUNT;
+  x->resp->count = cr;
+  return PRECIS_OK;
+}
+
+static int op_scroll(dctx *x, const Precis__V1__ScrollRequest *r) {
+  engine_collection_info *info = NULL;
+  int rc;
+  if (r->with_vectors && (rc = describe(x, r->collection, &info))) return rc;
+  engine_filter *f;
+  if ((rc = srv_filter_compile(r->filter, &f, &x->err))) return rc;
+  uint64_t next = 0;
+  bool more = false;
+  size_t n = 0;
+  rc = engine_scroll(x->s->eng, r->collection, f, r->cursor, r->limit ? r->limit : 100,
+                     r->with_vectors, &x->pts, &n, &next, &more, &x->err);
+  engine_filter_destroy(f);
+  if (rc) return rc;
+  x->npts = n;
+  Precis__V1__ScrollResult *sr = ANEW(x, Precis__V1__ScrollResult, 1);
+  Precis__V1__Point **arr = ANEW(x, Precis__V1__Point *, n);
+  Precis__V1__Point *pb = ANEW(x, Precis__V1__Point, n);
+  if (!sr || !arr || !pb) return nomem(x);
+  precis__v1__scroll_result__init(sr);
+  for (size_t i = 0; i < n; i++) {
+    point_to_pb(&pb[i], &x->pts[i], info ? info->config.dim : 0);
+    arr[i] = &pb[i];
+  }
+  sr->points = arr;
+  sr->n_points = n;
+  sr->next_cursor = next;
+  sr->more = more;
+  x->resp->result_case = PRECIS__V1__RESPONSE__RESULT_SCROLL;
+  x->resp->scroll = sr;
+  return PRECIS_OK;
+}
+
+static int op_delete_by_filter(dctx *x, const Precis__V1__DeleteByFilterRequest *r) {
+  engine_filter *f;
+  int rc = srv_filter_compile(r->filter, &f, &x->err);
+  if (rc) return rc;
+  if (!f) return fail(x, PRECIS_E_INVALID_ARGUMENT, "delete_by_filter needs a filter with groups");
+  uint64_t deleted = 0;
+  rc = engine_delete_filtered(x->s->eng, r->collection, f, &deleted, &x->err);
+  engine_filter_destroy(f);
+  if (rc) return rc;
+  return set_deleted(x, deleted);
+}
+
+static int op_set_payload(dctx *x, const Precis__V1__SetPayloadRequest *r) {
+  size_t updated = 0;
+  int rc = engine_set_payload(x->s->eng, r->collection, r->ids, r->n_ids, r->metadata,
+                              r->metadata ? strlen(r->metadata) : 0, r->merge, &updated,
+                              &x->err);
+  if (rc) return rc;
+  Precis__V1__SetPayloadResult *sr = ANEW(x, Precis__V1__SetPayloadResult, 1);
+  if (!sr) return nomem(x);
+  precis__v1__set_payload_result__init(sr);
+  sr->updated = updated;
+  x->resp->result_case = PRECIS__V1__RESPONSE__RESULT_SET_PAYLOAD;
+  x->resp->set_payload = sr;
   return PRECIS_OK;
 }
 
@@ -752,6 +906,13 @@ static int run_op(dctx *x, const Precis__V1__Request *q) {
   case PRECIS__V1__REQUEST__OP_SNAPSHOT: return op_snapshot(x, q->snapshot);
   case PRECIS__V1__REQUEST__OP_LIST_SNAPSHOTS: return op_list_snapshots(x);
   case PRECIS__V1__REQUEST__OP_DELETE_SNAPSHOT: return op_delete_snapshot(x, q->delete_snapshot);
+  case PRECIS__V1__REQUEST__OP_CREATE_PAYLOAD_INDEX: return op_create_pindex(x, q->create_payload_index);
+  case PRECIS__V1__REQUEST__OP_DROP_PAYLOAD_INDEX: return op_drop_pindex(x, q->drop_payload_index);
+  case PRECIS__V1__REQUEST__OP_LIST_PAYLOAD_INDEXES: return op_list_pindex(x, q->list_payload_indexes);
+  case PRECIS__V1__REQUEST__OP_COUNT: return op_count(x, q->count);
+  case PRECIS__V1__REQUEST__OP_SCROLL: return op_scroll(x, q->scroll);
+  case PRECIS__V1__REQUEST__OP_DELETE_BY_FILTER: return op_delete_by_filter(x, q->delete_by_filter);
+  case PRECIS__V1__REQUEST__OP_SET_PAYLOAD: return op_set_payload(x, q->set_payload);
   default:
     return fail(x, PRECIS_E_UNIMPLEMENTED, "unknown operation %d",
                 (int)q->op_case);

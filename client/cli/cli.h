@@ -90,6 +90,8 @@ int cmd_snapshot(cli *c, int argc, char **argv);
 int cmd_snapshots(cli *c, int argc, char **argv);
 int cmd_snapshot_delete(cli *c, int argc, char **argv);
 int cmd_stats(cli *c, int argc, char **argv);
+int cmd_index(cli *c, int argc, char **argv);
+int cmd_points(cli *c, int argc, char **argv);
 int cmd_health(cli *c, int argc, char **argv);
 
 #endif /* PRECIS_CLI_CLI_H */

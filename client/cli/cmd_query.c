@@ -22,7 +22,10 @@ static const char usage[] =
     "                    [--links KIND,...] [--no-knn] [--no-links]\n"
     "                    [--seeds N] [--pool N] [--fanout N] [--decay D]\n"
     "                    [--graph-weight W] [--coverage auto|exact|sparse|sample]\n"
-    "                    [--exact] [--show-field FIELD]\n"
+    "                    [--exact] [--show-field FIELD] [--filter JSON]\n"
+    "  --filter       only points passing this filter (JSON form, see\n"
+    "                 docs/PROTOCOL.md \"Filter\"), e.g.\n"
+    "                 '{\"must\":[{\"key\":\"lang\",\"match\":\"en\"}]}'\n"
     "  --compare      run TOPK and COMPRESS and print them side by side with\n"
     "                 coverage ratio, redundancy, mean relevance and the\n"
     "                 number of distinct --show-field values of each set;\n"
@@ -38,6 +41,8 @@ static const char usage[] =
 typedef struct {
   const char *field;  /* --show-field */
 } view;
+
+static json_t *json_filter_report(const precis_filter_report *r);
 
 /* ---- query vector ---- */
 
@@ -322,6 +327,9 @@ static json_t *json_result(const precis_retrieve_result *r, const char *mode,
       "t_total_us", (json_int_t)r->t_total_us);
   if (!strcmp(mode, "compress"))
     json_object_set_new(m, "coverage", json_string(coverage_name(r->coverage_used)));
+  json_t *fr = json_filter_report(&r->filter_report);
+  if (fr)
+    json_object_set_new(m, "filter", fr);
   if (vw->field)
     json_object_set_new(m, "distinct",
                         json_integer((json_int_t)distinct_values(r, vw->field)));
@@ -361,8 +369,10 @@ static int do_search(cli *c, const char *coll, precis_retrieve_params *p,
   }
   precis_hit *hits = calloc(p->k, sizeof *hits);
   size_t n = 0;
+  precis_filter_report frep;
   precis_search_opts so = {.exact = exact, .ef_search = p->ef_search};
-  rc = hits ? precis_search(c->conn, coll, vec, dim, p->k, &so, hits, &n, &err)
+  rc = hits ? precis_search_filtered(c->conn, coll, vec, dim, p->k, &so,
+                                     p->filter, hits, &n, &frep, &err)
             : PRECIS_E_NO_MEMORY;
   free(owned);
   if (rc) {
@@ -375,7 +385,11 @@ static int do_search(cli *c, const char *coll, precis_retrieve_params *p,
       json_array_append_new(arr, json_pack("{s:I, s:f}", "id",
                                            (json_int_t)hits[i].id, "score",
                                            (double)hits[i].score));
-    cli_json_out(json_pack("{s:s, s:o}", "mode", "search", "hits", arr));
+    json_t *o = json_pack("{s:s, s:o}", "mode", "search", "hits", arr);
+    json_t *fr = json_filter_report(&frep);
+    if (fr)
+      json_object_set_new(o, "filter", fr);
+    cli_json_out(o);
   } else {
     printf("%3s %10s %10s\n", "#", "ID", "SCORE");
     for (size_t i = 0; i < n; i++)
@@ -392,8 +406,19 @@ enum {
   O_VECTOR = 256, O_VFILE, O_POINT, O_MODE, O_COMPARE, O_SEARCH, O_HOPS,
   O_BUDGET, O_LAMBDA, O_A, O_B, O_C, O_THETA, O_LINKS, O_NOKNN, O_NOLINKS,
   O_SEEDS, O_POOL, O_FANOUT, O_DECAY, O_GW, O_COVER, O_EXACT, O_FIELD,
-  O_DIVERSITY, O_EXPAND
+  O_DIVERSITY, O_EXPAND, O_FILTER
 };
+
+/* How a filtered call ran, for --json output (NULL without a filter). */
+static json_t *json_filter_report(const precis_filter_report *r) {
+  if (r->plan == PRECIS_FILTER_PLAN_NONE)
+    return NULL;
+  return json_pack("{s:s, s:I, s:I, s:I, s:b}", "plan",
+                   r->plan == PRECIS_FILTER_PLAN_ANN ? "ann" : "scan",
+                   "estimate", (json_int_t)r->estimate, "checked",
+                   (json_int_t)r->checked, "ef_search",
+                   (json_int_t)r->ef_search, "unindexed", r->unindexed);
+}
 
 static int split_kinds(cli *c, char *s, const char ***out, size_t *n) {
   size_t cap = 1;
@@ -445,6 +470,7 @@ int cmd_query(cli *c, int argc, char **argv) {
       {"coverage", required_argument, NULL, O_COVER},
       {"exact", no_argument, NULL, O_EXACT},
       {"show-field", required_argument, NULL, O_FIELD},
+      {"filter", required_argument, NULL, O_FILTER},
       {"help", no_argument, NULL, 'h'},
       {0, 0, 0, 0}};
   precis_retrieve_params p;
@@ -452,6 +478,8 @@ int cmd_query(cli *c, int argc, char **argv) {
   view vw = {0};
   const char *vtext = NULL, *vfile = NULL;
   char *kinds_arg = NULL;
+  const char *filter_text = NULL;
+  precis_filter *filter = NULL;
   int have_point = 0, compare = 0, search = 0, exact = 0, o;
   float f;
   optind = 0;
@@ -553,6 +581,7 @@ int cmd_query(cli *c, int argc, char **argv) {
       p.exact_seeds = 1;
       break;
     case O_FIELD: vw.field = optarg; break;
+    case O_FILTER: filter_text = optarg; break;
     case 'h':
       fputs(usage, stdout);
       return 0;
@@ -571,10 +600,20 @@ int cmd_query(cli *c, int argc, char **argv) {
   uint32_t dim = 0;
   char m[256];
   int rc = 0;
-  if (vtext && rd_parse_vector_text(vtext, &vec, &dim, m, sizeof m) < 0)
+  if (filter_text) {
+    precis_error ferr;
+    if (precis_filter_parse(filter_text, &filter, &ferr))
+      return cli_usage(c, "--filter: %s", ferr.msg);
+    p.filter = filter;
+  }
+  if (vtext && rd_parse_vector_text(vtext, &vec, &dim, m, sizeof m) < 0) {
+    precis_filter_free(filter);
     return cli_usage(c, "--vector: %s", m);
-  if (vfile && (rc = vector_from_file(c, vfile, &vec, &dim)))
+  }
+  if (vfile && (rc = vector_from_file(c, vfile, &vec, &dim))) {
+    precis_filter_free(filter);
     return rc;
+  }
   p.vector = vec;
   p.dim = dim;
   p.use_query_point = have_point;
@@ -582,6 +621,7 @@ int cmd_query(cli *c, int argc, char **argv) {
   if (kinds_arg) {
     if ((rc = split_kinds(c, kinds_arg, &kinds, &p.n_link_kinds))) {
       free(vec);
+      precis_filter_free(filter);
       return rc;
     }
     p.link_kinds = kinds;
@@ -629,5 +669,6 @@ int cmd_query(cli *c, int argc, char **argv) {
 out:
   free(vec);
   free(kinds);
+  precis_filter_free(filter);
   return rc;
 }

@@ -30,6 +30,9 @@ static const char usage_text[] =
     "  snapshot NAME                          snapshot the data directory\n"
     "  snapshots | snapshot-delete NAME       list / delete snapshots\n"
     "  stats | health                         server state\n"
+    "  index create|drop|list COLLECTION ...  payload indexes (for --filter)\n"
+    "  count | scroll | delete-where COLLECTION [--filter JSON]\n"
+    "  set-payload COLLECTION --ids .. --metadata JSON  metadata without vectors\n"
     "\n"
     "Exit codes: 0 ok, 1 server error, 2 usage error, 3 connection error,\n"
     "4 bad input data.\n";
@@ -46,6 +49,9 @@ static const command commands[] = {
     {"graph", cmd_graph},           {"snapshot", cmd_snapshot},
     {"stats", cmd_stats},           {"health", cmd_health},
     {"snapshots", cmd_snapshots},   {"snapshot-delete", cmd_snapshot_delete},
+    {"index", cmd_index},           {"count", cmd_points},
+    {"scroll", cmd_points},         {"delete-where", cmd_points},
+    {"set-payload", cmd_points},
 };
 
 /* Remove the global flags from argv (anywhere before "--"). Returns 0 or

@@ -85,6 +85,16 @@ char *precis__strdup(const char *s);
 /* Copy s into dst[cap] with truncation. */
 void precis__strlcpy(char *dst, const char *s, size_t cap);
 
+/* points.c: deep copy of a wire Point (NO_MEMORY; d's fields then partly
+ * set, freed with the precis_points holding it). */
+int precis__copy_point(precis_stored_point *d, const Precis__V1__Point *s);
+
+/* filter.c: the wire Filter of a parsed filter (NULL for NULL; borrowed),
+ * and a wire FilterReport (may be NULL: plan NONE) into the public one. */
+Precis__V1__Filter *precis__filter_pb(const precis_filter *f);
+void precis__filter_report(const Precis__V1__FilterReport *in,
+                           precis_filter_report *out);
+
 #if defined(__GNUC__)
 #pragma GCC visibility pop
 #endif

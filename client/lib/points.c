@@ -91,7 +91,7 @@ void precis_points_free(precis_points *p) {
   free(p);
 }
 
-static int copy_point(precis_stored_point *d, const Precis__V1__Point *s) {
+int precis__copy_point(precis_stored_point *d, const Precis__V1__Point *s) {
   d->id = s->id;
   d->tokens = s->tokens;
   d->text = precis__strdup(s->text);
@@ -140,7 +140,7 @@ int precis_get(precis_conn *c, const char *collection, const uint64_t *ids,
       rc = PRECIS_E_NO_MEMORY;
     for (size_t i = 0; rc == PRECIS_OK && i < np; i++) {
       p->n = i + 1;
-      rc = copy_point(&p->points[i], g->points[i]);
+      rc = precis__copy_point(&p->points[i], g->points[i]);
     }
   }
   if (rc == PRECIS_OK && nm) {

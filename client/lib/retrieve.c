@@ -125,6 +125,7 @@ int precis_retrieve(precis_conn *c, const char *collection,
   rr.ef_search = p->ef_search;
   rr.max_represented_ids = p->max_represented_ids;
   rr.defaults = p->server_defaults ? 1 : 0;
+  rr.filter = precis__filter_pb(p->filter);
   req.op_case = PRECIS__V1__REQUEST__OP_RETRIEVE;
   req.retrieve = &rr;
   Precis__V1__Response *resp = NULL;
@@ -147,6 +148,7 @@ int precis_retrieve(precis_conn *c, const char *collection,
     r->t_expand_us = s->t_expand_us;
     r->t_select_us = s->t_select_us;
     r->t_total_us = s->t_total_us;
+    precis__filter_report(s->filter_report, &r->filter_report);
     if (s->n_items) {
       r->items = calloc(s->n_items, sizeof *r->items);
       if (!r->items)

@@ -60,6 +60,16 @@ static size_t copy_hits(const Precis__V1__Response *resp, uint32_t k,
 int precis_search(precis_conn *c, const char *collection, const float *vector,
                   uint32_t dim, uint32_t k, const precis_search_opts *opts,
                   precis_hit *hits, size_t *nhits, precis_error *err) {
+  return precis_search_filtered(c, collection, vector, dim, k, opts, NULL,
+                                hits, nhits, NULL, err);
+}
+
+int precis_search_filtered(precis_conn *c, const char *collection,
+                           const float *vector, uint32_t dim, uint32_t k,
+                           const precis_search_opts *opts,
+                           const precis_filter *filter, precis_hit *hits,
+                           size_t *nhits, precis_filter_report *report,
+                           precis_error *err) {
   int rc = check_search(c, collection, vector, dim, k, hits, nhits, err);
   if (rc != PRECIS_OK)
     return rc;
@@ -67,6 +77,7 @@ int precis_search(precis_conn *c, const char *collection, const float *vector,
   Precis__V1__Request req = PRECIS__V1__REQUEST__INIT;
   Precis__V1__SearchRequest sr;
   fill_search(&sr, collection, vector, dim, k, opts);
+  sr.filter = precis__filter_pb(filter);
   req.op_case = PRECIS__V1__REQUEST__OP_SEARCH;
   req.search = &sr;
   Precis__V1__Response *resp = NULL;
@@ -74,6 +85,8 @@ int precis_search(precis_conn *c, const char *collection, const float *vector,
   if (rc != PRECIS_OK)
     return rc;
   *nhits = copy_hits(resp, k, hits);
+  if (report)
+    precis__filter_report(resp->search ? resp->search->filter_report : NULL, report);
   precis__response_free(resp);
   return precis__ok(c, err);
 }

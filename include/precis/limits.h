@@ -71,5 +71,16 @@
 
 /* Snapshots (server/snapshot.c): at most this many are listed. */
 #define PRECIS_MAX_SNAPSHOTS_LISTED 4096
+/* ---- filters (docs/PROTOCOL.md, Filter) ---- */
+#define PRECIS_MAX_FILTER_GROUPS 64       /* must/should/must_not groups */
+#define PRECIS_MAX_FILTER_DEPTH 8         /* nesting of groups */
+#define PRECIS_MAX_FILTER_CONDITIONS 256  /* conditions over all groups */
+#define PRECIS_MAX_FILTER_VALUES 10000    /* any-of/none-of values and ids */
+#define PRECIS_MAX_FILTER_KEY_LEN 256     /* dotted metadata path */
+#define PRECIS_MAX_FILTER_KEY_PARTS 16    /* segments of a dotted path */
+#define PRECIS_MAX_FILTER_KEYWORD_LEN 1024 /* one keyword value */
+#define PRECIS_MAX_PAYLOAD_INDEXES 32     /* payload indexes per collection */
+#define PRECIS_MAX_SCROLL_LIMIT 10000     /* points in one scroll page */
+#define PRECIS_SCROLL_SCAN_BUDGET 100000  /* stored points one scroll page may examine */
 
 #endif /* PRECIS_LIMITS_H */

@@ -245,6 +245,96 @@ typedef struct precis_hit {
   float score; /* similarity (cosine/ip) or distance (l2) as the server reports it */
 } precis_hit;
 
+/* ------------------------------------------------------------------ */
+/* Filters (docs/PROTOCOL.md, "Filter")                                */
+/* ------------------------------------------------------------------ */
+
+/* A parsed filter, reusable across calls and connections (read-only once
+ * parsed). Its JSON form, also that of the CLI's --filter:
+ *   {"must": [C...], "should": [C...], "must_not": [C...]}
+ * where each condition C is one of
+ *   {"key": "a.b", "match": "kw" | 12 | true}
+ *   {"key": "a.b", "any": ["kw", 12, ...]}    {"key": ..., "none": [...]}
+ *   {"key": "a.b", "range": {"gt"|"gte"|"lt"|"lte": number, ...}}
+ *   {"key": "a.b", "date_range": {"gte": "2024-01-01T00:00:00Z", ...}}
+ *   {"key": "a.b", "exists": true|false}     {"key": ..., "is_null": true|false}
+ *   {"has_id": [1, 2, 3]}
+ *   a nested {"must": ..., "should": ..., "must_not": ...}
+ * Malformed JSON or an unknown field: PRECIS_E_INVALID_ARGUMENT with the
+ * place; nesting deeper than PRECIS_MAX_FILTER_DEPTH or more than
+ * PRECIS_MAX_FILTER_GROUPS groups: PRECIS_E_OUT_OF_RANGE. The server checks
+ * the remaining limits. *out is freed with precis_filter_free(). */
+typedef struct precis_filter precis_filter;
+int precis_filter_parse(const char *json, precis_filter **out, precis_error *err);
+void precis_filter_free(precis_filter *f);
+
+typedef enum {
+  PRECIS_FILTER_PLAN_NONE = 0, /* no filter */
+  PRECIS_FILTER_PLAN_SCAN = 1, /* exact scan of the points that pass */
+  PRECIS_FILTER_PLAN_ANN = 2   /* ANN restricted to the points that pass */
+} precis_filter_plan;
+
+/* How the server ran a filtered call. */
+typedef struct precis_filter_report {
+  precis_filter_plan plan;
+  uint64_t estimate;  /* estimated points passing */
+  uint64_t checked;   /* points whose stored metadata was tested */
+  uint32_t ef_search; /* efSearch of a filtered ANN search */
+  int unindexed;      /* 1: a condition was checked on candidates' metadata */
+} precis_filter_report;
+
+/* Payload indexes (docs/PROTOCOL.md, "Payload indexes"): declared per
+ * collection and metadata key, built in the background on a live
+ * collection and used by filters once ready. */
+typedef enum {
+  PRECIS_PINDEX_KEYWORD = 0,  /* match/any of strings */
+  PRECIS_PINDEX_INTEGER = 1,  /* match/any of whole numbers */
+  PRECIS_PINDEX_FLOAT = 2,    /* range */
+  PRECIS_PINDEX_BOOL = 3,     /* match of a bool */
+  PRECIS_PINDEX_DATETIME = 4  /* date_range */
+} precis_pindex_type;
+
+typedef struct precis_pindex_info {
+  char key[PRECIS_MAX_FILTER_KEY_LEN + 1];
+  precis_pindex_type type;
+  int ready; /* 0 while it is being built */
+} precis_pindex_info;
+
+int precis_payload_index_create(precis_conn *c, const char *collection,
+                                const char *key, precis_pindex_type type,
+                                precis_error *err);
+int precis_payload_index_drop(precis_conn *c, const char *collection,
+                              const char *key, precis_error *err);
+/* *out (n entries, ordered by key) is freed with free(). */
+int precis_payload_index_list(precis_conn *c, const char *collection,
+                              precis_pindex_info **out, size_t *n,
+                              precis_error *err);
+
+/* Live points passing `filter` (NULL: all). */
+int precis_count(precis_conn *c, const char *collection,
+                 const precis_filter *filter, uint64_t *count,
+                 precis_error *err);
+/* One page of the points passing `filter` (NULL: all), ascending by id,
+ * from id `cursor` on (0: the start): at most `limit` (1..10000; 0 = 100).
+ * *out (free with precis_points_free; `missing` empty) may hold fewer than
+ * `limit` points, even none, while *more is 1: the server examines at most
+ * PRECIS_SCROLL_SCAN_BUDGET stored points per page. Continue with
+ * *next_cursor while *more. */
+int precis_scroll(precis_conn *c, const char *collection,
+                  const precis_filter *filter, uint64_t cursor, uint32_t limit,
+                  int with_vectors, precis_points **out,
+                  uint64_t *next_cursor, int *more, precis_error *err);
+/* Delete every point passing `filter` (required). */
+int precis_delete_by_filter(precis_conn *c, const char *collection,
+                            const precis_filter *filter, uint64_t *deleted,
+                            precis_error *err);
+/* New metadata (a JSON object) for the existing ids among ids[0..n):
+ * merge = 1 sets its top-level keys in each point's metadata, merge = 0
+ * replaces it. Vectors and text are untouched; one atomic write. */
+int precis_set_payload(precis_conn *c, const char *collection,
+                       const uint64_t *ids, size_t n, const char *metadata,
+                       int merge, uint64_t *updated, precis_error *err);
+
 /* Optional search knobs; pass NULL for defaults. */
 typedef struct precis_search_opts {
   int exact;          /* 1: brute force instead of the ANN index */
@@ -258,6 +348,15 @@ typedef struct precis_search_opts {
 int precis_search(precis_conn *c, const char *collection, const float *vector,
                   uint32_t dim, uint32_t k, const precis_search_opts *opts,
                   precis_hit *hits, size_t *nhits, precis_error *err);
+
+/* precis_search restricted to the points passing `filter` (NULL: exactly
+ * precis_search). `report` (may be NULL) receives how the server ran it. */
+int precis_search_filtered(precis_conn *c, const char *collection,
+                           const float *vector, uint32_t dim, uint32_t k,
+                           const precis_search_opts *opts,
+                           const precis_filter *filter, precis_hit *hits,
+                           size_t *nhits, precis_filter_report *report,
+                           precis_error *err);
 
 /* Pipelined search: n queries (row-major n*dim floats) are written without
  * waiting for answers (at most PRECIS_SEARCH_BATCH_WINDOW in flight) and the
@@ -334,6 +433,7 @@ typedef struct precis_retrieve_params {
   /* 1: zero numeric fields are replaced by the server's defaults (proto
    * field `defaults`). Default 0: the values above are sent as they are. */
   int server_defaults;
+  const precis_filter *filter; /* only points passing it; NULL = none */
 } precis_retrieve_params;
 
 void precis_retrieve_params_init(precis_retrieve_params *p);
@@ -367,6 +467,7 @@ typedef struct precis_retrieve_result {
                                     coverage: the form AUTO resolved to. */
   uint32_t pool_size, seed_count;
   uint64_t t_seed_us, t_expand_us, t_select_us, t_total_us;
+  precis_filter_report filter_report; /* plan NONE without a filter */
 } precis_retrieve_result;
 
 /* Run a retrieve. *out is allocated by the library and freed by the caller

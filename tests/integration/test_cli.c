@@ -493,3 +493,95 @@ Test(cli, small_commands) {
   cr_assert_str_eq(json_string_value(json_object_get(j, "status")), "ok");
   json_decref(j);
 }
+
+/* --filter (issue 14): the JSON form on search and retrieve, and its errors */
+Test(cli, query_filter) {
+  create8("kf");
+  FILE *f = fopen(path("kf.jsonl"), "w");
+  for (int i = 0; i < 40; i++)
+    jsonl_line(f, i, i % 2 ? "odd" : "even", NULL);
+  fclose(f);
+  RUN_OK("ingest", "kf", path("kf.jsonl"));
+  const char *odd = "{\"must\":[{\"key\":\"topic\",\"match\":\"odd\"}]}";
+  RUN_OK("query", "kf", "--vector", "1,0,0,0,0,0,0,0", "-k", "5", "--search",
+         "--filter", odd, "--json");
+  json_t *j = out_json();
+  json_t *hits = json_object_get(j, "hits");
+  cr_assert_eq(json_array_size(hits), 5);
+  for (size_t i = 0; i < 5; i++)
+    cr_assert_eq(json_integer_value(json_object_get(json_array_get(hits, i), "id")) % 2, 1);
+  json_t *fr = json_object_get(j, "filter");
+  cr_assert_str_eq(json_string_value(json_object_get(fr, "plan")), "scan");
+  cr_assert(json_is_true(json_object_get(fr, "unindexed")));
+  json_decref(j);
+  for (int mode = 0; mode < 3; mode++) {
+    const char *modes[] = {"topk", "mmr", "compress"};
+    RUN_OK("query", "kf", "--point", "4", "-k", "6", "--mode", modes[mode], "--hops", "1",
+           "--filter", "{\"must_not\":[{\"key\":\"topic\",\"match\":\"odd\"}],"
+                       "\"should\":[{\"has_id\":[2,4,6,8,10,12,14]}]}",
+           "--json");
+    j = out_json();
+    json_t *items = json_object_get(j, "items");
+    cr_assert_gt(json_array_size(items), 0);
+    for (size_t i = 0; i < json_array_size(items); i++) {
+      json_int_t id = json_integer_value(json_object_get(json_array_get(items, i), "id"));
+      cr_assert(id % 2 == 0 && id <= 14, "%s: item %lld", modes[mode], (long long)id);
+    }
+    json_decref(j);
+  }
+  /* a payload index answers the same filter, once ready */
+  RUN_OK("index", "create", "kf", "topic", "keyword");
+  cr_assert_eq(run("index", "create", "kf", "topic", "sometimes", NULL), 2);
+  cr_assert_eq(run("index", "create", "kf", "topic", "integer", NULL), 1);
+  cr_assert(strstr(g_err, "ALREADY_EXISTS"), "%s", g_err);
+  for (int t = 0; t < 500; t++) {
+    RUN_OK("--json", "index", "list", "kf");
+    j = out_json();
+    int ready = json_is_true(json_object_get(json_array_get(j, 0), "ready"));
+    cr_assert_str_eq(json_string_value(json_object_get(json_array_get(j, 0), "key")), "topic");
+    json_decref(j);
+    if (ready) break;
+    usleep(20000);
+  }
+  RUN_OK("query", "kf", "--vector", "1,0,0,0,0,0,0,0", "-k", "5", "--search",
+         "--filter", odd, "--json");
+  j = out_json();
+  cr_assert(json_is_false(json_object_get(json_object_get(j, "filter"), "unindexed")), "%s", g_out);
+  json_decref(j);
+  RUN_OK("index", "list", "kf");
+  cr_assert(strstr(g_out, "ready"), "%s", g_out);
+  RUN_OK("index", "drop", "kf", "topic");
+  /* count, scroll, set-payload, delete-where */
+  RUN_OK("--json", "count", "kf", "--filter", odd);
+  j = out_json();
+  cr_assert_eq(json_integer_value(json_object_get(j, "count")), 20);
+  json_decref(j);
+  RUN_OK("--json", "scroll", "kf", "--filter", odd, "--limit", "15");
+  j = out_json();
+  cr_assert_eq(json_array_size(json_object_get(j, "points")), 15);
+  cr_assert(json_is_true(json_object_get(j, "more")));
+  cr_assert_eq(json_integer_value(json_object_get(j, "next_cursor")), 30);
+  json_decref(j);
+  RUN_OK("--json", "scroll", "kf", "--filter", odd, "--cursor", "30");
+  j = out_json();
+  cr_assert_eq(json_array_size(json_object_get(j, "points")), 5);
+  cr_assert(json_is_false(json_object_get(j, "more")));
+  json_decref(j);
+  RUN_OK("set-payload", "kf", "--ids", "1,3,5", "--metadata", "{\"topic\":\"gone\"}");
+  cr_assert(strstr(g_out, "updated 3"), "%s", g_out);
+  RUN_OK("--json", "delete-where", "kf", "--filter", "{\"must\":[{\"key\":\"topic\",\"match\":\"gone\"}]}");
+  j = out_json();
+  cr_assert_eq(json_integer_value(json_object_get(j, "deleted")), 3);
+  json_decref(j);
+  RUN_OK("count", "kf");
+  cr_assert(strstr(g_out, "37"), "%s", g_out);
+  cr_assert_eq(run("delete-where", "kf", NULL), 2);
+  cr_assert_eq(run("set-payload", "kf", "--ids", "1,x", "--metadata", "{}", NULL), 2);
+  cr_assert_eq(run("query", "kf", "--point", "4", "--filter", "{\"must\":[{\"key\":1}]}", NULL), 2);
+  cr_assert(strstr(g_err, "--filter"), "%s", g_err);
+  cr_assert_eq(run("query", "kf", "--point", "4", "--filter", "{\"must\":", NULL), 2);
+  cr_assert_eq(run("query", "kf", "--point", "4", "--filter",
+                   "{\"must\":[{\"key\":\"d\",\"date_range\":{\"gte\":\"yesterday\"}}]}", NULL),
+               1);
+  cr_assert(strstr(g_err, "INVALID_ARGUMENT") && strstr(g_err, "RFC 3339"), "%s", g_err);
+}
