@@ -70,6 +70,7 @@ static void normalise_rows(float *v, size_t n, size_t dim) {
 typedef bool (*fb_pass)(int attr, int arg);
 static bool pass_lt(int a, int arg) { return a < arg; }
 static bool pass_eq(int a, int arg) { return a == arg; }
+static bool pass_all(int a, int arg) { (void)a, (void)arg; return true; }
 
 static size_t fb_brute(const fb_data *d, const float *q, fb_pass pass, int arg, uint64_t *out) {
   double best[FB_K];
@@ -132,11 +133,11 @@ static int fb_run_filter(engine *e, const fb_data *d, const char *key, bool keyw
   } else {
     c.kind = ENGINE_FILTER_RANGE, c.has_lt = true, c.lt = arg;
   }
-  fb_pass pass = keyword ? pass_eq : pass_lt;
+  fb_pass pass = !key ? pass_all : keyword ? pass_eq : pass_lt;
   engine_filter_group g = {&c, NULL, NULL, 1, 0, 0};
-  engine_filter *f;
+  engine_filter *f = NULL; /* no key: the unfiltered baseline */
   precis_error err;
-  if (engine_filter_compile(&g, 1, &f, &err)) return -1;
+  if (key && engine_filter_compile(&g, 1, &f, &err)) return -1;
   size_t npass = 0;
   for (size_t i = 0; i < d->n; i++) npass += pass(d->attr[i], arg);
   row->share = (double)npass / (double)d->n;
@@ -152,6 +153,7 @@ static int fb_run_filter(engine *e, const fb_data *d, const char *key, bool keyw
     uint64_t t0 = bench_now_ns();
     if (engine_search_filtered(e, "f", q, FB_DIM, FB_K, NULL, f, hits, &ng, &rep, &err)) goto fail;
     t_ns += (double)(bench_now_ns() - t0);
+    if (!f) rep.plan = ENGINE_FPLAN_NONE;
     row->plan_scan += rep.plan == ENGINE_FPLAN_SCAN;
     row->plan_ann += rep.plan == ENGINE_FPLAN_ANN;
     for (size_t i = 0; i < ng; i++) got[i] = hits[i].id, items_pass += pass(d->attr[got[i]], arg);
@@ -259,12 +261,15 @@ static int fb_glove(const char *set, size_t maxq, FILE *out) {
   char *dir;
   engine *e = fb_load(&d, NULL, "r", &dir);
   int rc = 1;
-  fb_row rows[8] = {{0}};
+  fb_row rows[9] = {{0}};
   static char labels[4][16];
   const int cut[4] = {500, 100, 10, 1};
   double qps0 = 0;
   if (!e) goto out;
   qps0 = unfiltered_qps(e, &d);
+  rows[8].label = "(no filter)";
+  fprintf(stderr, "filter: %s, no filter ...\n", set);
+  if (fb_run_filter(e, &d, NULL, false, 0, NULL, &rows[8])) goto out;
   for (int ix = 0; ix < 2; ix++) {
     if (ix) {
       precis_error err;
@@ -281,7 +286,7 @@ static int fb_glove(const char *set, size_t maxq, FILE *out) {
       if (fb_run_filter(e, &d, "r", false, cut[s], NULL, r)) goto out;
     }
   }
-  fb_table(out, set, rows, 8, qps0);
+  fb_table(out, set, rows, 9, qps0);
   rc = 0;
 out:
   engine_close(e);
