@@ -302,6 +302,8 @@ int ann_search(const ann *a, size_t nq, const float *q, size_t k,
 
 int ann_can_exact(const ann *a) { return a && faissx_exact_view(a->idx) != NULL; }
 
+const float *ann_vectors(const ann *a) { return a ? faissx_flat_vectors(a->idx) : NULL; }
+
 /* ---- save / load ---- */
 
 /* fsync the directory holding `path` so that a rename in it is durable. */

@@ -99,12 +99,13 @@ int coll_upsert(coll *c, const engine_point_in *pts, size_t n, precis_error *err
   float *vecs = malloc(n * dim * sizeof(float));
   size_t *uniq = malloc(n * sizeof(size_t));
   uint64_t *ids = malloc(n * sizeof(uint64_t));
+  uint32_t *toks = malloc(n * sizeof(uint32_t));
   idmap seen;
   idmap_init(&seen);
   store_batch *b = store_batch_create(c->st);
   unsigned char *pay = NULL;
   int rc = PRECIS_OK;
-  if (!vecs || !uniq || !ids || !b) { rc = precis_error_set(err, PRECIS_E_NO_MEMORY, "upsert"); goto out; }
+  if (!vecs || !uniq || !ids || !toks || !b) { rc = precis_error_set(err, PRECIS_E_NO_MEMORY, "upsert"); goto out; }
   /* validate everything first: a bad point fails the batch untouched */
   for (size_t i = 0; i < n; i++)
     if ((rc = check_point(c, &pts[i], vecs + i * dim, i, err))) goto out;
@@ -130,6 +131,7 @@ int coll_upsert(coll *c, const engine_point_in *pts, size_t n, precis_error *err
     size_t ml = p->meta && p->meta_len ? p->meta_len : 2;
     uint32_t tokens = p->tokens >= 0 ? (uint32_t)(p->tokens > UINT32_MAX ? UINT32_MAX : p->tokens)
                                      : payload_count_tokens(p->text, p->text_len);
+    toks[j] = tokens;
     size_t pl = payload_encoded_size(p->text_len, ml);
     unsigned char *np = realloc(pay, pl);
     if (!np) { rc = precis_error_set(err, PRECIS_E_NO_MEMORY, "upsert"); goto unlock; }
@@ -148,11 +150,13 @@ int coll_upsert(coll *c, const engine_point_in *pts, size_t n, precis_error *err
   for (size_t j = 0; j < m; j++) store_put_be64(lv + 8 * j, ids[j]);
   store_batch_put(b, STORE_CF_LOG, lk, 12, lv, 8 * m);
   coll__batch_counters(c, b, c->seq + 1, c->count + added);
-  if ((rc = store_write(c->st, b, err))) goto unlock;
+  if ((rc = store_write(c->st, b, err))) { graph__abort(c); goto unlock; }
   /* durable: now the in-memory index */
   c->seq++;
   c->count += added;
   graph__after_write(c);
+  for (size_t j = 0; j < m; j++) /* no room: the count is read from the payload */
+    if (idmap_put(&c->tokens, ids[j], toks[j])) idmap_del(&c->tokens, ids[j]);
   if (c->ann) {
     precis_error e2;
     if (ann_add(c->ann, m, vecs, &e2) == PRECIS_OK) {
@@ -179,6 +183,7 @@ out:
   free(vecs);
   free(uniq);
   free(ids);
+  free(toks);
   free(pay);
   idmap_free(&seen);
   store_batch_destroy(b);
@@ -218,11 +223,14 @@ int coll_delete(coll *c, const uint64_t *ids, size_t n, size_t *deleted,
   store_put_be64(lk + 4, c->seq + 1);
   store_batch_put(b, STORE_CF_LOG, lk, 12, lv, 8 * m);
   coll__batch_counters(c, b, c->seq + 1, c->count - m);
-  if ((rc = store_write(c->st, b, err))) goto unlock;
+  if ((rc = store_write(c->st, b, err))) { graph__abort(c); goto unlock; }
   c->seq++;
   c->count -= m;
   graph__after_write(c);
-  for (size_t j = 0; j < m; j++) idmap_del(&c->live, gone[j]);
+  for (size_t j = 0; j < m; j++) {
+    idmap_del(&c->live, gone[j]);
+    idmap_del(&c->tokens, gone[j]);
+  }
   if (deleted) *deleted = m;
   after_write(c, m);
 unlock:

@@ -451,6 +451,17 @@ int engine_graph_rebuild(engine *e, const char *name, unsigned threads,
   return rc;
 }
 
+int engine_graph_check(engine *e, const char *name, precis_error *err) {
+  coll *c;
+  int rc = acquire(e, name, &c, err);
+  if (rc) return rc;
+  pthread_rwlock_rdlock(&c->lock);
+  rc = gmem_check(c->gm, err);
+  pthread_rwlock_unlock(&c->lock);
+  release(e);
+  return rc;
+}
+
 /* retrieve lives in retrieve.c; it needs the collection from the registry */
 int retrieve__run(coll *c, const engine_retrieve_params *p,
                   engine_retrieve_result **out, precis_error *err);

@@ -181,6 +181,9 @@ int engine_edges_list(engine *e, const char *coll, uint64_t id, unsigned kinds,
 /* Recompute every kNN edge from the ANN index using `threads` workers. */
 int engine_graph_rebuild(engine *e, const char *coll, unsigned threads,
                          precis_error *err);
+/* Compare the collection's edges in memory with those in RocksDB: OK when
+ * equal, CORRUPTION naming the first difference (tests, diagnostics). */
+int engine_graph_check(engine *e, const char *coll, precis_error *err);
 
 /* ---- retrieve: seeds -> expansion -> selection ---- */
 typedef enum {

@@ -228,6 +228,11 @@ extern "C" const FaissIndex *faissx_exact_view(const FaissIndex *index) {
   return nullptr;
 }
 
+extern "C" const float *faissx_flat_vectors(const FaissIndex *index) {
+  const auto *v = reinterpret_cast<const faiss::IndexFlat *>(faissx_exact_view(index));
+  return v ? v->get_xb() : nullptr;
+}
+
 extern "C" int faissx_last_error_is_oom(void) {
   if (!faiss_last_exception) return 0;
   try {

@@ -35,6 +35,11 @@ int faissx_search(const FaissIndex *index, idx_t n, const float *x, idx_t k,
  * with the index). Searching it is a brute-force scan of the same labels. */
 const FaissIndex *faissx_exact_view(const FaissIndex *index);
 
+/* The full-precision vectors of faissx_exact_view(index), row after row
+ * (d floats each, labels 0..ntotal-1), or NULL when it is NULL. Borrowed:
+ * valid until the next add to the index. */
+const float *faissx_flat_vectors(const FaissIndex *index);
+
 /* 1 if the last FAISS error of this thread was an allocation failure. Only
  * exact where the exception was stored unsliced (compat layer, extension);
  * a real libfaiss_c stores std exceptions sliced, which reads as 0. */

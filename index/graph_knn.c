@@ -23,28 +23,29 @@ typedef struct {
   float w;
 } knn_edge;
 
-/* Read the kNN out-list of `id` (at most cap entries). */
-static int read_knn(coll *c, uint64_t id, knn_edge *out, size_t cap, size_t *n,
-                    precis_error *err) {
-  unsigned char prefix[13];
-  store_put_be32(prefix, c->id);
-  store_put_be64(prefix + 4, id);
-  prefix[12] = 0; /* kind length 0 = kNN */
-  store_iter *it = store_iter_create(c->st, STORE_CF_EDGE, prefix, 13);
-  if (!it) return precis_error_set(err, PRECIS_E_NO_MEMORY, "knn");
+static int cmp_dst(const void *a, const void *b) {
+  uint64_t x = ((const knn_edge *)a)->dst, y = ((const knn_edge *)b)->dst;
+  return x < y ? -1 : x > y;
+}
+
+/* The kNN out-list of `id` (at most cap entries, by destination id as the
+ * keys sort), from the edges in memory. */
+static void read_knn(coll *c, uint64_t id, knn_edge *out, size_t cap, size_t *n) {
+  size_t ne;
+  const gmem_edge *e = gmem_out(c->gm, id, &ne);
   *n = 0;
-  for (; store_iter_valid(it) && *n < cap; store_iter_next(it)) {
-    size_t kl, vl;
-    const unsigned char *k = (const unsigned char *)store_iter_key(it, &kl);
-    const char *v = store_iter_value(it, &vl);
-    if (kl != 21 || vl != 4) continue;
-    out[*n].dst = store_get_be64(k + 13);
-    memcpy(&out[*n].w, v, 4);
-    (*n)++;
-  }
-  int rc = store_iter_status(it, err);
-  store_iter_destroy(it);
-  return rc;
+  for (size_t i = 0; i < ne; i++)
+    if (e[i].kind == 0) {
+      if (*n == cap) { /* more than cap: keep the lowest ids, like a key scan */
+        size_t hi = 0;
+        for (size_t j = 1; j < cap; j++) if (out[j].dst > out[hi].dst) hi = j;
+        uint64_t d = gmem_node_id(c->gm, e[i].node);
+        if (d < out[hi].dst) out[hi] = (knn_edge){d, e[i].w};
+        continue;
+      }
+      out[(*n)++] = (knn_edge){gmem_node_id(c->gm, e[i].node), e[i].w};
+    }
+  qsort(out, *n, sizeof *out, cmp_dst);
 }
 
 /* Merge the batch's own points into a candidate list (best first, at most
@@ -91,7 +92,8 @@ int graph__on_upsert(coll *c, store_batch *b, const uint64_t *ids,
   size_t *alln = malloc(n * sizeof *alln);
   idmap touched;
   idmap_init(&touched);
-  int rc = PRECIS_OK;
+  int rc = graph__mem_ready(c, err);
+  if (rc) goto out;
   if (!hits || !list || !all || !alln) { rc = precis_error_set(err, PRECIS_E_NO_MEMORY, "knn"); goto out; }
   /* neighbours among the points already written, for the whole batch in one
    * ANN call; a modest efSearch suffices for graph edges (documented slack) */
@@ -103,7 +105,7 @@ int graph__on_upsert(coll *c, store_batch *b, const uint64_t *ids,
     /* an updated point: drop its old out-edges */
     if (idmap_get(&c->live, id, NULL)) {
       size_t m;
-      if ((rc = read_knn(c, id, list, PRECIS_MAX_KNN_K + 1, &m, err))) break;
+      read_knn(c, id, list, PRECIS_MAX_KNN_K + 1, &m);
       for (size_t j = 0; j < m; j++) graph__batch_del_edge(c, b, id, list[j].dst, "", 0);
     }
     size_t nh = alln[i];
@@ -121,7 +123,7 @@ int graph__on_upsert(coll *c, store_batch *b, const uint64_t *ids,
       if (idmap_get(&touched, nb, NULL)) continue; /* also: batch members */
       if (idmap_put(&touched, nb, 1)) { rc = PRECIS_E_NO_MEMORY; break; }
       size_t m;
-      if ((rc = read_knn(c, nb, list, PRECIS_MAX_KNN_K + 1, &m, err))) break;
+      read_knn(c, nb, list, PRECIS_MAX_KNN_K + 1, &m);
       bool present = false;
       size_t weakest = 0;
       for (size_t j = 0; j < m; j++) {
@@ -147,14 +149,17 @@ out:
   free(alln);
   idmap_free(&touched);
   if (!rc) graph__stage_counters(c, b);
-  else c->pend_knn = c->pend_links = 0;
+  else graph__abort(c);
   return rc;
 }
 
-/* Flush a batch when it grows large. */
+/* Flush a batch when it grows large; the edges in memory follow each
+ * written part. */
 static int flush(coll *c, store_batch **b, bool force, precis_error *err) {
   if (!force && store_batch_count(*b) < 20000) return PRECIS_OK;
   int rc = store_write(c->st, *b, err);
+  if (rc) gmem_discard(c->gm);
+  else if (!force) gmem_commit(c->gm); /* the last part commits with the counters */
   store_batch_destroy(*b);
   *b = store_batch_create(c->st);
   if (!rc && !*b) rc = precis_error_set(err, PRECIS_E_NO_MEMORY, "knn");
@@ -186,6 +191,7 @@ int graph_knn_rebuild(coll *c, unsigned threads, precis_error *err) {
       const unsigned char *k = (const unsigned char *)store_iter_key(it, &kl);
       if (kl == 21 && k[12] == 0) {
         store_batch_delete(b, fam ? STORE_CF_REDGE : STORE_CF_EDGE, k, kl);
+        if (!fam) gmem_stage(c->gm, store_get_be64(k + 4), store_get_be64(k + 13), "", 0, 0, true);
         rc = flush(c, &b, false, err);
       }
     }
@@ -244,11 +250,12 @@ int graph_knn_rebuild(coll *c, unsigned threads, precis_error *err) {
   graph__stage_counters(c, b);
   rc = flush(c, &b, true, err);
   if (!rc) graph__after_write(c);
-  else c->pend_knn = 0;
+  else graph__abort(c);
   if (!rc && c->log)
     c->log(c->log_ctx, COLL_LOG_INFO, "collection %s: kNN graph rebuilt, %llu edges",
            c->name, (unsigned long long)total);
 out:
+  if (rc) graph__abort(c);
   store_iter_destroy(it);
   store_batch_destroy(b);
   free(q);

@@ -74,6 +74,10 @@ int payload_decode(const char *buf, size_t len, uint32_t *tokens, char **text,
   if ((size_t)tl > len - 12) goto corrupt;
   uint32_t ml = get_le32(p + 8 + tl);
   if ((size_t)ml != len - 12 - tl) goto corrupt;
+  if (!text && !meta) {
+    *tokens = get_le32(p);
+    return PRECIS_OK;
+  }
   char *t = malloc((size_t)tl + 1), *m = malloc((size_t)ml + 1);
   if (!t || !m) {
     free(t);
