@@ -167,6 +167,7 @@ static int wrap(FaissIndex *idx, ann **out, precis_error *err) {
     faiss_Index_free(idx);
     return precis_error_set(err, PRECIS_E_NO_MEMORY, "ann: out of memory");
   }
+  faissx_accelerate(idx); /* best effort: FAISS's kernels otherwise */
   a->idx = idx;
   a->dim = (uint32_t)faiss_Index_d(idx);
   if (metric_from_faiss(faiss_Index_metric_type(idx), &a->metric) != 0)

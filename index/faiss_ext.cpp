@@ -17,9 +17,13 @@
 #include <faiss/impl/DistanceComputer.h>
 #include <faiss/impl/FaissException.h>
 #include <faiss/utils/Heap.h>
+#include <immintrin.h>
 #include <omp.h>
 
 #include <algorithm>
+#include <cstdlib>
+#include <cstring>
+#include <typeinfo>
 #include <exception>
 #include <memory>
 #include <new>
@@ -144,6 +148,97 @@ void hnsw_search_serial(const faiss::IndexHNSW *h, idx_t n, const float *x, idx_
   }
 }
 
+/* ---- AVX2/FMA distance kernels, chosen at run time ----
+ * A generic FAISS build (Debian's libfaiss.a targets baseline x86-64)
+ * computes HNSW distances one float at a time. HNSW storage is swapped for
+ * FastFlat, an IndexFlat whose distance computer uses these kernels when
+ * the CPU has AVX2 and FMA; everything else about the storage (codes,
+ * search, serialisation as a plain IndexFlat) is FAISS's own. */
+__attribute__((target("avx2,fma"))) inline float hsum256(__m256 v) {
+  __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+  s = _mm_add_ps(s, _mm_movehl_ps(s, s));
+  s = _mm_add_ss(s, _mm_shuffle_ps(s, s, 1));
+  return _mm_cvtss_f32(s);
+}
+
+__attribute__((target("avx2,fma"))) float ip_avx2(const float *x, const float *y, size_t d) {
+  __m256 a0 = _mm256_setzero_ps(), a1 = _mm256_setzero_ps();
+  size_t i = 0;
+  for (; i + 16 <= d; i += 16) {
+    a0 = _mm256_fmadd_ps(_mm256_loadu_ps(x + i), _mm256_loadu_ps(y + i), a0);
+    a1 = _mm256_fmadd_ps(_mm256_loadu_ps(x + i + 8), _mm256_loadu_ps(y + i + 8), a1);
+  }
+  if (i + 8 <= d) {
+    a0 = _mm256_fmadd_ps(_mm256_loadu_ps(x + i), _mm256_loadu_ps(y + i), a0);
+    i += 8;
+  }
+  float s = hsum256(_mm256_add_ps(a0, a1));
+  for (; i < d; i++) s += x[i] * y[i];
+  return s;
+}
+
+__attribute__((target("avx2,fma"))) float l2_avx2(const float *x, const float *y, size_t d) {
+  __m256 a0 = _mm256_setzero_ps(), a1 = _mm256_setzero_ps();
+  size_t i = 0;
+  for (; i + 16 <= d; i += 16) {
+    __m256 t0 = _mm256_sub_ps(_mm256_loadu_ps(x + i), _mm256_loadu_ps(y + i));
+    __m256 t1 = _mm256_sub_ps(_mm256_loadu_ps(x + i + 8), _mm256_loadu_ps(y + i + 8));
+    a0 = _mm256_fmadd_ps(t0, t0, a0);
+    a1 = _mm256_fmadd_ps(t1, t1, a1);
+  }
+  if (i + 8 <= d) {
+    __m256 t = _mm256_sub_ps(_mm256_loadu_ps(x + i), _mm256_loadu_ps(y + i));
+    a0 = _mm256_fmadd_ps(t, t, a0);
+    i += 8;
+  }
+  float s = hsum256(_mm256_add_ps(a0, a1));
+  for (; i < d; i++) {
+    float t = x[i] - y[i];
+    s += t * t;
+  }
+  return s;
+}
+
+/* AVX2 and FMA present, and not switched off with PRECIS_FAISS_KERNELS=generic
+ * (for measuring against FAISS's own kernels in the same build). */
+bool fast_kernels() {
+  static const bool on = [] {
+    const char *e = std::getenv("PRECIS_FAISS_KERNELS");
+    if (e && !std::strcmp(e, "generic")) return false;
+    __builtin_cpu_init();
+    return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+  }();
+  return on;
+}
+
+/* Distances to the rows of a flat float array, as FAISS's flat computers
+ * define them: inner product (a similarity) or squared L2. */
+struct FastFlatDistance : faiss::FlatCodesDistanceComputer {
+  FastFlatDistance(const faiss::IndexFlat &s)
+      : faiss::FlatCodesDistanceComputer(s.codes.data(), s.code_size), d(static_cast<size_t>(s.d)),
+        ip(s.metric_type == faiss::METRIC_INNER_PRODUCT), xb(s.get_xb()) {}
+  void set_query(const float *x) override { q = x; }
+  float distance_to_code(const uint8_t *code) override {
+    const float *y = reinterpret_cast<const float *>(code);
+    return ip ? ip_avx2(q, y, d) : l2_avx2(q, y, d);
+  }
+  float symmetric_dis(idx_t i, idx_t j) override {
+    const float *x = xb + i * d, *y = xb + j * d;
+    return ip ? ip_avx2(x, y, d) : l2_avx2(x, y, d);
+  }
+  size_t d;
+  bool ip;
+  const float *xb;
+  const float *q = nullptr;
+};
+
+struct FastFlat : faiss::IndexFlat {
+  FastFlat(idx_t d, faiss::MetricType m) : faiss::IndexFlat(d, m) {}
+  faiss::FlatCodesDistanceComputer *get_FlatCodesDistanceComputer() const override {
+    return new FastFlatDistance(*this);
+  }
+};
+
 /* Below this many queries a search runs on the calling thread (the server's
  * workers already run searches in parallel); from it on, FAISS's OpenMP
  * search. */
@@ -226,6 +321,31 @@ extern "C" const FaissIndex *faissx_exact_view(const FaissIndex *index) {
         dynamic_cast<const faiss::IndexFlat *>(h->storage))
       return reinterpret_cast<const FaissIndex *>(h->storage);
   return nullptr;
+}
+
+extern "C" int faissx_accelerate(FaissIndex *index) {
+  try {
+    auto *h = dynamic_cast<faiss::IndexHNSW *>(reinterpret_cast<faiss::Index *>(index));
+    if (!h || !h->storage || !fast_kernels()) return 0;
+    const std::type_info &t = typeid(*h->storage);
+    if (t != typeid(faiss::IndexFlat) && t != typeid(faiss::IndexFlatIP) &&
+        t != typeid(faiss::IndexFlatL2))
+      return 0;
+    auto *old = static_cast<faiss::IndexFlat *>(h->storage);
+    if (old->metric_type != faiss::METRIC_INNER_PRODUCT && old->metric_type != faiss::METRIC_L2)
+      return 0;
+    auto *fast = new FastFlat(old->d, old->metric_type);
+    fast->codes.swap(old->codes);
+    fast->ntotal = old->ntotal;
+    fast->is_trained = old->is_trained;
+    old->ntotal = 0;
+    if (h->own_fields) delete old;
+    h->storage = fast;
+    h->own_fields = true;
+    return 1;
+  } catch (...) {
+    return faissx_store_current_exception();
+  }
 }
 
 extern "C" const float *faissx_flat_vectors(const FaissIndex *index) {
