@@ -71,6 +71,23 @@ static void maybe_save(coll *c) {
   }
 }
 
+/* Batches of at least this many points write RocksDB on a second thread
+ * while the index takes the vectors. */
+#define COLL_SIDE_WRITE_MIN 128
+
+typedef struct {
+  store *st;
+  store_batch *b;
+  int rc;
+  precis_error err;
+} store_job;
+
+static void *store_job_run(void *arg) {
+  store_job *j = arg;
+  j->rc = store_write(j->st, j->b, &j->err);
+  return NULL;
+}
+
 static int check_point(const coll *c, const engine_point_in *p, float *vec,
                        size_t i, precis_error *err) {
   char what[64];
@@ -150,28 +167,46 @@ int coll_upsert(coll *c, const engine_point_in *pts, size_t n, precis_error *err
   for (size_t j = 0; j < m; j++) store_put_be64(lv + 8 * j, ids[j]);
   store_batch_put(b, STORE_CF_LOG, lk, 12, lv, 8 * m);
   coll__batch_counters(c, b, c->seq + 1, c->count + added);
-  if ((rc = store_write(c->st, b, err))) { graph__abort(c); goto unlock; }
-  /* durable: now the in-memory index */
+  /* the RocksDB write and the index insertion run side by side (the
+   * collection stays locked until both are done); a write that fails
+   * leaves its vectors in the index as tombstones */
+  store_job job = {c->st, b, PRECIS_OK, {0}};
+  pthread_t writer;
+  bool side = c->ann && m >= COLL_SIDE_WRITE_MIN && pthread_create(&writer, NULL, store_job_run, &job) == 0;
+  if (!side) store_job_run(&job);
+  int add_rc = PRECIS_OK;
+  precis_error e2;
+  if (c->ann && (side || !job.rc)) add_rc = ann_add(c->ann, m, vecs, &e2);
+  if (side) pthread_join(writer, NULL);
+  if (job.rc) {
+    graph__abort(c);
+    rc = job.rc;
+    if (err) *err = job.err;
+    if (side && c->ann) { /* the added vectors stay as tombstones */
+      c->dirty = true;
+      bool ok = !add_rc && ann_ntotal(c->ann) == c->nslots + m;
+      for (size_t j = 0; j < m && ok; j++) ok = !coll__slots_push(c, ids[j]);
+      if (!ok && coll__rebuild(c, "in-memory index out of step after a failed write", NULL) && c->log)
+        c->log(c->log_ctx, COLL_LOG_ERROR, "collection %s: rebuild failed", c->name);
+    }
+    goto unlock;
+  }
+  /* durable: now the in-memory state */
   c->seq++;
   c->count += added;
   graph__after_write(c);
   for (size_t j = 0; j < m; j++) /* no room: the count is read from the payload */
     if (idmap_put(&c->tokens, ids[j], toks[j])) idmap_del(&c->tokens, ids[j]);
   if (c->ann) {
-    precis_error e2;
-    if (ann_add(c->ann, m, vecs, &e2) == PRECIS_OK) {
+    if (add_rc == PRECIS_OK) {
       for (size_t j = 0; j < m; j++)
         if (coll__slots_push(c, ids[j]) || idmap_put(&c->live, ids[j], c->nslots - 1)) {
-          rc = PRECIS_E_NO_MEMORY;
+          add_rc = PRECIS_E_NO_MEMORY;
           break;
         }
-    } else {
-      rc = e2.code;
     }
-    if (rc) { /* the write is durable; rebuild the index from the store */
-      rc = PRECIS_OK;
+    if (add_rc) /* the write is durable; rebuild the index from the store */
       coll__rebuild(c, "in-memory index update failed", NULL);
-    }
   } else {
     for (size_t j = 0; j < m; j++) idmap_put(&c->live, ids[j], UINT64_MAX);
   }

@@ -2,6 +2,7 @@
  * upsert (out-edges of the new point, and insertion into its neighbours'
  * lists where it beats their weakest edge) and a bulk rebuild from the ANN
  * index. Edge weight = similarity mapped into (0, 1] (see knn_weight). */
+#include <cblas.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -48,23 +49,27 @@ static void read_knn(coll *c, uint64_t id, knn_edge *out, size_t cap, size_t *n)
   qsort(out, *n, sizeof *out, cmp_dst);
 }
 
-/* Merge the batch's own points into a candidate list (best first, at most
- * cap): the ANN sees only points written before this batch. */
-static size_t merge_batch(const coll *c, const uint64_t *ids, const float *vecs,
-                          size_t n, size_t i, engine_hit *hits, size_t nh,
-                          size_t cap) {
+/* Similarities of the batch's points to each other (n x n, row-major), as
+ * the ANN scores them: inner product, or minus the squared L2 distance. */
+static void batch_scores(const coll *c, const float *vecs, size_t n, float *S) {
   size_t dim = c->cfg.dim;
-  const float *v = vecs + i * dim;
+  cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)n, (int)n, (int)dim, 1.0f, vecs,
+              (int)dim, vecs, (int)dim, 0.0f, S, (int)n);
+  if (c->cfg.metric != ENGINE_METRIC_L2) return;
+  for (size_t i = 0; i < n; i++)
+    for (size_t j = 0; j < n; j++)
+      if (j != i) S[i * n + j] = 2 * S[i * n + j] - S[i * n + i] - S[j * n + j];
+  for (size_t i = 0; i < n; i++) S[i * n + i] = 0;
+}
+
+/* Merge the batch's own points into a candidate list (best first, at most
+ * cap): the ANN sees only points written before this batch. row: the
+ * scores of point i against the batch (batch_scores). */
+static size_t merge_batch(const uint64_t *ids, const float *row, size_t n, size_t i,
+                          engine_hit *hits, size_t nh, size_t cap) {
   for (size_t j = 0; j < n; j++) {
     if (j == i || ids[j] == ids[i]) continue;
-    const float *w = vecs + j * dim;
-    double s = 0;
-    if (c->cfg.metric == ENGINE_METRIC_L2) {
-      for (size_t d = 0; d < dim; d++) { double t = (double)v[d] - w[d]; s -= t * t; }
-    } else {
-      for (size_t d = 0; d < dim; d++) s += (double)v[d] * w[d];
-    }
-    float sc = (float)s;
+    float sc = row[j];
     /* drop a stale ANN entry for the same id (an overwritten point) */
     size_t at = nh;
     for (size_t h = 0; h < nh; h++) if (hits[h].id == ids[j]) { at = h; break; }
@@ -90,11 +95,14 @@ int graph__on_upsert(coll *c, store_batch *b, const uint64_t *ids,
   knn_edge *list = malloc((PRECIS_MAX_KNN_K + 1) * sizeof *list);
   engine_hit *all = malloc(n * (K + 1) * sizeof *all);
   size_t *alln = malloc(n * sizeof *alln);
+  bool within = n > 1 && n <= GRAPH_BATCH_BRUTE_MAX;
+  float *S = within ? malloc(n * n * sizeof *S) : NULL;
   idmap touched;
   idmap_init(&touched);
   int rc = graph__mem_ready(c, err);
   if (rc) goto out;
-  if (!hits || !list || !all || !alln) { rc = precis_error_set(err, PRECIS_E_NO_MEMORY, "knn"); goto out; }
+  if (!hits || !list || !all || !alln || (within && !S)) { rc = precis_error_set(err, PRECIS_E_NO_MEMORY, "knn"); goto out; }
+  if (within) batch_scores(c, vecs, n, S);
   /* neighbours among the points already written, for the whole batch in one
    * ANN call; a modest efSearch suffices for graph edges (documented slack) */
   engine_search_params ksp = {false, 2 * (K + 1) > 48 ? 2 * (K + 1) : 48, 0};
@@ -110,7 +118,7 @@ int graph__on_upsert(coll *c, store_batch *b, const uint64_t *ids,
     }
     size_t nh = alln[i];
     memcpy(hits, all + i * (K + 1), nh * sizeof *hits);
-    if (n > 1 && n <= GRAPH_BATCH_BRUTE_MAX) nh = merge_batch(c, ids, vecs, n, i, hits, nh, K + 1);
+    if (within) nh = merge_batch(ids, S + i * n, n, i, hits, nh, K + 1);
     size_t added = 0;
     for (size_t h = 0; h < nh && added < K; h++) {
       uint64_t nb = hits[h].id;
@@ -147,6 +155,7 @@ out:
   free(list);
   free(all);
   free(alln);
+  free(S);
   idmap_free(&touched);
   if (!rc) graph__stage_counters(c, b);
   else graph__abort(c);
