@@ -86,7 +86,9 @@ void coll_remove_files(const char *ann_dir, uint32_t id);
 int coll_save_index(coll *c, precis_error *err);
 
 /* The entry points below take the collection lock themselves. */
-int coll_upsert(coll *c, const engine_point_in *pts, size_t n, precis_error *err);
+/* defer_graph: no kNN upkeep (ENGINE_UPSERT_DEFER_GRAPH). */
+int coll_upsert(coll *c, const engine_point_in *pts, size_t n, bool defer_graph,
+                precis_error *err);
 int coll_get(coll *c, const uint64_t *ids, size_t n, bool with_vectors,
              engine_point **out, precis_error *err);
 int coll_delete(coll *c, const uint64_t *ids, size_t n, size_t *deleted,

@@ -108,7 +108,8 @@ static int check_point(const coll *c, const engine_point_in *p, float *vec,
   return PRECIS_OK;
 }
 
-int coll_upsert(coll *c, const engine_point_in *pts, size_t n, precis_error *err) {
+int coll_upsert(coll *c, const engine_point_in *pts, size_t n, bool defer_graph,
+                precis_error *err) {
   if (n == 0 || n > PRECIS_MAX_BATCH)
     return precis_error_set(err, n ? PRECIS_E_OUT_OF_RANGE : PRECIS_E_INVALID_ARGUMENT,
                             "a batch holds 1..%d points, got %zu", PRECIS_MAX_BATCH, n);
@@ -159,7 +160,7 @@ int coll_upsert(coll *c, const engine_point_in *pts, size_t n, precis_error *err
   /* compact the prepared vectors of the survivors, in order */
   for (size_t j = 0; j < m; j++)
     if (uniq[j] != j) memmove(vecs + j * dim, vecs + uniq[j] * dim, dim * sizeof(float));
-  if ((rc = graph__on_upsert(c, b, ids, vecs, m, err))) goto unlock;
+  if (!defer_graph && (rc = graph__on_upsert(c, b, ids, vecs, m, err))) goto unlock;
   unsigned char lk[12];
   store_put_be32(lk, c->id);
   store_put_be64(lk + 4, c->seq + 1);

@@ -123,6 +123,13 @@ typedef struct {
  * Duplicate ids inside one batch: the last one wins. n in 1..PRECIS_MAX_BATCH */
 int engine_upsert(engine *e, const char *coll, const engine_point_in *pts,
                   size_t n, precis_error *err);
+/* engine_upsert with flags. ENGINE_UPSERT_DEFER_GRAPH (first loads): no
+ * kNN upkeep for these points; existing edges stay as they are (an
+ * overwritten point keeps its old kNN edges) until engine_graph_rebuild,
+ * which the caller runs once after the load. */
+#define ENGINE_UPSERT_DEFER_GRAPH 1u
+int engine_upsert_flags(engine *e, const char *coll, const engine_point_in *pts,
+                        size_t n, unsigned flags, precis_error *err);
 /* *out: malloc'd array of n entries in the order of ids, each with `found`.
  * Free with engine_points_free(*out, n). */
 int engine_get(engine *e, const char *coll, const uint64_t *ids, size_t n,

@@ -649,3 +649,32 @@ Test(graph, token_budget_sees_current_counts_after_overwrite_delete_reopen) {
     }
   }
 }
+
+/* Deferred upkeep (first loads): the points are searchable at once but get
+ * no kNN edges; one rebuild gives every point its K nearest. */
+Test(graph, deferred_upkeep_then_one_rebuild) {
+  const uint32_t dim = 8, K = 5;
+  const size_t n = 300;
+  mkcoll("d", dim, K);
+  float *v = tu_random_vectors(n, dim, 5, 1);
+  engine_point_in *p = calloc(n, sizeof *p);
+  for (size_t i = 0; i < n; i++) p[i] = (engine_point_in){i + 1, v + i * dim, dim, "t", 1, NULL, 0, -1};
+  precis_error err;
+  for (size_t s = 0; s < n; s += 100)
+    cr_assert_eq(engine_upsert_flags(E, "d", p + s, 100, ENGINE_UPSERT_DEFER_GRAPH, &err), PRECIS_OK, "%s", err.msg);
+  engine_collection_info info;
+  cr_assert_eq(engine_collection_describe(E, "d", &info, &err), PRECIS_OK);
+  cr_assert_eq(info.count, n);
+  cr_assert_eq(info.knn_edges, 0);
+  engine_hit h[1];
+  size_t nh;
+  cr_assert_eq(engine_search(E, "d", v + 17 * dim, dim, 1, NULL, h, &nh, &err), PRECIS_OK);
+  cr_assert_eq(h[0].id, 18);
+  graph_same("d", "deferred upserts");
+  cr_assert_eq(engine_graph_rebuild(E, "d", 2, &err), PRECIS_OK, "%s", err.msg);
+  cr_assert_eq(engine_collection_describe(E, "d", &info, &err), PRECIS_OK);
+  cr_assert_eq(info.knn_edges, n * K);
+  graph_same("d", "rebuild after deferred upserts");
+  free(p);
+  free(v);
+}
