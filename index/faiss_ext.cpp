@@ -105,49 +105,6 @@ struct NegatedDistance : faiss::DistanceComputer {
   std::unique_ptr<faiss::DistanceComputer> base;
 };
 
-/* Per-thread scratch of the single-thread HNSW path, kept across calls: the
- * visited table (one byte per vector, grown to the largest index this
- * thread has searched; FAISS's own search allocates and zeroes ntotal bytes
- * per call) and the widened result buffers. A VisitedTable is valid for any
- * index as long as it is large enough: every search ends with advance(), so
- * no entry equals the current mark when the next search starts. */
-struct HnswScratch {
-  faiss::VisitedTable vt{0};
-  std::vector<float> dis;
-  std::vector<idx_t> lab;
-};
-thread_local HnswScratch hnsw_scratch;
-
-/* HNSW search of n queries one after another on the calling thread, with no
- * OpenMP region and no per-call allocation once the scratch has grown:
- * what FAISS's IndexHNSW::search does per query (heapify, HNSW::search,
- * reorder, negate back for similarities), minus the parallel region. kw >= k
- * results are computed per query and the first k kept (see
- * FAISSX_WIDEN_HNSW_K). */
-void hnsw_search_serial(const faiss::IndexHNSW *h, idx_t n, const float *x, idx_t k, idx_t kw,
-                        const faiss::SearchParametersHNSW *params, float *distances,
-                        idx_t *labels) {
-  FAISS_THROW_IF_NOT_MSG(h->storage, "faissx_search: HNSW index without storage");
-  HnswScratch &s = hnsw_scratch;
-  if (s.vt.visited.size() < static_cast<size_t>(h->ntotal))
-    s.vt.visited.resize(static_cast<size_t>(h->ntotal), 0);
-  s.dis.resize(static_cast<size_t>(kw));
-  s.lab.resize(static_cast<size_t>(kw));
-  const bool sim = h->metric_type == faiss::METRIC_INNER_PRODUCT;
-  std::unique_ptr<faiss::DistanceComputer> dc(h->storage->get_distance_computer());
-  if (sim) dc.reset(new NegatedDistance(dc.release()));
-  for (idx_t i = 0; i < n; i++) {
-    dc->set_query(x + i * h->d);
-    faiss::maxheap_heapify(kw, s.dis.data(), s.lab.data());
-    h->hnsw.search(*dc, static_cast<int>(kw), s.lab.data(), s.dis.data(), s.vt, params);
-    faiss::maxheap_reorder(kw, s.dis.data(), s.lab.data());
-    for (idx_t j = 0; j < k; j++) {
-      distances[i * k + j] = sim ? -s.dis[j] : s.dis[j];
-      labels[i * k + j] = s.lab[j];
-    }
-  }
-}
-
 /* ---- AVX2/FMA distance kernels, chosen at run time ----
  * A generic FAISS build (Debian's libfaiss.a targets baseline x86-64)
  * computes HNSW distances one float at a time. HNSW storage is swapped for
@@ -214,20 +171,24 @@ bool fast_kernels() {
 /* Distances to the rows of a flat float array, as FAISS's flat computers
  * define them: inner product (a similarity) or squared L2. */
 struct FastFlatDistance : faiss::FlatCodesDistanceComputer {
-  FastFlatDistance(const faiss::IndexFlat &s)
+  /* negate: return minus the inner product (what HNSW minimises), so that
+   * the serial search needs no NegatedDistance wrapper around it */
+  FastFlatDistance(const faiss::IndexFlat &s, bool negate = false)
       : faiss::FlatCodesDistanceComputer(s.codes.data(), s.code_size), d(static_cast<size_t>(s.d)),
-        ip(s.metric_type == faiss::METRIC_INNER_PRODUCT), xb(s.get_xb()) {}
+        ip(s.metric_type == faiss::METRIC_INNER_PRODUCT), sign(negate ? -1.0f : 1.0f),
+        xb(s.get_xb()) {}
   void set_query(const float *x) override { q = x; }
   float distance_to_code(const uint8_t *code) override {
     const float *y = reinterpret_cast<const float *>(code);
-    return ip ? ip_avx2(q, y, d) : l2_avx2(q, y, d);
+    return ip ? sign * ip_avx2(q, y, d) : l2_avx2(q, y, d);
   }
   float symmetric_dis(idx_t i, idx_t j) override {
     const float *x = xb + i * d, *y = xb + j * d;
-    return ip ? ip_avx2(x, y, d) : l2_avx2(x, y, d);
+    return ip ? sign * ip_avx2(x, y, d) : l2_avx2(x, y, d);
   }
   size_t d;
   bool ip;
+  float sign;
   const float *xb;
   const float *q = nullptr;
 };
@@ -238,6 +199,54 @@ struct FastFlat : faiss::IndexFlat {
     return new FastFlatDistance(*this);
   }
 };
+
+/* Per-thread scratch of the single-thread HNSW path, kept across calls: the
+ * visited table (one byte per vector, grown to the largest index this
+ * thread has searched; FAISS's own search allocates and zeroes ntotal bytes
+ * per call) and the widened result buffers. A VisitedTable is valid for any
+ * index as long as it is large enough: every search ends with advance(), so
+ * no entry equals the current mark when the next search starts. */
+struct HnswScratch {
+  faiss::VisitedTable vt{0};
+  std::vector<float> dis;
+  std::vector<idx_t> lab;
+};
+thread_local HnswScratch hnsw_scratch;
+
+/* HNSW search of n queries one after another on the calling thread, with no
+ * OpenMP region and no per-call allocation once the scratch has grown:
+ * what FAISS's IndexHNSW::search does per query (heapify, HNSW::search,
+ * reorder, negate back for similarities), minus the parallel region. kw >= k
+ * results are computed per query and the first k kept (see
+ * FAISSX_WIDEN_HNSW_K). */
+void hnsw_search_serial(const faiss::IndexHNSW *h, idx_t n, const float *x, idx_t k, idx_t kw,
+                        const faiss::SearchParametersHNSW *params, float *distances,
+                        idx_t *labels) {
+  FAISS_THROW_IF_NOT_MSG(h->storage, "faissx_search: HNSW index without storage");
+  HnswScratch &s = hnsw_scratch;
+  if (s.vt.visited.size() < static_cast<size_t>(h->ntotal))
+    s.vt.visited.resize(static_cast<size_t>(h->ntotal), 0);
+  s.dis.resize(static_cast<size_t>(kw));
+  s.lab.resize(static_cast<size_t>(kw));
+  const bool sim = h->metric_type == faiss::METRIC_INNER_PRODUCT;
+  std::unique_ptr<faiss::DistanceComputer> dc;
+  if (auto fast = dynamic_cast<const FastFlat *>(h->storage))
+    dc.reset(new FastFlatDistance(*fast, sim)); /* negated in place */
+  else if (sim)
+    dc.reset(new NegatedDistance(h->storage->get_distance_computer()));
+  else
+    dc.reset(h->storage->get_distance_computer());
+  for (idx_t i = 0; i < n; i++) {
+    dc->set_query(x + i * h->d);
+    faiss::maxheap_heapify(kw, s.dis.data(), s.lab.data());
+    h->hnsw.search(*dc, static_cast<int>(kw), s.lab.data(), s.dis.data(), s.vt, params);
+    faiss::maxheap_reorder(kw, s.dis.data(), s.lab.data());
+    for (idx_t j = 0; j < k; j++) {
+      distances[i * k + j] = sim ? -s.dis[j] : s.dis[j];
+      labels[i * k + j] = s.lab[j];
+    }
+  }
+}
 
 /* Below this many queries a search runs on the calling thread (the server's
  * workers already run searches in parallel); from it on, FAISS's OpenMP
