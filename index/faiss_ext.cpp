@@ -23,6 +23,9 @@
 #include <algorithm>
 #include <cstdlib>
 #include <cstring>
+#include <functional>
+#include <limits>
+#include <utility>
 #include <typeinfo>
 #include <exception>
 #include <memory>
@@ -170,7 +173,7 @@ bool fast_kernels() {
 
 /* Distances to the rows of a flat float array, as FAISS's flat computers
  * define them: inner product (a similarity) or squared L2. */
-struct FastFlatDistance : faiss::FlatCodesDistanceComputer {
+struct FastFlatDistance final : faiss::FlatCodesDistanceComputer {
   /* negate: return minus the inner product (what HNSW minimises), so that
    * the serial search needs no NegatedDistance wrapper around it */
   FastFlatDistance(const faiss::IndexFlat &s, bool negate = false)
@@ -200,6 +203,93 @@ struct FastFlat : faiss::IndexFlat {
   }
 };
 
+/* HNSW search of one query over FastFlat storage: greedy descent through
+ * the upper levels, then the level-0 beam search of Malkov & Yashunin
+ * (stop when the nearest open candidate is farther than the worst of the
+ * ef best), with binary heaps and the neighbours' vectors prefetched before
+ * their distances are computed. Same graph and distances as FAISS's
+ * HNSW::search; FAISS 1.7.3's own loop keeps a linearly scanned candidate
+ * queue sized by the index's efSearch. Writes the k best (ascending
+ * distance; label -1 and +inf where fewer were found) and leaves vt
+ * advanced. */
+struct BeamScratch {
+  std::vector<std::pair<float, int>> cand, res;
+  std::vector<int> nb;
+};
+
+__attribute__((target("avx2,fma"))) void beam_search(const faiss::HNSW &g, FastFlatDistance &dc,
+                                                     idx_t k, int ef, idx_t *I, float *D,
+                                                     faiss::VisitedTable &vt, BeamScratch &s) {
+  auto vec = [&](int v) { return dc.xb + static_cast<size_t>(v) * dc.d; };
+  auto dist = [&](int v) { return dc.distance_to_code(reinterpret_cast<const uint8_t *>(vec(v))); };
+  for (idx_t j = 0; j < k; j++) {
+    I[j] = -1;
+    D[j] = std::numeric_limits<float>::infinity();
+  }
+  int ep = g.entry_point;
+  if (ep < 0) return;
+  float dep = dist(ep);
+  for (int level = g.max_level; level >= 1; level--) {
+    for (bool moved = true; moved;) {
+      moved = false;
+      size_t b, e;
+      g.neighbor_range(ep, level, &b, &e);
+      for (size_t j = b; j < e; j++) {
+        int v = g.neighbors[j];
+        if (v < 0) break;
+        float dv = dist(v);
+        if (dv < dep) {
+          dep = dv;
+          ep = v;
+          moved = true;
+        }
+      }
+    }
+  }
+  auto &C = s.cand; /* min-heap: open candidates */
+  auto &R = s.res;  /* max-heap: the ef best so far */
+  const std::greater<std::pair<float, int>> farther;
+  C.assign(1, {dep, ep});
+  R.assign(1, {dep, ep});
+  vt.set(ep);
+  while (!C.empty()) {
+    std::pop_heap(C.begin(), C.end(), farther);
+    const std::pair<float, int> c = C.back();
+    C.pop_back();
+    if (static_cast<int>(R.size()) >= ef && c.first > R.front().first) break;
+    size_t b, e;
+    g.neighbor_range(c.second, 0, &b, &e);
+    s.nb.clear();
+    for (size_t j = b; j < e; j++) {
+      int v = g.neighbors[j];
+      if (v < 0) break;
+      if (vt.get(v)) continue;
+      vt.set(v);
+      s.nb.push_back(v);
+      _mm_prefetch(reinterpret_cast<const char *>(vec(v)), _MM_HINT_T0);
+    }
+    for (int v : s.nb) {
+      float dv = dist(v);
+      if (static_cast<int>(R.size()) < ef || dv < R.front().first) {
+        C.emplace_back(dv, v);
+        std::push_heap(C.begin(), C.end(), farther);
+        R.emplace_back(dv, v);
+        std::push_heap(R.begin(), R.end());
+        if (static_cast<int>(R.size()) > ef) {
+          std::pop_heap(R.begin(), R.end());
+          R.pop_back();
+        }
+      }
+    }
+  }
+  vt.advance();
+  std::sort_heap(R.begin(), R.end());
+  for (idx_t j = 0; j < k && j < static_cast<idx_t>(R.size()); j++) {
+    D[j] = R[static_cast<size_t>(j)].first;
+    I[j] = R[static_cast<size_t>(j)].second;
+  }
+}
+
 /* Per-thread scratch of the single-thread HNSW path, kept across calls: the
  * visited table (one byte per vector, grown to the largest index this
  * thread has searched; FAISS's own search allocates and zeroes ntotal bytes
@@ -208,6 +298,7 @@ struct FastFlat : faiss::IndexFlat {
  * no entry equals the current mark when the next search starts. */
 struct HnswScratch {
   faiss::VisitedTable vt{0};
+  BeamScratch beam;
   std::vector<float> dis;
   std::vector<idx_t> lab;
 };
@@ -229,10 +320,19 @@ void hnsw_search_serial(const faiss::IndexHNSW *h, idx_t n, const float *x, idx_
   s.dis.resize(static_cast<size_t>(kw));
   s.lab.resize(static_cast<size_t>(kw));
   const bool sim = h->metric_type == faiss::METRIC_INNER_PRODUCT;
+  if (auto fast = dynamic_cast<const FastFlat *>(h->storage)) {
+    FastFlatDistance fd(*fast, sim); /* negated in place */
+    const int ef = static_cast<int>(std::max<idx_t>(params ? params->efSearch : h->hnsw.efSearch, k));
+    for (idx_t i = 0; i < n; i++) {
+      fd.set_query(x + i * h->d);
+      beam_search(h->hnsw, fd, k, ef, labels + i * k, distances + i * k, s.vt, s.beam);
+      if (sim)
+        for (idx_t j = 0; j < k; j++) distances[i * k + j] = -distances[i * k + j];
+    }
+    return;
+  }
   std::unique_ptr<faiss::DistanceComputer> dc;
-  if (auto fast = dynamic_cast<const FastFlat *>(h->storage))
-    dc.reset(new FastFlatDistance(*fast, sim)); /* negated in place */
-  else if (sim)
+  if (sim)
     dc.reset(new NegatedDistance(h->storage->get_distance_computer()));
   else
     dc.reset(h->storage->get_distance_computer());
