@@ -29,10 +29,13 @@
  * without Debian's libhnswlib-dev): hnswlib with the same M and
  * efConstruction over the same vectors (insert rate timed), searched one
  * query at a time on one thread at every efSearch, like the in-process
- * sweep. The report ends with the issue's target: the best QPS through
- * Precis over RPC on one connection at recall@10 >= 0.95 against the best
- * hnswlib QPS at recall@10 >= 0.95.
+ * sweep. The report ends with the comparison at equal recall: every curve
+ * (in-process, RPC one connection, RPC pipelined, hnswlib) interpolated at
+ * recall@10 = 0.95 between the efSearch rows around it, per M. (Taking each
+ * side's first row at recall >= 0.95 compares different recalls when the
+ * efSearch grid is coarse.)
  */
+#include <math.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -65,6 +68,7 @@ typedef struct {
   double rpc1_qps, rpcN_qps, rpc1_recall, rpcN_recall, rpc1_p50_ms;
   double rpcP_qps, rpcP_recall; /* one connection, pipelined */
   double hn_recall, hn_qps;     /* hnswlib in-process, same M/efC/ef */
+  double hn_cpu_qps;            /* the same per thread-CPU second */
   int has_rpc, has_hn;
 } ab_row;
 
@@ -293,6 +297,7 @@ static int ab_hnswlib(const ab_data *d, uint32_t m, uint32_t efc, ab_build *b, a
     for (size_t i = 0; i < AB_WARM && i < nq; i++)
       hnswb_search(h, d->q + i * AB_DIM, AB_K, row->ef, lab, sc);
     double rec = 0;
+    uint64_t c0 = bench_thread_cpu_ns();
     t0 = bench_now_ns();
     for (size_t i = 0; i < nq; i++) {
       int got = hnswb_search(h, d->q + i * AB_DIM, AB_K, row->ef, lab, sc);
@@ -300,6 +305,7 @@ static int ab_hnswlib(const ab_data *d, uint32_t m, uint32_t efc, ab_build *b, a
       rec += ab_recall(d, i, ids, got > 0 ? (size_t)got : 0);
     }
     row->hn_qps = (double)nq / ((double)(bench_now_ns() - t0) / 1e9);
+    row->hn_cpu_qps = (double)nq / ((double)(bench_thread_cpu_ns() - c0) / 1e9);
     row->hn_recall = rec / (double)nq;
     row->has_hn = 1;
   }
@@ -389,6 +395,55 @@ out:
 
 /* ---- output ---- */
 
+#define AB_TARGET 0.95
+
+typedef struct {
+  double qps;
+  int lower_bound; /* the first row already exceeds the target */
+} ab_at;
+
+/* Recall and QPS of one series of a row: 0 in-process, 1 RPC one
+ * connection, 2 RPC pipelined, 3 hnswlib, 4 in-process per thread-CPU
+ * second, 5 hnswlib per thread-CPU second; 0 when the row lacks it. */
+static int ab_series(const ab_row *r, int s, double *rec, double *qps) {
+  if (!r->ef) return 0;
+  switch (s) {
+  case 4: *rec = r->recall; *qps = r->cpu_qps; return 1;
+  case 5: if (!r->has_hn) return 0; *rec = r->hn_recall; *qps = r->hn_cpu_qps; return 1;
+  case 0: *rec = r->recall; *qps = r->qps; return 1;
+  case 1: if (!r->has_rpc) return 0; *rec = r->rpc1_recall; *qps = r->rpc1_qps; return 1;
+  case 2: if (!r->has_rpc) return 0; *rec = r->rpcP_recall; *qps = r->rpcP_qps; return 1;
+  default: if (!r->has_hn) return 0; *rec = r->hn_recall; *qps = r->hn_qps; return 1;
+  }
+}
+
+/* QPS of series s at recall AB_TARGET over rows of one M (by efSearch):
+ * between the last row below the target and the next row at or above it,
+ * log(QPS) linear in recall. */
+static ab_at ab_interp(const ab_row *rows, size_t n, int s) {
+  ab_at a = {0, 0};
+  double pr = 0, pq = 0;
+  int have_prev = 0;
+  for (size_t i = 0; i < n; i++) {
+    double r, q;
+    if (!ab_series(&rows[i], s, &r, &q) || q <= 0) continue;
+    if (r >= AB_TARGET) {
+      if (!have_prev) {
+        a.qps = q;
+        a.lower_bound = 1;
+      } else {
+        double t = r > pr ? (AB_TARGET - pr) / (r - pr) : 1.0;
+        a.qps = exp(log(pq) + t * (log(q) - log(pq)));
+      }
+      return a;
+    }
+    pr = r;
+    pq = q;
+    have_prev = 1;
+  }
+  return a;
+}
+
 typedef struct {
   const char *set;
   size_t n, nq;
@@ -447,20 +502,49 @@ static void ab_markdown(FILE *f, const ab_ctx *c, const ab_build *b, size_t nb,
       fprintf(f, " - | - |\n");
   }
   fprintf(f, "\n");
-  /* the target: RPC on one connection vs hnswlib in-process, recall >= 0.95 */
-  double best_rpc1 = 0, best_rpcP = 0, best_hn = 0;
-  for (size_t i = 0; i < nrows; i++) {
-    const ab_row *r = &rows[i];
-    if (!r->ef) continue;
-    if (r->has_rpc && r->rpc1_recall >= 0.95 && r->rpc1_qps > best_rpc1) best_rpc1 = r->rpc1_qps;
-    if (r->has_rpc && r->rpcP_recall >= 0.95 && r->rpcP_qps > best_rpcP) best_rpcP = r->rpcP_qps;
-    if (r->has_hn && r->hn_recall >= 0.95 && r->hn_qps > best_hn) best_hn = r->hn_qps;
+  /* the target, at equal recall: each curve interpolated at AB_TARGET */
+  fprintf(f, "At recall@10 = %.2f, each curve interpolated between the two efSearch rows "
+             "around it (QPS log-linear in recall; '>=' where the smallest efSearch already "
+             "exceeds it, '-' where no row reaches it):\n\n",
+          AB_TARGET);
+  fprintf(f, "| M | in-process QPS | hnswlib QPS | in-process / hnswlib | RPC 1 conn QPS "
+             "| RPC 1 conn / hnswlib | RPC pipelined QPS | pipelined / hnswlib |\n");
+  fprintf(f, "|---:|---:|---:|---:|---:|---:|---:|---:|\n");
+  for (size_t i = 0; i < nrows;) {
+    size_t j = i;
+    while (j < nrows && rows[j].m == rows[i].m) j++;
+    ab_at at[4];
+    for (int s = 0; s < 4; s++) at[s] = ab_interp(rows + i, j - i, s);
+    fprintf(f, "| %u |", rows[i].m);
+    const int order[4] = {0, 3, 1, 2}; /* the columns: in-process, hnswlib, RPC 1, pipelined */
+    for (int o = 0; o < 4; o++) {
+      const ab_at *a = &at[order[o]];
+      if (a->qps > 0) fprintf(f, " %s%.0f |", a->lower_bound ? ">=" : "", a->qps);
+      else fprintf(f, " - |");
+      if (o == 0) continue; /* its ratio follows the hnswlib column */
+      const ab_at *x = o == 1 ? &at[0] : a;
+      if (x->qps > 0 && at[3].qps > 0) fprintf(f, " %.2f |", x->qps / at[3].qps);
+      else fprintf(f, " - |");
+    }
+    fprintf(f, "\n");
+    i = j;
   }
-  if (best_hn > 0 && (best_rpc1 > 0 || best_rpcP > 0))
-    fprintf(f, "At recall@10 >= 0.95 (best row of each): Precis over RPC, one connection, one "
-               "query in flight %.0f QPS (%.2fx hnswlib), pipelined %.0f QPS (%.2fx); hnswlib "
-               "in-process, one thread %.0f QPS.\n\n",
-            best_rpc1, best_rpc1 / best_hn, best_rpcP, best_rpcP / best_hn, best_hn);
+  fprintf(f, "\n");
+  /* the same per thread-CPU second: steadier when the machine is shared */
+  fprintf(f, "Per thread-CPU second at recall@10 = %.2f (both in-process, one thread):\n\n"
+             "| M | Precis CPU QPS | hnswlib CPU QPS | Precis / hnswlib |\n|---:|---:|---:|---:|\n",
+          AB_TARGET);
+  for (size_t i = 0; i < nrows;) {
+    size_t j = i;
+    while (j < nrows && rows[j].m == rows[i].m) j++;
+    ab_at p = ab_interp(rows + i, j - i, 4), h = ab_interp(rows + i, j - i, 5);
+    fprintf(f, "| %u | %s%.0f | %s%.0f |", rows[i].m, p.lower_bound ? ">=" : "", p.qps,
+            h.lower_bound ? ">=" : "", h.qps);
+    if (p.qps > 0 && h.qps > 0) fprintf(f, " %.2f |\n", p.qps / h.qps);
+    else fprintf(f, " - |\n");
+    i = j;
+  }
+  fprintf(f, "\n");
   if (c->rpc_note && c->rpc_note[0]) fprintf(f, "RPC: %s\n\n", c->rpc_note);
 }
 
@@ -499,7 +583,8 @@ static void ab_json(FILE *f, const ab_ctx *c, const ab_build *b, size_t nb, cons
       fprintf(f, ",\"rpc_pipelined_qps\":%.1f,\"rpc_pipelined_recall\":%.5f", r->rpcP_qps,
               r->rpcP_recall);
     if (r->has_hn)
-      fprintf(f, ",\"hnswlib_qps\":%.1f,\"hnswlib_recall\":%.5f", r->hn_qps, r->hn_recall);
+      fprintf(f, ",\"hnswlib_qps\":%.1f,\"hnswlib_cpu_qps\":%.1f,\"hnswlib_recall\":%.5f", r->hn_qps,
+              r->hn_cpu_qps, r->hn_recall);
     fprintf(f, "}");
   }
   fprintf(f, "\n]}\n");
@@ -528,7 +613,8 @@ static void ab_tsv(FILE *f, const ab_ctx *c, const ab_row *rows, size_t nrows) {
 }
 
 static void ab_usage(FILE *f) {
-  fprintf(f, "usage: precis-bench ann [--set glove-small|glove] [--ef 16,32,64,128,256,512]\n"
+  fprintf(f, "usage: precis-bench ann [--set glove-small|glove]\n"
+             "                        [--ef 16,24,32,48,64,96,128,192,256,384,512]\n"
              "                        [--m 16,32] [--efc 200] [--queries N] [--conns 4]\n"
              "                        [--no-rpc] [--rpc-all-m] [--no-rebuild] [--no-hnswlib]\n"
              "                        [--out DIR]\n");
@@ -536,8 +622,9 @@ static void ab_usage(FILE *f) {
 
 int bench_ann(int argc, char **argv) {
   const char *set = "glove-small", *out = NULL;
-  uint32_t efs[AB_MAX_LIST] = {16, 32, 64, 128, 256, 512}, ms[AB_MAX_LIST] = {16, 32};
-  int nef = 6, nm = 2, rpc = 1, rpc_all = 0, rebuild = 1, conns = 4, hnswlib = 1;
+  uint32_t efs[AB_MAX_LIST] = {16, 24, 32, 48, 64, 96, 128, 192, 256, 384, 512},
+           ms[AB_MAX_LIST] = {16, 32};
+  int nef = 11, nm = 2, rpc = 1, rpc_all = 0, rebuild = 1, conns = 4, hnswlib = 1;
   uint32_t efc = 200;
   size_t maxq = 0;
   for (int i = 1; i < argc; i++) {

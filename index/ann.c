@@ -334,6 +334,7 @@ static int wrap(FaissIndex *idx, ann **out, precis_error *err) {
     return precis_error_set(err, PRECIS_E_NO_MEMORY, "ann: out of memory");
   }
   memset(a, 0, sizeof *a);
+  faissx_accelerate(idx); /* best effort: FAISS's kernels otherwise */
   a->idx = idx;
   a->dim = (uint32_t)faiss_Index_d(idx);
   if (metric_from_faiss(faiss_Index_metric_type(idx), &a->metric) != 0)
@@ -488,6 +489,8 @@ int ann_exact_distances(const ann *a, const float *q, size_t n,
 }
 
 int ann_can_exact(const ann *a) { return a && faissx_exact_view(a->idx) != NULL; }
+
+const float *ann_vectors(const ann *a) { return a ? faissx_flat_vectors(a->idx) : NULL; }
 
 /* ---- save / load ---- */
 

@@ -110,6 +110,10 @@ int ann_exact_distances(const ann *a, const float *q, size_t n,
  * compressed or transformed indexes (PQ, SQ, IVF, PCA...), where an exact
  * search with `exact` fails with UNIMPLEMENTED. */
 int ann_can_exact(const ann *a);
+/* The index's own full-precision vectors, label after label (ann_dim floats
+ * each, ann_ntotal of them), or NULL when it keeps none (see ann_can_exact).
+ * Borrowed: valid until the next ann_add/ann_train. */
+const float *ann_vectors(const ann *a);
 /* Write atomically: temp file, fsync, rename, fsync of the directory. */
 int ann_save(const ann *a, const char *path, precis_error *err);
 /* Missing file -> NOT_FOUND; unreadable or corrupt -> CORRUPTION. */

@@ -14,6 +14,7 @@
 
 #include "coll_internal.h"
 #include "payload_index.h"
+#include "payload.h"
 
 #define COLL_AUTO_HNSW_THRESHOLD 10000
 #define SLOTS_MAGIC "PRSLOTS1"
@@ -575,6 +576,8 @@ static int load_saved(coll *c, char *why, size_t whylen) {
   return PRECIS_OK;
 }
 
+static void load_tokens(coll *c);
+
 int coll_open(store *st, const char *ann_dir, const char *desc, size_t desc_len,
               const engine_options *eo, coll_log_fn log, void *log_ctx,
               coll **out, precis_error *err) {
@@ -585,6 +588,7 @@ int coll_open(store *st, const char *ann_dir, const char *desc, size_t desc_len,
   c->log = log;
   c->log_ctx = log_ctx;
   idmap_init(&c->live);
+  idmap_init(&c->tokens);
   pthread_rwlock_init(&c->lock, NULL);
   pthread_mutex_init(&c->save_mu, NULL);
   int rc;
@@ -595,6 +599,8 @@ int coll_open(store *st, const char *ann_dir, const char *desc, size_t desc_len,
   if ((rc = read_meta_u64(st, 'n', c->id, &c->count, err))) goto fail;
   if ((rc = read_meta_u64(st, 'k', c->id, &c->knn_edges, err))) goto fail;
   if ((rc = read_meta_u64(st, 'l', c->id, &c->links, err))) goto fail;
+  if (!(c->gm = gmem_create(st, c->id))) { rc = precis_error_set(err, PRECIS_E_NO_MEMORY, "collection"); goto fail; }
+  if ((rc = gmem_load(c->gm, err))) goto fail;
   char why[512];
   if (load_saved(c, why, sizeof why) != PRECIS_OK) {
     ann_destroy(c->ann);
@@ -614,6 +620,7 @@ int coll_open(store *st, const char *ann_dir, const char *desc, size_t desc_len,
     }
   }
   if ((rc = pidx_open(c, err))) goto fail;
+  load_tokens(c);
   *out = c;
   return PRECIS_OK;
 fail:
@@ -630,8 +637,10 @@ void coll_close(coll *c, bool save) {
       c->log(c->log_ctx, COLL_LOG_ERROR, "collection %s: saving index failed: %s", c->name, e.msg);
   }
   ann_destroy(c->ann);
+  gmem_destroy(c->gm);
   free(c->slot_id);
   idmap_free(&c->live);
+  idmap_free(&c->tokens);
   free(c->ann_dir);
   pthread_rwlock_destroy(&c->lock);
   pthread_mutex_destroy(&c->save_mu);
@@ -664,6 +673,52 @@ int coll__read_vector(coll *c, uint64_t id, float *out, precis_error *err) {
   memcpy(out, v, vl);
   store_free(v);
   return PRECIS_OK;
+}
+
+int coll__vector(coll *c, uint64_t id, float *out, precis_error *err) {
+  const float *base = ann_vectors(c->ann);
+  uint64_t s;
+  if (base && idmap_get(&c->live, id, &s) && s < c->nslots) {
+    memcpy(out, base + s * c->cfg.dim, c->cfg.dim * sizeof(float));
+    return PRECIS_OK;
+  }
+  return coll__read_vector(c, id, out, err);
+}
+
+int coll__tokens(coll *c, uint64_t id, uint32_t *tokens, precis_error *err) {
+  uint64_t t;
+  if (idmap_get(&c->tokens, id, &t)) {
+    *tokens = (uint32_t)t;
+    return PRECIS_OK;
+  }
+  unsigned char k[12];
+  coll__point_key(k, c->id, id);
+  char *v;
+  size_t vl;
+  int rc = store_get(c->st, STORE_CF_PAY, k, 12, &v, &vl, err);
+  if (rc) return rc;
+  rc = payload_decode(v, vl, tokens, NULL, NULL, err);
+  store_free(v);
+  return rc;
+}
+
+/* Token counts of every point, from the payloads (a missing entry is read
+ * again from its payload when asked for). */
+static void load_tokens(coll *c) {
+  unsigned char prefix[4];
+  store_put_be32(prefix, c->id);
+  store_iter *it = store_iter_create(c->st, STORE_CF_PAY, prefix, 4);
+  if (!it) return;
+  if (idmap_reserve(&c->tokens, (size_t)c->count)) { store_iter_destroy(it); return; }
+  for (; store_iter_valid(it); store_iter_next(it)) {
+    size_t kl, vl;
+    const unsigned char *k = (const unsigned char *)store_iter_key(it, &kl);
+    const char *v = store_iter_value(it, &vl);
+    uint32_t t;
+    if (kl != 12 || payload_decode(v, vl, &t, NULL, NULL, NULL)) continue;
+    if (idmap_put(&c->tokens, store_get_be64(k + 4), t)) break;
+  }
+  store_iter_destroy(it);
 }
 
 void coll_describe(coll *c, engine_collection_info *o) {

@@ -25,6 +25,7 @@
 
 #include "ann.h"
 #include "engine.h"
+#include "graph_mem.h"
 #include "idmap.h"
 #include "store.h"
 
@@ -58,6 +59,9 @@ typedef struct coll {
   uint64_t ops_since_save;
   uint64_t knn_edges, links; /* edge counters (graph module) */
   int64_t pend_knn, pend_links; /* deltas staged for the batch in flight */
+  gmem *gm;            /* the edges in memory (graph_mem.h) */
+  idmap tokens;        /* point id -> token count; an absent id is read
+                          from its payload */
 
   struct pidx_set *pidx; /* payload indexes (payload_index.c), never NULL once open */
 
@@ -92,7 +96,9 @@ void coll_save_block(coll *c, bool block);
 int coll_save_index_copy(coll *c, const char *dir, precis_error *err);
 
 /* The entry points below take the collection lock themselves. */
-int coll_upsert(coll *c, const engine_point_in *pts, size_t n, precis_error *err);
+/* defer_graph: no kNN upkeep (ENGINE_UPSERT_DEFER_GRAPH). */
+int coll_upsert(coll *c, const engine_point_in *pts, size_t n, bool defer_graph,
+                precis_error *err);
 int coll_get(coll *c, const uint64_t *ids, size_t n, bool with_vectors,
              engine_point **out, precis_error *err);
 int coll_delete(coll *c, const uint64_t *ids, size_t n, size_t *deleted,
@@ -105,6 +111,11 @@ void coll_describe(coll *c, engine_collection_info *out);
 /* Helpers shared with the graph and retrieve modules (lock held by caller). */
 /* Read the stored vector of id into out (dim floats); NOT_FOUND if absent. */
 int coll__read_vector(coll *c, uint64_t id, float *out, precis_error *err);
+/* The same from the index's full-precision storage when it has one
+ * (ann_vectors), else from RocksDB. */
+int coll__vector(coll *c, uint64_t id, float *out, precis_error *err);
+/* Token count of a live point: from memory, else from its payload. */
+int coll__tokens(coll *c, uint64_t id, uint32_t *tokens, precis_error *err);
 /* ANN/exact top-k of a prepared (normalised for cosine) query; no locking. */
 int coll__search_locked(coll *c, const float *q, uint32_t k,
                         const engine_search_params *sp, engine_hit *hits,

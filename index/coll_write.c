@@ -72,6 +72,23 @@ static void maybe_save(coll *c) {
   }
 }
 
+/* Batches of at least this many points write RocksDB on a second thread
+ * while the index takes the vectors. */
+#define COLL_SIDE_WRITE_MIN 128
+
+typedef struct {
+  store *st;
+  store_batch *b;
+  int rc;
+  precis_error err;
+} store_job;
+
+static void *store_job_run(void *arg) {
+  store_job *j = arg;
+  j->rc = store_write(j->st, j->b, &j->err);
+  return NULL;
+}
+
 static int check_point(const coll *c, const engine_point_in *p, float *vec,
                        size_t i, precis_error *err) {
   char what[64];
@@ -116,7 +133,8 @@ int coll__stage_pidx(coll *c, store_batch *b, uint64_t id, const char *new_meta,
   return rc;
 }
 
-int coll_upsert(coll *c, const engine_point_in *pts, size_t n, precis_error *err) {
+int coll_upsert(coll *c, const engine_point_in *pts, size_t n, bool defer_graph,
+                precis_error *err) {
   if (n == 0 || n > PRECIS_MAX_BATCH)
     return precis_error_set(err, n ? PRECIS_E_OUT_OF_RANGE : PRECIS_E_INVALID_ARGUMENT,
                             "a batch holds 1..%d points, got %zu", PRECIS_MAX_BATCH, n);
@@ -124,12 +142,13 @@ int coll_upsert(coll *c, const engine_point_in *pts, size_t n, precis_error *err
   float *vecs = malloc(n * dim * sizeof(float));
   size_t *uniq = malloc(n * sizeof(size_t));
   uint64_t *ids = malloc(n * sizeof(uint64_t));
+  uint32_t *toks = malloc(n * sizeof(uint32_t));
   idmap seen;
   idmap_init(&seen);
   store_batch *b = store_batch_create(c->st);
   unsigned char *pay = NULL;
   int rc = PRECIS_OK;
-  if (!vecs || !uniq || !ids || !b) { rc = precis_error_set(err, PRECIS_E_NO_MEMORY, "upsert"); goto out; }
+  if (!vecs || !uniq || !ids || !toks || !b) { rc = precis_error_set(err, PRECIS_E_NO_MEMORY, "upsert"); goto out; }
   /* validate everything first: a bad point fails the batch untouched */
   for (size_t i = 0; i < n; i++)
     if ((rc = check_point(c, &pts[i], vecs + i * dim, i, err))) goto out;
@@ -156,6 +175,7 @@ int coll_upsert(coll *c, const engine_point_in *pts, size_t n, precis_error *err
     size_t ml = p->meta && p->meta_len ? p->meta_len : 2;
     uint32_t tokens = p->tokens >= 0 ? (uint32_t)(p->tokens > UINT32_MAX ? UINT32_MAX : p->tokens)
                                      : payload_count_tokens(p->text, p->text_len);
+    toks[j] = tokens;
     size_t pl = payload_encoded_size(p->text_len, ml);
     unsigned char *np = realloc(pay, pl);
     if (!np) { rc = precis_error_set(err, PRECIS_E_NO_MEMORY, "upsert"); goto unlock; }
@@ -167,7 +187,7 @@ int coll_upsert(coll *c, const engine_point_in *pts, size_t n, precis_error *err
   /* compact the prepared vectors of the survivors, in order */
   for (size_t j = 0; j < m; j++)
     if (uniq[j] != j) memmove(vecs + j * dim, vecs + uniq[j] * dim, dim * sizeof(float));
-  if ((rc = graph__on_upsert(c, b, ids, vecs, m, err))) goto unlock;
+  if (!defer_graph && (rc = graph__on_upsert(c, b, ids, vecs, m, err))) goto unlock;
   unsigned char lk[12];
   store_put_be32(lk, c->id);
   store_put_be64(lk + 4, c->seq + 1);
@@ -175,26 +195,46 @@ int coll_upsert(coll *c, const engine_point_in *pts, size_t n, precis_error *err
   for (size_t j = 0; j < m; j++) store_put_be64(lv + 8 * j, ids[j]);
   store_batch_put(b, STORE_CF_LOG, lk, 12, lv, 8 * m);
   coll__batch_counters(c, b, c->seq + 1, c->count + added);
-  if ((rc = store_write(c->st, b, err))) goto unlock;
-  /* durable: now the in-memory index */
+  /* the RocksDB write and the index insertion run side by side (the
+   * collection stays locked until both are done); a write that fails
+   * leaves its vectors in the index as tombstones */
+  store_job job = {c->st, b, PRECIS_OK, {0}};
+  pthread_t writer;
+  bool side = c->ann && m >= COLL_SIDE_WRITE_MIN && pthread_create(&writer, NULL, store_job_run, &job) == 0;
+  if (!side) store_job_run(&job);
+  int add_rc = PRECIS_OK;
+  precis_error e2;
+  if (c->ann && (side || !job.rc)) add_rc = ann_add(c->ann, m, vecs, &e2);
+  if (side) pthread_join(writer, NULL);
+  if (job.rc) {
+    graph__abort(c);
+    rc = job.rc;
+    if (err) *err = job.err;
+    if (side && c->ann) { /* the added vectors stay as tombstones */
+      c->dirty = true;
+      bool ok = !add_rc && ann_ntotal(c->ann) == c->nslots + m;
+      for (size_t j = 0; j < m && ok; j++) ok = !coll__slots_push(c, ids[j]);
+      if (!ok && coll__rebuild(c, "in-memory index out of step after a failed write", NULL) && c->log)
+        c->log(c->log_ctx, COLL_LOG_ERROR, "collection %s: rebuild failed", c->name);
+    }
+    goto unlock;
+  }
+  /* durable: now the in-memory state */
   c->seq++;
   c->count += added;
   graph__after_write(c);
+  for (size_t j = 0; j < m; j++) /* no room: the count is read from the payload */
+    if (idmap_put(&c->tokens, ids[j], toks[j])) idmap_del(&c->tokens, ids[j]);
   if (c->ann) {
-    precis_error e2;
-    if (ann_add(c->ann, m, vecs, &e2) == PRECIS_OK) {
+    if (add_rc == PRECIS_OK) {
       for (size_t j = 0; j < m; j++)
         if (coll__slots_push(c, ids[j]) || idmap_put(&c->live, ids[j], c->nslots - 1)) {
-          rc = PRECIS_E_NO_MEMORY;
+          add_rc = PRECIS_E_NO_MEMORY;
           break;
         }
-    } else {
-      rc = e2.code;
     }
-    if (rc) { /* the write is durable; rebuild the index from the store */
-      rc = PRECIS_OK;
+    if (add_rc) /* the write is durable; rebuild the index from the store */
       coll__rebuild(c, "in-memory index update failed", NULL);
-    }
   } else {
     for (size_t j = 0; j < m; j++) idmap_put(&c->live, ids[j], UINT64_MAX);
   }
@@ -206,6 +246,7 @@ out:
   free(vecs);
   free(uniq);
   free(ids);
+  free(toks);
   free(pay);
   idmap_free(&seen);
   store_batch_destroy(b);
@@ -246,11 +287,14 @@ int coll__delete(coll *c, const uint64_t *ids, size_t n, size_t *deleted,
   store_put_be64(lk + 4, c->seq + 1);
   store_batch_put(b, STORE_CF_LOG, lk, 12, lv, 8 * m);
   coll__batch_counters(c, b, c->seq + 1, c->count - m);
-  if ((rc = store_write(c->st, b, err))) goto unlock;
+  if ((rc = store_write(c->st, b, err))) { graph__abort(c); goto unlock; }
   c->seq++;
   c->count -= m;
   graph__after_write(c);
-  for (size_t j = 0; j < m; j++) idmap_del(&c->live, gone[j]);
+  for (size_t j = 0; j < m; j++) {
+    idmap_del(&c->live, gone[j]);
+    idmap_del(&c->tokens, gone[j]);
+  }
   if (deleted) *deleted = m;
   after_write(c, m);
 unlock:

@@ -387,15 +387,20 @@ int engine_collection_list(engine *e, engine_collection_info **out, size_t *n,
 }
 
 /* ---- points ---- */
-int engine_upsert(engine *e, const char *name, const engine_point_in *pts,
-                  size_t n, precis_error *err) {
+int engine_upsert_flags(engine *e, const char *name, const engine_point_in *pts,
+                        size_t n, unsigned flags, precis_error *err) {
   coll *c;
   int rc = acquire(e, name, &c, err);
   if (rc) return rc;
   rc = (!pts && n) ? precis_error_set(err, PRECIS_E_INVALID_ARGUMENT, "no points")
-                   : coll_upsert(c, pts, n, err);
+                   : coll_upsert(c, pts, n, (flags & ENGINE_UPSERT_DEFER_GRAPH) != 0, err);
   release(e);
   return rc;
+}
+
+int engine_upsert(engine *e, const char *name, const engine_point_in *pts,
+                  size_t n, precis_error *err) {
+  return engine_upsert_flags(e, name, pts, n, 0, err);
 }
 
 int engine_get(engine *e, const char *name, const uint64_t *ids, size_t n,
@@ -588,6 +593,17 @@ int engine_graph_rebuild(engine *e, const char *name, unsigned threads,
   int rc = acquire(e, name, &c, err);
   if (rc) return rc;
   rc = graph_knn_rebuild(c, threads, err);
+  release(e);
+  return rc;
+}
+
+int engine_graph_check(engine *e, const char *name, precis_error *err) {
+  coll *c;
+  int rc = acquire(e, name, &c, err);
+  if (rc) return rc;
+  pthread_rwlock_rdlock(&c->lock);
+  rc = gmem_check(c->gm, err);
+  pthread_rwlock_unlock(&c->lock);
   release(e);
   return rc;
 }

@@ -160,6 +160,13 @@ typedef struct {
  * Duplicate ids inside one batch: the last one wins. n in 1..PRECIS_MAX_BATCH */
 int engine_upsert(engine *e, const char *coll, const engine_point_in *pts,
                   size_t n, precis_error *err);
+/* engine_upsert with flags. ENGINE_UPSERT_DEFER_GRAPH (first loads): no
+ * kNN upkeep for these points; existing edges stay as they are (an
+ * overwritten point keeps its old kNN edges) until engine_graph_rebuild,
+ * which the caller runs once after the load. */
+#define ENGINE_UPSERT_DEFER_GRAPH 1u
+int engine_upsert_flags(engine *e, const char *coll, const engine_point_in *pts,
+                        size_t n, unsigned flags, precis_error *err);
 /* *out: malloc'd array of n entries in the order of ids, each with `found`.
  * Free with engine_points_free(*out, n). */
 int engine_get(engine *e, const char *coll, const uint64_t *ids, size_t n,
@@ -370,6 +377,9 @@ int engine_edges_list(engine *e, const char *coll, uint64_t id, unsigned kinds,
 /* Recompute every kNN edge from the ANN index using `threads` workers. */
 int engine_graph_rebuild(engine *e, const char *coll, unsigned threads,
                          precis_error *err);
+/* Compare the collection's edges in memory with those in RocksDB: OK when
+ * equal, CORRUPTION naming the first difference (tests, diagnostics). */
+int engine_graph_check(engine *e, const char *coll, precis_error *err);
 
 /* ---- retrieve: seeds -> expansion -> selection ---- */
 typedef enum {

@@ -19,9 +19,16 @@
 #include <faiss/impl/IDSelector.h>
 #include <faiss/utils/Heap.h>
 #include <faiss/utils/distances.h>
+#include <immintrin.h>
 #include <omp.h>
 
 #include <algorithm>
+#include <cstdlib>
+#include <cstring>
+#include <functional>
+#include <limits>
+#include <utility>
+#include <typeinfo>
 #include <exception>
 #include <memory>
 #include <new>
@@ -103,6 +110,201 @@ struct NegatedDistance : faiss::DistanceComputer {
   std::unique_ptr<faiss::DistanceComputer> base;
 };
 
+/* ---- AVX2/FMA distance kernels, chosen at run time ----
+ * A generic FAISS build (Debian's libfaiss.a targets baseline x86-64)
+ * computes HNSW distances one float at a time. HNSW storage is swapped for
+ * FastFlat, an IndexFlat whose distance computer uses these kernels when
+ * the CPU has AVX2 and FMA; everything else about the storage (codes,
+ * search, serialisation as a plain IndexFlat) is FAISS's own. */
+__attribute__((target("avx2,fma"))) inline float hsum256(__m256 v) {
+  __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+  s = _mm_add_ps(s, _mm_movehl_ps(s, s));
+  s = _mm_add_ss(s, _mm_shuffle_ps(s, s, 1));
+  return _mm_cvtss_f32(s);
+}
+
+__attribute__((target("avx2,fma"))) float ip_avx2(const float *x, const float *y, size_t d) {
+  __m256 a0 = _mm256_setzero_ps(), a1 = _mm256_setzero_ps();
+  size_t i = 0;
+  for (; i + 16 <= d; i += 16) {
+    a0 = _mm256_fmadd_ps(_mm256_loadu_ps(x + i), _mm256_loadu_ps(y + i), a0);
+    a1 = _mm256_fmadd_ps(_mm256_loadu_ps(x + i + 8), _mm256_loadu_ps(y + i + 8), a1);
+  }
+  if (i + 8 <= d) {
+    a0 = _mm256_fmadd_ps(_mm256_loadu_ps(x + i), _mm256_loadu_ps(y + i), a0);
+    i += 8;
+  }
+  float s = hsum256(_mm256_add_ps(a0, a1));
+  for (; i < d; i++) s += x[i] * y[i];
+  return s;
+}
+
+__attribute__((target("avx2,fma"))) float l2_avx2(const float *x, const float *y, size_t d) {
+  __m256 a0 = _mm256_setzero_ps(), a1 = _mm256_setzero_ps();
+  size_t i = 0;
+  for (; i + 16 <= d; i += 16) {
+    __m256 t0 = _mm256_sub_ps(_mm256_loadu_ps(x + i), _mm256_loadu_ps(y + i));
+    __m256 t1 = _mm256_sub_ps(_mm256_loadu_ps(x + i + 8), _mm256_loadu_ps(y + i + 8));
+    a0 = _mm256_fmadd_ps(t0, t0, a0);
+    a1 = _mm256_fmadd_ps(t1, t1, a1);
+  }
+  if (i + 8 <= d) {
+    __m256 t = _mm256_sub_ps(_mm256_loadu_ps(x + i), _mm256_loadu_ps(y + i));
+    a0 = _mm256_fmadd_ps(t, t, a0);
+    i += 8;
+  }
+  float s = hsum256(_mm256_add_ps(a0, a1));
+  for (; i < d; i++) {
+    float t = x[i] - y[i];
+    s += t * t;
+  }
+  return s;
+}
+
+/* AVX2 and FMA present, and not switched off with PRECIS_FAISS_KERNELS=generic
+ * (for measuring against FAISS's own kernels in the same build). */
+bool fast_kernels() {
+  static const bool on = [] {
+    const char *e = std::getenv("PRECIS_FAISS_KERNELS");
+    if (e && !std::strcmp(e, "generic")) return false;
+    __builtin_cpu_init();
+    return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+  }();
+  return on;
+}
+
+/* Distances to the rows of a flat float array, as FAISS's flat computers
+ * define them: inner product (a similarity) or squared L2. */
+struct FastFlatDistance final : faiss::FlatCodesDistanceComputer {
+  /* negate: return minus the inner product (what HNSW minimises), so that
+   * the serial search needs no NegatedDistance wrapper around it */
+  FastFlatDistance(const faiss::IndexFlat &s, bool negate = false)
+      : faiss::FlatCodesDistanceComputer(s.codes.data(), s.code_size), d(static_cast<size_t>(s.d)),
+        ip(s.metric_type == faiss::METRIC_INNER_PRODUCT), sign(negate ? -1.0f : 1.0f),
+        xb(s.get_xb()) {}
+  void set_query(const float *x) override { q = x; }
+  float distance_to_code(const uint8_t *code) override {
+    const float *y = reinterpret_cast<const float *>(code);
+    return ip ? sign * ip_avx2(q, y, d) : l2_avx2(q, y, d);
+  }
+  float symmetric_dis(idx_t i, idx_t j) override {
+    const float *x = xb + i * d, *y = xb + j * d;
+    return ip ? sign * ip_avx2(x, y, d) : l2_avx2(x, y, d);
+  }
+  size_t d;
+  bool ip;
+  float sign;
+  const float *xb;
+  const float *q = nullptr;
+};
+
+struct FastFlat : faiss::IndexFlat {
+  FastFlat(idx_t d, faiss::MetricType m) : faiss::IndexFlat(d, m) {}
+  faiss::FlatCodesDistanceComputer *get_FlatCodesDistanceComputer() const override {
+    return new FastFlatDistance(*this);
+  }
+};
+
+/* HNSW search of one query over FastFlat storage: greedy descent through
+ * the upper levels, then the level-0 beam search of Malkov & Yashunin
+ * (stop when the nearest open candidate is farther than the worst of the
+ * ef best), with binary heaps and the neighbours' vectors prefetched before
+ * their distances are computed. Same graph and distances as FAISS's
+ * HNSW::search; FAISS 1.7.3's own loop keeps a linearly scanned candidate
+ * queue sized by the index's efSearch. Writes the k best (ascending
+ * distance; label -1 and +inf where fewer were found) and leaves vt
+ * advanced. */
+struct BeamScratch {
+  std::vector<std::pair<float, int>> cand, res;
+  std::vector<int> nb;
+};
+
+__attribute__((target("avx2,fma"))) void beam_search(const faiss::HNSW &g, FastFlatDistance &dc,
+                                                     idx_t k, int ef, idx_t *I, float *D,
+                                                     faiss::VisitedTable &vt, BeamScratch &s) {
+  auto vec = [&](int v) { return dc.xb + static_cast<size_t>(v) * dc.d; };
+  auto dist = [&](int v) { return dc.distance_to_code(reinterpret_cast<const uint8_t *>(vec(v))); };
+  for (idx_t j = 0; j < k; j++) {
+    I[j] = -1;
+    D[j] = std::numeric_limits<float>::infinity();
+  }
+  int ep = g.entry_point;
+  if (ep < 0) return;
+  float dep = dist(ep);
+  for (int level = g.max_level; level >= 1; level--) {
+    for (bool moved = true; moved;) {
+      moved = false;
+      size_t b, e;
+      g.neighbor_range(ep, level, &b, &e);
+      for (size_t j = b; j < e; j++) {
+        int v = g.neighbors[j];
+        if (v < 0) break;
+        float dv = dist(v);
+        if (dv < dep) {
+          dep = dv;
+          ep = v;
+          moved = true;
+        }
+      }
+    }
+  }
+  auto &C = s.cand; /* min-heap: open candidates */
+  auto &R = s.res;  /* max-heap: the ef best so far */
+  const std::greater<std::pair<float, int>> farther;
+  C.assign(1, {dep, ep});
+  R.assign(1, {dep, ep});
+  vt.set(ep);
+  while (!C.empty()) {
+    std::pop_heap(C.begin(), C.end(), farther);
+    const std::pair<float, int> c = C.back();
+    C.pop_back();
+    if (static_cast<int>(R.size()) >= ef && c.first > R.front().first) break;
+    size_t b, e;
+    g.neighbor_range(c.second, 0, &b, &e);
+    s.nb.clear();
+    for (size_t j = b; j < e; j++) {
+      int v = g.neighbors[j];
+      if (v < 0) break;
+      if (vt.get(v)) continue;
+      vt.set(v);
+      s.nb.push_back(v);
+      _mm_prefetch(reinterpret_cast<const char *>(vec(v)), _MM_HINT_T0);
+    }
+    for (int v : s.nb) {
+      float dv = dist(v);
+      if (static_cast<int>(R.size()) < ef || dv < R.front().first) {
+        C.emplace_back(dv, v);
+        std::push_heap(C.begin(), C.end(), farther);
+        R.emplace_back(dv, v);
+        std::push_heap(R.begin(), R.end());
+        if (static_cast<int>(R.size()) > ef) {
+          std::pop_heap(R.begin(), R.end());
+          R.pop_back();
+        }
+      }
+    }
+  }
+  vt.advance();
+  std::sort_heap(R.begin(), R.end());
+  for (idx_t j = 0; j < k && j < static_cast<idx_t>(R.size()); j++) {
+    D[j] = R[static_cast<size_t>(j)].first;
+    I[j] = R[static_cast<size_t>(j)].second;
+  }
+}
+
+/* The own beam search is off unless PRECIS_HNSW_SEARCH=beam: at a small
+ * efSearch it can return other neighbours than FAISS's loop (and so than a
+ * batch search of the same query; test_ann concurrent_search caught it at
+ * ef 12), which is not yet understood. FAISS's loop over the same fast
+ * distance computer is the default. */
+bool beam_enabled() {
+  static const bool on = [] {
+    const char *e = std::getenv("PRECIS_HNSW_SEARCH");
+    return e && !std::strcmp(e, "beam");
+  }();
+  return on;
+}
+
 /* Per-thread scratch of the single-thread HNSW path, kept across calls: the
  * visited table (one byte per vector, grown to the largest index this
  * thread has searched; FAISS's own search allocates and zeroes ntotal bytes
@@ -111,6 +313,7 @@ struct NegatedDistance : faiss::DistanceComputer {
  * no entry equals the current mark when the next search starts. */
 struct HnswScratch {
   faiss::VisitedTable vt{0};
+  BeamScratch beam;
   std::vector<float> dis;
   std::vector<idx_t> lab;
 };
@@ -132,8 +335,25 @@ void hnsw_search_serial(const faiss::IndexHNSW *h, idx_t n, const float *x, idx_
   s.dis.resize(static_cast<size_t>(kw));
   s.lab.resize(static_cast<size_t>(kw));
   const bool sim = h->metric_type == faiss::METRIC_INNER_PRODUCT;
-  std::unique_ptr<faiss::DistanceComputer> dc(h->storage->get_distance_computer());
-  if (sim) dc.reset(new NegatedDistance(dc.release()));
+  /* the own beam search knows no IDSelector: filtered searches take
+   * FAISS's loop below (over the same fast distance computer) */
+  auto fast = dynamic_cast<const FastFlat *>(h->storage);
+  if (fast && beam_enabled() && !(params && params->sel)) {
+    FastFlatDistance fd(*fast, sim); /* negated in place */
+    const int ef = static_cast<int>(std::max<idx_t>(params ? params->efSearch : h->hnsw.efSearch, k));
+    for (idx_t i = 0; i < n; i++) {
+      fd.set_query(x + i * h->d);
+      beam_search(h->hnsw, fd, k, ef, labels + i * k, distances + i * k, s.vt, s.beam);
+      if (sim)
+        for (idx_t j = 0; j < k; j++) distances[i * k + j] = -distances[i * k + j];
+    }
+    return;
+  }
+  std::unique_ptr<faiss::DistanceComputer> dc;
+  if (sim)
+    dc.reset(new NegatedDistance(h->storage->get_distance_computer()));
+  else
+    dc.reset(h->storage->get_distance_computer());
   for (idx_t i = 0; i < n; i++) {
     dc->set_query(x + i * h->d);
     faiss::maxheap_heapify(kw, s.dis.data(), s.lab.data());
@@ -278,6 +498,36 @@ extern "C" int faissx_exact_distances(const FaissIndex *index, const float *x, i
     distances[i] = ip ? faiss::fvec_inner_product(x, v, d) : faiss::fvec_L2sqr(x, v, d);
   }
   return 0;
+}
+
+extern "C" int faissx_accelerate(FaissIndex *index) {
+  try {
+    auto *h = dynamic_cast<faiss::IndexHNSW *>(reinterpret_cast<faiss::Index *>(index));
+    if (!h || !h->storage || !fast_kernels()) return 0;
+    const std::type_info &t = typeid(*h->storage);
+    if (t != typeid(faiss::IndexFlat) && t != typeid(faiss::IndexFlatIP) &&
+        t != typeid(faiss::IndexFlatL2))
+      return 0;
+    auto *old = static_cast<faiss::IndexFlat *>(h->storage);
+    if (old->metric_type != faiss::METRIC_INNER_PRODUCT && old->metric_type != faiss::METRIC_L2)
+      return 0;
+    auto *fast = new FastFlat(old->d, old->metric_type);
+    fast->codes.swap(old->codes);
+    fast->ntotal = old->ntotal;
+    fast->is_trained = old->is_trained;
+    old->ntotal = 0;
+    if (h->own_fields) delete old;
+    h->storage = fast;
+    h->own_fields = true;
+    return 1;
+  } catch (...) {
+    return faissx_store_current_exception();
+  }
+}
+
+extern "C" const float *faissx_flat_vectors(const FaissIndex *index) {
+  const auto *v = reinterpret_cast<const faiss::IndexFlat *>(faissx_exact_view(index));
+  return v ? v->get_xb() : nullptr;
 }
 
 extern "C" int faissx_last_error_is_oom(void) {

@@ -51,6 +51,18 @@ const FaissIndex *faissx_exact_view(const FaissIndex *index);
  * a label is out of range. */
 int faissx_exact_distances(const FaissIndex *index, const float *x, idx_t n,
                            const idx_t *labels, float *distances);
+/* The full-precision vectors of faissx_exact_view(index), row after row
+ * (d floats each, labels 0..ntotal-1), or NULL when it is NULL. Borrowed:
+ * valid until the next add to the index. */
+const float *faissx_flat_vectors(const FaissIndex *index);
+
+/* Give an HNSW index over flat float storage distance kernels built for
+ * AVX2/FMA, when the CPU has them (chosen at run time; the environment
+ * variable PRECIS_FAISS_KERNELS=generic keeps FAISS's own, for comparison).
+ * Results are those of FAISS's kernels up to float rounding; the index is
+ * saved and loaded as before. 1 when swapped, 0 when left as it is,
+ * negative on error (see the conventions above). Needs exclusive access. */
+int faissx_accelerate(FaissIndex *index);
 
 /* 1 if the last FAISS error of this thread was an allocation failure. Only
  * exact where the exception was stored unsliced (compat layer, extension);

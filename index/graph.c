@@ -44,6 +44,17 @@ void graph__after_write(coll *c) {
   c->knn_edges = (uint64_t)((int64_t)c->knn_edges + c->pend_knn);
   c->links = (uint64_t)((int64_t)c->links + c->pend_links);
   c->pend_knn = c->pend_links = 0;
+  gmem_commit(c->gm);
+}
+
+void graph__abort(coll *c) {
+  c->pend_knn = c->pend_links = 0;
+  gmem_discard(c->gm);
+}
+
+int graph__mem_ready(coll *c, precis_error *err) {
+  if (gmem_usable(c->gm)) return PRECIS_OK;
+  return gmem_load(c->gm, err);
 }
 
 /* Delete one edge (both keys) in the batch and stage the counter. */
@@ -54,6 +65,7 @@ void graph__batch_del_edge(coll *c, store_batch *b, uint64_t src, uint64_t dst,
   store_batch_delete(b, STORE_CF_EDGE, k, kl);
   kl = graph__edge_key(k, c->id, dst, kind, klen, src);
   store_batch_delete(b, STORE_CF_REDGE, k, kl);
+  gmem_stage(c->gm, src, dst, kind, klen, 0, true);
   if (klen) c->pend_links--; else c->pend_knn--;
 }
 
@@ -64,48 +76,40 @@ void graph__batch_put_edge(coll *c, store_batch *b, uint64_t src, uint64_t dst,
   store_batch_put(b, STORE_CF_EDGE, k, kl, &w, sizeof w);
   kl = graph__edge_key(k, c->id, dst, kind, klen, src);
   store_batch_put(b, STORE_CF_REDGE, k, kl, &w, sizeof w);
+  gmem_stage(c->gm, src, dst, kind, klen, w, false);
 }
 
 /* Delete every edge of `id` in both directions. `skip` (may be NULL) holds
- * ids whose edges are deleted by the same batch already (no double count). */
-static int delete_edges_of(coll *c, store_batch *b, uint64_t id,
-                           const idmap *skip, precis_error *err) {
-  unsigned char prefix[12];
-  store_put_be32(prefix, c->id);
-  store_put_be64(prefix + 4, id);
+ * ids whose edges are deleted by the same batch already (no double count).
+ * Staging only queues changes, so the lists read here stay as they are. */
+static void delete_edges_of(coll *c, store_batch *b, uint64_t id, const idmap *skip) {
   for (int dir = 0; dir < 2; dir++) {
-    store_iter *it = store_iter_create(c->st, dir ? STORE_CF_REDGE : STORE_CF_EDGE, prefix, 12);
-    if (!it) return precis_error_set(err, PRECIS_E_NO_MEMORY, "edges");
-    for (; store_iter_valid(it); store_iter_next(it)) {
-      size_t kl;
-      const unsigned char *k = (const unsigned char *)store_iter_key(it, &kl);
-      uint64_t a, other;
+    size_t n;
+    const gmem_edge *e = dir ? gmem_in(c->gm, id, &n) : gmem_out(c->gm, id, &n);
+    for (size_t i = 0; i < n; i++) {
+      uint64_t other = gmem_node_id(c->gm, e[i].node);
       char kind[PRECIS_MAX_LINK_KIND_LEN + 1];
-      if (graph__parse_key(k, kl, &a, kind, &other)) continue;
+      snprintf(kind, sizeof kind, "%s", gmem_kind_name(c->gm, e[i].kind));
       /* an edge between two deleted points is seen from both; count it once */
       if (skip && idmap_get(skip, other, NULL) && (other < id || (other == id && dir)))
         continue;
       if (dir) graph__batch_del_edge(c, b, other, id, kind, strlen(kind));
       else graph__batch_del_edge(c, b, id, other, kind, strlen(kind));
     }
-    int rc = store_iter_status(it, err);
-    store_iter_destroy(it);
-    if (rc) return rc;
   }
-  return PRECIS_OK;
 }
 
 int graph__on_delete(coll *c, store_batch *b, const uint64_t *ids, size_t n,
                      precis_error *err) {
   idmap set;
   idmap_init(&set);
-  int rc = PRECIS_OK;
+  int rc = graph__mem_ready(c, err);
   for (size_t i = 0; i < n && !rc; i++)
     if (idmap_put(&set, ids[i], 1)) rc = precis_error_set(err, PRECIS_E_NO_MEMORY, "delete");
-  for (size_t i = 0; i < n && !rc; i++) rc = delete_edges_of(c, b, ids[i], &set, err);
+  for (size_t i = 0; i < n && !rc; i++) delete_edges_of(c, b, ids[i], &set);
   idmap_free(&set);
   if (!rc) graph__stage_counters(c, b);
-  else c->pend_knn = c->pend_links = 0;
+  else graph__abort(c);
   return rc;
 }
 
@@ -128,20 +132,9 @@ int graph_check_kind(const char *kind, precis_error *err) {
 
 static int edge_exists(coll *c, uint64_t src, uint64_t dst, const char *kind,
                        size_t klen, bool *exists, precis_error *err) {
-  unsigned char k[64];
-  size_t kl = graph__edge_key(k, c->id, src, kind, klen, dst);
-  char *v;
-  size_t vl;
-  int rc = store_get(c->st, STORE_CF_EDGE, k, kl, &v, &vl, err);
-  if (rc == PRECIS_E_NOT_FOUND) {
-    precis_error_clear(err);
-    *exists = false;
-    return PRECIS_OK;
-  }
-  if (rc) return rc;
-  store_free(v);
-  *exists = true;
-  return PRECIS_OK;
+  int rc = graph__mem_ready(c, err);
+  if (!rc) *exists = gmem_has(c->gm, src, dst, kind, klen);
+  return rc;
 }
 
 int graph_link_change(coll *c, uint64_t src, uint64_t dst, const char *kind,
@@ -175,7 +168,7 @@ int graph_link_change(coll *c, uint64_t src, uint64_t dst, const char *kind,
   }
   graph__stage_counters(c, b);
   rc = store_write(c->st, b, err);
-  if (rc) c->pend_knn = c->pend_links = 0;
+  if (rc) graph__abort(c);
   else graph__after_write(c);
 out:
   pthread_rwlock_unlock(&c->lock);
@@ -232,7 +225,7 @@ int graph_links_change(coll *c, const engine_edge *links, size_t n, bool add,
   } else if (!rc && add) {
     rc = store_write(c->st, b, err); /* re-weighting only */
   }
-  if (rc) c->pend_knn = c->pend_links = 0;
+  if (rc) graph__abort(c);
   else graph__after_write(c);
   pthread_rwlock_unlock(&c->lock);
   store_batch_destroy(b);

@@ -20,7 +20,9 @@ int graph__on_upsert(coll *c, store_batch *b, const uint64_t *ids,
                      const float *vecs, size_t n, precis_error *err);
 int graph__on_delete(coll *c, store_batch *b, const uint64_t *ids, size_t n,
                      precis_error *err);
-/* After a successful write: commit the counters the hooks staged. */
+/* After a successful write: commit the counters and the in-memory edges
+ * the hooks staged; after a failed one, drop them. */
 void graph__after_write(coll *c);
+void graph__abort(coll *c);
 
 #endif

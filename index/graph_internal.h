@@ -16,6 +16,9 @@ void graph__batch_put_edge(coll *c, store_batch *b, uint64_t src, uint64_t dst,
 void graph__batch_del_edge(coll *c, store_batch *b, uint64_t src, uint64_t dst,
                            const char *kind, size_t klen);
 void graph__stage_counters(coll *c, store_batch *b);
+/* Make sure the in-memory edges are usable (reload them when an earlier
+ * allocation failure left them incomplete); write lock held. */
+int graph__mem_ready(coll *c, precis_error *err);
 
 int graph_check_kind(const char *kind, precis_error *err);
 /* Add (or re-weight) / remove one knowledge link; takes the write lock. */

@@ -2,6 +2,7 @@
  * upsert (out-edges of the new point, and insertion into its neighbours'
  * lists where it beats their weakest edge) and a bulk rebuild from the ANN
  * index. Edge weight = similarity mapped into (0, 1] (see knn_weight). */
+#include <cblas.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -23,47 +24,52 @@ typedef struct {
   float w;
 } knn_edge;
 
-/* Read the kNN out-list of `id` (at most cap entries). */
-static int read_knn(coll *c, uint64_t id, knn_edge *out, size_t cap, size_t *n,
-                    precis_error *err) {
-  unsigned char prefix[13];
-  store_put_be32(prefix, c->id);
-  store_put_be64(prefix + 4, id);
-  prefix[12] = 0; /* kind length 0 = kNN */
-  store_iter *it = store_iter_create(c->st, STORE_CF_EDGE, prefix, 13);
-  if (!it) return precis_error_set(err, PRECIS_E_NO_MEMORY, "knn");
+static int cmp_dst(const void *a, const void *b) {
+  uint64_t x = ((const knn_edge *)a)->dst, y = ((const knn_edge *)b)->dst;
+  return x < y ? -1 : x > y;
+}
+
+/* The kNN out-list of `id` (at most cap entries, by destination id as the
+ * keys sort), from the edges in memory. */
+static void read_knn(coll *c, uint64_t id, knn_edge *out, size_t cap, size_t *n) {
+  size_t ne;
+  const gmem_edge *e = gmem_out(c->gm, id, &ne);
   *n = 0;
-  for (; store_iter_valid(it) && *n < cap; store_iter_next(it)) {
-    size_t kl, vl;
-    const unsigned char *k = (const unsigned char *)store_iter_key(it, &kl);
-    const char *v = store_iter_value(it, &vl);
-    if (kl != 21 || vl != 4) continue;
-    out[*n].dst = store_get_be64(k + 13);
-    memcpy(&out[*n].w, v, 4);
-    (*n)++;
-  }
-  int rc = store_iter_status(it, err);
-  store_iter_destroy(it);
-  return rc;
+  for (size_t i = 0; i < ne; i++)
+    if (e[i].kind == 0) {
+      if (*n == cap) { /* more than cap: keep the lowest ids, like a key scan */
+        size_t hi = 0;
+        for (size_t j = 1; j < cap; j++) if (out[j].dst > out[hi].dst) hi = j;
+        uint64_t d = gmem_node_id(c->gm, e[i].node);
+        if (d < out[hi].dst) out[hi] = (knn_edge){d, e[i].w};
+        continue;
+      }
+      out[(*n)++] = (knn_edge){gmem_node_id(c->gm, e[i].node), e[i].w};
+    }
+  qsort(out, *n, sizeof *out, cmp_dst);
+}
+
+/* Similarities of the batch's points to each other (n x n, row-major), as
+ * the ANN scores them: inner product, or minus the squared L2 distance. */
+static void batch_scores(const coll *c, const float *vecs, size_t n, float *S) {
+  size_t dim = c->cfg.dim;
+  cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)n, (int)n, (int)dim, 1.0f, vecs,
+              (int)dim, vecs, (int)dim, 0.0f, S, (int)n);
+  if (c->cfg.metric != ENGINE_METRIC_L2) return;
+  for (size_t i = 0; i < n; i++)
+    for (size_t j = 0; j < n; j++)
+      if (j != i) S[i * n + j] = 2 * S[i * n + j] - S[i * n + i] - S[j * n + j];
+  for (size_t i = 0; i < n; i++) S[i * n + i] = 0;
 }
 
 /* Merge the batch's own points into a candidate list (best first, at most
- * cap): the ANN sees only points written before this batch. */
-static size_t merge_batch(const coll *c, const uint64_t *ids, const float *vecs,
-                          size_t n, size_t i, engine_hit *hits, size_t nh,
-                          size_t cap) {
-  size_t dim = c->cfg.dim;
-  const float *v = vecs + i * dim;
+ * cap): the ANN sees only points written before this batch. row: the
+ * scores of point i against the batch (batch_scores). */
+static size_t merge_batch(const uint64_t *ids, const float *row, size_t n, size_t i,
+                          engine_hit *hits, size_t nh, size_t cap) {
   for (size_t j = 0; j < n; j++) {
     if (j == i || ids[j] == ids[i]) continue;
-    const float *w = vecs + j * dim;
-    double s = 0;
-    if (c->cfg.metric == ENGINE_METRIC_L2) {
-      for (size_t d = 0; d < dim; d++) { double t = (double)v[d] - w[d]; s -= t * t; }
-    } else {
-      for (size_t d = 0; d < dim; d++) s += (double)v[d] * w[d];
-    }
-    float sc = (float)s;
+    float sc = row[j];
     /* drop a stale ANN entry for the same id (an overwritten point) */
     size_t at = nh;
     for (size_t h = 0; h < nh; h++) if (hits[h].id == ids[j]) { at = h; break; }
@@ -89,10 +95,14 @@ int graph__on_upsert(coll *c, store_batch *b, const uint64_t *ids,
   knn_edge *list = malloc((PRECIS_MAX_KNN_K + 1) * sizeof *list);
   engine_hit *all = malloc(n * (K + 1) * sizeof *all);
   size_t *alln = malloc(n * sizeof *alln);
+  bool within = n > 1 && n <= GRAPH_BATCH_BRUTE_MAX;
+  float *S = within ? malloc(n * n * sizeof *S) : NULL;
   idmap touched;
   idmap_init(&touched);
-  int rc = PRECIS_OK;
-  if (!hits || !list || !all || !alln) { rc = precis_error_set(err, PRECIS_E_NO_MEMORY, "knn"); goto out; }
+  int rc = graph__mem_ready(c, err);
+  if (rc) goto out;
+  if (!hits || !list || !all || !alln || (within && !S)) { rc = precis_error_set(err, PRECIS_E_NO_MEMORY, "knn"); goto out; }
+  if (within) batch_scores(c, vecs, n, S);
   /* neighbours among the points already written, for the whole batch in one
    * ANN call; a modest efSearch suffices for graph edges (documented slack) */
   engine_search_params ksp = {false, 2 * (K + 1) > 48 ? 2 * (K + 1) : 48, 0};
@@ -103,12 +113,12 @@ int graph__on_upsert(coll *c, store_batch *b, const uint64_t *ids,
     /* an updated point: drop its old out-edges */
     if (idmap_get(&c->live, id, NULL)) {
       size_t m;
-      if ((rc = read_knn(c, id, list, PRECIS_MAX_KNN_K + 1, &m, err))) break;
+      read_knn(c, id, list, PRECIS_MAX_KNN_K + 1, &m);
       for (size_t j = 0; j < m; j++) graph__batch_del_edge(c, b, id, list[j].dst, "", 0);
     }
     size_t nh = alln[i];
     memcpy(hits, all + i * (K + 1), nh * sizeof *hits);
-    if (n > 1 && n <= GRAPH_BATCH_BRUTE_MAX) nh = merge_batch(c, ids, vecs, n, i, hits, nh, K + 1);
+    if (within) nh = merge_batch(ids, S + i * n, n, i, hits, nh, K + 1);
     size_t added = 0;
     for (size_t h = 0; h < nh && added < K; h++) {
       uint64_t nb = hits[h].id;
@@ -121,7 +131,7 @@ int graph__on_upsert(coll *c, store_batch *b, const uint64_t *ids,
       if (idmap_get(&touched, nb, NULL)) continue; /* also: batch members */
       if (idmap_put(&touched, nb, 1)) { rc = PRECIS_E_NO_MEMORY; break; }
       size_t m;
-      if ((rc = read_knn(c, nb, list, PRECIS_MAX_KNN_K + 1, &m, err))) break;
+      read_knn(c, nb, list, PRECIS_MAX_KNN_K + 1, &m);
       bool present = false;
       size_t weakest = 0;
       for (size_t j = 0; j < m; j++) {
@@ -145,16 +155,20 @@ out:
   free(list);
   free(all);
   free(alln);
+  free(S);
   idmap_free(&touched);
   if (!rc) graph__stage_counters(c, b);
-  else c->pend_knn = c->pend_links = 0;
+  else graph__abort(c);
   return rc;
 }
 
-/* Flush a batch when it grows large. */
+/* Flush a batch when it grows large; the edges in memory follow each
+ * written part. */
 static int flush(coll *c, store_batch **b, bool force, precis_error *err) {
   if (!force && store_batch_count(*b) < 20000) return PRECIS_OK;
   int rc = store_write(c->st, *b, err);
+  if (rc) gmem_discard(c->gm);
+  else if (!force) gmem_commit(c->gm); /* the last part commits with the counters */
   store_batch_destroy(*b);
   *b = store_batch_create(c->st);
   if (!rc && !*b) rc = precis_error_set(err, PRECIS_E_NO_MEMORY, "knn");
@@ -186,6 +200,7 @@ int graph_knn_rebuild(coll *c, unsigned threads, precis_error *err) {
       const unsigned char *k = (const unsigned char *)store_iter_key(it, &kl);
       if (kl == 21 && k[12] == 0) {
         store_batch_delete(b, fam ? STORE_CF_REDGE : STORE_CF_EDGE, k, kl);
+        if (!fam) gmem_stage(c->gm, store_get_be64(k + 4), store_get_be64(k + 13), "", 0, 0, true);
         rc = flush(c, &b, false, err);
       }
     }
@@ -244,11 +259,12 @@ int graph_knn_rebuild(coll *c, unsigned threads, precis_error *err) {
   graph__stage_counters(c, b);
   rc = flush(c, &b, true, err);
   if (!rc) graph__after_write(c);
-  else c->pend_knn = 0;
+  else graph__abort(c);
   if (!rc && c->log)
     c->log(c->log_ctx, COLL_LOG_INFO, "collection %s: kNN graph rebuilt, %llu edges",
            c->name, (unsigned long long)total);
 out:
+  if (rc) graph__abort(c);
   store_iter_destroy(it);
   store_batch_destroy(b);
   free(q);

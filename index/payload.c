@@ -91,6 +91,10 @@ int payload_decode(const char *buf, size_t len, uint32_t *tokens, char **text,
   const unsigned char *p = (const unsigned char *)buf;
   uint32_t tl, ml;
   if (!record_layout(p, len, &tl, &ml)) goto corrupt;
+  if (!text && !meta) {
+    *tokens = get_le32(p);
+    return PRECIS_OK;
+  }
   char *t = malloc((size_t)tl + 1), *m = malloc((size_t)ml + 1);
   if (!t || !m) {
     free(t);

@@ -209,49 +209,43 @@ static int cmp_nbr(const void *a, const void *b) {
   return x->other < y->other ? -1 : x->other > y->other;
 }
 
-/* The strongest `fanout` allowed edges of u (out-edges; links both ways).
- * Keys sort by kind length, so kNN edges (length 0) come first: each scan
- * covers only the kinds it may use. */
-static int neighbours(coll *c, const engine_retrieve_params *p, uint64_t u,
-                      nbr_t *buf, size_t cap, size_t *n, precis_error *err) {
-  unsigned char prefix[13];
-  store_put_be32(prefix, c->id);
-  store_put_be64(prefix + 4, u);
-  bool knn = p->edge_kinds & ENGINE_EDGE_KNN, links = p->edge_kinds & ENGINE_EDGE_LINKS;
-  *n = 0;
-  for (int dir = 0; dir < 2; dir++) {
-    if (dir && !links) break;            /* reverse scans serve links only */
-    if (!dir && !knn && !links) continue;
-    size_t plen = 12;
-    if (!dir && knn && !links) { prefix[12] = 0; plen = 13; } /* kNN only */
-    store_iter *it = store_iter_create(c->st, dir ? STORE_CF_REDGE : STORE_CF_EDGE, prefix, plen);
-    if (!it) return precis_error_set(err, PRECIS_E_NO_MEMORY, "expand");
-    if (plen == 12 && (dir || !knn)) { /* links only: skip the kNN keys */
-      unsigned char from[13];
-      memcpy(from, prefix, 12);
-      from[12] = 1;
-      store_iter_seek(it, from, 13);
-    }
-    for (; store_iter_valid(it) && *n < cap; store_iter_next(it)) {
-      size_t kl, vl;
-      const unsigned char *k = (const unsigned char *)store_iter_key(it, &kl);
-      const char *v = store_iter_value(it, &vl);
-      uint64_t a, other;
-      char kind[PRECIS_MAX_LINK_KIND_LEN + 1];
-      if (graph__parse_key(k, kl, &a, kind, &other) || vl != 4) continue;
-      if (dir && !kind[0]) continue; /* kNN edges: outwards only */
-      if (!kind_allowed(p, kind)) continue;
-      buf[*n].other = other;
-      memcpy(&buf[*n].w, v, 4);
-      (*n)++;
-    }
-    int rc = store_iter_status(it, err);
-    store_iter_destroy(it);
-    if (rc) return rc;
+/* allow[kind] for every kind the edges in memory know; NULL when out of
+ * memory. */
+static uint8_t *kind_mask(const coll *c, const engine_retrieve_params *p) {
+  uint32_t nk = gmem_nkinds(c->gm);
+  uint8_t *allow = malloc(nk);
+  if (!allow) return NULL;
+  for (uint32_t k = 0; k < nk; k++)
+    allow[k] = kind_allowed(p, gmem_kind_name(c->gm, k));
+  return allow;
+}
+
+/* Keep buf[0..*n) the best `cap` offers so far, in cmp_nbr order. */
+static void nbr_offer(nbr_t *buf, size_t *n, size_t cap, uint64_t other, float w) {
+  nbr_t x = {other, w};
+  if (*n == cap) {
+    if (cmp_nbr(&x, &buf[cap - 1]) >= 0) return;
+    (*n)--;
   }
-  qsort(buf, *n, sizeof *buf, cmp_nbr);
-  if (*n > p->fanout) *n = p->fanout;
-  return PRECIS_OK;
+  size_t i = (*n)++;
+  for (; i > 0 && cmp_nbr(&x, &buf[i - 1]) < 0; i--) buf[i] = buf[i - 1];
+  buf[i] = x;
+}
+
+/* The strongest `fanout` allowed edges of u, strongest first (ties: lower
+ * id), from the edges in memory, however many u has: kNN edges outwards,
+ * knowledge links both ways. */
+static void neighbours(const coll *c, const uint8_t *allow, uint64_t u, nbr_t *buf,
+                       size_t fanout, size_t *n) {
+  size_t ne;
+  const gmem_edge *e = gmem_out(c->gm, u, &ne);
+  *n = 0;
+  for (size_t i = 0; i < ne; i++)
+    if (allow[e[i].kind]) nbr_offer(buf, n, fanout, gmem_node_id(c->gm, e[i].node), e[i].w);
+  e = gmem_in(c->gm, u, &ne);
+  for (size_t i = 0; i < ne; i++)
+    if (e[i].kind && allow[e[i].kind])
+      nbr_offer(buf, n, fanout, gmem_node_id(c->gm, e[i].node), e[i].w);
 }
 
 int retrieve__run(coll *c, const engine_retrieve_params *p,
@@ -283,7 +277,8 @@ int retrieve__run(coll *c, const engine_retrieve_params *p,
   coll__fctx_init(&fx, c, p->filter);
 #define FILTER_FAILS(id) (p->filter && !coll__fctx_pass(&fx, (id)))
   engine_hit *hits = malloc(nseeds * sizeof *hits);
-  nbr_t *nb = malloc(1024 * sizeof *nb);
+  nbr_t *nb = malloc((PRECIS_MAX_FANOUT > PRECIS_MAX_KNN_K ? PRECIS_MAX_FANOUT : PRECIS_MAX_KNN_K) * sizeof *nb);
+  uint8_t *allow = NULL;
   float *vecs = NULL, *rel = NULL, *sim = NULL, *nsim = NULL, *qual = NULL, *own = NULL;
   uint32_t *tokens = NULL, *off = NULL, *nidx = NULL, *order = NULL;
   engine_retrieve_result *R = NULL;
@@ -298,6 +293,13 @@ int retrieve__run(coll *c, const engine_retrieve_params *p,
   if (!hits || !nb || !P.id || !P.via || !P.hops || !P.g || !P.ev || !order) { free(q); q = NULL; rc = PRECIS_E_NO_MEMORY; goto out_nolock; }
 
   pthread_rwlock_rdlock(&c->lock);
+  if (p->hops > 0 || p->coverage == ENGINE_COVERAGE_SPARSE) {
+    if (!gmem_usable(c->gm)) {
+      rc = precis_error_set(err, PRECIS_E_NO_MEMORY, "retrieve: the graph in memory is incomplete");
+      goto out;
+    }
+    if (!(allow = kind_mask(c, p))) { rc = PRECIS_E_NO_MEMORY; goto out; }
+  }
   /* 1. seeds (sorted by similarity, best first) */
   size_t nh = 0;
   engine_search_params sp = {p->exact_seeds, p->ef_search, 0};
@@ -324,7 +326,7 @@ int retrieve__run(coll *c, const engine_retrieve_params *p,
     for (size_t f = 0; f < nfront; f++) {
       size_t u = order[f];
       size_t nn;
-      if ((rc = neighbours(c, p, P.id[u], nb, 1024, &nn, err))) goto out;
+      neighbours(c, allow, P.id[u], nb, p->fanout, &nn);
       for (size_t j = 0; j < nn; j++) {
         if (!idmap_get(&c->live, nb[j].other, NULL)) continue;
         if (FILTER_FAILS(nb[j].other)) { /* never enters the pool: no path through it */
@@ -355,7 +357,7 @@ int retrieve__run(coll *c, const engine_retrieve_params *p,
   float cmin = INFINITY, cmax = -INFINITY, rmin = INFINITY, rmax = -INFINITY;
   for (size_t i = 0; i < n; i++) {
     float *v = vecs + i * dim;
-    if ((rc = coll__read_vector(c, P.id[i], v, err))) goto out;
+    if ((rc = coll__vector(c, P.id[i], v, err))) goto out;
     double dot = 0, nrm = 0, l2 = 0;
     for (size_t d = 0; d < dim; d++) {
       dot += (double)v[d] * q[d];
@@ -390,18 +392,8 @@ int retrieve__run(coll *c, const engine_retrieve_params *p,
   if (p->token_budget) {
     tokens = malloc((n ? n : 1) * sizeof *tokens);
     if (!tokens) { rc = PRECIS_E_NO_MEMORY; goto out; }
-    for (size_t i = 0; i < n; i++) {
-      unsigned char k[12];
-      coll__point_key(k, c->id, P.id[i]);
-      char *v, *t, *m;
-      size_t vl;
-      if ((rc = store_get(c->st, STORE_CF_PAY, k, 12, &v, &vl, err))) goto out;
-      rc = payload_decode(v, vl, &tokens[i], &t, &m, err);
-      store_free(v);
-      if (rc) goto out;
-      free(t);
-      free(m);
-    }
+    for (size_t i = 0; i < n; i++)
+      if ((rc = coll__tokens(c, P.id[i], &tokens[i], err))) goto out;
   }
   /* sparse coverage: the kNN edges inside the pool. Only on request: AUTO
    * gets no lists and so resolves to EXACT or SAMPLE, because reading the
@@ -413,14 +405,12 @@ int retrieve__run(coll *c, const engine_retrieve_params *p,
     nidx = malloc((n * PRECIS_MAX_KNN_K + 1) * sizeof *nidx);
     nsim = malloc((n * PRECIS_MAX_KNN_K + 1) * sizeof *nsim);
     if (!off || !nidx || !nsim) { rc = PRECIS_E_NO_MEMORY; goto out; }
-    engine_retrieve_params knn_only = *p;
-    knn_only.edge_kinds = ENGINE_EDGE_KNN;
-    knn_only.fanout = PRECIS_MAX_KNN_K;
+    for (uint32_t k = 0; k < gmem_nkinds(c->gm); k++) allow[k] = k == 0; /* kNN only */
     size_t m = 0;
     for (size_t i = 0; i < n; i++) {
       off[i] = (uint32_t)m;
       size_t nn;
-      if ((rc = neighbours(c, &knn_only, P.id[i], nb, 1024, &nn, err))) goto out;
+      neighbours(c, allow, P.id[i], nb, PRECIS_MAX_KNN_K, &nn);
       for (size_t j = 0; j < nn; j++) {
         uint64_t at;
         if (!idmap_get(&P.pos, nb[j].other, &at) || at == i) continue;
@@ -510,6 +500,7 @@ out_nolock:
   free(q);
   free(hits);
   free(nb);
+  free(allow);
   free(P.id);
   free(P.via);
   free(P.hops);

@@ -33,9 +33,9 @@ for _ in $(seq 1 100); do [ -s "$tmp/port" ] && break; sleep 0.1; done
 P=(--port "$(cat "$tmp/port")")
 "$PRECIS" "${P[@]}" health
 
-echo "== loading WordNet ($WN): points, kNN graph maintained on the fly, is_a links"
+echo "== loading WordNet ($WN): points and is_a links, then the kNN graph in one rebuild (--bulk)"
 "$PRECIS" "${P[@]}" collection create wordnet --dim 100 --metric cosine
-"$PRECIS" "${P[@]}" --timeout 0 ingest wordnet "data/$WN/corpus.jsonl" --batch 2000
+"$PRECIS" "${P[@]}" --timeout 0 ingest wordnet "data/$WN/corpus.jsonl" --batch 2000 --bulk
 "$PRECIS" "${P[@]}" collection describe wordnet
 
 queries=(

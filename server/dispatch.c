@@ -339,7 +339,8 @@ static int op_upsert(dctx *x, const Precis__V1__UpsertRequest *r) {
     in[i].meta_len = strlen(p->metadata);
     in[i].tokens = (p->has_tokens && p->tokens >= 0) ? p->tokens : -1;
   }
-  int rc = engine_upsert(x->s->eng, r->collection, in, n, &x->err);
+  int rc = engine_upsert_flags(x->s->eng, r->collection, in, n,
+                               r->defer_graph ? ENGINE_UPSERT_DEFER_GRAPH : 0, &x->err);
   if (rc) return rc;
   Precis__V1__UpsertResult *ur = ANEW(x, Precis__V1__UpsertResult, 1);
   if (!ur) return nomem(x);

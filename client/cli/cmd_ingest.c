@@ -4,7 +4,8 @@
  * with a progress display. A bad record stops the ingest (after upserting
  * the records before it) unless --skip-bad; when the server rejects a whole
  * batch for a per-record reason the batch is retried point by point so
- * that the offending line can be named.
+ * that the offending line can be named. --bulk (first loads): the batches
+ * ask the server for no kNN upkeep and one graph rebuild follows the load.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -18,7 +19,7 @@
 #include "readers.h"
 
 static const char usage[] =
-    "usage: precis ingest COLLECTION FILE [--batch N] [--skip-bad]\n"
+    "usage: precis ingest COLLECTION FILE [--batch N] [--skip-bad] [--bulk]\n"
     "                     [--format fvecs|npy|jsonl] [--start-id N] "
     "[--quiet]\n"
     "  FILE '-' reads stdin (give --format). The format is guessed from the\n"
@@ -27,12 +28,15 @@ static const char usage[] =
     "  \"tokens\", \"links\": [{\"dst\", \"kind\", \"weight\"}]} (a missing id\n"
     "  is start-id + record index). Links are added after their batch.\n"
     "  Bad records exit 4 with their line (record) number, unless\n"
-    "  --skip-bad reports and skips them.\n";
+    "  --skip-bad reports and skips them.\n"
+    "  --bulk (first loads): no kNN-graph upkeep per batch; the graph is\n"
+    "  rebuilt once after the load (points are searchable as they land).\n";
 
 typedef struct {
   cli *c;
   const char *coll, *path;
   int skip_bad;
+  unsigned flags; /* PRECIS_UPSERT_DEFER_GRAPH with --bulk */
   uint64_t start_id;
   rd_record *recs;
   size_t n, cap;
@@ -98,7 +102,7 @@ static int upsert_batch(ingest *g, unsigned char *ok) {
     ok[i] = 1;
   }
   precis_error err;
-  int rc = precis_upsert(g->c->conn, g->coll, pts, g->n, NULL, &err);
+  int rc = precis_upsert_flags(g->c->conn, g->coll, pts, g->n, g->flags, NULL, &err);
   if (rc == PRECIS_OK) {
     g->points += g->n;
     free(pts);
@@ -110,7 +114,7 @@ static int upsert_batch(ingest *g, unsigned char *ok) {
   }
   /* find the culprit(s) one point at a time */
   for (size_t i = 0; i < g->n; i++) {
-    rc = precis_upsert(g->c->conn, g->coll, &pts[i], 1, NULL, &err);
+    rc = precis_upsert_flags(g->c->conn, g->coll, &pts[i], 1, g->flags, NULL, &err);
     if (rc == PRECIS_OK) {
       g->points++;
       continue;
@@ -297,6 +301,19 @@ static int run(ingest *g, FILE *f, rd_format fmt, uint32_t dim, size_t batch,
     rc = flush(g);
   if (!rc)
     rc = send_links(g);
+  if (g->flags & PRECIS_UPSERT_DEFER_GRAPH) {
+    precis_error err;
+    int grc = g->points ? precis_graph_rebuild(c->conn, g->coll, 0, &err) : PRECIS_OK;
+    if (grc) {
+      fprintf(stderr, "precis: ingest: %s: the kNN graph was not rebuilt; run "
+                      "`precis graph rebuild %s`\n", g->coll, g->coll);
+      if (!rc)
+        rc = cli_fail(c, grc, &err);
+    } else if (rc && g->points) {
+      fprintf(stderr, "precis: ingest: the kNN graph covers the %llu points loaded\n",
+              (unsigned long long)g->points);
+    }
+  }
   free(g->pend);
   free(g->pend_where);
   for (size_t i = 0; i < g->n; i++)
@@ -325,6 +342,7 @@ int cmd_ingest(cli *c, int argc, char **argv) {
   static const struct option lo[] = {
       {"batch", required_argument, NULL, 'b'},
       {"skip-bad", no_argument, NULL, 's'},
+      {"bulk", no_argument, NULL, 'B'},
       {"format", required_argument, NULL, 'f'},
       {"start-id", required_argument, NULL, 'S'},
       {"quiet", no_argument, NULL, 'q'},
@@ -342,6 +360,7 @@ int cmd_ingest(cli *c, int argc, char **argv) {
         return cli_usage(c, "--batch must be 1..%d", PRECIS_MAX_BATCH);
       break;
     case 's': g.skip_bad = 1; break;
+    case 'B': g.flags |= PRECIS_UPSERT_DEFER_GRAPH; break;
     case 'f':
       if (rd_format_parse(optarg, &fmt) < 0)
         return cli_usage(c, "--format must be fvecs, npy or jsonl");

@@ -29,6 +29,12 @@ static int check_args(precis_conn *c, const char *coll, const void *arr,
 int precis_upsert(precis_conn *c, const char *collection,
                   const precis_point *points, size_t n, uint64_t *upserted,
                   precis_error *err) {
+  return precis_upsert_flags(c, collection, points, n, 0, upserted, err);
+}
+
+int precis_upsert_flags(precis_conn *c, const char *collection,
+                        const precis_point *points, size_t n, unsigned flags,
+                        uint64_t *upserted, precis_error *err) {
   int rc = check_args(c, collection, points, n, err);
   if (rc != PRECIS_OK)
     return rc;
@@ -61,6 +67,7 @@ int precis_upsert(precis_conn *c, const char *collection,
   ur.collection = (char *)collection;
   ur.n_points = n;
   ur.points = pp;
+  ur.defer_graph = (flags & PRECIS_UPSERT_DEFER_GRAPH) != 0;
   req.op_case = PRECIS__V1__REQUEST__OP_UPSERT;
   req.upsert = &ur;
   Precis__V1__Response *resp = NULL;

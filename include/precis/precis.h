@@ -161,6 +161,13 @@ typedef struct precis_point {
 int precis_upsert(precis_conn *c, const char *collection,
                   const precis_point *points, size_t n, uint64_t *upserted,
                   precis_error *err);
+/* precis_upsert with flags. PRECIS_UPSERT_DEFER_GRAPH (first loads): the
+ * points get no kNN edges until precis_graph_rebuild, which the caller
+ * sends once after the load (existing edges stay as they are). */
+#define PRECIS_UPSERT_DEFER_GRAPH 1u
+int precis_upsert_flags(precis_conn *c, const char *collection,
+                        const precis_point *points, size_t n, unsigned flags,
+                        uint64_t *upserted, precis_error *err);
 
 /* A stored point returned by precis_get(); owned by its precis_points. */
 typedef struct precis_stored_point {

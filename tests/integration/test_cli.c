@@ -315,6 +315,29 @@ Test(cli, ingest_fvecs_and_npy) {
   cr_assert_eq(coll_count("vecs"), 95);
 }
 
+static json_int_t coll_field(const char *name, const char *field) {
+  RUN_OK("--json", "collection", "describe", name);
+  json_t *j = out_json();
+  json_int_t n = json_integer_value(json_object_get(j, field));
+  json_decref(j);
+  return n;
+}
+
+/* --bulk: the batches carry no kNN upkeep, one graph rebuild follows; the
+ * graph ends as complete as the one kept up to date batch by batch. */
+Test(cli, ingest_bulk_rebuilds_the_graph_once) {
+  create8("bulk");
+  create8("inc");
+  write_fvecs(path("a.fvecs"), 50);
+  RUN_OK("ingest", "bulk", path("a.fvecs"), "--batch", "16", "--bulk");
+  RUN_OK("ingest", "inc", path("a.fvecs"), "--batch", "16");
+  cr_assert_eq(coll_count("bulk"), 50);
+  json_int_t k = coll_field("bulk", "knn_k");
+  cr_assert(k > 0);
+  cr_assert_eq(coll_field("bulk", "knn_edges"), 50 * (k < 49 ? k : 49));
+  cr_assert_eq(coll_field("bulk", "knn_edges"), coll_field("inc", "knn_edges"));
+}
+
 Test(cli, ingest_jsonl_links_and_bad_lines) {
   create8("kb");
   FILE *f = fopen(path("good.jsonl"), "w");

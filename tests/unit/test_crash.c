@@ -107,6 +107,8 @@ static void verify(const char *dir, uint32_t first, uint32_t acked_end, uint32_t
   for (uint32_t x = first; x < b; x++) promised += acked[x];
   cr_assert(info.links >= promised && info.links <= b - first, "links %llu for %u batches",
             (unsigned long long)info.links, b - first);
+  /* the edges in memory, rebuilt on open, equal RocksDB's */
+  cr_assert_eq(engine_graph_check(e, "crash", &err), PRECIS_OK, "%s", err.msg);
   engine_close(e);
   *next = b;
 }

@@ -170,6 +170,8 @@ Test(faults_engine, failed_write_changes_nothing) {
     cr_assert_eq(err.code, PRECIS_E_IO, "%s: error record", NAMES[w]);
     take(&after);
     same(&before, &after, NAMES[w]);
+    /* the edges in memory dropped what the failed batch staged */
+    cr_assert_eq(engine_graph_check(g_e, "f", &err), PRECIS_OK, "%s: %s", NAMES[w], err.msg);
     /* the engine stays usable: the same write succeeds now */
     rc = do_write(w, &err);
     cr_assert_eq(rc, PRECIS_OK, "%s after the fault: %s", NAMES[w], err.msg);
@@ -217,4 +219,55 @@ Test(faults_engine, countdown_in_a_stream) {
   uint64_t n = 0;
   cr_assert_eq(engine_count(g_e, "f", &n, &err), PRECIS_OK);
   cr_assert_eq(n, expected);
+}
+
+/* A batch large enough to write RocksDB beside the index insertion: when
+ * the write fails, the vectors the index already took stay invisible
+ * (tombstones), the counters and the graph are unchanged, and the same
+ * batch succeeds afterwards and survives a reopen. */
+Test(faults_engine, failed_large_write_leaves_nothing_visible) {
+  const size_t m = 200;
+  float *v = tu_random_vectors(m, DIM, 99, 0);
+  engine_point_in *pts = calloc(m, sizeof *pts);
+  for (size_t i = 0; i < m; i++)
+    pts[i] = (engine_point_in){5001 + i, v + i * DIM, DIM, "n", 1, NULL, 0, -1};
+  snap before, after;
+  take(&before);
+  precis_error err;
+  engine_debug_fail_writes_after(g_e, 0);
+  cr_assert_eq(engine_upsert(g_e, "f", pts, m, &err), PRECIS_E_IO);
+  engine_debug_fail_writes_after(g_e, -1);
+  take(&after);
+  cr_assert_eq(before.info.count, after.info.count);
+  cr_assert_eq(before.info.seq, after.info.seq);
+  cr_assert_eq(before.info.knn_edges, after.info.knn_edges);
+  for (int i = 0; i < 4; i++) cr_assert_eq(before.top1[i], after.top1[i]);
+  cr_assert_eq(engine_graph_check(g_e, "f", &err), PRECIS_OK, "%s", err.msg);
+  engine_search_params sp = {.exact = true};
+  for (size_t i = 0; i < m; i += 17) {
+    engine_hit h[1];
+    size_t nh = 0;
+    cr_assert_eq(engine_search(g_e, "f", v + i * DIM, DIM, 1, &sp, h, &nh, &err), PRECIS_OK);
+    cr_assert(nh == 1 && h[0].id < 5001, "point %zu of the failed batch is searchable", 5001 + i);
+    cr_assert_eq(engine_search(g_e, "f", v + i * DIM, DIM, 1, NULL, h, &nh, &err), PRECIS_OK);
+    cr_assert(nh == 1 && h[0].id < 5001, "point %zu of the failed batch is searchable", 5001 + i);
+  }
+  cr_assert_eq(engine_upsert(g_e, "f", pts, m, &err), PRECIS_OK, "%s", err.msg);
+  for (int round = 0; round < 2; round++) {
+    engine_collection_info info;
+    cr_assert_eq(engine_collection_describe(g_e, "f", &info, &err), PRECIS_OK);
+    cr_assert_eq(info.count, before.info.count + m);
+    for (size_t i = 0; i < m; i += 17) {
+      engine_hit h[1];
+      size_t nh = 0;
+      cr_assert_eq(engine_search(g_e, "f", v + i * DIM, DIM, 1, &sp, h, &nh, &err), PRECIS_OK);
+      cr_assert(nh == 1 && h[0].id == 5001 + i, "round %d: point %zu not found", round, 5001 + i);
+    }
+    cr_assert_eq(engine_graph_check(g_e, "f", &err), PRECIS_OK, "%s", err.msg);
+    engine_close(g_e);
+    g_e = NULL;
+    open_engine();
+  }
+  free(pts);
+  free(v);
 }

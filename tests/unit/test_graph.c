@@ -525,3 +525,166 @@ Test(graph, expansion_keeps_room_for_every_hop) {
   cr_assert_eq(hop1, 5, "hop 1 kept to its share of the room");
   engine_retrieve_result_free(r);
 }
+
+static void graph_same(const char *coll, const char *when) {
+  precis_error err;
+  cr_assert_eq(engine_graph_check(E, coll, &err), PRECIS_OK, "%s: %s", when, err.msg);
+}
+
+/* The edges in memory equal RocksDB's after every kind of write, after a
+ * failed link batch, after a kNN rebuild and after reopen. */
+Test(graph, edges_in_memory_equal_rocksdb_through_writes_and_reopen) {
+  const uint32_t dim = 8;
+  const size_t n = 300;
+  mkcoll("m", dim, 6);
+  float *v = tu_random_vectors(n, dim, 77, 1);
+  put("m", v, dim, 1, 200, 1);
+  graph_same("m", "single upserts");
+  put("m", v + 200 * dim, dim, 201, 100, 50);
+  graph_same("m", "batched upserts");
+  put("m", v + 50 * dim, dim, 1, 40, 20); /* overwrite ids 1..40 with other vectors */
+  graph_same("m", "overwrites");
+  precis_error err;
+  engine_edge links[60];
+  for (int i = 0; i < 60; i++) {
+    links[i] = (engine_edge){(uint64_t)(1 + i % 7), (uint64_t)(100 + i), "", 0.01f * (float)(i + 1)};
+    snprintf(links[i].kind, sizeof links[i].kind, "%s", i % 3 ? "cites" : "part_of");
+  }
+  cr_assert_eq(engine_links_change(E, "m", links, 60, true, NULL, &err), PRECIS_OK, "%s", err.msg);
+  cr_assert_eq(engine_link_add(E, "m", 5, 6, "cites", 0.5f, &err), PRECIS_OK);
+  cr_assert_eq(engine_link_add(E, "m", 5, 6, "cites", 0.25f, &err), PRECIS_OK); /* re-weight */
+  graph_same("m", "links added");
+  /* a batch with a bad link fails whole and changes nothing */
+  engine_edge bad[2] = {{7, 8, "cites", 0.5f}, {7, 99999, "cites", 0.5f}};
+  cr_assert_eq(engine_links_change(E, "m", bad, 2, true, NULL, &err), PRECIS_E_NOT_FOUND);
+  graph_same("m", "failed link batch");
+  cr_assert_eq(engine_links_change(E, "m", links, 20, false, NULL, &err), PRECIS_OK);
+  cr_assert_eq(engine_link_remove(E, "m", 5, 6, "cites", &err), PRECIS_OK);
+  graph_same("m", "links removed");
+  uint64_t del[30];
+  for (int i = 0; i < 30; i++) del[i] = (uint64_t)(1 + 3 * i); /* hubs of the links included */
+  cr_assert_eq(engine_delete(E, "m", del, 30, NULL, &err), PRECIS_OK);
+  graph_same("m", "deletes");
+  cr_assert_eq(engine_graph_rebuild(E, "m", 2, &err), PRECIS_OK, "%s", err.msg);
+  graph_same("m", "kNN rebuild");
+  engine_close(E);
+  engine_options o;
+  engine_options_default(&o);
+  cr_assert_eq(engine_open(dir, &o, &E, &err), PRECIS_OK, "%s", err.msg);
+  graph_same("m", "reopen");
+  put("m", v, dim, 1, 10, 10);
+  graph_same("m", "upsert after reopen");
+  free(v);
+}
+
+/* A hub with more links than any fixed scan window: expansion follows the
+ * `fanout` strongest of all of them. The strongest go to the highest ids,
+ * which sort last in RocksDB. */
+Test(graph, expansion_follows_the_strongest_links_of_a_hub) {
+  const uint32_t dim = 4;
+  const size_t n = 1501;
+  mkcoll("h", dim, 1);
+  float *v = tu_random_vectors(n, dim, 31, 1);
+  put("h", v, dim, 0, n, 500);
+  precis_error err;
+  engine_edge *links = calloc(n, sizeof *links);
+  for (size_t i = 1; i < n; i++) {
+    links[i - 1] = (engine_edge){0, i, "spoke", (float)i / (float)n};
+  }
+  for (size_t s = 0; s < n - 1; s += 500) {
+    size_t m = n - 1 - s < 500 ? n - 1 - s : 500;
+    cr_assert_eq(engine_links_change(E, "h", links + s, m, true, NULL, &err), PRECIS_OK, "%s", err.msg);
+  }
+  engine_retrieve_params p;
+  engine_retrieve_params_default(&p);
+  p.seeds = 1;
+  p.expand_from = 1;
+  p.hops = 1;
+  p.fanout = 5;
+  p.pool = 6;
+  p.k = 6;
+  p.mode = ENGINE_MODE_TOPK;
+  p.edge_kinds = ENGINE_EDGE_LINKS;
+  p.exact_seeds = true;
+  engine_retrieve_result *r = retrieve("h", v, dim, &p); /* the hub's own vector */
+  cr_assert_eq(r->pool_size, 6);
+  size_t reached = 0;
+  for (size_t i = 0; i < r->n; i++) {
+    if (r->items[i].id == 0) continue;
+    cr_assert_eq(r->items[i].hops, 1);
+    cr_assert(r->items[i].id >= n - 5, "reached %llu, not one of the 5 strongest links",
+              (unsigned long long)r->items[i].id);
+    reached++;
+  }
+  cr_assert_eq(reached, 5);
+  engine_retrieve_result_free(r);
+  free(links);
+  free(v);
+}
+
+/* Token counts kept in memory follow overwrites, deletes and reopen: a
+ * budget sees the count of the point's current version. */
+Test(graph, token_budget_sees_current_counts_after_overwrite_delete_reopen) {
+  const uint32_t dim = 4;
+  mkcoll("t", dim, 2);
+  float v[3 * 4] = {1, 0, 0, 0, 0.9f, 0.1f, 0, 0, 0.8f, 0.2f, 0, 0};
+  engine_point_in p[3];
+  for (int i = 0; i < 3; i++) p[i] = (engine_point_in){(uint64_t)i + 1, v + i * 4, dim, "x", 1, NULL, 0, 5};
+  precis_error err;
+  cr_assert_eq(engine_upsert(E, "t", p, 3, &err), PRECIS_OK, "%s", err.msg);
+  engine_point_in big = {1, v, dim, "x", 1, NULL, 0, 50};
+  cr_assert_eq(engine_upsert(E, "t", &big, 1, &err), PRECIS_OK, "%s", err.msg);
+  engine_retrieve_params q;
+  engine_retrieve_params_default(&q);
+  q.k = 3;
+  q.mode = ENGINE_MODE_TOPK;
+  q.token_budget = 12;
+  q.exact_seeds = true;
+  for (int round = 0; round < 3; round++) {
+    engine_retrieve_result *r = retrieve("t", v, dim, &q);
+    bool has1 = false;
+    for (size_t i = 0; i < r->n; i++) has1 |= r->items[i].id == 1;
+    cr_assert_eq(has1, round == 2, "round %d: point 1 %s", round, has1 ? "selected" : "left out");
+    cr_assert_eq(r->n, 2u); /* 5 + 5 of the budget 12 */
+    engine_retrieve_result_free(r);
+    if (round == 0) { /* reopen: the counts are loaded from the payloads */
+      engine_close(E);
+      engine_options o;
+      engine_options_default(&o);
+      cr_assert_eq(engine_open(dir, &o, &E, &err), PRECIS_OK, "%s", err.msg);
+    } else if (round == 1) { /* delete, then write it back small */
+      uint64_t one = 1;
+      cr_assert_eq(engine_delete(E, "t", &one, 1, NULL, &err), PRECIS_OK);
+      cr_assert_eq(engine_upsert(E, "t", &p[0], 1, &err), PRECIS_OK, "%s", err.msg);
+    }
+  }
+}
+
+/* Deferred upkeep (first loads): the points are searchable at once but get
+ * no kNN edges; one rebuild gives every point its K nearest. */
+Test(graph, deferred_upkeep_then_one_rebuild) {
+  const uint32_t dim = 8, K = 5;
+  const size_t n = 300;
+  mkcoll("d", dim, K);
+  float *v = tu_random_vectors(n, dim, 5, 1);
+  engine_point_in *p = calloc(n, sizeof *p);
+  for (size_t i = 0; i < n; i++) p[i] = (engine_point_in){i + 1, v + i * dim, dim, "t", 1, NULL, 0, -1};
+  precis_error err;
+  for (size_t s = 0; s < n; s += 100)
+    cr_assert_eq(engine_upsert_flags(E, "d", p + s, 100, ENGINE_UPSERT_DEFER_GRAPH, &err), PRECIS_OK, "%s", err.msg);
+  engine_collection_info info;
+  cr_assert_eq(engine_collection_describe(E, "d", &info, &err), PRECIS_OK);
+  cr_assert_eq(info.count, n);
+  cr_assert_eq(info.knn_edges, 0);
+  engine_hit h[1];
+  size_t nh;
+  cr_assert_eq(engine_search(E, "d", v + 17 * dim, dim, 1, NULL, h, &nh, &err), PRECIS_OK);
+  cr_assert_eq(h[0].id, 18);
+  graph_same("d", "deferred upserts");
+  cr_assert_eq(engine_graph_rebuild(E, "d", 2, &err), PRECIS_OK, "%s", err.msg);
+  cr_assert_eq(engine_collection_describe(E, "d", &info, &err), PRECIS_OK);
+  cr_assert_eq(info.knn_edges, n * K);
+  graph_same("d", "rebuild after deferred upserts");
+  free(p);
+  free(v);
+}

@@ -1,0 +1,336 @@
+/* graph_mem.c: the in-memory copy of a collection's edges (graph_mem.h). */
+#include "graph_mem.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "graph_internal.h"
+#include "idmap.h"
+#include "precis/limits.h"
+
+typedef struct {
+  gmem_edge *e;
+  uint32_t n, cap;
+} gm_list;
+
+typedef struct {
+  uint64_t src, dst;
+  uint32_t kind;
+  float w;
+  bool del;
+} gm_op;
+
+typedef char gm_kind[PRECIS_MAX_LINK_KIND_LEN + 1];
+
+struct gmem {
+  store *st;
+  uint32_t cid;
+  idmap node;       /* point id -> node */
+  uint64_t *ids;    /* node -> point id */
+  gm_list *out, *in;
+  size_t nnodes, ncap;
+  gm_kind *kinds;
+  uint32_t nkinds, kcap;
+  idmap kind_of;    /* hash of a kind name -> kind (collisions: linear) */
+  gm_op *pend;
+  size_t npend, pcap;
+  bool pend_oom;    /* staging lost an op: reload at commit */
+  bool broken;      /* the copy is incomplete until a reload succeeds */
+};
+
+static uint64_t kind_hash(const char *k, size_t n) {
+  uint64_t h = 0xcbf29ce484222325ULL;
+  for (size_t i = 0; i < n; i++) h = (h ^ (unsigned char)k[i]) * 0x100000001b3ULL;
+  return h;
+}
+
+static void clear(gmem *g) {
+  for (size_t i = 0; i < g->nnodes; i++) {
+    free(g->out[i].e);
+    free(g->in[i].e);
+  }
+  free(g->out);
+  free(g->in);
+  free(g->ids);
+  g->out = g->in = NULL;
+  g->ids = NULL;
+  g->nnodes = g->ncap = 0;
+  idmap_free(&g->node);
+  idmap_init(&g->node);
+}
+
+gmem *gmem_create(store *st, uint32_t cid) {
+  gmem *g = calloc(1, sizeof *g);
+  if (!g) return NULL;
+  g->st = st;
+  g->cid = cid;
+  idmap_init(&g->node);
+  idmap_init(&g->kind_of);
+  g->kinds = calloc(8, sizeof *g->kinds);
+  if (!g->kinds) { free(g); return NULL; }
+  g->kcap = 8;
+  g->nkinds = 1; /* kind 0: kNN, the empty name */
+  return g;
+}
+
+void gmem_destroy(gmem *g) {
+  if (!g) return;
+  clear(g);
+  idmap_free(&g->node);
+  idmap_free(&g->kind_of);
+  free(g->kinds);
+  free(g->pend);
+  free(g);
+}
+
+/* Intern a kind; UINT32_MAX when out of memory. */
+static uint32_t intern(gmem *g, const char *k, size_t n) {
+  if (n == 0) return 0;
+  uint64_t h = kind_hash(k, n), at;
+  if (idmap_get(&g->kind_of, h, &at) && strlen(g->kinds[at]) == n && !memcmp(g->kinds[at], k, n))
+    return (uint32_t)at;
+  for (uint32_t i = 1; i < g->nkinds; i++) /* a hash collision */
+    if (strlen(g->kinds[i]) == n && !memcmp(g->kinds[i], k, n)) return i;
+  if (g->nkinds == g->kcap) {
+    gm_kind *p = realloc(g->kinds, 2 * (size_t)g->kcap * sizeof *p);
+    if (!p) return UINT32_MAX;
+    g->kinds = p;
+    g->kcap *= 2;
+  }
+  memcpy(g->kinds[g->nkinds], k, n);
+  g->kinds[g->nkinds][n] = 0;
+  if (!idmap_get(&g->kind_of, h, NULL) && idmap_put(&g->kind_of, h, g->nkinds)) return UINT32_MAX;
+  return g->nkinds++;
+}
+
+/* Node of id, created when absent; UINT32_MAX when out of memory. */
+static uint32_t node_of(gmem *g, uint64_t id) {
+  uint64_t at;
+  if (idmap_get(&g->node, id, &at)) return (uint32_t)at;
+  if (g->nnodes >= UINT32_MAX - 1) return UINT32_MAX;
+  if (g->nnodes == g->ncap) {
+    size_t cap = g->ncap ? 2 * g->ncap : 1024;
+    uint64_t *ids = realloc(g->ids, cap * sizeof *ids);
+    if (!ids) return UINT32_MAX;
+    g->ids = ids;
+    gm_list *o = realloc(g->out, cap * sizeof *o);
+    if (!o) return UINT32_MAX;
+    g->out = o;
+    gm_list *i = realloc(g->in, cap * sizeof *i);
+    if (!i) return UINT32_MAX;
+    g->in = i;
+    g->ncap = cap;
+  }
+  if (idmap_put(&g->node, id, g->nnodes)) return UINT32_MAX;
+  g->ids[g->nnodes] = id;
+  g->out[g->nnodes] = (gm_list){0};
+  g->in[g->nnodes] = (gm_list){0};
+  return (uint32_t)g->nnodes++;
+}
+
+static int list_append(gm_list *l, uint32_t node, uint32_t kind, float w) {
+  if (l->n == l->cap) {
+    uint32_t cap = l->cap ? 2 * l->cap : 4;
+    gmem_edge *p = realloc(l->e, cap * sizeof *p);
+    if (!p) return -1;
+    l->e = p;
+    l->cap = cap;
+  }
+  l->e[l->n++] = (gmem_edge){node, kind, w};
+  return 0;
+}
+
+/* Put: re-weight the entry when present, else append. */
+static int list_put(gm_list *l, uint32_t node, uint32_t kind, float w) {
+  for (uint32_t i = 0; i < l->n; i++)
+    if (l->e[i].node == node && l->e[i].kind == kind) {
+      l->e[i].w = w;
+      return 0;
+    }
+  return list_append(l, node, kind, w);
+}
+
+static void list_del(gm_list *l, uint32_t node, uint32_t kind) {
+  for (uint32_t i = 0; i < l->n; i++)
+    if (l->e[i].node == node && l->e[i].kind == kind) {
+      l->e[i] = l->e[--l->n];
+      return;
+    }
+}
+
+static int apply(gmem *g, const gm_op *op) {
+  if (op->del) {
+    uint64_t s, d;
+    if (!idmap_get(&g->node, op->src, &s) || !idmap_get(&g->node, op->dst, &d)) return 0;
+    list_del(&g->out[s], (uint32_t)d, op->kind);
+    list_del(&g->in[d], (uint32_t)s, op->kind);
+    return 0;
+  }
+  uint32_t s = node_of(g, op->src);
+  if (s == UINT32_MAX) return -1;
+  uint32_t d = node_of(g, op->dst);
+  if (d == UINT32_MAX) return -1;
+  if (list_put(&g->out[s], d, op->kind, op->w)) return -1;
+  return list_put(&g->in[d], s, op->kind, op->w);
+}
+
+int gmem_load(gmem *g, precis_error *err) {
+  clear(g);
+  g->broken = true;
+  unsigned char prefix[4];
+  store_put_be32(prefix, g->cid);
+  store_iter *it = store_iter_create(g->st, STORE_CF_EDGE, prefix, 4);
+  if (!it) return precis_error_set(err, PRECIS_E_NO_MEMORY, "graph in memory");
+  int rc = PRECIS_OK;
+  for (; store_iter_valid(it); store_iter_next(it)) {
+    size_t kl, vl;
+    const unsigned char *k = (const unsigned char *)store_iter_key(it, &kl);
+    const char *v = store_iter_value(it, &vl);
+    uint64_t a, b;
+    char kind[PRECIS_MAX_LINK_KIND_LEN + 1];
+    if (graph__parse_key(k, kl, &a, kind, &b) || vl != 4) continue;
+    float w;
+    memcpy(&w, v, 4);
+    uint32_t kd = intern(g, kind, strlen(kind));
+    uint32_t s = kd == UINT32_MAX ? UINT32_MAX : node_of(g, a);
+    uint32_t d = s == UINT32_MAX ? UINT32_MAX : node_of(g, b);
+    /* keys are unique: append without looking for the entry */
+    if (d == UINT32_MAX || list_append(&g->out[s], d, kd, w) || list_append(&g->in[d], s, kd, w)) {
+      rc = precis_error_set(err, PRECIS_E_NO_MEMORY, "graph in memory");
+      break;
+    }
+  }
+  if (!rc) rc = store_iter_status(it, err);
+  store_iter_destroy(it);
+  if (!rc) g->broken = false;
+  return rc;
+}
+
+void gmem_stage(gmem *g, uint64_t src, uint64_t dst, const char *kind,
+                size_t klen, float w, bool del) {
+  if (g->pend_oom) return;
+  uint32_t kd = intern(g, kind, klen);
+  if (kd == UINT32_MAX) { g->pend_oom = true; return; }
+  if (g->npend == g->pcap) {
+    size_t cap = g->pcap ? 2 * g->pcap : 256;
+    gm_op *p = realloc(g->pend, cap * sizeof *p);
+    if (!p) { g->pend_oom = true; return; }
+    g->pend = p;
+    g->pcap = cap;
+  }
+  g->pend[g->npend++] = (gm_op){src, dst, kd, w, del};
+}
+
+void gmem_discard(gmem *g) {
+  g->npend = 0;
+  g->pend_oom = false;
+}
+
+void gmem_commit(gmem *g) {
+  bool reload = g->pend_oom || g->broken;
+  for (size_t i = 0; i < g->npend && !reload; i++)
+    if (apply(g, &g->pend[i])) reload = true;
+  gmem_discard(g);
+  if (g->pcap > 65536) { /* a bulk batch: do not keep its staging area */
+    free(g->pend);
+    g->pend = NULL;
+    g->pcap = 0;
+  }
+  if (reload) gmem_load(g, NULL);
+}
+
+bool gmem_usable(const gmem *g) { return !g->broken; }
+
+const gmem_edge *gmem_out(const gmem *g, uint64_t id, size_t *n) {
+  uint64_t at;
+  if (!idmap_get(&g->node, id, &at)) { *n = 0; return NULL; }
+  *n = g->out[at].n;
+  return g->out[at].e;
+}
+
+const gmem_edge *gmem_in(const gmem *g, uint64_t id, size_t *n) {
+  uint64_t at;
+  if (!idmap_get(&g->node, id, &at)) { *n = 0; return NULL; }
+  *n = g->in[at].n;
+  return g->in[at].e;
+}
+
+bool gmem_has(const gmem *g, uint64_t src, uint64_t dst, const char *kind, size_t klen) {
+  uint64_t s, d;
+  if (!idmap_get(&g->node, src, &s) || !idmap_get(&g->node, dst, &d)) return false;
+  const gm_list *l = &g->out[s];
+  for (uint32_t i = 0; i < l->n; i++) {
+    if (l->e[i].node != d) continue;
+    const char *k = g->kinds[l->e[i].kind];
+    if (strlen(k) == klen && !memcmp(k, kind, klen)) return true;
+  }
+  return false;
+}
+
+uint64_t gmem_node_id(const gmem *g, uint32_t node) { return g->ids[node]; }
+uint32_t gmem_nkinds(const gmem *g) { return g->nkinds; }
+const char *gmem_kind_name(const gmem *g, uint32_t kind) { return g->kinds[kind]; }
+
+size_t gmem_bytes(const gmem *g) {
+  size_t b = sizeof *g + g->ncap * (sizeof(uint64_t) + 2 * sizeof(gm_list)) +
+             g->node.cap * (2 * sizeof(uint64_t) + 1) + g->kcap * sizeof(gm_kind) +
+             g->pcap * sizeof(gm_op);
+  for (size_t i = 0; i < g->nnodes; i++)
+    b += ((size_t)g->out[i].cap + g->in[i].cap) * sizeof(gmem_edge);
+  return b;
+}
+
+/* Find (node, kind) in a list and compare its weight. */
+static bool list_has(const gm_list *l, uint32_t node, uint32_t kind, float w) {
+  for (uint32_t i = 0; i < l->n; i++)
+    if (l->e[i].node == node && l->e[i].kind == kind) return memcmp(&l->e[i].w, &w, 4) == 0;
+  return false;
+}
+
+int gmem_check(gmem *g, precis_error *err) {
+  if (g->broken) return precis_error_set(err, PRECIS_E_CORRUPTION, "graph in memory: unusable");
+  unsigned char prefix[4];
+  store_put_be32(prefix, g->cid);
+  size_t seen[2] = {0, 0};
+  for (int fam = 0; fam < 2; fam++) {
+    store_iter *it = store_iter_create(g->st, fam ? STORE_CF_REDGE : STORE_CF_EDGE, prefix, 4);
+    if (!it) return precis_error_set(err, PRECIS_E_NO_MEMORY, "graph check");
+    int rc = PRECIS_OK;
+    for (; store_iter_valid(it) && !rc; store_iter_next(it)) {
+      size_t kl, vl;
+      const unsigned char *k = (const unsigned char *)store_iter_key(it, &kl);
+      const char *v = store_iter_value(it, &vl);
+      uint64_t a, b, na, nb;
+      char kind[PRECIS_MAX_LINK_KIND_LEN + 1];
+      if (graph__parse_key(k, kl, &a, kind, &b) || vl != 4) {
+        rc = precis_error_set(err, PRECIS_E_CORRUPTION, "graph check: malformed edge key");
+        break;
+      }
+      float w;
+      memcpy(&w, v, 4);
+      uint32_t kd = UINT32_MAX;
+      for (uint32_t i = 0; i < g->nkinds; i++)
+        if (!strcmp(g->kinds[i], kind)) { kd = i; break; }
+      if (kd == UINT32_MAX || !idmap_get(&g->node, a, &na) || !idmap_get(&g->node, b, &nb) ||
+          !list_has(fam ? &g->in[na] : &g->out[na], (uint32_t)nb, kd, w))
+        rc = precis_error_set(err, PRECIS_E_CORRUPTION,
+                              "graph check: %s %llu -[%s]-> %llu (weight %g) missing in memory",
+                              fam ? "reverse" : "edge", (unsigned long long)a,
+                              kind[0] ? kind : "knn", (unsigned long long)b, (double)w);
+      seen[fam]++;
+    }
+    if (!rc) rc = store_iter_status(it, err);
+    store_iter_destroy(it);
+    if (rc) return rc;
+  }
+  size_t nout = 0, nin = 0;
+  for (size_t i = 0; i < g->nnodes; i++) {
+    nout += g->out[i].n;
+    nin += g->in[i].n;
+  }
+  if (nout != seen[0] || nin != seen[1])
+    return precis_error_set(err, PRECIS_E_CORRUPTION,
+                            "graph check: memory holds %zu/%zu edges, RocksDB %zu/%zu", nout,
+                            nin, seen[0], seen[1]);
+  return PRECIS_OK;
+}
