@@ -312,3 +312,42 @@ int wirecheck_message(const ProtobufCMessageDescriptor *desc, const uint8_t *p,
     return precis_error_set(err, PRECIS_E_INVALID_ARGUMENT, "wirecheck: NULL argument");
   return walk(&w, desc, p, n, 0);
 }
+
+int wirecheck_envelope(const uint8_t *p, size_t n, wirecheck_result *res, precis_error *err) {
+  wirecheck_result local;
+  if (!res) res = &local;
+  memset(res, 0, sizeof *res);
+  if (n && !p) return precis_error_set(err, PRECIS_E_INVALID_ARGUMENT, "wirecheck: NULL argument");
+  size_t i = 0;
+  while (i < n) {
+    uint64_t tag, v;
+    if (!varint(p, n, &i, &tag) || (tag >> 3) == 0 || (tag >> 3) > UINT32_MAX)
+      return precis_error_set(err, PRECIS_E_PROTOCOL, "malformed field tag at offset %zu", i);
+    uint32_t field = (uint32_t)(tag >> 3);
+    switch (tag & 7) {
+    case 0:
+      if (!varint(p, n, &i, &v))
+        return precis_error_set(err, PRECIS_E_PROTOCOL, "truncated varint at offset %zu", i);
+      if (field == 1) res->id = v;
+      break;
+    case 1:
+      if (n - i < 8) return precis_error_set(err, PRECIS_E_PROTOCOL, "truncated fixed64");
+      i += 8;
+      break;
+    case 5:
+      if (n - i < 4) return precis_error_set(err, PRECIS_E_PROTOCOL, "truncated fixed32");
+      i += 4;
+      break;
+    case 2:
+      if (!varint(p, n, &i, &v) || v > n - i)
+        return precis_error_set(err, PRECIS_E_PROTOCOL, "field %u: length past the end", field);
+      i += (size_t)v;
+      res->oneof_field = field;
+      break;
+    default:
+      return precis_error_set(err, PRECIS_E_PROTOCOL, "field %u: unsupported wire type %u", field,
+                              (unsigned)(tag & 7));
+    }
+  }
+  return PRECIS_OK;
+}

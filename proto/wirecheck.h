@@ -68,6 +68,14 @@ int wirecheck_message(const struct ProtobufCMessageDescriptor *desc,
                       const uint8_t *p, size_t n, const wirecheck_rules *rules,
                       wirecheck_result *res, precis_error *err);
 
+/* The top level only: the id (field 1) and the number of the last
+ * length-delimited field (the operation), each field's extent checked but
+ * nothing inside it (decoded stays 0). O(top-level fields), whatever n is:
+ * the event loop reads a large frame's envelope with it and leaves the full
+ * wirecheck_message walk to a worker. Returns 0, PROTOCOL or
+ * INVALID_ARGUMENT. */
+int wirecheck_envelope(const uint8_t *p, size_t n, wirecheck_result *res, precis_error *err);
+
 #ifdef __cplusplus
 }
 #endif

@@ -239,3 +239,54 @@ Test(ann_spec, budget_refuses_adds) {
                PRECIS_E_OUT_OF_RANGE);
   cr_assert_null(a);
 }
+
+/* The envelope scan the event loop runs on large frames: the id and the
+ * operation, each top-level field's extent, nothing inside (the worker runs
+ * wirecheck_message). */
+Test(wirecheck, envelope_reads_the_top_level_only) {
+  precis_error err = {0};
+  wirecheck_result res;
+  /* Request{id 1, drop_collection{name "a\0zzz"}}: the envelope is sound;
+   * the NUL inside is the full walk's business */
+  const uint8_t drop[] = {0x08, 0x01, 0x72, 0x07, 0x0a, 0x05, 'a', 0, 'z', 'z', 'z'};
+  cr_assert_eq(wirecheck_envelope(drop, sizeof drop, &res, &err), PRECIS_OK);
+  cr_assert_eq(res.id, 1);
+  cr_assert_eq(res.oneof_field, PRECIS__V1__REQUEST__OP_DROP_COLLECTION);
+  cr_assert_eq(res.decoded, 0);
+  cr_assert_eq(wirecheck_message(&precis__v1__request__descriptor, drop, sizeof drop, NULL, NULL,
+                                 &err),
+               PRECIS_E_INVALID_ARGUMENT);
+  /* a length past the end, a truncated varint, field number 0, a group */
+  const uint8_t past[] = {0x08, 0x01, 0x72, 0x09, 0x0a, 0x05, 'a'};
+  const uint8_t trunc[] = {0x08, 0xff};
+  const uint8_t zero[] = {0x00, 0x01};
+  const uint8_t group[] = {0x0b, 0x0c};
+  const struct {
+    const uint8_t *p;
+    size_t n;
+  } bad[] = {{past, sizeof past}, {trunc, sizeof trunc}, {zero, sizeof zero}, {group, sizeof group}};
+  for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
+    cr_assert_eq(wirecheck_envelope(bad[i].p, bad[i].n, &res, &err), PRECIS_E_PROTOCOL, "case %zu",
+                 i);
+  /* a real upsert of many points: the last message field is the op */
+  Precis__V1__Request q = PRECIS__V1__REQUEST__INIT;
+  Precis__V1__UpsertRequest up = PRECIS__V1__UPSERT_REQUEST__INIT;
+  Precis__V1__Point pts[50], *pp[50];
+  for (int i = 0; i < 50; i++) {
+    precis__v1__point__init(&pts[i]);
+    pts[i].id = (uint64_t)i;
+    pp[i] = &pts[i];
+  }
+  up.collection = "c";
+  up.points = pp;
+  up.n_points = 50;
+  q.id = 77;
+  q.op_case = PRECIS__V1__REQUEST__OP_UPSERT;
+  q.upsert = &up;
+  size_t n;
+  uint8_t *b = pack_request(&q, &n);
+  cr_assert_eq(wirecheck_envelope(b, n, &res, &err), PRECIS_OK);
+  cr_assert_eq(res.id, 77);
+  cr_assert_eq(res.oneof_field, PRECIS__V1__REQUEST__OP_UPSERT);
+  free(b);
+}
