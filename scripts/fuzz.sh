@@ -100,8 +100,8 @@ build() {
     readers) srcs=(fuzz/fuzz_readers.c client/cli/readers.c); libs=(-ljansson -lm) ;;
     dispatch)
       srcs=(fuzz/fuzz_dispatch.c server/dispatch.c server/log.c server/config.c
-            server/metrics.c server/snapshot.c "${WIRE[@]}" "${ENGINE_C[@]}" "${ENGINE_CXX[@]}")
-      libs=(-lrocksdb -ljansson -luring -lprotobuf-c -lmicrohttpd $FAISS_LIBS -lm)
+            server/metrics.c server/snapshot.c server/dispatch_filter.c "${WIRE[@]}" "${ENGINE_C[@]}" "${ENGINE_CXX[@]}")
+      libs=(-lrocksdb -ljansson -luring -lprotobuf-c -lmicrohttpd -lroaring $FAISS_LIBS -lm)
       link=$CXX ;;
   esac
   compile_all "${srcs[@]}"
