@@ -39,11 +39,11 @@ echo "== loading WordNet ($WN): points and is_a links, then the kNN graph in one
 "$PRECIS" "${P[@]}" collection describe wordnet
 
 queries=(
-  "a large animal that lives in the sea"
-  "a musical instrument with strings"
-  "a feeling of great happiness"
-  "a tool for cutting wood"
-  "an illness caused by a virus"
+  "the color of the sky"
+  "a storm with strong wind"
+  "a hot drink"
+  "a sweet food made from sugar"
+  "the study of the stars"
 )
 for q in "${queries[@]}"; do
   python3 scripts/embed.py --glove data/glove "$q" > "$tmp/q.txt"
