@@ -109,6 +109,13 @@ void select_result_free(select_result *r) {
   memset(r, 0, sizeof *r);
 }
 
+double select_quality_max(const select_pool *pool) {
+  double m = -INFINITY;
+  for (size_t i = 0; i < pool->n; i++)
+    if (select_quality(pool, i) > m) m = select_quality(pool, i);
+  return pool->n ? m : 0.0;
+}
+
 void select_sim_row(const select_pool *pool, uint32_t j, float *row) {
   cblas_sgemv(CblasRowMajor, CblasNoTrans, (int)pool->n, (int)pool->dim, 1.0f,
               pool->vectors, (int)pool->dim, pool->vectors + (size_t)j * pool->dim,
@@ -338,7 +345,8 @@ static int select_logdet(const select_work *w, double *out, precis_error *err) {
     free(q);
     return precis_error_set(err, PRECIS_E_NO_MEMORY, "select: out of memory");
   }
-  for (size_t s = 0; s < m; s++) q[s] = exp(theta * select_quality(w->pool, w->idx[s]));
+  double qmax = select_quality_max(w->pool);
+  for (size_t s = 0; s < m; s++) q[s] = select_q(w->pool, w->idx[s], theta, qmax);
   for (size_t s = 0; s < m; s++)
     for (size_t t = s; t < m; t++) {
       double kst = w->rows[s * n + w->idx[t]];

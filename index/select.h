@@ -12,7 +12,9 @@
  *                    F(S) = a*sum_{s in S} rel(s)
  *                         + b*sum_{v in pool} rel(v)*max(0, max_{s in S} sim(v,s))
  *                         + c*log det(I + L_S),  L = diag(q) K diag(q),
- *                    q_i = exp(theta*qual(i)), K = pool similarity matrix.
+ *                    q_i = 30 * exp(theta*(qual(i) - max qual)), K = pool
+ *                    similarity matrix (the constant makes the identity a
+ *                    negligible regulariser: greedy picks the DPP's picks).
  *                    With b = c = 0 the result equals SELECT_TOPK.
  * Budgets: k (count) and optionally a token budget (each point costs its
  * token count); with a budget, COMPRESS uses cost-scaled lazy greedy plus
@@ -128,8 +130,8 @@ typedef struct {
  * (docs/RETRIEVAL.md). */
 #define SELECT_DIVERSITY_THETA_MID 5.0
 #define SELECT_DIVERSITY_THETA_RATIO 12.0
-/* |quality| bound: q^2 = exp(2*theta*quality) <= exp(2 * 64 * 5) stays inside
- * double range; callers clamp (retrieve does), select_run refuses more. */
+/* |quality| bound (q itself cannot overflow: 30 * exp(theta * (quality -
+ * max)) <= 30); callers clamp (retrieve does), select_run refuses more. */
 #define SELECT_MAX_QUALITY 5.0f
 float select_theta_for_diversity(float diversity);
 /* Applies a diversity to COMPRESS params: d <= 0 switches to SELECT_TOPK

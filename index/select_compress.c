@@ -3,7 +3,8 @@
  * submodular
  *   F(S) = a*sum_{s in S} rel(s)                                (relevance)
  *        + b*sum_v rel(v)*max(0, max_{s in S} sim(v,s))          (coverage)
- *        + c*log det(I + L_S), L = diag(q) K diag(q), q = exp(theta*qual)
+ *        + c*log det(I + L_S), L = diag(q) K diag(q),
+ *          q = SELECT_Q_TOP * exp(theta*(qual - max qual)) (select_internal.h)
  *                                                                (volume)
  *
  * Design:
@@ -281,10 +282,11 @@ static int select_setup_vol(select_cstate *s, double theta, size_t kmax) {
   s->e = malloc(n * sizeof *s->e);
   s->cj = malloc(kmax * sizeof *s->cj);
   if (!s->q || !s->d2 || !s->vg || !s->C || !s->e || !s->cj) return PRECIS_E_NO_MEMORY;
+  double qmax = select_quality_max(s->pool);
   for (size_t i = 0; i < n; i++) {
     const float *v = s->pool->vectors + i * dim;
     double kii = s->gram ? s->G[i * n + i] : cblas_sdot((int)dim, v, 1, v, 1);
-    s->q[i] = exp(theta * select_quality(s->pool, i));
+    s->q[i] = select_q(s->pool, i, theta, qmax);
     double d2 = 1.0 + s->q[i] * s->q[i] * kii;
     s->d2[i] = d2 >= 1.0 ? d2 : 1.0;
     s->vg[i] = log(s->d2[i]);

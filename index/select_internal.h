@@ -15,6 +15,7 @@
 #define PRECIS_INDEX_SELECT_INTERNAL_H
 
 #include <stddef.h>
+#include <math.h>
 #include <stdint.h>
 
 #include "select.h"
@@ -38,6 +39,23 @@ static inline uint64_t select_cost(const select_pool *pool, uint32_t i) {
 /* The quality of pool point i: pool->quality[i], or relevance without it. */
 static inline float select_quality(const select_pool *pool, size_t i) {
   return pool->quality ? pool->quality[i] : pool->relevance[i];
+}
+
+/* The log-det quality of pool point i:
+ *   q_i = SELECT_Q_TOP * exp(theta * (quality_i - qmax)),  qmax = max quality.
+ * Scaling every q by one constant leaves the DPP's MAP (det L_S) where it
+ * is, but not that of det(I + L_S): with q near 1 (small theta) the identity
+ * weighs, and greedy on det(I + L_S) chose measurably less diverse sets than
+ * the DPP at the same theta (0.12-0.17 fewer labels on pydoc at theta <= 1).
+ * With the best quality at SELECT_Q_TOP (q^2 = 900) the identity is a
+ * 0.1 % regularisation: the objective stays monotone submodular, its greedy
+ * picks what the DPP's greedy picks on the study corpora (bench/emu), and q
+ * never overflows. A larger constant would only lose float precision in
+ * the Schur complements of near-duplicates. */
+#define SELECT_Q_TOP 30.0
+double select_quality_max(const select_pool *pool);
+static inline double select_q(const select_pool *pool, size_t i, double theta, double qmax) {
+  return SELECT_Q_TOP * exp(theta * ((double)select_quality(pool, i) - qmax));
 }
 
 /* row[v] = <vectors[j], vectors[v]> for every pool point v (one sgemv). */

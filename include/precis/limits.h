@@ -17,7 +17,7 @@
 #define PRECIS_MAX_POOL 5000           /* candidate pool of retrieve */
 #define PRECIS_MAX_HOPS 3              /* graph hops of retrieve */
 #define PRECIS_MAX_FANOUT 256          /* edges followed per node */
-#define PRECIS_MAX_THETA 64.0f         /* COMPRESS log-det quality exponent */
+#define PRECIS_MAX_THETA 1024.0f       /* COMPRESS log-det quality exponent */
 #define PRECIS_MAX_BATCH 100000        /* points in one upsert/get/delete */
 #define PRECIS_MAX_TEXT_BYTES (1u << 20)     /* 1 MiB of text per point */
 #define PRECIS_MAX_META_BYTES (64u << 10)    /* 64 KiB of metadata JSON */

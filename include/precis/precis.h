@@ -429,7 +429,7 @@ typedef struct precis_retrieve_params {
                               * diverse; PRECIS_DIVERSITY_AUTO (default):
                               * the server's default (0.5; 0.1 with hops) */
   float a, b, c;             /* COMPRESS weights (experts); default 0, 0, 1 */
-  float theta;               /* log-det quality exponent in [0, 64], or
+  float theta;               /* log-det quality exponent in [0, 1024], or
                               * PRECIS_THETA_AUTO (default): from diversity */
   precis_coverage coverage;  /* default AUTO; sent with presence, so EXACT
                                 means EXACT also with server_defaults (AUTO
