@@ -292,15 +292,16 @@ __attribute__((target("avx2,fma"))) void beam_search(const faiss::HNSW &g, FastF
   }
 }
 
-/* The own beam search is off unless PRECIS_HNSW_SEARCH=beam: at a small
- * efSearch it can return other neighbours than FAISS's loop (and so than a
- * batch search of the same query; test_ann concurrent_search caught it at
- * ef 12), which is not yet understood. FAISS's loop over the same fast
- * distance computer is the default. */
+/* The own beam search, on unless PRECIS_HNSW_SEARCH=faiss: a different
+ * level-0 loop than FAISS's (its stop rule and result heap differ), so the
+ * two can return other neighbours for the same query at a small efSearch.
+ * Every unfiltered search over the fast storage, single or batched, uses
+ * the same one, so a query's answer never depends on how it was sent
+ * (test_ann concurrent_search). */
 bool beam_enabled() {
   static const bool on = [] {
     const char *e = std::getenv("PRECIS_HNSW_SEARCH");
-    return e && !std::strcmp(e, "beam");
+    return !(e && !std::strcmp(e, "faiss"));
   }();
   return on;
 }
@@ -443,10 +444,29 @@ int search_impl(const FaissIndex *index, idx_t n, const float *x, idx_t k,
     }
 
     const auto *hnsw = dynamic_cast<const faiss::IndexHNSW *>(ix);
-    if (hnsw && n < kSerialBelow &&
-        (hnsw->metric_type == faiss::METRIC_INNER_PRODUCT || hnsw->metric_type == faiss::METRIC_L2)) {
-      hnsw_search_serial(hnsw, n, x, k, kw, params == &hnsw_params ? &hnsw_params : nullptr,
-                         distances, labels);
+    const bool plain = hnsw && (hnsw->metric_type == faiss::METRIC_INNER_PRODUCT ||
+                                hnsw->metric_type == faiss::METRIC_L2);
+    const faiss::SearchParametersHNSW *hp = params == &hnsw_params ? &hnsw_params : nullptr;
+    if (plain && n < kSerialBelow) {
+      hnsw_search_serial(hnsw, n, x, k, kw, hp, distances, labels);
+      return 0;
+    }
+    if (plain && !sel && beam_enabled() && dynamic_cast<const FastFlat *>(hnsw->storage)) {
+      /* a batch over the fast storage runs the same beam search per query
+       * (one query per OpenMP iteration, each thread its own scratch), so
+       * that a query's answer does not depend on how it was sent */
+      OmpCap cap(n);
+      std::exception_ptr failed;
+#pragma omp parallel for schedule(dynamic)
+      for (idx_t i = 0; i < n; i++) {
+        try {
+          hnsw_search_serial(hnsw, 1, x + i * hnsw->d, k, kw, hp, distances + i * k, labels + i * k);
+        } catch (...) {
+#pragma omp critical
+          failed = std::current_exception();
+        }
+      }
+      if (failed) std::rethrow_exception(failed);
       return 0;
     }
     OmpCap cap(n);

@@ -756,8 +756,10 @@ Test(hostile, row10_create_load_drop_plateau, .init = start_default) {
   }
   cr_log_info("row 10: RSS after drops %lu .. %lu MiB", (unsigned long)(rss[1] >> 20),
               (unsigned long)(rss[7] >> 20));
-  /* after warm-up, six more rounds add little (it rose ~15 MB per round) */
-  rss_assert_lt(rss[7], rss[1] + (24ull << 20), "RSS %lu -> %lu MiB",
+  /* after warm-up, six more rounds add little: it rose ~15 MB per round,
+   * about 90 MB over these six; now 10-21 MB in all (allocator arenas and
+   * the OpenMP threads' scratch settle), so 32 MB tells the two apart */
+  rss_assert_lt(rss[7], rss[1] + (32ull << 20), "RSS %lu -> %lu MiB",
                (unsigned long)(rss[1] >> 20), (unsigned long)(rss[7] >> 20));
   rc_close(&c);
 }
