@@ -1,0 +1,89 @@
+/* study_quality.h: types shared by study_quality.c (the driver and the
+ * runs) and quality_report.c (statistics and output) of `precis-bench
+ * quality`. Internal to bench/. */
+#ifndef PRECIS_BENCH_STUDY_QUALITY_H
+#define PRECIS_BENCH_STUDY_QUALITY_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "dataset.h"
+#include "quality_transport.h"
+
+#define QS_K 10
+#define QS_MAX_GRID 24
+#define QS_MAX_FAM 16
+#define QS_MAX_CORPORA 16
+
+typedef enum { QS_PRECIS, QS_COSMMR, QS_LOGDET } qs_kind;
+
+
+
+typedef struct {
+  char name[32];
+  qs_kind kind;
+  int curve;
+  qt_req fixed;
+  int knob; /* swept knob, -1 when none */
+  double grid[QS_MAX_GRID];
+  int ngrid;
+} qs_family;
+
+typedef struct {
+  const char *name;
+  uint32_t hops;
+  int links_only;
+} qs_graph;
+
+
+typedef struct {
+  const qs_family *f;
+  const qs_graph *g;
+  double param; /* swept value (NAN: none) */
+  /* per query */
+  double *sim, *labels, *red, *rec, *lat, *gshare;
+  /* summary */
+  double m_sim, m_labels, m_red, m_rec, m_gshare, pool, p50, p99;
+  double sim_pct, labr, recr;           /* vs TOPK h0 */
+  double ci[3][2];                      /* sim %, labels ratio, recall ratio */
+} qs_row;
+
+typedef struct {
+  size_t row;    /* compared point */
+  double s, lab; /* its sim % and labels */
+  double c_lab;  /* COMPRESS's labels at s, NAN when out of range */
+  int ext;       /* s above COMPRESS's range: c_lab is its highest-sim point's */
+  double gap, lo, hi;
+} qs_front;
+
+typedef struct {
+  const char *corpus, *transport;
+  const ds_corpus *c;
+  size_t nq, nq_linked;
+  qt_setup st;
+  qs_row *rows;
+  size_t nrows, ref;
+  qs_front *front;
+  size_t nfront;
+} qs_result;
+
+typedef struct {
+  qs_family fam[QS_MAX_FAM];
+  int nfam;
+  unsigned graphs; /* bit per qs_graphs entry */
+  size_t maxq;
+  int boot;
+  uint32_t bpool; /* baselines' pool size; 0: the DEFAULT row's, per query */
+  const char *out;
+} qs_opts;
+
+/* quality_report.c */
+int qs_summarise(qs_result *R, int boot);
+void qs_row_name(const qs_row *r, char *buf, size_t cap);
+void qs_tsv(FILE *f, const qs_result *R);
+void qs_front_tsv(FILE *f, const qs_result *R, int header);
+void qs_markdown(FILE *f, const qs_result *R);
+void qs_headline(char *buf, size_t cap, const qs_result *R);
+
+#endif /* PRECIS_BENCH_STUDY_QUALITY_H */
