@@ -20,9 +20,19 @@ FAISS_LIBS := $(shell scripts/faiss-config.sh libs $(FAISS_PREFIX))
 FAISS_DESC := $(shell scripts/faiss-config.sh desc $(FAISS_PREFIX))
 
 WARN := -Wall -Wextra -Werror
-INC := -Iinclude -Iindex -Iproto -I$(O)/gen
-CFLAGS := -std=c11 -D_GNU_SOURCE $(OPT) -g $(WARN) $(INC) -fPIC -pthread -MMD -MP $(SANFLAGS) $(EXTRA_CFLAGS)
-CXXFLAGS := -std=c++17 $(OPT) -g $(WARN) $(INC) $(FAISS_CFLAGS) -fPIC -pthread -fopenmp -MMD -MP $(SANFLAGS)
+# Layering (issue 12): each library sees only the headers it may use, so an
+# include across a forbidden boundary fails the build. common/ (status,
+# byte order, checksum, files, log, names) is below everything; the engine
+# knows no protobuf; the CLI knows only the public API.
+INC_COMMON := -Iinclude -Icommon
+INC_ENGINE := $(INC_COMMON) -Iindex
+INC_WIRE := $(INC_COMMON) -Iproto -I$(O)/gen
+INC_CLIENT := $(INC_WIRE) -Iclient/lib
+INC_CLI := $(INC_COMMON) -Iclient/cli
+INC_ALL := $(INC_COMMON) -Iindex -Iproto -I$(O)/gen
+INC = $(INC_ALL)
+CFLAGS := -std=c11 -D_GNU_SOURCE $(OPT) -g $(WARN) -fPIC -pthread -MMD -MP $(SANFLAGS) $(EXTRA_CFLAGS)
+CXXFLAGS := -std=c++17 $(OPT) -g $(WARN) $(FAISS_CFLAGS) -fPIC -pthread -fopenmp -MMD -MP $(SANFLAGS)
 CFLAGS += -DPRECIS_FAISS_DESC='"$(FAISS_DESC)"' -DPRECIS_BUILD_DIR='"$(O)"'
 CXXFLAGS += -DPRECIS_FAISS_DESC='"$(FAISS_DESC)"'
 LDFLAGS := -pthread $(SANFLAGS)
@@ -31,6 +41,7 @@ SYSLIBS := -lrocksdb -ljansson -luring -lprotobuf-c -lroaring $(FAISS_LIBS) -lm 
 # ---- sources ----
 PROTO_GEN_C := $(O)/gen/precis.pb-c.c
 PROTO_GEN_H := $(O)/gen/precis.pb-c.h
+COMMON_SRC := $(wildcard common/*.c)
 WIRE_SRC := $(wildcard proto/*.c)
 ENGINE_SRC := $(wildcard index/*.c)
 ENGINE_CXX := $(filter-out index/faiss_compat.cpp,$(wildcard index/*.cpp))
@@ -47,6 +58,7 @@ TEST_SUPPORT := $(wildcard tests/support/*.c)
 
 obj = $(patsubst %.c,$(O)/obj/%.o,$(patsubst %.cpp,$(O)/obj/%.o,$(1)))
 
+COMMON_OBJ := $(call obj,$(COMMON_SRC))
 WIRE_OBJ := $(call obj,$(WIRE_SRC)) $(O)/obj/gen/precis.pb-c.o
 ENGINE_OBJ := $(call obj,$(ENGINE_SRC) $(ENGINE_CXX))
 CLIENT_OBJ := $(call obj,$(CLIENT_SRC))
@@ -56,14 +68,21 @@ BENCH_OBJ := $(call obj,$(BENCH_SRC) $(BENCH_CXX))
 SUPPORT_OBJ := $(call obj,$(TEST_SUPPORT))
 TEST_BIN := $(patsubst tests/%.c,$(O)/tests/%,$(TEST_SRC))
 
+LIB_COMMON := $(O)/libprecis_common.a
 LIB_WIRE := $(O)/libprecis_wire.a
 LIB_ENGINE := $(O)/libprecis_engine.a
 LIB_CLIENT := $(O)/libprecis.a
+# libprecis.so.1.0.0 (soname libprecis.so.1) with the links libprecis.so.1
+# and libprecis.so; only precis_* is exported (client/lib/libprecis.map,
+# checked by scripts/check-abi.sh). Bump SO_MAJOR on an incompatible change.
+SO_MAJOR := 1
+SO_VERSION := $(SO_MAJOR).0.0
+SO_REAL := $(O)/libprecis.so.$(SO_VERSION)
 SO_CLIENT := $(O)/libprecis.so
 BINS := $(if $(SERVER_SRC),$(O)/precisd) $(if $(CLI_SRC),$(O)/precis) $(if $(BENCH_SRC),$(O)/precis-bench)
 
 .PHONY: all deps test test-only unit demo clean install data faiss-fast fuzz crash-long
-all: $(LIB_WIRE) $(LIB_ENGINE) $(if $(CLIENT_SRC),$(LIB_CLIENT) $(SO_CLIENT) $(O)/precis.pc) $(BINS)
+all: $(LIB_COMMON) $(LIB_WIRE) $(LIB_ENGINE) $(if $(CLIENT_SRC),$(LIB_CLIENT) $(SO_CLIENT) $(O)/precis.pc) $(BINS)
 
 deps:
 	@scripts/deps.sh
@@ -73,44 +92,57 @@ $(PROTO_GEN_C) $(PROTO_GEN_H): proto/precis.proto
 	@mkdir -p $(O)/gen
 	protoc-c --proto_path=proto --c_out=$(O)/gen proto/precis.proto
 
-# every object may include the generated header
-$(WIRE_OBJ) $(ENGINE_OBJ) $(CLIENT_OBJ) $(CLI_OBJ) $(SERVER_OBJ) $(BENCH_OBJ) $(SUPPORT_OBJ): | $(PROTO_GEN_H)
+# the objects that may include the generated header wait for it
+$(WIRE_OBJ) $(CLIENT_OBJ) $(SERVER_OBJ) $(BENCH_OBJ) $(SUPPORT_OBJ): | $(PROTO_GEN_H)
+# each library's include path (see INC_* above)
+$(COMMON_OBJ): INC = $(INC_COMMON)
+$(ENGINE_OBJ): INC = $(INC_ENGINE)
+$(WIRE_OBJ): INC = $(INC_WIRE)
+$(CLIENT_OBJ): INC = $(INC_CLIENT)
+$(CLI_OBJ): INC = $(INC_CLI)
+$(SERVER_OBJ): INC = $(INC_ALL) -Iserver
 
 $(O)/obj/gen/precis.pb-c.o: $(PROTO_GEN_C)
 	@mkdir -p $(dir $@)
-	$(CC) $(filter-out -Werror,$(CFLAGS)) -c $< -o $@
+	$(CC) $(filter-out -Werror,$(CFLAGS)) $(INC) -c $< -o $@
 
 $(O)/obj/%.o: %.c
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) -c $< -o $@
+	$(CC) $(CFLAGS) $(INC) -c $< -o $@
 
 $(O)/obj/%.o: %.cpp
 	@mkdir -p $(dir $@)
-	$(CXX) $(CXXFLAGS) -c $< -o $@
+	$(CXX) $(CXXFLAGS) $(INC) -c $< -o $@
 
+$(LIB_COMMON): $(COMMON_OBJ)
+	@rm -f $@; ar rcs $@ $^
 $(LIB_WIRE): $(WIRE_OBJ)
 	@rm -f $@; ar rcs $@ $^
 $(LIB_ENGINE): $(ENGINE_OBJ)
 	@rm -f $@; ar rcs $@ $^
-$(LIB_CLIENT): $(CLIENT_OBJ) $(WIRE_OBJ)
+$(LIB_CLIENT): $(CLIENT_OBJ) $(WIRE_OBJ) $(COMMON_OBJ)
 	@rm -f $@; ar rcs $@ $^
-$(SO_CLIENT): $(CLIENT_OBJ) $(WIRE_OBJ)
-	$(CC) -shared $(LDFLAGS) -o $@ $^ -lprotobuf-c -ljansson -Wl,-soname,libprecis.so
+$(SO_REAL): $(CLIENT_OBJ) $(WIRE_OBJ) $(COMMON_OBJ) client/lib/libprecis.map
+	$(CC) -shared $(LDFLAGS) -o $@ $(filter %.o,$^) -lprotobuf-c -ljansson \
+	  -Wl,-soname,libprecis.so.$(SO_MAJOR) -Wl,--version-script=client/lib/libprecis.map
+$(SO_CLIENT): $(SO_REAL)
+	ln -sf libprecis.so.$(SO_VERSION) $(O)/libprecis.so.$(SO_MAJOR)
+	ln -sf libprecis.so.$(SO_MAJOR) $@
 $(O)/precis.pc: scripts/precis.pc.in
-	sed -e 's|@PREFIX@|$(PREFIX)|g' $< > $@
+	sed -e 's|@PREFIX@|$(PREFIX)|g' -e 's|@VERSION@|$(SO_VERSION)|g' $< > $@
 
-$(O)/precisd: $(SERVER_OBJ) $(LIB_ENGINE) $(LIB_WIRE)
-	$(CXX) $(LDFLAGS) -fopenmp -o $@ $(SERVER_OBJ) $(LIB_ENGINE) $(LIB_WIRE) $(SYSLIBS)
+$(O)/precisd: $(SERVER_OBJ) $(LIB_ENGINE) $(LIB_WIRE) $(LIB_COMMON)
+	$(CXX) $(LDFLAGS) -fopenmp -o $@ $(SERVER_OBJ) $(LIB_ENGINE) $(LIB_WIRE) $(LIB_COMMON) $(SYSLIBS)
 $(O)/precis: $(CLI_OBJ) $(LIB_CLIENT)
 	$(CC) $(LDFLAGS) -o $@ $(CLI_OBJ) $(LIB_CLIENT) -lprotobuf-c -ljansson -lm
-$(O)/precis-bench: $(BENCH_OBJ) $(SUPPORT_OBJ) $(LIB_ENGINE) $(LIB_CLIENT) $(LIB_WIRE)
-	$(CXX) $(LDFLAGS) -fopenmp -o $@ $(BENCH_OBJ) $(SUPPORT_OBJ) $(LIB_ENGINE) $(LIB_CLIENT) $(LIB_WIRE) $(SYSLIBS)
+$(O)/precis-bench: $(BENCH_OBJ) $(SUPPORT_OBJ) $(LIB_ENGINE) $(LIB_CLIENT) $(LIB_WIRE) $(LIB_COMMON)
+	$(CXX) $(LDFLAGS) -fopenmp -o $@ $(BENCH_OBJ) $(SUPPORT_OBJ) $(LIB_ENGINE) $(LIB_CLIENT) $(LIB_WIRE) $(LIB_COMMON) $(SYSLIBS)
 $(O)/obj/bench/%.o: CFLAGS += -Itests/support
 
-$(O)/tests/%: tests/%.c $(SUPPORT_OBJ) $(LIB_ENGINE) $(if $(CLIENT_SRC),$(LIB_CLIENT)) $(LIB_WIRE) | $(PROTO_GEN_H)
+$(O)/tests/%: tests/%.c $(SUPPORT_OBJ) $(LIB_ENGINE) $(if $(CLIENT_SRC),$(LIB_CLIENT)) $(LIB_WIRE) $(LIB_COMMON) | $(PROTO_GEN_H)
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) -Itests/support -c $< -o $@.o
-	$(CXX) $(LDFLAGS) -fopenmp -o $@ $@.o $(SUPPORT_OBJ) $(LIB_ENGINE) $(if $(CLIENT_SRC),$(LIB_CLIENT)) $(LIB_WIRE) $(SYSLIBS) -lcriterion
+	$(CC) $(CFLAGS) $(INC_ALL) -Itests/support -c $< -o $@.o
+	$(CXX) $(LDFLAGS) -fopenmp -o $@ $@.o $(SUPPORT_OBJ) $(LIB_ENGINE) $(if $(CLIENT_SRC),$(LIB_CLIENT)) $(LIB_WIRE) $(LIB_COMMON) $(SYSLIBS) -lcriterion
 
 $(O)/obj/tests/support/%.o: CFLAGS += -Itests/support
 
@@ -119,8 +151,10 @@ unit: all $(TEST_BIN)
 test: deps
 	@$(MAKE) --no-print-directory data
 	@$(MAKE) --no-print-directory unit
+	@scripts/check-abi.sh $(O)
 	@scripts/run-tests.sh $(O)
 test-only: unit
+	@scripts/check-abi.sh $(O)
 	@scripts/run-tests.sh $(O)
 data:
 	@scripts/fetch-data.sh test
@@ -134,8 +168,10 @@ install: all
 	install -m 0755 $(BINS) $(DESTDIR)$(PREFIX)/bin/
 	install -m 0644 include/precis/*.h $(DESTDIR)$(PREFIX)/include/precis/
 	install -m 0644 $(LIB_CLIENT) $(DESTDIR)$(PREFIX)/lib/
-	install -m 0755 $(SO_CLIENT) $(DESTDIR)$(PREFIX)/lib/
-	sed -e 's|@PREFIX@|$(PREFIX)|g' scripts/precis.pc.in > $(DESTDIR)$(PREFIX)/lib/pkgconfig/precis.pc
+	install -m 0755 $(SO_REAL) $(DESTDIR)$(PREFIX)/lib/
+	ln -sf libprecis.so.$(SO_VERSION) $(DESTDIR)$(PREFIX)/lib/libprecis.so.$(SO_MAJOR)
+	ln -sf libprecis.so.$(SO_MAJOR) $(DESTDIR)$(PREFIX)/lib/libprecis.so
+	sed -e 's|@PREFIX@|$(PREFIX)|g' -e 's|@VERSION@|$(SO_VERSION)|g' scripts/precis.pc.in > $(DESTDIR)$(PREFIX)/lib/pkgconfig/precis.pc
 
 faiss-fast:
 	@scripts/faiss-fast.sh
@@ -182,8 +218,8 @@ data-quality:
 # (PRECIS_FAULT_* environment); run by tests/integration/test_faultinj.c,
 # under ASan in the SANITIZE build.
 FAULT_WRAP := -Wl,--wrap=malloc,--wrap=calloc,--wrap=realloc,--wrap=strdup
-$(O)/precisd-faultinj: $(SERVER_OBJ) $(O)/obj/tests/fault/fault_alloc.o $(LIB_ENGINE) $(LIB_WIRE)
-	$(CXX) $(LDFLAGS) -fopenmp $(FAULT_WRAP) -o $@ $(SERVER_OBJ) $(O)/obj/tests/fault/fault_alloc.o $(LIB_ENGINE) $(LIB_WIRE) $(SYSLIBS)
+$(O)/precisd-faultinj: $(SERVER_OBJ) $(O)/obj/tests/fault/fault_alloc.o $(LIB_ENGINE) $(LIB_WIRE) $(LIB_COMMON)
+	$(CXX) $(LDFLAGS) -fopenmp $(FAULT_WRAP) -o $@ $(SERVER_OBJ) $(O)/obj/tests/fault/fault_alloc.o $(LIB_ENGINE) $(LIB_WIRE) $(LIB_COMMON) $(SYSLIBS)
 $(O)/tests/integration/test_faultinj: $(O)/precisd-faultinj
 # ---- Python client (client/python, docs/PYTHON.md) ----
 # build/python/ is the complete package: the sources, the protobuf module

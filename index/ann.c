@@ -19,7 +19,6 @@
 #include <float.h>
 #include <limits.h>
 #include <math.h>
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -32,7 +31,10 @@
 #include <faiss/c_api/index_factory_c.h>
 #include <faiss/c_api/index_io_c.h>
 
+#include "byteorder.h"
+#include "crc32c.h"
 #include "faiss_ext.h"
+#include "file.h"
 #include "precis/limits.h"
 
 struct ann {
@@ -71,49 +73,7 @@ static int sys_fail(precis_error *err, const char *what, const char *path,
                           strerror_r(errnum, buf, sizeof buf));
 }
 
-/* ---- CRC-32C (Castagnoli), SSE4.2 where the CPU has it ---- */
-
-static uint32_t crc_table[256];
-static int crc_hw;
-static pthread_once_t crc_once = PTHREAD_ONCE_INIT;
-
-static void crc_init(void) {
-  for (uint32_t i = 0; i < 256; i++) {
-    uint32_t c = i;
-    for (int j = 0; j < 8; j++) c = (c >> 1) ^ (0x82F63B78u & (0u - (c & 1)));
-    crc_table[i] = c;
-  }
-#if defined(__x86_64__) && defined(__GNUC__)
-  __builtin_cpu_init();
-  crc_hw = __builtin_cpu_supports("sse4.2");
-#endif
-}
-
-#if defined(__x86_64__) && defined(__GNUC__)
-__attribute__((target("sse4.2"))) static uint32_t
-crc_update_hw(uint32_t c, const unsigned char *p, size_t n) {
-  uint64_t c64 = c;
-  for (; n >= 8; p += 8, n -= 8) {
-    uint64_t v;
-    memcpy(&v, p, 8);
-    c64 = __builtin_ia32_crc32di(c64, v);
-  }
-  c = (uint32_t)c64;
-  for (; n; p++, n--) c = __builtin_ia32_crc32qi(c, *p);
-  return c;
-}
-#endif
-
-/* Running CRC register (start with 0xFFFFFFFF, finish with ~). */
-static uint32_t crc_update(uint32_t c, const void *buf, size_t n) {
-  const unsigned char *p = buf;
-  pthread_once(&crc_once, crc_init);
-#if defined(__x86_64__) && defined(__GNUC__)
-  if (crc_hw) return crc_update_hw(c, p, n);
-#endif
-  for (; n; p++, n--) c = crc_table[(c ^ *p) & 0xff] ^ (c >> 8);
-  return c;
-}
+/* ---- checksum (crc32c.h) ---- */
 
 /* CRC-32C of bytes [0, len) of fd. Returns 0, or an errno (EPIPE when the
  * file ends early). */
@@ -121,7 +81,7 @@ static int crc_fd(int fd, uint64_t len, uint32_t *out) {
   enum { CHUNK = 1 << 20 };
   unsigned char *buf = malloc(CHUNK);
   if (!buf) return ENOMEM;
-  uint32_t c = 0xFFFFFFFFu;
+  uint32_t c = 0;
   uint64_t off = 0;
   int rc = 0;
   while (off < len) {
@@ -132,11 +92,11 @@ static int crc_fd(int fd, uint64_t len, uint32_t *out) {
       rc = got < 0 ? errno : EPIPE;
       break;
     }
-    c = crc_update(c, buf, (size_t)got);
+    c = crc32c_update(c, buf, (size_t)got);
     off += (uint64_t)got;
   }
   free(buf);
-  *out = ~c;
+  *out = c;
   return rc;
 }
 
@@ -144,15 +104,6 @@ static int crc_fd(int fd, uint64_t len, uint32_t *out) {
 
 #define TRAILER_MAGIC "PRCSANN1"
 enum { TRAILER_BYTES = 20 };
-
-static void put_le(unsigned char *p, uint64_t v, int n) {
-  for (int i = 0; i < n; i++) p[i] = (unsigned char)(v >> (8 * i));
-}
-static uint64_t get_le(const unsigned char *p, int n) {
-  uint64_t v = 0;
-  for (int i = n - 1; i >= 0; i--) v = (v << 8) | p[i];
-  return v;
-}
 
 
 /* ---- index specs (issue 11) ---- */
@@ -494,38 +445,20 @@ const float *ann_vectors(const ann *a) { return a ? faissx_flat_vectors(a->idx) 
 
 /* ---- save / load ---- */
 
-/* fsync the directory holding `path` so that a rename in it is durable. */
-static int fsync_parent(const char *path, precis_error *err) {
-  const char *slash = strrchr(path, '/');
-  char *dir = slash ? strndup(path, slash == path ? 1 : (size_t)(slash - path)) : strdup(".");
-  if (!dir) return precis_error_set(err, PRECIS_E_NO_MEMORY, "ann_save: out of memory");
-  int rc = PRECIS_OK;
-  int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (fd < 0 || fsync(fd) != 0) rc = sys_fail(err, "cannot sync directory", dir, errno);
-  if (fd >= 0) close(fd);
-  free(dir);
-  return rc;
-}
-
+/* The index, then the trailer, into "<path>.tmp"; file_atomic_commit
+ * renames it over `path` and syncs the directory (file.h). */
 int ann_save(const ann *a, const char *path, precis_error *err) {
   if (!a || !path || !*path)
     return precis_error_set(err, PRECIS_E_INVALID_ARGUMENT, "ann_save: NULL argument");
-  size_t plen = strlen(path);
-  char *tmp = malloc(plen + 5);
-  if (!tmp) return precis_error_set(err, PRECIS_E_NO_MEMORY, "ann_save: out of memory");
-  memcpy(tmp, path, plen);
-  memcpy(tmp + plen, ".tmp", 5);
-
-  int rc = PRECIS_OK;
-  FILE *f = NULL;
-  int fd = open(tmp, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-  if (fd < 0) {
-    rc = sys_fail(err, "cannot create", tmp, errno);
-    goto out;
-  }
-  if (!(f = fdopen(fd, "w+b"))) {
-    rc = sys_fail(err, "cannot open", tmp, errno);
-    close(fd);
+  file_atomic fa;
+  int rc = file_atomic_open(&fa, path, err);
+  if (rc) return rc;
+  /* FAISS writes through a FILE of its own descriptor; fa.fd stays ours */
+  int fd = dup(fa.fd);
+  FILE *f = fd >= 0 ? fdopen(fd, "w+b") : NULL;
+  if (!f) {
+    rc = sys_fail(err, "cannot open", fa.tmp, errno);
+    if (fd >= 0) close(fd);
     goto out;
   }
   if (faiss_write_index(a->idx, f) != 0) {
@@ -533,40 +466,37 @@ int ann_save(const ann *a, const char *path, precis_error *err) {
     goto out;
   }
   if (fflush(f) != 0) {
-    rc = sys_fail(err, "cannot write", tmp, errno);
+    rc = sys_fail(err, "cannot write", fa.tmp, errno);
     goto out;
   }
   off_t len = ftello(f);
   uint32_t crc;
   int e = len < 0 ? errno : crc_fd(fd, (uint64_t)len, &crc);
   if (e) {
-    rc = sys_fail(err, "cannot read back", tmp, e);
+    rc = sys_fail(err, "cannot read back", fa.tmp, e);
     goto out;
   }
   unsigned char tr[TRAILER_BYTES];
   memcpy(tr, TRAILER_MAGIC, 8);
-  put_le(tr + 8, (uint64_t)len, 8);
-  put_le(tr + 16, crc, 4);
-  if (fwrite(tr, 1, sizeof tr, f) != sizeof tr || fflush(f) != 0 || fsync(fd) != 0) {
-    rc = sys_fail(err, "cannot write", tmp, errno);
+  byte_put_le64(tr + 8, (uint64_t)len);
+  byte_put_le32(tr + 16, crc);
+  if (fwrite(tr, 1, sizeof tr, f) != sizeof tr || fflush(f) != 0) {
+    rc = sys_fail(err, "cannot write", fa.tmp, errno);
     goto out;
   }
   int closed = fclose(f);
   f = NULL;
   if (closed != 0) {
-    rc = sys_fail(err, "cannot close", tmp, errno);
+    rc = sys_fail(err, "cannot close", fa.tmp, errno);
     goto out;
   }
-  if (rename(tmp, path) != 0) {
-    rc = sys_fail(err, "cannot rename to", path, errno);
-    goto out;
-  }
-  rc = fsync_parent(path, err);
 out:
   if (f) fclose(f);
-  if (rc != PRECIS_OK) unlink(tmp);
-  free(tmp);
-  return rc;
+  if (rc != PRECIS_OK) {
+    file_atomic_abort(&fa);
+    return rc;
+  }
+  return file_atomic_commit(&fa, err);
 }
 
 /* Check the trailer and the CRC of the payload. */
@@ -581,14 +511,14 @@ static int check_file(int fd, const char *path, precis_error *err) {
   do got = pread(fd, tr, sizeof tr, (off_t)len);
   while (got < 0 && errno == EINTR);
   if (got < 0) return sys_fail(err, "cannot read", path, errno);
-  if (got != (ssize_t)sizeof tr || memcmp(tr, TRAILER_MAGIC, 8) != 0 || get_le(tr + 8, 8) != len)
+  if (got != (ssize_t)sizeof tr || memcmp(tr, TRAILER_MAGIC, 8) != 0 || byte_get_le64(tr + 8) != len)
     return precis_error_set(err, PRECIS_E_CORRUPTION, "%s: missing or damaged trailer", path);
   uint32_t crc;
   int e = crc_fd(fd, len, &crc);
   if (e == EPIPE)
     return precis_error_set(err, PRECIS_E_CORRUPTION, "%s: truncated while reading", path);
   if (e) return sys_fail(err, "cannot read", path, e);
-  if (crc != (uint32_t)get_le(tr + 16, 4))
+  if (crc != byte_get_le32(tr + 16))
     return precis_error_set(err, PRECIS_E_CORRUPTION, "%s: checksum mismatch", path);
   return PRECIS_OK;
 }

@@ -13,11 +13,17 @@
 #include <unistd.h>
 
 #include "coll_internal.h"
+#include "crc32c.h"
+#include "file.h"
 #include "payload_index.h"
 #include "payload.h"
 
 #define COLL_AUTO_HNSW_THRESHOLD 10000
-#define SLOTS_MAGIC "PRSLOTS1"
+/* Slot file (docs/STORAGE.md): magic | id, seq, nslots, count (u64 LE) |
+ * nslots slot ids (u64 LE) | nslots live bytes | CRC-32C of all before (u32 LE).
+ * "PRSLOTS1" was the same with native order and an FNV-1a sum: such a file
+ * is refused and the index rebuilt. */
+#define SLOTS_MAGIC "PRSLOTS2"
 
 static const char *metric_name(engine_metric m) {
   return m == ENGINE_METRIC_IP ? "ip" : m == ENGINE_METRIC_L2 ? "l2" : "cosine";
@@ -122,7 +128,7 @@ static int read_meta_u64(store *st, char tag, uint32_t cid, uint64_t *v,
     store_free(val);
     return precis_error_set(err, PRECIS_E_CORRUPTION, "meta counter");
   }
-  *v = store_get_be64((const unsigned char *)val);
+  *v = byte_get_le64((const unsigned char *)val);
   store_free(val);
   return PRECIS_OK;
 }
@@ -130,10 +136,10 @@ static int read_meta_u64(store *st, char tag, uint32_t cid, uint64_t *v,
 void coll__batch_counters(coll *c, store_batch *b, uint64_t seq, uint64_t count) {
   unsigned char k[5], v[8];
   coll__meta_key(k, 's', c->id);
-  store_put_be64(v, seq);
+  byte_put_le64(v, seq);
   store_batch_put(b, STORE_CF_META, k, 5, v, 8);
   coll__meta_key(k, 'n', c->id);
-  store_put_be64(v, count);
+  byte_put_le64(v, count);
   store_batch_put(b, STORE_CF_META, k, 5, v, 8);
 }
 
@@ -293,14 +299,6 @@ out:
 }
 
 /* ---- slot file ---- */
-static uint64_t fnv1a(uint64_t h, const void *p, size_t n) {
-  const unsigned char *b = p;
-  for (size_t i = 0; i < n; i++) {
-    h ^= b[i];
-    h *= 0x100000001b3ULL;
-  }
-  return h;
-}
 
 /* The index and slot file paths of collection `id` in `dir`. */
 static void index_paths_in(const char *dir, uint32_t id, char *faiss, char *slots, size_t n) {
@@ -312,99 +310,82 @@ static void index_paths(const coll *c, char *faiss, char *slots, size_t n) {
   index_paths_in(c->ann_dir, c->id, faiss, slots, n);
 }
 
-static int write_all(int fd, const void *p, size_t n) {
-  const char *b = p;
-  while (n) {
-    ssize_t w = write(fd, b, n);
-    if (w < 0) {
-      if (errno == EINTR) continue;
-      return -1;
-    }
-    b += w;
-    n -= (size_t)w;
-  }
-  return 0;
+/* Append n bytes to the slot file being written, and to its checksum. */
+static int slots_put(int fd, uint32_t *crc, const void *p, size_t n) {
+  *crc = crc32c_update(*crc, p, n);
+  return file_write_all(fd, p, n);
 }
 
 /* The slot file of `c` reflecting write sequence `seq` (caller holds the lock). */
 static int save_slots(const coll *c, const char *path, uint64_t seq, precis_error *err) {
-  char tmp[4300];
-  snprintf(tmp, sizeof tmp, "%s.tmp", path);
-  int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-  if (fd < 0) return precis_error_set(err, PRECIS_E_IO, "%s: %s", tmp, strerror(errno));
-  uint64_t hdr[4] = {c->id, seq, c->nslots, c->count};
-  uint64_t h = fnv1a(0xcbf29ce484222325ULL, SLOTS_MAGIC, 8);
-  int bad = write_all(fd, SLOTS_MAGIC, 8);
-  h = fnv1a(h, hdr, sizeof hdr);
-  bad |= write_all(fd, hdr, sizeof hdr);
-  h = fnv1a(h, c->slot_id, c->nslots * sizeof(uint64_t));
-  bad |= write_all(fd, c->slot_id, c->nslots * sizeof(uint64_t));
-  /* live bits: one byte per slot keeps it simple */
+  file_atomic fa;
+  int rc = file_atomic_open(&fa, path, err);
+  if (rc) return rc;
   unsigned char buf[4096];
+  uint32_t crc = 0;
+  memcpy(buf, SLOTS_MAGIC, 8);
+  byte_put_le64(buf + 8, c->id);
+  byte_put_le64(buf + 16, seq);
+  byte_put_le64(buf + 24, c->nslots);
+  byte_put_le64(buf + 32, c->count);
+  int bad = slots_put(fa.fd, &crc, buf, 40);
+  for (size_t s = 0; s < c->nslots && !bad;) {
+    size_t m = 0;
+    for (; m + 8 <= sizeof buf && s < c->nslots; m += 8, s++) byte_put_le64(buf + m, c->slot_id[s]);
+    bad = slots_put(fa.fd, &crc, buf, m);
+  }
+  /* live bits: one byte per slot keeps it simple */
   for (size_t s = 0; s < c->nslots && !bad;) {
     size_t m = 0;
     for (; m < sizeof buf && s < c->nslots; m++, s++) {
       uint64_t v;
       buf[m] = idmap_get(&c->live, c->slot_id[s], &v) && v == s;
     }
-    h = fnv1a(h, buf, m);
-    bad |= write_all(fd, buf, m);
+    bad = slots_put(fa.fd, &crc, buf, m);
   }
-  bad |= write_all(fd, &h, 8);
-  if (bad || fsync(fd) != 0) {
-    close(fd);
-    unlink(tmp);
-    return precis_error_set(err, PRECIS_E_IO, "write %s: %s", tmp, strerror(errno));
+  byte_put_le32(buf, crc);
+  if (!bad) bad = file_write_all(fa.fd, buf, 4);
+  if (bad) {
+    rc = precis_error_set(err, PRECIS_E_IO, "write %s: %s", fa.tmp, strerror(bad));
+    file_atomic_abort(&fa);
+    return rc;
   }
-  close(fd);
-  if (rename(tmp, path) != 0)
-    return precis_error_set(err, PRECIS_E_IO, "rename %s: %s", tmp, strerror(errno));
-  char dir[4300];
-  snprintf(dir, sizeof dir, "%s", path);
-  char *slash = strrchr(dir, '/');
-  if (slash) *slash = 0;
-  int dfd = open(slash ? dir : ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (dfd >= 0) {
-    fsync(dfd);
-    close(dfd);
-  }
-  return PRECIS_OK;
+  return file_atomic_commit(&fa, err);
 }
 
 /* Load the slot file: fills slot_id/nslots/live and *seq. */
 static int load_slots(coll *c, const char *path, uint64_t *seq, precis_error *err) {
   FILE *f = fopen(path, "rb");
   if (!f) return precis_error_set(err, PRECIS_E_NOT_FOUND, "%s missing", path);
-  char magic[8];
-  uint64_t hdr[4];
+  unsigned char hdr[40], tail[4];
   int rc = PRECIS_E_CORRUPTION;
   uint64_t *ids = NULL;
   unsigned char *liveb = NULL;
-  if (fread(magic, 1, 8, f) != 8 || memcmp(magic, SLOTS_MAGIC, 8) ||
-      fread(hdr, sizeof hdr, 1, f) != 1 || hdr[0] != c->id || hdr[2] > (1ULL << 40))
+  if (fread(hdr, 1, sizeof hdr, f) != sizeof hdr || memcmp(hdr, SLOTS_MAGIC, 8) ||
+      byte_get_le64(hdr + 8) != c->id || byte_get_le64(hdr + 24) > (1ULL << 40))
     goto out;
-  size_t n = (size_t)hdr[2];
+  size_t n = (size_t)byte_get_le64(hdr + 24);
   ids = malloc((n ? n : 1) * sizeof *ids);
   liveb = malloc(n ? n : 1);
   if (!ids || !liveb) { rc = PRECIS_E_NO_MEMORY; goto out; }
-  uint64_t sum;
   if (fread(ids, sizeof *ids, n, f) != n || fread(liveb, 1, n, f) != n ||
-      fread(&sum, 8, 1, f) != 1)
+      fread(tail, 1, 4, f) != 4)
     goto out;
-  uint64_t h = fnv1a(0xcbf29ce484222325ULL, SLOTS_MAGIC, 8);
-  h = fnv1a(h, hdr, sizeof hdr);
-  h = fnv1a(h, ids, n * sizeof *ids);
-  h = fnv1a(h, liveb, n);
-  if (h != sum) goto out;
+  uint32_t crc = crc32c_update(0, hdr, sizeof hdr);
+  crc = crc32c_update(crc, ids, n * sizeof *ids);
+  crc = crc32c_update(crc, liveb, n);
+  if (crc != byte_get_le32(tail)) goto out;
+  for (size_t s = 0; s < n; s++) ids[s] = byte_get_le64((const unsigned char *)&ids[s]);
+  uint64_t count = byte_get_le64(hdr + 32);
   idmap_free(&c->live);
-  if (idmap_reserve(&c->live, (size_t)hdr[3])) { rc = PRECIS_E_NO_MEMORY; goto out; }
+  if (idmap_reserve(&c->live, (size_t)count)) { rc = PRECIS_E_NO_MEMORY; goto out; }
   for (size_t s = 0; s < n; s++)
     if (liveb[s] && idmap_put(&c->live, ids[s], s)) { rc = PRECIS_E_NO_MEMORY; goto out; }
   free(c->slot_id);
   c->slot_id = ids;
   ids = NULL;
   c->nslots = c->slot_cap = n;
-  *seq = hdr[1];
+  *seq = byte_get_le64(hdr + 16);
   rc = PRECIS_OK;
 out:
   fclose(f);
@@ -481,7 +462,7 @@ static int replay_log(coll *c, uint64_t from, uint64_t *replayed, precis_error *
     size_t vl;
     const unsigned char *v = (const unsigned char *)store_iter_value(it, &vl);
     for (size_t i = 0; i + 8 <= vl; i += 8)
-      if (idmap_put(&touched, store_get_be64(v + i), 1)) {
+      if (idmap_put(&touched, byte_get_le64(v + i), 1)) {
         rc = precis_error_set(err, PRECIS_E_NO_MEMORY, "replay");
         break;
       }

@@ -7,6 +7,7 @@
 
 #include "coll_internal.h"
 #include "payload.h"
+#include "vec.h"
 
 int coll_get(coll *c, const uint64_t *ids, size_t n, bool with_vectors,
              engine_point **out, precis_error *err) {
@@ -93,13 +94,7 @@ void coll__hits_sort(engine_hit *hits, size_t n) {
 
 float coll__exact_score(const coll *c, const float *v, const float *q) {
   size_t dim = c->cfg.dim;
-  double s = 0;
-  if (c->cfg.metric == ENGINE_METRIC_L2) {
-    for (size_t i = 0; i < dim; i++) { double d = (double)v[i] - q[i]; s -= d * d; }
-  } else {
-    for (size_t i = 0; i < dim; i++) s += (double)v[i] * q[i];
-  }
-  return (float)s;
+  return c->cfg.metric == ENGINE_METRIC_L2 ? (float)-vec_l2sq(v, q, dim) : (float)vec_dot(v, q, dim);
 }
 
 static int exact_search(coll *c, const float *q, uint32_t k, engine_hit *hits,

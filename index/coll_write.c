@@ -192,7 +192,7 @@ int coll_upsert(coll *c, const engine_point_in *pts, size_t n, bool defer_graph,
   store_put_be32(lk, c->id);
   store_put_be64(lk + 4, c->seq + 1);
   unsigned char *lv = (unsigned char *)uniq; /* reuse: m*8 bytes fit in n*sizeof(size_t) */
-  for (size_t j = 0; j < m; j++) store_put_be64(lv + 8 * j, ids[j]);
+  for (size_t j = 0; j < m; j++) byte_put_le64(lv + 8 * j, ids[j]);
   store_batch_put(b, STORE_CF_LOG, lk, 12, lv, 8 * m);
   coll__batch_counters(c, b, c->seq + 1, c->count + added);
   /* the RocksDB write and the index insertion run side by side (the
@@ -277,7 +277,7 @@ int coll__delete(coll *c, const uint64_t *ids, size_t n, size_t *deleted,
     store_batch_delete(b, STORE_CF_VEC, k, 12);
     store_batch_delete(b, STORE_CF_PAY, k, 12);
     if (pidx_active(c) && (rc = coll__stage_pidx(c, b, ids[i], NULL, 0, err))) goto unlock;
-    store_put_be64(lv + 8 * m, ids[i]);
+    byte_put_le64(lv + 8 * m, ids[i]);
     m++;
   }
   if (m == 0) goto unlock;

@@ -18,12 +18,13 @@
 
 #include "coll.h"
 #include "coll_filter.h"
+#include "file.h"
+#include "format.h"
 #include "payload_index.h"
 #include "graph_internal.h"
 #include "store.h"
+#include "log.h"
 #include "valid.h"
-
-#define ENGINE_FORMAT "precis-1"
 
 struct engine {
   char *dir, *ann_dir;
@@ -54,14 +55,7 @@ static void engine__log(void *ctx, int level, const char *fmt, ...) {
     e->opts.log(e->opts.log_ctx, level, msg);
     return;
   }
-  if (level < COLL_LOG_INFO) return;
-  static const char *names[] = {"DEBUG", "INFO", "WARN", "ERROR"};
-  char ts[32];
-  time_t t = time(NULL);
-  struct tm tm;
-  gmtime_r(&t, &tm);
-  strftime(ts, sizeof ts, "%Y-%m-%dT%H:%M:%SZ", &tm);
-  fprintf(stderr, "%s %s %s\n", ts, names[level & 3], msg);
+  plog_msg(level, msg); /* the one log (log.h): INFO and above by default */
 }
 
 static int check_name(const char *name, precis_error *err) {
@@ -146,27 +140,17 @@ int engine_open(const char *dir, const engine_options *opts, engine **out,
   store_options so = {e->opts.sync_writes != 0, e->opts.create_if_missing != 0,
                       e->opts.block_cache_bytes};
   if ((rc = store_open(dbp, &so, &e->st, err))) goto fail;
-  /* format marker and the collection-id counter */
+  /* format marker (format.h), then the collection-id counter */
+  int migrated;
+  if ((rc = format_check(e->st, dir, &migrated, err))) goto fail;
+  if (migrated)
+    engine__log(e, COLL_LOG_INFO, "%s: data format %d migrated to %d", dir, migrated,
+                FORMAT_VERSION);
   char *v;
   size_t vl;
-  rc = store_get(e->st, STORE_CF_META, "format", 6, &v, &vl, err);
-  if (rc == PRECIS_E_NOT_FOUND) {
-    store_batch *b = store_batch_create(e->st);
-    if (!b) { rc = precis_error_set(err, PRECIS_E_NO_MEMORY, "engine"); goto fail; }
-    store_batch_put(b, STORE_CF_META, "format", 6, ENGINE_FORMAT, strlen(ENGINE_FORMAT));
-    rc = store_write(e->st, b, err);
-    store_batch_destroy(b);
-    if (rc) goto fail;
-  } else if (rc) {
-    goto fail;
-  } else {
-    int same = vl == strlen(ENGINE_FORMAT) && !memcmp(v, ENGINE_FORMAT, vl);
-    store_free(v);
-    if (!same) { rc = precis_error_set(err, PRECIS_E_CORRUPTION, "%s: unknown data format", dir); goto fail; }
-  }
   e->next_cid = 1;
   if (store_get(e->st, STORE_CF_META, "next_cid", 8, &v, &vl, NULL) == PRECIS_OK) {
-    if (vl == 4) e->next_cid = store_get_be32((const unsigned char *)v);
+    if (vl == 4) e->next_cid = byte_get_le32((const unsigned char *)v);
     store_free(v);
   }
   if ((rc = load_collections(e, err))) goto fail;
@@ -198,8 +182,6 @@ int engine_save_indexes(engine *e, precis_error *err) {
   return rc;
 }
 
-static int restore__fsync_dir(const char *dir, precis_error *err);
-
 /* A snapshot is the RocksDB checkpoint in `dir` plus `dir`/ann/ with every
  * loaded index as it stands at its collection's current write sequence.
  * While the indexes are written and the checkpoint is taken, no collection
@@ -226,7 +208,7 @@ int engine_snapshot(engine *e, const char *dir, precis_error *err) {
   pthread_rwlock_unlock(&e->lock);
   if (!rc && rename(ann, final_ann) != 0)
     rc = precis_error_set(err, PRECIS_E_IO, "rename %s: %s", ann, strerror(errno));
-  if (!rc) rc = restore__fsync_dir(dir, err);
+  if (!rc) rc = file_fsync_dir(dir, err);
   if (rc) {
     engine_remove_tree(ann);
     if (lstat(dir, &sb) == 0) engine_remove_tree(dir);
@@ -291,7 +273,7 @@ int engine_collection_create(engine *e, const char *name,
   b = store_batch_create(e->st);
   if (!desc || !b) { rc = precis_error_set(err, PRECIS_E_NO_MEMORY, "create"); goto out; }
   unsigned char nc[4];
-  store_put_be32(nc, cid + 1);
+  byte_put_le32(nc, cid + 1);
   store_batch_put(b, STORE_CF_META, "next_cid", 8, nc, 4);
   store_batch_put(b, STORE_CF_COLL, name, strlen(name), desc, strlen(desc));
   if (e->ncolls == e->cap) {
@@ -658,17 +640,6 @@ static int restore__copy(const char *src, const char *dst, precis_error *err) {
   return rc;
 }
 
-static int restore__fsync_dir(const char *dir, precis_error *err) {
-  int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (fd < 0 || fsync(fd) != 0) {
-    int e = errno;
-    if (fd >= 0) close(fd);
-    return precis_error_set(err, PRECIS_E_IO, "%s: %s", dir, strerror(e));
-  }
-  close(fd);
-  return PRECIS_OK;
-}
-
 static int restore__rm_tree_entry(const char *path, const struct stat *sb, int flag, struct FTW *ftw) {
   (void)sb;
   (void)ftw;
@@ -701,7 +672,7 @@ static int restore__copy_dir(const char *src, const char *dst, size_t *files, pr
     (*files)++;
   }
   closedir(d);
-  if (!rc) rc = restore__fsync_dir(dst, err);
+  if (!rc) rc = file_fsync_dir(dst, err);
   return rc;
 }
 
@@ -744,7 +715,7 @@ int engine_restore(const char *snapshot_dir, const char *data_dir, precis_error 
   if (!rc) rc = restore__copy_dir(snapshot_dir, dbtmp, &files, err);
   if (!rc && files == 0) rc = precis_error_set(err, PRECIS_E_INVALID_ARGUMENT, "%s is empty", snapshot_dir);
   if (!rc && rename(dbtmp, db) != 0) rc = precis_error_set(err, PRECIS_E_IO, "rename %s: %s", dbtmp, strerror(errno));
-  if (!rc) rc = restore__fsync_dir(data_dir, err);
+  if (!rc) rc = file_fsync_dir(data_dir, err);
   if (rc) {
     engine_remove_tree(dbtmp);
     engine_remove_tree(anntmp);

@@ -9,6 +9,7 @@
 
 #include "coll_internal.h"
 #include "graph_internal.h"
+#include "valid.h"
 
 size_t graph__edge_key(unsigned char *k, uint32_t cid, uint64_t a,
                        const char *kind, size_t klen, uint64_t b) {
@@ -33,10 +34,10 @@ int graph__parse_key(const unsigned char *k, size_t kl, uint64_t *a,
 void graph__stage_counters(coll *c, store_batch *b) {
   unsigned char k[5], v[8];
   coll__meta_key(k, 'k', c->id);
-  store_put_be64(v, (uint64_t)((int64_t)c->knn_edges + c->pend_knn));
+  byte_put_le64(v, (uint64_t)((int64_t)c->knn_edges + c->pend_knn));
   store_batch_put(b, STORE_CF_META, k, 5, v, 8);
   coll__meta_key(k, 'l', c->id);
-  store_put_be64(v, (uint64_t)((int64_t)c->links + c->pend_links));
+  byte_put_le64(v, (uint64_t)((int64_t)c->links + c->pend_links));
   store_batch_put(b, STORE_CF_META, k, 5, v, 8);
 }
 
@@ -118,13 +119,9 @@ int graph_check_kind(const char *kind, precis_error *err) {
   if (n < 1 || n > PRECIS_MAX_LINK_KIND_LEN)
     return precis_error_set(err, PRECIS_E_INVALID_ARGUMENT,
                             "link kind must be 1..%d characters", PRECIS_MAX_LINK_KIND_LEN);
-  for (size_t i = 0; i < n; i++) {
-    char ch = kind[i];
-    if (!((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') ||
-          ch == '_' || ch == '.' || ch == ':' || ch == '-'))
-      return precis_error_set(err, PRECIS_E_INVALID_ARGUMENT,
-                              "link kind may hold only [A-Za-z0-9_.:-]");
-  }
+  if (!valid_name_chars(kind, n, true))
+    return precis_error_set(err, PRECIS_E_INVALID_ARGUMENT,
+                            "link kind may hold only [A-Za-z0-9_.:-]");
   if (!strcmp(kind, "knn"))
     return precis_error_set(err, PRECIS_E_INVALID_ARGUMENT, "link kind \"knn\" is reserved");
   return PRECIS_OK;

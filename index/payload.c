@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "byteorder.h"
 #include "precis/limits.h"
 
 int payload_validate_meta(const char *meta, size_t len, precis_error *err) {
@@ -45,34 +46,25 @@ uint32_t payload_count_tokens(const char *text, size_t len) {
   return t > UINT32_MAX ? UINT32_MAX : (uint32_t)t;
 }
 
-static void put_le32(unsigned char *p, uint32_t v) {
-  p[0] = (unsigned char)v; p[1] = (unsigned char)(v >> 8);
-  p[2] = (unsigned char)(v >> 16); p[3] = (unsigned char)(v >> 24);
-}
-static uint32_t get_le32(const unsigned char *p) {
-  return (uint32_t)p[0] | ((uint32_t)p[1] << 8) | ((uint32_t)p[2] << 16) |
-         ((uint32_t)p[3] << 24);
-}
-
 size_t payload_encoded_size(size_t text_len, size_t meta_len) {
   return 12 + text_len + meta_len;
 }
 
 void payload_encode(unsigned char *buf, uint32_t tokens, const char *text,
                     size_t text_len, const char *meta, size_t meta_len) {
-  put_le32(buf, tokens);
-  put_le32(buf + 4, (uint32_t)text_len);
+  byte_put_le32(buf, tokens);
+  byte_put_le32(buf + 4, (uint32_t)text_len);
   if (text_len) memcpy(buf + 8, text, text_len);
-  put_le32(buf + 8 + text_len, (uint32_t)meta_len);
+  byte_put_le32(buf + 8 + text_len, (uint32_t)meta_len);
   if (meta_len) memcpy(buf + 12 + text_len, meta, meta_len);
 }
 
 /* Offsets of text and metadata in a record; false when it is corrupt. */
 static bool record_layout(const unsigned char *p, size_t len, uint32_t *tl, uint32_t *ml) {
   if (len < 12) return false;
-  *tl = get_le32(p + 4);
+  *tl = byte_get_le32(p + 4);
   if ((size_t)*tl > len - 12) return false;
-  *ml = get_le32(p + 8 + *tl);
+  *ml = byte_get_le32(p + 8 + *tl);
   return (size_t)*ml == len - 12 - *tl;
 }
 
@@ -92,7 +84,7 @@ int payload_decode(const char *buf, size_t len, uint32_t *tokens, char **text,
   uint32_t tl, ml;
   if (!record_layout(p, len, &tl, &ml)) goto corrupt;
   if (!text && !meta) {
-    *tokens = get_le32(p);
+    *tokens = byte_get_le32(p);
     return PRECIS_OK;
   }
   char *t = malloc((size_t)tl + 1), *m = malloc((size_t)ml + 1);
@@ -105,7 +97,7 @@ int payload_decode(const char *buf, size_t len, uint32_t *tokens, char **text,
   t[tl] = 0;
   memcpy(m, p + 12 + tl, ml);
   m[ml] = 0;
-  *tokens = get_le32(p);
+  *tokens = byte_get_le32(p);
   *text = t;
   *meta = m;
   return PRECIS_OK;

@@ -157,8 +157,8 @@ int pidx__stage(coll *c, store_batch *b, uint64_t id, const char *old_meta,
 static int write_decl(coll *c, store_batch *b, const pidx_field *f) {
   unsigned char k[5 + PRECIS_MAX_FILTER_KEY_LEN], v[4] = {(unsigned char)f->type,
                                                           f->ready ? 'r' : 'b',
-                                                          (unsigned char)(f->fno >> 8),
-                                                          (unsigned char)f->fno};
+                                                          (unsigned char)f->fno,
+                                                          (unsigned char)(f->fno >> 8)};
   store_batch_put(b, STORE_CF_PIDX, k, decl_key(k, c->id, f->key), v, 4);
   return PRECIS_OK;
 }
@@ -201,7 +201,7 @@ int pidx_open(coll *c, precis_error *err) {
     f->key[kl - 5] = 0;
     f->type = (engine_pindex_type)v[0];
     f->ready = v[1] == 'r';
-    f->fno = (uint16_t)(v[2] << 8 | v[3]);
+    f->fno = (uint16_t)(v[3] << 8 | v[2]); /* little-endian, as every value */
     todo |= !f->ready;
   }
   if (!rc) rc = store_iter_status(it, err);

@@ -36,6 +36,7 @@
 #include "graph_internal.h"
 #include "payload.h"
 #include "select.h"
+#include "vec.h"
 
 _Static_assert((int)SELECT_COVER_EXACT == ENGINE_COVERAGE_EXACT &&
                    (int)SELECT_COVER_SPARSE == ENGINE_COVERAGE_SPARSE &&
@@ -351,21 +352,14 @@ int retrieve__run(coll *c, const engine_retrieve_params *p,
   qual = malloc((n ? n : 1) * sizeof(float));
   own = malloc((n ? n : 1) * sizeof(float));
   if (!vecs || !rel || !sim || !qual || !own) { rc = PRECIS_E_NO_MEMORY; goto out; }
-  double qn = 0;
-  for (size_t d = 0; d < dim; d++) qn += (double)q[d] * q[d];
+  double qn = vec_dot(q, q, dim);
   float qinv = qn > 0 ? (float)(1.0 / sqrt(qn)) : 0.0f;
   float cmin = INFINITY, cmax = -INFINITY, rmin = INFINITY, rmax = -INFINITY;
   for (size_t i = 0; i < n; i++) {
     float *v = vecs + i * dim;
     if ((rc = coll__vector(c, P.id[i], v, err))) goto out;
-    double dot = 0, nrm = 0, l2 = 0;
-    for (size_t d = 0; d < dim; d++) {
-      dot += (double)v[d] * q[d];
-      nrm += (double)v[d] * v[d];
-      double df = (double)v[d] - q[d];
-      l2 += df * df;
-    }
-    sim[i] = c->cfg.metric == ENGINE_METRIC_L2 ? (float)-l2 : (float)dot;
+    double dot = vec_dot(v, q, dim), nrm = vec_dot(v, v, dim);
+    sim[i] = c->cfg.metric == ENGINE_METRIC_L2 ? (float)-vec_l2sq(v, q, dim) : (float)dot;
     float r = OWN(sim[i]);
     own[i] = r;
     rel[i] = r + p->graph_weight * P.ev[i];

@@ -23,6 +23,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "byteorder.h"
 #include "precis/status.h"
 
 typedef enum {
@@ -97,21 +98,11 @@ uint64_t store_property(store *s, const char *name, bool all_families);
  * tests of the layers above; never set in production. */
 void store_debug_fail_writes_after(store *s, long countdown);
 
-/* ---- key encoding: big-endian so iteration follows numeric order ---- */
-static inline void store_put_be32(unsigned char *p, uint32_t v) {
-  p[0] = (unsigned char)(v >> 24); p[1] = (unsigned char)(v >> 16);
-  p[2] = (unsigned char)(v >> 8);  p[3] = (unsigned char)v;
-}
-static inline void store_put_be64(unsigned char *p, uint64_t v) {
-  store_put_be32(p, (uint32_t)(v >> 32));
-  store_put_be32(p + 4, (uint32_t)v);
-}
-static inline uint32_t store_get_be32(const unsigned char *p) {
-  return ((uint32_t)p[0] << 24) | ((uint32_t)p[1] << 16) |
-         ((uint32_t)p[2] << 8) | (uint32_t)p[3];
-}
-static inline uint64_t store_get_be64(const unsigned char *p) {
-  return ((uint64_t)store_get_be32(p) << 32) | store_get_be32(p + 4);
-}
+/* ---- key encoding: big-endian so iteration follows numeric order ----
+ * Keys only; values are little-endian. Both come from byteorder.h. */
+static inline void store_put_be32(unsigned char *p, uint32_t v) { byte_put_be32(p, v); }
+static inline void store_put_be64(unsigned char *p, uint64_t v) { byte_put_be64(p, v); }
+static inline uint32_t store_get_be32(const unsigned char *p) { return byte_get_be32(p); }
+static inline uint64_t store_get_be64(const unsigned char *p) { return byte_get_be64(p); }
 
 #endif /* PRECIS_INDEX_STORE_H */

@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "byteorder.h"
 #include "precis/limits.h"
 
 #define FRAME_MIN_CAP 4096u
@@ -47,16 +48,13 @@ uint32_t frame_reader_announced(const frame_reader *r) {
   return frame_get_header(r->buf + r->start);
 }
 
+/* the length prefix is big-endian (network order; docs/PROTOCOL.md) */
 void frame_put_header(uint8_t out[FRAME_HEADER_BYTES], uint32_t len) {
-  out[0] = (uint8_t)(len >> 24);
-  out[1] = (uint8_t)(len >> 16);
-  out[2] = (uint8_t)(len >> 8);
-  out[3] = (uint8_t)len;
+  byte_put_be32(out, len);
 }
 
 uint32_t frame_get_header(const uint8_t in[FRAME_HEADER_BYTES]) {
-  return ((uint32_t)in[0] << 24) | ((uint32_t)in[1] << 16) |
-         ((uint32_t)in[2] << 8) | (uint32_t)in[3];
+  return byte_get_be32(in);
 }
 
 /* Enter the sticky error state if a complete header is buffered and too big. */

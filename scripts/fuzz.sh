@@ -53,8 +53,8 @@ B=build/fuzz
 mkdir -p $B/obj $B/gen $B/crashes $B/corpus
 SAN="-fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer"
 FL="$SAN -fsanitize=fuzzer-no-link"
-CFLAGS="-std=c11 -D_GNU_SOURCE -g -O1 -pthread -Iinclude -Iindex -Iproto -Iserver -Iclient/cli -I$B/gen $FL"
-CXXFLAGS="-std=c++17 -g -O1 -pthread -Iinclude -Iindex -Iproto -I$B/gen $FL $(scripts/faiss-config.sh cflags)"
+CFLAGS="-std=c11 -D_GNU_SOURCE -g -O1 -pthread -Iinclude -Icommon -Iindex -Iproto -Iserver -Iclient/cli -I$B/gen $FL"
+CXXFLAGS="-std=c++17 -g -O1 -pthread -Iinclude -Icommon -Iindex -Iproto -I$B/gen $FL $(scripts/faiss-config.sh cflags)"
 
 if [ ! -f $B/gen/precis.pb-c.c ] || [ proto/precis.proto -nt $B/gen/precis.pb-c.c ]; then
   protoc-c --proto_path=proto --c_out=$B/gen proto/precis.proto
@@ -65,7 +65,7 @@ objs=()
 compile() {
   local src=$1 o=$B/obj/${1%.*}.o
   objs+=("$o")
-  if [ -f "$o" ] && [ "$o" -nt "$src" ] && [ -z "$(find include index proto server client/cli $B/gen -name '*.h' -newer "$o" 2>/dev/null | head -1)" ]; then
+  if [ -f "$o" ] && [ "$o" -nt "$src" ] && [ -z "$(find include common index proto server client/cli $B/gen -name '*.h' -newer "$o" 2>/dev/null | head -1)" ]; then
     return 0
   fi
   mkdir -p "$(dirname "$o")"
@@ -86,7 +86,8 @@ compile_all() {
   for s in "$@"; do objs+=("$B/obj/${s%.*}.o"); done
 }
 
-WIRE=(proto/frame.c proto/status.c proto/valid.c proto/wirecheck.c $B/gen/precis.pb-c.c)
+COMMON=(common/*.c)
+WIRE=(proto/frame.c proto/wirecheck.c $B/gen/precis.pb-c.c "${COMMON[@]}")
 ENGINE_C=(index/*.c)
 ENGINE_CXX=(index/faiss_ext.cpp)
 [ "$(scripts/faiss-config.sh mode)" = compat ] && ENGINE_CXX+=(index/faiss_compat.cpp)
@@ -96,10 +97,10 @@ build() {
   local t=$1 srcs=() libs=() link=$CC
   case "$t" in
     frame) srcs=(fuzz/fuzz_frame.c "${WIRE[@]}"); libs=(-lprotobuf-c) ;;
-    payload) srcs=(fuzz/fuzz_payload.c index/payload.c proto/status.c); libs=(-ljansson) ;;
+    payload) srcs=(fuzz/fuzz_payload.c index/payload.c common/status.c); libs=(-ljansson) ;;
     readers) srcs=(fuzz/fuzz_readers.c client/cli/readers.c); libs=(-ljansson -lm) ;;
     dispatch)
-      srcs=(fuzz/fuzz_dispatch.c server/dispatch.c server/log.c server/config.c
+      srcs=(fuzz/fuzz_dispatch.c server/dispatch.c server/config.c
             server/metrics.c server/snapshot.c server/dispatch_filter.c "${WIRE[@]}" "${ENGINE_C[@]}" "${ENGINE_CXX[@]}")
       libs=(-lrocksdb -ljansson -luring -lprotobuf-c -lmicrohttpd -lroaring $FAISS_LIBS -lm)
       link=$CXX ;;
@@ -116,7 +117,7 @@ build() {
 for t in "${TARGETS[@]}"; do echo "== build fuzz_$t"; build "$t"; done
 
 if [ "$SEEDS" = 1 ]; then
-  nice -n "$NICE" $CC -std=c11 -D_GNU_SOURCE -g -Iinclude -Iproto -I$B/gen -o $B/gen_seeds \
+  nice -n "$NICE" $CC -std=c11 -D_GNU_SOURCE -g -Iinclude -Icommon -Iproto -I$B/gen -o $B/gen_seeds \
     fuzz/gen_seeds.c proto/frame.c $B/gen/precis.pb-c.c -lprotobuf-c
   $B/gen_seeds fuzz/corpus
 fi

@@ -46,7 +46,7 @@ void srv_config_init(srv_config *c) {
   c->port = SRV_DEFAULT_PORT;
   c->workers = SRV_DEFAULT_WORKERS;
   c->max_frame = PRECIS_DEFAULT_MAX_FRAME;
-  c->max_connections = PRECIS_DEFAULT_MAX_CONNECTIONS;
+  c->max_connections = SRV_DEFAULT_MAX_CONNECTIONS;
   c->idle_timeout_s = SRV_DEFAULT_IDLE_TIMEOUT;
   c->log_level = SRV_LOG_INFO;
   c->queue_depth = SRV_DEFAULT_QUEUE_DEPTH;
@@ -179,7 +179,7 @@ static int apply(srv_config *c, const char *key, const char *v,
     }
     c->max_frame = (uint32_t)b;
   } else if (!strcmp(key, "max-connections")) {
-    if (parse_long(v, 1, PRECIS_DEFAULT_MAX_CONNECTIONS * 64L, &x)) goto bad;
+    if (parse_long(v, 1, SRV_DEFAULT_MAX_CONNECTIONS * 64L, &x)) goto bad;
     c->max_connections = (int)x;
   } else if (!strcmp(key, "idle-timeout")) {
     if (parse_long(v, 0, 86400L * 365, &x)) goto bad;

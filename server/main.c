@@ -14,6 +14,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "file.h"
 #include "srv.h"
 #include "srv_log.h"
 #include "srv_loop.h"
@@ -127,22 +128,16 @@ static int open_listener(const srv_config *cfg, int *port_out) {
   return fd;
 }
 
-/* Write the port atomically (tmp + rename) so a reader never sees half. */
+/* Write the port atomically (file.h) so a reader never sees half. */
 static int write_port_file(const char *path, int port) {
-  size_t n = strlen(path) + 8;
-  char *tmp = malloc(n);
-  if (!tmp) return -1;
-  snprintf(tmp, n, "%s.tmp", path);
-  FILE *f = fopen(tmp, "w");
-  int ok = f && fprintf(f, "%d\n", port) > 0;
-  if (f && fclose(f) != 0) ok = 0;
-  if (ok && rename(tmp, path) != 0) ok = 0;
-  if (!ok) {
-    srv_error("cannot write port file %s: %s", path, strerror(errno));
-    unlink(tmp);
+  char buf[16];
+  int n = snprintf(buf, sizeof buf, "%d\n", port);
+  precis_error err;
+  if (file_write_atomic(path, buf, (size_t)n, &err) != PRECIS_OK) {
+    srv_error("cannot write port file: %s", err.msg);
+    return -1;
   }
-  free(tmp);
-  return ok ? 0 : -1;
+  return 0;
 }
 
 static int g_sig_wfd = -1;

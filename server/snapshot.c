@@ -10,6 +10,7 @@
 #include <sys/stat.h>
 
 #include "srv_dispatch.h"
+#include "srv_limits.h"
 #include "srv_log.h"
 
 /* The snapshot directory (malloc'd; NULL when out of memory). */
@@ -109,7 +110,7 @@ int srv_snapshot_list(srv_server *s, srv_snapshot_info **out, size_t *n, precis_
   size_t cnt = 0, cap = 0;
   int rc = PRECIS_OK;
   struct dirent *de;
-  while ((de = readdir(d)) && cnt < PRECIS_MAX_SNAPSHOTS_LISTED) {
+  while ((de = readdir(d)) && cnt < SRV_MAX_SNAPSHOTS_LISTED) {
     size_t nl = strlen(de->d_name);
     /* snapshots only: valid names, a RocksDB CURRENT file, not the
      * ".tmp" directory of a checkpoint being written */

@@ -25,7 +25,7 @@ int srv_encode_status(uint64_t id, int code, const char *msg, uint8_t **out,
 int srv_encode_empty_ok(uint64_t id, uint8_t **out, size_t *out_len);
 
 /* 1 when `name` matches [A-Za-z0-9_.-]{1,64} and is not "." or ".."
- * (valid_name() of proto/valid.h, for a NUL-terminated name). */
+ * (valid_name() of common/valid.h, for a NUL-terminated name). */
 int srv_valid_name(const char *name);
 
 /* ---- pre-decode check (issue 11) ---- */

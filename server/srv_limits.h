@@ -23,11 +23,20 @@
 /* --max-index-memory: estimated ANN index size of one collection. */
 #define SRV_DEFAULT_MAX_INDEX_MEMORY (8ull << 30)
 
+/* ---- connections (moved from include/precis/limits.h: server tuning is
+ * not part of the installed API) ---- */
+#define SRV_DEFAULT_MAX_CONNECTIONS 1024 /* --max-connections */
+/* Requests of one connection in progress at most (the loop stops reading
+ * it beyond this; docs/PROTOCOL.md, flow control). */
+#define SRV_MAX_INFLIGHT_PER_CONN 4096
+/* list_snapshots returns at most this many (server/snapshot.c). */
+#define SRV_MAX_SNAPSHOTS_LISTED 4096
+
 /* Requests of one connection with the workers at once (queued or running;
  * the rest wait undecoded in its buffer): the shared FIFO work queue then
  * holds at most this many jobs of any one client ahead of another's, which
  * bounds how long one pipelining client can delay the others. At most
- * PRECIS_MAX_INFLIGHT_PER_CONN. */
+ * SRV_MAX_INFLIGHT_PER_CONN. */
 #define SRV_CONN_MAX_INFLIGHT 8
 
 /* Reads pause while a connection's unsent output or decoded in-flight

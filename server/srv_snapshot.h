@@ -27,7 +27,7 @@ typedef struct {
 
 /* Write the snapshot `name`; *path_out (malloc'd, caller frees) is where. */
 int srv_snapshot_create(srv_server *s, const char *name, char **path_out, precis_error *err);
-/* The snapshots, ordered by name, at most PRECIS_MAX_SNAPSHOTS_LISTED; free
+/* The snapshots, ordered by name, at most SRV_MAX_SNAPSHOTS_LISTED; free
  * with srv_snapshot_list_free(). An absent directory lists nothing. */
 int srv_snapshot_list(srv_server *s, srv_snapshot_info **out, size_t *n, precis_error *err);
 void srv_snapshot_list_free(srv_snapshot_info *v, size_t n);

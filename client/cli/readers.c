@@ -16,6 +16,8 @@
 #include <strings.h>
 #include <sys/types.h>
 
+#include "byteorder.h"
+
 struct rd_reader {
   FILE *f;
   rd_format fmt;
@@ -83,18 +85,13 @@ const char *rd_format_name(rd_format f) {
   return "?";
 }
 
-static uint32_t le32(const uint8_t *p) {
-  return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 |
-         (uint32_t)p[3] << 24;
-}
-
 /* Little-endian float32 array in place (no-op on little-endian hosts). */
 static void fix_endian(float *v, uint32_t n) {
 #if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
   for (uint32_t i = 0; i < n; i++) {
     uint32_t u;
     memcpy(&u, &v[i], 4);
-    u = le32((const uint8_t *)&u);
+    u = byte_get_le32((const uint8_t *)&u);
     memcpy(&v[i], &u, 4);
   }
 #else
@@ -250,7 +247,7 @@ int rd_npy_parse(const uint8_t *buf, size_t len, rd_npy_info *info,
       return 1;
     }
     pre = 12;
-    hlen = le32(buf + 8);
+    hlen = byte_get_le32(buf + 8);
     if (hlen > (1u << 20)) {
       rd__msg(err, errlen, ".npy header of %zu bytes is implausibly large", hlen);
       return -1;
@@ -448,7 +445,7 @@ int rd_open(FILE *f, rd_format fmt, uint32_t expect_dim, rd_reader **out,
     uint8_t hdr[4];
     long here = ftell(f);
     if (bytes > 0 && here >= 0 && fread(hdr, 1, 4, f) == 4) {
-      uint32_t d = le32(hdr);
+      uint32_t d = byte_get_le32(hdr);
       if (d > 0 && d <= PRECIS_MAX_DIM && bytes % (4 + 4 * (int64_t)d) == 0)
         r->total = bytes / (4 + 4 * (int64_t)d);
     }
@@ -516,7 +513,7 @@ static int next_fvecs(rd_reader *r, rd_record *rec, char *err,
     return RD_EOF;
   if (got < 4)
     return io_or_trunc(r, idx, "dimension header", err, errlen);
-  uint32_t d = le32(hdr);
+  uint32_t d = byte_get_le32(hdr);
   if (d == 0 || d > PRECIS_MAX_DIM) {
     rd__msg(err, errlen,
         "record %llu: dimension %d outside 1..%d (not an .fvecs file, or "

@@ -4,8 +4,8 @@
  * Conventions: all limits are inclusive maxima (or minima where named MIN).
  * Exceeding one yields PRECIS_E_OUT_OF_RANGE (or PRECIS_E_FRAME_TOO_LARGE for
  * frames) with a message naming the limit; nothing is changed. The server may
- * lower some of them by configuration (frame size, connections), never raise
- * them past these values.
+ * lower some of them by configuration (frame size), never raise them past
+ * these values. The server's own tuning is in server/srv_limits.h.
  */
 #ifndef PRECIS_LIMITS_H
 #define PRECIS_LIMITS_H
@@ -34,8 +34,8 @@
 
 #define PRECIS_DEFAULT_MAX_FRAME (64u << 20) /* 64 MiB */
 #define PRECIS_HARD_MAX_FRAME (256u << 20)   /* configurable up to 256 MiB */
-#define PRECIS_DEFAULT_MAX_CONNECTIONS 1024
-#define PRECIS_MAX_INFLIGHT_PER_CONN 4096
+/* Server tuning (connections, in-flight requests, listing sizes) is not
+ * part of the installed API: it lives in server/srv_limits.h. */
 
 /* Retrieval defaults, shared by the engine, the server and libprecis so that
  * they cannot drift apart. Chosen across corpora, fitted on some and
@@ -69,8 +69,6 @@
 #define PRECIS_THETA_AUTO (-1.0f)
 #define PRECIS_DEFAULT_MAX_REPRESENTED 16
 
-/* Snapshots (server/snapshot.c): at most this many are listed. */
-#define PRECIS_MAX_SNAPSHOTS_LISTED 4096
 /* ---- filters (docs/PROTOCOL.md, Filter) ---- */
 #define PRECIS_MAX_FILTER_GROUPS 64       /* must/should/must_not groups */
 #define PRECIS_MAX_FILTER_DEPTH 8         /* nesting of groups */

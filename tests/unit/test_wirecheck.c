@@ -1,4 +1,4 @@
-/* test_wirecheck.c: proto/valid.c (text and name rules), proto/wirecheck.c
+/* test_wirecheck.c: common/valid.c (text and name rules), proto/wirecheck.c
  * (the pre-decode walk) and index/ann.c's spec bounds, without a server. */
 #include <criterion/criterion.h>
 #include <stdlib.h>

@@ -1,6 +1,7 @@
-/* status.c: names and descriptions of the Precis status codes. The codes are
- * part of the wire protocol, so this file lives beside the schema and is
- * linked into the engine, the server and the client library alike. */
+/* status.c: names and descriptions of the Precis status codes, and the
+ * precis_error helpers. The codes travel on the wire, but every part uses
+ * them, so this file is in common/ (the engine does not link the wire
+ * library for it). */
 #include "precis/status.h"
 
 #include <stdarg.h>

@@ -67,15 +67,21 @@ const char *valid_text_problem(int code) {
                               : "is valid";
 }
 
+bool valid_name_chars(const char *s, size_t n, bool colon) {
+  if (!s || n < 1) return false;
+  for (size_t i = 0; i < n; i++) {
+    char ch = s[i];
+    if (!((ch >= 'A' && ch <= 'Z') || (ch >= 'a' && ch <= 'z') ||
+          (ch >= '0' && ch <= '9') || ch == '_' || ch == '.' || ch == '-' ||
+          (colon && ch == ':')))
+      return false;
+  }
+  return true;
+}
+
 bool valid_name(const char *s, size_t n) {
   if (!s || n < 1 || n > PRECIS_MAX_NAME_LEN) return false;
   if ((n == 1 && s[0] == '.') || (n == 2 && s[0] == '.' && s[1] == '.'))
     return false;
-  for (size_t i = 0; i < n; i++) {
-    char ch = s[i];
-    if (!((ch >= 'A' && ch <= 'Z') || (ch >= 'a' && ch <= 'z') ||
-          (ch >= '0' && ch <= '9') || ch == '_' || ch == '.' || ch == '-'))
-      return false;
-  }
-  return true;
+  return valid_name_chars(s, n, false);
 }

@@ -1,5 +1,5 @@
-/* log.c: the server's stderr log (see srv_log.h). */
-#include "srv_log.h"
+/* log.c: the stderr log (see log.h). */
+#include "log.h"
 
 #include <stdarg.h>
 #include <stdatomic.h>
@@ -9,24 +9,24 @@
 #include <time.h>
 #include <unistd.h>
 
-static atomic_int g_level = SRV_LOG_INFO;
+static atomic_int g_level = PLOG_INFO;
 static const char *const g_names[] = {"DEBUG", "INFO", "WARN", "ERROR"};
 
-void srv_log_set_level(int level) { atomic_store(&g_level, level); }
-int srv_log_level(void) { return atomic_load(&g_level); }
+void plog_set_level(int level) { atomic_store(&g_level, level); }
+int plog_level(void) { return atomic_load(&g_level); }
 
-int srv_log_parse_level(const char *s) {
+int plog_parse_level(const char *s) {
   static const char *const lower[] = {"debug", "info", "warn", "error"};
   for (int i = 0; i < 4; i++)
     if (strcasecmp(s, lower[i]) == 0) return i;
-  if (strcasecmp(s, "warning") == 0) return SRV_LOG_WARN;
+  if (strcasecmp(s, "warning") == 0) return PLOG_WARN;
   return -1;
 }
 
-void srv_log(int level, const char *fmt, ...) {
+static void vlog(int level, const char *fmt, va_list ap) {
   if (level < atomic_load(&g_level)) return;
-  if (level < SRV_LOG_DEBUG) level = SRV_LOG_DEBUG;
-  if (level > SRV_LOG_ERROR) level = SRV_LOG_ERROR;
+  if (level < PLOG_DEBUG) level = PLOG_DEBUG;
+  if (level > PLOG_ERROR) level = PLOG_ERROR;
   char line[1024];
   struct timespec ts;
   clock_gettime(CLOCK_REALTIME, &ts);
@@ -34,10 +34,7 @@ void srv_log(int level, const char *fmt, ...) {
   gmtime_r(&ts.tv_sec, &tm);
   size_t n = strftime(line, sizeof line, "%Y-%m-%dT%H:%M:%SZ ", &tm);
   n += (size_t)snprintf(line + n, sizeof line - n, "%s ", g_names[level]);
-  va_list ap;
-  va_start(ap, fmt);
   int m = vsnprintf(line + n, sizeof line - n, fmt, ap);
-  va_end(ap);
   if (m < 0) m = 0;
   n += (size_t)m;
   if (n > sizeof line - 2) n = sizeof line - 2; /* truncated */
@@ -48,3 +45,12 @@ void srv_log(int level, const char *fmt, ...) {
   ssize_t w = write(STDERR_FILENO, line, n);
   (void)w;
 }
+
+void plog(int level, const char *fmt, ...) {
+  va_list ap;
+  va_start(ap, fmt);
+  vlog(level, fmt, ap);
+  va_end(ap);
+}
+
+void plog_msg(int level, const char *msg) { plog(level, "%s", msg); }

@@ -1,0 +1,28 @@
+/*
+ * vec.h: the scalar dot-product and squared-L2 kernels of Precis, summed in
+ * double so that exact scores (brute-force search, retrieval's rescoring)
+ * do not depend on the order of a float sum. The ANN hot path keeps its
+ * AVX2/FMA kernels in index/faiss_ext.cpp (float sums, chosen at run time);
+ * everything else computes similarities here.
+ */
+#ifndef PRECIS_COMMON_VEC_H
+#define PRECIS_COMMON_VEC_H
+
+#include <stddef.h>
+
+static inline double vec_dot(const float *a, const float *b, size_t n) {
+  double s = 0;
+  for (size_t i = 0; i < n; i++) s += (double)a[i] * b[i];
+  return s;
+}
+
+static inline double vec_l2sq(const float *a, const float *b, size_t n) {
+  double s = 0;
+  for (size_t i = 0; i < n; i++) {
+    double d = (double)a[i] - b[i];
+    s += d * d;
+  }
+  return s;
+}
+
+#endif /* PRECIS_COMMON_VEC_H */
