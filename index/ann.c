@@ -507,67 +507,113 @@ static int fsync_parent(const char *path, precis_error *err) {
   return rc;
 }
 
-int ann_save(const ann *a, const char *path, precis_error *err) {
+struct ann_pending {
+  FILE *f;
+  int fd;
+  char *tmp;
+  char *path;
+};
+
+void ann_save_abort(ann_pending *p) {
+  if (!p) return;
+  if (p->f) fclose(p->f);
+  unlink(p->tmp);
+  free(p->tmp);
+  free(p->path);
+  free(p);
+}
+
+int ann_save_begin(const ann *a, const char *path, ann_pending **out, precis_error *err) {
+  *out = NULL;
   if (!a || !path || !*path)
     return precis_error_set(err, PRECIS_E_INVALID_ARGUMENT, "ann_save: NULL argument");
   size_t plen = strlen(path);
-  char *tmp = malloc(plen + 5);
-  if (!tmp) return precis_error_set(err, PRECIS_E_NO_MEMORY, "ann_save: out of memory");
-  memcpy(tmp, path, plen);
-  memcpy(tmp + plen, ".tmp", 5);
+  ann_pending *p = calloc(1, sizeof *p);
+  if (p) p->tmp = malloc(plen + 5);
+  if (p && p->tmp) p->path = strdup(path);
+  if (!p || !p->tmp || !p->path) {
+    if (p) free(p->tmp);
+    free(p);
+    return precis_error_set(err, PRECIS_E_NO_MEMORY, "ann_save: out of memory");
+  }
+  memcpy(p->tmp, path, plen);
+  memcpy(p->tmp + plen, ".tmp", 5);
 
   int rc = PRECIS_OK;
-  FILE *f = NULL;
-  int fd = open(tmp, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  int fd = open(p->tmp, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
   if (fd < 0) {
-    rc = sys_fail(err, "cannot create", tmp, errno);
+    rc = sys_fail(err, "cannot create", p->tmp, errno);
     goto out;
   }
-  if (!(f = fdopen(fd, "w+b"))) {
-    rc = sys_fail(err, "cannot open", tmp, errno);
+  p->fd = fd;
+  if (!(p->f = fdopen(fd, "w+b"))) {
+    rc = sys_fail(err, "cannot open", p->tmp, errno);
     close(fd);
     goto out;
   }
-  if (faiss_write_index(a->idx, f) != 0) {
+  if (faiss_write_index(a->idx, p->f) != 0) {
     rc = faiss_fail(err, PRECIS_E_IO, "write index");
     goto out;
   }
-  if (fflush(f) != 0) {
-    rc = sys_fail(err, "cannot write", tmp, errno);
+  if (fflush(p->f) != 0) {
+    rc = sys_fail(err, "cannot write", p->tmp, errno);
     goto out;
   }
-  off_t len = ftello(f);
+  off_t len = ftello(p->f);
   uint32_t crc;
   int e = len < 0 ? errno : crc_fd(fd, (uint64_t)len, &crc);
   if (e) {
-    rc = sys_fail(err, "cannot read back", tmp, e);
+    rc = sys_fail(err, "cannot read back", p->tmp, e);
     goto out;
   }
   unsigned char tr[TRAILER_BYTES];
   memcpy(tr, TRAILER_MAGIC, 8);
   put_le(tr + 8, (uint64_t)len, 8);
   put_le(tr + 16, crc, 4);
-  if (fwrite(tr, 1, sizeof tr, f) != sizeof tr || fflush(f) != 0 || fsync(fd) != 0) {
-    rc = sys_fail(err, "cannot write", tmp, errno);
-    goto out;
-  }
-  int closed = fclose(f);
-  f = NULL;
-  if (closed != 0) {
-    rc = sys_fail(err, "cannot close", tmp, errno);
-    goto out;
-  }
-  if (rename(tmp, path) != 0) {
-    rc = sys_fail(err, "cannot rename to", path, errno);
-    goto out;
-  }
-  rc = fsync_parent(path, err);
+  if (fwrite(tr, 1, sizeof tr, p->f) != sizeof tr || fflush(p->f) != 0)
+    rc = sys_fail(err, "cannot write", p->tmp, errno);
 out:
-  if (f) fclose(f);
-  if (rc != PRECIS_OK) unlink(tmp);
-  free(tmp);
+  if (rc != PRECIS_OK) ann_save_abort(p);
+  else *out = p;
   return rc;
 }
+
+int ann_save_finish(ann_pending *p, precis_error *err) {
+  int rc = PRECIS_OK;
+  if (fsync(p->fd) != 0) {
+    rc = sys_fail(err, "cannot write", p->tmp, errno);
+    goto out;
+  }
+  int closed = fclose(p->f);
+  p->f = NULL;
+  if (closed != 0) {
+    rc = sys_fail(err, "cannot close", p->tmp, errno);
+    goto out;
+  }
+  if (rename(p->tmp, p->path) != 0) {
+    rc = sys_fail(err, "cannot rename to", p->path, errno);
+    goto out;
+  }
+  rc = fsync_parent(p->path, err);
+out:
+  if (rc == PRECIS_OK) { /* nothing left to remove */
+    free(p->tmp);
+    free(p->path);
+    free(p);
+  } else {
+    ann_save_abort(p);
+  }
+  return rc;
+}
+
+int ann_save(const ann *a, const char *path, precis_error *err) {
+  ann_pending *p;
+  int rc = ann_save_begin(a, path, &p, err);
+  return rc ? rc : ann_save_finish(p, err);
+}
+
+/* faissx_exact_view returns an IndexFlat itself, an HNSW index its storage */
+int ann_is_flat(const ann *a) { return a && faissx_exact_view(a->idx) == a->idx; }
 
 /* Check the trailer and the CRC of the payload. */
 static int check_file(int fd, const char *path, precis_error *err) {
