@@ -445,19 +445,35 @@ const float *ann_vectors(const ann *a) { return a ? faissx_flat_vectors(a->idx) 
 
 /* ---- save / load ---- */
 
-/* The index, then the trailer, into "<path>.tmp"; file_atomic_commit
- * renames it over `path` and syncs the directory (file.h). */
-int ann_save(const ann *a, const char *path, precis_error *err) {
+/* ann_save in two steps (ann.h): the index and its trailer go to
+ * "<path>.tmp" under the owner's lock; file_atomic_commit (file.h) then
+ * syncs it, renames it over `path` and syncs the directory without it. */
+struct ann_pending {
+  file_atomic fa;
+};
+
+void ann_save_abort(ann_pending *p) {
+  if (!p) return;
+  file_atomic_abort(&p->fa);
+  free(p);
+}
+
+int ann_save_begin(const ann *a, const char *path, ann_pending **out, precis_error *err) {
+  *out = NULL;
   if (!a || !path || !*path)
     return precis_error_set(err, PRECIS_E_INVALID_ARGUMENT, "ann_save: NULL argument");
-  file_atomic fa;
-  int rc = file_atomic_open(&fa, path, err);
-  if (rc) return rc;
+  ann_pending *p = calloc(1, sizeof *p);
+  if (!p) return precis_error_set(err, PRECIS_E_NO_MEMORY, "ann_save: out of memory");
+  int rc = file_atomic_open(&p->fa, path, err);
+  if (rc) {
+    free(p);
+    return rc;
+  }
   /* FAISS writes through a FILE of its own descriptor; fa.fd stays ours */
-  int fd = dup(fa.fd);
+  int fd = dup(p->fa.fd);
   FILE *f = fd >= 0 ? fdopen(fd, "w+b") : NULL;
   if (!f) {
-    rc = sys_fail(err, "cannot open", fa.tmp, errno);
+    rc = sys_fail(err, "cannot open", p->fa.tmp, errno);
     if (fd >= 0) close(fd);
     goto out;
   }
@@ -466,14 +482,14 @@ int ann_save(const ann *a, const char *path, precis_error *err) {
     goto out;
   }
   if (fflush(f) != 0) {
-    rc = sys_fail(err, "cannot write", fa.tmp, errno);
+    rc = sys_fail(err, "cannot write", p->fa.tmp, errno);
     goto out;
   }
   off_t len = ftello(f);
   uint32_t crc;
   int e = len < 0 ? errno : crc_fd(fd, (uint64_t)len, &crc);
   if (e) {
-    rc = sys_fail(err, "cannot read back", fa.tmp, e);
+    rc = sys_fail(err, "cannot read back", p->fa.tmp, e);
     goto out;
   }
   unsigned char tr[TRAILER_BYTES];
@@ -481,23 +497,33 @@ int ann_save(const ann *a, const char *path, precis_error *err) {
   byte_put_le64(tr + 8, (uint64_t)len);
   byte_put_le32(tr + 16, crc);
   if (fwrite(tr, 1, sizeof tr, f) != sizeof tr || fflush(f) != 0) {
-    rc = sys_fail(err, "cannot write", fa.tmp, errno);
+    rc = sys_fail(err, "cannot write", p->fa.tmp, errno);
     goto out;
   }
   int closed = fclose(f);
   f = NULL;
-  if (closed != 0) {
-    rc = sys_fail(err, "cannot close", fa.tmp, errno);
-    goto out;
-  }
+  if (closed != 0) rc = sys_fail(err, "cannot close", p->fa.tmp, errno);
 out:
   if (f) fclose(f);
-  if (rc != PRECIS_OK) {
-    file_atomic_abort(&fa);
-    return rc;
-  }
-  return file_atomic_commit(&fa, err);
+  if (rc != PRECIS_OK) ann_save_abort(p);
+  else *out = p;
+  return rc;
 }
+
+int ann_save_finish(ann_pending *p, precis_error *err) {
+  int rc = file_atomic_commit(&p->fa, err); /* releases fa on failure too */
+  free(p);
+  return rc;
+}
+
+int ann_save(const ann *a, const char *path, precis_error *err) {
+  ann_pending *p;
+  int rc = ann_save_begin(a, path, &p, err);
+  return rc ? rc : ann_save_finish(p, err);
+}
+
+/* faissx_exact_view returns an IndexFlat itself, an HNSW index its storage */
+int ann_is_flat(const ann *a) { return a && faissx_exact_view(a->idx) == a->idx; }
 
 /* Check the trailer and the CRC of the payload. */
 static int check_file(int fd, const char *path, precis_error *err) {

@@ -116,6 +116,17 @@ int ann_can_exact(const ann *a);
 const float *ann_vectors(const ann *a);
 /* Write atomically: temp file, fsync, rename, fsync of the directory. */
 int ann_save(const ann *a, const char *path, precis_error *err);
+/* ann_save in two steps, so that the index is read under its owner's lock
+ * and the slow part runs without it: ann_save_begin writes the temp file
+ * (needs the index unchanged meanwhile, like ann_search); ann_save_finish
+ * syncs and renames it (index not touched) and frees *p either way;
+ * ann_save_abort removes the temp file and frees p (NULL is a no-op). */
+typedef struct ann_pending ann_pending;
+int ann_save_begin(const ann *a, const char *path, ann_pending **p, precis_error *err);
+int ann_save_finish(ann_pending *p, precis_error *err);
+void ann_save_abort(ann_pending *p);
+/* 1 when the index is a plain Flat index (IndexFlat), else 0. */
+int ann_is_flat(const ann *a);
 /* Missing file -> NOT_FOUND; unreadable or corrupt -> CORRUPTION. */
 int ann_load(const char *path, ann **out, precis_error *err);
 

@@ -17,8 +17,8 @@
 #include "file.h"
 #include "payload_index.h"
 #include "payload.h"
+#include "upkeep.h"
 
-#define COLL_AUTO_HNSW_THRESHOLD 10000
 /* Slot file (docs/STORAGE.md): magic | id, seq, nslots, count (u64 LE) |
  * nslots slot ids (u64 LE) | nslots live bytes | CRC-32C of all before (u32 LE).
  * "PRSLOTS1" was the same with native order and an FNV-1a sum: such a file
@@ -144,24 +144,6 @@ void coll__batch_counters(coll *c, store_batch *b, uint64_t seq, uint64_t count)
 }
 
 /* ---- index construction ---- */
-const char *coll__spec_for(const coll *c, uint64_t n) {
-  if (!c->auto_spec) return c->cfg.index_spec;
-  return n > COLL_AUTO_HNSW_THRESHOLD ? "HNSW32" : "Flat";
-}
-
-int coll__new_ann(coll *c, const char *spec, ann **out, precis_error *err) {
-  ann_metric m = c->cfg.metric == ENGINE_METRIC_L2 ? ANN_METRIC_L2 : ANN_METRIC_IP;
-  int rc = ann_create(c->cfg.dim, m, spec, out, err);
-  if (rc) return rc;
-  ann_set_budget(*out, c->eopts ? c->eopts->max_index_bytes : 0);
-  if (strstr(spec, "HNSW")) {
-    ann_set_param(*out, "efConstruction", c->cfg.hnsw_ef_construction, NULL);
-    ann_set_param(*out, "efSearch", c->cfg.hnsw_ef_search, NULL);
-  }
-  if (strstr(spec, "IVF")) ann_set_param(*out, "nprobe", c->cfg.ivf_nprobe, NULL);
-  return PRECIS_OK;
-}
-
 int coll__slots_push(coll *c, uint64_t id) {
   if (c->nslots == c->slot_cap) {
     size_t cap = c->slot_cap ? c->slot_cap * 2 : 1024;
@@ -174,79 +156,123 @@ int coll__slots_push(coll *c, uint64_t id) {
   return 0;
 }
 
-/* Add a chunk of vectors to the index being rebuilt and record their slots. */
-static int rebuild_flush(ann *a, const float *buf, const uint64_t *ids, size_t nb,
-                         idmap *live, uint64_t **slot_id, size_t *nslots,
-                         size_t *scap, precis_error *err) {
-  int rc = ann_add(a, nb, buf, err);
+/* The in-memory index of a collection, as one movable unit. */
+typedef struct {
+  ann *a;              /* NULL: no index (untrained), live maps to UINT64_MAX */
+  char spec[PRECIS_MAX_INDEX_SPEC_LEN];
+  uint64_t *slot_id;
+  size_t nslots, scap;
+  idmap live;
+  uint64_t count;      /* vectors read while building */
+  bool untrained;      /* training failed: too few points */
+} ixparts;
+
+static void parts_free(ixparts *p) {
+  ann_destroy(p->a);
+  free(p->slot_id);
+  idmap_free(&p->live);
+  memset(p, 0, sizeof *p);
+}
+
+/* Move the collection's index into *p / *p into the collection. */
+static void parts_take(coll *c, ixparts *p) {
+  memset(p, 0, sizeof *p);
+  p->a = c->ann;
+  snprintf(p->spec, sizeof p->spec, "%s", c->cur_spec);
+  p->slot_id = c->slot_id;
+  p->nslots = c->nslots;
+  p->scap = c->slot_cap;
+  p->live = c->live;
+  c->ann = NULL;
+  c->slot_id = NULL;
+  c->nslots = c->slot_cap = 0;
+  idmap_init(&c->live);
+}
+
+static void parts_put(coll *c, ixparts *p) {
+  c->ann = p->a;
+  snprintf(c->cur_spec, sizeof c->cur_spec, "%s", p->spec);
+  c->slot_id = p->slot_id;
+  c->nslots = p->nslots;
+  c->slot_cap = p->scap;
+  c->live = p->live;
+  memset(p, 0, sizeof *p);
+  idmap_init(&p->live);
+}
+
+/* Add a chunk of vectors to the index being built and record their slots. */
+static int build_flush(ixparts *p, const float *buf, const uint64_t *ids, size_t nb,
+                       precis_error *err) {
+  int rc = ann_add(p->a, nb, buf, err);
   if (rc) return rc;
   for (size_t i = 0; i < nb; i++) {
-    if (*nslots == *scap) {
-      size_t cap = *scap ? *scap * 2 : 4096;
-      uint64_t *p = realloc(*slot_id, cap * sizeof *p);
-      if (!p) return precis_error_set(err, PRECIS_E_NO_MEMORY, "rebuild");
-      *slot_id = p;
-      *scap = cap;
+    if (p->nslots == p->scap) {
+      size_t cap = p->scap ? p->scap * 2 : 4096;
+      uint64_t *q = realloc(p->slot_id, cap * sizeof *q);
+      if (!q) return precis_error_set(err, PRECIS_E_NO_MEMORY, "rebuild");
+      p->slot_id = q;
+      p->scap = cap;
     }
-    if (idmap_put(live, ids[i], *nslots)) return precis_error_set(err, PRECIS_E_NO_MEMORY, "rebuild");
-    (*slot_id)[(*nslots)++] = ids[i];
+    if (idmap_put(&p->live, ids[i], p->nslots)) return precis_error_set(err, PRECIS_E_NO_MEMORY, "rebuild");
+    p->slot_id[p->nslots++] = ids[i];
   }
   return PRECIS_OK;
 }
 
-/* Rebuild the index from every stored vector (exclusive lock held). */
-int coll__rebuild(coll *c, const char *why, precis_error *err) {
-  if (c->log) c->log(c->log_ctx, COLL_LOG_INFO, "collection %s: rebuilding ANN index (%s)", c->name, why);
-  ann *a = NULL;
-  const char *spec = coll__spec_for(c, c->count);
-  int rc = coll__new_ann(c, spec, &a, err);
-  if (rc) return rc;
-  unsigned char prefix[4];
-  store_put_be32(prefix, c->id);
+/* Train p->a (when it needs it) on every vector `train` yields: too few
+ * points leave p->a NULL and p->untrained set. */
+static int build_train(coll *c, ixparts *p, store_iter *train, precis_error *err) {
+  size_t dim = c->cfg.dim, n = 0, cap = 0;
+  float *all = NULL;
+  for (; store_iter_valid(train); store_iter_next(train)) {
+    size_t vl;
+    const char *v = store_iter_value(train, &vl);
+    if (vl != dim * sizeof(float)) continue;
+    if (n == cap) {
+      cap = cap ? cap * 2 : 4096;
+      float *q = realloc(all, cap * dim * sizeof(float));
+      if (!q) { free(all); return precis_error_set(err, PRECIS_E_NO_MEMORY, "train"); }
+      all = q;
+    }
+    memcpy(all + n * dim, v, vl);
+    n++;
+  }
+  int rc = store_iter_status(train, err);
+  if (!rc && n) {
+    precis_error te;
+    if (ann_train(p->a, n, all, &te)) {
+      if (te.code == PRECIS_E_NO_MEMORY) {
+        rc = precis_error_set(err, te.code, "train: %s", te.msg);
+      } else { /* too few points to train: stay without an index, searches scan */
+        if (c->log) c->log(c->log_ctx, COLL_LOG_INFO, "collection %s: index not trained yet (%zu points): %s",
+                           c->name, n, te.msg);
+        p->untrained = true;
+      }
+    }
+  } else if (!rc) {
+    p->untrained = true;
+  }
+  free(all);
+  if (p->untrained) {
+    ann_destroy(p->a);
+    p->a = NULL;
+  }
+  return rc;
+}
+
+/* Build an index of p->spec (p->a created, empty) from the vectors `it`
+ * yields (and `train` for an index that needs training). */
+static int build_index(coll *c, ixparts *p, store_iter *train, store_iter *it,
+                       precis_error *err) {
   size_t dim = c->cfg.dim, chunk = 4096, nb = 0;
+  int rc = PRECIS_OK;
+  if (!ann_is_trained(p->a) && (rc = build_train(c, p, train, err))) return rc;
   float *buf = malloc(chunk * dim * sizeof(float));
   uint64_t *ids = malloc(chunk * sizeof(uint64_t));
-  idmap live;
-  idmap_init(&live);
-  uint64_t *slot_id = NULL;
-  size_t nslots = 0, scap = 0;
-  store_iter *it = store_iter_create(c->st, STORE_CF_VEC, prefix, 4);
-  if (!buf || !ids || !it) {
+  if (!buf || !ids) {
     rc = precis_error_set(err, PRECIS_E_NO_MEMORY, "rebuild");
     goto out;
   }
-  /* untrained indexes (IVF) are trained on everything first */
-  if (!ann_is_trained(a)) {
-    size_t n = 0, cap = 0;
-    float *all = NULL;
-    for (; store_iter_valid(it); store_iter_next(it)) {
-      size_t vl;
-      const char *v = store_iter_value(it, &vl);
-      if (vl != dim * sizeof(float)) continue;
-      if (n == cap) {
-        cap = cap ? cap * 2 : 4096;
-        float *p = realloc(all, cap * dim * sizeof(float));
-        if (!p) { free(all); rc = precis_error_set(err, PRECIS_E_NO_MEMORY, "train"); goto out; }
-        all = p;
-      }
-      memcpy(all + n * dim, v, vl);
-      n++;
-    }
-    rc = n ? ann_train(a, n, all, err) : PRECIS_E_INVALID_ARGUMENT;
-    free(all);
-    if (rc) {
-      /* too few points to train: stay without an index, searches scan */
-      if (c->log) c->log(c->log_ctx, COLL_LOG_INFO, "collection %s: index not trained yet (%llu points)", c->name, (unsigned long long)n);
-      ann_destroy(a);
-      a = NULL;
-      precis_error_clear(err);
-      rc = PRECIS_OK;
-    }
-    store_iter_destroy(it);
-    it = store_iter_create(c->st, STORE_CF_VEC, prefix, 4);
-    if (!it) { rc = precis_error_set(err, PRECIS_E_NO_MEMORY, "rebuild"); goto out; }
-  }
-  uint64_t count = 0;
   for (; store_iter_valid(it); store_iter_next(it)) {
     size_t kl, vl;
     const unsigned char *k = (const unsigned char *)store_iter_key(it, &kl);
@@ -256,45 +282,146 @@ int coll__rebuild(coll *c, const char *why, precis_error *err) {
       goto out;
     }
     uint64_t id = store_get_be64(k + 4);
-    count++;
-    if (!a) { if (idmap_put(&live, id, UINT64_MAX)) goto oom; continue; }
+    p->count++;
+    if (!p->a) {
+      if (idmap_put(&p->live, id, UINT64_MAX)) { rc = precis_error_set(err, PRECIS_E_NO_MEMORY, "rebuild"); goto out; }
+      continue;
+    }
     memcpy(buf + nb * dim, v, vl);
     ids[nb++] = id;
     if (nb == chunk) {
-      if ((rc = rebuild_flush(a, buf, ids, nb, &live, &slot_id, &nslots, &scap, err))) goto out;
+      if ((rc = build_flush(p, buf, ids, nb, err))) goto out;
       nb = 0;
     }
   }
   if ((rc = store_iter_status(it, err))) goto out;
-  if (a && nb) {
-    if ((rc = rebuild_flush(a, buf, ids, nb, &live, &slot_id, &nslots, &scap, err))) goto out;
-  }
-  /* swap in */
-  ann_destroy(c->ann);
-  c->ann = a;
-  a = NULL;
-  snprintf(c->cur_spec, sizeof c->cur_spec, "%s", spec);
-  free(c->slot_id);
-  c->slot_id = slot_id;
-  slot_id = NULL;
-  c->nslots = nslots;
-  c->slot_cap = scap;
-  idmap_free(&c->live);
-  c->live = live;
-  idmap_init(&live);
-  c->count = count;
-  c->dirty = true;
-  rc = PRECIS_OK;
-  goto out;
-oom:
-  rc = precis_error_set(err, PRECIS_E_NO_MEMORY, "rebuild");
+  if (p->a && nb) rc = build_flush(p, buf, ids, nb, err);
 out:
-  store_iter_destroy(it);
   free(buf);
   free(ids);
-  free(slot_id);
-  idmap_free(&live);
-  ann_destroy(a);
+  return rc;
+}
+
+/* Prepare a build: the spec, an empty index and iterators over the stored
+ * vectors as they are now (caller holds the collection lock, shared or
+ * exclusive; RocksDB iterators read the state of their creation). */
+static int build_begin(coll *c, ixparts *p, store_iter **train, store_iter **it,
+                       precis_error *err) {
+  memset(p, 0, sizeof *p);
+  idmap_init(&p->live);
+  *train = *it = NULL;
+  snprintf(p->spec, sizeof p->spec, "%s", upkeep_spec_for(c, c->count));
+  int rc = upkeep_new_ann(c, p->spec, &p->a, err);
+  if (rc) return rc;
+  unsigned char prefix[4];
+  store_put_be32(prefix, c->id);
+  *it = store_iter_create(c->st, STORE_CF_VEC, prefix, 4);
+  if (*it && !ann_is_trained(p->a)) *train = store_iter_create(c->st, STORE_CF_VEC, prefix, 4);
+  if (!*it || (!ann_is_trained(p->a) && !*train)) {
+    store_iter_destroy(*it);
+    store_iter_destroy(*train);
+    *train = *it = NULL;
+    parts_free(p);
+    return precis_error_set(err, PRECIS_E_NO_MEMORY, "rebuild");
+  }
+  return PRECIS_OK;
+}
+
+/* The collection after a build of p: untrained builds try again at twice
+ * the count. */
+static void build_installed(coll *c, bool untrained) {
+  if (untrained) c->train_at = (c->count > UPKEEP_TRAIN_FIRST / 2 ? c->count : UPKEEP_TRAIN_FIRST / 2) * 2;
+  c->dirty = true;
+}
+
+/* Rebuild the index from every stored vector (exclusive lock held). On
+ * failure the collection keeps its index; if that index is known to be out
+ * of step (`must`), it is dropped instead: searches then scan RocksDB and
+ * `count` still equals the live map, until a later rebuild succeeds. */
+static int rebuild_locked(coll *c, const char *why, bool must, precis_error *err) {
+  if (c->log) c->log(c->log_ctx, COLL_LOG_INFO, "collection %s: rebuilding ANN index (%s)", c->name, why);
+  ixparts p, old;
+  store_iter *train, *it;
+  int rc = build_begin(c, &p, &train, &it, err);
+  if (!rc) rc = build_index(c, &p, train, it, err);
+  store_iter_destroy(train);
+  store_iter_destroy(it);
+  if (!rc) {
+    uint64_t count = p.count;
+    bool untrained = p.untrained;
+    parts_take(c, &old);
+    parts_put(c, &p);
+    parts_free(&old);
+    c->count = count;
+    build_installed(c, untrained);
+    return PRECIS_OK;
+  }
+  parts_free(&p);
+  if (must) coll__drop_index(c);
+  return rc;
+}
+
+int coll__rebuild(coll *c, const char *why, precis_error *err) {
+  return rebuild_locked(c, why, false, err);
+}
+
+int coll__rebuild_or_drop(coll *c, const char *why, precis_error *err) {
+  return rebuild_locked(c, why, true, err);
+}
+
+void coll__drop_index(coll *c) {
+  ann_destroy(c->ann);
+  c->ann = NULL;
+  free(c->slot_id);
+  c->slot_id = NULL;
+  c->nslots = c->slot_cap = 0;
+  /* without an index every live id maps to UINT64_MAX */
+  for (size_t i = 0; i < c->live.cap; i++)
+    if (c->live.used[i] == 1) c->live.vals[i] = UINT64_MAX;
+  c->train_at = c->count + 1; /* the next write tries again */
+  c->dirty = true;
+}
+
+static int replay_log(coll *c, uint64_t from, uint64_t *replayed, precis_error *err);
+
+int coll__rebuild_aside(coll *c, const char *why, precis_error *err) {
+  if (c->log) c->log(c->log_ctx, COLL_LOG_INFO, "collection %s: rebuilding ANN index aside (%s)", c->name, why);
+  /* no save (and so no trimming of the replay log) while this runs: the
+   * writes made meanwhile are replayed from the log into the new index */
+  pthread_mutex_lock(&c->save_mu);
+  ixparts p, old;
+  store_iter *train, *it;
+  pthread_rwlock_rdlock(&c->lock);
+  uint64_t from = c->seq;
+  int rc = build_begin(c, &p, &train, &it, err);
+  pthread_rwlock_unlock(&c->lock);
+  if (!rc) rc = build_index(c, &p, train, it, err);
+  store_iter_destroy(train);
+  store_iter_destroy(it);
+  if (rc) {
+    parts_free(&p);
+    pthread_mutex_unlock(&c->save_mu);
+    return rc;
+  }
+  bool untrained = p.untrained;
+  pthread_rwlock_wrlock(&c->lock);
+  parts_take(c, &old);
+  parts_put(c, &p);
+  uint64_t replayed = 0;
+  rc = replay_log(c, from, &replayed, err);
+  if (!rc && c->live.len != c->count)
+    rc = precis_error_set(err, PRECIS_E_INTERNAL, "rebuilt index holds %zu live points, the store %llu",
+                          c->live.len, (unsigned long long)c->count);
+  if (rc) { /* keep the old index */
+    parts_take(c, &p);
+    parts_put(c, &old);
+  } else {
+    build_installed(c, untrained);
+  }
+  pthread_rwlock_unlock(&c->lock);
+  parts_free(&old);
+  parts_free(&p);
+  pthread_mutex_unlock(&c->save_mu);
   return rc;
 }
 
@@ -316,33 +443,58 @@ static int slots_put(int fd, uint32_t *crc, const void *p, size_t n) {
   return file_write_all(fd, p, n);
 }
 
-/* The slot file of `c` reflecting write sequence `seq` (caller holds the lock). */
-static int save_slots(const coll *c, const char *path, uint64_t seq, precis_error *err) {
+/* The slot map of a collection at one write sequence, copied out under the
+ * lock so that the file is written without it. */
+typedef struct {
+  uint64_t hdr[4];       /* id, seq, nslots, count */
+  uint64_t *slot_id;
+  unsigned char *liveb;  /* one byte per slot */
+} slots_image;
+
+static void slots_image_free(slots_image *im) {
+  free(im->slot_id);
+  free(im->liveb);
+  memset(im, 0, sizeof *im);
+}
+
+/* Lock held (shared is enough). */
+static int slots_image_take(const coll *c, uint64_t seq, slots_image *im, precis_error *err) {
+  size_t n = c->nslots;
+  im->hdr[0] = c->id;
+  im->hdr[1] = seq;
+  im->hdr[2] = n;
+  im->hdr[3] = c->count;
+  im->slot_id = malloc((n ? n : 1) * sizeof *im->slot_id);
+  im->liveb = malloc(n ? n : 1);
+  if (!im->slot_id || !im->liveb) {
+    slots_image_free(im);
+    return precis_error_set(err, PRECIS_E_NO_MEMORY, "save");
+  }
+  if (n) memcpy(im->slot_id, c->slot_id, n * sizeof *im->slot_id);
+  for (size_t s = 0; s < n; s++) {
+    uint64_t v;
+    im->liveb[s] = idmap_get(&c->live, c->slot_id[s], &v) && v == s;
+  }
+  return PRECIS_OK;
+}
+
+/* Write the slot file atomically (file.h). No lock needed. */
+static int save_slots(const slots_image *im, const char *path, precis_error *err) {
   file_atomic fa;
   int rc = file_atomic_open(&fa, path, err);
   if (rc) return rc;
   unsigned char buf[4096];
   uint32_t crc = 0;
+  size_t n = (size_t)im->hdr[2];
   memcpy(buf, SLOTS_MAGIC, 8);
-  byte_put_le64(buf + 8, c->id);
-  byte_put_le64(buf + 16, seq);
-  byte_put_le64(buf + 24, c->nslots);
-  byte_put_le64(buf + 32, c->count);
+  for (int i = 0; i < 4; i++) byte_put_le64(buf + 8 + 8 * i, im->hdr[i]);
   int bad = slots_put(fa.fd, &crc, buf, 40);
-  for (size_t s = 0; s < c->nslots && !bad;) {
+  for (size_t s = 0; s < n && !bad;) {
     size_t m = 0;
-    for (; m + 8 <= sizeof buf && s < c->nslots; m += 8, s++) byte_put_le64(buf + m, c->slot_id[s]);
+    for (; m + 8 <= sizeof buf && s < n; m += 8, s++) byte_put_le64(buf + m, im->slot_id[s]);
     bad = slots_put(fa.fd, &crc, buf, m);
   }
-  /* live bits: one byte per slot keeps it simple */
-  for (size_t s = 0; s < c->nslots && !bad;) {
-    size_t m = 0;
-    for (; m < sizeof buf && s < c->nslots; m++, s++) {
-      uint64_t v;
-      buf[m] = idmap_get(&c->live, c->slot_id[s], &v) && v == s;
-    }
-    bad = slots_put(fa.fd, &crc, buf, m);
-  }
+  if (!bad && n) bad = slots_put(fa.fd, &crc, im->liveb, n);
   byte_put_le32(buf, crc);
   if (!bad) bad = file_write_all(fa.fd, buf, 4);
   if (bad) {
@@ -395,21 +547,39 @@ out:
   return rc;
 }
 
-int coll_save_index(coll *c, precis_error *err) {
-  pthread_mutex_lock(&c->save_mu);
-  pthread_rwlock_rdlock(&c->lock);
-  int rc = PRECIS_OK;
-  if (!c->dirty || !c->ann) goto out;
+/* Save the index if it changed. The index is serialised under the shared
+ * lock (readers go on; writers wait while FAISS writes it into the page
+ * cache); the files are synced and renamed with no collection lock, and
+ * the state (index_seq, dirty, ops_since_save) changes under a short
+ * exclusive lock once both files are durable. `wait`: false returns at once
+ * when another save or a rebuild holds save_mu (periodic saves). */
+int coll__save_index(coll *c, bool wait, precis_error *err) {
+  if (wait) pthread_mutex_lock(&c->save_mu);
+  else if (pthread_mutex_trylock(&c->save_mu) != 0) return PRECIS_OK;
   char fp[4200], sp[4200];
   index_paths(c, fp, sp, sizeof fp);
-  uint64_t seq = c->seq;
+  slots_image im = {{0}, NULL, NULL};
+  ann_pending *pend = NULL;
+  pthread_rwlock_rdlock(&c->lock);
+  bool todo = c->dirty && c->ann;
+  uint64_t seq = c->seq, ops = c->ops_since_save;
+  int rc = PRECIS_OK;
+  if (todo && !(rc = slots_image_take(c, seq, &im, err))) rc = ann_save_begin(c->ann, fp, &pend, err);
+  pthread_rwlock_unlock(&c->lock);
+  if (!todo || rc) goto out;
+  if ((rc = ann_save_finish(pend, err))) { pend = NULL; goto out; }
+  pend = NULL;
+  if ((rc = save_slots(&im, sp, err))) goto out;
+  pthread_rwlock_wrlock(&c->lock);
   c->index_seq = seq;
-  if ((rc = ann_save(c->ann, fp, err))) goto out;
-  if ((rc = save_slots(c, sp, seq, err))) goto out;
-  c->dirty = false;
-  c->ops_since_save = 0;
+  if (c->seq == seq) c->dirty = false;
+  c->ops_since_save = c->ops_since_save > ops ? c->ops_since_save - ops : 0;
+  c->dirty_since_ms = 0;
+  pthread_rwlock_unlock(&c->lock);
   /* trim the replay log up to and including seq */
   store_batch *b = store_batch_create(c->st);
+  precis_error e2;
+  int trc = b ? PRECIS_OK : precis_error_set(&e2, PRECIS_E_NO_MEMORY, "log trim");
   if (b) {
     unsigned char lo[12], hi[12];
     store_put_be32(lo, c->id);
@@ -417,17 +587,20 @@ int coll_save_index(coll *c, precis_error *err) {
     store_put_be32(hi, c->id);
     store_put_be64(hi + 4, seq + 1);
     store_batch_delete_range(b, STORE_CF_LOG, lo, 12, hi, 12);
-    precis_error e2;
-    if (store_write(c->st, b, &e2) && c->log)
-      c->log(c->log_ctx, COLL_LOG_WARN, "collection %s: log trim failed: %s", c->name, e2.msg);
+    trc = store_write(c->st, b, &e2);
     store_batch_destroy(b);
   }
+  /* not fatal: the log after seq is intact and older entries are skipped */
+  if (trc && c->log) c->log(c->log_ctx, COLL_LOG_WARN, "collection %s: log trim failed: %s", c->name, e2.msg);
   if (c->log) c->log(c->log_ctx, COLL_LOG_DEBUG, "collection %s: index saved at seq %llu", c->name, (unsigned long long)seq);
 out:
-  pthread_rwlock_unlock(&c->lock);
+  ann_save_abort(pend);
+  slots_image_free(&im);
   pthread_mutex_unlock(&c->save_mu);
   return rc;
 }
+
+int coll_save_index(coll *c, precis_error *err) { return coll__save_index(c, true, err); }
 
 void coll_save_block(coll *c, bool block) {
   if (block) pthread_mutex_lock(&c->save_mu);
@@ -435,14 +608,22 @@ void coll_save_block(coll *c, bool block) {
 }
 
 int coll_save_index_copy(coll *c, const char *dir, precis_error *err) {
-  pthread_rwlock_rdlock(&c->lock);
-  int rc = PRECIS_OK;
-  if (c->ann) {
-    char fp[4300], sp[4300];
-    index_paths_in(dir, c->id, fp, sp, sizeof fp);
-    if (!(rc = ann_save(c->ann, fp, err))) rc = save_slots(c, sp, c->seq, err);
-  }
+  char fp[4300], sp[4300];
+  index_paths_in(dir, c->id, fp, sp, sizeof fp);
+  slots_image im = {{0}, NULL, NULL};
+  ann_pending *pend = NULL;
+  pthread_rwlock_rdlock(&c->lock); /* serialised under the lock, synced without */
+  bool has = c->ann != NULL;
+  int rc = has ? slots_image_take(c, c->seq, &im, err) : PRECIS_OK;
+  if (has && !rc) rc = ann_save_begin(c->ann, fp, &pend, err);
   pthread_rwlock_unlock(&c->lock);
+  if (has && !rc) {
+    rc = ann_save_finish(pend, err);
+    if (!rc) rc = save_slots(&im, sp, err);
+  } else {
+    ann_save_abort(pend);
+  }
+  slots_image_free(&im);
   return rc;
 }
 
@@ -479,6 +660,10 @@ static int replay_log(coll *c, uint64_t from, uint64_t *replayed, precis_error *
     int r = coll__read_vector(c, id, vec, err);
     if (r == PRECIS_E_NOT_FOUND) { precis_error_clear(err); continue; }
     if (r) { rc = r; break; }
+    if (!c->ann) { /* no index: the live map lists the ids */
+      if (idmap_put(&c->live, id, UINT64_MAX)) rc = precis_error_set(err, PRECIS_E_NO_MEMORY, "replay");
+      continue;
+    }
     if ((rc = ann_add(c->ann, 1, vec, err))) break;
     if (coll__slots_push(c, id) || idmap_put(&c->live, id, c->nslots - 1))
       rc = precis_error_set(err, PRECIS_E_NO_MEMORY, "replay");
@@ -533,12 +718,16 @@ static int load_saved(coll *c, char *why, size_t whylen) {
     ann_destroy(a);
     return PRECIS_E_CORRUPTION;
   }
-  c->ann = a;
-  snprintf(c->cur_spec, sizeof c->cur_spec, "%s", coll__spec_for(c, c->nslots));
-  if (strstr(c->cfg.index_spec, "HNSW") || (c->auto_spec && c->nslots > COLL_AUTO_HNSW_THRESHOLD)) {
-    ann_set_param(a, "efSearch", c->cfg.hnsw_ef_search, NULL);
-    ann_set_param(a, "efConstruction", c->cfg.hnsw_ef_construction, NULL);
+  /* the spec of the index loaded, not of the count: an automatic
+   * collection's index is Flat or HNSW32 (upkeep.h) */
+  const char *spec = !c->auto_spec ? c->cfg.index_spec : ann_is_flat(a) ? UPKEEP_AUTO_SMALL : UPKEEP_AUTO_LARGE;
+  if ((rc = upkeep_set_params(c, a, spec, &e))) {
+    snprintf(why, whylen, "index parameters: %s", e.msg);
+    ann_destroy(a);
+    return rc;
   }
+  c->ann = a;
+  snprintf(c->cur_spec, sizeof c->cur_spec, "%s", spec);
   if ((rc = replay_log(c, saved, &replayed, &e))) {
     snprintf(why, whylen, "replay: %s", e.msg);
     return rc;
@@ -570,7 +759,12 @@ int coll_open(store *st, const char *ann_dir, const char *desc, size_t desc_len,
   c->log_ctx = log_ctx;
   idmap_init(&c->live);
   idmap_init(&c->tokens);
-  pthread_rwlock_init(&c->lock, NULL);
+  pthread_rwlockattr_t la;
+  pthread_rwlockattr_init(&la);
+  /* writers first: glibc's default lets a stream of readers starve them */
+  pthread_rwlockattr_setkind_np(&la, PTHREAD_RWLOCK_PREFER_WRITER_NONRECURSIVE_NP);
+  pthread_rwlock_init(&c->lock, &la);
+  pthread_rwlockattr_destroy(&la);
   pthread_mutex_init(&c->save_mu, NULL);
   int rc;
   c->ann_dir = strdup(ann_dir);
@@ -594,9 +788,10 @@ int coll_open(store *st, const char *ann_dir, const char *desc, size_t desc_len,
       if (c->log) c->log(c->log_ctx, COLL_LOG_WARN, "collection %s: %s", c->name, why);
       if ((rc = coll__rebuild(c, why, err))) goto fail;
     } else {
-      rc = coll__new_ann(c, coll__spec_for(c, 0), &c->ann, err);
+      const char *spec = upkeep_spec_for(c, 0);
+      rc = upkeep_new_ann(c, spec, &c->ann, err);
       if (rc) goto fail;
-      snprintf(c->cur_spec, sizeof c->cur_spec, "%s", coll__spec_for(c, 0));
+      snprintf(c->cur_spec, sizeof c->cur_spec, "%s", spec);
       if (!ann_is_trained(c->ann)) { ann_destroy(c->ann); c->ann = NULL; }
     }
   }

@@ -13,8 +13,21 @@
  * also records the ids it touched under LOG cid|seq; on open the saved index
  * is loaded and only the logged changes after its sequence are replayed.
  *
- * Locking: `lock` is a rwlock; readers (get, search, describe, retrieve) take
- * it shared, writers exclusive. Saving takes it shared plus `save_mu`.
+ * Locking: `lock` is a writer-preferring rwlock; readers (get, search,
+ * describe, retrieve) take it shared, writers exclusive; it is never taken
+ * twice by one thread (a waiting writer would deadlock a nested read).
+ * `save_mu` is taken before `lock`, never after: it serialises saves,
+ * snapshots and rebuilds built aside. Slow work holds `lock` only briefly
+ * (index/upkeep.h): a save serialises under the shared lock and syncs
+ * without it; a rebuild reads a RocksDB iterator without the lock and
+ * swaps in, replaying the writes logged meanwhile, under a short exclusive
+ * lock; the kNN graph rebuild takes the exclusive lock per chunk of points.
+ * State a save or describe reads (seq, index_seq, dirty, ops_since_save)
+ * changes only under the exclusive lock.
+ *
+ * Registry (engine.c): `refs` counts the calls using the collection; it and
+ * `dropping` are guarded by the engine's reference mutex. A collection is
+ * freed only once it is out of the registry and `refs` is 0.
  */
 #ifndef PRECIS_INDEX_COLL_H
 #define PRECIS_INDEX_COLL_H
@@ -57,6 +70,16 @@ typedef struct coll {
   uint64_t index_seq;  /* sequence the in-memory index reflects on disk */
   bool dirty;          /* index changed since saved */
   uint64_t ops_since_save;
+  uint64_t dirty_since_ms; /* monotonic ms of the first unsaved change; 0 = none */
+  /* upkeep (upkeep.h) */
+  uint64_t train_at;   /* count at which an index-less collection next builds
+                          one; 0 = UPKEEP_TRAIN_FIRST */
+  bool rebuild_due, rebuilding, save_due;
+  uint64_t rebuild_hold_seq; /* no rebuild attempt before this sequence */
+  char rebuild_why[160];
+  /* registry (engine.c) */
+  unsigned refs;
+  bool dropping;
   uint64_t knn_edges, links; /* edge counters (graph module) */
   int64_t pend_knn, pend_links; /* deltas staged for the batch in flight */
   gmem *gm;            /* the edges in memory (graph_mem.h) */
@@ -84,21 +107,23 @@ int coll_open(store *st, const char *ann_dir, const char *desc, size_t desc_len,
 void coll_close(coll *c, bool save);
 /* Removes the index files of collection id (after its data was dropped). */
 void coll_remove_files(const char *ann_dir, uint32_t id);
-/* Saves the index if it changed, then trims the replay log. Takes locks. */
+/* Saves the index if it changed, then trims the replay log. Takes locks
+ * (see Locking above). */
 int coll_save_index(coll *c, precis_error *err);
 /* Snapshots: coll_save_block(c, true) holds off coll_save_index (and so the
  * trimming of the replay log) until coll_save_block(c, false).
  * coll_save_index_copy writes the index and slot files, reflecting the
  * current write sequence, into `dir` (the live files and the replay log are
- * untouched; writers wait meanwhile; nothing is written while the collection
- * has no index yet). The caller holds the save block. */
+ * untouched; writers wait while the index is serialised, not while it is
+ * synced; nothing is written while the collection has no index yet). The caller holds the save block. */
 void coll_save_block(coll *c, bool block);
 int coll_save_index_copy(coll *c, const char *dir, precis_error *err);
 
 /* The entry points below take the collection lock themselves. */
-/* defer_graph: no kNN upkeep (ENGINE_UPSERT_DEFER_GRAPH). */
+/* defer_graph: no kNN upkeep (ENGINE_UPSERT_DEFER_GRAPH); *upserted (may
+ * be NULL) receives the number of distinct ids written. */
 int coll_upsert(coll *c, const engine_point_in *pts, size_t n, bool defer_graph,
-                precis_error *err);
+                size_t *upserted, precis_error *err);
 int coll_get(coll *c, const uint64_t *ids, size_t n, bool with_vectors,
              engine_point **out, precis_error *err);
 int coll_delete(coll *c, const uint64_t *ids, size_t n, size_t *deleted,

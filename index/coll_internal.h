@@ -8,10 +8,23 @@
 void coll__meta_key(unsigned char *k, char tag, uint32_t cid);
 /* Put the sequence and count counters into a batch. */
 void coll__batch_counters(coll *c, store_batch *b, uint64_t seq, uint64_t count);
-const char *coll__spec_for(const coll *c, uint64_t n);
-int coll__new_ann(coll *c, const char *spec, ann **out, precis_error *err);
 int coll__slots_push(coll *c, uint64_t id);
+/* Rebuild the index from the stored vectors with the exclusive lock held;
+ * on failure the old index stays. */
 int coll__rebuild(coll *c, const char *why, precis_error *err);
+/* The same when the index is known to be out of step with the store: on
+ * failure the index is dropped (coll__drop_index), so that `count` and the
+ * live map never diverge. */
+int coll__rebuild_or_drop(coll *c, const char *why, precis_error *err);
+/* No index from now on (searches scan RocksDB) until upkeep builds one;
+ * exclusive lock held. */
+void coll__drop_index(coll *c);
+/* Rebuild with no lock held: built from an iterator without the lock,
+ * swapped in under a short exclusive lock (writes made meanwhile are
+ * replayed from the log). Holds save_mu throughout. */
+int coll__rebuild_aside(coll *c, const char *why, precis_error *err);
+/* coll_save_index; wait = false: skip when a save or rebuild is running. */
+int coll__save_index(coll *c, bool wait, precis_error *err);
 /* Check a query/point vector: dimension, finiteness, cosine non-zero.
  * Writes the prepared copy (normalised for cosine) into out. */
 int coll__prepare_vector(const coll *c, const float *v, uint32_t dim, float *out,

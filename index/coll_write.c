@@ -10,6 +10,7 @@
 #include "graph.h"
 #include "payload.h"
 #include "payload_index.h"
+#include "upkeep.h"
 
 int coll__prepare_vector(const coll *c, const float *v, uint32_t dim, float *out,
                          const char *what, precis_error *err) {
@@ -37,39 +38,15 @@ int coll__prepare_vector(const coll *c, const float *v, uint32_t dim, float *out
   return PRECIS_OK;
 }
 
-static void maybe_rebuild(coll *c) {
-  const char *why = NULL;
-  char buf[128];
-  double frac = c->eopts ? c->eopts->rebuild_tombstone_fraction : 0.2;
-  if (c->ann && c->nslots >= 1000 && (double)(c->nslots - c->live.len) > frac * (double)c->nslots) {
-    snprintf(buf, sizeof buf, "%zu of %zu slots are tombstones", c->nslots - c->live.len, c->nslots);
-    why = buf;
-  } else if (c->auto_spec && c->ann && strcmp(coll__spec_for(c, c->count), c->cur_spec) != 0) {
-    snprintf(buf, sizeof buf, "auto index: %llu points call for %s",
-             (unsigned long long)c->count, coll__spec_for(c, c->count));
-    why = buf;
-  } else if (!c->ann && c->count >= 256 && (c->count & (c->count - 1)) == 0) {
-    why = "training the index";
-  }
-  if (!why) return;
+/* The in-memory index could not follow a durable write: rebuild it from
+ * the store, or drop it (coll__rebuild_or_drop) so that `count` and the
+ * live map agree; the write itself succeeded, so the error is logged. */
+static void resync_index(coll *c, const char *why) {
   precis_error e;
-  if (coll__rebuild(c, why, &e) && c->log)
-    c->log(c->log_ctx, COLL_LOG_ERROR, "collection %s: rebuild failed: %s", c->name, e.msg);
-}
-
-static void after_write(coll *c, size_t ops) {
-  c->ops_since_save += ops;
-  c->dirty = true;
-  maybe_rebuild(c);
-}
-
-static void maybe_save(coll *c) {
-  uint64_t every = c->eopts ? c->eopts->save_every_ops : 0;
-  if (every && c->ops_since_save >= every) {
-    precis_error e;
-    if (coll_save_index(c, &e) && c->log)
-      c->log(c->log_ctx, COLL_LOG_WARN, "collection %s: periodic save failed: %s", c->name, e.msg);
-  }
+  if (coll__rebuild_or_drop(c, why, &e) && c->log)
+    c->log(c->log_ctx, COLL_LOG_ERROR,
+           "collection %s: rebuild after \"%s\" failed (%s); searches scan the store until the index is rebuilt",
+           c->name, why, e.msg);
 }
 
 /* Batches of at least this many points write RocksDB on a second thread
@@ -133,8 +110,18 @@ int coll__stage_pidx(coll *c, store_batch *b, uint64_t id, const char *new_meta,
   return rc;
 }
 
+static int reserve_slots(coll *c, size_t n) {
+  if (n < c->slot_cap * 2) n = c->slot_cap * 2;
+  uint64_t *p = realloc(c->slot_id, n * sizeof *p);
+  if (!p) return -1;
+  c->slot_id = p;
+  c->slot_cap = n;
+  return 0;
+}
+
 int coll_upsert(coll *c, const engine_point_in *pts, size_t n, bool defer_graph,
-                precis_error *err) {
+                size_t *upserted, precis_error *err) {
+  if (upserted) *upserted = 0;
   if (n == 0 || n > PRECIS_MAX_BATCH)
     return precis_error_set(err, n ? PRECIS_E_OUT_OF_RANGE : PRECIS_E_INVALID_ARGUMENT,
                             "a batch holds 1..%d points, got %zu", PRECIS_MAX_BATCH, n);
@@ -148,6 +135,7 @@ int coll_upsert(coll *c, const engine_point_in *pts, size_t n, bool defer_graph,
   store_batch *b = store_batch_create(c->st);
   unsigned char *pay = NULL;
   int rc = PRECIS_OK;
+  bool upkeep = false;
   if (!vecs || !uniq || !ids || !toks || !b) { rc = precis_error_set(err, PRECIS_E_NO_MEMORY, "upsert"); goto out; }
   /* validate everything first: a bad point fails the batch untouched */
   for (size_t i = 0; i < n; i++)
@@ -163,6 +151,12 @@ int coll_upsert(coll *c, const engine_point_in *pts, size_t n, bool defer_graph,
   for (size_t i = 0; i < m / 2; i++) { size_t t = uniq[i]; uniq[i] = uniq[m - 1 - i]; uniq[m - 1 - i] = t; }
   pthread_rwlock_wrlock(&c->lock);
   if (c->ann && (rc = ann_check_room(c->ann, m, err))) goto unlock;
+  /* room first, so that once the write is durable the maps cannot fail */
+  if (idmap_reserve(&c->live, c->live.len + m) ||
+      (c->ann && c->slot_cap < c->nslots + m && reserve_slots(c, c->nslots + m))) {
+    rc = precis_error_set(err, PRECIS_E_NO_MEMORY, "upsert");
+    goto unlock;
+  }
   uint64_t added = 0;
   for (size_t j = 0; j < m; j++) {
     const engine_point_in *p = &pts[uniq[j]];
@@ -214,8 +208,7 @@ int coll_upsert(coll *c, const engine_point_in *pts, size_t n, bool defer_graph,
       c->dirty = true;
       bool ok = !add_rc && ann_ntotal(c->ann) == c->nslots + m;
       for (size_t j = 0; j < m && ok; j++) ok = !coll__slots_push(c, ids[j]);
-      if (!ok && coll__rebuild(c, "in-memory index out of step after a failed write", NULL) && c->log)
-        c->log(c->log_ctx, COLL_LOG_ERROR, "collection %s: rebuild failed", c->name);
+      if (!ok) resync_index(c, "in-memory index out of step after a failed write");
     }
     goto unlock;
   }
@@ -233,15 +226,21 @@ int coll_upsert(coll *c, const engine_point_in *pts, size_t n, bool defer_graph,
           break;
         }
     }
-    if (add_rc) /* the write is durable; rebuild the index from the store */
-      coll__rebuild(c, "in-memory index update failed", NULL);
+    if (add_rc) { /* the write is durable; rebuild the index from the store */
+      if (c->log)
+        c->log(c->log_ctx, COLL_LOG_WARN, "collection %s: index update failed: %s", c->name,
+               add_rc == PRECIS_E_NO_MEMORY ? "out of memory" : e2.msg);
+      resync_index(c, "in-memory index update failed");
+    }
   } else {
-    for (size_t j = 0; j < m; j++) idmap_put(&c->live, ids[j], UINT64_MAX);
+    for (size_t j = 0; j < m; j++) idmap_put(&c->live, ids[j], UINT64_MAX); /* reserved above */
   }
-  after_write(c, m);
+  upkeep_note_write(c, m);
+  upkeep = c->rebuild_due || c->save_due;
+  if (upserted) *upserted = m;
 unlock:
   pthread_rwlock_unlock(&c->lock);
-  if (!rc) maybe_save(c);
+  if (upkeep) upkeep_run(c);
 out:
   free(vecs);
   free(uniq);
@@ -265,6 +264,7 @@ int coll__delete(coll *c, const uint64_t *ids, size_t n, size_t *deleted,
   idmap seen;
   idmap_init(&seen);
   int rc = PRECIS_OK;
+  bool upkeep = false;
   if (!gone || !lv || !b) { rc = precis_error_set(err, PRECIS_E_NO_MEMORY, "delete"); goto out; }
   if (!locked) pthread_rwlock_wrlock(&c->lock);
   size_t m = 0;
@@ -296,10 +296,11 @@ int coll__delete(coll *c, const uint64_t *ids, size_t n, size_t *deleted,
     idmap_del(&c->tokens, gone[j]);
   }
   if (deleted) *deleted = m;
-  after_write(c, m);
+  upkeep_note_write(c, m);
+  upkeep = !locked && (c->rebuild_due || c->save_due);
 unlock:
   if (!locked) pthread_rwlock_unlock(&c->lock);
-  if (!rc && m && !locked) maybe_save(c);
+  if (upkeep) upkeep_run(c);
 out:
   free(gone);
   free(lv);

@@ -24,13 +24,18 @@
 #include "graph_internal.h"
 #include "store.h"
 #include "log.h"
+#include "upkeep.h"
 #include "valid.h"
 
 struct engine {
   char *dir, *ann_dir;
   store *st;
   engine_options opts;
-  pthread_rwlock_t lock; /* registry: shared for use, exclusive for create/drop */
+  /* registry: shared to look a collection up, exclusive to add or remove
+   * one; held only for that, never across an operation (see acquire) */
+  pthread_rwlock_t lock;
+  pthread_mutex_t ref_mu; /* coll refs and dropping */
+  pthread_cond_t ref_cv;  /* signalled when a dropping collection's refs reach 0 */
   coll **colls;
   size_t ncolls, cap;
   uint32_t next_cid;
@@ -41,7 +46,8 @@ void engine_options_default(engine_options *o) {
   o->sync_writes = 1;
   o->create_if_missing = 1;
   o->rebuild_tombstone_fraction = 0.2;
-  o->save_every_ops = 0;
+  o->save_every_ops = UPKEEP_DEFAULT_SAVE_OPS;
+  o->save_every_ms = UPKEEP_DEFAULT_SAVE_MS;
 }
 
 static void engine__log(void *ctx, int level, const char *fmt, ...) {
@@ -67,27 +73,64 @@ static int check_name(const char *name, precis_error *err) {
   return PRECIS_OK;
 }
 
+/* Registry lock held (either way). A dropping collection is still listed
+ * (so that its name cannot be created again before its data is gone) but
+ * cannot be acquired. */
 static coll *find(engine *e, const char *name) {
   for (size_t i = 0; i < e->ncolls; i++)
     if (!strcmp(e->colls[i]->name, name)) return e->colls[i];
   return NULL;
 }
 
-/* Look a collection up with the registry lock held shared; on success the
- * caller must call release(e) when done. */
+/* Reference handling: every call on a collection holds a reference for its
+ * duration; the registry lock is held only while looking the name up. */
+static bool ref_usable(engine *e, coll *c) {
+  pthread_mutex_lock(&e->ref_mu);
+  bool ok = !c->dropping;
+  if (ok) c->refs++;
+  pthread_mutex_unlock(&e->ref_mu);
+  return ok;
+}
+
+/* Look a collection up and take a reference; on success the caller calls
+ * release(e, c) when done. */
 static int acquire(engine *e, const char *name, coll **out, precis_error *err) {
   if (!e) return precis_error_set(err, PRECIS_E_INVALID_ARGUMENT, "no engine");
   if (!name) return precis_error_set(err, PRECIS_E_INVALID_ARGUMENT, "no collection name");
   pthread_rwlock_rdlock(&e->lock);
   coll *c = find(e, name);
-  if (!c) {
-    pthread_rwlock_unlock(&e->lock);
-    return precis_error_set(err, PRECIS_E_NOT_FOUND, "unknown collection \"%.64s\"", name);
-  }
+  bool ok = c && ref_usable(e, c);
+  pthread_rwlock_unlock(&e->lock);
+  if (!ok) return precis_error_set(err, PRECIS_E_NOT_FOUND, "unknown collection \"%.64s\"", name);
   *out = c;
   return PRECIS_OK;
 }
-static void release(engine *e) { pthread_rwlock_unlock(&e->lock); }
+
+static void release(engine *e, coll *c) {
+  pthread_mutex_lock(&e->ref_mu);
+  if (--c->refs == 0 && c->dropping) pthread_cond_broadcast(&e->ref_cv);
+  pthread_mutex_unlock(&e->ref_mu);
+}
+
+/* References to every usable collection: *out malloc'd (free() it after
+ * release_all). */
+static int acquire_all(engine *e, coll ***out, size_t *n, precis_error *err) {
+  pthread_rwlock_rdlock(&e->lock);
+  coll **v = malloc((e->ncolls ? e->ncolls : 1) * sizeof *v);
+  size_t m = 0;
+  for (size_t i = 0; v && i < e->ncolls; i++)
+    if (ref_usable(e, e->colls[i])) v[m++] = e->colls[i];
+  pthread_rwlock_unlock(&e->lock);
+  if (!v) return precis_error_set(err, PRECIS_E_NO_MEMORY, "collections");
+  *out = v;
+  *n = m;
+  return PRECIS_OK;
+}
+
+static void release_all(engine *e, coll **v, size_t n) {
+  for (size_t i = 0; i < n; i++) release(e, v[i]);
+  free(v);
+}
 
 static int mkdir_p(const char *p) {
   if (mkdir(p, 0755) == 0 || errno == EEXIST) return 0;
@@ -124,7 +167,14 @@ int engine_open(const char *dir, const engine_options *opts, engine **out,
   if (!e) return precis_error_set(err, PRECIS_E_NO_MEMORY, "engine");
   if (opts) e->opts = *opts;
   else engine_options_default(&e->opts);
-  pthread_rwlock_init(&e->lock, NULL);
+  pthread_rwlockattr_t la;
+  pthread_rwlockattr_init(&la);
+  /* create and drop must not starve behind a stream of lookups */
+  pthread_rwlockattr_setkind_np(&la, PTHREAD_RWLOCK_PREFER_WRITER_NONRECURSIVE_NP);
+  pthread_rwlock_init(&e->lock, &la);
+  pthread_rwlockattr_destroy(&la);
+  pthread_mutex_init(&e->ref_mu, NULL);
+  pthread_cond_init(&e->ref_cv, NULL);
   int rc;
   size_t dl = strlen(dir);
   e->dir = strdup(dir);
@@ -169,16 +219,20 @@ void engine_close(engine *e) {
   free(e->colls);
   store_close(e->st);
   pthread_rwlock_destroy(&e->lock);
+  pthread_mutex_destroy(&e->ref_mu);
+  pthread_cond_destroy(&e->ref_cv);
   free(e->dir);
   free(e->ann_dir);
   free(e);
 }
 
 int engine_save_indexes(engine *e, precis_error *err) {
-  pthread_rwlock_rdlock(&e->lock);
-  int rc = PRECIS_OK;
-  for (size_t i = 0; i < e->ncolls && !rc; i++) rc = coll_save_index(e->colls[i], err);
-  pthread_rwlock_unlock(&e->lock);
+  coll **v;
+  size_t n;
+  int rc = acquire_all(e, &v, &n, err);
+  if (rc) return rc;
+  for (size_t i = 0; i < n && !rc; i++) rc = coll_save_index(v[i], err);
+  release_all(e, v, n);
   return rc;
 }
 
@@ -199,13 +253,18 @@ int engine_snapshot(engine *e, const char *dir, precis_error *err) {
   snprintf(final_ann, sizeof final_ann, "%s/ann", dir);
   if (lstat(ann, &sb) == 0) engine_remove_tree(ann); /* a failed earlier attempt */
   if (mkdir(ann, 0755) != 0) return precis_error_set(err, PRECIS_E_IO, "%s: %s", ann, strerror(errno));
-  pthread_rwlock_rdlock(&e->lock);
-  for (size_t i = 0; i < e->ncolls; i++) coll_save_block(e->colls[i], true);
-  int rc = PRECIS_OK;
-  for (size_t i = 0; i < e->ncolls && !rc; i++) rc = coll_save_index_copy(e->colls[i], ann, err);
+  coll **v;
+  size_t n;
+  int rc = acquire_all(e, &v, &n, err);
+  if (rc) {
+    engine_remove_tree(ann);
+    return rc;
+  }
+  for (size_t i = 0; i < n; i++) coll_save_block(v[i], true);
+  for (size_t i = 0; i < n && !rc; i++) rc = coll_save_index_copy(v[i], ann, err);
   if (!rc) rc = store_checkpoint(e->st, dir, err);
-  for (size_t i = 0; i < e->ncolls; i++) coll_save_block(e->colls[i], false);
-  pthread_rwlock_unlock(&e->lock);
+  for (size_t i = 0; i < n; i++) coll_save_block(v[i], false);
+  release_all(e, v, n);
   if (!rc && rename(ann, final_ann) != 0)
     rc = precis_error_set(err, PRECIS_E_IO, "rename %s: %s", ann, strerror(errno));
   if (!rc) rc = file_fsync_dir(dir, err);
@@ -297,44 +356,64 @@ out:
   return rc;
 }
 
+/* Drop: mark the collection dropping (lookups fail from then on, a create
+ * of the name gets ALREADY_EXISTS), wait for the calls holding it to end,
+ * then delete its data; on failure it is usable again. */
 int engine_collection_drop(engine *e, const char *name, precis_error *err) {
   int rc = check_name(name, err);
   if (rc) return rc;
   pthread_rwlock_wrlock(&e->lock);
-  size_t i = 0;
-  for (; i < e->ncolls && strcmp(e->colls[i]->name, name); i++) {}
-  if (i == e->ncolls) {
-    pthread_rwlock_unlock(&e->lock);
-    return precis_error_set(err, PRECIS_E_NOT_FOUND, "unknown collection \"%s\"", name);
-  }
-  coll *c = e->colls[i];
-  pidx_stop_builder(c); /* writes no postings after the range deletes below */
-  store_batch *b = store_batch_create(e->st);
-  if (!b) { pthread_rwlock_unlock(&e->lock); return precis_error_set(err, PRECIS_E_NO_MEMORY, "drop"); }
-  unsigned char lo[5], hi[5];
-  store_put_be32(lo, c->id);
-  store_put_be32(hi, c->id + 1);
-  for (int cf = STORE_CF_VEC; cf < STORE_CF_COUNT; cf++)
-    store_batch_delete_range(b, (store_cf)cf, lo, 4, hi, 4);
-  const char tags[] = {'s', 'n', 'k', 'l'};
-  for (size_t t = 0; t < sizeof tags; t++) {
-    unsigned char mk[5];
-    mk[0] = (unsigned char)tags[t];
-    store_put_be32(mk + 1, c->id);
-    store_batch_delete(b, STORE_CF_META, mk, 5);
-  }
-  store_batch_delete(b, STORE_CF_COLL, name, strlen(name));
-  rc = store_write(e->st, b, err);
-  store_batch_destroy(b);
-  if (!rc) {
-    uint32_t cid = c->id;
-    e->colls[i] = e->colls[--e->ncolls];
-    coll_close(c, false);
-    coll_remove_files(e->ann_dir, cid);
-    engine__log(e, COLL_LOG_INFO, "collection %s dropped", name);
+  coll *c = find(e, name);
+  if (c) {
+    pthread_mutex_lock(&e->ref_mu);
+    if (c->dropping) c = NULL; /* another drop runs */
+    else c->dropping = true;
+    pthread_mutex_unlock(&e->ref_mu);
   }
   pthread_rwlock_unlock(&e->lock);
-  return rc;
+  if (!c) return precis_error_set(err, PRECIS_E_NOT_FOUND, "unknown collection \"%s\"", name);
+  pthread_mutex_lock(&e->ref_mu);
+  while (c->refs > 0) pthread_cond_wait(&e->ref_cv, &e->ref_mu);
+  pthread_mutex_unlock(&e->ref_mu);
+  pidx_stop_builder(c); /* writes no postings after the range deletes below */
+  store_batch *b = store_batch_create(e->st);
+  if (!b) {
+    rc = precis_error_set(err, PRECIS_E_NO_MEMORY, "drop");
+  } else {
+    unsigned char lo[5], hi[5];
+    store_put_be32(lo, c->id);
+    store_put_be32(hi, c->id + 1);
+    for (int cf = STORE_CF_VEC; cf < STORE_CF_COUNT; cf++)
+      store_batch_delete_range(b, (store_cf)cf, lo, 4, hi, 4);
+    const char tags[] = {'s', 'n', 'k', 'l'};
+    for (size_t t = 0; t < sizeof tags; t++) {
+      unsigned char mk[5];
+      mk[0] = (unsigned char)tags[t];
+      store_put_be32(mk + 1, c->id);
+      store_batch_delete(b, STORE_CF_META, mk, 5);
+    }
+    store_batch_delete(b, STORE_CF_COLL, name, strlen(name));
+    rc = store_write(e->st, b, err);
+    store_batch_destroy(b);
+  }
+  if (rc) {
+    pthread_mutex_lock(&e->ref_mu);
+    c->dropping = false;
+    pthread_mutex_unlock(&e->ref_mu);
+    return rc;
+  }
+  pthread_rwlock_wrlock(&e->lock);
+  for (size_t i = 0; i < e->ncolls; i++)
+    if (e->colls[i] == c) {
+      e->colls[i] = e->colls[--e->ncolls];
+      break;
+    }
+  pthread_rwlock_unlock(&e->lock);
+  uint32_t cid = c->id;
+  coll_close(c, false);
+  coll_remove_files(e->ann_dir, cid);
+  engine__log(e, COLL_LOG_INFO, "collection %s dropped", name);
+  return PRECIS_OK;
 }
 
 int engine_collection_describe(engine *e, const char *name,
@@ -343,7 +422,7 @@ int engine_collection_describe(engine *e, const char *name,
   int rc = acquire(e, name, &c, err);
   if (rc) return rc;
   coll_describe(c, out);
-  release(e);
+  release(e, c);
   return PRECIS_OK;
 }
 
@@ -354,30 +433,37 @@ static int cmp_info(const void *a, const void *b) {
 
 int engine_collection_list(engine *e, engine_collection_info **out, size_t *n,
                            precis_error *err) {
-  pthread_rwlock_rdlock(&e->lock);
-  engine_collection_info *v = calloc(e->ncolls ? e->ncolls : 1, sizeof *v);
-  if (!v) {
-    pthread_rwlock_unlock(&e->lock);
-    return precis_error_set(err, PRECIS_E_NO_MEMORY, "list");
-  }
-  for (size_t i = 0; i < e->ncolls; i++) coll_describe(e->colls[i], &v[i]);
-  *n = e->ncolls;
-  pthread_rwlock_unlock(&e->lock);
-  qsort(v, *n, sizeof *v, cmp_info);
+  coll **cs;
+  size_t m;
+  int rc = acquire_all(e, &cs, &m, err);
+  if (rc) return rc;
+  engine_collection_info *v = calloc(m ? m : 1, sizeof *v);
+  for (size_t i = 0; v && i < m; i++) coll_describe(cs[i], &v[i]);
+  release_all(e, cs, m);
+  if (!v) return precis_error_set(err, PRECIS_E_NO_MEMORY, "list");
+  qsort(v, m, sizeof *v, cmp_info);
+  *n = m;
   *out = v;
   return PRECIS_OK;
 }
 
 /* ---- points ---- */
-int engine_upsert_flags(engine *e, const char *name, const engine_point_in *pts,
-                        size_t n, unsigned flags, precis_error *err) {
+int engine_upsert_counted(engine *e, const char *name, const engine_point_in *pts,
+                          size_t n, unsigned flags, size_t *upserted,
+                          precis_error *err) {
+  if (upserted) *upserted = 0;
   coll *c;
   int rc = acquire(e, name, &c, err);
   if (rc) return rc;
   rc = (!pts && n) ? precis_error_set(err, PRECIS_E_INVALID_ARGUMENT, "no points")
-                   : coll_upsert(c, pts, n, (flags & ENGINE_UPSERT_DEFER_GRAPH) != 0, err);
-  release(e);
+                   : coll_upsert(c, pts, n, (flags & ENGINE_UPSERT_DEFER_GRAPH) != 0, upserted, err);
+  release(e, c);
   return rc;
+}
+
+int engine_upsert_flags(engine *e, const char *name, const engine_point_in *pts,
+                        size_t n, unsigned flags, precis_error *err) {
+  return engine_upsert_counted(e, name, pts, n, flags, NULL, err);
 }
 
 int engine_upsert(engine *e, const char *name, const engine_point_in *pts,
@@ -392,7 +478,7 @@ int engine_get(engine *e, const char *name, const uint64_t *ids, size_t n,
   if (rc) return rc;
   rc = (!ids && n) ? precis_error_set(err, PRECIS_E_INVALID_ARGUMENT, "no ids")
                    : coll_get(c, ids, n, with_vectors, out, err);
-  release(e);
+  release(e, c);
   return rc;
 }
 
@@ -413,7 +499,7 @@ int engine_delete(engine *e, const char *name, const uint64_t *ids, size_t n,
   if (rc) return rc;
   rc = (!ids && n) ? precis_error_set(err, PRECIS_E_INVALID_ARGUMENT, "no ids")
                    : coll_delete(c, ids, n, deleted, err);
-  release(e);
+  release(e, c);
   return rc;
 }
 
@@ -424,7 +510,7 @@ int engine_count(engine *e, const char *name, uint64_t *out, precis_error *err) 
   pthread_rwlock_rdlock(&c->lock);
   *out = c->count;
   pthread_rwlock_unlock(&c->lock);
-  release(e);
+  release(e, c);
   return PRECIS_OK;
 }
 
@@ -435,7 +521,7 @@ int engine_search(engine *e, const char *name, const float *query, uint32_t dim,
   int rc = acquire(e, name, &c, err);
   if (rc) return rc;
   rc = coll_search(c, query, dim, k, sp, hits, nhits, err);
-  release(e);
+  release(e, c);
   return rc;
 }
 
@@ -449,7 +535,7 @@ int engine_search_filtered(engine *e, const char *name, const float *query,
   int rc = acquire(e, name, &c, err);
   if (rc) return rc;
   rc = coll_search_filtered(c, query, dim, k, sp, f, hits, nhits, rep, err);
-  release(e);
+  release(e, c);
   return rc;
 }
 
@@ -459,7 +545,7 @@ int engine_payload_index_create(engine *e, const char *name, const char *key,
   int rc = acquire(e, name, &c, err);
   if (rc) return rc;
   rc = pidx_create(c, key, type, err);
-  release(e);
+  release(e, c);
   return rc;
 }
 
@@ -469,7 +555,7 @@ int engine_payload_index_drop(engine *e, const char *name, const char *key,
   int rc = acquire(e, name, &c, err);
   if (rc) return rc;
   rc = key ? pidx_drop(c, key, err) : precis_error_set(err, PRECIS_E_INVALID_ARGUMENT, "no key");
-  release(e);
+  release(e, c);
   return rc;
 }
 
@@ -479,7 +565,7 @@ int engine_payload_index_list(engine *e, const char *name, engine_pindex_info **
   int rc = acquire(e, name, &c, err);
   if (rc) return rc;
   rc = pidx_list(c, out, n, err);
-  release(e);
+  release(e, c);
   return rc;
 }
 
@@ -489,7 +575,7 @@ int engine_count_filtered(engine *e, const char *name, const engine_filter *f,
   int rc = acquire(e, name, &c, err);
   if (rc) return rc;
   rc = coll_count_filtered(c, f, out, err);
-  release(e);
+  release(e, c);
   return rc;
 }
 
@@ -501,7 +587,7 @@ int engine_scroll(engine *e, const char *name, const engine_filter *f,
   int rc = acquire(e, name, &c, err);
   if (rc) return rc;
   rc = coll_scroll(c, f, cursor, limit, with_vectors, out, n, next_cursor, more, err);
-  release(e);
+  release(e, c);
   return rc;
 }
 
@@ -511,7 +597,7 @@ int engine_delete_filtered(engine *e, const char *name, const engine_filter *f,
   int rc = acquire(e, name, &c, err);
   if (rc) return rc;
   rc = coll_delete_filtered(c, f, deleted, err);
-  release(e);
+  release(e, c);
   return rc;
 }
 
@@ -522,29 +608,36 @@ int engine_set_payload(engine *e, const char *name, const uint64_t *ids,
   int rc = acquire(e, name, &c, err);
   if (rc) return rc;
   rc = coll_set_payload(c, ids, n, meta, meta_len, merge, updated, err);
-  release(e);
+  release(e, c);
   return rc;
 }
 
 /* ---- graph ---- */
+/* One link through graph_links_change (the one implementation). */
+static int link_one(engine *e, const char *name, uint64_t src, uint64_t dst,
+                    const char *kind, float weight, bool add, precis_error *err) {
+  engine_edge l = {src, dst, "", weight};
+  size_t kl = kind ? strlen(kind) : 0;
+  if (kl == 0 || kl > PRECIS_MAX_LINK_KIND_LEN)
+    return precis_error_set(err, PRECIS_E_INVALID_ARGUMENT,
+                            "link kind must be 1..%d characters", PRECIS_MAX_LINK_KIND_LEN);
+  memcpy(l.kind, kind, kl + 1);
+  size_t changed = 0;
+  int rc = engine_links_change(e, name, &l, 1, add, &changed, err);
+  if (!rc && !add && changed == 0)
+    rc = precis_error_set(err, PRECIS_E_NOT_FOUND, "no %s link %llu -> %llu", kind,
+                          (unsigned long long)src, (unsigned long long)dst);
+  return rc;
+}
+
 int engine_link_add(engine *e, const char *name, uint64_t src, uint64_t dst,
                     const char *kind, float weight, precis_error *err) {
-  coll *c;
-  int rc = acquire(e, name, &c, err);
-  if (rc) return rc;
-  rc = graph_link_change(c, src, dst, kind, weight, true, err);
-  release(e);
-  return rc;
+  return link_one(e, name, src, dst, kind, weight, true, err);
 }
 
 int engine_link_remove(engine *e, const char *name, uint64_t src, uint64_t dst,
                        const char *kind, precis_error *err) {
-  coll *c;
-  int rc = acquire(e, name, &c, err);
-  if (rc) return rc;
-  rc = graph_link_change(c, src, dst, kind, 1.0f, false, err);
-  release(e);
-  return rc;
+  return link_one(e, name, src, dst, kind, 1.0f, false, err);
 }
 
 int engine_links_change(engine *e, const char *name, const engine_edge *links,
@@ -554,7 +647,7 @@ int engine_links_change(engine *e, const char *name, const engine_edge *links,
   if (rc) return rc;
   rc = (!links && n) ? precis_error_set(err, PRECIS_E_INVALID_ARGUMENT, "no links")
                      : graph_links_change(c, links, n, add, changed, err);
-  release(e);
+  release(e, c);
   return rc;
 }
 
@@ -565,7 +658,7 @@ int engine_edges_list(engine *e, const char *name, uint64_t id, unsigned kinds,
   int rc = acquire(e, name, &c, err);
   if (rc) return rc;
   rc = graph_edges_list(c, id, kinds, kind, dirs, out, n, err);
-  release(e);
+  release(e, c);
   return rc;
 }
 
@@ -575,7 +668,7 @@ int engine_graph_rebuild(engine *e, const char *name, unsigned threads,
   int rc = acquire(e, name, &c, err);
   if (rc) return rc;
   rc = graph_knn_rebuild(c, threads, err);
-  release(e);
+  release(e, c);
   return rc;
 }
 
@@ -586,7 +679,7 @@ int engine_graph_check(engine *e, const char *name, precis_error *err) {
   pthread_rwlock_rdlock(&c->lock);
   rc = gmem_check(c->gm, err);
   pthread_rwlock_unlock(&c->lock);
-  release(e);
+  release(e, c);
   return rc;
 }
 
@@ -601,7 +694,7 @@ int engine_retrieve(engine *e, const char *name, const engine_retrieve_params *p
   if (rc) return rc;
   rc = p ? retrieve__run(c, p, out, err)
          : precis_error_set(err, PRECIS_E_INVALID_ARGUMENT, "no retrieve parameters");
-  release(e);
+  release(e, c);
   return rc;
 }
 

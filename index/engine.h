@@ -10,9 +10,18 @@
  *   - Results the engine allocates are owned by the caller and freed with the
  *     matching *_free function named next to each call.
  *   - Thread-safety: an engine handle may be used from many threads at once.
- *     Reads of a collection run concurrently; writes to one collection are
- *     serialised by a per-collection lock. engine_close() must not race with
- *     any other call.
+ *     Every call on a collection holds a counted reference to it for its
+ *     duration; the registry lock is held only to look a name up or to add
+ *     or remove an entry (writer-preferring, so create and drop are not
+ *     starved by lookups). engine_collection_drop() makes later calls get
+ *     NOT_FOUND (and a create of the name ALREADY_EXISTS), waits for the
+ *     calls in flight on the collection to end, then deletes it: a call in
+ *     flight never sees a freed collection, and a drop waits for a long one
+ *     (a graph rebuild). Reads of a collection run concurrently; writes to
+ *     one collection are serialised by its own writer-preferring lock; slow
+ *     upkeep (index rebuilds and saves, index/upkeep.h; the kNN graph
+ *     rebuild) holds that lock only briefly (index/coll.h, Locking).
+ *     engine_close() must not race with any other call.
  *   - Durability: a write that returned PRECIS_OK is in the RocksDB WAL and
  *     synced to disk, unless the engine was opened with sync_writes = 0.
  */
@@ -43,7 +52,13 @@ typedef struct {
   int create_if_missing;    /* 1 (default) */
   size_t block_cache_bytes; /* 0 = RocksDB default */
   double rebuild_tombstone_fraction; /* rebuild ANN past this share; 0.2 */
-  uint64_t save_every_ops;  /* save an index after this many changes; 0 = only on close */
+  uint64_t save_every_ops;  /* save an index after this many changes
+                               (default 100000; 0 = not by count) */
+  uint64_t save_every_ms;   /* save an index this long after its first
+                               unsaved change (default 300000 = 5 min; 0 =
+                               not by time). Both checked after each write
+                               (index/upkeep.h); every index is also saved
+                               on close */
   void (*log)(void *ctx, int level, const char *msg); /* optional sink */
   void *log_ctx;
   /* estimated ANN memory per collection (ann_spec_check): a create whose
@@ -167,6 +182,11 @@ int engine_upsert(engine *e, const char *coll, const engine_point_in *pts,
 #define ENGINE_UPSERT_DEFER_GRAPH 1u
 int engine_upsert_flags(engine *e, const char *coll, const engine_point_in *pts,
                         size_t n, unsigned flags, precis_error *err);
+/* engine_upsert_flags; *upserted (may be NULL) receives the number of
+ * distinct ids written (a duplicate id in the batch counts once). */
+int engine_upsert_counted(engine *e, const char *coll, const engine_point_in *pts,
+                          size_t n, unsigned flags, size_t *upserted,
+                          precis_error *err);
 /* *out: malloc'd array of n entries in the order of ids, each with `found`.
  * Free with engine_points_free(*out, n). */
 int engine_get(engine *e, const char *coll, const uint64_t *ids, size_t n,
@@ -359,6 +379,8 @@ typedef struct {
   float weight;
 } engine_edge;
 
+/* One link through engine_links_change; removing an absent link is
+ * NOT_FOUND. */
 int engine_link_add(engine *e, const char *coll, uint64_t src, uint64_t dst,
                     const char *kind, float weight, precis_error *err);
 int engine_link_remove(engine *e, const char *coll, uint64_t src, uint64_t dst,
@@ -374,7 +396,10 @@ int engine_links_change(engine *e, const char *coll, const engine_edge *links,
 int engine_edges_list(engine *e, const char *coll, uint64_t id, unsigned kinds,
                       const char *kind, unsigned dirs, engine_edge **out,
                       size_t *n, precis_error *err);
-/* Recompute every kNN edge from the ANN index using `threads` workers. */
+/* Recompute every kNN edge from the ANN index (`threads` is unused: FAISS
+ * parallelises). Runs in steps of 1,024 points, each one atomic batch with
+ * the edge counter and one hold of the collection's write lock: a failure
+ * or crash midway leaves every point with its old or its new kNN list. */
 int engine_graph_rebuild(engine *e, const char *coll, unsigned threads,
                          precis_error *err);
 /* Compare the collection's edges in memory with those in RocksDB: OK when

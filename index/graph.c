@@ -134,43 +134,35 @@ static int edge_exists(coll *c, uint64_t src, uint64_t dst, const char *kind,
   return rc;
 }
 
-int graph_link_change(coll *c, uint64_t src, uint64_t dst, const char *kind,
-                      float weight, bool add, precis_error *err) {
-  int rc = graph_check_kind(kind, err);
-  if (rc) return rc;
-  if (add && (!isfinite(weight) || weight <= 0 || weight > 1))
-    return precis_error_set(err, PRECIS_E_OUT_OF_RANGE, "link weight must be in (0, 1]");
-  store_batch *b = store_batch_create(c->st);
-  if (!b) return precis_error_set(err, PRECIS_E_NO_MEMORY, "link");
-  size_t klen = strlen(kind);
-  pthread_rwlock_wrlock(&c->lock);
-  bool exists = false;
-  if (add && (!idmap_get(&c->live, src, NULL) || !idmap_get(&c->live, dst, NULL))) {
-    rc = precis_error_set(err, PRECIS_E_NOT_FOUND, "link %llu -> %llu: %llu is not a point",
-                          (unsigned long long)src, (unsigned long long)dst,
-                          (unsigned long long)(idmap_get(&c->live, src, NULL) ? dst : src));
-    goto out;
+/* In-batch duplicates: order of links by (src, dst, kind), then position. */
+static _Thread_local const engine_edge *g_sort_links;
+static int cmp_link_pos(const void *a, const void *b) {
+  size_t i = *(const size_t *)a, j = *(const size_t *)b;
+  const engine_edge *x = &g_sort_links[i], *y = &g_sort_links[j];
+  if (x->src != y->src) return x->src < y->src ? -1 : 1;
+  if (x->dst != y->dst) return x->dst < y->dst ? -1 : 1;
+  int k = strcmp(x->kind, y->kind);
+  if (k) return k;
+  return i < j ? -1 : i > j;
+}
+
+/* dup[i]: links[i] repeats an earlier link of the batch (exact keys). */
+static int mark_duplicates(const engine_edge *links, size_t n, bool *dup) {
+  size_t *ord = malloc(n * sizeof *ord);
+  if (!ord) return -1;
+  for (size_t i = 0; i < n; i++) ord[i] = i;
+  /* qsort has no context argument: the links go through a thread-local */
+  g_sort_links = links;
+  qsort(ord, n, sizeof *ord, cmp_link_pos);
+  for (size_t r = 0; r < n; r++) {
+    dup[ord[r]] = false;
+    if (r > 0) {
+      const engine_edge *x = &links[ord[r - 1]], *y = &links[ord[r]];
+      dup[ord[r]] = x->src == y->src && x->dst == y->dst && !strcmp(x->kind, y->kind);
+    }
   }
-  if ((rc = edge_exists(c, src, dst, kind, klen, &exists, err))) goto out;
-  if (!add && !exists) {
-    rc = precis_error_set(err, PRECIS_E_NOT_FOUND, "no %s link %llu -> %llu", kind,
-                          (unsigned long long)src, (unsigned long long)dst);
-    goto out;
-  }
-  if (add) {
-    graph__batch_put_edge(c, b, src, dst, kind, klen, weight);
-    if (!exists) c->pend_links++;
-  } else {
-    graph__batch_del_edge(c, b, src, dst, kind, klen);
-  }
-  graph__stage_counters(c, b);
-  rc = store_write(c->st, b, err);
-  if (rc) graph__abort(c);
-  else graph__after_write(c);
-out:
-  pthread_rwlock_unlock(&c->lock);
-  store_batch_destroy(b);
-  return rc;
+  free(ord);
+  return 0;
 }
 
 int graph_links_change(coll *c, const engine_edge *links, size_t n, bool add,
@@ -186,9 +178,12 @@ int graph_links_change(coll *c, const engine_edge *links, size_t n, bool add,
       return precis_error_set(err, PRECIS_E_OUT_OF_RANGE, "link #%zu: weight must be in (0, 1]", i);
   }
   store_batch *b = store_batch_create(c->st);
-  idmap seen; /* duplicates inside the batch count once */
-  idmap_init(&seen);
-  if (!b) return precis_error_set(err, PRECIS_E_NO_MEMORY, "links");
+  bool *dups = malloc(n * sizeof *dups); /* duplicates inside the batch count once */
+  if (!b || !dups || mark_duplicates(links, n, dups)) {
+    store_batch_destroy(b);
+    free(dups);
+    return precis_error_set(err, PRECIS_E_NO_MEMORY, "links");
+  }
   int rc = PRECIS_OK;
   size_t done = 0;
   pthread_rwlock_wrlock(&c->lock);
@@ -203,11 +198,7 @@ int graph_links_change(coll *c, const engine_edge *links, size_t n, bool add,
     }
     bool exists = false;
     if ((rc = edge_exists(c, l->src, l->dst, l->kind, klen, &exists, err))) break;
-    /* key of this link for in-batch duplicate detection */
-    uint64_t h = l->src * 0x9e3779b97f4a7c15ULL ^ l->dst;
-    for (size_t j = 0; j < klen; j++) h = (h ^ (unsigned char)l->kind[j]) * 0x100000001b3ULL;
-    bool dup = idmap_get(&seen, h, NULL);
-    if (!dup && idmap_put(&seen, h, 1)) { rc = precis_error_set(err, PRECIS_E_NO_MEMORY, "links"); break; }
+    bool dup = dups[i];
     if (add) {
       graph__batch_put_edge(c, b, l->src, l->dst, l->kind, klen, l->weight);
       if (!exists && !dup) { c->pend_links++; done++; }
@@ -226,7 +217,7 @@ int graph_links_change(coll *c, const engine_edge *links, size_t n, bool add,
   else graph__after_write(c);
   pthread_rwlock_unlock(&c->lock);
   store_batch_destroy(b);
-  idmap_free(&seen);
+  free(dups);
   if (!rc && changed) *changed = done;
   return rc;
 }

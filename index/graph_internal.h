@@ -21,9 +21,8 @@ void graph__stage_counters(coll *c, store_batch *b);
 int graph__mem_ready(coll *c, precis_error *err);
 
 int graph_check_kind(const char *kind, precis_error *err);
-/* Add (or re-weight) / remove one knowledge link; takes the write lock. */
-int graph_link_change(coll *c, uint64_t src, uint64_t dst, const char *kind,
-                      float weight, bool add, precis_error *err);
+/* Add (or re-weight) / remove n knowledge links in one batch
+ * (engine_links_change); takes the write lock. */
 int graph_links_change(coll *c, const engine_edge *links, size_t n, bool add,
                        size_t *changed, precis_error *err);
 int graph_edges_list(coll *c, uint64_t id, unsigned kinds, const char *kind,

@@ -162,116 +162,116 @@ out:
   return rc;
 }
 
-/* Flush a batch when it grows large; the edges in memory follow each
- * written part. */
-static int flush(coll *c, store_batch **b, bool force, precis_error *err) {
-  if (!force && store_batch_count(*b) < 20000) return PRECIS_OK;
-  int rc = store_write(c->st, *b, err);
-  if (rc) gmem_discard(c->gm);
-  else if (!force) gmem_commit(c->gm); /* the last part commits with the counters */
-  store_batch_destroy(*b);
-  *b = store_batch_create(c->st);
-  if (!rc && !*b) rc = precis_error_set(err, PRECIS_E_NO_MEMORY, "knn");
+/* Points per step of graph_knn_rebuild: one durable batch and one hold of
+ * the exclusive lock each. */
+#define GRAPH_REBUILD_CHUNK 1024
+
+/* One step of the rebuild: the points with ids from *from on (at most
+ * GRAPH_REBUILD_CHUNK) get their kNN out-lists replaced, with the counter,
+ * in one batch. *more: whether points remain after them. Write lock held. */
+static int rebuild_chunk(coll *c, uint64_t *from, bool *more, uint64_t *added_total,
+                         float *q, uint64_t *qid, engine_hit *hits, float *dist,
+                         int64_t *lab, precis_error *err) {
+  uint32_t K = c->cfg.knn_k;
+  size_t dim = c->cfg.dim, nq = 0;
+  *more = false;
+  int rc = graph__mem_ready(c, err);
+  if (rc) return rc;
+  unsigned char prefix[4], start[12];
+  store_put_be32(prefix, c->id);
+  coll__point_key(start, c->id, *from);
+  store_iter *it = store_iter_create(c->st, STORE_CF_VEC, prefix, 4);
+  store_batch *b = store_batch_create(c->st);
+  if (!it || !b) {
+    rc = precis_error_set(err, PRECIS_E_NO_MEMORY, "knn");
+    goto out;
+  }
+  store_iter_seek(it, start, 12);
+  for (; nq < GRAPH_REBUILD_CHUNK && store_iter_valid(it); store_iter_next(it)) {
+    size_t kl, vl;
+    const unsigned char *k = (const unsigned char *)store_iter_key(it, &kl);
+    const char *v = store_iter_value(it, &vl);
+    if (kl != 12 || vl != dim * sizeof(float)) continue;
+    qid[nq] = store_get_be64(k + 4);
+    memcpy(q + nq * dim, v, vl);
+    nq++;
+  }
+  if ((rc = store_iter_status(it, err))) goto out;
+  if (nq && store_iter_valid(it) && qid[nq - 1] != UINT64_MAX) {
+    *more = true;
+    *from = qid[nq - 1] + 1;
+  }
+  bool batched = c->ann && c->nslots == c->live.len; /* no tombstones */
+  ann_search_params gp = {.ef_search = 64}; /* graph edges need no higher efSearch */
+  if (nq && batched) rc = ann_search(c->ann, nq, q, K + 1, &gp, dist, lab, err);
+  for (size_t i = 0; i < nq && !rc; i++) {
+    size_t nh = 0;
+    if (batched) {
+      for (size_t h = 0; h <= K; h++) {
+        int64_t l = lab[i * (K + 1) + h];
+        if (l < 0 || (size_t)l >= c->nslots) continue;
+        hits[nh].id = c->slot_id[l];
+        hits[nh].score = coll__score(c, dist[i * (K + 1) + h]);
+        nh++;
+      }
+    } else if ((rc = coll__search_locked(c, q + i * dim, K + 1, NULL, hits, &nh, err))) {
+      break;
+    }
+    /* the old out-list goes in the same batch as the new one */
+    size_t ne;
+    const gmem_edge *e = gmem_out(c->gm, qid[i], &ne);
+    for (size_t j = 0; j < ne; j++)
+      if (e[j].kind == 0) graph__batch_del_edge(c, b, qid[i], gmem_node_id(c->gm, e[j].node), "", 0);
+    size_t added = 0;
+    for (size_t h = 0; h < nh && added < K; h++) {
+      if (hits[h].id == qid[i]) continue;
+      graph__batch_put_edge(c, b, qid[i], hits[h].id, "", 0, knn_weight(c, hits[h].score));
+      c->pend_knn++;
+      added++;
+    }
+    *added_total += added;
+  }
+  if (rc) goto out;
+  graph__stage_counters(c, b);
+  rc = store_write(c->st, b, err);
+out:
+  if (rc) graph__abort(c);
+  else graph__after_write(c);
+  store_iter_destroy(it);
+  store_batch_destroy(b);
   return rc;
 }
 
+/* Crash-safe by construction: each step replaces whole out-lists and the
+ * edge counter in one atomic batch, so a crash (or a failed write) midway
+ * leaves every point with either its old or its new kNN list and a counter
+ * equal to the edges stored. The exclusive lock is held per step only;
+ * writes between steps keep their own kNN upkeep. */
 int graph_knn_rebuild(coll *c, unsigned threads, precis_error *err) {
   (void)threads; /* FAISS parallelises batched queries over OpenMP threads */
   uint32_t K = c->cfg.knn_k;
-  size_t dim = c->cfg.dim, chunk = 1024;
-  pthread_rwlock_wrlock(&c->lock);
+  size_t dim = c->cfg.dim, chunk = GRAPH_REBUILD_CHUNK;
   int rc = PRECIS_OK;
-  store_batch *b = store_batch_create(c->st);
   float *q = malloc(chunk * dim * sizeof(float));
   uint64_t *qid = malloc(chunk * sizeof(uint64_t));
   engine_hit *hits = malloc((K + 2) * sizeof *hits);
   float *dist = malloc(chunk * (K + 1) * sizeof(float));
   int64_t *lab = malloc(chunk * (K + 1) * sizeof(int64_t));
-  store_iter *it = NULL;
-  if (!b || !q || !qid || !hits || !dist || !lab) { rc = precis_error_set(err, PRECIS_E_NO_MEMORY, "knn"); goto out; }
-  /* 1. drop every kNN edge (kind length 0) in both families */
-  unsigned char prefix[4];
-  store_put_be32(prefix, c->id);
-  for (int fam = 0; fam < 2 && !rc; fam++) {
-    it = store_iter_create(c->st, fam ? STORE_CF_REDGE : STORE_CF_EDGE, prefix, 4);
-    if (!it) { rc = precis_error_set(err, PRECIS_E_NO_MEMORY, "knn"); break; }
-    for (; store_iter_valid(it) && !rc; store_iter_next(it)) {
-      size_t kl;
-      const unsigned char *k = (const unsigned char *)store_iter_key(it, &kl);
-      if (kl == 21 && k[12] == 0) {
-        store_batch_delete(b, fam ? STORE_CF_REDGE : STORE_CF_EDGE, k, kl);
-        if (!fam) gmem_stage(c->gm, store_get_be64(k + 4), store_get_be64(k + 13), "", 0, 0, true);
-        rc = flush(c, &b, false, err);
-      }
-    }
-    if (!rc) rc = store_iter_status(it, err);
-    store_iter_destroy(it);
-    it = NULL;
-  }
-  if (rc) goto out;
-  /* 2. K nearest of every point, queried in chunks */
-  uint64_t total = 0;
-  it = store_iter_create(c->st, STORE_CF_VEC, prefix, 4);
-  if (!it) { rc = precis_error_set(err, PRECIS_E_NO_MEMORY, "knn"); goto out; }
+  if (!q || !qid || !hits || !dist || !lab) rc = precis_error_set(err, PRECIS_E_NO_MEMORY, "knn");
+  uint64_t from = 0, total = 0;
   bool more = true;
-  while (more && !rc) {
-    size_t nq = 0;
-    for (; nq < chunk && store_iter_valid(it); store_iter_next(it)) {
-      size_t kl, vl;
-      const unsigned char *k = (const unsigned char *)store_iter_key(it, &kl);
-      const char *v = store_iter_value(it, &vl);
-      if (kl != 12 || vl != dim * sizeof(float)) continue;
-      qid[nq] = store_get_be64(k + 4);
-      memcpy(q + nq * dim, v, vl);
-      nq++;
-    }
-    more = store_iter_valid(it);
-    if (nq == 0) break;
-    bool batched = c->ann && c->nslots == c->live.len; /* no tombstones */
-    ann_search_params gp = {.ef_search = 64}; /* graph edges need no higher efSearch */
-    if (batched) rc = ann_search(c->ann, nq, q, K + 1, &gp, dist, lab, err);
-    for (size_t i = 0; i < nq && !rc; i++) {
-      size_t nh = 0;
-      if (batched) {
-        for (size_t h = 0; h <= K; h++) {
-          int64_t l = lab[i * (K + 1) + h];
-          if (l < 0 || (size_t)l >= c->nslots) continue;
-          hits[nh].id = c->slot_id[l];
-          hits[nh].score = coll__score(c, dist[i * (K + 1) + h]);
-          nh++;
-        }
-      } else if ((rc = coll__search_locked(c, q + i * dim, K + 1, NULL, hits, &nh, err))) {
-        break;
-      }
-      size_t added = 0;
-      for (size_t h = 0; h < nh && added < K; h++) {
-        if (hits[h].id == qid[i]) continue;
-        graph__batch_put_edge(c, b, qid[i], hits[h].id, "", 0, knn_weight(c, hits[h].score));
-        added++;
-      }
-      total += added;
-      rc = flush(c, &b, false, err);
-    }
+  while (!rc && more) {
+    pthread_rwlock_wrlock(&c->lock);
+    rc = rebuild_chunk(c, &from, &more, &total, q, qid, hits, dist, lab, err);
+    pthread_rwlock_unlock(&c->lock);
   }
-  if (!rc) rc = store_iter_status(it, err);
-  if (rc) goto out;
-  c->pend_knn = (int64_t)total - (int64_t)c->knn_edges;
-  graph__stage_counters(c, b);
-  rc = flush(c, &b, true, err);
-  if (!rc) graph__after_write(c);
-  else graph__abort(c);
   if (!rc && c->log)
     c->log(c->log_ctx, COLL_LOG_INFO, "collection %s: kNN graph rebuilt, %llu edges",
            c->name, (unsigned long long)total);
-out:
-  if (rc) graph__abort(c);
-  store_iter_destroy(it);
-  store_batch_destroy(b);
   free(q);
   free(qid);
   free(hits);
   free(dist);
   free(lab);
-  pthread_rwlock_unlock(&c->lock);
   return rc;
 }

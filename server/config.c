@@ -60,6 +60,9 @@ void srv_config_init(srv_config *c) {
   c->max_conn_output = SRV_DEFAULT_MAX_CONN_OUTPUT;
   c->max_inflight_memory = SRV_DEFAULT_MAX_INFLIGHT_MEMORY;
   c->max_index_memory = SRV_DEFAULT_MAX_INDEX_MEMORY;
+  /* index upkeep: UINT64_MAX = the engine's default (engine_options) */
+  c->index_save_ops = UINT64_MAX;
+  c->index_save_seconds = UINT64_MAX;
 }
 
 void srv_config_free(srv_config *c) {
@@ -152,12 +155,41 @@ bad:
   return -1;
 }
 
+/* ---- index upkeep (index/upkeep.h; docs/OPERATIONS.md) ---- */
+static const char usage_upkeep[] =
+    "index upkeep (docs/OPERATIONS.md):\n"
+    "  --index-save-ops N       save a collection's index after N changes\n"
+    "                           (default 100000; 0 = not by count)\n"
+    "  --index-save-seconds S   save it S seconds after its first unsaved\n"
+    "                           change (default 300; 0 = not by time)\n";
+
+/* 1 when key is not an upkeep option, else 0 or -1 (reported). */
+static int apply_upkeep(srv_config *c, const char *key, const char *v,
+                        const char *where) {
+  long x;
+  if (!strcmp(key, "index-save-ops")) {
+    if (parse_long(v, 0, 1L << 40, &x)) goto bad;
+    c->index_save_ops = (uint64_t)x;
+  } else if (!strcmp(key, "index-save-seconds")) {
+    if (parse_long(v, 0, 86400L * 365, &x)) goto bad;
+    c->index_save_seconds = (uint64_t)x;
+  } else {
+    return 1;
+  }
+  return 0;
+bad:
+  fprintf(stderr, "precisd: %s: invalid value '%s' for %s\n", where, v, key);
+  return -1;
+}
+
 /* Apply one option; `where` names its origin for messages. */
 static int apply(srv_config *c, const char *key, const char *v,
                  const char *where) {
   long x;
   uint64_t b;
   int hr = apply_hardening(c, key, v, where);
+  if (hr <= 0) return hr;
+  hr = apply_upkeep(c, key, v, where);
   if (hr <= 0) return hr;
   if (!strcmp(key, "listen")) {
     set_str(&c->listen, v);
@@ -317,6 +349,7 @@ int srv_config_parse(srv_config *c, int argc, char **argv) {
     if (!strcmp(name, "help")) {
       fputs(usage, stdout);
       fputs(usage_hardening, stdout);
+      fputs(usage_upkeep, stdout);
       return 1;
     }
     if (!strcmp(name, "version")) {

@@ -339,13 +339,15 @@ static int op_upsert(dctx *x, const Precis__V1__UpsertRequest *r) {
     in[i].meta_len = strlen(p->metadata);
     in[i].tokens = (p->has_tokens && p->tokens >= 0) ? p->tokens : -1;
   }
-  int rc = engine_upsert_flags(x->s->eng, r->collection, in, n,
-                               r->defer_graph ? ENGINE_UPSERT_DEFER_GRAPH : 0, &x->err);
+  size_t upserted = 0; /* distinct ids: a repeated id counts once */
+  int rc = engine_upsert_counted(x->s->eng, r->collection, in, n,
+                                 r->defer_graph ? ENGINE_UPSERT_DEFER_GRAPH : 0, &upserted,
+                                 &x->err);
   if (rc) return rc;
   Precis__V1__UpsertResult *ur = ANEW(x, Precis__V1__UpsertResult, 1);
   if (!ur) return nomem(x);
   precis__v1__upsert_result__init(ur);
-  ur->upserted = n;
+  ur->upserted = upserted;
   x->resp->result_case = PRECIS__V1__RESPONSE__RESULT_UPSERT;
   x->resp->upsert = ur;
   return PRECIS_OK;
