@@ -98,7 +98,7 @@ build() {
   case "$t" in
     frame) srcs=(fuzz/fuzz_frame.c "${WIRE[@]}"); libs=(-lprotobuf-c) ;;
     payload) srcs=(fuzz/fuzz_payload.c index/payload.c common/status.c); libs=(-ljansson) ;;
-    readers) srcs=(fuzz/fuzz_readers.c client/cli/readers.c); libs=(-ljansson -lm) ;;
+    readers) srcs=(fuzz/fuzz_readers.c client/cli/readers.c client/cli/readers_jsonl.c); libs=(-ljansson -lm) ;;
     dispatch)
       srcs=(fuzz/fuzz_dispatch.c server/dispatch.c server/config.c
             server/metrics.c server/snapshot.c server/dispatch_filter.c "${WIRE[@]}" "${ENGINE_C[@]}" "${ENGINE_CXX[@]}")

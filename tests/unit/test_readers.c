@@ -14,6 +14,7 @@
 
 #include "../../client/cli/progress.c"
 #include "../../client/cli/readers.c"
+#include "../../client/cli/readers_jsonl.c"
 
 /* ---- helpers ---- */
 
