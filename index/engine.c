@@ -545,26 +545,6 @@ int engine_set_payload(engine *e, const char *name, const uint64_t *ids,
 }
 
 /* ---- graph ---- */
-int engine_link_add(engine *e, const char *name, uint64_t src, uint64_t dst,
-                    const char *kind, float weight, precis_error *err) {
-  coll *c;
-  int rc = acquire(e, name, &c, err);
-  if (rc) return rc;
-  rc = graph_link_change(c, src, dst, kind, weight, true, err);
-  release(e);
-  return rc;
-}
-
-int engine_link_remove(engine *e, const char *name, uint64_t src, uint64_t dst,
-                       const char *kind, precis_error *err) {
-  coll *c;
-  int rc = acquire(e, name, &c, err);
-  if (rc) return rc;
-  rc = graph_link_change(c, src, dst, kind, 1.0f, false, err);
-  release(e);
-  return rc;
-}
-
 int engine_links_change(engine *e, const char *name, const engine_edge *links,
                         size_t n, bool add, size_t *changed, precis_error *err) {
   coll *c;
@@ -587,12 +567,11 @@ int engine_edges_list(engine *e, const char *name, uint64_t id, unsigned kinds,
   return rc;
 }
 
-int engine_graph_rebuild(engine *e, const char *name, unsigned threads,
-                         precis_error *err) {
+int engine_graph_rebuild(engine *e, const char *name, precis_error *err) {
   coll *c;
   int rc = acquire(e, name, &c, err);
   if (rc) return rc;
-  rc = graph_knn_rebuild(c, threads, err);
+  rc = graph_knn_rebuild(c, 0, err);
   release(e);
   return rc;
 }

@@ -10,6 +10,7 @@
 
 #include "engine.h"
 #include "testutil.h"
+#include "tu_params.h"
 
 static char *dir;
 static engine *E;
@@ -106,7 +107,7 @@ Test(engine, drop_removes_all_data) {
   float *v = tu_random_vectors(50, 4, 1, 0);
   upsert_range("a", v, 4, 1, 50);
   precis_error err;
-  cr_assert_eq(engine_link_add(E, "a", 1, 2, "cites", 0.5f, &err), PRECIS_OK, "%s", err.msg);
+  cr_assert_eq(tu_link(E, "a", 1, 2, "cites", 0.5f, true, &err), PRECIS_OK, "%s", err.msg);
   cr_assert_eq(engine_collection_drop(E, "a", &err), PRECIS_OK);
   create("a", 4, ENGINE_METRIC_COSINE, NULL); /* same name, new id: empty */
   uint64_t cnt = 99;
@@ -363,12 +364,12 @@ Test(engine, links_survive_reopen_and_die_with_points) {
   float *v = tu_random_vectors(10, 4, 13, 1);
   upsert_range("g", v, 4, 1, 10);
   precis_error err;
-  cr_assert_eq(engine_link_add(E, "g", 1, 2, "is_a", 1.0f, &err), PRECIS_OK);
-  cr_assert_eq(engine_link_add(E, "g", 3, 1, "cites", 0.5f, &err), PRECIS_OK);
-  cr_assert_eq(engine_link_add(E, "g", 1, 99, "is_a", 1.0f, &err), PRECIS_E_NOT_FOUND);
-  cr_assert_eq(engine_link_add(E, "g", 1, 2, "knn", 1.0f, &err), PRECIS_E_INVALID_ARGUMENT);
-  cr_assert_eq(engine_link_add(E, "g", 1, 2, "is_a", 1.5f, &err), PRECIS_E_OUT_OF_RANGE);
-  cr_assert_eq(engine_link_add(E, "g", 1, 2, "is_a", NAN, &err), PRECIS_E_OUT_OF_RANGE);
+  cr_assert_eq(tu_link(E, "g", 1, 2, "is_a", 1.0f, true, &err), PRECIS_OK);
+  cr_assert_eq(tu_link(E, "g", 3, 1, "cites", 0.5f, true, &err), PRECIS_OK);
+  cr_assert_eq(tu_link(E, "g", 1, 99, "is_a", 1.0f, true, &err), PRECIS_E_NOT_FOUND);
+  cr_assert_eq(tu_link(E, "g", 1, 2, "knn", 1.0f, true, &err), PRECIS_E_INVALID_ARGUMENT);
+  cr_assert_eq(tu_link(E, "g", 1, 2, "is_a", 1.5f, true, &err), PRECIS_E_OUT_OF_RANGE);
+  cr_assert_eq(tu_link(E, "g", 1, 2, "is_a", NAN, true, &err), PRECIS_E_OUT_OF_RANGE);
   reopen();
   engine_edge *e;
   size_t n;
@@ -385,7 +386,7 @@ Test(engine, links_survive_reopen_and_die_with_points) {
   free(e);
   engine_collection_describe(E, "g", &info, &err);
   cr_assert_eq(info.links, 0);
-  cr_assert_eq(engine_link_remove(E, "g", 3, 1, "cites", &err), PRECIS_E_NOT_FOUND);
+  cr_assert_eq(tu_link(E, "g", 3, 1, "cites", 1.0f, false, &err), PRECIS_E_NOT_FOUND);
   free(v);
 }
 

@@ -180,7 +180,7 @@ def test_retrieve(client, coll):
     texts = ["text of %d" % i for i in range(300)]
     metas = [{"i": i, "even": i % 2 == 0} for i in range(300)]
     client.upsert(coll, list(range(300)), vecs, texts=texts, metadata=metas, tokens=[10] * 300)
-    client.graph_rebuild(coll, threads=1)
+    client.graph_rebuild(coll)
     r = client.retrieve(coll, vecs[3], k=6, token_budget=40)
     assert 1 <= len(r) <= 4  # 10 tokens each within 40
     assert sum(it.tokens for it in r) <= 40
