@@ -86,7 +86,7 @@ compile_all() {
   for s in "$@"; do objs+=("$B/obj/${s%.*}.o"); done
 }
 
-WIRE=(proto/frame.c proto/status.c proto/valid.c proto/wirecheck.c $B/gen/precis.pb-c.c)
+WIRE=(proto/frame.c proto/pbparam.c proto/status.c proto/valid.c proto/wirecheck.c $B/gen/precis.pb-c.c)
 ENGINE_C=(index/*.c)
 ENGINE_CXX=(index/faiss_ext.cpp)
 [ "$(scripts/faiss-config.sh mode)" = compat ] && ENGINE_CXX+=(index/faiss_compat.cpp)
@@ -100,7 +100,7 @@ build() {
     readers) srcs=(fuzz/fuzz_readers.c client/cli/readers.c); libs=(-ljansson -lm) ;;
     dispatch)
       srcs=(fuzz/fuzz_dispatch.c server/dispatch.c server/log.c server/config.c
-            server/metrics.c server/snapshot.c server/dispatch_filter.c "${WIRE[@]}" "${ENGINE_C[@]}" "${ENGINE_CXX[@]}")
+            server/metrics.c server/snapshot.c server/dispatch_filter.c server/dispatch_retrieve.c "${WIRE[@]}" "${ENGINE_C[@]}" "${ENGINE_CXX[@]}")
       libs=(-lrocksdb -ljansson -luring -lprotobuf-c -lmicrohttpd -lroaring $FAISS_LIBS -lm)
       link=$CXX ;;
   esac
