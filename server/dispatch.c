@@ -263,8 +263,8 @@ static int op_upsert(dctx *x, const Precis__V1__UpsertRequest *r) {
     if (p->n_vector == 0)
       return fail(x, PRECIS_E_INVALID_ARGUMENT, "point %" PRIu64 " has no vector",
                   p->id);
-    if (p->n_vector > PRECIS_MAX_DIM)
-      return fail(x, PRECIS_E_DIMENSION_MISMATCH,
+    if (p->n_vector > PRECIS_MAX_DIM) /* a limit: OUT_OF_RANGE (limits.h) */
+      return fail(x, PRECIS_E_OUT_OF_RANGE,
                   "point %" PRIu64 " has %zu components (limit %d)", p->id,
                   p->n_vector, PRECIS_MAX_DIM);
     in[i].id = p->id;
