@@ -255,3 +255,13 @@ install-python: $(PY_BUILD)
 	@test -n "$(PROTOC)" || { echo "install-python: protoc (protobuf-compiler) is missing" >&2; exit 1; }
 	install -d $(DESTDIR)$(PY_SITE)/precis
 	install -m 0644 $(PY_OUT)/precis/*.py $(DESTDIR)$(PY_SITE)/precis/
+
+# ---- parameter tables (include/precis/params.h) -> docs/PROTOCOL.md ----
+# params-doc rewrites the generated tables; tests/unit/test_params.c fails
+# when they are stale.
+.PHONY: params-doc
+$(O)/params_doc: scripts/params_doc.c include/precis/params.h include/precis/limits.h
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -o $@ $<
+params-doc: $(O)/params_doc
+	$(O)/params_doc --write docs/PROTOCOL.md

@@ -199,7 +199,7 @@ static int qt_create(qt *t, const char *coll, uint32_t dim, precis_error *err) {
 static int qt_rebuild_describe(qt *t, const char *coll, qt_setup *st, precis_error *err) {
   if (t->e) {
     engine_collection_info info;
-    if (engine_graph_rebuild(t->e, coll, (unsigned)bu_nproc(), err) ||
+    if (engine_graph_rebuild(t->e, coll, err) ||
         engine_collection_describe(t->e, coll, &info, err))
       return -1;
     st->knn_edges = info.knn_edges;
@@ -207,7 +207,7 @@ static int qt_rebuild_describe(qt *t, const char *coll, qt_setup *st, precis_err
     return 0;
   }
   precis_collection_info info;
-  if (precis_graph_rebuild(t->conn, coll, 0, err) || precis_collection_describe(t->conn, coll, &info, err))
+  if (precis_graph_rebuild(t->conn, coll, err) || precis_collection_describe(t->conn, coll, &info, err))
     return -1;
   st->knn_edges = info.knn_edges;
   st->links = info.links;
@@ -264,7 +264,7 @@ int qt_retrieve(qt *t, const char *coll, const float *q, uint32_t dim, uint32_t 
     p.dim = dim;
     p.k = k;
     QT_APPLY(p, r);
-    if (r->links_only) p.edge_kinds = ENGINE_EDGE_LINKS;
+    if (r->links_only) p.follow_knn = 0;
     engine_retrieve_result *res = NULL;
     if (engine_retrieve(t->e, coll, &p, &res, &err)) goto fail;
     for (size_t i = 0; i < res->n && i < cap; i++)
@@ -273,20 +273,10 @@ int qt_retrieve(qt *t, const char *coll, const float *q, uint32_t dim, uint32_t 
     engine_retrieve_result_free(res);
     return 0;
   }
-  /* Over the wire nothing but the set knobs is sent (defaults: true). A set
-   * knob of value 0 would read as "unset" under `defaults`, so then the
-   * client's full defaults are sent instead, without `defaults`. */
+  /* Over the wire: the same table defaults (precis/params.h) and the set
+   * knobs, each sent with presence, so both transports run one request. */
   precis_retrieve_params p;
-  int zero = 0;
-  for (int i = 0; i < QK_COUNT; i++) zero |= (r->set & (1u << i)) && r->v[i] == 0 && i != QK_mode;
-  if (zero) {
-    precis_retrieve_params_init(&p);
-  } else {
-    memset(&p, 0, sizeof p);
-    p.server_defaults = 1;
-    p.coverage = PRECIS_COVERAGE_AUTO;
-    p.diversity = PRECIS_DIVERSITY_AUTO; /* has presence: left off the wire */
-  }
+  precis_retrieve_params_init(&p);
   p.vector = q;
   p.dim = dim;
   p.k = k;

@@ -5,9 +5,9 @@
  * through precisd with libprecis (a precisd the bench spawns on a temporary
  * directory, or one given with --server HOST:PORT).
  *
- * A request names only the knobs it sets (qt_req); everything else is left
- * to the server: in-process the engine defaults, over the wire nothing is
- * sent (RetrieveRequest.defaults). The knobs are the X-macro list
+ * A request names only the knobs it sets (qt_req); everything else takes
+ * the defaults of precis/params.h, the same in-process (the engine's) and
+ * over the wire (libprecis's). The knobs are the X-macro list
  * QT_KNOBS: a field of both engine_retrieve_params and
  * precis_retrieve_params with the same name; adding one is one line there.
  */

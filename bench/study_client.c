@@ -94,7 +94,6 @@ int bench_client(int argc, char **argv) {
   precis_retrieve_params_init(&p);
   p.dim = dim;
   p.k = 10;
-  p.server_defaults = 1;
   for (uint32_t q = 0; q < queries && !rc; q++) {
     p.vector = vec + (size_t)(q * 7 % n) * dim;
     precis_retrieve_result *r;

@@ -120,7 +120,7 @@ static int ib_inproc(const float *base, size_t n, size_t batch, ib_res *r) {
   r->rss_ingest = bu_rss_bytes();
   fprintf(stderr, "ingest: graph rebuild ...\n");
   uint64_t t0 = bench_now_ns();
-  if (engine_graph_rebuild(e, IB_COLL, (unsigned)bu_nproc(), &err)) goto fail;
+  if (engine_graph_rebuild(e, IB_COLL, &err)) goto fail;
   r->rebuild_s = (double)(bench_now_ns() - t0) / 1e9;
   r->rss_graph = bu_rss_bytes();
   if (engine_collection_describe(e, IB_COLL, &info, &err)) goto fail;
@@ -171,7 +171,7 @@ static int ib_inproc(const float *base, size_t n, size_t batch, ib_res *r) {
   if (ib_open(dir, 1, &e, &err) || engine_collection_create(e, IB_COLL, &cfg, &err)) goto fail;
   if (ib_upsert_all(e, base, n, batch, ENGINE_UPSERT_DEFER_GRAPH, &r->bulk_up_s, &err)) goto fail;
   t0 = bench_now_ns();
-  if (engine_graph_rebuild(e, IB_COLL, (unsigned)bu_nproc(), &err)) goto fail;
+  if (engine_graph_rebuild(e, IB_COLL, &err)) goto fail;
   r->bulk_graph_s = (double)(bench_now_ns() - t0) / 1e9;
   rc = 0;
   goto out;

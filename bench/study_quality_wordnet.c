@@ -319,7 +319,7 @@ static int qb_ingest(engine *e, const qb_data *d, qb_setup *st) {
     if (engine_links_change(e, QB_COLL, d->links + at, m, true, NULL, &err)) goto fail;
   }
   uint64_t t2 = bench_now_ns();
-  if (engine_graph_rebuild(e, QB_COLL, (unsigned)bu_nproc(), &err)) goto fail;
+  if (engine_graph_rebuild(e, QB_COLL, &err)) goto fail;
   uint64_t t3 = bench_now_ns();
   if (engine_collection_describe(e, QB_COLL, &st->info, &err)) goto fail;
   st->upsert_s = (double)(t1 - t0) / 1e9;
@@ -351,7 +351,8 @@ static int qb_measure(engine *e, const qb_data *d, const qb_graph *g, const qb_s
   if (s->mode == ENGINE_MODE_MMR) p.lambda = (float)s->param;
   if (s->mode == ENGINE_MODE_COMPRESS) p.theta = (float)s->param;
   p.hops = g->hops;
-  p.edge_kinds = g->kinds;
+  p.follow_knn = (g->kinds & ENGINE_EDGE_KNN) != 0;
+  p.follow_links = (g->kinds & ENGINE_EDGE_LINKS) != 0;
   if (g->isa_only) {
     p.link_kinds = isa;
     p.n_link_kinds = 1;

@@ -139,8 +139,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     precis__v1__request__free_unpacked(req, NULL);
     return 0;
   }
-  if (req->op_case == PRECIS__V1__REQUEST__OP_GRAPH_REBUILD)
-    req->graph_rebuild->threads = 1;
   uint8_t *out = NULL;
   size_t out_len = 0;
   int code = srv_dispatch(&S, req, &out, &out_len);

@@ -71,12 +71,14 @@ int main(int argc, char **argv) {
 
   /* search c and h */
   static Precis__V1__SearchRequest se = PRECIS__V1__SEARCH_REQUEST__INIT;
-  se.collection = "c"; se.vector = V[3]; se.n_vector = 4; se.k = 5;
+  se.collection = "c"; se.vector = V[3]; se.n_vector = 4; se.k = 5; se.k_opt_case = PRECIS__V1__SEARCH_REQUEST__K_OPT_K;
   r = (Precis__V1__Request)PRECIS__V1__REQUEST__INIT;
   r.id = 3; r.op_case = PRECIS__V1__REQUEST__OP_SEARCH; r.search = &se;
   reqs[nr] = r; names[nr++] = "search";
   static Precis__V1__SearchRequest se2 = PRECIS__V1__SEARCH_REQUEST__INIT;
   se2.collection = "h"; se2.vector = V[1]; se2.n_vector = 4; se2.k = 3; se2.exact = 1; se2.ef_search = 16;
+  se2.k_opt_case = PRECIS__V1__SEARCH_REQUEST__K_OPT_K; se2.exact_opt_case = PRECIS__V1__SEARCH_REQUEST__EXACT_OPT_EXACT;
+  se2.ef_search_opt_case = PRECIS__V1__SEARCH_REQUEST__EF_SEARCH_OPT_EF_SEARCH;
   r = (Precis__V1__Request)PRECIS__V1__REQUEST__INIT;
   r.id = 4; r.op_case = PRECIS__V1__REQUEST__OP_SEARCH; r.search = &se2;
   reqs[nr] = r; names[nr++] = "search_exact";
@@ -84,17 +86,23 @@ int main(int argc, char **argv) {
   /* retrieve: COMPRESS with hops, and MMR from a query point */
   static char *kinds[] = {"next"};
   static Precis__V1__RetrieveRequest rt = PRECIS__V1__RETRIEVE_REQUEST__INIT;
-  rt.collection = "h"; rt.vector = V[2]; rt.n_vector = 4; rt.k = 4; rt.hops = 2;
-  rt.follow_knn = 1; rt.follow_links = 1; rt.link_kinds = kinds; rt.n_link_kinds = 1;
-  rt.defaults = 1; rt.token_budget = 20;
+  rt.collection = "h"; rt.vector = V[2]; rt.n_vector = 4; rt.link_kinds = kinds; rt.n_link_kinds = 1;
+  rt.k = 4; rt.k_opt_case = PRECIS__V1__RETRIEVE_REQUEST__K_OPT_K;
+  rt.hops = 2; rt.hops_opt_case = PRECIS__V1__RETRIEVE_REQUEST__HOPS_OPT_HOPS;
+  rt.token_budget = 20; rt.token_budget_opt_case = PRECIS__V1__RETRIEVE_REQUEST__TOKEN_BUDGET_OPT_TOKEN_BUDGET;
   r = (Precis__V1__Request)PRECIS__V1__REQUEST__INIT;
   r.id = 5; r.op_case = PRECIS__V1__REQUEST__OP_RETRIEVE; r.retrieve = &rt;
   reqs[nr] = r; names[nr++] = "retrieve";
   static Precis__V1__RetrieveRequest rt2 = PRECIS__V1__RETRIEVE_REQUEST__INIT;
-  rt2.collection = "c"; rt2.use_query_point = 1; rt2.query_point = 3; rt2.k = 3;
-  rt2.mode = PRECIS__V1__MODE__MODE_MMR; rt2.lambda = 0.3f; rt2.pool = 20; rt2.seeds = 10;
+  rt2.collection = "c"; rt2.use_query_point = 1; rt2.query_point = 3;
+  rt2.k = 3; rt2.k_opt_case = PRECIS__V1__RETRIEVE_REQUEST__K_OPT_K;
+  rt2.mode = PRECIS__V1__MODE__MODE_MMR; rt2.mode_opt_case = PRECIS__V1__RETRIEVE_REQUEST__MODE_OPT_MODE;
+  rt2.lambda = 0.3f; rt2.lambda_opt_case = PRECIS__V1__RETRIEVE_REQUEST__LAMBDA_OPT_LAMBDA;
+  rt2.pool = 20; rt2.pool_opt_case = PRECIS__V1__RETRIEVE_REQUEST__POOL_OPT_POOL;
+  rt2.seeds = 10; rt2.seeds_opt_case = PRECIS__V1__RETRIEVE_REQUEST__SEEDS_OPT_SEEDS;
   rt2.coverage_opt_case = PRECIS__V1__RETRIEVE_REQUEST__COVERAGE_OPT_COVERAGE;
-  rt2.coverage = PRECIS__V1__COVERAGE__COVERAGE_SPARSE; rt2.max_represented_ids = 2;
+  rt2.coverage = PRECIS__V1__COVERAGE__COVERAGE_SPARSE;
+  rt2.max_represented_ids = 2; rt2.max_represented_ids_opt_case = PRECIS__V1__RETRIEVE_REQUEST__MAX_REPRESENTED_IDS_OPT_MAX_REPRESENTED_IDS;
   r = (Precis__V1__Request)PRECIS__V1__REQUEST__INIT;
   r.id = 6; r.op_case = PRECIS__V1__REQUEST__OP_RETRIEVE; r.retrieve = &rt2;
   reqs[nr] = r; names[nr++] = "retrieve_mmr";
@@ -146,7 +154,7 @@ int main(int argc, char **argv) {
   r.id = 13; r.op_case = PRECIS__V1__REQUEST__OP_LIST_COLLECTIONS; r.list_collections = &lc;
   reqs[nr] = r; names[nr++] = "list";
   static Precis__V1__GraphRebuildRequest gr = PRECIS__V1__GRAPH_REBUILD_REQUEST__INIT;
-  gr.collection = "c"; gr.threads = 1;
+  gr.collection = "c";
   r = (Precis__V1__Request)PRECIS__V1__REQUEST__INIT;
   r.id = 14; r.op_case = PRECIS__V1__REQUEST__OP_GRAPH_REBUILD; r.graph_rebuild = &gr;
   reqs[nr] = r; names[nr++] = "rebuild";

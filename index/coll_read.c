@@ -213,11 +213,7 @@ int coll__search_batch_locked(coll *c, const float *q, size_t nq, uint32_t k,
 }
 
 int coll__search_check(uint32_t k, const engine_search_params *sp, precis_error *err) {
-  if (k < 1 || k > PRECIS_MAX_K)
-    return precis_error_set(err, PRECIS_E_OUT_OF_RANGE, "k = %u outside 1..%d", k, PRECIS_MAX_K);
-  if (sp && (sp->ef_search > 4096 || sp->nprobe > 65536))
-    return precis_error_set(err, PRECIS_E_OUT_OF_RANGE, "ef_search at most 4096, nprobe at most 65536");
-  return PRECIS_OK;
+  return engine_search_params_check(k, sp, err); /* precis/params.h */
 }
 
 int coll_search(coll *c, const float *q, uint32_t dim, uint32_t k,

@@ -613,33 +613,6 @@ int engine_set_payload(engine *e, const char *name, const uint64_t *ids,
 }
 
 /* ---- graph ---- */
-/* One link through graph_links_change (the one implementation). */
-static int link_one(engine *e, const char *name, uint64_t src, uint64_t dst,
-                    const char *kind, float weight, bool add, precis_error *err) {
-  engine_edge l = {src, dst, "", weight};
-  size_t kl = kind ? strlen(kind) : 0;
-  if (kl == 0 || kl > PRECIS_MAX_LINK_KIND_LEN)
-    return precis_error_set(err, PRECIS_E_INVALID_ARGUMENT,
-                            "link kind must be 1..%d characters", PRECIS_MAX_LINK_KIND_LEN);
-  memcpy(l.kind, kind, kl + 1);
-  size_t changed = 0;
-  int rc = engine_links_change(e, name, &l, 1, add, &changed, err);
-  if (!rc && !add && changed == 0)
-    rc = precis_error_set(err, PRECIS_E_NOT_FOUND, "no %s link %llu -> %llu", kind,
-                          (unsigned long long)src, (unsigned long long)dst);
-  return rc;
-}
-
-int engine_link_add(engine *e, const char *name, uint64_t src, uint64_t dst,
-                    const char *kind, float weight, precis_error *err) {
-  return link_one(e, name, src, dst, kind, weight, true, err);
-}
-
-int engine_link_remove(engine *e, const char *name, uint64_t src, uint64_t dst,
-                       const char *kind, precis_error *err) {
-  return link_one(e, name, src, dst, kind, 1.0f, false, err);
-}
-
 int engine_links_change(engine *e, const char *name, const engine_edge *links,
                         size_t n, bool add, size_t *changed, precis_error *err) {
   coll *c;
@@ -662,12 +635,11 @@ int engine_edges_list(engine *e, const char *name, uint64_t id, unsigned kinds,
   return rc;
 }
 
-int engine_graph_rebuild(engine *e, const char *name, unsigned threads,
-                         precis_error *err) {
+int engine_graph_rebuild(engine *e, const char *name, precis_error *err) {
   coll *c;
   int rc = acquire(e, name, &c, err);
   if (rc) return rc;
-  rc = graph_knn_rebuild(c, threads, err);
+  rc = graph_knn_rebuild(c, err);
   release(e, c);
   return rc;
 }

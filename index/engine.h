@@ -33,6 +33,7 @@
 #include <stdint.h>
 
 #include "precis/limits.h"
+#include "precis/params.h"
 #include "precis/status.h"
 
 #ifdef __cplusplus
@@ -203,11 +204,16 @@ typedef struct {
   float score;    /* higher is better: cos, ip, or -squared L2 */
 } engine_hit;
 
+/* exact, ef_search, nprobe: the rows of PRECIS_SEARCH_OPTS_MAP
+ * (precis/params.h), which give their defaults (all 0: the ANN index with
+ * the collection's settings), ranges and documentation. */
 typedef struct {
-  bool exact;          /* brute force over the stored vectors */
-  uint32_t ef_search;  /* 0 = collection default */
-  uint32_t nprobe;     /* 0 = collection default */
+  PRECIS_SEARCH_OPTS_MAP(PRECIS_PARAM_MEMBER)
 } engine_search_params;
+
+/* Validate sp (may be NULL) and k against the table's ranges. */
+int engine_search_params_check(uint32_t k, const engine_search_params *sp,
+                               precis_error *err);
 
 /* Top-k of the live points. `hits` is a caller array of k entries; *nhits
  * receives min(k, live points). `sp` may be NULL. */
@@ -379,12 +385,6 @@ typedef struct {
   float weight;
 } engine_edge;
 
-/* One link through engine_links_change; removing an absent link is
- * NOT_FOUND. */
-int engine_link_add(engine *e, const char *coll, uint64_t src, uint64_t dst,
-                    const char *kind, float weight, precis_error *err);
-int engine_link_remove(engine *e, const char *coll, uint64_t src, uint64_t dst,
-                       const char *kind, precis_error *err);
 /* Add (add = true; weights in (0,1], both ends must exist) or remove
  * (add = false; absent links are skipped) n knowledge links in one atomic,
  * durable batch. *changed (may be NULL) counts links created or removed. A bad
@@ -392,16 +392,17 @@ int engine_link_remove(engine *e, const char *coll, uint64_t src, uint64_t dst,
 int engine_links_change(engine *e, const char *coll, const engine_edge *links,
                         size_t n, bool add, size_t *changed, precis_error *err);
 /* Edges of `id`: kinds = ENGINE_EDGE_* mask, `kind` (may be NULL) narrows
- * links to one label, dirs = ENGINE_DIR_* mask. *out malloc'd; free(). */
+ * links to one label, dirs = ENGINE_DIR_* mask (0 = both, as on the wire).
+ * *out malloc'd; free(). */
 int engine_edges_list(engine *e, const char *coll, uint64_t id, unsigned kinds,
                       const char *kind, unsigned dirs, engine_edge **out,
                       size_t *n, precis_error *err);
-/* Recompute every kNN edge from the ANN index (`threads` is unused: FAISS
- * parallelises). Runs in steps of 1,024 points, each one atomic batch with
- * the edge counter and one hold of the collection's write lock: a failure
- * or crash midway leaves every point with its old or its new kNN list. */
-int engine_graph_rebuild(engine *e, const char *coll, unsigned threads,
-                         precis_error *err);
+/* Recompute every kNN edge from the ANN index (FAISS parallelises the
+ * batched searches over its OpenMP threads). Runs in steps of 1,024 points,
+ * each one atomic batch with the edge counter and one hold of the
+ * collection's write lock: a failure or crash midway leaves every point
+ * with its old or its new kNN list. */
+int engine_graph_rebuild(engine *e, const char *coll, precis_error *err);
 /* Compare the collection's edges in memory with those in RocksDB: OK when
  * equal, CORRUPTION naming the first difference (tests, diagnostics). */
 int engine_graph_check(engine *e, const char *coll, precis_error *err);
@@ -427,43 +428,26 @@ typedef enum {
 typedef struct {
   const float *query;
   uint32_t dim;
-  uint32_t k;              /* 1..PRECIS_MAX_K, default 10 */
-  uint64_t token_budget;   /* 0 = none */
-  engine_mode mode;        /* default COMPRESS */
-  uint32_t seeds;          /* ANN seeds in the pool; 0 = default
-                            * max(3k, 30); at most pool, and with hops > 0 at
-                            * most half of it (the rest is expansion room) */
-  uint32_t expand_from;    /* hop 1 walks from this many of the most similar
-                            * seeds, which also set the relevance scale;
-                            * 0 = k */
-  uint32_t hops;           /* 0..PRECIS_MAX_HOPS, default 0 */
-  uint32_t fanout;         /* default 16 */
-  uint32_t pool;           /* default 300 */
-  unsigned edge_kinds;     /* ENGINE_EDGE_* mask, default KNN|LINKS */
+  /* The scalar parameters: one member per row of PRECIS_RETRIEVE_PARAM_MAP
+   * (precis/params.h), which gives its type, default, range and meaning:
+   * k, token_budget, mode (engine_mode), seeds, expand_from, hops, fanout,
+   * pool, follow_knn, follow_links, graph_weight, decay, lambda, diversity,
+   * a, b, c, theta, coverage (engine_coverage), exact_seeds, ef_search,
+   * nprobe, max_represented_ids. */
+  PRECIS_RETRIEVE_PARAM_MAP(PRECIS_PARAM_MEMBER)
   const char *const *link_kinds; /* restrict links to these labels */
   size_t n_link_kinds;
-  float graph_weight;      /* weight of graph evidence (sum of path scores)
-                            * in relevance, 0..PRECIS_MAX_GRAPH_WEIGHT,
-                            * default 3 */
-  float decay;             /* per-hop decay in (0,1], default 0.9 */
-  float lambda;            /* MMR, 0..1, default 0.5 */
-  float a, b, c;           /* COMPRESS weights >= 0 */
-  float diversity;         /* COMPRESS's knob, 0 (TOPK) .. 1 (most diverse);
-                            * PRECIS_DIVERSITY_AUTO = default 0.5 at hops 0,
-                            * 0.1 with hops > 0. Sets theta
-                            * unless theta is given */
-  float theta;             /* volume quality exponent, 0..PRECIS_MAX_THETA;
-                            * PRECIS_THETA_AUTO (default): from diversity */
-  int coverage;            /* engine_coverage, default AUTO */
-  bool exact_seeds;
-  uint32_t ef_search;
-  uint32_t max_represented_ids; /* cap on ids listed per item, default 16 */
   /* filter (index/filter.c): only points passing it are seeds, enter the
    * pool, are selected or counted as represented; NULL = none. Borrowed. */
   const engine_filter *filter;
 } engine_retrieve_params;
 
+/* Every row's default (query NULL, no link kinds, no filter). */
 void engine_retrieve_params_default(engine_retrieve_params *p);
+/* Every row's range (PRECIS_E_OUT_OF_RANGE; an unknown mode or coverage
+ * PRECIS_E_INVALID_ARGUMENT) and the link kinds; engine_retrieve checks. */
+int engine_retrieve_params_check(const engine_retrieve_params *p,
+                                 precis_error *err);
 
 typedef struct {
   uint64_t id;

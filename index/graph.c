@@ -227,7 +227,7 @@ int graph_edges_list(coll *c, uint64_t id, unsigned kinds, const char *kind,
                      precis_error *err) {
   if (kind && *kind && graph_check_kind(kind, err)) return err ? err->code : PRECIS_E_INVALID_ARGUMENT;
   if (!kinds) kinds = ENGINE_EDGE_KNN | ENGINE_EDGE_LINKS;
-  if (!dirs) dirs = ENGINE_DIR_OUT;
+  if (!dirs) dirs = ENGINE_DIR_OUT | ENGINE_DIR_IN; /* as on the wire */
   size_t len = 0, cap = 16;
   engine_edge *e = malloc(cap * sizeof *e);
   if (!e) return precis_error_set(err, PRECIS_E_NO_MEMORY, "edges");

@@ -29,6 +29,6 @@ int graph_edges_list(coll *c, uint64_t id, unsigned kinds, const char *kind,
                      unsigned dirs, engine_edge **out, size_t *n,
                      precis_error *err);
 /* kNN graph (graph_knn.c). */
-int graph_knn_rebuild(coll *c, unsigned threads, precis_error *err);
+int graph_knn_rebuild(coll *c, precis_error *err);
 
 #endif

@@ -247,8 +247,7 @@ out:
  * leaves every point with either its old or its new kNN list and a counter
  * equal to the edges stored. The exclusive lock is held per step only;
  * writes between steps keep their own kNN upkeep. */
-int graph_knn_rebuild(coll *c, unsigned threads, precis_error *err) {
-  (void)threads; /* FAISS parallelises batched queries over OpenMP threads */
+int graph_knn_rebuild(coll *c, precis_error *err) {
   uint32_t K = c->cfg.knn_k;
   size_t dim = c->cfg.dim, chunk = GRAPH_REBUILD_CHUNK;
   int rc = PRECIS_OK;

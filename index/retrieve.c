@@ -44,29 +44,6 @@ _Static_assert((int)SELECT_COVER_EXACT == ENGINE_COVERAGE_EXACT &&
                    (int)SELECT_COVER_AUTO == ENGINE_COVERAGE_AUTO,
                "engine_coverage and select_coverage share their numbers");
 
-void engine_retrieve_params_default(engine_retrieve_params *p) {
-  memset(p, 0, sizeof *p);
-  p->k = PRECIS_DEFAULT_K;
-  p->mode = ENGINE_MODE_COMPRESS;
-  p->hops = 0;
-  p->fanout = PRECIS_DEFAULT_FANOUT;
-  p->pool = PRECIS_DEFAULT_POOL;
-  p->edge_kinds = ENGINE_EDGE_KNN | ENGINE_EDGE_LINKS;
-  p->graph_weight = PRECIS_DEFAULT_GRAPH_WEIGHT;
-  p->decay = PRECIS_DEFAULT_DECAY;
-  p->lambda = PRECIS_DEFAULT_LAMBDA;
-  p->diversity = PRECIS_DIVERSITY_AUTO;
-  p->expand_from = 0;
-  select_params sp;
-  select_params_default(&sp);
-  p->a = sp.a;
-  p->b = sp.b;
-  p->c = sp.c;
-  p->theta = PRECIS_THETA_AUTO; /* from diversity, see limits.h */
-  p->coverage = (int)sp.coverage;
-  p->max_represented_ids = PRECIS_DEFAULT_MAX_REPRESENTED;
-}
-
 void engine_retrieve_result_free(engine_retrieve_result *r) {
   if (!r) return;
   for (size_t i = 0; i < r->n; i++) {
@@ -82,38 +59,6 @@ static uint64_t now_us(void) {
   struct timespec ts;
   clock_gettime(CLOCK_MONOTONIC, &ts);
   return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
-}
-
-static int check(const engine_retrieve_params *p, precis_error *err) {
-#define RANGE(cond, ...) \
-  if (!(cond)) return precis_error_set(err, PRECIS_E_OUT_OF_RANGE, __VA_ARGS__)
-  RANGE(p->k >= 1 && p->k <= PRECIS_MAX_K, "k = %u outside 1..%d", p->k, PRECIS_MAX_K);
-  RANGE(p->hops <= PRECIS_MAX_HOPS, "hops = %u outside 0..%d", p->hops, PRECIS_MAX_HOPS);
-  RANGE(p->fanout >= 1 && p->fanout <= PRECIS_MAX_FANOUT, "fanout = %u outside 1..%d", p->fanout, PRECIS_MAX_FANOUT);
-  RANGE(p->pool >= 1 && p->pool <= PRECIS_MAX_POOL, "pool = %u outside 1..%d", p->pool, PRECIS_MAX_POOL);
-  RANGE(p->seeds <= PRECIS_MAX_SEEDS, "seeds = %u outside 0..%d", p->seeds, PRECIS_MAX_SEEDS);
-  RANGE(p->expand_from <= PRECIS_MAX_SEEDS, "expand_from = %u outside 0..%d", p->expand_from,
-        PRECIS_MAX_SEEDS);
-  RANGE(p->diversity == PRECIS_DIVERSITY_AUTO || (p->diversity >= 0 && p->diversity <= 1),
-        "diversity must be in [0, 1] or %g (default)", (double)PRECIS_DIVERSITY_AUTO);
-  RANGE(p->graph_weight >= 0 && p->graph_weight <= PRECIS_MAX_GRAPH_WEIGHT,
-        "graph_weight outside 0..%g", (double)PRECIS_MAX_GRAPH_WEIGHT);
-  RANGE(p->decay > 0 && p->decay <= 1, "decay outside (0, 1]");
-  RANGE(p->token_budget <= PRECIS_MAX_TOKEN_BUDGET, "token_budget above %u", PRECIS_MAX_TOKEN_BUDGET);
-  RANGE(p->theta == PRECIS_THETA_AUTO || (p->theta >= 0 && p->theta <= PRECIS_MAX_THETA),
-        "theta must be in [0, %g] or %g (automatic)", (double)PRECIS_MAX_THETA,
-        (double)PRECIS_THETA_AUTO);
-  RANGE(p->ef_search <= 4096, "ef_search above 4096");
-  RANGE(p->max_represented_ids <= 1000, "max_represented_ids above 1000");
-  RANGE((int)p->mode >= 0 && p->mode <= ENGINE_MODE_MMR, "unknown mode %d", (int)p->mode);
-  RANGE(p->coverage >= ENGINE_COVERAGE_EXACT && p->coverage <= ENGINE_COVERAGE_AUTO,
-        "unknown coverage %d", p->coverage);
-#undef RANGE
-  for (size_t i = 0; i < p->n_link_kinds; i++) {
-    int rc = graph_check_kind(p->link_kinds[i], err);
-    if (rc) return rc;
-  }
-  return PRECIS_OK;
 }
 
 typedef struct {
@@ -191,8 +136,8 @@ static int pool__sort_by_g(const pool_t *P, uint32_t *idx, size_t n) {
 }
 
 static bool kind_allowed(const engine_retrieve_params *p, const char *kind) {
-  if (!kind[0]) return p->edge_kinds & ENGINE_EDGE_KNN;
-  if (!(p->edge_kinds & ENGINE_EDGE_LINKS)) return false;
+  if (!kind[0]) return p->follow_knn;
+  if (!p->follow_links) return false;
   if (!p->n_link_kinds) return true;
   for (size_t i = 0; i < p->n_link_kinds; i++)
     if (!strcmp(p->link_kinds[i], kind)) return true;
@@ -255,7 +200,7 @@ int retrieve__run(coll *c, const engine_retrieve_params *p,
 int retrieve__run(coll *c, const engine_retrieve_params *p,
                   engine_retrieve_result **out, precis_error *err) {
   uint64_t t0 = now_us();
-  int rc = check(p, err);
+  int rc = engine_retrieve_params_check(p, err);
   if (rc) return rc;
   size_t dim = c->cfg.dim;
   float *q = malloc((p->dim ? p->dim : 1) * sizeof(float));
@@ -303,7 +248,7 @@ int retrieve__run(coll *c, const engine_retrieve_params *p,
   }
   /* 1. seeds (sorted by similarity, best first) */
   size_t nh = 0;
-  engine_search_params sp = {p->exact_seeds, p->ef_search, 0};
+  engine_search_params sp = {.exact = p->exact_seeds, .ef_search = p->ef_search, .nprobe = p->nprobe};
   /* filter hook (coll_filter.h): filtered seeds; FILTER_FAILS gates the pool */
   if (p->filter) {
     rc = coll__search_filtered_locked(&fx, q, nseeds, &sp, hits, &nh, &frep, err);

@@ -87,7 +87,7 @@ compile_all() {
 }
 
 COMMON=(common/*.c)
-WIRE=(proto/frame.c proto/wirecheck.c $B/gen/precis.pb-c.c "${COMMON[@]}")
+WIRE=(proto/frame.c proto/pbparam.c proto/wirecheck.c $B/gen/precis.pb-c.c "${COMMON[@]}")
 ENGINE_C=(index/*.c)
 ENGINE_CXX=(index/faiss_ext.cpp)
 [ "$(scripts/faiss-config.sh mode)" = compat ] && ENGINE_CXX+=(index/faiss_compat.cpp)
@@ -101,7 +101,7 @@ build() {
     readers) srcs=(fuzz/fuzz_readers.c client/cli/readers.c client/cli/readers_jsonl.c); libs=(-ljansson -lm) ;;
     dispatch)
       srcs=(fuzz/fuzz_dispatch.c server/dispatch.c server/config.c
-            server/metrics.c server/snapshot.c server/dispatch_filter.c "${WIRE[@]}" "${ENGINE_C[@]}" "${ENGINE_CXX[@]}")
+            server/metrics.c server/snapshot.c server/dispatch_filter.c server/dispatch_retrieve.c "${WIRE[@]}" "${ENGINE_C[@]}" "${ENGINE_CXX[@]}")
       libs=(-lrocksdb -ljansson -luring -lprotobuf-c -lmicrohttpd -lroaring $FAISS_LIBS -lm)
       link=$CXX ;;
   esac

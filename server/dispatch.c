@@ -5,6 +5,7 @@
  * freed with their engine functions. Engine status codes and messages are
  * passed to Response.status unchanged. */
 #include "srv_dispatch.h"
+#include "srv_dispatch_internal.h"
 
 #include <errno.h>
 #include <inttypes.h>
@@ -26,51 +27,6 @@
 #include "valid.h"
 #include "srv_metrics.h"
 #include "srv_snapshot.h"
-
-typedef struct arena_blk {
-  struct arena_blk *next;
-  max_align_t data[];
-} arena_blk;
-
-typedef struct dctx {
-  srv_server *s;
-  arena_blk *arena;
-  precis_error err;
-  Precis__V1__Response *resp;
-  char *ok_msg;                /* optional message on success */
-  /* engine results borrowed by the response */
-  engine_point *pts;
-  size_t npts;
-  engine_collection_info *infos;
-  engine_edge *edges;
-  engine_retrieve_result *rr;
-} dctx;
-
-static void *aalloc(dctx *x, size_t n) {
-  arena_blk *b = calloc(1, sizeof *b + (n ? n : 1));
-  if (!b) return NULL;
-  b->next = x->arena;
-  x->arena = b;
-  return b->data;
-}
-
-#define ANEW(x, T, n) ((T *)aalloc((x), sizeof(T) * (size_t)(n)))
-
-static int fail(dctx *x, int code, const char *fmt, ...)
-#if defined(__GNUC__)
-    __attribute__((format(printf, 3, 4)))
-#endif
-    ;
-static int fail(dctx *x, int code, const char *fmt, ...) {
-  x->err.code = code;
-  va_list ap;
-  va_start(ap, fmt);
-  vsnprintf(x->err.msg, sizeof x->err.msg, fmt, ap);
-  va_end(ap);
-  return code;
-}
-
-static int nomem(dctx *x) { return fail(x, PRECIS_E_NO_MEMORY, "out of memory"); }
 
 static void cleanup(dctx *x) {
   arena_blk *b = x->arena;
@@ -139,25 +95,6 @@ static Precis__V1__CollectionInfo *info_to_pb(dctx *x,
   ci->seq = in->seq;
   ci->index_seq = in->index_seq;
   return ci;
-}
-
-static int set_empty(dctx *x) {
-  Precis__V1__Empty *e = ANEW(x, Precis__V1__Empty, 1);
-  if (!e) return nomem(x);
-  precis__v1__empty__init(e);
-  x->resp->result_case = PRECIS__V1__RESPONSE__RESULT_EMPTY;
-  x->resp->empty = e;
-  return PRECIS_OK;
-}
-
-/* The collection's info (for its dimension); the engine reports NOT_FOUND. */
-static int describe(dctx *x, const char *coll, engine_collection_info **out) {
-  engine_collection_info *info = ANEW(x, engine_collection_info, 1);
-  if (!info) return nomem(x);
-  int rc = engine_collection_describe(x->s->eng, coll, info, &x->err);
-  if (rc) return rc;
-  *out = info;
-  return PRECIS_OK;
 }
 
 /* ---- admin ---- */
@@ -326,8 +263,8 @@ static int op_upsert(dctx *x, const Precis__V1__UpsertRequest *r) {
     if (p->n_vector == 0)
       return fail(x, PRECIS_E_INVALID_ARGUMENT, "point %" PRIu64 " has no vector",
                   p->id);
-    if (p->n_vector > PRECIS_MAX_DIM)
-      return fail(x, PRECIS_E_DIMENSION_MISMATCH,
+    if (p->n_vector > PRECIS_MAX_DIM) /* a limit: OUT_OF_RANGE (limits.h) */
+      return fail(x, PRECIS_E_OUT_OF_RANGE,
                   "point %" PRIu64 " has %zu components (limit %d)", p->id,
                   p->n_vector, PRECIS_MAX_DIM);
     in[i].id = p->id;
@@ -545,216 +482,6 @@ static int op_list_edges(dctx *x, const Precis__V1__ListEdgesRequest *r) {
   return PRECIS_OK;
 }
 
-static int op_graph_rebuild(dctx *x, const Precis__V1__GraphRebuildRequest *r) {
-  /* at most one thread per CPU: a client cannot ask for 64 threads on a
-   * 2-core machine (issue 11) */
-  long np = sysconf(_SC_NPROCESSORS_ONLN);
-  unsigned cpus = np > 0 ? (unsigned)np : 1;
-  unsigned threads = r->threads;
-  if (threads == 0 || threads > cpus) threads = cpus;
-  if (threads > 64) threads = 64;
-  int rc = engine_graph_rebuild(x->s->eng, r->collection, threads, &x->err);
-  if (rc) return rc;
-  return set_empty(x);
-}
-
-/* ---- search / retrieve ---- */
-
-static int check_query(dctx *x, size_t n) {
-  if (n == 0) return fail(x, PRECIS_E_INVALID_ARGUMENT, "query vector is empty");
-  if (n > PRECIS_MAX_DIM)
-    return fail(x, PRECIS_E_DIMENSION_MISMATCH,
-                "query has %zu components (limit %d)", n, PRECIS_MAX_DIM);
-  return PRECIS_OK;
-}
-
-static int op_search(dctx *x, const Precis__V1__SearchRequest *r) {
-  int rc = check_query(x, r->n_vector);
-  if (rc) return rc;
-  uint32_t k = r->k ? r->k : 10;
-  if (k > PRECIS_MAX_K)
-    return fail(x, PRECIS_E_OUT_OF_RANGE, "k = %u exceeds the limit %d", k,
-                PRECIS_MAX_K);
-  engine_search_params sp = {.exact = r->exact, .ef_search = r->ef_search,
-                             .nprobe = r->nprobe};
-  engine_hit *hits = ANEW(x, engine_hit, k);
-  if (!hits) return nomem(x);
-  size_t nh = 0;
-  engine_filter *f = NULL; /* filter (dispatch_filter.c) */
-  engine_filter_report frep;
-  if ((rc = srv_filter_compile(r->filter, &f, &x->err))) return rc;
-  rc = engine_search_filtered(x->s->eng, r->collection, r->vector, (uint32_t)r->n_vector,
-                              k, &sp, f, hits, &nh, &frep, &x->err);
-  engine_filter_destroy(f);
-  if (rc) return rc;
-  Precis__V1__SearchResult *sr = ANEW(x, Precis__V1__SearchResult, 1);
-  Precis__V1__Hit **arr = ANEW(x, Precis__V1__Hit *, nh);
-  Precis__V1__Hit *pb = ANEW(x, Precis__V1__Hit, nh);
-  if (!sr || !arr || !pb) return nomem(x);
-  precis__v1__search_result__init(sr);
-  for (size_t i = 0; i < nh; i++) {
-    precis__v1__hit__init(&pb[i]);
-    pb[i].id = hits[i].id;
-    pb[i].score = hits[i].score;
-    arr[i] = &pb[i];
-  }
-  sr->hits = arr;
-  sr->n_hits = nh;
-  if (r->filter && r->filter->n_groups) {
-    if (!(sr->filter_report = ANEW(x, Precis__V1__FilterReport, 1))) return nomem(x);
-    srv_filter_report(&frep, sr->filter_report);
-  }
-  x->resp->result_case = PRECIS__V1__RESPONSE__RESULT_SEARCH;
-  x->resp->search = sr;
-  return PRECIS_OK;
-}
-
-_Static_assert((int)PRECIS__V1__COVERAGE__COVERAGE_EXACT == ENGINE_COVERAGE_EXACT &&
-                   (int)PRECIS__V1__COVERAGE__COVERAGE_SPARSE == ENGINE_COVERAGE_SPARSE &&
-                   (int)PRECIS__V1__COVERAGE__COVERAGE_SAMPLE == ENGINE_COVERAGE_SAMPLE &&
-                   (int)PRECIS__V1__COVERAGE__COVERAGE_AUTO == ENGINE_COVERAGE_AUTO,
-               "wire Coverage and engine_coverage share their numbers");
-
-/* RetrieveRequest -> engine_retrieve_params.
- * Fields where 0 is never valid (k, seeds, fanout, pool, decay) take the
- * engine default when 0. With `defaults` set, every other numeric field
- * (graph_weight, lambda, a, b, c, theta, max_represented_ids) also takes
- * the default when 0; without it those are taken as sent, so a client can
- * ask for e.g. graph_weight 0 explicitly. hops, token_budget, mode and
- * ef_search have 0 as their default anyway. coverage has presence (a
- * one-field oneof): when sent it is used as sent, EXACT (0) included; when
- * absent it is the engine default (AUTO) with `defaults` and EXACT without,
- * as before AUTO existed (a client that sent EXACT then left it off the
- * wire, proto3 does not encode 0). */
-static void map_retrieve(const Precis__V1__RetrieveRequest *r,
-                         engine_retrieve_params *p) {
-  engine_retrieve_params_default(p);
-  const engine_retrieve_params d = *p;
-  bool dflt = r->defaults;
-#define SETNZ(field, val) p->field = (val) ? (val) : d.field
-#define SETOPT(field, val) p->field = (dflt && !(val)) ? d.field : (val)
-  SETNZ(k, r->k);
-  SETNZ(seeds, r->seeds);
-  SETNZ(fanout, r->fanout);
-  SETNZ(pool, r->pool);
-  SETNZ(decay, r->decay);
-  SETOPT(token_budget, r->token_budget);
-  SETOPT(hops, r->hops);
-  SETOPT(graph_weight, r->graph_weight);
-  SETOPT(lambda, r->lambda);
-  SETOPT(a, r->a);
-  SETOPT(b, r->b);
-  SETOPT(c, r->c);
-  SETOPT(theta, r->theta);
-  if (r->coverage_opt_case == PRECIS__V1__RETRIEVE_REQUEST__COVERAGE_OPT_COVERAGE)
-    p->coverage = (int)r->coverage;
-  else
-    p->coverage = dflt ? d.coverage : ENGINE_COVERAGE_EXACT;
-  SETOPT(max_represented_ids, r->max_represented_ids);
-  SETOPT(ef_search, r->ef_search);
-  SETOPT(mode, (engine_mode)r->mode);
-  SETNZ(expand_from, r->expand_from);
-  if (r->diversity_opt_case == PRECIS__V1__RETRIEVE_REQUEST__DIVERSITY_OPT_DIVERSITY)
-    p->diversity = r->diversity;
-#undef SETNZ
-#undef SETOPT
-  unsigned kinds = (r->follow_knn ? ENGINE_EDGE_KNN : 0) |
-                   (r->follow_links ? ENGINE_EDGE_LINKS : 0);
-  p->edge_kinds = kinds ? kinds : d.edge_kinds;
-  p->link_kinds = (const char *const *)r->link_kinds;
-  p->n_link_kinds = r->n_link_kinds;
-  p->exact_seeds = r->exact_seeds;
-}
-
-static int op_retrieve(dctx *x, const Precis__V1__RetrieveRequest *r) {
-  engine_retrieve_params p;
-  map_retrieve(r, &p);
-  if ((unsigned)r->mode > (unsigned)PRECIS__V1__MODE__MODE_MMR)
-    return fail(x, PRECIS_E_INVALID_ARGUMENT, "unknown mode %d", (int)r->mode);
-  if ((unsigned)p.coverage > (unsigned)PRECIS__V1__COVERAGE__COVERAGE_AUTO)
-    return fail(x, PRECIS_E_INVALID_ARGUMENT,
-                "unknown coverage %d (EXACT 0, SPARSE 1, SAMPLE 2, AUTO 3)",
-                p.coverage);
-  int rc;
-  if (r->use_query_point) {
-    if (r->n_vector)
-      return fail(x, PRECIS_E_INVALID_ARGUMENT,
-                  "give either a vector or use_query_point, not both");
-    engine_collection_info *info;
-    if ((rc = describe(x, r->collection, &info))) return rc;
-    engine_point *qp = NULL;
-    rc = engine_get(x->s->eng, r->collection, &r->query_point, 1, true, &qp,
-                    &x->err);
-    if (rc) return rc;
-    /* keep it for the duration of the call: freed by cleanup() */
-    x->pts = qp;
-    x->npts = 1;
-    if (!qp[0].found || !qp[0].vector)
-      return fail(x, PRECIS_E_NOT_FOUND, "query point %" PRIu64 " not found",
-                  r->query_point);
-    p.query = qp[0].vector;
-    p.dim = info->config.dim;
-  } else {
-    if ((rc = check_query(x, r->n_vector))) return rc;
-    p.query = r->vector;
-    p.dim = (uint32_t)r->n_vector;
-  }
-  if (p.k > PRECIS_MAX_K)
-    return fail(x, PRECIS_E_OUT_OF_RANGE, "k = %u exceeds the limit %d", p.k,
-                PRECIS_MAX_K);
-  engine_filter *f = NULL; /* filter (dispatch_filter.c) */
-  if ((rc = srv_filter_compile(r->filter, &f, &x->err))) return rc;
-  p.filter = f;
-  rc = engine_retrieve(x->s->eng, r->collection, &p, &x->rr, &x->err);
-  engine_filter_destroy(f);
-  if (rc) return rc;
-  engine_retrieve_result *er = x->rr;
-  Precis__V1__RetrieveResult *rr = ANEW(x, Precis__V1__RetrieveResult, 1);
-  Precis__V1__RetrievedItem **arr = ANEW(x, Precis__V1__RetrievedItem *, er->n);
-  Precis__V1__RetrievedItem *pb = ANEW(x, Precis__V1__RetrievedItem, er->n);
-  if (!rr || !arr || !pb) return nomem(x);
-  precis__v1__retrieve_result__init(rr);
-  for (size_t i = 0; i < er->n; i++) {
-    const engine_retrieved *it = &er->items[i];
-    Precis__V1__RetrievedItem *o = &pb[i];
-    precis__v1__retrieved_item__init(o);
-    o->id = it->id;
-    o->text = it->text ? it->text : (char *)"";
-    o->metadata = it->meta ? it->meta : (char *)"{}";
-    o->tokens = it->tokens;
-    o->relevance = it->relevance;
-    o->similarity = it->similarity;
-    o->gain = it->gain;
-    o->hops = it->hops;
-    o->via = it->via;
-    o->represents = it->represents;
-    o->represented_ids = it->represented_ids;
-    o->n_represented_ids = it->represented_ids ? it->n_represented_ids : 0;
-    arr[i] = o;
-  }
-  rr->items = arr;
-  rr->n_items = er->n;
-  rr->objective = er->objective;
-  rr->coverage_ratio = er->coverage_ratio;
-  rr->redundancy = er->redundancy;
-  rr->mean_relevance = er->mean_relevance;
-  rr->coverage_used = (Precis__V1__Coverage)er->coverage_used;
-  rr->pool_size = er->pool_size;
-  rr->seed_count = er->seed_count;
-  rr->t_seed_us = er->t_seed_us;
-  rr->t_expand_us = er->t_expand_us;
-  rr->t_select_us = er->t_select_us;
-  rr->t_total_us = er->t_total_us;
-  srv_metrics_retrieve(x->s->metrics, er);
-  if (f) {
-    if (!(rr->filter_report = ANEW(x, Precis__V1__FilterReport, 1))) return nomem(x);
-    srv_filter_report(&er->filter_report, rr->filter_report);
-  }
-  x->resp->result_case = PRECIS__V1__RESPONSE__RESULT_RETRIEVE;
-  x->resp->retrieve = rr;
-  return PRECIS_OK;
-}
-
 /* ---- payload indexes (issue 14; docs/PROTOCOL.md) ---- */
 
 _Static_assert((int)PRECIS__V1__PAYLOAD_INDEX_TYPE__PAYLOAD_INDEX_KEYWORD == ENGINE_PINDEX_KEYWORD &&
@@ -903,9 +630,9 @@ static int run_op(dctx *x, const Precis__V1__Request *q) {
     return op_links(x, q->remove_links->collection, q->remove_links->links,
                     q->remove_links->n_links, 0);
   case PRECIS__V1__REQUEST__OP_LIST_EDGES: return op_list_edges(x, q->list_edges);
-  case PRECIS__V1__REQUEST__OP_SEARCH: return op_search(x, q->search);
-  case PRECIS__V1__REQUEST__OP_RETRIEVE: return op_retrieve(x, q->retrieve);
-  case PRECIS__V1__REQUEST__OP_GRAPH_REBUILD: return op_graph_rebuild(x, q->graph_rebuild);
+  case PRECIS__V1__REQUEST__OP_SEARCH: return dsp__search(x, q->search);
+  case PRECIS__V1__REQUEST__OP_RETRIEVE: return dsp__retrieve(x, q->retrieve);
+  case PRECIS__V1__REQUEST__OP_GRAPH_REBUILD: return dsp__graph_rebuild(x, q->graph_rebuild);
   case PRECIS__V1__REQUEST__OP_SNAPSHOT: return op_snapshot(x, q->snapshot);
   case PRECIS__V1__REQUEST__OP_LIST_SNAPSHOTS: return op_list_snapshots(x);
   case PRECIS__V1__REQUEST__OP_DELETE_SNAPSHOT: return op_delete_snapshot(x, q->delete_snapshot);

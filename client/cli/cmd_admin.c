@@ -268,7 +268,7 @@ int cmd_delete(cli *c, int argc, char **argv) {
 /* ---- graph rebuild ---- */
 
 static const char graph_usage[] =
-    "usage: precis graph rebuild COLLECTION [--threads N]\n";
+    "usage: precis graph rebuild COLLECTION\n";
 
 int cmd_graph(cli *c, int argc, char **argv) {
   if (argc >= 2 && (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h"))) {
@@ -279,17 +279,12 @@ int cmd_graph(cli *c, int argc, char **argv) {
     return cli_usage(c, "the only subcommand is 'rebuild'");
   argc--;
   argv++;
-  static const struct option lo[] = {{"threads", required_argument, NULL, 't'},
-                                     {"help", no_argument, NULL, 'h'},
+  static const struct option lo[] = {{"help", no_argument, NULL, 'h'},
                                      {0, 0, 0, 0}};
-  uint32_t threads = 0;
   int o;
   optind = 0;
-  while ((o = cli_getopt(c, argc, argv, "t:h", lo)) != -1) {
-    if (o == 't') {
-      if (cli_parse_u32(optarg, 1024, &threads) < 0)
-        return cli_usage(c, "bad --threads '%s'", optarg);
-    } else if (o == 'h') {
+  while ((o = cli_getopt(c, argc, argv, "h", lo)) != -1) {
+    if (o == 'h') {
       fputs(graph_usage, stdout);
       return 0;
     } else
@@ -302,7 +297,7 @@ int cmd_graph(cli *c, int argc, char **argv) {
   if (rc)
     return rc;
   precis_error err;
-  rc = precis_graph_rebuild(c->conn, coll, threads, &err);
+  rc = precis_graph_rebuild(c->conn, coll, &err);
   if (rc)
     return cli_fail(c, rc, &err);
   if (c->json)

@@ -303,7 +303,7 @@ static int run(ingest *g, FILE *f, rd_format fmt, uint32_t dim, size_t batch,
     rc = send_links(g);
   if (g->flags & PRECIS_UPSERT_DEFER_GRAPH) {
     precis_error err;
-    int grc = g->points ? precis_graph_rebuild(c->conn, g->coll, 0, &err) : PRECIS_OK;
+    int grc = g->points ? precis_graph_rebuild(c->conn, g->coll, &err) : PRECIS_OK;
     if (grc) {
       fprintf(stderr, "precis: ingest: %s: the kNN graph was not rebuilt; run "
                       "`precis graph rebuild %s`\n", g->coll, g->coll);

@@ -5,6 +5,9 @@
  * --vector, the first record of --vector-file, or a stored --point.
  */
 #include <errno.h>
+#include <float.h>
+#include <getopt.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,15 +17,8 @@
 
 static const char usage[] =
     "usage: precis query COLLECTION (--vector \"0.1,0.2,...\" | --vector-file F\n"
-    "                    | --point ID) [-k N] [--mode compress|topk|mmr]\n"
-    "                    [--compare] [--search] [--hops H] [--token-budget T]\n"
-    "                    [--diversity D (0 = topk .. 1, default 0.5)] [--lambda L]\n"
-    "                    [--a A] [--b B] [--c C] [--theta T (default: from diversity)]\n"
-    "                    [--expand-from N (default k)]\n"
-    "                    [--links KIND,...] [--no-knn] [--no-links]\n"
-    "                    [--seeds N] [--pool N] [--fanout N] [--decay D]\n"
-    "                    [--graph-weight W] [--coverage auto|exact|sparse|sample]\n"
-    "                    [--exact] [--show-field FIELD] [--filter JSON]\n"
+    "                    | --point ID) [--compare | --search] [--links KIND,...]\n"
+    "                    [--show-field FIELD] [--filter JSON] [PARAMETER...]\n"
     "  --filter       only points passing this filter (JSON form, see\n"
     "                 docs/PROTOCOL.md \"Filter\"), e.g.\n"
     "                 '{\"must\":[{\"key\":\"lang\",\"match\":\"en\"}]}'\n"
@@ -31,12 +27,12 @@ static const char usage[] =
     "                 number of distinct --show-field values of each set;\n"
     "                 with --hops, TOPK stays plain top-k (hops 0) and the\n"
     "                 COMPRESS items top-k missed are marked '+'\n"
-    "  --search       plain ANN top-k (no graph, no selection)\n"
-    "  --coverage     COMPRESS coverage form (default auto: exact on small\n"
-    "                 pools, sample on large ones); the output names the\n"
-    "                 form that ran\n"
+    "  --search       plain ANN top-k (no graph, no selection; uses -k,\n"
+    "                 --exact, --ef-search, --nprobe)\n"
+    "  --links        follow only knowledge links of these labels\n"
     "  --vector-file  text of numbers (comma/space separated), or the first\n"
-    "                 record of an .fvecs / .npy / .jsonl file\n";
+    "                 record of an .fvecs / .npy / .jsonl file\n"
+    "parameters (precis/params.h; docs/PROTOCOL.md \"Parameters\"):\n";
 
 typedef struct {
   const char *field;  /* --show-field */
@@ -203,15 +199,24 @@ static void header(const view *vw, char *buf, size_t len) {
            "TEXT", vw->field ? vw->field : "");
 }
 
-static const char *coverage_name(precis_coverage c) {
-  switch (c) {
-  case PRECIS_COVERAGE_EXACT: return "exact";
-  case PRECIS_COVERAGE_SPARSE: return "sparse";
-  case PRECIS_COVERAGE_SAMPLE: return "sample";
-  case PRECIS_COVERAGE_AUTO: return "auto";
-  }
-  return "unknown";
+/* The i-th name of a "|"-separated choice list of precis/params.h. */
+static const char *choice(const char *choices, int i, char *buf, size_t n) {
+  const char *p = choices;
+  for (; i > 0 && p; i--)
+    if ((p = strchr(p, '|')))
+      p++;
+  if (!p || i < 0)
+    return "unknown";
+  size_t len = strcspn(p, "|");
+  snprintf(buf, n, "%.*s", (int)len, p);
+  return buf;
 }
+
+static char name_buf[32];
+#define coverage_name(c)                                                      \
+  choice(PRECIS_PARAM_CHOICES_coverage, (int)(c), name_buf, sizeof name_buf)
+#define mode_name(m)                                                          \
+  choice(PRECIS_PARAM_CHOICES_mode, (int)(m), name_buf, sizeof name_buf)
 
 static void print_result(const char *mode, const precis_retrieve_result *r,
                          const view *vw) {
@@ -337,15 +342,9 @@ static json_t *json_result(const precis_retrieve_result *r, const char *mode,
                    m);
 }
 
-static const char *mode_name(precis_mode m) {
-  return m == PRECIS_MODE_TOPK ? "topk" : m == PRECIS_MODE_MMR ? "mmr"
-                                                               : "compress";
-}
-
 /* ---- plain search ---- */
 
-static int do_search(cli *c, const char *coll, precis_retrieve_params *p,
-                     int exact) {
+static int do_search(cli *c, const char *coll, precis_retrieve_params *p) {
   precis_error err;
   float *owned = NULL;
   const float *vec = p->vector;
@@ -370,7 +369,8 @@ static int do_search(cli *c, const char *coll, precis_retrieve_params *p,
   precis_hit *hits = calloc(p->k, sizeof *hits);
   size_t n = 0;
   precis_filter_report frep;
-  precis_search_opts so = {.exact = exact, .ef_search = p->ef_search};
+  precis_search_opts so = {
+      .exact = p->exact_seeds, .ef_search = p->ef_search, .nprobe = p->nprobe};
   rc = hits ? precis_search_filtered(c->conn, coll, vec, dim, p->k, &so,
                                      p->filter, hits, &n, &frep, &err)
             : PRECIS_E_NO_MEMORY;
@@ -403,11 +403,133 @@ static int do_search(cli *c, const char *coll, precis_retrieve_params *p,
 /* ---- options ---- */
 
 enum {
-  O_VECTOR = 256, O_VFILE, O_POINT, O_MODE, O_COMPARE, O_SEARCH, O_HOPS,
-  O_BUDGET, O_LAMBDA, O_A, O_B, O_C, O_THETA, O_LINKS, O_NOKNN, O_NOLINKS,
-  O_SEEDS, O_POOL, O_FANOUT, O_DECAY, O_GW, O_COVER, O_EXACT, O_FIELD,
-  O_DIVERSITY, O_EXPAND, O_FILTER
+  O_VECTOR = 256, O_VFILE, O_POINT, O_COMPARE, O_SEARCH, O_LINKS, O_FIELD,
+  O_FILTER,
+  O_PARAM = 512, /* one option per row of PRECIS_RETRIEVE_PARAM_MAP */
+#define PARAM_ENUM(name, KIND, d, lo, hi, field, flag, doc) O_P_##name,
+  O_PARAM_FIRST = O_PARAM - 1,
+  PRECIS_RETRIEVE_PARAM_MAP(PARAM_ENUM)
+#undef PARAM_ENUM
+  O_PARAM_END
 };
+
+/* ---- parameters from the table (precis/params.h) ---- */
+#define HAS_ARG_U32 required_argument
+#define HAS_ARG_U64 required_argument
+#define HAS_ARG_F32 required_argument
+#define HAS_ARG_F32P required_argument
+#define HAS_ARG_F32A required_argument
+#define HAS_ARG_ENUM required_argument
+#define HAS_ARG_BOOL no_argument
+#define CHOICES_U32(name) NULL
+#define CHOICES_U64(name) NULL
+#define CHOICES_F32(name) NULL
+#define CHOICES_F32P(name) NULL
+#define CHOICES_F32A(name) NULL
+#define CHOICES_BOOL(name) NULL
+#define CHOICES_ENUM(name) PRECIS_PARAM_CHOICES_##name
+
+static int bad_value(cli *c, const char *flag, const char *arg, const char *kind,
+                     double lo, double hi, const char *choices) {
+  if (choices)
+    return cli_usage(c, "--%s must be one of %s, got '%s'", flag, choices, arg);
+  if (hi >= FLT_MAX)
+    return cli_usage(c, "--%s needs a number >= %g, got '%s'", flag, lo, arg);
+  if (!strcmp(kind, "F32P"))
+    return cli_usage(c, "--%s needs a number in (%g, %g], got '%s'", flag, lo, hi, arg);
+  return cli_usage(c, "--%s must be %g..%g%s, got '%s'", flag, lo, hi,
+                   !strcmp(kind, "F32A") ? " (or -1: automatic)" : "", arg);
+}
+
+#define BAD() bad_value(c, flag, arg, kind, (double)lo, (double)hi, choices)
+static int parse_U64(cli *c, const char *flag, const char *kind, const char *arg,
+                     const char *choices, uint64_t lo, uint64_t hi, uint64_t *v) {
+  return cli_parse_u64(arg, v) < 0 || !precis_param_ok_U64(*v, lo, hi) ? BAD() : 0;
+}
+static int parse_U32(cli *c, const char *flag, const char *kind, const char *arg,
+                     const char *choices, uint64_t lo, uint64_t hi, uint32_t *v) {
+  return cli_parse_u32(arg, UINT32_MAX, v) < 0 || !precis_param_ok_U32(*v, lo, hi) ? BAD() : 0;
+}
+static int parse_F32(cli *c, const char *flag, const char *kind, const char *arg,
+                     const char *choices, double lo, double hi, float *v) {
+  if (cli_parse_float(arg, v) < 0) return BAD();
+  int ok = !strcmp(kind, "F32P") ? precis_param_ok_F32P(*v, lo, hi)
+           : !strcmp(kind, "F32A") ? precis_param_ok_F32A(*v, lo, hi)
+                                   : precis_param_ok_F32(*v, lo, hi);
+  return ok ? 0 : BAD();
+}
+static int parse_ENUM(cli *c, const char *flag, const char *kind, const char *arg,
+                      const char *choices, int lo, int hi, int *v) {
+  char buf[32];
+  for (int i = lo; i <= hi; i++)
+    if (!strcmp(choice(choices, i, buf, sizeof buf), arg)) {
+      *v = i;
+      return 0;
+    }
+  return BAD();
+}
+#undef BAD
+#define parse_F32P parse_F32
+#define parse_F32A parse_F32
+
+/* Option o (O_P_*) with its argument into p; 0 or the usage exit code. */
+static int parse_param(cli *c, int o, const char *arg, precis_retrieve_params *p) {
+  switch (o) {
+#define PARAM_PARSE_BOOL_(name, d, flag)                                      \
+  case O_P_##name:                                                            \
+    p->name = !(d);                                                           \
+    return 0;
+#define PARAM_PARSE_VALUE(name, KIND, lo, hi, flag)                           \
+  case O_P_##name:                                                            \
+    return parse_##KIND(c, flag, #KIND, arg, CHOICES_##KIND(name), lo, hi, &p->name);
+#define PARAM_PARSE(name, KIND, d, lo, hi, field, flag, doc)                  \
+  PARAM_PARSE_##KIND(name, KIND, d, lo, hi, flag)
+
+#define PARAM_PARSE_U32(name, KIND, d, lo, hi, flag) PARAM_PARSE_VALUE(name, KIND, lo, hi, flag)
+#define PARAM_PARSE_U64(name, KIND, d, lo, hi, flag) PARAM_PARSE_VALUE(name, KIND, lo, hi, flag)
+#define PARAM_PARSE_F32(name, KIND, d, lo, hi, flag) PARAM_PARSE_VALUE(name, KIND, lo, hi, flag)
+#define PARAM_PARSE_F32P(name, KIND, d, lo, hi, flag) PARAM_PARSE_VALUE(name, KIND, lo, hi, flag)
+#define PARAM_PARSE_F32A(name, KIND, d, lo, hi, flag) PARAM_PARSE_VALUE(name, KIND, lo, hi, flag)
+#define PARAM_PARSE_ENUM(name, KIND, d, lo, hi, flag) PARAM_PARSE_VALUE(name, KIND, lo, hi, flag)
+#define PARAM_PARSE_BOOL(name, KIND, d, lo, hi, flag) PARAM_PARSE_BOOL_(name, d, flag)
+    PRECIS_RETRIEVE_PARAM_MAP(PARAM_PARSE)
+  }
+  return CLI_EXIT_USAGE;
+}
+
+static void print_param_line(const char *flag, const char *kind, const char *doc,
+                             double d, double lo, double hi, const char *choices,
+                             char *buf, size_t n) {
+  char head[96], dflt[64];
+  if (!strcmp(kind, "BOOL"))
+    snprintf(head, sizeof head, "--%s", flag);
+  else if (choices)
+    snprintf(head, sizeof head, "--%s %s", flag, choices);
+  else if (hi >= FLT_MAX)
+    snprintf(head, sizeof head, "--%s N (>= %g)", flag, lo);
+  else if (!strcmp(kind, "F32P"))
+    snprintf(head, sizeof head, "--%s N (%.10g < N <= %.10g)", flag, lo, hi);
+  else
+    snprintf(head, sizeof head, "--%s N (%.10g..%.10g%s)", flag, lo, hi,
+             !strcmp(kind, "F32A") ? ", or -1" : "");
+  if (choices)
+    snprintf(dflt, sizeof dflt, "default %s", choice(choices, (int)d, buf, n));
+  else if (!strcmp(kind, "BOOL"))
+    snprintf(dflt, sizeof dflt, "%s", d ? "on unless the flag is given" : "off");
+  else
+    snprintf(dflt, sizeof dflt, "default %g", d);
+  printf("  %s\n      %s (%s)\n", head, doc, dflt);
+}
+
+/* The usage lines of the parameters: flag, meaning, default. */
+static void print_param_usage(void) {
+  char buf[32];
+#define PARAM_USAGE(name, KIND, d, lo, hi, field, flag, doc)                  \
+  print_param_line(flag, #KIND, doc, (double)(d), (double)(lo), (double)(hi),          \
+                   CHOICES_##KIND(name), buf, sizeof buf);
+  PRECIS_RETRIEVE_PARAM_MAP(PARAM_USAGE)
+#undef PARAM_USAGE
+}
 
 /* How a filtered call ran, for --json output (NULL without a filter). */
 static json_t *json_filter_report(const precis_filter_report *r) {
@@ -442,37 +564,21 @@ static int split_kinds(cli *c, char *s, const char ***out, size_t *n) {
 }
 
 int cmd_query(cli *c, int argc, char **argv) {
+#define PARAM_OPTION(name, KIND, d, lo, hi, field, flag, doc)                 \
+  {flag, HAS_ARG_##KIND, NULL, O_P_##name},
   static const struct option lo[] = {
       {"vector", required_argument, NULL, O_VECTOR},
       {"vector-file", required_argument, NULL, O_VFILE},
       {"point", required_argument, NULL, O_POINT},
-      {"k", required_argument, NULL, 'k'},
-      {"mode", required_argument, NULL, O_MODE},
       {"compare", no_argument, NULL, O_COMPARE},
       {"search", no_argument, NULL, O_SEARCH},
-      {"hops", required_argument, NULL, O_HOPS},
-      {"token-budget", required_argument, NULL, O_BUDGET},
-      {"lambda", required_argument, NULL, O_LAMBDA},
-      {"a", required_argument, NULL, O_A},
-      {"b", required_argument, NULL, O_B},
-      {"c", required_argument, NULL, O_C},
-      {"theta", required_argument, NULL, O_THETA},
-      {"diversity", required_argument, NULL, O_DIVERSITY},
-      {"expand-from", required_argument, NULL, O_EXPAND},
       {"links", required_argument, NULL, O_LINKS},
-      {"no-knn", no_argument, NULL, O_NOKNN},
-      {"no-links", no_argument, NULL, O_NOLINKS},
-      {"seeds", required_argument, NULL, O_SEEDS},
-      {"pool", required_argument, NULL, O_POOL},
-      {"fanout", required_argument, NULL, O_FANOUT},
-      {"decay", required_argument, NULL, O_DECAY},
-      {"graph-weight", required_argument, NULL, O_GW},
-      {"coverage", required_argument, NULL, O_COVER},
-      {"exact", no_argument, NULL, O_EXACT},
       {"show-field", required_argument, NULL, O_FIELD},
       {"filter", required_argument, NULL, O_FILTER},
+      PRECIS_RETRIEVE_PARAM_MAP(PARAM_OPTION)
       {"help", no_argument, NULL, 'h'},
       {0, 0, 0, 0}};
+#undef PARAM_OPTION
   precis_retrieve_params p;
   precis_retrieve_params_init(&p);
   view vw = {0};
@@ -480,8 +586,7 @@ int cmd_query(cli *c, int argc, char **argv) {
   char *kinds_arg = NULL;
   const char *filter_text = NULL;
   precis_filter *filter = NULL;
-  int have_point = 0, compare = 0, search = 0, exact = 0, o;
-  float f;
+  int have_point = 0, compare = 0, search = 0, o, prc;
   optind = 0;
   while ((o = cli_getopt(c, argc, argv, "k:h", lo)) != -1) {
     switch (o) {
@@ -492,101 +597,22 @@ int cmd_query(cli *c, int argc, char **argv) {
         return cli_usage(c, "bad --point '%s'", optarg);
       have_point = 1;
       break;
-    case 'k':
-      if (cli_parse_u32(optarg, PRECIS_MAX_K, &p.k) < 0 || !p.k)
-        return cli_usage(c, "-k must be 1..%d", PRECIS_MAX_K);
-      break;
-    case O_MODE:
-      if (!strcmp(optarg, "compress"))
-        p.mode = PRECIS_MODE_COMPRESS;
-      else if (!strcmp(optarg, "topk"))
-        p.mode = PRECIS_MODE_TOPK;
-      else if (!strcmp(optarg, "mmr"))
-        p.mode = PRECIS_MODE_MMR;
-      else
-        return cli_usage(c, "--mode must be compress, topk or mmr");
-      break;
     case O_COMPARE: compare = 1; break;
     case O_SEARCH: search = 1; break;
-    case O_HOPS:
-      if (cli_parse_u32(optarg, PRECIS_MAX_HOPS, &p.hops) < 0)
-        return cli_usage(c, "--hops must be 0..%d", PRECIS_MAX_HOPS);
-      break;
-    case O_BUDGET:
-      if (cli_parse_u64(optarg, &p.token_budget) < 0 ||
-          p.token_budget > PRECIS_MAX_TOKEN_BUDGET)
-        return cli_usage(c, "--token-budget must be 0..%u",
-                         PRECIS_MAX_TOKEN_BUDGET);
-      break;
-    case O_LAMBDA:
-    case O_A:
-    case O_B:
-    case O_C:
-    case O_THETA:
-    case O_DECAY:
-    case O_GW:
-      if (cli_parse_float(optarg, &f) < 0 || f < 0) {
-        const char *nm = o == O_LAMBDA ? "lambda" : o == O_A ? "a"
-                         : o == O_B    ? "b"      : o == O_C ? "c"
-                         : o == O_THETA ? "theta" : o == O_DECAY ? "decay"
-                                                                 : "graph-weight";
-        return cli_usage(c, "--%s needs a number >= 0, got '%s'", nm, optarg);
-      }
-      if (o == O_LAMBDA) p.lambda = f;
-      else if (o == O_A) p.a = f;
-      else if (o == O_B) p.b = f;
-      else if (o == O_C) p.c = f;
-      else if (o == O_THETA) p.theta = f;
-      else if (o == O_DECAY) p.decay = f;
-      else p.graph_weight = f;
-      break;
-    case O_DIVERSITY:
-      if (cli_parse_float(optarg, &f) < 0 || !(f >= 0 && f <= 1))
-        return cli_usage(c, "--diversity needs a number in [0, 1], got '%s'", optarg);
-      p.diversity = f;
-      break;
-    case O_EXPAND:
-      if (cli_parse_u32(optarg, PRECIS_MAX_SEEDS, &p.expand_from) < 0)
-        return cli_usage(c, "--expand-from must be 0..%d", PRECIS_MAX_SEEDS);
-      break;
     case O_LINKS: kinds_arg = optarg; break;
-    case O_NOKNN: p.follow_knn = 0; break;
-    case O_NOLINKS: p.follow_links = 0; break;
-    case O_SEEDS:
-      if (cli_parse_u32(optarg, PRECIS_MAX_SEEDS, &p.seeds) < 0)
-        return cli_usage(c, "--seeds must be 0..%d", PRECIS_MAX_SEEDS);
-      break;
-    case O_POOL:
-      if (cli_parse_u32(optarg, PRECIS_MAX_POOL, &p.pool) < 0)
-        return cli_usage(c, "--pool must be 0..%d", PRECIS_MAX_POOL);
-      break;
-    case O_FANOUT:
-      if (cli_parse_u32(optarg, PRECIS_MAX_FANOUT, &p.fanout) < 0)
-        return cli_usage(c, "--fanout must be 0..%d", PRECIS_MAX_FANOUT);
-      break;
-    case O_COVER:
-      if (!strcmp(optarg, "auto"))
-        p.coverage = PRECIS_COVERAGE_AUTO;
-      else if (!strcmp(optarg, "exact"))
-        p.coverage = PRECIS_COVERAGE_EXACT;
-      else if (!strcmp(optarg, "sparse"))
-        p.coverage = PRECIS_COVERAGE_SPARSE;
-      else if (!strcmp(optarg, "sample"))
-        p.coverage = PRECIS_COVERAGE_SAMPLE;
-      else
-        return cli_usage(c, "--coverage must be auto, exact, sparse or sample");
-      break;
-    case O_EXACT:
-      exact = 1;
-      p.exact_seeds = 1;
-      break;
     case O_FIELD: vw.field = optarg; break;
     case O_FILTER: filter_text = optarg; break;
     case 'h':
       fputs(usage, stdout);
+      print_param_usage();
       return 0;
+    case 'k': o = O_P_k; /* -k N is --k N */
+      /* fall through */
     default:
-      return CLI_EXIT_USAGE;
+      if (o <= O_PARAM_FIRST || o >= O_PARAM_END)
+        return CLI_EXIT_USAGE;
+      if ((prc = parse_param(c, o, optarg, &p)))
+        return prc;
     }
   }
   if (cli_npos(argc) != 1)
@@ -630,7 +656,7 @@ int cmd_query(cli *c, int argc, char **argv) {
   if (rc)
     goto out;
   if (search) {
-    rc = do_search(c, coll, &p, exact);
+    rc = do_search(c, coll, &p);
     goto out;
   }
   precis_error err;

@@ -141,7 +141,7 @@ int precis_edges_list(precis_conn *c, const char *collection, uint64_t id,
 void precis_edges_free(precis_edge *edges) { free(edges); }
 
 int precis_graph_rebuild(precis_conn *c, const char *collection,
-                         uint32_t threads, precis_error *err) {
+                         precis_error *err) {
   int rc = precis__check_conn(c, err);
   if (rc != PRECIS_OK)
     return rc;
@@ -151,7 +151,6 @@ int precis_graph_rebuild(precis_conn *c, const char *collection,
   Precis__V1__Request req = PRECIS__V1__REQUEST__INIT;
   Precis__V1__GraphRebuildRequest gr = PRECIS__V1__GRAPH_REBUILD_REQUEST__INIT;
   gr.collection = (char *)collection;
-  gr.threads = threads;
   req.op_case = PRECIS__V1__REQUEST__OP_GRAPH_REBUILD;
   req.graph_rebuild = &gr;
   Precis__V1__Response *resp = NULL;

@@ -7,27 +7,11 @@
 #include <string.h>
 
 #include "conn_internal.h"
+#include "pbparam.h"
 
 void precis_retrieve_params_init(precis_retrieve_params *p) {
   memset(p, 0, sizeof *p);
-  p->k = PRECIS_DEFAULT_K;
-  p->mode = PRECIS_MODE_COMPRESS;
-  p->seeds = 0;
-  p->hops = 0;
-  p->fanout = PRECIS_DEFAULT_FANOUT;
-  p->pool = PRECIS_DEFAULT_POOL;
-  p->follow_knn = 1;
-  p->follow_links = 1;
-  p->graph_weight = PRECIS_DEFAULT_GRAPH_WEIGHT;
-  p->decay = PRECIS_DEFAULT_DECAY;
-  p->lambda = PRECIS_DEFAULT_LAMBDA;
-  p->a = PRECIS_DEFAULT_A;
-  p->b = PRECIS_DEFAULT_B;
-  p->c = PRECIS_DEFAULT_C;
-  p->theta = PRECIS_THETA_AUTO;
-  p->diversity = PRECIS_DIVERSITY_AUTO;
-  p->coverage = PRECIS_COVERAGE_AUTO;
-  p->max_represented_ids = PRECIS_DEFAULT_MAX_REPRESENTED;
+  PRECIS_RETRIEVE_PARAM_MAP(PRECIS_PARAM_SET_DEFAULT)
 }
 
 void precis_retrieve_result_free(precis_retrieve_result *r) {
@@ -90,41 +74,11 @@ int precis_retrieve(precis_conn *c, const char *collection,
   }
   rr.query_point = p->query_point;
   rr.use_query_point = p->use_query_point ? 1 : 0;
-  rr.k = p->k;
-  rr.token_budget = p->token_budget;
-  rr.mode = (Precis__V1__Mode)p->mode;
-  rr.seeds = p->seeds;
-  rr.hops = p->hops;
-  rr.fanout = p->fanout;
-  rr.pool = p->pool;
-  rr.follow_knn = p->follow_knn ? 1 : 0;
-  rr.follow_links = p->follow_links ? 1 : 0;
   rr.n_link_kinds = p->link_kinds ? p->n_link_kinds : 0;
   rr.link_kinds = (char **)p->link_kinds;
-  rr.graph_weight = p->graph_weight;
-  rr.decay = p->decay;
-  rr.lambda = p->lambda;
-  rr.a = p->a;
-  rr.b = p->b;
-  rr.c = p->c;
-  rr.theta = p->theta;
-  rr.expand_from = p->expand_from;
-  if (p->diversity != PRECIS_DIVERSITY_AUTO) {
-    rr.diversity_opt_case = PRECIS__V1__RETRIEVE_REQUEST__DIVERSITY_OPT_DIVERSITY;
-    rr.diversity = p->diversity;
-  }
-  /* Sent with presence, so an explicit EXACT (0) stays EXACT even with
-   * server_defaults. AUTO with server_defaults is left off the wire: the
-   * server applies its own default (AUTO; EXACT on servers older than AUTO,
-   * which would reject the value 3). */
-  if (!(p->server_defaults && p->coverage == PRECIS_COVERAGE_AUTO)) {
-    rr.coverage_opt_case = PRECIS__V1__RETRIEVE_REQUEST__COVERAGE_OPT_COVERAGE;
-    rr.coverage = (Precis__V1__Coverage)p->coverage;
-  }
-  rr.exact_seeds = p->exact_seeds ? 1 : 0;
-  rr.ef_search = p->ef_search;
-  rr.max_represented_ids = p->max_represented_ids;
-  rr.defaults = p->server_defaults ? 1 : 0;
+  /* every parameter, with presence: the request means exactly what p says */
+  Precis__V1__RetrieveRequest *msg = &rr;
+  PRECIS_RETRIEVE_PARAM_MAP(PBPARAM_TO_WIRE)
   rr.filter = precis__filter_pb(p->filter);
   req.op_case = PRECIS__V1__REQUEST__OP_RETRIEVE;
   req.retrieve = &rr;

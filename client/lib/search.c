@@ -10,7 +10,10 @@
 #include <string.h>
 
 #include "conn_internal.h"
+#include "pbparam.h"
 
+/* The request, every parameter sent (precis/params.h, the search rows):
+ * k from the argument, the options from opts or their defaults. */
 static void fill_search(Precis__V1__SearchRequest *sr, const char *coll,
                         const float *vec, uint32_t dim, uint32_t k,
                         const precis_search_opts *opts) {
@@ -19,12 +22,19 @@ static void fill_search(Precis__V1__SearchRequest *sr, const char *coll,
   sr->collection = (char *)coll;
   sr->n_vector = dim;
   sr->vector = (float *)vec;
-  sr->k = k;
+  struct {
+    PRECIS_SEARCH_PARAM_MAP(PRECIS_PARAM_MEMBER)
+  } v, *p = &v;
+  memset(&v, 0, sizeof v);
+  PRECIS_SEARCH_PARAM_MAP(PRECIS_PARAM_SET_DEFAULT)
+  v.k = k;
+#define COPY(name, KIND, d, lo, hi, field, flag, doc) v.name = opts->name;
   if (opts) {
-    sr->exact = opts->exact ? 1 : 0;
-    sr->ef_search = opts->ef_search;
-    sr->nprobe = opts->nprobe;
+    PRECIS_SEARCH_OPTS_MAP(COPY)
   }
+#undef COPY
+  Precis__V1__SearchRequest *msg = sr;
+  PRECIS_SEARCH_PARAM_MAP(PBPARAM_TO_WIRE)
 }
 
 static int check_search(precis_conn *c, const char *coll, const void *vec,

@@ -81,4 +81,9 @@
 #define PRECIS_MAX_SCROLL_LIMIT 10000     /* points in one scroll page */
 #define PRECIS_SCROLL_SCAN_BUDGET 100000  /* stored points one scroll page may examine */
 
+/* ---- search knobs (precis/params.h) ---- */
+#define PRECIS_MAX_EF_SEARCH 4096          /* per-request HNSW efSearch */
+#define PRECIS_MAX_NPROBE 65536            /* per-request IVF nprobe */
+#define PRECIS_MAX_REPRESENTED 1000        /* represented_ids per item */
+
 #endif /* PRECIS_LIMITS_H */

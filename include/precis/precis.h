@@ -52,6 +52,7 @@
 #include <stdint.h>
 
 #include "precis/limits.h"
+#include "precis/params.h"
 #include "precis/status.h"
 
 #ifdef __cplusplus
@@ -238,10 +239,9 @@ int precis_edges_list(precis_conn *c, const char *collection, uint64_t id,
                       size_t *n, precis_error *err);
 void precis_edges_free(precis_edge *edges);
 
-/* Recompute every kNN edge of the collection with `threads` workers
- * (0 = server default). */
+/* Recompute every kNN edge of the collection. */
 int precis_graph_rebuild(precis_conn *c, const char *collection,
-                         uint32_t threads, precis_error *err);
+                         precis_error *err);
 
 /* ------------------------------------------------------------------ */
 /* Search (plain ANN top-k)                                            */
@@ -342,11 +342,12 @@ int precis_set_payload(precis_conn *c, const char *collection,
                        const uint64_t *ids, size_t n, const char *metadata,
                        int merge, uint64_t *updated, precis_error *err);
 
-/* Optional search knobs; pass NULL for defaults. */
+/* Optional search knobs; pass NULL for defaults. One member per row of
+ * PRECIS_SEARCH_OPTS_MAP (precis/params.h: type, default, range, meaning):
+ * exact (1: brute force instead of the ANN index), ef_search, nprobe (0:
+ * the collection's). A zeroed struct is the defaults. */
 typedef struct precis_search_opts {
-  int exact;          /* 1: brute force instead of the ANN index */
-  uint32_t ef_search; /* 0 = collection default */
-  uint32_t nprobe;    /* 0 = collection default */
+  PRECIS_SEARCH_OPTS_MAP(PRECIS_PARAM_MEMBER)
 } precis_search_opts;
 
 /* The k (1..PRECIS_MAX_K) nearest live points to `vector`. `hits` is a
@@ -401,45 +402,24 @@ typedef enum {
 } precis_coverage;
 
 /* Mirrors precis.proto RetrieveRequest. Fill with
- * precis_retrieve_params_init(), then change what you need. Pointers are
+ * precis_retrieve_params_init() (every row's default), then change what you
+ * need; every parameter is sent with presence, so 0 means 0. Pointers are
  * borrowed for the call. */
 typedef struct precis_retrieve_params {
   const float *vector;       /* query vector (dim components), or NULL with */
   uint32_t dim;
   int use_query_point;       /* 1: use the stored vector of query_point */
   uint64_t query_point;
-  uint32_t k;                /* 1..PRECIS_MAX_K; default 10 */
-  uint64_t token_budget;     /* 0 = none */
-  precis_mode mode;          /* default COMPRESS */
-  uint32_t seeds;            /* ANN seeds; 0 = max(3k, 30), with hops > 0 at
-                                most half the pool */
-  uint32_t expand_from;      /* hop 1 walks from this many best seeds; 0 = k */
-  uint32_t hops;             /* 0..PRECIS_MAX_HOPS; default 0 */
-  uint32_t fanout;           /* edges followed per node; default 16 */
-  uint32_t pool;             /* candidate pool cap; default 300 */
-  int follow_knn;            /* default 1 */
-  int follow_links;          /* default 1 */
+  /* The scalar parameters: one member per row of PRECIS_RETRIEVE_PARAM_MAP
+   * (precis/params.h), which gives its type, default, range and meaning:
+   * k, token_budget, mode (precis_mode), seeds, expand_from, hops, fanout,
+   * pool, follow_knn, follow_links, graph_weight, decay, lambda, diversity
+   * (PRECIS_DIVERSITY_AUTO: the server's), a, b, c, theta
+   * (PRECIS_THETA_AUTO: from diversity), coverage (precis_coverage),
+   * exact_seeds, ef_search, nprobe, max_represented_ids. */
+  PRECIS_RETRIEVE_PARAM_MAP(PRECIS_PARAM_MEMBER)
   const char *const *link_kinds; /* restrict links to these labels; NULL = all */
   size_t n_link_kinds;
-  float graph_weight;        /* weight of graph evidence (sum of paths) in
-                              * relevance, 0..10; default 3 */
-  float decay;               /* per-hop decay in (0,1]; default 0.9 */
-  float lambda;              /* MMR trade-off 0..1; default 0.5 */
-  float diversity;           /* COMPRESS's one knob: 0 = TOPK .. 1 = most
-                              * diverse; PRECIS_DIVERSITY_AUTO (default):
-                              * the server's default (0.5; 0.1 with hops) */
-  float a, b, c;             /* COMPRESS weights (experts); default 0, 0, 1 */
-  float theta;               /* log-det quality exponent in [0, 1024], or
-                              * PRECIS_THETA_AUTO (default): from diversity */
-  precis_coverage coverage;  /* default AUTO; sent with presence, so EXACT
-                                means EXACT also with server_defaults (AUTO
-                                with server_defaults is left to the server) */
-  int exact_seeds;           /* 1: brute-force seeds; default 0 */
-  uint32_t ef_search;        /* 0 = collection default */
-  uint32_t max_represented_ids; /* per item; default 16 */
-  /* 1: zero numeric fields are replaced by the server's defaults (proto
-   * field `defaults`). Default 0: the values above are sent as they are. */
-  int server_defaults;
   const precis_filter *filter; /* only points passing it; NULL = none */
 } precis_retrieve_params;
 

@@ -493,7 +493,9 @@ Test(cli, small_commands) {
   json_decref(j);
   RUN_OK("get", "kb", "3", "5");
   cr_assert(strstr(g_out, "3  (missing)"), "%s", g_out);
-  RUN_OK("graph", "rebuild", "kb", "--threads", "2");
+  RUN_OK("graph", "rebuild", "kb");
+  /* --threads was clamped and ignored; it is gone (issue 12) */
+  cr_assert_eq(run("graph", "rebuild", "kb", "--threads", "2", NULL), 2);
   RUN_OK("snapshot", "s1");
   RUN_OK("snapshot", "s2");
   RUN_OK("snapshots", "--json");

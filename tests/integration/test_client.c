@@ -271,7 +271,7 @@ Test(client, links) {
   cr_assert_str_eq(out[0].kind, "see");
   precis_edges_free(out);
 
-  OK(precis_graph_rebuild(g_c, "docs", 2, NULL));
+  OK(precis_graph_rebuild(g_c, "docs", NULL));
   OK(precis_edges_list(g_c, "docs", 100, PRECIS_EDGES_KNN, NULL, &out, &n,
                        NULL));
   cr_assert_gt(n, 0, "no kNN edges after a rebuild");
@@ -538,8 +538,7 @@ Test(client, retrieve_coverage_auto) {
   cr_assert(!memcmp(a, b, sizeof a), "AUTO and SAMPLE differ on a large pool");
   p.coverage = PRECIS_COVERAGE_SPARSE;
   cr_assert_eq(retrieve_form(&p, N, b), PRECIS_COVERAGE_SPARSE);
-  /* server_defaults: an explicit EXACT stays EXACT, AUTO is the server's */
-  p.server_defaults = 1;
+  /* every parameter is sent with presence: EXACT (0) stays EXACT */
   p.coverage = PRECIS_COVERAGE_EXACT;
   cr_assert_eq(retrieve_form(&p, N, b), PRECIS_COVERAGE_EXACT);
   p.coverage = PRECIS_COVERAGE_AUTO;

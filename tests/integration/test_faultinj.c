@@ -136,6 +136,7 @@ static void workload(rconn *c) {
     sr.collection = "f";
     sr.vector = qv;
     sr.n_vector = DIM;
+    sr.k_opt_case = PRECIS__V1__SEARCH_REQUEST__K_OPT_K;
     sr.k = 5;
     precis__v1__request__init(&q);
     q.id = id++;
@@ -146,9 +147,8 @@ static void workload(rconn *c) {
     rr.collection = "f";
     rr.vector = qv;
     rr.n_vector = DIM;
-    rr.defaults = 1;
+    rr.hops_opt_case = PRECIS__V1__RETRIEVE_REQUEST__HOPS_OPT_HOPS;
     rr.hops = 1;
-    rr.follow_links = 1;
     precis__v1__request__init(&q);
     q.id = id++;
     q.op_case = PRECIS__V1__REQUEST__OP_RETRIEVE;

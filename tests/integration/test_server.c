@@ -24,6 +24,7 @@
 #include "rawconn.h"
 #include "srvproc.h"
 #include "testutil.h"
+#include "tu_params.h"
 
 #define DIM 8
 
@@ -137,8 +138,8 @@ static void fill_search(Precis__V1__Request *q, Precis__V1__SearchRequest *s,
   s->collection = (char *)coll;
   s->vector = v;
   s->n_vector = DIM;
-  s->k = k;
-  s->exact = 1;
+  TU_PB_SET(*s, k, k);
+  TU_PB_SET(*s, exact, 1);
   q->op_case = PRECIS__V1__REQUEST__OP_SEARCH;
   q->search = s;
 }
@@ -376,9 +377,8 @@ Test(server, links_edges_retrieve_snapshot, .init = start_default) {
   rt.collection = "g";
   rt.use_query_point = 1;
   rt.query_point = 7;
-  rt.k = 5;
-  rt.mode = PRECIS__V1__MODE__MODE_TOPK;
-  rt.defaults = 1;
+  TU_PB_SET(rt, k, 5);
+  TU_PB_SET(rt, mode, PRECIS__V1__MODE__MODE_TOPK);
   tq.id = ++g_id;
   tq.op_case = PRECIS__V1__REQUEST__OP_RETRIEVE;
   tq.retrieve = &rt;
@@ -459,32 +459,55 @@ static void upsert_random(rconn *c, const char *coll, size_t n, uint32_t dim) {
 
 #define UNSET INT_MIN
 
+/* Send a Request whose RetrieveRequest carries the retired field 26
+ * (`defaults: true`, as clients before presence sent it) and read the
+ * response. */
+static Precis__V1__Response *call_with_legacy_defaults(rconn *c, Precis__V1__Request *q) {
+  size_t n = protobuf_c_message_get_packed_size(&q->retrieve->base);
+  uint8_t *rr = malloc(n + 3), *buf = malloc(n + 32);
+  cr_assert(rr && buf);
+  protobuf_c_message_pack(&q->retrieve->base, rr);
+  rr[n++] = 0xD0; /* field 26, varint */
+  rr[n++] = 0x01;
+  rr[n++] = 0x01; /* true */
+  size_t m = 0;
+  buf[m++] = 0x08; /* Request.id */
+  for (uint64_t v = q->id; ; v >>= 7) {
+    buf[m++] = (uint8_t)((v & 0x7f) | (v >= 0x80 ? 0x80 : 0));
+    if (v < 0x80) break;
+  }
+  buf[m++] = 0xC2; /* Request.retrieve (24), length-delimited */
+  buf[m++] = 0x01;
+  for (uint64_t v = n; ; v >>= 7) {
+    buf[m++] = (uint8_t)((v & 0x7f) | (v >= 0x80 ? 0x80 : 0));
+    if (v < 0x80) break;
+  }
+  memcpy(buf + m, rr, n);
+  rc_send_payload(c, buf, m + n);
+  free(rr);
+  free(buf);
+  return rc_recv(c);
+}
+
 /* A retrieve by stored point 1 over a pool of `pool` exact seeds. cov UNSET:
- * coverage left off the wire; else sent with presence (any int). */
-static Precis__V1__Response *retrieve_cov(rconn *c, uint32_t pool, bool dflt, int cov) {
+ * coverage left off the wire; else sent with presence (any int). legacy:
+ * the request also carries the retired `defaults: true` (field 26), which
+ * the server ignores. */
+static Precis__V1__Response *retrieve_cov(rconn *c, uint32_t pool, bool legacy, int cov) {
   Precis__V1__Request q = PRECIS__V1__REQUEST__INIT;
   Precis__V1__RetrieveRequest rt = PRECIS__V1__RETRIEVE_REQUEST__INIT;
   rt.collection = (char *)"cv";
   rt.use_query_point = 1;
   rt.query_point = 1;
-  rt.k = 10;
-  rt.pool = rt.seeds = pool;
-  rt.exact_seeds = 1;
-  rt.defaults = dflt;
-  if (!dflt) { /* everything taken as sent */
-    rt.lambda = 0.5f;
-    rt.b = 0.5f;
-    rt.c = 1;
-    rt.theta = 1;
-  }
-  if (cov != UNSET) {
-    rt.coverage_opt_case = PRECIS__V1__RETRIEVE_REQUEST__COVERAGE_OPT_COVERAGE;
-    rt.coverage = (Precis__V1__Coverage)cov;
-  }
+  TU_PB_SET(rt, k, 10);
+  TU_PB_SET(rt, pool, pool);
+  TU_PB_SET(rt, seeds, pool);
+  TU_PB_SET(rt, exact_seeds, 1);
+  if (cov != UNSET) TU_PB_SET(rt, coverage, cov);
   q.id = ++g_id;
   q.op_case = PRECIS__V1__REQUEST__OP_RETRIEVE;
   q.retrieve = &rt;
-  return rc_call(c, &q);
+  return legacy ? call_with_legacy_defaults(c, &q) : rc_call(c, &q);
 }
 
 static void expect_form(rconn *c, uint32_t pool, bool dflt, int cov, Precis__V1__Coverage want) {
@@ -516,11 +539,12 @@ Test(server, retrieve_coverage_default_and_reported_form, .init = start_default)
   expect_form(&c, CPOINTS, true, unset, SAMPLE);
   expect_form(&c, CPOINTS, true, AUTO, SAMPLE);
   expect_form(&c, CPOINTS, false, AUTO, SAMPLE);
-  /* an explicit EXACT is EXACT, with or without `defaults` */
+  /* an explicit EXACT is EXACT, with or without the retired `defaults` */
   expect_form(&c, CPOINTS, true, EXACT, EXACT);
   expect_form(&c, CPOINTS, false, EXACT, EXACT);
-  /* a pre-AUTO client without `defaults` that meant EXACT sent nothing */
-  expect_form(&c, CPOINTS, false, unset, EXACT);
+  /* not sent: the default (AUTO) also without `defaults` (a client from
+   * before AUTO that meant EXACT now gets AUTO; docs/PROTOCOL.md) */
+  expect_form(&c, CPOINTS, false, unset, SAMPLE);
   expect_form(&c, CPOINTS, true, SPARSE, SPARSE);
   expect_form(&c, CPOINTS, true, SAMPLE, SAMPLE);
   /* pool 300 at 384-d: AUTO stays EXACT */
@@ -535,6 +559,144 @@ Test(server, retrieve_coverage_default_and_reported_form, .init = start_default)
     cr_assert(strstr(msg_of(r), "unknown coverage"), "%s", msg_of(r));
     FREE_RESP(r);
   }
+  rc_close(&c);
+}
+
+/* ---- parameter presence (issue 12; docs/PROTOCOL.md, "Parameters") ---- */
+
+static Precis__V1__RetrieveRequest *presence_req(Precis__V1__Request *q,
+                                                 Precis__V1__RetrieveRequest *rt) {
+  precis__v1__request__init(q);
+  precis__v1__retrieve_request__init(rt);
+  rt->collection = (char *)"pp";
+  rt->use_query_point = 1;
+  rt->query_point = 1;
+  q->id = ++g_id;
+  q->op_case = PRECIS__V1__REQUEST__OP_RETRIEVE;
+  q->retrieve = rt;
+  return rt;
+}
+
+Test(server, retrieve_parameter_presence, .init = start_default) {
+  rconn c;
+  rc_open(&c, g_srv.port);
+  Precis__V1__Response *r = do_create(&c, "pp", 16);
+  assert_status(r, PRECIS_OK);
+  FREE_RESP(r);
+  upsert_random(&c, "pp", 400, 16);
+  Precis__V1__Request q;
+  Precis__V1__RetrieveRequest rt;
+
+  /* nothing sent, no `defaults`: every default (was "a, b, c are all 0") */
+  presence_req(&q, &rt);
+  r = rc_call(&c, &q);
+  assert_status(r, PRECIS_OK);
+  cr_assert_eq(r->retrieve->n_items, PRECIS_DEFAULT_K);
+  size_t listed = 0;
+  for (size_t i = 0; i < r->retrieve->n_items; i++)
+    listed += r->retrieve->items[i]->n_represented_ids;
+  cr_assert_gt(listed, 0, "the default max_represented_ids (16) lists ids");
+  FREE_RESP(r);
+
+  /* the same with the retired `defaults: true` (field 26): ignored */
+  presence_req(&q, &rt);
+  r = call_with_legacy_defaults(&c, &q);
+  assert_status(r, PRECIS_OK);
+  cr_assert_eq(r->retrieve->n_items, PRECIS_DEFAULT_K);
+  FREE_RESP(r);
+
+  /* an explicit 0 is 0, not the default: no represented ids listed */
+  presence_req(&q, &rt);
+  TU_PB_SET(rt, max_represented_ids, 0);
+  r = rc_call(&c, &q);
+  assert_status(r, PRECIS_OK);
+  cr_assert_eq(r->retrieve->n_items, PRECIS_DEFAULT_K);
+  for (size_t i = 0; i < r->retrieve->n_items; i++)
+    cr_assert_eq(r->retrieve->items[i]->n_represented_ids, 0);
+  FREE_RESP(r);
+
+  /* explicit a = b = c = 0 are taken as sent, also with `defaults: true`
+   * (which used to turn b = 0 into the default) */
+  for (int legacy = 0; legacy < 2; legacy++) {
+    presence_req(&q, &rt);
+    TU_PB_SET(rt, a, 0);
+    TU_PB_SET(rt, b, 0);
+    TU_PB_SET(rt, c, 0);
+    r = legacy ? call_with_legacy_defaults(&c, &q) : rc_call(&c, &q);
+    assert_status(r, PRECIS_E_INVALID_ARGUMENT);
+    cr_assert(strstr(msg_of(r), "all 0"), "%s", msg_of(r));
+    FREE_RESP(r);
+  }
+
+  /* a value outside its row: the table's range and status */
+  presence_req(&q, &rt);
+  TU_PB_SET(rt, k, 0);
+  r = rc_call(&c, &q);
+  assert_status(r, PRECIS_E_OUT_OF_RANGE);
+  cr_assert(strstr(msg_of(r), "k = 0"), "%s", msg_of(r));
+  FREE_RESP(r);
+  presence_req(&q, &rt);
+  TU_PB_SET(rt, nprobe, PRECIS_MAX_NPROBE + 1);
+  r = rc_call(&c, &q);
+  assert_status(r, PRECIS_E_OUT_OF_RANGE);
+  cr_assert(strstr(msg_of(r), "nprobe"), "%s", msg_of(r));
+  FREE_RESP(r);
+  presence_req(&q, &rt);
+  TU_PB_SET(rt, mode, 7);
+  r = rc_call(&c, &q);
+  assert_status(r, PRECIS_E_INVALID_ARGUMENT);
+  FREE_RESP(r);
+
+  /* search: k not sent is the default; k sent as 0 is refused */
+  float v[16] = {1};
+  Precis__V1__SearchRequest sr;
+  precis__v1__request__init(&q);
+  precis__v1__search_request__init(&sr);
+  sr.collection = (char *)"pp";
+  sr.vector = v;
+  sr.n_vector = 16;
+  q.id = ++g_id;
+  q.op_case = PRECIS__V1__REQUEST__OP_SEARCH;
+  q.search = &sr;
+  r = rc_call(&c, &q);
+  assert_status(r, PRECIS_OK);
+  cr_assert_eq(r->search->n_hits, PRECIS_DEFAULT_K);
+  FREE_RESP(r);
+  TU_PB_SET(sr, k, 0);
+  q.id = ++g_id;
+  r = rc_call(&c, &q);
+  assert_status(r, PRECIS_E_OUT_OF_RANGE);
+  FREE_RESP(r);
+
+  /* a query above PRECIS_MAX_DIM is OUT_OF_RANGE, as in libprecis; one
+   * within it that does not match the collection is DIMENSION_MISMATCH */
+  float *big = calloc(PRECIS_MAX_DIM + 1, sizeof *big);
+  cr_assert(big);
+  big[0] = 1;
+  for (int op = 0; op < 2; op++) {
+    for (int over = 0; over < 2; over++) {
+      size_t n = over ? PRECIS_MAX_DIM + 1 : 17;
+      if (op == 0) {
+        precis__v1__search_request__init(&sr);
+        sr.collection = (char *)"pp";
+        sr.vector = big;
+        sr.n_vector = n;
+        precis__v1__request__init(&q);
+        q.op_case = PRECIS__V1__REQUEST__OP_SEARCH;
+        q.search = &sr;
+        q.id = ++g_id;
+      } else {
+        presence_req(&q, &rt);
+        rt.use_query_point = 0;
+        rt.vector = big;
+        rt.n_vector = n;
+      }
+      r = rc_call(&c, &q);
+      assert_status(r, over ? PRECIS_E_OUT_OF_RANGE : PRECIS_E_DIMENSION_MISMATCH);
+      FREE_RESP(r);
+    }
+  }
+  free(big);
   rc_close(&c);
 }
 

@@ -16,6 +16,7 @@
 
 #include "engine.h"
 #include "testutil.h"
+#include "tu_params.h"
 
 #define DIM 16
 #define BATCH 40
@@ -48,7 +49,7 @@ static void child(const char *dir, int fd, uint32_t first_batch) {
       pts[j] = (engine_point_in){id, vecs[j], DIM, text[j], strlen(text[j]), "{\"b\":1}", 7, -1};
     }
     if (engine_upsert(e, "crash", pts, BATCH, &err)) _exit(4);
-    if (engine_link_add(e, "crash", (uint64_t)b * 1000, (uint64_t)b * 1000 + 1, "next", 0.5f, &err)) _exit(5);
+    if (tu_link(e, "crash", (uint64_t)b * 1000, (uint64_t)b * 1000 + 1, "next", 0.5f, true, &err)) _exit(5);
     if (write(fd, &b, sizeof b) != sizeof b) _exit(6);
   }
 }

@@ -10,6 +10,7 @@
 
 #include "engine.h"
 #include "testutil.h"
+#include "tu_params.h"
 
 static char *dir;
 static engine *E;
@@ -106,7 +107,7 @@ Test(engine, drop_removes_all_data) {
   float *v = tu_random_vectors(50, 4, 1, 0);
   upsert_range("a", v, 4, 1, 50);
   precis_error err;
-  cr_assert_eq(engine_link_add(E, "a", 1, 2, "cites", 0.5f, &err), PRECIS_OK, "%s", err.msg);
+  cr_assert_eq(tu_link(E, "a", 1, 2, "cites", 0.5f, true, &err), PRECIS_OK, "%s", err.msg);
   cr_assert_eq(engine_collection_drop(E, "a", &err), PRECIS_OK);
   create("a", 4, ENGINE_METRIC_COSINE, NULL); /* same name, new id: empty */
   uint64_t cnt = 99;
@@ -363,12 +364,12 @@ Test(engine, links_survive_reopen_and_die_with_points) {
   float *v = tu_random_vectors(10, 4, 13, 1);
   upsert_range("g", v, 4, 1, 10);
   precis_error err;
-  cr_assert_eq(engine_link_add(E, "g", 1, 2, "is_a", 1.0f, &err), PRECIS_OK);
-  cr_assert_eq(engine_link_add(E, "g", 3, 1, "cites", 0.5f, &err), PRECIS_OK);
-  cr_assert_eq(engine_link_add(E, "g", 1, 99, "is_a", 1.0f, &err), PRECIS_E_NOT_FOUND);
-  cr_assert_eq(engine_link_add(E, "g", 1, 2, "knn", 1.0f, &err), PRECIS_E_INVALID_ARGUMENT);
-  cr_assert_eq(engine_link_add(E, "g", 1, 2, "is_a", 1.5f, &err), PRECIS_E_OUT_OF_RANGE);
-  cr_assert_eq(engine_link_add(E, "g", 1, 2, "is_a", NAN, &err), PRECIS_E_OUT_OF_RANGE);
+  cr_assert_eq(tu_link(E, "g", 1, 2, "is_a", 1.0f, true, &err), PRECIS_OK);
+  cr_assert_eq(tu_link(E, "g", 3, 1, "cites", 0.5f, true, &err), PRECIS_OK);
+  cr_assert_eq(tu_link(E, "g", 1, 99, "is_a", 1.0f, true, &err), PRECIS_E_NOT_FOUND);
+  cr_assert_eq(tu_link(E, "g", 1, 2, "knn", 1.0f, true, &err), PRECIS_E_INVALID_ARGUMENT);
+  cr_assert_eq(tu_link(E, "g", 1, 2, "is_a", 1.5f, true, &err), PRECIS_E_OUT_OF_RANGE);
+  cr_assert_eq(tu_link(E, "g", 1, 2, "is_a", NAN, true, &err), PRECIS_E_OUT_OF_RANGE);
   reopen();
   engine_edge *e;
   size_t n;
@@ -385,7 +386,7 @@ Test(engine, links_survive_reopen_and_die_with_points) {
   free(e);
   engine_collection_describe(E, "g", &info, &err);
   cr_assert_eq(info.links, 0);
-  cr_assert_eq(engine_link_remove(E, "g", 3, 1, "cites", &err), PRECIS_E_NOT_FOUND);
+  cr_assert_eq(tu_link(E, "g", 3, 1, "cites", 1.0f, false, &err), PRECIS_E_NOT_FOUND);
   free(v);
 }
 
@@ -488,5 +489,56 @@ Test(engine, restore_brings_back_the_snapshot_state) {
   for (size_t i = 0; i < ngot; i++) cr_assert_eq(got[i].id, want[i].id);
   engine_close(e2);
   tu_rmrf_free(d2);
+  free(v);
+}
+
+/* The knob added as one table row (issue 12): retrieve's nprobe reaches the
+ * IVF index that seeds it. The collection probes all 16 lists by default
+ * (exact seeds); nprobe 1 probes one and misses true neighbours, as search
+ * with nprobe 1 does. */
+Test(engine, retrieve_nprobe_reaches_the_ivf_index) {
+  enum { N = 1024, D = 16, Q = 5, K = 10 };
+  create("iv", D, ENGINE_METRIC_L2, "IVF16,Flat");
+  float *v = tu_random_vectors(N, D, 4242, 0);
+  upsert_range("iv", v, D, 1, N);
+  precis_error err;
+  int differs = 0;
+  for (int q = 0; q < Q; q++) {
+    const float *qv = v + (size_t)(q * 97) * D;
+    engine_hit exact[K], probe1[K];
+    size_t ne = 0, n1 = 0;
+    engine_search_params xs = {.exact = 1}, s1 = {.nprobe = 1};
+    cr_assert_eq(engine_search(E, "iv", qv, D, K, &xs, exact, &ne, &err), PRECIS_OK, "%s", err.msg);
+    cr_assert_eq(engine_search(E, "iv", qv, D, K, &s1, probe1, &n1, &err), PRECIS_OK, "%s", err.msg);
+    for (int nprobe = 0; nprobe <= 1; nprobe++) {
+      engine_retrieve_params p;
+      engine_retrieve_params_default(&p);
+      p.query = qv;
+      p.dim = D;
+      p.k = K;
+      p.seeds = K;
+      p.mode = ENGINE_MODE_TOPK;
+      p.nprobe = (uint32_t)nprobe; /* 0: the collection's (all 16 lists) */
+      engine_retrieve_result *r = NULL;
+      cr_assert_eq(engine_retrieve(E, "iv", &p, &r, &err), PRECIS_OK, "%s", err.msg);
+      const engine_hit *want = nprobe ? probe1 : exact;
+      size_t nwant = nprobe ? n1 : ne;
+      cr_assert_eq(r->n, nwant);
+      for (size_t i = 0; i < r->n; i++) {
+        int found = 0;
+        for (size_t j = 0; j < nwant; j++) found |= want[j].id == r->items[i].id;
+        cr_assert(found, "query %d nprobe %d: %llu is not among the search hits", q, nprobe,
+                  (unsigned long long)r->items[i].id);
+      }
+      engine_retrieve_result_free(r);
+    }
+    for (size_t i = 0; i < n1; i++) {
+      int found = 0;
+      for (size_t j = 0; j < ne; j++) found |= exact[j].id == probe1[i].id;
+      differs |= !found;
+    }
+    differs |= n1 < ne;
+  }
+  cr_assert(differs, "nprobe 1 found the exact neighbours of every query: the test shows nothing");
   free(v);
 }

@@ -13,6 +13,7 @@
 
 #include "engine.h"
 #include "testutil.h"
+#include "tu_params.h"
 
 #define DIM 8
 #define N 200
@@ -40,7 +41,7 @@ static void setup(void) {
   for (int i = 0; i < N; i++)
     pts[i] = (engine_point_in){(uint64_t)i + 1, g_vecs + i * DIM, DIM, "t", 1, "{\"v\":0}", 7, -1};
   cr_assert_eq(engine_upsert(g_e, "f", pts, N, &err), PRECIS_OK, "%s", err.msg);
-  cr_assert_eq(engine_link_add(g_e, "f", 1, 2, "cites", 0.5f, &err), PRECIS_OK, "%s", err.msg);
+  cr_assert_eq(tu_link(g_e, "f", 1, 2, "cites", 0.5f, true, &err), PRECIS_OK, "%s", err.msg);
 }
 
 static void teardown(void) {
@@ -143,7 +144,7 @@ static int do_write(int w, precis_error *err) {
     return engine_links_change(g_e, "f", l, 2, true, NULL, err);
   }
   case W_LINK_REMOVE:
-    return engine_link_remove(g_e, "f", 1, 2, "cites", err);
+    return tu_link(g_e, "f", 1, 2, "cites", 1.0f, false, err);
   case W_CREATE: {
     engine_collection_config cfg = {0};
     cfg.dim = 4;

@@ -219,6 +219,7 @@ Test(frame, encode_roundtrip_request) {
   sr.collection = "docs";
   sr.vector = v;
   sr.n_vector = 3;
+  sr.k_opt_case = PRECIS__V1__SEARCH_REQUEST__K_OPT_K;
   sr.k = 7;
 
   uint8_t *buf;

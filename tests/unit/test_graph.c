@@ -12,6 +12,7 @@
 #include "engine.h"
 #include "select.h"
 #include "testutil.h"
+#include "tu_params.h"
 
 static char *dir;
 static engine *E;
@@ -88,7 +89,7 @@ Test(graph, incremental_knn_is_consistent_with_rebuild) {
   }
   engine_collection_info before;
   engine_collection_describe(E, "k", &before, &err);
-  cr_assert_eq(engine_graph_rebuild(E, "k", 2, &err), PRECIS_OK, "%s", err.msg);
+  cr_assert_eq(engine_graph_rebuild(E, "k", &err), PRECIS_OK, "%s", err.msg);
   engine_collection_info after;
   engine_collection_describe(E, "k", &after, &err);
   cr_assert_eq(after.knn_edges, after.count * K, "rebuilt graph has K edges per point");
@@ -254,14 +255,15 @@ Test(graph, retrieve_coverage_auto_picks_and_reports_the_form) {
   cr_assert_eq(rs->coverage_used, ENGINE_COVERAGE_SPARSE);
   engine_retrieve_result_free(rs);
 
-  /* unknown forms */
+  /* unknown forms: INVALID_ARGUMENT, as the server always said (the
+   * engine said OUT_OF_RANGE before the one table, issue 12) */
   precis_error err;
   engine_retrieve_result *bad = NULL;
   p.coverage = ENGINE_COVERAGE_AUTO + 1;
-  cr_assert_eq(engine_retrieve(E, "a", &p, &bad, &err), PRECIS_E_OUT_OF_RANGE);
+  cr_assert_eq(engine_retrieve(E, "a", &p, &bad, &err), PRECIS_E_INVALID_ARGUMENT);
   cr_assert(strstr(err.msg, "coverage"), "%s", err.msg);
   p.coverage = -1;
-  cr_assert_eq(engine_retrieve(E, "a", &p, &bad, &err), PRECIS_E_OUT_OF_RANGE);
+  cr_assert_eq(engine_retrieve(E, "a", &p, &bad, &err), PRECIS_E_INVALID_ARGUMENT);
   cr_assert_null(bad);
   free(q);
   free(v);
@@ -284,8 +286,23 @@ Test(graph, expansion_follows_only_the_chosen_link_kinds) {
   memcpy(v + 44, far_b, sizeof far_b);
   put("l", v, dim, 1, 12, 12);
   precis_error err;
-  cr_assert_eq(engine_link_add(E, "l", 1, 11, "cites", 1.0f, &err), PRECIS_OK);
-  cr_assert_eq(engine_link_add(E, "l", 2, 12, "mentions", 1.0f, &err), PRECIS_OK);
+  cr_assert_eq(tu_link(E, "l", 1, 11, "cites", 1.0f, true, &err), PRECIS_OK);
+  cr_assert_eq(tu_link(E, "l", 2, 12, "mentions", 1.0f, true, &err), PRECIS_OK);
+  /* dirs 0 means both directions, as on the wire (issue 12: it meant OUT
+   * in the engine): point 11 sees the link 1 -> 11 as incoming */
+  {
+    engine_edge *ed = NULL;
+    size_t ne = 0;
+    cr_assert_eq(engine_edges_list(E, "l", 11, ENGINE_EDGE_LINKS, NULL, 0, &ed, &ne, &err), PRECIS_OK);
+    cr_assert_eq(ne, 1);
+    cr_assert(ed[0].src == 1 && ed[0].dst == 11, "%llu -> %llu", (unsigned long long)ed[0].src,
+              (unsigned long long)ed[0].dst);
+    free(ed);
+    cr_assert_eq(engine_edges_list(E, "l", 11, ENGINE_EDGE_LINKS, NULL, ENGINE_DIR_OUT, &ed, &ne, &err),
+                 PRECIS_OK);
+    cr_assert_eq(ne, 0);
+    free(ed);
+  }
   float q[4] = {1, 0, 0, 0};
   engine_retrieve_params p;
   engine_retrieve_params_default(&p);
@@ -295,7 +312,7 @@ Test(graph, expansion_follows_only_the_chosen_link_kinds) {
   p.mode = ENGINE_MODE_TOPK;
   p.graph_weight = 1.0f;
   p.decay = 1.0f;
-  p.edge_kinds = ENGINE_EDGE_LINKS;
+  p.follow_knn = 0;
   const char *kinds[] = {"cites"};
   p.link_kinds = kinds;
   p.n_link_kinds = 1;
@@ -416,10 +433,10 @@ Test(graph, scoring_sums_every_path_into_every_pool_point) {
   unit_at_cos(v + 12, 0.6f); /* 5: no seed, r = -1; linked from 2 (w 0.5), and 4 at hop 2 */
   put("s", v, dim, 1, 5, 5);
   precis_error err;
-  cr_assert_eq(engine_link_add(E, "s", 1, 3, "rel", 0.5f, &err), PRECIS_OK);
-  cr_assert_eq(engine_link_add(E, "s", 1, 4, "rel", 1.0f, &err), PRECIS_OK);
-  cr_assert_eq(engine_link_add(E, "s", 2, 4, "rel", 1.0f, &err), PRECIS_OK);
-  cr_assert_eq(engine_link_add(E, "s", 2, 5, "rel", 0.5f, &err), PRECIS_OK);
+  cr_assert_eq(tu_link(E, "s", 1, 3, "rel", 0.5f, true, &err), PRECIS_OK);
+  cr_assert_eq(tu_link(E, "s", 1, 4, "rel", 1.0f, true, &err), PRECIS_OK);
+  cr_assert_eq(tu_link(E, "s", 2, 4, "rel", 1.0f, true, &err), PRECIS_OK);
+  cr_assert_eq(tu_link(E, "s", 2, 5, "rel", 0.5f, true, &err), PRECIS_OK);
   float q[3] = {1, 0, 0};
   engine_retrieve_params p;
   engine_retrieve_params_default(&p);
@@ -430,7 +447,7 @@ Test(graph, scoring_sums_every_path_into_every_pool_point) {
   p.hops = 1;
   p.mode = ENGINE_MODE_TOPK;
   p.decay = 0.9f;
-  p.edge_kinds = ENGINE_EDGE_LINKS;
+  p.follow_knn = 0;
   p.exact_seeds = true;
   /* paths: 1->3: 1*0.5*0.9 = 0.45; 1->4: 0.9; 2->4: 0.5*0.9 = 0.45;
    * 2->5: 0.5*0.5*0.9 = 0.225; 3 passes on g = max(0, r(3)) = 0 */
@@ -502,7 +519,7 @@ Test(graph, expansion_keeps_room_for_every_hop) {
   p.pool = 20;
   p.seeds = 20; /* asks for the whole pool: with hops > 0 seeds get half */
   p.fanout = 32;
-  p.edge_kinds = ENGINE_EDGE_LINKS;
+  p.follow_knn = 0;
   p.exact_seeds = true;
   p.mode = ENGINE_MODE_TOPK;
   p.hops = 1;
@@ -551,21 +568,21 @@ Test(graph, edges_in_memory_equal_rocksdb_through_writes_and_reopen) {
     snprintf(links[i].kind, sizeof links[i].kind, "%s", i % 3 ? "cites" : "part_of");
   }
   cr_assert_eq(engine_links_change(E, "m", links, 60, true, NULL, &err), PRECIS_OK, "%s", err.msg);
-  cr_assert_eq(engine_link_add(E, "m", 5, 6, "cites", 0.5f, &err), PRECIS_OK);
-  cr_assert_eq(engine_link_add(E, "m", 5, 6, "cites", 0.25f, &err), PRECIS_OK); /* re-weight */
+  cr_assert_eq(tu_link(E, "m", 5, 6, "cites", 0.5f, true, &err), PRECIS_OK);
+  cr_assert_eq(tu_link(E, "m", 5, 6, "cites", 0.25f, true, &err), PRECIS_OK); /* re-weight */
   graph_same("m", "links added");
   /* a batch with a bad link fails whole and changes nothing */
   engine_edge bad[2] = {{7, 8, "cites", 0.5f}, {7, 99999, "cites", 0.5f}};
   cr_assert_eq(engine_links_change(E, "m", bad, 2, true, NULL, &err), PRECIS_E_NOT_FOUND);
   graph_same("m", "failed link batch");
   cr_assert_eq(engine_links_change(E, "m", links, 20, false, NULL, &err), PRECIS_OK);
-  cr_assert_eq(engine_link_remove(E, "m", 5, 6, "cites", &err), PRECIS_OK);
+  cr_assert_eq(tu_link(E, "m", 5, 6, "cites", 1.0f, false, &err), PRECIS_OK);
   graph_same("m", "links removed");
   uint64_t del[30];
   for (int i = 0; i < 30; i++) del[i] = (uint64_t)(1 + 3 * i); /* hubs of the links included */
   cr_assert_eq(engine_delete(E, "m", del, 30, NULL, &err), PRECIS_OK);
   graph_same("m", "deletes");
-  cr_assert_eq(engine_graph_rebuild(E, "m", 2, &err), PRECIS_OK, "%s", err.msg);
+  cr_assert_eq(engine_graph_rebuild(E, "m", &err), PRECIS_OK, "%s", err.msg);
   graph_same("m", "kNN rebuild");
   engine_close(E);
   engine_options o;
@@ -604,7 +621,7 @@ Test(graph, expansion_follows_the_strongest_links_of_a_hub) {
   p.pool = 6;
   p.k = 6;
   p.mode = ENGINE_MODE_TOPK;
-  p.edge_kinds = ENGINE_EDGE_LINKS;
+  p.follow_knn = 0;
   p.exact_seeds = true;
   engine_retrieve_result *r = retrieve("h", v, dim, &p); /* the hub's own vector */
   cr_assert_eq(r->pool_size, 6);
@@ -681,7 +698,7 @@ Test(graph, deferred_upkeep_then_one_rebuild) {
   cr_assert_eq(engine_search(E, "d", v + 17 * dim, dim, 1, NULL, h, &nh, &err), PRECIS_OK);
   cr_assert_eq(h[0].id, 18);
   graph_same("d", "deferred upserts");
-  cr_assert_eq(engine_graph_rebuild(E, "d", 2, &err), PRECIS_OK, "%s", err.msg);
+  cr_assert_eq(engine_graph_rebuild(E, "d", &err), PRECIS_OK, "%s", err.msg);
   cr_assert_eq(engine_collection_describe(E, "d", &info, &err), PRECIS_OK);
   cr_assert_eq(info.knn_edges, n * K);
   graph_same("d", "rebuild after deferred upserts");

@@ -204,7 +204,7 @@ static void corpus_load_ingest(const char *name, ds_corpus *c) {
         }
         cr_assert_eq(engine_links_change(E, name, l, m, true, NULL, &err), PRECIS_OK, "%s", err.msg);
     }
-    cr_assert_eq(engine_graph_rebuild(E, name, 2, &err), PRECIS_OK, "%s", err.msg);
+    cr_assert_eq(engine_graph_rebuild(E, name, &err), PRECIS_OK, "%s", err.msg);
 }
 
 /* Every query retrieved with the engine defaults, except `mode` (-1: the
@@ -217,7 +217,7 @@ static realdata_score corpus_score(const char *name, const ds_corpus *c, int mod
         engine_retrieve_params_default(&rp);
         if (mode >= 0) rp.mode = (engine_mode)mode;
         rp.hops = hops;
-        if (hops) rp.edge_kinds = ENGINE_EDGE_LINKS;
+        if (hops) rp.follow_knn = 0;
         rp.query = c->qvec + qi * c->dim;
         rp.dim = (uint32_t)c->dim;
         engine_retrieve_result *r;

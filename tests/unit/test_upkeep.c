@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "engine.h"
+#include "tu_params.h"
 #include "testutil.h"
 
 static char *dir;
@@ -409,7 +410,7 @@ Test(upkeep, graph_rebuild_cut_short_leaves_a_whole_graph) {
   uint64_t before = describe("g").knn_edges;
   cr_assert_eq(before, (uint64_t)n * 16);
   engine_debug_fail_writes_after(E, 1);
-  cr_assert_neq(engine_graph_rebuild(E, "g", 1, &err), PRECIS_OK);
+  cr_assert_neq(engine_graph_rebuild(E, "g", &err), PRECIS_OK);
   engine_debug_fail_writes_after(E, -1);
   cr_assert_eq(engine_graph_check(E, "g", &err), PRECIS_OK, "%s", err.msg);
   for (int pass = 0; pass < 2; pass++) {
@@ -424,7 +425,7 @@ Test(upkeep, graph_rebuild_cut_short_leaves_a_whole_graph) {
                  (unsigned long long)describe("g").knn_edges, (unsigned long long)sum);
     reopen();
   }
-  cr_assert_eq(engine_graph_rebuild(E, "g", 1, &err), PRECIS_OK, "%s", err.msg);
+  cr_assert_eq(engine_graph_rebuild(E, "g", &err), PRECIS_OK, "%s", err.msg);
   cr_assert_eq(describe("g").knn_edges, (uint64_t)n * 16);
   free(v);
 }
@@ -460,10 +461,10 @@ Test(upkeep, links_in_one_batch_deduplicate_on_exact_keys) {
   cr_assert_eq(changed, 2);
   cr_assert_eq(describe("l").links, 2);
   cr_assert_eq(engine_graph_check(E, "l", &err), PRECIS_OK, "%s", err.msg);
-  /* the single-link forms go through the same function */
-  cr_assert_eq(engine_link_remove(E, "l", 2, y, "rel", &err), PRECIS_OK, "%s", err.msg);
-  cr_assert_eq(engine_link_remove(E, "l", 2, y, "rel", &err), PRECIS_E_NOT_FOUND);
-  cr_assert_eq(engine_link_add(E, "l", 2, 99, "rel", 0.5f, &err), PRECIS_E_NOT_FOUND);
+  /* single links (tu_link) go through the same function */
+  cr_assert_eq(tu_link(E, "l", 2, y, "rel", 1.0f, false, &err), PRECIS_OK, "%s", err.msg);
+  cr_assert_eq(tu_link(E, "l", 2, y, "rel", 1.0f, false, &err), PRECIS_E_NOT_FOUND);
+  cr_assert_eq(tu_link(E, "l", 2, 99, "rel", 0.5f, true, &err), PRECIS_E_NOT_FOUND);
   cr_assert_eq(describe("l").links, 1);
   reopen();
   cr_assert_eq(describe("l").links, 1);

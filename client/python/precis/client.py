@@ -355,9 +355,9 @@ class Client:
         return [(e.src, e.dst, w.as_text(e.kind), e.weight)
                 for e in self._call("list_edges", req).edges.edges]
 
-    def graph_rebuild(self, name, threads=0):
-        """Recompute every kNN edge of the collection (0 threads = server CPUs)."""
-        self._call("graph_rebuild", w.build(pb.GraphRebuildRequest, collection=name, threads=threads))
+    def graph_rebuild(self, name):
+        """Recompute every kNN edge of the collection."""
+        self._call("graph_rebuild", w.build(pb.GraphRebuildRequest, collection=name))
 
     # ---- queries ----
     def search(self, name, vector, k=10, **params):
@@ -376,8 +376,10 @@ class Client:
         graph hops 0..3; `token_budget`: max total tokens of the items.
         `params`: any RetrieveRequest field by name (pool, seeds, fanout,
         graph_weight, decay, lambda_=..., a, b, c, theta, coverage="sample",
-        link_kinds=[...], max_represented_ids, ...), including fields a newer
-        server adds. Fields not given take the server's defaults.
+        link_kinds=[...], max_represented_ids, nprobe, ...), including fields
+        a newer server adds. A field given is sent with presence, so 0 means
+        0; a field not given is not sent and takes the server's default
+        (docs/PROTOCOL.md, "Parameters").
         Returns a RetrieveResult: the items, with the set metrics as
         attributes."""
         envelope = pb.Request()
@@ -385,7 +387,6 @@ class Client:
         w.set_fields(req, {"collection": name})
         req.k = k
         req.hops = hops
-        req.defaults = True
         req.mode = _MODES[mode] if mode in _MODES else w.enum_value(_MODE_ENUM, mode)
         if token_budget:
             req.token_budget = token_budget

@@ -180,7 +180,7 @@ def test_retrieve(client, coll):
     texts = ["text of %d" % i for i in range(300)]
     metas = [{"i": i, "even": i % 2 == 0} for i in range(300)]
     client.upsert(coll, list(range(300)), vecs, texts=texts, metadata=metas, tokens=[10] * 300)
-    client.graph_rebuild(coll, threads=1)
+    client.graph_rebuild(coll)
     r = client.retrieve(coll, vecs[3], k=6, token_budget=40)
     assert 1 <= len(r) <= 4  # 10 tokens each within 40
     assert sum(it.tokens for it in r) <= 40
@@ -213,6 +213,16 @@ def test_retrieve(client, coll):
         client.retrieve(coll, vecs[3], no_such_field=1)
     with pytest.raises(precis.InvalidArgument):
         client.retrieve(coll)
+    # one presence rule: a keyword given is sent, 0 included; one not given
+    # takes the server's default (no `defaults` flag)
+    d = client.retrieve(coll, vecs[3], k=5)
+    assert any(it.represented_ids for it in d)  # default 16 per item
+    z = client.retrieve(coll, vecs[3], k=5, max_represented_ids=0)
+    assert len(z) == 5 and all(not it.represented_ids for it in z)
+    with pytest.raises(precis.InvalidArgument, match="all 0"):
+        client.retrieve(coll, vecs[3], k=5, a=0, b=0, c=0)
+    # the knob added as one table row
+    assert len(client.retrieve(coll, vecs[3], k=5, nprobe=4)) == 5
 
 
 def test_unknown_fields_pass_through_generically(client):

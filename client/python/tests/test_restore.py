@@ -67,7 +67,7 @@ def test_snapshot_keep_writing_restore(dirs):
                          metadata=[{"i": i} for i in ids[:300]], batch_size=64)
                 c.add_links(coll, [(i, i + 1, "next", 0.5) for i in range(1, 50)])
                 c.delete(coll, [7, 8])
-                c.graph_rebuild(coll, threads=1)
+                c.graph_rebuild(coll)
             before = state(c, ids, queries)
             assert c.list_snapshots() == []
             path = c.snapshot("s1")
