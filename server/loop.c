@@ -292,7 +292,7 @@ int srv_loop_run(srv_server *s, int listen_fd, int sig_fd) {
     free(L);
     return -1;
   }
-  L->wq = srv_workq_create(s->cfg.workers, (size_t)s->cfg.queue_depth, loop_run_job,
+  L->wq = srv_workq_create(s->cfg.workers, s->cfg.bulk_workers, (size_t)s->cfg.queue_depth, loop_run_job,
                            s, L->efd);
   if (!L->wq) {
     srv_error("cannot start %d workers", s->cfg.workers);

@@ -133,6 +133,19 @@ bool loop_log_allowed(uint64_t *last_ms, uint64_t *dropped) {
   return true;
 }
 
+/* The peer's IP address as a key (4 or 16 bytes; 0 when not IP). */
+static uint8_t peer_key(const struct sockaddr_storage *ss, uint8_t out[16]) {
+  if (ss->ss_family == AF_INET) {
+    memcpy(out, &((const struct sockaddr_in *)ss)->sin_addr, 4);
+    return 4;
+  }
+  if (ss->ss_family == AF_INET6) {
+    memcpy(out, &((const struct sockaddr_in6 *)ss)->sin6_addr, 16);
+    return 16;
+  }
+  return 0;
+}
+
 /* ---- completions ---- */
 
 void loop_on_accept(loop *L, int res) {
@@ -148,7 +161,17 @@ void loop_on_accept(loop *L, int res) {
     int fd = res;
     int one = 1;
     setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-    bool reject = L->nopen >= (size_t)s->cfg.max_connections;
+    uint8_t addr[16];
+    uint8_t alen = peer_key(&L->acc_addr, addr);
+    size_t same = 0;
+    int per = s->cfg.max_conns_per_address;
+    if (per > 0 && alen)
+      for (srv_conn *o = L->conns; o; o = o->next)
+        if (o->counted && o->state != SRV_CONN_CLOSED && o->addr_len == alen &&
+            !memcmp(o->addr, addr, alen))
+          same++;
+    bool reject_addr = per > 0 && same >= (size_t)per;
+    bool reject = reject_addr || L->nopen >= (size_t)s->cfg.max_connections;
     if (reject && L->nrejecting >= SRV_MAX_REJECTING) {
       close(fd);
     } else {
@@ -161,6 +184,8 @@ void loop_on_accept(loop *L, int res) {
         close(fd);
       } else {
         c->serial = ++L->serial;
+        memcpy(c->addr, addr, alen);
+        c->addr_len = alen;
         c->last_active_ms = c->accepted_ms = srv_now_ms();
         char host[INET6_ADDRSTRLEN] = "?";
         int port = 0;
@@ -180,11 +205,19 @@ void loop_on_accept(loop *L, int res) {
         if (reject) {
           c->rejected = true;
           L->nrejecting++;
-          srv_warn("connection from %s refused: %d connections open (limit)",
-                   c->peer, s->cfg.max_connections);
           char msg[96];
-          snprintf(msg, sizeof msg, "too many connections (limit %d)",
-                   s->cfg.max_connections);
+          if (reject_addr)
+            snprintf(msg, sizeof msg,
+                     "too many connections from this address (limit %d)", per);
+          else
+            snprintf(msg, sizeof msg, "too many connections (limit %d)",
+                     s->cfg.max_connections);
+          if (loop_log_allowed(&L->reject_log_ms, &L->reject_log_dropped)) {
+            srv_warn("connection from %s refused: %s (%" PRIu64
+                     " similar lines suppressed)",
+                     c->peer, msg, L->reject_log_dropped);
+            L->reject_log_dropped = 0;
+          }
           loop_reply_status(L, c, 0, PRECIS_E_BUSY, msg);
           loop_start_drain(L, c);
         } else {
@@ -257,6 +290,13 @@ void loop_on_tick(loop *L) {
                now - c->last_active_ms >= idle_ms) {
       log_deadline(L, c, "idle", cfg->idle_timeout_s);
       loop_close_now(L, c);
+    } else if (c->throttled && c->state == SRV_CONN_OPEN) {
+      /* over --max-read-rate: read again once the bucket has refilled */
+      loop_read_refill(L, c, now);
+      if (c->read_tokens > 0) {
+        c->throttled = false;
+        loop_conn_pump(L, c);
+      }
     }
   }
 }

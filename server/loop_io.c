@@ -181,6 +181,7 @@ static void handle_frame(loop *L, srv_conn *c, const uint8_t *p, uint32_t n) {
       job->frame_len = n;
       job->id = chk.id;
       job->mem = chk.decoded + n;
+      job->bulk = true;
       if (push_job(L, c, job)) return;
       free(job);
     }
@@ -239,6 +240,41 @@ static void handle_frame(loop *L, srv_conn *c, const uint8_t *p, uint32_t n) {
   precis__v1__request__free_unpacked(req, &srv_pb_alloc);
 }
 
+/* ---- fairness: a byte rate per connection ---- */
+
+static int64_t read_burst(const loop *L) {
+  uint64_t b = L->s->cfg.max_read_rate / (1000u / SRV_TICK_MS);
+  return (int64_t)(b > SRV_READ_BURST_MIN ? b : SRV_READ_BURST_MIN);
+}
+
+void loop_read_refill(loop *L, srv_conn *c, uint64_t now) {
+  uint64_t rate = L->s->cfg.max_read_rate;
+  if (!rate) return;
+  if (!c->read_refill_ms) { /* a new connection starts with a full burst */
+    c->read_tokens = read_burst(L);
+  } else if (now > c->read_refill_ms) {
+    uint64_t add = rate * (now - c->read_refill_ms) / 1000u;
+    int64_t cap = read_burst(L);
+    c->read_tokens = add >= (uint64_t)cap ? cap
+                     : c->read_tokens + (int64_t)add > cap
+                         ? cap
+                         : c->read_tokens + (int64_t)add;
+  }
+  c->read_refill_ms = now;
+}
+
+/* True when c may read now; else it is marked throttled and on_tick()
+ * re-arms its recv once the bucket has refilled. A connection that sends
+ * faster than --max-read-rate is thus simply not read for a while: TCP's
+ * flow control stops the sender, so its flood costs the server (and the
+ * machine) no more than the rate. */
+static bool read_allowed(loop *L, srv_conn *c) {
+  if (!L->s->cfg.max_read_rate) return true;
+  loop_read_refill(L, c, srv_now_ms());
+  c->throttled = c->read_tokens <= 0;
+  return !c->throttled;
+}
+
 /* Decode what can be decoded, re-arm reads and sends, advance closing. */
 void loop_conn_pump(loop *L, srv_conn *c) {
   /* read by workers: a read request of a connection that does not read its
@@ -283,7 +319,7 @@ void loop_conn_pump(loop *L, srv_conn *c) {
     }
     if (c->state == SRV_CONN_OPEN && need_bytes) {
       if (c->peer_eof) loop_start_drain(L, c);
-      else if (!L->stopping) loop_arm_recv(L, c);
+      else if (!L->stopping && read_allowed(L, c)) loop_arm_recv(L, c);
     }
   }
   if (c->state == SRV_CONN_OPEN || c->state == SRV_CONN_DRAINING) loop_arm_send(L, c);
@@ -326,6 +362,7 @@ void loop_on_recv(loop *L, srv_conn *c, int res) {
     return;
   }
   atomic_fetch_add(&L->s->st.bytes_in, (uint64_t)res);
+  c->read_tokens -= res;
   if (c->state == SRV_CONN_LINGER) {
     loop_arm_recv(L, c); /* discard */
     return;

@@ -215,6 +215,7 @@ int main(int argc, char **argv) {
   eo.log_ctx = NULL;
   /* hardening (issue 11): ANN memory per collection, malloc arenas */
   eo.max_index_bytes = s.cfg.max_index_memory;
+  eo.max_result_bytes = s.cfg.max_frame; /* retrieve: issue 11 */
   srv_malloc_tune();
   precis_error err = {0};
   if (engine_open(s.cfg.data_dir, &eo, &s.eng, &err)) {

@@ -88,6 +88,12 @@ typedef struct srv_conn {
   bool on_closing_list;     /* freed at the end of the loop iteration */
   atomic_bool congested;    /* unread output over SRV_OUT_HIGH (workers read) */
   struct srv_conn *closing_next;
+  /* ---- fairness and per-address limits (issue 11, loop_io.c) ---- */
+  int64_t read_tokens;      /* bytes this connection may still read now */
+  uint64_t read_refill_ms;  /* when read_tokens was last refilled */
+  bool throttled;           /* recv held back until tokens are refilled */
+  uint8_t addr[16];         /* peer address (4 or 16 bytes) */
+  uint8_t addr_len;         /* 0: not an IP peer */
 } srv_conn;
 
 /* A new OPEN connection on fd (taken over). NULL on allocation failure. */

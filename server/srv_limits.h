@@ -23,6 +23,19 @@
 /* --max-index-memory: estimated ANN index size of one collection. */
 #define SRV_DEFAULT_MAX_INDEX_MEMORY (8ull << 30)
 
+/* --max-read-rate: bytes per second one connection may send once its burst
+ * (a quarter second of the rate, at least SRV_READ_BURST_MIN) is spent; a
+ * faster sender is not read until its bucket refills (TCP then slows it
+ * down), so one client streaming huge frames cannot take the loop, the
+ * workers and the CPU from the others. 0 = unlimited. */
+#define SRV_DEFAULT_MAX_READ_RATE (64ull << 20)
+#define SRV_READ_BURST_MIN (1u << 20)
+/* --max-snapshots: snapshots kept in the snapshot directory. */
+#define SRV_DEFAULT_MAX_SNAPSHOTS 64
+/* --max-connections-per-address: off by default (every loopback client
+ * shares one address); set it when --listen reaches beyond loopback. */
+#define SRV_DEFAULT_MAX_CONNS_PER_ADDRESS 0
+
 /* Requests of one connection with the workers at once (queued or running;
  * the rest wait undecoded in its buffer): the shared FIFO work queue then
  * holds at most this many jobs of any one client ahead of another's, which

@@ -52,6 +52,7 @@ typedef struct loop {
   uint64_t auth_log_ms;      /* last "authentication failed" line */
   uint64_t auth_log_dropped; /* lines suppressed since */
   uint64_t deadline_log_ms, deadline_log_dropped; /* the same for deadlines */
+  uint64_t reject_log_ms, reject_log_dropped; /* and for refused connections */
 } loop;
 
 /* ---- loop.c: ring operations ---- */
@@ -86,6 +87,8 @@ void loop_conn_pump(loop *L, srv_conn *c);
 void loop_resume_stalled(loop *L);
 void loop_on_recv(loop *L, srv_conn *c, int res);
 void loop_on_send(loop *L, srv_conn *c, int res);
+/* Refill c's read bucket (--max-read-rate) up to now. */
+void loop_read_refill(loop *L, srv_conn *c, uint64_t now);
 
 /* ---- job.c: a worker runs a job (srv_job_fn; ctx is the srv_server) ---- */
 void loop_run_job(void *ctx, srv_job *job);
