@@ -3,6 +3,7 @@
  * and the server's memory while one hostile client runs (issue 11).
  *
  *   precis-bench hostile [--seconds 5] [--phases LIST] [--before]
+ *                        [--before-arg FLAG]...
  *                        [--server-arg FLAG]... [--out DIR]
  *
  * Starts precisd (build/precisd, or $PRECISD) with default flags on a fresh
@@ -20,7 +21,9 @@
  * --phases picks some (quiet always runs first); --before first runs them
  * against a precisd with the per-connection fairness off (--max-read-rate 0,
  * every worker may decode large frames), so the rows compare in one run;
- * --server-arg passes a flag to the (second) precisd, e.g. to try a rate.
+ * --server-arg passes a flag to the (second) precisd, e.g. to try a rate;
+ * --before-arg FLAG (implies --before) gives the first precisd these flags
+ * instead, e.g. `--before-arg --worker-send --before-arg 0` for issue 13.
  * Reported per phase: the good client's p50 / p99 latency and its ratio to
  * the quiet p99, requests done, and the server's peak RSS over its RSS
  * before the phase (VmRSS sampled every 20 ms).
@@ -326,6 +329,12 @@ static int hs_server(const char *phases, const char *extra[], const char *suffix
 done:
   precis_close(good);
   srvproc_stop(&sp);
+  /* the loop's wake-up counts (issue 13), logged at shutdown */
+  FILE *lf = fopen(sp.log, "r");
+  char line[512];
+  while (lf && fgets(line, sizeof line, lf))
+    if (strstr(line, "INFO loop: ")) fprintf(stderr, "hostile%s: %s", suffix, strstr(line, "loop: "));
+  if (lf) fclose(lf);
   srvproc_cleanup(&sp);
   bu_rmrf_free(dir);
   return rc;
@@ -333,7 +342,8 @@ done:
 
 int bench_hostile(int argc, char **argv) {
   int secs = 5, before = 0, nextra = 0;
-  const char *extra[16] = {NULL};
+  const char *extra[16] = {NULL}, *bargs[16] = {NULL};
+  int nbefore = 0;
   const char *out = NULL;
   const char *phases = "unread,amplify,kinds,idle,trickle";
   for (int i = 1; i < argc; i++) {
@@ -343,9 +353,11 @@ int bench_hostile(int argc, char **argv) {
     else if (!strcmp(argv[i], "--before")) before = 1;
     else if (!strcmp(argv[i], "--server-arg") && i + 1 < argc && nextra < 15)
       extra[nextra++] = argv[++i];
+    else if (!strcmp(argv[i], "--before-arg") && i + 1 < argc && nbefore < 15)
+      bargs[nbefore++] = argv[++i], before = 1;
     else {
       fprintf(stderr, "usage: precis-bench hostile [--seconds 5] [--phases LIST] "
-                      "[--before] [--server-arg FLAG]... [--out DIR]\n");
+                      "[--before] [--before-arg FLAG]... [--server-arg FLAG]... [--out DIR]\n");
       return 2;
     }
   }
@@ -362,7 +374,8 @@ int bench_hostile(int argc, char **argv) {
     /* the same phases with the fairness of issue 11's second pass off: no
      * per-connection read rate, every worker may decode large frames */
     const char *off[] = {"--max-read-rate", "0", "--bulk-workers", "64", NULL};
-    rc = hs_server(phases, off, " (fairness off)", base, secs, rows, names, &nrows);
+    rc = hs_server(phases, nbefore ? bargs : off, nbefore ? " (before)" : " (fairness off)",
+                   base, secs, rows, names, &nrows);
   }
   if (!rc) rc = hs_server(phases, nextra ? extra : NULL, "", base, secs, rows, names, &nrows);
   FILE *files[2] = {stdout, NULL};

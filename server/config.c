@@ -62,6 +62,7 @@ void srv_config_init(srv_config *c) {
   c->max_index_memory = SRV_DEFAULT_MAX_INDEX_MEMORY;
   c->max_read_rate = SRV_DEFAULT_MAX_READ_RATE;
   c->max_snapshots = SRV_DEFAULT_MAX_SNAPSHOTS;
+  c->worker_send = 1;
   c->max_conns_per_address = SRV_DEFAULT_MAX_CONNS_PER_ADDRESS;
 }
 
@@ -130,7 +131,9 @@ static const char usage_hardening[] =
     "  --max-connections-per-address N  open connections per peer address\n"
     "                           (default 0 = unlimited)\n"
     "  --max-snapshots N        snapshots kept in the snapshot directory\n"
-    "                           (default 64; 0 = unlimited)\n";
+    "                           (default 64; 0 = unlimited)\n"
+    "  --worker-send 0|1        a worker sends a small response itself when\n"
+    "                           nothing else waits for the socket (default 1)\n";
 
 /* 1 when key is not a hardening option, else 0 or -1 (reported). */
 static int apply_hardening(srv_config *c, const char *key, const char *v,
@@ -160,6 +163,9 @@ static int apply_hardening(srv_config *c, const char *key, const char *v,
   } else if (!strcmp(key, "max-connections-per-address")) {
     if (parse_long(v, 0, PRECIS_DEFAULT_MAX_CONNECTIONS * 64L, &x)) goto bad;
     c->max_conns_per_address = (int)x;
+  } else if (!strcmp(key, "worker-send")) {
+    if (parse_long(v, 0, 1, &x)) goto bad;
+    c->worker_send = (int)x;
   } else if (!strcmp(key, "max-snapshots")) {
     if (parse_long(v, 0, 1000000, &x)) goto bad;
     c->max_snapshots = (int)x;

@@ -1,10 +1,13 @@
 /* job.c: what a worker does with a request (srv_job_fn of the loop's work
  * queue): check and decode a large frame, refuse reads for a congested
  * connection, run the operation, log failures. */
+#include <errno.h>
 #include <inttypes.h>
 #include <stdlib.h>
+#include <sys/socket.h>
 
 #include "srv_dispatch.h"
+#include "srv_limits.h"
 #include "srv_log.h"
 #include "srv_loop_int.h"
 #include "wirecheck.h"
@@ -22,7 +25,7 @@ static bool large_result(const Precis__V1__Request *req) {
   }
 }
 
-void loop_run_job(void *ctx, srv_job *job) {
+static void run(void *ctx, srv_job *job) {
   srv_server *s = ctx;
   uint64_t t0 = srv_now_ms();
   if (!job->req) { /* a large request: the loop read only its envelope */
@@ -75,4 +78,39 @@ void loop_run_job(void *ctx, srv_job *job) {
   }
   precis__v1__request__free_unpacked(job->req, &srv_pb_alloc);
   job->req = NULL;
+}
+
+/* Send a small response from the worker when the connection's socket is
+ * free (srv_conn.h, direct_ok): the client has its answer without waiting
+ * for the loop to wake up. The loop still gets the job back (accounting). */
+static void send_direct(srv_server *s, srv_job *job) {
+  srv_conn *c = job->conn;
+  if (!s->cfg.worker_send || !job->out || job->out_len > SRV_DIRECT_SEND_MAX) return;
+  pthread_mutex_lock(&c->wmu);
+  if (c->direct_ok) {
+    ssize_t n = send(c->fd, job->out, job->out_len, MSG_DONTWAIT | MSG_NOSIGNAL);
+    if (n == (ssize_t)job->out_len) {
+      free(job->out);
+      job->sent = true;
+    } else if (n > 0) { /* the loop sends the rest before anything else */
+      c->partial = job->out;
+      c->partial_len = job->out_len;
+      c->partial_off = (size_t)n;
+      c->direct_ok = false;
+      job->sent = true;
+    } else if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) {
+      free(job->out); /* the connection is gone; its recv will say so */
+      job->sent = true;
+    }
+    if (job->sent) {
+      job->out = NULL;
+      if (n > 0) atomic_fetch_add(&s->st.bytes_out, (uint64_t)n);
+    }
+  }
+  pthread_mutex_unlock(&c->wmu);
+}
+
+void loop_run_job(void *ctx, srv_job *job) {
+  run(ctx, job);
+  send_direct(ctx, job);
 }

@@ -127,7 +127,9 @@ void loop_arm_recv(loop *L, srv_conn *c) {
 }
 
 void loop_arm_send(loop *L, srv_conn *c) {
-  if (c->send_armed || !c->out_head) return;
+  if (c->send_armed) return;
+  if (!loop_hold_output(L, c)) return; /* a worker's unsent rest goes first */
+  if (!c->out_head) return;
   if (srv_conn_prepare_send(c) == 0) return;
   struct io_uring_sqe *sqe = loop_get_sqe(L);
   io_uring_prep_sendmsg(sqe, c->fd, &c->msg, MSG_NOSIGNAL);
@@ -141,6 +143,7 @@ static void on_jobs(loop *L) {
   while (j) {
     srv_job *next = j->next;
     srv_conn *c = j->conn;
+    L->n_jobs++;
     c->inflight--;
     c->inflight_mem -= j->mem <= c->inflight_mem ? j->mem : c->inflight_mem;
     L->mem -= j->mem <= L->mem ? j->mem : L->mem;
@@ -148,6 +151,11 @@ static void on_jobs(loop *L) {
     if (j->code) atomic_fetch_add(&L->s->st.errors, 1);
     if (c->state == SRV_CONN_CLOSED) {
       srv_job_free(j); /* c is freed by loop_run_closing() */
+    } else if (j->sent) { /* the worker sent it (srv_conn.h, direct_ok) */
+      L->n_sent++;
+      c->last_active_ms = srv_now_ms();
+      srv_job_free(j);
+      loop_conn_pump(L, c);
     } else {
       loop_deliver(L, c, j->id, j->out, j->out_len);
       j->out = NULL;
@@ -200,6 +208,7 @@ static void handle_cqe(loop *L, srv_op *op, int res) {
   case SRV_OP_EVENTFD:
     if (res < 0 && res != -EAGAIN && res != -EINTR)
       srv_error("eventfd read: %s", strerror(-res));
+    L->n_efd++;
     arm_efd(L);
     on_jobs(L);
     break;
@@ -320,6 +329,7 @@ int srv_loop_run(srv_server *s, int listen_fd, int sig_fd) {
         break;
       }
     }
+    L->n_wait++;
     rc = io_uring_submit_and_wait(&L->ring, 1);
     if (rc < 0 && rc != -EINTR && rc != -EAGAIN && rc != -EBUSY &&
         rc != -ETIME) {
@@ -338,6 +348,9 @@ int srv_loop_run(srv_server *s, int listen_fd, int sig_fd) {
     loop_run_closing(L);
   }
 
+  srv_info("loop: %" PRIu64 " waits, %" PRIu64 " eventfd wake-ups for %" PRIu64
+           " requests to workers, %" PRIu64 " of them answered by the worker",
+           L->n_wait, L->n_efd, L->n_jobs, L->n_sent);
   /* Workers finish the job they run; what is still queued is dropped. */
   srv_job *left = srv_workq_stop(L->wq);
   while (left) {

@@ -87,6 +87,11 @@ void loop_run_closing(loop *L) {
 void loop_close_now(loop *L, srv_conn *c) {
   if (c->state != SRV_CONN_CLOSED) {
     c->state = SRV_CONN_CLOSED;
+    pthread_mutex_lock(&c->wmu); /* no worker writes to it any more */
+    c->direct_ok = false;
+    free(c->partial);
+    c->partial = NULL;
+    pthread_mutex_unlock(&c->wmu);
     size_t before = c->out_bytes;
     srv_conn_discard_output(c);
     loop_out_account(L, before, c->out_bytes);

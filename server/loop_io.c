@@ -14,9 +14,43 @@
 #include "srv_loop_int.h"
 #include "wirecheck.h"
 
+/* ---- responses a worker sent itself (issue 13; srv_conn.h) ---- */
+
+bool loop_hold_output(loop *L, srv_conn *c) {
+  bool broken = false;
+  pthread_mutex_lock(&c->wmu);
+  c->direct_ok = false;
+  size_t before = c->out_bytes;
+  size_t added = srv_conn_absorb_partial(c, &broken);
+  pthread_mutex_unlock(&c->wmu);
+  /* the send deadline runs from when output starts to wait */
+  if (added && before == 0) c->send_wait_ms = srv_now_ms();
+  loop_out_account(L, before, c->out_bytes);
+  if (broken) {
+    srv_error("connection %" PRIu64 ": out of memory queueing a response",
+              c->serial);
+    loop_close_now(L, c);
+  }
+  return !broken;
+}
+
+/* Let workers write to c again when nothing of ours waits to be sent. */
+static void allow_direct(loop *L, srv_conn *c) {
+  if (!L->s->cfg.worker_send || c->send_armed || c->out_head ||
+      (c->state != SRV_CONN_OPEN && c->state != SRV_CONN_DRAINING))
+    return;
+  pthread_mutex_lock(&c->wmu);
+  c->direct_ok = c->partial == NULL;
+  pthread_mutex_unlock(&c->wmu);
+}
+
 /* Queue a frame produced for c (ownership taken). */
 void loop_queue_frame(loop *L, srv_conn *c, uint8_t *frame, size_t len) {
   if (c->state != SRV_CONN_OPEN && c->state != SRV_CONN_DRAINING) {
+    free(frame);
+    return;
+  }
+  if (!loop_hold_output(L, c)) {
     free(frame);
     return;
   }
@@ -322,7 +356,10 @@ void loop_conn_pump(loop *L, srv_conn *c) {
       else if (!L->stopping && read_allowed(L, c)) loop_arm_recv(L, c);
     }
   }
-  if (c->state == SRV_CONN_OPEN || c->state == SRV_CONN_DRAINING) loop_arm_send(L, c);
+  if (c->state == SRV_CONN_OPEN || c->state == SRV_CONN_DRAINING) {
+    loop_arm_send(L, c);
+    allow_direct(L, c);
+  }
   loop_advance_close(L, c);
 }
 

@@ -48,6 +48,7 @@ typedef struct srv_config {
                                  * once; 0 = workers - 1 (at least 1) */
   int max_conns_per_address;    /* open connections per peer IP; 0 = off */
   int max_snapshots;            /* snapshots in the snapshot dir; 0 = off */
+  int worker_send;              /* workers send small responses (issue 13) */
   /* metrics and snapshots (docs/OPERATIONS.md) */
   char *metrics_listen;    /* HOST:PORT of the Prometheus endpoint; NULL = off */
   char *metrics_port_file; /* write the metrics port here (optional) */

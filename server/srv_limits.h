@@ -43,6 +43,10 @@
  * PRECIS_MAX_INFLIGHT_PER_CONN. */
 #define SRV_CONN_MAX_INFLIGHT 8
 
+/* Responses up to this size may be sent by the worker that made them when
+ * the connection's socket is free (--worker-send; issue 13). */
+#define SRV_DIRECT_SEND_MAX (64u << 10)
+
 /* Reads pause while a connection's unsent output or decoded in-flight
  * requests exceed these (resumed when drained). */
 #define SRV_OUT_HIGH (8u << 20)

@@ -53,6 +53,10 @@ typedef struct loop {
   uint64_t auth_log_dropped; /* lines suppressed since */
   uint64_t deadline_log_ms, deadline_log_dropped; /* the same for deadlines */
   uint64_t reject_log_ms, reject_log_dropped; /* and for refused connections */
+  /* ---- wake-ups (issue 13), logged at shutdown ---- */
+  uint64_t n_wait;          /* io_uring_submit_and_wait calls */
+  uint64_t n_efd;           /* completions of the workers' eventfd */
+  uint64_t n_jobs, n_sent;  /* jobs back; of those, answered by the worker */
 } loop;
 
 /* ---- loop.c: ring operations ---- */
@@ -84,6 +88,10 @@ void loop_reply_status(loop *L, srv_conn *c, uint64_t id, int code,
 void loop_deliver(loop *L, srv_conn *c, uint64_t id, uint8_t *frame,
                   size_t len);
 void loop_conn_pump(loop *L, srv_conn *c);
+/* Stop workers writing to c and put a worker's partially sent frame at the
+ * head of its output queue; call before queueing or sending. false when c
+ * was closed (out of memory). */
+bool loop_hold_output(loop *L, srv_conn *c);
 void loop_resume_stalled(loop *L);
 void loop_on_recv(loop *L, srv_conn *c, int res);
 void loop_on_send(loop *L, srv_conn *c, int res);

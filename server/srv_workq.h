@@ -35,6 +35,7 @@ typedef struct srv_job {
   uint64_t id;                  /* the request id (for a BUSY substitute) */
   uint64_t mem;                 /* decoded-size estimate charged to budgets */
   bool bulk;                    /* the bulk lane (see above) */
+  bool sent;                    /* the worker sent (or dropped) `out` */
 } srv_job;
 
 /* The allocator every request is decoded and freed with: malloc/free of
