@@ -80,7 +80,8 @@ static void *worker_main(void *arg) {
     }
     q->queued--;
     q->running++;
-    if (job->bulk) q->bulk_running++;
+    bool bulk = job->bulk; /* job is the loop's once on the done list */
+    if (bulk) q->bulk_running++;
     pthread_mutex_unlock(&q->mu);
 
     job->next = NULL;
@@ -96,7 +97,7 @@ static void *worker_main(void *arg) {
      * pending()==0 implies every completion can be taken. */
     pthread_mutex_lock(&q->mu);
     q->running--;
-    if (job->bulk) {
+    if (bulk) {
       q->bulk_running--;
       /* a bulk job may wait for this slot while others sleep */
       if (q->bhead) pthread_cond_signal(&q->cv);
