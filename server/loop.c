@@ -4,9 +4,15 @@
  * SRV_CONN_MAX_INFLIGHT requests with the workers, (b) fewer than
  * SRV_OUT_HIGH bytes of responses wait to be sent to it, (c) the decoded
  * size of its requests in flight is under SRV_CONN_INFLIGHT_HIGH, and (d)
- * the work queue has room. Otherwise its recv is not re-armed and its
- * buffered frames stay undecoded; a connection blocked by (d) waits on the
- * stall list and is resumed when workers complete jobs.
+ * the work queue has room, and (e) it is within --max-read-rate (a token
+ * bucket, loop_io.c; refilled on each tick). Otherwise its recv is not
+ * re-armed and its buffered frames stay undecoded; a connection blocked by
+ * (d) waits on the stall list and is resumed when workers complete jobs.
+ * Frames over SRV_DECODE_INLINE go to the workers' bulk lane (srv_workq.h).
+ *
+ * Responses: a worker sends a small one itself when the connection's socket
+ * is free (job.c, srv_conn.h direct_ok); otherwise, or when it is large,
+ * the loop queues it and sends it with sendmsg.
  *
  * Memory bounds (docs/SECURITY.md has the arithmetic):
  *   - a request is checked before it is decoded (wirecheck.h: strings,
