@@ -2,7 +2,9 @@
  * study_hostile.c: `precis-bench hostile`, a well-behaved client's latency
  * and the server's memory while one hostile client runs (issue 11).
  *
- *   precis-bench hostile [--seconds 5] [--out DIR]
+ *   precis-bench hostile [--seconds 5] [--phases LIST] [--before]
+ *                        [--before-arg FLAG]...
+ *                        [--server-arg FLAG]... [--out DIR]
  *
  * Starts precisd (build/precisd, or $PRECISD) with default flags on a fresh
  * data directory; loads "good" (2,000 random unit vectors of 32 floats,
@@ -16,6 +18,12 @@
  *   kinds      retrieve with 200,000 link_kinds, back to back (row 6)
  *   idle       500 connections that never send a byte (row 7a)
  *   trickle    50 connections sending a frame one byte per 100 ms (row 7b)
+ * --phases picks some (quiet always runs first); --before first runs them
+ * against a precisd with the per-connection fairness off (--max-read-rate 0,
+ * every worker may decode large frames), so the rows compare in one run;
+ * --server-arg passes a flag to the (second) precisd, e.g. to try a rate;
+ * --before-arg FLAG (implies --before) gives the first precisd these flags
+ * instead, e.g. `--before-arg --worker-send --before-arg 0` for issue 13.
  * Reported per phase: the good client's p50 / p99 latency and its ratio to
  * the quiet p99, requests done, and the server's peak RSS over its RSS
  * before the phase (VmRSS sampled every 20 ms).
@@ -259,63 +267,117 @@ static void hs_phase(hs_ctx *x, precis_conn *good, const float *q, int secs, hs_
   hs_sleep_ms(500); /* let the server close what the phase left */
 }
 
-int bench_hostile(int argc, char **argv) {
-  int secs = 5;
-  const char *out = NULL;
-  for (int i = 1; i < argc; i++) {
-    if (!strcmp(argv[i], "--seconds") && i + 1 < argc) secs = atoi(argv[++i]);
-    else if (!strcmp(argv[i], "--out") && i + 1 < argc) out = argv[++i];
-    else {
-      fprintf(stderr, "usage: precis-bench hostile [--seconds 5] [--out DIR]\n");
-      return 2;
-    }
-  }
+/* Create and load "good" and "big" on the server at port; 0 on success. */
+static int hs_load(int port, const float *base, precis_conn **good, precis_error *err) {
+  if (precis_connect("127.0.0.1", (uint16_t)port, NULL, 30000, good, err)) return -1;
+  precis_collection_config cfg;
+  precis_collection_config_init(&cfg, HS_DIM);
+  cfg.index_spec = "Flat";
+  if (precis_collection_create(*good, "good", &cfg, NULL, err)) return -1;
+  precis_point *pts = calloc(HS_N, sizeof *pts);
+  for (size_t i = 0; i < HS_N; i++)
+    pts[i] = (precis_point){i + 1, base + i * HS_DIM, HS_DIM, "a point", NULL, -1};
+  int up = precis_upsert(*good, "good", pts, HS_N, NULL, err);
+  free(pts);
+  if (up) return -1;
+  precis_collection_config_init(&cfg, 4);
+  cfg.index_spec = "Flat";
+  if (precis_collection_create(*good, "big", &cfg, NULL, err)) return -1;
+  char *text = malloc((1u << 20) + 1);
+  memset(text, 'x', 1u << 20);
+  text[1u << 20] = 0;
+  float v4[4] = {1, 0, 0, 0};
+  precis_point bp = {1, v4, 4, text, NULL, -1};
+  up = precis_upsert(*good, "big", &bp, 1, NULL, err);
+  free(text);
+  return up ? -1 : 0;
+}
+
+/* Run `phases` (comma-separated) against a fresh precisd started with
+ * `extra` flags; rows named "<phase><suffix>", ratios to its own quiet. */
+static int hs_server(const char *phases, const char *extra[], const char *suffix,
+                     const float *base, int secs, hs_row *rows, char names[][48], int *nrows) {
   char *dir = bu_tmpdir("hostile");
   srvproc sp;
-  if (srvproc_start(dir, NULL, &sp) <= 0) return 1;
+  if (srvproc_start(dir, extra, &sp) <= 0) {
+    bu_rmrf_free(dir);
+    return 1;
+  }
   hs_ctx x = {.port = sp.port, .pid = sp.pid};
   precis_conn *good = NULL;
   precis_error err;
   int rc = 1;
+  if (hs_load(sp.port, base, &good, &err)) {
+    fprintf(stderr, "hostile: %s\n", err.msg);
+    goto done;
+  }
+  char list[256];
+  snprintf(list, sizeof list, "quiet,%s", phases);
+  int first = *nrows;
+  for (char *save = NULL, *p = strtok_r(list, ",", &save); p; p = strtok_r(NULL, ",", &save)) {
+    if (*nrows > first && !strcmp(p, "quiet")) continue;
+    hs_row *r = &rows[*nrows];
+    snprintf(names[*nrows], 48, "%s%s", p, suffix);
+    x.kind = p;
+    r->name = names[*nrows];
+    hs_phase(&x, good, base, secs, r);
+    r->ratio = rows[first].p99 > 0 ? r->p99 / rows[first].p99 : 0;
+    fprintf(stderr, "hostile: %s done\n", r->name);
+    (*nrows)++;
+  }
+  rc = 0;
+done:
+  precis_close(good);
+  srvproc_stop(&sp);
+  /* the loop's wake-up counts (issue 13), logged at shutdown */
+  FILE *lf = fopen(sp.log, "r");
+  char line[512];
+  while (lf && fgets(line, sizeof line, lf))
+    if (strstr(line, "INFO loop: ")) fprintf(stderr, "hostile%s: %s", suffix, strstr(line, "loop: "));
+  if (lf) fclose(lf);
+  srvproc_cleanup(&sp);
+  bu_rmrf_free(dir);
+  return rc;
+}
+
+int bench_hostile(int argc, char **argv) {
+  int secs = 5, before = 0, nextra = 0;
+  const char *extra[16] = {NULL}, *bargs[16] = {NULL};
+  int nbefore = 0;
+  const char *out = NULL;
+  const char *phases = "unread,amplify,kinds,idle,trickle";
+  for (int i = 1; i < argc; i++) {
+    if (!strcmp(argv[i], "--seconds") && i + 1 < argc) secs = atoi(argv[++i]);
+    else if (!strcmp(argv[i], "--out") && i + 1 < argc) out = argv[++i];
+    else if (!strcmp(argv[i], "--phases") && i + 1 < argc) phases = argv[++i];
+    else if (!strcmp(argv[i], "--before")) before = 1;
+    else if (!strcmp(argv[i], "--server-arg") && i + 1 < argc && nextra < 15)
+      extra[nextra++] = argv[++i];
+    else if (!strcmp(argv[i], "--before-arg") && i + 1 < argc && nbefore < 15)
+      bargs[nbefore++] = argv[++i], before = 1;
+    else {
+      fprintf(stderr, "usage: precis-bench hostile [--seconds 5] [--phases LIST] "
+                      "[--before] [--before-arg FLAG]... [--server-arg FLAG]... [--out DIR]\n");
+      return 2;
+    }
+  }
   float *base = malloc(sizeof(float) * HS_N * HS_DIM);
   uint64_t s = 88172645463325252ull;
   for (size_t i = 0; i < (size_t)HS_N * HS_DIM; i++) {
     s ^= s << 13; s ^= s >> 7; s ^= s << 17;
     base[i] = (float)((double)(s >> 11) / 9007199254740992.0) - 0.5f;
   }
-  if (precis_connect("127.0.0.1", (uint16_t)sp.port, NULL, 30000, &good, &err)) goto done;
-  precis_collection_config cfg;
-  precis_collection_config_init(&cfg, HS_DIM);
-  cfg.index_spec = "Flat";
-  if (precis_collection_create(good, "good", &cfg, NULL, &err)) goto done;
-  precis_point *pts = calloc(HS_N, sizeof *pts);
-  for (size_t i = 0; i < HS_N; i++)
-    pts[i] = (precis_point){i + 1, base + i * HS_DIM, HS_DIM, "a point", NULL, -1};
-  int up = precis_upsert(good, "good", pts, HS_N, NULL, &err);
-  free(pts);
-  if (up) goto done;
-  precis_collection_config_init(&cfg, 4);
-  cfg.index_spec = "Flat";
-  if (precis_collection_create(good, "big", &cfg, NULL, &err)) goto done;
-  char *text = malloc((1u << 20) + 1);
-  memset(text, 'x', 1u << 20);
-  text[1u << 20] = 0;
-  float v4[4] = {1, 0, 0, 0};
-  precis_point bp = {1, v4, 4, text, NULL, -1};
-  up = precis_upsert(good, "big", &bp, 1, NULL, &err);
-  free(text);
-  if (up) goto done;
-
-  const char *phases[] = {"quiet", "unread", "amplify", "kinds", "idle", "trickle"};
-  enum { NP = sizeof phases / sizeof phases[0] };
-  hs_row rows[NP];
-  for (int i = 0; i < NP; i++) {
-    x.kind = phases[i];
-    rows[i].name = phases[i];
-    hs_phase(&x, good, base, secs, &rows[i]);
-    rows[i].ratio = rows[0].p99 > 0 ? rows[i].p99 / rows[0].p99 : 0;
-    fprintf(stderr, "hostile: %s done\n", phases[i]);
+  hs_row rows[32];
+  char names[32][48];
+  int nrows = 0, rc = 0;
+  if (before) {
+    /* the same phases with the fairness of issue 11's second pass off: no
+     * per-connection read rate, every worker may decode large frames */
+    const char *off[] = {"--max-read-rate", "0", "--bulk-workers", "64", NULL};
+    rc = hs_server(phases, nbefore ? bargs : off, nbefore ? " (before)" : " (fairness off)",
+                   base, secs, rows, names, &nrows);
   }
+  if (!rc) rc = hs_server(phases, nextra ? extra : NULL, "", base, secs, rows, names, &nrows);
   FILE *files[2] = {stdout, NULL};
   char path[4096];
   if (out) {
@@ -329,20 +391,13 @@ int bench_hostile(int argc, char **argv) {
                "%d s per phase.\n\n", secs);
     fprintf(f, "| phase | searches | errors | p50 us | p99 us | p99 / quiet p99 | "
                "server peak RSS over phase start |\n|---|---|---|---|---|---|---|\n");
-    for (int i = 0; i < NP; i++)
+    for (int i = 0; i < nrows; i++)
       fprintf(f, "| %s | %zu | %zu | %.0f | %.0f | %.2f | %.1f MiB |\n", rows[i].name,
               rows[i].n, rows[i].errors, rows[i].p50, rows[i].p99, rows[i].ratio,
               (double)(rows[i].peak - rows[i].rss0) / 1048576.0);
     fprintf(f, "\n");
   }
   if (files[1]) fclose(files[1]);
-  rc = 0;
-done:
-  if (rc) fprintf(stderr, "hostile: %s\n", err.msg);
-  precis_close(good);
   free(base);
-  srvproc_stop(&sp);
-  srvproc_cleanup(&sp);
-  bu_rmrf_free(dir);
   return rc;
 }

@@ -66,6 +66,10 @@ typedef struct {
    * index could not hold one full batch (PRECIS_MAX_BATCH vectors), and an
    * upsert past it, get OUT_OF_RANGE; 0 (default) = no limit */
   uint64_t max_index_bytes;
+  /* stored payload bytes (text, metadata) one retrieve may load for its
+   * items: past it the call fails with FRAME_TOO_LARGE before it holds more
+   * (precisd passes --max-frame); 0 (default) = no limit */
+  uint64_t max_result_bytes;
 } engine_options;
 
 /* Defaults as documented above. */

@@ -394,6 +394,7 @@ int retrieve__run(coll *c, const engine_retrieve_params *p,
   /* 5. items */
   R->items = calloc(sr.n ? sr.n : 1, sizeof *R->items);
   if (!R->items) { rc = PRECIS_E_NO_MEMORY; goto out; }
+  uint64_t result_bytes = 0;
   for (size_t t = 0; t < sr.n; t++) {
     engine_retrieved *it = &R->items[t];
     size_t i = sr.idx[t];
@@ -420,6 +421,15 @@ int retrieve__run(coll *c, const engine_retrieve_params *p,
     rc = payload_decode(v, vl, &it->tokens, &it->text, &it->meta, err);
     store_free(v);
     if (rc) goto out;
+    /* bound what the items hold (engine_options.max_result_bytes) */
+    result_bytes += vl;
+    if (c->eopts && c->eopts->max_result_bytes && result_bytes > c->eopts->max_result_bytes) {
+      rc = precis_error_set(err, PRECIS_E_FRAME_TOO_LARGE,
+                            "retrieve: the texts and metadata of the first %zu items "
+                            "exceed %llu bytes; ask for fewer items (k)",
+                            t + 1, (unsigned long long)c->eopts->max_result_bytes);
+      goto out;
+    }
   }
   if (n > 0) R->coverage_used = (int)sr.coverage;
   R->objective = sr.objective;

@@ -63,6 +63,10 @@ void srv_config_init(srv_config *c) {
   /* index upkeep: UINT64_MAX = the engine's default (engine_options) */
   c->index_save_ops = UINT64_MAX;
   c->index_save_seconds = UINT64_MAX;
+  c->max_read_rate = SRV_DEFAULT_MAX_READ_RATE;
+  c->max_snapshots = SRV_DEFAULT_MAX_SNAPSHOTS;
+  c->worker_send = 1;
+  c->max_conns_per_address = SRV_DEFAULT_MAX_CONNS_PER_ADDRESS;
 }
 
 void srv_config_free(srv_config *c) {
@@ -122,7 +126,17 @@ static const char usage_hardening[] =
     "  --max-inflight-memory BYTES  decoded requests and unsent responses of\n"
     "                           all connections (default 1G)\n"
     "  --max-index-memory BYTES estimated ANN index size per collection\n"
-    "                           (default 8G)\n";
+    "                           (default 8G)\n"
+    "  --max-read-rate BYTES    bytes per second one connection may send\n"
+    "                           (default 64M; 0 = unlimited)\n"
+    "  --bulk-workers N         workers that may decode large requests at once\n"
+    "                           (default: workers - 1, at least 1)\n"
+    "  --max-connections-per-address N  open connections per peer address\n"
+    "                           (default 0 = unlimited)\n"
+    "  --max-snapshots N        snapshots kept in the snapshot directory\n"
+    "                           (default 64; 0 = unlimited)\n"
+    "  --worker-send 0|1        a worker sends a small response itself when\n"
+    "                           nothing else waits for the socket (default 1)\n";
 
 /* 1 when key is not a hardening option, else 0 or -1 (reported). */
 static int apply_hardening(srv_config *c, const char *key, const char *v,
@@ -143,6 +157,21 @@ static int apply_hardening(srv_config *c, const char *key, const char *v,
   } else if (bytes) {
     if (parse_bytes(v, &b) || b < 4096) goto bad;
     *bytes = b;
+  } else if (!strcmp(key, "max-read-rate")) {
+    if (parse_bytes(v, &b) || (b && b < 4096)) goto bad;
+    c->max_read_rate = b;
+  } else if (!strcmp(key, "bulk-workers")) {
+    if (parse_long(v, 0, SRV_MAX_WORKERS, &x)) goto bad;
+    c->bulk_workers = (int)x;
+  } else if (!strcmp(key, "max-connections-per-address")) {
+    if (parse_long(v, 0, SRV_DEFAULT_MAX_CONNECTIONS * 64L, &x)) goto bad;
+    c->max_conns_per_address = (int)x;
+  } else if (!strcmp(key, "worker-send")) {
+    if (parse_long(v, 0, 1, &x)) goto bad;
+    c->worker_send = (int)x;
+  } else if (!strcmp(key, "max-snapshots")) {
+    if (parse_long(v, 0, 1000000, &x)) goto bad;
+    c->max_snapshots = (int)x;
   } else if (!strcmp(key, "max-auth-failures")) {
     if (parse_long(v, 1, 1000000, &x)) goto bad;
     c->max_auth_failures = (int)x;

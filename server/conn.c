@@ -21,6 +21,7 @@ srv_conn *srv_conn_new(int fd, uint32_t max_frame, bool authed) {
   c->sop.type = SRV_OP_SEND;
   c->sop.conn = c;
   frame_reader_init(&c->rd, max_frame);
+  pthread_mutex_init(&c->wmu, NULL);
   return c;
 }
 
@@ -41,6 +42,8 @@ void srv_conn_free(srv_conn *c) {
   if (c->fd >= 0) close(c->fd);
   srv_conn_discard_output(c);
   frame_reader_free(&c->rd);
+  free(c->partial);
+  pthread_mutex_destroy(&c->wmu);
   free(c->rbuf);
   free(c);
 }
@@ -60,6 +63,27 @@ bool srv_conn_queue(srv_conn *c, uint8_t *buf, size_t len) {
   c->out_tail = b;
   c->out_bytes += len;
   return true;
+}
+
+size_t srv_conn_absorb_partial(srv_conn *c, bool *broken) {
+  if (!c->partial) return 0;
+  srv_outbuf *b = malloc(sizeof *b);
+  if (!b) {
+    free(c->partial);
+    c->partial = NULL;
+    *broken = true;
+    return 0;
+  }
+  b->data = c->partial;
+  b->len = c->partial_len;
+  b->off = c->partial_off;
+  b->next = c->out_head;
+  c->out_head = b;
+  if (!c->out_tail) c->out_tail = b;
+  c->partial = NULL;
+  size_t left = b->len - b->off;
+  c->out_bytes += left;
+  return left;
 }
 
 int srv_conn_prepare_send(srv_conn *c) {

@@ -213,6 +213,7 @@ int main(int argc, char **argv) {
   /* index upkeep: periodic saves keep replay after a crash short */
   if (s.cfg.index_save_ops != UINT64_MAX) eo.save_every_ops = s.cfg.index_save_ops;
   if (s.cfg.index_save_seconds != UINT64_MAX) eo.save_every_ms = s.cfg.index_save_seconds * 1000;
+  eo.max_result_bytes = s.cfg.max_frame; /* retrieve: issue 11 */
   srv_malloc_tune();
   precis_error err = {0};
   if (engine_open(s.cfg.data_dir, &eo, &s.eng, &err)) {

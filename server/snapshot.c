@@ -4,6 +4,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -37,9 +38,49 @@ static int check_name(const char *name, precis_error *err) {
   return PRECIS_OK;
 }
 
+/* ---- the snapshot count limit (--max-snapshots, docs/SECURITY.md) ---- */
+
+/* Snapshots in dir: entries with a snapshot name (what list shows). */
+static size_t count_snapshots(const char *dir) {
+  DIR *d = opendir(dir);
+  if (!d) return 0;
+  size_t n = 0;
+  struct dirent *de;
+  while ((de = readdir(d)))
+    if (srv_valid_name(de->d_name)) n++;
+  closedir(d);
+  return n;
+}
+
+/* Serialises count-then-create, so concurrent snapshots cannot pass the
+ * limit together. */
+static pthread_mutex_t snap_mu = PTHREAD_MUTEX_INITIALIZER;
+
+static int snapshot_create_locked(srv_server *s, const char *name, char **path_out,
+                                  precis_error *err);
+
 int srv_snapshot_create(srv_server *s, const char *name, char **path_out, precis_error *err) {
   int rc = check_name(name, err);
   if (rc) return rc;
+  pthread_mutex_lock(&snap_mu);
+  int max = s->cfg.max_snapshots;
+  char *dir = max > 0 ? snap_dir(s) : NULL;
+  size_t have = dir ? count_snapshots(dir) : 0;
+  free(dir);
+  if (max > 0 && have >= (size_t)max)
+    rc = precis_error_set(err, PRECIS_E_OUT_OF_RANGE,
+                          "%zu snapshots exist (limit %d, --max-snapshots); "
+                          "delete one first",
+                          have, max);
+  else
+    rc = snapshot_create_locked(s, name, path_out, err);
+  pthread_mutex_unlock(&snap_mu);
+  return rc;
+}
+
+static int snapshot_create_locked(srv_server *s, const char *name, char **path_out,
+                                  precis_error *err) {
+  int rc = PRECIS_OK;
   char *dir = snap_dir(s), *path = dir ? join(dir, name) : NULL;
   if (!path) {
     rc = precis_error_set(err, PRECIS_E_NO_MEMORY, "snapshot");

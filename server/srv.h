@@ -42,6 +42,13 @@ typedef struct srv_config {
   uint64_t max_conn_output;     /* unsent response bytes per connection */
   uint64_t max_inflight_memory; /* all queued requests + unsent responses */
   uint64_t max_index_memory;    /* estimated ANN bytes per collection */
+  /* fairness and the remaining gaps (issue 11, second pass) */
+  uint64_t max_read_rate;       /* bytes/s one connection may send; 0 = off */
+  int bulk_workers;             /* workers that may decode large requests at
+                                 * once; 0 = workers - 1 (at least 1) */
+  int max_conns_per_address;    /* open connections per peer IP; 0 = off */
+  int max_snapshots;            /* snapshots in the snapshot dir; 0 = off */
+  int worker_send;              /* workers send small responses (issue 13) */
   /* metrics and snapshots (docs/OPERATIONS.md) */
   char *metrics_listen;    /* HOST:PORT of the Prometheus endpoint; NULL = off */
   char *metrics_port_file; /* write the metrics port here (optional) */

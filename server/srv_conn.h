@@ -13,6 +13,7 @@
 #ifndef PRECIS_SERVER_SRV_CONN_H
 #define PRECIS_SERVER_SRV_CONN_H
 
+#include <pthread.h>
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
@@ -88,6 +89,24 @@ typedef struct srv_conn {
   bool on_closing_list;     /* freed at the end of the loop iteration */
   atomic_bool congested;    /* unread output over SRV_OUT_HIGH (workers read) */
   struct srv_conn *closing_next;
+  /* ---- fairness and per-address limits (issue 11, loop_io.c) ---- */
+  int64_t read_tokens;      /* bytes this connection may still read now */
+  uint64_t read_refill_ms;  /* when read_tokens was last refilled */
+  bool throttled;           /* recv held back until tokens are refilled */
+  uint8_t addr[16];         /* peer address (4 or 16 bytes) */
+  uint8_t addr_len;         /* 0: not an IP peer */
+  /* ---- responses sent by the worker (issue 13, job.c) ----
+   * A worker may write its small response to the socket itself while
+   * direct_ok holds (nothing queued, no send in flight, connection open),
+   * which takes the worker -> eventfd -> loop hop off the response's path.
+   * The loop clears direct_ok before it queues anything. If the worker's
+   * send is partial, the rest waits in `partial` (and direct_ok is cleared)
+   * until the loop puts it at the head of the output queue. All four fields
+   * are guarded by wmu. */
+  pthread_mutex_t wmu;
+  bool direct_ok;
+  uint8_t *partial;         /* malloc'd frame, sent up to partial_off */
+  size_t partial_len, partial_off;
 } srv_conn;
 
 /* A new OPEN connection on fd (taken over). NULL on allocation failure. */
@@ -102,6 +121,11 @@ bool srv_conn_queue(srv_conn *c, uint8_t *buf, size_t len);
 int srv_conn_prepare_send(srv_conn *c);
 /* Account for n bytes sent: drops fully sent frames. */
 void srv_conn_sent(srv_conn *c, size_t n);
+/* With c->wmu held: move a worker's partially sent frame to the head of
+ * the output queue. Returns the bytes added to out_bytes (0 when none, or
+ * when out of memory: then the frame is dropped and *broken is set, since
+ * the stream cannot continue). */
+size_t srv_conn_absorb_partial(srv_conn *c, bool *broken);
 /* Drop every queued frame. */
 void srv_conn_discard_output(srv_conn *c);
 

@@ -31,6 +31,18 @@
 #define SRV_MAX_INFLIGHT_PER_CONN 4096
 /* list_snapshots returns at most this many (server/snapshot.c). */
 #define SRV_MAX_SNAPSHOTS_LISTED 4096
+/* --max-read-rate: bytes per second one connection may send once its burst
+ * (a quarter second of the rate, at least SRV_READ_BURST_MIN) is spent; a
+ * faster sender is not read until its bucket refills (TCP then slows it
+ * down), so one client streaming huge frames cannot take the loop, the
+ * workers and the CPU from the others. 0 = unlimited. */
+#define SRV_DEFAULT_MAX_READ_RATE (64ull << 20)
+#define SRV_READ_BURST_MIN (1u << 20)
+/* --max-snapshots: snapshots kept in the snapshot directory. */
+#define SRV_DEFAULT_MAX_SNAPSHOTS 64
+/* --max-connections-per-address: off by default (every loopback client
+ * shares one address); set it when --listen reaches beyond loopback. */
+#define SRV_DEFAULT_MAX_CONNS_PER_ADDRESS 0
 
 /* Requests of one connection with the workers at once (queued or running;
  * the rest wait undecoded in its buffer): the shared FIFO work queue then
@@ -38,6 +50,10 @@
  * bounds how long one pipelining client can delay the others. At most
  * SRV_MAX_INFLIGHT_PER_CONN. */
 #define SRV_CONN_MAX_INFLIGHT 8
+
+/* Responses up to this size may be sent by the worker that made them when
+ * the connection's socket is free (--worker-send; issue 13). */
+#define SRV_DIRECT_SEND_MAX (64u << 10)
 
 /* Reads pause while a connection's unsent output or decoded in-flight
  * requests exceed these (resumed when drained). */

@@ -4,7 +4,13 @@
  * true until its own push). Workers run the job function, then append the
  * job to a locked completion list and signal the loop's eventfd. The loop
  * collects completions with srv_workq_take_done(). Memory is bounded by the
- * queue capacity: the loop stops decoding requests while it is full. */
+ * queue capacity: the loop stops decoding requests while it is full.
+ *
+ * Two lanes: bulk jobs (large frames, decoded by the worker) and the rest.
+ * At most `bulk_workers` workers run bulk jobs at once, so with two or more
+ * workers at least one is always free for small requests (a fast lane): a
+ * client streaming huge frames cannot make every worker busy decoding. Bulk
+ * jobs go first among the workers they may use, so they never starve. */
 #ifndef PRECIS_SERVER_SRV_WORKQ_H
 #define PRECIS_SERVER_SRV_WORKQ_H
 
@@ -28,6 +34,8 @@ typedef struct srv_job {
   int code;                     /* response status code */
   uint64_t id;                  /* the request id (for a BUSY substitute) */
   uint64_t mem;                 /* decoded-size estimate charged to budgets */
+  bool bulk;                    /* the bulk lane (see above) */
+  bool sent;                    /* the worker sent (or dropped) `out` */
 } srv_job;
 
 /* The allocator every request is decoded and freed with: malloc/free of
@@ -39,10 +47,11 @@ typedef void (*srv_job_fn)(void *ctx, srv_job *job);
 
 typedef struct srv_workq srv_workq;
 
-/* Start n worker threads. `efd` is written (8 bytes) when completions become
- * available. Returns NULL on failure. */
-srv_workq *srv_workq_create(int nworkers, size_t cap, srv_job_fn fn, void *ctx,
-                            int efd);
+/* Start n worker threads, of which at most bulk_workers (0: n - 1, at least
+ * 1; clamped to n) run bulk jobs at once. `efd` is written (8 bytes) when
+ * completions become available. Returns NULL on failure. */
+srv_workq *srv_workq_create(int nworkers, int bulk_workers, size_t cap,
+                            srv_job_fn fn, void *ctx, int efd);
 /* True when a push would fail. Loop thread only. */
 bool srv_workq_full(srv_workq *q);
 /* Queue a job; false when full or stopped. Loop thread only. */
@@ -56,7 +65,6 @@ size_t srv_workq_pending(srv_workq *q);
 srv_job *srv_workq_stop(srv_workq *q);
 /* Free the queue (after srv_workq_stop). */
 void srv_workq_destroy(srv_workq *q);
-int srv_workq_workers(const srv_workq *q);
 
 /* Free a job and what it owns. */
 void srv_job_free(srv_job *job);

@@ -12,8 +12,10 @@
 struct srv_workq {
   pthread_mutex_t mu;
   pthread_cond_t cv;
-  srv_job *head, *tail; /* queued */
+  srv_job *head, *tail; /* queued, small requests */
+  srv_job *bhead, *btail; /* queued, bulk lane */
   size_t queued, running, cap;
+  int bulk_running, bulk_max;
   bool stopping;
   srv_job_fn fn;
   void *ctx;
@@ -50,20 +52,36 @@ static void signal_loop(srv_workq *q) {
   }
 }
 
+/* The next job this worker may run (q->mu held): a bulk job while fewer
+ * than bulk_max run, else a small one. NULL when none. */
+static srv_job *take_job(srv_workq *q) {
+  srv_job *job = NULL;
+  if (q->bhead && q->bulk_running < q->bulk_max) {
+    job = q->bhead;
+    q->bhead = job->next;
+    if (!q->bhead) q->btail = NULL;
+  } else if (q->head) {
+    job = q->head;
+    q->head = job->next;
+    if (!q->head) q->tail = NULL;
+  }
+  return job;
+}
+
 static void *worker_main(void *arg) {
   srv_workq *q = arg;
   for (;;) {
     pthread_mutex_lock(&q->mu);
-    while (!q->head && !q->stopping) pthread_cond_wait(&q->cv, &q->mu);
+    srv_job *job = NULL;
+    while (!q->stopping && !(job = take_job(q))) pthread_cond_wait(&q->cv, &q->mu);
     if (q->stopping) {
       pthread_mutex_unlock(&q->mu);
       return NULL;
     }
-    srv_job *job = q->head;
-    q->head = job->next;
-    if (!q->head) q->tail = NULL;
     q->queued--;
     q->running++;
+    bool bulk = job->bulk; /* job is the loop's once on the done list */
+    if (bulk) q->bulk_running++;
     pthread_mutex_unlock(&q->mu);
 
     job->next = NULL;
@@ -79,19 +97,27 @@ static void *worker_main(void *arg) {
      * pending()==0 implies every completion can be taken. */
     pthread_mutex_lock(&q->mu);
     q->running--;
+    if (bulk) {
+      q->bulk_running--;
+      /* a bulk job may wait for this slot while others sleep */
+      if (q->bhead) pthread_cond_signal(&q->cv);
+    }
     pthread_mutex_unlock(&q->mu);
     if (was_empty) signal_loop(q);
   }
 }
 
-srv_workq *srv_workq_create(int nworkers, size_t cap, srv_job_fn fn, void *ctx,
-                            int efd) {
+srv_workq *srv_workq_create(int nworkers, int bulk_workers, size_t cap,
+                            srv_job_fn fn, void *ctx, int efd) {
   srv_workq *q = calloc(1, sizeof *q);
   if (!q) return NULL;
   pthread_mutex_init(&q->mu, NULL);
   pthread_cond_init(&q->cv, NULL);
   pthread_mutex_init(&q->done_mu, NULL);
   q->cap = cap ? cap : 1;
+  q->bulk_max = bulk_workers > 0 ? bulk_workers : nworkers - 1;
+  if (q->bulk_max < 1) q->bulk_max = 1;
+  if (q->bulk_max > nworkers) q->bulk_max = nworkers;
   q->fn = fn;
   q->ctx = ctx;
   q->efd = efd;
@@ -127,9 +153,11 @@ bool srv_workq_push(srv_workq *q, srv_job *job) {
     pthread_mutex_unlock(&q->mu);
     return false;
   }
-  if (q->tail) q->tail->next = job;
-  else q->head = job;
-  q->tail = job;
+  srv_job **head = job->bulk ? &q->bhead : &q->head;
+  srv_job **tail = job->bulk ? &q->btail : &q->tail;
+  if (*tail) (*tail)->next = job;
+  else *head = job;
+  *tail = job;
   q->queued++;
   pthread_cond_signal(&q->cv);
   pthread_mutex_unlock(&q->mu);
@@ -151,13 +179,13 @@ size_t srv_workq_pending(srv_workq *q) {
   return n;
 }
 
-int srv_workq_workers(const srv_workq *q) { return q->nthreads; }
-
 srv_job *srv_workq_stop(srv_workq *q) {
   pthread_mutex_lock(&q->mu);
   q->stopping = true;
   srv_job *left = q->head;
-  q->head = q->tail = NULL;
+  if (q->tail) q->tail->next = q->bhead;
+  else left = q->bhead;
+  q->head = q->tail = q->bhead = q->btail = NULL;
   q->queued = 0;
   pthread_cond_broadcast(&q->cv);
   pthread_mutex_unlock(&q->mu);

@@ -847,3 +847,160 @@ Test(hostile, shutdown_reaps_pending_sends, .init = start_short_grace) {
   rc_close(&idle);
   rc_close(&c);
 }
+
+/* ---- issue 11, second pass: fairness and the gaps SECURITY.md listed ---- */
+
+/* A connection over --max-read-rate is not read for a while, then resumed:
+ * a frame several bursts long still arrives whole and is answered. */
+static void start_slow_reads(void) {
+  const char *args[] = {"--max-read-rate", "1M", NULL};
+  start_with(args);
+}
+Test(hostile, read_rate_throttles_and_resumes, .init = start_slow_reads) {
+  rconn c;
+  rc_open(&c, g_srv.port);
+  create_ok(&c, "r", 4, "Flat");
+  /* 40 points of 80 KiB text: a 3.2 MiB frame, three 1 MiB bursts past */
+  size_t tlen = 80u << 10;
+  char *text = malloc(tlen);
+  memset(text, 'r', tlen);
+  pbw up = {0};
+  pw_bytes(&up, 1, "r", 1);
+  for (uint64_t id = 1; id <= 40; id++) {
+    pbw pt = {0};
+    point_raw(&pt, id, 4, text, tlen, NULL, 0);
+    pw_sub(&up, 2, &pt);
+  }
+  free(text);
+  struct timespec t0, t1;
+  clock_gettime(CLOCK_MONOTONIC, &t0);
+  Precis__V1__Response *r = call_op(&c, 90, OP_UPSERT, &up);
+  clock_gettime(CLOCK_MONOTONIC, &t1);
+  assert_status(r, PRECIS_OK);
+  FREE(r);
+  cr_log_info("3.2 MiB at --max-read-rate 1M took %.2f s",
+              (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9);
+  /* every point is there, and the connection keeps working */
+  pbw g = {0};
+  pw_bytes(&g, 1, "r", 1);
+  for (uint64_t id = 1; id <= 40; id++) pw_uint(&g, 2, id);
+  r = call_op(&c, 91, OP_GET, &g);
+  assert_status(r, PRECIS_OK);
+  cr_assert_not_null(r->get);
+  cr_assert_eq(r->get->n_points, 40);
+  cr_assert_eq(strlen(r->get->points[39]->text), tlen);
+  FREE(r);
+  rc_close(&c);
+  expect_healthy();
+}
+
+static void start_per_address(void) {
+  const char *args[] = {"--max-connections-per-address", "3", NULL};
+  start_with(args);
+}
+Test(hostile, connections_per_address_limited, .init = start_per_address) {
+  rconn c[3];
+  for (int i = 0; i < 3; i++) {
+    rc_open(&c[i], g_srv.port);
+    Precis__V1__Response *r = health(&c[i]);
+    assert_status(r, PRECIS_OK);
+    FREE(r);
+  }
+  /* the fourth from 127.0.0.1 is told why, then closed */
+  rconn x;
+  rc_open(&x, g_srv.port);
+  Precis__V1__Response *r = rc_recv(&x);
+  cr_assert_not_null(r, "the refused connection got no status");
+  assert_status(r, PRECIS_E_BUSY);
+  expect_msg(r, "from this address (limit 3)");
+  FREE(r);
+  cr_assert(rc_eof(&x));
+  rc_close(&x);
+  /* a slot freed is a slot usable again */
+  rc_close(&c[0]);
+  bool ok = false;
+  for (int tries = 0; tries < 100 && !ok; tries++) {
+    sleep_ms(50);
+    rconn y;
+    rc_open(&y, g_srv.port);
+    pbw h = {0};
+    pw_put(&h, "", 0);
+    send_op(&y, 9, OP_HEALTH, &h);
+    r = rc_recv(&y);
+    ok = r && code_of(r) == PRECIS_OK;
+    if (r) FREE(r);
+    rc_close(&y);
+  }
+  cr_assert(ok, "no connection accepted after one of the three closed");
+  rc_close(&c[1]);
+  rc_close(&c[2]);
+}
+
+static void start_few_snapshots(void) {
+  const char *args[] = {"--max-snapshots", "2", NULL};
+  start_with(args);
+}
+Test(hostile, snapshot_count_limited, .init = start_few_snapshots) {
+  rconn c;
+  rc_open(&c, g_srv.port);
+  create_ok(&c, "s", 4, "Flat");
+  const char *names[] = {"s1", "s2", "s3"};
+  for (int i = 0; i < 3; i++) {
+    pbw s = {0};
+    pw_bytes(&s, 1, names[i], 2);
+    Precis__V1__Response *r = call_op(&c, 100 + (uint64_t)i, OP_SNAPSHOT, &s);
+    if (i < 2) {
+      assert_status(r, PRECIS_OK);
+    } else {
+      assert_status(r, PRECIS_E_OUT_OF_RANGE);
+      expect_msg(r, "--max-snapshots");
+    }
+    FREE(r);
+  }
+  /* the third was not written */
+  char p[4300];
+  snprintf(p, sizeof p, "%s/snapshots/s3", g_dir);
+  struct stat sb;
+  cr_assert_neq(stat(p, &sb), 0, "%s exists", p);
+  rc_close(&c);
+}
+
+/* retrieve stops loading item texts once they pass --max-frame, instead of
+ * holding k of them (up to 1000 x 1 MiB) first */
+static void start_small_frames(void) {
+  const char *args[] = {"--max-frame", "3M", NULL};
+  start_with(args);
+}
+Test(hostile, retrieve_result_bytes_bounded, .init = start_small_frames) {
+  rconn c;
+  rc_open(&c, g_srv.port);
+  create_ok(&c, "t", 4, "Flat");
+  size_t tlen = 1u << 20;
+  char *text = malloc(tlen);
+  memset(text, 't', tlen);
+  for (uint64_t id = 1; id <= 4; id++) {
+    Precis__V1__Response *r = upsert_one(&c, "t", id, 4, text, tlen, NULL, 0);
+    assert_status(r, PRECIS_OK);
+    FREE(r);
+  }
+  free(text);
+  float v[4] = {1, 0, 0, 0};
+  for (int k = 4; k >= 2; k -= 2) {
+    pbw rq = {0};
+    pw_bytes(&rq, 1, "t", 1);
+    pw_bytes(&rq, 2, v, sizeof v);
+    pw_uint(&rq, 5, (uint64_t)k); /* k */
+    pw_uint(&rq, 7, 1);           /* mode TOPK */
+    pw_uint(&rq, 26, 1);          /* defaults (as row 6) */
+    Precis__V1__Response *r = call_op(&c, 110 + (uint64_t)k, OP_RETRIEVE, &rq);
+    if (k == 4) {
+      assert_status(r, PRECIS_E_FRAME_TOO_LARGE);
+      expect_msg(r, "ask for fewer items");
+    } else {
+      assert_status(r, PRECIS_OK);
+      cr_assert_eq(r->retrieve->n_items, 2);
+    }
+    FREE(r);
+  }
+  rc_close(&c);
+}

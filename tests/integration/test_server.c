@@ -1000,14 +1000,24 @@ Test(server, slow_reader_backpressure, .init = start_default) {
   /* the server still serves another connection */
   expect_healthy(g_srv.port);
 
-  /* every request is answered */
+  /* every request is answered: OK, or BUSY for a read that was already
+   * with the workers when the output passed the high mark (such reads are
+   * not run, docs/SECURITY.md); how many depends on the scheduling */
+  int busy = 0;
   for (int n = 0; n < sent; n++) {
     r = rc_recv(&c);
     cr_assert_not_null(r, "closed after %d of %d responses", n, sent);
-    assert_status(r, PRECIS_OK);
-    cr_assert_eq(r->get->n_points, IDS);
+    if (code_of(r) == PRECIS_E_BUSY) {
+      cr_assert_not_null(strstr(msg_of(r), "unread"), "%s", msg_of(r));
+      busy++;
+    } else {
+      assert_status(r, PRECIS_OK);
+      cr_assert_eq(r->get->n_points, IDS);
+    }
     FREE_RESP(r);
   }
+  cr_log_info("%d of %d reads answered BUSY", busy, sent);
+  cr_assert_lt(busy, sent / 2, "%d of %d reads answered BUSY", busy, sent);
   if (have_tail) {
     pthread_join(tail_writer, NULL);
     cr_assert_eq(ta.off, ta.len);
