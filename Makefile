@@ -152,9 +152,11 @@ test: deps
 	@$(MAKE) --no-print-directory data
 	@$(MAKE) --no-print-directory unit
 	@scripts/check-abi.sh $(O)
+	@scripts/check-layers.sh $(O)
 	@scripts/run-tests.sh $(O)
 test-only: unit
 	@scripts/check-abi.sh $(O)
+	@scripts/check-layers.sh $(O)
 	@scripts/run-tests.sh $(O)
 data:
 	@scripts/fetch-data.sh test

@@ -10,6 +10,7 @@ O=${1:-build}
 cd "$(dirname "$0")/.."
 PRECIS="$O/precis"
 WN=${PRECIS_DEMO_SET:-wordnet}
+DATA=${PRECIS_DATA_DIR:-data} # where fetch-data.sh puts it
 
 echo "== preparing data (cached after the first run)"
 scripts/fetch-data.sh "$WN" glove-vectors
@@ -35,7 +36,7 @@ P=(--port "$(cat "$tmp/port")")
 
 echo "== loading WordNet ($WN): points and is_a links, then the kNN graph in one rebuild (--bulk)"
 "$PRECIS" "${P[@]}" collection create wordnet --dim 100 --metric cosine
-"$PRECIS" "${P[@]}" --timeout 0 ingest wordnet "data/$WN/corpus.jsonl" --batch 2000 --bulk
+"$PRECIS" "${P[@]}" --timeout 0 ingest wordnet "$DATA/$WN/corpus.jsonl" --batch 2000 --bulk
 "$PRECIS" "${P[@]}" collection describe wordnet
 
 queries=(
@@ -46,7 +47,7 @@ queries=(
   "the study of the stars"
 )
 for q in "${queries[@]}"; do
-  python3 scripts/embed.py --glove data/glove "$q" > "$tmp/q.txt"
+  python3 scripts/embed.py --glove "$DATA/glove" "$q" > "$tmp/q.txt"
   echo
   echo "################ query: \"$q\""
   echo "---- plain top-k beside COMPRESS (hops 0): distinct categories and redundancy"
