@@ -23,6 +23,10 @@ void coll__drop_index(coll *c);
  * swapped in under a short exclusive lock (writes made meanwhile are
  * replayed from the log). Holds save_mu throughout. */
 int coll__rebuild_aside(coll *c, const char *why, precis_error *err);
+/* Replay the writes logged after sequence `from` into the index (or, with
+ * no index, the live map); *replayed counts the ids touched. Exclusive lock
+ * held (coll_build.c). */
+int coll__replay_log(coll *c, uint64_t from, uint64_t *replayed, precis_error *err);
 /* coll_save_index; wait = false: skip when a save or rebuild is running. */
 int coll__save_index(coll *c, bool wait, precis_error *err);
 /* Check a query/point vector: dimension, finiteness, cosine non-zero.

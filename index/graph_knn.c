@@ -162,115 +162,148 @@ out:
   return rc;
 }
 
-/* Points per step of graph_knn_rebuild: one durable batch and one hold of
- * the exclusive lock each. */
+/* Points per step of graph_knn_rebuild: one durable batch each. */
 #define GRAPH_REBUILD_CHUNK 1024
 
-/* One step of the rebuild: the points with ids from *from on (at most
- * GRAPH_REBUILD_CHUNK) get their kNN out-lists replaced, with the counter,
- * in one batch. *more: whether points remain after them. Write lock held. */
-static int rebuild_chunk(coll *c, uint64_t *from, bool *more, uint64_t *added_total,
-                         float *q, uint64_t *qid, engine_hit *hits, float *dist,
-                         int64_t *lab, precis_error *err) {
+typedef struct {
+  float *q;          /* chunk x dim */
+  uint64_t *qid;     /* chunk */
+  engine_hit *hits;  /* chunk x (K + 1) */
+  size_t *nh;        /* chunk */
+  float *dist;       /* chunk x (K + 1) */
+  int64_t *lab;      /* chunk x (K + 1) */
+  size_t nq;
+  uint64_t next;     /* first id of the next step */
+  bool more;         /* points remain after this step */
+} knn_step;
+
+/* Read the points with ids from `from` on (at most GRAPH_REBUILD_CHUNK) and
+ * their K + 1 nearest; reads only (shared lock is enough). */
+static int step_search(coll *c, uint64_t from, knn_step *s, precis_error *err) {
   uint32_t K = c->cfg.knn_k;
-  size_t dim = c->cfg.dim, nq = 0;
-  *more = false;
-  int rc = graph__mem_ready(c, err);
-  if (rc) return rc;
+  size_t dim = c->cfg.dim;
+  s->nq = 0;
+  s->more = false;
   unsigned char prefix[4], start[12];
   store_put_be32(prefix, c->id);
-  coll__point_key(start, c->id, *from);
+  coll__point_key(start, c->id, from);
   store_iter *it = store_iter_create(c->st, STORE_CF_VEC, prefix, 4);
-  store_batch *b = store_batch_create(c->st);
-  if (!it || !b) {
-    rc = precis_error_set(err, PRECIS_E_NO_MEMORY, "knn");
-    goto out;
-  }
+  if (!it) return precis_error_set(err, PRECIS_E_NO_MEMORY, "knn");
   store_iter_seek(it, start, 12);
-  for (; nq < GRAPH_REBUILD_CHUNK && store_iter_valid(it); store_iter_next(it)) {
+  for (; s->nq < GRAPH_REBUILD_CHUNK && store_iter_valid(it); store_iter_next(it)) {
     size_t kl, vl;
     const unsigned char *k = (const unsigned char *)store_iter_key(it, &kl);
     const char *v = store_iter_value(it, &vl);
     if (kl != 12 || vl != dim * sizeof(float)) continue;
-    qid[nq] = store_get_be64(k + 4);
-    memcpy(q + nq * dim, v, vl);
-    nq++;
+    s->qid[s->nq] = store_get_be64(k + 4);
+    memcpy(s->q + s->nq * dim, v, vl);
+    s->nq++;
   }
-  if ((rc = store_iter_status(it, err))) goto out;
-  if (nq && store_iter_valid(it) && qid[nq - 1] != UINT64_MAX) {
-    *more = true;
-    *from = qid[nq - 1] + 1;
+  int rc = store_iter_status(it, err);
+  if (!rc && s->nq && store_iter_valid(it) && s->qid[s->nq - 1] != UINT64_MAX) {
+    s->more = true;
+    s->next = s->qid[s->nq - 1] + 1;
   }
+  store_iter_destroy(it);
   bool batched = c->ann && c->nslots == c->live.len; /* no tombstones */
   ann_search_params gp = {.ef_search = 64}; /* graph edges need no higher efSearch */
-  if (nq && batched) rc = ann_search(c->ann, nq, q, K + 1, &gp, dist, lab, err);
-  for (size_t i = 0; i < nq && !rc; i++) {
+  if (!rc && s->nq && batched) rc = ann_search(c->ann, s->nq, s->q, K + 1, &gp, s->dist, s->lab, err);
+  for (size_t i = 0; i < s->nq && !rc; i++) {
+    engine_hit *hits = s->hits + i * (K + 1);
     size_t nh = 0;
     if (batched) {
       for (size_t h = 0; h <= K; h++) {
-        int64_t l = lab[i * (K + 1) + h];
+        int64_t l = s->lab[i * (K + 1) + h];
         if (l < 0 || (size_t)l >= c->nslots) continue;
         hits[nh].id = c->slot_id[l];
-        hits[nh].score = coll__score(c, dist[i * (K + 1) + h]);
+        hits[nh].score = coll__score(c, s->dist[i * (K + 1) + h]);
         nh++;
       }
-    } else if ((rc = coll__search_locked(c, q + i * dim, K + 1, NULL, hits, &nh, err))) {
-      break;
+    } else {
+      rc = coll__search_locked(c, s->q + i * dim, K + 1, NULL, hits, &nh, err);
     }
+    s->nh[i] = nh;
+  }
+  return rc;
+}
+
+/* Replace the kNN out-lists of the step's points, with the counter, in one
+ * batch (write lock held). */
+static int step_commit(coll *c, const knn_step *s, uint64_t *added_total, precis_error *err) {
+  uint32_t K = c->cfg.knn_k;
+  int rc = graph__mem_ready(c, err);
+  if (rc) return rc;
+  store_batch *b = store_batch_create(c->st);
+  if (!b) return precis_error_set(err, PRECIS_E_NO_MEMORY, "knn");
+  uint64_t total = 0;
+  for (size_t i = 0; i < s->nq; i++) {
     /* the old out-list goes in the same batch as the new one */
     size_t ne;
-    const gmem_edge *e = gmem_out(c->gm, qid[i], &ne);
+    const gmem_edge *e = gmem_out(c->gm, s->qid[i], &ne);
     for (size_t j = 0; j < ne; j++)
-      if (e[j].kind == 0) graph__batch_del_edge(c, b, qid[i], gmem_node_id(c->gm, e[j].node), "", 0);
+      if (e[j].kind == 0) graph__batch_del_edge(c, b, s->qid[i], gmem_node_id(c->gm, e[j].node), "", 0);
+    const engine_hit *hits = s->hits + i * (K + 1);
     size_t added = 0;
-    for (size_t h = 0; h < nh && added < K; h++) {
-      if (hits[h].id == qid[i]) continue;
-      graph__batch_put_edge(c, b, qid[i], hits[h].id, "", 0, knn_weight(c, hits[h].score));
+    for (size_t h = 0; h < s->nh[i] && added < K; h++) {
+      if (hits[h].id == s->qid[i]) continue;
+      graph__batch_put_edge(c, b, s->qid[i], hits[h].id, "", 0, knn_weight(c, hits[h].score));
       c->pend_knn++;
       added++;
     }
-    *added_total += added;
+    total += added;
   }
-  if (rc) goto out;
   graph__stage_counters(c, b);
   rc = store_write(c->st, b, err);
-out:
   if (rc) graph__abort(c);
   else graph__after_write(c);
-  store_iter_destroy(it);
   store_batch_destroy(b);
+  if (!rc) *added_total += total;
   return rc;
 }
 
 /* Crash-safe by construction: each step replaces whole out-lists and the
  * edge counter in one atomic batch, so a crash (or a failed write) midway
  * leaves every point with either its old or its new kNN list and a counter
- * equal to the edges stored. The exclusive lock is held per step only;
- * writes between steps keep their own kNN upkeep. */
+ * equal to the edges stored. Each step searches under the shared lock
+ * (readers go on) and writes under the exclusive lock; a step whose
+ * collection changed in between searches again under the exclusive lock.
+ * Writes between steps keep their own kNN upkeep. */
 int graph_knn_rebuild(coll *c, precis_error *err) {
   uint32_t K = c->cfg.knn_k;
   size_t dim = c->cfg.dim, chunk = GRAPH_REBUILD_CHUNK;
   int rc = PRECIS_OK;
-  float *q = malloc(chunk * dim * sizeof(float));
-  uint64_t *qid = malloc(chunk * sizeof(uint64_t));
-  engine_hit *hits = malloc((K + 2) * sizeof *hits);
-  float *dist = malloc(chunk * (K + 1) * sizeof(float));
-  int64_t *lab = malloc(chunk * (K + 1) * sizeof(int64_t));
-  if (!q || !qid || !hits || !dist || !lab) rc = precis_error_set(err, PRECIS_E_NO_MEMORY, "knn");
+  knn_step s = {0};
+  s.q = malloc(chunk * dim * sizeof(float));
+  s.qid = malloc(chunk * sizeof(uint64_t));
+  s.hits = malloc(chunk * (K + 1) * sizeof *s.hits);
+  s.nh = malloc(chunk * sizeof *s.nh);
+  s.dist = malloc(chunk * (K + 1) * sizeof(float));
+  s.lab = malloc(chunk * (K + 1) * sizeof(int64_t));
+  if (!s.q || !s.qid || !s.hits || !s.nh || !s.dist || !s.lab)
+    rc = precis_error_set(err, PRECIS_E_NO_MEMORY, "knn");
   uint64_t from = 0, total = 0;
   bool more = true;
   while (!rc && more) {
-    pthread_rwlock_wrlock(&c->lock);
-    rc = rebuild_chunk(c, &from, &more, &total, q, qid, hits, dist, lab, err);
+    pthread_rwlock_rdlock(&c->lock);
+    uint64_t seq = c->seq;
+    rc = step_search(c, from, &s, err);
     pthread_rwlock_unlock(&c->lock);
+    if (rc) break;
+    pthread_rwlock_wrlock(&c->lock);
+    if (c->seq != seq) rc = step_search(c, from, &s, err); /* written meanwhile */
+    if (!rc) rc = step_commit(c, &s, &total, err);
+    pthread_rwlock_unlock(&c->lock);
+    more = s.more;
+    from = s.next;
   }
   if (!rc && c->log)
     c->log(c->log_ctx, COLL_LOG_INFO, "collection %s: kNN graph rebuilt, %llu edges",
            c->name, (unsigned long long)total);
-  free(q);
-  free(qid);
-  free(hits);
-  free(dist);
-  free(lab);
+  free(s.q);
+  free(s.qid);
+  free(s.hits);
+  free(s.nh);
+  free(s.dist);
+  free(s.lab);
   return rc;
 }
