@@ -278,6 +278,7 @@ int coll__rebuild(coll *c, const char *why, precis_error *err) {
   idmap_init(&live);
   c->count = count;
   c->dirty = true;
+  pidx_reslot(c); /* payload-index bitmaps are keyed by slot */
   rc = PRECIS_OK;
   goto out;
 oom:

@@ -240,6 +240,7 @@ int coll_upsert(coll *c, const engine_point_in *pts, size_t n, bool defer_graph,
   }
   after_write(c, m);
 unlock:
+  pidx_commit(c, !rc); /* payload-index bitmaps follow the durable write */
   pthread_rwlock_unlock(&c->lock);
   if (!rc) maybe_save(c);
 out:
@@ -298,6 +299,7 @@ int coll__delete(coll *c, const uint64_t *ids, size_t n, size_t *deleted,
   if (deleted) *deleted = m;
   after_write(c, m);
 unlock:
+  pidx_commit(c, !rc); /* payload-index bitmaps follow the durable write */
   if (!locked) pthread_rwlock_unlock(&c->lock);
   if (!rc && m && !locked) maybe_save(c);
 out:
