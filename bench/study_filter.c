@@ -37,6 +37,18 @@
 #define FB_REPS 3
 
 static int fb_indexed_only; /* --indexed-only: skip the runs without an index */
+static engine_pindex_info fb_pinfo; /* the set's payload index, once ready */
+
+/* fg_wait_indexes_ready, then note the index's memory for the table. */
+static bool fb_ready(engine *e) {
+  engine_pindex_info *inf;
+  size_t n;
+  precis_error err;
+  if (!fg_wait_indexes_ready(e, "f") || engine_payload_index_list(e, "f", &inf, &n, &err)) return false;
+  if (n) fb_pinfo = inf[0];
+  free(inf);
+  return true;
+}
 
 typedef struct {
   const char *label;  /* "r < 10" or "category = noun.artifact" */
@@ -265,6 +277,11 @@ static void fb_table(FILE *f, const char *set, const fb_row *rows, size_t n, dou
             qps0 > 0 ? r->s_qps / qps0 : 0, r->t_recall, r->mmr_overlap, r->cmp_overlap, r->pass);
   }
   fprintf(f, "\nUnfiltered search: %.0f QPS.\n", qps0);
+  if (fb_pinfo.key[0])
+    fprintf(f, "Payload index on %s: %s, %llu distinct values, %.1f KiB of bitmaps.\n", fb_pinfo.key,
+            fb_pinfo.in_memory ? "in memory" : "on disk only", (unsigned long long)fb_pinfo.values,
+            (double)fb_pinfo.mem_bytes / 1024);
+  memset(&fb_pinfo, 0, sizeof fb_pinfo);
 }
 
 static int fb_glove(const char *set, size_t maxq, FILE *out) {
@@ -294,7 +311,7 @@ static int fb_glove(const char *set, size_t maxq, FILE *out) {
     if (ix) {
       precis_error err;
       if (engine_payload_index_create(e, "f", "r", ENGINE_PINDEX_FLOAT, &err) ||
-          !fg_wait_indexes_ready(e, "f"))
+          !fb_ready(e))
         goto out;
     }
     for (int s = 0; s < 4; s++) {
@@ -362,7 +379,7 @@ static int fb_wordnet(const char *set, size_t maxq, FILE *out) {
   for (int ix = fb_indexed_only; ix < 2; ix++) {
     precis_error err;
     if (ix && (engine_payload_index_create(e, "f", "category", ENGINE_PINDEX_KEYWORD, &err) ||
-               !fg_wait_indexes_ready(e, "f")))
+               !fb_ready(e)))
       goto out;
     for (int s = 0; s < 3; s++) {
       fb_row *r = &rows[ix * 3 + s];

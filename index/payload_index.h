@@ -55,8 +55,8 @@ int pidx__stage(coll *c, store_batch *b, uint64_t id, const char *old_meta,
  * union over a span), built from RocksDB at open and after the slots are
  * reassigned, and changed only after the RocksDB write it mirrors is
  * durable. Memory: about 2 bytes per posting in array containers (at most
- * 8 KiB per 65,536 slots in bitmap ones) plus ~60 bytes per distinct value
- * and container; pidx_list reports it. Collections without ANN slots (an
+ * 8 KiB per 65,536 slots in bitmap ones) plus ~100 bytes per distinct value
+ * (entry, value, bitmap header, first container); pidx_list reports it. Collections without ANN slots (an
  * untrained IVF) keep them on disk only.
  *
  * pidx_commit (write lock held): apply the changes staged by pidx__stage
