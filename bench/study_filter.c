@@ -34,6 +34,21 @@
 
 #define FB_DIM 100
 #define FB_K 10
+#define FB_REPS 3
+
+static int fb_indexed_only; /* --indexed-only: skip the runs without an index */
+static engine_pindex_info fb_pinfo; /* the set's payload index, once ready */
+
+/* fg_wait_indexes_ready, then note the index's memory for the table. */
+static bool fb_ready(engine *e) {
+  engine_pindex_info *inf;
+  size_t n;
+  precis_error err;
+  if (!fg_wait_indexes_ready(e, "f") || engine_payload_index_list(e, "f", &inf, &n, &err)) return false;
+  if (n) fb_pinfo = inf[0];
+  free(inf);
+  return true;
+}
 
 typedef struct {
   const char *label;  /* "r < 10" or "category = noun.artifact" */
@@ -150,9 +165,7 @@ static int fb_run_filter(engine *e, const fb_data *d, const char *key, bool keyw
     if (!nt) continue;
     engine_hit hits[FB_K];
     engine_filter_report rep;
-    uint64_t t0 = bench_now_ns();
     if (engine_search_filtered(e, "f", q, FB_DIM, FB_K, NULL, f, hits, &ng, &rep, &err)) goto fail;
-    t_ns += (double)(bench_now_ns() - t0);
     if (!f) rep.plan = ENGINE_FPLAN_NONE;
     row->plan_scan += rep.plan == ENGINE_FPLAN_SCAN;
     row->plan_ann += rep.plan == ENGINE_FPLAN_ANN;
@@ -174,6 +187,19 @@ static int fb_run_filter(engine *e, const fb_data *d, const char *key, bool keyw
       else om += o;
     }
   }
+  /* QPS: the searches alone, back to back, best of FB_REPS passes (the
+   * machine is shared; the best pass is the least disturbed) */
+  t_ns = 0;
+  for (int rep = 0; rep < FB_REPS; rep++) {
+    engine_hit hits[FB_K];
+    size_t ng;
+    uint64_t t0 = bench_now_ns();
+    for (size_t qi = 0; qi < d->nq; qi++)
+      if (engine_search_filtered(e, "f", d->q + qi * FB_DIM, FB_DIM, FB_K, NULL, f, hits, &ng, NULL, &err))
+        goto fail;
+    double t = (double)(bench_now_ns() - t0);
+    if (rep == 0 || t < t_ns) t_ns = t;
+  }
   row->s_recall = rs / (double)d->nq;
   row->t_recall = rt / (double)d->nq;
   row->mmr_overlap = om / (double)d->nq;
@@ -192,10 +218,15 @@ static double unfiltered_qps(engine *e, const fb_data *d) {
   engine_hit hits[FB_K];
   size_t n;
   precis_error err;
-  uint64_t t0 = bench_now_ns();
-  for (size_t qi = 0; qi < d->nq; qi++)
-    if (engine_search(e, "f", d->q + qi * FB_DIM, FB_DIM, FB_K, NULL, hits, &n, &err)) return 0;
-  return (double)d->nq / ((double)(bench_now_ns() - t0) / 1e9);
+  double best = 0;
+  for (int rep = 0; rep < FB_REPS; rep++) {
+    uint64_t t0 = bench_now_ns();
+    for (size_t qi = 0; qi < d->nq; qi++)
+      if (engine_search(e, "f", d->q + qi * FB_DIM, FB_DIM, FB_K, NULL, hits, &n, &err)) return 0;
+    double qps = (double)d->nq / ((double)(bench_now_ns() - t0) / 1e9);
+    if (qps > best) best = qps;
+  }
+  return best;
 }
 
 /* Load the set into a fresh engine; keyword names (WordNet) or NULL. */
@@ -240,11 +271,17 @@ static void fb_table(FILE *f, const char *set, const fb_row *rows, size_t n, dou
   fprintf(f, "|---|---|---|---|---|---|---|---|---|---|---|\n");
   for (size_t i = 0; i < n; i++) {
     const fb_row *r = &rows[i];
+    if (!r->label) continue; /* skipped (--indexed-only) */
     fprintf(f, "| %s | %.2f %% | %s | %zu/%zu | %.3f | %.0f | %.2f | %.3f | %.3f | %.3f | %.3f |\n", r->label,
             100 * r->share, r->index ? "yes" : "no", r->plan_scan, r->plan_ann, r->s_recall, r->s_qps,
             qps0 > 0 ? r->s_qps / qps0 : 0, r->t_recall, r->mmr_overlap, r->cmp_overlap, r->pass);
   }
   fprintf(f, "\nUnfiltered search: %.0f QPS.\n", qps0);
+  if (fb_pinfo.key[0])
+    fprintf(f, "Payload index on %s: %s, %llu distinct values, %.1f KiB of bitmaps.\n", fb_pinfo.key,
+            fb_pinfo.in_memory ? "in memory" : "on disk only", (unsigned long long)fb_pinfo.values,
+            (double)fb_pinfo.mem_bytes / 1024);
+  memset(&fb_pinfo, 0, sizeof fb_pinfo);
 }
 
 static int fb_glove(const char *set, size_t maxq, FILE *out) {
@@ -270,11 +307,11 @@ static int fb_glove(const char *set, size_t maxq, FILE *out) {
   rows[8].label = "(no filter)";
   fprintf(stderr, "filter: %s, no filter ...\n", set);
   if (fb_run_filter(e, &d, NULL, false, 0, NULL, &rows[8])) goto out;
-  for (int ix = 0; ix < 2; ix++) {
+  for (int ix = fb_indexed_only; ix < 2; ix++) {
     if (ix) {
       precis_error err;
       if (engine_payload_index_create(e, "f", "r", ENGINE_PINDEX_FLOAT, &err) ||
-          !fg_wait_indexes_ready(e, "f"))
+          !fb_ready(e))
         goto out;
     }
     for (int s = 0; s < 4; s++) {
@@ -339,10 +376,10 @@ static int fb_wordnet(const char *set, size_t maxq, FILE *out) {
   double qps0 = 0;
   if (!e) goto out;
   qps0 = unfiltered_qps(e, &d);
-  for (int ix = 0; ix < 2; ix++) {
+  for (int ix = fb_indexed_only; ix < 2; ix++) {
     precis_error err;
     if (ix && (engine_payload_index_create(e, "f", "category", ENGINE_PINDEX_KEYWORD, &err) ||
-               !fg_wait_indexes_ready(e, "f")))
+               !fb_ready(e)))
       goto out;
     for (int s = 0; s < 3; s++) {
       fb_row *r = &rows[ix * 3 + s];
@@ -374,9 +411,10 @@ int bench_filter(int argc, char **argv) {
     else if (!strcmp(argv[i], "--wordnet") && i + 1 < argc) wordnet = argv[++i];
     else if (!strcmp(argv[i], "--queries") && i + 1 < argc) maxq = strtoul(argv[++i], NULL, 10);
     else if (!strcmp(argv[i], "--out") && i + 1 < argc) out = argv[++i];
+    else if (!strcmp(argv[i], "--indexed-only")) fb_indexed_only = 1;
     else {
       fprintf(stderr, "usage: precis-bench filter [--set glove-small|glove] [--wordnet wordnet-small|wordnet|none]\n"
-                      "                           [--queries N (100)] [--out DIR]\n");
+                      "                           [--queries N (100)] [--out DIR] [--indexed-only]\n");
       return !strcmp(argv[i], "--help") ? 0 : 2;
     }
   }

@@ -431,6 +431,8 @@ int ann_search_sel(const ann *a, const float *q, size_t k,
   return search_common(a, 1, q, k, p, keep, ctx, dist, labels, err);
 }
 
+int ann_sel_adaptive(const ann *a) { return a && faissx_sel_adaptive(a->idx); }
+
 int ann_exact_distances(const ann *a, const float *q, size_t n,
                         const int64_t *labels, float *dist, precis_error *err) {
   if (faissx_exact_distances(a->idx, q, (idx_t)n, labels, dist) != 0)

@@ -98,6 +98,10 @@ int ann_search(const ann *a, size_t nq, const float *q, size_t k,
  * calling thread only and must not fail loudly: it records its own errors
  * in ctx. */
 typedef int (*ann_keep_fn)(void *ctx, int64_t label);
+/* 1 when ann_search_sel's walk stops on the ef best kept labels (HNSW over
+ * full-precision storage with the own beam search), so ef_search need not
+ * be raised for the kept share; 0 when it must be. */
+int ann_sel_adaptive(const ann *a);
 int ann_search_sel(const ann *a, const float *q, size_t k,
                    const ann_search_params *p, ann_keep_fn keep, void *ctx,
                    float *dist, int64_t *labels, precis_error *err);

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "coll_internal.h"
+#include "payload_index.h"
 #include "upkeep.h"
 
 int coll__slots_push(coll *c, uint64_t id) {
@@ -197,6 +198,7 @@ static int build_begin(coll *c, ixparts *p, store_iter **train, store_iter **it,
 static void build_installed(coll *c, bool untrained) {
   if (untrained) c->train_at = (c->count > UPKEEP_TRAIN_FIRST / 2 ? c->count : UPKEEP_TRAIN_FIRST / 2) * 2;
   c->dirty = true;
+  pidx_reslot(c); /* payload-index bitmaps are keyed by slot */
 }
 
 /* Rebuild the index from every stored vector (exclusive lock held). On
@@ -245,6 +247,7 @@ void coll__drop_index(coll *c) {
     if (c->live.used[i] == 1) c->live.vals[i] = UINT64_MAX;
   c->train_at = c->count + 1; /* the next write tries again */
   c->dirty = true;
+  pidx_reslot(c); /* payload-index bitmaps are keyed by slot */
 }
 
 int coll__rebuild_aside(coll *c, const char *why, precis_error *err) {

@@ -134,6 +134,8 @@ static int keep_slot(void *ctx, int64_t label) {
   coll_fctx *x = ctx;
   coll *c = x->c;
   if (label < 0 || (size_t)label >= c->nslots) return 0;
+  /* the candidate bitmap holds live slots only, and decided: all pass */
+  if (x->allow && x->allow_decided) return roaring_bitmap_contains(x->allow, (uint32_t)label);
   if (x->allow && !roaring_bitmap_contains(x->allow, (uint32_t)label)) return 0;
   uint64_t id = c->slot_id[label], slot;
   if (!idmap_get(&c->live, id, &slot) || slot != (uint64_t)label) return 0;
@@ -263,7 +265,8 @@ static int ann_plan(coll_fctx *x, const float *q, uint32_t k, const engine_searc
                     precis_error *err) {
   coll *c = x->c;
   uint32_t ef0 = sp && sp->ef_search ? sp->ef_search : c->cfg.hnsw_ef_search;
-  double boost = fmin(16.0, fmax(1.0, 0.5 / fmax(share, 1e-9)));
+  /* a walk whose stop rule counts kept points only needs no boost */
+  double boost = ann_sel_adaptive(c->ann) ? 1.0 : fmin(16.0, fmax(1.0, 0.5 / fmax(share, 1e-9)));
   double ef = fmin(4096.0, fmax((double)k, ef0 * boost));
   r->plan = ENGINE_FPLAN_ANN;
   r->ef_search = (uint32_t)ef;
@@ -289,6 +292,13 @@ int coll__search_filtered_locked(coll_fctx *x, const float *q, uint32_t k,
     if (cand) {
       uint64_t card = roaring_bitmap_get_cardinality(cand);
       double small = fmax(4.0 * COLL_FILTER_SAMPLE, COLL_FILTER_SCAN_SHARE * (double)c->count);
+      if (ann_sel_adaptive(c->ann)) { /* cost: card distances vs ~COST ef / share */
+        uint32_t ef0 = sp && sp->ef_search ? sp->ef_search : c->cfg.hnsw_ef_search;
+        double share = (double)card / (double)c->count;
+        double cost = COLL_FILTER_SCAN_COST * fmax(ef0, k) / fmax(share, 1e-9);
+        double fits = (double)COLL_FILTER_SCAN_BYTES / (c->cfg.dim * sizeof(float));
+        small = fmax(small, fmin(cost, fits));
+      }
       r.estimate = card;
       r.unindexed = !decided;
       if ((sp && sp->exact) || (double)card <= small || !decided) {

@@ -214,6 +214,7 @@ static int set_payload_locked(coll *c, const uint64_t *ids, size_t n, const json
     free(nm);
   }
   if (!rc && m) rc = store_write(c->st, b, err);
+  pidx_commit(c, !rc && m);
   if (!rc && updated) *updated = m;
   store_batch_destroy(b);
   idmap_free(&seen);

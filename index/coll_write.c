@@ -239,6 +239,7 @@ int coll_upsert(coll *c, const engine_point_in *pts, size_t n, bool defer_graph,
   upkeep = c->rebuild_due || c->save_due;
   if (upserted) *upserted = m;
 unlock:
+  pidx_commit(c, !rc); /* payload-index bitmaps follow the durable write */
   pthread_rwlock_unlock(&c->lock);
   if (upkeep) upkeep_run(c);
 out:
@@ -299,6 +300,7 @@ int coll__delete(coll *c, const uint64_t *ids, size_t n, size_t *deleted,
   upkeep_note_write(c, m);
   upkeep = !locked && (c->rebuild_due || c->save_due);
 unlock:
+  pidx_commit(c, !rc); /* payload-index bitmaps follow the durable write */
   if (!locked) pthread_rwlock_unlock(&c->lock);
   if (upkeep) upkeep_run(c);
 out:

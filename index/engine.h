@@ -337,6 +337,9 @@ typedef struct {
   char key[PRECIS_MAX_FILTER_KEY_LEN + 1];
   engine_pindex_type type;
   bool ready;       /* false while the background build runs */
+  bool in_memory;   /* its postings are also held as in-memory bitmaps */
+  uint64_t mem_bytes; /* bytes those bitmaps hold (0 when not in memory) */
+  uint64_t values;    /* distinct values held in memory */
 } engine_pindex_info;
 
 /* ALREADY_EXISTS when `key` has an index (of any type); OUT_OF_RANGE past

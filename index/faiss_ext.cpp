@@ -219,9 +219,15 @@ struct BeamScratch {
   std::vector<int> nb;
 };
 
+/* With a selector (filtered search, after hnswlib's filter): every node
+ * the walk reaches may be expanded, but only members enter the ef best, and
+ * the stop rule compares with the worst of those, so the walk goes on until
+ * ef members are found or the graph is exhausted; at a low kept share it
+ * visits about ef / share nodes (the caller plans exact scans there). */
 __attribute__((target("avx2,fma"))) void beam_search(const faiss::HNSW &g, FastFlatDistance &dc,
                                                      idx_t k, int ef, idx_t *I, float *D,
-                                                     faiss::VisitedTable &vt, BeamScratch &s) {
+                                                     faiss::VisitedTable &vt, BeamScratch &s,
+                                                     const faiss::IDSelector *sel = nullptr) {
   auto vec = [&](int v) { return dc.xb + static_cast<size_t>(v) * dc.d; };
   auto dist = [&](int v) { return dc.distance_to_code(reinterpret_cast<const uint8_t *>(vec(v))); };
   for (idx_t j = 0; j < k; j++) {
@@ -252,7 +258,8 @@ __attribute__((target("avx2,fma"))) void beam_search(const faiss::HNSW &g, FastF
   auto &R = s.res;  /* max-heap: the ef best so far */
   const std::greater<std::pair<float, int>> farther;
   C.assign(1, {dep, ep});
-  R.assign(1, {dep, ep});
+  R.clear();
+  if (!sel || sel->is_member(ep)) R.emplace_back(dep, ep);
   vt.set(ep);
   while (!C.empty()) {
     std::pop_heap(C.begin(), C.end(), farther);
@@ -275,6 +282,7 @@ __attribute__((target("avx2,fma"))) void beam_search(const faiss::HNSW &g, FastF
       if (static_cast<int>(R.size()) < ef || dv < R.front().first) {
         C.emplace_back(dv, v);
         std::push_heap(C.begin(), C.end(), farther);
+        if (sel && !sel->is_member(v)) continue;
         R.emplace_back(dv, v);
         std::push_heap(R.begin(), R.end());
         if (static_cast<int>(R.size()) > ef) {
@@ -336,15 +344,16 @@ void hnsw_search_serial(const faiss::IndexHNSW *h, idx_t n, const float *x, idx_
   s.dis.resize(static_cast<size_t>(kw));
   s.lab.resize(static_cast<size_t>(kw));
   const bool sim = h->metric_type == faiss::METRIC_INNER_PRODUCT;
-  /* the own beam search knows no IDSelector: filtered searches take
-   * FAISS's loop below (over the same fast distance computer) */
+  /* the own beam search, filtered or not; FAISS's loop below (over the
+   * same fast distance computer) when it is off or the storage is other */
   auto fast = dynamic_cast<const FastFlat *>(h->storage);
-  if (fast && beam_enabled() && !(params && params->sel)) {
+  if (fast && beam_enabled()) {
     FastFlatDistance fd(*fast, sim); /* negated in place */
     const int ef = static_cast<int>(std::max<idx_t>(params ? params->efSearch : h->hnsw.efSearch, k));
     for (idx_t i = 0; i < n; i++) {
       fd.set_query(x + i * h->d);
-      beam_search(h->hnsw, fd, k, ef, labels + i * k, distances + i * k, s.vt, s.beam);
+      beam_search(h->hnsw, fd, k, ef, labels + i * k, distances + i * k, s.vt, s.beam,
+                  params ? params->sel : nullptr);
       if (sim)
         for (idx_t j = 0; j < k; j++) distances[i * k + j] = -distances[i * k + j];
     }
@@ -495,6 +504,12 @@ extern "C" int faissx_search_sel(const FaissIndex *index, idx_t n, const float *
   return search_impl(index, n, x, k, ef_search, nprobe, &sel, distances, labels);
 }
 
+extern "C" int faissx_sel_adaptive(const FaissIndex *index) {
+  auto h = dynamic_cast<const faiss::IndexHNSW *>(reinterpret_cast<const faiss::Index *>(index));
+  return h && beam_enabled() && dynamic_cast<const FastFlat *>(h->storage) &&
+         (h->metric_type == faiss::METRIC_INNER_PRODUCT || h->metric_type == faiss::METRIC_L2);
+}
+
 extern "C" const FaissIndex *faissx_exact_view(const FaissIndex *index) {
   const auto *ix = reinterpret_cast<const faiss::Index *>(index);
   if (dynamic_cast<const faiss::IndexFlat *>(ix)) return index;
@@ -512,10 +527,14 @@ extern "C" int faissx_exact_distances(const FaissIndex *index, const float *x, i
   const size_t d = static_cast<size_t>(flat->d);
   const float *xb = flat->get_xb();
   const bool ip = flat->metric_type == faiss::METRIC_INNER_PRODUCT;
+  const bool fast = fast_kernels(); /* FAISS's generic build: one float at a time */
   for (idx_t i = 0; i < n; i++) {
     if (labels[i] < 0 || labels[i] >= flat->ntotal) return -1;
     const float *v = xb + static_cast<size_t>(labels[i]) * d;
-    distances[i] = ip ? faiss::fvec_inner_product(x, v, d) : faiss::fvec_L2sqr(x, v, d);
+    if (i + 1 < n && labels[i + 1] >= 0 && labels[i + 1] < flat->ntotal)
+      _mm_prefetch(reinterpret_cast<const char *>(xb + static_cast<size_t>(labels[i + 1]) * d), _MM_HINT_T0);
+    if (fast) distances[i] = ip ? ip_avx2(x, v, d) : l2_avx2(x, v, d);
+    else distances[i] = ip ? faiss::fvec_inner_product(x, v, d) : faiss::fvec_L2sqr(x, v, d);
   }
   return 0;
 }

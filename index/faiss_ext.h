@@ -34,6 +34,10 @@ int faissx_search(const FaissIndex *index, idx_t n, const float *x, idx_t k,
  * members, so at low selectivity a larger ef_search is needed. keep must not
  * throw; it is called from the searching thread(s). */
 typedef int (*faissx_keep_fn)(void *ctx, idx_t label);
+/* 1 when faissx_search_sel of one query runs the own beam search, whose ef
+ * best and stop rule count members only (so ef_search need not grow as the
+ * kept share drops); 0 for FAISS's own loops. */
+int faissx_sel_adaptive(const FaissIndex *index);
 int faissx_search_sel(const FaissIndex *index, idx_t n, const float *x, idx_t k,
                       int ef_search, size_t nprobe, faissx_keep_fn keep,
                       void *ctx, float *distances, idx_t *labels);

@@ -10,6 +10,24 @@
 
 #include "payload.h"
 
+/* In-memory postings of one field: encoded value -> bitmap of the ANN slots
+ * of the live points posting it. e[0, nsorted) is sorted by value (byte
+ * order, as in RocksDB); the tail after it, at most PM_TAIL entries, is in
+ * insertion order and merged in when full (entries whose bitmap emptied are
+ * dropped then). Every distinct value appears once. */
+typedef struct {
+  unsigned char *v;
+  uint32_t len;
+  roaring_bitmap_t *bm;
+} pm_ent;
+
+typedef struct {
+  pm_ent *e;
+  size_t n, cap, nsorted;
+} pm_map;
+
+#define PM_TAIL 128
+
 typedef struct {
   char key[PRECIS_MAX_FILTER_KEY_LEN + 1];
   engine_pindex_type type;
@@ -17,6 +35,7 @@ typedef struct {
   bool ready;
   uint64_t cursor; /* builder: next point id to index */
   bool cursor_done;
+  pm_map pm;
 } pidx_field;
 
 struct pidx_set {
@@ -25,6 +44,16 @@ struct pidx_set {
   pthread_t thr;
   bool thr_joinable, thr_running;
   atomic_bool stop;
+  /* the maps mirror RocksDB's postings (false: no ANN slots to key them
+   * by, or memory ran out; lookups then read RocksDB) */
+  bool mem;
+  /* posting changes staged with the write batch under way, applied by
+   * pidx_commit once it is durable: records of key u64 (the old slot for a
+   * removal, the point id for an addition) | fno be16 | add u8 | len be16 |
+   * value */
+  unsigned char *pend;
+  size_t plen, pcap;
+  bool pend_oom;
 };
 
 #define VAL_MAX (2 + PRECIS_MAX_FILTER_KEYWORD_LEN)
@@ -108,11 +137,227 @@ static void field_prefix(unsigned char *k, uint32_t cid, uint16_t fno) {
   k[5] = (unsigned char)(fno >> 8), k[6] = (unsigned char)fno;
 }
 
-/* Stage puts (put = true) or deletes of every posting of `meta` for field f. */
+/* ---- in-memory postings ---- */
+static int vcmp(const unsigned char *a, size_t al, const unsigned char *b, size_t bl) {
+  int r = memcmp(a, b, al < bl ? al : bl);
+  return r ? r : (al > bl) - (al < bl);
+}
+
+static int ent_cmp(const void *a, const void *b) {
+  const pm_ent *x = a, *y = b;
+  return vcmp(x->v, x->len, y->v, y->len);
+}
+
+/* First sorted entry not below v. */
+static size_t pm_lower(const pm_map *m, const unsigned char *v, size_t len) {
+  size_t lo = 0, hi = m->nsorted;
+  while (lo < hi) {
+    size_t mid = lo + (hi - lo) / 2;
+    if (vcmp(m->e[mid].v, m->e[mid].len, v, len) < 0) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}
+
+static pm_ent *pm_find(const pm_map *m, const unsigned char *v, size_t len) {
+  size_t i = pm_lower(m, v, len);
+  if (i < m->nsorted && !vcmp(m->e[i].v, m->e[i].len, v, len)) return &m->e[i];
+  for (i = m->nsorted; i < m->n; i++)
+    if (!vcmp(m->e[i].v, m->e[i].len, v, len)) return &m->e[i];
+  return NULL;
+}
+
+static void ent_free(pm_ent *e) {
+  free(e->v);
+  if (e->bm) roaring_bitmap_free(e->bm);
+}
+
+static void pm_free(pm_map *m) {
+  for (size_t i = 0; i < m->n; i++) ent_free(&m->e[i]);
+  free(m->e);
+  memset(m, 0, sizeof *m);
+}
+
+/* Sort the tail into the sorted part, dropping emptied entries. */
+static int pm_merge(pm_map *m) {
+  qsort(m->e + m->nsorted, m->n - m->nsorted, sizeof *m->e, ent_cmp);
+  pm_ent *o = malloc((m->n ? m->n : 1) * sizeof *o);
+  if (!o) return -1;
+  size_t i = 0, j = m->nsorted, n = 0;
+  while (i < m->nsorted || j < m->n) {
+    pm_ent *x;
+    if (j >= m->n || (i < m->nsorted && ent_cmp(&m->e[i], &m->e[j]) < 0)) x = &m->e[i++];
+    else x = &m->e[j++];
+    if (roaring_bitmap_is_empty(x->bm)) ent_free(x);
+    else o[n++] = *x;
+  }
+  free(m->e);
+  m->e = o;
+  m->n = m->nsorted = n;
+  m->cap = m->n ? m->n : 1;
+  return 0;
+}
+
+/* The entry of v, created empty when missing (appended when `sorted_end`:
+ * the caller adds values in ascending order). NULL when out of memory. */
+static pm_ent *pm_get(pm_map *m, const unsigned char *v, size_t len, bool sorted_end) {
+  pm_ent *e = sorted_end ? NULL : pm_find(m, v, len);
+  if (e) return e;
+  if (!sorted_end && m->n - m->nsorted >= PM_TAIL && pm_merge(m)) return NULL;
+  if (m->n == m->cap) {
+    size_t cap = m->cap ? m->cap * 2 : 16;
+    pm_ent *p = realloc(m->e, cap * sizeof *p);
+    if (!p) return NULL;
+    m->e = p;
+    m->cap = cap;
+  }
+  e = &m->e[m->n];
+  e->v = malloc(len ? len : 1);
+  e->bm = roaring_bitmap_create();
+  if (!e->v || !e->bm) {
+    ent_free(e);
+    return NULL;
+  }
+  memcpy(e->v, v, len);
+  e->len = (uint32_t)len;
+  m->n++;
+  if (sorted_end) m->nsorted = m->n;
+  return e;
+}
+
+static void mem_drop(pidx_set *s) {
+  for (size_t i = 0; i < s->n; i++) pm_free(&s->f[i].pm);
+  s->mem = false;
+}
+
+/* Fill f's map from its postings in RocksDB (write lock held, or not yet
+ * shared). Values come in key order, so entries are appended sorted. */
+static int pm_load(coll *c, pidx_field *f, precis_error *err) {
+  pm_free(&f->pm);
+  unsigned char pre[7];
+  field_prefix(pre, c->id, f->fno);
+  store_iter *it = store_iter_create(c->st, STORE_CF_PIDX, pre, 7);
+  if (!it) return precis_error_set(err, PRECIS_E_NO_MEMORY, "payload index");
+  int rc = PRECIS_OK;
+  pm_ent *cur = NULL;
+  for (; store_iter_valid(it); store_iter_next(it)) {
+    size_t kl;
+    const unsigned char *k = (const unsigned char *)store_iter_key(it, &kl);
+    if (kl < 7 + 8) continue;
+    uint64_t slot;
+    if (!idmap_get(&c->live, store_get_be64(k + kl - 8), &slot) || slot >= UINT32_MAX) continue;
+    const unsigned char *v = k + 7;
+    size_t vl = kl - 15;
+    if (!cur || vcmp(cur->v, cur->len, v, vl)) {
+      if (!(cur = pm_get(&f->pm, v, vl, true))) {
+        rc = precis_error_set(err, PRECIS_E_NO_MEMORY, "payload index in memory");
+        break;
+      }
+    }
+    roaring_bitmap_add(cur->bm, (uint32_t)slot);
+  }
+  if (!rc) rc = store_iter_status(it, err);
+  store_iter_destroy(it);
+  for (size_t i = 0; !rc && i < f->pm.n; i++) {
+    roaring_bitmap_run_optimize(f->pm.e[i].bm);
+    roaring_bitmap_shrink_to_fit(f->pm.e[i].bm);
+  }
+  return rc;
+}
+
+/* (Re)build every map (write lock held): at open and whenever the slots
+ * were reassigned. Without ANN slots, or on failure, lookups read RocksDB. */
+static int mem_load(coll *c, precis_error *err) {
+  pidx_set *s = c->pidx;
+  s->plen = 0;
+  s->pend_oom = false;
+  mem_drop(s);
+  if (!c->ann) return PRECIS_OK;
+  int rc = PRECIS_OK;
+  for (size_t i = 0; i < s->n && !rc; i++) rc = pm_load(c, &s->f[i], err);
+  if (rc) {
+    mem_drop(s);
+    if (c->log) c->log(c->log_ctx, COLL_LOG_WARN, "collection %s: payload indexes stay on disk: %s", c->name, err ? err->msg : "");
+    return rc;
+  }
+  s->mem = true;
+  return PRECIS_OK;
+}
+
+void pidx_reslot(coll *c) {
+  if (!c->pidx) return;
+  precis_error e;
+  mem_load(c, &e); /* a failure leaves the maps off; lookups read RocksDB */
+}
+
+static void pend_push(pidx_set *s, uint64_t key, uint16_t fno, bool add,
+                      const unsigned char *v, size_t len) {
+  size_t need = 8 + 2 + 1 + 2 + len;
+  if (s->pend_oom) return;
+  if (s->plen + need > s->pcap) {
+    size_t cap = s->pcap ? s->pcap : 4096;
+    while (cap < s->plen + need) cap *= 2;
+    unsigned char *p = realloc(s->pend, cap);
+    if (!p) { s->pend_oom = true; return; }
+    s->pend = p;
+    s->pcap = cap;
+  }
+  unsigned char *p = s->pend + s->plen;
+  store_put_be64(p, key);
+  p[8] = (unsigned char)(fno >> 8), p[9] = (unsigned char)fno;
+  p[10] = add;
+  p[11] = (unsigned char)(len >> 8), p[12] = (unsigned char)len;
+  memcpy(p + 13, v, len);
+  s->plen += need;
+}
+
+static pidx_field *find_fno(pidx_set *s, uint16_t fno) {
+  for (size_t i = 0; i < s->n; i++)
+    if (s->f[i].fno == fno) return &s->f[i];
+  return NULL;
+}
+
+void pidx_commit(coll *c, bool durable) {
+  pidx_set *s = c->pidx;
+  if (!s) return;
+  if (durable && s->mem && s->pend_oom) {
+    pidx_reslot(c);
+  } else if (durable && s->mem) {
+    for (size_t o = 0; o < s->plen;) {
+      const unsigned char *p = s->pend + o;
+      uint64_t key = store_get_be64(p), slot = key;
+      uint16_t fno = (uint16_t)(p[8] << 8 | p[9]);
+      bool add = p[10];
+      size_t len = (size_t)(p[11] << 8 | p[12]);
+      o += 13 + len;
+      pidx_field *f = find_fno(s, fno);
+      if (!f) continue;
+      if (!add) {
+        pm_ent *e = pm_find(&f->pm, p + 13, len);
+        if (e) roaring_bitmap_remove(e->bm, (uint32_t)slot);
+        continue;
+      }
+      if (!idmap_get(&c->live, key, &slot) || slot >= UINT32_MAX) continue;
+      pm_ent *e = pm_get(&f->pm, p + 13, len, false);
+      if (!e) { /* out of memory: rebuild from RocksDB, else read it */
+        pidx_reslot(c);
+        break;
+      }
+      roaring_bitmap_add(e->bm, (uint32_t)slot);
+    }
+  }
+  s->plen = 0;
+  s->pend_oom = false;
+}
+
+/* Stage puts (put = true) or deletes of every posting of `meta` for field f,
+ * and record them for the maps (a removal by the point's current slot). */
 static void stage_field(coll *c, store_batch *b, const pidx_field *f, uint64_t id,
                         const json_t *meta, bool put) {
   const json_t *v = walk(meta, f->key);
   if (!v) return;
+  uint64_t key = id;
+  bool rec = c->pidx->mem && (put || (idmap_get(&c->live, id, &key) && key < UINT32_MAX));
   size_t n = json_is_array(v) ? json_array_size(v) : 1;
   for (size_t i = 0; i < n; i++) {
     const json_t *e = json_is_array(v) ? json_array_get(v, i) : v;
@@ -123,6 +368,7 @@ static void stage_field(coll *c, store_batch *b, const pidx_field *f, uint64_t i
     store_put_be64(k + 7 + vl, id);
     if (put) store_batch_put(b, STORE_CF_PIDX, k, 7 + vl + 8, "", 0);
     else store_batch_delete(b, STORE_CF_PIDX, k, 7 + vl + 8);
+    if (rec) pend_push(c->pidx, key, f->fno, put, k + 7, vl);
   }
 }
 
@@ -206,9 +452,11 @@ int pidx_open(coll *c, precis_error *err) {
   }
   if (!rc) rc = store_iter_status(it, err);
   store_iter_destroy(it);
-  if (!rc && todo) {
+  if (!rc) {
     pthread_rwlock_wrlock(&c->lock);
-    rc = start_builder(c, err);
+    precis_error e;
+    mem_load(c, &e); /* a failure is logged; lookups then read RocksDB */
+    if (todo) rc = start_builder(c, err);
     pthread_rwlock_unlock(&c->lock);
   }
   return rc;
@@ -224,6 +472,8 @@ void pidx_stop_builder(coll *c) {
 void pidx_close(coll *c) {
   if (!c->pidx) return;
   pidx_stop_builder(c);
+  mem_drop(c->pidx);
+  free(c->pidx->pend);
   free(c->pidx);
   c->pidx = NULL;
 }
@@ -280,11 +530,30 @@ int pidx_drop(coll *c, const char *key, precis_error *err) {
     field_prefix(hi, c->id, (uint16_t)(f->fno + 1));
     if (f->fno == UINT16_MAX) store_put_be32(hi, c->id + 1), hi[4] = 0, hi[5] = hi[6] = 0;
     store_batch_delete_range(b, STORE_CF_PIDX, lo, 7, hi, 7);
-    if (!(rc = store_write(c->st, b, err))) *f = c->pidx->f[--c->pidx->n];
+    if (!(rc = store_write(c->st, b, err))) {
+      pm_free(&f->pm);
+      *f = c->pidx->f[--c->pidx->n];
+    }
   }
   pthread_rwlock_unlock(&c->lock);
   store_batch_destroy(b);
   return rc;
+}
+
+/* Bytes the map holds (entries, values, bitmaps' containers and their
+ * per-container headers); *values: its distinct values. */
+static uint64_t pm_bytes(const pm_map *m, uint64_t *values) {
+  uint64_t b = sizeof *m + m->cap * sizeof *m->e;
+  *values = 0;
+  for (size_t i = 0; i < m->n; i++) {
+    roaring_statistics_t st;
+    roaring_bitmap_statistics(m->e[i].bm, &st);
+    b += m->e[i].len + sizeof(roaring_bitmap_t) + st.n_bytes_array_containers +
+         st.n_bytes_run_containers + st.n_bytes_bitset_containers +
+         (uint64_t)st.n_containers * (sizeof(void *) + sizeof(uint16_t) + 1);
+    *values += !roaring_bitmap_is_empty(m->e[i].bm);
+  }
+  return b;
 }
 
 static int cmp_info(const void *a, const void *b) {
@@ -296,9 +565,12 @@ int pidx_list(coll *c, engine_pindex_info **out, size_t *n, precis_error *err) {
   size_t m = c->pidx->n;
   engine_pindex_info *o = calloc(m ? m : 1, sizeof *o);
   for (size_t i = 0; o && i < m; i++) {
-    snprintf(o[i].key, sizeof o[i].key, "%s", c->pidx->f[i].key);
-    o[i].type = c->pidx->f[i].type;
-    o[i].ready = c->pidx->f[i].ready;
+    const pidx_field *f = &c->pidx->f[i];
+    snprintf(o[i].key, sizeof o[i].key, "%s", f->key);
+    o[i].type = f->type;
+    o[i].ready = f->ready;
+    o[i].in_memory = c->pidx->mem;
+    o[i].mem_bytes = c->pidx->mem ? pm_bytes(&f->pm, &o[i].values) : 0;
   }
   pthread_rwlock_unlock(&c->lock);
   if (!o) return precis_error_set(err, PRECIS_E_NO_MEMORY, "payload index");
@@ -346,6 +618,7 @@ static int build_chunk(coll *c, pidx_field *f, precis_error *err) {
   }
   store_iter_destroy(it);
   if (!rc) rc = store_write(c->st, b, err);
+  pidx_commit(c, !rc);
   if (rc) f->ready = false;
   store_batch_destroy(b);
   return rc;
@@ -379,6 +652,52 @@ static void *builder(void *arg) {
 }
 
 /* ---- lookup ---- */
+static bool in_range(const pm_ent *e, const unsigned char *lo, size_t lol, bool lo_strict,
+                     const unsigned char *hi, size_t hil, bool hi_strict) {
+  if (lol) {
+    int r = vcmp(e->v, e->len, lo, lol);
+    if (r < 0 || (r == 0 && lo_strict)) return false;
+  }
+  if (hi) {
+    int r = vcmp(e->v, e->len, hi, hil);
+    if (r > 0 || (r == 0 && hi_strict)) return false;
+  }
+  return true;
+}
+
+/* The maps' answer: OR into out the bitmaps of the values in [lo, hi]
+ * (prefix_only: exactly lo; hi NULL: no upper bound; lol 0: no lower). */
+static int mem_range(const pm_map *m, const unsigned char *lo, size_t lol, bool lo_strict,
+                     const unsigned char *hi, size_t hil, bool hi_strict, bool prefix_only,
+                     roaring_bitmap_t *out, precis_error *err) {
+  if (prefix_only) {
+    const pm_ent *e = pm_find(m, lo, lol);
+    if (e) roaring_bitmap_or_inplace(out, e->bm);
+    return PRECIS_OK;
+  }
+  const roaring_bitmap_t **v = malloc((m->n ? m->n : 1) * sizeof *v);
+  if (!v) return precis_error_set(err, PRECIS_E_NO_MEMORY, "filter");
+  size_t n = 0;
+  for (size_t i = lol ? pm_lower(m, lo, lol) : 0; i < m->nsorted; i++) {
+    if (hi && !in_range(&m->e[i], NULL, 0, false, hi, hil, hi_strict)) break;
+    if (in_range(&m->e[i], lo, lol, lo_strict, hi, hil, hi_strict)) v[n++] = m->e[i].bm;
+  }
+  for (size_t i = m->nsorted; i < m->n; i++)
+    if (in_range(&m->e[i], lo, lol, lo_strict, hi, hil, hi_strict)) v[n++] = m->e[i].bm;
+  int rc = PRECIS_OK;
+  if (n) {
+    roaring_bitmap_t *u = roaring_bitmap_or_many(n, v);
+    if (!u) {
+      rc = precis_error_set(err, PRECIS_E_NO_MEMORY, "filter");
+    } else {
+      roaring_bitmap_or_inplace(out, u);
+      roaring_bitmap_free(u);
+    }
+  }
+  free(v);
+  return rc;
+}
+
 /* Scan [lo, hi] (encoded values, inclusive; hi NULL = to the end of the
  * field) adding live slots. */
 static int scan_range(coll *c, const pidx_field *f, const unsigned char *lo, size_t lol,
@@ -457,7 +776,8 @@ int pidx_lookup(coll *c, const filter_term *t, uint64_t cap, roaring_bitmap_t *o
         lo[0] = t->flag ? 1 : 0;
         l = 1;
       }
-      rc = scan_range(c, f, lo, l, false, NULL, 0, false, true, cap, &seen, out, capped, err);
+      rc = c->pidx->mem ? mem_range(&f->pm, lo, l, false, NULL, 0, false, true, out, err)
+                        : scan_range(c, f, lo, l, false, NULL, 0, false, true, cap, &seen, out, capped, err);
     }
   } else if (t->kind == ENGINE_FILTER_RANGE || t->kind == ENGINE_FILTER_DATE_RANGE) {
     bool dates = t->kind == ENGINE_FILTER_DATE_RANGE;
@@ -481,8 +801,12 @@ int pidx_lookup(coll *c, const filter_term *t, uint64_t cap, roaring_bitmap_t *o
       put_f64(lo, a > b ? a : b);
       put_f64(hi, x < y ? x : y);
     }
-    rc = scan_range(c, f, lo, has_lo ? 8 : 0, has_lo && lo_strict, has_hi ? hi : NULL, 8,
-                    hi_strict, false, cap, &seen, out, capped, err);
+    if (c->pidx->mem)
+      rc = mem_range(&f->pm, lo, has_lo ? 8 : 0, has_lo && lo_strict, has_hi ? hi : NULL, 8,
+                     hi_strict, false, out, err);
+    else
+      rc = scan_range(c, f, lo, has_lo ? 8 : 0, has_lo && lo_strict, has_hi ? hi : NULL, 8,
+                      hi_strict, false, cap, &seen, out, capped, err);
   } else {
     return PRECIS_OK;
   }

@@ -50,6 +50,23 @@ int pidx__stage(coll *c, store_batch *b, uint64_t id, const char *old_meta,
                 size_t old_len, const char *new_meta, size_t new_len,
                 precis_error *err);
 
+/* In memory: every ready or building index also keeps its postings as one
+ * CRoaring bitmap of ANN slots per distinct value (sorted, so ranges are a
+ * union over a span), built from RocksDB at open and after the slots are
+ * reassigned, and changed only after the RocksDB write it mirrors is
+ * durable. Memory: about 2 bytes per posting in array containers (at most
+ * 8 KiB per 65,536 slots in bitmap ones) plus ~100 bytes per distinct value
+ * (entry, value, bitmap header, first container); pidx_list reports it. Collections without ANN slots (an
+ * untrained IVF) keep them on disk only.
+ *
+ * pidx_commit (write lock held): apply the changes staged by pidx__stage
+ * since the last call once their batch is durable (`durable`), else drop
+ * them; every write path that stages calls it after its write, with the
+ * new slots already in c->live. pidx_reslot: the slots were reassigned
+ * (rebuild): reload the maps from RocksDB and drop what is staged. */
+void pidx_commit(coll *c, bool durable);
+void pidx_reslot(coll *c);
+
 /* Lookup (read lock held): the live slots of the points a ready index says
  * may pass term t, into `out` (a superset of those that do). *usable is
  * false when no ready index answers t. Stops past `cap` postings with

@@ -521,6 +521,9 @@ static int op_list_pindex(dctx *x, const Precis__V1__ListPayloadIndexesRequest *
     pb[i].key = keys + i * sizeof inf->key;
     pb[i].type = (Precis__V1__PayloadIndexType)inf[i].type;
     pb[i].ready = inf[i].ready;
+    pb[i].in_memory = inf[i].in_memory;
+    pb[i].memory_bytes = inf[i].mem_bytes;
+    pb[i].values = inf[i].values;
     arr[i] = &pb[i];
   }
   free(inf);

@@ -72,14 +72,20 @@ int cmd_index(cli *c, int argc, char **argv) {
   if (c->json) {
     json_t *arr = json_array();
     for (size_t i = 0; i < n; i++)
-      json_array_append_new(arr, json_pack("{s:s, s:s, s:b}", "key", inf[i].key, "type",
-                                           type_names[inf[i].type % 5], "ready", inf[i].ready));
+      json_array_append_new(arr, json_pack("{s:s, s:s, s:b, s:b, s:I, s:I}", "key", inf[i].key, "type",
+                                           type_names[inf[i].type % 5], "ready", inf[i].ready,
+                                           "in_memory", inf[i].in_memory,
+                                           "memory_bytes", (json_int_t)inf[i].memory_bytes,
+                                           "values", (json_int_t)inf[i].values));
     cli_json_out(arr);
   } else {
-    printf("%-40s %-9s %s\n", "KEY", "TYPE", "STATE");
-    for (size_t i = 0; i < n; i++)
-      printf("%-40s %-9s %s\n", inf[i].key, type_names[inf[i].type % 5],
-             inf[i].ready ? "ready" : "building");
+    printf("%-40s %-9s %-9s %10s %12s\n", "KEY", "TYPE", "STATE", "VALUES", "MEMORY");
+    for (size_t i = 0; i < n; i++) {
+      char mem[32] = "on disk";
+      if (inf[i].in_memory) snprintf(mem, sizeof mem, "%.1f KiB", (double)inf[i].memory_bytes / 1024);
+      printf("%-40s %-9s %-9s %10llu %12s\n", inf[i].key, type_names[inf[i].type % 5],
+             inf[i].ready ? "ready" : "building", (unsigned long long)inf[i].values, mem);
+    }
   }
   free(inf);
   return 0;

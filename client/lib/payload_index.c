@@ -92,6 +92,9 @@ int precis_payload_index_list(precis_conn *c, const char *collection,
     precis__strlcpy(o[i].key, in->key, sizeof o[i].key);
     o[i].type = (precis_pindex_type)in->type;
     o[i].ready = in->ready ? 1 : 0;
+    o[i].in_memory = in->in_memory ? 1 : 0;
+    o[i].memory_bytes = in->memory_bytes;
+    o[i].values = in->values;
   }
   precis__response_free(resp);
   *out = o;

@@ -305,6 +305,9 @@ typedef struct precis_pindex_info {
   char key[PRECIS_MAX_FILTER_KEY_LEN + 1];
   precis_pindex_type type;
   int ready; /* 0 while it is being built */
+  int in_memory;         /* its postings are also in-memory bitmaps */
+  uint64_t memory_bytes; /* bytes those bitmaps hold */
+  uint64_t values;       /* distinct values held in memory */
 } precis_pindex_info;
 
 int precis_payload_index_create(precis_conn *c, const char *collection,

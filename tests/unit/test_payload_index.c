@@ -266,3 +266,159 @@ Test(pidx, range_bounds_at_stored_values) {
     engine_filter_destroy(f);
   }
 }
+
+/* ---- the in-memory bitmaps follow every write ---- */
+static bool alive[N];
+
+/* Random filters over the indexed fields: the exact filtered top-10 (served
+ * from the in-memory bitmaps) equals brute force over the live points, and
+ * ANN hits all pass. */
+static void check_live(uint64_t *rng, const char *when) {
+  static uint64_t lid[N];
+  static fg_attrs la[N];
+  static float lv[N * DIM];
+  size_t n = 0;
+  for (size_t i = 0; i < N; i++) {
+    if (!alive[i]) continue;
+    lid[n] = ids[i], la[n] = attrs[i];
+    memcpy(lv + n * DIM, vecs + i * DIM, DIM * sizeof(float));
+    n++;
+  }
+  precis_error err;
+  for (int t = 0; t < 25; t++) {
+    fg_filter *R = fg_random(rng, lid, n);
+    engine_filter *f;
+    cr_assert_eq(engine_filter_compile(R->g, R->ng, &f, &err), PRECIS_OK, "%s", err.msg);
+    float q[DIM];
+    memcpy(q, vecs + (size_t)(tu_rand(rng) % N) * DIM, sizeof q); /* unit already */
+    size_t want[10];
+    double ws[10];
+    size_t pass = fg_brute_topk(R, lid, la, lv, n, DIM, q, 10, want, ws);
+    engine_hit hits[10];
+    size_t nh;
+    engine_filter_report rep;
+    engine_search_params sp = {.exact = true};
+    cr_assert_eq(engine_search_filtered(E, "p", q, DIM, 10, &sp, f, hits, &nh, &rep, &err), PRECIS_OK, "%s", err.msg);
+    cr_assert_eq(nh, pass < 10 ? pass : 10, "%s: %zu hits, %zu pass: %s", when, nh, pass, fg_json(R));
+    for (size_t i = 0; i < nh; i++)
+      cr_assert_float_eq((double)hits[i].score, ws[i], 1e-4, "%s: rank %zu: %s", when, i, fg_json(R));
+    uint64_t cnt;
+    cr_assert_eq(engine_count_filtered(E, "p", f, &cnt, &err), PRECIS_OK, "%s", err.msg);
+    cr_assert_eq(cnt, pass, "%s: count %llu, brute force %zu: %s", when, (unsigned long long)cnt, pass, fg_json(R));
+    cr_assert_eq(engine_search_filtered(E, "p", q, DIM, 10, NULL, f, hits, &nh, &rep, &err), PRECIS_OK);
+    for (size_t i = 0; i < nh; i++) {
+      size_t at = (hits[i].id - 1000) / 3;
+      cr_assert(alive[at] && fg_eval(R, hits[i].id, &attrs[at]), "%s: ANN hit fails: %s", when, fg_json(R));
+    }
+    engine_filter_destroy(f);
+    free(R);
+  }
+}
+
+static void set_attrs_json(size_t at, char *buf) { fg_meta_json(&attrs[at], buf, 256); }
+
+Test(pidx, in_memory_bitmaps_follow_every_write, .timeout = 240) {
+  create_all();
+  precis_error err;
+  for (size_t i = 0; i < N; i++) alive[i] = true;
+  engine_pindex_info *inf;
+  size_t ni;
+  cr_assert_eq(engine_payload_index_list(E, "p", &inf, &ni, &err), PRECIS_OK);
+  for (size_t i = 0; i < ni; i++) {
+    cr_assert(inf[i].in_memory, "%s not in memory", inf[i].key);
+    cr_assert(inf[i].values > 0 && inf[i].mem_bytes > 0, "%s: %llu values, %llu bytes", inf[i].key,
+              (unsigned long long)inf[i].values, (unsigned long long)inf[i].mem_bytes);
+    /* bounded: a few bytes per posting, ~100 per distinct value */
+    cr_assert(inf[i].mem_bytes < 16 * 4 * N + 160 * inf[i].values + 4096, "%s: %llu bytes", inf[i].key,
+              (unsigned long long)inf[i].mem_bytes);
+  }
+  free(inf);
+  uint64_t rng = 99;
+  check_live(&rng, "after build");
+  static char meta[60][256];
+  for (int round = 0; round < 3; round++) {
+    /* upsert: new attributes (and new values: a fresh seed) for 60 points */
+    engine_point_in p[60];
+    for (int j = 0; j < 60; j++) {
+      size_t at = tu_rand(&rng) % N;
+      for (int g = 0; g < j; g++) /* distinct ids */
+        if (p[g].id == ids[at]) at = (at + 1) % N, g = -1;
+      fg_attrs_of(1000 + (uint64_t)round, at, &attrs[at]);
+      alive[at] = true;
+      set_attrs_json(at, meta[j]);
+      p[j] = (engine_point_in){ids[at], vecs + at * DIM, DIM, "t", 1, meta[j], strlen(meta[j]), -1};
+    }
+    cr_assert_eq(engine_upsert(E, "p", p, 60, &err), PRECIS_OK, "%s", err.msg);
+    check_live(&rng, "after upsert");
+    /* delete */
+    uint64_t gone[40];
+    for (int j = 0; j < 40; j++) {
+      size_t at = tu_rand(&rng) % N;
+      gone[j] = ids[at];
+      alive[at] = false;
+    }
+    cr_assert_eq(engine_delete(E, "p", gone, 40, NULL, &err), PRECIS_OK, "%s", err.msg);
+    check_live(&rng, "after delete");
+    /* set payload, replace: a whole new metadata for 30 points */
+    for (int j = 0; j < 30; j++) {
+      size_t at = tu_rand(&rng) % N;
+      fg_attrs_of(2000 + (uint64_t)round * 31 + (uint64_t)j, at, &attrs[at]);
+      set_attrs_json(at, meta[0]);
+      size_t up;
+      cr_assert_eq(engine_set_payload(E, "p", &ids[at], 1, meta[0], strlen(meta[0]), false, &up, &err),
+                   PRECIS_OK, "%s", err.msg);
+      cr_assert_eq(up, alive[at] ? 1u : 0u);
+    }
+    check_live(&rng, "after set_payload (replace)");
+    /* set payload, merge: the category and the flag of 50 points */
+    uint64_t mids[50];
+    for (int j = 0; j < 50; j++) mids[j] = ids[tu_rand(&rng) % N];
+    char patch[64];
+    int cat = (int)(tu_rand(&rng) % 10);
+    bool flag = tu_rand(&rng) & 1;
+    snprintf(patch, sizeof patch, "{\"cat\":\"c%d\",\"flag\":%s}", cat, flag ? "true" : "false");
+    cr_assert_eq(engine_set_payload(E, "p", mids, 50, patch, strlen(patch), true, NULL, &err), PRECIS_OK, "%s", err.msg);
+    for (int j = 0; j < 50; j++) {
+      size_t at = (mids[j] - 1000) / 3;
+      attrs[at].cat = cat;
+      attrs[at].flag = flag;
+    }
+    check_live(&rng, "after set_payload (merge)");
+    /* delete by filter: one category with the flag */
+    engine_filter_cond dc[2] = {
+        {.kind = ENGINE_FILTER_MATCH, .key = "cat", .vtype = ENGINE_FVAL_KEYWORD, .keyword = "c4"},
+        {.kind = ENGINE_FILTER_MATCH, .key = "flag", .vtype = ENGINE_FVAL_BOOL, .flag = round & 1}};
+    engine_filter_group dg = {dc, NULL, NULL, 2, 0, 0};
+    engine_filter *df;
+    cr_assert_eq(engine_filter_compile(&dg, 1, &df, &err), PRECIS_OK);
+    uint64_t deleted;
+    cr_assert_eq(engine_delete_filtered(E, "p", df, &deleted, &err), PRECIS_OK, "%s", err.msg);
+    uint64_t want = 0;
+    for (size_t i = 0; i < N; i++)
+      if (alive[i] && attrs[i].cat == 4 && attrs[i].flag == (bool)(round & 1)) alive[i] = false, want++;
+    cr_assert_eq(deleted, want);
+    engine_filter_destroy(df);
+    check_live(&rng, "after delete by filter");
+    /* restart */
+    engine_close(E);
+    open_engine();
+    check_live(&rng, "after reopen");
+  }
+  /* many deletes: the ANN index is rebuilt and the slots change */
+  uint64_t gone[PRECIS_MAX_BATCH > 1000 ? 1000 : PRECIS_MAX_BATCH];
+  size_t ng = 0;
+  for (size_t i = 0; i < N && ng < sizeof gone / sizeof *gone; i += 2)
+    if (alive[i]) gone[ng++] = ids[i], alive[i] = false;
+  cr_assert_eq(engine_delete(E, "p", gone, ng, NULL, &err), PRECIS_OK, "%s", err.msg);
+  check_live(&rng, "after the rebuild");
+  engine_point_in p[20];
+  for (int j = 0; j < 20; j++) {
+    size_t at = (size_t)j * 2; /* deleted above: new points again */
+    fg_attrs_of(3000, at, &attrs[at]);
+    alive[at] = true;
+    set_attrs_json(at, meta[j]);
+    p[j] = (engine_point_in){ids[at], vecs + at * DIM, DIM, "t", 1, meta[j], strlen(meta[j]), -1};
+  }
+  cr_assert_eq(engine_upsert(E, "p", p, 20, &err), PRECIS_OK, "%s", err.msg);
+  check_live(&rng, "after upserts past the rebuild");
+}
