@@ -303,8 +303,9 @@ int retrieve__run(coll *c, const engine_retrieve_params *p,
   for (size_t i = 0; i < n; i++) {
     float *v = vecs + i * dim;
     if ((rc = coll__vector(c, P.id[i], v, err))) goto out;
-    double dot = vec_dot(v, q, dim), nrm = vec_dot(v, v, dim);
-    sim[i] = c->cfg.metric == ENGINE_METRIC_L2 ? (float)-vec_l2sq(v, q, dim) : (float)dot;
+    double dot, nrm, l2;
+    vec_dot_norm_l2(v, q, dim, &dot, &nrm, &l2);
+    sim[i] = c->cfg.metric == ENGINE_METRIC_L2 ? (float)-l2 : (float)dot;
     float r = OWN(sim[i]);
     own[i] = r;
     rel[i] = r + p->graph_weight * P.ev[i];

@@ -118,4 +118,7 @@ Test(common, vec) {
   cr_assert_eq(vec_dot(a, b, 5), 35.0);
   cr_assert_eq(vec_l2sq(a, b, 5), 40.0);
   cr_assert_eq(vec_dot(a, b, 0), 0.0);
+  double dot, norm, l2;
+  vec_dot_norm_l2(a, b, 5, &dot, &norm, &l2);
+  cr_assert(dot == 35.0 && norm == 55.0 && l2 == 40.0, "%g %g %g", dot, norm, l2);
 }
