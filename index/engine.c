@@ -214,10 +214,19 @@ int engine_open(const char *dir, const engine_options *opts, engine **out,
     store_free(v);
     if (!same) { rc = precis_error_set(err, PRECIS_E_CORRUPTION, "%s: unknown data format", dir); goto fail; }
   }
+  /* the collection-id counter: absent in a new database; unreadable or
+   * malformed would let a create reuse the id (and data) of another */
   e->next_cid = 1;
-  if (store_get(e->st, STORE_CF_META, "next_cid", 8, &v, &vl, NULL) == PRECIS_OK) {
-    if (vl == 4) e->next_cid = store_get_be32((const unsigned char *)v);
+  rc = store_get(e->st, STORE_CF_META, "next_cid", 8, &v, &vl, err);
+  if (rc == PRECIS_E_NOT_FOUND) {
+    precis_error_clear(err);
+  } else if (rc) {
+    goto fail;
+  } else {
+    bool ok = vl == 4;
+    if (ok) e->next_cid = store_get_be32((const unsigned char *)v);
     store_free(v);
+    if (!ok) { rc = precis_error_set(err, PRECIS_E_CORRUPTION, "%s: collection-id counter of %zu bytes", dir, vl); goto fail; }
   }
   if ((rc = load_collections(e, err))) goto fail;
   *out = e;
