@@ -35,6 +35,7 @@ struct engine {
    * one; held only for that, never across an operation (see acquire) */
   pthread_rwlock_t lock;
   pthread_mutex_t ref_mu; /* coll refs and dropping */
+  pthread_mutex_t create_mu; /* serialises creates; guards next_cid */
   pthread_cond_t ref_cv;  /* signalled when a dropping collection's refs reach 0 */
   coll **colls;
   size_t ncolls, cap;
@@ -174,6 +175,7 @@ int engine_open(const char *dir, const engine_options *opts, engine **out,
   pthread_rwlock_init(&e->lock, &la);
   pthread_rwlockattr_destroy(&la);
   pthread_mutex_init(&e->ref_mu, NULL);
+  pthread_mutex_init(&e->create_mu, NULL);
   pthread_cond_init(&e->ref_cv, NULL);
   int rc;
   size_t dl = strlen(dir);
@@ -198,10 +200,19 @@ int engine_open(const char *dir, const engine_options *opts, engine **out,
                 FORMAT_VERSION);
   char *v;
   size_t vl;
+  /* the collection-id counter: absent in a new database; unreadable or
+   * malformed would let a create reuse the id (and data) of another */
   e->next_cid = 1;
-  if (store_get(e->st, STORE_CF_META, "next_cid", 8, &v, &vl, NULL) == PRECIS_OK) {
-    if (vl == 4) e->next_cid = byte_get_le32((const unsigned char *)v);
+  rc = store_get(e->st, STORE_CF_META, "next_cid", 8, &v, &vl, err);
+  if (rc == PRECIS_E_NOT_FOUND) {
+    precis_error_clear(err);
+  } else if (rc) {
+    goto fail;
+  } else {
+    bool ok = vl == 4;
+    if (ok) e->next_cid = byte_get_le32((const unsigned char *)v);
     store_free(v);
+    if (!ok) { rc = precis_error_set(err, PRECIS_E_CORRUPTION, "%s: collection-id counter of %zu bytes", dir, vl); goto fail; }
   }
   if ((rc = load_collections(e, err))) goto fail;
   *out = e;
@@ -220,6 +231,7 @@ void engine_close(engine *e) {
   store_close(e->st);
   pthread_rwlock_destroy(&e->lock);
   pthread_mutex_destroy(&e->ref_mu);
+  pthread_mutex_destroy(&e->create_mu);
   pthread_cond_destroy(&e->ref_cv);
   free(e->dir);
   free(e->ann_dir);
@@ -322,11 +334,17 @@ int engine_collection_create(engine *e, const char *name,
     if ((rc = ann_create(cfg.dim, ANN_METRIC_IP, cfg.index_spec, &probe, err))) return rc;
     ann_destroy(probe);
   }
-  pthread_rwlock_wrlock(&e->lock);
+  /* creates are serialised by create_mu (next_cid, the name check); the
+   * registry lock is taken only to look and to insert */
+  pthread_mutex_lock(&e->create_mu);
   char *desc = NULL;
   store_batch *b = NULL;
-  if (find(e, name)) { rc = precis_error_set(err, PRECIS_E_ALREADY_EXISTS, "collection \"%s\" exists", name); goto out; }
-  if (e->ncolls >= PRECIS_MAX_COLLECTIONS) { rc = precis_error_set(err, PRECIS_E_OUT_OF_RANGE, "at most %d collections", PRECIS_MAX_COLLECTIONS); goto out; }
+  pthread_rwlock_rdlock(&e->lock);
+  bool taken = find(e, name) != NULL;
+  size_t ncolls = e->ncolls;
+  pthread_rwlock_unlock(&e->lock);
+  if (taken) { rc = precis_error_set(err, PRECIS_E_ALREADY_EXISTS, "collection \"%s\" exists", name); goto out; }
+  if (ncolls >= PRECIS_MAX_COLLECTIONS) { rc = precis_error_set(err, PRECIS_E_OUT_OF_RANGE, "at most %d collections", PRECIS_MAX_COLLECTIONS); goto out; }
   uint32_t cid = e->next_cid;
   desc = coll_descriptor_json(name, cid, &cfg);
   b = store_batch_create(e->st);
@@ -335,22 +353,29 @@ int engine_collection_create(engine *e, const char *name,
   byte_put_le32(nc, cid + 1);
   store_batch_put(b, STORE_CF_META, "next_cid", 8, nc, 4);
   store_batch_put(b, STORE_CF_COLL, name, strlen(name), desc, strlen(desc));
+  pthread_rwlock_wrlock(&e->lock); /* room for the entry before the write */
   if (e->ncolls == e->cap) {
     size_t cap = e->cap ? e->cap * 2 : 8;
     coll **p = realloc(e->colls, cap * sizeof *p);
-    if (!p) { rc = precis_error_set(err, PRECIS_E_NO_MEMORY, "create"); goto out; }
-    e->colls = p;
-    e->cap = cap;
+    if (p) {
+      e->colls = p;
+      e->cap = cap;
+    }
   }
+  bool room = e->ncolls < e->cap;
+  pthread_rwlock_unlock(&e->lock);
+  if (!room) { rc = precis_error_set(err, PRECIS_E_NO_MEMORY, "create"); goto out; }
   coll_remove_files(e->ann_dir, cid); /* leftovers of a crash, if any */
   coll *c;
   if ((rc = coll_open(e->st, e->ann_dir, desc, strlen(desc), &e->opts, engine__log, e, &c, err))) goto out;
   if ((rc = store_write(e->st, b, err))) { coll_close(c, false); goto out; }
   e->next_cid = cid + 1;
-  e->colls[e->ncolls++] = c;
+  pthread_rwlock_wrlock(&e->lock);
+  e->colls[e->ncolls++] = c; /* only creates add entries: the room is still there */
+  pthread_rwlock_unlock(&e->lock);
   engine__log(e, COLL_LOG_INFO, "collection %s created (id %u, dim %u)", name, cid, cfg.dim);
 out:
-  pthread_rwlock_unlock(&e->lock);
+  pthread_mutex_unlock(&e->create_mu);
   free(desc);
   store_batch_destroy(b);
   return rc;
