@@ -200,9 +200,9 @@ crash-long: $(O)/precisd $(O)/tests/integration/test_crash_server
 	PRECIS_CRASH_CYCLES=200 $(O)/tests/integration/test_crash_server --verbose
 tsan:
 	@$(MAKE) --no-print-directory SANITIZE=thread build/san-thread/precisd
-	@$(MAKE) --no-print-directory $(O)/tests/integration/test_server $(O)/tests/integration/test_client
+	@$(MAKE) --no-print-directory $(O)/tests/integration/test_server $(O)/tests/integration/test_server_wire $(O)/tests/integration/test_client
 	@rm -rf build/san-thread/tsan-reports; mkdir -p build/san-thread/tsan-reports
-	for t in test_server test_client; do \
+	for t in test_server test_server_wire test_client; do \
 	  OMP_NUM_THREADS=1 PRECISD=build/san-thread/precisd \
 	  TSAN_OPTIONS="log_path=$(CURDIR)/build/san-thread/tsan-reports/tsan suppressions=$(CURDIR)/tests/tsan.supp $(TSAN_OPTIONS)" \
 	  $(O)/tests/integration/$$t --jobs 1 || exit 1; done

@@ -1,0 +1,317 @@
+/*
+ * test_select_scale.c: selection tests of coverage AUTO and of the one quality scale (MMR's lambda, the diversity knob, finite extremes). Instances and checks: selfix.h.
+ */
+#include "selfix.h"
+
+/* ---- coverage AUTO ---- */
+
+static void assert_same_selection(const select_result *a, const select_result *b,
+                                  const char *what) {
+  cr_assert_eq(a->n, b->n, "%s: sizes %zu and %zu", what, a->n, b->n);
+  cr_assert(!memcmp(a->idx, b->idx, a->n * sizeof *a->idx), "%s: indices differ", what);
+  cr_assert(!memcmp(a->gain, b->gain, a->n * sizeof *a->gain), "%s: gains differ", what);
+  cr_assert(!memcmp(a->represents, b->represents, a->n * sizeof *a->represents),
+            "%s: represents differ", what);
+  cr_assert(a->objective == b->objective, "%s: objective %.17g vs %.17g", what,
+            a->objective, b->objective);
+  cr_assert(a->coverage_ratio == b->coverage_ratio, "%s: coverage ratio", what);
+}
+
+Test(select, auto_resolves_by_exact_work) {
+  /* the cases the threshold was chosen for (select.h) */
+  cr_assert_eq(select_coverage_resolve(SELECT_COVER_AUTO, 300, 384, 0), SELECT_COVER_EXACT);
+  cr_assert_eq(select_coverage_resolve(SELECT_COVER_AUTO, 300, 384, 1), SELECT_COVER_EXACT);
+  cr_assert_eq(select_coverage_resolve(SELECT_COVER_AUTO, 1000, 100, 0), SELECT_COVER_EXACT);
+  cr_assert_eq(select_coverage_resolve(SELECT_COVER_AUTO, 1000, 384, 0), SELECT_COVER_SAMPLE);
+  cr_assert_eq(select_coverage_resolve(SELECT_COVER_AUTO, 1000, 384, 1), SELECT_COVER_SPARSE);
+  /* the boundary: n*n*dim at the threshold is still EXACT */
+  size_t nb = 1;
+  while ((unsigned long long)(nb + 1) * (nb + 1) * 600 <= SELECT_AUTO_EXACT_WORK) nb++;
+  cr_assert_eq(select_coverage_resolve(SELECT_COVER_AUTO, nb, 600, 0), SELECT_COVER_EXACT);
+  cr_assert_eq(select_coverage_resolve(SELECT_COVER_AUTO, nb + 1, 600, 0), SELECT_COVER_SAMPLE);
+  cr_assert_eq(select_coverage_resolve(SELECT_COVER_AUTO, 1, SELECT_AUTO_EXACT_WORK, 0),
+               SELECT_COVER_EXACT);
+  cr_assert_eq(select_coverage_resolve(SELECT_COVER_AUTO, 1, SELECT_AUTO_EXACT_WORK + 1, 0),
+               SELECT_COVER_SAMPLE);
+  /* products that would wrap around stay above the threshold */
+  cr_assert_eq(select_coverage_resolve(SELECT_COVER_AUTO, SIZE_MAX, 2, 0), SELECT_COVER_SAMPLE);
+  cr_assert_eq(select_coverage_resolve(SELECT_COVER_AUTO, (size_t)1 << 32, 1, 0),
+               SELECT_COVER_SAMPLE);
+  cr_assert_eq(select_coverage_resolve(SELECT_COVER_AUTO, (size_t)1 << 31, 8, 0),
+               SELECT_COVER_SAMPLE);
+  /* every other value is left alone */
+  for (int c = SELECT_COVER_EXACT; c <= SELECT_COVER_SAMPLE; c++)
+    cr_assert_eq(select_coverage_resolve((select_coverage)c, 5000, 4096, 1), c);
+  cr_assert_eq(select_coverage_resolve((select_coverage)9, 10, 10, 0), 9);
+}
+
+Test(select, auto_small_pool_is_exact_and_identical) {
+  rng_seed(11);
+  for (int it = 0; it < 24; it++) {
+    size_t dim = it % 3 ? 16 : 384;
+    size_t n = it == 0 ? 300 : 2 + (size_t)(rng_u64() % 200); /* 300 x 384: the default */
+    inst I = inst_make(n, dim, 6, 0);
+    if (it % 2) inst_random_graph(&I, 6); /* lists do not matter below the threshold */
+    select_params pe = params((select_mode)(it % 4 == 3 ? SELECT_MMR : SELECT_COMPRESS),
+                              1 + (uint32_t)(rng_u64() % 20));
+    pe.coverage = SELECT_COVER_EXACT;
+    pe.theta = (float)(3 * rng_unif());
+    select_params pa = pe;
+    pa.coverage = SELECT_COVER_AUTO;
+    select_result re, ra;
+    run_ok(&I, &pe, &re);
+    run_ok(&I, &pa, &ra);
+    cr_assert_eq(re.coverage, SELECT_COVER_EXACT);
+    cr_assert_eq(ra.coverage, SELECT_COVER_EXACT, "instance %d: n %zu dim %zu", it, n, dim);
+    assert_same_selection(&re, &ra, "AUTO vs EXACT");
+    cr_assert(!memcmp(re.assign, ra.assign, n * sizeof *re.assign));
+    check_result(&I, &pa, &ra);
+    select_result_free(&re);
+    select_result_free(&ra);
+    inst_free(&I);
+  }
+}
+
+Test(select, auto_large_pool_reports_the_fast_form) {
+  rng_seed(12);
+  inst I = inst_make(1000, 384, 40, 0); /* the case: 3.84e8 > threshold */
+  select_params pa = params(SELECT_COMPRESS, 10);
+  cr_assert_eq(pa.coverage, SELECT_COVER_AUTO, "AUTO is the default");
+  select_params ps = pa;
+  ps.coverage = SELECT_COVER_SAMPLE;
+  select_result ra, rs;
+
+  /* without neighbour lists (as engine_retrieve calls it): SAMPLE */
+  run_ok(&I, &pa, &ra);
+  run_ok(&I, &ps, &rs);
+  cr_assert_eq(ra.coverage, SELECT_COVER_SAMPLE);
+  cr_assert_eq(rs.coverage, SELECT_COVER_SAMPLE);
+  cr_assert_eq(ra.n, 10);
+  assert_same_selection(&ra, &rs, "AUTO vs SAMPLE");
+  check_result(&I, &pa, &ra);
+  select_result_free(&ra);
+  select_result_free(&rs);
+
+  /* SAMPLE's parameter is checked once AUTO chose SAMPLE */
+  select_pool pool = inst_pool(&I);
+  select_params bad = pa;
+  bad.sample = 0;
+  cr_assert_eq(run_code(&pool, &bad), PRECIS_E_OUT_OF_RANGE);
+
+  /* with neighbour lists: SPARSE, and so are its checks */
+  inst_random_graph(&I, 8);
+  ps.coverage = SELECT_COVER_SPARSE;
+  run_ok(&I, &pa, &ra);
+  run_ok(&I, &ps, &rs);
+  cr_assert_eq(ra.coverage, SELECT_COVER_SPARSE);
+  assert_same_selection(&ra, &rs, "AUTO vs SPARSE");
+  check_result(&I, &pa, &ra);
+  select_result_free(&ra);
+  select_result_free(&rs);
+  pool = inst_pool(&I);
+  I.nbr[5] = 1000; /* outside the pool */
+  cr_assert_eq(run_code(&pool, &pa), PRECIS_E_INVALID_ARGUMENT);
+  I.nbr[5] = 0;
+
+  /* TOPK and MMR compute no coverage but name the resolved form too */
+  select_params pt = pa;
+  pt.mode = SELECT_TOPK;
+  run_ok(&I, &pt, &ra);
+  cr_assert_eq(ra.coverage, SELECT_COVER_SPARSE);
+  select_result_free(&ra);
+  inst_free(&I);
+}
+
+/* ---- one scale: quality, MMR's lambda, the diversity knob ---- */
+
+/* Pool: a tight cluster of near-duplicates nearest the query and spread-out
+ * points a little farther. quality = cosine to the query. */
+typedef struct {
+  size_t n, dim;
+  float *v, *rel, *qual;
+} qpool;
+
+static qpool qpool_make(size_t n, size_t dim, uint64_t seed) {
+  qpool P = {n, dim, calloc(n * dim, sizeof(float)), calloc(n, sizeof(float)),
+             calloc(n, sizeof(float))};
+  rng_seed(seed);
+  float *q = calloc(dim, sizeof(float));
+  q[0] = 1;
+  for (size_t i = 0; i < n; i++) {
+    float *x = P.v + i * dim;
+    if (i < n / 2) { /* near-duplicates of one direction close to q */
+      x[0] = 1;
+      x[1] = 0.3f;
+      for (size_t d = 2; d < dim; d++) x[d] = 0.01f * (float)(rng_unif() - 0.5);
+    } else {
+      x[0] = 0.8f;
+      for (size_t d = 1; d < dim; d++) x[d] = (float)(rng_unif() - 0.5);
+    }
+    double nr = 0;
+    for (size_t d = 0; d < dim; d++) nr += (double)x[d] * x[d];
+    for (size_t d = 0; d < dim; d++) x[d] /= (float)sqrt(nr);
+    P.qual[i] = x[0]; /* cos to q */
+  }
+  float lo = 1, hi = -1;
+  for (size_t i = 0; i < n; i++) {
+    if (P.qual[i] < lo) lo = P.qual[i];
+    if (P.qual[i] > hi) hi = P.qual[i];
+  }
+  for (size_t i = 0; i < n; i++) P.rel[i] = hi > lo ? (P.qual[i] - lo) / (hi - lo) : 1;
+  free(q);
+  return P;
+}
+
+static void qpool_free(qpool *P) {
+  free(P->v);
+  free(P->rel);
+  free(P->qual);
+}
+
+static double mean_pairwise(const qpool *P, const select_result *r) {
+  double s = 0;
+  size_t c = 0;
+  for (size_t a = 0; a < r->n; a++)
+    for (size_t b = a + 1; b < r->n; b++, c++) {
+      const float *x = P->v + r->idx[a] * P->dim, *y = P->v + r->idx[b] * P->dim;
+      double d = 0;
+      for (size_t t = 0; t < P->dim; t++) d += (double)x[t] * y[t];
+      s += d;
+    }
+  return c ? s / (double)c : 0;
+}
+
+static double mean_quality(const qpool *P, const select_result *r) {
+  double s = 0;
+  for (size_t a = 0; a < r->n; a++) s += P->qual[r->idx[a]];
+  return r->n ? s / (double)r->n : 0;
+}
+
+static select_result qrun(const qpool *P, select_params p) {
+  select_pool pl = {.n = P->n, .dim = P->dim, .vectors = P->v, .relevance = P->rel,
+                    .quality = P->qual};
+  select_result r;
+  precis_error err = {0};
+  int rc = select_run(&pl, &p, &r, &err);
+  cr_assert_eq(rc, PRECIS_OK, "%s", err.msg);
+  return r;
+}
+
+Test(select, mmr_lambda_one_is_topk_by_quality) {
+  for (uint64_t seed = 1; seed <= 5; seed++) {
+    qpool P = qpool_make(60, 12, seed);
+    /* relevance in a different order than quality: MMR must follow quality */
+    for (size_t i = 0; i < P.n; i++) P.rel[i] = (float)((i * 7) % P.n) / (float)P.n;
+    select_params p = params(SELECT_MMR, 10);
+    p.lambda = 1.0f;
+    select_result r = qrun(&P, p);
+    cr_assert_eq(r.n, 10);
+    for (size_t t = 0; t < r.n; t++)
+      for (size_t i = 0; i < P.n; i++) {
+        bool chosen = false;
+        for (size_t u = 0; u < r.n; u++) chosen |= r.idx[u] == i;
+        if (!chosen) cr_assert(P.qual[i] <= P.qual[r.idx[t]], "lambda 1 skipped a better point");
+      }
+    select_result_free(&r);
+    qpool_free(&P);
+  }
+}
+
+Test(select, mmr_lambda_moves_from_relevance_to_diversity) {
+  qpool P = qpool_make(80, 16, 7);
+  double prev_red = 2, prev_q = 2;
+  const float lams[] = {1.0f, 0.7f, 0.5f, 0.3f, 0.0f};
+  double red[5];
+  for (int i = 0; i < 5; i++) {
+    select_params p = params(SELECT_MMR, 8);
+    p.lambda = lams[i];
+    select_result r = qrun(&P, p);
+    red[i] = mean_pairwise(&P, &r);
+    double q = mean_quality(&P, &r);
+    cr_assert(red[i] <= prev_red + 1e-9, "lambda %g: redundancy rose", (double)lams[i]);
+    cr_assert(q <= prev_q + 1e-9, "lambda %g: quality rose", (double)lams[i]);
+    prev_red = red[i];
+    prev_q = q;
+    select_result_free(&r);
+  }
+  /* on one scale lambda 0.5 already leaves the near-duplicate cluster */
+  cr_assert(red[2] < red[0] - 0.1, "lambda 0.5 does not diversify: %g vs %g", red[2], red[0]);
+  /* lambda 0: after the first pick, each pick minimises its max similarity
+   * to the chosen set (brute force over the pool) */
+  select_params p = params(SELECT_MMR, 4);
+  p.lambda = 0.0f;
+  select_result r = qrun(&P, p);
+  for (size_t t = 1; t < r.n; t++) {
+    double best = 1e9, got = 0;
+    for (size_t i = 0; i < P.n; i++) {
+      bool used = false;
+      for (size_t u = 0; u < t; u++) used |= r.idx[u] == i;
+      if (used) continue;
+      double mx = -1e9;
+      for (size_t u = 0; u < t; u++) {
+        double d = 0;
+        for (size_t k = 0; k < P.dim; k++) d += (double)P.v[i * P.dim + k] * P.v[r.idx[u] * P.dim + k];
+        if (d > mx) mx = d;
+      }
+      if (mx < best) best = mx;
+      if (i == r.idx[t]) got = mx;
+    }
+    cr_assert(got <= best + 1e-5, "pick %zu is not the most diverse: %g > %g", t, got, best);
+  }
+  select_result_free(&r);
+  qpool_free(&P);
+}
+
+Test(select, diversity_zero_is_topk_and_more_diversifies_monotonically) {
+  qpool P = qpool_make(80, 16, 11);
+  select_params t = params(SELECT_TOPK, 8);
+  select_result rt = qrun(&P, t);
+  double prev_red = 2;
+  const float ds[] = {0.0f, 0.25f, 0.5f, 0.75f, 1.0f};
+  for (int i = 0; i < 5; i++) {
+    select_params p;
+    select_params_default(&p);
+    p.k = 8;
+    select_params_set_diversity(&p, ds[i]);
+    select_result r = qrun(&P, p);
+    if (i == 0)
+      for (size_t u = 0; u < r.n; u++) cr_assert_eq(r.idx[u], rt.idx[u], "diversity 0 is not TOPK");
+    double red = mean_pairwise(&P, &r);
+    cr_assert(red <= prev_red + 1e-6, "diversity %g: redundancy rose (%g > %g)", (double)ds[i], red,
+              prev_red);
+    prev_red = red;
+    select_result_free(&r);
+  }
+  cr_assert(select_theta_for_diversity(0.25f) > select_theta_for_diversity(0.75f));
+  select_result_free(&rt);
+  qpool_free(&P);
+}
+
+Test(select, quality_must_be_finite) {
+  qpool P = qpool_make(10, 4, 3);
+  P.qual[4] = NAN;
+  select_pool pl = {.n = P.n, .dim = P.dim, .vectors = P.v, .relevance = P.rel, .quality = P.qual};
+  select_params p = params(SELECT_MMR, 3);
+  select_result r;
+  precis_error err = {0};
+  cr_assert_eq(select_run(&pl, &p, &r, &err), PRECIS_E_OUT_OF_RANGE);
+  qpool_free(&P);
+}
+
+Test(select, extreme_theta_and_quality_stay_finite) {
+  qpool P = qpool_make(60, 8, 5);
+  for (size_t i = 0; i < P.n; i++) P.qual[i] = i % 3 ? SELECT_MAX_QUALITY : -SELECT_MAX_QUALITY;
+  select_params p = params(SELECT_COMPRESS, 12);
+  p.b = 0;
+  p.theta = PRECIS_MAX_THETA;
+  select_result r = qrun(&P, p);
+  cr_assert_eq(r.n, 12);
+  for (size_t t = 0; t < r.n; t++) cr_assert(isfinite(r.gain[t]) && r.gain[t] >= 0);
+  cr_assert(isfinite(r.objective));
+  select_result_free(&r);
+  P.qual[3] = SELECT_MAX_QUALITY * 1.01f;
+  select_pool pl = {.n = P.n, .dim = P.dim, .vectors = P.v, .relevance = P.rel, .quality = P.qual};
+  precis_error err = {0};
+  cr_assert_eq(select_run(&pl, &p, &r, &err), PRECIS_E_OUT_OF_RANGE);
+  qpool_free(&P);
+}
