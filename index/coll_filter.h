@@ -17,7 +17,7 @@
  * points) or, for an adaptive walk, when scoring it costs no more distances
  * than the walk would (card <= COLL_FILTER_SCAN_COST * ef / share) and its
  * vectors fit in COLL_FILTER_SCAN_BYTES (past that the scan is bound by
- * memory bandwidth: 10,000 100-d vectors took 2 ms here, the walk 0.7 ms).
+ * memory bandwidth; the measurement is in bench/README.md, "filter").
  * After Qdrant's planner, which scans below a cardinality threshold given
  * in bytes of vectors (full_scan_threshold). An ANN search that
  * finds fewer than k passing points falls back to the exact scan, so a

@@ -338,8 +338,7 @@ int retrieve__run(coll *c, const engine_retrieve_params *p,
   /* sparse coverage: the kNN edges inside the pool. Only on request: AUTO
    * gets no lists and so resolves to EXACT or SAMPLE, because reading the
    * lists (one RocksDB scan per pool point) costs more than EXACT itself
-   * (pool 1,000 x 384-d, this stage: 8.7 ms SPARSE, 7.7 EXACT, 3.7 SAMPLE;
-   * docs/RETRIEVAL.md). */
+   * (figures: docs/RETRIEVAL.md). */
   if (p->coverage == ENGINE_COVERAGE_SPARSE) {
     off = malloc((n + 1) * sizeof *off);
     nidx = malloc((n * PRECIS_MAX_KNN_K + 1) * sizeof *nidx);

@@ -51,12 +51,9 @@ typedef enum {
  * SELECT_AUTO_EXACT_WORK; above it SPARSE when the pool carries its
  * neighbour lists (nbr_off != NULL), else SAMPLE (sample points, default
  * 128). 1.25e8 keeps pool 300 at 384-d (3.5e7) and pool 1,000 at 100-d
- * (1.0e8) EXACT and sends pool 1,000 at 384-d (3.8e8) to a fast form. At
- * 384-d it switches at n = 570, where EXACT reaches about 2 ms on one core.
- * Measured with `precis-bench select` (bench/README.md, "select"): at
- * 1,000 x 384 EXACT takes 5.1 ms, SAMPLE 1.4 ms (objective 0.92 of
- * EXACT's), SPARSE 0.41 ms (0.99). Below 384-d the O(n^2) part that is not
- * BLAS weighs more: EXACT at 1,000 x 100 takes 2.2 ms. */
+ * (1.0e8) EXACT and sends pool 1,000 at 384-d (3.8e8) to a fast form; at
+ * 384-d it switches at n = 570. The timings behind the threshold come from
+ * `precis-bench select` and live in bench/README.md ("select"). */
 #define SELECT_AUTO_EXACT_WORK 125000000ull
 
 /* The form `requested` resolves to for a pool of n points of dimension dim

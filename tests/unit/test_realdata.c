@@ -287,8 +287,7 @@ Test(realdata, manpages_compress_more_labels_than_topk) { compress_more_labels("
 Test(realdata, wordnet_rel_compress_more_labels_than_topk) { compress_more_labels("wordnet-rel-small"); }
 Test(realdata, wordnet_rel_hop1_links_recall_above_topk) { hop1_recall_above_topk("wordnet-rel-small", -1); }
 /* Failed before issue 10's expansion budgets and summed graph evidence (the
- * seeds filled the pool and COMPRESS traded the linked entries away: 0.96x
- * TOPK's recall on manpages-small). */
+ * seeds filled the pool and COMPRESS traded the linked entries away). */
 Test(realdata, manpages_hop1_links_recall_above_topk) {
     hop1_recall_above_topk("manpages-small", -1);
 }
