@@ -25,11 +25,16 @@ WARN := -Wall -Wextra -Werror
 # byte order, checksum, files, log, names) is below everything; the engine
 # knows no protobuf; the CLI knows only the public API.
 INC_COMMON := -Iinclude -Icommon
-INC_ENGINE := $(INC_COMMON) -Iindex
+# the engine by subsystem (index/<part>/): core (engine, collections, index
+# upkeep), store (RocksDB, on-disk format, payloads, id maps), ann (FAISS),
+# graph, retrieve (retrieval, selection, parameters), filter
+INDEX_PARTS := core store ann graph retrieve filter
+INC_INDEX := $(addprefix -Iindex/,$(INDEX_PARTS))
+INC_ENGINE := $(INC_COMMON) $(INC_INDEX)
 INC_WIRE := $(INC_COMMON) -Iproto -I$(O)/gen
 INC_CLIENT := $(INC_WIRE) -Iclient/lib
 INC_CLI := $(INC_COMMON) -Iclient/cli
-INC_ALL := $(INC_COMMON) -Iindex -Iproto -I$(O)/gen
+INC_ALL := $(INC_COMMON) $(INC_INDEX) -Iproto -I$(O)/gen
 INC = $(INC_ALL)
 CFLAGS := -std=c11 -D_GNU_SOURCE $(OPT) -g $(WARN) -fPIC -pthread -MMD -MP $(SANFLAGS) $(EXTRA_CFLAGS)
 CXXFLAGS := -std=c++17 $(OPT) -g $(WARN) $(FAISS_CFLAGS) -fPIC -pthread -fopenmp -MMD -MP $(SANFLAGS)
@@ -43,10 +48,10 @@ PROTO_GEN_C := $(O)/gen/precis.pb-c.c
 PROTO_GEN_H := $(O)/gen/precis.pb-c.h
 COMMON_SRC := $(wildcard common/*.c)
 WIRE_SRC := $(wildcard proto/*.c)
-ENGINE_SRC := $(wildcard index/*.c)
-ENGINE_CXX := $(filter-out index/faiss_compat.cpp,$(wildcard index/*.cpp))
+ENGINE_SRC := $(wildcard index/*/*.c)
+ENGINE_CXX := $(filter-out index/ann/faiss_compat.cpp,$(wildcard index/*/*.cpp))
 ifeq ($(FAISS_MODE),compat)
-ENGINE_CXX += index/faiss_compat.cpp
+ENGINE_CXX += index/ann/faiss_compat.cpp
 endif
 CLIENT_SRC := $(wildcard client/lib/*.c)
 CLI_SRC := $(wildcard client/cli/*.c)

@@ -5,7 +5,7 @@
  * same data. Inner-product metric only (cosine over normalised vectors),
  * which is what the glove/wordnet data sets are.
  *
- * Conventions (the same as index/ann.h):
+ * Conventions (the same as index/ann/ann.h):
  *   - Labels are dense: the i-th vector ever added gets label i (0-based).
  *   - Scores are inner products, higher is better, best first; missing
  *     results get label -1 and score -INFINITY.

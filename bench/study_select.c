@@ -1,6 +1,6 @@
 /*
  * study_select.c: `precis-bench select`, latency and quality of the final
- * selection (index/select.h) on synthetic pools.
+ * selection (index/retrieve/select.h) on synthetic pools.
  *
  * Pools are deterministic: unit vectors around max(4, n/25) Gaussian cluster
  * centres (a point's cluster is its category), relevance = min-max rescaled

@@ -2,7 +2,7 @@
  * vec.h: the scalar dot-product and squared-L2 kernels of Precis, summed in
  * double so that exact scores (brute-force search, retrieval's rescoring)
  * do not depend on the order of a float sum. The ANN hot path keeps its
- * AVX2/FMA kernels in index/faiss_ext.cpp (float sums, chosen at run time);
+ * AVX2/FMA kernels in index/ann/faiss_ext.cpp (float sums, chosen at run time);
  * everything else computes similarities here.
  */
 #ifndef PRECIS_COMMON_VEC_H

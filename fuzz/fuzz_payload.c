@@ -1,4 +1,4 @@
-/* fuzz_payload.c: libFuzzer target for index/payload.c.
+/* fuzz_payload.c: libFuzzer target for index/store/payload.c.
  *
  * The input is used three ways: (1) as metadata text for
  * payload_validate_meta() (it must accept exactly the single JSON objects

@@ -7,7 +7,7 @@
 #   desc    a one-line description for logs and precis-bench
 # Search order: FAISS_PREFIX (argument or env), the project's own fast build
 # in .deps/faiss (make faiss-fast), pkg-config faiss_c, the linker path.
-# Without libfaiss_c we compile index/faiss_compat.cpp against Debian's
+# Without libfaiss_c we compile index/ann/faiss_compat.cpp against Debian's
 # static libfaiss.a (which ships the C API headers but not their code).
 set -u
 mode=${1:-desc}

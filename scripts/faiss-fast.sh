@@ -5,7 +5,7 @@
 #
 # Debian's libfaiss-dev is a static libfaiss.a compiled for the baseline
 # x86-64 ISA (SSE2) and without libfaiss_c; Precis then compiles
-# index/faiss_compat.cpp instead. This script gives a native build:
+# index/ann/faiss_compat.cpp instead. This script gives a native build:
 #
 #   1. fetch: `apt-get source faiss` through a private apt configuration in
 #      .deps/faiss-src/apt (its own sources.list with deb-src lines copied

@@ -53,8 +53,8 @@ B=build/fuzz
 mkdir -p $B/obj $B/gen $B/crashes $B/corpus
 SAN="-fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer"
 FL="$SAN -fsanitize=fuzzer-no-link"
-CFLAGS="-std=c11 -D_GNU_SOURCE -g -O1 -pthread -Iinclude -Icommon -Iindex -Iproto -Iserver -Iclient/cli -I$B/gen $FL"
-CXXFLAGS="-std=c++17 -g -O1 -pthread -Iinclude -Icommon -Iindex -Iproto -I$B/gen $FL $(scripts/faiss-config.sh cflags)"
+CFLAGS="-std=c11 -D_GNU_SOURCE -g -O1 -pthread -Iinclude -Icommon $(printf -- "-I%s " index/*/) -Iproto -Iserver -Iclient/cli -I$B/gen $FL"
+CXXFLAGS="-std=c++17 -g -O1 -pthread -Iinclude -Icommon $(printf -- "-I%s " index/*/) -Iproto -I$B/gen $FL $(scripts/faiss-config.sh cflags)"
 
 if [ ! -f $B/gen/precis.pb-c.c ] || [ proto/precis.proto -nt $B/gen/precis.pb-c.c ]; then
   protoc-c --proto_path=proto --c_out=$B/gen proto/precis.proto
@@ -88,16 +88,16 @@ compile_all() {
 
 COMMON=(common/*.c)
 WIRE=(proto/frame.c proto/pbparam.c proto/wirecheck.c $B/gen/precis.pb-c.c "${COMMON[@]}")
-ENGINE_C=(index/*.c)
-ENGINE_CXX=(index/faiss_ext.cpp)
-[ "$(scripts/faiss-config.sh mode)" = compat ] && ENGINE_CXX+=(index/faiss_compat.cpp)
+ENGINE_C=(index/*/*.c)
+ENGINE_CXX=(index/ann/faiss_ext.cpp)
+[ "$(scripts/faiss-config.sh mode)" = compat ] && ENGINE_CXX+=(index/ann/faiss_compat.cpp)
 FAISS_LIBS=$(scripts/faiss-config.sh libs | sed 's/-fopenmp/-lgomp/')
 
 build() {
   local t=$1 srcs=() libs=() link=$CC
   case "$t" in
     frame) srcs=(fuzz/fuzz_frame.c "${WIRE[@]}"); libs=(-lprotobuf-c) ;;
-    payload) srcs=(fuzz/fuzz_payload.c index/payload.c common/status.c); libs=(-ljansson) ;;
+    payload) srcs=(fuzz/fuzz_payload.c index/store/payload.c common/status.c); libs=(-ljansson) ;;
     readers) srcs=(fuzz/fuzz_readers.c client/cli/readers.c client/cli/readers_jsonl.c); libs=(-ljansson -lm) ;;
     dispatch)
       srcs=(fuzz/fuzz_dispatch.c server/dispatch.c server/config.c

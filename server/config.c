@@ -184,7 +184,7 @@ bad:
   return -1;
 }
 
-/* ---- index upkeep (index/upkeep.h; docs/OPERATIONS.md) ---- */
+/* ---- index upkeep (index/core/upkeep.h; docs/OPERATIONS.md) ---- */
 static const char usage_upkeep[] =
     "index upkeep (docs/OPERATIONS.md):\n"
     "  --index-save-ops N       save a collection's index after N changes\n"

@@ -54,7 +54,7 @@ typedef struct srv_config {
   char *metrics_port_file; /* write the metrics port here (optional) */
   char *snapshot_dir;      /* where snapshots go; NULL = <data-dir>/snapshots */
   char *restore_from;      /* a snapshot to restore into data_dir at startup */
-  /* index upkeep (index/upkeep.h, docs/OPERATIONS.md) */
+  /* index upkeep (index/core/upkeep.h, docs/OPERATIONS.md) */
   uint64_t index_save_ops;     /* save an index after this many changes; 0 = off;
                                   UINT64_MAX = engine default */
   uint64_t index_save_seconds; /* ... or this long after its first unsaved change */

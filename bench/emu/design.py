@@ -1,4 +1,4 @@
-"""retrieve() of index/retrieve.c emulated: seeds, expansion from the E best seeds
+"""retrieve() of index/retrieve/retrieve.c emulated: seeds, expansion from the E best seeds
 with room per hop, relevance and cosine-unit quality. agg: 'sum' (the engine's
 rule: r + gw * summed paths), 'max' (the best path, blended: the rule before
 issue 10), 'sumlog', 'sumcap', 'noisyor' (variants that were measured)."""

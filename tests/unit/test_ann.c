@@ -1,4 +1,4 @@
-/* test_ann.c: the FAISS adapter (index/ann.h) on seeded random data:
+/* test_ann.c: the FAISS adapter (index/ann/ann.h) on seeded random data:
  * exactness of Flat, HNSW recall, per-call parameters, persistence and its
  * failure modes, error translation, training, concurrent search. */
 #include <criterion/criterion.h>

@@ -1,4 +1,4 @@
-/* test_format.c: the format version of a data directory (index/format.h,
+/* test_format.c: the format version of a data directory (index/store/format.h,
  * docs/STORAGE.md "Format version"): a store written in format 1 (big-endian
  * values, "PRSLOTS1" slot files) is migrated on open and keeps every count,
  * link, sequence and payload index; a newer or unknown marker is refused

@@ -1,5 +1,5 @@
 /*
- * test_select.c: unit tests of the selection module (index/select.h):
+ * test_select.c: unit tests of the selection module (index/retrieve/select.h):
  * TOPK/MMR/COMPRESS semantics, the greedy guarantees (against a brute-force
  * optimum and a direct log-det), budgets, result statistics, validation.
  * The reference objective here is computed independently: dot products in

@@ -1,4 +1,4 @@
-/* test_upkeep.c: index upkeep (index/upkeep.h) and the engine's locking
+/* test_upkeep.c: index upkeep (index/core/upkeep.h) and the engine's locking
  * rules: the automatic index choice with hysteresis, training at counts
  * that batches reach, periodic saves by operations and by time, the saved
  * index's spec on reopen, saves that fail, rebuilds aside with concurrent

@@ -1,5 +1,5 @@
 /* test_wirecheck.c: common/valid.c (text and name rules), proto/wirecheck.c
- * (the pre-decode walk) and index/ann.c's spec bounds, without a server. */
+ * (the pre-decode walk) and index/ann/ann.c's spec bounds, without a server. */
 #include <criterion/criterion.h>
 #include <stdlib.h>
 #include <string.h>

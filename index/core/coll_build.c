@@ -1,7 +1,7 @@
 /* coll_build.c: building a collection's ANN index from the stored vectors
  * (with the lock held, or aside and swapped in under a short lock), and
  * replaying the logged writes after a sequence into an index (coll.h,
- * index/upkeep.h). */
+ * index/core/upkeep.h). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>

@@ -35,7 +35,7 @@ typedef enum {
   STORE_CF_REDGE,    /* cid|dst|kind|src -> weight (reverse index) */
   STORE_CF_LOG,      /* cid|seq -> ids changed by that write (index replay) */
   STORE_CF_PIDX,     /* payload indexes: cid|'D'|key -> declaration,
-                        cid|'P'|field|value|id -> "" (index/payload_index.c) */
+                        cid|'P'|field|value|id -> "" (index/filter/payload_index.c) */
   STORE_CF_COUNT
 } store_cf;
 

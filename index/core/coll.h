@@ -18,7 +18,7 @@
  * twice by one thread (a waiting writer would deadlock a nested read).
  * `save_mu` is taken before `lock`, never after: it serialises saves,
  * snapshots and rebuilds built aside. Slow work holds `lock` only briefly
- * (index/upkeep.h): a save serialises under the shared lock and syncs
+ * (index/core/upkeep.h): a save serialises under the shared lock and syncs
  * without it; a rebuild reads a RocksDB iterator without the lock and
  * swaps in, replaying the writes logged meanwhile, under a short exclusive
  * lock; the kNN graph rebuild takes the exclusive lock per chunk of points.

@@ -86,7 +86,7 @@ static int check_point(const coll *c, const engine_point_in *p, float *vec,
   return PRECIS_OK;
 }
 
-/* Payload-index postings of point id (index/payload_index.c), from its
+/* Payload-index postings of point id (index/filter/payload_index.c), from its
  * stored metadata (if any) to new_meta (NULL: deleted), into batch b. */
 int coll__stage_pidx(coll *c, store_batch *b, uint64_t id, const char *new_meta,
                      size_t new_len, precis_error *err) {

@@ -3,7 +3,7 @@
  * retrieve defaults, and the range checks of retrieve and search. Every
  * rule here is generated from a table row; only the rules that join
  * several parameters (a, b, c not all 0; seeds within the pool) live with
- * the code they govern (index/select.c, index/retrieve.c).
+ * the code they govern (index/retrieve/select.c, index/retrieve/retrieve.c).
  */
 #include <float.h>
 #include <stdio.h>

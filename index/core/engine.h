@@ -19,8 +19,8 @@
  *     flight never sees a freed collection, and a drop waits for a long one
  *     (a graph rebuild). Reads of a collection run concurrently; writes to
  *     one collection are serialised by its own writer-preferring lock; slow
- *     upkeep (index rebuilds and saves, index/upkeep.h; the kNN graph
- *     rebuild) holds that lock only briefly (index/coll.h, Locking).
+ *     upkeep (index rebuilds and saves, index/core/upkeep.h; the kNN graph
+ *     rebuild) holds that lock only briefly (index/core/coll.h, Locking).
  *     engine_close() must not race with any other call.
  *   - Durability: a write that returned PRECIS_OK is in the RocksDB WAL and
  *     synced to disk, unless the engine was opened with sync_writes = 0.
@@ -58,7 +58,7 @@ typedef struct {
   uint64_t save_every_ms;   /* save an index this long after its first
                                unsaved change (default 300000 = 5 min; 0 =
                                not by time). Both checked after each write
-                               (index/upkeep.h); every index is also saved
+                               (index/core/upkeep.h); every index is also saved
                                on close */
   void (*log)(void *ctx, int level, const char *msg); /* optional sink */
   void *log_ctx;
@@ -225,7 +225,7 @@ int engine_search(engine *e, const char *coll, const float *query,
                   uint32_t dim, uint32_t k, const engine_search_params *sp,
                   engine_hit *hits, size_t *nhits, precis_error *err);
 
-/* ---- filters (index/filter.c; docs/PROTOCOL.md, Filter) ----
+/* ---- filters (index/filter/filter.c; docs/PROTOCOL.md, Filter) ----
  * A filter is a tree of groups written as a list: groups[0] is the top
  * level, and a GROUP condition of group j names a later group i > j; every
  * group but the first is named exactly once. A group passes when all its
@@ -314,7 +314,7 @@ int engine_search_filtered(engine *e, const char *coll, const float *query,
                            const engine_filter *f, engine_hit *hits,
                            size_t *nhits, engine_filter_report *rep,
                            precis_error *err);
-/* Payload indexes (index/payload_index.c): declared per collection and
+/* Payload indexes (index/filter/payload_index.c): declared per collection and
  * metadata key (dotted path), kept in RocksDB in the same write batch as the
  * points they index. A new index is built in the background from the
  * stored metadata and used by filters once ready (survives restarts; a
@@ -423,7 +423,7 @@ typedef enum {
 
 /* Coverage form of COMPRESS (same numbers as select_coverage and the wire
  * enum Coverage). AUTO: EXACT while pool*pool*dim <= SELECT_AUTO_EXACT_WORK
- * (index/select.h), else SAMPLE; retrieve never hands AUTO the kNN lists,
+ * (index/retrieve/select.h), else SAMPLE; retrieve never hands AUTO the kNN lists,
  * since reading them from RocksDB costs more than EXACT (docs/RETRIEVAL.md). */
 typedef enum {
   ENGINE_COVERAGE_EXACT = 0,
@@ -444,7 +444,7 @@ typedef struct {
   PRECIS_RETRIEVE_PARAM_MAP(PRECIS_PARAM_MEMBER)
   const char *const *link_kinds; /* restrict links to these labels */
   size_t n_link_kinds;
-  /* filter (index/filter.c): only points passing it are seeds, enter the
+  /* filter (index/filter/filter.c): only points passing it are seeds, enter the
    * pool, are selected or counted as represented; NULL = none. Borrowed. */
   const engine_filter *filter;
 } engine_retrieve_params;
