@@ -22,8 +22,10 @@ void coll__fctx_free(coll_fctx *x) { idmap_free(&x->memo); }
 static bool fail(coll_fctx *x, int rc, const precis_error *e, const char *what) {
   if (!x->rc) {
     x->rc = rc;
-    if (e) x->err = *e;
-    else precis_error_set(&x->err, rc, "filter: %s", what);
+    if (e)
+      x->err = *e;
+    else
+      precis_error_set(&x->err, rc, "filter: %s", what);
   }
   return false;
 }
@@ -59,7 +61,8 @@ bool coll__fctx_pass(coll_fctx *x, uint64_t id) {
   bool pass = eval_record(x, id, rec, rl);
   store_free(rec);
   if (x->rc) return false;
-  if (idmap_put(&x->memo, id, pass ? 1 : 2)) return fail(x, PRECIS_E_NO_MEMORY, NULL, "out of memory");
+  if (idmap_put(&x->memo, id, pass ? 1 : 2))
+    return fail(x, PRECIS_E_NO_MEMORY, NULL, "out of memory");
   return pass;
 }
 
@@ -89,8 +92,8 @@ static double estimate(coll_fctx *x, bool *exact) {
 }
 
 /* Exact top-k over every stored record that passes. */
-static int scan(coll_fctx *x, const float *q, uint32_t k, engine_hit *hits,
-                size_t *nhits, precis_error *err) {
+static int scan(coll_fctx *x, const float *q, uint32_t k, engine_hit *hits, size_t *nhits,
+                precis_error *err) {
   coll *c = x->c;
   unsigned char prefix[4];
   store_put_be32(prefix, c->id);
@@ -109,8 +112,10 @@ static int scan(coll_fctx *x, const float *q, uint32_t k, engine_hit *hits,
     if (kl != 12) continue;
     uint64_t id = store_get_be64(key + 4), memo;
     bool pass;
-    if (!filter_needs_meta(x->f)) pass = filter_eval(x->f, id, NULL);
-    else if (idmap_get(&x->memo, id, &memo)) pass = memo == 1;
+    if (!filter_needs_meta(x->f))
+      pass = filter_eval(x->f, id, NULL);
+    else if (idmap_get(&x->memo, id, &memo))
+      pass = memo == 1;
     else {
       const char *rec = store_iter_value(it, &vl);
       pass = eval_record(x, id, rec, vl);
@@ -142,9 +147,8 @@ static int keep_slot(void *ctx, int64_t label) {
   return x->allow_decided || coll__fctx_pass(x, id);
 }
 
-static int ann_filtered(coll_fctx *x, const float *q, uint32_t k, uint32_t ef,
-                        uint32_t nprobe, engine_hit *hits, size_t *nhits,
-                        precis_error *err) {
+static int ann_filtered(coll_fctx *x, const float *q, uint32_t k, uint32_t ef, uint32_t nprobe,
+                        engine_hit *hits, size_t *nhits, precis_error *err) {
   coll *c = x->c;
   float *d = malloc(k * sizeof *d);
   int64_t *l = malloc(k * sizeof *l);
@@ -170,9 +174,8 @@ static int ann_filtered(coll_fctx *x, const float *q, uint32_t k, uint32_t ef,
 
 /* Exact top-k over the live slots in `slots` (each checked against the
  * whole filter unless `decided`), scored on the index's in-memory vectors. */
-static int score_slots(coll_fctx *x, const roaring_bitmap_t *slots, bool decided,
-                       const float *q, uint32_t k, engine_hit *hits, size_t *nhits,
-                       precis_error *err) {
+static int score_slots(coll_fctx *x, const roaring_bitmap_t *slots, bool decided, const float *q,
+                       uint32_t k, engine_hit *hits, size_t *nhits, precis_error *err) {
   coll *c = x->c;
   enum { CHUNK = 256 };
   int64_t lab[CHUNK];
@@ -208,8 +211,8 @@ static int score_slots(coll_fctx *x, const roaring_bitmap_t *slots, bool decided
   return PRECIS_OK;
 }
 
-int coll__filter_candidates(coll_fctx *x, uint64_t cap, roaring_bitmap_t **out,
-                            bool *decided, precis_error *err) {
+int coll__filter_candidates(coll_fctx *x, uint64_t cap, roaring_bitmap_t **out, bool *decided,
+                            precis_error *err) {
   coll *c = x->c;
   *out = NULL;
   *decided = false;
@@ -218,13 +221,17 @@ int coll__filter_candidates(coll_fctx *x, uint64_t cap, roaring_bitmap_t **out,
   bool only;
   size_t nt = filter_terms(x->f, T, 16, &only);
   if (nt > 16) nt = 16;
-  if (!cap) cap = (uint64_t)fmax(4.0 * COLL_FILTER_SAMPLE, COLL_FILTER_SCAN_SHARE * (double)c->count);
+  if (!cap)
+    cap = (uint64_t)fmax(4.0 * COLL_FILTER_SAMPLE, COLL_FILTER_SCAN_SHARE * (double)c->count);
   roaring_bitmap_t *acc = NULL;
   bool dec = only; /* every term answered exactly by an index */
   int rc = PRECIS_OK;
   for (size_t i = 0; i < nt && !rc; i++) {
     roaring_bitmap_t *bm = roaring_bitmap_create();
-    if (!bm) { rc = precis_error_set(err, PRECIS_E_NO_MEMORY, "filter"); break; }
+    if (!bm) {
+      rc = precis_error_set(err, PRECIS_E_NO_MEMORY, "filter");
+      break;
+    }
     bool usable, capped;
     rc = pidx_lookup(c, &T[i], cap, bm, &usable, &capped, err);
     if (rc || !usable || capped) {
@@ -257,7 +264,6 @@ bool coll__slot_passes(coll_fctx *x, uint32_t s, bool decided, uint64_t *id) {
   return decided || coll__fctx_pass(x, *id);
 }
 
-
 /* Filtered ANN: FAISS with the filter as its IDSelector (restricted to
  * `allow` when the indexes gave it) and efSearch raised for the share. */
 static int ann_plan(coll_fctx *x, const float *q, uint32_t k, const engine_search_params *sp,
@@ -274,8 +280,7 @@ static int ann_plan(coll_fctx *x, const float *q, uint32_t k, const engine_searc
 }
 
 int coll__search_filtered_locked(coll_fctx *x, const float *q, uint32_t k,
-                                 const engine_search_params *sp,
-                                 engine_hit *hits, size_t *nhits,
+                                 const engine_search_params *sp, engine_hit *hits, size_t *nhits,
                                  engine_filter_report *rep, precis_error *err) {
   coll *c = x->c;
   engine_filter_report r = {ENGINE_FPLAN_SCAN, 0, 0, 0, filter_needs_meta(x->f)};
@@ -347,9 +352,8 @@ failed:
 }
 
 int coll_search_filtered(coll *c, const float *q, uint32_t dim, uint32_t k,
-                         const engine_search_params *sp, const engine_filter *f,
-                         engine_hit *hits, size_t *nhits,
-                         engine_filter_report *rep, precis_error *err) {
+                         const engine_search_params *sp, const engine_filter *f, engine_hit *hits,
+                         size_t *nhits, engine_filter_report *rep, precis_error *err) {
   if (rep) memset(rep, 0, sizeof *rep);
   if (!f) return coll_search(c, q, dim, k, sp, hits, nhits, err);
   *nhits = 0;

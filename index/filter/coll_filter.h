@@ -31,18 +31,18 @@
 #include "coll.h"
 #include "filter.h"
 
-#define COLL_FILTER_SAMPLE 256
+#define COLL_FILTER_SAMPLE     256
 #define COLL_FILTER_SCAN_SHARE 0.02
-#define COLL_FILTER_SCAN_COST 32.0
+#define COLL_FILTER_SCAN_COST  32.0
 #define COLL_FILTER_SCAN_BYTES (2u << 20)
 
 typedef struct {
   coll *c;
   const engine_filter *f;
-  idmap memo;         /* id -> 1 passes, 2 fails */
-  uint64_t checked;   /* metadata records evaluated */
-  int rc;             /* first failure reading a record (PRECIS_OK: none) */
-  precis_error err;   /* its message */
+  idmap memo;                    /* id -> 1 passes, 2 fails */
+  uint64_t checked;              /* metadata records evaluated */
+  int rc;                        /* first failure reading a record (PRECIS_OK: none) */
+  precis_error err;              /* its message */
   const roaring_bitmap_t *allow; /* ANN selector: only these slots (NULL: any) */
   bool allow_decided;            /* ...and they all pass */
 } coll_fctx;
@@ -56,34 +56,31 @@ bool coll__fctx_pass(coll_fctx *x, uint64_t id);
 /* Top-k of the live points passing x's filter (q prepared); `rep` may be
  * NULL. */
 int coll__search_filtered_locked(coll_fctx *x, const float *q, uint32_t k,
-                                 const engine_search_params *sp,
-                                 engine_hit *hits, size_t *nhits,
+                                 const engine_search_params *sp, engine_hit *hits, size_t *nhits,
                                  engine_filter_report *rep, precis_error *err);
 /* The payload indexes' candidate set for x's filter: a bitmap of live slots
  * (caller frees with roaring_bitmap_free) holding every passing point, or
  * NULL when no ready index gives a set of at most `cap` postings per lookup
  * (0: max(1024, COLL_FILTER_SCAN_SHARE of the points)). *decided: every candidate
  * passes (no need to check the metadata). */
-int coll__filter_candidates(coll_fctx *x, uint64_t cap, roaring_bitmap_t **out,
-                            bool *decided, precis_error *err);
+int coll__filter_candidates(coll_fctx *x, uint64_t cap, roaring_bitmap_t **out, bool *decided,
+                            precis_error *err);
 /* Slot s is live and (decided, or its point passes); *id its point. */
 bool coll__slot_passes(coll_fctx *x, uint32_t s, bool decided, uint64_t *id);
 /* coll_search with a filter (NULL: plain coll_search); takes the lock. */
 int coll_search_filtered(coll *c, const float *q, uint32_t dim, uint32_t k,
-                         const engine_search_params *sp, const engine_filter *f,
-                         engine_hit *hits, size_t *nhits,
-                         engine_filter_report *rep, precis_error *err);
+                         const engine_search_params *sp, const engine_filter *f, engine_hit *hits,
+                         size_t *nhits, engine_filter_report *rep, precis_error *err);
 
 /* coll_query.c: the collection side of engine_count_filtered,
  * engine_scroll, engine_delete_filtered and engine_set_payload (engine.h);
  * they take the lock themselves. */
 int coll_count_filtered(coll *c, const engine_filter *f, uint64_t *out, precis_error *err);
-int coll_scroll(coll *c, const engine_filter *f, uint64_t cursor, uint32_t limit,
-                bool with_vectors, engine_point **out, size_t *n, uint64_t *next_cursor,
-                bool *more, precis_error *err);
-int coll_delete_filtered(coll *c, const engine_filter *f, uint64_t *deleted,
-                         precis_error *err);
-int coll_set_payload(coll *c, const uint64_t *ids, size_t n, const char *meta,
-                     size_t meta_len, bool merge, size_t *updated, precis_error *err);
+int coll_scroll(coll *c, const engine_filter *f, uint64_t cursor, uint32_t limit, bool with_vectors,
+                engine_point **out, size_t *n, uint64_t *next_cursor, bool *more,
+                precis_error *err);
+int coll_delete_filtered(coll *c, const engine_filter *f, uint64_t *deleted, precis_error *err);
+int coll_set_payload(coll *c, const uint64_t *ids, size_t n, const char *meta, size_t meta_len,
+                     bool merge, size_t *updated, precis_error *err);
 
 #endif /* PRECIS_INDEX_COLL_FILTER_H */

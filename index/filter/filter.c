@@ -8,22 +8,22 @@
 
 typedef struct {
   engine_filter_kind kind;
-  char *key;            /* as given */
-  char **seg;           /* dotted path split at '.', NUL-terminated parts */
+  char *key;  /* as given */
+  char **seg; /* dotted path split at '.', NUL-terminated parts */
   uint32_t nseg;
-  char *segbuf;         /* storage of the parts */
+  char *segbuf; /* storage of the parts */
   engine_filter_value_type vtype;
   char *keyword;
   int64_t integer;
   bool flag;
-  char **keywords;      /* sorted (strcmp) */
+  char **keywords; /* sorted (strcmp) */
   size_t n_keywords;
-  int64_t *integers;    /* sorted */
+  int64_t *integers; /* sorted */
   size_t n_integers;
   bool has_gt, has_gte, has_lt, has_lte;
   double gt, gte, lt, lte;
   int64_t dgt, dgte, dlt, dlte; /* DATE_RANGE bounds, microseconds */
-  uint64_t *ids;        /* sorted */
+  uint64_t *ids;                /* sorted */
   size_t n_ids;
   uint32_t group;
 } fcond;
@@ -68,16 +68,15 @@ static int days_in_month(int y, int m) {
 
 bool filter_parse_datetime(const char *s, size_t len, int64_t *us) {
   int y, mo, d, h = 0, mi = 0, se = 0;
-  if (len < 10 || !digits(s, 4, &y) || s[4] != '-' || !digits(s + 5, 2, &mo) ||
-      s[7] != '-' || !digits(s + 8, 2, &d))
+  if (len < 10 || !digits(s, 4, &y) || s[4] != '-' || !digits(s + 5, 2, &mo) || s[7] != '-' ||
+      !digits(s + 8, 2, &d))
     return false;
   if (mo < 1 || mo > 12 || d < 1 || d > days_in_month(y, mo)) return false;
   int64_t frac_us = 0, off_s = 0;
   size_t i = 10;
   if (len > 10) {
-    if ((s[10] != 'T' && s[10] != 't' && s[10] != ' ') || len < 20 ||
-        !digits(s + 11, 2, &h) || s[13] != ':' || !digits(s + 14, 2, &mi) ||
-        s[16] != ':' || !digits(s + 17, 2, &se))
+    if ((s[10] != 'T' && s[10] != 't' && s[10] != ' ') || len < 20 || !digits(s + 11, 2, &h) ||
+        s[13] != ':' || !digits(s + 14, 2, &mi) || s[16] != ':' || !digits(s + 17, 2, &se))
       return false;
     if (h > 23 || mi > 59 || se > 60) return false; /* 60: leap second */
     i = 19;
@@ -166,7 +165,8 @@ int filter_check_key(const char *key, precis_error *err) {
 
 static int split_key(fcond *c, const char *key, precis_error *err) {
   size_t len = key ? strnlen(key, PRECIS_MAX_FILTER_KEY_LEN + 1) : 0;
-  if (len == 0) return precis_error_set(err, PRECIS_E_INVALID_ARGUMENT, "filter condition without a key");
+  if (len == 0)
+    return precis_error_set(err, PRECIS_E_INVALID_ARGUMENT, "filter condition without a key");
   if (len > PRECIS_MAX_FILTER_KEY_LEN)
     return precis_error_set(err, PRECIS_E_OUT_OF_RANGE, "filter key longer than %d bytes",
                             PRECIS_MAX_FILTER_KEY_LEN);
@@ -180,10 +180,13 @@ static int split_key(fcond *c, const char *key, precis_error *err) {
   for (;;) {
     char *dot = strchr(p, '.');
     if (dot) *dot = 0;
-    if (!*p) return precis_error_set(err, PRECIS_E_INVALID_ARGUMENT, "filter key \"%s\" has an empty part", key);
+    if (!*p)
+      return precis_error_set(err, PRECIS_E_INVALID_ARGUMENT, "filter key \"%s\" has an empty part",
+                              key);
     if (c->nseg == PRECIS_MAX_FILTER_KEY_PARTS)
-      return precis_error_set(err, PRECIS_E_OUT_OF_RANGE, "filter key \"%s\" has more than %d parts",
-                              key, PRECIS_MAX_FILTER_KEY_PARTS);
+      return precis_error_set(err, PRECIS_E_OUT_OF_RANGE,
+                              "filter key \"%s\" has more than %d parts", key,
+                              PRECIS_MAX_FILTER_KEY_PARTS);
     c->seg[c->nseg++] = p;
     if (!dot) break;
     p = dot + 1;
@@ -203,8 +206,7 @@ static int copy_keyword(const char *s, char **out, precis_error *err) {
   return PRECIS_OK;
 }
 
-static int date_bound(const char *s, const char *name, bool *has, int64_t *v,
-                      precis_error *err) {
+static int date_bound(const char *s, const char *name, bool *has, int64_t *v, precis_error *err) {
   *has = s != NULL;
   if (!s) return PRECIS_OK;
   size_t n = strnlen(s, 64);
@@ -214,82 +216,86 @@ static int date_bound(const char *s, const char *name, bool *has, int64_t *v,
   return PRECIS_OK;
 }
 
-static int compile_cond(fcond *c, const engine_filter_cond *in, size_t *values,
-                        precis_error *err) {
+static int compile_cond(fcond *c, const engine_filter_cond *in, size_t *values, precis_error *err) {
   c->kind = in->kind;
   if (in->kind < ENGINE_FILTER_MATCH || in->kind > ENGINE_FILTER_GROUP)
-    return precis_error_set(err, PRECIS_E_INVALID_ARGUMENT, "unknown filter condition %d", (int)in->kind);
+    return precis_error_set(err, PRECIS_E_INVALID_ARGUMENT, "unknown filter condition %d",
+                            (int)in->kind);
   int rc;
   if (has_key(in->kind) && (rc = split_key(c, in->key, err))) return rc;
   c->flag = in->flag;
   switch (in->kind) {
-  case ENGINE_FILTER_MATCH:
-    c->vtype = in->vtype;
-    c->integer = in->integer;
-    if (in->vtype == ENGINE_FVAL_KEYWORD) return copy_keyword(in->keyword, &c->keyword, err);
-    if (in->vtype != ENGINE_FVAL_INTEGER && in->vtype != ENGINE_FVAL_BOOL)
-      return precis_error_set(err, PRECIS_E_INVALID_ARGUMENT, "unknown match value type %d", (int)in->vtype);
-    return PRECIS_OK;
-  case ENGINE_FILTER_ANY:
-  case ENGINE_FILTER_NONE:
-    if (in->n_keywords + in->n_integers == 0)
-      return precis_error_set(err, PRECIS_E_INVALID_ARGUMENT, "any-of/none-of without values");
-    *values += in->n_keywords + in->n_integers;
-    if (*values > PRECIS_MAX_FILTER_VALUES) return PRECIS_E_OUT_OF_RANGE;
-    if (in->n_keywords) {
-      c->keywords = calloc(in->n_keywords, sizeof *c->keywords);
-      if (!c->keywords) return NOMEM();
-      for (size_t i = 0; i < in->n_keywords; i++, c->n_keywords++)
-        if ((rc = copy_keyword(in->keywords[i], &c->keywords[i], err))) return rc;
-      qsort(c->keywords, c->n_keywords, sizeof *c->keywords, cmp_str);
-    }
-    if (in->n_integers) {
-      c->integers = malloc(in->n_integers * sizeof *c->integers);
-      if (!c->integers) return NOMEM();
-      memcpy(c->integers, in->integers, in->n_integers * sizeof *c->integers);
-      c->n_integers = in->n_integers;
-      qsort(c->integers, c->n_integers, sizeof *c->integers, cmp_i64);
-    }
-    return PRECIS_OK;
-  case ENGINE_FILTER_RANGE:
-    c->has_gt = in->has_gt, c->has_gte = in->has_gte, c->has_lt = in->has_lt, c->has_lte = in->has_lte;
-    c->gt = in->gt, c->gte = in->gte, c->lt = in->lt, c->lte = in->lte;
-    if (!c->has_gt && !c->has_gte && !c->has_lt && !c->has_lte)
-      return precis_error_set(err, PRECIS_E_INVALID_ARGUMENT, "range without bounds");
-    if ((c->has_gt && isnan(c->gt)) || (c->has_gte && isnan(c->gte)) ||
-        (c->has_lt && isnan(c->lt)) || (c->has_lte && isnan(c->lte)))
-      return precis_error_set(err, PRECIS_E_INVALID_ARGUMENT, "range bound is NaN");
-    return PRECIS_OK;
-  case ENGINE_FILTER_DATE_RANGE:
-    if ((rc = date_bound(in->dt_gt, "gt", &c->has_gt, &c->dgt, err)) ||
-        (rc = date_bound(in->dt_gte, "gte", &c->has_gte, &c->dgte, err)) ||
-        (rc = date_bound(in->dt_lt, "lt", &c->has_lt, &c->dlt, err)) ||
-        (rc = date_bound(in->dt_lte, "lte", &c->has_lte, &c->dlte, err)))
-      return rc;
-    if (!c->has_gt && !c->has_gte && !c->has_lt && !c->has_lte)
-      return precis_error_set(err, PRECIS_E_INVALID_ARGUMENT, "date-time range without bounds");
-    return PRECIS_OK;
-  case ENGINE_FILTER_HAS_ID:
-    *values += in->n_ids;
-    if (*values > PRECIS_MAX_FILTER_VALUES) return PRECIS_E_OUT_OF_RANGE;
-    if (in->n_ids && !in->ids) return precis_error_set(err, PRECIS_E_INVALID_ARGUMENT, "has_id without ids");
-    c->ids = malloc((in->n_ids ? in->n_ids : 1) * sizeof *c->ids);
-    if (!c->ids) return NOMEM();
-    if (in->n_ids) memcpy(c->ids, in->ids, in->n_ids * sizeof *c->ids);
-    c->n_ids = in->n_ids;
-    qsort(c->ids, c->n_ids, sizeof *c->ids, cmp_u64);
-    return PRECIS_OK;
-  case ENGINE_FILTER_GROUP:
-    c->group = in->group;
-    return PRECIS_OK;
-  default:
-    return PRECIS_OK; /* EXISTS, IS_NULL: key and flag only */
+    case ENGINE_FILTER_MATCH:
+      c->vtype = in->vtype;
+      c->integer = in->integer;
+      if (in->vtype == ENGINE_FVAL_KEYWORD) return copy_keyword(in->keyword, &c->keyword, err);
+      if (in->vtype != ENGINE_FVAL_INTEGER && in->vtype != ENGINE_FVAL_BOOL)
+        return precis_error_set(err, PRECIS_E_INVALID_ARGUMENT, "unknown match value type %d",
+                                (int)in->vtype);
+      return PRECIS_OK;
+    case ENGINE_FILTER_ANY:
+    case ENGINE_FILTER_NONE:
+      if (in->n_keywords + in->n_integers == 0)
+        return precis_error_set(err, PRECIS_E_INVALID_ARGUMENT, "any-of/none-of without values");
+      *values += in->n_keywords + in->n_integers;
+      if (*values > PRECIS_MAX_FILTER_VALUES) return PRECIS_E_OUT_OF_RANGE;
+      if (in->n_keywords) {
+        c->keywords = calloc(in->n_keywords, sizeof *c->keywords);
+        if (!c->keywords) return NOMEM();
+        for (size_t i = 0; i < in->n_keywords; i++, c->n_keywords++)
+          if ((rc = copy_keyword(in->keywords[i], &c->keywords[i], err))) return rc;
+        qsort(c->keywords, c->n_keywords, sizeof *c->keywords, cmp_str);
+      }
+      if (in->n_integers) {
+        c->integers = malloc(in->n_integers * sizeof *c->integers);
+        if (!c->integers) return NOMEM();
+        memcpy(c->integers, in->integers, in->n_integers * sizeof *c->integers);
+        c->n_integers = in->n_integers;
+        qsort(c->integers, c->n_integers, sizeof *c->integers, cmp_i64);
+      }
+      return PRECIS_OK;
+    case ENGINE_FILTER_RANGE:
+      c->has_gt = in->has_gt, c->has_gte = in->has_gte, c->has_lt = in->has_lt,
+      c->has_lte = in->has_lte;
+      c->gt = in->gt, c->gte = in->gte, c->lt = in->lt, c->lte = in->lte;
+      if (!c->has_gt && !c->has_gte && !c->has_lt && !c->has_lte)
+        return precis_error_set(err, PRECIS_E_INVALID_ARGUMENT, "range without bounds");
+      if ((c->has_gt && isnan(c->gt)) || (c->has_gte && isnan(c->gte)) ||
+          (c->has_lt && isnan(c->lt)) || (c->has_lte && isnan(c->lte)))
+        return precis_error_set(err, PRECIS_E_INVALID_ARGUMENT, "range bound is NaN");
+      return PRECIS_OK;
+    case ENGINE_FILTER_DATE_RANGE:
+      if ((rc = date_bound(in->dt_gt, "gt", &c->has_gt, &c->dgt, err)) ||
+          (rc = date_bound(in->dt_gte, "gte", &c->has_gte, &c->dgte, err)) ||
+          (rc = date_bound(in->dt_lt, "lt", &c->has_lt, &c->dlt, err)) ||
+          (rc = date_bound(in->dt_lte, "lte", &c->has_lte, &c->dlte, err)))
+        return rc;
+      if (!c->has_gt && !c->has_gte && !c->has_lt && !c->has_lte)
+        return precis_error_set(err, PRECIS_E_INVALID_ARGUMENT, "date-time range without bounds");
+      return PRECIS_OK;
+    case ENGINE_FILTER_HAS_ID:
+      *values += in->n_ids;
+      if (*values > PRECIS_MAX_FILTER_VALUES) return PRECIS_E_OUT_OF_RANGE;
+      if (in->n_ids && !in->ids)
+        return precis_error_set(err, PRECIS_E_INVALID_ARGUMENT, "has_id without ids");
+      c->ids = malloc((in->n_ids ? in->n_ids : 1) * sizeof *c->ids);
+      if (!c->ids) return NOMEM();
+      if (in->n_ids) memcpy(c->ids, in->ids, in->n_ids * sizeof *c->ids);
+      c->n_ids = in->n_ids;
+      qsort(c->ids, c->n_ids, sizeof *c->ids, cmp_u64);
+      return PRECIS_OK;
+    case ENGINE_FILTER_GROUP:
+      c->group = in->group;
+      return PRECIS_OK;
+    default:
+      return PRECIS_OK; /* EXISTS, IS_NULL: key and flag only */
   }
 }
 
-static int compile_list(fcond **out, size_t *nout, const engine_filter_cond *in,
-                        size_t n, size_t *values, precis_error *err) {
-  if (n && !in) return precis_error_set(err, PRECIS_E_INVALID_ARGUMENT, "filter group without its conditions");
+static int compile_list(fcond **out, size_t *nout, const engine_filter_cond *in, size_t n,
+                        size_t *values, precis_error *err) {
+  if (n && !in)
+    return precis_error_set(err, PRECIS_E_INVALID_ARGUMENT, "filter group without its conditions");
   if (!n) return PRECIS_OK;
   *out = calloc(n, sizeof **out);
   if (!*out) return NOMEM();
@@ -297,7 +303,8 @@ static int compile_list(fcond **out, size_t *nout, const engine_filter_cond *in,
     *nout = i + 1;
     int rc = compile_cond(&(*out)[i], &in[i], values, err);
     if (rc == PRECIS_E_OUT_OF_RANGE && values && *values > PRECIS_MAX_FILTER_VALUES)
-      return precis_error_set(err, rc, "filter holds more than %d values", PRECIS_MAX_FILTER_VALUES);
+      return precis_error_set(err, rc, "filter holds more than %d values",
+                              PRECIS_MAX_FILTER_VALUES);
     if (rc) return rc;
   }
   return PRECIS_OK;
@@ -313,7 +320,8 @@ static int check_tree(const engine_filter *f, precis_error *err) {
   for (size_t gi = 0; gi < f->ng && !rc; gi++) {
     const fgroup *g = &f->g[gi];
     if (depth[gi] == 0) {
-      rc = precis_error_set(err, PRECIS_E_INVALID_ARGUMENT, "filter group %zu is not used by an earlier group", gi);
+      rc = precis_error_set(err, PRECIS_E_INVALID_ARGUMENT,
+                            "filter group %zu is not used by an earlier group", gi);
       break;
     }
     const fcond *lists[3] = {g->must, g->should, g->must_not};
@@ -324,8 +332,8 @@ static int check_tree(const engine_filter *f, precis_error *err) {
         uint32_t t = lists[l][j].group;
         if (t <= gi || t >= f->ng)
           rc = precis_error_set(err, PRECIS_E_INVALID_ARGUMENT,
-                                "filter group %zu names group %u (must be a later one of %zu)",
-                                gi, t, f->ng);
+                                "filter group %zu names group %u (must be a later one of %zu)", gi,
+                                t, f->ng);
         else if (depth[t])
           rc = precis_error_set(err, PRECIS_E_INVALID_ARGUMENT, "filter group %u is used twice", t);
         else if (depth[gi] + 1 > PRECIS_MAX_FILTER_DEPTH)
@@ -339,14 +347,14 @@ static int check_tree(const engine_filter *f, precis_error *err) {
   return rc;
 }
 
-int engine_filter_compile(const engine_filter_group *groups, size_t n_groups,
-                          engine_filter **out, precis_error *err) {
+int engine_filter_compile(const engine_filter_group *groups, size_t n_groups, engine_filter **out,
+                          precis_error *err) {
   *out = NULL;
   if (n_groups == 0 || !groups)
     return precis_error_set(err, PRECIS_E_INVALID_ARGUMENT, "filter without groups");
   if (n_groups > PRECIS_MAX_FILTER_GROUPS)
-    return precis_error_set(err, PRECIS_E_OUT_OF_RANGE, "filter of %zu groups (limit %d)",
-                            n_groups, PRECIS_MAX_FILTER_GROUPS);
+    return precis_error_set(err, PRECIS_E_OUT_OF_RANGE, "filter of %zu groups (limit %d)", n_groups,
+                            PRECIS_MAX_FILTER_GROUPS);
   size_t nc = 0;
   for (size_t i = 0; i < n_groups; i++) {
     const engine_filter_group *g = &groups[i];
@@ -410,7 +418,8 @@ size_t filter_terms(const engine_filter *f, filter_term *out, size_t cap, bool *
       t->keyword = c->keyword, t->integer = c->integer, t->flag = c->flag;
       t->keywords = (const char *const *)c->keywords, t->n_keywords = c->n_keywords;
       t->integers = c->integers, t->n_integers = c->n_integers;
-      t->has_gt = c->has_gt, t->has_gte = c->has_gte, t->has_lt = c->has_lt, t->has_lte = c->has_lte;
+      t->has_gt = c->has_gt, t->has_gte = c->has_gte, t->has_lt = c->has_lt,
+      t->has_lte = c->has_lte;
       t->gt = c->gt, t->gte = c->gte, t->lt = c->lt, t->lte = c->lte;
       t->dgt = c->dgt, t->dgte = c->dgte, t->dlt = c->dlt, t->dlte = c->dlte;
     }
@@ -450,28 +459,30 @@ static bool in_set(const json_t *v, const fcond *c) {
 
 static bool scalar_pass(const json_t *v, const fcond *c) {
   switch (c->kind) {
-  case ENGINE_FILTER_MATCH:
-    if (c->vtype == ENGINE_FVAL_KEYWORD) return json_is_string(v) && !strcmp(json_string_value(v), c->keyword);
-    if (c->vtype == ENGINE_FVAL_INTEGER) return num_is(v, c->integer);
-    return json_is_boolean(v) && json_is_true(v) == c->flag;
-  case ENGINE_FILTER_ANY:
-  case ENGINE_FILTER_NONE:
-    return in_set(v, c);
-  case ENGINE_FILTER_RANGE: {
-    if (!json_is_number(v)) return false;
-    double x = json_number_value(v);
-    return (!c->has_gt || x > c->gt) && (!c->has_gte || x >= c->gte) &&
-           (!c->has_lt || x < c->lt) && (!c->has_lte || x <= c->lte);
-  }
-  case ENGINE_FILTER_DATE_RANGE: {
-    int64_t t;
-    if (!json_is_string(v) || !filter_parse_datetime(json_string_value(v), json_string_length(v), &t))
+    case ENGINE_FILTER_MATCH:
+      if (c->vtype == ENGINE_FVAL_KEYWORD)
+        return json_is_string(v) && !strcmp(json_string_value(v), c->keyword);
+      if (c->vtype == ENGINE_FVAL_INTEGER) return num_is(v, c->integer);
+      return json_is_boolean(v) && json_is_true(v) == c->flag;
+    case ENGINE_FILTER_ANY:
+    case ENGINE_FILTER_NONE:
+      return in_set(v, c);
+    case ENGINE_FILTER_RANGE: {
+      if (!json_is_number(v)) return false;
+      double x = json_number_value(v);
+      return (!c->has_gt || x > c->gt) && (!c->has_gte || x >= c->gte) &&
+             (!c->has_lt || x < c->lt) && (!c->has_lte || x <= c->lte);
+    }
+    case ENGINE_FILTER_DATE_RANGE: {
+      int64_t t;
+      if (!json_is_string(v) ||
+          !filter_parse_datetime(json_string_value(v), json_string_length(v), &t))
+        return false;
+      return (!c->has_gt || t > c->dgt) && (!c->has_gte || t >= c->dgte) &&
+             (!c->has_lt || t < c->dlt) && (!c->has_lte || t <= c->dlte);
+    }
+    default:
       return false;
-    return (!c->has_gt || t > c->dgt) && (!c->has_gte || t >= c->dgte) &&
-           (!c->has_lt || t < c->dlt) && (!c->has_lte || t <= c->dlte);
-  }
-  default:
-    return false;
   }
 }
 

@@ -29,18 +29,18 @@ bool filter_needs_meta(const engine_filter *f);
  * (MATCH, ANY, RANGE, DATE_RANGE); pointers borrowed from the filter. */
 typedef struct {
   engine_filter_kind kind;
-  const char *key;                 /* dotted path as given */
-  engine_filter_value_type vtype;  /* MATCH */
+  const char *key;                /* dotted path as given */
+  engine_filter_value_type vtype; /* MATCH */
   const char *keyword;
   int64_t integer;
   bool flag;
-  const char *const *keywords;     /* ANY, sorted */
+  const char *const *keywords; /* ANY, sorted */
   size_t n_keywords;
-  const int64_t *integers;         /* ANY, sorted */
+  const int64_t *integers; /* ANY, sorted */
   size_t n_integers;
   bool has_gt, has_gte, has_lt, has_lte;
-  double gt, gte, lt, lte;         /* RANGE */
-  int64_t dgt, dgte, dlt, dlte;    /* DATE_RANGE, microseconds */
+  double gt, gte, lt, lte;      /* RANGE */
+  int64_t dgt, dgte, dlt, dlte; /* DATE_RANGE, microseconds */
 } filter_term;
 
 /* The top group's must conditions of those kinds, at most cap of them, into

@@ -9,24 +9,7 @@
 #include <string.h>
 
 #include "payload.h"
-
-/* In-memory postings of one field: encoded value -> bitmap of the ANN slots
- * of the live points posting it. e[0, nsorted) is sorted by value (byte
- * order, as in RocksDB); the tail after it, at most PM_TAIL entries, is in
- * insertion order and merged in when full (entries whose bitmap emptied are
- * dropped then). Every distinct value appears once. */
-typedef struct {
-  unsigned char *v;
-  uint32_t len;
-  roaring_bitmap_t *bm;
-} pm_ent;
-
-typedef struct {
-  pm_ent *e;
-  size_t n, cap, nsorted;
-} pm_map;
-
-#define PM_TAIL 128
+#include "postings.h"
 
 typedef struct {
   char key[PRECIS_MAX_FILTER_KEY_LEN + 1];
@@ -56,7 +39,7 @@ struct pidx_set {
   bool pend_oom;
 };
 
-#define VAL_MAX (2 + PRECIS_MAX_FILTER_KEYWORD_LEN)
+#define VAL_MAX  (2 + PRECIS_MAX_FILTER_KEYWORD_LEN)
 #define PKEY_MAX (4 + 1 + 2 + VAL_MAX + 8)
 
 /* ---- encodings ---- */
@@ -73,38 +56,42 @@ static void put_f64(unsigned char *p, double d) {
 /* Encoded value of one scalar for a field type; 0 when it posts nothing. */
 static size_t encode(engine_pindex_type t, const json_t *v, unsigned char *out) {
   switch (t) {
-  case ENGINE_PINDEX_KEYWORD: {
-    if (!json_is_string(v)) return 0;
-    size_t n = json_string_length(v);
-    if (n > PRECIS_MAX_FILTER_KEYWORD_LEN) return 0; /* no condition can equal it */
-    out[0] = (unsigned char)(n >> 8), out[1] = (unsigned char)n;
-    memcpy(out + 2, json_string_value(v), n);
-    return 2 + n;
-  }
-  case ENGINE_PINDEX_INTEGER:
-    if (json_is_integer(v)) { put_i64(out, json_integer_value(v)); return 8; }
-    if (json_is_real(v)) {
-      double d = json_real_value(v);
-      if (d != floor(d) || fabs(d) > 9.0e18) return 0;
-      put_i64(out, (int64_t)d);
+    case ENGINE_PINDEX_KEYWORD: {
+      if (!json_is_string(v)) return 0;
+      size_t n = json_string_length(v);
+      if (n > PRECIS_MAX_FILTER_KEYWORD_LEN) return 0; /* no condition can equal it */
+      out[0] = (unsigned char)(n >> 8), out[1] = (unsigned char)n;
+      memcpy(out + 2, json_string_value(v), n);
+      return 2 + n;
+    }
+    case ENGINE_PINDEX_INTEGER:
+      if (json_is_integer(v)) {
+        put_i64(out, json_integer_value(v));
+        return 8;
+      }
+      if (json_is_real(v)) {
+        double d = json_real_value(v);
+        if (d != floor(d) || fabs(d) > 9.0e18) return 0;
+        put_i64(out, (int64_t)d);
+        return 8;
+      }
+      return 0;
+    case ENGINE_PINDEX_FLOAT:
+      if (!json_is_number(v)) return 0;
+      put_f64(out, json_number_value(v));
+      return 8;
+    case ENGINE_PINDEX_BOOL:
+      if (!json_is_boolean(v)) return 0;
+      out[0] = json_is_true(v) ? 1 : 0;
+      return 1;
+    case ENGINE_PINDEX_DATETIME: {
+      int64_t us;
+      if (!json_is_string(v) ||
+          !filter_parse_datetime(json_string_value(v), json_string_length(v), &us))
+        return 0;
+      put_i64(out, us);
       return 8;
     }
-    return 0;
-  case ENGINE_PINDEX_FLOAT:
-    if (!json_is_number(v)) return 0;
-    put_f64(out, json_number_value(v));
-    return 8;
-  case ENGINE_PINDEX_BOOL:
-    if (!json_is_boolean(v)) return 0;
-    out[0] = json_is_true(v) ? 1 : 0;
-    return 1;
-  case ENGINE_PINDEX_DATETIME: {
-    int64_t us;
-    if (!json_is_string(v) || !filter_parse_datetime(json_string_value(v), json_string_length(v), &us))
-      return 0;
-    put_i64(out, us);
-    return 8;
-  }
   }
   return 0;
 }
@@ -137,94 +124,6 @@ static void field_prefix(unsigned char *k, uint32_t cid, uint16_t fno) {
   k[5] = (unsigned char)(fno >> 8), k[6] = (unsigned char)fno;
 }
 
-/* ---- in-memory postings ---- */
-static int vcmp(const unsigned char *a, size_t al, const unsigned char *b, size_t bl) {
-  int r = memcmp(a, b, al < bl ? al : bl);
-  return r ? r : (al > bl) - (al < bl);
-}
-
-static int ent_cmp(const void *a, const void *b) {
-  const pm_ent *x = a, *y = b;
-  return vcmp(x->v, x->len, y->v, y->len);
-}
-
-/* First sorted entry not below v. */
-static size_t pm_lower(const pm_map *m, const unsigned char *v, size_t len) {
-  size_t lo = 0, hi = m->nsorted;
-  while (lo < hi) {
-    size_t mid = lo + (hi - lo) / 2;
-    if (vcmp(m->e[mid].v, m->e[mid].len, v, len) < 0) lo = mid + 1;
-    else hi = mid;
-  }
-  return lo;
-}
-
-static pm_ent *pm_find(const pm_map *m, const unsigned char *v, size_t len) {
-  size_t i = pm_lower(m, v, len);
-  if (i < m->nsorted && !vcmp(m->e[i].v, m->e[i].len, v, len)) return &m->e[i];
-  for (i = m->nsorted; i < m->n; i++)
-    if (!vcmp(m->e[i].v, m->e[i].len, v, len)) return &m->e[i];
-  return NULL;
-}
-
-static void ent_free(pm_ent *e) {
-  free(e->v);
-  if (e->bm) roaring_bitmap_free(e->bm);
-}
-
-static void pm_free(pm_map *m) {
-  for (size_t i = 0; i < m->n; i++) ent_free(&m->e[i]);
-  free(m->e);
-  memset(m, 0, sizeof *m);
-}
-
-/* Sort the tail into the sorted part, dropping emptied entries. */
-static int pm_merge(pm_map *m) {
-  qsort(m->e + m->nsorted, m->n - m->nsorted, sizeof *m->e, ent_cmp);
-  pm_ent *o = malloc((m->n ? m->n : 1) * sizeof *o);
-  if (!o) return -1;
-  size_t i = 0, j = m->nsorted, n = 0;
-  while (i < m->nsorted || j < m->n) {
-    pm_ent *x;
-    if (j >= m->n || (i < m->nsorted && ent_cmp(&m->e[i], &m->e[j]) < 0)) x = &m->e[i++];
-    else x = &m->e[j++];
-    if (roaring_bitmap_is_empty(x->bm)) ent_free(x);
-    else o[n++] = *x;
-  }
-  free(m->e);
-  m->e = o;
-  m->n = m->nsorted = n;
-  m->cap = m->n ? m->n : 1;
-  return 0;
-}
-
-/* The entry of v, created empty when missing (appended when `sorted_end`:
- * the caller adds values in ascending order). NULL when out of memory. */
-static pm_ent *pm_get(pm_map *m, const unsigned char *v, size_t len, bool sorted_end) {
-  pm_ent *e = sorted_end ? NULL : pm_find(m, v, len);
-  if (e) return e;
-  if (!sorted_end && m->n - m->nsorted >= PM_TAIL && pm_merge(m)) return NULL;
-  if (m->n == m->cap) {
-    size_t cap = m->cap ? m->cap * 2 : 16;
-    pm_ent *p = realloc(m->e, cap * sizeof *p);
-    if (!p) return NULL;
-    m->e = p;
-    m->cap = cap;
-  }
-  e = &m->e[m->n];
-  e->v = malloc(len ? len : 1);
-  e->bm = roaring_bitmap_create();
-  if (!e->v || !e->bm) {
-    ent_free(e);
-    return NULL;
-  }
-  memcpy(e->v, v, len);
-  e->len = (uint32_t)len;
-  m->n++;
-  if (sorted_end) m->nsorted = m->n;
-  return e;
-}
-
 static void mem_drop(pidx_set *s) {
   for (size_t i = 0; i < s->n; i++) pm_free(&s->f[i].pm);
   s->mem = false;
@@ -232,7 +131,7 @@ static void mem_drop(pidx_set *s) {
 
 /* Fill f's map from its postings in RocksDB (write lock held, or not yet
  * shared). Values come in key order, so entries are appended sorted. */
-static int pm_load(coll *c, pidx_field *f, precis_error *err) {
+static int field_load(coll *c, pidx_field *f, precis_error *err) {
   pm_free(&f->pm);
   unsigned char pre[7];
   field_prefix(pre, c->id, f->fno);
@@ -248,7 +147,7 @@ static int pm_load(coll *c, pidx_field *f, precis_error *err) {
     if (!idmap_get(&c->live, store_get_be64(k + kl - 8), &slot) || slot >= UINT32_MAX) continue;
     const unsigned char *v = k + 7;
     size_t vl = kl - 15;
-    if (!cur || vcmp(cur->v, cur->len, v, vl)) {
+    if (!cur || pm_vcmp(cur->v, cur->len, v, vl)) {
       if (!(cur = pm_get(&f->pm, v, vl, true))) {
         rc = precis_error_set(err, PRECIS_E_NO_MEMORY, "payload index in memory");
         break;
@@ -274,10 +173,12 @@ static int mem_load(coll *c, precis_error *err) {
   mem_drop(s);
   if (!c->ann) return PRECIS_OK;
   int rc = PRECIS_OK;
-  for (size_t i = 0; i < s->n && !rc; i++) rc = pm_load(c, &s->f[i], err);
+  for (size_t i = 0; i < s->n && !rc; i++) rc = field_load(c, &s->f[i], err);
   if (rc) {
     mem_drop(s);
-    if (c->log) c->log(c->log_ctx, COLL_LOG_WARN, "collection %s: payload indexes stay on disk: %s", c->name, err ? err->msg : "");
+    if (c->log)
+      c->log(c->log_ctx, COLL_LOG_WARN, "collection %s: payload indexes stay on disk: %s", c->name,
+             err ? err->msg : "");
     return rc;
   }
   s->mem = true;
@@ -290,15 +191,18 @@ void pidx_reslot(coll *c) {
   mem_load(c, &e); /* a failure leaves the maps off; lookups read RocksDB */
 }
 
-static void pend_push(pidx_set *s, uint64_t key, uint16_t fno, bool add,
-                      const unsigned char *v, size_t len) {
+static void pend_push(pidx_set *s, uint64_t key, uint16_t fno, bool add, const unsigned char *v,
+                      size_t len) {
   size_t need = 8 + 2 + 1 + 2 + len;
   if (s->pend_oom) return;
   if (s->plen + need > s->pcap) {
     size_t cap = s->pcap ? s->pcap : 4096;
     while (cap < s->plen + need) cap *= 2;
     unsigned char *p = realloc(s->pend, cap);
-    if (!p) { s->pend_oom = true; return; }
+    if (!p) {
+      s->pend_oom = true;
+      return;
+    }
     s->pend = p;
     s->pcap = cap;
   }
@@ -366,8 +270,10 @@ static void stage_field(coll *c, store_batch *b, const pidx_field *f, uint64_t i
     size_t vl = encode(f->type, e, k + 7);
     if (!vl) continue;
     store_put_be64(k + 7 + vl, id);
-    if (put) store_batch_put(b, STORE_CF_PIDX, k, 7 + vl + 8, "", 0);
-    else store_batch_delete(b, STORE_CF_PIDX, k, 7 + vl + 8);
+    if (put)
+      store_batch_put(b, STORE_CF_PIDX, k, 7 + vl + 8, "", 0);
+    else
+      store_batch_delete(b, STORE_CF_PIDX, k, 7 + vl + 8);
     if (rec) pend_push(c->pidx, key, f->fno, put, k + 7, vl);
   }
 }
@@ -378,15 +284,15 @@ static json_t *parse_meta(const char *m, size_t len) {
   return m ? json_loadb(m, len, 0, NULL) : NULL;
 }
 
-int pidx__stage(coll *c, store_batch *b, uint64_t id, const char *old_meta,
-                size_t old_len, const char *new_meta, size_t new_len,
-                precis_error *err) {
+int pidx__stage(coll *c, store_batch *b, uint64_t id, const char *old_meta, size_t old_len,
+                const char *new_meta, size_t new_len, precis_error *err) {
   if (!pidx_active(c)) return PRECIS_OK;
   json_t *o = parse_meta(old_meta, old_len), *nw = parse_meta(new_meta, new_len);
   if ((old_meta && !o) || (new_meta && !nw)) {
     json_decref(o);
     json_decref(nw);
-    return precis_error_set(err, PRECIS_E_CORRUPTION, "payload index: metadata of %llu does not parse",
+    return precis_error_set(err, PRECIS_E_CORRUPTION,
+                            "payload index: metadata of %llu does not parse",
                             (unsigned long long)id);
   }
   /* deletes first: a posting both old and new is put again after */
@@ -401,10 +307,9 @@ int pidx__stage(coll *c, store_batch *b, uint64_t id, const char *old_meta,
 
 /* ---- declarations ---- */
 static int write_decl(coll *c, store_batch *b, const pidx_field *f) {
-  unsigned char k[5 + PRECIS_MAX_FILTER_KEY_LEN], v[4] = {(unsigned char)f->type,
-                                                          f->ready ? 'r' : 'b',
-                                                          (unsigned char)f->fno,
-                                                          (unsigned char)(f->fno >> 8)};
+  unsigned char k[5 + PRECIS_MAX_FILTER_KEY_LEN],
+      v[4] = {(unsigned char)f->type, f->ready ? 'r' : 'b', (unsigned char)f->fno,
+              (unsigned char)(f->fno >> 8)};
   store_batch_put(b, STORE_CF_PIDX, k, decl_key(k, c->id, f->key), v, 4);
   return PRECIS_OK;
 }
@@ -488,7 +393,8 @@ int pidx_create(coll *c, const char *key, engine_pindex_type type, precis_error 
   int rc = filter_check_key(key, err);
   if (rc) return rc;
   if ((int)type < 0 || type > ENGINE_PINDEX_DATETIME)
-    return precis_error_set(err, PRECIS_E_INVALID_ARGUMENT, "unknown payload index type %d", (int)type);
+    return precis_error_set(err, PRECIS_E_INVALID_ARGUMENT, "unknown payload index type %d",
+                            (int)type);
   store_batch *b = store_batch_create(c->st);
   if (!b) return precis_error_set(err, PRECIS_E_NO_MEMORY, "payload index");
   pthread_rwlock_wrlock(&c->lock);
@@ -496,7 +402,8 @@ int pidx_create(coll *c, const char *key, engine_pindex_type type, precis_error 
   if (find(s, key)) {
     rc = precis_error_set(err, PRECIS_E_ALREADY_EXISTS, "payload index on \"%s\" exists", key);
   } else if (s->n >= PRECIS_MAX_PAYLOAD_INDEXES) {
-    rc = precis_error_set(err, PRECIS_E_OUT_OF_RANGE, "more than %d payload indexes", PRECIS_MAX_PAYLOAD_INDEXES);
+    rc = precis_error_set(err, PRECIS_E_OUT_OF_RANGE, "more than %d payload indexes",
+                          PRECIS_MAX_PAYLOAD_INDEXES);
   } else {
     pidx_field f = {0};
     snprintf(f.key, sizeof f.key, "%s", key);
@@ -507,7 +414,9 @@ int pidx_create(coll *c, const char *key, engine_pindex_type type, precis_error 
     if (!(rc = store_write(c->st, b, err))) {
       s->f[s->n++] = f;
       rc = start_builder(c, err);
-      if (c->log) c->log(c->log_ctx, COLL_LOG_INFO, "collection %s: payload index on %s declared, building", c->name, key);
+      if (c->log)
+        c->log(c->log_ctx, COLL_LOG_INFO, "collection %s: payload index on %s declared, building",
+               c->name, key);
     }
   }
   pthread_rwlock_unlock(&c->lock);
@@ -538,22 +447,6 @@ int pidx_drop(coll *c, const char *key, precis_error *err) {
   pthread_rwlock_unlock(&c->lock);
   store_batch_destroy(b);
   return rc;
-}
-
-/* Bytes the map holds (entries, values, bitmaps' containers and their
- * per-container headers); *values: its distinct values. */
-static uint64_t pm_bytes(const pm_map *m, uint64_t *values) {
-  uint64_t b = sizeof *m + m->cap * sizeof *m->e;
-  *values = 0;
-  for (size_t i = 0; i < m->n; i++) {
-    roaring_statistics_t st;
-    roaring_bitmap_statistics(m->e[i].bm, &st);
-    b += m->e[i].len + sizeof(roaring_bitmap_t) + st.n_bytes_array_containers +
-         st.n_bytes_run_containers + st.n_bytes_bitset_containers +
-         (uint64_t)st.n_containers * (sizeof(void *) + sizeof(uint16_t) + 1);
-    *values += !roaring_bitmap_is_empty(m->e[i].bm);
-  }
-  return b;
 }
 
 static int cmp_info(const void *a, const void *b) {
@@ -604,14 +497,21 @@ static int build_chunk(coll *c, pidx_field *f, precis_error *err) {
     uint64_t id = store_get_be64(k + 4);
     if ((rc = payload_meta_view(v, vl, &m, &ml, err))) break;
     json_t *j = json_loadb(m, ml, 0, NULL);
-    if (!j) { rc = precis_error_set(err, PRECIS_E_CORRUPTION, "payload index build: metadata"); break; }
+    if (!j) {
+      rc = precis_error_set(err, PRECIS_E_CORRUPTION, "payload index build: metadata");
+      break;
+    }
     stage_field(c, b, f, id, j, true);
     json_decref(j);
     f->cursor = id + 1;
-    if (id == UINT64_MAX) { f->cursor_done = true; break; }
+    if (id == UINT64_MAX) {
+      f->cursor_done = true;
+      break;
+    }
   }
   if (!rc) rc = store_iter_status(it, err);
-  if (!rc && (done < PIDX_BUILD_CHUNK || f->cursor_done) && !store_iter_valid(it)) f->cursor_done = true;
+  if (!rc && (done < PIDX_BUILD_CHUNK || f->cursor_done) && !store_iter_valid(it))
+    f->cursor_done = true;
   if (!rc && f->cursor_done) { /* ready: published with the last chunk */
     f->ready = true;
     write_decl(c, b, f);
@@ -640,9 +540,12 @@ static void *builder(void *arg) {
     precis_error e;
     int rc = build_chunk(c, f, &e);
     if (!rc && f->ready && c->log)
-      c->log(c->log_ctx, COLL_LOG_INFO, "collection %s: payload index on %s ready", c->name, f->key);
+      c->log(c->log_ctx, COLL_LOG_INFO, "collection %s: payload index on %s ready", c->name,
+             f->key);
     if (rc) {
-      if (c->log) c->log(c->log_ctx, COLL_LOG_ERROR, "collection %s: payload index build: %s", c->name, e.msg);
+      if (c->log)
+        c->log(c->log_ctx, COLL_LOG_ERROR, "collection %s: payload index build: %s", c->name,
+               e.msg);
       s->thr_running = false; /* retried at the next open or create */
       pthread_rwlock_unlock(&c->lock);
       return NULL;
@@ -652,52 +555,6 @@ static void *builder(void *arg) {
 }
 
 /* ---- lookup ---- */
-static bool in_range(const pm_ent *e, const unsigned char *lo, size_t lol, bool lo_strict,
-                     const unsigned char *hi, size_t hil, bool hi_strict) {
-  if (lol) {
-    int r = vcmp(e->v, e->len, lo, lol);
-    if (r < 0 || (r == 0 && lo_strict)) return false;
-  }
-  if (hi) {
-    int r = vcmp(e->v, e->len, hi, hil);
-    if (r > 0 || (r == 0 && hi_strict)) return false;
-  }
-  return true;
-}
-
-/* The maps' answer: OR into out the bitmaps of the values in [lo, hi]
- * (prefix_only: exactly lo; hi NULL: no upper bound; lol 0: no lower). */
-static int mem_range(const pm_map *m, const unsigned char *lo, size_t lol, bool lo_strict,
-                     const unsigned char *hi, size_t hil, bool hi_strict, bool prefix_only,
-                     roaring_bitmap_t *out, precis_error *err) {
-  if (prefix_only) {
-    const pm_ent *e = pm_find(m, lo, lol);
-    if (e) roaring_bitmap_or_inplace(out, e->bm);
-    return PRECIS_OK;
-  }
-  const roaring_bitmap_t **v = malloc((m->n ? m->n : 1) * sizeof *v);
-  if (!v) return precis_error_set(err, PRECIS_E_NO_MEMORY, "filter");
-  size_t n = 0;
-  for (size_t i = lol ? pm_lower(m, lo, lol) : 0; i < m->nsorted; i++) {
-    if (hi && !in_range(&m->e[i], NULL, 0, false, hi, hil, hi_strict)) break;
-    if (in_range(&m->e[i], lo, lol, lo_strict, hi, hil, hi_strict)) v[n++] = m->e[i].bm;
-  }
-  for (size_t i = m->nsorted; i < m->n; i++)
-    if (in_range(&m->e[i], lo, lol, lo_strict, hi, hil, hi_strict)) v[n++] = m->e[i].bm;
-  int rc = PRECIS_OK;
-  if (n) {
-    roaring_bitmap_t *u = roaring_bitmap_or_many(n, v);
-    if (!u) {
-      rc = precis_error_set(err, PRECIS_E_NO_MEMORY, "filter");
-    } else {
-      roaring_bitmap_or_inplace(out, u);
-      roaring_bitmap_free(u);
-    }
-  }
-  free(v);
-  return rc;
-}
-
 /* Scan [lo, hi] (encoded values, inclusive; hi NULL = to the end of the
  * field) adding live slots. */
 static int scan_range(coll *c, const pidx_field *f, const unsigned char *lo, size_t lol,
@@ -734,7 +591,8 @@ static int scan_range(coll *c, const pidx_field *f, const unsigned char *lo, siz
       break;
     }
     uint64_t id = store_get_be64(k + kl - 8), slot;
-    if (idmap_get(&c->live, id, &slot) && slot < UINT32_MAX) roaring_bitmap_add(out, (uint32_t)slot);
+    if (idmap_get(&c->live, id, &slot) && slot < UINT32_MAX)
+      roaring_bitmap_add(out, (uint32_t)slot);
   }
   int rc = store_iter_status(it, err);
   store_iter_destroy(it);
@@ -746,8 +604,8 @@ static const pidx_field *ready_field(coll *c, const char *key, engine_pindex_typ
   return f && f->ready && f->type == t ? f : NULL;
 }
 
-int pidx_lookup(coll *c, const filter_term *t, uint64_t cap, roaring_bitmap_t *out,
-                bool *usable, bool *capped, precis_error *err) {
+int pidx_lookup(coll *c, const filter_term *t, uint64_t cap, roaring_bitmap_t *out, bool *usable,
+                bool *capped, precis_error *err) {
   *usable = *capped = false;
   if (!pidx_active(c)) return PRECIS_OK;
   const pidx_field *f = NULL;
@@ -758,7 +616,9 @@ int pidx_lookup(coll *c, const filter_term *t, uint64_t cap, roaring_bitmap_t *o
     bool kw = t->kind == ENGINE_FILTER_MATCH ? t->vtype == ENGINE_FVAL_KEYWORD : t->n_keywords > 0;
     bool in = t->kind == ENGINE_FILTER_MATCH ? t->vtype == ENGINE_FVAL_INTEGER : t->n_integers > 0;
     if (kw && in) return PRECIS_OK; /* mixed any-of: two indexes, not planned */
-    engine_pindex_type ty = kw ? ENGINE_PINDEX_KEYWORD : in ? ENGINE_PINDEX_INTEGER : ENGINE_PINDEX_BOOL;
+    engine_pindex_type ty = kw   ? ENGINE_PINDEX_KEYWORD
+                            : in ? ENGINE_PINDEX_INTEGER
+                                 : ENGINE_PINDEX_BOOL;
     if (!(f = ready_field(c, t->key, ty))) return PRECIS_OK;
     size_t nv = t->kind == ENGINE_FILTER_MATCH ? 1 : kw ? t->n_keywords : t->n_integers;
     for (size_t i = 0; i < nv && !rc && !*capped; i++) {
@@ -776,12 +636,14 @@ int pidx_lookup(coll *c, const filter_term *t, uint64_t cap, roaring_bitmap_t *o
         lo[0] = t->flag ? 1 : 0;
         l = 1;
       }
-      rc = c->pidx->mem ? mem_range(&f->pm, lo, l, false, NULL, 0, false, true, out, err)
-                        : scan_range(c, f, lo, l, false, NULL, 0, false, true, cap, &seen, out, capped, err);
+      rc = c->pidx->mem
+               ? pm_range(&f->pm, lo, l, false, NULL, 0, false, true, out, err)
+               : scan_range(c, f, lo, l, false, NULL, 0, false, true, cap, &seen, out, capped, err);
     }
   } else if (t->kind == ENGINE_FILTER_RANGE || t->kind == ENGINE_FILTER_DATE_RANGE) {
     bool dates = t->kind == ENGINE_FILTER_DATE_RANGE;
-    if (!(f = ready_field(c, t->key, dates ? ENGINE_PINDEX_DATETIME : ENGINE_PINDEX_FLOAT))) return PRECIS_OK;
+    if (!(f = ready_field(c, t->key, dates ? ENGINE_PINDEX_DATETIME : ENGINE_PINDEX_FLOAT)))
+      return PRECIS_OK;
     /* the tighter of each pair of bounds, strict when the strict one is
      * (the encodings order values exactly, so the answer is exact) */
     bool has_lo = t->has_gt || t->has_gte, has_hi = t->has_lt || t->has_lte;
@@ -802,8 +664,8 @@ int pidx_lookup(coll *c, const filter_term *t, uint64_t cap, roaring_bitmap_t *o
       put_f64(hi, x < y ? x : y);
     }
     if (c->pidx->mem)
-      rc = mem_range(&f->pm, lo, has_lo ? 8 : 0, has_lo && lo_strict, has_hi ? hi : NULL, 8,
-                     hi_strict, false, out, err);
+      rc = pm_range(&f->pm, lo, has_lo ? 8 : 0, has_lo && lo_strict, has_hi ? hi : NULL, 8,
+                    hi_strict, false, out, err);
     else
       rc = scan_range(c, f, lo, has_lo ? 8 : 0, has_lo && lo_strict, has_hi ? hi : NULL, 8,
                       hi_strict, false, cap, &seen, out, capped, err);

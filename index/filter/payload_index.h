@@ -46,9 +46,8 @@ int pidx_list(coll *c, engine_pindex_info **out, size_t *n, precis_error *err);
  * whose metadata goes from old_meta (NULL: new point) to new_meta (NULL:
  * deleted). No-op without indexes. */
 bool pidx_active(const coll *c);
-int pidx__stage(coll *c, store_batch *b, uint64_t id, const char *old_meta,
-                size_t old_len, const char *new_meta, size_t new_len,
-                precis_error *err);
+int pidx__stage(coll *c, store_batch *b, uint64_t id, const char *old_meta, size_t old_len,
+                const char *new_meta, size_t new_len, precis_error *err);
 
 /* In memory: every ready or building index also keeps its postings as one
  * CRoaring bitmap of ANN slots per distinct value (sorted, so ranges are a
@@ -71,7 +70,7 @@ void pidx_reslot(coll *c);
  * may pass term t, into `out` (a superset of those that do). *usable is
  * false when no ready index answers t. Stops past `cap` postings with
  * *capped set (out is then incomplete). */
-int pidx_lookup(coll *c, const filter_term *t, uint64_t cap, roaring_bitmap_t *out,
-                bool *usable, bool *capped, precis_error *err);
+int pidx_lookup(coll *c, const filter_term *t, uint64_t cap, roaring_bitmap_t *out, bool *usable,
+                bool *capped, precis_error *err);
 
 #endif /* PRECIS_INDEX_PAYLOAD_INDEX_H */
