@@ -154,6 +154,7 @@ $(O)/obj/tests/support/%.o: CFLAGS += -Itests/support
 # ---- test, demo ----
 unit: all $(TEST_BIN)
 test: deps
+	@scripts/check-format.sh
 	@$(MAKE) --no-print-directory data
 	@$(MAKE) --no-print-directory unit
 	@scripts/check-abi.sh $(O)
@@ -196,7 +197,12 @@ clean:
 # itself cannot run under TSan: Criterion issue #274) and the client test,
 # OMP_NUM_THREADS=1 (libgomp's barriers are invisible to TSan); any report fails.
 FUZZ_SECONDS ?= 600
-.PHONY: fuzz-smoke tsan
+.PHONY: fuzz-smoke tsan format format-check
+# format: apply .clang-format to every tracked source; format-check: as `make test` does
+format:
+	@scripts/check-format.sh --fix
+format-check:
+	@scripts/check-format.sh
 fuzz:
 	@scripts/fuzz.sh $(FUZZ_SECONDS)
 fuzz-smoke:

@@ -15,15 +15,15 @@
 #include <stdint.h>
 
 /* ---- studies ---- */
-int bench_select(int argc, char **argv);  /* study_select.c */
-int bench_quality(int argc, char **argv); /* study_quality.c */
-int bench_ingest(int argc, char **argv);  /* study_ingest.c */
-int bench_ann(int argc, char **argv);     /* study_ann.c */
-int bench_load(int argc, char **argv);    /* study_load.c */
+int bench_select(int argc, char **argv);          /* study_select.c */
+int bench_quality(int argc, char **argv);         /* study_quality.c */
+int bench_ingest(int argc, char **argv);          /* study_ingest.c */
+int bench_ann(int argc, char **argv);             /* study_ann.c */
+int bench_load(int argc, char **argv);            /* study_load.c */
 int bench_quality_wordnet(int argc, char **argv); /* study_quality_wordnet.c */
-int bench_hostile(int argc, char **argv); /* study_hostile.c */
-int bench_client(int argc, char **argv);  /* study_client.c */
-int bench_filter(int argc, char **argv);  /* study_filter.c */
+int bench_hostile(int argc, char **argv);         /* study_hostile.c */
+int bench_client(int argc, char **argv);          /* study_client.c */
+int bench_filter(int argc, char **argv);          /* study_filter.c */
 
 /* ---- helpers (main.c) ---- */
 

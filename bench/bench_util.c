@@ -96,10 +96,14 @@ void bu_json_str(FILE *f, const char *s) {
   fputc('"', f);
   for (; s && *s; s++) {
     unsigned char c = (unsigned char)*s;
-    if (c == '"' || c == '\\') fprintf(f, "\\%c", c);
-    else if (c == '\n') fputs("\\n", f);
-    else if (c < 0x20) fprintf(f, "\\u%04x", c);
-    else fputc(c, f);
+    if (c == '"' || c == '\\')
+      fprintf(f, "\\%c", c);
+    else if (c == '\n')
+      fputs("\\n", f);
+    else if (c < 0x20)
+      fprintf(f, "\\u%04x", c);
+    else
+      fputc(c, f);
   }
   fputc('"', f);
 }
@@ -153,8 +157,10 @@ int bu_parse_flist(const char *s, double *out, int max) {
     double v = strtod(s, &end);
     if (end == s || errno || v < 0 || n == max) return -1;
     out[n++] = v;
-    if (*end == ',') end++;
-    else if (*end) return -1;
+    if (*end == ',')
+      end++;
+    else if (*end)
+      return -1;
     s = end;
   }
   return n;

@@ -62,7 +62,7 @@
 #define FVH_FAISS_DESC "faiss"
 #endif
 #define FVH_STR_(x) #x
-#define FVH_STR(x) FVH_STR_(x)
+#define FVH_STR(x)  FVH_STR_(x)
 
 namespace {
 
@@ -89,8 +89,8 @@ std::vector<T> load(const std::string &path, size_t row, size_t *nrows) {
   long bytes = ftell(f);
   fseek(f, 0, SEEK_SET);
   if (bytes < 0 || bytes % (long)(row * sizeof(T)) != 0) {
-    fprintf(stderr, "fvh: %s: size %ld is not a multiple of %zu\n",
-            path.c_str(), bytes, row * sizeof(T));
+    fprintf(stderr, "fvh: %s: size %ld is not a multiple of %zu\n", path.c_str(), bytes,
+            row * sizeof(T));
     exit(2);
   }
   std::vector<T> v(bytes / sizeof(T));
@@ -122,19 +122,16 @@ std::vector<uint32_t> parse_list(const char *s) {
 struct Engine {
   virtual ~Engine() = default;
   virtual void add(size_t n, const float *x) = 0;
-  virtual void search(const float *q, size_t k, size_t ef, int64_t *labels,
-                      float *scores) = 0;
+  virtual void search(const float *q, size_t k, size_t ef, int64_t *labels, float *scores) = 0;
 };
 
 struct FaissEngine : Engine {
   faiss::IndexHNSWFlat index;
-  FaissEngine(int d, int M, int efc)
-      : index(d, M, faiss::METRIC_INNER_PRODUCT) {
+  FaissEngine(int d, int M, int efc) : index(d, M, faiss::METRIC_INNER_PRODUCT) {
     index.hnsw.efConstruction = efc;
   }
   void add(size_t n, const float *x) override { index.add(n, x); }
-  void search(const float *q, size_t k, size_t ef, int64_t *labels,
-              float *scores) override {
+  void search(const float *q, size_t k, size_t ef, int64_t *labels, float *scores) override {
     index.hnsw.efSearch = (int)ef; /* the index's own, as one thread uses it */
     index.search(1, q, k, scores, labels);
   }
@@ -142,8 +139,7 @@ struct FaissEngine : Engine {
 
 struct HnswlibEngine : Engine {
   hnswb *h;
-  HnswlibEngine(int d, int M, int efc, size_t cap)
-      : h(hnswb_create(d, M, efc, cap)) {
+  HnswlibEngine(int d, int M, int efc, size_t cap) : h(hnswb_create(d, M, efc, cap)) {
     if (!h) {
       fprintf(stderr, "fvh: hnswb_create failed (%s)\n", hnswb_desc());
       exit(2);
@@ -156,8 +152,7 @@ struct HnswlibEngine : Engine {
       exit(2);
     }
   }
-  void search(const float *q, size_t k, size_t ef, int64_t *labels,
-              float *scores) override {
+  void search(const float *q, size_t k, size_t ef, int64_t *labels, float *scores) override {
     if (hnswb_search(h, q, k, ef, labels, scores) < 0) {
       fprintf(stderr, "fvh: hnswb_search failed\n");
       exit(2);
@@ -187,20 +182,33 @@ int main(int argc, char **argv) {
       i++;
       return v;
     };
-    if (a == "--data") data = need();
-    else if (a == "--dim") dim = strtoul(need(), nullptr, 10);
-    else if (a == "--lib") libs = need();
-    else if (a == "--M") Ms = parse_list(need());
-    else if (a == "--efc") efc = strtoul(need(), nullptr, 10);
-    else if (a == "--ef") efs = parse_list(need());
-    else if (a == "--k") k = strtoul(need(), nullptr, 10);
-    else if (a == "--nq") nq_max = strtoul(need(), nullptr, 10);
-    else if (a == "--nb") nb_max = strtoul(need(), nullptr, 10);
-    else if (a == "--min-time") min_time = strtod(need(), nullptr);
-    else if (a == "--reps") reps = std::max(1, atoi(need()));
+    if (a == "--data")
+      data = need();
+    else if (a == "--dim")
+      dim = strtoul(need(), nullptr, 10);
+    else if (a == "--lib")
+      libs = need();
+    else if (a == "--M")
+      Ms = parse_list(need());
+    else if (a == "--efc")
+      efc = strtoul(need(), nullptr, 10);
+    else if (a == "--ef")
+      efs = parse_list(need());
+    else if (a == "--k")
+      k = strtoul(need(), nullptr, 10);
+    else if (a == "--nq")
+      nq_max = strtoul(need(), nullptr, 10);
+    else if (a == "--nb")
+      nb_max = strtoul(need(), nullptr, 10);
+    else if (a == "--min-time")
+      min_time = strtod(need(), nullptr);
+    else if (a == "--reps")
+      reps = std::max(1, atoi(need()));
     else {
-      fprintf(stderr, "fvh: unknown option %s (see the header of "
-                      "bench/faiss_vs_hnswlib.cc)\n", a.c_str());
+      fprintf(stderr,
+              "fvh: unknown option %s (see the header of "
+              "bench/faiss_vs_hnswlib.cc)\n",
+              a.c_str());
       return 2;
     }
   }
@@ -226,11 +234,14 @@ int main(int argc, char **argv) {
   if (nq_max && nq_max < nq) nq = nq_max;
 
   const std::string faiss_desc = std::string("faiss " FVH_STR(FAISS_VERSION_MAJOR) "." FVH_STR(
-      FAISS_VERSION_MINOR) "." FVH_STR(FAISS_VERSION_PATCH) " (") + FVH_FAISS_DESC + ")";
-  fprintf(stderr, "fvh: %s: %zu base x %zu, %zu queries, k=%zu, efC=%u, 1 thread\n",
-          data.c_str(), nb, dim, nq, k, efc);
-  printf("| library | M | build s | insert/s | efSearch | recall@%zu | QPS (cpu) | QPS (wall) | mean us |\n",
-         k);
+                                     FAISS_VERSION_MINOR) "." FVH_STR(FAISS_VERSION_PATCH) " (") +
+                                 FVH_FAISS_DESC + ")";
+  fprintf(stderr, "fvh: %s: %zu base x %zu, %zu queries, k=%zu, efC=%u, 1 thread\n", data.c_str(),
+          nb, dim, nq, k, efc);
+  printf(
+      "| library | M | build s | insert/s | efSearch | recall@%zu | QPS (cpu) | QPS (wall) | mean "
+      "us |\n",
+      k);
   printf("|---|---|---|---|---|---|---|---|---|\n");
   fflush(stdout);
 
@@ -241,14 +252,16 @@ int main(int argc, char **argv) {
     const std::string desc = lib == "faiss" ? faiss_desc : hnswb_desc();
     for (uint32_t M : Ms) {
       std::unique_ptr<Engine> e;
-      if (lib == "faiss") e.reset(new FaissEngine((int)dim, (int)M, (int)efc));
-      else e.reset(new HnswlibEngine((int)dim, (int)M, (int)efc, nb));
+      if (lib == "faiss")
+        e.reset(new FaissEngine((int)dim, (int)M, (int)efc));
+      else
+        e.reset(new HnswlibEngine((int)dim, (int)M, (int)efc, nb));
       fprintf(stderr, "fvh: %s M=%u: building...\n", desc.c_str(), M);
       double c0 = cpu_s();
       e->add(nb, base.data());
       double build = cpu_s() - c0;
-      fprintf(stderr, "fvh: %s M=%u: built in %.1f s (%.0f/s)\n", desc.c_str(), M,
-              build, nb / build);
+      fprintf(stderr, "fvh: %s M=%u: built in %.1f s (%.0f/s)\n", desc.c_str(), M, build,
+              nb / build);
       for (uint32_t ef : efs) {
         size_t hits = 0;
         double best_cpu_q = 0, best_wall_q = 0; /* queries per second */
@@ -261,9 +274,7 @@ int main(int argc, char **argv) {
               if (rep == 0 && pass == 0) {
                 const int32_t *g = gt.data() + i * 100;
                 for (size_t j = 0; j < k; j++)
-                  if (labels[j] >= 0 &&
-                      std::find(g, g + k, (int32_t)labels[j]) != g + k)
-                    hits++;
+                  if (labels[j] >= 0 && std::find(g, g + k, (int32_t)labels[j]) != g + k) hits++;
               }
             }
             done += nq;
@@ -272,9 +283,9 @@ int main(int argc, char **argv) {
           best_cpu_q = std::max(best_cpu_q, done / (cpu_s() - c1));
           best_wall_q = std::max(best_wall_q, done / (wall_s() - w1));
         }
-        printf("| %s | %u | %.1f | %.0f | %u | %.4f | %.0f | %.0f | %.1f |\n",
-               desc.c_str(), M, build, nb / build, ef, (double)hits / (nq * k),
-               best_cpu_q, best_wall_q, 1e6 / best_cpu_q);
+        printf("| %s | %u | %.1f | %.0f | %u | %.4f | %.0f | %.0f | %.1f |\n", desc.c_str(), M,
+               build, nb / build, ef, (double)hits / (nq * k), best_cpu_q, best_wall_q,
+               1e6 / best_cpu_q);
         fflush(stdout);
       }
     }

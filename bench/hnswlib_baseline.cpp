@@ -41,14 +41,11 @@ struct hnswb {
 
 extern "C" int hnswb_available(void) { return 1; }
 
-extern "C" const char *hnswb_desc(void) {
-  return "hnswlib 0.6.2 (" HNSWB_SIMD ")";
-}
+extern "C" const char *hnswb_desc(void) { return "hnswlib 0.6.2 (" HNSWB_SIMD ")"; }
 
-extern "C" hnswb *hnswb_create(uint32_t dim, uint32_t M,
-                               uint32_t ef_construction, size_t max_elements) {
-  if (dim == 0 || M < 2 || ef_construction == 0 || max_elements == 0)
-    return nullptr;
+extern "C" hnswb *hnswb_create(uint32_t dim, uint32_t M, uint32_t ef_construction,
+                               size_t max_elements) {
+  if (dim == 0 || M < 2 || ef_construction == 0 || max_elements == 0) return nullptr;
   try {
     return new hnswb(dim, M, ef_construction, max_elements);
   } catch (...) {
@@ -75,8 +72,8 @@ extern "C" size_t hnswb_size(const hnswb *h) {
   return h ? static_cast<size_t>(h->index.cur_element_count) : 0;
 }
 
-extern "C" int hnswb_search(hnswb *h, const float *q, size_t k, size_t ef,
-                            int64_t *labels, float *scores) {
+extern "C" int hnswb_search(hnswb *h, const float *q, size_t k, size_t ef, int64_t *labels,
+                            float *scores) {
   if (!h || !q || k == 0 || !labels || !scores) return -1;
   try {
     h->index.setEf(ef ? ef : 10);
@@ -103,14 +100,11 @@ extern "C" int hnswb_available(void) { return 0; }
 extern "C" const char *hnswb_desc(void) {
   return "hnswlib not available (apt-get install libhnswlib-dev)";
 }
-extern "C" hnswb *hnswb_create(uint32_t, uint32_t, uint32_t, size_t) {
-  return nullptr;
-}
+extern "C" hnswb *hnswb_create(uint32_t, uint32_t, uint32_t, size_t) { return nullptr; }
 extern "C" void hnswb_destroy(hnswb *) {}
 extern "C" int hnswb_add(hnswb *, size_t, const float *) { return -1; }
 extern "C" size_t hnswb_size(const hnswb *) { return 0; }
-extern "C" int hnswb_search(hnswb *, const float *, size_t, size_t, int64_t *,
-                            float *) {
+extern "C" int hnswb_search(hnswb *, const float *, size_t, size_t, int64_t *, float *) {
   return -1;
 }
 

@@ -37,8 +37,7 @@ const char *hnswb_desc(void);
 /* An empty inner-product index for up to max_elements vectors of `dim`
  * floats; M and ef_construction as in hnswlib (and FAISS: "HNSW<M>",
  * efConstruction). NULL on bad arguments, out of memory or no hnswlib. */
-hnswb *hnswb_create(uint32_t dim, uint32_t M, uint32_t ef_construction,
-                    size_t max_elements);
+hnswb *hnswb_create(uint32_t dim, uint32_t M, uint32_t ef_construction, size_t max_elements);
 void hnswb_destroy(hnswb *h);
 
 /* Appends n vectors (n*dim floats) one by one; they get labels
@@ -52,8 +51,7 @@ size_t hnswb_size(const hnswb *h);
  * (hnswlib uses max(ef, k); ef 0 = hnswlib's default 10). labels and
  * scores are k-element caller arrays. Returns the number found (<= k), -1
  * on error. */
-int hnswb_search(hnswb *h, const float *q, size_t k, size_t ef,
-                 int64_t *labels, float *scores);
+int hnswb_search(hnswb *h, const float *q, size_t k, size_t ef, int64_t *labels, float *scores);
 
 #ifdef __cplusplus
 }

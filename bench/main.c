@@ -31,18 +31,23 @@ static const bench_study studies[] = {
      "GloVe: durable upsert rate, graph rebuild, reopen, memory; precis ingest over RPC"},
     {"ann", bench_ann,
      "GloVe: recall@10 vs queries/s over efSearch and M, in-process and over RPC"},
-    {"load", bench_load, "precisd under 64 concurrent clients: throughput, p50/p99/p99.9, RSS, limits"},
+    {"load", bench_load,
+     "precisd under 64 concurrent clients: throughput, p50/p99/p99.9, RSS, limits"},
     {"quality-wordnet", bench_quality_wordnet,
      "WordNet: relevance, diversity, coverage, hypernym recall per mode and graph hops"},
-    {"hostile", bench_hostile, "a client's p99 and the server's RSS next to one hostile client (issue 11)"},
-    {"client", bench_client, "the C client's upsert rate and retrieve round trip (bench/python_client.py)"},
+    {"hostile", bench_hostile,
+     "a client's p99 and the server's RSS next to one hostile client (issue 11)"},
+    {"client", bench_client,
+     "the C client's upsert rate and retrieve round trip (bench/python_client.py)"},
     {"filter", bench_filter,
-     "GloVe + WordNet: filtered recall@10 and QPS at 50/10/1/0.1 %, search and retrieve, with and without payload indexes"},
+     "GloVe + WordNet: filtered recall@10 and QPS at 50/10/1/0.1 %, search and retrieve, with and "
+     "without payload indexes"},
 };
 
 static void usage(FILE *f) {
-  fprintf(f, "usage: precis-bench <study> [options]   (precis-bench <study> --help)\n"
-             "studies:\n");
+  fprintf(f,
+          "usage: precis-bench <study> [options]   (precis-bench <study> --help)\n"
+          "studies:\n");
   for (size_t i = 0; i < sizeof studies / sizeof studies[0]; i++)
     fprintf(f, "  %-10s %s\n", studies[i].name, studies[i].what);
 }
@@ -96,8 +101,10 @@ int bench_parse_list(const char *s, uint32_t *out, int max) {
     unsigned long v = strtoul(s, &end, 10);
     if (end == s || errno || v > UINT32_MAX || n == max) return -1;
     out[n++] = (uint32_t)v;
-    if (*end == ',') end++;
-    else if (*end) return -1;
+    if (*end == ',')
+      end++;
+    else if (*end)
+      return -1;
     s = end;
   }
   return n;

@@ -20,7 +20,7 @@
 
 typedef struct {
   size_t n;
-  double *rel; /* n: cos(q, d_i) */
+  double *rel;  /* n: cos(q, d_i) */
   double *gram; /* n x n: cos(d_i, d_j) */
 } qbl_pool;
 

@@ -40,7 +40,8 @@ static double qs_ratio(double a, double b) { return b > 0 ? a / b : NAN; }
  * two neighbours or equal to a point). Above a family's highest sim % its
  * labels there count (flat, generous to COMPRESS: *ext = 1); below every
  * range NAN. */
-static double qs_curve_at(const qs_result *R, const double *spct, const double *lab, double s, int *ext) {
+static double qs_curve_at(const qs_result *R, const double *spct, const double *lab, double s,
+                          int *ext) {
   double best = NAN, flat = NAN;
   for (size_t i = 0; i < R->nrows; i++) {
     const qs_family *f = R->rows[i].f;
@@ -49,7 +50,8 @@ static double qs_curve_at(const qs_result *R, const double *spct, const double *
     while (first > 0 && R->rows[first - 1].f == f && !R->rows[first - 1].g->hops) first--;
     if (first != i) continue; /* each family once, from its first row */
     size_t pts[QS_MAX_GRID], n = 0;
-    for (size_t j = i; j < R->nrows && R->rows[j].f == f && !R->rows[j].g->hops && n < QS_MAX_GRID; j++) {
+    for (size_t j = i; j < R->nrows && R->rows[j].f == f && !R->rows[j].g->hops && n < QS_MAX_GRID;
+         j++) {
       size_t m = n++;
       while (m > 0 && spct[pts[m - 1]] > spct[j]) { /* insertion sort by sim % */
         pts[m] = pts[m - 1];
@@ -60,14 +62,16 @@ static double qs_curve_at(const qs_result *R, const double *spct, const double *
     for (size_t m = 0; m < n; m++) {
       size_t a = pts[m];
       double v = NAN;
-      if (spct[a] == s) v = lab[a];
+      if (spct[a] == s)
+        v = lab[a];
       else if (m + 1 < n && spct[a] < s && s < spct[pts[m + 1]]) {
         size_t b = pts[m + 1];
         v = lab[a] + (lab[b] - lab[a]) * (s - spct[a]) / (spct[b] - spct[a]);
       }
       if (!isnan(v) && (isnan(best) || v > best)) best = v;
     }
-    if (n && s > spct[pts[n - 1]] && (isnan(flat) || lab[pts[n - 1]] > flat)) flat = lab[pts[n - 1]];
+    if (n && s > spct[pts[n - 1]] && (isnan(flat) || lab[pts[n - 1]] > flat))
+      flat = lab[pts[n - 1]];
   }
   if (ext) *ext = isnan(best) && !isnan(flat);
   return isnan(best) ? flat : best;
@@ -180,46 +184,55 @@ int qs_summarise(qs_result *R, int boot) {
 /* ---- output ---- */
 
 void qs_row_name(const qs_row *r, char *buf, size_t cap) {
-  if (isnan(r->param)) snprintf(buf, cap, "%s", r->f->name);
-  else snprintf(buf, cap, "%s %s=%g", r->f->name, qt_knob_name(r->f->knob), r->param);
+  if (isnan(r->param))
+    snprintf(buf, cap, "%s", r->f->name);
+  else
+    snprintf(buf, cap, "%s %s=%g", r->f->name, qt_knob_name(r->f->knob), r->param);
 }
 
 static const char *qs_verdict(const qs_front *F) {
   if (isnan(F->c_lab)) return "not comparable";
-  if (F->ext) return F->hi < 0 ? "below (above COMPRESS's sim range)" : "above COMPRESS's sim range";
+  if (F->ext)
+    return F->hi < 0 ? "below (above COMPRESS's sim range)" : "above COMPRESS's sim range";
   if (F->hi < 0) return "below";
   if (F->lo > 0) return "above";
   return isnan(F->lo) ? (F->gap < 0 ? "below?" : "on/above?") : "on";
 }
 
 void qs_tsv(FILE *f, const qs_result *R) {
-  fprintf(f, "# corpus %s, transport %s, %zu entries, %zu labels, %zu links, %zu queries (%zu with "
-             "links), k %d\n",
+  fprintf(f,
+          "# corpus %s, transport %s, %zu entries, %zu labels, %zu links, %zu queries (%zu with "
+          "links), k %d\n",
           R->corpus, R->transport, R->c->n, R->c->nlabels, R->c->nlinks, R->nq, R->nq_linked, QS_K);
-  fprintf(f, "corpus\ttransport\tgraph\thops\tfamily\tknob\tvalue\tsim\tsim_pct\tsim_pct_lo\tsim_pct_hi"
-             "\tlabels\tlabels_ratio\tlabels_ratio_lo\tlabels_ratio_hi\tredundancy\trecall\trecall_ratio"
-             "\trecall_ratio_lo\trecall_ratio_hi\tgraph_share\tpool\tp50_ms\tp99_ms\n");
+  fprintf(
+      f,
+      "corpus\ttransport\tgraph\thops\tfamily\tknob\tvalue\tsim\tsim_pct\tsim_pct_lo\tsim_pct_hi"
+      "\tlabels\tlabels_ratio\tlabels_ratio_lo\tlabels_ratio_hi\tredundancy\trecall\trecall_ratio"
+      "\trecall_ratio_lo\trecall_ratio_hi\tgraph_share\tpool\tp50_ms\tp99_ms\n");
   for (size_t i = 0; i < R->nrows; i++) {
     const qs_row *r = &R->rows[i];
-    fprintf(f, "%s\t%s\t%s\t%u\t%s\t%s\t%g\t%.5f\t%.3f\t%.3f\t%.3f\t%.4f\t%.4f\t%.4f\t%.4f\t%.5f\t%.4f"
-               "\t%.4f\t%.4f\t%.4f\t%.4f\t%.1f\t%.3f\t%.3f\n",
+    fprintf(f,
+            "%s\t%s\t%s\t%u\t%s\t%s\t%g\t%.5f\t%.3f\t%.3f\t%.3f\t%.4f\t%.4f\t%.4f\t%.4f\t%.5f\t%.4f"
+            "\t%.4f\t%.4f\t%.4f\t%.4f\t%.1f\t%.3f\t%.3f\n",
             R->corpus, R->transport, r->g->name, r->g->hops, r->f->name,
-            r->f->knob >= 0 ? qt_knob_name(r->f->knob) : "-", isnan(r->param) ? 0 : r->param, r->m_sim,
-            r->sim_pct, r->ci[0][0], r->ci[0][1], r->m_labels, r->labr, r->ci[1][0], r->ci[1][1],
-            r->m_red, r->m_rec, r->recr, r->ci[2][0], r->ci[2][1], r->m_gshare, r->pool, r->p50, r->p99);
+            r->f->knob >= 0 ? qt_knob_name(r->f->knob) : "-", isnan(r->param) ? 0 : r->param,
+            r->m_sim, r->sim_pct, r->ci[0][0], r->ci[0][1], r->m_labels, r->labr, r->ci[1][0],
+            r->ci[1][1], r->m_red, r->m_rec, r->recr, r->ci[2][0], r->ci[2][1], r->m_gshare,
+            r->pool, r->p50, r->p99);
   }
 }
 
 void qs_front_tsv(FILE *f, const qs_result *R, int header) {
   if (header)
-    fprintf(f, "corpus\ttransport\tfamily\tknob\tvalue\tsim_pct\tlabels\tcompress_labels\tgap\tgap_lo"
-               "\tgap_hi\tverdict\n");
+    fprintf(f,
+            "corpus\ttransport\tfamily\tknob\tvalue\tsim_pct\tlabels\tcompress_labels\tgap\tgap_lo"
+            "\tgap_hi\tverdict\n");
   for (size_t i = 0; i < R->nfront; i++) {
     const qs_front *F = &R->front[i];
     const qs_row *r = &R->rows[F->row];
-    fprintf(f, "%s\t%s\t%s\t%s\t%g\t%.3f\t%.4f\t%.4f\t%.4f\t%.4f\t%.4f\t%s\n", R->corpus, R->transport,
-            r->f->name, r->f->knob >= 0 ? qt_knob_name(r->f->knob) : "-", r->param, F->s, F->lab,
-            F->c_lab, F->gap, F->lo, F->hi, qs_verdict(F));
+    fprintf(f, "%s\t%s\t%s\t%s\t%g\t%.3f\t%.4f\t%.4f\t%.4f\t%.4f\t%.4f\t%s\n", R->corpus,
+            R->transport, r->f->name, r->f->knob >= 0 ? qt_knob_name(r->f->knob) : "-", r->param,
+            F->s, F->lab, F->c_lab, F->gap, F->lo, F->hi, qs_verdict(F));
   }
 }
 
@@ -247,9 +260,12 @@ static void qs_front_counts(const qs_result *R, qs_front_count *fc) {
       fc->nc++;
       continue;
     }
-    if (!strncmp(v, "below", 5)) fc->below++;
-    else if (!strcmp(v, "above")) fc->above++;
-    else fc->on++;
+    if (!strncmp(v, "below", 5))
+      fc->below++;
+    else if (!strcmp(v, "above"))
+      fc->above++;
+    else
+      fc->on++;
     if (!fc->worst || F->gap < fc->worst->gap) fc->worst = F;
   }
 }
@@ -259,21 +275,28 @@ static void qs_md_row(FILE *f, const qs_row *r) {
   char name[96];
   qs_row_name(r, name, sizeof name);
   fprintf(f, "| %s | %s | %.1f [%.1f, %.1f] | %.2f | %.3f [%.3f, %.3f] | %.3f |", r->g->name, name,
-          r->sim_pct, r->ci[0][0], r->ci[0][1], r->m_labels, r->labr, r->ci[1][0], r->ci[1][1], r->m_red);
-  if (isnan(r->m_rec)) fprintf(f, " - | - |");
-  else fprintf(f, " %.3f | %.2f [%.2f, %.2f] |", r->m_rec, r->recr, r->ci[2][0], r->ci[2][1]);
+          r->sim_pct, r->ci[0][0], r->ci[0][1], r->m_labels, r->labr, r->ci[1][0], r->ci[1][1],
+          r->m_red);
+  if (isnan(r->m_rec))
+    fprintf(f, " - | - |");
+  else
+    fprintf(f, " %.3f | %.2f [%.2f, %.2f] |", r->m_rec, r->recr, r->ci[2][0], r->ci[2][1]);
   fprintf(f, " %.0f | %.2f | %.2f |\n", r->pool, r->p50, r->p99);
 }
 
 void qs_markdown(FILE *f, const qs_result *R) {
   const ds_corpus *c = R->c;
   fprintf(f, "### %s (%s)\n\n", R->corpus, R->transport);
-  fprintf(f, "%zu entries, dim %zu, %zu labels, %zu links, %zu queries (%zu with linked entries), k %d; "
-             "setup: upsert %.1f s, links %.1f s, kNN graph %.1f s (%llu edges)\n\n",
-          c->n, c->dim, c->nlabels, c->nlinks, R->nq, R->nq_linked, QS_K, R->st.upsert_s, R->st.links_s,
-          R->st.rebuild_s, (unsigned long long)R->st.knn_edges);
-  fprintf(f, "| graph | row | sim %% of TOPK | labels | labels / TOPK | redund. | recall | recall / "
-             "TOPK h0 | pool | p50 ms | p99 ms |\n|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n");
+  fprintf(
+      f,
+      "%zu entries, dim %zu, %zu labels, %zu links, %zu queries (%zu with linked entries), k %d; "
+      "setup: upsert %.1f s, links %.1f s, kNN graph %.1f s (%llu edges)\n\n",
+      c->n, c->dim, c->nlabels, c->nlinks, R->nq, R->nq_linked, QS_K, R->st.upsert_s, R->st.links_s,
+      R->st.rebuild_s, (unsigned long long)R->st.knn_edges);
+  fprintf(f,
+          "| graph | row | sim %% of TOPK | labels | labels / TOPK | redund. | recall | recall / "
+          "TOPK h0 | pool | p50 ms | p99 ms "
+          "|\n|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n");
   static const char *const head_graphs[] = {"h0", "links-1", "links-2", "all-1", "all-2"};
   for (size_t g = 0; g < sizeof head_graphs / sizeof *head_graphs; g++) {
     qs_md_row(f, qs_find(R, "TOPK", head_graphs[g], NAN));
@@ -292,7 +315,8 @@ void qs_markdown(FILE *f, const qs_result *R) {
     const qs_row *best = NULL;
     for (size_t j = i; j < R->nrows; j++) {
       const qs_row *s = &R->rows[j];
-      if (s->f == r->f && !s->g->hops && s->sim_pct >= 97 && (!best || s->labr > best->labr)) best = s;
+      if (s->f == r->f && !s->g->hops && s->sim_pct >= 97 && (!best || s->labr > best->labr))
+        best = s;
     }
     if (best)
       fprintf(f, " %s %.3f (%s=%g, sim %.1f %%);", r->f->name, best->labr, qt_knob_name(r->f->knob),
@@ -302,16 +326,19 @@ void qs_markdown(FILE *f, const qs_result *R) {
   }
   qs_front_count fc;
   qs_front_counts(R, &fc);
-  fprintf(f, "\n\nfront (COMPRESS labels - compared point's labels at equal sim %%, hops 0): %zu points "
-             "below, %zu on, %zu above, %zu not comparable (outside COMPRESS's sim range)",
-          fc.below, fc.on, fc.above, fc.nc);
+  fprintf(
+      f,
+      "\n\nfront (COMPRESS labels - compared point's labels at equal sim %%, hops 0): %zu points "
+      "below, %zu on, %zu above, %zu not comparable (outside COMPRESS's sim range)",
+      fc.below, fc.on, fc.above, fc.nc);
   if (fc.worst) {
     char name[96];
     qs_row_name(&R->rows[fc.worst->row], name, sizeof name);
-    fprintf(f, "; lowest gap: %s at sim %.1f %%: %+.3f [%+.3f, %+.3f]", name, fc.worst->s, fc.worst->gap,
-            fc.worst->lo, fc.worst->hi);
+    fprintf(f, "; lowest gap: %s at sim %.1f %%: %+.3f [%+.3f, %+.3f]", name, fc.worst->s,
+            fc.worst->gap, fc.worst->lo, fc.worst->hi);
   }
-  fprintf(f, "; verdict: %s\n\n", fc.below ? "COMPRESS is BELOW the front" : "COMPRESS on or above the front");
+  fprintf(f, "; verdict: %s\n\n",
+          fc.below ? "COMPRESS is BELOW the front" : "COMPRESS on or above the front");
 }
 
 /* one line of the cross-corpus table, with the targets */
@@ -321,16 +348,17 @@ void qs_headline(char *buf, size_t cap, const qs_result *R) {
                *d2 = qs_find(R, "DEFAULT", "links-2", NAN);
   qs_front_count fc;
   qs_front_counts(R, &fc);
-  int n = snprintf(buf, cap, "| %s | %.1f %% / %.2fx [%.2f, %.2f] %s |", R->corpus, d0->sim_pct, d0->labr,
-                   d0->ci[1][0], d0->ci[1][1], d0->sim_pct >= 97 && d0->labr >= 1.3 ? "met" : "NOT met");
+  int n = snprintf(buf, cap, "| %s | %.1f %% / %.2fx [%.2f, %.2f] %s |", R->corpus, d0->sim_pct,
+                   d0->labr, d0->ci[1][0], d0->ci[1][1],
+                   d0->sim_pct >= 97 && d0->labr >= 1.3 ? "met" : "NOT met");
   if (m5)
     n += snprintf(buf + n, cap - (size_t)n, " %.1f %% / %.2fx %s |", m5->sim_pct, m5->labr,
                   m5->sim_pct >= 97 && m5->labr >= 1.1 ? "met" : "NOT met");
   else
     n += snprintf(buf + n, cap - (size_t)n, " - |");
   if (d1 && !isnan(t0->m_rec))
-    n += snprintf(buf + n, cap - (size_t)n, " %.3f | %.2fx [%.2f, %.2f] at %.1f %% %s |", t0->m_rec, d1->recr,
-                  d1->ci[2][0], d1->ci[2][1], d1->sim_pct,
+    n += snprintf(buf + n, cap - (size_t)n, " %.3f | %.2fx [%.2f, %.2f] at %.1f %% %s |", t0->m_rec,
+                  d1->recr, d1->ci[2][0], d1->ci[2][1], d1->sim_pct,
                   d1->recr >= 1.5 && d1->sim_pct >= 90 ? "met" : "NOT met");
   else
     n += snprintf(buf + n, cap - (size_t)n, " - | - |");
@@ -338,6 +366,6 @@ void qs_headline(char *buf, size_t cap, const qs_result *R) {
     n += snprintf(buf + n, cap - (size_t)n, " %.2fx at %.1f %% |", d2->recr, d2->sim_pct);
   else
     n += snprintf(buf + n, cap - (size_t)n, " - |");
-  snprintf(buf + n, cap - (size_t)n, " %zu of %zu below %s |", fc.below, fc.below + fc.on + fc.above,
-           fc.below ? "NOT met" : "met");
+  snprintf(buf + n, cap - (size_t)n, " %zu of %zu below %s |", fc.below,
+           fc.below + fc.on + fc.above, fc.below ? "NOT met" : "met");
 }

@@ -15,15 +15,15 @@
 #include "precis/precis.h"
 #include "srvproc.h"
 
-#define QT_BATCH 1000
+#define QT_BATCH     1000
 #define QT_MAX_COLLS 32
 
 struct qt {
   char name[128];
-  engine *e;           /* in-process */
-  precis_conn *conn;   /* precisd */
-  srvproc sp;          /* spawned precisd (pid 0 when --server) */
-  char *dir;           /* temporary data directory */
+  engine *e;         /* in-process */
+  precis_conn *conn; /* precisd */
+  srvproc sp;        /* spawned precisd (pid 0 when --server) */
+  char *dir;         /* temporary data directory */
   char colls[QT_MAX_COLLS][PRECIS_MAX_NAME_LEN + 1];
   int ncolls;
 };
@@ -140,23 +140,31 @@ static char *qt_meta(const ds_corpus *c, size_t i) {
 }
 
 /* rows [at, at+m) of c as one upsert; meta[j]: the rows' metadata */
-static int qt_put_points(qt *t, const char *coll, const ds_corpus *c, size_t at, size_t m, char **meta,
-                         precis_error *err) {
+static int qt_put_points(qt *t, const char *coll, const ds_corpus *c, size_t at, size_t m,
+                         char **meta, precis_error *err) {
   if (t->e) {
     engine_point_in pts[QT_BATCH];
     for (size_t j = 0; j < m; j++) {
       const char *tx = c->text ? c->text[at + j] : "";
-      pts[j] = (engine_point_in){.id = c->ids[at + j], .vector = c->vec + (at + j) * c->dim,
-                                 .dim = (uint32_t)c->dim, .text = tx, .text_len = strlen(tx),
-                                 .meta = meta[j], .meta_len = strlen(meta[j]), .tokens = -1};
+      pts[j] = (engine_point_in){.id = c->ids[at + j],
+                                 .vector = c->vec + (at + j) * c->dim,
+                                 .dim = (uint32_t)c->dim,
+                                 .text = tx,
+                                 .text_len = strlen(tx),
+                                 .meta = meta[j],
+                                 .meta_len = strlen(meta[j]),
+                                 .tokens = -1};
     }
     return engine_upsert(t->e, coll, pts, m, err) ? -1 : 0;
   }
   precis_point pts[QT_BATCH];
   for (size_t j = 0; j < m; j++)
-    pts[j] = (precis_point){.id = c->ids[at + j], .vector = c->vec + (at + j) * c->dim,
-                            .dim = (uint32_t)c->dim, .text = c->text ? c->text[at + j] : NULL,
-                            .metadata = meta[j], .tokens = -1};
+    pts[j] = (precis_point){.id = c->ids[at + j],
+                            .vector = c->vec + (at + j) * c->dim,
+                            .dim = (uint32_t)c->dim,
+                            .text = c->text ? c->text[at + j] : NULL,
+                            .metadata = meta[j],
+                            .tokens = -1};
   return precis_upsert(t->conn, coll, pts, m, NULL, err) ? -1 : 0;
 }
 
@@ -199,15 +207,15 @@ static int qt_create(qt *t, const char *coll, uint32_t dim, precis_error *err) {
 static int qt_rebuild_describe(qt *t, const char *coll, qt_setup *st, precis_error *err) {
   if (t->e) {
     engine_collection_info info;
-    if (engine_graph_rebuild(t->e, coll, err) ||
-        engine_collection_describe(t->e, coll, &info, err))
+    if (engine_graph_rebuild(t->e, coll, err) || engine_collection_describe(t->e, coll, &info, err))
       return -1;
     st->knn_edges = info.knn_edges;
     st->links = info.links;
     return 0;
   }
   precis_collection_info info;
-  if (precis_graph_rebuild(t->conn, coll, err) || precis_collection_describe(t->conn, coll, &info, err))
+  if (precis_graph_rebuild(t->conn, coll, err) ||
+      precis_collection_describe(t->conn, coll, &info, err))
     return -1;
   st->knn_edges = info.knn_edges;
   st->links = info.links;
@@ -246,15 +254,15 @@ int qt_ingest(qt *t, const char *coll, const ds_corpus *c, qt_setup *st) {
 }
 
 /* Sets the knobs of r on a params struct p of either transport. */
-#define QT_APPLY(p, r)                                                        \
-  do {                                                                        \
-    QT_KNOBS(QT_APPLY_ONE)                                                    \
+#define QT_APPLY(p, r)     \
+  do {                     \
+    QT_KNOBS(QT_APPLY_ONE) \
   } while (0)
 #define QT_APPLY_ONE(n) \
   if (r->set & (1u << QK_##n)) p.n = (__typeof__(p.n))r->v[QK_##n];
 
-int qt_retrieve(qt *t, const char *coll, const float *q, uint32_t dim, uint32_t k,
-                const qt_req *r, qt_item *items, size_t cap, size_t *n, uint32_t *pool_size) {
+int qt_retrieve(qt *t, const char *coll, const float *q, uint32_t dim, uint32_t k, const qt_req *r,
+                qt_item *items, size_t cap, size_t *n, uint32_t *pool_size) {
   precis_error err = {0};
   *n = 0;
   if (t->e) {

@@ -39,13 +39,13 @@ enum {
 #define QT_ENUM(n) QK_##n,
   QT_KNOBS(QT_ENUM)
 #undef QT_ENUM
-  QK_COUNT
+      QK_COUNT
 };
 
 typedef struct {
-  unsigned set;        /* bit QK_x: knob x is sent */
+  unsigned set; /* bit QK_x: knob x is sent */
   double v[QK_COUNT];
-  int links_only;      /* graph walks knowledge links only (no kNN edges) */
+  int links_only; /* graph walks knowledge links only (no kNN edges) */
 } qt_req;
 
 /* Knob index of `name` ("theta", ...), -1 when unknown. */
@@ -81,8 +81,8 @@ void qt_close(qt *t);
  * the kNN graph rebuilt. */
 int qt_ingest(qt *t, const char *coll, const ds_corpus *c, qt_setup *st);
 /* One retrieve of k items; items has room for cap. *pool_size: as reported. */
-int qt_retrieve(qt *t, const char *coll, const float *q, uint32_t dim, uint32_t k,
-                const qt_req *r, qt_item *items, size_t cap, size_t *n, uint32_t *pool_size);
+int qt_retrieve(qt *t, const char *coll, const float *q, uint32_t dim, uint32_t k, const qt_req *r,
+                qt_item *items, size_t cap, size_t *n, uint32_t *pool_size);
 /* The ANN top-n of q (the default search) with their vectors (fetched with
  * get/with_vectors over the wire): ids[n], vecs[n*dim]; *got <= n. */
 int qt_pool(qt *t, const char *coll, const float *q, uint32_t dim, uint32_t n, uint64_t *ids,

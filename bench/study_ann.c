@@ -50,11 +50,11 @@
 #include "precis/precis.h"
 #include "srvproc.h"
 
-#define AB_DIM 100
-#define AB_K 10
+#define AB_DIM      100
+#define AB_K        10
 #define AB_MAX_LIST 16
-#define AB_COLL "glove"
-#define AB_WARM 20
+#define AB_COLL     "glove"
+#define AB_WARM     20
 
 typedef struct {
   size_t n, nq;
@@ -99,14 +99,12 @@ static int ab_sweep_inproc(engine *e, const ab_data *d, uint32_t ef, size_t nq, 
   uint64_t ids[AB_K];
   size_t nh;
   for (size_t i = 0; i < AB_WARM && i < nq; i++)
-    if (engine_search(e, AB_COLL, d->q + i * AB_DIM, AB_DIM, AB_K, &sp, hits, &nh, &err))
-      goto fail;
+    if (engine_search(e, AB_COLL, d->q + i * AB_DIM, AB_DIM, AB_K, &sp, hits, &nh, &err)) goto fail;
   double rec = 0;
   uint64_t c0 = bench_thread_cpu_ns(), t0 = bench_now_ns();
   for (size_t i = 0; i < nq; i++) {
     uint64_t a = bench_now_ns();
-    if (engine_search(e, AB_COLL, d->q + i * AB_DIM, AB_DIM, AB_K, &sp, hits, &nh, &err))
-      goto fail;
+    if (engine_search(e, AB_COLL, d->q + i * AB_DIM, AB_DIM, AB_K, &sp, hits, &nh, &err)) goto fail;
     lat[i] = (double)(bench_now_ns() - a) / 1e6;
     for (size_t j = 0; j < nh; j++) ids[j] = hits[j].id;
     rec += ab_recall(d, i, ids, nh);
@@ -166,8 +164,8 @@ static void *ab_rpc_worker(void *arg) {
 }
 
 /* All queries over `conns` connections (threads); QPS and mean recall. */
-static int ab_rpc_run(const ab_data *d, int port, uint32_t ef, size_t nq, int conns,
-                      double *qps, double *recall, double *lat) {
+static int ab_rpc_run(const ab_data *d, int port, uint32_t ef, size_t nq, int conns, double *qps,
+                      double *recall, double *lat) {
   ab_job jobs[64];
   pthread_t th[64];
   if (conns > 64) conns = 64;
@@ -177,7 +175,10 @@ static int ab_rpc_run(const ab_data *d, int port, uint32_t ef, size_t nq, int co
   if (w.rc) return -1;
   uint64_t t0 = bench_now_ns();
   for (int i = 0; i < conns; i++) {
-    jobs[i] = (ab_job){.d = d, .port = port, .ef = ef, .from = nq * (size_t)i / (size_t)conns,
+    jobs[i] = (ab_job){.d = d,
+                       .port = port,
+                       .ef = ef,
+                       .from = nq * (size_t)i / (size_t)conns,
                        .to = nq * (size_t)(i + 1) / (size_t)conns,
                        .lat = conns == 1 ? lat : NULL};
     if (pthread_create(&th[i], NULL, ab_rpc_worker, &jobs[i])) return -1;
@@ -211,11 +212,9 @@ static int ab_rpc_pipelined(const ab_data *d, int port, uint32_t ef, size_t nq, 
   int rc = -1;
   if (!hits || !nh || !st) goto out;
   size_t warm = nq < AB_WARM ? nq : AB_WARM;
-  if (precis_search_batch(c, AB_COLL, d->q, warm, AB_DIM, AB_K, &o, hits, nh, st, &err))
-    goto fail;
+  if (precis_search_batch(c, AB_COLL, d->q, warm, AB_DIM, AB_K, &o, hits, nh, st, &err)) goto fail;
   uint64_t t0 = bench_now_ns();
-  if (precis_search_batch(c, AB_COLL, d->q, nq, AB_DIM, AB_K, &o, hits, nh, st, &err))
-    goto fail;
+  if (precis_search_batch(c, AB_COLL, d->q, nq, AB_DIM, AB_K, &o, hits, nh, st, &err)) goto fail;
   *qps = (double)nq / ((double)(bench_now_ns() - t0) / 1e9);
   double rec = 0;
   uint64_t ids[AB_K];
@@ -331,8 +330,8 @@ static int ab_one_m(const ab_data *d, uint32_t m, uint32_t efc, const uint32_t *
   engine_options eo;
   engine_options_default(&eo);
   eo.sync_writes = 0;
-  engine_collection_config cfg = {.dim = AB_DIM, .metric = ENGINE_METRIC_COSINE,
-                                  .hnsw_ef_construction = efc};
+  engine_collection_config cfg = {
+      .dim = AB_DIM, .metric = ENGINE_METRIC_COSINE, .hnsw_ef_construction = efc};
   snprintf(cfg.index_spec, sizeof cfg.index_spec, "HNSW%u", m);
   char *dir = bu_tmpdir("ann");
   int rc = -1;
@@ -345,8 +344,8 @@ static int ab_one_m(const ab_data *d, uint32_t m, uint32_t efc, const uint32_t *
   for (size_t at = 0; at < d->n; at += 1000) {
     size_t k = d->n - at < 1000 ? d->n - at : 1000;
     for (size_t j = 0; j < k; j++)
-      pts[j] = (engine_point_in){.id = at + j, .vector = d->base + (at + j) * AB_DIM,
-                                 .dim = AB_DIM, .tokens = 0};
+      pts[j] = (engine_point_in){
+          .id = at + j, .vector = d->base + (at + j) * AB_DIM, .dim = AB_DIM, .tokens = 0};
     if (engine_upsert(e, AB_COLL, pts, k, &err)) goto fail;
     if ((at / 1000) % 50 == 49) fprintf(stderr, "\rann: %zu / %zu", at + k, d->n);
   }
@@ -408,12 +407,34 @@ typedef struct {
 static int ab_series(const ab_row *r, int s, double *rec, double *qps) {
   if (!r->ef) return 0;
   switch (s) {
-  case 4: *rec = r->recall; *qps = r->cpu_qps; return 1;
-  case 5: if (!r->has_hn) return 0; *rec = r->hn_recall; *qps = r->hn_cpu_qps; return 1;
-  case 0: *rec = r->recall; *qps = r->qps; return 1;
-  case 1: if (!r->has_rpc) return 0; *rec = r->rpc1_recall; *qps = r->rpc1_qps; return 1;
-  case 2: if (!r->has_rpc) return 0; *rec = r->rpcP_recall; *qps = r->rpcP_qps; return 1;
-  default: if (!r->has_hn) return 0; *rec = r->hn_recall; *qps = r->hn_qps; return 1;
+    case 4:
+      *rec = r->recall;
+      *qps = r->cpu_qps;
+      return 1;
+    case 5:
+      if (!r->has_hn) return 0;
+      *rec = r->hn_recall;
+      *qps = r->hn_cpu_qps;
+      return 1;
+    case 0:
+      *rec = r->recall;
+      *qps = r->qps;
+      return 1;
+    case 1:
+      if (!r->has_rpc) return 0;
+      *rec = r->rpc1_recall;
+      *qps = r->rpc1_qps;
+      return 1;
+    case 2:
+      if (!r->has_rpc) return 0;
+      *rec = r->rpcP_recall;
+      *qps = r->rpcP_qps;
+      return 1;
+    default:
+      if (!r->has_hn) return 0;
+      *rec = r->hn_recall;
+      *qps = r->hn_qps;
+      return 1;
   }
 }
 
@@ -452,26 +473,28 @@ typedef struct {
   const char *rpc_note;
 } ab_ctx;
 
-static void ab_markdown(FILE *f, const ab_ctx *c, const ab_build *b, size_t nb,
-                        const ab_row *rows, size_t nrows) {
+static void ab_markdown(FILE *f, const ab_ctx *c, const ab_build *b, size_t nb, const ab_row *rows,
+                        size_t nrows) {
   fprintf(f, "## ann: recall@10 vs queries/s on %s (%zu points x %d, %zu queries)\n\n", c->set,
           c->n, AB_DIM, c->nq);
   bu_env_md(f);
-  fprintf(f, "index HNSW<M>, efConstruction %u, cosine; one query at a time, k %d, one "
-             "client thread (in-process: engine_search; RPC: precis_search against precisd "
-             "with its default 2 workers, on the same machine); exact rows use the first 100 "
-             "queries.\n\n",
+  fprintf(f,
+          "index HNSW<M>, efConstruction %u, cosine; one query at a time, k %d, one "
+          "client thread (in-process: engine_search; RPC: precis_search against precisd "
+          "with its default 2 workers, on the same machine); exact rows use the first 100 "
+          "queries.\n\n",
           c->efc, AB_K);
   fprintf(f, "FAISS: %s. hnswlib: %s.\n\n", engine_faiss_build(),
           hnswb_available() ? hnswb_desc() : "not built (no libhnswlib-dev) or --no-hnswlib");
-  fprintf(f, "| M | upsert points/s (incl. kNN edges) | index build points/s (rebuild on open) "
-             "| hnswlib inserts/s |\n");
+  fprintf(f,
+          "| M | upsert points/s (incl. kNN edges) | index build points/s (rebuild on open) "
+          "| hnswlib inserts/s |\n");
   fprintf(f, "|---:|---:|---:|---:|\n");
   for (size_t i = 0; i < nb; i++) {
     fprintf(f, "| %u | %.0f (%.1f s) |", b[i].m, (double)c->n / b[i].upsert_s, b[i].upsert_s);
     if (b[i].rebuild_s > 0)
-      fprintf(f, " %.0f (%.1f s, ann_total %llu) |", (double)c->n / b[i].rebuild_s,
-              b[i].rebuild_s, (unsigned long long)b[i].ann_total);
+      fprintf(f, " %.0f (%.1f s, ann_total %llu) |", (double)c->n / b[i].rebuild_s, b[i].rebuild_s,
+              (unsigned long long)b[i].ann_total);
     else
       fprintf(f, " - |");
     if (b[i].hn_build_s > 0)
@@ -480,9 +503,10 @@ static void ab_markdown(FILE *f, const ab_ctx *c, const ab_build *b, size_t nb,
       fprintf(f, " - |\n");
   }
   fprintf(f, "\n");
-  fprintf(f, "| M | efSearch | recall@10 | QPS | CPU QPS | p50 ms | p99 ms | RPC 1 conn QPS "
-             "| RPC/in-proc | RPC %d conns QPS | RPC 1 conn pipelined QPS | RPC recall "
-             "| hnswlib recall | hnswlib QPS |\n",
+  fprintf(f,
+          "| M | efSearch | recall@10 | QPS | CPU QPS | p50 ms | p99 ms | RPC 1 conn QPS "
+          "| RPC/in-proc | RPC %d conns QPS | RPC 1 conn pipelined QPS | RPC recall "
+          "| hnswlib recall | hnswlib QPS |\n",
           c->conns);
   fprintf(f, "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n");
   for (size_t i = 0; i < nrows; i++) {
@@ -503,12 +527,14 @@ static void ab_markdown(FILE *f, const ab_ctx *c, const ab_build *b, size_t nb,
   }
   fprintf(f, "\n");
   /* the target, at equal recall: each curve interpolated at AB_TARGET */
-  fprintf(f, "At recall@10 = %.2f, each curve interpolated between the two efSearch rows "
-             "around it (QPS log-linear in recall; '>=' where the smallest efSearch already "
-             "exceeds it, '-' where no row reaches it):\n\n",
+  fprintf(f,
+          "At recall@10 = %.2f, each curve interpolated between the two efSearch rows "
+          "around it (QPS log-linear in recall; '>=' where the smallest efSearch already "
+          "exceeds it, '-' where no row reaches it):\n\n",
           AB_TARGET);
-  fprintf(f, "| M | in-process QPS | hnswlib QPS | in-process / hnswlib | RPC 1 conn QPS "
-             "| RPC 1 conn / hnswlib | RPC pipelined QPS | pipelined / hnswlib |\n");
+  fprintf(f,
+          "| M | in-process QPS | hnswlib QPS | in-process / hnswlib | RPC 1 conn QPS "
+          "| RPC 1 conn / hnswlib | RPC pipelined QPS | pipelined / hnswlib |\n");
   fprintf(f, "|---:|---:|---:|---:|---:|---:|---:|---:|\n");
   for (size_t i = 0; i < nrows;) {
     size_t j = i;
@@ -519,20 +545,25 @@ static void ab_markdown(FILE *f, const ab_ctx *c, const ab_build *b, size_t nb,
     const int order[4] = {0, 3, 1, 2}; /* the columns: in-process, hnswlib, RPC 1, pipelined */
     for (int o = 0; o < 4; o++) {
       const ab_at *a = &at[order[o]];
-      if (a->qps > 0) fprintf(f, " %s%.0f |", a->lower_bound ? ">=" : "", a->qps);
-      else fprintf(f, " - |");
+      if (a->qps > 0)
+        fprintf(f, " %s%.0f |", a->lower_bound ? ">=" : "", a->qps);
+      else
+        fprintf(f, " - |");
       if (o == 0) continue; /* its ratio follows the hnswlib column */
       const ab_at *x = o == 1 ? &at[0] : a;
-      if (x->qps > 0 && at[3].qps > 0) fprintf(f, " %.2f |", x->qps / at[3].qps);
-      else fprintf(f, " - |");
+      if (x->qps > 0 && at[3].qps > 0)
+        fprintf(f, " %.2f |", x->qps / at[3].qps);
+      else
+        fprintf(f, " - |");
     }
     fprintf(f, "\n");
     i = j;
   }
   fprintf(f, "\n");
   /* the same per thread-CPU second: steadier when the machine is shared */
-  fprintf(f, "Per thread-CPU second at recall@10 = %.2f (both in-process, one thread):\n\n"
-             "| M | Precis CPU QPS | hnswlib CPU QPS | Precis / hnswlib |\n|---:|---:|---:|---:|\n",
+  fprintf(f,
+          "Per thread-CPU second at recall@10 = %.2f (both in-process, one thread):\n\n"
+          "| M | Precis CPU QPS | hnswlib CPU QPS | Precis / hnswlib |\n|---:|---:|---:|---:|\n",
           AB_TARGET);
   for (size_t i = 0; i < nrows;) {
     size_t j = i;
@@ -540,8 +571,10 @@ static void ab_markdown(FILE *f, const ab_ctx *c, const ab_build *b, size_t nb,
     ab_at p = ab_interp(rows + i, j - i, 4), h = ab_interp(rows + i, j - i, 5);
     fprintf(f, "| %u | %s%.0f | %s%.0f |", rows[i].m, p.lower_bound ? ">=" : "", p.qps,
             h.lower_bound ? ">=" : "", h.qps);
-    if (p.qps > 0 && h.qps > 0) fprintf(f, " %.2f |\n", p.qps / h.qps);
-    else fprintf(f, " - |\n");
+    if (p.qps > 0 && h.qps > 0)
+      fprintf(f, " %.2f |\n", p.qps / h.qps);
+    else
+      fprintf(f, " - |\n");
     i = j;
   }
   fprintf(f, "\n");
@@ -556,35 +589,39 @@ static void ab_json(FILE *f, const ab_ctx *c, const ab_build *b, size_t nb, cons
   bu_json_str(f, engine_faiss_build());
   fprintf(f, ",\"hnswlib\":");
   bu_json_str(f, hnswb_available() ? hnswb_desc() : "");
-  fprintf(f, ",\"set\":\"%s\",\"n\":%zu,\"queries\":%zu,\"k\":%d,\"ef_construction\":%u,"
-             "\"rpc_conns\":%d,\"rpc_note\":",
+  fprintf(f,
+          ",\"set\":\"%s\",\"n\":%zu,\"queries\":%zu,\"k\":%d,\"ef_construction\":%u,"
+          "\"rpc_conns\":%d,\"rpc_note\":",
           c->set, c->n, c->nq, AB_K, c->efc, c->conns);
   bu_json_str(f, c->rpc_note ? c->rpc_note : "");
   fprintf(f, ",\"build\":[");
   for (size_t i = 0; i < nb; i++)
-    fprintf(f, "%s{\"m\":%u,\"upsert_s\":%.3f,\"upsert_pps\":%.1f,\"rebuild_s\":%.3f,"
-               "\"rebuild_pps\":%.1f,\"ann_total\":%llu,\"hnswlib_build_s\":%.3f}",
+    fprintf(f,
+            "%s{\"m\":%u,\"upsert_s\":%.3f,\"upsert_pps\":%.1f,\"rebuild_s\":%.3f,"
+            "\"rebuild_pps\":%.1f,\"ann_total\":%llu,\"hnswlib_build_s\":%.3f}",
             i ? "," : "", b[i].m, b[i].upsert_s, (double)c->n / b[i].upsert_s, b[i].rebuild_s,
             b[i].rebuild_s > 0 ? (double)c->n / b[i].rebuild_s : 0.0,
             (unsigned long long)b[i].ann_total, b[i].hn_build_s);
   fprintf(f, "],\"rows\":[");
   for (size_t i = 0; i < nrows; i++) {
     const ab_row *r = &rows[i];
-    fprintf(f, "%s\n{\"m\":%u,\"ef\":%u,\"exact\":%s,\"recall\":%.5f,\"qps\":%.1f,"
-               "\"cpu_qps\":%.1f,\"p50_ms\":%.4f,\"p99_ms\":%.4f",
+    fprintf(f,
+            "%s\n{\"m\":%u,\"ef\":%u,\"exact\":%s,\"recall\":%.5f,\"qps\":%.1f,"
+            "\"cpu_qps\":%.1f,\"p50_ms\":%.4f,\"p99_ms\":%.4f",
             i ? "," : "", r->m, r->ef, r->ef ? "false" : "true", r->recall, r->qps, r->cpu_qps,
             r->p50_ms, r->p99_ms);
     if (r->has_rpc)
-      fprintf(f, ",\"rpc1_qps\":%.1f,\"rpc1_recall\":%.5f,\"rpc1_p50_ms\":%.4f,"
-                 "\"rpcN_qps\":%.1f,\"rpcN_recall\":%.5f,\"rpc_ratio\":%.4f",
+      fprintf(f,
+              ",\"rpc1_qps\":%.1f,\"rpc1_recall\":%.5f,\"rpc1_p50_ms\":%.4f,"
+              "\"rpcN_qps\":%.1f,\"rpcN_recall\":%.5f,\"rpc_ratio\":%.4f",
               r->rpc1_qps, r->rpc1_recall, r->rpc1_p50_ms, r->rpcN_qps, r->rpcN_recall,
               r->rpc1_qps / r->qps);
     if (r->has_rpc)
       fprintf(f, ",\"rpc_pipelined_qps\":%.1f,\"rpc_pipelined_recall\":%.5f", r->rpcP_qps,
               r->rpcP_recall);
     if (r->has_hn)
-      fprintf(f, ",\"hnswlib_qps\":%.1f,\"hnswlib_cpu_qps\":%.1f,\"hnswlib_recall\":%.5f", r->hn_qps,
-              r->hn_cpu_qps, r->hn_recall);
+      fprintf(f, ",\"hnswlib_qps\":%.1f,\"hnswlib_cpu_qps\":%.1f,\"hnswlib_recall\":%.5f",
+              r->hn_qps, r->hn_cpu_qps, r->hn_recall);
     fprintf(f, "}");
   }
   fprintf(f, "\n]}\n");
@@ -599,11 +636,10 @@ static void ab_tsv(FILE *f, const ab_ctx *c, const ab_row *rows, size_t nrows) {
       if (pass == 0)
         fprintf(f, "in-process M=%u\t%u\t%.5f\t%.1f\n", r->m, r->ef, r->recall, r->qps);
       else if (pass == 1 && r->has_rpc)
-        fprintf(f, "RPC 1 conn M=%u\t%u\t%.5f\t%.1f\n", r->m, r->ef, r->rpc1_recall,
-                r->rpc1_qps);
+        fprintf(f, "RPC 1 conn M=%u\t%u\t%.5f\t%.1f\n", r->m, r->ef, r->rpc1_recall, r->rpc1_qps);
       else if (pass == 2 && r->has_rpc)
-        fprintf(f, "RPC %d conns M=%u\t%u\t%.5f\t%.1f\n", c->conns, r->m, r->ef,
-                r->rpcN_recall, r->rpcN_qps);
+        fprintf(f, "RPC %d conns M=%u\t%u\t%.5f\t%.1f\n", c->conns, r->m, r->ef, r->rpcN_recall,
+                r->rpcN_qps);
       else if (pass == 3 && r->has_rpc)
         fprintf(f, "RPC 1 conn pipelined M=%u\t%u\t%.5f\t%.1f\n", r->m, r->ef, r->rpcP_recall,
                 r->rpcP_qps);
@@ -613,11 +649,12 @@ static void ab_tsv(FILE *f, const ab_ctx *c, const ab_row *rows, size_t nrows) {
 }
 
 static void ab_usage(FILE *f) {
-  fprintf(f, "usage: precis-bench ann [--set glove-small|glove]\n"
-             "                        [--ef 16,24,32,48,64,96,128,192,256,384,512]\n"
-             "                        [--m 16,32] [--efc 200] [--queries N] [--conns 4]\n"
-             "                        [--no-rpc] [--rpc-all-m] [--no-rebuild] [--no-hnswlib]\n"
-             "                        [--out DIR]\n");
+  fprintf(f,
+          "usage: precis-bench ann [--set glove-small|glove]\n"
+          "                        [--ef 16,24,32,48,64,96,128,192,256,384,512]\n"
+          "                        [--m 16,32] [--efc 200] [--queries N] [--conns 4]\n"
+          "                        [--no-rpc] [--rpc-all-m] [--no-rebuild] [--no-hnswlib]\n"
+          "                        [--out DIR]\n");
 }
 
 int bench_ann(int argc, char **argv) {
@@ -633,22 +670,41 @@ int bench_ann(int argc, char **argv) {
       ab_usage(stdout);
       return 0;
     }
-    if (!strcmp(a, "--no-rpc")) { rpc = 0; continue; }
-    if (!strcmp(a, "--rpc-all-m")) { rpc_all = 1; continue; }
-    if (!strcmp(a, "--no-rebuild")) { rebuild = 0; continue; }
-    if (!strcmp(a, "--no-hnswlib")) { hnswlib = 0; continue; }
+    if (!strcmp(a, "--no-rpc")) {
+      rpc = 0;
+      continue;
+    }
+    if (!strcmp(a, "--rpc-all-m")) {
+      rpc_all = 1;
+      continue;
+    }
+    if (!strcmp(a, "--no-rebuild")) {
+      rebuild = 0;
+      continue;
+    }
+    if (!strcmp(a, "--no-hnswlib")) {
+      hnswlib = 0;
+      continue;
+    }
     if (!v) {
       ab_usage(stderr);
       return 2;
     }
     i++;
-    if (!strcmp(a, "--set")) set = v;
-    else if (!strcmp(a, "--ef")) nef = bench_parse_list(v, efs, AB_MAX_LIST);
-    else if (!strcmp(a, "--m")) nm = bench_parse_list(v, ms, AB_MAX_LIST);
-    else if (!strcmp(a, "--efc")) efc = (uint32_t)strtoul(v, NULL, 10);
-    else if (!strcmp(a, "--queries")) maxq = strtoul(v, NULL, 10);
-    else if (!strcmp(a, "--conns")) conns = atoi(v);
-    else if (!strcmp(a, "--out")) out = v;
+    if (!strcmp(a, "--set"))
+      set = v;
+    else if (!strcmp(a, "--ef"))
+      nef = bench_parse_list(v, efs, AB_MAX_LIST);
+    else if (!strcmp(a, "--m"))
+      nm = bench_parse_list(v, ms, AB_MAX_LIST);
+    else if (!strcmp(a, "--efc"))
+      efc = (uint32_t)strtoul(v, NULL, 10);
+    else if (!strcmp(a, "--queries"))
+      maxq = strtoul(v, NULL, 10);
+    else if (!strcmp(a, "--conns"))
+      conns = atoi(v);
+    else if (!strcmp(a, "--out"))
+      out = v;
     else {
       ab_usage(stderr);
       return 2;
@@ -695,16 +751,33 @@ int bench_ann(int argc, char **argv) {
       goto done;
   }
   if (!rpc) snprintf(note, sizeof note, "skipped (--no-rpc)");
-  ab_ctx c = {.set = set, .n = d.n, .nq = d.nq, .efc = efc, .conns = conns, .blas1 = blas1,
+  ab_ctx c = {.set = set,
+              .n = d.n,
+              .nq = d.nq,
+              .efc = efc,
+              .conns = conns,
+              .blas1 = blas1,
               .rpc_note = note};
   size_t nrows = (size_t)nm * (size_t)(nef + 1);
   ab_markdown(stdout, &c, b, (size_t)nm, rows, nrows);
   rc = 0;
   if (out) {
     FILE *f;
-    if ((f = bu_open_out(out, "ann.md"))) { ab_markdown(f, &c, b, (size_t)nm, rows, nrows); rc |= fclose(f) != 0; } else rc = 1;
-    if ((f = bu_open_out(out, "ann.json"))) { ab_json(f, &c, b, (size_t)nm, rows, nrows); rc |= fclose(f) != 0; } else rc = 1;
-    if ((f = bu_open_out(out, "ann.tsv"))) { ab_tsv(f, &c, rows, nrows); rc |= fclose(f) != 0; } else rc = 1;
+    if ((f = bu_open_out(out, "ann.md"))) {
+      ab_markdown(f, &c, b, (size_t)nm, rows, nrows);
+      rc |= fclose(f) != 0;
+    } else
+      rc = 1;
+    if ((f = bu_open_out(out, "ann.json"))) {
+      ab_json(f, &c, b, (size_t)nm, rows, nrows);
+      rc |= fclose(f) != 0;
+    } else
+      rc = 1;
+    if ((f = bu_open_out(out, "ann.tsv"))) {
+      ab_tsv(f, &c, rows, nrows);
+      rc |= fclose(f) != 0;
+    } else
+      rc = 1;
     if (!rc) rc = bu_plot("ann", out) ? 1 : 0;
   }
   goto done;

@@ -32,17 +32,26 @@ int bench_client(int argc, char **argv) {
   uint32_t n = 20000, dim = 128, batch = 1000, queries = 300;
   for (int i = 1; i + 1 < argc; i += 2) {
     const char *k = argv[i], *v = argv[i + 1];
-    if (!strcmp(k, "--port")) port = atoi(v);
-    else if (!strcmp(k, "--host")) host = v;
-    else if (!strcmp(k, "--collection")) coll = v;
-    else if (!strcmp(k, "--index")) index = v;
-    else if (!strcmp(k, "--n")) n = (uint32_t)atol(v);
-    else if (!strcmp(k, "--dim")) dim = (uint32_t)atol(v);
-    else if (!strcmp(k, "--batch")) batch = (uint32_t)atol(v);
-    else if (!strcmp(k, "--queries")) queries = (uint32_t)atol(v);
+    if (!strcmp(k, "--port"))
+      port = atoi(v);
+    else if (!strcmp(k, "--host"))
+      host = v;
+    else if (!strcmp(k, "--collection"))
+      coll = v;
+    else if (!strcmp(k, "--index"))
+      index = v;
+    else if (!strcmp(k, "--n"))
+      n = (uint32_t)atol(v);
+    else if (!strcmp(k, "--dim"))
+      dim = (uint32_t)atol(v);
+    else if (!strcmp(k, "--batch"))
+      batch = (uint32_t)atol(v);
+    else if (!strcmp(k, "--queries"))
+      queries = (uint32_t)atol(v);
     else {
-      fprintf(stderr, "usage: precis-bench client --port P [--host H] [--collection C] [--n N]"
-                      " [--dim D] [--batch B] [--queries Q] [--index SPEC]\n");
+      fprintf(stderr,
+              "usage: precis-bench client --port P [--host H] [--collection C] [--n N]"
+              " [--dim D] [--batch B] [--queries Q] [--index SPEC]\n");
       return 2;
     }
   }
@@ -67,7 +76,7 @@ int bench_client(int argc, char **argv) {
   }
   float *vec = malloc((size_t)n * dim * sizeof *vec);
   precis_point *pts = calloc(batch, sizeof *pts);
-  char (*txt)[32] = calloc(batch, 32);
+  char(*txt)[32] = calloc(batch, 32);
   if (!vec || !pts || !txt) return 1;
   for (size_t i = 0; i < (size_t)n * dim; i++) vec[i] = frand();
   int rc = 0;
@@ -78,8 +87,11 @@ int bench_client(int argc, char **argv) {
     uint32_t m = n - lo < batch ? n - lo : batch;
     for (uint32_t j = 0; j < m; j++) {
       snprintf(txt[j], 32, "doc %u", lo + j);
-      pts[j] = (precis_point){.id = lo + j + 1, .vector = vec + (size_t)(lo + j) * dim,
-                              .dim = dim, .text = txt[j], .tokens = -1};
+      pts[j] = (precis_point){.id = lo + j + 1,
+                              .vector = vec + (size_t)(lo + j) * dim,
+                              .dim = dim,
+                              .text = txt[j],
+                              .tokens = -1};
     }
     if (precis_upsert(c, coll, pts, m, NULL, &err)) {
       fprintf(stderr, "upsert: %s\n", err.msg);
@@ -111,10 +123,12 @@ int bench_client(int argc, char **argv) {
     double mean = 0;
     for (uint32_t q = 0; q < queries; q++) mean += rtt[q];
     mean /= queries ? queries : 1;
-    printf("{\"client\": \"c\", \"n\": %u, \"dim\": %u, \"batch\": %u, \"upsert_s\": %.4f, "
-           "\"upsert_points_per_s\": %.1f, \"upsert_cpu_us_per_point\": %.3f, \"queries\": %u, \"retrieve_us_mean\": %.1f, "
-           "\"retrieve_us_p50\": %.1f, \"retrieve_us_p99\": %.1f}\n",
-           n, dim, batch, up_s, n / up_s, cpu_s * 1e6 / n, queries, mean, p50, p99);
+    printf(
+        "{\"client\": \"c\", \"n\": %u, \"dim\": %u, \"batch\": %u, \"upsert_s\": %.4f, "
+        "\"upsert_points_per_s\": %.1f, \"upsert_cpu_us_per_point\": %.3f, \"queries\": %u, "
+        "\"retrieve_us_mean\": %.1f, "
+        "\"retrieve_us_p50\": %.1f, \"retrieve_us_p99\": %.1f}\n",
+        n, dim, batch, up_s, n / up_s, cpu_s * 1e6 / n, queries, mean, p50, p99);
   }
   free(rtt);
   free(vec);

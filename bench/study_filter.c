@@ -32,11 +32,11 @@
 #include "engine.h"
 #include "filtergen.h"
 
-#define FB_DIM 100
-#define FB_K 10
+#define FB_DIM  100
+#define FB_K    10
 #define FB_REPS 3
 
-static int fb_indexed_only; /* --indexed-only: skip the runs without an index */
+static int fb_indexed_only;         /* --indexed-only: skip the runs without an index */
 static engine_pindex_info fb_pinfo; /* the set's payload index, once ready */
 
 /* fg_wait_indexes_ready, then note the index's memory for the table. */
@@ -44,16 +44,17 @@ static bool fb_ready(engine *e) {
   engine_pindex_info *inf;
   size_t n;
   precis_error err;
-  if (!fg_wait_indexes_ready(e, "f") || engine_payload_index_list(e, "f", &inf, &n, &err)) return false;
+  if (!fg_wait_indexes_ready(e, "f") || engine_payload_index_list(e, "f", &inf, &n, &err))
+    return false;
   if (n) fb_pinfo = inf[0];
   free(inf);
   return true;
 }
 
 typedef struct {
-  const char *label;  /* "r < 10" or "category = noun.artifact" */
-  double share;       /* of the points passing */
-  int index;          /* payload index present */
+  const char *label; /* "r < 10" or "category = noun.artifact" */
+  double share;      /* of the points passing */
+  int index;         /* payload index present */
   double s_recall, s_qps, t_recall, mmr_overlap, cmp_overlap, pass;
   size_t plan_scan, plan_ann;
 } fb_row;
@@ -85,7 +86,10 @@ static void normalise_rows(float *v, size_t n, size_t dim) {
 typedef bool (*fb_pass)(int attr, int arg);
 static bool pass_lt(int a, int arg) { return a < arg; }
 static bool pass_eq(int a, int arg) { return a == arg; }
-static bool pass_all(int a, int arg) { (void)a, (void)arg; return true; }
+static bool pass_all(int a, int arg) {
+  (void)a, (void)arg;
+  return true;
+}
 
 static size_t fb_brute(const fb_data *d, const float *q, fb_pass pass, int arg, uint64_t *out) {
   double best[FB_K];
@@ -95,9 +99,12 @@ static size_t fb_brute(const fb_data *d, const float *q, fb_pass pass, int arg, 
     double s = 0;
     for (size_t j = 0; j < FB_DIM; j++) s += (double)d->base[i * FB_DIM + j] * q[j];
     size_t at;
-    if (len < FB_K) at = len++;
-    else if (s <= best[FB_K - 1]) continue;
-    else at = FB_K - 1;
+    if (len < FB_K)
+      at = len++;
+    else if (s <= best[FB_K - 1])
+      continue;
+    else
+      at = FB_K - 1;
     for (; at > 0 && best[at - 1] < s; at--) best[at] = best[at - 1], out[at] = out[at - 1];
     best[at] = s;
     out[at] = i;
@@ -173,7 +180,8 @@ static int fb_run_filter(engine *e, const fb_data *d, const char *key, bool keyw
     items += ng;
     rs += (double)overlap(got, ng, truth, nt) / (double)nt;
     size_t ni = 0;
-    if (retrieve_ids(e, q, ENGINE_MODE_TOPK, 0, false, f, pass, arg, d, got, &ng, &items_pass)) goto fail;
+    if (retrieve_ids(e, q, ENGINE_MODE_TOPK, 0, false, f, pass, arg, d, got, &ng, &items_pass))
+      goto fail;
     items += ng;
     rt += (double)overlap(got, ng, truth, nt) / (double)nt;
     for (int m = 0; m < 2; m++) {
@@ -183,8 +191,10 @@ static int fb_run_filter(engine *e, const fb_data *d, const char *key, bool keyw
         goto fail;
       items += ng;
       double o = nr ? (double)overlap(got, ng, ref, nr) / (double)nr : 1;
-      if (m) oc += o;
-      else om += o;
+      if (m)
+        oc += o;
+      else
+        om += o;
     }
   }
   /* QPS: the searches alone, back to back, best of FB_REPS passes (the
@@ -195,7 +205,8 @@ static int fb_run_filter(engine *e, const fb_data *d, const char *key, bool keyw
     size_t ng;
     uint64_t t0 = bench_now_ns();
     for (size_t qi = 0; qi < d->nq; qi++)
-      if (engine_search_filtered(e, "f", d->q + qi * FB_DIM, FB_DIM, FB_K, NULL, f, hits, &ng, NULL, &err))
+      if (engine_search_filtered(e, "f", d->q + qi * FB_DIM, FB_DIM, FB_K, NULL, f, hits, &ng, NULL,
+                                 &err))
         goto fail;
     double t = (double)(bench_now_ns() - t0);
     if (rep == 0 || t < t_ns) t_ns = t;
@@ -253,8 +264,12 @@ static engine *fb_load(const fb_data *d, char **names, const char *key, char **d
       int a = d->attr[at + j];
       int ml = names ? snprintf(meta[j], sizeof meta[j], "{\"%s\":\"%s\"}", key, names[a])
                      : snprintf(meta[j], sizeof meta[j], "{\"%s\":%d}", key, a);
-      pts[j] = (engine_point_in){.id = at + j, .vector = d->base + (at + j) * FB_DIM, .dim = FB_DIM,
-                                 .meta = meta[j], .meta_len = (size_t)ml, .tokens = 0};
+      pts[j] = (engine_point_in){.id = at + j,
+                                 .vector = d->base + (at + j) * FB_DIM,
+                                 .dim = FB_DIM,
+                                 .meta = meta[j],
+                                 .meta_len = (size_t)ml,
+                                 .tokens = 0};
     }
     if (engine_upsert(e, "f", pts, k, &err)) {
       fprintf(stderr, "filter: upsert: %s\n", err.msg);
@@ -267,20 +282,24 @@ static engine *fb_load(const fb_data *d, char **names, const char *key, char **d
 
 static void fb_table(FILE *f, const char *set, const fb_row *rows, size_t n, double qps0) {
   fprintf(f, "\n#### %s\n\n", set);
-  fprintf(f, "| filter | passing | payload index | plans scan/ANN | search recall@10 | search QPS | x unfiltered | retrieve TOPK recall@10 | MMR overlap@10 | COMPRESS overlap@10 | items passing |\n");
+  fprintf(f,
+          "| filter | passing | payload index | plans scan/ANN | search recall@10 | search QPS | x "
+          "unfiltered | retrieve TOPK recall@10 | MMR overlap@10 | COMPRESS overlap@10 | items "
+          "passing |\n");
   fprintf(f, "|---|---|---|---|---|---|---|---|---|---|---|\n");
   for (size_t i = 0; i < n; i++) {
     const fb_row *r = &rows[i];
     if (!r->label) continue; /* skipped (--indexed-only) */
-    fprintf(f, "| %s | %.2f %% | %s | %zu/%zu | %.3f | %.0f | %.2f | %.3f | %.3f | %.3f | %.3f |\n", r->label,
-            100 * r->share, r->index ? "yes" : "no", r->plan_scan, r->plan_ann, r->s_recall, r->s_qps,
-            qps0 > 0 ? r->s_qps / qps0 : 0, r->t_recall, r->mmr_overlap, r->cmp_overlap, r->pass);
+    fprintf(f, "| %s | %.2f %% | %s | %zu/%zu | %.3f | %.0f | %.2f | %.3f | %.3f | %.3f | %.3f |\n",
+            r->label, 100 * r->share, r->index ? "yes" : "no", r->plan_scan, r->plan_ann,
+            r->s_recall, r->s_qps, qps0 > 0 ? r->s_qps / qps0 : 0, r->t_recall, r->mmr_overlap,
+            r->cmp_overlap, r->pass);
   }
   fprintf(f, "\nUnfiltered search: %.0f QPS.\n", qps0);
   if (fb_pinfo.key[0])
-    fprintf(f, "Payload index on %s: %s, %llu distinct values, %.1f KiB of bitmaps.\n", fb_pinfo.key,
-            fb_pinfo.in_memory ? "in memory" : "on disk only", (unsigned long long)fb_pinfo.values,
-            (double)fb_pinfo.mem_bytes / 1024);
+    fprintf(f, "Payload index on %s: %s, %llu distinct values, %.1f KiB of bitmaps.\n",
+            fb_pinfo.key, fb_pinfo.in_memory ? "in memory" : "on disk only",
+            (unsigned long long)fb_pinfo.values, (double)fb_pinfo.mem_bytes / 1024);
   memset(&fb_pinfo, 0, sizeof fb_pinfo);
 }
 
@@ -289,9 +308,16 @@ static int fb_glove(const char *set, size_t maxq, FILE *out) {
   fb_data d = {.set = set};
   char p[4096];
   ds_path(p, sizeof p, set, "base.f32");
-  if (ds_load_f32(p, FB_DIM, &d.base, &d.n)) { perror(p); return 1; }
+  if (ds_load_f32(p, FB_DIM, &d.base, &d.n)) {
+    perror(p);
+    return 1;
+  }
   ds_path(p, sizeof p, set, "queries.f32");
-  if (ds_load_f32(p, FB_DIM, &d.q, &d.nq)) { perror(p); free(d.base); return 1; }
+  if (ds_load_f32(p, FB_DIM, &d.q, &d.nq)) {
+    perror(p);
+    free(d.base);
+    return 1;
+  }
   if (maxq && maxq < d.nq) d.nq = maxq;
   d.attr = malloc(d.n * sizeof *d.attr);
   for (size_t i = 0; i < d.n; i++) d.attr[i] = (int)(fb_hash(i) % 1000);
@@ -310,8 +336,7 @@ static int fb_glove(const char *set, size_t maxq, FILE *out) {
   for (int ix = fb_indexed_only; ix < 2; ix++) {
     if (ix) {
       precis_error err;
-      if (engine_payload_index_create(e, "f", "r", ENGINE_PINDEX_FLOAT, &err) ||
-          !fb_ready(e))
+      if (engine_payload_index_create(e, "f", "r", ENGINE_PINDEX_FLOAT, &err) || !fb_ready(e))
         goto out;
     }
     for (int s = 0; s < 4; s++) {
@@ -342,14 +367,24 @@ static int fb_wordnet(const char *set, size_t maxq, FILE *out) {
   char *names[64] = {0};
   int rc = 1;
   ds_path(p, sizeof p, set, "vectors.f32");
-  if (ds_load_f32(p, FB_DIM, &d.base, &d.n)) { perror(p); return 1; }
+  if (ds_load_f32(p, FB_DIM, &d.base, &d.n)) {
+    perror(p);
+    return 1;
+  }
   ds_path(p, sizeof p, set, "queries.f32");
-  if (ds_load_f32(p, FB_DIM, &d.q, &d.nq)) { perror(p); free(d.base); return 1; }
+  if (ds_load_f32(p, FB_DIM, &d.q, &d.nq)) {
+    perror(p);
+    free(d.base);
+    return 1;
+  }
   normalise_rows(d.base, d.n, FB_DIM);
   normalise_rows(d.q, d.nq, FB_DIM);
   if (maxq && maxq < d.nq) d.nq = maxq;
   ds_path(p, sizeof p, set, "meta.tsv");
-  if (ds_load_wn_meta(p, &m) || m.n != d.n) { perror(p); goto out0; }
+  if (ds_load_wn_meta(p, &m) || m.n != d.n) {
+    perror(p);
+    goto out0;
+  }
   ds_path(p, sizeof p, set, "categories.txt");
   FILE *cf = fopen(p, "r");
   char line[128];
@@ -360,14 +395,17 @@ static int fb_wordnet(const char *set, size_t maxq, FILE *out) {
   if (cf) fclose(cf);
   d.attr = malloc(d.n * sizeof *d.attr);
   size_t cnt[64] = {0};
-  for (size_t i = 0; i < d.n; i++) d.attr[i] = m.category[i] < 64 ? m.category[i] : 0, cnt[d.attr[i]]++;
+  for (size_t i = 0; i < d.n; i++)
+    d.attr[i] = m.category[i] < 64 ? m.category[i] : 0, cnt[d.attr[i]]++;
   /* a frequent, a middling and a rare category (at least 10 points) */
   int order[64], no = 0;
   for (int i = 0; i < 64; i++)
     if (names[i] && cnt[i] >= 10) order[no++] = i;
   for (int i = 1; i < no; i++)
     for (int j = i; j > 0 && cnt[order[j]] > cnt[order[j - 1]]; j--) {
-      int t = order[j]; order[j] = order[j - 1]; order[j - 1] = t;
+      int t = order[j];
+      order[j] = order[j - 1];
+      order[j - 1] = t;
     }
   int pick[3] = {order[0], order[no / 2], order[no - 1]};
   char *dir;
@@ -407,14 +445,21 @@ int bench_filter(int argc, char **argv) {
   const char *glove = "glove-small", *wordnet = "wordnet-small", *out = NULL;
   size_t maxq = 100;
   for (int i = 1; i < argc; i++) {
-    if (!strcmp(argv[i], "--set") && i + 1 < argc) glove = argv[++i];
-    else if (!strcmp(argv[i], "--wordnet") && i + 1 < argc) wordnet = argv[++i];
-    else if (!strcmp(argv[i], "--queries") && i + 1 < argc) maxq = strtoul(argv[++i], NULL, 10);
-    else if (!strcmp(argv[i], "--out") && i + 1 < argc) out = argv[++i];
-    else if (!strcmp(argv[i], "--indexed-only")) fb_indexed_only = 1;
+    if (!strcmp(argv[i], "--set") && i + 1 < argc)
+      glove = argv[++i];
+    else if (!strcmp(argv[i], "--wordnet") && i + 1 < argc)
+      wordnet = argv[++i];
+    else if (!strcmp(argv[i], "--queries") && i + 1 < argc)
+      maxq = strtoul(argv[++i], NULL, 10);
+    else if (!strcmp(argv[i], "--out") && i + 1 < argc)
+      out = argv[++i];
+    else if (!strcmp(argv[i], "--indexed-only"))
+      fb_indexed_only = 1;
     else {
-      fprintf(stderr, "usage: precis-bench filter [--set glove-small|glove] [--wordnet wordnet-small|wordnet|none]\n"
-                      "                           [--queries N (100)] [--out DIR] [--indexed-only]\n");
+      fprintf(stderr,
+              "usage: precis-bench filter [--set glove-small|glove] [--wordnet "
+              "wordnet-small|wordnet|none]\n"
+              "                           [--queries N (100)] [--out DIR] [--indexed-only]\n");
       return !strcmp(argv[i], "--help") ? 0 : 2;
     }
   }

@@ -47,7 +47,7 @@
 #include "srvproc.h"
 
 #define HS_DIM 32
-#define HS_N 2000
+#define HS_N   2000
 
 typedef struct {
   int port;
@@ -129,10 +129,16 @@ static uint8_t *hs_request(uint32_t op, const uint8_t *body, size_t blen, size_t
   f[k++] = 0x08;
   f[k++] = 0x01;
   uint32_t key = op << 3 | 2;
-  while (key >= 0x80) { f[k++] = (uint8_t)(key | 0x80); key >>= 7; }
+  while (key >= 0x80) {
+    f[k++] = (uint8_t)(key | 0x80);
+    key >>= 7;
+  }
   f[k++] = (uint8_t)key;
   size_t l = blen;
-  while (l >= 0x80) { f[k++] = (uint8_t)(l | 0x80); l >>= 7; }
+  while (l >= 0x80) {
+    f[k++] = (uint8_t)(l | 0x80);
+    l >>= 7;
+  }
   f[k++] = (uint8_t)l;
   memcpy(f + k, body, blen);
   k += blen;
@@ -165,21 +171,30 @@ static void *hs_hostile(void *arg) {
     if (!strcmp(k, "amplify")) {
       blen = 3 + (16u << 20);
       body = malloc(blen);
-      body[0] = 0x0a; body[1] = 1; body[2] = 'g';
-      for (size_t i = 3; i + 1 < blen; i += 2) { body[i] = 0x12; body[i + 1] = 0; }
+      body[0] = 0x0a;
+      body[1] = 1;
+      body[2] = 'g';
+      for (size_t i = 3; i + 1 < blen; i += 2) {
+        body[i] = 0x12;
+        body[i + 1] = 0;
+      }
       op = 17;
     } else {
       size_t n = 200000;
       blen = 6 * n + 256; /* name, a 32-float vector, n kinds */
       body = malloc(blen);
       size_t j = 0;
-      body[j++] = 0x0a; body[j++] = 1; body[j++] = 'g';
-      body[j++] = 0x12; body[j++] = 128; /* 32 floats: 128 bytes */
+      body[j++] = 0x0a;
+      body[j++] = 1;
+      body[j++] = 'g';
+      body[j++] = 0x12;
+      body[j++] = 128; /* 32 floats: 128 bytes */
       body[j++] = 1;
       memset(body + j, 0, 128);
       j += 128;
       for (size_t i = 0; i < n; i++) {
-        body[j++] = 0x72; body[j++] = 4;
+        body[j++] = 0x72;
+        body[j++] = 4;
         memcpy(body + j, "kind", 4);
         j += 4;
       }
@@ -191,9 +206,11 @@ static void *hs_hostile(void *arg) {
     free(body);
     while (!atomic_load(&x->stop)) {
       int fd = hs_socket(x->port, 0);
-      if (fd < 0) { hs_sleep_ms(10); continue; }
-      while (!atomic_load(&x->stop) && hs_write(fd, f, len) == 0 && hs_read_frame(fd) == 0) {
+      if (fd < 0) {
+        hs_sleep_ms(10);
+        continue;
       }
+      while (!atomic_load(&x->stop) && hs_write(fd, f, len) == 0 && hs_read_frame(fd) == 0) {}
       close(fd);
     }
     free(f);
@@ -246,8 +263,7 @@ static void hs_phase(hs_ctx *x, precis_conn *good, const float *q, int secs, hs_
     uint64_t t0 = bench_now_ns();
     size_t nh;
     precis_error err;
-    if (precis_search(good, "good", q + (row->n % 100) * HS_DIM, HS_DIM, 10, NULL, hits, &nh,
-                      &err))
+    if (precis_search(good, "good", q + (row->n % 100) * HS_DIM, HS_DIM, 10, NULL, hits, &nh, &err))
       row->errors++;
     uint64_t t1 = bench_now_ns();
     if (row->n < cap) lat[row->n] = (double)(t1 - t0) / 1000.0;
@@ -295,8 +311,8 @@ static int hs_load(int port, const float *base, precis_conn **good, precis_error
 
 /* Run `phases` (comma-separated) against a fresh precisd started with
  * `extra` flags; rows named "<phase><suffix>", ratios to its own quiet. */
-static int hs_server(const char *phases, const char *extra[], const char *suffix,
-                     const float *base, int secs, hs_row *rows, char names[][48], int *nrows) {
+static int hs_server(const char *phases, const char *extra[], const char *suffix, const float *base,
+                     int secs, hs_row *rows, char names[][48], int *nrows) {
   char *dir = bu_tmpdir("hostile");
   srvproc sp;
   if (srvproc_start(dir, extra, &sp) <= 0) {
@@ -333,7 +349,8 @@ done:
   FILE *lf = fopen(sp.log, "r");
   char line[512];
   while (lf && fgets(line, sizeof line, lf))
-    if (strstr(line, "INFO loop: ")) fprintf(stderr, "hostile%s: %s", suffix, strstr(line, "loop: "));
+    if (strstr(line, "INFO loop: "))
+      fprintf(stderr, "hostile%s: %s", suffix, strstr(line, "loop: "));
   if (lf) fclose(lf);
   srvproc_cleanup(&sp);
   bu_rmrf_free(dir);
@@ -347,24 +364,31 @@ int bench_hostile(int argc, char **argv) {
   const char *out = NULL;
   const char *phases = "unread,amplify,kinds,idle,trickle";
   for (int i = 1; i < argc; i++) {
-    if (!strcmp(argv[i], "--seconds") && i + 1 < argc) secs = atoi(argv[++i]);
-    else if (!strcmp(argv[i], "--out") && i + 1 < argc) out = argv[++i];
-    else if (!strcmp(argv[i], "--phases") && i + 1 < argc) phases = argv[++i];
-    else if (!strcmp(argv[i], "--before")) before = 1;
+    if (!strcmp(argv[i], "--seconds") && i + 1 < argc)
+      secs = atoi(argv[++i]);
+    else if (!strcmp(argv[i], "--out") && i + 1 < argc)
+      out = argv[++i];
+    else if (!strcmp(argv[i], "--phases") && i + 1 < argc)
+      phases = argv[++i];
+    else if (!strcmp(argv[i], "--before"))
+      before = 1;
     else if (!strcmp(argv[i], "--server-arg") && i + 1 < argc && nextra < 15)
       extra[nextra++] = argv[++i];
     else if (!strcmp(argv[i], "--before-arg") && i + 1 < argc && nbefore < 15)
       bargs[nbefore++] = argv[++i], before = 1;
     else {
-      fprintf(stderr, "usage: precis-bench hostile [--seconds 5] [--phases LIST] "
-                      "[--before] [--before-arg FLAG]... [--server-arg FLAG]... [--out DIR]\n");
+      fprintf(stderr,
+              "usage: precis-bench hostile [--seconds 5] [--phases LIST] "
+              "[--before] [--before-arg FLAG]... [--server-arg FLAG]... [--out DIR]\n");
       return 2;
     }
   }
   float *base = malloc(sizeof(float) * HS_N * HS_DIM);
   uint64_t s = 88172645463325252ull;
   for (size_t i = 0; i < (size_t)HS_N * HS_DIM; i++) {
-    s ^= s << 13; s ^= s >> 7; s ^= s << 17;
+    s ^= s << 13;
+    s ^= s >> 7;
+    s ^= s << 17;
     base[i] = (float)((double)(s >> 11) / 9007199254740992.0) - 0.5f;
   }
   hs_row rows[32];
@@ -374,8 +398,8 @@ int bench_hostile(int argc, char **argv) {
     /* the same phases with the fairness of issue 11's second pass off: no
      * per-connection read rate, every worker may decode large frames */
     const char *off[] = {"--max-read-rate", "0", "--bulk-workers", "64", NULL};
-    rc = hs_server(phases, nbefore ? bargs : off, nbefore ? " (before)" : " (fairness off)",
-                   base, secs, rows, names, &nrows);
+    rc = hs_server(phases, nbefore ? bargs : off, nbefore ? " (before)" : " (fairness off)", base,
+                   secs, rows, names, &nrows);
   }
   if (!rc) rc = hs_server(phases, nextra ? extra : NULL, "", base, secs, rows, names, &nrows);
   FILE *files[2] = {stdout, NULL};
@@ -387,13 +411,16 @@ int bench_hostile(int argc, char **argv) {
   for (int fi = 0; fi < 2 && files[fi]; fi++) {
     FILE *f = files[fi];
     fprintf(f, "# hostile: a well-behaved client next to one hostile client\n\n");
-    fprintf(f, "precisd with default flags; search k 10 over 2,000 x 32 floats (Flat), "
-               "%d s per phase.\n\n", secs);
-    fprintf(f, "| phase | searches | errors | p50 us | p99 us | p99 / quiet p99 | "
-               "server peak RSS over phase start |\n|---|---|---|---|---|---|---|\n");
+    fprintf(f,
+            "precisd with default flags; search k 10 over 2,000 x 32 floats (Flat), "
+            "%d s per phase.\n\n",
+            secs);
+    fprintf(f,
+            "| phase | searches | errors | p50 us | p99 us | p99 / quiet p99 | "
+            "server peak RSS over phase start |\n|---|---|---|---|---|---|---|\n");
     for (int i = 0; i < nrows; i++)
-      fprintf(f, "| %s | %zu | %zu | %.0f | %.0f | %.2f | %.1f MiB |\n", rows[i].name,
-              rows[i].n, rows[i].errors, rows[i].p50, rows[i].p99, rows[i].ratio,
+      fprintf(f, "| %s | %zu | %zu | %.0f | %.0f | %.2f | %.1f MiB |\n", rows[i].name, rows[i].n,
+              rows[i].errors, rows[i].p50, rows[i].p99, rows[i].ratio,
               (double)(rows[i].peak - rows[i].rss0) / 1048576.0);
     fprintf(f, "\n");
   }

@@ -40,7 +40,7 @@
 #include "precis/precis.h"
 #include "srvproc.h"
 
-#define IB_DIM 100
+#define IB_DIM  100
 #define IB_COLL "glove"
 
 typedef struct {
@@ -64,14 +64,13 @@ static int ib_upsert_all(engine *e, const float *base, size_t n, size_t batch, u
   for (size_t at = 0; at < n; at += batch) {
     size_t m = n - at < batch ? n - at : batch;
     for (size_t j = 0; j < m; j++)
-      pts[j] = (engine_point_in){.id = at + j, .vector = base + (at + j) * IB_DIM,
-                                 .dim = IB_DIM, .tokens = 0};
+      pts[j] = (engine_point_in){
+          .id = at + j, .vector = base + (at + j) * IB_DIM, .dim = IB_DIM, .tokens = 0};
     if (engine_upsert_flags(e, IB_COLL, pts, m, flags, err)) {
       free(pts);
       return -1;
     }
-    if ((at / batch) % 50 == 49)
-      fprintf(stderr, "\ringest: %zu / %zu", at + m, n);
+    if ((at / batch) % 50 == 49) fprintf(stderr, "\ringest: %zu / %zu", at + m, n);
   }
   *secs = (double)(bench_now_ns() - t0) / 1e9;
   fprintf(stderr, "\n");
@@ -211,15 +210,16 @@ static int ib_rpc_one(const char *fvecs, size_t n, size_t batch, int sync, doubl
   }
   char cmd[8192];
   int st;
-  snprintf(cmd, sizeof cmd, "build/precis --port %d collection create %s --dim %d >/dev/null",
-           port, IB_COLL, IB_DIM);
+  snprintf(cmd, sizeof cmd, "build/precis --port %d collection create %s --dim %d >/dev/null", port,
+           IB_COLL, IB_DIM);
   bu_time_cmd(cmd, &st);
   if (st) {
     snprintf(note, notelen, "`precis collection create` failed (exit %d)", st);
     goto out;
   }
-  snprintf(cmd, sizeof cmd, "build/precis --port %d --timeout 600 ingest %s '%s' --batch %zu --quiet",
-           port, IB_COLL, fvecs, batch);
+  snprintf(cmd, sizeof cmd,
+           "build/precis --port %d --timeout 600 ingest %s '%s' --batch %zu --quiet", port, IB_COLL,
+           fvecs, batch);
   fprintf(stderr, "ingest: %s (server --sync-writes %d)\n", cmd, sync);
   *secs = bu_time_cmd(cmd, &st);
   if (st) {
@@ -236,8 +236,9 @@ static int ib_rpc_one(const char *fvecs, size_t n, size_t batch, int sync, doubl
   }
   precis_close(c);
   *count = info.count;
-  if (info.count != n) snprintf(note, notelen, "count %llu after ingest, expected %zu",
-                                (unsigned long long)info.count, n);
+  if (info.count != n)
+    snprintf(note, notelen, "count %llu after ingest, expected %zu", (unsigned long long)info.count,
+             n);
   rc = 0;
 out:
   srvproc_stop(&sp);
@@ -278,28 +279,31 @@ typedef struct {
 
 static void ib_markdown(FILE *f, const ib_ctx *c, const ib_res *r) {
   double n = (double)c->n, MiB = 1024.0 * 1024.0;
-  fprintf(f, "## ingest: %s, %zu points x %d, batches of %zu\n\n", c->set, c->n, IB_DIM,
-          c->batch);
+  fprintf(f, "## ingest: %s, %zu points x %d, batches of %zu\n\n", c->set, c->n, IB_DIM, c->batch);
   bu_env_md(f);
-  fprintf(f, "collection defaults (index %s, knn_k 16): upserts also maintain the kNN "
-             "edges.\n\n", r->spec_used);
+  fprintf(f,
+          "collection defaults (index %s, knn_k 16): upserts also maintain the kNN "
+          "edges.\n\n",
+          r->spec_used);
   fprintf(f, "| measurement | value |\n|---|---:|\n");
-  fprintf(f, "| upsert, sync_writes 1 (durable) | %.0f points/s (%.1f s) |\n",
-          n / r->up_s_sync, r->up_s_sync);
+  fprintf(f, "| upsert, sync_writes 1 (durable) | %.0f points/s (%.1f s) |\n", n / r->up_s_sync,
+          r->up_s_sync);
   fprintf(f, "| upsert, sync_writes 0 | %.0f points/s (%.1f s) |\n", n / r->up_s_nosync,
           r->up_s_nosync);
-  fprintf(f, "| bulk (`precis ingest --bulk`), sync_writes 1: upserts without kNN upkeep, "
-             "then one graph rebuild | %.0f points/s (%.1f s + %.1f s) |\n",
+  fprintf(f,
+          "| bulk (`precis ingest --bulk`), sync_writes 1: upserts without kNN upkeep, "
+          "then one graph rebuild | %.0f points/s (%.1f s + %.1f s) |\n",
           n / (r->bulk_up_s + r->bulk_graph_s), r->bulk_up_s, r->bulk_graph_s);
-  fprintf(f, "| graph rebuild (%d threads) | %.2f s (%llu kNN edges) |\n", bu_nproc(),
-          r->rebuild_s, (unsigned long long)r->knn_edges);
+  fprintf(f, "| graph rebuild (%d threads) | %.2f s (%llu kNN edges) |\n", bu_nproc(), r->rebuild_s,
+          (unsigned long long)r->knn_edges);
   fprintf(f, "| close (saves the index) | %.2f s |\n", r->close_s);
   fprintf(f, "| first reopen, saved index (incl. RocksDB WAL recovery) | %.2f s |\n",
           r->reopen_first_s);
-  fprintf(f, "| reopen, saved index | %.2f s (ann_total %llu -> %llu: %s) |\n",
-          r->reopen_saved_s, (unsigned long long)r->ann_before,
-          (unsigned long long)r->ann_saved, r->ann_saved == r->ann_before ? "unchanged" : "CHANGED");
-  fprintf(f, "| reopen, index files removed (rebuild) | %.2f s = %.0f points/s (ann_total %llu) |\n",
+  fprintf(f, "| reopen, saved index | %.2f s (ann_total %llu -> %llu: %s) |\n", r->reopen_saved_s,
+          (unsigned long long)r->ann_before, (unsigned long long)r->ann_saved,
+          r->ann_saved == r->ann_before ? "unchanged" : "CHANGED");
+  fprintf(f,
+          "| reopen, index files removed (rebuild) | %.2f s = %.0f points/s (ann_total %llu) |\n",
           r->reopen_rebuild_s, n / r->reopen_rebuild_s, (unsigned long long)r->ann_rebuilt);
   fprintf(f, "| resident memory after ingest | %.1f MiB = %.0f bytes/point |\n",
           (double)(r->rss_ingest - r->rss0) / MiB, (double)(r->rss_ingest - r->rss0) / n);
@@ -315,24 +319,28 @@ static void ib_markdown(FILE *f, const ib_ctx *c, const ib_res *r) {
   }
   fprintf(f, "\n");
   if (r->rpc_note[0]) fprintf(f, "RPC: %s\n\n", r->rpc_note);
-  fprintf(f, "Memory is the growth of this process's RSS from before engine_open (data set "
-             "already loaded), so it includes RocksDB memtables and block cache besides the "
-             "index (raw vectors: %d bytes/point).\n", IB_DIM * 4);
+  fprintf(f,
+          "Memory is the growth of this process's RSS from before engine_open (data set "
+          "already loaded), so it includes RocksDB memtables and block cache besides the "
+          "index (raw vectors: %d bytes/point).\n",
+          IB_DIM * 4);
 }
 
 static void ib_json(FILE *f, const ib_ctx *c, const ib_res *r) {
   double n = (double)c->n;
   fprintf(f, "{\"study\":\"ingest\",");
   bu_env_json(f);
-  fprintf(f, ",\"set\":\"%s\",\"n\":%zu,\"dim\":%d,\"batch\":%zu,\"index\":\"%s\","
-             "\"upsert_sync_pps\":%.1f,\"upsert_sync_s\":%.3f,"
-             "\"upsert_nosync_pps\":%.1f,\"upsert_nosync_s\":%.3f,"
-             "\"graph_rebuild_s\":%.3f,\"knn_edges\":%llu,\"close_s\":%.3f,"
-             "\"reopen_first_s\":%.3f,\"reopen_saved_s\":%.3f,\"reopen_rebuild_s\":%.3f,\"ann_total_before\":%llu,"
-             "\"ann_total_saved\":%llu,\"ann_total_rebuilt\":%llu,"
-             "\"rss_ingest_bytes_per_point\":%.1f,\"rss_graph_bytes_per_point\":%.1f,"
-             "\"dir_bytes_per_point\":%.1f,\"bulk_upsert_s\":%.3f,\"bulk_graph_s\":%.3f,"
-             "\"bulk_pps\":%.1f,\"rpc\":",
+  fprintf(f,
+          ",\"set\":\"%s\",\"n\":%zu,\"dim\":%d,\"batch\":%zu,\"index\":\"%s\","
+          "\"upsert_sync_pps\":%.1f,\"upsert_sync_s\":%.3f,"
+          "\"upsert_nosync_pps\":%.1f,\"upsert_nosync_s\":%.3f,"
+          "\"graph_rebuild_s\":%.3f,\"knn_edges\":%llu,\"close_s\":%.3f,"
+          "\"reopen_first_s\":%.3f,\"reopen_saved_s\":%.3f,\"reopen_rebuild_s\":%.3f,\"ann_total_"
+          "before\":%llu,"
+          "\"ann_total_saved\":%llu,\"ann_total_rebuilt\":%llu,"
+          "\"rss_ingest_bytes_per_point\":%.1f,\"rss_graph_bytes_per_point\":%.1f,"
+          "\"dir_bytes_per_point\":%.1f,\"bulk_upsert_s\":%.3f,\"bulk_graph_s\":%.3f,"
+          "\"bulk_pps\":%.1f,\"rpc\":",
           c->set, c->n, IB_DIM, c->batch, r->spec_used, n / r->up_s_sync, r->up_s_sync,
           n / r->up_s_nosync, r->up_s_nosync, r->rebuild_s, (unsigned long long)r->knn_edges,
           r->close_s, r->reopen_first_s, r->reopen_saved_s, r->reopen_rebuild_s,
@@ -365,8 +373,9 @@ static void ib_tsv(FILE *f, const ib_ctx *c, const ib_res *r) {
 }
 
 static void ib_usage(FILE *f) {
-  fprintf(f, "usage: precis-bench ingest [--set glove-small|glove] [--n N] [--batch 1000]\n"
-             "                           [--no-rpc] [--out DIR]\n");
+  fprintf(f,
+          "usage: precis-bench ingest [--set glove-small|glove] [--n N] [--batch 1000]\n"
+          "                           [--no-rpc] [--out DIR]\n");
 }
 
 int bench_ingest(int argc, char **argv) {
@@ -388,10 +397,14 @@ int bench_ingest(int argc, char **argv) {
       return 2;
     }
     i++;
-    if (!strcmp(a, "--set")) set = v;
-    else if (!strcmp(a, "--n")) nmax = strtoul(v, NULL, 10);
-    else if (!strcmp(a, "--batch")) batch = strtoul(v, NULL, 10);
-    else if (!strcmp(a, "--out")) out = v;
+    if (!strcmp(a, "--set"))
+      set = v;
+    else if (!strcmp(a, "--n"))
+      nmax = strtoul(v, NULL, 10);
+    else if (!strcmp(a, "--batch"))
+      batch = strtoul(v, NULL, 10);
+    else if (!strcmp(a, "--out"))
+      out = v;
     else {
       ib_usage(stderr);
       return 2;
@@ -416,15 +429,29 @@ int bench_ingest(int argc, char **argv) {
   ib_ctx c = {.set = set, .n = n, .batch = batch};
   int rc = 1;
   if (ib_inproc(base, n, batch, &r)) goto done;
-  if (rpc) ib_rpc(base, n, batch, &r);
-  else snprintf(r.rpc_note, sizeof r.rpc_note, "skipped (--no-rpc)");
+  if (rpc)
+    ib_rpc(base, n, batch, &r);
+  else
+    snprintf(r.rpc_note, sizeof r.rpc_note, "skipped (--no-rpc)");
   ib_markdown(stdout, &c, &r);
   rc = 0;
   if (out) {
     FILE *f;
-    if ((f = bu_open_out(out, "ingest.md"))) { ib_markdown(f, &c, &r); rc |= fclose(f) != 0; } else rc = 1;
-    if ((f = bu_open_out(out, "ingest.json"))) { ib_json(f, &c, &r); rc |= fclose(f) != 0; } else rc = 1;
-    if ((f = bu_open_out(out, "ingest.tsv"))) { ib_tsv(f, &c, &r); rc |= fclose(f) != 0; } else rc = 1;
+    if ((f = bu_open_out(out, "ingest.md"))) {
+      ib_markdown(f, &c, &r);
+      rc |= fclose(f) != 0;
+    } else
+      rc = 1;
+    if ((f = bu_open_out(out, "ingest.json"))) {
+      ib_json(f, &c, &r);
+      rc |= fclose(f) != 0;
+    } else
+      rc = 1;
+    if ((f = bu_open_out(out, "ingest.tsv"))) {
+      ib_tsv(f, &c, &r);
+      rc |= fclose(f) != 0;
+    } else
+      rc = 1;
     if (!rc) rc = bu_plot("ingest", out) ? 1 : 0;
   }
 done:

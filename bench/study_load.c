@@ -152,18 +152,17 @@ static void *ld_worker(void *arg) {
 /* ---- limit checks on a second server ---- */
 
 typedef struct {
-  int busy_status;       /* status of the 5th connection's first call */
+  int busy_status; /* status of the 5th connection's first call */
   char busy_msg[160];
-  int slot_after_close;  /* status of a call on a new connection after one left */
-  int idle_status;       /* status after idling past the timeout */
-  int active_status;     /* status of a connection kept busy for as long */
+  int slot_after_close; /* status of a call on a new connection after one left */
+  int idle_status;      /* status after idling past the timeout */
+  int active_status;    /* status of a connection kept busy for as long */
   int ok;
 } ld_limits;
 
 static void ld_sleep_ms(int ms) {
   struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
-  while (nanosleep(&ts, &ts) != 0) {
-  }
+  while (nanosleep(&ts, &ts) != 0) {}
 }
 
 static int ld_check_limits(ld_limits *L) {
@@ -243,15 +242,24 @@ int bench_load(int argc, char **argv) {
   ld_opts o = {"127.0.0.1", 0, 64, 20, 2, 1, 0, "glove-small", NULL};
   for (int i = 1; i < argc; i++) {
     const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
-    if (!strcmp(a, "--connections") && v) o.conns = atoi(v), i++;
-    else if (!strcmp(a, "--seconds") && v) o.seconds = atoi(v), i++;
-    else if (!strcmp(a, "--set") && v) o.set = v, i++;
-    else if (!strcmp(a, "--workers") && v) o.workers = atoi(v), i++;
-    else if (!strcmp(a, "--preload") && v) o.preload = (size_t)atoll(v), i++;
-    else if (!strcmp(a, "--port") && v) o.port = (uint16_t)atoi(v), i++;
-    else if (!strcmp(a, "--host") && v) o.host = v, i++;
-    else if (!strcmp(a, "--out") && v) o.out = v, i++;
-    else if (!strcmp(a, "--no-limits")) o.limits = 0;
+    if (!strcmp(a, "--connections") && v)
+      o.conns = atoi(v), i++;
+    else if (!strcmp(a, "--seconds") && v)
+      o.seconds = atoi(v), i++;
+    else if (!strcmp(a, "--set") && v)
+      o.set = v, i++;
+    else if (!strcmp(a, "--workers") && v)
+      o.workers = atoi(v), i++;
+    else if (!strcmp(a, "--preload") && v)
+      o.preload = (size_t)atoll(v), i++;
+    else if (!strcmp(a, "--port") && v)
+      o.port = (uint16_t)atoi(v), i++;
+    else if (!strcmp(a, "--host") && v)
+      o.host = v, i++;
+    else if (!strcmp(a, "--out") && v)
+      o.out = v, i++;
+    else if (!strcmp(a, "--no-limits"))
+      o.limits = 0;
     else {
       ld_usage();
       return !strcmp(a, "--help") ? 0 : 2;
@@ -336,8 +344,14 @@ int bench_load(int argc, char **argv) {
   ld_thread *th = calloc((size_t)o.conns, sizeof *th);
   pthread_t *tid = calloc((size_t)o.conns, sizeof *tid);
   for (int i = 0; i < o.conns; i++) {
-    th[i] = (ld_thread){.o = &o, .base = base, .queries = queries, .nbase = nbase, .nq = nq,
-                        .dim = dim, .go = &go, .idx = i};
+    th[i] = (ld_thread){.o = &o,
+                        .base = base,
+                        .queries = queries,
+                        .nbase = nbase,
+                        .nq = nq,
+                        .dim = dim,
+                        .go = &go,
+                        .idx = i};
     pthread_create(&tid[i], NULL, ld_worker, &th[i]);
   }
   usleep(200000); /* let every thread connect */
@@ -406,7 +420,9 @@ int bench_load(int argc, char **argv) {
     fprintf(F, "- %d connections (one thread each), %d s, server workers %d%s, %d CPUs online\n",
             o.conns, o.seconds, o.workers, own ? "" : " (external server)",
             (int)sysconf(_SC_NPROCESSORS_ONLN));
-    fprintf(F, "- mix: retrieve 40%% (COMPRESS k 10), search 40%% (ANN k 10), upsert 20%% (1 point, fsynced)\n\n");
+    fprintf(F,
+            "- mix: retrieve 40%% (COMPRESS k 10), search 40%% (ANN k 10), upsert 20%% (1 point, "
+            "fsynced)\n\n");
     fprintf(F, "| op | count | ops/s | p50 ms | p99 ms | p99.9 ms | max ms | errors |\n");
     fprintf(F, "|---|---:|---:|---:|---:|---:|---:|---:|\n");
     for (int k = 0; k < LD_NOPS; k++)
@@ -417,11 +433,13 @@ int bench_load(int argc, char **argv) {
             (double)all_ops / wall, (unsigned long long)all_errs);
     fprintf(F, "- connect failures: %d%s%s\n", conn_fail, first_err ? "; first error: " : "",
             first_err ? first_err : "");
-    fprintf(F, "- server RSS: empty %.1f MiB, after preload %.1f MiB, after load %.1f MiB (%+.1f MiB)\n",
-            rss_empty / 1048576.0, rss_before / 1048576.0, rss_after / 1048576.0,
-            ((double)rss_after - (double)rss_before) / 1048576.0);
-    fprintf(F, "- collection after: %llu points, %llu kNN edges\n",
-            (unsigned long long)info.count, (unsigned long long)info.knn_edges);
+    fprintf(
+        F,
+        "- server RSS: empty %.1f MiB, after preload %.1f MiB, after load %.1f MiB (%+.1f MiB)\n",
+        rss_empty / 1048576.0, rss_before / 1048576.0, rss_after / 1048576.0,
+        ((double)rss_after - (double)rss_before) / 1048576.0);
+    fprintf(F, "- collection after: %llu points, %llu kNN edges\n", (unsigned long long)info.count,
+            (unsigned long long)info.knn_edges);
     if (limits_ran) {
       fprintf(F, "\nLimits (second server, --max-connections 4 --idle-timeout 1):\n\n");
       fprintf(F, "- 5th connection: first call answered %s (%s)%s\n",
@@ -439,20 +457,23 @@ int bench_load(int argc, char **argv) {
     snprintf(path, sizeof path, "%s/load.json", o.out);
     FILE *J = fopen(path, "w");
     if (J) {
-      fprintf(J, "{\"study\":\"load\",\"set\":\"%s\",\"connections\":%d,\"seconds\":%d,"
-                 "\"workers\":%d,\"preload\":%zu,\"wall_s\":%.3f,\"ops\":{",
+      fprintf(J,
+              "{\"study\":\"load\",\"set\":\"%s\",\"connections\":%d,\"seconds\":%d,"
+              "\"workers\":%d,\"preload\":%zu,\"wall_s\":%.3f,\"ops\":{",
               o.set, o.conns, o.seconds, o.workers, o.preload, wall);
       for (int k = 0; k < LD_NOPS; k++)
-        fprintf(J, "%s\"%s\":{\"count\":%zu,\"per_s\":%.1f,\"p50_ms\":%.3f,\"p99_ms\":%.3f,"
-                   "\"p999_ms\":%.3f,\"max_ms\":%.3f,\"errors\":%llu}",
+        fprintf(J,
+                "%s\"%s\":{\"count\":%zu,\"per_s\":%.1f,\"p50_ms\":%.3f,\"p99_ms\":%.3f,"
+                "\"p999_ms\":%.3f,\"max_ms\":%.3f,\"errors\":%llu}",
                 k ? "," : "", LD_NAMES[k], tot[k], (double)tot[k] / wall, q[k][0] / 1e3,
                 q[k][1] / 1e3, q[k][2] / 1e3, q[k][3] / 1e3, (unsigned long long)errs[k]);
       fprintf(J, "},\"rss_bytes\":{\"empty\":%llu,\"before\":%llu,\"after\":%llu}",
               (unsigned long long)rss_empty, (unsigned long long)rss_before,
               (unsigned long long)rss_after);
       if (limits_ran)
-        fprintf(J, ",\"limits\":{\"busy\":\"%s\",\"slot_after_close\":\"%s\",\"idle\":\"%s\","
-                   "\"active\":\"%s\",\"ok\":%s}",
+        fprintf(J,
+                ",\"limits\":{\"busy\":\"%s\",\"slot_after_close\":\"%s\",\"idle\":\"%s\","
+                "\"active\":\"%s\",\"ok\":%s}",
                 precis_status_name(L.busy_status), precis_status_name(L.slot_after_close),
                 precis_status_name(L.idle_status), precis_status_name(L.active_status),
                 L.ok ? "true" : "false");

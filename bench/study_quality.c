@@ -62,7 +62,8 @@ static const struct {
     {"DEFAULT", QS_PRECIS, 0},
     {"TOPK mode=1", QS_PRECIS, 0},
     {"MMR mode=2 lambda=0.1,0.3,0.5,0.7,0.9", QS_PRECIS, 2},
-    {"COMPRESS mode=0 diversity=0,0.02,0.05,0.1,0.15,0.2,0.3,0.4,0.5,0.6,0.7,0.8,0.9,1", QS_PRECIS, 1},
+    {"COMPRESS mode=0 diversity=0,0.02,0.05,0.1,0.15,0.2,0.3,0.4,0.5,0.6,0.7,0.8,0.9,1", QS_PRECIS,
+     1},
     /* the expert knob on the log-det baseline's grid: the same operating points */
     {"COMPRESS-theta mode=0 theta=0,0.5,1,2,4,8,16,32,64,128,256,512,1024", QS_PRECIS, 1},
     {"cosMMR lambda=0,0.1,0.2,0.3,0.4,0.5,0.6,0.7,0.8,0.9,1", QS_COSMMR, 2},
@@ -137,8 +138,8 @@ static double qs_dot(const float *a, const float *b, size_t dim) {
 }
 
 /* rows: corpus rows of the selected items; hops: per item (may be NULL) */
-static void qs_score(const ds_corpus *c, size_t qi, const long *rows, const uint32_t *hops, size_t n,
-                     qs_row *r) {
+static void qs_score(const ds_corpus *c, size_t qi, const long *rows, const uint32_t *hops,
+                     size_t n, qs_row *r) {
   const float *q = c->qvec + qi * c->dim;
   double sim = 0, red = 0, gs = 0;
   size_t pairs = 0, nl = 0, found = 0;
@@ -146,7 +147,8 @@ static void qs_score(const ds_corpus *c, size_t qi, const long *rows, const uint
   for (size_t i = 0; i < n; i++) {
     const float *v = c->vec + (size_t)rows[i] * c->dim;
     sim += qs_dot(q, v, c->dim);
-    for (size_t j = 0; j < i; j++, pairs++) red += qs_dot(v, c->vec + (size_t)rows[j] * c->dim, c->dim);
+    for (size_t j = 0; j < i; j++, pairs++)
+      red += qs_dot(v, c->vec + (size_t)rows[j] * c->dim, c->dim);
     if (hops && hops[i] > 0) gs++;
     uint32_t l = c->label[rows[i]];
     size_t j = 0;
@@ -198,8 +200,8 @@ static int qs_run_precis(qt *t, const char *coll, const ds_corpus *c, size_t nq,
     size_t n, m = 0;
     uint32_t ps = 0;
     uint64_t t0 = bench_now_ns();
-    if (qt_retrieve(t, coll, c->qvec + qi * c->dim, (uint32_t)c->dim, QS_K, &req, items,
-                    QS_K * 4, &n, &ps))
+    if (qt_retrieve(t, coll, c->qvec + qi * c->dim, (uint32_t)c->dim, QS_K, &req, items, QS_K * 4,
+                    &n, &ps))
       return -1;
     r->lat[qi] = (double)(bench_now_ns() - t0) / 1e6;
     for (size_t i = 0; i < n; i++) {
@@ -245,7 +247,7 @@ static int qs_run_baselines(qt *t, const char *coll, const ds_corpus *c, size_t 
       long srow[QS_K];
       uint64_t t0 = bench_now_ns();
       size_t m = r->f->kind == QS_COSMMR ? qbl_cos_mmr(&p, r->param, QS_K, sel)
-                                          : qbl_logdet(&p, r->param, QS_K, sel);
+                                         : qbl_logdet(&p, r->param, QS_K, sel);
       r->lat[qi] = (double)(bench_now_ns() - t0) / 1e6;
       for (size_t i = 0; i < m; i++)
         if (prow[sel[i]] >= 0) srow[rws++] = prow[sel[i]];
@@ -277,13 +279,15 @@ static int qs_corpus(qt *t, const char *name, const qs_opts *o, qs_result *R, ds
   char coll[PRECIS_MAX_NAME_LEN + 1];
   snprintf(coll, sizeof coll, "quality_%.48s", name);
   for (char *p = coll; *p; p++)
-    if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') || *p == '_' ||
-          *p == '-' || *p == '.'))
+    if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') ||
+          *p == '_' || *p == '-' || *p == '.'))
       *p = '_';
-  fprintf(stderr, "quality: %s: ingesting %zu entries, %zu links (%s)\n", name, c->n, c->nlinks, qt_name(t));
+  fprintf(stderr, "quality: %s: ingesting %zu entries, %zu links (%s)\n", name, c->n, c->nlinks,
+          qt_name(t));
   if (qt_ingest(t, coll, c, &R->st)) return -1;
   size_t cap = 0;
-  for (int f = 0; f < o->nfam; f++) cap += (size_t)(o->fam[f].ngrid ? o->fam[f].ngrid : 1) * QS_NGRAPHS;
+  for (int f = 0; f < o->nfam; f++)
+    cap += (size_t)(o->fam[f].ngrid ? o->fam[f].ngrid : 1) * QS_NGRAPHS;
   R->rows = calloc(cap, sizeof *R->rows);
   uint32_t *pool_sz = calloc(R->nq ? R->nq : 1, sizeof *pool_sz);
   int rc = qs_rows_run(t, coll, c, o, R, pool_sz);
@@ -320,7 +324,8 @@ static int qs_rows_run(qt *t, const char *coll, const ds_corpus *c, const qs_opt
     have_default |= !strcmp(R->rows[i].f->name, "DEFAULT") && !R->rows[i].g->hops;
   }
   if (!have_ref || !have_default) {
-    fprintf(stderr, "precis-bench quality: the study needs the TOPK and DEFAULT families and graph h0\n");
+    fprintf(stderr,
+            "precis-bench quality: the study needs the TOPK and DEFAULT families and graph h0\n");
     return -1;
   }
   /* warm-up */
@@ -380,11 +385,12 @@ static void qs_usage(FILE *f) {
           "  --graphs    of h0,links-1,links-2,all-1,all-2 (default h0,links-1,links-2)\n"
           "  --sweep     add a family, or replace one of the same name (knobs:");
   for (int k = 0; k < QK_COUNT; k++) fprintf(f, " %s", qt_knob_name(k));
-  fprintf(f, ")\n"
-             "  --boot      bootstrap resamples (default 1000)\n"
-             "  --baseline-pool  ANN top-N for cosMMR/logdet (default: the pool the\n"
-             "              DEFAULT row reported for the query, i.e. Precis's own)\n"
-             "  --out       results directory (default bench/results/quality)\n");
+  fprintf(f,
+          ")\n"
+          "  --boot      bootstrap resamples (default 1000)\n"
+          "  --baseline-pool  ANN top-N for cosMMR/logdet (default: the pool the\n"
+          "              DEFAULT row reported for the query, i.e. Precis's own)\n"
+          "  --out       results directory (default bench/results/quality)\n");
 }
 
 int bench_quality(int argc, char **argv) {
@@ -397,11 +403,12 @@ int bench_quality(int argc, char **argv) {
   for (size_t i = 0; i < sizeof qs_default_families / sizeof *qs_default_families; i++)
     if (qs_parse_family(qs_default_families[i].spec, qs_default_families[i].kind,
                         qs_default_families[i].curve, &o.fam[o.nfam++])) {
-      fprintf(stderr, "precis-bench quality: bad built-in family '%s'\n", qs_default_families[i].spec);
+      fprintf(stderr, "precis-bench quality: bad built-in family '%s'\n",
+              qs_default_families[i].spec);
       return 2;
     }
-  const char *corpora = "fiori-study,wordnet-small,manpages,wordnet-rel,pydoc", *transport = "engine",
-             *server = NULL;
+  const char *corpora = "fiori-study,wordnet-small,manpages,wordnet-rel,pydoc",
+             *transport = "engine", *server = NULL;
   for (int i = 1; i < argc; i++) {
     const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
     if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
@@ -413,13 +420,20 @@ int bench_quality(int argc, char **argv) {
       return 2;
     }
     i++;
-    if (!strcmp(a, "--corpora")) corpora = v;
-    else if (!strcmp(a, "--transport")) transport = v;
-    else if (!strcmp(a, "--server")) server = v, transport = "server";
-    else if (!strcmp(a, "--queries")) o.maxq = strtoul(v, NULL, 10);
-    else if (!strcmp(a, "--boot")) o.boot = atoi(v);
-    else if (!strcmp(a, "--baseline-pool")) o.bpool = (uint32_t)strtoul(v, NULL, 10);
-    else if (!strcmp(a, "--out")) o.out = v;
+    if (!strcmp(a, "--corpora"))
+      corpora = v;
+    else if (!strcmp(a, "--transport"))
+      transport = v;
+    else if (!strcmp(a, "--server"))
+      server = v, transport = "server";
+    else if (!strcmp(a, "--queries"))
+      o.maxq = strtoul(v, NULL, 10);
+    else if (!strcmp(a, "--boot"))
+      o.boot = atoi(v);
+    else if (!strcmp(a, "--baseline-pool"))
+      o.bpool = (uint32_t)strtoul(v, NULL, 10);
+    else if (!strcmp(a, "--out"))
+      o.out = v;
     else if (!strcmp(a, "--sweep")) {
       if (qs_add_sweep(&o, v)) {
         fprintf(stderr, "precis-bench quality: bad --sweep '%s'\n", v);
@@ -458,7 +472,8 @@ int bench_quality(int argc, char **argv) {
     char buf[1024];
     snprintf(buf, sizeof buf, "%s", corpora);
     char *save = NULL;
-    for (char *t = strtok_r(buf, ",", &save); t && nc < QS_MAX_CORPORA; t = strtok_r(NULL, ",", &save)) {
+    for (char *t = strtok_r(buf, ",", &save); t && nc < QS_MAX_CORPORA;
+         t = strtok_r(NULL, ",", &save)) {
       if (!ds_available(t)) {
         fprintf(stderr, "quality: corpus %s is missing (make data-quality): skipped\n", t);
         continue;
@@ -474,8 +489,9 @@ int bench_quality(int argc, char **argv) {
   if (!sum) return 1;
   fprintf(sum, "## quality\n\n");
   bu_env_md(sum);
-  fprintf(sum, "\nk %d, up to %zu queries per corpus, %d bootstrap resamples; [lo, hi] = 95 %% paired "
-               "bootstrap interval over queries\n\n",
+  fprintf(sum,
+          "\nk %d, up to %zu queries per corpus, %d bootstrap resamples; [lo, hi] = 95 %% paired "
+          "bootstrap interval over queries\n\n",
           QS_K, o.maxq, o.boot);
   printf("## quality\n\n");
   int rc = 0;
@@ -511,7 +527,8 @@ int bench_quality(int argc, char **argv) {
         }
         qs_front_tsv(ff, &R, i == 0);
         qs_headline(head[nhead++], sizeof head[0], &R);
-        fprintf(stderr, "quality: %s done in %.0f s\n", names[i], (double)(bench_now_ns() - t0) / 1e9);
+        fprintf(stderr, "quality: %s done in %.0f s\n", names[i],
+                (double)(bench_now_ns() - t0) / 1e9);
       }
       qs_result_free(&R);
       ds_corpus_free(&c);
@@ -519,12 +536,15 @@ int bench_quality(int argc, char **argv) {
     if (ff) rc |= fclose(ff) != 0;
     for (int k = 0; k < 2 && nhead; k++) {
       FILE *f = k ? sum : stdout;
-      fprintf(f, "### summary, server defaults (%s; targets of issue 10)\n\n"
-                 "| corpus | COMPRESS hops 0: sim %% / labels x TOPK (>= 97 %%, >= 1.3x) | MMR lambda 0.5: "
-                 "sim %% / labels x (>= 97 %%, >= 1.1x) | TOPK recall h0 | hops 1 links: recall x TOPK h0 "
-                 "(>= 1.5x at >= 90 %%) | hops 2 links: recall x | front: COMPRESS below MMR/log-det |\n"
-                 "|---|---|---|---:|---|---|---|\n",
-              qt_name(t));
+      fprintf(
+          f,
+          "### summary, server defaults (%s; targets of issue 10)\n\n"
+          "| corpus | COMPRESS hops 0: sim %% / labels x TOPK (>= 97 %%, >= 1.3x) | MMR lambda "
+          "0.5: "
+          "sim %% / labels x (>= 97 %%, >= 1.1x) | TOPK recall h0 | hops 1 links: recall x TOPK h0 "
+          "(>= 1.5x at >= 90 %%) | hops 2 links: recall x | front: COMPRESS below MMR/log-det |\n"
+          "|---|---|---|---:|---|---|---|\n",
+          qt_name(t));
       for (int h = 0; h < nhead; h++) fprintf(f, "%s\n", head[h]);
       fprintf(f, "\n");
     }

@@ -11,14 +11,12 @@
 #include "dataset.h"
 #include "quality_transport.h"
 
-#define QS_K 10
-#define QS_MAX_GRID 24
-#define QS_MAX_FAM 16
+#define QS_K           10
+#define QS_MAX_GRID    24
+#define QS_MAX_FAM     16
 #define QS_MAX_CORPORA 16
 
 typedef enum { QS_PRECIS, QS_COSMMR, QS_LOGDET } qs_kind;
-
-
 
 typedef struct {
   char name[32];
@@ -36,7 +34,6 @@ typedef struct {
   int links_only;
 } qs_graph;
 
-
 typedef struct {
   const qs_family *f;
   const qs_graph *g;
@@ -45,8 +42,8 @@ typedef struct {
   double *sim, *labels, *red, *rec, *lat, *gshare;
   /* summary */
   double m_sim, m_labels, m_red, m_rec, m_gshare, pool, p50, p99;
-  double sim_pct, labr, recr;           /* vs TOPK h0 */
-  double ci[3][2];                      /* sim %, labels ratio, recall ratio */
+  double sim_pct, labr, recr; /* vs TOPK h0 */
+  double ci[3][2];            /* sim %, labels ratio, recall ratio */
 } qs_row;
 
 typedef struct {

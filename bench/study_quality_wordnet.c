@@ -47,10 +47,10 @@
 #include "dataset.h"
 #include "engine.h"
 
-#define QB_DIM 100
-#define QB_K 10
+#define QB_DIM      100
+#define QB_K        10
 #define QB_MAX_LIST 16
-#define QB_COLL "wordnet"
+#define QB_COLL     "wordnet"
 
 typedef struct {
   const char *name;
@@ -74,7 +74,7 @@ typedef struct {
   char name[48];
   const char *family; /* TOPK, MMR, COMPRESS */
   engine_mode mode;
-  double param;       /* lambda or theta */
+  double param; /* lambda or theta */
   int is_default;
 } qb_sel;
 
@@ -90,18 +90,18 @@ typedef struct {
 
 typedef struct {
   size_t n, nq;
-  float *vec;          /* n x dim, corpus rows */
-  uint64_t *ids;       /* row -> id */
-  int64_t *row_of;     /* id -> row (or -1), size max_id + 1 */
+  float *vec;      /* n x dim, corpus rows */
+  uint64_t *ids;   /* row -> id */
+  int64_t *row_of; /* id -> row (or -1), size max_id + 1 */
   uint64_t max_id;
-  ds_wn_meta meta;     /* per corpus row */
-  float *qvec;         /* nq x dim */
+  ds_wn_meta meta; /* per corpus row */
+  float *qvec;     /* nq x dim */
   uint64_t *qids;
-  int32_t *gt;         /* nq x 100 corpus rows */
-  float *gts;          /* nq x 100 cosines */
-  uint64_t **hyp;      /* per query: hypernyms in corpus */
+  int32_t *gt;    /* nq x 100 corpus rows */
+  float *gts;     /* nq x 100 cosines */
+  uint64_t **hyp; /* per query: hypernyms in corpus */
   size_t *nhyp;
-  char **text;         /* per corpus row (from corpus.jsonl) */
+  char **text; /* per corpus row (from corpus.jsonl) */
   /* links */
   engine_edge *links;
   size_t nlinks;
@@ -307,9 +307,14 @@ static int qb_ingest(engine *e, const qb_data *d, qb_setup *st) {
       int ml = snprintf(meta[j], sizeof meta[j], "{\"category\":%u,\"pos\":\"%s\"}",
                         d->meta.category[r], qb_pos_name(d->meta.pos[r]));
       const char *t = d->text[r] ? d->text[r] : "";
-      pts[j] = (engine_point_in){.id = d->ids[r], .vector = d->vec + r * QB_DIM, .dim = QB_DIM,
-                                 .text = t, .text_len = strlen(t), .meta = meta[j],
-                                 .meta_len = (size_t)ml, .tokens = -1};
+      pts[j] = (engine_point_in){.id = d->ids[r],
+                                 .vector = d->vec + r * QB_DIM,
+                                 .dim = QB_DIM,
+                                 .text = t,
+                                 .text_len = strlen(t),
+                                 .meta = meta[j],
+                                 .meta_len = (size_t)ml,
+                                 .tokens = -1};
     }
     if (engine_upsert(e, QB_COLL, pts, m, &err)) goto fail;
   }
@@ -339,8 +344,8 @@ static float qb_dot(const float *a, const float *b) {
   return s;
 }
 
-static int qb_measure(engine *e, const qb_data *d, const qb_graph *g, const qb_sel *s,
-                      qb_row *row, double *lat) {
+static int qb_measure(engine *e, const qb_data *d, const qb_graph *g, const qb_sel *s, qb_row *row,
+                      double *lat) {
   precis_error err;
   static const char *const isa[] = {"is_a"};
   engine_retrieve_params p;
@@ -457,50 +462,57 @@ typedef struct {
 static void qb_markdown(FILE *f, const qb_ctx *c, const qb_row *rows, size_t nrows) {
   fprintf(f, "## quality: selection modes and graph expansion on %s\n\n", c->set);
   bu_env_md(f);
-  fprintf(f, "corpus %zu synsets, %zu is_a links, %zu held-out queries, k %d; collection "
-             "defaults (index %s, knn_k %u, ef_search %u); retrieve defaults (seeds 100, "
-             "pool 300, fanout 16, graph_weight 0.5, decay 0.9); BLAS threads %s\n\n",
+  fprintf(f,
+          "corpus %zu synsets, %zu is_a links, %zu held-out queries, k %d; collection "
+          "defaults (index %s, knn_k %u, ef_search %u); retrieve defaults (seeds 100, "
+          "pool 300, fanout 16, graph_weight 0.5, decay 0.9); BLAS threads %s\n\n",
           c->n, c->nlinks, c->nq, QB_K,
           c->st.info.config.index_spec[0] ? c->st.info.config.index_spec : "auto",
           c->st.info.config.knn_k, c->st.info.config.hnsw_ef_search,
           c->blas1 ? "1" : "not limited");
-  fprintf(f, "setup: upsert %.1f s (%.0f points/s, sync_writes 0), links %.1f s, "
-             "graph rebuild %.1f s (%llu kNN edges, %llu links)\n\n",
+  fprintf(f,
+          "setup: upsert %.1f s (%.0f points/s, sync_writes 0), links %.1f s, "
+          "graph rebuild %.1f s (%llu kNN edges, %llu links)\n\n",
           c->st.upsert_s, (double)c->n / c->st.upsert_s, c->st.links_s, c->st.rebuild_s,
           (unsigned long long)c->st.info.knn_edges, (unsigned long long)c->st.info.links);
-  fprintf(f, "| graph | selection | sim | sim %% | redund. | cats | cover | graph %% "
-             "| hyp rec | hyp hit | pool | p50 ms | p99 ms |\n");
+  fprintf(f,
+          "| graph | selection | sim | sim %% | redund. | cats | cover | graph %% "
+          "| hyp rec | hyp hit | pool | p50 ms | p99 ms |\n");
   fprintf(f, "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n");
   for (size_t i = 0; i < nrows; i++) {
     const qb_row *r = &rows[i];
-    fprintf(f, "| %s | %s | %.3f | %.1f | %.3f | %.2f | %.3f | %.1f | %.3f | %.3f | %.0f "
-               "| %.2f | %.2f |\n",
+    fprintf(f,
+            "| %s | %s | %.3f | %.1f | %.3f | %.2f | %.3f | %.1f | %.3f | %.3f | %.0f "
+            "| %.2f | %.2f |\n",
             r->g->name, r->s->name, r->sim, r->sim_pct, r->redund, r->cats, r->cover,
             100 * r->graph_share, r->hyp_rec, r->hyp_hit, r->pool, r->p50, r->p99);
   }
-  fprintf(f, "\nsim %% is relative to TOPK with hops 0. hyp rec/hit over the %zu queries "
-             "that have a hypernym in the corpus.\n",
+  fprintf(f,
+          "\nsim %% is relative to TOPK with hops 0. hyp rec/hit over the %zu queries "
+          "that have a hypernym in the corpus.\n",
           nrows ? rows[0].nq_hyp : 0);
 }
 
 static void qb_json(FILE *f, const qb_ctx *c, const qb_row *rows, size_t nrows) {
   fprintf(f, "{\"study\":\"quality\",");
   bu_env_json(f);
-  fprintf(f, ",\"set\":\"%s\",\"corpus\":%zu,\"links\":%zu,\"queries\":%zu,\"k\":%d,"
-             "\"setup\":{\"upsert_s\":%.3f,\"links_s\":%.3f,\"graph_rebuild_s\":%.3f,"
-             "\"knn_edges\":%llu},\"rows\":[",
-          c->set, c->n, c->nlinks, c->nq, QB_K, c->st.upsert_s, c->st.links_s,
-          c->st.rebuild_s, (unsigned long long)c->st.info.knn_edges);
+  fprintf(f,
+          ",\"set\":\"%s\",\"corpus\":%zu,\"links\":%zu,\"queries\":%zu,\"k\":%d,"
+          "\"setup\":{\"upsert_s\":%.3f,\"links_s\":%.3f,\"graph_rebuild_s\":%.3f,"
+          "\"knn_edges\":%llu},\"rows\":[",
+          c->set, c->n, c->nlinks, c->nq, QB_K, c->st.upsert_s, c->st.links_s, c->st.rebuild_s,
+          (unsigned long long)c->st.info.knn_edges);
   for (size_t i = 0; i < nrows; i++) {
     const qb_row *r = &rows[i];
-    fprintf(f, "%s\n{\"graph\":\"%s\",\"hops\":%u,\"selection\":\"%s\",\"family\":\"%s\","
-               "\"param\":%g,\"sim\":%.5f,\"sim_pct\":%.3f,\"redundancy\":%.5f,"
-               "\"categories\":%.4f,\"coverage\":%.5f,\"graph_share\":%.5f,"
-               "\"hyp_recall\":%.5f,\"hyp_hit\":%.5f,\"queries_with_hyp\":%zu,\"pool\":%.1f,"
-               "\"p50_ms\":%.4f,\"p99_ms\":%.4f,\"mean_ms\":%.4f}",
-            i ? "," : "", r->g->name, r->g->hops, r->s->name, r->s->family, r->s->param,
-            r->sim, r->sim_pct, r->redund, r->cats, r->cover, r->graph_share, r->hyp_rec,
-            r->hyp_hit, r->nq_hyp, r->pool, r->p50, r->p99, r->mean_ms);
+    fprintf(f,
+            "%s\n{\"graph\":\"%s\",\"hops\":%u,\"selection\":\"%s\",\"family\":\"%s\","
+            "\"param\":%g,\"sim\":%.5f,\"sim_pct\":%.3f,\"redundancy\":%.5f,"
+            "\"categories\":%.4f,\"coverage\":%.5f,\"graph_share\":%.5f,"
+            "\"hyp_recall\":%.5f,\"hyp_hit\":%.5f,\"queries_with_hyp\":%zu,\"pool\":%.1f,"
+            "\"p50_ms\":%.4f,\"p99_ms\":%.4f,\"mean_ms\":%.4f}",
+            i ? "," : "", r->g->name, r->g->hops, r->s->name, r->s->family, r->s->param, r->sim,
+            r->sim_pct, r->redund, r->cats, r->cover, r->graph_share, r->hyp_rec, r->hyp_hit,
+            r->nq_hyp, r->pool, r->p50, r->p99, r->mean_ms);
   }
   fprintf(f, "\n]}\n");
 }
@@ -517,11 +529,12 @@ static void qb_tsv(FILE *f, const qb_ctx *c, const qb_row *rows, size_t nrows) {
 }
 
 static void qb_usage(FILE *f) {
-  fprintf(f,
-          "usage: precis-bench quality-wordnet [--set wordnet-small|wordnet] [--queries N]\n"
-          "                                    [--lambdas 0.3,0.5,0.7,0.9] [--thetas 0.5,1,2,4]\n"
-          "                                    [--graphs none,knn-1,isa-1,both-1,knn-2,isa-2,both-2]\n"
-          "                                    [--out DIR]\n");
+  fprintf(
+      f,
+      "usage: precis-bench quality-wordnet [--set wordnet-small|wordnet] [--queries N]\n"
+      "                                    [--lambdas 0.3,0.5,0.7,0.9] [--thetas 0.5,1,2,4]\n"
+      "                                    [--graphs none,knn-1,isa-1,both-1,knn-2,isa-2,both-2]\n"
+      "                                    [--out DIR]\n");
 }
 
 static int qb_graph_wanted(const char *list, const char *name) {
@@ -552,12 +565,18 @@ int bench_quality_wordnet(int argc, char **argv) {
       return 2;
     }
     i++;
-    if (!strcmp(a, "--set")) set = v;
-    else if (!strcmp(a, "--queries")) maxq = strtoul(v, NULL, 10);
-    else if (!strcmp(a, "--lambdas")) nl = bu_parse_flist(v, lambdas, QB_MAX_LIST);
-    else if (!strcmp(a, "--thetas")) nt = bu_parse_flist(v, thetas, QB_MAX_LIST);
-    else if (!strcmp(a, "--graphs")) graphs = v;
-    else if (!strcmp(a, "--out")) out = v;
+    if (!strcmp(a, "--set"))
+      set = v;
+    else if (!strcmp(a, "--queries"))
+      maxq = strtoul(v, NULL, 10);
+    else if (!strcmp(a, "--lambdas"))
+      nl = bu_parse_flist(v, lambdas, QB_MAX_LIST);
+    else if (!strcmp(a, "--thetas"))
+      nt = bu_parse_flist(v, thetas, QB_MAX_LIST);
+    else if (!strcmp(a, "--graphs"))
+      graphs = v;
+    else if (!strcmp(a, "--out"))
+      out = v;
     else {
       qb_usage(stderr);
       return 2;
@@ -640,9 +659,21 @@ int bench_quality_wordnet(int argc, char **argv) {
   rc = 0;
   if (out) {
     FILE *f;
-    if ((f = bu_open_out(out, "quality.md"))) { qb_markdown(f, &ctx, rows, nrows); rc |= fclose(f) != 0; } else rc = 1;
-    if ((f = bu_open_out(out, "quality.json"))) { qb_json(f, &ctx, rows, nrows); rc |= fclose(f) != 0; } else rc = 1;
-    if ((f = bu_open_out(out, "quality.tsv"))) { qb_tsv(f, &ctx, rows, nrows); rc |= fclose(f) != 0; } else rc = 1;
+    if ((f = bu_open_out(out, "quality.md"))) {
+      qb_markdown(f, &ctx, rows, nrows);
+      rc |= fclose(f) != 0;
+    } else
+      rc = 1;
+    if ((f = bu_open_out(out, "quality.json"))) {
+      qb_json(f, &ctx, rows, nrows);
+      rc |= fclose(f) != 0;
+    } else
+      rc = 1;
+    if ((f = bu_open_out(out, "quality.tsv"))) {
+      qb_tsv(f, &ctx, rows, nrows);
+      rc |= fclose(f) != 0;
+    } else
+      rc = 1;
     if (!rc) rc = bu_plot("quality", out) ? 1 : 0;
   }
 done:

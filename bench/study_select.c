@@ -36,7 +36,7 @@
 #include "select.h"
 
 #define SB_MAX_LIST 16
-#define SB_KNN 16
+#define SB_KNN      16
 
 typedef struct {
   const char *name;
@@ -64,7 +64,7 @@ typedef struct {
   uint32_t n, dim, k;
   double med_ms, p99_ms, cpu_med_ms;
   double objective, coverage, redundancy, mean_rel, cats; /* means over pools */
-  double obj_ratio, cats_ratio; /* vs COMPRESS-exact; < 0: not reported */
+  double obj_ratio, cats_ratio;                           /* vs COMPRESS-exact; < 0: not reported */
   double selected;
   unsigned forms; /* bit c: a run used coverage form c */
 } sb_row;
@@ -123,8 +123,8 @@ static int sb_knn(sb_pool *p) {
     free(G);
     return -1;
   }
-  cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)n, (int)n, (int)p->dim, 1.0f,
-              p->vec, (int)p->dim, p->vec, (int)p->dim, 0.0f, G, (int)n);
+  cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)n, (int)n, (int)p->dim, 1.0f, p->vec,
+              (int)p->dim, p->vec, (int)p->dim, 0.0f, G, (int)n);
   for (size_t v = 0; v < n; v++) {
     uint32_t *ni = p->nbr + v * deg;
     float *ns = p->sim + v * deg;
@@ -172,8 +172,7 @@ static int sb_pool_make(sb_pool *p, size_t n, size_t dim, uint64_t seed) {
   for (size_t i = 0; i < n; i++) {
     size_t c = (size_t)(sb_next() % nc);
     p->cat[i] = (uint32_t)c;
-    for (size_t d = 0; d < dim; d++)
-      p->vec[i * dim + d] = cent[c * dim + d] + spread * sb_gauss();
+    for (size_t d = 0; d < dim; d++) p->vec[i * dim + d] = cent[c * dim + d] + spread * sb_gauss();
     sb_normalise(p->vec + i * dim, dim);
     p->tok[i] = 50 + (uint32_t)(sb_next() % 351);
   }
@@ -212,8 +211,12 @@ static size_t sb_cats(const sb_pool *sp, const select_result *res) {
 }
 
 static void sb_select_pool(const sb_pool *sp, int lists, select_pool *pool) {
-  *pool = (select_pool){.n = sp->n, .dim = sp->dim, .vectors = sp->vec,
-                        .relevance = sp->rel, .quality = sp->qual, .tokens = sp->tok};
+  *pool = (select_pool){.n = sp->n,
+                        .dim = sp->dim,
+                        .vectors = sp->vec,
+                        .relevance = sp->rel,
+                        .quality = sp->qual,
+                        .tokens = sp->tok};
   if (lists) {
     pool->nbr_off = sp->off;
     pool->nbr_idx = sp->nbr;
@@ -257,9 +260,8 @@ static int sb_reference(const sb_pool *sp, uint32_t k, uint32_t sample, uint64_t
 
 /* Runs mode m on each of the np pools, reps timed runs each; t and tc hold
  * np*reps values. */
-static int sb_measure(const sb_pool *sps, int np, const sb_mode *m, uint32_t k,
-                      uint32_t sample, uint64_t budget, int reps, double *t, double *tc,
-                      sb_row *row) {
+static int sb_measure(const sb_pool *sps, int np, const sb_mode *m, uint32_t k, uint32_t sample,
+                      uint64_t budget, int reps, double *t, double *tc, sb_row *row) {
   select_params p;
   sb_params(m, k, sample, budget, &p);
   precis_error err;
@@ -335,33 +337,40 @@ static const char *sb_form(const sb_row *r, char *buf, size_t len) {
 }
 
 static void sb_ratio(char *buf, size_t len, double x) {
-  if (x < 0) snprintf(buf, len, "-");
-  else snprintf(buf, len, "%.3f", x);
+  if (x < 0)
+    snprintf(buf, len, "-");
+  else
+    snprintf(buf, len, "%.3f", x);
 }
 
 static void sb_markdown(FILE *f, const sb_row *rows, size_t nrows, const sb_conf *c) {
   select_params d;
   select_params_default(&d);
   fprintf(f, "## select: selection latency (one thread) and quality\n\n");
-  fprintf(f, "%d pool(s) per size x dim, reps %d per pool after 3 warm-up runs; BLAS "
-             "threads: %s; COMPRESS a=%g b=%g c=%g theta=%g; SAMPLE %u targets; SPARSE "
-             "exact %d-NN lists; AUTO exact up to n*n*dim = %.3g; token budget %s\n\n",
-          c->pools, c->reps, c->blas1 ? "1 (openblas_set_num_threads)" : "unknown BLAS, not limited",
-          (double)d.a, (double)d.b, (double)d.c, (double)d.theta, c->sample, SB_KNN,
+  fprintf(f,
+          "%d pool(s) per size x dim, reps %d per pool after 3 warm-up runs; BLAS "
+          "threads: %s; COMPRESS a=%g b=%g c=%g theta=%g; SAMPLE %u targets; SPARSE "
+          "exact %d-NN lists; AUTO exact up to n*n*dim = %.3g; token budget %s\n\n",
+          c->pools, c->reps,
+          c->blas1 ? "1 (openblas_set_num_threads)" : "unknown BLAS, not limited", (double)d.a,
+          (double)d.b, (double)d.c, (double)d.theta, c->sample, SB_KNN,
           (double)SELECT_AUTO_EXACT_WORK, c->budget ? "set" : "none");
   if (c->budget) fprintf(f, "token budget: %llu\n\n", (unsigned long long)c->budget);
-  fprintf(f, "| mode | pool | dim | k | form | median ms | p99 ms | cpu median ms | selected "
-             "| objective | obj / exact | cats | cats / exact | coverage | redundancy "
-             "| mean rel |\n");
-  fprintf(f, "|---|---:|---:|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
-             "---:|\n");
+  fprintf(f,
+          "| mode | pool | dim | k | form | median ms | p99 ms | cpu median ms | selected "
+          "| objective | obj / exact | cats | cats / exact | coverage | redundancy "
+          "| mean rel |\n");
+  fprintf(f,
+          "|---|---:|---:|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
+          "---:|\n");
   for (size_t i = 0; i < nrows; i++) {
     const sb_row *r = &rows[i];
     char form[64], oratio[32], cratio[32];
     sb_ratio(oratio, sizeof oratio, r->obj_ratio);
     sb_ratio(cratio, sizeof cratio, r->cats_ratio);
-    fprintf(f, "| %s | %u | %u | %u | %s | %.3f | %.3f | %.3f | %.1f | %.3f | %s | %.2f | %s "
-               "| %.3f | %.3f | %.3f |\n",
+    fprintf(f,
+            "| %s | %u | %u | %u | %s | %.3f | %.3f | %.3f | %.1f | %.3f | %s | %.2f | %s "
+            "| %.3f | %.3f | %.3f |\n",
             r->mode, r->n, r->dim, r->k, sb_form(r, form, sizeof form), r->med_ms, r->p99_ms,
             r->cpu_med_ms, r->selected, r->objective, oratio, r->cats, cratio, r->coverage,
             r->redundancy, r->mean_rel);
@@ -369,22 +378,24 @@ static void sb_markdown(FILE *f, const sb_row *rows, size_t nrows, const sb_conf
 }
 
 static void sb_json(FILE *f, const sb_row *rows, size_t nrows, const sb_conf *c) {
-  fprintf(f, "{\"study\":\"select\",\"pools\":%d,\"reps\":%d,\"blas_threads\":%s,"
-             "\"sample\":%u,\"knn\":%d,\"auto_exact_work\":%llu,\"token_budget\":%llu,"
-             "\"rows\":[",
+  fprintf(f,
+          "{\"study\":\"select\",\"pools\":%d,\"reps\":%d,\"blas_threads\":%s,"
+          "\"sample\":%u,\"knn\":%d,\"auto_exact_work\":%llu,\"token_budget\":%llu,"
+          "\"rows\":[",
           c->pools, c->reps, c->blas1 ? "1" : "null", c->sample, SB_KNN,
           (unsigned long long)SELECT_AUTO_EXACT_WORK, (unsigned long long)c->budget);
   for (size_t i = 0; i < nrows; i++) {
     const sb_row *r = &rows[i];
     char form[64];
-    fprintf(f, "%s\n{\"mode\":\"%s\",\"pool\":%u,\"dim\":%u,\"k\":%u,\"form\":\"%s\","
-               "\"median_ms\":%.4f,\"p99_ms\":%.4f,\"cpu_median_ms\":%.4f,\"selected\":%.4g,"
-               "\"objective\":%.6g,\"objective_vs_exact\":%.6g,\"categories\":%.4g,"
-               "\"categories_vs_exact\":%.6g,\"coverage_ratio\":%.6g,\"redundancy\":%.6g,"
-               "\"mean_relevance\":%.6g}",
-            i ? "," : "", r->mode, r->n, r->dim, r->k, sb_form(r, form, sizeof form),
-            r->med_ms, r->p99_ms, r->cpu_med_ms, r->selected, r->objective, r->obj_ratio,
-            r->cats, r->cats_ratio, r->coverage, r->redundancy, r->mean_rel);
+    fprintf(f,
+            "%s\n{\"mode\":\"%s\",\"pool\":%u,\"dim\":%u,\"k\":%u,\"form\":\"%s\","
+            "\"median_ms\":%.4f,\"p99_ms\":%.4f,\"cpu_median_ms\":%.4f,\"selected\":%.4g,"
+            "\"objective\":%.6g,\"objective_vs_exact\":%.6g,\"categories\":%.4g,"
+            "\"categories_vs_exact\":%.6g,\"coverage_ratio\":%.6g,\"redundancy\":%.6g,"
+            "\"mean_relevance\":%.6g}",
+            i ? "," : "", r->mode, r->n, r->dim, r->k, sb_form(r, form, sizeof form), r->med_ms,
+            r->p99_ms, r->cpu_med_ms, r->selected, r->objective, r->obj_ratio, r->cats,
+            r->cats_ratio, r->coverage, r->redundancy, r->mean_rel);
   }
   fprintf(f, "\n]}\n");
 }
@@ -398,8 +409,10 @@ static int sb_write(const char *dir, const char *name, const sb_row *rows, size_
     perror(path);
     return -1;
   }
-  if (json) sb_json(f, rows, nrows, c);
-  else sb_markdown(f, rows, nrows, c);
+  if (json)
+    sb_json(f, rows, nrows, c);
+  else
+    sb_markdown(f, rows, nrows, c);
   return fclose(f) == 0 ? 0 : -1;
 }
 
@@ -453,16 +466,26 @@ int bench_select(int argc, char **argv) {
       return 2;
     }
     i++;
-    if (!strcmp(a, "--sizes")) nsizes = bench_parse_list(v, sizes, SB_MAX_LIST);
-    else if (!strcmp(a, "--dims")) ndims = bench_parse_list(v, dims, SB_MAX_LIST);
-    else if (!strcmp(a, "--ks")) nks = bench_parse_list(v, ks, SB_MAX_LIST);
-    else if (!strcmp(a, "--pools")) conf.pools = atoi(v);
-    else if (!strcmp(a, "--reps")) conf.reps = atoi(v);
-    else if (!strcmp(a, "--sample")) conf.sample = (uint32_t)strtoul(v, NULL, 10);
-    else if (!strcmp(a, "--budget")) conf.budget = strtoull(v, NULL, 10);
-    else if (!strcmp(a, "--seed")) seed = strtoull(v, NULL, 10);
-    else if (!strcmp(a, "--modes")) modes = v;
-    else if (!strcmp(a, "--out")) out = v;
+    if (!strcmp(a, "--sizes"))
+      nsizes = bench_parse_list(v, sizes, SB_MAX_LIST);
+    else if (!strcmp(a, "--dims"))
+      ndims = bench_parse_list(v, dims, SB_MAX_LIST);
+    else if (!strcmp(a, "--ks"))
+      nks = bench_parse_list(v, ks, SB_MAX_LIST);
+    else if (!strcmp(a, "--pools"))
+      conf.pools = atoi(v);
+    else if (!strcmp(a, "--reps"))
+      conf.reps = atoi(v);
+    else if (!strcmp(a, "--sample"))
+      conf.sample = (uint32_t)strtoul(v, NULL, 10);
+    else if (!strcmp(a, "--budget"))
+      conf.budget = strtoull(v, NULL, 10);
+    else if (!strcmp(a, "--seed"))
+      seed = strtoull(v, NULL, 10);
+    else if (!strcmp(a, "--modes"))
+      modes = v;
+    else if (!strcmp(a, "--out"))
+      out = v;
     else {
       sb_usage(stderr);
       return 2;
@@ -505,11 +528,12 @@ int bench_select(int argc, char **argv) {
         for (size_t mi = 0; mi < SB_NMODES && !rc; mi++) {
           if (!sb_mode_wanted(modes, sb_modes[mi].name)) continue;
           sb_row *row = &rows[nrows];
-          *row = (sb_row){.mode = sb_modes[mi].name, .n = sizes[si], .dim = dims[di],
-                          .k = ks[ki]};
+          *row = (sb_row){.mode = sb_modes[mi].name, .n = sizes[si], .dim = dims[di], .k = ks[ki]};
           if (sb_measure(sps, conf.pools, &sb_modes[mi], ks[ki], conf.sample, conf.budget,
-                         conf.reps, t, t + nt, row)) rc = 1;
-          else nrows++;
+                         conf.reps, t, t + nt, row))
+            rc = 1;
+          else
+            nrows++;
         }
       for (int pi = 0; pi < made; pi++) sb_pool_free(&sps[pi]);
     }

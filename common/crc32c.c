@@ -21,8 +21,8 @@ static void crc_init(void) {
 }
 
 #if defined(__x86_64__) && defined(__GNUC__)
-__attribute__((target("sse4.2"))) static uint32_t
-crc_update_hw(uint32_t c, const unsigned char *p, size_t n) {
+__attribute__((target("sse4.2"))) static uint32_t crc_update_hw(uint32_t c, const unsigned char *p,
+                                                                size_t n) {
   uint64_t c64 = c;
   for (; n >= 8; p += 8, n -= 8) {
     uint64_t v;

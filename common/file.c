@@ -86,7 +86,8 @@ int file_atomic_commit(file_atomic *fa, precis_error *err) {
   int closed = close(fa->fd);
   fa->fd = -1;
   if (!rc && closed != 0) rc = sys_fail(err, "cannot close", fa->tmp, errno);
-  if (!rc && rename(fa->tmp, fa->path) != 0) rc = sys_fail(err, "cannot rename to", fa->path, errno);
+  if (!rc && rename(fa->tmp, fa->path) != 0)
+    rc = sys_fail(err, "cannot rename to", fa->path, errno);
   if (rc) {
     file_atomic_abort(fa);
     return rc;

@@ -18,9 +18,9 @@
 #include "precis/status.h"
 
 typedef struct file_atomic {
-  int fd;      /* the temporary file, open read-write; write to it */
-  char *tmp;   /* "<path>.tmp" */
-  char *path;  /* the final name */
+  int fd;     /* the temporary file, open read-write; write to it */
+  char *tmp;  /* "<path>.tmp" */
+  char *path; /* the final name */
 } file_atomic;
 
 /* Create (truncate) "<path>.tmp" for writing. */

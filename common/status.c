@@ -10,25 +10,25 @@
 
 const char *precis_strerror(int code) {
   switch (code) {
-#define PRECIS__STATUS_DESC(name, c, desc)                                      \
-  case c:                                                                      \
+#define PRECIS__STATUS_DESC(name, c, desc) \
+  case c:                                  \
     return desc;
     PRECIS_STATUS_MAP(PRECIS__STATUS_DESC)
 #undef PRECIS__STATUS_DESC
-  default:
-    return "unknown status";
+    default:
+      return "unknown status";
   }
 }
 
 const char *precis_status_name(int code) {
   switch (code) {
-#define PRECIS__STATUS_NAME(name, c, desc)                                      \
-  case c:                                                                      \
+#define PRECIS__STATUS_NAME(name, c, desc) \
+  case c:                                  \
     return #name;
     PRECIS_STATUS_MAP(PRECIS__STATUS_NAME)
 #undef PRECIS__STATUS_NAME
-  default:
-    return "UNKNOWN";
+    default:
+      return "UNKNOWN";
   }
 }
 

@@ -14,8 +14,7 @@ int valid_text(const void *sv, size_t n, size_t *bad_at) {
     while (i + 8 <= n) {
       uint64_t w;
       memcpy(&w, s + i, 8);
-      if ((w & 0x8080808080808080ull) ||
-          ((w - 0x0101010101010101ull) & ~w & 0x8080808080808080ull))
+      if ((w & 0x8080808080808080ull) || ((w - 0x0101010101010101ull) & ~w & 0x8080808080808080ull))
         break;
       i += 8;
     }
@@ -31,15 +30,20 @@ int valid_text(const void *sv, size_t n, size_t *bad_at) {
     }
     size_t len;
     uint32_t lo = 0x80, hi = 0xBF; /* range of the second byte */
-    if (c >= 0xC2 && c <= 0xDF) len = 2;
+    if (c >= 0xC2 && c <= 0xDF)
+      len = 2;
     else if (c >= 0xE0 && c <= 0xEF) {
       len = 3;
-      if (c == 0xE0) lo = 0xA0;        /* overlong */
-      else if (c == 0xED) hi = 0x9F;   /* surrogates */
+      if (c == 0xE0)
+        lo = 0xA0; /* overlong */
+      else if (c == 0xED)
+        hi = 0x9F; /* surrogates */
     } else if (c >= 0xF0 && c <= 0xF4) {
       len = 4;
-      if (c == 0xF0) lo = 0x90;        /* overlong */
-      else if (c == 0xF4) hi = 0x8F;   /* above U+10FFFF */
+      if (c == 0xF0)
+        lo = 0x90; /* overlong */
+      else if (c == 0xF4)
+        hi = 0x8F; /* above U+10FFFF */
     } else {
       code = VALID_UTF8;
       break;
@@ -71,9 +75,8 @@ bool valid_name_chars(const char *s, size_t n, bool colon) {
   if (!s || n < 1) return false;
   for (size_t i = 0; i < n; i++) {
     char ch = s[i];
-    if (!((ch >= 'A' && ch <= 'Z') || (ch >= 'a' && ch <= 'z') ||
-          (ch >= '0' && ch <= '9') || ch == '_' || ch == '.' || ch == '-' ||
-          (colon && ch == ':')))
+    if (!((ch >= 'A' && ch <= 'Z') || (ch >= 'a' && ch <= 'z') || (ch >= '0' && ch <= '9') ||
+          ch == '_' || ch == '.' || ch == '-' || (colon && ch == ':')))
       return false;
   }
   return true;
@@ -81,7 +84,6 @@ bool valid_name_chars(const char *s, size_t n, bool colon) {
 
 bool valid_name(const char *s, size_t n) {
   if (!s || n < 1 || n > PRECIS_MAX_NAME_LEN) return false;
-  if ((n == 1 && s[0] == '.') || (n == 2 && s[0] == '.' && s[1] == '.'))
-    return false;
+  if ((n == 1 && s[0] == '.') || (n == 2 && s[0] == '.' && s[1] == '.')) return false;
   return valid_name_chars(s, n, false);
 }

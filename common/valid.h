@@ -20,8 +20,8 @@ extern "C" {
 
 enum {
   VALID_OK = 0,
-  VALID_NUL = 1,  /* a NUL byte */
-  VALID_UTF8 = 2  /* not well-formed UTF-8 (RFC 3629: no overlong forms, no
+  VALID_NUL = 1, /* a NUL byte */
+  VALID_UTF8 = 2 /* not well-formed UTF-8 (RFC 3629: no overlong forms, no
                    * surrogates, nothing above U+10FFFF, no truncated tail) */
 };
 

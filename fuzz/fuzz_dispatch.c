@@ -29,7 +29,7 @@
 #include "srv_log.h"
 
 #define FUZZ_MAX_INPUT (16u << 10)
-#define RESET_EVERY 4096
+#define RESET_EVERY    4096
 
 /* server/main.c defines this for precisd; the harness does not link main.c */
 uint64_t srv_now_ms(void) {
@@ -60,8 +60,8 @@ static void seed_collection(const char *name, engine_metric m, const char *spec)
     for (int j = 0; j < 4; j++) v[i][j] = (float)((i * 7 + j * 3) % 11) - 5.0f;
     v[i][i % 4] += 0.5f;
     snprintf(text[i], sizeof text[i], "point %d", i);
-    pts[i] = (engine_point_in){(uint64_t)i + 1, v[i], 4, text[i], strlen(text[i]),
-                               "{\"i\":1}", 7, -1};
+    pts[i] =
+        (engine_point_in){(uint64_t)i + 1, v[i], 4, text[i], strlen(text[i]), "{\"i\":1}", 7, -1};
   }
   if (engine_upsert(S.eng, name, pts, 32, &err)) abort();
   engine_edge links[8];
@@ -91,8 +91,7 @@ static void cleanup_dir(void) {
   S.eng = NULL;
   char cmd[128];
   snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir_tmpl);
-  if (system(cmd)) {
-  }
+  if (system(cmd)) {}
 }
 
 int LLVMFuzzerInitialize(int *argc, char ***argv) {
@@ -145,8 +144,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   assert(out != NULL);
   assert(out_len >= FRAME_HEADER_BYTES);
   assert(frame_get_header(out) == out_len - FRAME_HEADER_BYTES);
-  Precis__V1__Response *resp = precis__v1__response__unpack(
-      NULL, out_len - FRAME_HEADER_BYTES, out + FRAME_HEADER_BYTES);
+  Precis__V1__Response *resp =
+      precis__v1__response__unpack(NULL, out_len - FRAME_HEADER_BYTES, out + FRAME_HEADER_BYTES);
   assert(resp != NULL);
   assert(resp->id == req->id);
   assert(resp->status != NULL);
@@ -155,8 +154,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   /* hostile input must be refused with a client error, never reach an
    * internal error or look like stored-data corruption */
   assert(code != PRECIS_E_INTERNAL && code != PRECIS_E_CORRUPTION);
-  if (code == 0) assert(resp->result_case != PRECIS__V1__RESPONSE__RESULT__NOT_SET);
-  else assert(resp->result_case == PRECIS__V1__RESPONSE__RESULT__NOT_SET);
+  if (code == 0)
+    assert(resp->result_case != PRECIS__V1__RESPONSE__RESULT__NOT_SET);
+  else
+    assert(resp->result_case == PRECIS__V1__RESPONSE__RESULT__NOT_SET);
   precis__v1__response__free_unpacked(resp, NULL);
   free(out);
   precis__v1__request__free_unpacked(req, NULL);

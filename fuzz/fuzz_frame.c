@@ -56,8 +56,8 @@ static void roundtrip(const uint8_t *p, uint32_t n) {
   if (rc == 0) {
     assert(l1 >= FRAME_HEADER_BYTES);
     assert(frame_get_header(f1) == l1 - FRAME_HEADER_BYTES);
-    Precis__V1__Request *r2 = precis__v1__request__unpack(
-        NULL, l1 - FRAME_HEADER_BYTES, f1 + FRAME_HEADER_BYTES);
+    Precis__V1__Request *r2 =
+        precis__v1__request__unpack(NULL, l1 - FRAME_HEADER_BYTES, f1 + FRAME_HEADER_BYTES);
     if (!r2) {
       assert(has_unknown(&req->base));
       free(f1);

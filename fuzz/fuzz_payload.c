@@ -24,8 +24,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   if (!copy) return 0;
   memcpy(copy, data, size);
   int rc = payload_validate_meta(copy, size, &err);
-  assert(rc == PRECIS_OK || rc == PRECIS_E_INVALID_JSON ||
-         rc == PRECIS_E_OUT_OF_RANGE);
+  assert(rc == PRECIS_OK || rc == PRECIS_E_INVALID_JSON || rc == PRECIS_E_OUT_OF_RANGE);
   (void)payload_count_tokens(copy, size);
 
   /* (2) decode the input as a stored record */

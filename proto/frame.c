@@ -32,9 +32,7 @@ void frame_reader_free(frame_reader *r) {
   r->cap = r->start = r->end = 0;
 }
 
-size_t frame_reader_pending(const frame_reader *r) {
-  return r->end - r->start;
-}
+size_t frame_reader_pending(const frame_reader *r) { return r->end - r->start; }
 
 int frame_reader_partial(const frame_reader *r) {
   size_t pending = r->end - r->start;
@@ -49,13 +47,9 @@ uint32_t frame_reader_announced(const frame_reader *r) {
 }
 
 /* the length prefix is big-endian (network order; docs/PROTOCOL.md) */
-void frame_put_header(uint8_t out[FRAME_HEADER_BYTES], uint32_t len) {
-  byte_put_be32(out, len);
-}
+void frame_put_header(uint8_t out[FRAME_HEADER_BYTES], uint32_t len) { byte_put_be32(out, len); }
 
-uint32_t frame_get_header(const uint8_t in[FRAME_HEADER_BYTES]) {
-  return byte_get_be32(in);
-}
+uint32_t frame_get_header(const uint8_t in[FRAME_HEADER_BYTES]) { return byte_get_be32(in); }
 
 /* Enter the sticky error state if a complete header is buffered and too big. */
 static int check_header(frame_reader *r) {
@@ -107,8 +101,7 @@ int frame_reader_feed(frame_reader *r, const void *data, size_t len) {
   return 0;
 }
 
-int frame_reader_next(frame_reader *r, const uint8_t **payload,
-                      uint32_t *len) {
+int frame_reader_next(frame_reader *r, const uint8_t **payload, uint32_t *len) {
   if (r->err) return -r->err;
   size_t pending = r->end - r->start;
   if (pending == 0) {
@@ -133,8 +126,8 @@ int frame_reader_next(frame_reader *r, const uint8_t **payload,
   return 1;
 }
 
-int frame_encode(const struct ProtobufCMessage *msg, uint32_t max_frame,
-                 uint8_t **out, size_t *out_len) {
+int frame_encode(const struct ProtobufCMessage *msg, uint32_t max_frame, uint8_t **out,
+                 size_t *out_len) {
   if (!max_frame) max_frame = PRECIS_DEFAULT_MAX_FRAME;
   *out = NULL;
   *out_len = 0;

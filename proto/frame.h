@@ -27,7 +27,7 @@ extern "C" {
 #define FRAME_HEADER_BYTES 4
 
 typedef struct frame_reader {
-  uint8_t *buf;       /* buffered bytes [start, end) */
+  uint8_t *buf; /* buffered bytes [start, end) */
   size_t cap, start, end;
   uint32_t max_frame; /* largest accepted payload */
   int err;            /* sticky error status, 0 while healthy */
@@ -59,8 +59,8 @@ uint32_t frame_get_header(const uint8_t in[FRAME_HEADER_BYTES]);
  * (header + payload). *out is owned by the caller (free()). Returns 0,
  * FRAME_TOO_LARGE when the payload exceeds max_frame, or NO_MEMORY. */
 struct ProtobufCMessage;
-int frame_encode(const struct ProtobufCMessage *msg, uint32_t max_frame,
-                 uint8_t **out, size_t *out_len);
+int frame_encode(const struct ProtobufCMessage *msg, uint32_t max_frame, uint8_t **out,
+                 size_t *out_len);
 
 #ifdef __cplusplus
 }

@@ -4,10 +4,8 @@
 #include <assert.h>
 #include <string.h>
 
-static const ProtobufCFieldDescriptor *field_of(const ProtobufCMessage *m,
-                                                unsigned field) {
-  const ProtobufCFieldDescriptor *f =
-      protobuf_c_message_descriptor_get_field(m->descriptor, field);
+static const ProtobufCFieldDescriptor *field_of(const ProtobufCMessage *m, unsigned field) {
+  const ProtobufCFieldDescriptor *f = protobuf_c_message_descriptor_get_field(m->descriptor, field);
   assert(f && "parameter field missing from the message");
   return f;
 }
@@ -42,8 +40,12 @@ static void take(const ProtobufCMessage *m, unsigned field, void *v, size_t n) {
   if (f) memcpy(v, (const char *)m + f->offset, n);
 }
 
-void pbparam_set_U32(ProtobufCMessage *m, unsigned field, uint32_t v) { put(m, field, &v, sizeof v); }
-void pbparam_set_U64(ProtobufCMessage *m, unsigned field, uint64_t v) { put(m, field, &v, sizeof v); }
+void pbparam_set_U32(ProtobufCMessage *m, unsigned field, uint32_t v) {
+  put(m, field, &v, sizeof v);
+}
+void pbparam_set_U64(ProtobufCMessage *m, unsigned field, uint64_t v) {
+  put(m, field, &v, sizeof v);
+}
 void pbparam_set_F32(ProtobufCMessage *m, unsigned field, float v) { put(m, field, &v, sizeof v); }
 void pbparam_set_BOOL(ProtobufCMessage *m, unsigned field, int v) {
   protobuf_c_boolean b = v != 0;
@@ -51,11 +53,11 @@ void pbparam_set_BOOL(ProtobufCMessage *m, unsigned field, int v) {
 }
 void pbparam_set_ENUM(ProtobufCMessage *m, unsigned field, int v) { put(m, field, &v, sizeof v); }
 
-#define GETTER(KIND, T)                                                       \
-  T pbparam_get_##KIND(const ProtobufCMessage *m, unsigned field) {           \
-    T v;                                                                      \
-    take(m, field, &v, sizeof v);                                             \
-    return v;                                                                 \
+#define GETTER(KIND, T)                                             \
+  T pbparam_get_##KIND(const ProtobufCMessage *m, unsigned field) { \
+    T v;                                                            \
+    take(m, field, &v, sizeof v);                                   \
+    return v;                                                       \
   }
 GETTER(U32, uint32_t)
 GETTER(U64, uint64_t)

@@ -42,10 +42,9 @@ int pbparam_get_ENUM(const ProtobufCMessage *m, unsigned field);
  *   PBPARAM_TO_WIRE: set every row's field from p->name (sent, always);
  *   PBPARAM_FROM_WIRE: p->name = the field's value where it was sent, so
  *   that what was not sent keeps the default already in p. */
-#define PBPARAM_TO_WIRE(name, KIND, d, lo, hi, field, flag, doc)              \
+#define PBPARAM_TO_WIRE(name, KIND, d, lo, hi, field, flag, doc) \
   pbparam_set_##KIND(&(msg)->base, field, p->name);
-#define PBPARAM_FROM_WIRE(name, KIND, d, lo, hi, field, flag, doc)            \
-  if (pbparam_present(&(msg)->base, field))                                   \
-    p->name = pbparam_get_##KIND(&(msg)->base, field);
+#define PBPARAM_FROM_WIRE(name, KIND, d, lo, hi, field, flag, doc) \
+  if (pbparam_present(&(msg)->base, field)) p->name = pbparam_get_##KIND(&(msg)->base, field);
 
 #endif /* PRECIS_PROTO_PBPARAM_H */

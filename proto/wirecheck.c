@@ -17,10 +17,10 @@
 #include "valid.h"
 
 #define WC_DEFAULT_DEPTH 32
-#define WC_SCAN_BYTES 32u   /* protobuf-c ScannedMember per field occurrence */
+#define WC_SCAN_BYTES    32u /* protobuf-c ScannedMember per field occurrence */
 #define WC_UNKNOWN_BYTES 24u /* ProtobufCMessageUnknownField */
-#define WC_PATH_MAX 192
-#define WC_MAX_PATH 40
+#define WC_PATH_MAX      192
+#define WC_MAX_PATH      40
 
 typedef struct wc {
   const wirecheck_rules *r;
@@ -59,8 +59,8 @@ static const char *path(wc *w) {
   w->path[0] = 0;
   for (size_t i = 0; i < w->depth && i < WC_MAX_PATH && n < WC_PATH_MAX; i++) {
     int k = w->idx[i] >= 0
-                ? snprintf(w->path + n, WC_PATH_MAX - n, "%s%s[%lld]", i ? "." : "",
-                           w->name[i], (long long)w->idx[i])
+                ? snprintf(w->path + n, WC_PATH_MAX - n, "%s%s[%lld]", i ? "." : "", w->name[i],
+                           (long long)w->idx[i])
                 : snprintf(w->path + n, WC_PATH_MAX - n, "%s%s", i ? "." : "", w->name[i]);
     if (k < 0) break;
     n += (size_t)k;
@@ -89,44 +89,52 @@ static bool varint(const uint8_t *p, size_t n, size_t *i, uint64_t *out) {
 /* Wire type a non-packed value of this type uses. */
 static int native_wt(ProtobufCType t) {
   switch (t) {
-  case PROTOBUF_C_TYPE_SFIXED32:
-  case PROTOBUF_C_TYPE_FIXED32:
-  case PROTOBUF_C_TYPE_FLOAT: return 5;
-  case PROTOBUF_C_TYPE_SFIXED64:
-  case PROTOBUF_C_TYPE_FIXED64:
-  case PROTOBUF_C_TYPE_DOUBLE: return 1;
-  case PROTOBUF_C_TYPE_STRING:
-  case PROTOBUF_C_TYPE_BYTES:
-  case PROTOBUF_C_TYPE_MESSAGE: return 2;
-  default: return 0;
+    case PROTOBUF_C_TYPE_SFIXED32:
+    case PROTOBUF_C_TYPE_FIXED32:
+    case PROTOBUF_C_TYPE_FLOAT:
+      return 5;
+    case PROTOBUF_C_TYPE_SFIXED64:
+    case PROTOBUF_C_TYPE_FIXED64:
+    case PROTOBUF_C_TYPE_DOUBLE:
+      return 1;
+    case PROTOBUF_C_TYPE_STRING:
+    case PROTOBUF_C_TYPE_BYTES:
+    case PROTOBUF_C_TYPE_MESSAGE:
+      return 2;
+    default:
+      return 0;
   }
 }
 
 static size_t elem_size(ProtobufCType t) {
   switch (t) {
-  case PROTOBUF_C_TYPE_SFIXED64:
-  case PROTOBUF_C_TYPE_FIXED64:
-  case PROTOBUF_C_TYPE_INT64:
-  case PROTOBUF_C_TYPE_SINT64:
-  case PROTOBUF_C_TYPE_UINT64:
-  case PROTOBUF_C_TYPE_DOUBLE: return 8;
-  case PROTOBUF_C_TYPE_STRING:
-  case PROTOBUF_C_TYPE_MESSAGE: return sizeof(void *);
-  case PROTOBUF_C_TYPE_BYTES: return sizeof(ProtobufCBinaryData);
-  case PROTOBUF_C_TYPE_BOOL: return sizeof(protobuf_c_boolean);
-  default: return 4;
+    case PROTOBUF_C_TYPE_SFIXED64:
+    case PROTOBUF_C_TYPE_FIXED64:
+    case PROTOBUF_C_TYPE_INT64:
+    case PROTOBUF_C_TYPE_SINT64:
+    case PROTOBUF_C_TYPE_UINT64:
+    case PROTOBUF_C_TYPE_DOUBLE:
+      return 8;
+    case PROTOBUF_C_TYPE_STRING:
+    case PROTOBUF_C_TYPE_MESSAGE:
+      return sizeof(void *);
+    case PROTOBUF_C_TYPE_BYTES:
+      return sizeof(ProtobufCBinaryData);
+    case PROTOBUF_C_TYPE_BOOL:
+      return sizeof(protobuf_c_boolean);
+    default:
+      return 4;
   }
 }
 
 static int charge(wc *w, uint64_t bytes) {
   w->res->decoded += bytes;
   if (w->r->max_decoded && w->res->decoded > w->r->max_decoded)
-    return precis_error_set(
-        w->err, PRECIS_E_OUT_OF_RANGE,
-        "request would decode to more than %llu MiB (limit %llu MiB)%s%s",
-        (unsigned long long)(w->res->decoded >> 20),
-        (unsigned long long)(w->r->max_decoded >> 20),
-        w->depth ? "; at " : "", path(w));
+    return precis_error_set(w->err, PRECIS_E_OUT_OF_RANGE,
+                            "request would decode to more than %llu MiB (limit %llu MiB)%s%s",
+                            (unsigned long long)(w->res->decoded >> 20),
+                            (unsigned long long)(w->r->max_decoded >> 20), w->depth ? "; at " : "",
+                            path(w));
   return 0;
 }
 
@@ -136,24 +144,23 @@ static uint32_t limit_for(wc *w, const ProtobufCMessageDescriptor *d,
   return m ? m : w->r->default_max_repeated;
 }
 
-static int walk(wc *w, const ProtobufCMessageDescriptor *d, const uint8_t *p,
-                size_t n, uint32_t depth);
+static int walk(wc *w, const ProtobufCMessageDescriptor *d, const uint8_t *p, size_t n,
+                uint32_t depth);
 
-static int check_string(wc *w, const ProtobufCFieldDescriptor *f, int64_t idx,
-                        const uint8_t *v, size_t len) {
+static int check_string(wc *w, const ProtobufCFieldDescriptor *f, int64_t idx, const uint8_t *v,
+                        size_t len) {
   size_t at;
   int code = valid_text(v, len, &at);
   if (code == VALID_OK) return charge(w, chunk(len + 1));
   size_t old = push(w, f->name, idx);
-  int rc = precis_error_set(w->err, PRECIS_E_INVALID_ARGUMENT,
-                            "%s %s at offset %zu", path(w),
+  int rc = precis_error_set(w->err, PRECIS_E_INVALID_ARGUMENT, "%s %s at offset %zu", path(w),
                             valid_text_problem(code), at);
   pop(w, old);
   return rc;
 }
 
-static int walk(wc *w, const ProtobufCMessageDescriptor *d, const uint8_t *p,
-                size_t n, uint32_t depth) {
+static int walk(wc *w, const ProtobufCMessageDescriptor *d, const uint8_t *p, size_t n,
+                uint32_t depth) {
   if (depth > w->max_depth) return malformed(w, "messages nested too deeply");
   int rc = charge(w, chunk(d->sizeof_message));
   if (rc) return rc;
@@ -183,47 +190,48 @@ static int walk(wc *w, const ProtobufCMessageDescriptor *d, const uint8_t *p,
     size_t vlen = 0;
     uint64_t ival = 0;
     switch (wt) {
-    case 0:
-      if (!varint(p, n, &i, &ival)) rc = malformed(w, "truncated varint");
-      break;
-    case 1:
-    case 5:
-      vlen = wt == 1 ? 8 : 4;
-      if (n - i < vlen) rc = malformed(w, "truncated fixed-size value");
-      else i += vlen;
-      break;
-    case 2: {
-      uint64_t l;
-      if (!varint(p, n, &i, &l) || l > n - i) {
-        rc = malformed(w, "length-delimited field runs past its message");
+      case 0:
+        if (!varint(p, n, &i, &ival)) rc = malformed(w, "truncated varint");
+        break;
+      case 1:
+      case 5:
+        vlen = wt == 1 ? 8 : 4;
+        if (n - i < vlen)
+          rc = malformed(w, "truncated fixed-size value");
+        else
+          i += vlen;
+        break;
+      case 2: {
+        uint64_t l;
+        if (!varint(p, n, &i, &l) || l > n - i) {
+          rc = malformed(w, "length-delimited field runs past its message");
+          break;
+        }
+        v = p + i;
+        vlen = (size_t)l;
+        i += vlen;
         break;
       }
-      v = p + i;
-      vlen = (size_t)l;
-      i += vlen;
-      break;
-    }
-    default: rc = malformed(w, "unsupported wire type (groups)"); break;
+      default:
+        rc = malformed(w, "unsupported wire type (groups)");
+        break;
     }
     if (rc) break;
     occurrences++;
     if (depth == 0 && num == 1 && wt == 0) w->res->id = ival;
-    const ProtobufCFieldDescriptor *f =
-        protobuf_c_message_descriptor_get_field(d, (unsigned)num);
+    const ProtobufCFieldDescriptor *f = protobuf_c_message_descriptor_get_field(d, (unsigned)num);
     if (!f) {
       unknown++;
       uint32_t lim = w->r->default_max_repeated;
       if (lim && unknown > lim) {
-        rc = precis_error_set(w->err, PRECIS_E_OUT_OF_RANGE,
-                              "%s%smore than %u unknown fields", path(w),
-                              w->depth ? ": " : "", lim);
+        rc = precis_error_set(w->err, PRECIS_E_OUT_OF_RANGE, "%s%smore than %u unknown fields",
+                              path(w), w->depth ? ": " : "", lim);
         break;
       }
       rc = charge(w, chunk(wt == 2 ? vlen : 8));
       continue;
     }
-    bool packed = f->label == PROTOBUF_C_LABEL_REPEATED && wt == 2 &&
-                  native_wt(f->type) != 2;
+    bool packed = f->label == PROTOBUF_C_LABEL_REPEATED && wt == 2 && native_wt(f->type) != 2;
     if (!packed && wt != native_wt(f->type)) {
       size_t old = push(w, f->name, -1);
       rc = malformed(w, "wrong wire type");
@@ -260,9 +268,8 @@ static int walk(wc *w, const ProtobufCMessageDescriptor *d, const uint8_t *p,
       uint32_t lim = limit_for(w, d, f);
       if (lim && (uint64_t)cnt[fi] + add > lim) {
         size_t old = push(w, f->name, -1);
-        rc = precis_error_set(w->err, PRECIS_E_OUT_OF_RANGE,
-                              "%s: more than %u elements (limit %u)", path(w),
-                              lim, lim);
+        rc = precis_error_set(w->err, PRECIS_E_OUT_OF_RANGE, "%s: more than %u elements (limit %u)",
+                              path(w), lim, lim);
         pop(w, old);
         break;
       }
@@ -291,9 +298,8 @@ static int walk(wc *w, const ProtobufCMessageDescriptor *d, const uint8_t *p,
   return rc;
 }
 
-int wirecheck_message(const ProtobufCMessageDescriptor *desc, const uint8_t *p,
-                      size_t n, const wirecheck_rules *rules,
-                      wirecheck_result *res, precis_error *err) {
+int wirecheck_message(const ProtobufCMessageDescriptor *desc, const uint8_t *p, size_t n,
+                      const wirecheck_rules *rules, wirecheck_result *res, precis_error *err) {
   wirecheck_result local;
   wirecheck_rules none;
   if (!res) res = &local;
@@ -325,28 +331,28 @@ int wirecheck_envelope(const uint8_t *p, size_t n, wirecheck_result *res, precis
       return precis_error_set(err, PRECIS_E_PROTOCOL, "malformed field tag at offset %zu", i);
     uint32_t field = (uint32_t)(tag >> 3);
     switch (tag & 7) {
-    case 0:
-      if (!varint(p, n, &i, &v))
-        return precis_error_set(err, PRECIS_E_PROTOCOL, "truncated varint at offset %zu", i);
-      if (field == 1) res->id = v;
-      break;
-    case 1:
-      if (n - i < 8) return precis_error_set(err, PRECIS_E_PROTOCOL, "truncated fixed64");
-      i += 8;
-      break;
-    case 5:
-      if (n - i < 4) return precis_error_set(err, PRECIS_E_PROTOCOL, "truncated fixed32");
-      i += 4;
-      break;
-    case 2:
-      if (!varint(p, n, &i, &v) || v > n - i)
-        return precis_error_set(err, PRECIS_E_PROTOCOL, "field %u: length past the end", field);
-      i += (size_t)v;
-      res->oneof_field = field;
-      break;
-    default:
-      return precis_error_set(err, PRECIS_E_PROTOCOL, "field %u: unsupported wire type %u", field,
-                              (unsigned)(tag & 7));
+      case 0:
+        if (!varint(p, n, &i, &v))
+          return precis_error_set(err, PRECIS_E_PROTOCOL, "truncated varint at offset %zu", i);
+        if (field == 1) res->id = v;
+        break;
+      case 1:
+        if (n - i < 8) return precis_error_set(err, PRECIS_E_PROTOCOL, "truncated fixed64");
+        i += 8;
+        break;
+      case 5:
+        if (n - i < 4) return precis_error_set(err, PRECIS_E_PROTOCOL, "truncated fixed32");
+        i += 4;
+        break;
+      case 2:
+        if (!varint(p, n, &i, &v) || v > n - i)
+          return precis_error_set(err, PRECIS_E_PROTOCOL, "field %u: length past the end", field);
+        i += (size_t)v;
+        res->oneof_field = field;
+        break;
+      default:
+        return precis_error_set(err, PRECIS_E_PROTOCOL, "field %u: unsupported wire type %u", field,
+                                (unsigned)(tag & 7));
     }
   }
   return PRECIS_OK;

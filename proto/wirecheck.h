@@ -64,9 +64,8 @@ typedef struct wirecheck_result {
  * INVALID_ARGUMENT or OUT_OF_RANGE with a message in err. `res` (may be
  * NULL) is filled as far as the walk got (id included on failure, so that a
  * refusal can echo it). */
-int wirecheck_message(const struct ProtobufCMessageDescriptor *desc,
-                      const uint8_t *p, size_t n, const wirecheck_rules *rules,
-                      wirecheck_result *res, precis_error *err);
+int wirecheck_message(const struct ProtobufCMessageDescriptor *desc, const uint8_t *p, size_t n,
+                      const wirecheck_rules *rules, wirecheck_result *res, precis_error *err);
 
 /* The top level only: the id (field 1) and the number of the last
  * length-delimited field (the operation), each field's extent checked but

@@ -9,6 +9,7 @@ pkgs=(
   libcriterion-dev libjansson-dev libhnswlib-dev
   python3 npm wordnet-base
   libroaring-dev
+  clang-format
 )
 # issue 15: the Python client (protoc generates its protobuf module; pytest
 # runs its tests; numpy is its optional fast path) and the metrics endpoint

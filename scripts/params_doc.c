@@ -20,7 +20,7 @@
 #include "precis/params.h"
 
 #define PD_BEGIN(t) "<!-- params:" t " begin (generated: make params-doc) -->\n"
-#define PD_END(t) "<!-- params:" t " end -->\n"
+#define PD_END(t)   "<!-- params:" t " end -->\n"
 
 typedef struct {
   char *s;
@@ -66,9 +66,8 @@ static void pd_choices(pd_buf *b, const char *choices, int i) {
   }
 }
 
-static void pd_row(pd_buf *b, const char *name, const char *kind, double d, double lo,
-                   double hi, int field, const char *flag, const char *doc,
-                   const char *choices) {
+static void pd_row(pd_buf *b, const char *name, const char *kind, double d, double lo, double hi,
+                   int field, const char *flag, const char *doc, const char *choices) {
   const char *type = !strcmp(kind, "U32")    ? "uint32"
                      : !strcmp(kind, "U64")  ? "uint64"
                      : !strcmp(kind, "BOOL") ? "bool"
@@ -95,18 +94,19 @@ static void pd_row(pd_buf *b, const char *name, const char *kind, double d, doub
   pd_put(b, " | `--%s` | %s |\n", flag, doc);
 }
 
-#define PD_CHOICES_U32(name) NULL
-#define PD_CHOICES_U64(name) NULL
-#define PD_CHOICES_F32(name) NULL
+#define PD_CHOICES_U32(name)  NULL
+#define PD_CHOICES_U64(name)  NULL
+#define PD_CHOICES_F32(name)  NULL
 #define PD_CHOICES_F32P(name) NULL
 #define PD_CHOICES_F32A(name) NULL
 #define PD_CHOICES_BOOL(name) NULL
 #define PD_CHOICES_ENUM(name) PRECIS_PARAM_CHOICES_##name
-#define PD_ROW(name, KIND, d, lo, hi, field, flag, doc)                        \
+#define PD_ROW(name, KIND, d, lo, hi, field, flag, doc)                              \
   pd_row(b, #name, #KIND, (double)(d), (double)(lo), (double)(hi), field, flag, doc, \
          PD_CHOICES_##KIND(name));
-#define PD_HEAD "| field (number) | type | default | range | `precis query` | meaning |\n" \
-                "|---|---|---|---|---|---|\n"
+#define PD_HEAD                                                              \
+  "| field (number) | type | default | range | `precis query` | meaning |\n" \
+  "|---|---|---|---|---|---|\n"
 
 /* The generated text of table `t` ("retrieve" or "search"), markers
  * included; malloc'd. */

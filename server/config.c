@@ -96,9 +96,12 @@ static int parse_bytes(const char *v, uint64_t *out) {
   unsigned long long x = strtoull(v, &end, 10);
   if (errno || end == v || v[0] == '-') return -1;
   uint64_t mul = 1;
-  if (*end == 'k' || *end == 'K') mul = 1u << 10, end++;
-  else if (*end == 'm' || *end == 'M') mul = 1u << 20, end++;
-  else if (*end == 'g' || *end == 'G') mul = 1u << 30, end++;
+  if (*end == 'k' || *end == 'K')
+    mul = 1u << 10, end++;
+  else if (*end == 'm' || *end == 'M')
+    mul = 1u << 20, end++;
+  else if (*end == 'g' || *end == 'G')
+    mul = 1u << 30, end++;
   if (*end == 'i' && mul > 1) end++; /* KiB, MiB */
   if (*end == 'b' || *end == 'B') end++;
   if (*end) return -1;
@@ -139,8 +142,7 @@ static const char usage_hardening[] =
     "                           nothing else waits for the socket (default 1)\n";
 
 /* 1 when key is not a hardening option, else 0 or -1 (reported). */
-static int apply_hardening(srv_config *c, const char *key, const char *v,
-                           const char *where) {
+static int apply_hardening(srv_config *c, const char *key, const char *v, const char *where) {
   long x;
   uint64_t b;
   int *secs = !strcmp(key, "auth-timeout")    ? &c->auth_timeout_s
@@ -193,8 +195,7 @@ static const char usage_upkeep[] =
     "                           change (default 300; 0 = not by time)\n";
 
 /* 1 when key is not an upkeep option, else 0 or -1 (reported). */
-static int apply_upkeep(srv_config *c, const char *key, const char *v,
-                        const char *where) {
+static int apply_upkeep(srv_config *c, const char *key, const char *v, const char *where) {
   long x;
   if (!strcmp(key, "index-save-ops")) {
     if (parse_long(v, 0, 1L << 40, &x)) goto bad;
@@ -212,8 +213,7 @@ bad:
 }
 
 /* Apply one option; `where` names its origin for messages. */
-static int apply(srv_config *c, const char *key, const char *v,
-                 const char *where) {
+static int apply(srv_config *c, const char *key, const char *v, const char *where) {
   long x;
   uint64_t b;
   int hr = apply_hardening(c, key, v, where);
@@ -258,9 +258,12 @@ static int apply(srv_config *c, const char *key, const char *v,
     if (parse_long(v, 0, 3600, &x)) goto bad;
     c->shutdown_grace_s = (int)x;
   } else if (!strcmp(key, "sync-writes")) {
-    if (!strcmp(v, "1") || !strcmp(v, "true") || !strcmp(v, "yes")) c->sync_writes = 1;
-    else if (!strcmp(v, "0") || !strcmp(v, "false") || !strcmp(v, "no")) c->sync_writes = 0;
-    else goto bad;
+    if (!strcmp(v, "1") || !strcmp(v, "true") || !strcmp(v, "yes"))
+      c->sync_writes = 1;
+    else if (!strcmp(v, "0") || !strcmp(v, "false") || !strcmp(v, "no"))
+      c->sync_writes = 0;
+    else
+      goto bad;
   } else if (!strcmp(key, "metrics-listen")) {
     set_str(&c->metrics_listen, v);
   } else if (!strcmp(key, "metrics-port-file")) {
@@ -294,8 +297,7 @@ static void normalise_key(char *k) {
 static int load_file(srv_config *c, const char *path) {
   FILE *f = fopen(path, "r");
   if (!f) {
-    fprintf(stderr, "precisd: cannot read config %s: %s\n", path,
-            strerror(errno));
+    fprintf(stderr, "precisd: cannot read config %s: %s\n", path, strerror(errno));
     return -1;
   }
   char line[4096];
@@ -317,15 +319,14 @@ static int load_file(srv_config *c, const char *path) {
     *eq = 0;
     char *key = trim(s), *val = trim(eq + 1);
     size_t vl = strlen(val);
-    if (vl >= 2 && ((val[0] == '"' && val[vl - 1] == '"') ||
-                    (val[0] == '\'' && val[vl - 1] == '\''))) {
+    if (vl >= 2 &&
+        ((val[0] == '"' && val[vl - 1] == '"') || (val[0] == '\'' && val[vl - 1] == '\''))) {
       val[vl - 1] = 0;
       val++;
     }
     normalise_key(key);
     if (!strcmp(key, "config") || apply(c, key, val, where)) {
-      if (!strcmp(key, "config"))
-        fprintf(stderr, "precisd: %s: config files do not nest\n", where);
+      if (!strcmp(key, "config")) fprintf(stderr, "precisd: %s: config files do not nest\n", where);
       rc = -1;
       break;
     }
@@ -336,8 +337,7 @@ static int load_file(srv_config *c, const char *path) {
 
 /* Split argv[i] into a flag name and value; advances *i past a separate
  * value. Returns 0, 1 for a non-option argument, -1 on a missing value. */
-static int flag_at(int argc, char **argv, int *i, char *name, size_t cap,
-                   const char **val) {
+static int flag_at(int argc, char **argv, int *i, char *name, size_t cap, const char **val) {
   const char *a = argv[*i];
   if (strncmp(a, "--", 2) != 0) return 1;
   a += 2;

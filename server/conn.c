@@ -58,8 +58,10 @@ bool srv_conn_queue(srv_conn *c, uint8_t *buf, size_t len) {
   b->data = buf;
   b->len = len;
   b->off = 0;
-  if (c->out_tail) c->out_tail->next = b;
-  else c->out_head = b;
+  if (c->out_tail)
+    c->out_tail->next = b;
+  else
+    c->out_head = b;
   c->out_tail = b;
   c->out_bytes += len;
   return true;
@@ -116,8 +118,7 @@ void srv_conn_sent(srv_conn *c, size_t n) {
   }
 }
 
-bool srv_token_equal(const char *want, size_t want_len, const char *got,
-                     size_t got_len) {
+bool srv_token_equal(const char *want, size_t want_len, const char *got, size_t got_len) {
   volatile unsigned char diff = (unsigned char)(want_len != got_len);
   for (size_t i = 0; i < want_len; i++) {
     unsigned char g = i < got_len ? (unsigned char)got[i] : 0;

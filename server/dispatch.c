@@ -43,9 +43,7 @@ static void cleanup(dctx *x) {
   free(x->ok_msg);
 }
 
-int srv_valid_name(const char *name) {
-  return name && valid_name(name, strlen(name));
-}
+int srv_valid_name(const char *name) { return name && valid_name(name, strlen(name)); }
 
 /* ---- pre-decode check (issue 11) ---- */
 static uint32_t request_field_limit(const ProtobufCMessageDescriptor *d,
@@ -56,22 +54,19 @@ static uint32_t request_field_limit(const ProtobufCMessageDescriptor *d,
   return 0; /* PRECIS_MAX_BATCH */
 }
 
-int srv_check_request(const uint8_t *p, size_t n, wirecheck_result *res,
-                      precis_error *err) {
+int srv_check_request(const uint8_t *p, size_t n, wirecheck_result *res, precis_error *err) {
   wirecheck_rules rules = {
       .default_max_repeated = PRECIS_MAX_BATCH,
       .max_repeated = request_field_limit,
       .max_depth = 16,
       .max_decoded = 2 * (uint64_t)n + SRV_DECODE_SLACK,
   };
-  return wirecheck_message(&precis__v1__request__descriptor, p, n, &rules, res,
-                           err);
+  return wirecheck_message(&precis__v1__request__descriptor, p, n, &rules, res, err);
 }
 
 /* ---- conversions ---- */
 
-static Precis__V1__CollectionInfo *info_to_pb(dctx *x,
-                                              const engine_collection_info *in) {
+static Precis__V1__CollectionInfo *info_to_pb(dctx *x, const engine_collection_info *in) {
   Precis__V1__CollectionInfo *ci = ANEW(x, Precis__V1__CollectionInfo, 1);
   Precis__V1__CollectionConfig *cc = ANEW(x, Precis__V1__CollectionConfig, 1);
   if (!ci || !cc) return NULL;
@@ -144,7 +139,7 @@ static int op_list_snapshots(dctx *x) {
   Precis__V1__ListSnapshotsResult *r = ANEW(x, Precis__V1__ListSnapshotsResult, 1);
   Precis__V1__SnapshotInfo **arr = ANEW(x, Precis__V1__SnapshotInfo *, n);
   Precis__V1__SnapshotInfo *pb = ANEW(x, Precis__V1__SnapshotInfo, n);
-  char *names = ANEW(x, char, n * (PRECIS_MAX_NAME_LEN + 1));
+  char *names = ANEW(x, char, n *(PRECIS_MAX_NAME_LEN + 1));
   size_t plen = 0;
   for (size_t i = 0; i < n; i++) plen += strlen(v[i].path) + 1;
   char *paths = ANEW(x, char, plen);
@@ -183,15 +178,14 @@ static int op_create(dctx *x, const Precis__V1__CreateCollectionRequest *r) {
   const Precis__V1__CollectionConfig *c = r->config;
   if (!c) return fail(x, PRECIS_E_INVALID_ARGUMENT, "config is required");
   if ((unsigned)c->metric > (unsigned)PRECIS__V1__METRIC__METRIC_L2)
-    return fail(x, PRECIS_E_INVALID_ARGUMENT, "unknown metric %d",
-                (int)c->metric);
+    return fail(x, PRECIS_E_INVALID_ARGUMENT, "unknown metric %d", (int)c->metric);
   engine_collection_config ec;
   memset(&ec, 0, sizeof ec);
   ec.dim = c->dim;
   ec.metric = (engine_metric)c->metric;
   if (strlen(c->index_spec) >= sizeof ec.index_spec)
-    return fail(x, PRECIS_E_OUT_OF_RANGE,
-                "index_spec longer than %d bytes", PRECIS_MAX_INDEX_SPEC_LEN - 1);
+    return fail(x, PRECIS_E_OUT_OF_RANGE, "index_spec longer than %d bytes",
+                PRECIS_MAX_INDEX_SPEC_LEN - 1);
   strcpy(ec.index_spec, c->index_spec);
   ec.knn_k = c->knn_k;
   ec.hnsw_ef_construction = c->hnsw_ef_construction;
@@ -234,8 +228,7 @@ static int op_list(dctx *x) {
   size_t n = 0;
   int rc = engine_collection_list(x->s->eng, &x->infos, &n, &x->err);
   if (rc) return rc;
-  Precis__V1__ListCollectionsResult *lr =
-      ANEW(x, Precis__V1__ListCollectionsResult, 1);
+  Precis__V1__ListCollectionsResult *lr = ANEW(x, Precis__V1__ListCollectionsResult, 1);
   Precis__V1__CollectionInfo **arr = ANEW(x, Precis__V1__CollectionInfo *, n);
   if (!lr || !arr) return nomem(x);
   precis__v1__list_collections_result__init(lr);
@@ -254,19 +247,17 @@ static int op_upsert(dctx *x, const Precis__V1__UpsertRequest *r) {
   size_t n = r->n_points;
   if (n == 0) return fail(x, PRECIS_E_INVALID_ARGUMENT, "no points to upsert");
   if (n > PRECIS_MAX_BATCH)
-    return fail(x, PRECIS_E_OUT_OF_RANGE, "%zu points exceed the batch limit %d",
-                n, PRECIS_MAX_BATCH);
+    return fail(x, PRECIS_E_OUT_OF_RANGE, "%zu points exceed the batch limit %d", n,
+                PRECIS_MAX_BATCH);
   engine_point_in *in = ANEW(x, engine_point_in, n);
   if (!in) return nomem(x);
   for (size_t i = 0; i < n; i++) {
     const Precis__V1__Point *p = r->points[i];
     if (p->n_vector == 0)
-      return fail(x, PRECIS_E_INVALID_ARGUMENT, "point %" PRIu64 " has no vector",
-                  p->id);
+      return fail(x, PRECIS_E_INVALID_ARGUMENT, "point %" PRIu64 " has no vector", p->id);
     if (p->n_vector > PRECIS_MAX_DIM) /* a limit: OUT_OF_RANGE (limits.h) */
-      return fail(x, PRECIS_E_OUT_OF_RANGE,
-                  "point %" PRIu64 " has %zu components (limit %d)", p->id,
-                  p->n_vector, PRECIS_MAX_DIM);
+      return fail(x, PRECIS_E_OUT_OF_RANGE, "point %" PRIu64 " has %zu components (limit %d)",
+                  p->id, p->n_vector, PRECIS_MAX_DIM);
     in[i].id = p->id;
     in[i].vector = p->vector;
     in[i].dim = (uint32_t)p->n_vector;
@@ -277,9 +268,9 @@ static int op_upsert(dctx *x, const Precis__V1__UpsertRequest *r) {
     in[i].tokens = (p->has_tokens && p->tokens >= 0) ? p->tokens : -1;
   }
   size_t upserted = 0; /* distinct ids: a repeated id counts once */
-  int rc = engine_upsert_counted(x->s->eng, r->collection, in, n,
-                                 r->defer_graph ? ENGINE_UPSERT_DEFER_GRAPH : 0, &upserted,
-                                 &x->err);
+  int rc =
+      engine_upsert_counted(x->s->eng, r->collection, in, n,
+                            r->defer_graph ? ENGINE_UPSERT_DEFER_GRAPH : 0, &upserted, &x->err);
   if (rc) return rc;
   Precis__V1__UpsertResult *ur = ANEW(x, Precis__V1__UpsertResult, 1);
   if (!ur) return nomem(x);
@@ -294,8 +285,7 @@ static int op_upsert(dctx *x, const Precis__V1__UpsertRequest *r) {
  * frame limit: a get of 100,000 ids of 1 MiB texts must not read 100 GB
  * before finding out that the response cannot be sent (issue 11). */
 #define GET_CHUNK 256
-static int get_bounded(dctx *x, const Precis__V1__GetRequest *r, size_t n,
-                       uint32_t dim) {
+static int get_bounded(dctx *x, const Precis__V1__GetRequest *r, size_t n, uint32_t dim) {
   engine_point *all = calloc(n, sizeof *all);
   if (!all) return nomem(x);
   x->pts = all; /* freed by cleanup(), also when partly filled */
@@ -304,8 +294,7 @@ static int get_bounded(dctx *x, const Precis__V1__GetRequest *r, size_t n,
   for (size_t off = 0; off < n; off += GET_CHUNK) {
     size_t m = n - off < GET_CHUNK ? n - off : GET_CHUNK;
     engine_point *part = NULL;
-    int rc = engine_get(x->s->eng, r->collection, r->ids + off, m,
-                        r->with_vectors, &part, &x->err);
+    int rc = engine_get(x->s->eng, r->collection, r->ids + off, m, r->with_vectors, &part, &x->err);
     if (rc) return rc;
     memcpy(all + off, part, m * sizeof *part);
     free(part); /* the points' buffers now belong to `all` */
@@ -343,8 +332,7 @@ static void point_to_pb(Precis__V1__Point *p, const engine_point *ep, uint32_t d
 static int op_get(dctx *x, const Precis__V1__GetRequest *r) {
   size_t n = r->n_ids;
   if (n > PRECIS_MAX_BATCH)
-    return fail(x, PRECIS_E_OUT_OF_RANGE, "%zu ids exceed the batch limit %d", n,
-                PRECIS_MAX_BATCH);
+    return fail(x, PRECIS_E_OUT_OF_RANGE, "%zu ids exceed the batch limit %d", n, PRECIS_MAX_BATCH);
   engine_collection_info *info = NULL;
   int rc;
   if (r->with_vectors || n == 0) {
@@ -395,8 +383,7 @@ static int set_deleted(dctx *x, uint64_t deleted) {
 static int op_delete(dctx *x, const Precis__V1__DeleteRequest *r) {
   size_t n = r->n_ids, deleted = 0;
   if (n > PRECIS_MAX_BATCH)
-    return fail(x, PRECIS_E_OUT_OF_RANGE, "%zu ids exceed the batch limit %d", n,
-                PRECIS_MAX_BATCH);
+    return fail(x, PRECIS_E_OUT_OF_RANGE, "%zu ids exceed the batch limit %d", n, PRECIS_MAX_BATCH);
   int rc;
   if (n == 0) {
     engine_collection_info *info;
@@ -422,11 +409,10 @@ static int links_result(dctx *x, uint64_t changed) {
 
 /* One atomic, durable batch (engine_links_change): a bad link fails the
  * whole request and changes nothing; removing absent links is not an error. */
-static int op_links(dctx *x, const char *coll, Precis__V1__Edge **edges,
-                    size_t n, int add) {
+static int op_links(dctx *x, const char *coll, Precis__V1__Edge **edges, size_t n, int add) {
   if (n > PRECIS_MAX_BATCH)
-    return fail(x, PRECIS_E_OUT_OF_RANGE, "%zu links exceed the batch limit %d",
-                n, PRECIS_MAX_BATCH);
+    return fail(x, PRECIS_E_OUT_OF_RANGE, "%zu links exceed the batch limit %d", n,
+                PRECIS_MAX_BATCH);
   int rc;
   if (n == 0) {
     engine_collection_info *info;
@@ -438,8 +424,8 @@ static int op_links(dctx *x, const char *coll, Precis__V1__Edge **edges,
   for (size_t i = 0; i < n; i++) {
     const Precis__V1__Edge *e = edges[i];
     if (strlen(e->kind) > PRECIS_MAX_LINK_KIND_LEN)
-      return fail(x, PRECIS_E_INVALID_ARGUMENT, "links[%zu]: kind longer than %d bytes",
-                  i, PRECIS_MAX_LINK_KIND_LEN);
+      return fail(x, PRECIS_E_INVALID_ARGUMENT, "links[%zu]: kind longer than %d bytes", i,
+                  PRECIS_MAX_LINK_KIND_LEN);
     el[i].src = e->src;
     el[i].dst = e->dst;
     snprintf(el[i].kind, sizeof el[i].kind, "%s", e->kind);
@@ -458,9 +444,8 @@ static int op_list_edges(dctx *x, const Precis__V1__ListEdgesRequest *r) {
   unsigned dirs = (r->outgoing ? ENGINE_DIR_OUT : 0) | (r->incoming ? ENGINE_DIR_IN : 0);
   if (!dirs) dirs = ENGINE_DIR_OUT | ENGINE_DIR_IN;
   size_t n = 0;
-  int rc = engine_edges_list(x->s->eng, r->collection, r->id, kinds,
-                             r->kind[0] ? r->kind : NULL, dirs, &x->edges, &n,
-                             &x->err);
+  int rc = engine_edges_list(x->s->eng, r->collection, r->id, kinds, r->kind[0] ? r->kind : NULL,
+                             dirs, &x->edges, &n, &x->err);
   if (rc) return rc;
   Precis__V1__ListEdgesResult *lr = ANEW(x, Precis__V1__ListEdgesResult, 1);
   Precis__V1__Edge **arr = ANEW(x, Precis__V1__Edge *, n);
@@ -484,8 +469,10 @@ static int op_list_edges(dctx *x, const Precis__V1__ListEdgesRequest *r) {
 
 /* ---- payload indexes (issue 14; docs/PROTOCOL.md) ---- */
 
-_Static_assert((int)PRECIS__V1__PAYLOAD_INDEX_TYPE__PAYLOAD_INDEX_KEYWORD == ENGINE_PINDEX_KEYWORD &&
-                   (int)PRECIS__V1__PAYLOAD_INDEX_TYPE__PAYLOAD_INDEX_DATETIME == ENGINE_PINDEX_DATETIME,
+_Static_assert((int)PRECIS__V1__PAYLOAD_INDEX_TYPE__PAYLOAD_INDEX_KEYWORD ==
+                       ENGINE_PINDEX_KEYWORD &&
+                   (int)PRECIS__V1__PAYLOAD_INDEX_TYPE__PAYLOAD_INDEX_DATETIME ==
+                       ENGINE_PINDEX_DATETIME,
                "wire PayloadIndexType and engine_pindex_type share their numbers");
 
 static int op_create_pindex(dctx *x, const Precis__V1__CreatePayloadIndexRequest *r) {
@@ -600,8 +587,7 @@ static int op_delete_by_filter(dctx *x, const Precis__V1__DeleteByFilterRequest 
 static int op_set_payload(dctx *x, const Precis__V1__SetPayloadRequest *r) {
   size_t updated = 0;
   int rc = engine_set_payload(x->s->eng, r->collection, r->ids, r->n_ids, r->metadata,
-                              r->metadata ? strlen(r->metadata) : 0, r->merge, &updated,
-                              &x->err);
+                              r->metadata ? strlen(r->metadata) : 0, r->merge, &updated, &x->err);
   if (rc) return rc;
   Precis__V1__SetPayloadResult *sr = ANEW(x, Precis__V1__SetPayloadResult, 1);
   if (!sr) return nomem(x);
@@ -616,44 +602,65 @@ static int op_set_payload(dctx *x, const Precis__V1__SetPayloadRequest *r) {
 
 static int run_op(dctx *x, const Precis__V1__Request *q) {
   switch (q->op_case) {
-  case PRECIS__V1__REQUEST__OP_AUTH: return set_empty(x); /* loop handles it */
-  case PRECIS__V1__REQUEST__OP_HEALTH: return op_health(x);
-  case PRECIS__V1__REQUEST__OP_STATS: return op_stats(x);
-  case PRECIS__V1__REQUEST__OP_CREATE_COLLECTION: return op_create(x, q->create_collection);
-  case PRECIS__V1__REQUEST__OP_DROP_COLLECTION: return op_drop(x, q->drop_collection);
-  case PRECIS__V1__REQUEST__OP_DESCRIBE_COLLECTION: return op_describe(x, q->describe_collection);
-  case PRECIS__V1__REQUEST__OP_LIST_COLLECTIONS: return op_list(x);
-  case PRECIS__V1__REQUEST__OP_UPSERT: return op_upsert(x, q->upsert);
-  case PRECIS__V1__REQUEST__OP_GET: return op_get(x, q->get);
-  case PRECIS__V1__REQUEST__OP_DELETE: return op_delete(x, q->delete_);
-  case PRECIS__V1__REQUEST__OP_ADD_LINKS:
-    return op_links(x, q->add_links->collection, q->add_links->links,
-                    q->add_links->n_links, 1);
-  case PRECIS__V1__REQUEST__OP_REMOVE_LINKS:
-    return op_links(x, q->remove_links->collection, q->remove_links->links,
-                    q->remove_links->n_links, 0);
-  case PRECIS__V1__REQUEST__OP_LIST_EDGES: return op_list_edges(x, q->list_edges);
-  case PRECIS__V1__REQUEST__OP_SEARCH: return dsp__search(x, q->search);
-  case PRECIS__V1__REQUEST__OP_RETRIEVE: return dsp__retrieve(x, q->retrieve);
-  case PRECIS__V1__REQUEST__OP_GRAPH_REBUILD: return dsp__graph_rebuild(x, q->graph_rebuild);
-  case PRECIS__V1__REQUEST__OP_SNAPSHOT: return op_snapshot(x, q->snapshot);
-  case PRECIS__V1__REQUEST__OP_LIST_SNAPSHOTS: return op_list_snapshots(x);
-  case PRECIS__V1__REQUEST__OP_DELETE_SNAPSHOT: return op_delete_snapshot(x, q->delete_snapshot);
-  case PRECIS__V1__REQUEST__OP_CREATE_PAYLOAD_INDEX: return op_create_pindex(x, q->create_payload_index);
-  case PRECIS__V1__REQUEST__OP_DROP_PAYLOAD_INDEX: return op_drop_pindex(x, q->drop_payload_index);
-  case PRECIS__V1__REQUEST__OP_LIST_PAYLOAD_INDEXES: return op_list_pindex(x, q->list_payload_indexes);
-  case PRECIS__V1__REQUEST__OP_COUNT: return op_count(x, q->count);
-  case PRECIS__V1__REQUEST__OP_SCROLL: return op_scroll(x, q->scroll);
-  case PRECIS__V1__REQUEST__OP_DELETE_BY_FILTER: return op_delete_by_filter(x, q->delete_by_filter);
-  case PRECIS__V1__REQUEST__OP_SET_PAYLOAD: return op_set_payload(x, q->set_payload);
-  default:
-    return fail(x, PRECIS_E_UNIMPLEMENTED, "unknown operation %d",
-                (int)q->op_case);
+    case PRECIS__V1__REQUEST__OP_AUTH:
+      return set_empty(x); /* loop handles it */
+    case PRECIS__V1__REQUEST__OP_HEALTH:
+      return op_health(x);
+    case PRECIS__V1__REQUEST__OP_STATS:
+      return op_stats(x);
+    case PRECIS__V1__REQUEST__OP_CREATE_COLLECTION:
+      return op_create(x, q->create_collection);
+    case PRECIS__V1__REQUEST__OP_DROP_COLLECTION:
+      return op_drop(x, q->drop_collection);
+    case PRECIS__V1__REQUEST__OP_DESCRIBE_COLLECTION:
+      return op_describe(x, q->describe_collection);
+    case PRECIS__V1__REQUEST__OP_LIST_COLLECTIONS:
+      return op_list(x);
+    case PRECIS__V1__REQUEST__OP_UPSERT:
+      return op_upsert(x, q->upsert);
+    case PRECIS__V1__REQUEST__OP_GET:
+      return op_get(x, q->get);
+    case PRECIS__V1__REQUEST__OP_DELETE:
+      return op_delete(x, q->delete_);
+    case PRECIS__V1__REQUEST__OP_ADD_LINKS:
+      return op_links(x, q->add_links->collection, q->add_links->links, q->add_links->n_links, 1);
+    case PRECIS__V1__REQUEST__OP_REMOVE_LINKS:
+      return op_links(x, q->remove_links->collection, q->remove_links->links,
+                      q->remove_links->n_links, 0);
+    case PRECIS__V1__REQUEST__OP_LIST_EDGES:
+      return op_list_edges(x, q->list_edges);
+    case PRECIS__V1__REQUEST__OP_SEARCH:
+      return dsp__search(x, q->search);
+    case PRECIS__V1__REQUEST__OP_RETRIEVE:
+      return dsp__retrieve(x, q->retrieve);
+    case PRECIS__V1__REQUEST__OP_GRAPH_REBUILD:
+      return dsp__graph_rebuild(x, q->graph_rebuild);
+    case PRECIS__V1__REQUEST__OP_SNAPSHOT:
+      return op_snapshot(x, q->snapshot);
+    case PRECIS__V1__REQUEST__OP_LIST_SNAPSHOTS:
+      return op_list_snapshots(x);
+    case PRECIS__V1__REQUEST__OP_DELETE_SNAPSHOT:
+      return op_delete_snapshot(x, q->delete_snapshot);
+    case PRECIS__V1__REQUEST__OP_CREATE_PAYLOAD_INDEX:
+      return op_create_pindex(x, q->create_payload_index);
+    case PRECIS__V1__REQUEST__OP_DROP_PAYLOAD_INDEX:
+      return op_drop_pindex(x, q->drop_payload_index);
+    case PRECIS__V1__REQUEST__OP_LIST_PAYLOAD_INDEXES:
+      return op_list_pindex(x, q->list_payload_indexes);
+    case PRECIS__V1__REQUEST__OP_COUNT:
+      return op_count(x, q->count);
+    case PRECIS__V1__REQUEST__OP_SCROLL:
+      return op_scroll(x, q->scroll);
+    case PRECIS__V1__REQUEST__OP_DELETE_BY_FILTER:
+      return op_delete_by_filter(x, q->delete_by_filter);
+    case PRECIS__V1__REQUEST__OP_SET_PAYLOAD:
+      return op_set_payload(x, q->set_payload);
+    default:
+      return fail(x, PRECIS_E_UNIMPLEMENTED, "unknown operation %d", (int)q->op_case);
   }
 }
 
-int srv_encode_status(uint64_t id, int code, const char *msg, uint8_t **out,
-                      size_t *out_len) {
+int srv_encode_status(uint64_t id, int code, const char *msg, uint8_t **out, size_t *out_len) {
   Precis__V1__Response resp = PRECIS__V1__RESPONSE__INIT;
   Precis__V1__Status st = PRECIS__V1__STATUS__INIT;
   resp.id = id;
@@ -676,8 +683,7 @@ int srv_encode_empty_ok(uint64_t id, uint8_t **out, size_t *out_len) {
   return rc ? PRECIS_E_NO_MEMORY : 0;
 }
 
-int srv_dispatch(srv_server *s, const Precis__V1__Request *req, uint8_t **out,
-                 size_t *out_len) {
+int srv_dispatch(srv_server *s, const Precis__V1__Request *req, uint8_t **out, size_t *out_len) {
   dctx x;
   memset(&x, 0, sizeof x);
   x.s = s;
@@ -700,8 +706,7 @@ int srv_dispatch(srv_server *s, const Precis__V1__Request *req, uint8_t **out,
   int rc = frame_encode(&resp.base, s->cfg.max_frame, out, out_len);
   if (rc == PRECIS_E_FRAME_TOO_LARGE) {
     char msg[160];
-    snprintf(msg, sizeof msg,
-             "response of %zu bytes exceeds the frame limit of %u bytes",
+    snprintf(msg, sizeof msg, "response of %zu bytes exceeds the frame limit of %u bytes",
              protobuf_c_message_get_packed_size(&resp.base), s->cfg.max_frame);
     code = PRECIS_E_FRAME_TOO_LARGE;
     if (srv_encode_status(req->id, code, msg, out, out_len)) *out = NULL;

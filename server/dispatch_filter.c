@@ -13,72 +13,72 @@ static int map_cond(const Precis__V1__FilterCondition *in, engine_filter_cond *c
   memset(c, 0, sizeof *c);
   c->key = in->key;
   switch (in->test_case) {
-  case PRECIS__V1__FILTER_CONDITION__TEST_MATCH: {
-    const Precis__V1__FilterValue *v = in->match;
-    c->kind = ENGINE_FILTER_MATCH;
-    switch (v->value_case) {
-    case PRECIS__V1__FILTER_VALUE__VALUE_KEYWORD:
-      c->vtype = ENGINE_FVAL_KEYWORD, c->keyword = v->keyword;
-      break;
-    case PRECIS__V1__FILTER_VALUE__VALUE_INTEGER:
-      c->vtype = ENGINE_FVAL_INTEGER, c->integer = v->integer;
-      break;
-    case PRECIS__V1__FILTER_VALUE__VALUE_BOOLEAN:
-      c->vtype = ENGINE_FVAL_BOOL, c->flag = v->boolean;
-      break;
-    default:
-      return precis_error_set(err, PRECIS_E_INVALID_ARGUMENT, "filter match without a value");
+    case PRECIS__V1__FILTER_CONDITION__TEST_MATCH: {
+      const Precis__V1__FilterValue *v = in->match;
+      c->kind = ENGINE_FILTER_MATCH;
+      switch (v->value_case) {
+        case PRECIS__V1__FILTER_VALUE__VALUE_KEYWORD:
+          c->vtype = ENGINE_FVAL_KEYWORD, c->keyword = v->keyword;
+          break;
+        case PRECIS__V1__FILTER_VALUE__VALUE_INTEGER:
+          c->vtype = ENGINE_FVAL_INTEGER, c->integer = v->integer;
+          break;
+        case PRECIS__V1__FILTER_VALUE__VALUE_BOOLEAN:
+          c->vtype = ENGINE_FVAL_BOOL, c->flag = v->boolean;
+          break;
+        default:
+          return precis_error_set(err, PRECIS_E_INVALID_ARGUMENT, "filter match without a value");
+      }
+      return PRECIS_OK;
     }
-    return PRECIS_OK;
-  }
-  case PRECIS__V1__FILTER_CONDITION__TEST_ANY:
-  case PRECIS__V1__FILTER_CONDITION__TEST_NONE: {
-    bool any = in->test_case == PRECIS__V1__FILTER_CONDITION__TEST_ANY;
-    const Precis__V1__FilterValues *v = any ? in->any : in->none;
-    c->kind = any ? ENGINE_FILTER_ANY : ENGINE_FILTER_NONE;
-    c->keywords = (const char *const *)v->keywords;
-    c->n_keywords = v->n_keywords;
-    c->integers = v->integers;
-    c->n_integers = v->n_integers;
-    return PRECIS_OK;
-  }
-  case PRECIS__V1__FILTER_CONDITION__TEST_RANGE: {
-    const Precis__V1__FilterRange *r = in->range;
-    c->kind = ENGINE_FILTER_RANGE;
-    c->has_gt = r->gt_opt_case == PRECIS__V1__FILTER_RANGE__GT_OPT_GT, c->gt = r->gt;
-    c->has_gte = r->gte_opt_case == PRECIS__V1__FILTER_RANGE__GTE_OPT_GTE, c->gte = r->gte;
-    c->has_lt = r->lt_opt_case == PRECIS__V1__FILTER_RANGE__LT_OPT_LT, c->lt = r->lt;
-    c->has_lte = r->lte_opt_case == PRECIS__V1__FILTER_RANGE__LTE_OPT_LTE, c->lte = r->lte;
-    return PRECIS_OK;
-  }
-  case PRECIS__V1__FILTER_CONDITION__TEST_DATE_RANGE: {
-    const Precis__V1__FilterDateRange *r = in->date_range;
-    c->kind = ENGINE_FILTER_DATE_RANGE;
-    c->dt_gt = r->gt && r->gt[0] ? r->gt : NULL;
-    c->dt_gte = r->gte && r->gte[0] ? r->gte : NULL;
-    c->dt_lt = r->lt && r->lt[0] ? r->lt : NULL;
-    c->dt_lte = r->lte && r->lte[0] ? r->lte : NULL;
-    return PRECIS_OK;
-  }
-  case PRECIS__V1__FILTER_CONDITION__TEST_EXISTS:
-    c->kind = ENGINE_FILTER_EXISTS, c->flag = in->exists;
-    return PRECIS_OK;
-  case PRECIS__V1__FILTER_CONDITION__TEST_IS_NULL:
-    c->kind = ENGINE_FILTER_IS_NULL, c->flag = in->is_null;
-    return PRECIS_OK;
-  case PRECIS__V1__FILTER_CONDITION__TEST_HAS_ID:
-    c->kind = ENGINE_FILTER_HAS_ID, c->ids = in->has_id->ids, c->n_ids = in->has_id->n_ids;
-    return PRECIS_OK;
-  case PRECIS__V1__FILTER_CONDITION__TEST_GROUP:
-    c->kind = ENGINE_FILTER_GROUP, c->group = in->group;
-    return PRECIS_OK;
-  default:
-    return precis_error_set(err, PRECIS_E_INVALID_ARGUMENT, "filter condition without a test");
+    case PRECIS__V1__FILTER_CONDITION__TEST_ANY:
+    case PRECIS__V1__FILTER_CONDITION__TEST_NONE: {
+      bool any = in->test_case == PRECIS__V1__FILTER_CONDITION__TEST_ANY;
+      const Precis__V1__FilterValues *v = any ? in->any : in->none;
+      c->kind = any ? ENGINE_FILTER_ANY : ENGINE_FILTER_NONE;
+      c->keywords = (const char *const *)v->keywords;
+      c->n_keywords = v->n_keywords;
+      c->integers = v->integers;
+      c->n_integers = v->n_integers;
+      return PRECIS_OK;
+    }
+    case PRECIS__V1__FILTER_CONDITION__TEST_RANGE: {
+      const Precis__V1__FilterRange *r = in->range;
+      c->kind = ENGINE_FILTER_RANGE;
+      c->has_gt = r->gt_opt_case == PRECIS__V1__FILTER_RANGE__GT_OPT_GT, c->gt = r->gt;
+      c->has_gte = r->gte_opt_case == PRECIS__V1__FILTER_RANGE__GTE_OPT_GTE, c->gte = r->gte;
+      c->has_lt = r->lt_opt_case == PRECIS__V1__FILTER_RANGE__LT_OPT_LT, c->lt = r->lt;
+      c->has_lte = r->lte_opt_case == PRECIS__V1__FILTER_RANGE__LTE_OPT_LTE, c->lte = r->lte;
+      return PRECIS_OK;
+    }
+    case PRECIS__V1__FILTER_CONDITION__TEST_DATE_RANGE: {
+      const Precis__V1__FilterDateRange *r = in->date_range;
+      c->kind = ENGINE_FILTER_DATE_RANGE;
+      c->dt_gt = r->gt && r->gt[0] ? r->gt : NULL;
+      c->dt_gte = r->gte && r->gte[0] ? r->gte : NULL;
+      c->dt_lt = r->lt && r->lt[0] ? r->lt : NULL;
+      c->dt_lte = r->lte && r->lte[0] ? r->lte : NULL;
+      return PRECIS_OK;
+    }
+    case PRECIS__V1__FILTER_CONDITION__TEST_EXISTS:
+      c->kind = ENGINE_FILTER_EXISTS, c->flag = in->exists;
+      return PRECIS_OK;
+    case PRECIS__V1__FILTER_CONDITION__TEST_IS_NULL:
+      c->kind = ENGINE_FILTER_IS_NULL, c->flag = in->is_null;
+      return PRECIS_OK;
+    case PRECIS__V1__FILTER_CONDITION__TEST_HAS_ID:
+      c->kind = ENGINE_FILTER_HAS_ID, c->ids = in->has_id->ids, c->n_ids = in->has_id->n_ids;
+      return PRECIS_OK;
+    case PRECIS__V1__FILTER_CONDITION__TEST_GROUP:
+      c->kind = ENGINE_FILTER_GROUP, c->group = in->group;
+      return PRECIS_OK;
+    default:
+      return precis_error_set(err, PRECIS_E_INVALID_ARGUMENT, "filter condition without a test");
   }
 }
 
-static int map_list(Precis__V1__FilterCondition *const *in, size_t n,
-                    engine_filter_cond *out, precis_error *err) {
+static int map_list(Precis__V1__FilterCondition *const *in, size_t n, engine_filter_cond *out,
+                    precis_error *err) {
   for (size_t i = 0; i < n; i++) {
     int rc = map_cond(in[i], &out[i], err);
     if (rc) return rc;
@@ -86,8 +86,7 @@ static int map_list(Precis__V1__FilterCondition *const *in, size_t n,
   return PRECIS_OK;
 }
 
-int srv_filter_compile(const Precis__V1__Filter *pb, engine_filter **out,
-                       precis_error *err) {
+int srv_filter_compile(const Precis__V1__Filter *pb, engine_filter **out, precis_error *err) {
   *out = NULL;
   if (!pb || pb->n_groups == 0) return PRECIS_OK;
   if (pb->n_groups > PRECIS_MAX_FILTER_GROUPS)

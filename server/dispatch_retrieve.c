@@ -36,8 +36,7 @@ int dsp__graph_rebuild(dctx *x, const Precis__V1__GraphRebuildRequest *r) {
 static int check_query(dctx *x, size_t n) {
   if (n == 0) return fail(x, PRECIS_E_INVALID_ARGUMENT, "query vector is empty");
   if (n > PRECIS_MAX_DIM)
-    return fail(x, PRECIS_E_OUT_OF_RANGE, "query has %zu components (limit %d)", n,
-                PRECIS_MAX_DIM);
+    return fail(x, PRECIS_E_OUT_OF_RANGE, "query has %zu components (limit %d)", n, PRECIS_MAX_DIM);
   return PRECIS_OK;
 }
 
@@ -65,8 +64,8 @@ int dsp__search(dctx *x, const Precis__V1__SearchRequest *r) {
   engine_filter *f = NULL; /* filter (dispatch_filter.c) */
   engine_filter_report frep;
   if ((rc = srv_filter_compile(r->filter, &f, &x->err))) return rc;
-  rc = engine_search_filtered(x->s->eng, r->collection, r->vector, (uint32_t)r->n_vector,
-                              k, &sp, f, hits, &nh, &frep, &x->err);
+  rc = engine_search_filtered(x->s->eng, r->collection, r->vector, (uint32_t)r->n_vector, k, &sp, f,
+                              hits, &nh, &frep, &x->err);
   engine_filter_destroy(f);
   if (rc) return rc;
   Precis__V1__SearchResult *sr = ANEW(x, Precis__V1__SearchResult, 1);
@@ -120,8 +119,7 @@ int dsp__retrieve(dctx *x, const Precis__V1__RetrieveRequest *r) {
     x->pts = qp;
     x->npts = 1;
     if (!qp[0].found || !qp[0].vector)
-      return fail(x, PRECIS_E_NOT_FOUND, "query point %" PRIu64 " not found",
-                  r->query_point);
+      return fail(x, PRECIS_E_NOT_FOUND, "query point %" PRIu64 " not found", r->query_point);
     p.query = qp[0].vector;
     p.dim = info->config.dim;
   } else {

@@ -16,12 +16,14 @@
  * connection's unread output is over SRV_OUT_HIGH. */
 static bool large_result(const Precis__V1__Request *req) {
   switch (req->op_case) {
-  case PRECIS__V1__REQUEST__OP_GET:
-  case PRECIS__V1__REQUEST__OP_SEARCH:
-  case PRECIS__V1__REQUEST__OP_RETRIEVE:
-  case PRECIS__V1__REQUEST__OP_LIST_EDGES:
-  case PRECIS__V1__REQUEST__OP_LIST_COLLECTIONS: return true;
-  default: return false;
+    case PRECIS__V1__REQUEST__OP_GET:
+    case PRECIS__V1__REQUEST__OP_SEARCH:
+    case PRECIS__V1__REQUEST__OP_RETRIEVE:
+    case PRECIS__V1__REQUEST__OP_LIST_EDGES:
+    case PRECIS__V1__REQUEST__OP_LIST_COLLECTIONS:
+      return true;
+    default:
+      return false;
   }
 }
 
@@ -52,8 +54,7 @@ static void run(void *ctx, srv_job *job) {
       return;
     }
   }
-  if (large_result(job->req) &&
-      atomic_load_explicit(&job->conn->congested, memory_order_relaxed)) {
+  if (large_result(job->req) && atomic_load_explicit(&job->conn->congested, memory_order_relaxed)) {
     job->code = PRECIS_E_BUSY;
     if (srv_encode_status(job->id, PRECIS_E_BUSY,
                           "not run: earlier responses are unread on this "
@@ -70,11 +71,9 @@ static void run(void *ctx, srv_job *job) {
       srv_log_level() <= SRV_LOG_DEBUG) {
     const ProtobufCFieldDescriptor *f = protobuf_c_message_descriptor_get_field(
         &precis__v1__request__descriptor, (unsigned)job->req->op_case);
-    srv_log(job->code == PRECIS_E_OK || job->code < PRECIS_E_IO ? SRV_LOG_DEBUG
-                                                                : SRV_LOG_ERROR,
-            "request %" PRIu64 " %s: %s (%" PRIu64 " ms)", job->req->id,
-            f ? f->name : "?", precis_status_name(job->code),
-            srv_now_ms() - t0);
+    srv_log(job->code == PRECIS_E_OK || job->code < PRECIS_E_IO ? SRV_LOG_DEBUG : SRV_LOG_ERROR,
+            "request %" PRIu64 " %s: %s (%" PRIu64 " ms)", job->req->id, f ? f->name : "?",
+            precis_status_name(job->code), srv_now_ms() - t0);
   }
   precis__v1__request__free_unpacked(job->req, &srv_pb_alloc);
   job->req = NULL;

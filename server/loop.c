@@ -88,8 +88,7 @@ void loop_arm_accept(loop *L) {
   if (L->accept_armed || L->lfd < 0 || L->stopping) return;
   struct io_uring_sqe *sqe = loop_get_sqe(L);
   L->acc_len = sizeof L->acc_addr;
-  io_uring_prep_accept(sqe, L->lfd, (struct sockaddr *)&L->acc_addr,
-                       &L->acc_len, SOCK_CLOEXEC);
+  io_uring_prep_accept(sqe, L->lfd, (struct sockaddr *)&L->acc_addr, &L->acc_len, SOCK_CLOEXEC);
   io_uring_sqe_set_data(sqe, &L->accept_op);
   L->accept_armed = true;
   L->ops++;
@@ -156,7 +155,7 @@ static void on_jobs(loop *L) {
     atomic_fetch_sub(&L->s->st.inflight, 1);
     if (j->code) atomic_fetch_add(&L->s->st.errors, 1);
     if (c->state == SRV_CONN_CLOSED) {
-      srv_job_free(j); /* c is freed by loop_run_closing() */
+      srv_job_free(j);    /* c is freed by loop_run_closing() */
     } else if (j->sent) { /* the worker sent it (srv_conn.h, direct_ok) */
       L->n_sent++;
       c->last_active_ms = srv_now_ms();
@@ -181,8 +180,8 @@ static void begin_shutdown(loop *L, const char *why) {
   }
   L->stopping = true;
   L->stop_deadline_ms = now + (uint64_t)L->s->cfg.shutdown_grace_s * 1000u;
-  srv_info("%s: shutting down (%zu connections, %" PRIu64 " requests in flight)",
-           why, L->nopen, (uint64_t)atomic_load(&L->s->st.inflight));
+  srv_info("%s: shutting down (%zu connections, %" PRIu64 " requests in flight)", why, L->nopen,
+           (uint64_t)atomic_load(&L->s->st.inflight));
   if (L->accept_armed) {
     loop_cancel_op(L, &L->accept_op);
   } else if (L->lfd >= 0) {
@@ -208,31 +207,38 @@ static void handle_cqe(loop *L, srv_op *op, int res) {
   if (!op) return;
   if (op->type != SRV_OP_IGNORE) L->ops--;
   switch (op->type) {
-  case SRV_OP_ACCEPT: loop_on_accept(L, res); break;
-  case SRV_OP_RECV: loop_on_recv(L, op->conn, res); break;
-  case SRV_OP_SEND: loop_on_send(L, op->conn, res); break;
-  case SRV_OP_EVENTFD:
-    if (res < 0 && res != -EAGAIN && res != -EINTR)
-      srv_error("eventfd read: %s", strerror(-res));
-    L->n_efd++;
-    arm_efd(L);
-    on_jobs(L);
-    break;
-  case SRV_OP_SIGNAL:
-    for (int i = 0; i < res && i < (int)sizeof L->sig_buf; i++) {
-      int sig = L->sig_buf[i];
-      begin_shutdown(L, sig == SIGINT ? "SIGINT" : sig == SIGTERM ? "SIGTERM"
-                                                                  : "signal");
-    }
-    if (res > 0 || res == -EAGAIN || res == -EINTR) arm_sig(L);
-    else srv_error("signal pipe read: %s", res ? strerror(-res) : "EOF");
-    break;
-  case SRV_OP_TIMER:
-    L->timer_armed = false;
-    loop_on_tick(L);
-    arm_timer(L);
-    break;
-  default: break;
+    case SRV_OP_ACCEPT:
+      loop_on_accept(L, res);
+      break;
+    case SRV_OP_RECV:
+      loop_on_recv(L, op->conn, res);
+      break;
+    case SRV_OP_SEND:
+      loop_on_send(L, op->conn, res);
+      break;
+    case SRV_OP_EVENTFD:
+      if (res < 0 && res != -EAGAIN && res != -EINTR) srv_error("eventfd read: %s", strerror(-res));
+      L->n_efd++;
+      arm_efd(L);
+      on_jobs(L);
+      break;
+    case SRV_OP_SIGNAL:
+      for (int i = 0; i < res && i < (int)sizeof L->sig_buf; i++) {
+        int sig = L->sig_buf[i];
+        begin_shutdown(L, sig == SIGINT ? "SIGINT" : sig == SIGTERM ? "SIGTERM" : "signal");
+      }
+      if (res > 0 || res == -EAGAIN || res == -EINTR)
+        arm_sig(L);
+      else
+        srv_error("signal pipe read: %s", res ? strerror(-res) : "EOF");
+      break;
+    case SRV_OP_TIMER:
+      L->timer_armed = false;
+      loop_on_tick(L);
+      arm_timer(L);
+      break;
+    default:
+      break;
   }
 }
 
@@ -254,9 +260,7 @@ static bool cancel_and_reap(loop *L) {
     struct __kernel_timespec ts = {.tv_sec = 0, .tv_nsec = 100 * 1000000LL};
     struct io_uring_cqe *cqe = NULL;
     int rc = io_uring_submit_and_wait_timeout(&L->ring, &cqe, 1, &ts, NULL);
-    if (rc < 0 && rc != -ETIME && rc != -EINTR && rc != -EAGAIN &&
-        rc != -EBUSY)
-      break;
+    if (rc < 0 && rc != -ETIME && rc != -EINTR && rc != -EAGAIN && rc != -EBUSY) break;
     while (io_uring_peek_cqe(&L->ring, &cqe) == 0) {
       srv_op *op = io_uring_cqe_get_data(cqe);
       int res = cqe->res;
@@ -264,14 +268,21 @@ static bool cancel_and_reap(loop *L) {
       if (!op || op->type == SRV_OP_IGNORE) continue;
       L->ops--;
       switch (op->type) {
-      case SRV_OP_RECV: op->conn->recv_armed = false; break;
-      case SRV_OP_SEND: op->conn->send_armed = false; break;
-      case SRV_OP_ACCEPT:
-        L->accept_armed = false;
-        if (res >= 0) close(res);
-        break;
-      case SRV_OP_TIMER: L->timer_armed = false; break;
-      default: break;
+        case SRV_OP_RECV:
+          op->conn->recv_armed = false;
+          break;
+        case SRV_OP_SEND:
+          op->conn->send_armed = false;
+          break;
+        case SRV_OP_ACCEPT:
+          L->accept_armed = false;
+          if (res >= 0) close(res);
+          break;
+        case SRV_OP_TIMER:
+          L->timer_armed = false;
+          break;
+        default:
+          break;
       }
     }
   }
@@ -307,8 +318,8 @@ int srv_loop_run(srv_server *s, int listen_fd, int sig_fd) {
     free(L);
     return -1;
   }
-  L->wq = srv_workq_create(s->cfg.workers, s->cfg.bulk_workers, (size_t)s->cfg.queue_depth, loop_run_job,
-                           s, L->efd);
+  L->wq = srv_workq_create(s->cfg.workers, s->cfg.bulk_workers, (size_t)s->cfg.queue_depth,
+                           loop_run_job, s, L->efd);
   if (!L->wq) {
     srv_error("cannot start %d workers", s->cfg.workers);
     io_uring_queue_exit(&L->ring);
@@ -327,18 +338,15 @@ int srv_loop_run(srv_server *s, int listen_fd, int sig_fd) {
   int result = 0;
   for (;;) {
     if (L->stopping) {
-      if (!L->conns && srv_workq_pending(L->wq) == 0 && !L->accept_armed)
-        break;
+      if (!L->conns && srv_workq_pending(L->wq) == 0 && !L->accept_armed) break;
       if (srv_now_ms() >= L->stop_deadline_ms) {
-        srv_warn("shutdown grace period over: closing %zu connections",
-                 L->nopen + L->nrejecting);
+        srv_warn("shutdown grace period over: closing %zu connections", L->nopen + L->nrejecting);
         break;
       }
     }
     L->n_wait++;
     rc = io_uring_submit_and_wait(&L->ring, 1);
-    if (rc < 0 && rc != -EINTR && rc != -EAGAIN && rc != -EBUSY &&
-        rc != -ETIME) {
+    if (rc < 0 && rc != -EINTR && rc != -EAGAIN && rc != -EBUSY && rc != -ETIME) {
       srv_error("io_uring_submit_and_wait: %s", strerror(-rc));
       result = -1;
       break;
@@ -375,8 +383,10 @@ int srv_loop_run(srv_server *s, int listen_fd, int sig_fd) {
   if (!reaped) {
     /* a buffer the kernel may still write must not be freed: leave the
      * connections and the loop to the process exit */
-    srv_error("%zu ring operations did not complete after cancellation; "
-              "leaving their buffers allocated", L->ops);
+    srv_error(
+        "%zu ring operations did not complete after cancellation; "
+        "leaving their buffers allocated",
+        L->ops);
     io_uring_queue_exit(&L->ring);
     if (L->lfd >= 0) close(L->lfd);
     close(L->efd);

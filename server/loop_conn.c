@@ -37,8 +37,10 @@ void loop_stall_add(loop *L, srv_conn *c) {
   if (c->on_stall_list) return;
   c->on_stall_list = true;
   c->stall_next = NULL;
-  if (L->stall_tail) L->stall_tail->stall_next = c;
-  else L->stall_head = c;
+  if (L->stall_tail)
+    L->stall_tail->stall_next = c;
+  else
+    L->stall_head = c;
   L->stall_tail = c;
 }
 
@@ -68,8 +70,10 @@ void loop_run_closing(loop *L) {
     }
     *pp = c->closing_next;
     loop_stall_remove(L, c);
-    if (c->prev) c->prev->next = c->next;
-    else L->conns = c->next;
+    if (c->prev)
+      c->prev->next = c->next;
+    else
+      L->conns = c->next;
     if (c->next) c->next->prev = c->prev;
     if (c->counted) {
       L->nopen--;
@@ -109,8 +113,7 @@ void loop_start_drain(loop *L, srv_conn *c) {
 }
 
 void loop_advance_close(loop *L, srv_conn *c) {
-  if (c->state == SRV_CONN_DRAINING && c->inflight == 0 && !c->out_head &&
-      !c->send_armed) {
+  if (c->state == SRV_CONN_DRAINING && c->inflight == 0 && !c->out_head && !c->send_armed) {
     if (c->peer_eof) {
       loop_close_now(L, c);
       return;
@@ -212,14 +215,11 @@ void loop_on_accept(loop *L, int res) {
           L->nrejecting++;
           char msg[96];
           if (reject_addr)
-            snprintf(msg, sizeof msg,
-                     "too many connections from this address (limit %d)", per);
+            snprintf(msg, sizeof msg, "too many connections from this address (limit %d)", per);
           else
-            snprintf(msg, sizeof msg, "too many connections (limit %d)",
-                     s->cfg.max_connections);
+            snprintf(msg, sizeof msg, "too many connections (limit %d)", s->cfg.max_connections);
           if (loop_log_allowed(&L->reject_log_ms, &L->reject_log_dropped)) {
-            srv_warn("connection from %s refused: %s (%" PRIu64
-                     " similar lines suppressed)",
+            srv_warn("connection from %s refused: %s (%" PRIu64 " similar lines suppressed)",
                      c->peer, msg, L->reject_log_dropped);
             L->reject_log_dropped = 0;
           }
@@ -235,8 +235,8 @@ void loop_on_accept(loop *L, int res) {
         loop_conn_pump(L, c);
       }
     }
-  } else if (res != -EINTR && res != -EAGAIN && res != -ECONNABORTED &&
-             res != -EPROTO && res != -ENETDOWN && res != -EHOSTUNREACH) {
+  } else if (res != -EINTR && res != -EAGAIN && res != -ECONNABORTED && res != -EPROTO &&
+             res != -ENETDOWN && res != -EHOSTUNREACH) {
     /* EMFILE, ENFILE, ENOBUFS, ...: retry on a later tick */
     srv_warn("accept: %s; retrying shortly", strerror(-res));
     L->accept_retry_ms = srv_now_ms() + 1000;
@@ -280,18 +280,15 @@ void loop_on_tick(loop *L) {
       log_deadline(L, c, "not authenticated", cfg->auth_timeout_s);
       loop_close_now(L, c);
     } else if (frame_ms && c->state == SRV_CONN_OPEN && c->recv_armed &&
-               frame_reader_partial(&c->rd) &&
-               now - c->frame_start_ms >= frame_ms) {
+               frame_reader_partial(&c->rd) && now - c->frame_start_ms >= frame_ms) {
       log_deadline(L, c, "frame incomplete", cfg->frame_timeout_s);
       char msg[96];
-      snprintf(msg, sizeof msg, "frame not completed within %d s",
-               cfg->frame_timeout_s);
+      snprintf(msg, sizeof msg, "frame not completed within %d s", cfg->frame_timeout_s);
       loop_reply_status(L, c, 0, PRECIS_E_TIMEOUT, msg);
       loop_start_drain(L, c);
       loop_conn_pump(L, c);
-    } else if (idle_ms && c->state == SRV_CONN_OPEN && c->inflight == 0 &&
-               !c->out_head && !c->on_stall_list &&
-               !frame_reader_partial(&c->rd) &&
+    } else if (idle_ms && c->state == SRV_CONN_OPEN && c->inflight == 0 && !c->out_head &&
+               !c->on_stall_list && !frame_reader_partial(&c->rd) &&
                now - c->last_active_ms >= idle_ms) {
       log_deadline(L, c, "idle", cfg->idle_timeout_s);
       loop_close_now(L, c);

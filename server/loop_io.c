@@ -27,8 +27,7 @@ bool loop_hold_output(loop *L, srv_conn *c) {
   if (added && before == 0) c->send_wait_ms = srv_now_ms();
   loop_out_account(L, before, c->out_bytes);
   if (broken) {
-    srv_error("connection %" PRIu64 ": out of memory queueing a response",
-              c->serial);
+    srv_error("connection %" PRIu64 ": out of memory queueing a response", c->serial);
     loop_close_now(L, c);
   }
   return !broken;
@@ -56,8 +55,7 @@ void loop_queue_frame(loop *L, srv_conn *c, uint8_t *frame, size_t len) {
   }
   size_t before = c->out_bytes;
   if (!frame || !srv_conn_queue(c, frame, len)) {
-    srv_error("connection %" PRIu64 ": out of memory queueing a response",
-              c->serial);
+    srv_error("connection %" PRIu64 ": out of memory queueing a response", c->serial);
     loop_close_now(L, c);
     return;
   }
@@ -65,8 +63,7 @@ void loop_queue_frame(loop *L, srv_conn *c, uint8_t *frame, size_t len) {
   loop_out_account(L, before, c->out_bytes);
 }
 
-void loop_reply_status(loop *L, srv_conn *c, uint64_t id, int code,
-                         const char *msg) {
+void loop_reply_status(loop *L, srv_conn *c, uint64_t id, int code, const char *msg) {
   uint8_t *out = NULL;
   size_t len = 0;
   if (code) atomic_fetch_add(&L->s->st.errors, 1);
@@ -77,16 +74,15 @@ void loop_reply_status(loop *L, srv_conn *c, uint64_t id, int code,
 /* A finished response: queued, or replaced by BUSY when it is large and
  * would push this connection's unsent output past max_conn_output or all
  * output past max_inflight_memory. An empty queue always takes it. */
-void loop_deliver(loop *L, srv_conn *c, uint64_t id, uint8_t *frame,
-                    size_t len) {
+void loop_deliver(loop *L, srv_conn *c, uint64_t id, uint8_t *frame, size_t len) {
   const srv_config *cfg = &L->s->cfg;
   if (frame && len > SRV_SMALL_RESPONSE && c->out_bytes > 0 &&
-      (c->out_bytes + len > cfg->max_conn_output ||
-       L->mem + len > cfg->max_inflight_memory)) {
+      (c->out_bytes + len > cfg->max_conn_output || L->mem + len > cfg->max_inflight_memory)) {
     char msg[200];
     snprintf(msg, sizeof msg,
              "response of %zu bytes dropped: %zu bytes of earlier responses "
-             "are unread on this connection (limit %" PRIu64 "); read them "
+             "are unread on this connection (limit %" PRIu64
+             "); read them "
              "and retry",
              len, c->out_bytes, cfg->max_conn_output);
     free(frame);
@@ -100,8 +96,7 @@ static void log_auth_failure(loop *L, srv_conn *c, bool closing) {
   if (!loop_log_allowed(&L->auth_log_ms, &L->auth_log_dropped)) return;
   srv_warn("connection %" PRIu64 " from %s: authentication failed%s (%" PRIu64
            " similar lines suppressed)",
-           c->serial, c->peer, closing ? "; too many attempts, closing" : "",
-           L->auth_log_dropped);
+           c->serial, c->peer, closing ? "; too many attempts, closing" : "", L->auth_log_dropped);
   L->auth_log_dropped = 0;
 }
 
@@ -130,8 +125,7 @@ static void handle_auth(loop *L, srv_conn *c, const Precis__V1__Request *req) {
   log_auth_failure(L, c, enough);
   if (enough) {
     char msg[96];
-    snprintf(msg, sizeof msg, "%u failed authentication attempts: closing",
-             c->auth_failures);
+    snprintf(msg, sizeof msg, "%u failed authentication attempts: closing", c->auth_failures);
     loop_reply_status(L, c, id, PRECIS_E_UNAUTHENTICATED, msg);
     loop_start_drain(L, c);
   } else {
@@ -150,9 +144,7 @@ static bool push_job(loop *L, srv_conn *c, srv_job *job) {
   return true;
 }
 
-static bool s_preauth(const loop *L, const srv_conn *c) {
-  return L->s->token && !c->authed;
-}
+static bool s_preauth(const loop *L, const srv_conn *c) { return L->s->token && !c->authed; }
 
 static void handle_frame(loop *L, srv_conn *c, const uint8_t *p, uint32_t n) {
   srv_server *s = L->s;
@@ -165,9 +157,10 @@ static void handle_frame(loop *L, srv_conn *c, const uint8_t *p, uint32_t n) {
    * every other connection) */
   bool big = n > SRV_DECODE_INLINE && !L->stopping && (c->authed || !s->token);
   int crc = big ? wirecheck_envelope(p, n, &chk, &err) : srv_check_request(p, n, &chk, &err);
-  if (big && !crc && (chk.oneof_field == 0 || chk.oneof_field == PRECIS__V1__REQUEST__OP_AUTH ||
-                      chk.oneof_field == PRECIS__V1__REQUEST__OP_HEALTH ||
-                      chk.oneof_field == PRECIS__V1__REQUEST__OP_STATS)) {
+  if (big && !crc &&
+      (chk.oneof_field == 0 || chk.oneof_field == PRECIS__V1__REQUEST__OP_AUTH ||
+       chk.oneof_field == PRECIS__V1__REQUEST__OP_HEALTH ||
+       chk.oneof_field == PRECIS__V1__REQUEST__OP_STATS)) {
     big = false; /* answered on the loop: checked there */
     crc = srv_check_request(p, n, &chk, &err);
   }
@@ -182,8 +175,7 @@ static void handle_frame(loop *L, srv_conn *c, const uint8_t *p, uint32_t n) {
   if (crc) {
     atomic_fetch_add(&s->st.requests, 1);
     /* before authentication, only say so */
-    if (s->token && !c->authed &&
-        chk.oneof_field != PRECIS__V1__REQUEST__OP_AUTH)
+    if (s->token && !c->authed && chk.oneof_field != PRECIS__V1__REQUEST__OP_AUTH)
       loop_reply_status(L, c, chk.id, PRECIS_E_UNAUTHENTICATED, NULL);
     else
       loop_reply_status(L, c, chk.id, crc, err.msg);
@@ -191,8 +183,8 @@ static void handle_frame(loop *L, srv_conn *c, const uint8_t *p, uint32_t n) {
   }
   bool to_worker = chk.oneof_field != PRECIS__V1__REQUEST__OP_AUTH &&
                    chk.oneof_field != PRECIS__V1__REQUEST__OP_HEALTH &&
-                   chk.oneof_field != PRECIS__V1__REQUEST__OP_STATS &&
-                   !L->stopping && (c->authed || !s->token);
+                   chk.oneof_field != PRECIS__V1__REQUEST__OP_STATS && !L->stopping &&
+                   (c->authed || !s->token);
   if (to_worker && L->mem + chk.decoded > s->cfg.max_inflight_memory) {
     atomic_fetch_add(&s->st.requests, 1);
     char msg[160];
@@ -225,11 +217,9 @@ static void handle_frame(loop *L, srv_conn *c, const uint8_t *p, uint32_t n) {
   }
   Precis__V1__Request *req = precis__v1__request__unpack(&srv_pb_alloc, n, p);
   if (!req) {
-    srv_debug("connection %" PRIu64 ": undecodable request of %u bytes",
-              c->serial, n);
+    srv_debug("connection %" PRIu64 ": undecodable request of %u bytes", c->serial, n);
     atomic_fetch_add(&s->st.requests, 1);
-    loop_reply_status(L, c, chk.id, PRECIS_E_PROTOCOL,
-                 "frame is not a valid precis.v1.Request");
+    loop_reply_status(L, c, chk.id, PRECIS_E_PROTOCOL, "frame is not a valid precis.v1.Request");
     loop_start_drain(L, c);
     return;
   }
@@ -250,8 +240,7 @@ static void handle_frame(loop *L, srv_conn *c, const uint8_t *p, uint32_t n) {
       snprintf(msg, sizeof msg, "unknown operation (field %u)", unknown);
       loop_reply_status(L, c, id, PRECIS_E_UNIMPLEMENTED, msg);
     } else {
-      loop_reply_status(L, c, id, PRECIS_E_INVALID_ARGUMENT,
-                   "request has no operation");
+      loop_reply_status(L, c, id, PRECIS_E_INVALID_ARGUMENT, "request has no operation");
     }
   } else if (req->op_case == PRECIS__V1__REQUEST__OP_HEALTH ||
              req->op_case == PRECIS__V1__REQUEST__OP_STATS) {
@@ -289,10 +278,9 @@ void loop_read_refill(loop *L, srv_conn *c, uint64_t now) {
   } else if (now > c->read_refill_ms) {
     uint64_t add = rate * (now - c->read_refill_ms) / 1000u;
     int64_t cap = read_burst(L);
-    c->read_tokens = add >= (uint64_t)cap ? cap
-                     : c->read_tokens + (int64_t)add > cap
-                         ? cap
-                         : c->read_tokens + (int64_t)add;
+    c->read_tokens = add >= (uint64_t)cap                  ? cap
+                     : c->read_tokens + (int64_t)add > cap ? cap
+                                                           : c->read_tokens + (int64_t)add;
   }
   c->read_refill_ms = now;
 }
@@ -313,13 +301,11 @@ static bool read_allowed(loop *L, srv_conn *c) {
 void loop_conn_pump(loop *L, srv_conn *c) {
   /* read by workers: a read request of a connection that does not read its
    * responses is answered BUSY without being run (loop_run_job) */
-  atomic_store_explicit(&c->congested, c->out_bytes >= SRV_OUT_HIGH,
-                        memory_order_relaxed);
+  atomic_store_explicit(&c->congested, c->out_bytes >= SRV_OUT_HIGH, memory_order_relaxed);
   if (c->state == SRV_CONN_OPEN) {
     bool need_bytes = false;
     while (c->state == SRV_CONN_OPEN) {
-      if (c->inflight >= SRV_CONN_MAX_INFLIGHT ||
-          c->out_bytes >= SRV_OUT_HIGH ||
+      if (c->inflight >= SRV_CONN_MAX_INFLIGHT || c->out_bytes >= SRV_OUT_HIGH ||
           c->inflight_mem >= SRV_CONN_INFLIGHT_HIGH)
         break; /* resumed by a job completion or a send completion */
       if (!L->stopping && srv_workq_full(L->wq)) {
@@ -339,10 +325,10 @@ void loop_conn_pump(loop *L, srv_conn *c) {
         if (s_preauth(L, c))
           snprintf(msg, sizeof msg,
                    "frame of %u bytes before authentication exceeds the limit "
-                   "of %u bytes", want, c->rd.max_frame);
+                   "of %u bytes",
+                   want, c->rd.max_frame);
         else
-          snprintf(msg, sizeof msg,
-                   "frame of %u bytes exceeds the limit of %u bytes", want,
+          snprintf(msg, sizeof msg, "frame of %u bytes exceeds the limit of %u bytes", want,
                    c->rd.max_frame);
         srv_info("connection %" PRIu64 " from %s: %s", c->serial, c->peer, msg);
         loop_reply_status(L, c, 0, PRECIS_E_FRAME_TOO_LARGE, msg);
@@ -352,8 +338,10 @@ void loop_conn_pump(loop *L, srv_conn *c) {
       handle_frame(L, c, p, n);
     }
     if (c->state == SRV_CONN_OPEN && need_bytes) {
-      if (c->peer_eof) loop_start_drain(L, c);
-      else if (!L->stopping && read_allowed(L, c)) loop_arm_recv(L, c);
+      if (c->peer_eof)
+        loop_start_drain(L, c);
+      else if (!L->stopping && read_allowed(L, c))
+        loop_arm_recv(L, c);
     }
   }
   if (c->state == SRV_CONN_OPEN || c->state == SRV_CONN_DRAINING) {
@@ -377,19 +365,22 @@ void loop_resume_stalled(loop *L) {
 void loop_on_recv(loop *L, srv_conn *c, int res) {
   c->recv_armed = false;
   if (c->state == SRV_CONN_CLOSED) return; /* freed by loop_run_closing() */
-  if (res == -ECANCELED) { /* shutdown cancelled the read */
-    if (c->state == SRV_CONN_LINGER) loop_close_now(L, c);
-    else loop_conn_pump(L, c);
+  if (res == -ECANCELED) {                 /* shutdown cancelled the read */
+    if (c->state == SRV_CONN_LINGER)
+      loop_close_now(L, c);
+    else
+      loop_conn_pump(L, c);
     return;
   }
   if (res == -EAGAIN || res == -EINTR) {
-    if (c->state == SRV_CONN_LINGER) loop_arm_recv(L, c);
-    else loop_conn_pump(L, c);
+    if (c->state == SRV_CONN_LINGER)
+      loop_arm_recv(L, c);
+    else
+      loop_conn_pump(L, c);
     return;
   }
   if (res <= 0) {
-    if (res < 0)
-      srv_debug("connection %" PRIu64 ": recv: %s", c->serial, strerror(-res));
+    if (res < 0) srv_debug("connection %" PRIu64 ": recv: %s", c->serial, strerror(-res));
     c->peer_eof = true;
     if (res < 0 || c->state == SRV_CONN_LINGER) {
       loop_close_now(L, c);
@@ -412,22 +403,19 @@ void loop_on_recv(loop *L, srv_conn *c, int res) {
   if (!frame_reader_partial(&c->rd)) c->frame_start_ms = srv_now_ms();
   int rc = frame_reader_feed(&c->rd, c->rbuf, (size_t)res);
   if (rc == PRECIS_E_NO_MEMORY) {
-    srv_error("connection %" PRIu64 ": out of memory buffering a request",
-              c->serial);
+    srv_error("connection %" PRIu64 ": out of memory buffering a request", c->serial);
     loop_reply_status(L, c, 0, PRECIS_E_NO_MEMORY, NULL);
     loop_start_drain(L, c);
   } else if (rc == 0 && frame_reader_partial(&c->rd) &&
              frame_reader_announced(&c->rd) > SRV_BIG_FRAME &&
              frame_reader_announced(&c->rd) <= c->rd.max_frame &&
-             L->mem + frame_reader_announced(&c->rd) >
-                 L->s->cfg.max_inflight_memory) {
+             L->mem + frame_reader_announced(&c->rd) > L->s->cfg.max_inflight_memory) {
     /* do not buffer a large frame while the memory budget is spent */
     char msg[160];
     snprintf(msg, sizeof msg,
              "server memory budget for requests in flight is spent "
              "(%" PRIu64 " MiB); frame of %u bytes refused, retry later",
-             L->s->cfg.max_inflight_memory >> 20,
-             frame_reader_announced(&c->rd));
+             L->s->cfg.max_inflight_memory >> 20, frame_reader_announced(&c->rd));
     loop_reply_status(L, c, 0, PRECIS_E_BUSY, msg);
     loop_start_drain(L, c);
   }

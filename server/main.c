@@ -25,9 +25,7 @@
  * freed pages stay mapped: the create/load/drop cycle of issue 11 grew RSS
  * by ~15 MB per round. Two arenas per worker plus the loop's, and freed
  * memory returned after a collection is dropped (dispatch.c). */
-static void srv_malloc_tune(void) {
-  mallopt(M_ARENA_MAX, 4);
-}
+static void srv_malloc_tune(void) { mallopt(M_ARENA_MAX, 4); }
 
 uint64_t srv_now_ms(void) {
   struct timespec ts;
@@ -56,8 +54,8 @@ static int load_token(srv_server *s, const char *path) {
     if (n == sizeof buf - 1) break;
   }
   close(fd);
-  while (n > 0 && (buf[n - 1] == '\n' || buf[n - 1] == '\r' ||
-                   buf[n - 1] == ' ' || buf[n - 1] == '\t'))
+  while (n > 0 &&
+         (buf[n - 1] == '\n' || buf[n - 1] == '\r' || buf[n - 1] == ' ' || buf[n - 1] == '\t'))
     n--;
   if (n == 0 || n >= sizeof buf - 1) {
     srv_error("auth token file %s must hold a token of 1..4095 bytes", path);
@@ -82,8 +80,7 @@ static int open_listener(const srv_config *cfg, int *port_out) {
   snprintf(portstr, sizeof portstr, "%d", cfg->port);
   int rc = getaddrinfo(cfg->listen, portstr, &hints, &res);
   if (rc != 0) {
-    srv_error("cannot resolve listen address %s: %s", cfg->listen,
-              gai_strerror(rc));
+    srv_error("cannot resolve listen address %s: %s", cfg->listen, gai_strerror(rc));
     return -1;
   }
   int fd = -1, err = 0;
@@ -95,16 +92,14 @@ static int open_listener(const srv_config *cfg, int *port_out) {
     }
     int one = 1;
     setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
-    if (bind(fd, ai->ai_addr, ai->ai_addrlen) == 0 && listen(fd, 1024) == 0)
-      break;
+    if (bind(fd, ai->ai_addr, ai->ai_addrlen) == 0 && listen(fd, 1024) == 0) break;
     err = errno;
     close(fd);
     fd = -1;
   }
   freeaddrinfo(res);
   if (fd < 0) {
-    srv_error("cannot listen on %s:%d: %s", cfg->listen, cfg->port,
-              strerror(err));
+    srv_error("cannot listen on %s:%d: %s", cfg->listen, cfg->port, strerror(err));
     return -1;
   }
   struct sockaddr_storage ss;
@@ -122,8 +117,10 @@ static int open_listener(const srv_config *cfg, int *port_out) {
       port = ntohs(a->sin6_port);
     }
   }
-  if (ss.ss_family == AF_INET6) srv_info("listening on [%s]:%d", host, port);
-  else srv_info("listening on %s:%d", host, port);
+  if (ss.ss_family == AF_INET6)
+    srv_info("listening on [%s]:%d", host, port);
+  else
+    srv_info("listening on %s:%d", host, port);
   *port_out = port;
   return fd;
 }
@@ -176,8 +173,7 @@ int main(int argc, char **argv) {
    * e.g. OpenBLAS, and a signal delivered to one of those would kill us.) */
   int sp[2];
   /* only the handler's end is non-blocking; the ring waits on the other */
-  if (pipe2(sp, O_CLOEXEC) != 0 ||
-      fcntl(sp[1], F_SETFL, fcntl(sp[1], F_GETFL) | O_NONBLOCK) != 0) {
+  if (pipe2(sp, O_CLOEXEC) != 0 || fcntl(sp[1], F_SETFL, fcntl(sp[1], F_GETFL) | O_NONBLOCK) != 0) {
     srv_error("pipe: %s", strerror(errno));
     goto out;
   }
@@ -195,12 +191,11 @@ int main(int argc, char **argv) {
   if (s.cfg.restore_from) { /* docs/OPERATIONS.md, "Backup and restore" */
     precis_error rerr = {0};
     if (engine_restore(s.cfg.restore_from, s.cfg.data_dir, &rerr)) {
-      srv_error("cannot restore %s into %s: %s (%s)", s.cfg.restore_from, s.cfg.data_dir,
-                rerr.msg, precis_status_name(rerr.code));
+      srv_error("cannot restore %s into %s: %s (%s)", s.cfg.restore_from, s.cfg.data_dir, rerr.msg,
+                precis_status_name(rerr.code));
       goto out;
     }
-    srv_info("restored snapshot %s into %s", s.cfg.restore_from,
-             s.cfg.data_dir);
+    srv_info("restored snapshot %s into %s", s.cfg.restore_from, s.cfg.data_dir);
   }
 
   engine_options eo;
@@ -217,13 +212,13 @@ int main(int argc, char **argv) {
   srv_malloc_tune();
   precis_error err = {0};
   if (engine_open(s.cfg.data_dir, &eo, &s.eng, &err)) {
-    srv_error("cannot open data directory %s: %s (%s)", s.cfg.data_dir,
-              err.msg, precis_status_name(err.code));
+    srv_error("cannot open data directory %s: %s (%s)", s.cfg.data_dir, err.msg,
+              precis_status_name(err.code));
     goto out;
   }
-  srv_info("precisd %s: data %s, %d workers, max frame %u bytes, %s, auth %s",
-           PRECIS_VERSION, s.cfg.data_dir, s.cfg.workers, s.cfg.max_frame,
-           engine_faiss_build(), s.token ? "on" : "off");
+  srv_info("precisd %s: data %s, %d workers, max frame %u bytes, %s, auth %s", PRECIS_VERSION,
+           s.cfg.data_dir, s.cfg.workers, s.cfg.max_frame, engine_faiss_build(),
+           s.token ? "on" : "off");
 
   int port = 0;
   lfd = open_listener(&s.cfg, &port);

@@ -19,17 +19,17 @@
 #include "srv.h"
 #include "srv_log.h"
 
-#define M_MAX_OPS 128                    /* Request.op field numbers below this */
-#define M_STATUS_SLOTS (PRECIS__STATUS_COUNT + 1) /* the last one: unknown codes */
-#define M_MAX_SCRAPERS 8                 /* concurrent scrape connections */
+#define M_MAX_OPS          128                        /* Request.op field numbers below this */
+#define M_STATUS_SLOTS     (PRECIS__STATUS_COUNT + 1) /* the last one: unknown codes */
+#define M_MAX_SCRAPERS     8                          /* concurrent scrape connections */
 #define M_SCRAPE_TIMEOUT_S 10
 
 typedef atomic_uint_fast64_t m_ctr;
 
 /* Upper bounds of the histogram buckets (+Inf is implicit). */
 static const double lat_bounds[] = {0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025,
-                                    0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5,
-                                    5, 10};
+                                    0.005,   0.01,   0.025,   0.05,   0.1,   0.25,
+                                    0.5,     1,      2.5,     5,      10};
 #define LAT_N (sizeof lat_bounds / sizeof lat_bounds[0])
 static const double pool_bounds[] = {10, 25, 50, 100, 200, 300, 500, 1000, 2000, 5000};
 #define POOL_N (sizeof pool_bounds / sizeof pool_bounds[0])
@@ -38,13 +38,13 @@ static const double items_bounds[] = {1, 2, 3, 5, 8, 10, 15, 20, 50, 100, 1000};
 static const double ratio_bounds[] = {0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 0.95, 1};
 #define RATIO_N (sizeof ratio_bounds / sizeof ratio_bounds[0])
 static const double tok_bounds[] = {100, 250, 500, 1000, 2000, 4000, 8000, 16000, 32000, 100000};
-#define TOK_N (sizeof tok_bounds / sizeof tok_bounds[0])
+#define TOK_N      (sizeof tok_bounds / sizeof tok_bounds[0])
 #define MAX_BOUNDS 17
 
 /* A histogram: per-bucket (not cumulative) counts and the sum, scaled. */
 typedef struct {
   m_ctr bucket[MAX_BOUNDS + 1];
-  m_ctr sum;                     /* in units of 1/scale */
+  m_ctr sum; /* in units of 1/scale */
 } m_hist;
 
 enum { ST_SEED, ST_EXPAND, ST_SELECT, ST_TOTAL, ST_N };
@@ -55,16 +55,15 @@ struct srv_metrics {
   struct MHD_Daemon *mhd;
   const char *op_name[M_MAX_OPS];
   m_ctr requests[M_MAX_OPS][M_STATUS_SLOTS];
-  m_hist latency[M_MAX_OPS];        /* microseconds */
-  m_hist stage[ST_N];               /* microseconds */
+  m_hist latency[M_MAX_OPS];                        /* microseconds */
+  m_hist stage[ST_N];                               /* microseconds */
   m_hist pool, items, tokens, coverage, redundancy; /* ratios in 1e-6 */
-  m_ctr busy;                       /* dispatches in progress */
+  m_ctr busy;                                       /* dispatches in progress */
   m_ctr scrapes;
   m_ctr scrape_us;
 };
 
-static void hist_add(m_hist *h, const double *bounds, size_t nb, double v,
-                     uint64_t scaled) {
+static void hist_add(m_hist *h, const double *bounds, size_t nb, double v, uint64_t scaled) {
   size_t i = 0;
   while (i < nb && v > bounds[i]) i++;
   atomic_fetch_add_explicit(&h->bucket[i], 1, memory_order_relaxed);
@@ -111,14 +110,17 @@ void srv_metrics_request(srv_metrics *m, int op, int code, uint64_t us) {
 
 void srv_metrics_busy(srv_metrics *m, int delta) {
   if (!m) return;
-  if (delta > 0) atomic_fetch_add_explicit(&m->busy, 1, memory_order_relaxed);
-  else atomic_fetch_sub_explicit(&m->busy, 1, memory_order_relaxed);
+  if (delta > 0)
+    atomic_fetch_add_explicit(&m->busy, 1, memory_order_relaxed);
+  else
+    atomic_fetch_sub_explicit(&m->busy, 1, memory_order_relaxed);
 }
 
 void srv_metrics_retrieve(srv_metrics *m, const engine_retrieve_result *r) {
   if (!m || !r) return;
   const uint64_t t[ST_N] = {r->t_seed_us, r->t_expand_us, r->t_select_us, r->t_total_us};
-  for (int i = 0; i < ST_N; i++) hist_add(&m->stage[i], lat_bounds, LAT_N, (double)t[i] / 1e6, t[i]);
+  for (int i = 0; i < ST_N; i++)
+    hist_add(&m->stage[i], lat_bounds, LAT_N, (double)t[i] / 1e6, t[i]);
   hist_add(&m->pool, pool_bounds, POOL_N, r->pool_size, r->pool_size);
   hist_add(&m->items, items_bounds, ITEMS_N, (double)r->n, r->n);
   uint64_t tok = 0;
@@ -150,11 +152,20 @@ static void out(mbuf *b, const char *fmt, ...) {
     va_start(ap, fmt);
     int k = vsnprintf(b->p + b->n, b->cap - b->n, fmt, ap);
     va_end(ap);
-    if (k < 0) { b->oom = 1; return; }
-    if ((size_t)k < b->cap - b->n) { b->n += (size_t)k; return; }
+    if (k < 0) {
+      b->oom = 1;
+      return;
+    }
+    if ((size_t)k < b->cap - b->n) {
+      b->n += (size_t)k;
+      return;
+    }
     size_t cap = b->cap * 2 + (size_t)k;
     char *q = realloc(b->p, cap);
-    if (!q) { b->oom = 1; return; }
+    if (!q) {
+      b->oom = 1;
+      return;
+    }
     b->p = q;
     b->cap = cap;
   }
@@ -180,15 +191,17 @@ static void hist_series(mbuf *b, const char *name, const char *labels, m_hist *h
   uint64_t cum = 0;
   for (size_t i = 0; i <= nb; i++) {
     cum += atomic_load_explicit(&h->bucket[i], memory_order_relaxed);
-    if (i < nb) out(b, "%s_bucket{%sle=\"%g\"} %llu\n", name, labels, bounds[i], (unsigned long long)cum);
-    else out(b, "%s_bucket{%sle=\"+Inf\"} %llu\n", name, labels, (unsigned long long)cum);
+    if (i < nb)
+      out(b, "%s_bucket{%sle=\"%g\"} %llu\n", name, labels, bounds[i], (unsigned long long)cum);
+    else
+      out(b, "%s_bucket{%sle=\"+Inf\"} %llu\n", name, labels, (unsigned long long)cum);
   }
   size_t ll = strlen(labels);
   double sum = (double)atomic_load_explicit(&h->sum, memory_order_relaxed) / scale;
   if (ll) {
     /* labels without the trailing comma */
-    out(b, "%s_sum{%.*s} %.9g\n%s_count{%.*s} %llu\n", name, (int)ll - 1, labels, sum,
-        name, (int)ll - 1, labels, (unsigned long long)cum);
+    out(b, "%s_sum{%.*s} %.9g\n%s_count{%.*s} %llu\n", name, (int)ll - 1, labels, sum, name,
+        (int)ll - 1, labels, (unsigned long long)cum);
   } else {
     out(b, "%s_sum %.9g\n%s_count %llu\n", name, sum, name, (unsigned long long)cum);
   }
@@ -213,8 +226,7 @@ static void render_requests(srv_metrics *m, mbuf *b) {
       uint64_t v = atomic_load_explicit(&m->requests[op][sc], memory_order_relaxed);
       if (!v) continue;
       out(b, "precis_requests_total{op=\"%s\",status=\"%s\"} %llu\n", op_label(m, op),
-          sc < PRECIS__STATUS_COUNT ? precis_status_name(sc) : "UNKNOWN",
-          (unsigned long long)v);
+          sc < PRECIS__STATUS_COUNT ? precis_status_name(sc) : "UNKNOWN", (unsigned long long)v);
     }
   }
   head(b, "precis_request_duration_seconds", "histogram",
@@ -252,8 +264,9 @@ static void render_retrieve(srv_metrics *m, mbuf *b) {
 static void render_server(srv_metrics *m, mbuf *b) {
   srv_server *s = m->s;
   srv_stats *st = &s->st;
-  out(b, "# HELP precis_build_info Version and FAISS build of this server.\n"
-         "# TYPE precis_build_info gauge\nprecis_build_info{version=\"%s\"} 1\n",
+  out(b,
+      "# HELP precis_build_info Version and FAISS build of this server.\n"
+      "# TYPE precis_build_info gauge\nprecis_build_info{version=\"%s\"} 1\n",
       PRECIS_VERSION);
   head(b, "precis_uptime_seconds", "gauge", "Seconds since the server started.");
   out(b, "precis_uptime_seconds %.3f\n", (double)(srv_now_ms() - s->start_ms) / 1000.0);
@@ -264,32 +277,38 @@ static void render_server(srv_metrics *m, mbuf *b) {
   counter(b, "precis_requests_decoded_total",
           "Requests decoded by the network loop (including those answered without dispatch).",
           atomic_load(&st->requests));
-  counter(b, "precis_errors_total", "Responses with a status other than OK.", atomic_load(&st->errors));
+  counter(b, "precis_errors_total", "Responses with a status other than OK.",
+          atomic_load(&st->errors));
   uint64_t inflight = atomic_load(&st->inflight);
   uint64_t busy = atomic_load_explicit(&m->busy, memory_order_relaxed);
   gauge(b, "precis_inflight_requests", "Requests queued for or running on the workers.", inflight);
   gauge(b, "precis_queue_depth", "Requests waiting for a worker.",
         inflight > busy ? inflight - busy : 0);
-  gauge(b, "precis_queue_capacity", "Capacity of the work queue (--queue-depth).", (uint64_t)s->cfg.queue_depth);
+  gauge(b, "precis_queue_capacity", "Capacity of the work queue (--queue-depth).",
+        (uint64_t)s->cfg.queue_depth);
   gauge(b, "precis_workers", "Engine worker threads.", (uint64_t)s->cfg.workers);
-  counter(b, "precis_received_bytes_total", "Bytes read from client connections.", atomic_load(&st->bytes_in));
-  counter(b, "precis_sent_bytes_total", "Bytes written to client connections.", atomic_load(&st->bytes_out));
+  counter(b, "precis_received_bytes_total", "Bytes read from client connections.",
+          atomic_load(&st->bytes_in));
+  counter(b, "precis_sent_bytes_total", "Bytes written to client connections.",
+          atomic_load(&st->bytes_out));
 }
 
 static void render_engine(srv_metrics *m, mbuf *b) {
   engine_storage_stats ss;
   engine_storage_stats_get(m->s->eng, &ss);
-  gauge(b, "precis_rocksdb_live_sst_bytes", "Bytes of the SST files of the current RocksDB version.",
-        ss.live_sst_bytes);
-  gauge(b, "precis_rocksdb_sst_bytes", "Bytes of all SST files, including obsolete ones not yet deleted.",
-        ss.total_sst_bytes);
-  gauge(b, "precis_rocksdb_pending_compaction_bytes", "Estimated bytes compaction still has to rewrite.",
-        ss.pending_compaction_bytes);
+  gauge(b, "precis_rocksdb_live_sst_bytes",
+        "Bytes of the SST files of the current RocksDB version.", ss.live_sst_bytes);
+  gauge(b, "precis_rocksdb_sst_bytes",
+        "Bytes of all SST files, including obsolete ones not yet deleted.", ss.total_sst_bytes);
+  gauge(b, "precis_rocksdb_pending_compaction_bytes",
+        "Estimated bytes compaction still has to rewrite.", ss.pending_compaction_bytes);
   gauge(b, "precis_rocksdb_memtable_bytes", "Bytes in RocksDB memtables (active and immutable).",
         ss.memtable_bytes);
-  gauge(b, "precis_rocksdb_running_compactions", "Compactions running now.", ss.running_compactions);
+  gauge(b, "precis_rocksdb_running_compactions", "Compactions running now.",
+        ss.running_compactions);
   gauge(b, "precis_rocksdb_running_flushes", "Memtable flushes running now.", ss.running_flushes);
-  gauge(b, "precis_rocksdb_block_cache_bytes", "Bytes in the RocksDB block cache.", ss.block_cache_bytes);
+  gauge(b, "precis_rocksdb_block_cache_bytes", "Bytes in the RocksDB block cache.",
+        ss.block_cache_bytes);
 
   engine_collection_info *infos = NULL;
   size_t n = 0;
@@ -300,15 +319,18 @@ static void render_engine(srv_metrics *m, mbuf *b) {
     size_t off;
   } cols[] = {
       {"precis_collection_points", "Live points.", offsetof(engine_collection_info, count)},
-      {"precis_collection_knn_edges", "Stored kNN-graph edges.", offsetof(engine_collection_info, knn_edges)},
-      {"precis_collection_links", "Stored knowledge links.", offsetof(engine_collection_info, links)},
+      {"precis_collection_knn_edges", "Stored kNN-graph edges.",
+       offsetof(engine_collection_info, knn_edges)},
+      {"precis_collection_links", "Stored knowledge links.",
+       offsetof(engine_collection_info, links)},
       {"precis_collection_index_vectors", "Vectors in the ANN index, live or deleted.",
        offsetof(engine_collection_info, ann_total)},
       {"precis_collection_index_tombstones", "Deleted vectors still in the ANN index.",
        offsetof(engine_collection_info, tombstones)},
       {"precis_collection_disk_bytes", "Approximate bytes on disk (RocksDB and index file).",
        offsetof(engine_collection_info, disk_bytes)},
-      {"precis_collection_seq", "The collection's write sequence.", offsetof(engine_collection_info, seq)},
+      {"precis_collection_seq", "The collection's write sequence.",
+       offsetof(engine_collection_info, seq)},
       {"precis_collection_index_seq", "The write sequence the saved index file reflects.",
        offsetof(engine_collection_info, index_seq)},
   };
@@ -335,8 +357,10 @@ char *srv_metrics_render(srv_metrics *m, size_t *len) {
   render_engine(m, &b);
   uint64_t done = atomic_fetch_add_explicit(&m->scrapes, 1, memory_order_relaxed);
   counter(&b, "precis_scrapes_total", "Scrapes of this endpoint, this one excluded.", done);
-  uint64_t spent = atomic_fetch_add_explicit(&m->scrape_us, srv_now_us() - t0, memory_order_relaxed);
-  head(&b, "precis_scrape_seconds_total", "counter", "Time spent rendering scrapes before this one.");
+  uint64_t spent =
+      atomic_fetch_add_explicit(&m->scrape_us, srv_now_us() - t0, memory_order_relaxed);
+  head(&b, "precis_scrape_seconds_total", "counter",
+       "Time spent rendering scrapes before this one.");
   out(&b, "precis_scrape_seconds_total %.6f\n", (double)spent / 1e6);
   if (b.oom) {
     free(b.p);
@@ -349,8 +373,8 @@ char *srv_metrics_render(srv_metrics *m, size_t *len) {
 /* ---- HTTP ---- */
 
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url,
-                                  const char *method, const char *version,
-                                  const char *upload, size_t *upload_size, void **con_cls) {
+                                  const char *method, const char *version, const char *upload,
+                                  size_t *upload_size, void **con_cls) {
   (void)version;
   (void)upload;
   (void)upload_size;
@@ -371,8 +395,10 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
     char *text = srv_metrics_render(m, &n);
     if (!text) return MHD_NO;
     r = MHD_create_response_from_buffer(n, text, MHD_RESPMEM_MUST_FREE);
-    if (!r) free(text);
-    else MHD_add_response_header(r, "Content-Type", "text/plain; version=0.0.4; charset=utf-8");
+    if (!r)
+      free(text);
+    else
+      MHD_add_response_header(r, "Content-Type", "text/plain; version=0.0.4; charset=utf-8");
   }
   if (!r) return MHD_NO;
   enum MHD_Result ret = MHD_queue_response(conn, status, r);
@@ -410,7 +436,10 @@ static int open_socket(const char *addr, int *port_out) {
   int fd = -1, err = 0;
   for (struct addrinfo *ai = res; ai; ai = ai->ai_next) {
     fd = socket(ai->ai_family, ai->ai_socktype | SOCK_CLOEXEC, ai->ai_protocol);
-    if (fd < 0) { err = errno; continue; }
+    if (fd < 0) {
+      err = errno;
+      continue;
+    }
     int one = 1;
     setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
     if (bind(fd, ai->ai_addr, ai->ai_addrlen) == 0 && listen(fd, 64) == 0) break;
@@ -438,11 +467,10 @@ bad:
 int srv_metrics_serve(srv_metrics *m, const char *addr, int *port_out) {
   int fd = open_socket(addr, port_out);
   if (fd < 0) return -1;
-  m->mhd = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_AUTO, 0, NULL, NULL,
-                            on_request, m, MHD_OPTION_LISTEN_SOCKET, fd,
-                            MHD_OPTION_CONNECTION_LIMIT, (unsigned)M_MAX_SCRAPERS,
-                            MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)M_SCRAPE_TIMEOUT_S,
-                            MHD_OPTION_END);
+  m->mhd = MHD_start_daemon(
+      MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_AUTO, 0, NULL, NULL, on_request, m,
+      MHD_OPTION_LISTEN_SOCKET, fd, MHD_OPTION_CONNECTION_LIMIT, (unsigned)M_MAX_SCRAPERS,
+      MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)M_SCRAPE_TIMEOUT_S, MHD_OPTION_END);
   if (!m->mhd) {
     srv_error("metrics: cannot start the HTTP server on %s", addr);
     close(fd);

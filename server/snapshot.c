@@ -143,7 +143,8 @@ int srv_snapshot_list(srv_server *s, srv_snapshot_info **out, size_t *n, precis_
   DIR *d = opendir(dir);
   if (!d) {
     int e = errno;
-    int rc = e == ENOENT ? PRECIS_OK : precis_error_set(err, PRECIS_E_IO, "%s: %s", dir, strerror(e));
+    int rc =
+        e == ENOENT ? PRECIS_OK : precis_error_set(err, PRECIS_E_IO, "%s: %s", dir, strerror(e));
     free(dir);
     return rc;
   }

@@ -23,7 +23,7 @@
 
 #include "frame.h"
 
-#define SRV_IOV_MAX 64
+#define SRV_IOV_MAX    64
 #define SRV_RECV_CHUNK (64u << 10)
 
 enum srv_op_type {
@@ -59,42 +59,42 @@ typedef enum {
 
 typedef struct srv_conn {
   int fd;
-  uint64_t serial;          /* for logs */
+  uint64_t serial; /* for logs */
   char peer[64];
   srv_conn_state state;
   bool authed;
-  bool peer_eof;            /* the client shut its write side */
-  bool rejected;            /* over max-connections: BUSY then close */
-  bool counted;             /* included in the connection count */
-  bool on_stall_list;       /* waiting for room in the work queue */
+  bool peer_eof;      /* the client shut its write side */
+  bool rejected;      /* over max-connections: BUSY then close */
+  bool counted;       /* included in the connection count */
+  bool on_stall_list; /* waiting for room in the work queue */
   bool recv_armed, send_armed, cancel_sent;
   srv_op rop, sop;
   frame_reader rd;
-  uint8_t *rbuf;            /* SRV_RECV_CHUNK bytes */
+  uint8_t *rbuf; /* SRV_RECV_CHUNK bytes */
   srv_outbuf *out_head, *out_tail;
-  size_t out_bytes;         /* queued, not yet sent */
+  size_t out_bytes; /* queued, not yet sent */
   struct iovec iov[SRV_IOV_MAX];
   struct msghdr msg;
-  uint32_t inflight;        /* requests handed to the workers */
-  uint64_t last_active_ms;  /* last complete request or send progress */
+  uint32_t inflight;       /* requests handed to the workers */
+  uint64_t last_active_ms; /* last complete request or send progress */
   uint64_t linger_until_ms;
-  struct srv_conn *prev, *next;  /* all connections */
+  struct srv_conn *prev, *next; /* all connections */
   struct srv_conn *stall_next;
   /* ---- bounds and deadlines (issue 11, docs/SECURITY.md) ---- */
-  uint64_t accepted_ms;     /* auth deadline runs from here */
-  uint64_t frame_start_ms;  /* first byte of the frame being received */
-  uint64_t send_wait_ms;    /* output waiting without progress since */
-  uint64_t inflight_mem;    /* decoded-size estimates of requests in flight */
+  uint64_t accepted_ms;    /* auth deadline runs from here */
+  uint64_t frame_start_ms; /* first byte of the frame being received */
+  uint64_t send_wait_ms;   /* output waiting without progress since */
+  uint64_t inflight_mem;   /* decoded-size estimates of requests in flight */
   uint32_t auth_failures;
-  bool on_closing_list;     /* freed at the end of the loop iteration */
-  atomic_bool congested;    /* unread output over SRV_OUT_HIGH (workers read) */
+  bool on_closing_list;  /* freed at the end of the loop iteration */
+  atomic_bool congested; /* unread output over SRV_OUT_HIGH (workers read) */
   struct srv_conn *closing_next;
   /* ---- fairness and per-address limits (issue 11, loop_io.c) ---- */
-  int64_t read_tokens;      /* bytes this connection may still read now */
-  uint64_t read_refill_ms;  /* when read_tokens was last refilled */
-  bool throttled;           /* recv held back until tokens are refilled */
-  uint8_t addr[16];         /* peer address (4 or 16 bytes) */
-  uint8_t addr_len;         /* 0: not an IP peer */
+  int64_t read_tokens;     /* bytes this connection may still read now */
+  uint64_t read_refill_ms; /* when read_tokens was last refilled */
+  bool throttled;          /* recv held back until tokens are refilled */
+  uint8_t addr[16];        /* peer address (4 or 16 bytes) */
+  uint8_t addr_len;        /* 0: not an IP peer */
   /* ---- responses sent by the worker (issue 13, job.c) ----
    * A worker may write its small response to the socket itself while
    * direct_ok holds (nothing queued, no send in flight, connection open),
@@ -105,7 +105,7 @@ typedef struct srv_conn {
    * are guarded by wmu. */
   pthread_mutex_t wmu;
   bool direct_ok;
-  uint8_t *partial;         /* malloc'd frame, sent up to partial_off */
+  uint8_t *partial; /* malloc'd frame, sent up to partial_off */
   size_t partial_len, partial_off;
 } srv_conn;
 
@@ -131,7 +131,6 @@ void srv_conn_discard_output(srv_conn *c);
 
 /* Constant-time comparison of a presented token with the configured one:
  * the time depends only on the configured token's length. */
-bool srv_token_equal(const char *want, size_t want_len, const char *got,
-                     size_t got_len);
+bool srv_token_equal(const char *want, size_t want_len, const char *got, size_t got_len);
 
 #endif

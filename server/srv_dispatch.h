@@ -14,12 +14,10 @@
  * *out. Returns the response's status code. A response larger than the
  * frame limit is replaced by a FRAME_TOO_LARGE status for the same id.
  * *out is NULL only when even a status frame could not be allocated. */
-int srv_dispatch(srv_server *s, const Precis__V1__Request *req, uint8_t **out,
-                 size_t *out_len);
+int srv_dispatch(srv_server *s, const Precis__V1__Request *req, uint8_t **out, size_t *out_len);
 
 /* Encode a status-only Response (no result). Returns 0 or NO_MEMORY. */
-int srv_encode_status(uint64_t id, int code, const char *msg, uint8_t **out,
-                      size_t *out_len);
+int srv_encode_status(uint64_t id, int code, const char *msg, uint8_t **out, size_t *out_len);
 
 /* Encode an OK Response with an Empty result. */
 int srv_encode_empty_ok(uint64_t id, uint8_t **out, size_t *out_len);
@@ -35,7 +33,6 @@ int srv_valid_name(const char *name);
  * (vector: PRECIS_MAX_DIM, link_kinds: PRECIS_MAX_LINK_KINDS, every other:
  * PRECIS_MAX_BATCH), decoded size at most 2 * n + SRV_DECODE_SLACK.
  * Returns 0 or the status for the refusal (PROTOCOL: malformed). */
-int srv_check_request(const uint8_t *p, size_t n, wirecheck_result *res,
-                      precis_error *err);
+int srv_check_request(const uint8_t *p, size_t n, wirecheck_result *res, precis_error *err);
 
 #endif

@@ -29,7 +29,7 @@ typedef struct dctx {
   arena_blk *arena;
   precis_error err;
   Precis__V1__Response *resp;
-  char *ok_msg;                /* optional message on success */
+  char *ok_msg; /* optional message on success */
   /* engine results borrowed by the response */
   engine_point *pts;
   size_t npts;

@@ -9,8 +9,7 @@
 /* *out = NULL when `pb` is NULL or has no groups (no filter). Counts are
  * checked against precis/limits.h before anything is allocated for them;
  * engine_filter_compile checks the rest. Free with engine_filter_destroy. */
-int srv_filter_compile(const Precis__V1__Filter *pb, engine_filter **out,
-                       precis_error *err);
+int srv_filter_compile(const Precis__V1__Filter *pb, engine_filter **out, precis_error *err);
 
 /* Fill a wire report (initialised here) from the engine's. */
 void srv_filter_report(const engine_filter_report *in, Precis__V1__FilterReport *out);

@@ -6,11 +6,11 @@
 #define PRECIS_SERVER_SRV_LIMITS_H
 
 /* ---- deadlines (seconds; flags of the same name) ---- */
-#define SRV_DEFAULT_IDLE_TIMEOUT 300  /* --idle-timeout: no request, nothing owed */
-#define SRV_DEFAULT_AUTH_TIMEOUT 10   /* --auth-timeout: to authenticate */
-#define SRV_DEFAULT_FRAME_TIMEOUT 30  /* --frame-timeout: to finish a frame */
-#define SRV_DEFAULT_SEND_TIMEOUT 30   /* --send-timeout: without send progress */
-#define SRV_DEFAULT_MAX_AUTH_FAILURES 5 /* --max-auth-failures per connection */
+#define SRV_DEFAULT_IDLE_TIMEOUT      300 /* --idle-timeout: no request, nothing owed */
+#define SRV_DEFAULT_AUTH_TIMEOUT      10  /* --auth-timeout: to authenticate */
+#define SRV_DEFAULT_FRAME_TIMEOUT     30  /* --frame-timeout: to finish a frame */
+#define SRV_DEFAULT_SEND_TIMEOUT      30  /* --send-timeout: without send progress */
+#define SRV_DEFAULT_MAX_AUTH_FAILURES 5   /* --max-auth-failures per connection */
 
 /* ---- memory ---- */
 /* --max-conn-output: unsent response bytes one connection may hold; a larger
@@ -37,7 +37,7 @@
  * down), so one client streaming huge frames cannot take the loop, the
  * workers and the CPU from the others. 0 = unlimited. */
 #define SRV_DEFAULT_MAX_READ_RATE (64ull << 20)
-#define SRV_READ_BURST_MIN (1u << 20)
+#define SRV_READ_BURST_MIN        (1u << 20)
 /* --max-snapshots: snapshots kept in the snapshot directory. */
 #define SRV_DEFAULT_MAX_SNAPSHOTS 64
 /* --max-connections-per-address: off by default (every loopback client
@@ -57,7 +57,7 @@
 
 /* Reads pause while a connection's unsent output or decoded in-flight
  * requests exceed these (resumed when drained). */
-#define SRV_OUT_HIGH (8u << 20)
+#define SRV_OUT_HIGH           (8u << 20)
 #define SRV_CONN_INFLIGHT_HIGH (64u << 20)
 /* Responses up to this size are never replaced by BUSY (writes, statuses). */
 #define SRV_SMALL_RESPONSE 4096u

@@ -6,19 +6,23 @@
 
 #include "log.h"
 
-enum { SRV_LOG_DEBUG = PLOG_DEBUG, SRV_LOG_INFO = PLOG_INFO, SRV_LOG_WARN = PLOG_WARN,
-       SRV_LOG_ERROR = PLOG_ERROR };
+enum {
+  SRV_LOG_DEBUG = PLOG_DEBUG,
+  SRV_LOG_INFO = PLOG_INFO,
+  SRV_LOG_WARN = PLOG_WARN,
+  SRV_LOG_ERROR = PLOG_ERROR
+};
 
 /* Lines below `level` are dropped. Default INFO. */
 #define srv_log_set_level plog_set_level
-#define srv_log_level plog_level
+#define srv_log_level     plog_level
 /* "debug" | "info" | "warn" | "error" -> level, -1 when unknown. */
 #define srv_log_parse_level plog_parse_level
-#define srv_log plog
+#define srv_log             plog
 
 #define srv_debug(...) plog(PLOG_DEBUG, __VA_ARGS__)
-#define srv_info(...) plog(PLOG_INFO, __VA_ARGS__)
-#define srv_warn(...) plog(PLOG_WARN, __VA_ARGS__)
+#define srv_info(...)  plog(PLOG_INFO, __VA_ARGS__)
+#define srv_warn(...)  plog(PLOG_WARN, __VA_ARGS__)
 #define srv_error(...) plog(PLOG_ERROR, __VA_ARGS__)
 
 #endif

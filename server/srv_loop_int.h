@@ -20,10 +20,10 @@
 #include "srv_conn.h"
 #include "srv_workq.h"
 
-#define SRV_RING_ENTRIES 1024
-#define SRV_TICK_MS 250
-#define SRV_LINGER_MS 2000
-#define SRV_MAX_REJECTING 64    /* connections being told BUSY at once */
+#define SRV_RING_ENTRIES  1024
+#define SRV_TICK_MS       250
+#define SRV_LINGER_MS     2000
+#define SRV_MAX_REJECTING 64 /* connections being told BUSY at once */
 
 typedef struct loop {
   srv_server *s;
@@ -38,25 +38,25 @@ typedef struct loop {
   uint64_t efd_buf;
   unsigned char sig_buf[16]; /* signal numbers from the self-pipe */
   struct __kernel_timespec tick;
-  srv_conn *conns;          /* every live connection struct */
-  size_t nopen;             /* counted (served) connections */
+  srv_conn *conns; /* every live connection struct */
+  size_t nopen;    /* counted (served) connections */
   size_t nrejecting;
   srv_conn *stall_head, *stall_tail;
   bool stopping;
   uint64_t stop_deadline_ms;
   uint64_t serial;
   /* ---- bounds (issue 11) ---- */
-  uint64_t mem;              /* decoded requests in flight + unsent output */
-  srv_conn *closing;         /* closed, freed at the end of the iteration */
-  size_t ops;                /* ring operations in flight (cancels excluded) */
-  uint64_t auth_log_ms;      /* last "authentication failed" line */
-  uint64_t auth_log_dropped; /* lines suppressed since */
+  uint64_t mem;                                   /* decoded requests in flight + unsent output */
+  srv_conn *closing;                              /* closed, freed at the end of the iteration */
+  size_t ops;                                     /* ring operations in flight (cancels excluded) */
+  uint64_t auth_log_ms;                           /* last "authentication failed" line */
+  uint64_t auth_log_dropped;                      /* lines suppressed since */
   uint64_t deadline_log_ms, deadline_log_dropped; /* the same for deadlines */
-  uint64_t reject_log_ms, reject_log_dropped; /* and for refused connections */
+  uint64_t reject_log_ms, reject_log_dropped;     /* and for refused connections */
   /* ---- wake-ups (issue 13), logged at shutdown ---- */
-  uint64_t n_wait;          /* io_uring_submit_and_wait calls */
-  uint64_t n_efd;           /* completions of the workers' eventfd */
-  uint64_t n_jobs, n_sent;  /* jobs back; of those, answered by the worker */
+  uint64_t n_wait;         /* io_uring_submit_and_wait calls */
+  uint64_t n_efd;          /* completions of the workers' eventfd */
+  uint64_t n_jobs, n_sent; /* jobs back; of those, answered by the worker */
 } loop;
 
 /* ---- loop.c: ring operations ---- */
@@ -81,12 +81,10 @@ void loop_on_tick(loop *L);
 
 /* ---- loop_io.c: requests in, responses out ---- */
 void loop_queue_frame(loop *L, srv_conn *c, uint8_t *frame, size_t len);
-void loop_reply_status(loop *L, srv_conn *c, uint64_t id, int code,
-                       const char *msg);
+void loop_reply_status(loop *L, srv_conn *c, uint64_t id, int code, const char *msg);
 /* A finished response for request id: queued, or replaced by BUSY when it
  * is large and would exceed the connection's or the server's budget. */
-void loop_deliver(loop *L, srv_conn *c, uint64_t id, uint8_t *frame,
-                  size_t len);
+void loop_deliver(loop *L, srv_conn *c, uint64_t id, uint8_t *frame, size_t len);
 void loop_conn_pump(loop *L, srv_conn *c);
 /* Stop workers writing to c and put a worker's partially sent frame at the
  * head of its output queue; call before queueing or sending. false when c

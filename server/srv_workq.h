@@ -24,18 +24,18 @@ struct srv_conn;
 
 typedef struct srv_job {
   struct srv_job *next;
-  struct srv_conn *conn;        /* owner; kept alive while the job exists */
-  Precis__V1__Request *req;     /* owned; freed by the worker after use */
-  uint8_t *frame;               /* or the undecoded request, malloc'd: the
+  struct srv_conn *conn;    /* owner; kept alive while the job exists */
+  Precis__V1__Request *req; /* owned; freed by the worker after use */
+  uint8_t *frame;           /* or the undecoded request, malloc'd: the
                                  * worker decodes it (large frames) */
   size_t frame_len;
-  uint8_t *out;                 /* encoded response frame, malloc'd */
+  uint8_t *out; /* encoded response frame, malloc'd */
   size_t out_len;
-  int code;                     /* response status code */
-  uint64_t id;                  /* the request id (for a BUSY substitute) */
-  uint64_t mem;                 /* decoded-size estimate charged to budgets */
-  bool bulk;                    /* the bulk lane (see above) */
-  bool sent;                    /* the worker sent (or dropped) `out` */
+  int code;     /* response status code */
+  uint64_t id;  /* the request id (for a BUSY substitute) */
+  uint64_t mem; /* decoded-size estimate charged to budgets */
+  bool bulk;    /* the bulk lane (see above) */
+  bool sent;    /* the worker sent (or dropped) `out` */
 } srv_job;
 
 /* The allocator every request is decoded and freed with: malloc/free of
@@ -50,8 +50,8 @@ typedef struct srv_workq srv_workq;
 /* Start n worker threads, of which at most bulk_workers (0: n - 1, at least
  * 1; clamped to n) run bulk jobs at once. `efd` is written (8 bytes) when
  * completions become available. Returns NULL on failure. */
-srv_workq *srv_workq_create(int nworkers, int bulk_workers, size_t cap,
-                            srv_job_fn fn, void *ctx, int efd);
+srv_workq *srv_workq_create(int nworkers, int bulk_workers, size_t cap, srv_job_fn fn, void *ctx,
+                            int efd);
 /* True when a push would fail. Loop thread only. */
 bool srv_workq_full(srv_workq *q);
 /* Queue a job; false when full or stopped. Loop thread only. */

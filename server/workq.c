@@ -12,7 +12,7 @@
 struct srv_workq {
   pthread_mutex_t mu;
   pthread_cond_t cv;
-  srv_job *head, *tail; /* queued, small requests */
+  srv_job *head, *tail;   /* queued, small requests */
   srv_job *bhead, *btail; /* queued, bulk lane */
   size_t queued, running, cap;
   int bulk_running, bulk_max;
@@ -89,8 +89,10 @@ static void *worker_main(void *arg) {
 
     pthread_mutex_lock(&q->done_mu);
     bool was_empty = q->done_head == NULL;
-    if (q->done_tail) q->done_tail->next = job;
-    else q->done_head = job;
+    if (q->done_tail)
+      q->done_tail->next = job;
+    else
+      q->done_head = job;
     q->done_tail = job;
     pthread_mutex_unlock(&q->done_mu);
     /* running-- after the job is visible on the done list, so that
@@ -107,8 +109,8 @@ static void *worker_main(void *arg) {
   }
 }
 
-srv_workq *srv_workq_create(int nworkers, int bulk_workers, size_t cap,
-                            srv_job_fn fn, void *ctx, int efd) {
+srv_workq *srv_workq_create(int nworkers, int bulk_workers, size_t cap, srv_job_fn fn, void *ctx,
+                            int efd) {
   srv_workq *q = calloc(1, sizeof *q);
   if (!q) return NULL;
   pthread_mutex_init(&q->mu, NULL);
@@ -155,8 +157,10 @@ bool srv_workq_push(srv_workq *q, srv_job *job) {
   }
   srv_job **head = job->bulk ? &q->bhead : &q->head;
   srv_job **tail = job->bulk ? &q->btail : &q->tail;
-  if (*tail) (*tail)->next = job;
-  else *head = job;
+  if (*tail)
+    (*tail)->next = job;
+  else
+    *head = job;
   *tail = job;
   q->queued++;
   pthread_cond_signal(&q->cv);
@@ -183,8 +187,10 @@ srv_job *srv_workq_stop(srv_workq *q) {
   pthread_mutex_lock(&q->mu);
   q->stopping = true;
   srv_job *left = q->head;
-  if (q->tail) q->tail->next = q->bhead;
-  else left = q->bhead;
+  if (q->tail)
+    q->tail->next = q->bhead;
+  else
+    left = q->bhead;
   q->head = q->tail = q->bhead = q->btail = NULL;
   q->queued = 0;
   pthread_cond_broadcast(&q->cv);

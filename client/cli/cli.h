@@ -32,8 +32,8 @@ typedef struct cli {
   const char *token_file;
   int timeout_ms;
   int json;
-  const char *cmd;      /* command name for messages, e.g. "ingest" */
-  precis_conn *conn;    /* after cli_connect() */
+  const char *cmd;   /* command name for messages, e.g. "ingest" */
+  precis_conn *conn; /* after cli_connect() */
 } cli;
 
 /* Connect with the global flags. Returns 0 or an exit code (reported). */
@@ -64,8 +64,7 @@ int cli_parse_float(const char *s, float *out);
 /* getopt_long over argv[0..argc) (argv[0] = command word) with GNU
  * permutation and quiet errors. Returns getopt_long's value; on an unknown
  * option or a missing argument prints a usage error and returns -2. */
-int cli_getopt(cli *c, int argc, char **argv, const char *shortopts,
-               const struct option *longopts);
+int cli_getopt(cli *c, int argc, char **argv, const char *shortopts, const struct option *longopts);
 /* Positional arguments left after the getopt loop. */
 int cli_npos(int argc);
 char **cli_pos(char **argv);

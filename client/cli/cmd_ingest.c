@@ -62,13 +62,9 @@ static int per_record_code(int rc) {
 }
 
 /* For links also NOT_FOUND (an endpoint that does not exist). */
-static int per_link_code(int rc) {
-  return per_record_code(rc) || rc == PRECIS_E_NOT_FOUND;
-}
+static int per_link_code(int rc) { return per_record_code(rc) || rc == PRECIS_E_NOT_FOUND; }
 
-static int is_transport(int rc) {
-  return rc == PRECIS_E_CONNECTION || rc == PRECIS_E_TIMEOUT;
-}
+static int is_transport(int rc) { return rc == PRECIS_E_CONNECTION || rc == PRECIS_E_TIMEOUT; }
 
 static void to_point(const rd_record *r, precis_point *p) {
   p->id = r->id;
@@ -83,9 +79,8 @@ static void to_point(const rd_record *r, precis_point *p) {
 static int reject(ingest *g, const rd_record *r, int rc, const char *m) {
   char w[48];
   where(r, w, sizeof w);
-  fprintf(stderr, "precis: ingest: %s: %s: id %llu rejected: %s: %s%s\n",
-          g->path, w, (unsigned long long)r->id, precis_status_name(rc), m,
-          g->skip_bad ? " (skipped)" : "");
+  fprintf(stderr, "precis: ingest: %s: %s: id %llu rejected: %s: %s%s\n", g->path, w,
+          (unsigned long long)r->id, precis_status_name(rc), m, g->skip_bad ? " (skipped)" : "");
   if (g->skip_bad) {
     g->skipped++;
     return 0;
@@ -95,8 +90,7 @@ static int reject(ingest *g, const rd_record *r, int rc, const char *m) {
 
 static int upsert_batch(ingest *g, unsigned char *ok) {
   precis_point *pts = calloc(g->n, sizeof *pts);
-  if (!pts)
-    return cli_error(g->c, CLI_EXIT_SERVER, "out of memory");
+  if (!pts) return cli_error(g->c, CLI_EXIT_SERVER, "out of memory");
   for (size_t i = 0; i < g->n; i++) {
     to_point(&g->recs[i], &pts[i]);
     ok[i] = 1;
@@ -137,24 +131,20 @@ static int upsert_batch(ingest *g, unsigned char *ok) {
 /* Queue the links of the records that were upserted. */
 static int defer_links(ingest *g, const unsigned char *ok) {
   for (size_t i = 0; i < g->n; i++) {
-    if (!ok[i])
-      continue;
+    if (!ok[i]) continue;
     for (size_t j = 0; j < g->recs[i].n_links; j++) {
       if (g->npend == g->cappend) {
         size_t cap = g->cappend ? g->cappend * 2 : 4096;
         precis_edge *e = realloc(g->pend, cap * sizeof *e);
-        if (!e)
-          return cli_error(g->c, CLI_EXIT_SERVER, "out of memory");
+        if (!e) return cli_error(g->c, CLI_EXIT_SERVER, "out of memory");
         g->pend = e;
         rd_record *w = realloc(g->pend_where, cap * sizeof *w);
-        if (!w)
-          return cli_error(g->c, CLI_EXIT_SERVER, "out of memory");
+        if (!w) return cli_error(g->c, CLI_EXIT_SERVER, "out of memory");
         g->pend_where = w;
         g->cappend = cap;
       }
       const rd_link *l = &g->recs[i].links[j];
-      precis_edge_set(&g->pend[g->npend], g->recs[i].id, l->dst, l->kind,
-                      l->weight);
+      precis_edge_set(&g->pend[g->npend], g->recs[i].id, l->dst, l->kind, l->weight);
       memset(&g->pend_where[g->npend], 0, sizeof *g->pend_where);
       g->pend_where[g->npend].line = g->recs[i].line;
       g->pend_where[g->npend].index = g->recs[i].index;
@@ -178,44 +168,35 @@ static int send_links(ingest *g) {
       g->links += m;
       continue;
     }
-    if (is_transport(rc) || !per_link_code(rc))
-      return cli_fail(g->c, rc, &err);
+    if (is_transport(rc) || !per_link_code(rc)) return cli_fail(g->c, rc, &err);
     for (size_t k = 0; k < m && !out; k++) {
       rc = precis_link_add(g->c->conn, g->coll, &edges[k], 1, NULL, &err);
       if (rc == PRECIS_OK) {
         g->links++;
         continue;
       }
-      if (is_transport(rc) || !per_link_code(rc))
-        return cli_fail(g->c, rc, &err);
+      if (is_transport(rc) || !per_link_code(rc)) return cli_fail(g->c, rc, &err);
       char w[48];
       where(&g->pend_where[s + k], w, sizeof w);
       fprintf(stderr,
               "precis: ingest: %s: %s: link %llu -> %llu (%s) rejected: "
               "%s: %s%s\n",
-              g->path, w, (unsigned long long)edges[k].src,
-              (unsigned long long)edges[k].dst, edges[k].kind,
-              precis_status_name(rc), err.msg,
-              g->skip_bad ? " (skipped)" : "");
-      if (!g->skip_bad)
-        out = CLI_EXIT_SERVER;
+              g->path, w, (unsigned long long)edges[k].src, (unsigned long long)edges[k].dst,
+              edges[k].kind, precis_status_name(rc), err.msg, g->skip_bad ? " (skipped)" : "");
+      if (!g->skip_bad) out = CLI_EXIT_SERVER;
     }
   }
   return out;
 }
 
 static int flush(ingest *g) {
-  if (!g->n)
-    return 0;
+  if (!g->n) return 0;
   unsigned char *ok = calloc(g->n, 1);
-  if (!ok)
-    return cli_error(g->c, CLI_EXIT_SERVER, "out of memory");
+  if (!ok) return cli_error(g->c, CLI_EXIT_SERVER, "out of memory");
   int rc = upsert_batch(g, ok);
-  if (!rc)
-    rc = defer_links(g, ok);
+  if (!rc) rc = defer_links(g, ok);
   free(ok);
-  for (size_t i = 0; i < g->n; i++)
-    rd_record_clear(&g->recs[i]);
+  for (size_t i = 0; i < g->n; i++) rd_record_clear(&g->recs[i]);
   g->n = 0;
   return rc;
 }
@@ -223,27 +204,22 @@ static int flush(ingest *g) {
 /* Lines of a regular file (for the progress total of jsonl), or -1. */
 static int64_t count_lines(FILE *f) {
   struct stat st;
-  if (fstat(fileno(f), &st) < 0 || !S_ISREG(st.st_mode))
-    return -1;
+  if (fstat(fileno(f), &st) < 0 || !S_ISREG(st.st_mode)) return -1;
   char buf[65536];
   int64_t lines = 0;
   size_t n;
   int last = '\n';
   while ((n = fread(buf, 1, sizeof buf, f)) > 0) {
-    for (size_t i = 0; i < n; i++)
-      lines += buf[i] == '\n';
+    for (size_t i = 0; i < n; i++) lines += buf[i] == '\n';
     last = buf[n - 1];
   }
-  if (last != '\n')
-    lines++;
-  if (ferror(f) || fseek(f, 0, SEEK_SET) != 0)
-    return -1;
+  if (last != '\n') lines++;
+  if (ferror(f) || fseek(f, 0, SEEK_SET) != 0) return -1;
   clearerr(f);
   return lines;
 }
 
-static int run(ingest *g, FILE *f, rd_format fmt, uint32_t dim, size_t batch,
-               int quiet) {
+static int run(ingest *g, FILE *f, rd_format fmt, uint32_t dim, size_t batch, int quiet) {
   cli *c = g->c;
   char msgbuf[256];
   int64_t lines = fmt == RD_FMT_JSONL ? count_lines(f) : -1;
@@ -252,8 +228,7 @@ static int run(ingest *g, FILE *f, rd_format fmt, uint32_t dim, size_t batch,
     return cli_error(c, CLI_EXIT_INPUT, "%s: %s", g->path, msgbuf);
   int64_t total = rd_total(r) >= 0 ? rd_total(r) : lines;
   progress pg;
-  progress_init(&pg, quiet ? NULL : stderr, isatty(STDERR_FILENO), "ingest",
-                total, progress_now());
+  progress_init(&pg, quiet ? NULL : stderr, isatty(STDERR_FILENO), "ingest", total, progress_now());
   g->cap = batch;
   g->recs = calloc(batch, sizeof *g->recs);
   if (!g->recs) {
@@ -265,16 +240,13 @@ static int run(ingest *g, FILE *f, rd_format fmt, uint32_t dim, size_t batch,
   rd_record rec = {0};
   for (;;) {
     int st = rd_next(r, &rec, msgbuf, sizeof msgbuf);
-    if (st == RD_EOF)
-      break;
+    if (st == RD_EOF) break;
     if (st == RD_RECORD) {
       seen++;
-      if (!rec.has_id)
-        rec.id = g->start_id + rec.index;
+      if (!rec.has_id) rec.id = g->start_id + rec.index;
       g->recs[g->n++] = rec;
       memset(&rec, 0, sizeof rec);
-      if (g->n == g->cap && (rc = flush(g)))
-        break;
+      if (g->n == g->cap && (rc = flush(g))) break;
     } else if (st == RD_BAD) {
       seen++;
       fprintf(stderr, "precis: ingest: %s: %s%s\n", g->path, msgbuf,
@@ -283,32 +255,29 @@ static int run(ingest *g, FILE *f, rd_format fmt, uint32_t dim, size_t batch,
         g->skipped++;
       } else {
         rc = flush(g);
-        if (!rc)
-          rc = CLI_EXIT_INPUT;
+        if (!rc) rc = CLI_EXIT_INPUT;
         break;
       }
     } else { /* RD_FATAL */
       fprintf(stderr, "precis: ingest: %s: %s\n", g->path, msgbuf);
       rc = flush(g);
-      if (!rc)
-        rc = CLI_EXIT_INPUT;
+      if (!rc) rc = CLI_EXIT_INPUT;
       break;
     }
     progress_update(&pg, seen, progress_now());
   }
   rd_record_clear(&rec);
-  if (!rc)
-    rc = flush(g);
-  if (!rc)
-    rc = send_links(g);
+  if (!rc) rc = flush(g);
+  if (!rc) rc = send_links(g);
   if (g->flags & PRECIS_UPSERT_DEFER_GRAPH) {
     precis_error err;
     int grc = g->points ? precis_graph_rebuild(c->conn, g->coll, &err) : PRECIS_OK;
     if (grc) {
-      fprintf(stderr, "precis: ingest: %s: the kNN graph was not rebuilt; run "
-                      "`precis graph rebuild %s`\n", g->coll, g->coll);
-      if (!rc)
-        rc = cli_fail(c, grc, &err);
+      fprintf(stderr,
+              "precis: ingest: %s: the kNN graph was not rebuilt; run "
+              "`precis graph rebuild %s`\n",
+              g->coll, g->coll);
+      if (!rc) rc = cli_fail(c, grc, &err);
     } else if (rc && g->points) {
       fprintf(stderr, "precis: ingest: the kNN graph covers the %llu points loaded\n",
               (unsigned long long)g->points);
@@ -316,8 +285,7 @@ static int run(ingest *g, FILE *f, rd_format fmt, uint32_t dim, size_t batch,
   }
   free(g->pend);
   free(g->pend_where);
-  for (size_t i = 0; i < g->n; i++)
-    rd_record_clear(&g->recs[i]);
+  for (size_t i = 0; i < g->n; i++) rd_record_clear(&g->recs[i]);
   free(g->recs);
   rd_close(r);
   double el = progress_now() - pg.start;
@@ -326,28 +294,21 @@ static int run(ingest *g, FILE *f, rd_format fmt, uint32_t dim, size_t batch,
     fprintf(stderr,
             "ingest: %llu points, %llu links into %s in %.1fs; %llu bad "
             "record%s skipped\n",
-            (unsigned long long)g->points, (unsigned long long)g->links,
-            g->coll, el, (unsigned long long)g->skipped,
-            g->skipped == 1 ? "" : "s");
+            (unsigned long long)g->points, (unsigned long long)g->links, g->coll, el,
+            (unsigned long long)g->skipped, g->skipped == 1 ? "" : "s");
   if (c->json)
-    cli_json_out(json_pack("{s:s, s:I, s:I, s:I, s:f, s:b}", "collection",
-                           g->coll, "points", (json_int_t)g->points, "links",
-                           (json_int_t)g->links, "skipped",
-                           (json_int_t)g->skipped, "seconds", el, "ok",
-                           rc == 0));
+    cli_json_out(json_pack("{s:s, s:I, s:I, s:I, s:f, s:b}", "collection", g->coll, "points",
+                           (json_int_t)g->points, "links", (json_int_t)g->links, "skipped",
+                           (json_int_t)g->skipped, "seconds", el, "ok", rc == 0));
   return rc;
 }
 
 int cmd_ingest(cli *c, int argc, char **argv) {
   static const struct option lo[] = {
-      {"batch", required_argument, NULL, 'b'},
-      {"skip-bad", no_argument, NULL, 's'},
-      {"bulk", no_argument, NULL, 'B'},
-      {"format", required_argument, NULL, 'f'},
-      {"start-id", required_argument, NULL, 'S'},
-      {"quiet", no_argument, NULL, 'q'},
-      {"help", no_argument, NULL, 'h'},
-      {0, 0, 0, 0}};
+      {"batch", required_argument, NULL, 'b'},    {"skip-bad", no_argument, NULL, 's'},
+      {"bulk", no_argument, NULL, 'B'},           {"format", required_argument, NULL, 'f'},
+      {"start-id", required_argument, NULL, 'S'}, {"quiet", no_argument, NULL, 'q'},
+      {"help", no_argument, NULL, 'h'},           {0, 0, 0, 0}};
   ingest g = {.c = c};
   uint32_t batch = 1000;
   int have_fmt = 0, quiet = 0, o;
@@ -355,41 +316,43 @@ int cmd_ingest(cli *c, int argc, char **argv) {
   optind = 0;
   while ((o = cli_getopt(c, argc, argv, "b:f:qh", lo)) != -1) {
     switch (o) {
-    case 'b':
-      if (cli_parse_u32(optarg, PRECIS_MAX_BATCH, &batch) < 0 || !batch)
-        return cli_usage(c, "--batch must be 1..%d", PRECIS_MAX_BATCH);
-      break;
-    case 's': g.skip_bad = 1; break;
-    case 'B': g.flags |= PRECIS_UPSERT_DEFER_GRAPH; break;
-    case 'f':
-      if (rd_format_parse(optarg, &fmt) < 0)
-        return cli_usage(c, "--format must be fvecs, npy or jsonl");
-      have_fmt = 1;
-      break;
-    case 'S':
-      if (cli_parse_u64(optarg, &g.start_id) < 0)
-        return cli_usage(c, "bad --start-id '%s'", optarg);
-      break;
-    case 'q': quiet = 1; break;
-    case 'h':
-      fputs(usage, stdout);
-      return 0;
-    default:
-      return CLI_EXIT_USAGE;
+      case 'b':
+        if (cli_parse_u32(optarg, PRECIS_MAX_BATCH, &batch) < 0 || !batch)
+          return cli_usage(c, "--batch must be 1..%d", PRECIS_MAX_BATCH);
+        break;
+      case 's':
+        g.skip_bad = 1;
+        break;
+      case 'B':
+        g.flags |= PRECIS_UPSERT_DEFER_GRAPH;
+        break;
+      case 'f':
+        if (rd_format_parse(optarg, &fmt) < 0)
+          return cli_usage(c, "--format must be fvecs, npy or jsonl");
+        have_fmt = 1;
+        break;
+      case 'S':
+        if (cli_parse_u64(optarg, &g.start_id) < 0)
+          return cli_usage(c, "bad --start-id '%s'", optarg);
+        break;
+      case 'q':
+        quiet = 1;
+        break;
+      case 'h':
+        fputs(usage, stdout);
+        return 0;
+      default:
+        return CLI_EXIT_USAGE;
     }
   }
-  if (cli_npos(argc) != 2)
-    return cli_usage(c, "ingest takes COLLECTION FILE");
+  if (cli_npos(argc) != 2) return cli_usage(c, "ingest takes COLLECTION FILE");
   g.coll = cli_pos(argv)[0];
   g.path = cli_pos(argv)[1];
   int is_stdin = !strcmp(g.path, "-");
   if (!have_fmt && (is_stdin || rd_format_guess(g.path, &fmt) < 0))
-    return cli_usage(c, "cannot tell the format of '%s'; give --format",
-                     g.path);
+    return cli_usage(c, "cannot tell the format of '%s'; give --format", g.path);
   FILE *f = is_stdin ? stdin : fopen(g.path, "rb");
-  if (!f)
-    return cli_error(c, CLI_EXIT_INPUT, "cannot open %s: %s", g.path,
-                     strerror(errno));
+  if (!f) return cli_error(c, CLI_EXIT_INPUT, "cannot open %s: %s", g.path, strerror(errno));
   int rc = cli_connect(c);
   if (!rc) {
     precis_collection_info info;
@@ -400,7 +363,6 @@ int cmd_ingest(cli *c, int argc, char **argv) {
     else
       rc = run(&g, f, fmt, info.dim, batch, quiet);
   }
-  if (!is_stdin)
-    fclose(f);
+  if (!is_stdin) fclose(f);
   return rc;
 }

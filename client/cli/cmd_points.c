@@ -50,11 +50,11 @@ static void print_points(cli *c, const precis_points *p, uint64_t next, int more
   if (c->json) {
     json_t *arr = json_array();
     for (size_t i = 0; i < p->n; i++)
-      json_array_append_new(arr, json_pack("{s:I, s:s, s:o}", "id", (json_int_t)p->points[i].id,
-                                           "text", p->points[i].text, "metadata",
-                                           cli_json_meta(p->points[i].metadata)));
-    cli_json_out(json_pack("{s:o, s:I, s:b}", "points", arr, "next_cursor", (json_int_t)next,
-                           "more", more));
+      json_array_append_new(
+          arr, json_pack("{s:I, s:s, s:o}", "id", (json_int_t)p->points[i].id, "text",
+                         p->points[i].text, "metadata", cli_json_meta(p->points[i].metadata)));
+    cli_json_out(
+        json_pack("{s:o, s:I, s:b}", "points", arr, "next_cursor", (json_int_t)next, "more", more));
     return;
   }
   for (size_t i = 0; i < p->n; i++)
@@ -79,20 +79,33 @@ int cmd_points(cli *c, int argc, char **argv) {
   optind = 0;
   while ((o = cli_getopt(c, argc, argv, "h", lo)) != -1) {
     switch (o) {
-    case O_FILTER: ftext = optarg; break;
-    case O_CURSOR:
-      if (cli_parse_u64(optarg, &cursor) < 0) return cli_usage(c, "bad --cursor");
-      break;
-    case O_LIMIT:
-      if (cli_parse_u32(optarg, PRECIS_MAX_SCROLL_LIMIT, &limit) < 0 || !limit)
-        return cli_usage(c, "--limit must be 1..%d", PRECIS_MAX_SCROLL_LIMIT);
-      break;
-    case O_VECTORS: vectors = 1; break;
-    case O_IDS: ids_text = optarg; break;
-    case O_META: meta = optarg; break;
-    case O_REPLACE: replace = 1; break;
-    case 'h': fputs(usage, stdout); return 0;
-    default: return CLI_EXIT_USAGE;
+      case O_FILTER:
+        ftext = optarg;
+        break;
+      case O_CURSOR:
+        if (cli_parse_u64(optarg, &cursor) < 0) return cli_usage(c, "bad --cursor");
+        break;
+      case O_LIMIT:
+        if (cli_parse_u32(optarg, PRECIS_MAX_SCROLL_LIMIT, &limit) < 0 || !limit)
+          return cli_usage(c, "--limit must be 1..%d", PRECIS_MAX_SCROLL_LIMIT);
+        break;
+      case O_VECTORS:
+        vectors = 1;
+        break;
+      case O_IDS:
+        ids_text = optarg;
+        break;
+      case O_META:
+        meta = optarg;
+        break;
+      case O_REPLACE:
+        replace = 1;
+        break;
+      case 'h':
+        fputs(usage, stdout);
+        return 0;
+      default:
+        return CLI_EXIT_USAGE;
     }
   }
   if (cli_npos(argc) != 1) return cli_usage(c, "%s takes one COLLECTION", op);
@@ -111,23 +124,30 @@ int cmd_points(cli *c, int argc, char **argv) {
   uint64_t n = 0;
   if (!strcmp(op, "count")) {
     if ((rc = precis_count(c->conn, coll, f, &n, &err))) goto fail;
-    if (c->json) cli_json_out(json_pack("{s:I}", "count", (json_int_t)n));
-    else printf("%llu\n", (unsigned long long)n);
+    if (c->json)
+      cli_json_out(json_pack("{s:I}", "count", (json_int_t)n));
+    else
+      printf("%llu\n", (unsigned long long)n);
   } else if (!strcmp(op, "scroll")) {
     precis_points *p;
     uint64_t next;
     int more;
-    if ((rc = precis_scroll(c->conn, coll, f, cursor, limit, vectors, &p, &next, &more, &err))) goto fail;
+    if ((rc = precis_scroll(c->conn, coll, f, cursor, limit, vectors, &p, &next, &more, &err)))
+      goto fail;
     print_points(c, p, next, more);
     precis_points_free(p);
   } else if (del) {
     if ((rc = precis_delete_by_filter(c->conn, coll, f, &n, &err))) goto fail;
-    if (c->json) cli_json_out(json_pack("{s:I}", "deleted", (json_int_t)n));
-    else printf("deleted %llu points\n", (unsigned long long)n);
+    if (c->json)
+      cli_json_out(json_pack("{s:I}", "deleted", (json_int_t)n));
+    else
+      printf("deleted %llu points\n", (unsigned long long)n);
   } else {
     if ((rc = precis_set_payload(c->conn, coll, ids, nids, meta, !replace, &n, &err))) goto fail;
-    if (c->json) cli_json_out(json_pack("{s:I}", "updated", (json_int_t)n));
-    else printf("updated %llu points\n", (unsigned long long)n);
+    if (c->json)
+      cli_json_out(json_pack("{s:I}", "updated", (json_int_t)n));
+    else
+      printf("updated %llu points\n", (unsigned long long)n);
   }
   goto out;
 fail:

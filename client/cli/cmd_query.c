@@ -35,20 +35,17 @@ static const char usage[] =
     "parameters (precis/params.h; docs/PROTOCOL.md \"Parameters\"):\n";
 
 typedef struct {
-  const char *field;  /* --show-field */
+  const char *field; /* --show-field */
 } view;
 
 static json_t *json_filter_report(const precis_filter_report *r);
 
 /* ---- query vector ---- */
 
-static int vector_from_file(cli *c, const char *path, float **v,
-                            uint32_t *dim) {
+static int vector_from_file(cli *c, const char *path, float **v, uint32_t *dim) {
   char m[256];
   FILE *f = fopen(path, "rb");
-  if (!f)
-    return cli_error(c, CLI_EXIT_INPUT, "cannot open %s: %s", path,
-                     strerror(errno));
+  if (!f) return cli_error(c, CLI_EXIT_INPUT, "cannot open %s: %s", path, strerror(errno));
   rd_format fmt;
   int rc = 0;
   if (rd_format_guess(path, &fmt) == 0) {
@@ -63,8 +60,7 @@ static int vector_from_file(cli *c, const char *path, float **v,
         *dim = rec.dim;
         rec.vector = NULL;
       } else {
-        rc = cli_error(c, CLI_EXIT_INPUT, "%s: %s", path,
-                       st == RD_EOF ? "no vector in file" : m);
+        rc = cli_error(c, CLI_EXIT_INPUT, "%s: %s", path, st == RD_EOF ? "no vector in file" : m);
       }
       rd_record_clear(&rec);
       rd_close(r);
@@ -76,8 +72,7 @@ static int vector_from_file(cli *c, const char *path, float **v,
     while (buf && (got = fread(buf + n, 1, cap - n, f)) > 0) {
       n += got;
       if (n == cap) {
-        if (cap >= (1u << 24))
-          break;
+        if (cap >= (1u << 24)) break;
         char *nb = realloc(buf, cap * 2 + 1);
         if (!nb) {
           free(buf);
@@ -118,15 +113,12 @@ static int clip(char *dst, size_t cap, const char *s, int chars) {
     else if (*p >= 0xC0)
       len = 2;
     size_t k = 0;
-    while (k < len && p[k])
-      k++;
-    if (k < len)
-      break; /* truncated sequence */
+    while (k < len && p[k]) k++;
+    if (k < len) break; /* truncated sequence */
     if (len == 1 && (*p < 0x20 || *p == 0x7f))
       dst[o++] = ' ';
     else
-      for (size_t i = 0; i < len; i++)
-        dst[o++] = (char)p[i];
+      for (size_t i = 0; i < len; i++) dst[o++] = (char)p[i];
     p += len;
     n++;
   }
@@ -135,11 +127,9 @@ static int clip(char *dst, size_t cap, const char *s, int chars) {
 }
 
 /* The --show-field value of a metadata object, as text ("-" if absent). */
-static void field_value(const char *meta, const char *field, char *buf,
-                        size_t len) {
+static void field_value(const char *meta, const char *field, char *buf, size_t len) {
   snprintf(buf, len, "-");
-  if (!field)
-    return;
+  if (!field) return;
   json_t *o = json_loads(meta ? meta : "{}", 0, NULL);
   json_t *v = json_is_object(o) ? json_object_get(o, field) : NULL;
   if (json_is_string(v))
@@ -158,96 +148,79 @@ static void field_value(const char *meta, const char *field, char *buf,
   json_decref(o);
 }
 
-static size_t distinct_values(const precis_retrieve_result *r,
-                              const char *field) {
-  if (!field || !r->n)
-    return 0;
+static size_t distinct_values(const precis_retrieve_result *r, const char *field) {
+  if (!field || !r->n) return 0;
   char(*vals)[128] = calloc(r->n, sizeof *vals);
-  if (!vals)
-    return 0;
+  if (!vals) return 0;
   size_t nd = 0;
   for (size_t i = 0; i < r->n; i++) {
     char v[128];
     field_value(r->items[i].metadata, field, v, sizeof v);
-    if (!strcmp(v, "-"))
-      continue;
+    if (!strcmp(v, "-")) continue;
     size_t j = 0;
-    while (j < nd && strcmp(vals[j], v))
-      j++;
-    if (j == nd)
-      memcpy(vals[nd++], v, sizeof v);
+    while (j < nd && strcmp(vals[j], v)) j++;
+    if (j == nd) memcpy(vals[nd++], v, sizeof v);
   }
   free(vals);
   return nd;
 }
 
 /* One cell of a result row: "id rel hop rep text field", fixed width. */
-static void cell(const precis_retrieved_item *it, const view *vw, char *buf,
-                 size_t len) {
+static void cell(const precis_retrieved_item *it, const view *vw, char *buf, size_t len) {
   char text[200], tf[64], fv[128];
   int tn = clip(text, sizeof text, it->text, 40);
   field_value(it->metadata, vw->field, fv, sizeof fv);
   int fn = clip(tf, sizeof tf, fv, 14);
-  snprintf(buf, len, "%8llu %6.3f %3u %4u  %s%*s %s%*s",
-           (unsigned long long)it->id, it->relevance, it->hops,
-           it->represents, text, 40 - tn, "", vw->field ? tf : "",
+  snprintf(buf, len, "%8llu %6.3f %3u %4u  %s%*s %s%*s", (unsigned long long)it->id, it->relevance,
+           it->hops, it->represents, text, 40 - tn, "", vw->field ? tf : "",
            vw->field ? 14 - fn : 0, "");
 }
 
 static void header(const view *vw, char *buf, size_t len) {
-  snprintf(buf, len, "%8s %6s %3s %4s  %-40s %-14s", "ID", "REL", "HOP", "REP",
-           "TEXT", vw->field ? vw->field : "");
+  snprintf(buf, len, "%8s %6s %3s %4s  %-40s %-14s", "ID", "REL", "HOP", "REP", "TEXT",
+           vw->field ? vw->field : "");
 }
 
 /* The i-th name of a "|"-separated choice list of precis/params.h. */
 static const char *choice(const char *choices, int i, char *buf, size_t n) {
   const char *p = choices;
   for (; i > 0 && p; i--)
-    if ((p = strchr(p, '|')))
-      p++;
-  if (!p || i < 0)
-    return "unknown";
+    if ((p = strchr(p, '|'))) p++;
+  if (!p || i < 0) return "unknown";
   size_t len = strcspn(p, "|");
   snprintf(buf, n, "%.*s", (int)len, p);
   return buf;
 }
 
 static char name_buf[32];
-#define coverage_name(c)                                                      \
-  choice(PRECIS_PARAM_CHOICES_coverage, (int)(c), name_buf, sizeof name_buf)
-#define mode_name(m)                                                          \
-  choice(PRECIS_PARAM_CHOICES_mode, (int)(m), name_buf, sizeof name_buf)
+#define coverage_name(c) choice(PRECIS_PARAM_CHOICES_coverage, (int)(c), name_buf, sizeof name_buf)
+#define mode_name(m)     choice(PRECIS_PARAM_CHOICES_mode, (int)(m), name_buf, sizeof name_buf)
 
-static void print_result(const char *mode, const precis_retrieve_result *r,
-                         const view *vw) {
+static void print_result(const char *mode, const precis_retrieve_result *r, const view *vw) {
   char h[256], row[512];
   header(vw, h, sizeof h);
-  printf("%s: %zu items  pool %u  seeds %u  objective %.4f  %.1f ms\n", mode,
-         r->n, r->pool_size, r->seed_count, r->objective,
-         (double)r->t_total_us / 1000.0);
+  printf("%s: %zu items  pool %u  seeds %u  objective %.4f  %.1f ms\n", mode, r->n, r->pool_size,
+         r->seed_count, r->objective, (double)r->t_total_us / 1000.0);
   printf("%3s %s\n", "#", h);
   for (size_t i = 0; i < r->n; i++) {
     cell(&r->items[i], vw, row, sizeof row);
     printf("%3zu %s\n", i + 1, row);
   }
-  printf("coverage_ratio %.4f  redundancy %.4f  mean_relevance %.4f", 
-         r->coverage_ratio, r->redundancy, r->mean_relevance);
-  if (!strcmp(mode, "compress"))
-    printf("  coverage: %s", coverage_name(r->coverage_used));
-  if (vw->field)
-    printf("  distinct %s %zu", vw->field, distinct_values(r, vw->field));
+  printf("coverage_ratio %.4f  redundancy %.4f  mean_relevance %.4f", r->coverage_ratio,
+         r->redundancy, r->mean_relevance);
+  if (!strcmp(mode, "compress")) printf("  coverage: %s", coverage_name(r->coverage_used));
+  if (vw->field) printf("  distinct %s %zu", vw->field, distinct_values(r, vw->field));
   printf("\n");
 }
 
 static int in_result(const precis_retrieve_result *r, uint64_t id) {
   for (size_t i = 0; i < r->n; i++)
-    if (r->items[i].id == id)
-      return 1;
+    if (r->items[i].id == id) return 1;
   return 0;
 }
 
-static void print_compare(const precis_retrieve_result *t,
-                          const precis_retrieve_result *c, const view *vw) {
+static void print_compare(const precis_retrieve_result *t, const precis_retrieve_result *c,
+                          const view *vw) {
   char h[256], l[512], r[512];
   header(vw, h, sizeof h);
   int w = (int)strlen(h);
@@ -272,20 +245,15 @@ static void print_compare(const precis_retrieve_result *t,
   }
   printf("\n%-22s %12s %12s\n", "metric", "TOPK", "COMPRESS");
   printf("%-22s %12zu %12zu\n", "items", t->n, c->n);
-  printf("%-22s %12.4f %12.4f\n", "coverage_ratio", t->coverage_ratio,
-         c->coverage_ratio);
+  printf("%-22s %12.4f %12.4f\n", "coverage_ratio", t->coverage_ratio, c->coverage_ratio);
   printf("%-22s %12.4f %12.4f\n", "redundancy", t->redundancy, c->redundancy);
-  printf("%-22s %12.4f %12.4f\n", "mean_relevance", t->mean_relevance,
-         c->mean_relevance);
+  printf("%-22s %12.4f %12.4f\n", "mean_relevance", t->mean_relevance, c->mean_relevance);
   printf("%-22s %12.4f %12.4f\n", "objective", t->objective, c->objective);
   printf("%-22s %12s %12s\n", "coverage", "-", coverage_name(c->coverage_used));
   uint64_t tt = 0, ct = 0;
-  for (size_t i = 0; i < t->n; i++)
-    tt += t->items[i].tokens;
-  for (size_t i = 0; i < c->n; i++)
-    ct += c->items[i].tokens;
-  printf("%-22s %12llu %12llu\n", "tokens", (unsigned long long)tt,
-         (unsigned long long)ct);
+  for (size_t i = 0; i < t->n; i++) tt += t->items[i].tokens;
+  for (size_t i = 0; i < c->n; i++) ct += c->items[i].tokens;
+  printf("%-22s %12llu %12llu\n", "tokens", (unsigned long long)tt, (unsigned long long)ct);
   if (vw->field) {
     char name[40];
     snprintf(name, sizeof name, "distinct %.24s", vw->field);
@@ -303,8 +271,7 @@ static void print_compare(const precis_retrieve_result *t,
          (double)c->t_total_us / 1000.0);
 }
 
-static json_t *json_result(const precis_retrieve_result *r, const char *mode,
-                           const view *vw) {
+static json_t *json_result(const precis_retrieve_result *r, const char *mode, const view *vw) {
   json_t *items = json_array();
   for (size_t i = 0; i < r->n; i++) {
     const precis_retrieved_item *it = &r->items[i];
@@ -312,34 +279,27 @@ static json_t *json_result(const precis_retrieve_result *r, const char *mode,
     for (size_t j = 0; j < it->n_represented_ids; j++)
       json_array_append_new(rep, json_integer((json_int_t)it->represented_ids[j]));
     json_array_append_new(
-        items,
-        json_pack("{s:I, s:s, s:o, s:I, s:f, s:f, s:f, s:I, s:I, s:I, s:o}",
-                  "id", (json_int_t)it->id, "text", it->text, "metadata",
-                  cli_json_meta(it->metadata), "tokens",
-                  (json_int_t)it->tokens, "relevance", (double)it->relevance,
-                  "similarity", (double)it->similarity, "gain",
-                  (double)it->gain, "hops", (json_int_t)it->hops, "via",
-                  (json_int_t)it->via, "represents",
-                  (json_int_t)it->represents, "represented_ids", rep));
+        items, json_pack("{s:I, s:s, s:o, s:I, s:f, s:f, s:f, s:I, s:I, s:I, s:o}", "id",
+                         (json_int_t)it->id, "text", it->text, "metadata",
+                         cli_json_meta(it->metadata), "tokens", (json_int_t)it->tokens, "relevance",
+                         (double)it->relevance, "similarity", (double)it->similarity, "gain",
+                         (double)it->gain, "hops", (json_int_t)it->hops, "via", (json_int_t)it->via,
+                         "represents", (json_int_t)it->represents, "represented_ids", rep));
   }
-  json_t *m = json_pack(
-      "{s:f, s:f, s:f, s:f, s:I, s:I, s:I, s:I, s:I, s:I}", "objective",
-      r->objective, "coverage_ratio", r->coverage_ratio, "redundancy",
-      r->redundancy, "mean_relevance", r->mean_relevance, "pool_size",
-      (json_int_t)r->pool_size, "seed_count", (json_int_t)r->seed_count,
-      "t_seed_us", (json_int_t)r->t_seed_us, "t_expand_us",
-      (json_int_t)r->t_expand_us, "t_select_us", (json_int_t)r->t_select_us,
-      "t_total_us", (json_int_t)r->t_total_us);
+  json_t *m =
+      json_pack("{s:f, s:f, s:f, s:f, s:I, s:I, s:I, s:I, s:I, s:I}", "objective", r->objective,
+                "coverage_ratio", r->coverage_ratio, "redundancy", r->redundancy, "mean_relevance",
+                r->mean_relevance, "pool_size", (json_int_t)r->pool_size, "seed_count",
+                (json_int_t)r->seed_count, "t_seed_us", (json_int_t)r->t_seed_us, "t_expand_us",
+                (json_int_t)r->t_expand_us, "t_select_us", (json_int_t)r->t_select_us, "t_total_us",
+                (json_int_t)r->t_total_us);
   if (!strcmp(mode, "compress"))
     json_object_set_new(m, "coverage", json_string(coverage_name(r->coverage_used)));
   json_t *fr = json_filter_report(&r->filter_report);
-  if (fr)
-    json_object_set_new(m, "filter", fr);
+  if (fr) json_object_set_new(m, "filter", fr);
   if (vw->field)
-    json_object_set_new(m, "distinct",
-                        json_integer((json_int_t)distinct_values(r, vw->field)));
-  return json_pack("{s:s, s:o, s:o}", "mode", mode, "items", items, "metrics",
-                   m);
+    json_object_set_new(m, "distinct", json_integer((json_int_t)distinct_values(r, vw->field)));
+  return json_pack("{s:s, s:o, s:o}", "mode", mode, "items", items, "metrics", m);
 }
 
 /* ---- plain search ---- */
@@ -353,8 +313,7 @@ static int do_search(cli *c, const char *coll, precis_retrieve_params *p) {
   if (p->use_query_point) {
     precis_points *pts;
     rc = precis_get(c->conn, coll, &p->query_point, 1, 1, &pts, &err);
-    if (rc)
-      return cli_fail(c, rc, &err);
+    if (rc) return cli_fail(c, rc, &err);
     if (pts->n == 0 || !pts->points[0].vector) {
       precis_points_free(pts);
       return cli_error(c, CLI_EXIT_SERVER, "NOT_FOUND: point %llu",
@@ -369,10 +328,9 @@ static int do_search(cli *c, const char *coll, precis_retrieve_params *p) {
   precis_hit *hits = calloc(p->k, sizeof *hits);
   size_t n = 0;
   precis_filter_report frep;
-  precis_search_opts so = {
-      .exact = p->exact_seeds, .ef_search = p->ef_search, .nprobe = p->nprobe};
-  rc = hits ? precis_search_filtered(c->conn, coll, vec, dim, p->k, &so,
-                                     p->filter, hits, &n, &frep, &err)
+  precis_search_opts so = {.exact = p->exact_seeds, .ef_search = p->ef_search, .nprobe = p->nprobe};
+  rc = hits ? precis_search_filtered(c->conn, coll, vec, dim, p->k, &so, p->filter, hits, &n, &frep,
+                                     &err)
             : PRECIS_E_NO_MEMORY;
   free(owned);
   if (rc) {
@@ -382,19 +340,16 @@ static int do_search(cli *c, const char *coll, precis_retrieve_params *p) {
   if (c->json) {
     json_t *arr = json_array();
     for (size_t i = 0; i < n; i++)
-      json_array_append_new(arr, json_pack("{s:I, s:f}", "id",
-                                           (json_int_t)hits[i].id, "score",
+      json_array_append_new(arr, json_pack("{s:I, s:f}", "id", (json_int_t)hits[i].id, "score",
                                            (double)hits[i].score));
     json_t *o = json_pack("{s:s, s:o}", "mode", "search", "hits", arr);
     json_t *fr = json_filter_report(&frep);
-    if (fr)
-      json_object_set_new(o, "filter", fr);
+    if (fr) json_object_set_new(o, "filter", fr);
     cli_json_out(o);
   } else {
     printf("%3s %10s %10s\n", "#", "ID", "SCORE");
     for (size_t i = 0; i < n; i++)
-      printf("%3zu %10llu %10.4f\n", i + 1, (unsigned long long)hits[i].id,
-             hits[i].score);
+      printf("%3zu %10llu %10.4f\n", i + 1, (unsigned long long)hits[i].id, hits[i].score);
   }
   free(hits);
   return 0;
@@ -403,38 +358,42 @@ static int do_search(cli *c, const char *coll, precis_retrieve_params *p) {
 /* ---- options ---- */
 
 enum {
-  O_VECTOR = 256, O_VFILE, O_POINT, O_COMPARE, O_SEARCH, O_LINKS, O_FIELD,
+  O_VECTOR = 256,
+  O_VFILE,
+  O_POINT,
+  O_COMPARE,
+  O_SEARCH,
+  O_LINKS,
+  O_FIELD,
   O_FILTER,
   O_PARAM = 512, /* one option per row of PRECIS_RETRIEVE_PARAM_MAP */
 #define PARAM_ENUM(name, KIND, d, lo, hi, field, flag, doc) O_P_##name,
   O_PARAM_FIRST = O_PARAM - 1,
   PRECIS_RETRIEVE_PARAM_MAP(PARAM_ENUM)
 #undef PARAM_ENUM
-  O_PARAM_END
+      O_PARAM_END
 };
 
 /* ---- parameters from the table (precis/params.h) ---- */
-#define HAS_ARG_U32 required_argument
-#define HAS_ARG_U64 required_argument
-#define HAS_ARG_F32 required_argument
-#define HAS_ARG_F32P required_argument
-#define HAS_ARG_F32A required_argument
-#define HAS_ARG_ENUM required_argument
-#define HAS_ARG_BOOL no_argument
-#define CHOICES_U32(name) NULL
-#define CHOICES_U64(name) NULL
-#define CHOICES_F32(name) NULL
+#define HAS_ARG_U32        required_argument
+#define HAS_ARG_U64        required_argument
+#define HAS_ARG_F32        required_argument
+#define HAS_ARG_F32P       required_argument
+#define HAS_ARG_F32A       required_argument
+#define HAS_ARG_ENUM       required_argument
+#define HAS_ARG_BOOL       no_argument
+#define CHOICES_U32(name)  NULL
+#define CHOICES_U64(name)  NULL
+#define CHOICES_F32(name)  NULL
 #define CHOICES_F32P(name) NULL
 #define CHOICES_F32A(name) NULL
 #define CHOICES_BOOL(name) NULL
 #define CHOICES_ENUM(name) PRECIS_PARAM_CHOICES_##name
 
-static int bad_value(cli *c, const char *flag, const char *arg, const char *kind,
-                     double lo, double hi, const char *choices) {
-  if (choices)
-    return cli_usage(c, "--%s must be one of %s, got '%s'", flag, choices, arg);
-  if (hi >= FLT_MAX)
-    return cli_usage(c, "--%s needs a number >= %g, got '%s'", flag, lo, arg);
+static int bad_value(cli *c, const char *flag, const char *arg, const char *kind, double lo,
+                     double hi, const char *choices) {
+  if (choices) return cli_usage(c, "--%s must be one of %s, got '%s'", flag, choices, arg);
+  if (hi >= FLT_MAX) return cli_usage(c, "--%s needs a number >= %g, got '%s'", flag, lo, arg);
   if (!strcmp(kind, "F32P"))
     return cli_usage(c, "--%s needs a number in (%g, %g], got '%s'", flag, lo, hi, arg);
   return cli_usage(c, "--%s must be %g..%g%s, got '%s'", flag, lo, hi,
@@ -453,7 +412,7 @@ static int parse_U32(cli *c, const char *flag, const char *kind, const char *arg
 static int parse_F32(cli *c, const char *flag, const char *kind, const char *arg,
                      const char *choices, double lo, double hi, float *v) {
   if (cli_parse_float(arg, v) < 0) return BAD();
-  int ok = !strcmp(kind, "F32P") ? precis_param_ok_F32P(*v, lo, hi)
+  int ok = !strcmp(kind, "F32P")   ? precis_param_ok_F32P(*v, lo, hi)
            : !strcmp(kind, "F32A") ? precis_param_ok_F32A(*v, lo, hi)
                                    : precis_param_ok_F32(*v, lo, hi);
   return ok ? 0 : BAD();
@@ -475,19 +434,19 @@ static int parse_ENUM(cli *c, const char *flag, const char *kind, const char *ar
 /* Option o (O_P_*) with its argument into p; 0 or the usage exit code. */
 static int parse_param(cli *c, int o, const char *arg, precis_retrieve_params *p) {
   switch (o) {
-#define PARAM_PARSE_BOOL_(name, d, flag)                                      \
-  case O_P_##name:                                                            \
-    p->name = !(d);                                                           \
+#define PARAM_PARSE_BOOL_(name, d, flag) \
+  case O_P_##name:                       \
+    p->name = !(d);                      \
     return 0;
-#define PARAM_PARSE_VALUE(name, KIND, lo, hi, flag)                           \
-  case O_P_##name:                                                            \
+#define PARAM_PARSE_VALUE(name, KIND, lo, hi, flag) \
+  case O_P_##name:                                  \
     return parse_##KIND(c, flag, #KIND, arg, CHOICES_##KIND(name), lo, hi, &p->name);
-#define PARAM_PARSE(name, KIND, d, lo, hi, field, flag, doc)                  \
+#define PARAM_PARSE(name, KIND, d, lo, hi, field, flag, doc) \
   PARAM_PARSE_##KIND(name, KIND, d, lo, hi, flag)
 
-#define PARAM_PARSE_U32(name, KIND, d, lo, hi, flag) PARAM_PARSE_VALUE(name, KIND, lo, hi, flag)
-#define PARAM_PARSE_U64(name, KIND, d, lo, hi, flag) PARAM_PARSE_VALUE(name, KIND, lo, hi, flag)
-#define PARAM_PARSE_F32(name, KIND, d, lo, hi, flag) PARAM_PARSE_VALUE(name, KIND, lo, hi, flag)
+#define PARAM_PARSE_U32(name, KIND, d, lo, hi, flag)  PARAM_PARSE_VALUE(name, KIND, lo, hi, flag)
+#define PARAM_PARSE_U64(name, KIND, d, lo, hi, flag)  PARAM_PARSE_VALUE(name, KIND, lo, hi, flag)
+#define PARAM_PARSE_F32(name, KIND, d, lo, hi, flag)  PARAM_PARSE_VALUE(name, KIND, lo, hi, flag)
 #define PARAM_PARSE_F32P(name, KIND, d, lo, hi, flag) PARAM_PARSE_VALUE(name, KIND, lo, hi, flag)
 #define PARAM_PARSE_F32A(name, KIND, d, lo, hi, flag) PARAM_PARSE_VALUE(name, KIND, lo, hi, flag)
 #define PARAM_PARSE_ENUM(name, KIND, d, lo, hi, flag) PARAM_PARSE_VALUE(name, KIND, lo, hi, flag)
@@ -497,9 +456,8 @@ static int parse_param(cli *c, int o, const char *arg, precis_retrieve_params *p
   return CLI_EXIT_USAGE;
 }
 
-static void print_param_line(const char *flag, const char *kind, const char *doc,
-                             double d, double lo, double hi, const char *choices,
-                             char *buf, size_t n) {
+static void print_param_line(const char *flag, const char *kind, const char *doc, double d,
+                             double lo, double hi, const char *choices, char *buf, size_t n) {
   char head[96], dflt[64];
   if (!strcmp(kind, "BOOL"))
     snprintf(head, sizeof head, "--%s", flag);
@@ -525,7 +483,7 @@ static void print_param_line(const char *flag, const char *kind, const char *doc
 static void print_param_usage(void) {
   char buf[32];
 #define PARAM_USAGE(name, KIND, d, lo, hi, field, flag, doc)                  \
-  print_param_line(flag, #KIND, doc, (double)(d), (double)(lo), (double)(hi),          \
+  print_param_line(flag, #KIND, doc, (double)(d), (double)(lo), (double)(hi), \
                    CHOICES_##KIND(name), buf, sizeof buf);
   PRECIS_RETRIEVE_PARAM_MAP(PARAM_USAGE)
 #undef PARAM_USAGE
@@ -533,28 +491,23 @@ static void print_param_usage(void) {
 
 /* How a filtered call ran, for --json output (NULL without a filter). */
 static json_t *json_filter_report(const precis_filter_report *r) {
-  if (r->plan == PRECIS_FILTER_PLAN_NONE)
-    return NULL;
+  if (r->plan == PRECIS_FILTER_PLAN_NONE) return NULL;
   return json_pack("{s:s, s:I, s:I, s:I, s:b}", "plan",
-                   r->plan == PRECIS_FILTER_PLAN_ANN ? "ann" : "scan",
-                   "estimate", (json_int_t)r->estimate, "checked",
-                   (json_int_t)r->checked, "ef_search",
+                   r->plan == PRECIS_FILTER_PLAN_ANN ? "ann" : "scan", "estimate",
+                   (json_int_t)r->estimate, "checked", (json_int_t)r->checked, "ef_search",
                    (json_int_t)r->ef_search, "unindexed", r->unindexed);
 }
 
 static int split_kinds(cli *c, char *s, const char ***out, size_t *n) {
   size_t cap = 1;
-  for (char *p = s; *p; p++)
-    cap += *p == ',';
+  for (char *p = s; *p; p++) cap += *p == ',';
   const char **k = calloc(cap, sizeof *k);
-  if (!k)
-    return cli_error(c, CLI_EXIT_SERVER, "out of memory");
+  if (!k) return cli_error(c, CLI_EXIT_SERVER, "out of memory");
   size_t m = 0;
   for (char *tok = strtok(s, ","); tok; tok = strtok(NULL, ",")) {
     if (strlen(tok) > PRECIS_MAX_LINK_KIND_LEN) {
       free(k);
-      return cli_usage(c, "link kind '%s' longer than %d", tok,
-                       PRECIS_MAX_LINK_KIND_LEN);
+      return cli_usage(c, "link kind '%s' longer than %d", tok, PRECIS_MAX_LINK_KIND_LEN);
     }
     k[m++] = tok;
   }
@@ -564,7 +517,7 @@ static int split_kinds(cli *c, char *s, const char ***out, size_t *n) {
 }
 
 int cmd_query(cli *c, int argc, char **argv) {
-#define PARAM_OPTION(name, KIND, d, lo, hi, field, flag, doc)                 \
+#define PARAM_OPTION(name, KIND, d, lo, hi, field, flag, doc) \
   {flag, HAS_ARG_##KIND, NULL, O_P_##name},
   static const struct option lo[] = {
       {"vector", required_argument, NULL, O_VECTOR},
@@ -575,8 +528,7 @@ int cmd_query(cli *c, int argc, char **argv) {
       {"links", required_argument, NULL, O_LINKS},
       {"show-field", required_argument, NULL, O_FIELD},
       {"filter", required_argument, NULL, O_FILTER},
-      PRECIS_RETRIEVE_PARAM_MAP(PARAM_OPTION)
-      {"help", no_argument, NULL, 'h'},
+      PRECIS_RETRIEVE_PARAM_MAP(PARAM_OPTION){"help", no_argument, NULL, 'h'},
       {0, 0, 0, 0}};
 #undef PARAM_OPTION
   precis_retrieve_params p;
@@ -590,38 +542,49 @@ int cmd_query(cli *c, int argc, char **argv) {
   optind = 0;
   while ((o = cli_getopt(c, argc, argv, "k:h", lo)) != -1) {
     switch (o) {
-    case O_VECTOR: vtext = optarg; break;
-    case O_VFILE: vfile = optarg; break;
-    case O_POINT:
-      if (cli_parse_u64(optarg, &p.query_point) < 0)
-        return cli_usage(c, "bad --point '%s'", optarg);
-      have_point = 1;
-      break;
-    case O_COMPARE: compare = 1; break;
-    case O_SEARCH: search = 1; break;
-    case O_LINKS: kinds_arg = optarg; break;
-    case O_FIELD: vw.field = optarg; break;
-    case O_FILTER: filter_text = optarg; break;
-    case 'h':
-      fputs(usage, stdout);
-      print_param_usage();
-      return 0;
-    case 'k': o = O_P_k; /* -k N is --k N */
-      /* fall through */
-    default:
-      if (o <= O_PARAM_FIRST || o >= O_PARAM_END)
-        return CLI_EXIT_USAGE;
-      if ((prc = parse_param(c, o, optarg, &p)))
-        return prc;
+      case O_VECTOR:
+        vtext = optarg;
+        break;
+      case O_VFILE:
+        vfile = optarg;
+        break;
+      case O_POINT:
+        if (cli_parse_u64(optarg, &p.query_point) < 0)
+          return cli_usage(c, "bad --point '%s'", optarg);
+        have_point = 1;
+        break;
+      case O_COMPARE:
+        compare = 1;
+        break;
+      case O_SEARCH:
+        search = 1;
+        break;
+      case O_LINKS:
+        kinds_arg = optarg;
+        break;
+      case O_FIELD:
+        vw.field = optarg;
+        break;
+      case O_FILTER:
+        filter_text = optarg;
+        break;
+      case 'h':
+        fputs(usage, stdout);
+        print_param_usage();
+        return 0;
+      case 'k':
+        o = O_P_k; /* -k N is --k N */
+        /* fall through */
+      default:
+        if (o <= O_PARAM_FIRST || o >= O_PARAM_END) return CLI_EXIT_USAGE;
+        if ((prc = parse_param(c, o, optarg, &p))) return prc;
     }
   }
-  if (cli_npos(argc) != 1)
-    return cli_usage(c, "query takes one COLLECTION");
+  if (cli_npos(argc) != 1) return cli_usage(c, "query takes one COLLECTION");
   const char *coll = cli_pos(argv)[0];
   if ((vtext != NULL) + (vfile != NULL) + have_point != 1)
     return cli_usage(c, "give exactly one of --vector, --vector-file, --point");
-  if (compare && search)
-    return cli_usage(c, "--compare and --search exclude each other");
+  if (compare && search) return cli_usage(c, "--compare and --search exclude each other");
   float *vec = NULL;
   uint32_t dim = 0;
   char m[256];
@@ -653,8 +616,7 @@ int cmd_query(cli *c, int argc, char **argv) {
     p.link_kinds = kinds;
   }
   rc = cli_connect(c);
-  if (rc)
-    goto out;
+  if (rc) goto out;
   if (search) {
     rc = do_search(c, coll, &p);
     goto out;
@@ -674,8 +636,8 @@ int cmd_query(cli *c, int argc, char **argv) {
     if (rc) {
       rc = cli_fail(c, rc, &err);
     } else if (c->json) {
-      cli_json_out(json_pack("{s:o, s:o}", "topk", json_result(t, "topk", &vw),
-                             "compress", json_result(r, "compress", &vw)));
+      cli_json_out(json_pack("{s:o, s:o}", "topk", json_result(t, "topk", &vw), "compress",
+                             json_result(r, "compress", &vw)));
     } else {
       print_compare(t, r, &vw);
     }

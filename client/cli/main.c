@@ -43,14 +43,22 @@ typedef struct {
 } command;
 
 static const command commands[] = {
-    {"collection", cmd_collection}, {"ingest", cmd_ingest},
-    {"query", cmd_query},           {"link", cmd_link},
-    {"get", cmd_get},               {"delete", cmd_delete},
-    {"graph", cmd_graph},           {"snapshot", cmd_snapshot},
-    {"stats", cmd_stats},           {"health", cmd_health},
-    {"snapshots", cmd_snapshots},   {"snapshot-delete", cmd_snapshot_delete},
-    {"index", cmd_index},           {"count", cmd_points},
-    {"scroll", cmd_points},         {"delete-where", cmd_points},
+    {"collection", cmd_collection},
+    {"ingest", cmd_ingest},
+    {"query", cmd_query},
+    {"link", cmd_link},
+    {"get", cmd_get},
+    {"delete", cmd_delete},
+    {"graph", cmd_graph},
+    {"snapshot", cmd_snapshot},
+    {"stats", cmd_stats},
+    {"health", cmd_health},
+    {"snapshots", cmd_snapshots},
+    {"snapshot-delete", cmd_snapshot_delete},
+    {"index", cmd_index},
+    {"count", cmd_points},
+    {"scroll", cmd_points},
+    {"delete-where", cmd_points},
     {"set-payload", cmd_points},
 };
 
@@ -64,8 +72,7 @@ static int take_globals(cli *c, int *argc, char **argv) {
     if (!strcmp(a, "--")) {
       break;
     }
-    static const char *const with_value[] = {"--host", "--port",
-                                             "--token-file", "--timeout"};
+    static const char *const with_value[] = {"--host", "--port", "--token-file", "--timeout"};
     const char *val = NULL;
     int which = -1;
     for (int k = 0; k < 4; k++) {
@@ -93,8 +100,7 @@ static int take_globals(cli *c, int *argc, char **argv) {
       c->host = val;
     } else if (which == 1) {
       uint32_t p;
-      if (cli_parse_u32(val, 65535, &p) < 0 || p == 0)
-        return cli_usage(c, "bad --port '%s'", val);
+      if (cli_parse_u32(val, 65535, &p) < 0 || p == 0) return cli_usage(c, "bad --port '%s'", val);
       c->port = (uint16_t)p;
     } else if (which == 2) {
       c->token_file = val;
@@ -105,19 +111,16 @@ static int take_globals(cli *c, int *argc, char **argv) {
       c->timeout_ms = s > 0 && s * 1000 < 1 ? 1 : (int)(s * 1000);
     }
   }
-  for (; i < *argc; i++)
-    argv[out++] = argv[i];
+  for (; i < *argc; i++) argv[out++] = argv[i];
   argv[out] = NULL;
   *argc = out;
   return 0;
 }
 
 int main(int argc, char **argv) {
-  cli c = {.host = "127.0.0.1", .port = PRECIS_DEFAULT_PORT,
-           .timeout_ms = -1};
+  cli c = {.host = "127.0.0.1", .port = PRECIS_DEFAULT_PORT, .timeout_ms = -1};
   int rc = take_globals(&c, &argc, argv);
-  if (rc)
-    return rc;
+  if (rc) return rc;
   /* default: 60 s, but none for the long-running bulk operations */
   if (c.timeout_ms < 0)
     c.timeout_ms = argc > 1 && (!strcmp(argv[1], "ingest") || !strcmp(argv[1], "graph") ||
@@ -129,8 +132,7 @@ int main(int argc, char **argv) {
     return CLI_EXIT_USAGE;
   }
   const char *name = argv[1];
-  if (!strcmp(name, "--help") || !strcmp(name, "-h") ||
-      !strcmp(name, "help")) {
+  if (!strcmp(name, "--help") || !strcmp(name, "-h") || !strcmp(name, "help")) {
     fputs(usage_text, stdout);
     return CLI_EXIT_OK;
   }

@@ -17,28 +17,26 @@
 #include <stdio.h>
 
 typedef struct progress {
-  FILE *out;        /* NULL: silent */
-  int tty;          /* redraw in place */
+  FILE *out; /* NULL: silent */
+  int tty;   /* redraw in place */
   const char *label;
-  int64_t total;    /* -1 unknown */
-  double start;     /* seconds */
-  double last;      /* last print */
-  double interval;  /* seconds between plain lines (default 2) */
-  int drawn;        /* a TTY line is on screen */
+  int64_t total;   /* -1 unknown */
+  double start;    /* seconds */
+  double last;     /* last print */
+  double interval; /* seconds between plain lines (default 2) */
+  int drawn;       /* a TTY line is on screen */
 } progress;
 
 /* Monotonic seconds. */
 double progress_now(void);
 
-void progress_init(progress *p, FILE *out, int tty, const char *label,
-                   int64_t total, double now);
+void progress_init(progress *p, FILE *out, int tty, const char *label, int64_t total, double now);
 /* Print if due. */
 void progress_update(progress *p, uint64_t count, double now);
 /* Final line (always printed when out != NULL); ends the TTY line. */
 void progress_finish(progress *p, uint64_t count, double now);
 
 /* Format the status text for `count` at `now` into buf (no newline). */
-void progress_format(const progress *p, uint64_t count, double now,
-                     char *buf, size_t len);
+void progress_format(const progress *p, uint64_t count, double now, char *buf, size_t len);
 
 #endif /* PRECIS_CLI_PROGRESS_H */

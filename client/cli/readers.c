@@ -21,21 +21,20 @@
 struct rd_reader {
   FILE *f;
   rd_format fmt;
-  uint32_t dim;       /* fixed dimension, 0 = not yet known */
-  int dim_fixed;      /* dim came from the caller or the npy header */
-  uint64_t index;     /* next record index */
-  uint64_t line;      /* lines consumed (jsonl) */
-  int64_t total;      /* -1 unknown */
+  uint32_t dim;   /* fixed dimension, 0 = not yet known */
+  int dim_fixed;  /* dim came from the caller or the npy header */
+  uint64_t index; /* next record index */
+  uint64_t line;  /* lines consumed (jsonl) */
+  int64_t total;  /* -1 unknown */
   uint64_t npy_rows;
-  float *buf;         /* fvecs / npy row buffer */
-  uint32_t bufcap;    /* floats in buf */
-  char *linebuf;      /* jsonl */
+  float *buf;      /* fvecs / npy row buffer */
+  uint32_t bufcap; /* floats in buf */
+  char *linebuf;   /* jsonl */
   size_t linecap;
 };
 
 void rd__msg(char *err, size_t errlen, const char *fmt, ...) {
-  if (!err || !errlen)
-    return;
+  if (!err || !errlen) return;
   va_list ap;
   va_start(ap, fmt);
   vsnprintf(err, errlen, fmt, ap);
@@ -43,8 +42,7 @@ void rd__msg(char *err, size_t errlen, const char *fmt, ...) {
 }
 
 void rd_record_clear(rd_record *rec) {
-  if (!rec)
-    return;
+  if (!rec) return;
   free(rec->vector);
   free(rec->text);
   free(rec->metadata);
@@ -54,8 +52,7 @@ void rd_record_clear(rd_record *rec) {
 }
 
 int rd_format_parse(const char *name, rd_format *out) {
-  if (!name)
-    return -1;
+  if (!name) return -1;
   if (!strcasecmp(name, "fvecs"))
     *out = RD_FMT_FVECS;
   else if (!strcasecmp(name, "npy"))
@@ -69,18 +66,19 @@ int rd_format_parse(const char *name, rd_format *out) {
 
 int rd_format_guess(const char *path, rd_format *out) {
   const char *dot = path ? strrchr(path, '.') : NULL;
-  if (!dot)
-    return -1;
-  if (!strcasecmp(dot, ".json"))
-    return rd_format_parse("jsonl", out);
+  if (!dot) return -1;
+  if (!strcasecmp(dot, ".json")) return rd_format_parse("jsonl", out);
   return rd_format_parse(dot + 1, out);
 }
 
 const char *rd_format_name(rd_format f) {
   switch (f) {
-  case RD_FMT_FVECS: return "fvecs";
-  case RD_FMT_NPY: return "npy";
-  case RD_FMT_JSONL: return "jsonl";
+    case RD_FMT_FVECS:
+      return "fvecs";
+    case RD_FMT_NPY:
+      return "npy";
+    case RD_FMT_JSONL:
+      return "jsonl";
   }
   return "?";
 }
@@ -102,21 +100,17 @@ static void fix_endian(float *v, uint32_t n) {
 
 static int first_nonfinite(const float *v, uint32_t n) {
   for (uint32_t i = 0; i < n; i++)
-    if (!isfinite(v[i]))
-      return (int)i;
+    if (!isfinite(v[i])) return (int)i;
   return -1;
 }
 
 /* Size of a seekable file from the current position, or -1. */
 static int64_t remaining_bytes(FILE *f) {
   long here = ftell(f);
-  if (here < 0)
-    return -1;
-  if (fseek(f, 0, SEEK_END) != 0)
-    return -1;
+  if (here < 0) return -1;
+  if (fseek(f, 0, SEEK_END) != 0) return -1;
   long end = ftell(f);
-  if (fseek(f, here, SEEK_SET) != 0 || end < here)
-    return -1;
+  if (fseek(f, here, SEEK_SET) != 0 || end < here) return -1;
   return (int64_t)(end - here);
 }
 
@@ -129,8 +123,7 @@ typedef struct {
 } lex;
 
 static void skip_ws(lex *l) {
-  while (l->p < l->end && isspace((unsigned char)*l->p))
-    l->p++;
+  while (l->p < l->end && isspace((unsigned char)*l->p)) l->p++;
 }
 
 static int eat(lex *l, char c) {
@@ -146,19 +139,15 @@ static int eat(lex *l, char c) {
  * dtypes; a backslash escape is copied through). */
 static int lex_string(lex *l, char *out, size_t cap) {
   skip_ws(l);
-  if (l->p >= l->end || (*l->p != '\'' && *l->p != '"'))
-    return -1;
+  if (l->p >= l->end || (*l->p != '\'' && *l->p != '"')) return -1;
   char q = *l->p++;
   size_t n = 0;
   while (l->p < l->end && *l->p != q) {
-    if (*l->p == '\\' && l->p + 1 < l->end)
-      l->p++;
-    if (n + 1 < cap)
-      out[n++] = *l->p;
+    if (*l->p == '\\' && l->p + 1 < l->end) l->p++;
+    if (n + 1 < cap) out[n++] = *l->p;
     l->p++;
   }
-  if (l->p >= l->end)
-    return -1;
+  if (l->p >= l->end) return -1;
   l->p++;
   out[n] = '\0';
   return 0;
@@ -176,18 +165,15 @@ static int lex_word(lex *l, const char *w) {
 
 static int lex_uint(lex *l, uint64_t *v) {
   skip_ws(l);
-  if (l->p >= l->end || !isdigit((unsigned char)*l->p))
-    return -1;
+  if (l->p >= l->end || !isdigit((unsigned char)*l->p)) return -1;
   uint64_t x = 0;
   while (l->p < l->end && isdigit((unsigned char)*l->p)) {
     unsigned d = (unsigned)(*l->p - '0');
-    if (x > (UINT64_MAX - d) / 10)
-      return -1;
+    if (x > (UINT64_MAX - d) / 10) return -1;
     x = x * 10 + d;
     l->p++;
   }
-  if (l->p < l->end && (*l->p == 'L' || *l->p == 'l'))
-    l->p++; /* Python 2 long suffix */
+  if (l->p < l->end && (*l->p == 'L' || *l->p == 'l')) l->p++; /* Python 2 long suffix */
   *v = x;
   return 0;
 }
@@ -195,8 +181,7 @@ static int lex_uint(lex *l, uint64_t *v) {
 /* Skip any other value: string, word, number or (nested) tuple/list. */
 static int lex_skip_value(lex *l, int depth) {
   skip_ws(l);
-  if (l->p >= l->end || depth > 8)
-    return -1;
+  if (l->p >= l->end || depth > 8) return -1;
   char c = *l->p;
   if (c == '\'' || c == '"') {
     char tmp[8];
@@ -206,23 +191,20 @@ static int lex_skip_value(lex *l, int depth) {
     char close = c == '(' ? ')' : ']';
     l->p++;
     for (;;) {
-      if (eat(l, close))
-        return 0;
-      if (lex_skip_value(l, depth + 1) < 0)
-        return -1;
-      if (!eat(l, ',') && !(skip_ws(l), l->p < l->end && *l->p == close))
-        return -1;
+      if (eat(l, close)) return 0;
+      if (lex_skip_value(l, depth + 1) < 0) return -1;
+      if (!eat(l, ',') && !(skip_ws(l), l->p < l->end && *l->p == close)) return -1;
     }
   }
   const char *start = l->p;
-  while (l->p < l->end && (isalnum((unsigned char)*l->p) || *l->p == '.' ||
-                           *l->p == '-' || *l->p == '+' || *l->p == '_'))
+  while (l->p < l->end && (isalnum((unsigned char)*l->p) || *l->p == '.' || *l->p == '-' ||
+                           *l->p == '+' || *l->p == '_'))
     l->p++;
   return l->p > start ? 0 : -1;
 }
 
-int rd_npy_parse(const uint8_t *buf, size_t len, rd_npy_info *info,
-                 size_t *need, char *err, size_t errlen) {
+int rd_npy_parse(const uint8_t *buf, size_t len, rd_npy_info *info, size_t *need, char *err,
+                 size_t errlen) {
   static const uint8_t magic[6] = {0x93, 'N', 'U', 'M', 'P', 'Y'};
   if (len < 10) {
     if (memcmp(buf, magic, len < 6 ? len : 6) != 0) {
@@ -277,8 +259,9 @@ int rd_npy_parse(const uint8_t *buf, size_t len, rd_npy_info *info,
     }
     if (!strcmp(key, "descr")) {
       if (lex_string(&l, descr, sizeof descr) < 0) {
-        rd__msg(err, errlen, ".npy header: descr is not a simple dtype string "
-                         "(structured arrays are not supported)");
+        rd__msg(err, errlen,
+                ".npy header: descr is not a simple dtype string "
+                "(structured arrays are not supported)");
         return -1;
       }
       have_descr = 1;
@@ -302,8 +285,7 @@ int rd_npy_parse(const uint8_t *buf, size_t len, rd_npy_info *info,
           rd__msg(err, errlen, ".npy header: bad shape entry");
           return -1;
         }
-        if (ndim < 3)
-          shape[ndim] = v;
+        if (ndim < 3) shape[ndim] = v;
         ndim++;
         if (!eat(&l, ',')) {
           if (!eat(&l, ')')) {
@@ -332,26 +314,27 @@ int rd_npy_parse(const uint8_t *buf, size_t len, rd_npy_info *info,
   }
   if (strcmp(descr, "<f4") != 0) {
     rd__msg(err, errlen,
-        "unsupported .npy dtype '%s': need little-endian float32 '<f4' "
-        "(convert with arr.astype('<f4'))",
-        descr);
+            "unsupported .npy dtype '%s': need little-endian float32 '<f4' "
+            "(convert with arr.astype('<f4'))",
+            descr);
     return -1;
   }
   if (fortran) {
     rd__msg(err, errlen,
-        ".npy array is in Fortran order; need C order "
-        "(save np.ascontiguousarray(arr))");
+            ".npy array is in Fortran order; need C order "
+            "(save np.ascontiguousarray(arr))");
     return -1;
   }
   if (ndim != 2) {
-    rd__msg(err, errlen, ".npy array has %d dimension%s; need a 2-D array "
-                     "(rows x dim)",
-        ndim, ndim == 1 ? "" : "s");
+    rd__msg(err, errlen,
+            ".npy array has %d dimension%s; need a 2-D array "
+            "(rows x dim)",
+            ndim, ndim == 1 ? "" : "s");
     return -1;
   }
   if (shape[1] == 0 || shape[1] > PRECIS_MAX_DIM) {
-    rd__msg(err, errlen, ".npy vector dimension %llu outside 1..%d",
-        (unsigned long long)shape[1], PRECIS_MAX_DIM);
+    rd__msg(err, errlen, ".npy vector dimension %llu outside 1..%d", (unsigned long long)shape[1],
+            PRECIS_MAX_DIM);
     return -1;
   }
   if (shape[0] > (UINT64_MAX / 4) / shape[1]) {
@@ -398,13 +381,11 @@ static int npy_open(rd_reader *r, char *err, size_t errlen) {
       free(buf);
       return -1;
     }
-    if (rc == 0)
-      break;
+    if (rc == 0) break;
   }
   free(buf);
   if (r->dim && r->dim != info.cols) {
-    rd__msg(err, errlen, ".npy vectors have dim %u, expected %u", info.cols,
-        r->dim);
+    rd__msg(err, errlen, ".npy vectors have dim %u, expected %u", info.cols, r->dim);
     return -1;
   }
   r->dim = info.cols;
@@ -418,8 +399,8 @@ static int npy_open(rd_reader *r, char *err, size_t errlen) {
 /* open / next / close                                                 */
 /* ------------------------------------------------------------------ */
 
-int rd_open(FILE *f, rd_format fmt, uint32_t expect_dim, rd_reader **out,
-            char *err, size_t errlen) {
+int rd_open(FILE *f, rd_format fmt, uint32_t expect_dim, rd_reader **out, char *err,
+            size_t errlen) {
   *out = NULL;
   if (expect_dim > PRECIS_MAX_DIM) {
     rd__msg(err, errlen, "expected dim %u exceeds %d", expect_dim, PRECIS_MAX_DIM);
@@ -473,27 +454,22 @@ int64_t rd_total(const rd_reader *r) { return r->total; }
 uint32_t rd_dim(const rd_reader *r) { return r->dim; }
 
 void rd_close(rd_reader *r) {
-  if (!r)
-    return;
+  if (!r) return;
   free(r->buf);
   free(r->linebuf);
   free(r);
 }
 
-static int io_or_trunc(rd_reader *r, uint64_t idx, const char *what,
-                       char *err, size_t errlen) {
+static int io_or_trunc(rd_reader *r, uint64_t idx, const char *what, char *err, size_t errlen) {
   if (ferror(r->f))
-    rd__msg(err, errlen, "record %llu: read error: %s", (unsigned long long)idx,
-        strerror(errno));
+    rd__msg(err, errlen, "record %llu: read error: %s", (unsigned long long)idx, strerror(errno));
   else
-    rd__msg(err, errlen, "record %llu: file truncated in the %s",
-        (unsigned long long)idx, what);
+    rd__msg(err, errlen, "record %llu: file truncated in the %s", (unsigned long long)idx, what);
   return RD_FATAL;
 }
 
 /* Hand the row buffer to the record (a copy, so the buffer is reused). */
-static int emit_vector(rd_reader *r, rd_record *rec, uint32_t dim,
-                       char *err, size_t errlen) {
+static int emit_vector(rd_reader *r, rd_record *rec, uint32_t dim, char *err, size_t errlen) {
   rec->vector = malloc((size_t)dim * sizeof(float));
   if (!rec->vector) {
     rd__msg(err, errlen, "out of memory");
@@ -504,21 +480,18 @@ static int emit_vector(rd_reader *r, rd_record *rec, uint32_t dim,
   return RD_RECORD;
 }
 
-static int next_fvecs(rd_reader *r, rd_record *rec, char *err,
-                      size_t errlen) {
+static int next_fvecs(rd_reader *r, rd_record *rec, char *err, size_t errlen) {
   uint64_t idx = r->index;
   uint8_t hdr[4];
   size_t got = fread(hdr, 1, 4, r->f);
-  if (got == 0 && !ferror(r->f))
-    return RD_EOF;
-  if (got < 4)
-    return io_or_trunc(r, idx, "dimension header", err, errlen);
+  if (got == 0 && !ferror(r->f)) return RD_EOF;
+  if (got < 4) return io_or_trunc(r, idx, "dimension header", err, errlen);
   uint32_t d = byte_get_le32(hdr);
   if (d == 0 || d > PRECIS_MAX_DIM) {
     rd__msg(err, errlen,
-        "record %llu: dimension %d outside 1..%d (not an .fvecs file, or "
-        "corrupt)",
-        (unsigned long long)idx, (int32_t)d, PRECIS_MAX_DIM);
+            "record %llu: dimension %d outside 1..%d (not an .fvecs file, or "
+            "corrupt)",
+            (unsigned long long)idx, (int32_t)d, PRECIS_MAX_DIM);
     return RD_FATAL;
   }
   if (d > r->bufcap) {
@@ -530,23 +503,22 @@ static int next_fvecs(rd_reader *r, rd_record *rec, char *err,
     r->buf = nb;
     r->bufcap = d;
   }
-  if (!r->dim)
-    r->dim = d;
+  if (!r->dim) r->dim = d;
   if (fread(r->buf, sizeof(float), d, r->f) != d)
     return io_or_trunc(r, idx, "vector data", err, errlen);
   r->index++;
   rec->index = idx;
   rec->id = idx;
   if (d != r->dim) {
-    rd__msg(err, errlen, "record %llu: dimension %u, expected %u",
-        (unsigned long long)idx, d, r->dim);
+    rd__msg(err, errlen, "record %llu: dimension %u, expected %u", (unsigned long long)idx, d,
+            r->dim);
     return RD_BAD;
   }
   fix_endian(r->buf, d);
   int bad = first_nonfinite(r->buf, d);
   if (bad >= 0) {
-    rd__msg(err, errlen, "record %llu: component %d is NaN or infinite",
-        (unsigned long long)idx, bad);
+    rd__msg(err, errlen, "record %llu: component %d is NaN or infinite", (unsigned long long)idx,
+            bad);
     return RD_BAD;
   }
   return emit_vector(r, rec, d, err, errlen);
@@ -554,8 +526,7 @@ static int next_fvecs(rd_reader *r, rd_record *rec, char *err,
 
 static int next_npy(rd_reader *r, rd_record *rec, char *err, size_t errlen) {
   uint64_t idx = r->index;
-  if (idx >= r->npy_rows)
-    return RD_EOF;
+  if (idx >= r->npy_rows) return RD_EOF;
   if (fread(r->buf, sizeof(float), r->dim, r->f) != r->dim)
     return io_or_trunc(r, idx, "array data", err, errlen);
   r->index++;
@@ -564,32 +535,29 @@ static int next_npy(rd_reader *r, rd_record *rec, char *err, size_t errlen) {
   fix_endian(r->buf, r->dim);
   int bad = first_nonfinite(r->buf, r->dim);
   if (bad >= 0) {
-    rd__msg(err, errlen, "record %llu: component %d is NaN or infinite",
-        (unsigned long long)idx, bad);
+    rd__msg(err, errlen, "record %llu: component %d is NaN or infinite", (unsigned long long)idx,
+            bad);
     return RD_BAD;
   }
   return emit_vector(r, rec, r->dim, err, errlen);
 }
 
-static int next_jsonl(rd_reader *r, rd_record *rec, char *err,
-                      size_t errlen) {
+static int next_jsonl(rd_reader *r, rd_record *rec, char *err, size_t errlen) {
   for (;;) {
     errno = 0;
     ssize_t n = getline(&r->linebuf, &r->linecap, r->f);
     if (n < 0) {
       if (ferror(r->f)) {
-        rd__msg(err, errlen, "line %llu: read error: %s",
-            (unsigned long long)(r->line + 1), strerror(errno));
+        rd__msg(err, errlen, "line %llu: read error: %s", (unsigned long long)(r->line + 1),
+                strerror(errno));
         return RD_FATAL;
       }
       return RD_EOF;
     }
     r->line++;
     char sub[224];
-    int rc = rd_jsonl_parse(r->linebuf, (size_t)n, r->dim, rec, sub,
-                            sizeof sub);
-    if (rc == 1)
-      continue; /* blank */
+    int rc = rd_jsonl_parse(r->linebuf, (size_t)n, r->dim, rec, sub, sizeof sub);
+    if (rc == 1) continue; /* blank */
     uint64_t idx = r->index++;
     rec->index = idx;
     rec->line = r->line;
@@ -598,12 +566,10 @@ static int next_jsonl(rd_reader *r, rd_record *rec, char *err,
       rd__msg(err, errlen, "line %llu: %s", (unsigned long long)r->line, sub);
       return RD_BAD;
     }
-    if (!rec->has_id)
-      rec->id = idx;
+    if (!rec->has_id) rec->id = idx;
     rec->index = idx;
     rec->line = r->line;
-    if (!r->dim)
-      r->dim = rec->dim;
+    if (!r->dim) r->dim = rec->dim;
     return RD_RECORD;
   }
 }
@@ -611,9 +577,12 @@ static int next_jsonl(rd_reader *r, rd_record *rec, char *err,
 int rd_next(rd_reader *r, rd_record *rec, char *err, size_t errlen) {
   rd_record_clear(rec);
   switch (r->fmt) {
-  case RD_FMT_FVECS: return next_fvecs(r, rec, err, errlen);
-  case RD_FMT_NPY: return next_npy(r, rec, err, errlen);
-  case RD_FMT_JSONL: return next_jsonl(r, rec, err, errlen);
+    case RD_FMT_FVECS:
+      return next_fvecs(r, rec, err, errlen);
+    case RD_FMT_NPY:
+      return next_npy(r, rec, err, errlen);
+    case RD_FMT_JSONL:
+      return next_jsonl(r, rec, err, errlen);
   }
   rd__msg(err, errlen, "unknown format");
   return RD_FATAL;

@@ -51,15 +51,15 @@ typedef struct rd_link {
 } rd_link;
 
 typedef struct rd_record {
-  uint64_t id;      /* valid when has_id */
+  uint64_t id; /* valid when has_id */
   int has_id;
-  uint64_t index;   /* 0-based record index in the file */
-  uint64_t line;    /* 1-based line (jsonl), 0 otherwise */
+  uint64_t index; /* 0-based record index in the file */
+  uint64_t line;  /* 1-based line (jsonl), 0 otherwise */
   float *vector;
   uint32_t dim;
-  char *text;       /* NULL when absent */
-  char *metadata;   /* compact JSON object text, NULL when absent */
-  int64_t tokens;   /* -1 when absent */
+  char *text;     /* NULL when absent */
+  char *metadata; /* compact JSON object text, NULL when absent */
+  int64_t tokens; /* -1 when absent */
   rd_link *links;
   size_t n_links;
 } rd_record;
@@ -79,8 +79,7 @@ typedef struct rd_reader rd_reader;
  * header is read and checked here. expect_dim: 0 = any (the first record
  * fixes it for the rest), otherwise every record must have it (RD_BAD).
  * Returns 0, or -1 with a message (allocation or header error). */
-int rd_open(FILE *f, rd_format fmt, uint32_t expect_dim, rd_reader **out,
-            char *err, size_t errlen);
+int rd_open(FILE *f, rd_format fmt, uint32_t expect_dim, rd_reader **out, char *err, size_t errlen);
 int rd_next(rd_reader *r, rd_record *rec, char *err, size_t errlen);
 /* Records in the file when known from its header or size, else -1. */
 int64_t rd_total(const rd_reader *r);
@@ -98,18 +97,17 @@ typedef struct rd_npy_info {
 
 /* Parse an .npy preamble + header held in buf[0..len). Returns 0 (info
  * filled), 1 (need at least *need bytes; *need set), or -1 (invalid). */
-int rd_npy_parse(const uint8_t *buf, size_t len, rd_npy_info *info,
-                 size_t *need, char *err, size_t errlen);
+int rd_npy_parse(const uint8_t *buf, size_t len, rd_npy_info *info, size_t *need, char *err,
+                 size_t errlen);
 
 /* Parse one jsonl line (not NUL-terminated necessarily). Returns 0 (record
  * filled), 1 (blank line), -1 (invalid, message without the line prefix).
  * expect_dim 0 = any. */
-int rd_jsonl_parse(const char *line, size_t len, uint32_t expect_dim,
-                   rd_record *rec, char *err, size_t errlen);
+int rd_jsonl_parse(const char *line, size_t len, uint32_t expect_dim, rd_record *rec, char *err,
+                   size_t errlen);
 
 /* Parse "0.1, 0.2 0.3" (commas and/or whitespace; optional [ ]). *out is
  * malloc'd (caller frees). Returns 0 or -1 with a message. */
-int rd_parse_vector_text(const char *s, float **out, uint32_t *dim, char *err,
-                         size_t errlen);
+int rd_parse_vector_text(const char *s, float **out, uint32_t *dim, char *err, size_t errlen);
 
 #endif /* PRECIS_CLI_READERS_H */

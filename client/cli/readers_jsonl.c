@@ -17,23 +17,19 @@
 /* ------------------------------------------------------------------ */
 
 static int json_to_u64(json_t *v, uint64_t *out) {
-  if (!json_is_integer(v) || json_integer_value(v) < 0)
-    return -1;
+  if (!json_is_integer(v) || json_integer_value(v) < 0) return -1;
   *out = (uint64_t)json_integer_value(v);
   return 0;
 }
 
-static int parse_links(json_t *links, rd_record *rec, char *err,
-                       size_t errlen) {
-  if (json_is_null(links))
-    return 0;
+static int parse_links(json_t *links, rd_record *rec, char *err, size_t errlen) {
+  if (json_is_null(links)) return 0;
   if (!json_is_array(links)) {
     rd__msg(err, errlen, "\"links\" is not an array");
     return -1;
   }
   size_t n = json_array_size(links);
-  if (n == 0)
-    return 0;
+  if (n == 0) return 0;
   if (n > PRECIS_MAX_BATCH) {
     rd__msg(err, errlen, "%zu links exceed %d", n, PRECIS_MAX_BATCH);
     return -1;
@@ -58,7 +54,7 @@ static int parse_links(json_t *links, rd_record *rec, char *err,
     const char *ks = json_string_value(k);
     if (!ks || !*ks || strlen(ks) > PRECIS_MAX_LINK_KIND_LEN) {
       rd__msg(err, errlen, "links[%zu].kind must be a string of 1..%d bytes", i,
-          PRECIS_MAX_LINK_KIND_LEN);
+              PRECIS_MAX_LINK_KIND_LEN);
       return -1;
     }
     strcpy(d->kind, ks);
@@ -76,14 +72,12 @@ static int parse_links(json_t *links, rd_record *rec, char *err,
   return 0;
 }
 
-int rd_jsonl_parse(const char *line, size_t len, uint32_t expect_dim,
-                   rd_record *rec, char *err, size_t errlen) {
+int rd_jsonl_parse(const char *line, size_t len, uint32_t expect_dim, rd_record *rec, char *err,
+                   size_t errlen) {
   rd_record_clear(rec);
   size_t i = 0;
-  while (i < len && isspace((unsigned char)line[i]))
-    i++;
-  if (i == len)
-    return 1;
+  while (i < len && isspace((unsigned char)line[i])) i++;
+  if (i == len) return 1;
   json_error_t je;
   json_t *o = json_loadb(line, len, JSON_REJECT_DUPLICATES, &je);
   if (!o) {
@@ -110,8 +104,7 @@ int rd_jsonl_parse(const char *line, size_t len, uint32_t expect_dim,
   }
   size_t d = json_array_size(vec);
   if (d > PRECIS_MAX_DIM) {
-    rd__msg(err, errlen, "vector has %zu components, more than %d", d,
-        PRECIS_MAX_DIM);
+    rd__msg(err, errlen, "vector has %zu components, more than %d", d, PRECIS_MAX_DIM);
     goto out;
   }
   if (expect_dim && d != expect_dim) {
@@ -179,18 +172,15 @@ int rd_jsonl_parse(const char *line, size_t len, uint32_t expect_dim,
     rec->tokens = json_integer_value(tok);
   }
   json_t *links = json_object_get(o, "links");
-  if (links && parse_links(links, rec, err, errlen) < 0)
-    goto out;
+  if (links && parse_links(links, rec, err, errlen) < 0) goto out;
   rc = 0;
 out:
   json_decref(o);
-  if (rc != 0)
-    rd_record_clear(rec);
+  if (rc != 0) rd_record_clear(rec);
   return rc;
 }
 
-int rd_parse_vector_text(const char *s, float **out, uint32_t *dim, char *err,
-                         size_t errlen) {
+int rd_parse_vector_text(const char *s, float **out, uint32_t *dim, char *err, size_t errlen) {
   *out = NULL;
   *dim = 0;
   size_t cap = 16, n = 0;
@@ -201,17 +191,13 @@ int rd_parse_vector_text(const char *s, float **out, uint32_t *dim, char *err,
   }
   const char *p = s ? s : "";
   for (;;) {
-    while (*p && (isspace((unsigned char)*p) || *p == ',' || *p == '[' ||
-                  *p == ']'))
-      p++;
-    if (!*p)
-      break;
+    while (*p && (isspace((unsigned char)*p) || *p == ',' || *p == '[' || *p == ']')) p++;
+    if (!*p) break;
     char *end;
     errno = 0;
     float x = strtof(p, &end);
     if (end == p || !isfinite(x)) {
-      rd__msg(err, errlen, "component %zu is not a finite number near \"%.20s\"",
-          n, p);
+      rd__msg(err, errlen, "component %zu is not a finite number near \"%.20s\"", n, p);
       free(v);
       return -1;
     }
@@ -233,8 +219,7 @@ int rd_parse_vector_text(const char *s, float **out, uint32_t *dim, char *err,
     v[n++] = x;
     p = end;
     if (*p && !isspace((unsigned char)*p) && *p != ',' && *p != ']') {
-      rd__msg(err, errlen, "unexpected character '%c' after component %zu", *p,
-          n - 1);
+      rd__msg(err, errlen, "unexpected character '%c' after component %zu", *p, n - 1);
       free(v);
       return -1;
     }

@@ -6,19 +6,16 @@
 
 #include "conn_internal.h"
 
-int precis_health_check(precis_conn *c, precis_health *out,
-                        precis_error *err) {
+int precis_health_check(precis_conn *c, precis_health *out, precis_error *err) {
   int rc = precis__check_conn(c, err);
-  if (rc != PRECIS_OK)
-    return rc;
+  if (rc != PRECIS_OK) return rc;
   Precis__V1__Request req = PRECIS__V1__REQUEST__INIT;
   Precis__V1__HealthRequest hr = PRECIS__V1__HEALTH_REQUEST__INIT;
   req.op_case = PRECIS__V1__REQUEST__OP_HEALTH;
   req.health = &hr;
   Precis__V1__Response *resp = NULL;
   rc = precis__call(c, &req, PRECIS__V1__RESPONSE__RESULT_HEALTH, &resp, err);
-  if (rc != PRECIS_OK)
-    return rc;
+  if (rc != PRECIS_OK) return rc;
   if (out) {
     memset(out, 0, sizeof *out);
     if (resp->health) {
@@ -33,18 +30,15 @@ int precis_health_check(precis_conn *c, precis_health *out,
 
 int precis_stats_get(precis_conn *c, precis_stats *out, precis_error *err) {
   int rc = precis__check_conn(c, err);
-  if (rc != PRECIS_OK)
-    return rc;
-  if (!out)
-    return precis__fail(c, err, PRECIS_E_INVALID_ARGUMENT, "out is NULL");
+  if (rc != PRECIS_OK) return rc;
+  if (!out) return precis__fail(c, err, PRECIS_E_INVALID_ARGUMENT, "out is NULL");
   Precis__V1__Request req = PRECIS__V1__REQUEST__INIT;
   Precis__V1__StatsRequest sr = PRECIS__V1__STATS_REQUEST__INIT;
   req.op_case = PRECIS__V1__REQUEST__OP_STATS;
   req.stats = &sr;
   Precis__V1__Response *resp = NULL;
   rc = precis__call(c, &req, PRECIS__V1__RESPONSE__RESULT_STATS, &resp, err);
-  if (rc != PRECIS_OK)
-    return rc;
+  if (rc != PRECIS_OK) return rc;
   memset(out, 0, sizeof *out);
   const Precis__V1__StatsResult *s = resp->stats;
   if (s) {
@@ -63,18 +57,14 @@ int precis_stats_get(precis_conn *c, precis_stats *out, precis_error *err) {
 }
 
 /* Send `req`, a snapshot operation on `name` that answers `empty`. */
-static int snapshot_named_call(precis_conn *c, const char *name,
-                               Precis__V1__Request *req, precis_error *err) {
+static int snapshot_named_call(precis_conn *c, const char *name, Precis__V1__Request *req,
+                               precis_error *err) {
   int rc = precis__check_conn(c, err);
-  if (rc != PRECIS_OK)
-    return rc;
-  if (!name)
-    return precis__fail(c, err, PRECIS_E_INVALID_ARGUMENT,
-                        "snapshot name is NULL");
+  if (rc != PRECIS_OK) return rc;
+  if (!name) return precis__fail(c, err, PRECIS_E_INVALID_ARGUMENT, "snapshot name is NULL");
   Precis__V1__Response *resp = NULL;
   rc = precis__call(c, req, PRECIS__V1__RESPONSE__RESULT__NOT_SET, &resp, err);
-  if (rc != PRECIS_OK)
-    return rc;
+  if (rc != PRECIS_OK) return rc;
   precis__response_free(resp);
   return precis__ok(c, err);
 }
@@ -88,13 +78,10 @@ int precis_snapshot(precis_conn *c, const char *name, precis_error *err) {
   return snapshot_named_call(c, name, &req, err);
 }
 
-int precis_snapshot_list(precis_conn *c, precis_snapshot_info **out, size_t *n,
-                         precis_error *err) {
+int precis_snapshot_list(precis_conn *c, precis_snapshot_info **out, size_t *n, precis_error *err) {
   int rc = precis__check_conn(c, err);
-  if (rc != PRECIS_OK)
-    return rc;
-  if (!out || !n)
-    return precis__fail(c, err, PRECIS_E_INVALID_ARGUMENT, "out or n is NULL");
+  if (rc != PRECIS_OK) return rc;
+  if (!out || !n) return precis__fail(c, err, PRECIS_E_INVALID_ARGUMENT, "out or n is NULL");
   *out = NULL;
   *n = 0;
   Precis__V1__Request req = PRECIS__V1__REQUEST__INIT;
@@ -103,8 +90,7 @@ int precis_snapshot_list(precis_conn *c, precis_snapshot_info **out, size_t *n,
   req.list_snapshots = &lr;
   Precis__V1__Response *resp = NULL;
   rc = precis__call(c, &req, PRECIS__V1__RESPONSE__RESULT_SNAPSHOTS, &resp, err);
-  if (rc != PRECIS_OK)
-    return rc;
+  if (rc != PRECIS_OK) return rc;
   const Precis__V1__ListSnapshotsResult *r = resp->snapshots;
   size_t cnt = r ? r->n_snapshots : 0;
   if (cnt) {

@@ -23,8 +23,7 @@
 
 /* ---- error record ---- */
 
-static void record(precis_conn *c, precis_error *err, int code,
-                   const char *msg) {
+static void record(precis_conn *c, precis_error *err, int code, const char *msg) {
   if (c) {
     c->last_code = code;
     precis__strlcpy(c->last_msg, msg, sizeof c->last_msg);
@@ -35,8 +34,7 @@ static void record(precis_conn *c, precis_error *err, int code,
   }
 }
 
-int precis__fail(precis_conn *c, precis_error *err, int code, const char *fmt,
-                 ...) {
+int precis__fail(precis_conn *c, precis_error *err, int code, const char *fmt, ...) {
   char msg[PRECIS_ERROR_MSG_MAX];
   if (fmt) {
     va_list ap;
@@ -64,9 +62,7 @@ int precis_conn_last_status(const precis_conn *c) {
 }
 
 int precis__check_conn(precis_conn *c, precis_error *err) {
-  if (!c)
-    return precis__fail(NULL, err, PRECIS_E_INVALID_ARGUMENT,
-                        "connection is NULL");
+  if (!c) return precis__fail(NULL, err, PRECIS_E_INVALID_ARGUMENT, "connection is NULL");
   if (c->broken)
     return precis__fail(c, err, PRECIS_E_CONNECTION,
                         "connection is broken by an earlier error; reconnect");
@@ -76,13 +72,10 @@ int precis__check_conn(precis_conn *c, precis_error *err) {
 char *precis__strdup(const char *s) { return strdup(s ? s : ""); }
 
 void precis__strlcpy(char *dst, const char *s, size_t cap) {
-  if (!cap)
-    return;
-  if (!s)
-    s = "";
+  if (!cap) return;
+  if (!s) s = "";
   size_t n = strlen(s);
-  if (n >= cap)
-    n = cap - 1;
+  if (n >= cap) n = cap - 1;
   memcpy(dst, s, n);
   dst[n] = '\0';
 }
@@ -101,40 +94,32 @@ int64_t precis__deadline(const precis_conn *c) {
 
 /* Milliseconds left for poll(): -1 = infinite, 0 = expired. */
 static int remaining(int64_t deadline) {
-  if (deadline == INT64_MAX)
-    return -1;
+  if (deadline == INT64_MAX) return -1;
   int64_t left = deadline - precis__now_ms();
-  if (left <= 0)
-    return 0;
+  if (left <= 0) return 0;
   return left > 1000000 ? 1000000 : (int)left;
 }
 
 /* Wait for `events` on the socket. OK, TIMEOUT, or CONNECTION. */
-static int wait_fd(precis_conn *c, short events, int64_t deadline,
-                   precis_error *err) {
+static int wait_fd(precis_conn *c, short events, int64_t deadline, precis_error *err) {
   for (;;) {
     struct pollfd p = {.fd = c->fd, .events = events};
     int ms = remaining(deadline);
     if (ms == 0)
-      return precis__fail(c, err, PRECIS_E_TIMEOUT, "timed out after %d ms",
-                          c->timeout_ms);
+      return precis__fail(c, err, PRECIS_E_TIMEOUT, "timed out after %d ms", c->timeout_ms);
     int r = poll(&p, 1, ms);
-    if (r > 0)
-      return PRECIS_OK; /* errors surface in the following read / write */
-    if (r == 0)
-      continue; /* re-check the deadline */
+    if (r > 0) return PRECIS_OK; /* errors surface in the following read / write */
+    if (r == 0) continue;        /* re-check the deadline */
     if (errno != EINTR)
-      return precis__fail(c, err, PRECIS_E_CONNECTION, "poll: %s",
-                          strerror(errno));
+      return precis__fail(c, err, PRECIS_E_CONNECTION, "poll: %s", strerror(errno));
   }
 }
 
 /* ---- connect / close ---- */
 
-static int try_connect(const struct addrinfo *ai, int64_t deadline,
-                       int *fd_out, char *why, size_t whylen) {
-  int fd = socket(ai->ai_family, ai->ai_socktype | SOCK_CLOEXEC | SOCK_NONBLOCK,
-                  ai->ai_protocol);
+static int try_connect(const struct addrinfo *ai, int64_t deadline, int *fd_out, char *why,
+                       size_t whylen) {
+  int fd = socket(ai->ai_family, ai->ai_socktype | SOCK_CLOEXEC | SOCK_NONBLOCK, ai->ai_protocol);
   if (fd < 0) {
     snprintf(why, whylen, "socket: %s", strerror(errno));
     return PRECIS_E_CONNECTION;
@@ -154,8 +139,7 @@ static int try_connect(const struct addrinfo *ai, int64_t deadline,
         return PRECIS_E_TIMEOUT;
       }
       int r = poll(&p, 1, ms);
-      if (r > 0)
-        break;
+      if (r > 0) break;
       if (r < 0 && errno != EINTR) {
         snprintf(why, whylen, "poll: %s", strerror(errno));
         close(fd);
@@ -164,8 +148,7 @@ static int try_connect(const struct addrinfo *ai, int64_t deadline,
     }
     int soerr = 0;
     socklen_t len = sizeof soerr;
-    if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &soerr, &len) < 0)
-      soerr = errno;
+    if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &soerr, &len) < 0) soerr = errno;
     if (soerr) {
       snprintf(why, whylen, "%s", strerror(soerr));
       close(fd);
@@ -185,25 +168,19 @@ static int authenticate(precis_conn *c, const char *token, precis_error *err) {
   req.op_case = PRECIS__V1__REQUEST__OP_AUTH;
   req.auth = &auth;
   Precis__V1__Response *resp = NULL;
-  int rc = precis__call(c, &req, PRECIS__V1__RESPONSE__RESULT__NOT_SET, &resp,
-                        err);
+  int rc = precis__call(c, &req, PRECIS__V1__RESPONSE__RESULT__NOT_SET, &resp, err);
   precis__response_free(resp);
   return rc;
 }
 
-int precis_connect(const char *host, uint16_t port, const char *token,
-                   int timeout_ms, precis_conn **out, precis_error *err) {
-  if (out)
-    *out = NULL;
-  if (!out)
-    return precis__fail(NULL, err, PRECIS_E_INVALID_ARGUMENT, "out is NULL");
-  if (!host || !*host)
-    host = "127.0.0.1";
-  if (port == 0)
-    return precis__fail(NULL, err, PRECIS_E_INVALID_ARGUMENT, "port is 0");
+int precis_connect(const char *host, uint16_t port, const char *token, int timeout_ms,
+                   precis_conn **out, precis_error *err) {
+  if (out) *out = NULL;
+  if (!out) return precis__fail(NULL, err, PRECIS_E_INVALID_ARGUMENT, "out is NULL");
+  if (!host || !*host) host = "127.0.0.1";
+  if (port == 0) return precis__fail(NULL, err, PRECIS_E_INVALID_ARGUMENT, "port is 0");
 
-  int64_t deadline =
-      timeout_ms > 0 ? precis__now_ms() + timeout_ms : INT64_MAX;
+  int64_t deadline = timeout_ms > 0 ? precis__now_ms() + timeout_ms : INT64_MAX;
   char portstr[8];
   snprintf(portstr, sizeof portstr, "%u", (unsigned)port);
   struct addrinfo hints = {0}, *res = NULL;
@@ -211,19 +188,17 @@ int precis_connect(const char *host, uint16_t port, const char *token,
   hints.ai_socktype = SOCK_STREAM;
   int gai = getaddrinfo(host, portstr, &hints, &res);
   if (gai != 0)
-    return precis__fail(NULL, err, PRECIS_E_CONNECTION,
-                        "cannot resolve %s: %s", host, gai_strerror(gai));
+    return precis__fail(NULL, err, PRECIS_E_CONNECTION, "cannot resolve %s: %s", host,
+                        gai_strerror(gai));
   int fd = -1, rc = PRECIS_E_CONNECTION;
   char why[160] = "no address";
   for (struct addrinfo *ai = res; ai; ai = ai->ai_next) {
     rc = try_connect(ai, deadline, &fd, why, sizeof why);
-    if (rc == PRECIS_OK || rc == PRECIS_E_TIMEOUT)
-      break;
+    if (rc == PRECIS_OK || rc == PRECIS_E_TIMEOUT) break;
   }
   freeaddrinfo(res);
   if (rc != PRECIS_OK)
-    return precis__fail(NULL, err, rc, "connect to %s:%u: %s", host,
-                        (unsigned)port, why);
+    return precis__fail(NULL, err, rc, "connect to %s:%u: %s", host, (unsigned)port, why);
 
   precis_conn *c = calloc(1, sizeof *c);
   if (!c) {
@@ -246,58 +221,49 @@ int precis_connect(const char *host, uint16_t port, const char *token,
 }
 
 void precis_close(precis_conn *c) {
-  if (!c)
-    return;
-  if (c->fd >= 0)
-    close(c->fd);
+  if (!c) return;
+  if (c->fd >= 0) close(c->fd);
   frame_reader_free(&c->rd);
   free(c);
 }
 
 void precis_conn_set_timeout(precis_conn *c, int timeout_ms) {
-  if (c)
-    c->timeout_ms = timeout_ms;
+  if (c) c->timeout_ms = timeout_ms;
 }
 
 /* ---- bytes ---- */
 
-static int broken(precis_conn *c, precis_error *err, const char *fmt,
-                  const char *detail) {
+static int broken(precis_conn *c, precis_error *err, const char *fmt, const char *detail) {
   c->broken = 1;
   return precis__fail(c, err, PRECIS_E_CONNECTION, fmt, detail);
 }
 
-int precis__write_some(precis_conn *c, const uint8_t *buf, size_t len,
-                       size_t *written, precis_error *err) {
+int precis__write_some(precis_conn *c, const uint8_t *buf, size_t len, size_t *written,
+                       precis_error *err) {
   while (*written < len) {
     ssize_t w = send(c->fd, buf + *written, len - *written, MSG_NOSIGNAL);
     if (w > 0) {
       *written += (size_t)w;
       continue;
     }
-    if (w < 0 && errno == EINTR)
-      continue;
-    if (w < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
-      return PRECIS_OK;
+    if (w < 0 && errno == EINTR) continue;
+    if (w < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) return PRECIS_OK;
     return broken(c, err, "send: %s", w < 0 ? strerror(errno) : "closed");
   }
   return PRECIS_OK;
 }
 
-int precis__write_all(precis_conn *c, const uint8_t *buf, size_t len,
-                      int64_t deadline, precis_error *err) {
+int precis__write_all(precis_conn *c, const uint8_t *buf, size_t len, int64_t deadline,
+                      precis_error *err) {
   size_t done = 0;
   for (;;) {
     int rc = precis__write_some(c, buf, len, &done, err);
-    if (rc != PRECIS_OK)
-      return rc;
-    if (done == len)
-      return PRECIS_OK;
+    if (rc != PRECIS_OK) return rc;
+    if (done == len) return PRECIS_OK;
     rc = wait_fd(c, POLLOUT, deadline, err);
     if (rc != PRECIS_OK) {
       /* a partly written frame leaves the stream unusable */
-      if (done > 0)
-        c->broken = 1;
+      if (done > 0) c->broken = 1;
       return rc;
     }
   }
@@ -311,99 +277,77 @@ int precis__read_some(precis_conn *c, precis_error *err) {
       int rc = frame_reader_feed(&c->rd, buf, (size_t)r);
       if (rc != PRECIS_OK) {
         c->broken = 1;
-        return precis__fail(c, err, rc, "reading response: %s",
-                            precis_strerror(rc));
+        return precis__fail(c, err, rc, "reading response: %s", precis_strerror(rc));
       }
-      if ((size_t)r < sizeof buf)
-        return PRECIS_OK;
+      if ((size_t)r < sizeof buf) return PRECIS_OK;
       continue;
     }
-    if (r == 0)
-      return broken(c, err, "%s", "server closed the connection");
-    if (errno == EINTR)
-      continue;
-    if (errno == EAGAIN || errno == EWOULDBLOCK)
-      return PRECIS_OK;
+    if (r == 0) return broken(c, err, "%s", "server closed the connection");
+    if (errno == EINTR) continue;
+    if (errno == EAGAIN || errno == EWOULDBLOCK) return PRECIS_OK;
     return broken(c, err, "recv: %s", strerror(errno));
   }
 }
 
-int precis__next_response(precis_conn *c, Precis__V1__Response **resp,
-                          precis_error *err) {
+int precis__next_response(precis_conn *c, Precis__V1__Response **resp, precis_error *err) {
   const uint8_t *payload = NULL;
   uint32_t len = 0;
   int r = frame_reader_next(&c->rd, &payload, &len);
-  if (r == 0)
-    return 0;
+  if (r == 0) return 0;
   if (r < 0) {
     c->broken = 1;
     precis__fail(c, err, -r, "bad response frame: %s", precis_strerror(-r));
     return r;
   }
-  Precis__V1__Response *m =
-      precis__v1__response__unpack(NULL, len, payload);
+  Precis__V1__Response *m = precis__v1__response__unpack(NULL, len, payload);
   if (!m) {
     c->broken = 1;
-    precis__fail(c, err, PRECIS_E_PROTOCOL,
-                 "cannot decode a response of %u bytes", len);
+    precis__fail(c, err, PRECIS_E_PROTOCOL, "cannot decode a response of %u bytes", len);
     return -PRECIS_E_PROTOCOL;
   }
   *resp = m;
   return 1;
 }
 
-int precis__status_error(precis_conn *c, const Precis__V1__Response *resp,
-                         precis_error *err) {
+int precis__status_error(precis_conn *c, const Precis__V1__Response *resp, precis_error *err) {
   int code = resp->status ? (int)resp->status->code : PRECIS_OK;
-  if (code == PRECIS_OK)
-    return PRECIS_OK;
+  if (code == PRECIS_OK) return PRECIS_OK;
   const char *m = resp->status->message;
-  if (!m || !*m)
-    m = precis_strerror(code);
+  if (!m || !*m) m = precis_strerror(code);
   return precis__fail(c, err, code, "%s", m);
 }
 
 void precis__response_free(Precis__V1__Response *resp) {
-  if (resp)
-    precis__v1__response__free_unpacked(resp, NULL);
+  if (resp) precis__v1__response__free_unpacked(resp, NULL);
 }
 
 /* ---- one call ---- */
 
-int precis__call(precis_conn *c, Precis__V1__Request *req,
-                 Precis__V1__Response__ResultCase expect,
+int precis__call(precis_conn *c, Precis__V1__Request *req, Precis__V1__Response__ResultCase expect,
                  Precis__V1__Response **resp, precis_error *err) {
   *resp = NULL;
   int rc = precis__check_conn(c, err);
-  if (rc != PRECIS_OK)
-    return rc;
+  if (rc != PRECIS_OK) return rc;
   int64_t deadline = precis__deadline(c);
   uint64_t id = c->next_id++;
   req->id = id;
   uint8_t *frame = NULL;
   size_t flen = 0;
-  rc = frame_encode((const ProtobufCMessage *)req, PRECIS_DEFAULT_MAX_FRAME,
-                    &frame, &flen);
-  if (rc != PRECIS_OK)
-    return precis__fail(c, err, rc, "encoding request: %s",
-                        precis_strerror(rc));
+  rc = frame_encode((const ProtobufCMessage *)req, PRECIS_DEFAULT_MAX_FRAME, &frame, &flen);
+  if (rc != PRECIS_OK) return precis__fail(c, err, rc, "encoding request: %s", precis_strerror(rc));
   rc = precis__write_all(c, frame, flen, deadline, err);
   free(frame);
-  if (rc != PRECIS_OK)
-    return rc;
+  if (rc != PRECIS_OK) return rc;
 
   for (;;) {
     Precis__V1__Response *m = NULL;
     int got = precis__next_response(c, &m, err);
-    if (got < 0)
-      return -got;
+    if (got < 0) return -got;
     if (got == 0) {
       rc = wait_fd(c, POLLIN, deadline, err);
-      if (rc != PRECIS_OK)
-        return rc;
+      if (rc != PRECIS_OK) return rc;
       rc = precis__read_some(c, err);
-      if (rc != PRECIS_OK)
-        return rc;
+      if (rc != PRECIS_OK) return rc;
       continue;
     }
     /* id 0: the server could not read our request's id; it is ours. */
@@ -416,13 +360,11 @@ int precis__call(precis_conn *c, Precis__V1__Request *req,
       precis__response_free(m);
       return rc;
     }
-    if (expect != PRECIS__V1__RESPONSE__RESULT__NOT_SET &&
-        m->result_case != expect) {
+    if (expect != PRECIS__V1__RESPONSE__RESULT__NOT_SET && m->result_case != expect) {
       int got_case = (int)m->result_case;
       precis__response_free(m);
-      return precis__fail(c, err, PRECIS_E_PROTOCOL,
-                          "unexpected response type %d (wanted %d)", got_case,
-                          (int)expect);
+      return precis__fail(c, err, PRECIS_E_PROTOCOL, "unexpected response type %d (wanted %d)",
+                          got_case, (int)expect);
     }
     *resp = m;
     return PRECIS_OK;

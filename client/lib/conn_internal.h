@@ -22,9 +22,9 @@
 
 struct precis_conn {
   int fd;
-  int timeout_ms;      /* <= 0: none */
-  int broken;          /* transport failed: every call fails fast */
-  uint64_t next_id;    /* request ids, starting at 1 */
+  int timeout_ms;   /* <= 0: none */
+  int broken;       /* transport failed: every call fails fast */
+  uint64_t next_id; /* request ids, starting at 1 */
   frame_reader rd;
   int last_code;
   char last_msg[PRECIS_ERROR_MSG_MAX];
@@ -32,8 +32,7 @@ struct precis_conn {
 
 /* Record a failure on the connection (when c != NULL) and in err. Returns
  * code. fmt == NULL uses precis_strerror(code). */
-int precis__fail(precis_conn *c, precis_error *err, int code, const char *fmt,
-                 ...)
+int precis__fail(precis_conn *c, precis_error *err, int code, const char *fmt, ...)
 #if defined(__GNUC__)
     __attribute__((format(printf, 4, 5)))
 #endif
@@ -51,8 +50,7 @@ int precis__check_conn(precis_conn *c, precis_error *err);
  * is the response, freed by the caller with precis__response_free(); when
  * `expect` is not NOT_SET, the result case is checked (PROTOCOL otherwise).
  * Does not record success: the caller calls precis__ok() when done. */
-int precis__call(precis_conn *c, Precis__V1__Request *req,
-                 Precis__V1__Response__ResultCase expect,
+int precis__call(precis_conn *c, Precis__V1__Request *req, Precis__V1__Response__ResultCase expect,
                  Precis__V1__Response **resp, precis_error *err);
 
 void precis__response_free(Precis__V1__Response *resp);
@@ -63,22 +61,20 @@ int64_t precis__now_ms(void);
 /* Deadline for a call started now (INT64_MAX without timeout). */
 int64_t precis__deadline(const precis_conn *c);
 /* Write all of buf[0..len) before the deadline. */
-int precis__write_all(precis_conn *c, const uint8_t *buf, size_t len,
-                      int64_t deadline, precis_error *err);
+int precis__write_all(precis_conn *c, const uint8_t *buf, size_t len, int64_t deadline,
+                      precis_error *err);
 /* Write as much of buf as the socket takes now (non-blocking); *written is
  * advanced. Returns OK or CONNECTION. */
-int precis__write_some(precis_conn *c, const uint8_t *buf, size_t len,
-                       size_t *written, precis_error *err);
+int precis__write_some(precis_conn *c, const uint8_t *buf, size_t len, size_t *written,
+                       precis_error *err);
 /* Read what the socket has now into the frame reader. Returns OK (possibly
  * having read nothing), or CONNECTION on EOF / error. */
 int precis__read_some(precis_conn *c, precis_error *err);
 /* Decode the next complete buffered frame into *resp (1), none buffered
  * (0), or a negative status on a frame / decode error (recorded). */
-int precis__next_response(precis_conn *c, Precis__V1__Response **resp,
-                           precis_error *err);
+int precis__next_response(precis_conn *c, Precis__V1__Response **resp, precis_error *err);
 /* Record the server status of `resp` as an error; returns its code. */
-int precis__status_error(precis_conn *c, const Precis__V1__Response *resp,
-                         precis_error *err);
+int precis__status_error(precis_conn *c, const Precis__V1__Response *resp, precis_error *err);
 
 /* strdup that maps NULL to "" and returns NULL only on allocation failure. */
 char *precis__strdup(const char *s);
@@ -92,8 +88,7 @@ int precis__copy_point(precis_stored_point *d, const Precis__V1__Point *s);
 /* filter.c: the wire Filter of a parsed filter (NULL for NULL; borrowed),
  * and a wire FilterReport (may be NULL: plan NONE) into the public one. */
 Precis__V1__Filter *precis__filter_pb(const precis_filter *f);
-void precis__filter_report(const Precis__V1__FilterReport *in,
-                           precis_filter_report *out);
+void precis__filter_report(const Precis__V1__FilterReport *in, precis_filter_report *out);
 
 #if defined(__GNUC__)
 #pragma GCC visibility pop

@@ -72,7 +72,8 @@ static int parse_values(parser *P, const json_t *arr, const char *key,
   *out = v;
   size_t n = json_array_size(arr);
   if (n > PRECIS_MAX_FILTER_VALUES)
-    return bad(P, PRECIS_E_OUT_OF_RANGE, "\"%s\": more than %d values", key, PRECIS_MAX_FILTER_VALUES);
+    return bad(P, PRECIS_E_OUT_OF_RANGE, "\"%s\": more than %d values", key,
+               PRECIS_MAX_FILTER_VALUES);
   v->keywords = calloc(n, sizeof *v->keywords);
   v->integers = calloc(n, sizeof *v->integers);
   if (!v->keywords || !v->integers) return NOMEM(P);
@@ -109,25 +110,39 @@ static int parse_range(parser *P, const json_t *o, const char *key, Precis__V1__
   const char *bk;
   const json_t *bv;
   json_object_foreach((json_t *)o, bk, bv) {
-    int which = !strcmp(bk, "gt") ? 0 : !strcmp(bk, "gte") ? 1 : !strcmp(bk, "lt") ? 2
-              : !strcmp(bk, "lte") ? 3 : -1;
-    if (which < 0) return bad(P, PRECIS_E_INVALID_ARGUMENT, "\"%s\": unknown range bound \"%s\"", key, bk);
+    int which = !strcmp(bk, "gt")    ? 0
+                : !strcmp(bk, "gte") ? 1
+                : !strcmp(bk, "lt")  ? 2
+                : !strcmp(bk, "lte") ? 3
+                                     : -1;
+    if (which < 0)
+      return bad(P, PRECIS_E_INVALID_ARGUMENT, "\"%s\": unknown range bound \"%s\"", key, bk);
     if (dates) {
       if (!json_is_string(bv))
-        return bad(P, PRECIS_E_INVALID_ARGUMENT, "\"%s\": date_range bounds are RFC 3339 strings", key);
+        return bad(P, PRECIS_E_INVALID_ARGUMENT, "\"%s\": date_range bounds are RFC 3339 strings",
+                   key);
       char *s = dup_str(json_string_value(bv));
       if (!s) return NOMEM(P);
       char **slot[4] = {&d->gt, &d->gte, &d->lt, &d->lte};
       *slot[which] = s;
       continue;
     }
-    if (!json_is_number(bv)) return bad(P, PRECIS_E_INVALID_ARGUMENT, "\"%s\": range bounds are numbers", key);
+    if (!json_is_number(bv))
+      return bad(P, PRECIS_E_INVALID_ARGUMENT, "\"%s\": range bounds are numbers", key);
     double x = json_number_value(bv);
     switch (which) {
-    case 0: r->gt_opt_case = PRECIS__V1__FILTER_RANGE__GT_OPT_GT, r->gt = x; break;
-    case 1: r->gte_opt_case = PRECIS__V1__FILTER_RANGE__GTE_OPT_GTE, r->gte = x; break;
-    case 2: r->lt_opt_case = PRECIS__V1__FILTER_RANGE__LT_OPT_LT, r->lt = x; break;
-    default: r->lte_opt_case = PRECIS__V1__FILTER_RANGE__LTE_OPT_LTE, r->lte = x; break;
+      case 0:
+        r->gt_opt_case = PRECIS__V1__FILTER_RANGE__GT_OPT_GT, r->gt = x;
+        break;
+      case 1:
+        r->gte_opt_case = PRECIS__V1__FILTER_RANGE__GTE_OPT_GTE, r->gte = x;
+        break;
+      case 2:
+        r->lt_opt_case = PRECIS__V1__FILTER_RANGE__LT_OPT_LT, r->lt = x;
+        break;
+      default:
+        r->lte_opt_case = PRECIS__V1__FILTER_RANGE__LTE_OPT_LTE, r->lte = x;
+        break;
     }
   }
   return PRECIS_OK;
@@ -167,10 +182,12 @@ static int parse_cond(parser *P, const json_t *o, Precis__V1__FilterCondition *c
     return PRECIS_OK;
   }
   const json_t *key = json_object_get(o, "key");
-  if (!json_is_string(key)) return bad(P, PRECIS_E_INVALID_ARGUMENT, "a condition needs a \"key\" string");
+  if (!json_is_string(key))
+    return bad(P, PRECIS_E_INVALID_ARGUMENT, "a condition needs a \"key\" string");
   const char *k = json_string_value(key);
   if (json_object_size(o) != 2)
-    return bad(P, PRECIS_E_INVALID_ARGUMENT, "\"%s\": a condition has a key and exactly one test", k);
+    return bad(P, PRECIS_E_INVALID_ARGUMENT, "\"%s\": a condition has a key and exactly one test",
+               k);
   if (!(c->key = dup_str(k))) return NOMEM(P);
   const char *t;
   const json_t *v;
@@ -189,21 +206,26 @@ static int parse_cond(parser *P, const json_t *o, Precis__V1__FilterCondition *c
       } else if (json_is_boolean(v)) {
         m->value_case = PRECIS__V1__FILTER_VALUE__VALUE_BOOLEAN, m->boolean = json_is_true(v);
       } else {
-        return bad(P, PRECIS_E_INVALID_ARGUMENT, "\"%s\": match takes a string, integer or bool", k);
+        return bad(P, PRECIS_E_INVALID_ARGUMENT, "\"%s\": match takes a string, integer or bool",
+                   k);
       }
       return PRECIS_OK;
     }
     if (!strcmp(t, "any") || !strcmp(t, "none")) {
       bool any = t[0] == 'a';
-      c->test_case = any ? PRECIS__V1__FILTER_CONDITION__TEST_ANY : PRECIS__V1__FILTER_CONDITION__TEST_NONE;
+      c->test_case =
+          any ? PRECIS__V1__FILTER_CONDITION__TEST_ANY : PRECIS__V1__FILTER_CONDITION__TEST_NONE;
       return parse_values(P, v, k, any ? &c->any : &c->none);
     }
     if (!strcmp(t, "range")) return parse_range(P, v, k, c, false);
     if (!strcmp(t, "date_range")) return parse_range(P, v, k, c, true);
     if (!strcmp(t, "exists") || !strcmp(t, "is_null")) {
-      if (!json_is_boolean(v)) return bad(P, PRECIS_E_INVALID_ARGUMENT, "\"%s\": %s takes true or false", k, t);
-      if (t[0] == 'e') c->test_case = PRECIS__V1__FILTER_CONDITION__TEST_EXISTS, c->exists = json_is_true(v);
-      else c->test_case = PRECIS__V1__FILTER_CONDITION__TEST_IS_NULL, c->is_null = json_is_true(v);
+      if (!json_is_boolean(v))
+        return bad(P, PRECIS_E_INVALID_ARGUMENT, "\"%s\": %s takes true or false", k, t);
+      if (t[0] == 'e')
+        c->test_case = PRECIS__V1__FILTER_CONDITION__TEST_EXISTS, c->exists = json_is_true(v);
+      else
+        c->test_case = PRECIS__V1__FILTER_CONDITION__TEST_IS_NULL, c->is_null = json_is_true(v);
       return PRECIS_OK;
     }
     return bad(P, PRECIS_E_INVALID_ARGUMENT, "\"%s\": unknown test \"%s\"", k, t);
@@ -213,10 +235,12 @@ static int parse_cond(parser *P, const json_t *o, Precis__V1__FilterCondition *c
 
 static int parse_list(parser *P, const json_t *arr, const char *name, size_t gi,
                       Precis__V1__FilterCondition ***out, size_t *n, int depth) {
-  if (!json_is_array(arr)) return bad(P, PRECIS_E_INVALID_ARGUMENT, "\"%s\" is an array of conditions", name);
+  if (!json_is_array(arr))
+    return bad(P, PRECIS_E_INVALID_ARGUMENT, "\"%s\" is an array of conditions", name);
   size_t m = json_array_size(arr);
   if (m > PRECIS_MAX_FILTER_CONDITIONS)
-    return bad(P, PRECIS_E_OUT_OF_RANGE, "\"%s\" of more than %d conditions", name, PRECIS_MAX_FILTER_CONDITIONS);
+    return bad(P, PRECIS_E_OUT_OF_RANGE, "\"%s\" of more than %d conditions", name,
+               PRECIS_MAX_FILTER_CONDITIONS);
   /* the group's arrays are set before recursing: nested groups realloc
    * P->pb->groups, never the group structs themselves */
   Precis__V1__FilterCondition **cs = calloc(m ? m : 1, sizeof *cs);
@@ -240,23 +264,28 @@ static int parse_group(parser *P, const json_t *obj, size_t gi, int depth) {
   json_object_foreach((json_t *)obj, name, v) {
     Precis__V1__FilterGroup *g = P->pb->groups[gi];
     int rc;
-    if (!strcmp(name, "must")) rc = parse_list(P, v, name, gi, &g->must, &g->n_must, depth);
-    else if (!strcmp(name, "should")) rc = parse_list(P, v, name, gi, &g->should, &g->n_should, depth);
-    else if (!strcmp(name, "must_not")) rc = parse_list(P, v, name, gi, &g->must_not, &g->n_must_not, depth);
-    else rc = bad(P, PRECIS_E_INVALID_ARGUMENT, "unknown field \"%s\" (must, should, must_not)", name);
+    if (!strcmp(name, "must"))
+      rc = parse_list(P, v, name, gi, &g->must, &g->n_must, depth);
+    else if (!strcmp(name, "should"))
+      rc = parse_list(P, v, name, gi, &g->should, &g->n_should, depth);
+    else if (!strcmp(name, "must_not"))
+      rc = parse_list(P, v, name, gi, &g->must_not, &g->n_must_not, depth);
+    else
+      rc = bad(P, PRECIS_E_INVALID_ARGUMENT, "unknown field \"%s\" (must, should, must_not)", name);
     if (rc) return rc;
   }
   return PRECIS_OK;
 }
 
 int precis_filter_parse(const char *json, precis_filter **out, precis_error *err) {
-  if (!json || !out) return precis_error_set(err, PRECIS_E_INVALID_ARGUMENT, "filter: NULL argument");
+  if (!json || !out)
+    return precis_error_set(err, PRECIS_E_INVALID_ARGUMENT, "filter: NULL argument");
   *out = NULL;
   json_error_t je;
   json_t *root = json_loads(json, JSON_REJECT_DUPLICATES, &je);
   if (!root)
-    return precis_error_set(err, PRECIS_E_INVALID_ARGUMENT, "filter: %s (line %d, column %d)", je.text,
-                            je.line, je.column);
+    return precis_error_set(err, PRECIS_E_INVALID_ARGUMENT, "filter: %s (line %d, column %d)",
+                            je.text, je.line, je.column);
   parser P = {malloc(sizeof *P.pb), err};
   precis_filter *f = calloc(1, sizeof *f);
   int rc = PRECIS_OK;

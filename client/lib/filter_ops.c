@@ -9,19 +9,15 @@
 
 static int check_coll(precis_conn *c, const char *coll, precis_error *err) {
   int rc = precis__check_conn(c, err);
-  if (rc != PRECIS_OK)
-    return rc;
-  if (!coll)
-    return precis__fail(c, err, PRECIS_E_INVALID_ARGUMENT, "collection is NULL");
+  if (rc != PRECIS_OK) return rc;
+  if (!coll) return precis__fail(c, err, PRECIS_E_INVALID_ARGUMENT, "collection is NULL");
   return PRECIS_OK;
 }
 
-int precis_count(precis_conn *c, const char *collection,
-                 const precis_filter *filter, uint64_t *count,
-                 precis_error *err) {
+int precis_count(precis_conn *c, const char *collection, const precis_filter *filter,
+                 uint64_t *count, precis_error *err) {
   int rc = check_coll(c, collection, err);
-  if (rc != PRECIS_OK)
-    return rc;
+  if (rc != PRECIS_OK) return rc;
   Precis__V1__Request req = PRECIS__V1__REQUEST__INIT;
   Precis__V1__CountRequest r = PRECIS__V1__COUNT_REQUEST__INIT;
   r.collection = (char *)collection;
@@ -30,24 +26,19 @@ int precis_count(precis_conn *c, const char *collection,
   req.count = &r;
   Precis__V1__Response *resp = NULL;
   rc = precis__call(c, &req, PRECIS__V1__RESPONSE__RESULT_COUNT, &resp, err);
-  if (rc != PRECIS_OK)
-    return rc;
-  if (count)
-    *count = resp->count ? resp->count->count : 0;
+  if (rc != PRECIS_OK) return rc;
+  if (count) *count = resp->count ? resp->count->count : 0;
   precis__response_free(resp);
   return precis__ok(c, err);
 }
 
-int precis_scroll(precis_conn *c, const char *collection,
-                  const precis_filter *filter, uint64_t cursor, uint32_t limit,
-                  int with_vectors, precis_points **out,
+int precis_scroll(precis_conn *c, const char *collection, const precis_filter *filter,
+                  uint64_t cursor, uint32_t limit, int with_vectors, precis_points **out,
                   uint64_t *next_cursor, int *more, precis_error *err) {
   int rc = check_coll(c, collection, err);
-  if (rc != PRECIS_OK)
-    return rc;
+  if (rc != PRECIS_OK) return rc;
   if (!out || !next_cursor || !more)
-    return precis__fail(c, err, PRECIS_E_INVALID_ARGUMENT,
-                        "out, next_cursor or more is NULL");
+    return precis__fail(c, err, PRECIS_E_INVALID_ARGUMENT, "out, next_cursor or more is NULL");
   *out = NULL;
   Precis__V1__Request req = PRECIS__V1__REQUEST__INIT;
   Precis__V1__ScrollRequest r = PRECIS__V1__SCROLL_REQUEST__INIT;
@@ -60,8 +51,7 @@ int precis_scroll(precis_conn *c, const char *collection,
   req.scroll = &r;
   Precis__V1__Response *resp = NULL;
   rc = precis__call(c, &req, PRECIS__V1__RESPONSE__RESULT_SCROLL, &resp, err);
-  if (rc != PRECIS_OK)
-    return rc;
+  if (rc != PRECIS_OK) return rc;
   const Precis__V1__ScrollResult *s = resp->scroll;
   precis_points *p = calloc(1, sizeof *p);
   size_t np = s ? s->n_points : 0;
@@ -83,15 +73,12 @@ int precis_scroll(precis_conn *c, const char *collection,
   return precis__ok(c, err);
 }
 
-int precis_delete_by_filter(precis_conn *c, const char *collection,
-                            const precis_filter *filter, uint64_t *deleted,
-                            precis_error *err) {
+int precis_delete_by_filter(precis_conn *c, const char *collection, const precis_filter *filter,
+                            uint64_t *deleted, precis_error *err) {
   int rc = check_coll(c, collection, err);
-  if (rc != PRECIS_OK)
-    return rc;
+  if (rc != PRECIS_OK) return rc;
   if (!filter)
-    return precis__fail(c, err, PRECIS_E_INVALID_ARGUMENT,
-                        "delete by filter needs a filter");
+    return precis__fail(c, err, PRECIS_E_INVALID_ARGUMENT, "delete by filter needs a filter");
   Precis__V1__Request req = PRECIS__V1__REQUEST__INIT;
   Precis__V1__DeleteByFilterRequest r = PRECIS__V1__DELETE_BY_FILTER_REQUEST__INIT;
   r.collection = (char *)collection;
@@ -100,22 +87,17 @@ int precis_delete_by_filter(precis_conn *c, const char *collection,
   req.delete_by_filter = &r;
   Precis__V1__Response *resp = NULL;
   rc = precis__call(c, &req, PRECIS__V1__RESPONSE__RESULT_DELETE, &resp, err);
-  if (rc != PRECIS_OK)
-    return rc;
-  if (deleted)
-    *deleted = resp->delete_ ? resp->delete_->deleted : 0;
+  if (rc != PRECIS_OK) return rc;
+  if (deleted) *deleted = resp->delete_ ? resp->delete_->deleted : 0;
   precis__response_free(resp);
   return precis__ok(c, err);
 }
 
-int precis_set_payload(precis_conn *c, const char *collection,
-                       const uint64_t *ids, size_t n, const char *metadata,
-                       int merge, uint64_t *updated, precis_error *err) {
+int precis_set_payload(precis_conn *c, const char *collection, const uint64_t *ids, size_t n,
+                       const char *metadata, int merge, uint64_t *updated, precis_error *err) {
   int rc = check_coll(c, collection, err);
-  if (rc != PRECIS_OK)
-    return rc;
-  if (!ids || !n)
-    return precis__fail(c, err, PRECIS_E_INVALID_ARGUMENT, "no ids");
+  if (rc != PRECIS_OK) return rc;
+  if (!ids || !n) return precis__fail(c, err, PRECIS_E_INVALID_ARGUMENT, "no ids");
   Precis__V1__Request req = PRECIS__V1__REQUEST__INIT;
   Precis__V1__SetPayloadRequest r = PRECIS__V1__SET_PAYLOAD_REQUEST__INIT;
   r.collection = (char *)collection;
@@ -127,10 +109,8 @@ int precis_set_payload(precis_conn *c, const char *collection,
   req.set_payload = &r;
   Precis__V1__Response *resp = NULL;
   rc = precis__call(c, &req, PRECIS__V1__RESPONSE__RESULT_SET_PAYLOAD, &resp, err);
-  if (rc != PRECIS_OK)
-    return rc;
-  if (updated)
-    *updated = resp->set_payload ? resp->set_payload->updated : 0;
+  if (rc != PRECIS_OK) return rc;
+  if (updated) *updated = resp->set_payload ? resp->set_payload->updated : 0;
   precis__response_free(resp);
   return precis__ok(c, err);
 }

@@ -7,8 +7,7 @@
 
 #include "conn_internal.h"
 
-void precis_edge_set(precis_edge *e, uint64_t src, uint64_t dst,
-                     const char *kind, float weight) {
+void precis_edge_set(precis_edge *e, uint64_t src, uint64_t dst, const char *kind, float weight) {
   memset(e, 0, sizeof *e);
   e->src = src;
   e->dst = dst;
@@ -16,18 +15,14 @@ void precis_edge_set(precis_edge *e, uint64_t src, uint64_t dst,
   e->weight = weight;
 }
 
-static int links_op(precis_conn *c, const char *collection,
-                    const precis_edge *links, size_t n, uint64_t *changed,
-                    int add, precis_error *err) {
+static int links_op(precis_conn *c, const char *collection, const precis_edge *links, size_t n,
+                    uint64_t *changed, int add, precis_error *err) {
   int rc = precis__check_conn(c, err);
-  if (rc != PRECIS_OK)
-    return rc;
+  if (rc != PRECIS_OK) return rc;
   if (!collection || (n && !links))
-    return precis__fail(c, err, PRECIS_E_INVALID_ARGUMENT,
-                        "collection or links is NULL");
+    return precis__fail(c, err, PRECIS_E_INVALID_ARGUMENT, "collection or links is NULL");
   if (n > PRECIS_MAX_BATCH)
-    return precis__fail(c, err, PRECIS_E_OUT_OF_RANGE,
-                        "%zu links exceed PRECIS_MAX_BATCH", n);
+    return precis__fail(c, err, PRECIS_E_OUT_OF_RANGE, "%zu links exceed PRECIS_MAX_BATCH", n);
   Precis__V1__Edge *pb = calloc(n ? n : 1, sizeof *pb);
   Precis__V1__Edge **pp = calloc(n ? n : 1, sizeof *pp);
   if (!pb || !pp) {
@@ -64,48 +59,39 @@ static int links_op(precis_conn *c, const char *collection,
   rc = precis__call(c, &req, PRECIS__V1__RESPONSE__RESULT__NOT_SET, &resp, err);
   free(pb);
   free(pp);
-  if (rc != PRECIS_OK)
-    return rc;
+  if (rc != PRECIS_OK) return rc;
   if (changed)
-    *changed = (resp->result_case == PRECIS__V1__RESPONSE__RESULT_LINKS &&
-                resp->links)
+    *changed = (resp->result_case == PRECIS__V1__RESPONSE__RESULT_LINKS && resp->links)
                    ? resp->links->changed
                    : 0;
   precis__response_free(resp);
   return precis__ok(c, err);
 }
 
-int precis_link_add(precis_conn *c, const char *collection,
-                    const precis_edge *links, size_t n, uint64_t *changed,
-                    precis_error *err) {
+int precis_link_add(precis_conn *c, const char *collection, const precis_edge *links, size_t n,
+                    uint64_t *changed, precis_error *err) {
   return links_op(c, collection, links, n, changed, 1, err);
 }
 
-int precis_link_remove(precis_conn *c, const char *collection,
-                       const precis_edge *links, size_t n, uint64_t *changed,
-                       precis_error *err) {
+int precis_link_remove(precis_conn *c, const char *collection, const precis_edge *links, size_t n,
+                       uint64_t *changed, precis_error *err) {
   return links_op(c, collection, links, n, changed, 0, err);
 }
 
-int precis_edges_list(precis_conn *c, const char *collection, uint64_t id,
-                      unsigned flags, const char *kind, precis_edge **out,
-                      size_t *n, precis_error *err) {
+int precis_edges_list(precis_conn *c, const char *collection, uint64_t id, unsigned flags,
+                      const char *kind, precis_edge **out, size_t *n, precis_error *err) {
   int rc = precis__check_conn(c, err);
-  if (rc != PRECIS_OK)
-    return rc;
+  if (rc != PRECIS_OK) return rc;
   if (!collection || !out || !n)
-    return precis__fail(c, err, PRECIS_E_INVALID_ARGUMENT,
-                        "collection, out or n is NULL");
+    return precis__fail(c, err, PRECIS_E_INVALID_ARGUMENT, "collection, out or n is NULL");
   *out = NULL;
   *n = 0;
   Precis__V1__Request req = PRECIS__V1__REQUEST__INIT;
   Precis__V1__ListEdgesRequest lr = PRECIS__V1__LIST_EDGES_REQUEST__INIT;
   unsigned types = flags & (PRECIS_EDGES_KNN | PRECIS_EDGES_LINKS);
   unsigned dirs = flags & (PRECIS_EDGES_OUT | PRECIS_EDGES_IN);
-  if (!types)
-    types = PRECIS_EDGES_KNN | PRECIS_EDGES_LINKS;
-  if (!dirs)
-    dirs = PRECIS_EDGES_OUT | PRECIS_EDGES_IN;
+  if (!types) types = PRECIS_EDGES_KNN | PRECIS_EDGES_LINKS;
+  if (!dirs) dirs = PRECIS_EDGES_OUT | PRECIS_EDGES_IN;
   lr.collection = (char *)collection;
   lr.id = id;
   lr.knn = (types & PRECIS_EDGES_KNN) != 0;
@@ -117,8 +103,7 @@ int precis_edges_list(precis_conn *c, const char *collection, uint64_t id,
   req.list_edges = &lr;
   Precis__V1__Response *resp = NULL;
   rc = precis__call(c, &req, PRECIS__V1__RESPONSE__RESULT_EDGES, &resp, err);
-  if (rc != PRECIS_OK)
-    return rc;
+  if (rc != PRECIS_OK) return rc;
   size_t cnt = resp->edges ? resp->edges->n_edges : 0;
   precis_edge *arr = NULL;
   if (cnt) {
@@ -140,14 +125,11 @@ int precis_edges_list(precis_conn *c, const char *collection, uint64_t id,
 
 void precis_edges_free(precis_edge *edges) { free(edges); }
 
-int precis_graph_rebuild(precis_conn *c, const char *collection,
-                         precis_error *err) {
+int precis_graph_rebuild(precis_conn *c, const char *collection, precis_error *err) {
   int rc = precis__check_conn(c, err);
-  if (rc != PRECIS_OK)
-    return rc;
+  if (rc != PRECIS_OK) return rc;
   if (!collection)
-    return precis__fail(c, err, PRECIS_E_INVALID_ARGUMENT,
-                        "collection name is NULL");
+    return precis__fail(c, err, PRECIS_E_INVALID_ARGUMENT, "collection name is NULL");
   Precis__V1__Request req = PRECIS__V1__REQUEST__INIT;
   Precis__V1__GraphRebuildRequest gr = PRECIS__V1__GRAPH_REBUILD_REQUEST__INIT;
   gr.collection = (char *)collection;
@@ -155,8 +137,7 @@ int precis_graph_rebuild(precis_conn *c, const char *collection,
   req.graph_rebuild = &gr;
   Precis__V1__Response *resp = NULL;
   rc = precis__call(c, &req, PRECIS__V1__RESPONSE__RESULT__NOT_SET, &resp, err);
-  if (rc != PRECIS_OK)
-    return rc;
+  if (rc != PRECIS_OK) return rc;
   precis__response_free(resp);
   return precis__ok(c, err);
 }

@@ -15,8 +15,7 @@ void precis_retrieve_params_init(precis_retrieve_params *p) {
 }
 
 void precis_retrieve_result_free(precis_retrieve_result *r) {
-  if (!r)
-    return;
+  if (!r) return;
   for (size_t i = 0; i < r->n; i++) {
     free(r->items[i].text);
     free(r->items[i].metadata);
@@ -26,8 +25,7 @@ void precis_retrieve_result_free(precis_retrieve_result *r) {
   free(r);
 }
 
-static int copy_item(precis_retrieved_item *d,
-                     const Precis__V1__RetrievedItem *s) {
+static int copy_item(precis_retrieved_item *d, const Precis__V1__RetrievedItem *s) {
   d->id = s->id;
   d->tokens = s->tokens;
   d->relevance = s->relevance;
@@ -37,30 +35,23 @@ static int copy_item(precis_retrieved_item *d,
   d->via = s->via;
   d->represents = s->represents;
   d->text = precis__strdup(s->text);
-  d->metadata =
-      precis__strdup(s->metadata && *s->metadata ? s->metadata : "{}");
-  if (!d->text || !d->metadata)
-    return PRECIS_E_NO_MEMORY;
+  d->metadata = precis__strdup(s->metadata && *s->metadata ? s->metadata : "{}");
+  if (!d->text || !d->metadata) return PRECIS_E_NO_MEMORY;
   if (s->n_represented_ids) {
     d->represented_ids = malloc(s->n_represented_ids * sizeof(uint64_t));
-    if (!d->represented_ids)
-      return PRECIS_E_NO_MEMORY;
-    memcpy(d->represented_ids, s->represented_ids,
-           s->n_represented_ids * sizeof(uint64_t));
+    if (!d->represented_ids) return PRECIS_E_NO_MEMORY;
+    memcpy(d->represented_ids, s->represented_ids, s->n_represented_ids * sizeof(uint64_t));
     d->n_represented_ids = s->n_represented_ids;
   }
   return PRECIS_OK;
 }
 
-int precis_retrieve(precis_conn *c, const char *collection,
-                    const precis_retrieve_params *p,
+int precis_retrieve(precis_conn *c, const char *collection, const precis_retrieve_params *p,
                     precis_retrieve_result **out, precis_error *err) {
   int rc = precis__check_conn(c, err);
-  if (rc != PRECIS_OK)
-    return rc;
+  if (rc != PRECIS_OK) return rc;
   if (!collection || !p || !out)
-    return precis__fail(c, err, PRECIS_E_INVALID_ARGUMENT,
-                        "collection, params or out is NULL");
+    return precis__fail(c, err, PRECIS_E_INVALID_ARGUMENT, "collection, params or out is NULL");
   *out = NULL;
   if (!p->use_query_point && (!p->vector || !p->dim))
     return precis__fail(c, err, PRECIS_E_INVALID_ARGUMENT,
@@ -83,10 +74,8 @@ int precis_retrieve(precis_conn *c, const char *collection,
   req.op_case = PRECIS__V1__REQUEST__OP_RETRIEVE;
   req.retrieve = &rr;
   Precis__V1__Response *resp = NULL;
-  rc = precis__call(c, &req, PRECIS__V1__RESPONSE__RESULT_RETRIEVE, &resp,
-                    err);
-  if (rc != PRECIS_OK)
-    return rc;
+  rc = precis__call(c, &req, PRECIS__V1__RESPONSE__RESULT_RETRIEVE, &resp, err);
+  if (rc != PRECIS_OK) return rc;
   const Precis__V1__RetrieveResult *s = resp->retrieve;
   precis_retrieve_result *r = calloc(1, sizeof *r);
   rc = r ? PRECIS_OK : PRECIS_E_NO_MEMORY;
@@ -105,8 +94,7 @@ int precis_retrieve(precis_conn *c, const char *collection,
     precis__filter_report(s->filter_report, &r->filter_report);
     if (s->n_items) {
       r->items = calloc(s->n_items, sizeof *r->items);
-      if (!r->items)
-        rc = PRECIS_E_NO_MEMORY;
+      if (!r->items) rc = PRECIS_E_NO_MEMORY;
       for (size_t i = 0; rc == PRECIS_OK && i < s->n_items; i++) {
         r->n = i + 1;
         rc = copy_item(&r->items[i], s->items[i]);

@@ -10,30 +10,30 @@
 #ifndef PRECIS_LIMITS_H
 #define PRECIS_LIMITS_H
 
-#define PRECIS_MAX_DIM 4096            /* vector dimension: 1..4096 */
-#define PRECIS_MAX_NAME_LEN 64         /* collection name: [A-Za-z0-9_.-]{1,64} */
-#define PRECIS_MAX_K 1000              /* k of search / retrieve */
-#define PRECIS_MAX_SEEDS 2000          /* ANN seeds of retrieve */
-#define PRECIS_MAX_POOL 5000           /* candidate pool of retrieve */
-#define PRECIS_MAX_HOPS 3              /* graph hops of retrieve */
-#define PRECIS_MAX_FANOUT 256          /* edges followed per node */
-#define PRECIS_MAX_THETA 1024.0f       /* COMPRESS log-det quality exponent */
-#define PRECIS_MAX_BATCH 100000        /* points in one upsert/get/delete */
-#define PRECIS_MAX_TEXT_BYTES (1u << 20)     /* 1 MiB of text per point */
-#define PRECIS_MAX_META_BYTES (64u << 10)    /* 64 KiB of metadata JSON */
-#define PRECIS_MAX_LINK_KIND_LEN 32    /* knowledge-link label */
-#define PRECIS_MAX_KNN_K 64            /* kNN-graph degree */
-#define PRECIS_MAX_INDEX_SPEC_LEN 128  /* FAISS factory string */
-#define PRECIS_MAX_COLLECTIONS 1024
-#define PRECIS_MAX_TOKEN_BUDGET 10000000u
+#define PRECIS_MAX_DIM            4096        /* vector dimension: 1..4096 */
+#define PRECIS_MAX_NAME_LEN       64          /* collection name: [A-Za-z0-9_.-]{1,64} */
+#define PRECIS_MAX_K              1000        /* k of search / retrieve */
+#define PRECIS_MAX_SEEDS          2000        /* ANN seeds of retrieve */
+#define PRECIS_MAX_POOL           5000        /* candidate pool of retrieve */
+#define PRECIS_MAX_HOPS           3           /* graph hops of retrieve */
+#define PRECIS_MAX_FANOUT         256         /* edges followed per node */
+#define PRECIS_MAX_THETA          1024.0f     /* COMPRESS log-det quality exponent */
+#define PRECIS_MAX_BATCH          100000      /* points in one upsert/get/delete */
+#define PRECIS_MAX_TEXT_BYTES     (1u << 20)  /* 1 MiB of text per point */
+#define PRECIS_MAX_META_BYTES     (64u << 10) /* 64 KiB of metadata JSON */
+#define PRECIS_MAX_LINK_KIND_LEN  32          /* knowledge-link label */
+#define PRECIS_MAX_KNN_K          64          /* kNN-graph degree */
+#define PRECIS_MAX_INDEX_SPEC_LEN 128         /* FAISS factory string */
+#define PRECIS_MAX_COLLECTIONS    1024
+#define PRECIS_MAX_TOKEN_BUDGET   10000000u
 /* Repeated fields (issue 11): every repeated field of a request is bounded
  * before it is decoded; those not named here take PRECIS_MAX_BATCH
  * (points, ids, links) or PRECIS_MAX_DIM (vectors). */
-#define PRECIS_MAX_LINK_KINDS 64       /* link_kinds of one retrieve */
+#define PRECIS_MAX_LINK_KINDS     64   /* link_kinds of one retrieve */
 #define PRECIS_MAX_AUTH_TOKEN_LEN 4095 /* auth token bytes */
 
-#define PRECIS_DEFAULT_MAX_FRAME (64u << 20) /* 64 MiB */
-#define PRECIS_HARD_MAX_FRAME (256u << 20)   /* configurable up to 256 MiB */
+#define PRECIS_DEFAULT_MAX_FRAME (64u << 20)  /* 64 MiB */
+#define PRECIS_HARD_MAX_FRAME    (256u << 20) /* configurable up to 256 MiB */
 /* Server tuning (connections, in-flight requests, listing sizes) is not
  * part of the installed API: it lives in server/srv_limits.h. */
 
@@ -43,47 +43,47 @@
  * Seeds: PRECIS_DEFAULT_SEEDS_PER_K * k, at least PRECIS_DEFAULT_SEEDS_MIN;
  * with hops > 0 at most half the pool, so that expansion has room. The
  * graph is walked from the expand_from most similar seeds (default k). */
-#define PRECIS_DEFAULT_K 10
+#define PRECIS_DEFAULT_K           10
 #define PRECIS_DEFAULT_SEEDS_PER_K 3
-#define PRECIS_DEFAULT_SEEDS_MIN 30
-#define PRECIS_DEFAULT_FANOUT 16
-#define PRECIS_DEFAULT_POOL 300
+#define PRECIS_DEFAULT_SEEDS_MIN   30
+#define PRECIS_DEFAULT_FANOUT      16
+#define PRECIS_DEFAULT_POOL        300
 /* relevance = r + graph_weight * (sum of path scores), see docs/RETRIEVAL.md */
 #define PRECIS_DEFAULT_GRAPH_WEIGHT 3.0f
-#define PRECIS_MAX_GRAPH_WEIGHT 10.0f
-#define PRECIS_DEFAULT_DECAY 0.9f
-#define PRECIS_DEFAULT_LAMBDA 0.5f
-#define PRECIS_DEFAULT_A 0.0f
-#define PRECIS_DEFAULT_B 0.0f
-#define PRECIS_DEFAULT_C 1.0f
+#define PRECIS_MAX_GRAPH_WEIGHT     10.0f
+#define PRECIS_DEFAULT_DECAY        0.9f
+#define PRECIS_DEFAULT_LAMBDA       0.5f
+#define PRECIS_DEFAULT_A            0.0f
+#define PRECIS_DEFAULT_B            0.0f
+#define PRECIS_DEFAULT_C            1.0f
 /* COMPRESS's one knob, 0 (= TOPK) .. 1 (most diverse); it sets theta unless
  * theta is given (PRECIS_THETA_AUTO means "from diversity"). Unset, it is
  * PRECIS_DEFAULT_DIVERSITY at hops 0 and PRECIS_DEFAULT_DIVERSITY_EXPANDED
  * when the graph is walked (linked points resemble their seeds, and more
  * diversity then removed them again). */
-#define PRECIS_DEFAULT_DIVERSITY 0.5f
+#define PRECIS_DEFAULT_DIVERSITY          0.5f
 #define PRECIS_DEFAULT_DIVERSITY_EXPANDED 0.1f
-#define PRECIS_DIVERSITY_AUTO (-1.0f)
+#define PRECIS_DIVERSITY_AUTO             (-1.0f)
 /* theta at the default diversity (select_theta_for_diversity(0.5)) */
-#define PRECIS_DEFAULT_THETA 5.0f
-#define PRECIS_THETA_AUTO (-1.0f)
+#define PRECIS_DEFAULT_THETA           5.0f
+#define PRECIS_THETA_AUTO              (-1.0f)
 #define PRECIS_DEFAULT_MAX_REPRESENTED 16
 
 /* ---- filters (docs/PROTOCOL.md, Filter) ---- */
-#define PRECIS_MAX_FILTER_GROUPS 64       /* must/should/must_not groups */
-#define PRECIS_MAX_FILTER_DEPTH 8         /* nesting of groups */
-#define PRECIS_MAX_FILTER_CONDITIONS 256  /* conditions over all groups */
-#define PRECIS_MAX_FILTER_VALUES 10000    /* any-of/none-of values and ids */
-#define PRECIS_MAX_FILTER_KEY_LEN 256     /* dotted metadata path */
-#define PRECIS_MAX_FILTER_KEY_PARTS 16    /* segments of a dotted path */
-#define PRECIS_MAX_FILTER_KEYWORD_LEN 1024 /* one keyword value */
-#define PRECIS_MAX_PAYLOAD_INDEXES 32     /* payload indexes per collection */
-#define PRECIS_MAX_SCROLL_LIMIT 10000     /* points in one scroll page */
-#define PRECIS_SCROLL_SCAN_BUDGET 100000  /* stored points one scroll page may examine */
+#define PRECIS_MAX_FILTER_GROUPS      64     /* must/should/must_not groups */
+#define PRECIS_MAX_FILTER_DEPTH       8      /* nesting of groups */
+#define PRECIS_MAX_FILTER_CONDITIONS  256    /* conditions over all groups */
+#define PRECIS_MAX_FILTER_VALUES      10000  /* any-of/none-of values and ids */
+#define PRECIS_MAX_FILTER_KEY_LEN     256    /* dotted metadata path */
+#define PRECIS_MAX_FILTER_KEY_PARTS   16     /* segments of a dotted path */
+#define PRECIS_MAX_FILTER_KEYWORD_LEN 1024   /* one keyword value */
+#define PRECIS_MAX_PAYLOAD_INDEXES    32     /* payload indexes per collection */
+#define PRECIS_MAX_SCROLL_LIMIT       10000  /* points in one scroll page */
+#define PRECIS_SCROLL_SCAN_BUDGET     100000 /* stored points one scroll page may examine */
 
 /* ---- search knobs (precis/params.h) ---- */
-#define PRECIS_MAX_EF_SEARCH 4096          /* per-request HNSW efSearch */
-#define PRECIS_MAX_NPROBE 65536            /* per-request IVF nprobe */
-#define PRECIS_MAX_REPRESENTED 1000        /* represented_ids per item */
+#define PRECIS_MAX_EF_SEARCH   4096  /* per-request HNSW efSearch */
+#define PRECIS_MAX_NPROBE      65536 /* per-request IVF nprobe */
+#define PRECIS_MAX_REPRESENTED 1000  /* represented_ids per item */
 
 #endif /* PRECIS_LIMITS_H */

@@ -44,6 +44,8 @@
 
 #include "precis/limits.h"
 
+/* (the tables keep one row per line: clang-format is off for them) */
+/* clang-format off */
 /* ---- concepts shared by search and retrieve (one definition each) ---- */
 #define PRECIS_PARAM_K(X, field)                                              \
   X(k, U32, PRECIS_DEFAULT_K, 1, PRECIS_MAX_K, field, "k",                   \
@@ -121,21 +123,21 @@
 #define PRECIS_SEARCH_PARAM_MAP(X)                                            \
   PRECIS_PARAM_K(X, 3)                                                        \
   PRECIS_SEARCH_OPTS_MAP(X)
+/* clang-format on */
 
 /* ---- generated C types and checks ---- */
-#define PRECIS_PARAM_CTYPE_U32 uint32_t
-#define PRECIS_PARAM_CTYPE_U64 uint64_t
-#define PRECIS_PARAM_CTYPE_F32 float
+#define PRECIS_PARAM_CTYPE_U32  uint32_t
+#define PRECIS_PARAM_CTYPE_U64  uint64_t
+#define PRECIS_PARAM_CTYPE_F32  float
 #define PRECIS_PARAM_CTYPE_F32P float
 #define PRECIS_PARAM_CTYPE_F32A float
 #define PRECIS_PARAM_CTYPE_BOOL int
 #define PRECIS_PARAM_CTYPE_ENUM int
 
 /* struct members: PRECIS_RETRIEVE_PARAM_MAP(PRECIS_PARAM_MEMBER) */
-#define PRECIS_PARAM_MEMBER(name, KIND, d, lo, hi, field, flag, doc)          \
-  PRECIS_PARAM_CTYPE_##KIND name;
+#define PRECIS_PARAM_MEMBER(name, KIND, d, lo, hi, field, flag, doc) PRECIS_PARAM_CTYPE_##KIND name;
 /* defaults: p->name = default for every row (p in scope) */
-#define PRECIS_PARAM_SET_DEFAULT(name, KIND, d, lo, hi, field, flag, doc)     \
+#define PRECIS_PARAM_SET_DEFAULT(name, KIND, d, lo, hi, field, flag, doc) \
   p->name = (PRECIS_PARAM_CTYPE_##KIND)(d);
 
 /* 1 when v is a valid value of a row of that KIND and range:
@@ -149,23 +151,17 @@ static inline int precis_param_ok_U32(uint64_t v, uint64_t lo, uint64_t hi) {
 static inline int precis_param_ok_F32(float v, double lo, double hi) {
   return v >= lo && v <= hi; /* false for NaN */
 }
-static inline int precis_param_ok_F32P(float v, double lo, double hi) {
-  return v > lo && v <= hi;
-}
+static inline int precis_param_ok_F32P(float v, double lo, double hi) { return v > lo && v <= hi; }
 static inline int precis_param_ok_F32A(float v, double lo, double hi) {
   return v == -1.0f || (v >= lo && v <= hi);
 }
-static inline int precis_param_ok_BOOL(int v, int lo, int hi) {
-  return v >= lo && v <= hi;
-}
-static inline int precis_param_ok_ENUM(int v, int lo, int hi) {
-  return v >= lo && v <= hi;
-}
+static inline int precis_param_ok_BOOL(int v, int lo, int hi) { return v >= lo && v <= hi; }
+static inline int precis_param_ok_ENUM(int v, int lo, int hi) { return v >= lo && v <= hi; }
 
 /* The status of a value outside its row: PRECIS_PARAM_BAD_##KIND. */
-#define PRECIS_PARAM_BAD_U32 PRECIS_E_OUT_OF_RANGE
-#define PRECIS_PARAM_BAD_U64 PRECIS_E_OUT_OF_RANGE
-#define PRECIS_PARAM_BAD_F32 PRECIS_E_OUT_OF_RANGE
+#define PRECIS_PARAM_BAD_U32  PRECIS_E_OUT_OF_RANGE
+#define PRECIS_PARAM_BAD_U64  PRECIS_E_OUT_OF_RANGE
+#define PRECIS_PARAM_BAD_F32  PRECIS_E_OUT_OF_RANGE
 #define PRECIS_PARAM_BAD_F32P PRECIS_E_OUT_OF_RANGE
 #define PRECIS_PARAM_BAD_F32A PRECIS_E_OUT_OF_RANGE
 #define PRECIS_PARAM_BAD_BOOL PRECIS_E_INVALID_ARGUMENT

@@ -25,6 +25,8 @@
 extern "C" {
 #endif
 
+/* (the tables keep one row per line: clang-format is off for them) */
+/* clang-format off */
 /* X(NAME, code, description) */
 #define PRECIS_STATUS_MAP(X)                                                   \
   X(OK, 0, "success")                                                          \
@@ -47,12 +49,13 @@ extern "C" {
   X(TIMEOUT, 17, "timed out")                                                  \
   X(SHUTTING_DOWN, 18, "server is shutting down")                              \
   X(UNIMPLEMENTED, 19, "operation not supported")
+/* clang-format on */
 
 typedef enum {
 #define PRECIS__STATUS_ENUM(name, code, desc) PRECIS_E_##name = code,
   PRECIS_STATUS_MAP(PRECIS__STATUS_ENUM)
 #undef PRECIS__STATUS_ENUM
-  PRECIS__STATUS_COUNT
+      PRECIS__STATUS_COUNT
 } precis_status;
 
 #define PRECIS_OK PRECIS_E_OK

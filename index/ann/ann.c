@@ -66,8 +66,7 @@ static int faiss_fail(precis_error *err, int code, const char *what) {
   return precis_error_set(err, code, "%s: %s", what, faiss_msg());
 }
 
-static int sys_fail(precis_error *err, const char *what, const char *path,
-                    int errnum) {
+static int sys_fail(precis_error *err, const char *what, const char *path, int errnum) {
   char buf[128];
   return precis_error_set(err, PRECIS_E_IO, "%s %s: %s", what, path,
                           strerror_r(errnum, buf, sizeof buf));
@@ -105,7 +104,6 @@ static int crc_fd(int fd, uint64_t len, uint32_t *out) {
 #define TRAILER_MAGIC "PRCSANN1"
 enum { TRAILER_BYTES = 20 };
 
-
 /* ---- index specs (issue 11) ---- */
 
 /* Read a decimal number at *p; -1 when none; numbers of more than 9
@@ -115,8 +113,10 @@ static long spec_num(const char **p) {
   long v = 0;
   int nd = 0;
   while (*s >= '0' && *s <= '9') {
-    if (++nd <= 9) v = v * 10 + (*s - '0');
-    else v = 1000000000L;
+    if (++nd <= 9)
+      v = v * 10 + (*s - '0');
+    else
+      v = 1000000000L;
     s++;
   }
   if (nd == 0) return -1;
@@ -125,17 +125,16 @@ static long spec_num(const char **p) {
 }
 
 static int spec_bad(precis_error *err, const char *spec) {
-  return precis_error_set(
-      err, PRECIS_E_INVALID_ARGUMENT,
-      "index spec \"%s\" is not supported: use Flat, HNSW<M>[,Flat], "
-      "IVF<nlist>,{Flat|PQ<m>[x<bits>]|SQ<4|6|8|fp16>}, PQ<m>[x<bits>] or "
-      "SQ<4|6|8|fp16> (docs/FAISS.md)",
-      spec);
+  return precis_error_set(err, PRECIS_E_INVALID_ARGUMENT,
+                          "index spec \"%s\" is not supported: use Flat, HNSW<M>[,Flat], "
+                          "IVF<nlist>,{Flat|PQ<m>[x<bits>]|SQ<4|6|8|fp16>}, PQ<m>[x<bits>] or "
+                          "SQ<4|6|8|fp16> (docs/FAISS.md)",
+                          spec);
 }
 
 /* PQ<m>[x<bits>] at *p: code bytes per vector and codebook bytes. */
-static int spec_pq(const char **p, uint32_t dim, const char *spec,
-                   uint64_t *code, uint64_t *book, precis_error *err) {
+static int spec_pq(const char **p, uint32_t dim, const char *spec, uint64_t *code, uint64_t *book,
+                   precis_error *err) {
   *p += 2;
   long m = spec_num(p), bits = 8;
   if (m == -1) return spec_bad(err, spec);
@@ -147,19 +146,19 @@ static int spec_pq(const char **p, uint32_t dim, const char *spec,
   if (m < 1 || m > (long)dim || dim % (uint32_t)m)
     return precis_error_set(err, PRECIS_E_OUT_OF_RANGE,
                             "index spec \"%s\": PQ needs m in 1..%u dividing "
-                            "the dimension %u", spec, dim, dim);
+                            "the dimension %u",
+                            spec, dim, dim);
   if (bits < 1 || bits > ANN_MAX_PQ_BITS)
-    return precis_error_set(err, PRECIS_E_OUT_OF_RANGE,
-                            "index spec \"%s\": PQ bits must be 1..%d", spec,
-                            ANN_MAX_PQ_BITS);
+    return precis_error_set(err, PRECIS_E_OUT_OF_RANGE, "index spec \"%s\": PQ bits must be 1..%d",
+                            spec, ANN_MAX_PQ_BITS);
   *code = ((uint64_t)m * (uint64_t)bits + 7) / 8;
   *book = ((uint64_t)1 << bits) * dim * sizeof(float);
   return PRECIS_OK;
 }
 
 /* SQ<4|6|8|fp16> at *p: code bytes per vector. */
-static int spec_sq(const char **p, uint32_t dim, const char *spec,
-                   uint64_t *code, precis_error *err) {
+static int spec_sq(const char **p, uint32_t dim, const char *spec, uint64_t *code,
+                   precis_error *err) {
   *p += 2;
   long bits;
   if (!strncmp(*p, "fp16", 4)) {
@@ -173,17 +172,15 @@ static int spec_sq(const char **p, uint32_t dim, const char *spec,
   return PRECIS_OK;
 }
 
-int ann_spec_check(uint32_t dim, const char *spec, ann_cost *cost,
-                   precis_error *err) {
+int ann_spec_check(uint32_t dim, const char *spec, ann_cost *cost, precis_error *err) {
   ann_cost local;
   if (!cost) cost = &local;
   memset(cost, 0, sizeof *cost);
   if (dim == 0 || dim > PRECIS_MAX_DIM)
-    return precis_error_set(err, PRECIS_E_OUT_OF_RANGE,
-                            "dimension %u outside 1..%d", dim, PRECIS_MAX_DIM);
+    return precis_error_set(err, PRECIS_E_OUT_OF_RANGE, "dimension %u outside 1..%d", dim,
+                            PRECIS_MAX_DIM);
   if (!spec || !*spec || strlen(spec) >= PRECIS_MAX_INDEX_SPEC_LEN)
-    return precis_error_set(err, PRECIS_E_INVALID_ARGUMENT,
-                            "index spec must be 1..%d characters",
+    return precis_error_set(err, PRECIS_E_INVALID_ARGUMENT, "index spec must be 1..%d characters",
                             PRECIS_MAX_INDEX_SPEC_LEN - 1);
   const uint64_t flat = (uint64_t)dim * sizeof(float);
   const char *p = spec;
@@ -197,9 +194,8 @@ int ann_spec_check(uint32_t dim, const char *spec, ann_cost *cost,
     long m = spec_num(&p);
     if (m == -1 || (*p && strcmp(p, ",Flat"))) return spec_bad(err, spec);
     if (m < 2 || m > ANN_MAX_HNSW_M)
-      return precis_error_set(err, PRECIS_E_OUT_OF_RANGE,
-                              "index spec \"%s\": HNSW M must be 2..%d", spec,
-                              ANN_MAX_HNSW_M);
+      return precis_error_set(err, PRECIS_E_OUT_OF_RANGE, "index spec \"%s\": HNSW M must be 2..%d",
+                              spec, ANN_MAX_HNSW_M);
     /* vector + 2M links at level 0 + about M/(M-1) links above + level
      * bookkeeping (offsets, levels) */
     cost->per_vector_bytes = flat + (uint64_t)m * 2 * 4 + (uint64_t)m * 4 + 16;
@@ -264,17 +260,19 @@ int ann_check_room(const ann *a, size_t n, precis_error *err) {
                           "the index would need about %llu MiB for %llu "
                           "vectors, over its budget of %llu MiB "
                           "(--max-index-memory)",
-                          (unsigned long long)(need >> 20),
-                          (unsigned long long)total,
+                          (unsigned long long)(need >> 20), (unsigned long long)total,
                           (unsigned long long)(a->budget >> 20));
 }
 
 /* ---- create / destroy / accessors ---- */
 
 static int metric_from_faiss(FaissMetricType m, ann_metric *out) {
-  if (m == METRIC_INNER_PRODUCT) *out = ANN_METRIC_IP;
-  else if (m == METRIC_L2) *out = ANN_METRIC_L2;
-  else return -1;
+  if (m == METRIC_INNER_PRODUCT)
+    *out = ANN_METRIC_IP;
+  else if (m == METRIC_L2)
+    *out = ANN_METRIC_L2;
+  else
+    return -1;
   return 0;
 }
 
@@ -294,13 +292,12 @@ static int wrap(FaissIndex *idx, ann **out, precis_error *err) {
   return PRECIS_OK;
 }
 
-int ann_create(uint32_t dim, ann_metric metric, const char *spec, ann **out,
-               precis_error *err) {
+int ann_create(uint32_t dim, ann_metric metric, const char *spec, ann **out, precis_error *err) {
   if (!out) return precis_error_set(err, PRECIS_E_INVALID_ARGUMENT, "ann_create: out is NULL");
   *out = NULL;
   if (dim == 0 || dim > PRECIS_MAX_DIM)
-    return precis_error_set(err, PRECIS_E_OUT_OF_RANGE,
-                            "dimension %u outside 1..%d", dim, PRECIS_MAX_DIM);
+    return precis_error_set(err, PRECIS_E_OUT_OF_RANGE, "dimension %u outside 1..%d", dim,
+                            PRECIS_MAX_DIM);
   if (metric != ANN_METRIC_IP && metric != ANN_METRIC_L2)
     return precis_error_set(err, PRECIS_E_INVALID_ARGUMENT, "unknown metric %d", (int)metric);
   ann_cost cost;
@@ -344,15 +341,12 @@ int ann_add(ann *a, size_t n, const float *x, precis_error *err) {
     return precis_error_set(err, PRECIS_E_INVALID_ARGUMENT, "ann_add: NULL argument");
   if (n == 0) return PRECIS_OK;
   if (!faiss_Index_is_trained(a->idx))
-    return precis_error_set(err, PRECIS_E_INVALID_ARGUMENT,
-                            "index must be trained before adding");
+    return precis_error_set(err, PRECIS_E_INVALID_ARGUMENT, "index must be trained before adding");
   /* HNSW stores labels as int; keep every index type to that range. */
   uint64_t total = (uint64_t)faiss_Index_ntotal(a->idx);
   if (n > (uint64_t)INT32_MAX - total)
-    return precis_error_set(err, PRECIS_E_OUT_OF_RANGE,
-                            "index would exceed %d vectors", INT32_MAX);
-  if (faiss_Index_add(a->idx, (idx_t)n, x) != 0)
-    return faiss_fail(err, PRECIS_E_INTERNAL, "add");
+    return precis_error_set(err, PRECIS_E_OUT_OF_RANGE, "index would exceed %d vectors", INT32_MAX);
+  if (faiss_Index_add(a->idx, (idx_t)n, x) != 0) return faiss_fail(err, PRECIS_E_INTERNAL, "add");
   return PRECIS_OK;
 }
 
@@ -365,7 +359,8 @@ int ann_set_param(ann *a, const char *name, double value, precis_error *err) {
   if (!isfinite(value) || value != trunc(value))
     return precis_error_set(err, PRECIS_E_INVALID_ARGUMENT, "%s must be an integer", name);
   if (value < 1 || value > INT_MAX)
-    return precis_error_set(err, PRECIS_E_OUT_OF_RANGE, "%s=%g outside 1..%d", name, value, INT_MAX);
+    return precis_error_set(err, PRECIS_E_OUT_OF_RANGE, "%s=%g outside 1..%d", name, value,
+                            INT_MAX);
 
   /* FAISS 1.7.3's ParameterSpace handles all three names (efConstruction
    * included) and throws only "could not set parameter": a parameter that
@@ -383,8 +378,8 @@ int ann_set_param(ann *a, const char *name, double value, precis_error *err) {
 
 /* ann_search and ann_search_sel: keep == NULL searches every label. */
 static int search_common(const ann *a, size_t nq, const float *q, size_t k,
-                         const ann_search_params *p, ann_keep_fn keep, void *ctx,
-                         float *dist, int64_t *labels, precis_error *err) {
+                         const ann_search_params *p, ann_keep_fn keep, void *ctx, float *dist,
+                         int64_t *labels, precis_error *err) {
   if (!a || (nq && (!q || !dist || !labels)))
     return precis_error_set(err, PRECIS_E_INVALID_ARGUMENT, "ann_search: NULL argument");
   if (k == 0) return precis_error_set(err, PRECIS_E_INVALID_ARGUMENT, "k must be positive");
@@ -409,32 +404,30 @@ static int search_common(const ann *a, size_t nq, const float *q, size_t k,
                               "exact search: the index keeps no full-precision vectors");
     ef = nprobe = 0;
   }
-  int frc = keep ? faissx_search_sel(ix, (idx_t)nq, q, (idx_t)k, (int)ef, nprobe, keep, ctx, dist, labels)
-               : faissx_search(ix, (idx_t)nq, q, (idx_t)k, (int)ef, nprobe, dist, labels);
-  if (frc != 0)
-    return faiss_fail(err, PRECIS_E_INTERNAL, "search");
+  int frc =
+      keep ? faissx_search_sel(ix, (idx_t)nq, q, (idx_t)k, (int)ef, nprobe, keep, ctx, dist, labels)
+           : faissx_search(ix, (idx_t)nq, q, (idx_t)k, (int)ef, nprobe, dist, labels);
+  if (frc != 0) return faiss_fail(err, PRECIS_E_INTERNAL, "search");
   for (size_t i = 0; i < total; i++)
     if (labels[i] < 0) dist[i] = worst;
   return PRECIS_OK;
 }
 
-int ann_search(const ann *a, size_t nq, const float *q, size_t k,
-               const ann_search_params *p, float *dist, int64_t *labels,
-               precis_error *err) {
+int ann_search(const ann *a, size_t nq, const float *q, size_t k, const ann_search_params *p,
+               float *dist, int64_t *labels, precis_error *err) {
   return search_common(a, nq, q, k, p, NULL, NULL, dist, labels, err);
 }
 
-int ann_search_sel(const ann *a, const float *q, size_t k,
-                   const ann_search_params *p, ann_keep_fn keep, void *ctx,
-                   float *dist, int64_t *labels, precis_error *err) {
+int ann_search_sel(const ann *a, const float *q, size_t k, const ann_search_params *p,
+                   ann_keep_fn keep, void *ctx, float *dist, int64_t *labels, precis_error *err) {
   if (!keep) return precis_error_set(err, PRECIS_E_INVALID_ARGUMENT, "ann_search_sel: no selector");
   return search_common(a, 1, q, k, p, keep, ctx, dist, labels, err);
 }
 
 int ann_sel_adaptive(const ann *a) { return a && faissx_sel_adaptive(a->idx); }
 
-int ann_exact_distances(const ann *a, const float *q, size_t n,
-                        const int64_t *labels, float *dist, precis_error *err) {
+int ann_exact_distances(const ann *a, const float *q, size_t n, const int64_t *labels, float *dist,
+                        precis_error *err) {
   if (faissx_exact_distances(a->idx, q, (idx_t)n, labels, dist) != 0)
     return precis_error_set(err, PRECIS_E_UNIMPLEMENTED,
                             "exact distances: no full-precision vectors for these labels");
@@ -507,8 +500,10 @@ int ann_save_begin(const ann *a, const char *path, ann_pending **out, precis_err
   if (closed != 0) rc = sys_fail(err, "cannot close", p->fa.tmp, errno);
 out:
   if (f) fclose(f);
-  if (rc != PRECIS_OK) ann_save_abort(p);
-  else *out = p;
+  if (rc != PRECIS_OK)
+    ann_save_abort(p);
+  else
+    *out = p;
   return rc;
 }
 
@@ -539,7 +534,8 @@ static int check_file(int fd, const char *path, precis_error *err) {
   do got = pread(fd, tr, sizeof tr, (off_t)len);
   while (got < 0 && errno == EINTR);
   if (got < 0) return sys_fail(err, "cannot read", path, errno);
-  if (got != (ssize_t)sizeof tr || memcmp(tr, TRAILER_MAGIC, 8) != 0 || byte_get_le64(tr + 8) != len)
+  if (got != (ssize_t)sizeof tr || memcmp(tr, TRAILER_MAGIC, 8) != 0 ||
+      byte_get_le64(tr + 8) != len)
     return precis_error_set(err, PRECIS_E_CORRUPTION, "%s: missing or damaged trailer", path);
   uint32_t crc;
   int e = crc_fd(fd, len, &crc);

@@ -48,9 +48,9 @@ typedef struct {
  *   SQ<q>                                       q one of 4, 6, 8, fp16
  * Anything else is INVALID_ARGUMENT; a parameter outside its range is
  * OUT_OF_RANGE; the message names the rule. */
-#define ANN_MAX_HNSW_M 128
+#define ANN_MAX_HNSW_M    128
 #define ANN_MAX_IVF_NLIST 65536
-#define ANN_MAX_PQ_BITS 12
+#define ANN_MAX_PQ_BITS   12
 
 /* Estimated memory of an index: fixed (centroids, codebooks) plus a cost
  * per vector added (stored codes, graph links). */
@@ -61,8 +61,7 @@ typedef struct {
 
 /* Parse and bound `spec` for vectors of `dim` (see above); *cost may be
  * NULL. */
-int ann_spec_check(uint32_t dim, const char *spec, ann_cost *cost,
-                   precis_error *err);
+int ann_spec_check(uint32_t dim, const char *spec, ann_cost *cost, precis_error *err);
 /* Refuse (OUT_OF_RANGE) adds that would take the index's estimated memory
  * past `bytes`; 0 = no limit (the default). */
 void ann_set_budget(ann *a, uint64_t bytes);
@@ -72,8 +71,7 @@ int ann_check_room(const ann *a, size_t n, precis_error *err);
 /* Build an empty index from a FAISS factory string ("HNSW32", "Flat",
  * "IVF256,Flat", ...), checked by ann_spec_check() first. Bad spec ->
  * PRECIS_E_INVALID_ARGUMENT or OUT_OF_RANGE. */
-int ann_create(uint32_t dim, ann_metric metric, const char *spec, ann **out,
-               precis_error *err);
+int ann_create(uint32_t dim, ann_metric metric, const char *spec, ann **out, precis_error *err);
 void ann_destroy(ann *a);
 
 uint32_t ann_dim(const ann *a);
@@ -89,9 +87,8 @@ int ann_add(ann *a, size_t n, const float *x, precis_error *err);
 int ann_set_param(ann *a, const char *name, double value, precis_error *err);
 /* k nearest for each of nq queries. dist and labels are nq*k caller arrays;
  * missing results get label -1. `p` may be NULL. */
-int ann_search(const ann *a, size_t nq, const float *q, size_t k,
-               const ann_search_params *p, float *dist, int64_t *labels,
-               precis_error *err);
+int ann_search(const ann *a, size_t nq, const float *q, size_t k, const ann_search_params *p,
+               float *dist, int64_t *labels, precis_error *err);
 /* ann_search of one query restricted to the labels for which keep(ctx,
  * label) is nonzero (a FAISS IDSelector). HNSW still walks through other
  * labels, so raise ef_search as the kept share drops. keep is called on the
@@ -102,13 +99,12 @@ typedef int (*ann_keep_fn)(void *ctx, int64_t label);
  * full-precision storage with the own beam search), so ef_search need not
  * be raised for the kept share; 0 when it must be. */
 int ann_sel_adaptive(const ann *a);
-int ann_search_sel(const ann *a, const float *q, size_t k,
-                   const ann_search_params *p, ann_keep_fn keep, void *ctx,
-                   float *dist, int64_t *labels, precis_error *err);
+int ann_search_sel(const ann *a, const float *q, size_t k, const ann_search_params *p,
+                   ann_keep_fn keep, void *ctx, float *dist, int64_t *labels, precis_error *err);
 /* Exact raw distances (as ann_search reports them) from q to the vectors
  * of the n labels, in memory; UNIMPLEMENTED unless ann_can_exact(a). */
-int ann_exact_distances(const ann *a, const float *q, size_t n,
-                        const int64_t *labels, float *dist, precis_error *err);
+int ann_exact_distances(const ann *a, const float *q, size_t n, const int64_t *labels, float *dist,
+                        precis_error *err);
 /* 1 when the index holds its vectors at full precision (Flat, HNSW<M>), so
  * that ann_search with `exact` is a brute-force scan in memory; 0 for
  * compressed or transformed indexes (PQ, SQ, IVF, PCA...), where an exact

@@ -32,20 +32,18 @@ thread_local std::exception_ptr faiss_last_exception;
 
 namespace {
 faiss::Index *cpp(FaissIndex *i) { return reinterpret_cast<faiss::Index *>(i); }
-const faiss::Index *cpp(const FaissIndex *i) {
-  return reinterpret_cast<const faiss::Index *>(i);
-}
+const faiss::Index *cpp(const FaissIndex *i) { return reinterpret_cast<const faiss::Index *>(i); }
 const faiss::ParameterSpace *cpp(const FaissParameterSpace *p) {
   return reinterpret_cast<const faiss::ParameterSpace *>(p);
 }
 } // namespace
 
 #define COMPAT_TRY try {
-#define COMPAT_CATCH                              \
-  }                                               \
-  catch (...) {                                   \
-    return faissx_store_current_exception();      \
-  }                                               \
+#define COMPAT_CATCH                         \
+  }                                          \
+  catch (...) {                              \
+    return faissx_store_current_exception(); \
+  }                                          \
   return 0;
 
 extern "C" {
@@ -71,9 +69,7 @@ void faiss_Index_free(FaissIndex *obj) { delete cpp(obj); }
 
 int faiss_Index_d(const FaissIndex *obj) { return cpp(obj)->d; }
 
-int faiss_Index_is_trained(const FaissIndex *obj) {
-  return cpp(obj)->is_trained;
-}
+int faiss_Index_is_trained(const FaissIndex *obj) { return cpp(obj)->is_trained; }
 
 idx_t faiss_Index_ntotal(const FaissIndex *obj) { return cpp(obj)->ntotal; }
 
@@ -98,8 +94,8 @@ int faiss_Index_add(FaissIndex *index, idx_t n, const float *x) {
 int faiss_index_factory(FaissIndex **p_index, int d, const char *description,
                         FaissMetricType metric) {
   COMPAT_TRY
-  *p_index = reinterpret_cast<FaissIndex *>(faiss::index_factory(
-      d, description, static_cast<faiss::MetricType>(metric)));
+  *p_index = reinterpret_cast<FaissIndex *>(
+      faiss::index_factory(d, description, static_cast<faiss::MetricType>(metric)));
   COMPAT_CATCH
 }
 
@@ -115,8 +111,7 @@ void faiss_ParameterSpace_free(FaissParameterSpace *obj) {
   delete reinterpret_cast<faiss::ParameterSpace *>(obj);
 }
 
-int faiss_ParameterSpace_set_index_parameter(const FaissParameterSpace *space,
-                                             FaissIndex *index,
+int faiss_ParameterSpace_set_index_parameter(const FaissParameterSpace *space, FaissIndex *index,
                                              const char *name, double value) {
   COMPAT_TRY
   cpp(space)->set_index_parameter(cpp(index), name, value);

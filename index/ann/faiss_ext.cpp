@@ -39,7 +39,7 @@
 #endif
 
 #define FAISSX_STR_(x) #x
-#define FAISSX_STR(x) FAISSX_STR_(x)
+#define FAISSX_STR(x)  FAISSX_STR_(x)
 
 /* FAISS < 1.8 sizes the HNSW candidate queue from the index's own efSearch
  * and ignores SearchParametersHNSW::efSearch there (fixed upstream in
@@ -75,16 +75,14 @@ class OmpCap {
 /* The index that interprets search parameters (IndexPreTransform forwards
  * them to its sub-index). */
 const faiss::Index *param_target(const faiss::Index *ix) {
-  while (auto pt = dynamic_cast<const faiss::IndexPreTransform *>(ix))
-    ix = pt->index;
+  while (auto pt = dynamic_cast<const faiss::IndexPreTransform *>(ix)) ix = pt->index;
   return ix;
 }
 
 /* Search asking FAISS for kw >= k results per query, keeping the first k;
  * queries go in chunks so the scratch stays around 12 MiB. */
-void search_widened(const faiss::Index *ix, idx_t n, const float *x, idx_t k,
-                    idx_t kw, const faiss::SearchParameters *params,
-                    float *distances, idx_t *labels) {
+void search_widened(const faiss::Index *ix, idx_t n, const float *x, idx_t k, idx_t kw,
+                    const faiss::SearchParameters *params, float *distances, idx_t *labels) {
   const idx_t chunk = std::max<idx_t>(1, (idx_t{1} << 20) / kw);
   std::vector<float> dis;
   std::vector<idx_t> lab; /* the C API's idx_t: int64_t, like FAISS's */
@@ -179,8 +177,10 @@ struct FastFlatDistance final : faiss::FlatCodesDistanceComputer {
   /* negate: return minus the inner product (what HNSW minimises), so that
    * the serial search needs no NegatedDistance wrapper around it */
   FastFlatDistance(const faiss::IndexFlat &s, bool negate = false)
-      : faiss::FlatCodesDistanceComputer(s.codes.data(), s.code_size), d(static_cast<size_t>(s.d)),
-        ip(s.metric_type == faiss::METRIC_INNER_PRODUCT), sign(negate ? -1.0f : 1.0f),
+      : faiss::FlatCodesDistanceComputer(s.codes.data(), s.code_size),
+        d(static_cast<size_t>(s.d)),
+        ip(s.metric_type == faiss::METRIC_INNER_PRODUCT),
+        sign(negate ? -1.0f : 1.0f),
         xb(s.get_xb()) {}
   void set_query(const float *x) override { q = x; }
   float distance_to_code(const uint8_t *code) override {
@@ -349,7 +349,8 @@ void hnsw_search_serial(const faiss::IndexHNSW *h, idx_t n, const float *x, idx_
   auto fast = dynamic_cast<const FastFlat *>(h->storage);
   if (fast && beam_enabled()) {
     FastFlatDistance fd(*fast, sim); /* negated in place */
-    const int ef = static_cast<int>(std::max<idx_t>(params ? params->efSearch : h->hnsw.efSearch, k));
+    const int ef =
+        static_cast<int>(std::max<idx_t>(params ? params->efSearch : h->hnsw.efSearch, k));
     for (idx_t i = 0; i < n; i++) {
       fd.set_query(x + i * h->d);
       beam_search(h->hnsw, fd, k, ef, labels + i * k, distances + i * k, s.vt, s.beam,
@@ -392,8 +393,7 @@ int faissx_store_current_exception() noexcept {
     return -2;
   } catch (const std::exception &) {
     return -4;
-  } catch (...) {
-  }
+  } catch (...) {}
   return -1;
 }
 
@@ -406,9 +406,8 @@ struct CallbackSelector : faiss::IDSelector {
   void *ctx;
 };
 
-int search_impl(const FaissIndex *index, idx_t n, const float *x, idx_t k,
-                int ef_search, size_t nprobe, const faiss::IDSelector *sel,
-                float *distances, idx_t *labels) {
+int search_impl(const FaissIndex *index, idx_t n, const float *x, idx_t k, int ef_search,
+                size_t nprobe, const faiss::IDSelector *sel, float *distances, idx_t *labels) {
   try {
     const auto *ix = reinterpret_cast<const faiss::Index *>(index);
     FAISS_THROW_IF_NOT_MSG(n >= 0 && k > 0, "faissx_search: bad n or k");
@@ -434,8 +433,7 @@ int search_impl(const FaissIndex *index, idx_t n, const float *x, idx_t k,
         hnsw_params.efSearch = ef_search;
         hnsw_params.check_relative_distance = h->hnsw.check_relative_distance;
         params = &hnsw_params;
-        if (FAISSX_WIDEN_HNSW_K && ef_search > h->hnsw.efSearch)
-          kw = std::max<idx_t>(k, ef_search);
+        if (FAISSX_WIDEN_HNSW_K && ef_search > h->hnsw.efSearch) kw = std::max<idx_t>(k, ef_search);
       }
     } else if (auto ivf = dynamic_cast<const faiss::IndexIVF *>(target)) {
       auto hq = dynamic_cast<const faiss::IndexHNSW *>(ivf->quantizer);
@@ -444,8 +442,7 @@ int search_impl(const FaissIndex *index, idx_t n, const float *x, idx_t k,
         ivf_params.max_codes = ivf->max_codes;
         if (ef_search > 0 && hq) {
           hnsw_params.efSearch = ef_search;
-          hnsw_params.check_relative_distance =
-              hq->hnsw.check_relative_distance;
+          hnsw_params.check_relative_distance = hq->hnsw.check_relative_distance;
           ivf_params.quantizer_params = &hnsw_params;
         }
         params = &ivf_params;
@@ -469,7 +466,8 @@ int search_impl(const FaissIndex *index, idx_t n, const float *x, idx_t k,
 #pragma omp parallel for schedule(dynamic)
       for (idx_t i = 0; i < n; i++) {
         try {
-          hnsw_search_serial(hnsw, 1, x + i * hnsw->d, k, kw, hp, distances + i * k, labels + i * k);
+          hnsw_search_serial(hnsw, 1, x + i * hnsw->d, k, kw, hp, distances + i * k,
+                             labels + i * k);
         } catch (...) {
 #pragma omp critical
           failed = std::current_exception();
@@ -490,15 +488,13 @@ int search_impl(const FaissIndex *index, idx_t n, const float *x, idx_t k,
 }
 } // namespace
 
-extern "C" int faissx_search(const FaissIndex *index, idx_t n, const float *x,
-                             idx_t k, int ef_search, size_t nprobe,
-                             float *distances, idx_t *labels) {
+extern "C" int faissx_search(const FaissIndex *index, idx_t n, const float *x, idx_t k,
+                             int ef_search, size_t nprobe, float *distances, idx_t *labels) {
   return search_impl(index, n, x, k, ef_search, nprobe, nullptr, distances, labels);
 }
 
-extern "C" int faissx_search_sel(const FaissIndex *index, idx_t n, const float *x,
-                                 idx_t k, int ef_search, size_t nprobe,
-                                 faissx_keep_fn keep, void *ctx,
+extern "C" int faissx_search_sel(const FaissIndex *index, idx_t n, const float *x, idx_t k,
+                                 int ef_search, size_t nprobe, faissx_keep_fn keep, void *ctx,
                                  float *distances, idx_t *labels) {
   CallbackSelector sel(keep, ctx);
   return search_impl(index, n, x, k, ef_search, nprobe, &sel, distances, labels);
@@ -532,9 +528,12 @@ extern "C" int faissx_exact_distances(const FaissIndex *index, const float *x, i
     if (labels[i] < 0 || labels[i] >= flat->ntotal) return -1;
     const float *v = xb + static_cast<size_t>(labels[i]) * d;
     if (i + 1 < n && labels[i + 1] >= 0 && labels[i + 1] < flat->ntotal)
-      _mm_prefetch(reinterpret_cast<const char *>(xb + static_cast<size_t>(labels[i + 1]) * d), _MM_HINT_T0);
-    if (fast) distances[i] = ip ? ip_avx2(x, v, d) : l2_avx2(x, v, d);
-    else distances[i] = ip ? faiss::fvec_inner_product(x, v, d) : faiss::fvec_L2sqr(x, v, d);
+      _mm_prefetch(reinterpret_cast<const char *>(xb + static_cast<size_t>(labels[i + 1]) * d),
+                   _MM_HINT_T0);
+    if (fast)
+      distances[i] = ip ? ip_avx2(x, v, d) : l2_avx2(x, v, d);
+    else
+      distances[i] = ip ? faiss::fvec_inner_product(x, v, d) : faiss::fvec_L2sqr(x, v, d);
   }
   return 0;
 }
@@ -575,8 +574,7 @@ extern "C" int faissx_last_error_is_oom(void) {
     std::rethrow_exception(faiss_last_exception);
   } catch (const std::bad_alloc &) {
     return 1;
-  } catch (...) {
-  }
+  } catch (...) {}
   return 0;
 }
 

@@ -24,9 +24,8 @@ extern "C" {
  * safe. ef_search (HNSW, also an IVF's HNSW quantizer) and nprobe (IVF):
  * 0 = the index's own default; a parameter that does not apply to the index
  * type is ignored. Never uses more OpenMP threads than there are queries. */
-int faissx_search(const FaissIndex *index, idx_t n, const float *x, idx_t k,
-                  int ef_search, size_t nprobe, float *distances,
-                  idx_t *labels);
+int faissx_search(const FaissIndex *index, idx_t n, const float *x, idx_t k, int ef_search,
+                  size_t nprobe, float *distances, idx_t *labels);
 
 /* faissx_search restricted to the labels for which keep(ctx, label) returns
  * nonzero (a faiss::IDSelector over the callback; Flat, HNSW and IVF honour
@@ -38,9 +37,9 @@ typedef int (*faissx_keep_fn)(void *ctx, idx_t label);
  * best and stop rule count members only (so ef_search need not grow as the
  * kept share drops); 0 for FAISS's own loops. */
 int faissx_sel_adaptive(const FaissIndex *index);
-int faissx_search_sel(const FaissIndex *index, idx_t n, const float *x, idx_t k,
-                      int ef_search, size_t nprobe, faissx_keep_fn keep,
-                      void *ctx, float *distances, idx_t *labels);
+int faissx_search_sel(const FaissIndex *index, idx_t n, const float *x, idx_t k, int ef_search,
+                      size_t nprobe, faissx_keep_fn keep, void *ctx, float *distances,
+                      idx_t *labels);
 
 /* The flat index holding `index`'s vectors at full precision: the index
  * itself when it is an IndexFlat, the storage of an IndexHNSWFlat; NULL when
@@ -53,8 +52,8 @@ const FaissIndex *faissx_exact_view(const FaissIndex *index);
  * between query x and the n vectors with the given labels, read from the
  * full-precision storage (faissx_exact_view). -1 when the index has none or
  * a label is out of range. */
-int faissx_exact_distances(const FaissIndex *index, const float *x, idx_t n,
-                           const idx_t *labels, float *distances);
+int faissx_exact_distances(const FaissIndex *index, const float *x, idx_t n, const idx_t *labels,
+                           float *distances);
 /* The full-precision vectors of faissx_exact_view(index), row after row
  * (d floats each, labels 0..ntotal-1), or NULL when it is NULL. Borrowed:
  * valid until the next add to the index. */

@@ -31,60 +31,48 @@ static const char *metric_name(engine_metric m) {
 
 int coll_config_check(engine_collection_config *cfg, precis_error *err) {
   if (cfg->dim < 1 || cfg->dim > PRECIS_MAX_DIM)
-    return precis_error_set(err, PRECIS_E_OUT_OF_RANGE,
-                            "dimension %u outside 1..%d", cfg->dim,
+    return precis_error_set(err, PRECIS_E_OUT_OF_RANGE, "dimension %u outside 1..%d", cfg->dim,
                             PRECIS_MAX_DIM);
   if ((int)cfg->metric < 0 || cfg->metric > ENGINE_METRIC_L2)
-    return precis_error_set(err, PRECIS_E_INVALID_ARGUMENT, "unknown metric %d",
-                            (int)cfg->metric);
+    return precis_error_set(err, PRECIS_E_INVALID_ARGUMENT, "unknown metric %d", (int)cfg->metric);
   if (memchr(cfg->index_spec, 0, sizeof cfg->index_spec) == NULL)
     return precis_error_set(err, PRECIS_E_OUT_OF_RANGE, "index spec too long");
   if (cfg->knn_k == 0) cfg->knn_k = 16;
   if (cfg->knn_k > PRECIS_MAX_KNN_K)
-    return precis_error_set(err, PRECIS_E_OUT_OF_RANGE,
-                            "knn_k %u outside 1..%d", cfg->knn_k,
+    return precis_error_set(err, PRECIS_E_OUT_OF_RANGE, "knn_k %u outside 1..%d", cfg->knn_k,
                             PRECIS_MAX_KNN_K);
   if (cfg->hnsw_ef_construction == 0) cfg->hnsw_ef_construction = 200;
   if (cfg->hnsw_ef_search == 0) cfg->hnsw_ef_search = 200;
   if (cfg->ivf_nprobe == 0) cfg->ivf_nprobe = 16;
-  if (cfg->hnsw_ef_construction > 4096 || cfg->hnsw_ef_search > 4096 ||
-      cfg->ivf_nprobe > 65536)
+  if (cfg->hnsw_ef_construction > 4096 || cfg->hnsw_ef_search > 4096 || cfg->ivf_nprobe > 65536)
     return precis_error_set(err, PRECIS_E_OUT_OF_RANGE,
                             "efConstruction/efSearch at most 4096, nprobe at "
                             "most 65536");
   return PRECIS_OK;
 }
 
-char *coll_descriptor_json(const char *name, uint32_t id,
-                           const engine_collection_config *cfg) {
-  json_t *j = json_pack("{s:s, s:i, s:i, s:s, s:s, s:i, s:i, s:i, s:i}",
-                        "name", name, "id", (json_int_t)id, "dim",
-                        (json_int_t)cfg->dim, "metric", metric_name(cfg->metric),
-                        "index", cfg->index_spec, "knn_k",
-                        (json_int_t)cfg->knn_k, "ef_construction",
-                        (json_int_t)cfg->hnsw_ef_construction, "ef_search",
-                        (json_int_t)cfg->hnsw_ef_search, "nprobe",
-                        (json_int_t)cfg->ivf_nprobe);
+char *coll_descriptor_json(const char *name, uint32_t id, const engine_collection_config *cfg) {
+  json_t *j = json_pack(
+      "{s:s, s:i, s:i, s:s, s:s, s:i, s:i, s:i, s:i}", "name", name, "id", (json_int_t)id, "dim",
+      (json_int_t)cfg->dim, "metric", metric_name(cfg->metric), "index", cfg->index_spec, "knn_k",
+      (json_int_t)cfg->knn_k, "ef_construction", (json_int_t)cfg->hnsw_ef_construction, "ef_search",
+      (json_int_t)cfg->hnsw_ef_search, "nprobe", (json_int_t)cfg->ivf_nprobe);
   if (!j) return NULL;
   char *s = json_dumps(j, JSON_COMPACT | JSON_SORT_KEYS);
   json_decref(j);
   return s;
 }
 
-static int parse_descriptor(coll *c, const char *desc, size_t len,
-                            precis_error *err) {
+static int parse_descriptor(coll *c, const char *desc, size_t len, precis_error *err) {
   json_error_t je;
   json_t *j = json_loadb(desc, len, 0, &je);
   if (!j) return precis_error_set(err, PRECIS_E_CORRUPTION, "descriptor: %s", je.text);
   const char *name = NULL, *metric = NULL, *index = NULL;
   json_int_t id = 0, dim = 0, knn = 0, efc = 0, efs = 0, np = 0;
-  int rc = json_unpack_ex(j, &je, 0, "{s:s, s:I, s:I, s:s, s:s, s:I, s:I, s:I, s:I}",
-                          "name", &name, "id", &id, "dim", &dim, "metric",
-                          &metric, "index", &index, "knn_k", &knn,
-                          "ef_construction", &efc, "ef_search", &efs, "nprobe",
-                          &np);
-  if (rc != 0 || strlen(name) > PRECIS_MAX_NAME_LEN ||
-      strlen(index) >= PRECIS_MAX_INDEX_SPEC_LEN) {
+  int rc = json_unpack_ex(j, &je, 0, "{s:s, s:I, s:I, s:s, s:s, s:I, s:I, s:I, s:I}", "name", &name,
+                          "id", &id, "dim", &dim, "metric", &metric, "index", &index, "knn_k", &knn,
+                          "ef_construction", &efc, "ef_search", &efs, "nprobe", &np);
+  if (rc != 0 || strlen(name) > PRECIS_MAX_NAME_LEN || strlen(index) >= PRECIS_MAX_INDEX_SPEC_LEN) {
     json_decref(j);
     return precis_error_set(err, PRECIS_E_CORRUPTION, "descriptor fields");
   }
@@ -111,8 +99,7 @@ void coll__meta_key(unsigned char *k, char tag, uint32_t cid) {
   store_put_be32(k + 1, cid);
 }
 
-static int read_meta_u64(store *st, char tag, uint32_t cid, uint64_t *v,
-                         precis_error *err) {
+static int read_meta_u64(store *st, char tag, uint32_t cid, uint64_t *v, precis_error *err) {
   unsigned char k[5];
   coll__meta_key(k, tag, cid);
   char *val;
@@ -164,9 +151,9 @@ static int slots_put(int fd, uint32_t *crc, const void *p, size_t n) {
 /* The slot map of a collection at one write sequence, copied out under the
  * lock so that the file is written without it. */
 typedef struct {
-  uint64_t hdr[4];       /* id, seq, nslots, count */
+  uint64_t hdr[4]; /* id, seq, nslots, count */
   uint64_t *slot_id;
-  unsigned char *liveb;  /* one byte per slot */
+  unsigned char *liveb; /* one byte per slot */
 } slots_image;
 
 static void slots_image_free(slots_image *im) {
@@ -237,9 +224,11 @@ static int load_slots(coll *c, const char *path, uint64_t *seq, precis_error *er
   size_t n = (size_t)byte_get_le64(hdr + 24);
   ids = malloc((n ? n : 1) * sizeof *ids);
   liveb = malloc(n ? n : 1);
-  if (!ids || !liveb) { rc = PRECIS_E_NO_MEMORY; goto out; }
-  if (fread(ids, sizeof *ids, n, f) != n || fread(liveb, 1, n, f) != n ||
-      fread(tail, 1, 4, f) != 4)
+  if (!ids || !liveb) {
+    rc = PRECIS_E_NO_MEMORY;
+    goto out;
+  }
+  if (fread(ids, sizeof *ids, n, f) != n || fread(liveb, 1, n, f) != n || fread(tail, 1, 4, f) != 4)
     goto out;
   uint32_t crc = crc32c_update(0, hdr, sizeof hdr);
   crc = crc32c_update(crc, ids, n * sizeof *ids);
@@ -248,9 +237,15 @@ static int load_slots(coll *c, const char *path, uint64_t *seq, precis_error *er
   for (size_t s = 0; s < n; s++) ids[s] = byte_get_le64((const unsigned char *)&ids[s]);
   uint64_t count = byte_get_le64(hdr + 32);
   idmap_free(&c->live);
-  if (idmap_reserve(&c->live, (size_t)count)) { rc = PRECIS_E_NO_MEMORY; goto out; }
+  if (idmap_reserve(&c->live, (size_t)count)) {
+    rc = PRECIS_E_NO_MEMORY;
+    goto out;
+  }
   for (size_t s = 0; s < n; s++)
-    if (liveb[s] && idmap_put(&c->live, ids[s], s)) { rc = PRECIS_E_NO_MEMORY; goto out; }
+    if (liveb[s] && idmap_put(&c->live, ids[s], s)) {
+      rc = PRECIS_E_NO_MEMORY;
+      goto out;
+    }
   free(c->slot_id);
   c->slot_id = ids;
   ids = NULL;
@@ -272,8 +267,10 @@ out:
  * exclusive lock once both files are durable. `wait`: false returns at once
  * when another save or a rebuild holds save_mu (periodic saves). */
 int coll__save_index(coll *c, bool wait, precis_error *err) {
-  if (wait) pthread_mutex_lock(&c->save_mu);
-  else if (pthread_mutex_trylock(&c->save_mu) != 0) return PRECIS_OK;
+  if (wait)
+    pthread_mutex_lock(&c->save_mu);
+  else if (pthread_mutex_trylock(&c->save_mu) != 0)
+    return PRECIS_OK;
   char fp[4200], sp[4200];
   index_paths(c, fp, sp, sizeof fp);
   slots_image im = {{0}, NULL, NULL};
@@ -282,10 +279,14 @@ int coll__save_index(coll *c, bool wait, precis_error *err) {
   bool todo = c->dirty && c->ann;
   uint64_t seq = c->seq, ops = c->ops_since_save;
   int rc = PRECIS_OK;
-  if (todo && !(rc = slots_image_take(c, seq, &im, err))) rc = ann_save_begin(c->ann, fp, &pend, err);
+  if (todo && !(rc = slots_image_take(c, seq, &im, err)))
+    rc = ann_save_begin(c->ann, fp, &pend, err);
   pthread_rwlock_unlock(&c->lock);
   if (!todo || rc) goto out;
-  if ((rc = ann_save_finish(pend, err))) { pend = NULL; goto out; }
+  if ((rc = ann_save_finish(pend, err))) {
+    pend = NULL;
+    goto out;
+  }
   pend = NULL;
   if ((rc = save_slots(&im, sp, err))) goto out;
   pthread_rwlock_wrlock(&c->lock);
@@ -309,8 +310,11 @@ int coll__save_index(coll *c, bool wait, precis_error *err) {
     store_batch_destroy(b);
   }
   /* not fatal: the log after seq is intact and older entries are skipped */
-  if (trc && c->log) c->log(c->log_ctx, COLL_LOG_WARN, "collection %s: log trim failed: %s", c->name, e2.msg);
-  if (c->log) c->log(c->log_ctx, COLL_LOG_DEBUG, "collection %s: index saved at seq %llu", c->name, (unsigned long long)seq);
+  if (trc && c->log)
+    c->log(c->log_ctx, COLL_LOG_WARN, "collection %s: log trim failed: %s", c->name, e2.msg);
+  if (c->log)
+    c->log(c->log_ctx, COLL_LOG_DEBUG, "collection %s: index saved at seq %llu", c->name,
+           (unsigned long long)seq);
 out:
   ann_save_abort(pend);
   slots_image_free(&im);
@@ -321,8 +325,10 @@ out:
 int coll_save_index(coll *c, precis_error *err) { return coll__save_index(c, true, err); }
 
 void coll_save_block(coll *c, bool block) {
-  if (block) pthread_mutex_lock(&c->save_mu);
-  else pthread_mutex_unlock(&c->save_mu);
+  if (block)
+    pthread_mutex_lock(&c->save_mu);
+  else
+    pthread_mutex_unlock(&c->save_mu);
 }
 
 int coll_save_index_copy(coll *c, const char *dir, precis_error *err) {
@@ -370,8 +376,14 @@ static int load_saved(coll *c, char *why, size_t whylen) {
   uint64_t saved = 0, first = 0, replayed = 0;
   ann *a = NULL;
   int rc = load_slots(c, sp, &saved, &e);
-  if (rc) { snprintf(why, whylen, "%s", rc == PRECIS_E_NOT_FOUND ? "no saved index" : e.msg); return rc; }
-  if ((rc = ann_load(fp, &a, &e))) { snprintf(why, whylen, "index file: %s", e.msg); return rc; }
+  if (rc) {
+    snprintf(why, whylen, "%s", rc == PRECIS_E_NOT_FOUND ? "no saved index" : e.msg);
+    return rc;
+  }
+  if ((rc = ann_load(fp, &a, &e))) {
+    snprintf(why, whylen, "index file: %s", e.msg);
+    return rc;
+  }
   if (ann_dim(a) != c->cfg.dim || ann_ntotal(a) != c->nslots) {
     snprintf(why, whylen, "index file does not match its slot map");
     ann_destroy(a);
@@ -383,7 +395,11 @@ static int load_saved(coll *c, char *why, size_t whylen) {
     ann_destroy(a);
     return PRECIS_E_CORRUPTION;
   }
-  if ((rc = first_log_seq(c, &first, &e))) { snprintf(why, whylen, "%s", e.msg); ann_destroy(a); return rc; }
+  if ((rc = first_log_seq(c, &first, &e))) {
+    snprintf(why, whylen, "%s", e.msg);
+    ann_destroy(a);
+    return rc;
+  }
   if (saved < c->seq && (first == 0 || first > saved + 1)) {
     snprintf(why, whylen, "saved index (seq %llu) is older than the replay log",
              (unsigned long long)saved);
@@ -392,7 +408,9 @@ static int load_saved(coll *c, char *why, size_t whylen) {
   }
   /* the spec of the index loaded, not of the count: an automatic
    * collection's index is Flat or HNSW32 (upkeep.h) */
-  const char *spec = !c->auto_spec ? c->cfg.index_spec : ann_is_flat(a) ? UPKEEP_AUTO_SMALL : UPKEEP_AUTO_LARGE;
+  const char *spec = !c->auto_spec    ? c->cfg.index_spec
+                     : ann_is_flat(a) ? UPKEEP_AUTO_SMALL
+                                      : UPKEEP_AUTO_LARGE;
   if ((rc = upkeep_set_params(c, a, spec, &e))) {
     snprintf(why, whylen, "index parameters: %s", e.msg);
     ann_destroy(a);
@@ -405,8 +423,8 @@ static int load_saved(coll *c, char *why, size_t whylen) {
     return rc;
   }
   if (c->live.len != c->count) {
-    snprintf(why, whylen, "index holds %zu live points, the store %llu",
-             c->live.len, (unsigned long long)c->count);
+    snprintf(why, whylen, "index holds %zu live points, the store %llu", c->live.len,
+             (unsigned long long)c->count);
     return PRECIS_E_CORRUPTION;
   }
   c->index_seq = saved;
@@ -421,8 +439,8 @@ static int load_saved(coll *c, char *why, size_t whylen) {
 static void load_tokens(coll *c);
 
 int coll_open(store *st, const char *ann_dir, const char *desc, size_t desc_len,
-              const engine_options *eo, coll_log_fn log, void *log_ctx,
-              coll **out, precis_error *err) {
+              const engine_options *eo, coll_log_fn log, void *log_ctx, coll **out,
+              precis_error *err) {
   coll *c = calloc(1, sizeof *c);
   if (!c) return precis_error_set(err, PRECIS_E_NO_MEMORY, "collection");
   c->st = st;
@@ -440,13 +458,19 @@ int coll_open(store *st, const char *ann_dir, const char *desc, size_t desc_len,
   pthread_mutex_init(&c->save_mu, NULL);
   int rc;
   c->ann_dir = strdup(ann_dir);
-  if (!c->ann_dir) { rc = precis_error_set(err, PRECIS_E_NO_MEMORY, "collection"); goto fail; }
+  if (!c->ann_dir) {
+    rc = precis_error_set(err, PRECIS_E_NO_MEMORY, "collection");
+    goto fail;
+  }
   if ((rc = parse_descriptor(c, desc, desc_len, err))) goto fail;
   if ((rc = read_meta_u64(st, 's', c->id, &c->seq, err))) goto fail;
   if ((rc = read_meta_u64(st, 'n', c->id, &c->count, err))) goto fail;
   if ((rc = read_meta_u64(st, 'k', c->id, &c->knn_edges, err))) goto fail;
   if ((rc = read_meta_u64(st, 'l', c->id, &c->links, err))) goto fail;
-  if (!(c->gm = gmem_create(st, c->id))) { rc = precis_error_set(err, PRECIS_E_NO_MEMORY, "collection"); goto fail; }
+  if (!(c->gm = gmem_create(st, c->id))) {
+    rc = precis_error_set(err, PRECIS_E_NO_MEMORY, "collection");
+    goto fail;
+  }
   if ((rc = gmem_load(c->gm, err))) goto fail;
   char why[512];
   if (load_saved(c, why, sizeof why) != PRECIS_OK) {
@@ -464,7 +488,10 @@ int coll_open(store *st, const char *ann_dir, const char *desc, size_t desc_len,
       rc = upkeep_new_ann(c, spec, &c->ann, err);
       if (rc) goto fail;
       snprintf(c->cur_spec, sizeof c->cur_spec, "%s", spec);
-      if (!ann_is_trained(c->ann)) { ann_destroy(c->ann); c->ann = NULL; }
+      if (!ann_is_trained(c->ann)) {
+        ann_destroy(c->ann);
+        c->ann = NULL;
+      }
     }
   }
   if ((rc = pidx_open(c, err))) goto fail;
@@ -557,7 +584,10 @@ static void load_tokens(coll *c) {
   store_put_be32(prefix, c->id);
   store_iter *it = store_iter_create(c->st, STORE_CF_PAY, prefix, 4);
   if (!it) return;
-  if (idmap_reserve(&c->tokens, (size_t)c->count)) { store_iter_destroy(it); return; }
+  if (idmap_reserve(&c->tokens, (size_t)c->count)) {
+    store_iter_destroy(it);
+    return;
+  }
   for (; store_iter_valid(it); store_iter_next(it)) {
     size_t kl, vl;
     const unsigned char *k = (const unsigned char *)store_iter_key(it, &kl);
@@ -575,7 +605,8 @@ void coll_describe(coll *c, engine_collection_info *o) {
   snprintf(o->name, sizeof o->name, "%s", c->name);
   o->id = c->id;
   o->config = c->cfg;
-  if (c->auto_spec) snprintf(o->config.index_spec, sizeof o->config.index_spec, "auto:%.100s", c->cur_spec);
+  if (c->auto_spec)
+    snprintf(o->config.index_spec, sizeof o->config.index_spec, "auto:%.100s", c->cur_spec);
   o->count = c->count;
   o->ann_total = c->ann ? ann_ntotal(c->ann) : 0;
   o->tombstones = c->ann ? c->nslots - c->live.len : 0;

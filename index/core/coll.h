@@ -45,8 +45,8 @@
 typedef void (*coll_log_fn)(void *ctx, int level, const char *fmt, ...);
 
 #define COLL_LOG_DEBUG 0
-#define COLL_LOG_INFO 1
-#define COLL_LOG_WARN 2
+#define COLL_LOG_INFO  1
+#define COLL_LOG_WARN  2
 #define COLL_LOG_ERROR 3
 
 typedef struct coll {
@@ -59,20 +59,20 @@ typedef struct coll {
   pthread_rwlock_t lock;
   pthread_mutex_t save_mu;
 
-  ann *ann;            /* NULL while untrained (IVF with too few points) */
+  ann *ann; /* NULL while untrained (IVF with too few points) */
   char cur_spec[PRECIS_MAX_INDEX_SPEC_LEN];
   uint64_t *slot_id;
   size_t nslots, slot_cap;
-  idmap live;          /* point id -> slot */
-  uint64_t count;      /* live points (== live.len when ann is ready) */
+  idmap live;     /* point id -> slot */
+  uint64_t count; /* live points (== live.len when ann is ready) */
 
-  uint64_t seq;        /* last write sequence of this collection */
-  uint64_t index_seq;  /* sequence the in-memory index reflects on disk */
-  bool dirty;          /* index changed since saved */
+  uint64_t seq;       /* last write sequence of this collection */
+  uint64_t index_seq; /* sequence the in-memory index reflects on disk */
+  bool dirty;         /* index changed since saved */
   uint64_t ops_since_save;
   uint64_t dirty_since_ms; /* monotonic ms of the first unsaved change; 0 = none */
   /* upkeep (upkeep.h) */
-  uint64_t train_at;   /* count at which an index-less collection next builds
+  uint64_t train_at; /* count at which an index-less collection next builds
                           one; 0 = UPKEEP_TRAIN_FIRST */
   bool rebuild_due, rebuilding, save_due;
   uint64_t rebuild_hold_seq; /* no rebuild attempt before this sequence */
@@ -80,10 +80,10 @@ typedef struct coll {
   /* registry (engine.c) */
   unsigned refs;
   bool dropping;
-  uint64_t knn_edges, links; /* edge counters (graph module) */
+  uint64_t knn_edges, links;    /* edge counters (graph module) */
   int64_t pend_knn, pend_links; /* deltas staged for the batch in flight */
-  gmem *gm;            /* the edges in memory (graph_mem.h) */
-  idmap tokens;        /* point id -> token count; an absent id is read
+  gmem *gm;                     /* the edges in memory (graph_mem.h) */
+  idmap tokens;                 /* point id -> token count; an absent id is read
                           from its payload */
 
   struct pidx_set *pidx; /* payload indexes (payload_index.c), never NULL once open */
@@ -94,15 +94,14 @@ typedef struct coll {
 } coll;
 
 /* Descriptor JSON of a new collection (malloc'd, free()). */
-char *coll_descriptor_json(const char *name, uint32_t id,
-                           const engine_collection_config *cfg);
+char *coll_descriptor_json(const char *name, uint32_t id, const engine_collection_config *cfg);
 /* Fill defaults and check a config; OUT_OF_RANGE / INVALID_ARGUMENT. */
 int coll_config_check(engine_collection_config *cfg, precis_error *err);
 
 /* Open from its descriptor; loads or rebuilds the index. */
 int coll_open(store *st, const char *ann_dir, const char *desc, size_t desc_len,
-              const engine_options *eo, coll_log_fn log, void *log_ctx,
-              coll **out, precis_error *err);
+              const engine_options *eo, coll_log_fn log, void *log_ctx, coll **out,
+              precis_error *err);
 /* Saves the index when dirty (if save), frees everything. */
 void coll_close(coll *c, bool save);
 /* Removes the index files of collection id (after its data was dropped). */
@@ -122,15 +121,13 @@ int coll_save_index_copy(coll *c, const char *dir, precis_error *err);
 /* The entry points below take the collection lock themselves. */
 /* defer_graph: no kNN upkeep (ENGINE_UPSERT_DEFER_GRAPH); *upserted (may
  * be NULL) receives the number of distinct ids written. */
-int coll_upsert(coll *c, const engine_point_in *pts, size_t n, bool defer_graph,
-                size_t *upserted, precis_error *err);
-int coll_get(coll *c, const uint64_t *ids, size_t n, bool with_vectors,
-             engine_point **out, precis_error *err);
-int coll_delete(coll *c, const uint64_t *ids, size_t n, size_t *deleted,
+int coll_upsert(coll *c, const engine_point_in *pts, size_t n, bool defer_graph, size_t *upserted,
                 precis_error *err);
-int coll_search(coll *c, const float *q, uint32_t dim, uint32_t k,
-                const engine_search_params *sp, engine_hit *hits,
-                size_t *nhits, precis_error *err);
+int coll_get(coll *c, const uint64_t *ids, size_t n, bool with_vectors, engine_point **out,
+             precis_error *err);
+int coll_delete(coll *c, const uint64_t *ids, size_t n, size_t *deleted, precis_error *err);
+int coll_search(coll *c, const float *q, uint32_t dim, uint32_t k, const engine_search_params *sp,
+                engine_hit *hits, size_t *nhits, precis_error *err);
 void coll_describe(coll *c, engine_collection_info *out);
 
 /* Helpers shared with the graph and retrieve modules (lock held by caller). */
@@ -142,17 +139,15 @@ int coll__vector(coll *c, uint64_t id, float *out, precis_error *err);
 /* Token count of a live point: from memory, else from its payload. */
 int coll__tokens(coll *c, uint64_t id, uint32_t *tokens, precis_error *err);
 /* ANN/exact top-k of a prepared (normalised for cosine) query; no locking. */
-int coll__search_locked(coll *c, const float *q, uint32_t k,
-                        const engine_search_params *sp, engine_hit *hits,
-                        size_t *nhits, precis_error *err);
+int coll__search_locked(coll *c, const float *q, uint32_t k, const engine_search_params *sp,
+                        engine_hit *hits, size_t *nhits, precis_error *err);
 /* The same for nq queries at once (FAISS parallelises over them); hits is
  * nq*k, nhits nq. */
 int coll__search_batch_locked(coll *c, const float *q, size_t nq, uint32_t k,
-                              const engine_search_params *sp, engine_hit *hits,
-                              size_t *nhits, precis_error *err);
+                              const engine_search_params *sp, engine_hit *hits, size_t *nhits,
+                              precis_error *err);
 /* Key of a point in VEC/PAY: cid|id (12 bytes). */
-static inline void coll__point_key(unsigned char k[12], uint32_t cid,
-                                   uint64_t id) {
+static inline void coll__point_key(unsigned char k[12], uint32_t cid, uint64_t id) {
   store_put_be32(k, cid);
   store_put_be64(k + 4, id);
 }

@@ -24,13 +24,13 @@ int coll__slots_push(coll *c, uint64_t id) {
 
 /* The in-memory index of a collection, as one movable unit. */
 typedef struct {
-  ann *a;              /* NULL: no index (untrained), live maps to UINT64_MAX */
+  ann *a; /* NULL: no index (untrained), live maps to UINT64_MAX */
   char spec[PRECIS_MAX_INDEX_SPEC_LEN];
   uint64_t *slot_id;
   size_t nslots, scap;
   idmap live;
-  uint64_t count;      /* vectors read while building */
-  bool untrained;      /* training failed: too few points */
+  uint64_t count; /* vectors read while building */
+  bool untrained; /* training failed: too few points */
 } ixparts;
 
 static void parts_free(ixparts *p) {
@@ -79,7 +79,8 @@ static int build_flush(ixparts *p, const float *buf, const uint64_t *ids, size_t
       p->slot_id = q;
       p->scap = cap;
     }
-    if (idmap_put(&p->live, ids[i], p->nslots)) return precis_error_set(err, PRECIS_E_NO_MEMORY, "rebuild");
+    if (idmap_put(&p->live, ids[i], p->nslots))
+      return precis_error_set(err, PRECIS_E_NO_MEMORY, "rebuild");
     p->slot_id[p->nslots++] = ids[i];
   }
   return PRECIS_OK;
@@ -97,7 +98,10 @@ static int build_train(coll *c, ixparts *p, store_iter *train, precis_error *err
     if (n == cap) {
       cap = cap ? cap * 2 : 4096;
       float *q = realloc(all, cap * dim * sizeof(float));
-      if (!q) { free(all); return precis_error_set(err, PRECIS_E_NO_MEMORY, "train"); }
+      if (!q) {
+        free(all);
+        return precis_error_set(err, PRECIS_E_NO_MEMORY, "train");
+      }
       all = q;
     }
     memcpy(all + n * dim, v, vl);
@@ -110,8 +114,9 @@ static int build_train(coll *c, ixparts *p, store_iter *train, precis_error *err
       if (te.code == PRECIS_E_NO_MEMORY) {
         rc = precis_error_set(err, te.code, "train: %s", te.msg);
       } else { /* too few points to train: stay without an index, searches scan */
-        if (c->log) c->log(c->log_ctx, COLL_LOG_INFO, "collection %s: index not trained yet (%zu points): %s",
-                           c->name, n, te.msg);
+        if (c->log)
+          c->log(c->log_ctx, COLL_LOG_INFO, "collection %s: index not trained yet (%zu points): %s",
+                 c->name, n, te.msg);
         p->untrained = true;
       }
     }
@@ -128,8 +133,7 @@ static int build_train(coll *c, ixparts *p, store_iter *train, precis_error *err
 
 /* Build an index of p->spec (p->a created, empty) from the vectors `it`
  * yields (and `train` for an index that needs training). */
-static int build_index(coll *c, ixparts *p, store_iter *train, store_iter *it,
-                       precis_error *err) {
+static int build_index(coll *c, ixparts *p, store_iter *train, store_iter *it, precis_error *err) {
   size_t dim = c->cfg.dim, chunk = 4096, nb = 0;
   int rc = PRECIS_OK;
   if (!ann_is_trained(p->a) && (rc = build_train(c, p, train, err))) return rc;
@@ -150,7 +154,10 @@ static int build_index(coll *c, ixparts *p, store_iter *train, store_iter *it,
     uint64_t id = store_get_be64(k + 4);
     p->count++;
     if (!p->a) {
-      if (idmap_put(&p->live, id, UINT64_MAX)) { rc = precis_error_set(err, PRECIS_E_NO_MEMORY, "rebuild"); goto out; }
+      if (idmap_put(&p->live, id, UINT64_MAX)) {
+        rc = precis_error_set(err, PRECIS_E_NO_MEMORY, "rebuild");
+        goto out;
+      }
       continue;
     }
     memcpy(buf + nb * dim, v, vl);
@@ -196,7 +203,8 @@ static int build_begin(coll *c, ixparts *p, store_iter **train, store_iter **it,
 /* The collection after a build of p: untrained builds try again at twice
  * the count. */
 static void build_installed(coll *c, bool untrained) {
-  if (untrained) c->train_at = (c->count > UPKEEP_TRAIN_FIRST / 2 ? c->count : UPKEEP_TRAIN_FIRST / 2) * 2;
+  if (untrained)
+    c->train_at = (c->count > UPKEEP_TRAIN_FIRST / 2 ? c->count : UPKEEP_TRAIN_FIRST / 2) * 2;
   c->dirty = true;
   pidx_reslot(c); /* payload-index bitmaps are keyed by slot */
 }
@@ -206,7 +214,8 @@ static void build_installed(coll *c, bool untrained) {
  * of step (`must`), it is dropped instead: searches then scan RocksDB and
  * `count` still equals the live map, until a later rebuild succeeds. */
 static int rebuild_locked(coll *c, const char *why, bool must, precis_error *err) {
-  if (c->log) c->log(c->log_ctx, COLL_LOG_INFO, "collection %s: rebuilding ANN index (%s)", c->name, why);
+  if (c->log)
+    c->log(c->log_ctx, COLL_LOG_INFO, "collection %s: rebuilding ANN index (%s)", c->name, why);
   ixparts p, old;
   store_iter *train, *it;
   int rc = build_begin(c, &p, &train, &it, err);
@@ -251,7 +260,9 @@ void coll__drop_index(coll *c) {
 }
 
 int coll__rebuild_aside(coll *c, const char *why, precis_error *err) {
-  if (c->log) c->log(c->log_ctx, COLL_LOG_INFO, "collection %s: rebuilding ANN index aside (%s)", c->name, why);
+  if (c->log)
+    c->log(c->log_ctx, COLL_LOG_INFO, "collection %s: rebuilding ANN index aside (%s)", c->name,
+           why);
   /* no save (and so no trimming of the replay log) while this runs: the
    * writes made meanwhile are replayed from the log into the new index */
   pthread_mutex_lock(&c->save_mu);
@@ -276,8 +287,9 @@ int coll__rebuild_aside(coll *c, const char *why, precis_error *err) {
   uint64_t replayed = 0;
   rc = coll__replay_log(c, from, &replayed, err);
   if (!rc && c->live.len != c->count)
-    rc = precis_error_set(err, PRECIS_E_INTERNAL, "rebuilt index holds %zu live points, the store %llu",
-                          c->live.len, (unsigned long long)c->count);
+    rc = precis_error_set(err, PRECIS_E_INTERNAL,
+                          "rebuilt index holds %zu live points, the store %llu", c->live.len,
+                          (unsigned long long)c->count);
   if (rc) { /* keep the old index */
     parts_take(c, &p);
     parts_put(c, &old);
@@ -322,10 +334,17 @@ int coll__replay_log(coll *c, uint64_t from, uint64_t *replayed, precis_error *e
     uint64_t id = touched.keys[i];
     idmap_del(&c->live, id);
     int r = coll__read_vector(c, id, vec, err);
-    if (r == PRECIS_E_NOT_FOUND) { precis_error_clear(err); continue; }
-    if (r) { rc = r; break; }
+    if (r == PRECIS_E_NOT_FOUND) {
+      precis_error_clear(err);
+      continue;
+    }
+    if (r) {
+      rc = r;
+      break;
+    }
     if (!c->ann) { /* no index: the live map lists the ids */
-      if (idmap_put(&c->live, id, UINT64_MAX)) rc = precis_error_set(err, PRECIS_E_NO_MEMORY, "replay");
+      if (idmap_put(&c->live, id, UINT64_MAX))
+        rc = precis_error_set(err, PRECIS_E_NO_MEMORY, "replay");
       continue;
     }
     if ((rc = ann_add(c->ann, 1, vec, err))) break;

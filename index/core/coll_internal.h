@@ -31,8 +31,8 @@ int coll__replay_log(coll *c, uint64_t from, uint64_t *replayed, precis_error *e
 int coll__save_index(coll *c, bool wait, precis_error *err);
 /* Check a query/point vector: dimension, finiteness, cosine non-zero.
  * Writes the prepared copy (normalised for cosine) into out. */
-int coll__prepare_vector(const coll *c, const float *v, uint32_t dim, float *out,
-                         const char *what, precis_error *err);
+int coll__prepare_vector(const coll *c, const float *v, uint32_t dim, float *out, const char *what,
+                         precis_error *err);
 
 /* Exact top-k helpers (coll_read.c): push into a bounded min-heap of cap
  * hits, sort best first, and the exact score of stored vector v for the
@@ -42,12 +42,12 @@ void coll__hits_sort(engine_hit *hits, size_t n);
 float coll__exact_score(const coll *c, const float *v, const float *q);
 /* coll_delete; with `locked` the caller holds the write lock (and no
  * periodic save runs). */
-int coll__delete(coll *c, const uint64_t *ids, size_t n, size_t *deleted,
-                 bool locked, precis_error *err);
+int coll__delete(coll *c, const uint64_t *ids, size_t n, size_t *deleted, bool locked,
+                 precis_error *err);
 /* Stage the payload-index postings of point id, from its stored metadata
  * (if any) to new_meta (NULL: deleted), into b (coll_write.c). */
-int coll__stage_pidx(coll *c, store_batch *b, uint64_t id, const char *new_meta,
-                     size_t new_len, precis_error *err);
+int coll__stage_pidx(coll *c, store_batch *b, uint64_t id, const char *new_meta, size_t new_len,
+                     precis_error *err);
 /* k and the per-call parameters of a search: OUT_OF_RANGE. */
 int coll__search_check(uint32_t k, const engine_search_params *sp, precis_error *err);
 

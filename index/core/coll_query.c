@@ -75,8 +75,10 @@ static int count_locked(coll_fctx *x, uint64_t *out, precis_error *err) {
     if (!it) rc = precis_error_set(err, PRECIS_E_NO_MEMORY, "count");
     for (bool more = it && it->has_value; more; more = roaring_advance_uint32_iterator(it)) {
       uint64_t id;
-      if (coll__slot_passes(x, it->current_value, decided, &id)) ++*out;
-      else if (x->rc) break;
+      if (coll__slot_passes(x, it->current_value, decided, &id))
+        ++*out;
+      else if (x->rc)
+        break;
     }
     roaring_free_uint32_iterator(it);
     roaring_bitmap_free(cand);
@@ -137,10 +139,13 @@ static int delete_locked(coll_fctx *x, uint64_t *deleted, precis_error *err) {
   if (cand) {
     roaring_uint32_iterator_t *it = roaring_create_iterator(cand);
     if (!it) rc = precis_error_set(err, PRECIS_E_NO_MEMORY, "delete");
-    for (bool more = it && it->has_value; more && !l.oom; more = roaring_advance_uint32_iterator(it)) {
+    for (bool more = it && it->has_value; more && !l.oom;
+         more = roaring_advance_uint32_iterator(it)) {
       uint64_t id;
-      if (coll__slot_passes(x, it->current_value, decided, &id)) list_add(&l, id);
-      else if (x->rc) break;
+      if (coll__slot_passes(x, it->current_value, decided, &id))
+        list_add(&l, id);
+      else if (x->rc)
+        break;
     }
     roaring_free_uint32_iterator(it);
     roaring_bitmap_free(cand);
@@ -164,8 +169,8 @@ static int delete_locked(coll_fctx *x, uint64_t *deleted, precis_error *err) {
 
 /* ---- set payload ---- */
 static int set_payload_locked(coll *c, const uint64_t *ids, size_t n, const json_t *patch,
-                              const char *meta, size_t meta_len, bool merge,
-                              size_t *updated, precis_error *err) {
+                              const char *meta, size_t meta_len, bool merge, size_t *updated,
+                              precis_error *err) {
   store_batch *b = store_batch_create(c->st);
   if (!b) return precis_error_set(err, PRECIS_E_NO_MEMORY, "set payload");
   idmap seen;
@@ -174,7 +179,10 @@ static int set_payload_locked(coll *c, const uint64_t *ids, size_t n, const json
   size_t m = 0;
   for (size_t i = 0; i < n && !rc; i++) {
     if (!idmap_get(&c->live, ids[i], NULL) || idmap_get(&seen, ids[i], NULL)) continue;
-    if (idmap_put(&seen, ids[i], 1)) { rc = precis_error_set(err, PRECIS_E_NO_MEMORY, "set payload"); break; }
+    if (idmap_put(&seen, ids[i], 1)) {
+      rc = precis_error_set(err, PRECIS_E_NO_MEMORY, "set payload");
+      break;
+    }
     unsigned char k[12];
     coll__point_key(k, c->id, ids[i]);
     char *rec, *text = NULL, *old = NULL, *nm = NULL;
@@ -188,12 +196,14 @@ static int set_payload_locked(coll *c, const uint64_t *ids, size_t n, const json
     if (!rc && merge) {
       json_t *o = json_loads(old, 0, NULL);
       if (!o || json_object_update(o, (json_t *)patch) || !(nm = json_dumps(o, JSON_COMPACT)))
-        rc = precis_error_set(err, o ? PRECIS_E_NO_MEMORY : PRECIS_E_CORRUPTION, "set payload: merge");
+        rc = precis_error_set(err, o ? PRECIS_E_NO_MEMORY : PRECIS_E_CORRUPTION,
+                              "set payload: merge");
       json_decref(o);
       newm = nm;
       nl = nm ? strlen(nm) : 0;
       if (!rc && nl > PRECIS_MAX_META_BYTES)
-        rc = precis_error_set(err, PRECIS_E_OUT_OF_RANGE, "point %llu: merged metadata is %zu bytes, limit %u",
+        rc = precis_error_set(err, PRECIS_E_OUT_OF_RANGE,
+                              "point %llu: merged metadata is %zu bytes, limit %u",
                               (unsigned long long)ids[i], nl, PRECIS_MAX_META_BYTES);
     }
     if (!rc) rc = coll__stage_pidx(c, b, ids[i], newm, nl, err);
@@ -232,9 +242,9 @@ int coll_count_filtered(coll *c, const engine_filter *f, uint64_t *out, precis_e
   return rc;
 }
 
-int coll_scroll(coll *c, const engine_filter *f, uint64_t cursor, uint32_t limit,
-                bool with_vectors, engine_point **out, size_t *n, uint64_t *next_cursor,
-                bool *more, precis_error *err) {
+int coll_scroll(coll *c, const engine_filter *f, uint64_t cursor, uint32_t limit, bool with_vectors,
+                engine_point **out, size_t *n, uint64_t *next_cursor, bool *more,
+                precis_error *err) {
   *out = NULL;
   *n = 0;
   if (limit < 1 || limit > PRECIS_MAX_SCROLL_LIMIT)
@@ -250,7 +260,8 @@ int coll_scroll(coll *c, const engine_filter *f, uint64_t cursor, uint32_t limit
     rc = precis_error_set(err, PRECIS_E_NO_MEMORY, "scroll");
   } else {
     pthread_rwlock_rdlock(&c->lock);
-    rc = scan_ids(&x, cursor, PRECIS_SCROLL_SCAN_BUDGET, page_add, &p, &last, &examined, &at_end, err);
+    rc = scan_ids(&x, cursor, PRECIS_SCROLL_SCAN_BUDGET, page_add, &p, &last, &examined, &at_end,
+                  err);
     pthread_rwlock_unlock(&c->lock);
   }
   coll__fctx_free(&x);
@@ -274,10 +285,10 @@ int coll_scroll(coll *c, const engine_filter *f, uint64_t cursor, uint32_t limit
   return rc;
 }
 
-int coll_delete_filtered(coll *c, const engine_filter *f, uint64_t *deleted,
-                         precis_error *err) {
+int coll_delete_filtered(coll *c, const engine_filter *f, uint64_t *deleted, precis_error *err) {
   uint64_t d = 0;
-  if (!f) return precis_error_set(err, PRECIS_E_INVALID_ARGUMENT, "delete by filter needs a filter");
+  if (!f)
+    return precis_error_set(err, PRECIS_E_INVALID_ARGUMENT, "delete by filter needs a filter");
   int rc;
   coll_fctx x;
   coll__fctx_init(&x, c, f);
@@ -289,8 +300,8 @@ int coll_delete_filtered(coll *c, const engine_filter *f, uint64_t *deleted,
   return rc;
 }
 
-int coll_set_payload(coll *c, const uint64_t *ids, size_t n, const char *meta,
-                     size_t meta_len, bool merge, size_t *updated, precis_error *err) {
+int coll_set_payload(coll *c, const uint64_t *ids, size_t n, const char *meta, size_t meta_len,
+                     bool merge, size_t *updated, precis_error *err) {
   if (updated) *updated = 0;
   if (n == 0 || n > PRECIS_MAX_BATCH || !ids)
     return precis_error_set(err, n ? PRECIS_E_OUT_OF_RANGE : PRECIS_E_INVALID_ARGUMENT,

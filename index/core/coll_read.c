@@ -9,8 +9,8 @@
 #include "payload.h"
 #include "vec.h"
 
-int coll_get(coll *c, const uint64_t *ids, size_t n, bool with_vectors,
-             engine_point **out, precis_error *err) {
+int coll_get(coll *c, const uint64_t *ids, size_t n, bool with_vectors, engine_point **out,
+             precis_error *err) {
   if (n == 0 || n > PRECIS_MAX_BATCH)
     return precis_error_set(err, n ? PRECIS_E_OUT_OF_RANGE : PRECIS_E_INVALID_ARGUMENT,
                             "a get holds 1..%d ids, got %zu", PRECIS_MAX_BATCH, n);
@@ -38,8 +38,10 @@ int coll_get(coll *c, const uint64_t *ids, size_t n, bool with_vectors,
     p->found = true;
     if (with_vectors) {
       p->vector = malloc(c->cfg.dim * sizeof(float));
-      if (!p->vector) rc = precis_error_set(err, PRECIS_E_NO_MEMORY, "get");
-      else rc = coll__read_vector(c, ids[i], p->vector, err);
+      if (!p->vector)
+        rc = precis_error_set(err, PRECIS_E_NO_MEMORY, "get");
+      else
+        rc = coll__read_vector(c, ids[i], p->vector, err);
     }
   }
   pthread_rwlock_unlock(&c->lock);
@@ -66,7 +68,9 @@ void coll__heap_push(engine_hit *h, size_t *len, size_t cap, engine_hit x) {
       if (l < cap && hit_worse(&h[l], &h[m])) m = l;
       if (r < cap && hit_worse(&h[r], &h[m])) m = r;
       if (m == i) break;
-      engine_hit t = h[i]; h[i] = h[m]; h[m] = t;
+      engine_hit t = h[i];
+      h[i] = h[m];
+      h[m] = t;
       i = m;
     }
     return;
@@ -76,7 +80,9 @@ void coll__heap_push(engine_hit *h, size_t *len, size_t cap, engine_hit x) {
   while (i > 0) {
     size_t p = (i - 1) / 2;
     if (!hit_worse(&h[i], &h[p])) break;
-    engine_hit t = h[i]; h[i] = h[p]; h[p] = t;
+    engine_hit t = h[i];
+    h[i] = h[p];
+    h[p] = t;
     i = p;
   }
 }
@@ -88,24 +94,26 @@ static int cmp_hit_desc(const void *a, const void *b) {
   return 0;
 }
 
-void coll__hits_sort(engine_hit *hits, size_t n) {
-  qsort(hits, n, sizeof *hits, cmp_hit_desc);
-}
+void coll__hits_sort(engine_hit *hits, size_t n) { qsort(hits, n, sizeof *hits, cmp_hit_desc); }
 
 float coll__exact_score(const coll *c, const float *v, const float *q) {
   size_t dim = c->cfg.dim;
-  return c->cfg.metric == ENGINE_METRIC_L2 ? (float)-vec_l2sq(v, q, dim) : (float)vec_dot(v, q, dim);
+  return c->cfg.metric == ENGINE_METRIC_L2 ? (float)-vec_l2sq(v, q, dim)
+                                           : (float)vec_dot(v, q, dim);
 }
 
-static int exact_search(coll *c, const float *q, uint32_t k, engine_hit *hits,
-                        size_t *nhits, precis_error *err) {
+static int exact_search(coll *c, const float *q, uint32_t k, engine_hit *hits, size_t *nhits,
+                        precis_error *err) {
   unsigned char prefix[4];
   store_put_be32(prefix, c->id);
   store_iter *it = store_iter_create(c->st, STORE_CF_VEC, prefix, 4);
   if (!it) return precis_error_set(err, PRECIS_E_NO_MEMORY, "search");
   size_t len = 0, dim = c->cfg.dim;
   float *v = malloc(dim * sizeof(float));
-  if (!v) { store_iter_destroy(it); return precis_error_set(err, PRECIS_E_NO_MEMORY, "search"); }
+  if (!v) {
+    store_iter_destroy(it);
+    return precis_error_set(err, PRECIS_E_NO_MEMORY, "search");
+  }
   for (; store_iter_valid(it); store_iter_next(it)) {
     size_t kl, vl;
     const unsigned char *key = (const unsigned char *)store_iter_key(it, &kl);
@@ -124,16 +132,14 @@ static int exact_search(coll *c, const float *q, uint32_t k, engine_hit *hits,
   return PRECIS_OK;
 }
 
-int coll__search_locked(coll *c, const float *q, uint32_t k,
-                        const engine_search_params *sp, engine_hit *hits,
-                        size_t *nhits, precis_error *err) {
+int coll__search_locked(coll *c, const float *q, uint32_t k, const engine_search_params *sp,
+                        engine_hit *hits, size_t *nhits, precis_error *err) {
   *nhits = 0;
   if (c->count == 0) return PRECIS_OK;
   /* exact: brute force in memory over the index's own full-precision
    * vectors when it has them (Flat, HNSW<M>), else a scan of RocksDB */
   const int exact = sp && sp->exact;
-  if (!c->ann || (exact && !ann_can_exact(c->ann)))
-    return exact_search(c, q, k, hits, nhits, err);
+  if (!c->ann || (exact && !ann_can_exact(c->ann))) return exact_search(c, q, k, hits, nhits, err);
   size_t want = k < c->count ? k : (size_t)c->count;
   size_t dead = c->nslots - c->live.len;
   size_t kk = k + dead;
@@ -167,8 +173,8 @@ int coll__search_locked(coll *c, const float *q, uint32_t k,
 }
 
 int coll__search_batch_locked(coll *c, const float *q, size_t nq, uint32_t k,
-                              const engine_search_params *sp, engine_hit *hits,
-                              size_t *nhits, precis_error *err) {
+                              const engine_search_params *sp, engine_hit *hits, size_t *nhits,
+                              precis_error *err) {
   size_t dim = c->cfg.dim;
   for (size_t i = 0; i < nq; i++) nhits[i] = 0;
   if (c->count == 0 || nq == 0) return PRECIS_OK;
@@ -216,9 +222,8 @@ int coll__search_check(uint32_t k, const engine_search_params *sp, precis_error 
   return engine_search_params_check(k, sp, err); /* precis/params.h */
 }
 
-int coll_search(coll *c, const float *q, uint32_t dim, uint32_t k,
-                const engine_search_params *sp, engine_hit *hits,
-                size_t *nhits, precis_error *err) {
+int coll_search(coll *c, const float *q, uint32_t dim, uint32_t k, const engine_search_params *sp,
+                engine_hit *hits, size_t *nhits, precis_error *err) {
   *nhits = 0;
   int rc = coll__search_check(k, sp, err);
   if (rc) return rc;

@@ -12,17 +12,16 @@
 #include "payload_index.h"
 #include "upkeep.h"
 
-int coll__prepare_vector(const coll *c, const float *v, uint32_t dim, float *out,
-                         const char *what, precis_error *err) {
+int coll__prepare_vector(const coll *c, const float *v, uint32_t dim, float *out, const char *what,
+                         precis_error *err) {
   if (!v || dim != c->cfg.dim)
     return precis_error_set(err, PRECIS_E_DIMENSION_MISMATCH,
-                            "%s has %u components, collection %s has dimension %u",
-                            what, v ? dim : 0, c->name, c->cfg.dim);
+                            "%s has %u components, collection %s has dimension %u", what,
+                            v ? dim : 0, c->name, c->cfg.dim);
   double norm = 0;
   for (uint32_t i = 0; i < dim; i++) {
     if (!isfinite(v[i]))
-      return precis_error_set(err, PRECIS_E_INVALID_VECTOR,
-                              "%s: component %u is %s", what, i,
+      return precis_error_set(err, PRECIS_E_INVALID_VECTOR, "%s: component %u is %s", what, i,
                               isnan(v[i]) ? "NaN" : "infinite");
     norm += (double)v[i] * v[i];
   }
@@ -45,7 +44,8 @@ static void resync_index(coll *c, const char *why) {
   precis_error e;
   if (coll__rebuild_or_drop(c, why, &e) && c->log)
     c->log(c->log_ctx, COLL_LOG_ERROR,
-           "collection %s: rebuild after \"%s\" failed (%s); searches scan the store until the index is rebuilt",
+           "collection %s: rebuild after \"%s\" failed (%s); searches scan the store until the "
+           "index is rebuilt",
            c->name, why, e.msg);
 }
 
@@ -66,15 +66,15 @@ static void *store_job_run(void *arg) {
   return NULL;
 }
 
-static int check_point(const coll *c, const engine_point_in *p, float *vec,
-                       size_t i, precis_error *err) {
+static int check_point(const coll *c, const engine_point_in *p, float *vec, size_t i,
+                       precis_error *err) {
   char what[64];
   snprintf(what, sizeof what, "point %llu (#%zu)", (unsigned long long)p->id, i);
   int rc = coll__prepare_vector(c, p->vector, p->dim, vec, what, err);
   if (rc) return rc;
   if (p->text_len > PRECIS_MAX_TEXT_BYTES || (!p->text && p->text_len))
-    return precis_error_set(err, PRECIS_E_OUT_OF_RANGE, "%s: text of %zu bytes (limit %u)",
-                            what, p->text_len, PRECIS_MAX_TEXT_BYTES);
+    return precis_error_set(err, PRECIS_E_OUT_OF_RANGE, "%s: text of %zu bytes (limit %u)", what,
+                            p->text_len, PRECIS_MAX_TEXT_BYTES);
   if (p->meta && p->meta_len) {
     rc = payload_validate_meta(p->meta, p->meta_len, err);
     if (rc) {
@@ -88,8 +88,8 @@ static int check_point(const coll *c, const engine_point_in *p, float *vec,
 
 /* Payload-index postings of point id (index/filter/payload_index.c), from its
  * stored metadata (if any) to new_meta (NULL: deleted), into batch b. */
-int coll__stage_pidx(coll *c, store_batch *b, uint64_t id, const char *new_meta,
-                     size_t new_len, precis_error *err) {
+int coll__stage_pidx(coll *c, store_batch *b, uint64_t id, const char *new_meta, size_t new_len,
+                     precis_error *err) {
   unsigned char k[12];
   coll__point_key(k, c->id, id);
   char *rec = NULL;
@@ -119,8 +119,8 @@ static int reserve_slots(coll *c, size_t n) {
   return 0;
 }
 
-int coll_upsert(coll *c, const engine_point_in *pts, size_t n, bool defer_graph,
-                size_t *upserted, precis_error *err) {
+int coll_upsert(coll *c, const engine_point_in *pts, size_t n, bool defer_graph, size_t *upserted,
+                precis_error *err) {
   if (upserted) *upserted = 0;
   if (n == 0 || n > PRECIS_MAX_BATCH)
     return precis_error_set(err, n ? PRECIS_E_OUT_OF_RANGE : PRECIS_E_INVALID_ARGUMENT,
@@ -136,7 +136,10 @@ int coll_upsert(coll *c, const engine_point_in *pts, size_t n, bool defer_graph,
   unsigned char *pay = NULL;
   int rc = PRECIS_OK;
   bool upkeep = false;
-  if (!vecs || !uniq || !ids || !toks || !b) { rc = precis_error_set(err, PRECIS_E_NO_MEMORY, "upsert"); goto out; }
+  if (!vecs || !uniq || !ids || !toks || !b) {
+    rc = precis_error_set(err, PRECIS_E_NO_MEMORY, "upsert");
+    goto out;
+  }
   /* validate everything first: a bad point fails the batch untouched */
   for (size_t i = 0; i < n; i++)
     if ((rc = check_point(c, &pts[i], vecs + i * dim, i, err))) goto out;
@@ -144,11 +147,18 @@ int coll_upsert(coll *c, const engine_point_in *pts, size_t n, bool defer_graph,
   size_t m = 0;
   for (size_t i = n; i-- > 0;) {
     if (idmap_get(&seen, pts[i].id, NULL)) continue;
-    if (idmap_put(&seen, pts[i].id, i)) { rc = precis_error_set(err, PRECIS_E_NO_MEMORY, "upsert"); goto out; }
+    if (idmap_put(&seen, pts[i].id, i)) {
+      rc = precis_error_set(err, PRECIS_E_NO_MEMORY, "upsert");
+      goto out;
+    }
     uniq[m++] = i;
   }
   /* restore input order of the survivors */
-  for (size_t i = 0; i < m / 2; i++) { size_t t = uniq[i]; uniq[i] = uniq[m - 1 - i]; uniq[m - 1 - i] = t; }
+  for (size_t i = 0; i < m / 2; i++) {
+    size_t t = uniq[i];
+    uniq[i] = uniq[m - 1 - i];
+    uniq[m - 1 - i] = t;
+  }
   pthread_rwlock_wrlock(&c->lock);
   if (c->ann && (rc = ann_check_room(c->ann, m, err))) goto unlock;
   /* room first, so that once the write is durable the maps cannot fail */
@@ -172,7 +182,10 @@ int coll_upsert(coll *c, const engine_point_in *pts, size_t n, bool defer_graph,
     toks[j] = tokens;
     size_t pl = payload_encoded_size(p->text_len, ml);
     unsigned char *np = realloc(pay, pl);
-    if (!np) { rc = precis_error_set(err, PRECIS_E_NO_MEMORY, "upsert"); goto unlock; }
+    if (!np) {
+      rc = precis_error_set(err, PRECIS_E_NO_MEMORY, "upsert");
+      goto unlock;
+    }
     pay = np;
     payload_encode(pay, tokens, p->text, p->text_len, meta, ml);
     store_batch_put(b, STORE_CF_PAY, k, 12, pay, pl);
@@ -194,7 +207,8 @@ int coll_upsert(coll *c, const engine_point_in *pts, size_t n, bool defer_graph,
    * leaves its vectors in the index as tombstones */
   store_job job = {c->st, b, PRECIS_OK, {0}};
   pthread_t writer;
-  bool side = c->ann && m >= COLL_SIDE_WRITE_MIN && pthread_create(&writer, NULL, store_job_run, &job) == 0;
+  bool side =
+      c->ann && m >= COLL_SIDE_WRITE_MIN && pthread_create(&writer, NULL, store_job_run, &job) == 0;
   if (!side) store_job_run(&job);
   int add_rc = PRECIS_OK;
   precis_error e2;
@@ -253,8 +267,8 @@ out:
   return rc;
 }
 
-int coll__delete(coll *c, const uint64_t *ids, size_t n, size_t *deleted,
-                 bool locked, precis_error *err) {
+int coll__delete(coll *c, const uint64_t *ids, size_t n, size_t *deleted, bool locked,
+                 precis_error *err) {
   if (deleted) *deleted = 0;
   if (n == 0 || n > PRECIS_MAX_BATCH)
     return precis_error_set(err, n ? PRECIS_E_OUT_OF_RANGE : PRECIS_E_INVALID_ARGUMENT,
@@ -266,12 +280,18 @@ int coll__delete(coll *c, const uint64_t *ids, size_t n, size_t *deleted,
   idmap_init(&seen);
   int rc = PRECIS_OK;
   bool upkeep = false;
-  if (!gone || !lv || !b) { rc = precis_error_set(err, PRECIS_E_NO_MEMORY, "delete"); goto out; }
+  if (!gone || !lv || !b) {
+    rc = precis_error_set(err, PRECIS_E_NO_MEMORY, "delete");
+    goto out;
+  }
   if (!locked) pthread_rwlock_wrlock(&c->lock);
   size_t m = 0;
   for (size_t i = 0; i < n; i++) {
     if (!idmap_get(&c->live, ids[i], NULL) || idmap_get(&seen, ids[i], NULL)) continue;
-    if (idmap_put(&seen, ids[i], 1)) { rc = precis_error_set(err, PRECIS_E_NO_MEMORY, "delete"); goto unlock; }
+    if (idmap_put(&seen, ids[i], 1)) {
+      rc = precis_error_set(err, PRECIS_E_NO_MEMORY, "delete");
+      goto unlock;
+    }
     gone[m] = ids[i];
     unsigned char k[12];
     coll__point_key(k, c->id, ids[i]);
@@ -288,7 +308,10 @@ int coll__delete(coll *c, const uint64_t *ids, size_t n, size_t *deleted,
   store_put_be64(lk + 4, c->seq + 1);
   store_batch_put(b, STORE_CF_LOG, lk, 12, lv, 8 * m);
   coll__batch_counters(c, b, c->seq + 1, c->count - m);
-  if ((rc = store_write(c->st, b, err))) { graph__abort(c); goto unlock; }
+  if ((rc = store_write(c->st, b, err))) {
+    graph__abort(c);
+    goto unlock;
+  }
   c->seq++;
   c->count -= m;
   graph__after_write(c);
@@ -311,7 +334,6 @@ out:
   return rc;
 }
 
-int coll_delete(coll *c, const uint64_t *ids, size_t n, size_t *deleted,
-                precis_error *err) {
+int coll_delete(coll *c, const uint64_t *ids, size_t n, size_t *deleted, precis_error *err) {
   return coll__delete(c, ids, n, deleted, false, err);
 }

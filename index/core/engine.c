@@ -34,9 +34,9 @@ struct engine {
   /* registry: shared to look a collection up, exclusive to add or remove
    * one; held only for that, never across an operation (see acquire) */
   pthread_rwlock_t lock;
-  pthread_mutex_t ref_mu; /* coll refs and dropping */
+  pthread_mutex_t ref_mu;    /* coll refs and dropping */
   pthread_mutex_t create_mu; /* serialises creates; guards next_cid */
-  pthread_cond_t ref_cv;  /* signalled when a dropping collection's refs reach 0 */
+  pthread_cond_t ref_cv;     /* signalled when a dropping collection's refs reach 0 */
   coll **colls;
   size_t ncolls, cap;
   uint32_t next_cid;
@@ -151,7 +151,11 @@ static int load_collections(engine *e, precis_error *err) {
     if (e->ncolls == e->cap) {
       size_t cap = e->cap ? e->cap * 2 : 8;
       coll **p = realloc(e->colls, cap * sizeof *p);
-      if (!p) { coll_close(c, false); rc = precis_error_set(err, PRECIS_E_NO_MEMORY, "open"); break; }
+      if (!p) {
+        coll_close(c, false);
+        rc = precis_error_set(err, PRECIS_E_NO_MEMORY, "open");
+        break;
+      }
       e->colls = p;
       e->cap = cap;
     }
@@ -162,13 +166,14 @@ static int load_collections(engine *e, precis_error *err) {
   return rc;
 }
 
-int engine_open(const char *dir, const engine_options *opts, engine **out,
-                precis_error *err) {
+int engine_open(const char *dir, const engine_options *opts, engine **out, precis_error *err) {
   if (!dir || !*dir) return precis_error_set(err, PRECIS_E_INVALID_ARGUMENT, "no data directory");
   engine *e = calloc(1, sizeof *e);
   if (!e) return precis_error_set(err, PRECIS_E_NO_MEMORY, "engine");
-  if (opts) e->opts = *opts;
-  else engine_options_default(&e->opts);
+  if (opts)
+    e->opts = *opts;
+  else
+    engine_options_default(&e->opts);
   pthread_rwlockattr_t la;
   pthread_rwlockattr_init(&la);
   /* create and drop must not starve behind a stream of lookups */
@@ -182,7 +187,10 @@ int engine_open(const char *dir, const engine_options *opts, engine **out,
   size_t dl = strlen(dir);
   e->dir = strdup(dir);
   e->ann_dir = malloc(dl + 8);
-  if (!e->dir || !e->ann_dir) { rc = precis_error_set(err, PRECIS_E_NO_MEMORY, "engine"); goto fail; }
+  if (!e->dir || !e->ann_dir) {
+    rc = precis_error_set(err, PRECIS_E_NO_MEMORY, "engine");
+    goto fail;
+  }
   snprintf(e->ann_dir, dl + 8, "%s/ann", dir);
   if (e->opts.create_if_missing && (engine__mkdir_p(dir) || engine__mkdir_p(e->ann_dir))) {
     rc = precis_error_set(err, PRECIS_E_IO, "%s: %s", dir, strerror(errno));
@@ -213,7 +221,11 @@ int engine_open(const char *dir, const engine_options *opts, engine **out,
     bool ok = vl == 4;
     if (ok) e->next_cid = byte_get_le32((const unsigned char *)v);
     store_free(v);
-    if (!ok) { rc = precis_error_set(err, PRECIS_E_CORRUPTION, "%s: collection-id counter of %zu bytes", dir, vl); goto fail; }
+    if (!ok) {
+      rc = precis_error_set(err, PRECIS_E_CORRUPTION, "%s: collection-id counter of %zu bytes", dir,
+                            vl);
+      goto fail;
+    }
   }
   if ((rc = load_collections(e, err))) goto fail;
   *out = e;
@@ -257,15 +269,18 @@ int engine_save_indexes(engine *e, precis_error *err) {
  * restored directory loads those indexes and replays the rest. Writers of a
  * collection wait only while its own index is written. */
 int engine_snapshot(engine *e, const char *dir, precis_error *err) {
-  if (!dir || !*dir) return precis_error_set(err, PRECIS_E_INVALID_ARGUMENT, "no snapshot directory");
-  if (strlen(dir) > 4000) return precis_error_set(err, PRECIS_E_INVALID_ARGUMENT, "snapshot path too long");
+  if (!dir || !*dir)
+    return precis_error_set(err, PRECIS_E_INVALID_ARGUMENT, "no snapshot directory");
+  if (strlen(dir) > 4000)
+    return precis_error_set(err, PRECIS_E_INVALID_ARGUMENT, "snapshot path too long");
   struct stat sb;
   if (stat(dir, &sb) == 0) return precis_error_set(err, PRECIS_E_ALREADY_EXISTS, "%s exists", dir);
   char ann[4200], final_ann[4200];
   snprintf(ann, sizeof ann, "%s.ann.tmp", dir);
   snprintf(final_ann, sizeof final_ann, "%s/ann", dir);
   if (lstat(ann, &sb) == 0) engine_remove_tree(ann); /* a failed earlier attempt */
-  if (mkdir(ann, 0755) != 0) return precis_error_set(err, PRECIS_E_IO, "%s: %s", ann, strerror(errno));
+  if (mkdir(ann, 0755) != 0)
+    return precis_error_set(err, PRECIS_E_IO, "%s: %s", ann, strerror(errno));
   coll **v;
   size_t n;
   int rc = acquire_all(e, &v, &n, err);
@@ -308,8 +323,8 @@ void engine_debug_fail_writes_after(engine *e, long countdown) {
 }
 
 /* ---- collections ---- */
-int engine_collection_create(engine *e, const char *name,
-                             const engine_collection_config *cfg0, precis_error *err) {
+int engine_collection_create(engine *e, const char *name, const engine_collection_config *cfg0,
+                             precis_error *err) {
   int rc = check_name(name, err);
   if (rc) return rc;
   if (!cfg0) return precis_error_set(err, PRECIS_E_INVALID_ARGUMENT, "no collection config");
@@ -319,7 +334,8 @@ int engine_collection_create(engine *e, const char *name,
   pthread_rwlock_rdlock(&e->lock);
   bool exists = find(e, name) != NULL;
   pthread_rwlock_unlock(&e->lock);
-  if (exists) return precis_error_set(err, PRECIS_E_ALREADY_EXISTS, "collection \"%s\" exists", name);
+  if (exists)
+    return precis_error_set(err, PRECIS_E_ALREADY_EXISTS, "collection \"%s\" exists", name);
   if (cfg.index_spec[0]) { /* check the spec now rather than at first write */
     ann_cost cost;
     if ((rc = ann_spec_check(cfg.dim, cfg.index_spec, &cost, err))) return rc;
@@ -344,12 +360,22 @@ int engine_collection_create(engine *e, const char *name,
   bool taken = find(e, name) != NULL;
   size_t ncolls = e->ncolls;
   pthread_rwlock_unlock(&e->lock);
-  if (taken) { rc = precis_error_set(err, PRECIS_E_ALREADY_EXISTS, "collection \"%s\" exists", name); goto out; }
-  if (ncolls >= PRECIS_MAX_COLLECTIONS) { rc = precis_error_set(err, PRECIS_E_OUT_OF_RANGE, "at most %d collections", PRECIS_MAX_COLLECTIONS); goto out; }
+  if (taken) {
+    rc = precis_error_set(err, PRECIS_E_ALREADY_EXISTS, "collection \"%s\" exists", name);
+    goto out;
+  }
+  if (ncolls >= PRECIS_MAX_COLLECTIONS) {
+    rc = precis_error_set(err, PRECIS_E_OUT_OF_RANGE, "at most %d collections",
+                          PRECIS_MAX_COLLECTIONS);
+    goto out;
+  }
   uint32_t cid = e->next_cid;
   desc = coll_descriptor_json(name, cid, &cfg);
   b = store_batch_create(e->st);
-  if (!desc || !b) { rc = precis_error_set(err, PRECIS_E_NO_MEMORY, "create"); goto out; }
+  if (!desc || !b) {
+    rc = precis_error_set(err, PRECIS_E_NO_MEMORY, "create");
+    goto out;
+  }
   unsigned char nc[4];
   byte_put_le32(nc, cid + 1);
   store_batch_put(b, STORE_CF_META, "next_cid", 8, nc, 4);
@@ -365,11 +391,18 @@ int engine_collection_create(engine *e, const char *name,
   }
   bool room = e->ncolls < e->cap;
   pthread_rwlock_unlock(&e->lock);
-  if (!room) { rc = precis_error_set(err, PRECIS_E_NO_MEMORY, "create"); goto out; }
+  if (!room) {
+    rc = precis_error_set(err, PRECIS_E_NO_MEMORY, "create");
+    goto out;
+  }
   coll_remove_files(e->ann_dir, cid); /* leftovers of a crash, if any */
   coll *c;
-  if ((rc = coll_open(e->st, e->ann_dir, desc, strlen(desc), &e->opts, engine__log, e, &c, err))) goto out;
-  if ((rc = store_write(e->st, b, err))) { coll_close(c, false); goto out; }
+  if ((rc = coll_open(e->st, e->ann_dir, desc, strlen(desc), &e->opts, engine__log, e, &c, err)))
+    goto out;
+  if ((rc = store_write(e->st, b, err))) {
+    coll_close(c, false);
+    goto out;
+  }
   e->next_cid = cid + 1;
   pthread_rwlock_wrlock(&e->lock);
   e->colls[e->ncolls++] = c; /* only creates add entries: the room is still there */
@@ -392,8 +425,10 @@ int engine_collection_drop(engine *e, const char *name, precis_error *err) {
   coll *c = find(e, name);
   if (c) {
     pthread_mutex_lock(&e->ref_mu);
-    if (c->dropping) c = NULL; /* another drop runs */
-    else c->dropping = true;
+    if (c->dropping)
+      c = NULL; /* another drop runs */
+    else
+      c->dropping = true;
     pthread_mutex_unlock(&e->ref_mu);
   }
   pthread_rwlock_unlock(&e->lock);
@@ -442,8 +477,8 @@ int engine_collection_drop(engine *e, const char *name, precis_error *err) {
   return PRECIS_OK;
 }
 
-int engine_collection_describe(engine *e, const char *name,
-                               engine_collection_info *out, precis_error *err) {
+int engine_collection_describe(engine *e, const char *name, engine_collection_info *out,
+                               precis_error *err) {
   coll *c;
   int rc = acquire(e, name, &c, err);
   if (rc) return rc;
@@ -457,8 +492,7 @@ static int cmp_info(const void *a, const void *b) {
                 ((const engine_collection_info *)b)->name);
 }
 
-int engine_collection_list(engine *e, engine_collection_info **out, size_t *n,
-                           precis_error *err) {
+int engine_collection_list(engine *e, engine_collection_info **out, size_t *n, precis_error *err) {
   coll **cs;
   size_t m;
   int rc = acquire_all(e, &cs, &m, err);
@@ -474,31 +508,31 @@ int engine_collection_list(engine *e, engine_collection_info **out, size_t *n,
 }
 
 /* ---- points ---- */
-int engine_upsert_counted(engine *e, const char *name, const engine_point_in *pts,
-                          size_t n, unsigned flags, size_t *upserted,
-                          precis_error *err) {
+int engine_upsert_counted(engine *e, const char *name, const engine_point_in *pts, size_t n,
+                          unsigned flags, size_t *upserted, precis_error *err) {
   if (upserted) *upserted = 0;
   coll *c;
   int rc = acquire(e, name, &c, err);
   if (rc) return rc;
-  rc = (!pts && n) ? precis_error_set(err, PRECIS_E_INVALID_ARGUMENT, "no points")
-                   : coll_upsert(c, pts, n, (flags & ENGINE_UPSERT_DEFER_GRAPH) != 0, upserted, err);
+  rc = (!pts && n)
+           ? precis_error_set(err, PRECIS_E_INVALID_ARGUMENT, "no points")
+           : coll_upsert(c, pts, n, (flags & ENGINE_UPSERT_DEFER_GRAPH) != 0, upserted, err);
   release(e, c);
   return rc;
 }
 
-int engine_upsert_flags(engine *e, const char *name, const engine_point_in *pts,
-                        size_t n, unsigned flags, precis_error *err) {
+int engine_upsert_flags(engine *e, const char *name, const engine_point_in *pts, size_t n,
+                        unsigned flags, precis_error *err) {
   return engine_upsert_counted(e, name, pts, n, flags, NULL, err);
 }
 
-int engine_upsert(engine *e, const char *name, const engine_point_in *pts,
-                  size_t n, precis_error *err) {
+int engine_upsert(engine *e, const char *name, const engine_point_in *pts, size_t n,
+                  precis_error *err) {
   return engine_upsert_flags(e, name, pts, n, 0, err);
 }
 
-int engine_get(engine *e, const char *name, const uint64_t *ids, size_t n,
-               bool with_vectors, engine_point **out, precis_error *err) {
+int engine_get(engine *e, const char *name, const uint64_t *ids, size_t n, bool with_vectors,
+               engine_point **out, precis_error *err) {
   coll *c;
   int rc = acquire(e, name, &c, err);
   if (rc) return rc;
@@ -518,8 +552,8 @@ void engine_points_free(engine_point *pts, size_t n) {
   free(pts);
 }
 
-int engine_delete(engine *e, const char *name, const uint64_t *ids, size_t n,
-                  size_t *deleted, precis_error *err) {
+int engine_delete(engine *e, const char *name, const uint64_t *ids, size_t n, size_t *deleted,
+                  precis_error *err) {
   coll *c;
   int rc = acquire(e, name, &c, err);
   if (rc) return rc;
@@ -540,9 +574,9 @@ int engine_count(engine *e, const char *name, uint64_t *out, precis_error *err) 
   return PRECIS_OK;
 }
 
-int engine_search(engine *e, const char *name, const float *query, uint32_t dim,
-                  uint32_t k, const engine_search_params *sp, engine_hit *hits,
-                  size_t *nhits, precis_error *err) {
+int engine_search(engine *e, const char *name, const float *query, uint32_t dim, uint32_t k,
+                  const engine_search_params *sp, engine_hit *hits, size_t *nhits,
+                  precis_error *err) {
   coll *c;
   int rc = acquire(e, name, &c, err);
   if (rc) return rc;
@@ -551,11 +585,9 @@ int engine_search(engine *e, const char *name, const float *query, uint32_t dim,
   return rc;
 }
 
-int engine_search_filtered(engine *e, const char *name, const float *query,
-                           uint32_t dim, uint32_t k,
-                           const engine_search_params *sp,
-                           const engine_filter *f, engine_hit *hits,
-                           size_t *nhits, engine_filter_report *rep,
+int engine_search_filtered(engine *e, const char *name, const float *query, uint32_t dim,
+                           uint32_t k, const engine_search_params *sp, const engine_filter *f,
+                           engine_hit *hits, size_t *nhits, engine_filter_report *rep,
                            precis_error *err) {
   coll *c;
   int rc = acquire(e, name, &c, err);
@@ -575,8 +607,7 @@ int engine_payload_index_create(engine *e, const char *name, const char *key,
   return rc;
 }
 
-int engine_payload_index_drop(engine *e, const char *name, const char *key,
-                              precis_error *err) {
+int engine_payload_index_drop(engine *e, const char *name, const char *key, precis_error *err) {
   coll *c;
   int rc = acquire(e, name, &c, err);
   if (rc) return rc;
@@ -585,8 +616,8 @@ int engine_payload_index_drop(engine *e, const char *name, const char *key,
   return rc;
 }
 
-int engine_payload_index_list(engine *e, const char *name, engine_pindex_info **out,
-                              size_t *n, precis_error *err) {
+int engine_payload_index_list(engine *e, const char *name, engine_pindex_info **out, size_t *n,
+                              precis_error *err) {
   coll *c;
   int rc = acquire(e, name, &c, err);
   if (rc) return rc;
@@ -595,8 +626,8 @@ int engine_payload_index_list(engine *e, const char *name, engine_pindex_info **
   return rc;
 }
 
-int engine_count_filtered(engine *e, const char *name, const engine_filter *f,
-                          uint64_t *out, precis_error *err) {
+int engine_count_filtered(engine *e, const char *name, const engine_filter *f, uint64_t *out,
+                          precis_error *err) {
   coll *c;
   int rc = acquire(e, name, &c, err);
   if (rc) return rc;
@@ -605,10 +636,9 @@ int engine_count_filtered(engine *e, const char *name, const engine_filter *f,
   return rc;
 }
 
-int engine_scroll(engine *e, const char *name, const engine_filter *f,
-                  uint64_t cursor, uint32_t limit, bool with_vectors,
-                  engine_point **out, size_t *n, uint64_t *next_cursor,
-                  bool *more, precis_error *err) {
+int engine_scroll(engine *e, const char *name, const engine_filter *f, uint64_t cursor,
+                  uint32_t limit, bool with_vectors, engine_point **out, size_t *n,
+                  uint64_t *next_cursor, bool *more, precis_error *err) {
   coll *c;
   int rc = acquire(e, name, &c, err);
   if (rc) return rc;
@@ -617,8 +647,8 @@ int engine_scroll(engine *e, const char *name, const engine_filter *f,
   return rc;
 }
 
-int engine_delete_filtered(engine *e, const char *name, const engine_filter *f,
-                           uint64_t *deleted, precis_error *err) {
+int engine_delete_filtered(engine *e, const char *name, const engine_filter *f, uint64_t *deleted,
+                           precis_error *err) {
   coll *c;
   int rc = acquire(e, name, &c, err);
   if (rc) return rc;
@@ -627,9 +657,8 @@ int engine_delete_filtered(engine *e, const char *name, const engine_filter *f,
   return rc;
 }
 
-int engine_set_payload(engine *e, const char *name, const uint64_t *ids,
-                       size_t n, const char *meta, size_t meta_len, bool merge,
-                       size_t *updated, precis_error *err) {
+int engine_set_payload(engine *e, const char *name, const uint64_t *ids, size_t n, const char *meta,
+                       size_t meta_len, bool merge, size_t *updated, precis_error *err) {
   coll *c;
   int rc = acquire(e, name, &c, err);
   if (rc) return rc;
@@ -639,8 +668,8 @@ int engine_set_payload(engine *e, const char *name, const uint64_t *ids,
 }
 
 /* ---- graph ---- */
-int engine_links_change(engine *e, const char *name, const engine_edge *links,
-                        size_t n, bool add, size_t *changed, precis_error *err) {
+int engine_links_change(engine *e, const char *name, const engine_edge *links, size_t n, bool add,
+                        size_t *changed, precis_error *err) {
   coll *c;
   int rc = acquire(e, name, &c, err);
   if (rc) return rc;
@@ -650,9 +679,8 @@ int engine_links_change(engine *e, const char *name, const engine_edge *links,
   return rc;
 }
 
-int engine_edges_list(engine *e, const char *name, uint64_t id, unsigned kinds,
-                      const char *kind, unsigned dirs, engine_edge **out,
-                      size_t *n, precis_error *err) {
+int engine_edges_list(engine *e, const char *name, uint64_t id, unsigned kinds, const char *kind,
+                      unsigned dirs, engine_edge **out, size_t *n, precis_error *err) {
   coll *c;
   int rc = acquire(e, name, &c, err);
   if (rc) return rc;
@@ -682,8 +710,8 @@ int engine_graph_check(engine *e, const char *name, precis_error *err) {
 }
 
 /* retrieve lives in retrieve.c; it needs the collection from the registry */
-int retrieve__run(coll *c, const engine_retrieve_params *p,
-                  engine_retrieve_result **out, precis_error *err);
+int retrieve__run(coll *c, const engine_retrieve_params *p, engine_retrieve_result **out,
+                  precis_error *err);
 
 int engine_retrieve(engine *e, const char *name, const engine_retrieve_params *p,
                     engine_retrieve_result **out, precis_error *err) {

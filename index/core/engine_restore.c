@@ -34,24 +34,33 @@ static int restore__copy(const char *src, const char *dst, precis_error *err) {
   while (!rc) {
     ssize_t r = read(in, buf, BUFSZ);
     if (r < 0 && errno == EINTR) continue;
-    if (r < 0) { rc = precis_error_set(err, PRECIS_E_IO, "%s: %s", src, strerror(errno)); break; }
+    if (r < 0) {
+      rc = precis_error_set(err, PRECIS_E_IO, "%s: %s", src, strerror(errno));
+      break;
+    }
     if (r == 0) break;
     for (ssize_t off = 0; off < r;) {
       ssize_t w = write(outfd, buf + off, (size_t)(r - off));
       if (w < 0 && errno == EINTR) continue;
-      if (w < 0) { rc = precis_error_set(err, PRECIS_E_IO, "%s: %s", dst, strerror(errno)); break; }
+      if (w < 0) {
+        rc = precis_error_set(err, PRECIS_E_IO, "%s: %s", dst, strerror(errno));
+        break;
+      }
       off += w;
     }
     if (rc) break;
   }
   free(buf);
-  if (!rc && fsync(outfd) != 0) rc = precis_error_set(err, PRECIS_E_IO, "%s: %s", dst, strerror(errno));
+  if (!rc && fsync(outfd) != 0)
+    rc = precis_error_set(err, PRECIS_E_IO, "%s: %s", dst, strerror(errno));
   close(in);
-  if (close(outfd) != 0 && !rc) rc = precis_error_set(err, PRECIS_E_IO, "%s: %s", dst, strerror(errno));
+  if (close(outfd) != 0 && !rc)
+    rc = precis_error_set(err, PRECIS_E_IO, "%s: %s", dst, strerror(errno));
   return rc;
 }
 
-static int restore__rm_tree_entry(const char *path, const struct stat *sb, int flag, struct FTW *ftw) {
+static int restore__rm_tree_entry(const char *path, const struct stat *sb, int flag,
+                                  struct FTW *ftw) {
   (void)sb;
   (void)ftw;
   return (flag == FTW_DP ? rmdir(path) : unlink(path)) ? -1 : 0;
@@ -65,7 +74,8 @@ int engine_remove_tree(const char *dir) {
  * which RocksDB never modifies, hard-linked when possible), sync them and
  * `dst`. *files counts them. */
 static int restore__copy_dir(const char *src, const char *dst, size_t *files, precis_error *err) {
-  if (mkdir(dst, 0755) != 0) return precis_error_set(err, PRECIS_E_IO, "%s: %s", dst, strerror(errno));
+  if (mkdir(dst, 0755) != 0)
+    return precis_error_set(err, PRECIS_E_IO, "%s: %s", dst, strerror(errno));
   DIR *d = opendir(src);
   if (!d) return precis_error_set(err, PRECIS_E_IO, "%s: %s", src, strerror(errno));
   char from[8400], to[8400];
@@ -75,7 +85,10 @@ static int restore__copy_dir(const char *src, const char *dst, size_t *files, pr
     snprintf(from, sizeof from, "%s/%s", src, de->d_name);
     snprintf(to, sizeof to, "%s/%s", dst, de->d_name);
     struct stat sb;
-    if (lstat(from, &sb) != 0) { rc = precis_error_set(err, PRECIS_E_IO, "%s: %s", from, strerror(errno)); break; }
+    if (lstat(from, &sb) != 0) {
+      rc = precis_error_set(err, PRECIS_E_IO, "%s: %s", from, strerror(errno));
+      break;
+    }
     if (!S_ISREG(sb.st_mode)) continue; /* ".", "..", the ann/ directory */
     size_t nl = strlen(de->d_name);
     bool sst = nl > 4 && !strcmp(de->d_name + nl - 4, ".sst");
@@ -89,7 +102,8 @@ static int restore__copy_dir(const char *src, const char *dst, size_t *files, pr
 
 int engine_restore(const char *snapshot_dir, const char *data_dir, precis_error *err) {
   if (!snapshot_dir || !*snapshot_dir || !data_dir || !*data_dir)
-    return precis_error_set(err, PRECIS_E_INVALID_ARGUMENT, "restore needs a snapshot and a data directory");
+    return precis_error_set(err, PRECIS_E_INVALID_ARGUMENT,
+                            "restore needs a snapshot and a data directory");
   if (strlen(snapshot_dir) > 4000 || strlen(data_dir) > 4000)
     return precis_error_set(err, PRECIS_E_INVALID_ARGUMENT, "path too long");
   char path[4200], db[4200], dbtmp[4200], ann[4200], anntmp[4200], snapann[4200];
@@ -105,7 +119,8 @@ int engine_restore(const char *snapshot_dir, const char *data_dir, precis_error 
   snprintf(snapann, sizeof snapann, "%s/ann", snapshot_dir);
   if (lstat(db, &sb) == 0)
     return precis_error_set(err, PRECIS_E_ALREADY_EXISTS,
-                            "%s already holds a database: restore into a new data directory", data_dir);
+                            "%s already holds a database: restore into a new data directory",
+                            data_dir);
   if (engine__mkdir_p(data_dir))
     return precis_error_set(err, PRECIS_E_IO, "%s: %s", data_dir, strerror(errno));
   /* leftovers of an interrupted restore; index files without a database
@@ -124,8 +139,10 @@ int engine_restore(const char *snapshot_dir, const char *data_dir, precis_error 
       rc = precis_error_set(err, PRECIS_E_IO, "rename %s: %s", anntmp, strerror(errno));
   }
   if (!rc) rc = restore__copy_dir(snapshot_dir, dbtmp, &files, err);
-  if (!rc && files == 0) rc = precis_error_set(err, PRECIS_E_INVALID_ARGUMENT, "%s is empty", snapshot_dir);
-  if (!rc && rename(dbtmp, db) != 0) rc = precis_error_set(err, PRECIS_E_IO, "rename %s: %s", dbtmp, strerror(errno));
+  if (!rc && files == 0)
+    rc = precis_error_set(err, PRECIS_E_INVALID_ARGUMENT, "%s is empty", snapshot_dir);
+  if (!rc && rename(dbtmp, db) != 0)
+    rc = precis_error_set(err, PRECIS_E_IO, "rename %s: %s", dbtmp, strerror(errno));
   if (!rc) rc = file_fsync_dir(data_dir, err);
   if (rc) {
     engine_remove_tree(dbtmp);

@@ -37,9 +37,7 @@ int upkeep_new_ann(const coll *c, const char *spec, ann **out, precis_error *err
   return rc;
 }
 
-uint64_t upkeep_train_at(const coll *c) {
-  return c->train_at ? c->train_at : UPKEEP_TRAIN_FIRST;
-}
+uint64_t upkeep_train_at(const coll *c) { return c->train_at ? c->train_at : UPKEEP_TRAIN_FIRST; }
 
 static uint64_t now_ms(void) {
   struct timespec ts;
@@ -76,8 +74,7 @@ void upkeep_note_write(coll *c, size_t ops) {
   if (!c->rebuilding && c->seq >= c->rebuild_hold_seq && rebuild_due(c)) c->rebuild_due = true;
   uint64_t every = c->eopts ? c->eopts->save_every_ops : 0;
   uint64_t ms = c->eopts ? c->eopts->save_every_ms : 0;
-  if ((every && c->ops_since_save >= every) ||
-      (ms && now_ms() - c->dirty_since_ms >= ms))
+  if ((every && c->ops_since_save >= every) || (ms && now_ms() - c->dirty_since_ms >= ms))
     c->save_due = true;
 }
 
@@ -95,7 +92,8 @@ void upkeep_run(coll *c) {
   if (rebuild) {
     int rc = coll__rebuild_aside(c, why, &e);
     if (rc && c->log)
-      c->log(c->log_ctx, COLL_LOG_ERROR, "collection %s: rebuild (%s) failed: %s", c->name, why, e.msg);
+      c->log(c->log_ctx, COLL_LOG_ERROR, "collection %s: rebuild (%s) failed: %s", c->name, why,
+             e.msg);
     pthread_rwlock_wrlock(&c->lock);
     c->rebuilding = false;
     /* a failed rebuild is retried only after UPKEEP_RETRY_WRITES more writes */

@@ -33,16 +33,16 @@
 
 #include "coll.h"
 
-#define UPKEEP_HNSW_UP 10000
-#define UPKEEP_HNSW_DOWN 8000
-#define UPKEEP_AUTO_SMALL "Flat"
-#define UPKEEP_AUTO_LARGE "HNSW32"
-#define UPKEEP_TRAIN_FIRST 256
+#define UPKEEP_HNSW_UP           10000
+#define UPKEEP_HNSW_DOWN         8000
+#define UPKEEP_AUTO_SMALL        "Flat"
+#define UPKEEP_AUTO_LARGE        "HNSW32"
+#define UPKEEP_TRAIN_FIRST       256
 #define UPKEEP_MIN_REBUILD_SLOTS 1000
-#define UPKEEP_RETRY_WRITES 100 /* writes before a failed rebuild is retried */
+#define UPKEEP_RETRY_WRITES      100 /* writes before a failed rebuild is retried */
 /* engine_options defaults (engine_options_default) */
 #define UPKEEP_DEFAULT_SAVE_OPS 100000
-#define UPKEEP_DEFAULT_SAVE_MS 300000
+#define UPKEEP_DEFAULT_SAVE_MS  300000
 
 /* The spec the collection's index should have at n live points. For an
  * automatic collection this depends on the current spec (hysteresis). */

@@ -11,8 +11,8 @@
 #include "graph_internal.h"
 #include "valid.h"
 
-size_t graph__edge_key(unsigned char *k, uint32_t cid, uint64_t a,
-                       const char *kind, size_t klen, uint64_t b) {
+size_t graph__edge_key(unsigned char *k, uint32_t cid, uint64_t a, const char *kind, size_t klen,
+                       uint64_t b) {
   store_put_be32(k, cid);
   store_put_be64(k + 4, a);
   k[12] = (unsigned char)klen;
@@ -21,8 +21,7 @@ size_t graph__edge_key(unsigned char *k, uint32_t cid, uint64_t a,
   return 21 + klen;
 }
 
-int graph__parse_key(const unsigned char *k, size_t kl, uint64_t *a,
-                     char *kind, uint64_t *b) {
+int graph__parse_key(const unsigned char *k, size_t kl, uint64_t *a, char *kind, uint64_t *b) {
   if (kl < 21 || k[12] > PRECIS_MAX_LINK_KIND_LEN || kl != 21u + k[12]) return -1;
   *a = store_get_be64(k + 4);
   memcpy(kind, k + 13, k[12]);
@@ -59,19 +58,22 @@ int graph__mem_ready(coll *c, precis_error *err) {
 }
 
 /* Delete one edge (both keys) in the batch and stage the counter. */
-void graph__batch_del_edge(coll *c, store_batch *b, uint64_t src, uint64_t dst,
-                           const char *kind, size_t klen) {
+void graph__batch_del_edge(coll *c, store_batch *b, uint64_t src, uint64_t dst, const char *kind,
+                           size_t klen) {
   unsigned char k[64];
   size_t kl = graph__edge_key(k, c->id, src, kind, klen, dst);
   store_batch_delete(b, STORE_CF_EDGE, k, kl);
   kl = graph__edge_key(k, c->id, dst, kind, klen, src);
   store_batch_delete(b, STORE_CF_REDGE, k, kl);
   gmem_stage(c->gm, src, dst, kind, klen, 0, true);
-  if (klen) c->pend_links--; else c->pend_knn--;
+  if (klen)
+    c->pend_links--;
+  else
+    c->pend_knn--;
 }
 
-void graph__batch_put_edge(coll *c, store_batch *b, uint64_t src, uint64_t dst,
-                           const char *kind, size_t klen, float w) {
+void graph__batch_put_edge(coll *c, store_batch *b, uint64_t src, uint64_t dst, const char *kind,
+                           size_t klen, float w) {
   unsigned char k[64];
   size_t kl = graph__edge_key(k, c->id, src, kind, klen, dst);
   store_batch_put(b, STORE_CF_EDGE, k, kl, &w, sizeof w);
@@ -92,16 +94,16 @@ static void delete_edges_of(coll *c, store_batch *b, uint64_t id, const idmap *s
       char kind[PRECIS_MAX_LINK_KIND_LEN + 1];
       snprintf(kind, sizeof kind, "%s", gmem_kind_name(c->gm, e[i].kind));
       /* an edge between two deleted points is seen from both; count it once */
-      if (skip && idmap_get(skip, other, NULL) && (other < id || (other == id && dir)))
-        continue;
-      if (dir) graph__batch_del_edge(c, b, other, id, kind, strlen(kind));
-      else graph__batch_del_edge(c, b, id, other, kind, strlen(kind));
+      if (skip && idmap_get(skip, other, NULL) && (other < id || (other == id && dir))) continue;
+      if (dir)
+        graph__batch_del_edge(c, b, other, id, kind, strlen(kind));
+      else
+        graph__batch_del_edge(c, b, id, other, kind, strlen(kind));
     }
   }
 }
 
-int graph__on_delete(coll *c, store_batch *b, const uint64_t *ids, size_t n,
-                     precis_error *err) {
+int graph__on_delete(coll *c, store_batch *b, const uint64_t *ids, size_t n, precis_error *err) {
   idmap set;
   idmap_init(&set);
   int rc = graph__mem_ready(c, err);
@@ -109,16 +111,18 @@ int graph__on_delete(coll *c, store_batch *b, const uint64_t *ids, size_t n,
     if (idmap_put(&set, ids[i], 1)) rc = precis_error_set(err, PRECIS_E_NO_MEMORY, "delete");
   for (size_t i = 0; i < n && !rc; i++) delete_edges_of(c, b, ids[i], &set);
   idmap_free(&set);
-  if (!rc) graph__stage_counters(c, b);
-  else graph__abort(c);
+  if (!rc)
+    graph__stage_counters(c, b);
+  else
+    graph__abort(c);
   return rc;
 }
 
 int graph_check_kind(const char *kind, precis_error *err) {
   size_t n = kind ? strlen(kind) : 0;
   if (n < 1 || n > PRECIS_MAX_LINK_KIND_LEN)
-    return precis_error_set(err, PRECIS_E_INVALID_ARGUMENT,
-                            "link kind must be 1..%d characters", PRECIS_MAX_LINK_KIND_LEN);
+    return precis_error_set(err, PRECIS_E_INVALID_ARGUMENT, "link kind must be 1..%d characters",
+                            PRECIS_MAX_LINK_KIND_LEN);
   if (!valid_name_chars(kind, n, true))
     return precis_error_set(err, PRECIS_E_INVALID_ARGUMENT,
                             "link kind may hold only [A-Za-z0-9_.:-]");
@@ -127,8 +131,8 @@ int graph_check_kind(const char *kind, precis_error *err) {
   return PRECIS_OK;
 }
 
-static int edge_exists(coll *c, uint64_t src, uint64_t dst, const char *kind,
-                       size_t klen, bool *exists, precis_error *err) {
+static int edge_exists(coll *c, uint64_t src, uint64_t dst, const char *kind, size_t klen,
+                       bool *exists, precis_error *err) {
   int rc = graph__mem_ready(c, err);
   if (!rc) *exists = gmem_has(c->gm, src, dst, kind, klen);
   return rc;
@@ -165,8 +169,8 @@ static int mark_duplicates(const engine_edge *links, size_t n, bool *dup) {
   return 0;
 }
 
-int graph_links_change(coll *c, const engine_edge *links, size_t n, bool add,
-                       size_t *changed, precis_error *err) {
+int graph_links_change(coll *c, const engine_edge *links, size_t n, bool add, size_t *changed,
+                       precis_error *err) {
   if (changed) *changed = 0;
   if (n == 0 || n > PRECIS_MAX_BATCH)
     return precis_error_set(err, n ? PRECIS_E_OUT_OF_RANGE : PRECIS_E_INVALID_ARGUMENT,
@@ -191,9 +195,10 @@ int graph_links_change(coll *c, const engine_edge *links, size_t n, bool add,
     const engine_edge *l = &links[i];
     size_t klen = strlen(l->kind);
     if (add && (!idmap_get(&c->live, l->src, NULL) || !idmap_get(&c->live, l->dst, NULL))) {
-      rc = precis_error_set(err, PRECIS_E_NOT_FOUND, "link #%zu %llu -> %llu: %llu is not a point", i,
-                            (unsigned long long)l->src, (unsigned long long)l->dst,
-                            (unsigned long long)(idmap_get(&c->live, l->src, NULL) ? l->dst : l->src));
+      rc = precis_error_set(
+          err, PRECIS_E_NOT_FOUND, "link #%zu %llu -> %llu: %llu is not a point", i,
+          (unsigned long long)l->src, (unsigned long long)l->dst,
+          (unsigned long long)(idmap_get(&c->live, l->src, NULL) ? l->dst : l->src));
       break;
     }
     bool exists = false;
@@ -201,7 +206,10 @@ int graph_links_change(coll *c, const engine_edge *links, size_t n, bool add,
     bool dup = dups[i];
     if (add) {
       graph__batch_put_edge(c, b, l->src, l->dst, l->kind, klen, l->weight);
-      if (!exists && !dup) { c->pend_links++; done++; }
+      if (!exists && !dup) {
+        c->pend_links++;
+        done++;
+      }
     } else if (exists && !dup) {
       graph__batch_del_edge(c, b, l->src, l->dst, l->kind, klen);
       done++;
@@ -213,8 +221,10 @@ int graph_links_change(coll *c, const engine_edge *links, size_t n, bool add,
   } else if (!rc && add) {
     rc = store_write(c->st, b, err); /* re-weighting only */
   }
-  if (rc) graph__abort(c);
-  else graph__after_write(c);
+  if (rc)
+    graph__abort(c);
+  else
+    graph__after_write(c);
   pthread_rwlock_unlock(&c->lock);
   store_batch_destroy(b);
   free(dups);
@@ -222,10 +232,10 @@ int graph_links_change(coll *c, const engine_edge *links, size_t n, bool add,
   return rc;
 }
 
-int graph_edges_list(coll *c, uint64_t id, unsigned kinds, const char *kind,
-                     unsigned dirs, engine_edge **out, size_t *n,
-                     precis_error *err) {
-  if (kind && *kind && graph_check_kind(kind, err)) return err ? err->code : PRECIS_E_INVALID_ARGUMENT;
+int graph_edges_list(coll *c, uint64_t id, unsigned kinds, const char *kind, unsigned dirs,
+                     engine_edge **out, size_t *n, precis_error *err) {
+  if (kind && *kind && graph_check_kind(kind, err))
+    return err ? err->code : PRECIS_E_INVALID_ARGUMENT;
   if (!kinds) kinds = ENGINE_EDGE_KNN | ENGINE_EDGE_LINKS;
   if (!dirs) dirs = ENGINE_DIR_OUT | ENGINE_DIR_IN; /* as on the wire */
   size_t len = 0, cap = 16;
@@ -243,7 +253,10 @@ int graph_edges_list(coll *c, uint64_t id, unsigned kinds, const char *kind,
   for (int dir = 0; dir < 2 && !rc; dir++) {
     if (!(dirs & (dir ? ENGINE_DIR_IN : ENGINE_DIR_OUT))) continue;
     store_iter *it = store_iter_create(c->st, dir ? STORE_CF_REDGE : STORE_CF_EDGE, prefix, 12);
-    if (!it) { rc = precis_error_set(err, PRECIS_E_NO_MEMORY, "edges"); break; }
+    if (!it) {
+      rc = precis_error_set(err, PRECIS_E_NO_MEMORY, "edges");
+      break;
+    }
     for (; store_iter_valid(it); store_iter_next(it)) {
       size_t kl, vl;
       const unsigned char *k = (const unsigned char *)store_iter_key(it, &kl);
@@ -256,7 +269,10 @@ int graph_edges_list(coll *c, uint64_t id, unsigned kinds, const char *kind,
       if (!is_knn && kind && *kind && strcmp(kind, kd)) continue;
       if (len == cap) {
         engine_edge *p = realloc(e, 2 * cap * sizeof *e);
-        if (!p) { rc = precis_error_set(err, PRECIS_E_NO_MEMORY, "edges"); break; }
+        if (!p) {
+          rc = precis_error_set(err, PRECIS_E_NO_MEMORY, "edges");
+          break;
+        }
         e = p;
         cap *= 2;
       }
@@ -271,7 +287,10 @@ int graph_edges_list(coll *c, uint64_t id, unsigned kinds, const char *kind,
   }
 out:
   pthread_rwlock_unlock(&c->lock);
-  if (rc) { free(e); return rc; }
+  if (rc) {
+    free(e);
+    return rc;
+  }
   *out = e;
   *n = len;
   return PRECIS_OK;

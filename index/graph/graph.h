@@ -16,10 +16,9 @@
 /* Hooks called by coll_write.c with the collection's write lock held, before
  * the batch is written: add/refresh kNN edges of the upserted points, and
  * remove every edge touching deleted points. */
-int graph__on_upsert(coll *c, store_batch *b, const uint64_t *ids,
-                     const float *vecs, size_t n, precis_error *err);
-int graph__on_delete(coll *c, store_batch *b, const uint64_t *ids, size_t n,
+int graph__on_upsert(coll *c, store_batch *b, const uint64_t *ids, const float *vecs, size_t n,
                      precis_error *err);
+int graph__on_delete(coll *c, store_batch *b, const uint64_t *ids, size_t n, precis_error *err);
 /* After a successful write: commit the counters and the in-memory edges
  * the hooks staged; after a failed one, drop them. */
 void graph__after_write(coll *c);

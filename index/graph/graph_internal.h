@@ -6,15 +6,14 @@
 #include "graph.h"
 
 /* Encode cid|a|klen|kind|b into k (>= 21 + 32 bytes); returns its length. */
-size_t graph__edge_key(unsigned char *k, uint32_t cid, uint64_t a,
-                       const char *kind, size_t klen, uint64_t b);
+size_t graph__edge_key(unsigned char *k, uint32_t cid, uint64_t a, const char *kind, size_t klen,
+                       uint64_t b);
 /* Decode; kind receives klen bytes + NUL. -1 on a malformed key. */
-int graph__parse_key(const unsigned char *k, size_t kl, uint64_t *a, char *kind,
-                     uint64_t *b);
-void graph__batch_put_edge(coll *c, store_batch *b, uint64_t src, uint64_t dst,
-                           const char *kind, size_t klen, float w);
-void graph__batch_del_edge(coll *c, store_batch *b, uint64_t src, uint64_t dst,
-                           const char *kind, size_t klen);
+int graph__parse_key(const unsigned char *k, size_t kl, uint64_t *a, char *kind, uint64_t *b);
+void graph__batch_put_edge(coll *c, store_batch *b, uint64_t src, uint64_t dst, const char *kind,
+                           size_t klen, float w);
+void graph__batch_del_edge(coll *c, store_batch *b, uint64_t src, uint64_t dst, const char *kind,
+                           size_t klen);
 void graph__stage_counters(coll *c, store_batch *b);
 /* Make sure the in-memory edges are usable (reload them when an earlier
  * allocation failure left them incomplete); write lock held. */
@@ -23,11 +22,10 @@ int graph__mem_ready(coll *c, precis_error *err);
 int graph_check_kind(const char *kind, precis_error *err);
 /* Add (or re-weight) / remove n knowledge links in one batch
  * (engine_links_change); takes the write lock. */
-int graph_links_change(coll *c, const engine_edge *links, size_t n, bool add,
-                       size_t *changed, precis_error *err);
-int graph_edges_list(coll *c, uint64_t id, unsigned kinds, const char *kind,
-                     unsigned dirs, engine_edge **out, size_t *n,
-                     precis_error *err);
+int graph_links_change(coll *c, const engine_edge *links, size_t n, bool add, size_t *changed,
+                       precis_error *err);
+int graph_edges_list(coll *c, uint64_t id, unsigned kinds, const char *kind, unsigned dirs,
+                     engine_edge **out, size_t *n, precis_error *err);
 /* kNN graph (graph_knn.c). */
 int graph_knn_rebuild(coll *c, precis_error *err);
 

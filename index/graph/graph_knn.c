@@ -39,7 +39,8 @@ static void read_knn(coll *c, uint64_t id, knn_edge *out, size_t cap, size_t *n)
     if (e[i].kind == 0) {
       if (*n == cap) { /* more than cap: keep the lowest ids, like a key scan */
         size_t hi = 0;
-        for (size_t j = 1; j < cap; j++) if (out[j].dst > out[hi].dst) hi = j;
+        for (size_t j = 1; j < cap; j++)
+          if (out[j].dst > out[hi].dst) hi = j;
         uint64_t d = gmem_node_id(c->gm, e[i].node);
         if (d < out[hi].dst) out[hi] = (knn_edge){d, e[i].w};
         continue;
@@ -72,11 +73,21 @@ static size_t merge_batch(const uint64_t *ids, const float *row, size_t n, size_
     float sc = row[j];
     /* drop a stale ANN entry for the same id (an overwritten point) */
     size_t at = nh;
-    for (size_t h = 0; h < nh; h++) if (hits[h].id == ids[j]) { at = h; break; }
-    if (at < nh) { memmove(hits + at, hits + at + 1, (nh - at - 1) * sizeof *hits); nh--; }
+    for (size_t h = 0; h < nh; h++)
+      if (hits[h].id == ids[j]) {
+        at = h;
+        break;
+      }
+    if (at < nh) {
+      memmove(hits + at, hits + at + 1, (nh - at - 1) * sizeof *hits);
+      nh--;
+    }
     if (nh == cap && hits[nh - 1].score >= sc) continue;
     size_t pos = nh < cap ? nh : cap - 1;
-    while (pos > 0 && hits[pos - 1].score < sc) { hits[pos] = hits[pos - 1]; pos--; }
+    while (pos > 0 && hits[pos - 1].score < sc) {
+      hits[pos] = hits[pos - 1];
+      pos--;
+    }
     hits[pos].id = ids[j];
     hits[pos].score = sc;
     if (nh < cap) nh++;
@@ -88,8 +99,8 @@ static size_t merge_batch(const uint64_t *ids, const float *row, size_t n, size_
  * follow a bulk load with engine_graph_rebuild. */
 #define GRAPH_BATCH_BRUTE_MAX 2048
 
-int graph__on_upsert(coll *c, store_batch *b, const uint64_t *ids,
-                     const float *vecs, size_t n, precis_error *err) {
+int graph__on_upsert(coll *c, store_batch *b, const uint64_t *ids, const float *vecs, size_t n,
+                     precis_error *err) {
   uint32_t K = c->cfg.knn_k;
   engine_hit *hits = malloc((K + 2) * sizeof *hits);
   knn_edge *list = malloc((PRECIS_MAX_KNN_K + 1) * sizeof *list);
@@ -101,13 +112,17 @@ int graph__on_upsert(coll *c, store_batch *b, const uint64_t *ids,
   idmap_init(&touched);
   int rc = graph__mem_ready(c, err);
   if (rc) goto out;
-  if (!hits || !list || !all || !alln || (within && !S)) { rc = precis_error_set(err, PRECIS_E_NO_MEMORY, "knn"); goto out; }
+  if (!hits || !list || !all || !alln || (within && !S)) {
+    rc = precis_error_set(err, PRECIS_E_NO_MEMORY, "knn");
+    goto out;
+  }
   if (within) batch_scores(c, vecs, n, S);
   /* neighbours among the points already written, for the whole batch in one
    * ANN call; a modest efSearch suffices for graph edges (documented slack) */
   engine_search_params ksp = {false, 2 * (K + 1) > 48 ? 2 * (K + 1) : 48, 0};
   if ((rc = coll__search_batch_locked(c, vecs, n, K + 1, &ksp, all, alln, err))) goto out;
-  for (size_t i = 0; i < n && !rc; i++) if (idmap_put(&touched, ids[i], 1)) rc = PRECIS_E_NO_MEMORY;
+  for (size_t i = 0; i < n && !rc; i++)
+    if (idmap_put(&touched, ids[i], 1)) rc = PRECIS_E_NO_MEMORY;
   for (size_t i = 0; i < n && !rc; i++) {
     uint64_t id = ids[i];
     /* an updated point: drop its old out-edges */
@@ -129,7 +144,10 @@ int graph__on_upsert(coll *c, store_batch *b, const uint64_t *ids,
       added++;
       /* reverse insertion, once per neighbour per batch */
       if (idmap_get(&touched, nb, NULL)) continue; /* also: batch members */
-      if (idmap_put(&touched, nb, 1)) { rc = PRECIS_E_NO_MEMORY; break; }
+      if (idmap_put(&touched, nb, 1)) {
+        rc = PRECIS_E_NO_MEMORY;
+        break;
+      }
       size_t m;
       read_knn(c, nb, list, PRECIS_MAX_KNN_K + 1, &m);
       bool present = false;
@@ -157,8 +175,10 @@ out:
   free(alln);
   free(S);
   idmap_free(&touched);
-  if (!rc) graph__stage_counters(c, b);
-  else graph__abort(c);
+  if (!rc)
+    graph__stage_counters(c, b);
+  else
+    graph__abort(c);
   return rc;
 }
 
@@ -166,15 +186,15 @@ out:
 #define GRAPH_REBUILD_CHUNK 1024
 
 typedef struct {
-  float *q;          /* chunk x dim */
-  uint64_t *qid;     /* chunk */
-  engine_hit *hits;  /* chunk x (K + 1) */
-  size_t *nh;        /* chunk */
-  float *dist;       /* chunk x (K + 1) */
-  int64_t *lab;      /* chunk x (K + 1) */
+  float *q;         /* chunk x dim */
+  uint64_t *qid;    /* chunk */
+  engine_hit *hits; /* chunk x (K + 1) */
+  size_t *nh;       /* chunk */
+  float *dist;      /* chunk x (K + 1) */
+  int64_t *lab;     /* chunk x (K + 1) */
   size_t nq;
-  uint64_t next;     /* first id of the next step */
-  bool more;         /* points remain after this step */
+  uint64_t next; /* first id of the next step */
+  bool more;     /* points remain after this step */
 } knn_step;
 
 /* Read the points with ids from `from` on (at most GRAPH_REBUILD_CHUNK) and
@@ -206,8 +226,9 @@ static int step_search(coll *c, uint64_t from, knn_step *s, precis_error *err) {
   }
   store_iter_destroy(it);
   bool batched = c->ann && c->nslots == c->live.len; /* no tombstones */
-  ann_search_params gp = {.ef_search = 64}; /* graph edges need no higher efSearch */
-  if (!rc && s->nq && batched) rc = ann_search(c->ann, s->nq, s->q, K + 1, &gp, s->dist, s->lab, err);
+  ann_search_params gp = {.ef_search = 64};          /* graph edges need no higher efSearch */
+  if (!rc && s->nq && batched)
+    rc = ann_search(c->ann, s->nq, s->q, K + 1, &gp, s->dist, s->lab, err);
   for (size_t i = 0; i < s->nq && !rc; i++) {
     engine_hit *hits = s->hits + i * (K + 1);
     size_t nh = 0;
@@ -241,7 +262,8 @@ static int step_commit(coll *c, const knn_step *s, uint64_t *added_total, precis
     size_t ne;
     const gmem_edge *e = gmem_out(c->gm, s->qid[i], &ne);
     for (size_t j = 0; j < ne; j++)
-      if (e[j].kind == 0) graph__batch_del_edge(c, b, s->qid[i], gmem_node_id(c->gm, e[j].node), "", 0);
+      if (e[j].kind == 0)
+        graph__batch_del_edge(c, b, s->qid[i], gmem_node_id(c->gm, e[j].node), "", 0);
     const engine_hit *hits = s->hits + i * (K + 1);
     size_t added = 0;
     for (size_t h = 0; h < s->nh[i] && added < K; h++) {
@@ -254,8 +276,10 @@ static int step_commit(coll *c, const knn_step *s, uint64_t *added_total, precis
   }
   graph__stage_counters(c, b);
   rc = store_write(c->st, b, err);
-  if (rc) graph__abort(c);
-  else graph__after_write(c);
+  if (rc)
+    graph__abort(c);
+  else
+    graph__after_write(c);
   store_batch_destroy(b);
   if (!rc) *added_total += total;
   return rc;
@@ -297,8 +321,8 @@ int graph_knn_rebuild(coll *c, precis_error *err) {
     from = s.next;
   }
   if (!rc && c->log)
-    c->log(c->log_ctx, COLL_LOG_INFO, "collection %s: kNN graph rebuilt, %llu edges",
-           c->name, (unsigned long long)total);
+    c->log(c->log_ctx, COLL_LOG_INFO, "collection %s: kNN graph rebuilt, %llu edges", c->name,
+           (unsigned long long)total);
   free(s.q);
   free(s.qid);
   free(s.hits);

@@ -25,17 +25,17 @@ typedef char gm_kind[PRECIS_MAX_LINK_KIND_LEN + 1];
 struct gmem {
   store *st;
   uint32_t cid;
-  idmap node;       /* point id -> node */
-  uint64_t *ids;    /* node -> point id */
+  idmap node;    /* point id -> node */
+  uint64_t *ids; /* node -> point id */
   gm_list *out, *in;
   size_t nnodes, ncap;
   gm_kind *kinds;
   uint32_t nkinds, kcap;
-  idmap kind_of;    /* hash of a kind name -> kind (collisions: linear) */
+  idmap kind_of; /* hash of a kind name -> kind (collisions: linear) */
   gm_op *pend;
   size_t npend, pcap;
-  bool pend_oom;    /* staging lost an op: reload at commit */
-  bool broken;      /* the copy is incomplete until a reload succeeds */
+  bool pend_oom; /* staging lost an op: reload at commit */
+  bool broken;   /* the copy is incomplete until a reload succeeds */
 };
 
 static uint64_t kind_hash(const char *k, size_t n) {
@@ -67,7 +67,10 @@ gmem *gmem_create(store *st, uint32_t cid) {
   idmap_init(&g->node);
   idmap_init(&g->kind_of);
   g->kinds = calloc(8, sizeof *g->kinds);
-  if (!g->kinds) { free(g); return NULL; }
+  if (!g->kinds) {
+    free(g);
+    return NULL;
+  }
   g->kcap = 8;
   g->nkinds = 1; /* kind 0: kNN, the empty name */
   return g;
@@ -206,15 +209,21 @@ int gmem_load(gmem *g, precis_error *err) {
   return rc;
 }
 
-void gmem_stage(gmem *g, uint64_t src, uint64_t dst, const char *kind,
-                size_t klen, float w, bool del) {
+void gmem_stage(gmem *g, uint64_t src, uint64_t dst, const char *kind, size_t klen, float w,
+                bool del) {
   if (g->pend_oom) return;
   uint32_t kd = intern(g, kind, klen);
-  if (kd == UINT32_MAX) { g->pend_oom = true; return; }
+  if (kd == UINT32_MAX) {
+    g->pend_oom = true;
+    return;
+  }
   if (g->npend == g->pcap) {
     size_t cap = g->pcap ? 2 * g->pcap : 256;
     gm_op *p = realloc(g->pend, cap * sizeof *p);
-    if (!p) { g->pend_oom = true; return; }
+    if (!p) {
+      g->pend_oom = true;
+      return;
+    }
     g->pend = p;
     g->pcap = cap;
   }
@@ -243,14 +252,20 @@ bool gmem_usable(const gmem *g) { return !g->broken; }
 
 const gmem_edge *gmem_out(const gmem *g, uint64_t id, size_t *n) {
   uint64_t at;
-  if (!idmap_get(&g->node, id, &at)) { *n = 0; return NULL; }
+  if (!idmap_get(&g->node, id, &at)) {
+    *n = 0;
+    return NULL;
+  }
   *n = g->out[at].n;
   return g->out[at].e;
 }
 
 const gmem_edge *gmem_in(const gmem *g, uint64_t id, size_t *n) {
   uint64_t at;
-  if (!idmap_get(&g->node, id, &at)) { *n = 0; return NULL; }
+  if (!idmap_get(&g->node, id, &at)) {
+    *n = 0;
+    return NULL;
+  }
   *n = g->in[at].n;
   return g->in[at].e;
 }
@@ -310,7 +325,10 @@ int gmem_check(gmem *g, precis_error *err) {
       memcpy(&w, v, 4);
       uint32_t kd = UINT32_MAX;
       for (uint32_t i = 0; i < g->nkinds; i++)
-        if (!strcmp(g->kinds[i], kind)) { kd = i; break; }
+        if (!strcmp(g->kinds[i], kind)) {
+          kd = i;
+          break;
+        }
       if (kd == UINT32_MAX || !idmap_get(&g->node, a, &na) || !idmap_get(&g->node, b, &nb) ||
           !list_has(fam ? &g->in[na] : &g->out[na], (uint32_t)nb, kd, w))
         rc = precis_error_set(err, PRECIS_E_CORRUPTION,
@@ -330,7 +348,7 @@ int gmem_check(gmem *g, precis_error *err) {
   }
   if (nout != seen[0] || nin != seen[1])
     return precis_error_set(err, PRECIS_E_CORRUPTION,
-                            "graph check: memory holds %zu/%zu edges, RocksDB %zu/%zu", nout,
-                            nin, seen[0], seen[1]);
+                            "graph check: memory holds %zu/%zu edges, RocksDB %zu/%zu", nout, nin,
+                            seen[0], seen[1]);
   return PRECIS_OK;
 }

@@ -32,8 +32,8 @@
 typedef struct gmem gmem;
 
 typedef struct {
-  uint32_t node;  /* the other end (gmem_node_id) */
-  uint32_t kind;  /* interned kind, 0 = kNN */
+  uint32_t node; /* the other end (gmem_node_id) */
+  uint32_t kind; /* interned kind, 0 = kNN */
   float w;
 } gmem_edge;
 
@@ -45,8 +45,8 @@ void gmem_destroy(gmem *g);
 int gmem_load(gmem *g, precis_error *err);
 
 /* Stage one put (weight w) or delete of src -[kind]-> dst; klen 0 = kNN. */
-void gmem_stage(gmem *g, uint64_t src, uint64_t dst, const char *kind,
-                size_t klen, float w, bool del);
+void gmem_stage(gmem *g, uint64_t src, uint64_t dst, const char *kind, size_t klen, float w,
+                bool del);
 /* Apply the staged changes (the batch is durable) / drop them. */
 void gmem_commit(gmem *g);
 void gmem_discard(gmem *g);

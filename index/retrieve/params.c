@@ -18,8 +18,8 @@ void engine_retrieve_params_default(engine_retrieve_params *p) {
 }
 
 /* "k = 0 outside 1..1000", in the row's own terms. */
-static int bad(precis_error *err, int code, const char *name, const char *kind,
-               double v, double lo, double hi) {
+static int bad(precis_error *err, int code, const char *name, const char *kind, double v, double lo,
+               double hi) {
   if (!strcmp(kind, "ENUM") || !strcmp(kind, "BOOL"))
     return precis_error_set(err, code, "unknown %s %g (%g..%g)", name, v, lo, hi);
   const char *open = !strcmp(kind, "F32P") ? "(" : "";
@@ -29,18 +29,15 @@ static int bad(precis_error *err, int code, const char *name, const char *kind,
   return precis_error_set(err, code, "%s = %g outside %s%g..%g%s", name, v, open, lo, hi, aut);
 }
 
-#define PARAM_CHECK(s, name, KIND, lo, hi)                                    \
-  if (!precis_param_ok_##KIND((s)->name, lo, hi))                             \
-    return bad(err, PRECIS_PARAM_BAD_##KIND, #name, #KIND, (double)(s)->name, \
-               (double)(lo), (double)(hi));
-#define RETRIEVE_CHECK(name, KIND, d, lo, hi, field, flag, doc)               \
-  PARAM_CHECK(p, name, KIND, lo, hi)
-#define SEARCH_CHECK(name, KIND, d, lo, hi, field, flag, doc)                 \
-  PARAM_CHECK(&v, name, KIND, lo, hi)
-#define SEARCH_COPY(name, KIND, d, lo, hi, field, flag, doc) v.name = sp->name;
+#define PARAM_CHECK(s, name, KIND, lo, hi)                                                  \
+  if (!precis_param_ok_##KIND((s)->name, lo, hi))                                           \
+    return bad(err, PRECIS_PARAM_BAD_##KIND, #name, #KIND, (double)(s)->name, (double)(lo), \
+               (double)(hi));
+#define RETRIEVE_CHECK(name, KIND, d, lo, hi, field, flag, doc) PARAM_CHECK(p, name, KIND, lo, hi)
+#define SEARCH_CHECK(name, KIND, d, lo, hi, field, flag, doc)   PARAM_CHECK(&v, name, KIND, lo, hi)
+#define SEARCH_COPY(name, KIND, d, lo, hi, field, flag, doc)    v.name = sp->name;
 
-int engine_retrieve_params_check(const engine_retrieve_params *p,
-                                 precis_error *err) {
+int engine_retrieve_params_check(const engine_retrieve_params *p, precis_error *err) {
   PRECIS_RETRIEVE_PARAM_MAP(RETRIEVE_CHECK)
   for (size_t i = 0; i < p->n_link_kinds; i++) {
     int rc = graph_check_kind(p->link_kinds[i], err);
@@ -49,8 +46,7 @@ int engine_retrieve_params_check(const engine_retrieve_params *p,
   return PRECIS_OK;
 }
 
-int engine_search_params_check(uint32_t k, const engine_search_params *sp,
-                               precis_error *err) {
+int engine_search_params_check(uint32_t k, const engine_search_params *sp, precis_error *err) {
   struct {
     PRECIS_SEARCH_PARAM_MAP(PRECIS_PARAM_MEMBER)
   } v;

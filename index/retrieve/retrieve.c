@@ -65,10 +65,10 @@ typedef struct {
   size_t n, cap;
   uint64_t *id, *via;
   uint32_t *hops;
-  float *g;       /* propagation score: max(0, r) for a seed, the best path
+  float *g;  /* propagation score: max(0, r) for a seed, the best path
                      for a reached point; what the next hop passes on */
-  float *ev;      /* graph evidence: the sum of every path into the point */
-  idmap pos;      /* id -> index */
+  float *ev; /* graph evidence: the sum of every path into the point */
+  idmap pos; /* id -> index */
 } pool_t;
 
 /* A seed: it starts with no evidence. -1 out of memory, 1 pool full. */
@@ -161,8 +161,7 @@ static uint8_t *kind_mask(const coll *c, const engine_retrieve_params *p) {
   uint32_t nk = gmem_nkinds(c->gm);
   uint8_t *allow = malloc(nk);
   if (!allow) return NULL;
-  for (uint32_t k = 0; k < nk; k++)
-    allow[k] = kind_allowed(p, gmem_kind_name(c->gm, k));
+  for (uint32_t k = 0; k < nk; k++) allow[k] = kind_allowed(p, gmem_kind_name(c->gm, k));
   return allow;
 }
 
@@ -181,8 +180,8 @@ static void nbr_offer(nbr_t *buf, size_t *n, size_t cap, uint64_t other, float w
 /* The strongest `fanout` allowed edges of u, strongest first (ties: lower
  * id), from the edges in memory, however many u has: kNN edges outwards,
  * knowledge links both ways. */
-static void neighbours(const coll *c, const uint8_t *allow, uint64_t u, nbr_t *buf,
-                       size_t fanout, size_t *n) {
+static void neighbours(const coll *c, const uint8_t *allow, uint64_t u, nbr_t *buf, size_t fanout,
+                       size_t *n) {
   size_t ne;
   const gmem_edge *e = gmem_out(c->gm, u, &ne);
   *n = 0;
@@ -194,18 +193,21 @@ static void neighbours(const coll *c, const uint8_t *allow, uint64_t u, nbr_t *b
       nbr_offer(buf, n, fanout, gmem_node_id(c->gm, e[i].node), e[i].w);
 }
 
-int retrieve__run(coll *c, const engine_retrieve_params *p,
-                  engine_retrieve_result **out, precis_error *err);
+int retrieve__run(coll *c, const engine_retrieve_params *p, engine_retrieve_result **out,
+                  precis_error *err);
 
-int retrieve__run(coll *c, const engine_retrieve_params *p,
-                  engine_retrieve_result **out, precis_error *err) {
+int retrieve__run(coll *c, const engine_retrieve_params *p, engine_retrieve_result **out,
+                  precis_error *err) {
   uint64_t t0 = now_us();
   int rc = engine_retrieve_params_check(p, err);
   if (rc) return rc;
   size_t dim = c->cfg.dim;
   float *q = malloc((p->dim ? p->dim : 1) * sizeof(float));
   if (!q) return precis_error_set(err, PRECIS_E_NO_MEMORY, "retrieve");
-  if ((rc = coll__prepare_vector(c, p->query, p->dim, q, "query", err))) { free(q); return rc; }
+  if ((rc = coll__prepare_vector(c, p->query, p->dim, q, "query", err))) {
+    free(q);
+    return rc;
+  }
   uint32_t poolcap = p->pool;
   uint32_t nseeds = p->seeds ? p->seeds
                              : (p->k * PRECIS_DEFAULT_SEEDS_PER_K > PRECIS_DEFAULT_SEEDS_MIN
@@ -223,7 +225,8 @@ int retrieve__run(coll *c, const engine_retrieve_params *p,
   coll__fctx_init(&fx, c, p->filter);
 #define FILTER_FAILS(id) (p->filter && !coll__fctx_pass(&fx, (id)))
   engine_hit *hits = malloc(nseeds * sizeof *hits);
-  nbr_t *nb = malloc((PRECIS_MAX_FANOUT > PRECIS_MAX_KNN_K ? PRECIS_MAX_FANOUT : PRECIS_MAX_KNN_K) * sizeof *nb);
+  nbr_t *nb = malloc((PRECIS_MAX_FANOUT > PRECIS_MAX_KNN_K ? PRECIS_MAX_FANOUT : PRECIS_MAX_KNN_K) *
+                     sizeof *nb);
   uint8_t *allow = NULL;
   float *vecs = NULL, *rel = NULL, *sim = NULL, *nsim = NULL, *qual = NULL, *own = NULL;
   uint32_t *tokens = NULL, *off = NULL, *nidx = NULL, *order = NULL;
@@ -236,7 +239,12 @@ int retrieve__run(coll *c, const engine_retrieve_params *p,
   P.g = malloc(poolcap * sizeof *P.g);
   P.ev = malloc(poolcap * sizeof *P.ev);
   order = malloc(poolcap * sizeof *order);
-  if (!hits || !nb || !P.id || !P.via || !P.hops || !P.g || !P.ev || !order) { free(q); q = NULL; rc = PRECIS_E_NO_MEMORY; goto out_nolock; }
+  if (!hits || !nb || !P.id || !P.via || !P.hops || !P.g || !P.ev || !order) {
+    free(q);
+    q = NULL;
+    rc = PRECIS_E_NO_MEMORY;
+    goto out_nolock;
+  }
 
   pthread_rwlock_rdlock(&c->lock);
   if (p->hops > 0 || p->coverage == ENGINE_COVERAGE_SPARSE) {
@@ -244,24 +252,32 @@ int retrieve__run(coll *c, const engine_retrieve_params *p,
       rc = precis_error_set(err, PRECIS_E_NO_MEMORY, "retrieve: the graph in memory is incomplete");
       goto out;
     }
-    if (!(allow = kind_mask(c, p))) { rc = PRECIS_E_NO_MEMORY; goto out; }
+    if (!(allow = kind_mask(c, p))) {
+      rc = PRECIS_E_NO_MEMORY;
+      goto out;
+    }
   }
   /* 1. seeds (sorted by similarity, best first) */
   size_t nh = 0;
-  engine_search_params sp = {.exact = p->exact_seeds, .ef_search = p->ef_search, .nprobe = p->nprobe};
+  engine_search_params sp = {
+      .exact = p->exact_seeds, .ef_search = p->ef_search, .nprobe = p->nprobe};
   /* filter hook (coll_filter.h): filtered seeds; FILTER_FAILS gates the pool */
   if (p->filter) {
     rc = coll__search_filtered_locked(&fx, q, nseeds, &sp, hits, &nh, &frep, err);
     if (rc) goto out;
-  } else if ((rc = coll__search_locked(c, q, nseeds, &sp, hits, &nh, err))) goto out;
+  } else if ((rc = coll__search_locked(c, q, nseeds, &sp, hits, &nh, err)))
+    goto out;
   uint64_t t1 = now_us();
   /* the relevance scale: the best seed and the E-th */
   if (nexp > nh) nexp = (uint32_t)nh;
   float s_top = nh ? hits[0].score : 0, s_ref = nexp ? hits[nexp - 1].score : 0;
   float span = s_top - s_ref;
-#define OWN(x) (span > 0 ? ((x) - s_ref) / span : 1.0f)
+#define OWN(x) (span > 0 ? ((x)-s_ref) / span : 1.0f)
   for (size_t i = 0; i < nh; i++)
-    if (pool_seed(&P, hits[i].id, fmaxf(0.0f, OWN(hits[i].score))) < 0) { rc = PRECIS_E_NO_MEMORY; goto out; }
+    if (pool_seed(&P, hits[i].id, fmaxf(0.0f, OWN(hits[i].score))) < 0) {
+      rc = PRECIS_E_NO_MEMORY;
+      goto out;
+    }
   /* 2. expansion, hop by hop: hop 1 from the nexp best seeds, later hops
    * from what the previous hop added, strongest graph score first */
   size_t nfront = nexp, seeds_in = P.n;
@@ -276,17 +292,27 @@ int retrieve__run(coll *c, const engine_retrieve_params *p,
       for (size_t j = 0; j < nn; j++) {
         if (!idmap_get(&c->live, nb[j].other, NULL)) continue;
         if (FILTER_FAILS(nb[j].other)) { /* never enters the pool: no path through it */
-          if (fx.rc) { rc = fx.rc; if (err) *err = fx.err; goto out; }
+          if (fx.rc) {
+            rc = fx.rc;
+            if (err) *err = fx.err;
+            goto out;
+          }
           continue;
         }
         float path = P.g[u] * nb[j].w * p->decay;
-        if (pool_reach(&P, nb[j].other, P.id[u], h, path, room) < 0) { rc = PRECIS_E_NO_MEMORY; goto out; }
+        if (pool_reach(&P, nb[j].other, P.id[u], h, path, room) < 0) {
+          rc = PRECIS_E_NO_MEMORY;
+          goto out;
+        }
       }
     }
     /* the next frontier: this hop's additions, by graph score */
     nfront = P.n - added_from;
     for (size_t i = 0; i < nfront; i++) order[i] = (uint32_t)(added_from + i);
-    if (pool__sort_by_g(&P, order, nfront)) { rc = PRECIS_E_NO_MEMORY; goto out; }
+    if (pool__sort_by_g(&P, order, nfront)) {
+      rc = PRECIS_E_NO_MEMORY;
+      goto out;
+    }
   }
   uint64_t t2 = now_us();
   /* 3. exact similarity, relevance and quality of every pool point */
@@ -296,7 +322,10 @@ int retrieve__run(coll *c, const engine_retrieve_params *p,
   sim = malloc((n ? n : 1) * sizeof(float));
   qual = malloc((n ? n : 1) * sizeof(float));
   own = malloc((n ? n : 1) * sizeof(float));
-  if (!vecs || !rel || !sim || !qual || !own) { rc = PRECIS_E_NO_MEMORY; goto out; }
+  if (!vecs || !rel || !sim || !qual || !own) {
+    rc = PRECIS_E_NO_MEMORY;
+    goto out;
+  }
   double qn = vec_dot(q, q, dim);
   float qinv = qn > 0 ? (float)(1.0 / sqrt(qn)) : 0.0f;
   float cmin = INFINITY, cmax = -INFINITY, rmin = INFINITY, rmax = -INFINITY;
@@ -326,12 +355,16 @@ int retrieve__run(coll *c, const engine_retrieve_params *p,
 #undef OWN
   float cspan = cmax > cmin ? cmax - cmin : 0.0f;
   for (size_t i = 0; i < n; i++) {
-    qual[i] = fminf(SELECT_MAX_QUALITY, fmaxf(-SELECT_MAX_QUALITY, qual[i] + cspan * (rel[i] - own[i])));
+    qual[i] =
+        fminf(SELECT_MAX_QUALITY, fmaxf(-SELECT_MAX_QUALITY, qual[i] + cspan * (rel[i] - own[i])));
     rel[i] = rmax > rmin ? (rel[i] - rmin) / (rmax - rmin) : 1.0f;
   }
   if (p->token_budget) {
     tokens = malloc((n ? n : 1) * sizeof *tokens);
-    if (!tokens) { rc = PRECIS_E_NO_MEMORY; goto out; }
+    if (!tokens) {
+      rc = PRECIS_E_NO_MEMORY;
+      goto out;
+    }
     for (size_t i = 0; i < n; i++)
       if ((rc = coll__tokens(c, P.id[i], &tokens[i], err))) goto out;
   }
@@ -343,7 +376,10 @@ int retrieve__run(coll *c, const engine_retrieve_params *p,
     off = malloc((n + 1) * sizeof *off);
     nidx = malloc((n * PRECIS_MAX_KNN_K + 1) * sizeof *nidx);
     nsim = malloc((n * PRECIS_MAX_KNN_K + 1) * sizeof *nsim);
-    if (!off || !nidx || !nsim) { rc = PRECIS_E_NO_MEMORY; goto out; }
+    if (!off || !nidx || !nsim) {
+      rc = PRECIS_E_NO_MEMORY;
+      goto out;
+    }
     for (uint32_t k = 0; k < gmem_nkinds(c->gm); k++) allow[k] = k == 0; /* kNN only */
     size_t m = 0;
     for (size_t i = 0; i < n; i++) {
@@ -362,13 +398,16 @@ int retrieve__run(coll *c, const engine_retrieve_params *p,
   }
   /* 4. selection */
   R = calloc(1, sizeof *R);
-  if (!R) { rc = PRECIS_E_NO_MEMORY; goto out; }
+  if (!R) {
+    rc = PRECIS_E_NO_MEMORY;
+    goto out;
+  }
   R->pool_size = (uint32_t)n;
   R->seed_count = (uint32_t)nh;
   /* what select_run resolves to; set from its result below (an empty pool
    * runs no selection) */
-  R->coverage_used = (int)select_coverage_resolve((select_coverage)p->coverage, n, dim,
-                                                  off != NULL);
+  R->coverage_used =
+      (int)select_coverage_resolve((select_coverage)p->coverage, n, dim, off != NULL);
   if (n > 0) {
     select_pool sp2 = {n, dim, vecs, rel, qual, tokens, off, nidx, nsim};
     select_params sel;
@@ -393,7 +432,10 @@ int retrieve__run(coll *c, const engine_retrieve_params *p,
   uint64_t t3 = now_us();
   /* 5. items */
   R->items = calloc(sr.n ? sr.n : 1, sizeof *R->items);
-  if (!R->items) { rc = PRECIS_E_NO_MEMORY; goto out; }
+  if (!R->items) {
+    rc = PRECIS_E_NO_MEMORY;
+    goto out;
+  }
   uint64_t result_bytes = 0;
   for (size_t t = 0; t < sr.n; t++) {
     engine_retrieved *it = &R->items[t];
@@ -409,7 +451,10 @@ int retrieve__run(coll *c, const engine_retrieve_params *p,
     uint32_t cap = p->max_represented_ids;
     if (cap) {
       it->represented_ids = malloc(cap * sizeof(uint64_t));
-      if (!it->represented_ids) { rc = PRECIS_E_NO_MEMORY; goto out; }
+      if (!it->represented_ids) {
+        rc = PRECIS_E_NO_MEMORY;
+        goto out;
+      }
       for (size_t v = 0; v < n && it->n_represented_ids < cap; v++)
         if (sr.assign[v] == t && v != i) it->represented_ids[it->n_represented_ids++] = P.id[v];
     }
@@ -440,7 +485,10 @@ int retrieve__run(coll *c, const engine_retrieve_params *p,
   R->t_expand_us = t2 - t1;
   R->t_select_us = t3 - t2;
   R->t_total_us = now_us() - t0;
-  if (p->filter) { frep.checked = fx.checked; R->filter_report = frep; }
+  if (p->filter) {
+    frep.checked = fx.checked;
+    R->filter_report = frep;
+  }
 out:
   pthread_rwlock_unlock(&c->lock);
 out_nolock:

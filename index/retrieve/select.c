@@ -41,24 +41,24 @@
 #include "select_internal.h"
 
 /* The defaults, in one place (tuned by bench/study_select.c). */
-#define SELECT_DEFAULT_MODE SELECT_COMPRESS
-#define SELECT_DEFAULT_K PRECIS_DEFAULT_K
+#define SELECT_DEFAULT_MODE   SELECT_COMPRESS
+#define SELECT_DEFAULT_K      PRECIS_DEFAULT_K
 #define SELECT_DEFAULT_LAMBDA PRECIS_DEFAULT_LAMBDA
 /* Chosen across corpora (docs/RETRIEVAL.md, "How the defaults were
  * chosen"): the log-det term with quality exp(theta*cosine) alone (a = b =
  * 0) lies on the relevance/diversity front of MMR and greedy log-det; the
  * coverage term moved COMPRESS below it. theta comes from `diversity`
  * (select_theta_for_diversity). */
-#define SELECT_DEFAULT_A PRECIS_DEFAULT_A
-#define SELECT_DEFAULT_B PRECIS_DEFAULT_B
-#define SELECT_DEFAULT_C PRECIS_DEFAULT_C
+#define SELECT_DEFAULT_A     PRECIS_DEFAULT_A
+#define SELECT_DEFAULT_B     PRECIS_DEFAULT_B
+#define SELECT_DEFAULT_C     PRECIS_DEFAULT_C
 #define SELECT_DEFAULT_THETA PRECIS_DEFAULT_THETA
 /* AUTO: EXACT on small pools, SAMPLE/SPARSE where the Gram matrix would
  * dominate (select.h, SELECT_AUTO_EXACT_WORK; bench/README.md "select"). */
 #define SELECT_DEFAULT_COVERAGE SELECT_COVER_AUTO
-#define SELECT_DEFAULT_SAMPLE 128u
-#define SELECT_DEFAULT_SEED 0x5eed5e1ec7ULL
-#define SELECT_MAX_THETA PRECIS_MAX_THETA
+#define SELECT_DEFAULT_SAMPLE   128u
+#define SELECT_DEFAULT_SEED     0x5eed5e1ec7ULL
+#define SELECT_MAX_THETA        PRECIS_MAX_THETA
 
 float select_theta_for_diversity(float diversity) {
   if (!(diversity > 0.0f)) return SELECT_MAX_THETA;
@@ -117,9 +117,8 @@ double select_quality_max(const select_pool *pool) {
 }
 
 void select_sim_row(const select_pool *pool, uint32_t j, float *row) {
-  cblas_sgemv(CblasRowMajor, CblasNoTrans, (int)pool->n, (int)pool->dim, 1.0f,
-              pool->vectors, (int)pool->dim, pool->vectors + (size_t)j * pool->dim,
-              1, 0.0f, row, 1);
+  cblas_sgemv(CblasRowMajor, CblasNoTrans, (int)pool->n, (int)pool->dim, 1.0f, pool->vectors,
+              (int)pool->dim, pool->vectors + (size_t)j * pool->dim, 1, 0.0f, row, 1);
 }
 
 /* ---- validation ---- */
@@ -173,12 +172,11 @@ static bool select_all_finite(const float *x, size_t count) {
 
 /* Checks pool and parameters; *cov receives the coverage form to run
  * (AUTO resolved), which the SAMPLE and SPARSE checks apply to. */
-static int select_validate(const select_pool *pool, const select_params *p,
-                           select_coverage *cov, precis_error *err) {
+static int select_validate(const select_pool *pool, const select_params *p, select_coverage *cov,
+                           precis_error *err) {
   if (!pool || !p)
     return precis_error_set(err, PRECIS_E_INVALID_ARGUMENT, "select: NULL pool or params");
-  if (pool->n == 0)
-    return precis_error_set(err, PRECIS_E_INVALID_ARGUMENT, "select: empty pool");
+  if (pool->n == 0) return precis_error_set(err, PRECIS_E_INVALID_ARGUMENT, "select: empty pool");
   if (pool->dim == 0)
     return precis_error_set(err, PRECIS_E_INVALID_ARGUMENT, "select: dimension 0");
   if (pool->n > PRECIS_MAX_POOL)
@@ -200,16 +198,14 @@ static int select_validate(const select_pool *pool, const select_params *p,
     return precis_error_set(err, PRECIS_E_INVALID_ARGUMENT, "select: unknown coverage %d",
                             (int)p->coverage);
   *cov = select_coverage_resolve(p->coverage, pool->n, pool->dim, pool->nbr_off != NULL);
-  if (p->k < 1)
-    return precis_error_set(err, PRECIS_E_OUT_OF_RANGE, "select: k must be >= 1");
+  if (p->k < 1) return precis_error_set(err, PRECIS_E_OUT_OF_RANGE, "select: k must be >= 1");
   if (!(p->lambda >= 0.0f && p->lambda <= 1.0f))
     return precis_error_set(err, PRECIS_E_OUT_OF_RANGE, "select: lambda must be in [0,1]");
   if (!select_weight_ok(p->a) || !select_weight_ok(p->b) || !select_weight_ok(p->c))
     return precis_error_set(err, PRECIS_E_OUT_OF_RANGE,
                             "select: weights a, b, c must be finite and >= 0");
   if (p->a == 0.0f && p->b == 0.0f && p->c == 0.0f)
-    return precis_error_set(err, PRECIS_E_INVALID_ARGUMENT,
-                            "select: weights a, b, c are all 0");
+    return precis_error_set(err, PRECIS_E_INVALID_ARGUMENT, "select: weights a, b, c are all 0");
   if (!(p->theta >= 0.0f && p->theta <= SELECT_MAX_THETA))
     return precis_error_set(err, PRECIS_E_OUT_OF_RANGE, "select: theta must be in [0,%g]",
                             (double)SELECT_MAX_THETA);
@@ -233,8 +229,8 @@ static int select_validate(const select_pool *pool, const select_params *p,
     for (size_t i = 0; i < pool->n; i++)
       if (!isfinite(pool->quality[i]) || fabsf(pool->quality[i]) > SELECT_MAX_QUALITY)
         return precis_error_set(err, PRECIS_E_OUT_OF_RANGE,
-                                "select: quality of pool point %zu is not finite or exceeds %g",
-                                i, (double)SELECT_MAX_QUALITY);
+                                "select: quality of pool point %zu is not finite or exceeds %g", i,
+                                (double)SELECT_MAX_QUALITY);
   if (cover && *cov == SELECT_COVER_SPARSE) return select_validate_sparse(pool, err);
   return PRECIS_OK;
 }
@@ -283,7 +279,7 @@ static int select_topk(select_work *w, precis_error *err) {
 static int select_mmr(select_work *w, precis_error *err) {
   const select_pool *pool = w->pool;
   size_t n = pool->n;
-    double lam = w->p->lambda;
+  double lam = w->p->lambda;
   uint64_t budget = w->p->token_budget, used = 0;
   float *maxsim = malloc(n * sizeof *maxsim);
   unsigned char *dead = calloc(n, 1);
@@ -390,9 +386,9 @@ static int select_stats(select_work *w, select_result *out, precis_error *err) {
       for (size_t t = 0; t < cnt; t++)
         memcpy(sv + t * pool->dim, pool->vectors + (size_t)w->idx[t0 + t] * pool->dim,
                pool->dim * sizeof *sv);
-      cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)cnt, (int)n, (int)pool->dim,
-                  1.0f, sv, (int)pool->dim, pool->vectors, (int)pool->dim, 0.0f,
-                  w->rows + t0 * n, (int)n);
+      cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)cnt, (int)n, (int)pool->dim, 1.0f,
+                  sv, (int)pool->dim, pool->vectors, (int)pool->dim, 0.0f, w->rows + t0 * n,
+                  (int)n);
       free(sv);
     }
     w->rows_cnt = m;
@@ -475,9 +471,15 @@ int select_run(const select_pool *pool, const select_params *p, select_result *o
   }
 
   switch (p->mode) {
-  case SELECT_TOPK: rc = select_topk(&w, err); break;
-  case SELECT_MMR: rc = select_mmr(&w, err); break;
-  default: rc = select_compress_run(&w, err); break;
+    case SELECT_TOPK:
+      rc = select_topk(&w, err);
+      break;
+    case SELECT_MMR:
+      rc = select_mmr(&w, err);
+      break;
+    default:
+      rc = select_compress_run(&w, err);
+      break;
   }
   if (rc) goto fail;
 

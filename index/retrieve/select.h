@@ -63,17 +63,17 @@ select_coverage select_coverage_resolve(select_coverage requested, size_t n, siz
                                         int has_lists);
 
 typedef struct {
-  size_t n;                 /* pool size, >= 1 */
+  size_t n; /* pool size, >= 1 */
   size_t dim;
-  const float *vectors;     /* n*dim row-major, L2-normalised */
-  const float *relevance;   /* n values, expected in [0,1]: the order of
+  const float *vectors;   /* n*dim row-major, L2-normalised */
+  const float *relevance; /* n values, expected in [0,1]: the order of
                                TOPK, the a-term and the coverage weights */
   /* Optional: n values in the units of the pool similarities (cosine to
    * the query, graph boost included), finite. MMR's relevance and the
    * log-det quality q = exp(theta*quality) use it, so that relevance and
    * redundancy share one scale. NULL: relevance is used. */
   const float *quality;
-  const uint32_t *tokens;   /* n token counts; may be NULL without a budget */
+  const uint32_t *tokens; /* n token counts; may be NULL without a budget */
   /* Optional sparse neighbourhood (CSR) for SELECT_COVER_SPARSE: the
    * neighbours of pool point v are nbr_idx[nbr_off[v] .. nbr_off[v+1]) with
    * similarities nbr_sim[...]. Self-similarity (1) is implied. */
@@ -84,14 +84,14 @@ typedef struct {
 
 typedef struct {
   select_mode mode;
-  uint32_t k;              /* >= 1 */
-  uint64_t token_budget;   /* 0 = none */
-  float lambda;            /* MMR, in [0,1] */
-  float a, b, c;           /* COMPRESS weights, >= 0, not all 0 */
-  float theta;             /* volume quality exponent, >= 0 */
+  uint32_t k;            /* >= 1 */
+  uint64_t token_budget; /* 0 = none */
+  float lambda;          /* MMR, in [0,1] */
+  float a, b, c;         /* COMPRESS weights, >= 0, not all 0 */
+  float theta;           /* volume quality exponent, >= 0 */
   select_coverage coverage;
-  uint32_t sample;         /* SAMPLE: pool points used for coverage */
-  uint64_t seed;           /* SAMPLE: deterministic seed */
+  uint32_t sample; /* SAMPLE: pool points used for coverage */
+  uint64_t seed;   /* SAMPLE: deterministic seed */
 } select_params;
 
 /* Defaults: COMPRESS, k 10, lambda 0.5, a 0, b 0, c 1, theta 5, AUTO,
@@ -99,19 +99,19 @@ typedef struct {
 void select_params_default(select_params *p);
 
 typedef struct {
-  size_t n;                  /* selected count */
-  uint32_t *idx;             /* n pool indices, in selection order */
-  float *gain;               /* n marginal gains of F (mode's own score for
+  size_t n;              /* selected count */
+  uint32_t *idx;         /* n pool indices, in selection order */
+  float *gain;           /* n marginal gains of F (mode's own score for
                                 TOPK/MMR: relevance / MMR score) */
-  uint32_t *represents;      /* n: pool points whose most similar selected
+  uint32_t *represents;  /* n: pool points whose most similar selected
                                 point is this one (ties: earliest selected) */
-  uint32_t *assign;          /* pool n: position in idx of each pool point's
+  uint32_t *assign;      /* pool n: position in idx of each pool point's
                                 representative */
-  double objective;          /* F(S) with the given a, b, c */
-  double coverage_ratio;     /* sum rel(v)*max sim(v,S) / sum rel(v) */
-  double redundancy;         /* mean pairwise similarity inside S (0 if n<2) */
+  double objective;      /* F(S) with the given a, b, c */
+  double coverage_ratio; /* sum rel(v)*max sim(v,S) / sum rel(v) */
+  double redundancy;     /* mean pairwise similarity inside S (0 if n<2) */
   double mean_relevance;
-  select_coverage coverage;  /* the form that ran: EXACT, SPARSE or SAMPLE,
+  select_coverage coverage; /* the form that ran: EXACT, SPARSE or SAMPLE,
                                 never AUTO. Only COMPRESS with b > 0 computes
                                 coverage; other modes report the form AUTO
                                 (or the requested form) resolved to. */
@@ -125,7 +125,7 @@ typedef struct {
  * moves the result monotonically from TOPK towards more distinct items.
  * The mapping was fitted on some corpora and reported on others
  * (docs/RETRIEVAL.md). */
-#define SELECT_DIVERSITY_THETA_MID 5.0
+#define SELECT_DIVERSITY_THETA_MID   5.0
 #define SELECT_DIVERSITY_THETA_RATIO 12.0
 /* |quality| bound (q itself cannot overflow: 30 * exp(theta * (quality -
  * max)) <= 30); callers clamp (retrieve does), select_run refuses more. */
@@ -138,8 +138,8 @@ void select_params_set_diversity(select_params *p, float diversity);
 
 /* Runs the selection. On failure (bad parameters -> OUT_OF_RANGE or
  * INVALID_ARGUMENT, allocation -> NO_MEMORY) *out is left empty. */
-int select_run(const select_pool *pool, const select_params *p,
-               select_result *out, precis_error *err);
+int select_run(const select_pool *pool, const select_params *p, select_result *out,
+               precis_error *err);
 void select_result_free(select_result *r);
 
 #ifdef __cplusplus

@@ -95,8 +95,8 @@ static void select_cstate_free(select_cstate *s) {
  * it (half the flops of sgemm). */
 static void select_gram(const select_pool *pool, float *G) {
   size_t n = pool->n;
-  cblas_ssyrk(CblasRowMajor, CblasUpper, CblasNoTrans, (int)n, (int)pool->dim, 1.0f,
-              pool->vectors, (int)pool->dim, 0.0f, G, (int)n);
+  cblas_ssyrk(CblasRowMajor, CblasUpper, CblasNoTrans, (int)n, (int)pool->dim, 1.0f, pool->vectors,
+              (int)pool->dim, 0.0f, G, (int)n);
   const size_t B = 64;
   for (size_t ib = 0; ib < n; ib += B)
     for (size_t jb = 0; jb <= ib; jb += B)
@@ -184,8 +184,7 @@ static int select_setup_sparse(select_cstate *s) {
   s->tr_idx = malloc((nnz ? nnz : 1) * sizeof *s->tr_idx);
   s->tr_sim = malloc((nnz ? nnz : 1) * sizeof *s->tr_sim);
   s->best = calloc(n, sizeof *s->best);
-  if (!s->tr_off || !s->tr_len || !s->tr_idx || !s->tr_sim || !s->best)
-    return PRECIS_E_NO_MEMORY;
+  if (!s->tr_off || !s->tr_len || !s->tr_idx || !s->tr_sim || !s->best) return PRECIS_E_NO_MEMORY;
   for (size_t v = 0; v < n; v++)
     for (uint32_t e = off[v]; e < off[v + 1]; e++)
       if (idx[e] != v) s->tr_off[idx[e] + 1]++;
@@ -301,8 +300,7 @@ static void select_vol_add(select_cstate *s, uint32_t j, size_t t, const float *
   double dj = sqrt(s->d2[j]), qj = s->q[j];
   if (t > 0) {
     for (size_t l = 0; l < t; l++) s->cj[l] = C[l * n + j];
-    cblas_dgemv(CblasColMajor, CblasNoTrans, (int)n, (int)t, 1.0, C, (int)n, s->cj, 1, 0.0,
-                e, 1);
+    cblas_dgemv(CblasColMajor, CblasNoTrans, (int)n, (int)t, 1.0, C, (int)n, s->cj, 1, 0.0, e, 1);
   } else {
     memset(e, 0, n * sizeof *e);
   }
@@ -457,8 +455,7 @@ int select_compress_run(select_work *w, precis_error *err) {
   s.cover = p->b > 0.0f;
   s.vol = p->c > 0.0f;
   s.sparse = s.cover && p->coverage == SELECT_COVER_SPARSE;
-  select_greedy g = {.w = w, .s = &s, .a = p->a, .b = p->b, .c = p->c,
-                     .budget = p->token_budget};
+  select_greedy g = {.w = w, .s = &s, .a = p->a, .b = p->b, .c = p->c, .budget = p->token_budget};
   double *g0 = NULL;
   int rc = PRECIS_OK;
 
@@ -481,8 +478,7 @@ int select_compress_run(select_work *w, precis_error *err) {
   if (g.budget) { /* best single feasible item */
     size_t best = n;
     for (size_t i = 0; i < n; i++)
-      if (select_cost(pool, (uint32_t)i) <= g.budget && (best == n || g0[i] > g0[best]))
-        best = i;
+      if (select_cost(pool, (uint32_t)i) <= g.budget && (best == n || g0[i] > g0[best])) best = i;
     if (best < n && w->cnt > 0 && g0[best] > g.total) {
       w->idx[0] = (uint32_t)best;
       w->gain[0] = (float)g0[best];

@@ -23,12 +23,12 @@
 typedef struct {
   const select_pool *pool;
   const select_params *p; /* coverage resolved: never SELECT_COVER_AUTO */
-  size_t kmax;     /* min(k, n) */
-  uint32_t *idx;   /* kmax: selection, in order */
-  float *gain;     /* kmax */
-  size_t cnt;      /* selected so far */
-  float *rows;     /* kmax x n: rows[t*n + v] = sim(idx[t], v) ... */
-  size_t rows_cnt; /* ... valid for t < rows_cnt (a prefix of idx) */
+  size_t kmax;            /* min(k, n) */
+  uint32_t *idx;          /* kmax: selection, in order */
+  float *gain;            /* kmax */
+  size_t cnt;             /* selected so far */
+  float *rows;            /* kmax x n: rows[t*n + v] = sim(idx[t], v) ... */
+  size_t rows_cnt;        /* ... valid for t < rows_cnt (a prefix of idx) */
 } select_work;
 
 /* Cost of a point for the token budget (0 without a budget). */

@@ -44,13 +44,18 @@ static int migrate_cf(store *st, store_batch *b, store_cf cf, fix_fn fix, const 
     const char *v = store_iter_value(it, &vl);
     if (vl > cap) {
       unsigned char *p = realloc(buf, vl);
-      if (!p) { rc = precis_error_set(err, PRECIS_E_NO_MEMORY, "format migration"); break; }
+      if (!p) {
+        rc = precis_error_set(err, PRECIS_E_NO_MEMORY, "format migration");
+        break;
+      }
       buf = p, cap = vl;
     }
     if (vl) memcpy(buf, v, vl);
     int r = fix(k, kl, buf, vl);
-    if (r < 0) rc = precis_error_set(err, PRECIS_E_CORRUPTION, "format migration: malformed %s", what);
-    else if (r) store_batch_put(b, cf, k, kl, buf, vl);
+    if (r < 0)
+      rc = precis_error_set(err, PRECIS_E_CORRUPTION, "format migration: malformed %s", what);
+    else if (r)
+      store_batch_put(b, cf, k, kl, buf, vl);
   }
   if (!rc) rc = store_iter_status(it, err);
   store_iter_destroy(it);

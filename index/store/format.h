@@ -23,8 +23,8 @@
  * 2: every value little-endian, keys big-endian; slot files "PRSLOTS2"
  *    with CRC-32C. */
 #define FORMAT_VERSION 2
-#define FORMAT_KEY "format"
-#define FORMAT_PREFIX "precis-"
+#define FORMAT_KEY     "format"
+#define FORMAT_PREFIX  "precis-"
 
 /* Check (and write or migrate) the format marker of `st`. `dir` names the
  * data directory in messages. *migrated_from (may be NULL) gets the version

@@ -12,20 +12,16 @@
 
 int payload_validate_meta(const char *meta, size_t len, precis_error *err) {
   if (len > PRECIS_MAX_META_BYTES)
-    return precis_error_set(err, PRECIS_E_OUT_OF_RANGE,
-                            "metadata is %zu bytes, limit %u", len,
+    return precis_error_set(err, PRECIS_E_OUT_OF_RANGE, "metadata is %zu bytes, limit %u", len,
                             PRECIS_MAX_META_BYTES);
   json_error_t jerr;
   json_t *j = json_loadb(meta, len, JSON_REJECT_DUPLICATES, &jerr);
   if (!j)
-    return precis_error_set(err, PRECIS_E_INVALID_JSON,
-                            "metadata: %s at line %d column %d", jerr.text,
-                            jerr.line, jerr.column);
+    return precis_error_set(err, PRECIS_E_INVALID_JSON, "metadata: %s at line %d column %d",
+                            jerr.text, jerr.line, jerr.column);
   int ok = json_is_object(j);
   json_decref(j);
-  if (!ok)
-    return precis_error_set(err, PRECIS_E_INVALID_JSON,
-                            "metadata must be a JSON object");
+  if (!ok) return precis_error_set(err, PRECIS_E_INVALID_JSON, "metadata must be a JSON object");
   return PRECIS_OK;
 }
 
@@ -46,12 +42,10 @@ uint32_t payload_count_tokens(const char *text, size_t len) {
   return t > UINT32_MAX ? UINT32_MAX : (uint32_t)t;
 }
 
-size_t payload_encoded_size(size_t text_len, size_t meta_len) {
-  return 12 + text_len + meta_len;
-}
+size_t payload_encoded_size(size_t text_len, size_t meta_len) { return 12 + text_len + meta_len; }
 
-void payload_encode(unsigned char *buf, uint32_t tokens, const char *text,
-                    size_t text_len, const char *meta, size_t meta_len) {
+void payload_encode(unsigned char *buf, uint32_t tokens, const char *text, size_t text_len,
+                    const char *meta, size_t meta_len) {
   byte_put_le32(buf, tokens);
   byte_put_le32(buf + 4, (uint32_t)text_len);
   if (text_len) memcpy(buf + 8, text, text_len);
@@ -68,8 +62,8 @@ static bool record_layout(const unsigned char *p, size_t len, uint32_t *tl, uint
   return (size_t)*ml == len - 12 - *tl;
 }
 
-int payload_meta_view(const char *buf, size_t len, const char **meta,
-                      size_t *meta_len, precis_error *err) {
+int payload_meta_view(const char *buf, size_t len, const char **meta, size_t *meta_len,
+                      precis_error *err) {
   uint32_t tl, ml;
   if (!record_layout((const unsigned char *)buf, len, &tl, &ml))
     return precis_error_set(err, PRECIS_E_CORRUPTION, "payload record is corrupt");
@@ -78,8 +72,8 @@ int payload_meta_view(const char *buf, size_t len, const char **meta,
   return PRECIS_OK;
 }
 
-int payload_decode(const char *buf, size_t len, uint32_t *tokens, char **text,
-                   char **meta, precis_error *err) {
+int payload_decode(const char *buf, size_t len, uint32_t *tokens, char **text, char **meta,
+                   precis_error *err) {
   const unsigned char *p = (const unsigned char *)buf;
   uint32_t tl, ml;
   if (!record_layout(p, len, &tl, &ml)) goto corrupt;

@@ -26,16 +26,16 @@ uint32_t payload_count_tokens(const char *text, size_t len);
 
 /* Encoded size, and encode into buf (which has that size). */
 size_t payload_encoded_size(size_t text_len, size_t meta_len);
-void payload_encode(unsigned char *buf, uint32_t tokens, const char *text,
-                    size_t text_len, const char *meta, size_t meta_len);
+void payload_encode(unsigned char *buf, uint32_t tokens, const char *text, size_t text_len,
+                    const char *meta, size_t meta_len);
 /* Decode into NUL-terminated malloc'd copies (free()); text and meta both
  * NULL: the token count only. CORRUPTION on a bad record, NO_MEMORY. */
-int payload_decode(const char *buf, size_t len, uint32_t *tokens, char **text,
-                   char **meta, precis_error *err);
+int payload_decode(const char *buf, size_t len, uint32_t *tokens, char **text, char **meta,
+                   precis_error *err);
 
 /* The metadata JSON inside an encoded record, without copying: *meta points
  * into buf (not NUL-terminated). CORRUPTION on a bad record. */
-int payload_meta_view(const char *buf, size_t len, const char **meta,
-                      size_t *meta_len, precis_error *err);
+int payload_meta_view(const char *buf, size_t len, const char **meta, size_t *meta_len,
+                      precis_error *err);
 
 #endif /* PRECIS_INDEX_PAYLOAD_H */

@@ -7,8 +7,7 @@
 #include <string.h>
 
 static const char *const store__cf_names[STORE_CF_COUNT] = {
-    "default", "collections", "vectors", "payloads", "edges", "redges", "log",
-    "pindex"};
+    "default", "collections", "vectors", "payloads", "edges", "redges", "log", "pindex"};
 
 struct store {
   rocksdb_t *db;
@@ -29,7 +28,7 @@ struct store_batch {
 struct store_iter {
   rocksdb_iterator_t *it;
   rocksdb_readoptions_t *ropts;
-  char *upper;   /* exclusive upper bound: prefix incremented */
+  char *upper; /* exclusive upper bound: prefix incremented */
   size_t upper_len;
   char *prefix;
   size_t plen;
@@ -38,9 +37,12 @@ struct store_iter {
 /* Translate a RocksDB error string; frees it. */
 static int store__err(char *rerr, precis_error *err, const char *what) {
   int code = PRECIS_E_IO;
-  if (strstr(rerr, "Corruption")) code = PRECIS_E_CORRUPTION;
-  else if (strstr(rerr, "NotFound")) code = PRECIS_E_NOT_FOUND;
-  else if (strstr(rerr, "Invalid argument")) code = PRECIS_E_INVALID_ARGUMENT;
+  if (strstr(rerr, "Corruption"))
+    code = PRECIS_E_CORRUPTION;
+  else if (strstr(rerr, "NotFound"))
+    code = PRECIS_E_NOT_FOUND;
+  else if (strstr(rerr, "Invalid argument"))
+    code = PRECIS_E_INVALID_ARGUMENT;
   precis_error_set(err, code, "%s: %s", what, rerr);
   rocksdb_free(rerr);
   return code;
@@ -48,8 +50,7 @@ static int store__err(char *rerr, precis_error *err, const char *what) {
 
 #define STORE_MEMTABLE_BYTES (32u << 20)
 
-int store_open(const char *path, const store_options *o, store **out,
-               precis_error *err) {
+int store_open(const char *path, const store_options *o, store **out, precis_error *err) {
   store *s = calloc(1, sizeof *s);
   if (!s) return precis_error_set(err, PRECIS_E_NO_MEMORY, "store_open");
   atomic_init(&s->fail_after, -1);
@@ -81,8 +82,8 @@ int store_open(const char *path, const store_options *o, store **out,
   const rocksdb_options_t *cfopts[STORE_CF_COUNT];
   for (int i = 0; i < STORE_CF_COUNT; i++) cfopts[i] = s->opts;
   char *rerr = NULL;
-  s->db = rocksdb_open_column_families(s->opts, path, STORE_CF_COUNT,
-                                       store__cf_names, cfopts, s->cf, &rerr);
+  s->db = rocksdb_open_column_families(s->opts, path, STORE_CF_COUNT, store__cf_names, cfopts,
+                                       s->cf, &rerr);
   if (rerr) {
     int rc = store__err(rerr, err, "open RocksDB");
     s->db = NULL;
@@ -111,8 +112,8 @@ void store_close(store *s) {
   free(s);
 }
 
-int store_get(store *s, store_cf cf, const void *key, size_t klen, char **val,
-              size_t *vlen, precis_error *err) {
+int store_get(store *s, store_cf cf, const void *key, size_t klen, char **val, size_t *vlen,
+              precis_error *err) {
   char *rerr = NULL;
   size_t len = 0;
   char *v = rocksdb_get_cf(s->db, s->ropts, s->cf[cf], key, klen, &len, &rerr);
@@ -139,20 +140,18 @@ void store_batch_destroy(store_batch *b) {
   free(b);
 }
 
-void store_batch_put(store_batch *b, store_cf cf, const void *k, size_t kl,
-                     const void *v, size_t vl) {
+void store_batch_put(store_batch *b, store_cf cf, const void *k, size_t kl, const void *v,
+                     size_t vl) {
   rocksdb_writebatch_put_cf(b->wb, b->s->cf[cf], k, kl, v, vl);
 }
 void store_batch_delete(store_batch *b, store_cf cf, const void *k, size_t kl) {
   rocksdb_writebatch_delete_cf(b->wb, b->s->cf[cf], k, kl);
 }
-void store_batch_delete_range(store_batch *b, store_cf cf, const void *begin,
-                              size_t bl, const void *end, size_t el) {
+void store_batch_delete_range(store_batch *b, store_cf cf, const void *begin, size_t bl,
+                              const void *end, size_t el) {
   rocksdb_writebatch_delete_range_cf(b->wb, b->s->cf[cf], begin, bl, end, el);
 }
-size_t store_batch_count(const store_batch *b) {
-  return (size_t)rocksdb_writebatch_count(b->wb);
-}
+size_t store_batch_count(const store_batch *b) { return (size_t)rocksdb_writebatch_count(b->wb); }
 
 void store_debug_fail_writes_after(store *s, long countdown) {
   atomic_store(&s->fail_after, countdown);
@@ -161,8 +160,7 @@ void store_debug_fail_writes_after(store *s, long countdown) {
 int store_write(store *s, store_batch *b, precis_error *err) {
   long f = atomic_load(&s->fail_after);
   if (f >= 0) {
-    if (f == 0)
-      return precis_error_set(err, PRECIS_E_IO, "write: injected I/O error");
+    if (f == 0) return precis_error_set(err, PRECIS_E_IO, "write: injected I/O error");
     atomic_fetch_sub(&s->fail_after, 1);
   }
   char *rerr = NULL;
@@ -184,8 +182,7 @@ static size_t store__prefix_end(const void *prefix, size_t plen, char *out) {
   return 0;
 }
 
-store_iter *store_iter_create(store *s, store_cf cf, const void *prefix,
-                              size_t plen) {
+store_iter *store_iter_create(store *s, store_cf cf, const void *prefix, size_t plen) {
   store_iter *it = calloc(1, sizeof *it);
   if (!it) return NULL;
   it->ropts = rocksdb_readoptions_create();
@@ -202,8 +199,7 @@ store_iter *store_iter_create(store *s, store_cf cf, const void *prefix,
   it->plen = plen;
   it->upper_len = plen ? store__prefix_end(prefix, plen, it->upper) : 0;
   if (it->upper_len)
-    rocksdb_readoptions_set_iterate_upper_bound(it->ropts, it->upper,
-                                                it->upper_len);
+    rocksdb_readoptions_set_iterate_upper_bound(it->ropts, it->upper, it->upper_len);
   it->it = rocksdb_create_iterator_cf(s->db, it->ropts, s->cf[cf]);
   rocksdb_iter_seek(it->it, prefix, plen);
   return it;
@@ -258,8 +254,7 @@ uint64_t store_approx_size(store *s, const void *prefix, size_t plen) {
     size_t sl[1] = {plen}, ell[1] = {el};
     uint64_t sz[1] = {0};
     char *rerr = NULL;
-    rocksdb_approximate_sizes_cf(s->db, s->cf[i], 1, starts, sl, ends, ell, sz,
-                                 &rerr);
+    rocksdb_approximate_sizes_cf(s->db, s->cf[i], 1, starts, sl, ends, ell, sz, &rerr);
     if (rerr) {
       rocksdb_free(rerr);
       continue;

@@ -44,36 +44,34 @@ typedef struct store_batch store_batch;
 typedef struct store_iter store_iter;
 
 typedef struct {
-  bool sync;                /* fsync the WAL on every write */
+  bool sync; /* fsync the WAL on every write */
   bool create_if_missing;
   size_t block_cache_bytes; /* 0 = RocksDB default */
 } store_options;
 
-int store_open(const char *path, const store_options *o, store **out,
-               precis_error *err);
+int store_open(const char *path, const store_options *o, store **out, precis_error *err);
 void store_close(store *s);
 
 /* NOT_FOUND when absent. *val (malloc'd, not NUL-terminated) -> store_free. */
-int store_get(store *s, store_cf cf, const void *key, size_t klen, char **val,
-              size_t *vlen, precis_error *err);
+int store_get(store *s, store_cf cf, const void *key, size_t klen, char **val, size_t *vlen,
+              precis_error *err);
 void store_free(void *p);
 
 /* A batch for the store `s`; NULL on allocation failure. */
 store_batch *store_batch_create(store *s);
 void store_batch_destroy(store_batch *b);
-void store_batch_put(store_batch *b, store_cf cf, const void *k, size_t kl,
-                     const void *v, size_t vl);
+void store_batch_put(store_batch *b, store_cf cf, const void *k, size_t kl, const void *v,
+                     size_t vl);
 void store_batch_delete(store_batch *b, store_cf cf, const void *k, size_t kl);
 /* Deletes [begin, end). */
-void store_batch_delete_range(store_batch *b, store_cf cf, const void *begin,
-                              size_t bl, const void *end, size_t el);
+void store_batch_delete_range(store_batch *b, store_cf cf, const void *begin, size_t bl,
+                              const void *end, size_t el);
 size_t store_batch_count(const store_batch *b);
 /* Atomic: all or nothing. Durable on return when the store syncs. */
 int store_write(store *s, store_batch *b, precis_error *err);
 
 /* Iterates the keys of `cf` that start with prefix[0..plen). */
-store_iter *store_iter_create(store *s, store_cf cf, const void *prefix,
-                              size_t plen);
+store_iter *store_iter_create(store *s, store_cf cf, const void *prefix, size_t plen);
 /* Position at the first key >= key (within the prefix). */
 void store_iter_seek(store_iter *it, const void *key, size_t klen);
 bool store_iter_valid(const store_iter *it);

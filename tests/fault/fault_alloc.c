@@ -49,8 +49,10 @@ static bool fail_now(void) {
   if (!atomic_load_explicit(&armed, memory_order_relaxed)) return false;
   long n = atomic_fetch_add(&count, 1) + 1;
   bool fail = false;
-  if (nth > 0) fail = n == nth;
-  else if (every > 0) fail = n > skip && (n - skip) % every == 0;
+  if (nth > 0)
+    fail = n == nth;
+  else if (every > 0)
+    fail = n > skip && (n - skip) % every == 0;
   if (!fail) return false;
   long f = atomic_fetch_add(&failures, 1) + 1;
   if (limit > 0 && f >= limit) atomic_store(&armed, false);

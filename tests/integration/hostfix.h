@@ -24,9 +24,9 @@
 #else
 #define RSS_CHECKED 1
 #endif
-#define rss_assert_lt(a, b, ...)                                               \
-  do {                                                                         \
-    if (RSS_CHECKED) cr_assert_lt((a), (b), __VA_ARGS__);                      \
+#define rss_assert_lt(a, b, ...)                          \
+  do {                                                    \
+    if (RSS_CHECKED) cr_assert_lt((a), (b), __VA_ARGS__); \
   } while (0)
 
 /* ---- fixture ---- */
@@ -58,8 +58,7 @@ static inline void stop_server(void) {
 static inline void start_default(void) { start_with(NULL); }
 
 static inline void write_token(void) {
-  snprintf(g_token_path, sizeof g_token_path, "/tmp/precis-hostile-token-%d",
-           (int)getpid());
+  snprintf(g_token_path, sizeof g_token_path, "/tmp/precis-hostile-token-%d", (int)getpid());
   FILE *f = fopen(g_token_path, "w");
   cr_assert_not_null(f);
   fputs(TOKEN "\n", f);
@@ -128,13 +127,22 @@ static inline Precis__V1__Response *call_op(rconn *c, uint64_t id, uint32_t op, 
 #define FREE(r) precis__v1__response__free_unpacked((r), NULL)
 
 enum {
-  OP_AUTH = 10, OP_HEALTH = 11, OP_STATS = 12, OP_CREATE = 13, OP_DROP = 14,
-  OP_DESCRIBE = 15, OP_LIST = 16, OP_UPSERT = 17, OP_GET = 18,
-  OP_ADD_LINKS = 20, OP_RETRIEVE = 24, OP_SNAPSHOT = 26
+  OP_AUTH = 10,
+  OP_HEALTH = 11,
+  OP_STATS = 12,
+  OP_CREATE = 13,
+  OP_DROP = 14,
+  OP_DESCRIBE = 15,
+  OP_LIST = 16,
+  OP_UPSERT = 17,
+  OP_GET = 18,
+  OP_ADD_LINKS = 20,
+  OP_RETRIEVE = 24,
+  OP_SNAPSHOT = 26
 };
 
 static inline Precis__V1__Response *create_raw(rconn *c, const void *name, size_t nlen,
-                                        uint32_t dim, const char *spec) {
+                                               uint32_t dim, const char *spec) {
   pbw cfg = {0}, cc = {0};
   pw_uint(&cfg, 1, dim);
   if (spec) pw_bytes(&cfg, 3, spec, strlen(spec));
@@ -143,13 +151,13 @@ static inline Precis__V1__Response *create_raw(rconn *c, const void *name, size_
   return call_op(c, 7, OP_CREATE, &cc);
 }
 static inline Precis__V1__Response *create(rconn *c, const char *name, uint32_t dim,
-                                    const char *spec) {
+                                           const char *spec) {
   return create_raw(c, name, strlen(name), dim, spec);
 }
 
 /* Point {id, vector (dim floats), text, metadata} as bytes. */
-static inline void point_raw(pbw *pt, uint64_t id, uint32_t dim, const void *text,
-                      size_t tlen, const void *meta, size_t mlen) {
+static inline void point_raw(pbw *pt, uint64_t id, uint32_t dim, const void *text, size_t tlen,
+                             const void *meta, size_t mlen) {
   pw_uint(pt, 1, id);
   float v[64];
   for (uint32_t d = 0; d < dim; d++) v[d] = (float)((id * 31 + d * 7) % 13) - 6.0f + 0.5f;
@@ -158,9 +166,8 @@ static inline void point_raw(pbw *pt, uint64_t id, uint32_t dim, const void *tex
   if (mlen) pw_bytes(pt, 4, meta, mlen);
 }
 static inline Precis__V1__Response *upsert_one(rconn *c, const char *coll, uint64_t id,
-                                        uint32_t dim, const void *text,
-                                        size_t tlen, const void *meta,
-                                        size_t mlen) {
+                                               uint32_t dim, const void *text, size_t tlen,
+                                               const void *meta, size_t mlen) {
   pbw pt = {0}, up = {0};
   point_raw(&pt, id, dim, text, tlen, meta, mlen);
   pw_bytes(&up, 1, coll, strlen(coll));
@@ -190,8 +197,7 @@ static inline void expect_healthy(void) {
 }
 
 static inline void expect_msg(const Precis__V1__Response *r, const char *needle) {
-  cr_assert_not_null(strstr(msg_of(r), needle), "message \"%s\" lacks \"%s\"",
-                     msg_of(r), needle);
+  cr_assert_not_null(strstr(msg_of(r), needle), "message \"%s\" lacks \"%s\"", msg_of(r), needle);
 }
 
 /* VmRSS of the server in bytes. */
@@ -227,8 +233,7 @@ static inline uint64_t stats_connections(void) {
 
 static inline void start_auth(void) {
   write_token();
-  const char *args[] = {"--auth-token-file", g_token_path, "--max-auth-failures", "5",
-                        NULL};
+  const char *args[] = {"--auth-token-file", g_token_path, "--max-auth-failures", "5", NULL};
   start_with(args);
 }
 

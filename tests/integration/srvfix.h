@@ -102,13 +102,13 @@ static inline void point_vec(uint64_t i, float *v) {
 }
 
 static inline Precis__V1__Response *do_upsert(rconn *c, const char *coll, uint64_t first,
-                                       size_t n) {
+                                              size_t n) {
   Precis__V1__Request q = PRECIS__V1__REQUEST__INIT;
   Precis__V1__UpsertRequest up = PRECIS__V1__UPSERT_REQUEST__INIT;
   Precis__V1__Point *pts = calloc(n, sizeof *pts);
   Precis__V1__Point **pp = calloc(n, sizeof *pp);
   float *vecs = calloc(n * DIM, sizeof *vecs);
-  char (*texts)[32] = calloc(n, sizeof *texts);
+  char(*texts)[32] = calloc(n, sizeof *texts);
   for (size_t i = 0; i < n; i++) {
     precis__v1__point__init(&pts[i]);
     pts[i].id = first + i;
@@ -135,7 +135,7 @@ static inline Precis__V1__Response *do_upsert(rconn *c, const char *coll, uint64
 }
 
 static inline void fill_search(Precis__V1__Request *q, Precis__V1__SearchRequest *s,
-                        const char *coll, float *v, uint32_t k) {
+                               const char *coll, float *v, uint32_t k) {
   precis__v1__request__init(q);
   precis__v1__search_request__init(s);
   s->collection = (char *)coll;
@@ -147,8 +147,8 @@ static inline void fill_search(Precis__V1__Request *q, Precis__V1__SearchRequest
   q->search = s;
 }
 
-static inline Precis__V1__Response *do_get(rconn *c, const char *coll, uint64_t *ids,
-                                    size_t n, bool vectors) {
+static inline Precis__V1__Response *do_get(rconn *c, const char *coll, uint64_t *ids, size_t n,
+                                           bool vectors) {
   Precis__V1__Request q = PRECIS__V1__REQUEST__INIT;
   Precis__V1__GetRequest g = PRECIS__V1__GET_REQUEST__INIT;
   g.collection = (char *)coll;

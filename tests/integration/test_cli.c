@@ -37,8 +37,7 @@ static void setup(void) {
 }
 
 static void teardown(void) {
-  if (g_srv.pid)
-    srvproc_stop(&g_srv);
+  if (g_srv.pid) srvproc_stop(&g_srv);
   srvproc_cleanup(&g_srv);
   tu_rmrf_free(g_dir);
   tu_rmrf_free(g_files);
@@ -49,8 +48,7 @@ static void teardown(void) {
 
 static char *slurp(const char *path) {
   FILE *f = fopen(path, "rb");
-  if (!f)
-    return strdup("");
+  if (!f) return strdup("");
   fseek(f, 0, SEEK_END);
   long n = ftell(f);
   rewind(f);
@@ -69,8 +67,7 @@ static int run_argv(const char *const *args) {
   argv[n++] = PRECIS_BUILD_DIR "/precis";
   argv[n++] = "--port";
   argv[n++] = g_port;
-  for (int i = 0; args[i] && n < 63; i++)
-    argv[n++] = args[i];
+  for (int i = 0; args[i] && n < 63; i++) argv[n++] = args[i];
   argv[n] = NULL;
   char outp[600], errp[600];
   snprintf(outp, sizeof outp, "%s/stdout", g_files);
@@ -104,18 +101,16 @@ static int run(const char *first, ...) {
   int n = 0;
   va_list ap;
   va_start(ap, first);
-  for (const char *a = first; a && n < 47; a = va_arg(ap, const char *))
-    args[n++] = a;
+  for (const char *a = first; a && n < 47; a = va_arg(ap, const char *)) args[n++] = a;
   va_end(ap);
   args[n] = NULL;
   return run_argv(args);
 }
 
-#define RUN_OK(...)                                                            \
-  do {                                                                         \
-    int rc_ = run(__VA_ARGS__, NULL);                                          \
-    cr_assert_eq(rc_, 0, "exit %d\nstdout: %s\nstderr: %s", rc_, g_out,        \
-                 g_err);                                                       \
+#define RUN_OK(...)                                                             \
+  do {                                                                          \
+    int rc_ = run(__VA_ARGS__, NULL);                                           \
+    cr_assert_eq(rc_, 0, "exit %d\nstdout: %s\nstderr: %s", rc_, g_out, g_err); \
   } while (0)
 
 static json_t *out_json(void) {
@@ -150,8 +145,7 @@ static void write_file(const char *p, const void *data, size_t len) {
 
 /* n vectors of dim 8: vector i = e_(i % 8) * (1 + i/100) plus a small tag */
 static void vec(int i, float *v) {
-  for (int j = 0; j < 8; j++)
-    v[j] = 0.01f * (float)((i * 7 + j) % 5);
+  for (int j = 0; j < 8; j++) v[j] = 0.01f * (float)((i * 7 + j) % 5);
   v[i % 8] += 1.0f;
 }
 
@@ -171,13 +165,19 @@ static void write_npy(const char *p, int n, const char *dict) {
   FILE *f = fopen(p, "wb");
   size_t dl = strlen(dict), total = 10 + dl + 1, pad = (64 - total % 64) % 64;
   size_t hlen = dl + pad + 1;
-  unsigned char h[10] = {0x93, 'N', 'U', 'M', 'P', 'Y', 1, 0,
+  unsigned char h[10] = {0x93,
+                         'N',
+                         'U',
+                         'M',
+                         'P',
+                         'Y',
+                         1,
+                         0,
                          (unsigned char)(hlen & 0xff),
                          (unsigned char)(hlen >> 8)};
   fwrite(h, 1, 10, f);
   fwrite(dict, 1, dl, f);
-  for (size_t i = 0; i < pad; i++)
-    fputc(' ', f);
+  for (size_t i = 0; i < pad; i++) fputc(' ', f);
   fputc('\n', f);
   for (int i = 0; i < n; i++) {
     float v[8];
@@ -191,8 +191,7 @@ static void jsonl_line(FILE *f, int id, const char *topic, const char *links) {
   float v[8];
   vec(id, v);
   fprintf(f, "{\"id\": %d, \"vector\": [", id);
-  for (int j = 0; j < 8; j++)
-    fprintf(f, "%s%g", j ? ", " : "", v[j]);
+  for (int j = 0; j < 8; j++) fprintf(f, "%s%g", j ? ", " : "", v[j]);
   fprintf(f,
           "], \"text\": \"document %d about %s\", \"metadata\": {\"topic\": "
           "\"%s\"}, \"tokens\": 4%s%s}\n",
@@ -211,8 +210,7 @@ Test(cli, usage_errors_exit_2) {
   cr_assert_eq(run("collection", "create", "x", NULL), 2); /* no --dim */
   cr_assert(strstr(g_err, "--dim"), "%s", g_err);
   cr_assert_eq(run("collection", "create", "x", "--dim", "zero", NULL), 2);
-  cr_assert_eq(run("collection", "create", "x", "--dim", "4", "--bogus", NULL),
-               2);
+  cr_assert_eq(run("collection", "create", "x", "--dim", "4", "--bogus", NULL), 2);
   cr_assert(strstr(g_err, "--bogus"), "%s", g_err);
   cr_assert_eq(run("query", "x", NULL), 2);
   cr_assert_eq(run("query", "x", "--vector", "1,2", "--point", "3", NULL), 2);
@@ -246,8 +244,7 @@ Test(cli, collections_and_server_errors) {
   cr_assert(strstr(g_out, "docs"), "%s", g_out);
   cr_assert_eq(run("collection", "create", "docs", "--dim", "8", NULL), 1);
   cr_assert(strstr(g_err, "ALREADY_EXISTS"), "%s", g_err);
-  RUN_OK("collection", "create", "l2c", "--dim", "3", "--metric", "l2",
-         "--knn-k", "8");
+  RUN_OK("collection", "create", "l2c", "--dim", "3", "--metric", "l2", "--knn-k", "8");
   RUN_OK("collection", "list", "--json");
   json_t *j = out_json();
   cr_assert(json_is_array(j));
@@ -272,8 +269,7 @@ Test(cli, ingest_fvecs_and_npy) {
   RUN_OK("ingest", "vecs", path("a.fvecs"), "--batch", "16");
   cr_assert(strstr(g_err, "50"), "%s", g_err); /* progress / summary */
   cr_assert_eq(coll_count("vecs"), 50);
-  write_npy(path("b.npy"), 30,
-            "{'descr': '<f4', 'fortran_order': False, 'shape': (30, 8), }");
+  write_npy(path("b.npy"), 30, "{'descr': '<f4', 'fortran_order': False, 'shape': (30, 8), }");
   RUN_OK("ingest", "vecs", path("b.npy"), "--start-id", "1000", "--json");
   json_t *j = out_json();
   cr_assert_eq(json_integer_value(json_object_get(j, "points")), 30);
@@ -283,35 +279,27 @@ Test(cli, ingest_fvecs_and_npy) {
   j = out_json();
   json_t *pts = json_object_get(j, "points");
   cr_assert_eq(json_array_size(pts), 1);
-  cr_assert_eq(json_array_size(json_object_get(json_array_get(pts, 0),
-                                               "vector")),
-               8);
+  cr_assert_eq(json_array_size(json_object_get(json_array_get(pts, 0), "vector")), 8);
   json_decref(j);
 
   /* refused npy variants and a truncated fvecs */
-  write_npy(path("f.npy"), 2,
-            "{'descr': '<f4', 'fortran_order': True, 'shape': (2, 8), }");
+  write_npy(path("f.npy"), 2, "{'descr': '<f4', 'fortran_order': True, 'shape': (2, 8), }");
   cr_assert_eq(run("ingest", "vecs", path("f.npy"), NULL), 4);
   cr_assert(strstr(g_err, "Fortran"), "%s", g_err);
-  write_npy(path("d.npy"), 0,
-            "{'descr': '<f8', 'fortran_order': False, 'shape': (2, 8), }");
+  write_npy(path("d.npy"), 0, "{'descr': '<f8', 'fortran_order': False, 'shape': (2, 8), }");
   cr_assert_eq(run("ingest", "vecs", path("d.npy"), NULL), 4);
   cr_assert(strstr(g_err, "<f8"), "%s", g_err);
-  write_npy(path("w.npy"), 2,
-            "{'descr': '<f4', 'fortran_order': False, 'shape': (2, 4), }");
+  write_npy(path("w.npy"), 2, "{'descr': '<f4', 'fortran_order': False, 'shape': (2, 4), }");
   cr_assert_eq(run("ingest", "vecs", path("w.npy"), NULL), 4);
   FILE *f = fopen(path("a.fvecs"), "r+b");
   cr_assert_eq(ftruncate(fileno(f), 36 * 10 + 20), 0);
   fclose(f);
-  cr_assert_eq(run("ingest", "vecs", path("a.fvecs"), "--start-id", "5000",
-                   NULL),
-               4);
+  cr_assert_eq(run("ingest", "vecs", path("a.fvecs"), "--start-id", "5000", NULL), 4);
   cr_assert(strstr(g_err, "record 10"), "%s", g_err);
   cr_assert_eq(coll_count("vecs"), 90); /* the 10 whole records went in */
   /* --format overrides the extension */
   write_fvecs(path("c.dat"), 5);
-  RUN_OK("ingest", "vecs", path("c.dat"), "--format", "fvecs", "--start-id",
-         "7000");
+  RUN_OK("ingest", "vecs", path("c.dat"), "--format", "fvecs", "--start-id", "7000");
   cr_assert_eq(coll_count("vecs"), 95);
 }
 
@@ -343,16 +331,14 @@ Test(cli, ingest_jsonl_links_and_bad_lines) {
   FILE *f = fopen(path("good.jsonl"), "w");
   for (int i = 0; i < 20; i++)
     jsonl_line(f, i, i < 10 ? "alpha" : "beta",
-               i == 3 ? "[{\"dst\": 4, \"kind\": \"cites\", \"weight\": 0.5}]"
-                      : NULL);
+               i == 3 ? "[{\"dst\": 4, \"kind\": \"cites\", \"weight\": 0.5}]" : NULL);
   fclose(f);
   RUN_OK("ingest", "kb", path("good.jsonl"), "--batch", "7");
   cr_assert_eq(coll_count("kb"), 20);
   RUN_OK("link", "list", "kb", "3", "--out", "--json");
   json_t *j = out_json();
   cr_assert_eq(json_array_size(j), 1);
-  cr_assert_eq(json_integer_value(json_object_get(json_array_get(j, 0), "dst")),
-               4);
+  cr_assert_eq(json_integer_value(json_object_get(json_array_get(j, 0), "dst")), 4);
   json_decref(j);
 
   /* line 3 is broken: lines 1-2 are ingested, exit 4, line number shown */
@@ -381,8 +367,7 @@ Test(cli, ingest_jsonl_links_and_bad_lines) {
 
   /* a link to a point that does not exist: named by line, skippable */
   f = fopen(path("dangling.jsonl"), "w");
-  jsonl_line(f, 200, "delta",
-             "[{\"dst\": 123456, \"kind\": \"cites\"}]");
+  jsonl_line(f, 200, "delta", "[{\"dst\": 123456, \"kind\": \"cites\"}]");
   fclose(f);
   rc = run("ingest", "kb", path("dangling.jsonl"), NULL);
   if (rc != 0) { /* servers may accept dangling links; if not, say where */
@@ -395,24 +380,21 @@ Test(cli, ingest_jsonl_links_and_bad_lines) {
 Test(cli, query_json) {
   create8("kb");
   FILE *f = fopen(path("kb.jsonl"), "w");
-  for (int i = 0; i < 40; i++)
-    jsonl_line(f, i, i % 2 ? "odd" : "even", NULL);
+  for (int i = 0; i < 40; i++) jsonl_line(f, i, i % 2 ? "odd" : "even", NULL);
   fclose(f);
   RUN_OK("ingest", "kb", path("kb.jsonl"));
 
   /* plain ANN search: vector 0 is e_0-ish; ids 0, 8, 16, ... share it */
-  RUN_OK("query", "kb", "--vector", "1,0,0,0,0,0,0,0", "-k", "3", "--search",
-         "--json");
+  RUN_OK("query", "kb", "--vector", "1,0,0,0,0,0,0,0", "-k", "3", "--search", "--json");
   json_t *j = out_json();
   json_t *hits = json_object_get(j, "hits");
   cr_assert_eq(json_array_size(hits), 3);
-  json_int_t top = json_integer_value(json_object_get(json_array_get(hits, 0),
-                                                      "id"));
+  json_int_t top = json_integer_value(json_object_get(json_array_get(hits, 0), "id"));
   cr_assert_eq(top % 8, 0, "top hit %lld", (long long)top);
   json_decref(j);
 
-  int rc = run("query", "kb", "--vector", "1,0.2,0,0,0,0,0,0", "-k", "4",
-               "--mode", "topk", "--json", NULL);
+  int rc = run("query", "kb", "--vector", "1,0.2,0,0,0,0,0,0", "-k", "4", "--mode", "topk",
+               "--json", NULL);
   if (rc == 1 && strstr(g_err, "UNIMPLEMENTED"))
     cr_skip_test("retrieve not implemented by this server");
   cr_assert_eq(rc, 0, "%s", g_err);
@@ -428,20 +410,18 @@ Test(cli, query_json) {
   cr_assert(json_is_number(json_object_get(m, "redundancy")));
   json_decref(j);
 
-  RUN_OK("query", "kb", "--point", "5", "-k", "5", "--compare", "--seeds",
-         "40", "--show-field", "topic", "--json");
+  RUN_OK("query", "kb", "--point", "5", "-k", "5", "--compare", "--seeds", "40", "--show-field",
+         "topic", "--json");
   j = out_json();
   json_t *t = json_object_get(j, "topk"), *c = json_object_get(j, "compress");
   cr_assert_not_null(t);
   cr_assert_not_null(c);
   cr_assert_eq(json_array_size(json_object_get(t, "items")), 5);
-  cr_assert(json_is_integer(
-      json_object_get(json_object_get(c, "metrics"), "distinct")));
+  cr_assert(json_is_integer(json_object_get(json_object_get(c, "metrics"), "distinct")));
   json_decref(j);
 
   /* the human side-by-side form */
-  RUN_OK("query", "kb", "--point", "5", "-k", "5", "--compare",
-         "--show-field", "topic");
+  RUN_OK("query", "kb", "--point", "5", "-k", "5", "--compare", "--show-field", "topic");
   cr_assert(strstr(g_out, "TOPK"), "%s", g_out);
   cr_assert(strstr(g_out, "COMPRESS"), "%s", g_out);
   cr_assert(strstr(g_out, "coverage_ratio"), "%s", g_out);
@@ -450,28 +430,23 @@ Test(cli, query_json) {
   /* the coverage form that ran: AUTO on this small pool is exact */
   RUN_OK("query", "kb", "--point", "5", "-k", "3");
   cr_assert(strstr(g_out, "coverage: exact"), "%s", g_out);
-  RUN_OK("query", "kb", "--point", "5", "-k", "3", "--coverage", "sample",
-         "--json");
+  RUN_OK("query", "kb", "--point", "5", "-k", "3", "--coverage", "sample", "--json");
   j = out_json();
-  cr_assert_str_eq(json_string_value(json_object_get(
-                       json_object_get(j, "metrics"), "coverage")),
+  cr_assert_str_eq(json_string_value(json_object_get(json_object_get(j, "metrics"), "coverage")),
                    "sample");
   json_decref(j);
-  RUN_OK("query", "kb", "--point", "5", "-k", "3", "--coverage", "auto",
-         "--json");
+  RUN_OK("query", "kb", "--point", "5", "-k", "3", "--coverage", "auto", "--json");
   j = out_json();
-  cr_assert_str_eq(json_string_value(json_object_get(
-                       json_object_get(j, "metrics"), "coverage")),
+  cr_assert_str_eq(json_string_value(json_object_get(json_object_get(j, "metrics"), "coverage")),
                    "exact");
   json_decref(j);
-  cr_assert_eq(run("query", "kb", "--point", "5", "--coverage", "dense", NULL),
-               2);
+  cr_assert_eq(run("query", "kb", "--point", "5", "--coverage", "dense", NULL), 2);
   cr_assert(strstr(g_err, "--coverage"), "%s", g_err);
 
   /* vector file (text) and wrong dimension (server error) */
   write_file(path("q.txt"), "0 1 0 0 0 0 0 0\n", 16);
-  RUN_OK("query", "kb", "--vector-file", path("q.txt"), "--mode", "mmr",
-         "--lambda", "0.7", "--json");
+  RUN_OK("query", "kb", "--vector-file", path("q.txt"), "--mode", "mmr", "--lambda", "0.7",
+         "--json");
   cr_assert_eq(run("query", "kb", "--vector", "1,2,3", NULL), 1);
   cr_assert(strstr(g_err, "DIMENSION_MISMATCH"), "%s", g_err);
 }
@@ -523,13 +498,12 @@ Test(cli, small_commands) {
 Test(cli, query_filter) {
   create8("kf");
   FILE *f = fopen(path("kf.jsonl"), "w");
-  for (int i = 0; i < 40; i++)
-    jsonl_line(f, i, i % 2 ? "odd" : "even", NULL);
+  for (int i = 0; i < 40; i++) jsonl_line(f, i, i % 2 ? "odd" : "even", NULL);
   fclose(f);
   RUN_OK("ingest", "kf", path("kf.jsonl"));
   const char *odd = "{\"must\":[{\"key\":\"topic\",\"match\":\"odd\"}]}";
-  RUN_OK("query", "kf", "--vector", "1,0,0,0,0,0,0,0", "-k", "5", "--search",
-         "--filter", odd, "--json");
+  RUN_OK("query", "kf", "--vector", "1,0,0,0,0,0,0,0", "-k", "5", "--search", "--filter", odd,
+         "--json");
   json_t *j = out_json();
   json_t *hits = json_object_get(j, "hits");
   cr_assert_eq(json_array_size(hits), 5);
@@ -542,8 +516,9 @@ Test(cli, query_filter) {
   for (int mode = 0; mode < 3; mode++) {
     const char *modes[] = {"topk", "mmr", "compress"};
     RUN_OK("query", "kf", "--point", "4", "-k", "6", "--mode", modes[mode], "--hops", "1",
-           "--filter", "{\"must_not\":[{\"key\":\"topic\",\"match\":\"odd\"}],"
-                       "\"should\":[{\"has_id\":[2,4,6,8,10,12,14]}]}",
+           "--filter",
+           "{\"must_not\":[{\"key\":\"topic\",\"match\":\"odd\"}],"
+           "\"should\":[{\"has_id\":[2,4,6,8,10,12,14]}]}",
            "--json");
     j = out_json();
     json_t *items = json_object_get(j, "items");
@@ -568,8 +543,8 @@ Test(cli, query_filter) {
     if (ready) break;
     usleep(20000);
   }
-  RUN_OK("query", "kf", "--vector", "1,0,0,0,0,0,0,0", "-k", "5", "--search",
-         "--filter", odd, "--json");
+  RUN_OK("query", "kf", "--vector", "1,0,0,0,0,0,0,0", "-k", "5", "--search", "--filter", odd,
+         "--json");
   j = out_json();
   cr_assert(json_is_false(json_object_get(json_object_get(j, "filter"), "unindexed")), "%s", g_out);
   json_decref(j);
@@ -594,7 +569,8 @@ Test(cli, query_filter) {
   json_decref(j);
   RUN_OK("set-payload", "kf", "--ids", "1,3,5", "--metadata", "{\"topic\":\"gone\"}");
   cr_assert(strstr(g_out, "updated 3"), "%s", g_out);
-  RUN_OK("--json", "delete-where", "kf", "--filter", "{\"must\":[{\"key\":\"topic\",\"match\":\"gone\"}]}");
+  RUN_OK("--json", "delete-where", "kf", "--filter",
+         "{\"must\":[{\"key\":\"topic\",\"match\":\"gone\"}]}");
   j = out_json();
   cr_assert_eq(json_integer_value(json_object_get(j, "deleted")), 3);
   json_decref(j);

@@ -27,8 +27,7 @@ static void start(const char *extra[]) {
   cr_assert_gt(port, 0, "precisd did not start");
   precis_error err;
   if (!extra) {
-    int rc = precis_connect("127.0.0.1", (uint16_t)port, NULL, 10000, &g_c,
-                            &err);
+    int rc = precis_connect("127.0.0.1", (uint16_t)port, NULL, 10000, &g_c, &err);
     cr_assert_eq(rc, PRECIS_OK, "connect: %s", err.msg);
   }
 }
@@ -41,8 +40,7 @@ static void setup(void) {
 static void teardown(void) {
   precis_close(g_c);
   g_c = NULL;
-  if (g_srv.pid)
-    srvproc_stop(&g_srv);
+  if (g_srv.pid) srvproc_stop(&g_srv);
   srvproc_cleanup(&g_srv);
   tu_rmrf_free(g_dir);
 }
@@ -55,13 +53,13 @@ static void restart(void) {
   start(NULL);
 }
 
-#define OK(call)                                                               \
-  do {                                                                         \
-    precis_error e_;                                                           \
-    int rc_ = (call);                                                          \
-    (void)e_;                                                                  \
-    cr_assert_eq(rc_, PRECIS_OK, "%s -> %s: %s", #call,                        \
-                 precis_status_name(rc_), precis_conn_last_error(g_c));        \
+#define OK(call)                                                                 \
+  do {                                                                           \
+    precis_error e_;                                                             \
+    int rc_ = (call);                                                            \
+    (void)e_;                                                                    \
+    cr_assert_eq(rc_, PRECIS_OK, "%s -> %s: %s", #call, precis_status_name(rc_), \
+                 precis_conn_last_error(g_c));                                   \
   } while (0)
 
 static void create(const char *name, uint32_t dim, precis_metric m) {
@@ -76,17 +74,15 @@ static void create(const char *name, uint32_t dim, precis_metric m) {
 }
 
 /* Six points on the axes of R^4 (and two mixes), with payloads. */
-static const float axes[6][4] = {{1, 0, 0, 0},   {0, 1, 0, 0},
-                                 {0, 0, 1, 0},   {0, 0, 0, 1},
-                                 {1, 1, 0, 0},   {0, 0, 1, 1}};
+static const float axes[6][4] = {{1, 0, 0, 0}, {0, 1, 0, 0}, {0, 0, 1, 0},
+                                 {0, 0, 0, 1}, {1, 1, 0, 0}, {0, 0, 1, 1}};
 
 static void load_axes(const char *coll) {
   precis_point pts[6];
   char text[6][32], meta[6][64];
   for (int i = 0; i < 6; i++) {
     snprintf(text[i], sizeof text[i], "point number %d", i);
-    snprintf(meta[i], sizeof meta[i], "{\"n\":%d,\"group\":\"g%d\"}", i,
-             i % 2);
+    snprintf(meta[i], sizeof meta[i], "{\"n\":%d,\"group\":\"g%d\"}", i, i % 2);
     pts[i] = (precis_point){.id = (uint64_t)(100 + i),
                             .vector = axes[i],
                             .dim = 4,
@@ -122,13 +118,11 @@ Test(client, collections_lifecycle) {
   precis_collection_config cfg;
   precis_collection_config_init(&cfg, 4);
   precis_error err;
-  cr_assert_eq(precis_collection_create(g_c, "docs", &cfg, NULL, &err),
-               PRECIS_E_ALREADY_EXISTS);
+  cr_assert_eq(precis_collection_create(g_c, "docs", &cfg, NULL, &err), PRECIS_E_ALREADY_EXISTS);
   cr_assert_eq(err.code, PRECIS_E_ALREADY_EXISTS);
 
   OK(precis_collection_drop(g_c, "other", NULL));
-  cr_assert_eq(precis_collection_describe(g_c, "other", &info, &err),
-               PRECIS_E_NOT_FOUND);
+  cr_assert_eq(precis_collection_describe(g_c, "other", &info, &err), PRECIS_E_NOT_FOUND);
   OK(precis_collection_list(g_c, &all, &n, NULL));
   cr_assert_eq(n, 1);
   precis_collection_infos_free(all);
@@ -187,8 +181,7 @@ Test(client, upsert_get_delete) {
 
   /* upsert replaces */
   float v[4] = {0, 0, 0, 2};
-  precis_point np = {.id = 103, .vector = v, .dim = 4, .text = "replaced",
-                     .tokens = 1};
+  precis_point np = {.id = 103, .vector = v, .dim = 4, .text = "replaced", .tokens = 1};
   OK(precis_upsert(g_c, "docs", &np, 1, NULL, NULL));
   uint64_t id3 = 103;
   OK(precis_get(g_c, "docs", &id3, 1, 0, &p, NULL));
@@ -235,8 +228,8 @@ Test(client, links) {
 
   precis_edge *out;
   size_t n;
-  OK(precis_edges_list(g_c, "docs", 100, PRECIS_EDGES_LINKS | PRECIS_EDGES_OUT,
-                       NULL, &out, &n, NULL));
+  OK(precis_edges_list(g_c, "docs", 100, PRECIS_EDGES_LINKS | PRECIS_EDGES_OUT, NULL, &out, &n,
+                       NULL));
   cr_assert_eq(n, 2);
   int cites = 0, see = 0;
   for (size_t i = 0; i < n; i++) {
@@ -252,28 +245,26 @@ Test(client, links) {
   cr_assert_eq(see, 1);
   precis_edges_free(out);
 
-  OK(precis_edges_list(g_c, "docs", 100, PRECIS_EDGES_LINKS, "see", &out, &n,
-                       NULL));
+  OK(precis_edges_list(g_c, "docs", 100, PRECIS_EDGES_LINKS, "see", &out, &n, NULL));
   cr_assert_eq(n, 1);
   cr_assert_eq(out[0].dst, 103);
   precis_edges_free(out);
 
-  OK(precis_edges_list(g_c, "docs", 102, PRECIS_EDGES_LINKS | PRECIS_EDGES_IN,
-                       NULL, &out, &n, NULL));
+  OK(precis_edges_list(g_c, "docs", 102, PRECIS_EDGES_LINKS | PRECIS_EDGES_IN, NULL, &out, &n,
+                       NULL));
   cr_assert_eq(n, 2);
   precis_edges_free(out);
 
   OK(precis_link_remove(g_c, "docs", &e[0], 1, &changed, NULL));
   cr_assert_eq(changed, 1);
-  OK(precis_edges_list(g_c, "docs", 100, PRECIS_EDGES_LINKS | PRECIS_EDGES_OUT,
-                       NULL, &out, &n, NULL));
+  OK(precis_edges_list(g_c, "docs", 100, PRECIS_EDGES_LINKS | PRECIS_EDGES_OUT, NULL, &out, &n,
+                       NULL));
   cr_assert_eq(n, 1);
   cr_assert_str_eq(out[0].kind, "see");
   precis_edges_free(out);
 
   OK(precis_graph_rebuild(g_c, "docs", NULL));
-  OK(precis_edges_list(g_c, "docs", 100, PRECIS_EDGES_KNN, NULL, &out, &n,
-                       NULL));
+  OK(precis_edges_list(g_c, "docs", 100, PRECIS_EDGES_KNN, NULL, &out, &n, NULL));
   cr_assert_gt(n, 0, "no kNN edges after a rebuild");
   precis_edges_free(out);
 }
@@ -281,8 +272,7 @@ Test(client, links) {
 Test(client, errors) {
   precis_error err;
   precis_collection_info info;
-  cr_assert_eq(precis_collection_describe(g_c, "nope", &info, &err),
-               PRECIS_E_NOT_FOUND);
+  cr_assert_eq(precis_collection_describe(g_c, "nope", &info, &err), PRECIS_E_NOT_FOUND);
   cr_assert_eq(err.code, PRECIS_E_NOT_FOUND);
   cr_assert_neq(err.msg[0], '\0');
   cr_assert_eq(precis_conn_last_status(g_c), PRECIS_E_NOT_FOUND);
@@ -290,25 +280,21 @@ Test(client, errors) {
 
   float v3[3] = {1, 2, 3};
   precis_point p = {.id = 1, .vector = v3, .dim = 3, .tokens = -1};
-  cr_assert_eq(precis_upsert(g_c, "nope", &p, 1, NULL, &err),
-               PRECIS_E_NOT_FOUND);
+  cr_assert_eq(precis_upsert(g_c, "nope", &p, 1, NULL, &err), PRECIS_E_NOT_FOUND);
 
   create("docs", 4, PRECIS_METRIC_COSINE);
-  cr_assert_eq(precis_upsert(g_c, "docs", &p, 1, NULL, &err),
-               PRECIS_E_DIMENSION_MISMATCH, "%s", err.msg);
+  cr_assert_eq(precis_upsert(g_c, "docs", &p, 1, NULL, &err), PRECIS_E_DIMENSION_MISMATCH, "%s",
+               err.msg);
   precis_hit h[2];
   size_t n;
   cr_assert_eq(precis_search(g_c, "docs", v3, 3, 2, NULL, h, &n, &err),
                PRECIS_E_DIMENSION_MISMATCH);
   float bad[4] = {1, NAN, 0, 0};
   precis_point pb = {.id = 2, .vector = bad, .dim = 4, .tokens = -1};
-  cr_assert_eq(precis_upsert(g_c, "docs", &pb, 1, NULL, &err),
-               PRECIS_E_INVALID_VECTOR);
+  cr_assert_eq(precis_upsert(g_c, "docs", &pb, 1, NULL, &err), PRECIS_E_INVALID_VECTOR);
   float ok4[4] = {1, 0, 0, 0};
-  precis_point pm = {.id = 3, .vector = ok4, .dim = 4, .metadata = "[1,2]",
-                     .tokens = -1};
-  cr_assert_eq(precis_upsert(g_c, "docs", &pm, 1, NULL, &err),
-               PRECIS_E_INVALID_JSON);
+  precis_point pm = {.id = 3, .vector = ok4, .dim = 4, .metadata = "[1,2]", .tokens = -1};
+  cr_assert_eq(precis_upsert(g_c, "docs", &pm, 1, NULL, &err), PRECIS_E_INVALID_JSON);
 
   /* the connection is still good and the error record clears */
   precis_health hl;
@@ -317,10 +303,8 @@ Test(client, errors) {
   cr_assert_str_eq(precis_conn_last_error(g_c), "");
 
   /* client-side argument checks */
-  cr_assert_eq(precis_search(g_c, "docs", ok4, 4, 0, NULL, h, &n, &err),
-               PRECIS_E_OUT_OF_RANGE);
-  cr_assert_eq(precis_health_check(NULL, &hl, &err),
-               PRECIS_E_INVALID_ARGUMENT);
+  cr_assert_eq(precis_search(g_c, "docs", ok4, 4, 0, NULL, h, &n, &err), PRECIS_E_OUT_OF_RANGE);
+  cr_assert_eq(precis_health_check(NULL, &hl, &err), PRECIS_E_INVALID_ARGUMENT);
 }
 
 /* A port nobody listens on: bind an ephemeral one, then close it. */
@@ -367,19 +351,16 @@ Test(client, timeout) {
   getsockname(fd, (struct sockaddr *)&a, &len);
   precis_conn *c = NULL;
   precis_error err;
-  cr_assert_eq(precis_connect("127.0.0.1", ntohs(a.sin_port), NULL, 200, &c,
-                              &err),
-               PRECIS_OK, "%s", err.msg);
+  cr_assert_eq(precis_connect("127.0.0.1", ntohs(a.sin_port), NULL, 200, &c, &err), PRECIS_OK, "%s",
+               err.msg);
   precis_health h;
   cr_assert_eq(precis_health_check(c, &h, &err), PRECIS_E_TIMEOUT);
   cr_assert_eq(precis_conn_last_status(c), PRECIS_E_TIMEOUT);
   cr_assert_eq(precis_health_check(c, &h, &err), PRECIS_E_TIMEOUT,
-               "a receive timeout must not break the connection: %s",
-               err.msg);
+               "a receive timeout must not break the connection: %s", err.msg);
   precis_close(c);
   /* and auth against it fails with TIMEOUT, leaking nothing */
-  cr_assert_eq(precis_connect("127.0.0.1", ntohs(a.sin_port), "tok", 200, &c,
-                              &err),
+  cr_assert_eq(precis_connect("127.0.0.1", ntohs(a.sin_port), "tok", 200, &c, &err),
                PRECIS_E_TIMEOUT);
   cr_assert_null(c);
   close(fd);
@@ -408,13 +389,15 @@ static void load_clusters(const char *coll, int per) {
   uint64_t st = 42;
   for (int i = 0; i < per * 2; i++) {
     float *x = v + i * 8;
-    for (int j = 0; j < 8; j++)
-      x[j] = 0.05f * tu_randf(&st);
+    for (int j = 0; j < 8; j++) x[j] = 0.05f * tu_randf(&st);
     x[i < per ? 0 : 1] += 1.0f;
     snprintf(meta[i], sizeof meta[i], "{\"topic\":\"t%d\"}", i < per ? 0 : 1);
-    pts[i] = (precis_point){.id = (uint64_t)i, .vector = x, .dim = 8,
+    pts[i] = (precis_point){.id = (uint64_t)i,
+                            .vector = x,
+                            .dim = 8,
                             .text = i < per ? "about alpha" : "about beta",
-                            .metadata = meta[i], .tokens = 5};
+                            .metadata = meta[i],
+                            .tokens = 5};
   }
   OK(precis_upsert(g_c, coll, pts, (size_t)per * 2, NULL, NULL));
   free(pts);
@@ -445,8 +428,7 @@ Test(client, retrieve) {
     cr_assert_str_eq(r->items[i].text, "about alpha"); /* q leans to e1 */
     cr_assert(strstr(r->items[i].metadata, "t0"), "%s", r->items[i].metadata);
     cr_assert_eq(r->items[i].tokens, 5);
-    if (i)
-      cr_assert_geq(r->items[i - 1].relevance, r->items[i].relevance);
+    if (i) cr_assert_geq(r->items[i - 1].relevance, r->items[i].relevance);
   }
   cr_assert_geq(r->pool_size, r->n);
   cr_assert_gt(r->seed_count, 0);
@@ -483,15 +465,13 @@ Test(client, retrieve) {
   cr_assert_gt(r->n, 0);
   precis_retrieve_result_free(r);
 
-  cr_assert_eq(precis_retrieve(g_c, "missing", &p, &r, &err),
-               PRECIS_E_NOT_FOUND);
+  cr_assert_eq(precis_retrieve(g_c, "missing", &p, &r, &err), PRECIS_E_NOT_FOUND);
   cr_assert_null(r);
 }
 
 /* One retrieve by stored point 1 over `pool` exact seeds; returns the form
  * that ran and fills ids[10] with the selection. */
-static precis_coverage retrieve_form(precis_retrieve_params *p, uint32_t pool,
-                                     uint64_t ids[10]) {
+static precis_coverage retrieve_form(precis_retrieve_params *p, uint32_t pool, uint64_t ids[10]) {
   p->use_query_point = 1;
   p->query_point = 1;
   p->k = 10;
@@ -501,8 +481,7 @@ static precis_coverage retrieve_form(precis_retrieve_params *p, uint32_t pool,
   OK(precis_retrieve(g_c, "cv", p, &r, NULL));
   cr_assert_eq(r->pool_size, pool);
   cr_assert_eq(r->n, 10);
-  for (size_t i = 0; i < 10; i++)
-    ids[i] = r->items[i].id;
+  for (size_t i = 0; i < 10; i++) ids[i] = r->items[i].id;
   precis_coverage form = r->coverage_used;
   precis_retrieve_result_free(r);
   return form;
@@ -515,8 +494,7 @@ Test(client, retrieve_coverage_auto) {
   precis_point *pts = calloc(N, sizeof *pts);
   cr_assert(v && pts);
   for (size_t i = 0; i < N; i++)
-    pts[i] = (precis_point){.id = i + 1, .vector = v + i * D, .dim = D,
-                            .text = "t", .tokens = -1};
+    pts[i] = (precis_point){.id = i + 1, .vector = v + i * D, .dim = D, .text = "t", .tokens = -1};
   OK(precis_upsert(g_c, "cv", pts, N, NULL, NULL));
   free(pts);
   free(v);
@@ -578,8 +556,7 @@ Test(client, persistence_across_restart) {
   precis_points_free(p);
   precis_edge *out;
   size_t n;
-  OK(precis_edges_list(g_c, "docs", 100, PRECIS_EDGES_LINKS, NULL, &out, &n,
-                       NULL));
+  OK(precis_edges_list(g_c, "docs", 100, PRECIS_EDGES_LINKS, NULL, &out, &n, NULL));
   cr_assert_eq(n, 1);
   cr_assert_eq(out[0].dst, 105);
   precis_edges_free(out);
@@ -595,8 +572,7 @@ Test(client, search_batch_1000) {
   float *base = tu_random_vectors(N, D, 7, 1);
   precis_point *pts = calloc(N, sizeof *pts);
   for (int i = 0; i < N; i++)
-    pts[i] = (precis_point){.id = (uint64_t)i, .vector = base + i * D,
-                            .dim = D, .tokens = -1};
+    pts[i] = (precis_point){.id = (uint64_t)i, .vector = base + i * D, .dim = D, .tokens = -1};
   OK(precis_upsert(g_c, "vecs", pts, N, NULL, NULL));
   free(pts);
 
@@ -605,16 +581,14 @@ Test(client, search_batch_1000) {
   size_t *nh = calloc(Q, sizeof *nh);
   int *st = calloc(Q, sizeof *st);
   precis_search_opts exact = {.exact = 1};
-  OK(precis_search_batch(g_c, "vecs", qs, Q, D, K, &exact, hits, nh, st,
-                         NULL));
+  OK(precis_search_batch(g_c, "vecs", qs, Q, D, K, &exact, hits, nh, st, NULL));
   for (int i = 0; i < Q; i++) {
     cr_assert_eq(st[i], PRECIS_OK);
     cr_assert_eq(nh[i], K, "query %d: %zu hits", i, nh[i]);
     size_t want[K];
     tu_topk_dot(base, N, D, qs + i * D, K, want);
-    cr_assert_eq(hits[(size_t)i * K].id, (uint64_t)want[0],
-                 "query %d: got %llu, brute force %zu", i,
-                 (unsigned long long)hits[(size_t)i * K].id, want[0]);
+    cr_assert_eq(hits[(size_t)i * K].id, (uint64_t)want[0], "query %d: got %llu, brute force %zu",
+                 i, (unsigned long long)hits[(size_t)i * K].id, want[0]);
   }
   /* the same answers one at a time (ANN path this time) */
   precis_search_batch(g_c, "vecs", qs, Q, D, K, NULL, hits, nh, st, NULL);
@@ -623,17 +597,14 @@ Test(client, search_batch_1000) {
     size_t n1;
     OK(precis_search(g_c, "vecs", qs + i * D, D, K, NULL, one, &n1, NULL));
     cr_assert_eq(n1, nh[i]);
-    for (size_t j = 0; j < n1; j++)
-      cr_assert_eq(one[j].id, hits[(size_t)i * K + j].id);
+    for (size_t j = 0; j < n1; j++) cr_assert_eq(one[j].id, hits[(size_t)i * K + j].id);
   }
   /* per-query errors do not break the batch or the connection */
   precis_error err;
-  int rc = precis_search_batch(g_c, "nope", qs, 10, D, K, NULL, hits, nh, st,
-                               &err);
+  int rc = precis_search_batch(g_c, "nope", qs, 10, D, K, NULL, hits, nh, st, &err);
   cr_assert_eq(rc, PRECIS_E_NOT_FOUND);
   cr_assert(strstr(err.msg, "query 0"), "%s", err.msg);
-  for (int i = 0; i < 10; i++)
-    cr_assert_eq(st[i], PRECIS_E_NOT_FOUND);
+  for (int i = 0; i < 10; i++) cr_assert_eq(st[i], PRECIS_E_NOT_FOUND);
   precis_health h;
   OK(precis_health_check(g_c, &h, NULL));
   free(base);
@@ -663,28 +634,23 @@ static void teardown_auth(void) {
   unlink(g_tokfile);
 }
 
-Test(auth, token_required, .init = setup_auth, .fini = teardown_auth,
-     .timeout = 60) {
+Test(auth, token_required, .init = setup_auth, .fini = teardown_auth, .timeout = 60) {
   precis_conn *c = NULL;
   precis_error err;
   uint16_t port = (uint16_t)g_srv.port;
   /* no token: connect succeeds (nothing is sent), calls are refused */
-  cr_assert_eq(precis_connect("127.0.0.1", port, NULL, 5000, &c, &err),
-               PRECIS_OK);
+  cr_assert_eq(precis_connect("127.0.0.1", port, NULL, 5000, &c, &err), PRECIS_OK);
   precis_collection_info *all;
   size_t n;
-  cr_assert_eq(precis_collection_list(c, &all, &n, &err),
-               PRECIS_E_UNAUTHENTICATED, "%s", err.msg);
+  cr_assert_eq(precis_collection_list(c, &all, &n, &err), PRECIS_E_UNAUTHENTICATED, "%s", err.msg);
   precis_close(c);
   c = NULL;
   cr_assert_eq(precis_connect("127.0.0.1", port, "wrong", 5000, &c, &err),
                PRECIS_E_UNAUTHENTICATED);
   cr_assert_null(c);
-  cr_assert_eq(precis_connect("127.0.0.1", port, "s3cret-token", 5000, &c,
-                              &err),
-               PRECIS_OK, "%s", err.msg);
-  cr_assert_eq(precis_collection_list(c, &all, &n, &err), PRECIS_OK, "%s",
+  cr_assert_eq(precis_connect("127.0.0.1", port, "s3cret-token", 5000, &c, &err), PRECIS_OK, "%s",
                err.msg);
+  cr_assert_eq(precis_collection_list(c, &all, &n, &err), PRECIS_OK, "%s", err.msg);
   precis_collection_infos_free(all);
   precis_close(c);
 }

@@ -36,10 +36,10 @@
 #include "srvproc.h"
 #include "testutil.h"
 
-#define DIM 8
-#define MAXID 32768u   /* ids 1..MAXID-1 */
-#define MAXL 4096      /* links in the model */
-#define COLL "crash"
+#define DIM   8
+#define MAXID 32768u /* ids 1..MAXID-1 */
+#define MAXL  4096   /* links in the model */
+#define COLL  "crash"
 
 static const char *KINDS[3] = {"cites", "next", "see"};
 static const float WEIGHTS[4] = {0.25f, 0.5f, 0.75f, 1.0f};
@@ -81,8 +81,7 @@ static void text_of(uint64_t id, uint32_t ver, char *b, size_t n) {
   snprintf(b, n, "point %" PRIu64 " version %u", id, ver);
 }
 static void meta_of(uint64_t id, uint32_t ver, char *b, size_t n) {
-  snprintf(b, n, "{\"id\": %" PRIu64 ", \"v\": %u, \"tags\": [\"x%u\", null]}", id,
-           ver, ver % 7);
+  snprintf(b, n, "{\"id\": %" PRIu64 ", \"v\": %u, \"tags\": [\"x%u\", null]}", id, ver, ver % 7);
 }
 
 static uint64_t rnd(uint64_t n) { return tu_rand(&g_rng) % n; }
@@ -97,8 +96,7 @@ static uint64_t pick_live(const model *m) {
 
 static int link_index(const model *m, uint64_t s, uint64_t d, int kind) {
   for (size_t i = 0; i < m->nlinks; i++)
-    if (m->links[i].src == s && m->links[i].dst == d && m->links[i].kind == kind)
-      return (int)i;
+    if (m->links[i].src == s && m->links[i].dst == d && m->links[i].kind == kind) return (int)i;
   return -1;
 }
 
@@ -230,7 +228,8 @@ static int run_batch(precis_conn *c) {
     rc = precis_link_remove(c, COLL, e, k, &changed, &err);
     if (rc == PRECIS_OK) cr_assert_eq(changed, k);
   }
-  if (rc == PRECIS_OK) g_items += g_ntouched;
+  if (rc == PRECIS_OK)
+    g_items += g_ntouched;
   else if (rc != PRECIS_E_CONNECTION && rc != PRECIS_E_TIMEOUT)
     cr_assert_fail("batch (op %d) failed with %s: %s", op, precis_status_name(rc), err.msg);
   return rc;
@@ -303,8 +302,8 @@ static int check_state(precis_conn *c, const model *m, char *why, size_t wn) {
         else if (strcmp(sp->text, t))
           snprintf(why, wn, "point %" PRIu64 ": text '%s', expected '%s'", sp->id, sp->text, t);
         else if (strcmp(sp->metadata, mt))
-          snprintf(why, wn, "point %" PRIu64 ": metadata '%s', expected '%s'", sp->id,
-                   sp->metadata, mt);
+          snprintf(why, wn, "point %" PRIu64 ": metadata '%s', expected '%s'", sp->id, sp->metadata,
+                   mt);
         else
           continue;
       }
@@ -327,8 +326,7 @@ static int check_state(precis_conn *c, const model *m, char *why, size_t wn) {
       if (m->links[i].src == id) want[nw++] = m->links[i];
     precis_edge *e = NULL;
     size_t ne = 0;
-    rc = precis_edges_list(c, COLL, id, PRECIS_EDGES_LINKS | PRECIS_EDGES_OUT, NULL, &e,
-                           &ne, &err);
+    rc = precis_edges_list(c, COLL, id, PRECIS_EDGES_LINKS | PRECIS_EDGES_OUT, NULL, &e, &ne, &err);
     cr_assert_eq(rc, PRECIS_OK, "edges of %" PRIu64 ": %s", id, err.msg);
     int bad = 0;
     for (size_t i = 0; i < ne && ng < MAXL; i++) {
@@ -389,8 +387,7 @@ typedef struct {
 static void *killer(void *p) {
   killer_arg *k = p;
   struct timespec ts = {k->delay_ms / 1000, (long)(k->delay_ms % 1000) * 1000000L};
-  while (nanosleep(&ts, &ts) != 0) {
-  }
+  while (nanosleep(&ts, &ts) != 0) {}
   kill(k->pid, SIGKILL);
   return NULL;
 }
@@ -445,7 +442,8 @@ Test(crash_server, sigkill_during_writes, .timeout = 3600) {
         not_applied++;
       } else {
         srvproc_dump_log(&srv);
-        cr_assert_fail("cycle %d (seed %" PRIu64 "): the unacknowledged batch is half "
+        cr_assert_fail("cycle %d (seed %" PRIu64
+                       "): the unacknowledged batch is half "
                        "visible or an acknowledged write is lost:\n  vs after: %s\n"
                        "  vs before: %s",
                        cycle, seed, why, why2);
@@ -508,7 +506,7 @@ Test(crash_server, sigkill_during_writes, .timeout = 3600) {
               " upserts, %" PRIu64 " deletes, %" PRIu64 " link adds, %" PRIu64
               " link removes; %" PRIu64 " items), in-flight batches applied %" PRIu64
               " / not applied %" PRIu64 ", final %" PRIu64 " live points, %zu links",
-              cycles, acked, g_ops[0], g_ops[1], g_ops[2], g_ops[3], g_items, applied,
-              not_applied, g_cur.live, g_cur.nlinks);
+              cycles, acked, g_ops[0], g_ops[1], g_ops[2], g_ops[3], g_items, applied, not_applied,
+              g_cur.live, g_cur.nlinks);
   tu_rmrf_free(dir);
 }

@@ -190,12 +190,18 @@ static void run_once(const char *nth, const char *every, const char *limit) {
   char bin[512];
   snprintf(bin, sizeof bin, "%s/precisd-faultinj", PRECIS_BUILD_DIR);
   setenv("PRECISD", bin, 1);
-  if (nth) setenv("PRECIS_FAULT_NTH", nth, 1);
-  else unsetenv("PRECIS_FAULT_NTH");
-  if (every) setenv("PRECIS_FAULT_EVERY", every, 1);
-  else unsetenv("PRECIS_FAULT_EVERY");
-  if (limit) setenv("PRECIS_FAULT_LIMIT", limit, 1);
-  else unsetenv("PRECIS_FAULT_LIMIT");
+  if (nth)
+    setenv("PRECIS_FAULT_NTH", nth, 1);
+  else
+    unsetenv("PRECIS_FAULT_NTH");
+  if (every)
+    setenv("PRECIS_FAULT_EVERY", every, 1);
+  else
+    unsetenv("PRECIS_FAULT_EVERY");
+  if (limit)
+    setenv("PRECIS_FAULT_LIMIT", limit, 1);
+  else
+    unsetenv("PRECIS_FAULT_LIMIT");
   g_dir = tu_tmpdir("faultinj");
   const char *args[] = {"--sync-writes", "0", NULL};
   cr_assert_gt(srvproc_start(g_dir, args, &g_srv), 0, "precisd-faultinj did not start");
@@ -217,8 +223,8 @@ static void run_once(const char *nth, const char *every, const char *limit) {
   cr_assert(ok, "server not healthy after faults (nth=%s every=%s)", nth ? nth : "-",
             every ? every : "-");
   /* 0 clean; 1 when saving an index at exit hit an injected failure */
-  cr_assert(st == 0 || st == 1, "precisd exit status %d (nth=%s every=%s)", st,
-            nth ? nth : "-", every ? every : "-");
+  cr_assert(st == 0 || st == 1, "precisd exit status %d (nth=%s every=%s)", st, nth ? nth : "-",
+            every ? every : "-");
   srvproc_cleanup(&g_srv);
   tu_rmrf_free(g_dir);
   g_dir = NULL;

@@ -32,8 +32,8 @@
 #include "srvproc.h"
 #include "testutil.h"
 
-#define DIM 32
-#define BATCH 40
+#define DIM        32
+#define BATCH      40
 #define TEXT_BYTES 1500
 #define MAX_POINTS 200000
 
@@ -52,8 +52,7 @@ static void text_of(uint64_t id, char *b) {
 
 static void unmount_fs(void) {
   if (g_mounted) {
-    if (umount2(g_mnt, MNT_DETACH) != 0)
-      cr_log_warn("umount %s: %s", g_mnt, strerror(errno));
+    if (umount2(g_mnt, MNT_DETACH) != 0) cr_log_warn("umount %s: %s", g_mnt, strerror(errno));
     g_mounted = 0;
   }
   if (g_mnt) {
@@ -131,8 +130,7 @@ Test(faults, disk_full, .fini = unmount_fs, .timeout = 600) {
   g_mnt = tu_tmpdir("faults-mnt");
   cr_assert(g_mnt);
   if (mount("tmpfs", g_mnt, "tmpfs", 0, "size=4m") != 0)
-    cr_skip_test("cannot mount a tmpfs on %s (%s): disk-full test skipped", g_mnt,
-                 strerror(errno));
+    cr_skip_test("cannot mount a tmpfs on %s (%s): disk-full test skipped", g_mnt, strerror(errno));
   g_mounted = 1;
   char data[PATH_MAX];
   snprintf(data, sizeof data, "%s/data", g_mnt);
@@ -159,8 +157,7 @@ Test(faults, disk_full, .fini = unmount_fs, .timeout = 600) {
     acked += BATCH;
   }
   cr_assert_neq(rc, PRECIS_OK, "4 MiB never filled up after %" PRIu64 " points", acked);
-  cr_log_info("disk full after %" PRIu64 " points: %s: %s", acked, precis_status_name(rc),
-              err.msg);
+  cr_log_info("disk full after %" PRIu64 " points: %s: %s", acked, precis_status_name(rc), err.msg);
   if (rc != PRECIS_E_IO) srvproc_dump_log(&srv);
   cr_assert_eq(rc, PRECIS_E_IO, "a full disk must be reported as IO, got %s: %s",
                precis_status_name(rc), err.msg);
@@ -186,9 +183,10 @@ Test(faults, disk_full, .fini = unmount_fs, .timeout = 600) {
   rc = upsert_batch(c, acked + 1, &err);
   int restarted = 0;
   if (rc != PRECIS_OK) {
-    cr_log_info("after growing the disk, the running server still refuses writes (%s: %s); "
-                "restarting it",
-                precis_status_name(rc), err.msg);
+    cr_log_info(
+        "after growing the disk, the running server still refuses writes (%s: %s); "
+        "restarting it",
+        precis_status_name(rc), err.msg);
     precis_close(c);
     int st = srvproc_stop(&srv);
     cr_assert_eq(st, 0, "precisd did not stop cleanly after ENOSPC (status %d)", st);
@@ -200,8 +198,7 @@ Test(faults, disk_full, .fini = unmount_fs, .timeout = 600) {
     rc = upsert_batch(c, acked + 1, &err);
     restarted = 1;
   }
-  cr_assert_eq(rc, PRECIS_OK, "write after freeing space: %s: %s", precis_status_name(rc),
-               err.msg);
+  cr_assert_eq(rc, PRECIS_OK, "write after freeing space: %s: %s", precis_status_name(rc), err.msg);
   acked += BATCH;
   cr_log_info("writes resume %s", restarted ? "after a restart" : "without a restart");
   for (int i = 0; i < 5; i++) {

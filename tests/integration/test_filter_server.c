@@ -13,8 +13,8 @@
 #include "srvproc.h"
 #include "testutil.h"
 
-#define N 1500
-#define DIM 12
+#define N    1500
+#define DIM  12
 #define SEED 3
 
 static char *g_dir;
@@ -29,14 +29,15 @@ static void setup(void) {
   int port = srvproc_start(g_dir, NULL, &g_srv);
   cr_assert_gt(port, 0, "precisd did not start");
   precis_error err;
-  cr_assert_eq(precis_connect("127.0.0.1", (uint16_t)port, NULL, 30000, &g_c, &err), PRECIS_OK, "%s", err.msg);
+  cr_assert_eq(precis_connect("127.0.0.1", (uint16_t)port, NULL, 30000, &g_c, &err), PRECIS_OK,
+               "%s", err.msg);
   precis_collection_config cfg;
   precis_collection_config_init(&cfg, DIM);
   cfg.index_spec = "HNSW16";
   cr_assert_eq(precis_collection_create(g_c, "f", &cfg, NULL, &err), PRECIS_OK, "%s", err.msg);
   vecs = tu_random_vectors(N, DIM, SEED, 1);
   precis_point *p = calloc(N, sizeof *p);
-  char (*meta)[256] = calloc(N, 256);
+  char(*meta)[256] = calloc(N, 256);
   for (size_t i = 0; i < N; i++) {
     ids[i] = 10 + i;
     fg_attrs_of(SEED, i, &attrs[i]);
@@ -82,15 +83,19 @@ Test(filter_server, random_filters_search_and_retrieve) {
     size_t nh;
     precis_filter_report rep;
     precis_search_opts so = {.exact = 1};
-    cr_assert_eq(precis_search_filtered(g_c, "f", q, DIM, 10, &so, pf, hits, &nh, &rep, &err), PRECIS_OK, "%s", err.msg);
+    cr_assert_eq(precis_search_filtered(g_c, "f", q, DIM, 10, &so, pf, hits, &nh, &rep, &err),
+                 PRECIS_OK, "%s", err.msg);
     cr_assert_eq(nh, nw < 10 ? nw : 10, "filter %s", json);
-    for (size_t i = 0; i < nh; i++) cr_assert_eq(hits[i].id, ids[want[i]], "filter %s rank %zu", json, i);
+    for (size_t i = 0; i < nh; i++)
+      cr_assert_eq(hits[i].id, ids[want[i]], "filter %s rank %zu", json, i);
     cr_assert_eq(rep.plan, PRECIS_FILTER_PLAN_SCAN);
     /* ANN search: only passing points */
     so.exact = 0;
-    cr_assert_eq(precis_search_filtered(g_c, "f", q, DIM, 10, &so, pf, hits, &nh, &rep, &err), PRECIS_OK, "%s", err.msg);
+    cr_assert_eq(precis_search_filtered(g_c, "f", q, DIM, 10, &so, pf, hits, &nh, &rep, &err),
+                 PRECIS_OK, "%s", err.msg);
     cr_assert_neq(rep.plan, PRECIS_FILTER_PLAN_NONE);
-    for (size_t i = 0; i < nh; i++) cr_assert(passes(F, hits[i].id), "filter %s: hit %llu", json, (unsigned long long)hits[i].id);
+    for (size_t i = 0; i < nh; i++)
+      cr_assert(passes(F, hits[i].id), "filter %s: hit %llu", json, (unsigned long long)hits[i].id);
     /* retrieve in every mode, with hops */
     for (int mode = 0; mode < 3; mode++) {
       precis_retrieve_params p;
@@ -122,14 +127,19 @@ Test(filter_server, bad_filters) {
   precis_error err;
   precis_filter *pf = NULL;
   /* the client catches malformed JSON and unknown fields */
-  const char *bad_json[] = {"", "[]", "{\"must\":{}}", "{\"must\":[{\"key\":\"a\"}]}",
+  const char *bad_json[] = {"",
+                            "[]",
+                            "{\"must\":{}}",
+                            "{\"must\":[{\"key\":\"a\"}]}",
                             "{\"must\":[{\"key\":\"a\",\"match\":1.5}]}",
                             "{\"must\":[{\"key\":\"a\",\"match\":1,\"any\":[1]}]}",
                             "{\"must\":[{\"key\":\"a\",\"range\":{\"between\":1}}]}",
-                            "{\"must\":[{\"has_id\":[-1]}]}", "{\"filter\":[]}",
+                            "{\"must\":[{\"has_id\":[-1]}]}",
+                            "{\"filter\":[]}",
                             "{\"must\":[{\"key\":\"a\",\"any\":[]}]}"};
   for (size_t i = 0; i < sizeof bad_json / sizeof *bad_json; i++) {
-    cr_assert_eq(precis_filter_parse(bad_json[i], &pf, &err), PRECIS_E_INVALID_ARGUMENT, "%s", bad_json[i]);
+    cr_assert_eq(precis_filter_parse(bad_json[i], &pf, &err), PRECIS_E_INVALID_ARGUMENT, "%s",
+                 bad_json[i]);
     cr_assert_null(pf);
   }
   /* too deep for the client */
@@ -146,7 +156,8 @@ Test(filter_server, bad_filters) {
     const char *json;
     int code;
   } server_side[] = {
-      {"{\"must\":[{\"key\":\"ts\",\"date_range\":{\"gte\":\"2024-02-30\"}}]}", PRECIS_E_INVALID_ARGUMENT},
+      {"{\"must\":[{\"key\":\"ts\",\"date_range\":{\"gte\":\"2024-02-30\"}}]}",
+       PRECIS_E_INVALID_ARGUMENT},
       {"{\"must\":[{\"key\":\"a..b\",\"exists\":true}]}", PRECIS_E_INVALID_ARGUMENT},
       {"{\"must\":[{\"key\":\"n\",\"range\":{}}]}", PRECIS_E_INVALID_ARGUMENT},
   };
@@ -162,26 +173,36 @@ Test(filter_server, bad_filters) {
   size_t cap = 64 + 2 * 200 * 40;
   char *big = malloc(cap);
   size_t n = (size_t)snprintf(big, cap, "{\"must\":[");
-  for (int i = 0; i < 200; i++) n += (size_t)snprintf(big + n, cap - n, "%s{\"key\":\"a\",\"exists\":false}", i ? "," : "");
+  for (int i = 0; i < 200; i++)
+    n += (size_t)snprintf(big + n, cap - n, "%s{\"key\":\"a\",\"exists\":false}", i ? "," : "");
   n += (size_t)snprintf(big + n, cap - n, "],\"must_not\":[");
-  for (int i = 0; i < 200; i++) n += (size_t)snprintf(big + n, cap - n, "%s{\"key\":\"b\",\"exists\":true}", i ? "," : "");
+  for (int i = 0; i < 200; i++)
+    n += (size_t)snprintf(big + n, cap - n, "%s{\"key\":\"b\",\"exists\":true}", i ? "," : "");
   snprintf(big + n, cap - n, "]}");
   cr_assert_eq(precis_filter_parse(big, &pf, &err), PRECIS_OK, "%s", err.msg);
-  cr_assert_eq(precis_search_filtered(g_c, "f", q, DIM, 5, NULL, pf, hits, &nh, NULL, &err), PRECIS_E_OUT_OF_RANGE);
+  cr_assert_eq(precis_search_filtered(g_c, "f", q, DIM, 5, NULL, pf, hits, &nh, NULL, &err),
+               PRECIS_E_OUT_OF_RANGE);
   precis_filter_free(pf);
   free(big);
-  cr_assert_eq(precis_search(g_c, "f", q, DIM, 5, NULL, hits, &nh, &err), PRECIS_OK, "server still serves");
+  cr_assert_eq(precis_search(g_c, "f", q, DIM, 5, NULL, hits, &nh, &err), PRECIS_OK,
+               "server still serves");
   cr_assert_eq(nh, 5);
 }
 
 Test(filter_server, payload_indexes_over_the_wire) {
   precis_error err;
-  cr_assert_eq(precis_payload_index_create(g_c, "f", "cat", PRECIS_PINDEX_KEYWORD, &err), PRECIS_OK, "%s", err.msg);
-  cr_assert_eq(precis_payload_index_create(g_c, "f", "n", PRECIS_PINDEX_INTEGER, &err), PRECIS_OK, "%s", err.msg);
-  cr_assert_eq(precis_payload_index_create(g_c, "f", "cat", PRECIS_PINDEX_FLOAT, &err), PRECIS_E_ALREADY_EXISTS);
-  cr_assert_eq(precis_payload_index_create(g_c, "f", "x", (precis_pindex_type)7, &err), PRECIS_E_INVALID_ARGUMENT);
-  cr_assert_eq(precis_payload_index_create(g_c, "f", ".x", PRECIS_PINDEX_BOOL, &err), PRECIS_E_INVALID_ARGUMENT);
-  cr_assert_eq(precis_payload_index_create(g_c, "nope", "x", PRECIS_PINDEX_BOOL, &err), PRECIS_E_NOT_FOUND);
+  cr_assert_eq(precis_payload_index_create(g_c, "f", "cat", PRECIS_PINDEX_KEYWORD, &err), PRECIS_OK,
+               "%s", err.msg);
+  cr_assert_eq(precis_payload_index_create(g_c, "f", "n", PRECIS_PINDEX_INTEGER, &err), PRECIS_OK,
+               "%s", err.msg);
+  cr_assert_eq(precis_payload_index_create(g_c, "f", "cat", PRECIS_PINDEX_FLOAT, &err),
+               PRECIS_E_ALREADY_EXISTS);
+  cr_assert_eq(precis_payload_index_create(g_c, "f", "x", (precis_pindex_type)7, &err),
+               PRECIS_E_INVALID_ARGUMENT);
+  cr_assert_eq(precis_payload_index_create(g_c, "f", ".x", PRECIS_PINDEX_BOOL, &err),
+               PRECIS_E_INVALID_ARGUMENT);
+  cr_assert_eq(precis_payload_index_create(g_c, "nope", "x", PRECIS_PINDEX_BOOL, &err),
+               PRECIS_E_NOT_FOUND);
   cr_assert_eq(precis_payload_index_drop(g_c, "f", "zz", &err), PRECIS_E_NOT_FOUND);
   precis_pindex_info *inf = NULL;
   size_t n = 0;
@@ -197,13 +218,17 @@ Test(filter_server, payload_indexes_over_the_wire) {
   cr_assert(inf[0].ready && inf[1].ready);
   free(inf);
   precis_filter *pf;
-  cr_assert_eq(precis_filter_parse("{\"must\":[{\"key\":\"cat\",\"match\":\"c7\"},{\"key\":\"n\",\"any\":[1,2,3,500]}]}",
-                                   &pf, &err), PRECIS_OK);
+  cr_assert_eq(
+      precis_filter_parse(
+          "{\"must\":[{\"key\":\"cat\",\"match\":\"c7\"},{\"key\":\"n\",\"any\":[1,2,3,500]}]}",
+          &pf, &err),
+      PRECIS_OK);
   float q[DIM] = {1};
   precis_hit hits[10];
   size_t nh;
   precis_filter_report rep;
-  cr_assert_eq(precis_search_filtered(g_c, "f", q, DIM, 10, NULL, pf, hits, &nh, &rep, &err), PRECIS_OK);
+  cr_assert_eq(precis_search_filtered(g_c, "f", q, DIM, 10, NULL, pf, hits, &nh, &rep, &err),
+               PRECIS_OK);
   cr_assert_eq(rep.plan, PRECIS_FILTER_PLAN_SCAN);
   cr_assert(!rep.unindexed, "both conditions answered by indexes");
   for (size_t i = 0; i < nh; i++) {
@@ -235,7 +260,8 @@ Test(filter_server, count_scroll_delete_set_payload) {
     size_t seen = 0, next_i = 0;
     while (more) {
       precis_points *p;
-      cr_assert_eq(precis_scroll(g_c, "f", pf, cursor, 50, t == 0, &p, &cursor, &more, &err), PRECIS_OK, "%s", err.msg);
+      cr_assert_eq(precis_scroll(g_c, "f", pf, cursor, 50, t == 0, &p, &cursor, &more, &err),
+                   PRECIS_OK, "%s", err.msg);
       for (size_t j = 0; j < p->n; j++, seen++, next_i++) {
         while (!fg_eval(F, ids[next_i], &attrs[next_i])) next_i++;
         cr_assert_eq(p->points[j].id, ids[next_i]);
@@ -253,15 +279,18 @@ Test(filter_server, count_scroll_delete_set_payload) {
   cr_assert_eq(all, N);
   /* set payload, then delete by the new value */
   uint64_t some[3] = {ids[1], ids[2], ids[3]}, upd, del;
-  cr_assert_eq(precis_set_payload(g_c, "f", some, 3, "{\"doomed\":true}", 1, &upd, &err), PRECIS_OK, "%s", err.msg);
+  cr_assert_eq(precis_set_payload(g_c, "f", some, 3, "{\"doomed\":true}", 1, &upd, &err), PRECIS_OK,
+               "%s", err.msg);
   cr_assert_eq(upd, 3);
   precis_points *p;
   cr_assert_eq(precis_get(g_c, "f", some, 1, 0, &p, &err), PRECIS_OK);
-  cr_assert(strstr(p->points[0].metadata, "\"doomed\":true") && strstr(p->points[0].metadata, "\"cat\""),
-            "%s", p->points[0].metadata);
+  cr_assert(
+      strstr(p->points[0].metadata, "\"doomed\":true") && strstr(p->points[0].metadata, "\"cat\""),
+      "%s", p->points[0].metadata);
   precis_points_free(p);
   precis_filter *pf;
-  cr_assert_eq(precis_filter_parse("{\"must\":[{\"key\":\"doomed\",\"match\":true}]}", &pf, &err), PRECIS_OK);
+  cr_assert_eq(precis_filter_parse("{\"must\":[{\"key\":\"doomed\",\"match\":true}]}", &pf, &err),
+               PRECIS_OK);
   cr_assert_eq(precis_delete_by_filter(g_c, "f", NULL, &del, &err), PRECIS_E_INVALID_ARGUMENT);
   cr_assert_eq(precis_delete_by_filter(g_c, "f", pf, &del, &err), PRECIS_OK, "%s", err.msg);
   cr_assert_eq(del, 3);
@@ -270,8 +299,10 @@ Test(filter_server, count_scroll_delete_set_payload) {
   cr_assert_eq(precis_count(g_c, "f", pf, &all, &err), PRECIS_OK);
   cr_assert_eq(all, 0);
   precis_filter_free(pf);
-  cr_assert_eq(precis_set_payload(g_c, "f", some, 1, "not json", 0, &upd, &err), PRECIS_E_INVALID_JSON);
+  cr_assert_eq(precis_set_payload(g_c, "f", some, 1, "not json", 0, &upd, &err),
+               PRECIS_E_INVALID_JSON);
   uint64_t cur;
   int mo;
-  cr_assert_eq(precis_scroll(g_c, "f", NULL, 0, 20000, 0, &p, &cur, &mo, &err), PRECIS_E_OUT_OF_RANGE);
+  cr_assert_eq(precis_scroll(g_c, "f", NULL, 0, 20000, 0, &p, &cur, &mo, &err),
+               PRECIS_E_OUT_OF_RANGE);
 }

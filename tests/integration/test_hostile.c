@@ -28,16 +28,16 @@ Test(hostile, row1_index_spec_bounded, .init = start_default) {
   r = create(&c, "h", 4, "PQ3");
   assert_status(r, PRECIS_E_OUT_OF_RANGE); /* m must divide the dimension */
   FREE(r);
-  const char *bad[] = {"LSH", "IDMap,Flat", "HNSW32,PQ999", "Flat,Flat", "IVF16",
-                       "PCA2,Flat", "HNSW", "SQ7"};
+  const char *bad[] = {"LSH",   "IDMap,Flat", "HNSW32,PQ999", "Flat,Flat",
+                       "IVF16", "PCA2,Flat",  "HNSW",         "SQ7"};
   for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
     r = create(&c, "h", 4, bad[i]);
     assert_status(r, PRECIS_E_INVALID_ARGUMENT);
     expect_msg(r, "not supported");
     FREE(r);
   }
-  const char *good[] = {"Flat", "HNSW16", "HNSW32,Flat", "IVF4,Flat", "PQ2x4", "SQ8",
-                        "IVF4,SQfp16", "IVF4,PQ2"};
+  const char *good[] = {"Flat",  "HNSW16", "HNSW32,Flat", "IVF4,Flat",
+                        "PQ2x4", "SQ8",    "IVF4,SQfp16", "IVF4,PQ2"};
   for (size_t i = 0; i < sizeof good / sizeof good[0]; i++) {
     char name[16];
     snprintf(name, sizeof name, "g%zu", i);
@@ -113,7 +113,8 @@ Test(hostile, row2_unread_responses_bounded, .init = start_default) {
   for (int i = 0; i < 150; i++) {
     r = rc_recv(&h);
     cr_assert_not_null(r, "response %d missing", i);
-    if (code_of(r) == PRECIS_OK) ok++;
+    if (code_of(r) == PRECIS_OK)
+      ok++;
     else {
       assert_status(r, PRECIS_E_BUSY);
       expect_msg(r, "unread");
@@ -247,8 +248,7 @@ Test(hostile, row5_invalid_utf8_refused, .init = start_default) {
   rc_open(&c, g_srv.port);
   create_ok(&c, "u", 4, "Flat");
   Precis__V1__Response *r;
-  const char *bad[] = {"\xff\xfe", "ok\xc0\xaf", "\xed\xa0\x80", "\xf4\x90\x80\x80",
-                       "abc\xe2\x82"};
+  const char *bad[] = {"\xff\xfe", "ok\xc0\xaf", "\xed\xa0\x80", "\xf4\x90\x80\x80", "abc\xe2\x82"};
   for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
     r = upsert_one(&c, "u", 1, 4, bad[i], strlen(bad[i]), NULL, 0);
     assert_status(r, PRECIS_E_INVALID_ARGUMENT);
@@ -314,8 +314,8 @@ Test(hostile, row6_link_kinds_bounded, .init = start_default) {
   pbw rq = {0};
   pw_bytes(&rq, 1, "g", 1);
   pw_bytes(&rq, 2, v, sizeof v);
-  pw_uint(&rq, 9, 3);    /* hops */
-  pw_uint(&rq, 13, 1);   /* follow_links */
+  pw_uint(&rq, 9, 3);  /* hops */
+  pw_uint(&rq, 13, 1); /* follow_links */
   for (int i = 0; i < 200000; i++) pw_bytes(&rq, 14, "kind", 4);
   r = call_op(&c, 60, OP_RETRIEVE, &rq);
   assert_status(r, PRECIS_E_OUT_OF_RANGE);

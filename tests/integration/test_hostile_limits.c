@@ -9,8 +9,7 @@
 static char g_config_path[4200];
 static void start_auth_deadlines(void) {
   write_token();
-  snprintf(g_config_path, sizeof g_config_path, "/tmp/precis-hostile-conf-%d",
-           (int)getpid());
+  snprintf(g_config_path, sizeof g_config_path, "/tmp/precis-hostile-conf-%d", (int)getpid());
   FILE *f = fopen(g_config_path, "w");
   cr_assert_not_null(f);
   fprintf(f, "auth_timeout = 1\nframe-timeout = 2\nmax_auth_failures = 5\n");
@@ -173,8 +172,8 @@ Test(hostile, row10_create_load_drop_plateau, .init = start_default) {
   /* after warm-up, six more rounds add little: it rose ~15 MB per round,
    * about 90 MB over these six; now 10-21 MB in all (allocator arenas and
    * the OpenMP threads' scratch settle), so 32 MB tells the two apart */
-  rss_assert_lt(rss[7], rss[1] + (32ull << 20), "RSS %lu -> %lu MiB",
-               (unsigned long)(rss[1] >> 20), (unsigned long)(rss[7] >> 20));
+  rss_assert_lt(rss[7], rss[1] + (32ull << 20), "RSS %lu -> %lu MiB", (unsigned long)(rss[1] >> 20),
+                (unsigned long)(rss[7] >> 20));
   rc_close(&c);
 }
 

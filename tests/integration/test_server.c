@@ -267,7 +267,7 @@ Test(server, links_edges_retrieve_snapshot, .init = start_default) {
 
 /* ---- retrieve: coverage over the wire ---- */
 
-#define CDIM 384
+#define CDIM    384
 #define CPOINTS 1000
 
 static void upsert_random(rconn *c, const char *coll, size_t n, uint32_t dim) {
@@ -314,13 +314,13 @@ static Precis__V1__Response *call_with_legacy_defaults(rconn *c, Precis__V1__Req
   rr[n++] = 0x01; /* true */
   size_t m = 0;
   buf[m++] = 0x08; /* Request.id */
-  for (uint64_t v = q->id; ; v >>= 7) {
+  for (uint64_t v = q->id;; v >>= 7) {
     buf[m++] = (uint8_t)((v & 0x7f) | (v >= 0x80 ? 0x80 : 0));
     if (v < 0x80) break;
   }
   buf[m++] = 0xC2; /* Request.retrieve (24), length-delimited */
   buf[m++] = 0x01;
-  for (uint64_t v = n; ; v >>= 7) {
+  for (uint64_t v = n;; v >>= 7) {
     buf[m++] = (uint8_t)((v & 0x7f) | (v >= 0x80 ? 0x80 : 0));
     if (v < 0x80) break;
   }

@@ -198,8 +198,7 @@ static void run_pipeline(void) {
     } else {
       cr_assert_eq(r->result_case, PRECIS__V1__RESPONSE__RESULT_SEARCH);
       cr_assert_eq(r->search->n_hits, 1);
-      cr_assert_eq(r->search->hits[0]->id, id % NPTS, "search %lu",
-                   (unsigned long)id);
+      cr_assert_eq(r->search->hits[0]->id, id % NPTS, "search %lu", (unsigned long)id);
     }
     FREE_RESP(r);
   }
@@ -216,9 +215,7 @@ static void start_tiny_queue(void) {
   start_with(args);
 }
 
-Test(server_wire, pipelining_with_full_queue, .init = start_tiny_queue) {
-  run_pipeline();
-}
+Test(server_wire, pipelining_with_full_queue, .init = start_tiny_queue) { run_pipeline(); }
 
 struct tail_arg {
   int fd;
@@ -277,8 +274,8 @@ Test(server_wire, slow_reader_backpressure, .init = start_default) {
         off += (size_t)w;
         continue;
       }
-      cr_assert(w < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR),
-                "send: %s", strerror(errno));
+      cr_assert(w < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR), "send: %s",
+                strerror(errno));
       if (off == 0 && poll(&pfd, 1, 500) > 0) continue;
       break;
     }
@@ -471,8 +468,8 @@ Test(server_wire, sigterm_with_requests_in_flight, .init = start_default) {
   cr_assert_eq(kill(g_srv.pid, SIGTERM), 0);
   int answered = 0;
   while ((r = rc_recv(&c)) != NULL) {
-    cr_assert(code_of(r) == PRECIS_OK || code_of(r) == PRECIS_E_SHUTTING_DOWN,
-              "status %s", precis_status_name(code_of(r)));
+    cr_assert(code_of(r) == PRECIS_OK || code_of(r) == PRECIS_E_SHUTTING_DOWN, "status %s",
+              precis_status_name(code_of(r)));
     cr_assert(r->id >= 1000 && r->id < 1050);
     answered++;
     FREE_RESP(r);

@@ -29,10 +29,10 @@ int ds_load_u64(const char *path, uint64_t **out, size_t *n);
 /* wordnet meta.tsv / query_meta.tsv: per row the synset id, its category
  * (lex_filenum 0..44, names in categories.txt) and pos (n v a s r). */
 typedef struct {
-    size_t n;
-    uint64_t *id;
-    uint8_t *category;
-    char *pos;
+  size_t n;
+  uint64_t *id;
+  uint8_t *category;
+  char *pos;
 } ds_wn_meta;
 int ds_load_wn_meta(const char *path, ds_wn_meta *m);
 void ds_wn_meta_free(ds_wn_meta *m);
@@ -45,25 +45,25 @@ void ds_wn_meta_free(ds_wn_meta *m);
  * files (metadata.category, hypernyms_in_corpus) are read too. Returns 0,
  * or -1 with a message on stderr. */
 typedef struct {
-    uint64_t src, dst;
-    char kind[PRECIS_MAX_LINK_KIND_LEN + 1];
-    float weight;
+  uint64_t src, dst;
+  char kind[PRECIS_MAX_LINK_KIND_LEN + 1];
+  float weight;
 } ds_link;
 
 typedef struct {
-    size_t n, dim, nq, nlabels, nlinks;
-    float *vec;          /* n x dim, unit length */
-    uint64_t *ids;       /* row -> id */
-    uint32_t *label;     /* row -> label index */
-    char **label_names;  /* nlabels, sorted */
-    char **text;         /* row -> text, NULL unless asked for */
-    ds_link *links;      /* both ends in the corpus */
-    float *qvec;         /* nq x dim */
-    uint64_t *qids;
-    uint32_t *qlabel;    /* UINT32_MAX: a label no corpus entry has */
-    uint64_t **qlinked;  /* per query: ids of its linked corpus entries */
-    size_t *nqlinked;
-    uint64_t *by_id;     /* internal: (id, row) pairs sorted by id */
+  size_t n, dim, nq, nlabels, nlinks;
+  float *vec;         /* n x dim, unit length */
+  uint64_t *ids;      /* row -> id */
+  uint32_t *label;    /* row -> label index */
+  char **label_names; /* nlabels, sorted */
+  char **text;        /* row -> text, NULL unless asked for */
+  ds_link *links;     /* both ends in the corpus */
+  float *qvec;        /* nq x dim */
+  uint64_t *qids;
+  uint32_t *qlabel;   /* UINT32_MAX: a label no corpus entry has */
+  uint64_t **qlinked; /* per query: ids of its linked corpus entries */
+  size_t *nqlinked;
+  uint64_t *by_id; /* internal: (id, row) pairs sorted by id */
 } ds_corpus;
 
 /* max_queries 0 = all; with_text 1 also keeps the entries' texts. */

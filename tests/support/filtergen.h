@@ -37,8 +37,8 @@ void fg_attrs_of(uint64_t seed, size_t i, fg_attrs *a);
 size_t fg_meta_json(const fg_attrs *a, char *buf, size_t cap);
 
 #define FG_MAX_GROUPS 8
-#define FG_MAX_CONDS 4
-#define FG_MAX_VALS 8
+#define FG_MAX_CONDS  4
+#define FG_MAX_VALS   8
 
 typedef struct {
   const char *kws[FG_MAX_VALS];
@@ -69,8 +69,8 @@ bool fg_eval(const fg_filter *f, uint64_t id, const fg_attrs *a);
  * vectors) passing f with the largest inner product with q, best first:
  * their indices in out[] and products in score[]. Returns how many pass. */
 size_t fg_brute_topk(const fg_filter *f, const uint64_t *ids, const fg_attrs *attrs,
-                     const float *vecs, size_t n, size_t dim, const float *q, size_t k,
-                     size_t *out, double *score);
+                     const float *vecs, size_t n, size_t dim, const float *q, size_t k, size_t *out,
+                     double *score);
 /* Create collection `coll` (dim, cosine, FAISS `spec`, knn_k 8) in e and
  * upsert n points: ids[i] = 1000 + 3i, attributes from fg_attrs_of(seed, i)
  * into attrs, random unit vectors (returned, malloc'd), plus 200 "rel"

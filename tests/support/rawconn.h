@@ -33,8 +33,7 @@ static inline void rc_open(rconn *c, int port) {
   a.sin_family = AF_INET;
   a.sin_port = htons((uint16_t)port);
   a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  cr_assert_eq(connect(c->fd, (struct sockaddr *)&a, sizeof a), 0,
-               "connect: %s", strerror(errno));
+  cr_assert_eq(connect(c->fd, (struct sockaddr *)&a, sizeof a), 0, "connect: %s", strerror(errno));
   struct timeval tv = {30, 0}; /* a hang guard, not an assertion */
   setsockopt(c->fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
   setsockopt(c->fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
@@ -105,8 +104,8 @@ static inline Precis__V1__Response *rc_call(rconn *c, Precis__V1__Request *req) 
   rc_send(c, req);
   Precis__V1__Response *r = rc_recv(c);
   cr_assert_not_null(r, "connection closed while waiting for a response");
-  cr_assert_eq(r->id, req->id, "response id %lu for request %lu",
-               (unsigned long)r->id, (unsigned long)req->id);
+  cr_assert_eq(r->id, req->id, "response id %lu for request %lu", (unsigned long)r->id,
+               (unsigned long)req->id);
   return r;
 }
 
@@ -117,10 +116,9 @@ static inline const char *msg_of(const Precis__V1__Response *r) {
   return r->status && r->status->message ? r->status->message : "";
 }
 
-#define assert_status(r, want)                                                 \
-  cr_assert_eq(code_of(r), (want), "status %s (%s), wanted %s",                \
-               precis_status_name(code_of(r)), msg_of(r),                      \
-               precis_status_name(want))
+#define assert_status(r, want)                                                                  \
+  cr_assert_eq(code_of(r), (want), "status %s (%s), wanted %s", precis_status_name(code_of(r)), \
+               msg_of(r), precis_status_name(want))
 
 /* Send raw bytes (a hand-made frame). */
 static inline void rc_send_raw(rconn *c, const void *buf, size_t len) {

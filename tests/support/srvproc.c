@@ -18,8 +18,7 @@
 
 static void sleep_ms(int ms) {
   struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
-  while (nanosleep(&ts, &ts) != 0 && errno == EINTR) {
-  }
+  while (nanosleep(&ts, &ts) != 0 && errno == EINTR) {}
 }
 
 static int read_port(const char *path) {
@@ -92,8 +91,7 @@ int srvproc_start(const char *datadir, const char *extra_args[], srvproc *out) {
   argv[n++] = "0";
   argv[n++] = "--port-file";
   argv[n++] = out->port_file;
-  for (int i = 0; extra_args && extra_args[i] && n < 63; i++)
-    argv[n++] = extra_args[i];
+  for (int i = 0; extra_args && extra_args[i] && n < 63; i++) argv[n++] = extra_args[i];
   argv[n] = NULL;
 
   pid_t parent = getpid();

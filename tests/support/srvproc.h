@@ -14,7 +14,7 @@
 #include <sys/types.h>
 
 typedef struct srvproc {
-  pid_t pid;          /* 0 when not running */
+  pid_t pid; /* 0 when not running */
   int port;
   char log[PATH_MAX]; /* the server's stderr */
   char port_file[PATH_MAX + 16];

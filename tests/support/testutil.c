@@ -23,7 +23,9 @@ char *tu_tmpdir(const char *tag) {
 }
 
 static int rm_cb(const char *path, const struct stat *sb, int flag, struct FTW *f) {
-  (void)sb; (void)flag; (void)f;
+  (void)sb;
+  (void)flag;
+  (void)f;
   return remove(path);
 }
 
@@ -62,8 +64,7 @@ float *tu_random_vectors(size_t n, size_t dim, uint64_t seed, int normalise) {
   return v;
 }
 
-void tu_topk_dot(const float *base, size_t n, size_t dim, const float *q,
-                 size_t k, size_t *out) {
+void tu_topk_dot(const float *base, size_t n, size_t dim, const float *q, size_t k, size_t *out) {
   float *best = malloc(k * sizeof *best);
   size_t len = 0;
   for (size_t i = 0; i < n; i++) {

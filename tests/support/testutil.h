@@ -16,7 +16,6 @@ float tu_randf(uint64_t *state); /* uniform in [-1, 1) */
 /* n x dim vectors, uniform, optionally L2-normalised. malloc'd. */
 float *tu_random_vectors(size_t n, size_t dim, uint64_t seed, int normalise);
 /* Indices of the k largest dot products of q against base (brute force). */
-void tu_topk_dot(const float *base, size_t n, size_t dim, const float *q,
-                 size_t k, size_t *out);
+void tu_topk_dot(const float *base, size_t n, size_t dim, const float *q, size_t k, size_t *out);
 
 #endif

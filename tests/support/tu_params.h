@@ -16,7 +16,7 @@ void tu_pb_set(ProtobufCMessage *m, const char *field, double v);
 /* One link, added (weight w) or removed: engine_links_change's status;
  * removing an absent link is NOT_FOUND here (the batch call counts it
  * as 0 changed). */
-int tu_link(engine *e, const char *coll, uint64_t src, uint64_t dst,
-            const char *kind, float w, bool add, precis_error *err);
+int tu_link(engine *e, const char *coll, uint64_t src, uint64_t dst, const char *kind, float w,
+            bool add, precis_error *err);
 
 #endif

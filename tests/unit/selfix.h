@@ -125,8 +125,13 @@ static inline void inst_free(inst *I) {
 }
 
 static inline select_pool inst_pool(const inst *I) {
-  return (select_pool){.n = I->n, .dim = I->dim, .vectors = I->vec, .relevance = I->rel,
-                       .tokens = I->tok, .nbr_off = I->off, .nbr_idx = I->nbr,
+  return (select_pool){.n = I->n,
+                       .dim = I->dim,
+                       .vectors = I->vec,
+                       .relevance = I->rel,
+                       .tokens = I->tok,
+                       .nbr_off = I->off,
+                       .nbr_idx = I->nbr,
                        .nbr_sim = I->sim};
 }
 

@@ -34,13 +34,14 @@ static float *rand_vecs(size_t n, uint64_t seed) {
 
 static float dist_of(ann_metric m, const float *a, const float *b) {
   float s = 0;
-  for (int j = 0; j < DIM; j++) s += m == ANN_METRIC_IP ? a[j] * b[j] : (a[j] - b[j]) * (a[j] - b[j]);
+  for (int j = 0; j < DIM; j++)
+    s += m == ANN_METRIC_IP ? a[j] * b[j] : (a[j] - b[j]) * (a[j] - b[j]);
   return s;
 }
 
 /* Brute-force top-k (best first) of one query. */
-static void brute_topk(ann_metric m, const float *xb, size_t nb, const float *q, size_t k,
-                       float *d, int64_t *l) {
+static void brute_topk(ann_metric m, const float *xb, size_t nb, const float *q, size_t k, float *d,
+                       int64_t *l) {
   for (size_t j = 0; j < k; j++) d[j] = m == ANN_METRIC_IP ? -FLT_MAX : FLT_MAX, l[j] = -1;
   for (size_t i = 0; i < nb; i++) {
     float s = dist_of(m, q, xb + i * DIM);
@@ -290,7 +291,8 @@ Test(ann, set_param_errors) {
 Test(ann, bad_spec_and_arguments) {
   ann *a = (ann *)1;
   precis_error err = {0};
-  cr_assert_eq(ann_create(DIM, ANN_METRIC_L2, "NoSuchIndex42", &a, &err), PRECIS_E_INVALID_ARGUMENT);
+  cr_assert_eq(ann_create(DIM, ANN_METRIC_L2, "NoSuchIndex42", &a, &err),
+               PRECIS_E_INVALID_ARGUMENT);
   cr_assert_eq(err.code, PRECIS_E_INVALID_ARGUMENT);
   cr_assert_null(a);
   /* the message comes from FAISS through faiss_get_last_error() */
@@ -568,13 +570,14 @@ Test(ann, hnsw_distances_match_for_every_dimension) {
               float x = xq[q * d + t], y = xb[(size_t)l * d + t];
               s += mi ? x * y : (x - y) * (x - y);
             }
-            cr_assert_float_eq(dist[q * k + j], s, 1e-4f * (1 + fabsf(s)), "dim %u metric %d: %g vs %g",
-                               d, mi, (double)dist[q * k + j], (double)s);
+            cr_assert_float_eq(dist[q * k + j], s, 1e-4f * (1 + fabsf(s)),
+                               "dim %u metric %d: %g vs %g", d, mi, (double)dist[q * k + j],
+                               (double)s);
             for (size_t t = 0; t < k; t++) hit += l == bl[t];
           }
         }
-        cr_assert_geq((double)hit / (double)(nq * k), 0.9, "dim %u metric %d: recall %zu/%zu", d, mi,
-                      hit, nq * k);
+        cr_assert_geq((double)hit / (double)(nq * k), 0.9, "dim %u metric %d: recall %zu/%zu", d,
+                      mi, hit, nq * k);
       }
       ann_destroy(a);
       ann_destroy(b);
@@ -607,7 +610,9 @@ Test(ann, serial_and_batched_hnsw_search_agree) {
     cr_assert_geq(rb, 0.9, "metric %d: batched recall %.3f", mi, rb);
     cr_assert_leq(fabs(rs - rb), 0.05, "metric %d: serial %.3f vs batched %.3f", mi, rs, rb);
     for (int i = 0; i < NQ * K; i++) /* distances are those of the labels, best first */
-      if (i % K) cr_assert(metrics[mi] == ANN_METRIC_IP ? serial.d[i] <= serial.d[i - 1] : serial.d[i] >= serial.d[i - 1]);
+      if (i % K)
+        cr_assert(metrics[mi] == ANN_METRIC_IP ? serial.d[i] <= serial.d[i - 1]
+                                               : serial.d[i] >= serial.d[i - 1]);
     ann_destroy(flat);
     ann_destroy(h);
   }

@@ -18,8 +18,8 @@
 #include "testutil.h"
 #include "tu_params.h"
 
-#define DIM 16
-#define BATCH 40
+#define DIM    16
+#define BATCH  40
 #define CYCLES 6
 
 static void vec_for(uint64_t id, float *v) {
@@ -49,7 +49,8 @@ static void child(const char *dir, int fd, uint32_t first_batch) {
       pts[j] = (engine_point_in){id, vecs[j], DIM, text[j], strlen(text[j]), "{\"b\":1}", 7, -1};
     }
     if (engine_upsert(e, "crash", pts, BATCH, &err)) _exit(4);
-    if (tu_link(e, "crash", (uint64_t)b * 1000, (uint64_t)b * 1000 + 1, "next", 0.5f, true, &err)) _exit(5);
+    if (tu_link(e, "crash", (uint64_t)b * 1000, (uint64_t)b * 1000 + 1, "next", 0.5f, true, &err))
+      _exit(5);
     if (write(fd, &b, sizeof b) != sizeof b) _exit(6);
   }
 }
@@ -71,7 +72,8 @@ static void verify(const char *dir, uint32_t first, uint32_t acked_end, uint32_t
       cr_assert(p[j].found, "acknowledged point %llu lost", (unsigned long long)ids[j]);
       vec_for(ids[j], v);
       for (int d = 0; d < DIM; d++) /* cosine stores the normalised vector */
-        cr_assert_float_eq(p[j].vector[d], v[d], 1e-6, "point %llu differs", (unsigned long long)ids[j]);
+        cr_assert_float_eq(p[j].vector[d], v[d], 1e-6, "point %llu differs",
+                           (unsigned long long)ids[j]);
       cr_assert_str_eq(p[j].meta, "{\"b\":1}");
     }
     engine_points_free(p, BATCH);
@@ -83,7 +85,9 @@ static void verify(const char *dir, uint32_t first, uint32_t acked_end, uint32_t
     if (!acked[b]) continue; /* present from a killed child, link not promised */
     engine_edge *ed;
     size_t ne;
-    cr_assert_eq(engine_edges_list(e, "crash", ids[0], ENGINE_EDGE_LINKS, "next", ENGINE_DIR_OUT, &ed, &ne, &err), PRECIS_OK);
+    cr_assert_eq(engine_edges_list(e, "crash", ids[0], ENGINE_EDGE_LINKS, "next", ENGINE_DIR_OUT,
+                                   &ed, &ne, &err),
+                 PRECIS_OK);
     cr_assert_eq(ne, 1, "acknowledged link of batch %u lost", b);
     free(ed);
   }

@@ -23,10 +23,10 @@
 #include "filtergen.h"
 #include "testutil.h"
 
-#define DIM 8
-#define BATCH 40
+#define DIM    8
+#define BATCH  40
 #define CYCLES 5
-#define NG 29 /* keyword values g0..g28, and "moved" */
+#define NG     29 /* keyword values g0..g28, and "moved" */
 
 static void child(const char *dir, int fd, uint32_t first_batch, int cycle) {
   engine *e;
@@ -35,8 +35,8 @@ static void child(const char *dir, int fd, uint32_t first_batch, int cycle) {
   engine_collection_config cfg = {0};
   cfg.dim = DIM;
   snprintf(cfg.index_spec, sizeof cfg.index_spec, "HNSW16");
-  engine_collection_create(e, "c", &cfg, &err);                               /* exists after cycle 0 */
-  engine_payload_index_create(e, "c", "g", ENGINE_PINDEX_KEYWORD, &err);     /* idem */
+  engine_collection_create(e, "c", &cfg, &err);                          /* exists after cycle 0 */
+  engine_payload_index_create(e, "c", "g", ENGINE_PINDEX_KEYWORD, &err); /* idem */
   engine_payload_index_create(e, "c", "b", ENGINE_PINDEX_INTEGER, &err);
   if (cycle >= 2) engine_payload_index_create(e, "c", "h", ENGINE_PINDEX_KEYWORD, &err);
   uint32_t ready = 0;
@@ -48,13 +48,25 @@ static void child(const char *dir, int fd, uint32_t first_batch, int cycle) {
     size_t n = 0;
     for (int j = 0; j < BATCH; j++, n++) {
       snprintf(meta[n], sizeof meta[n], "{\"b\":%u,\"g\":\"g%u\",\"h\":\"h%d\"}", b, b % NG, j % 3);
-      pts[n] = (engine_point_in){(uint64_t)b * 1000 + (uint64_t)j, vecs + (size_t)j * DIM, DIM, NULL, 0,
-                                 meta[n], strlen(meta[n]), 1};
+      pts[n] = (engine_point_in){(uint64_t)b * 1000 + (uint64_t)j,
+                                 vecs + (size_t)j * DIM,
+                                 DIM,
+                                 NULL,
+                                 0,
+                                 meta[n],
+                                 strlen(meta[n]),
+                                 1};
     }
     if (b % 3 == 0 && b > first_batch) { /* move a point of the previous batch */
       snprintf(meta[n], sizeof meta[n], "{\"b\":%u,\"g\":\"moved\"}", b - 1);
-      pts[n] = (engine_point_in){(uint64_t)(b - 1) * 1000 + 38, vecs + (size_t)BATCH * DIM, DIM, NULL, 0,
-                                 meta[n], strlen(meta[n]), 1};
+      pts[n] = (engine_point_in){(uint64_t)(b - 1) * 1000 + 38,
+                                 vecs + (size_t)BATCH * DIM,
+                                 DIM,
+                                 NULL,
+                                 0,
+                                 meta[n],
+                                 strlen(meta[n]),
+                                 1};
       n++;
     }
     if (engine_upsert(e, "c", pts, n, &err)) _exit(4);
@@ -103,8 +115,10 @@ static void same_answer(engine *e, const engine_filter_cond *c, const float *q, 
   size_t ni, nm;
   engine_filter_report ri, rm;
   engine_search_params sp = {.exact = true};
-  cr_assert_eq(engine_search_filtered(e, "c", q, DIM, 1000, &sp, fi, hi, &ni, &ri, &err), PRECIS_OK, "%s", err.msg);
-  cr_assert_eq(engine_search_filtered(e, "c", q, DIM, 1000, &sp, fm, hm, &nm, &rm, &err), PRECIS_OK, "%s", err.msg);
+  cr_assert_eq(engine_search_filtered(e, "c", q, DIM, 1000, &sp, fi, hi, &ni, &ri, &err), PRECIS_OK,
+               "%s", err.msg);
+  cr_assert_eq(engine_search_filtered(e, "c", q, DIM, 1000, &sp, fm, hm, &nm, &rm, &err), PRECIS_OK,
+               "%s", err.msg);
   cr_assert(rm.unindexed);
   if (indexed) cr_assert(!ri.unindexed, "key %s: not answered by its index", c->key);
   cr_assert_eq(ni, nm, "key %s: index finds %zu points, metadata %zu", c->key, ni, nm);
@@ -120,10 +134,13 @@ static void verify(const char *dir, uint32_t acked_end, uint32_t first, bool hav
   wait_ready(e);
   float q[DIM] = {1, 0.5f, 0, 0, 0, 0, 0, 0.25f};
   char kw[16];
-  engine_filter_cond c = {.kind = ENGINE_FILTER_MATCH, .key = "g", .vtype = ENGINE_FVAL_KEYWORD, .keyword = kw};
+  engine_filter_cond c = {
+      .kind = ENGINE_FILTER_MATCH, .key = "g", .vtype = ENGINE_FVAL_KEYWORD, .keyword = kw};
   for (int g = 0; g <= NG; g++) {
-    if (g == NG) snprintf(kw, sizeof kw, "moved");
-    else snprintf(kw, sizeof kw, "g%d", g);
+    if (g == NG)
+      snprintf(kw, sizeof kw, "moved");
+    else
+      snprintf(kw, sizeof kw, "g%d", g);
     same_answer(e, &c, q, true);
   }
   c.key = "h";

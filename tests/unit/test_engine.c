@@ -17,7 +17,8 @@ static engine *E;
 static char logbuf[16384];
 
 static void capture(void *ctx, int level, const char *msg) {
-  (void)ctx; (void)level;
+  (void)ctx;
+  (void)level;
   size_t n = strlen(logbuf);
   snprintf(logbuf + n, sizeof logbuf - n, "%s\n", msg);
 }
@@ -57,7 +58,7 @@ static void create(const char *name, uint32_t dim, engine_metric m, const char *
 
 static void upsert_range(const char *coll, const float *v, size_t dim, uint64_t first, size_t n) {
   engine_point_in *p = calloc(n, sizeof *p);
-  char (*txt)[32] = calloc(n, 32);
+  char(*txt)[32] = calloc(n, 32);
   for (size_t i = 0; i < n; i++) {
     p[i].id = first + i;
     p[i].vector = v + i * dim;
@@ -175,8 +176,8 @@ Test(engine, duplicate_ids_in_batch_last_wins) {
 }
 
 /* ANN and exact search agree with brute force; deletes never come back. */
-static void check_against_brute(const char *coll, const float *base, size_t n,
-                                size_t dim, const char *deleted, bool exact) {
+static void check_against_brute(const char *coll, const float *base, size_t n, size_t dim,
+                                const char *deleted, bool exact) {
   float *qs = tu_random_vectors(20, dim, 99, 1);
   for (int qi = 0; qi < 20; qi++) {
     size_t want[10], m = 0;
@@ -189,7 +190,10 @@ static void check_against_brute(const char *coll, const float *base, size_t n,
       size_t pos = m;
       while (pos > 0 && best[pos - 1] < (float)s) pos--;
       if (pos >= 10) continue;
-      for (size_t j = (m < 10 ? m : 9); j > pos; j--) { best[j] = best[j - 1]; want[j] = want[j - 1]; }
+      for (size_t j = (m < 10 ? m : 9); j > pos; j--) {
+        best[j] = best[j - 1];
+        want[j] = want[j - 1];
+      }
       best[pos] = (float)s;
       want[pos] = i;
       if (m < 10) m++;
@@ -198,10 +202,12 @@ static void check_against_brute(const char *coll, const float *base, size_t n,
     size_t nh;
     precis_error err;
     engine_search_params sp = {exact, 0, 0};
-    cr_assert_eq(engine_search(E, coll, qs + qi * dim, (uint32_t)dim, 10, &sp, h, &nh, &err), PRECIS_OK, "%s", err.msg);
+    cr_assert_eq(engine_search(E, coll, qs + qi * dim, (uint32_t)dim, 10, &sp, h, &nh, &err),
+                 PRECIS_OK, "%s", err.msg);
     cr_assert_eq(nh, m);
     for (size_t j = 0; j < nh; j++) {
-      cr_assert(!(deleted && deleted[h[j].id - 1]), "deleted id %llu returned", (unsigned long long)h[j].id);
+      cr_assert(!(deleted && deleted[h[j].id - 1]), "deleted id %llu returned",
+                (unsigned long long)h[j].id);
       cr_assert_eq(h[j].id, want[j] + 1, "query %d rank %zu", qi, j);
     }
   }
@@ -217,7 +223,10 @@ Test(engine, search_matches_brute_force_and_deletes_vanish) {
   check_against_brute("s", v, n, dim, NULL, true);
   char *del = calloc(n, 1);
   uint64_t ids[200];
-  for (size_t i = 0; i < 200; i++) { ids[i] = 3 * i + 1; del[3 * i] = 1; }
+  for (size_t i = 0; i < 200; i++) {
+    ids[i] = 3 * i + 1;
+    del[3 * i] = 1;
+  }
   size_t deleted;
   precis_error err;
   cr_assert_eq(engine_delete(E, "s", ids, 200, &deleted, &err), PRECIS_OK);
@@ -303,7 +312,8 @@ Test(engine, corrupt_index_file_leads_to_rebuild) {
   check_against_brute("x", v, n, dim, NULL, true);
   engine_hit h[1];
   size_t nh;
-  cr_assert_eq(engine_search(E, "x", v + 17 * dim, (uint32_t)dim, 1, NULL, h, &nh, &err), PRECIS_OK);
+  cr_assert_eq(engine_search(E, "x", v + 17 * dim, (uint32_t)dim, 1, NULL, h, &nh, &err),
+               PRECIS_OK);
   cr_assert_eq(h[0].id, 18);
   free(v);
 }
@@ -356,7 +366,8 @@ Test(engine, bad_input_changes_nothing) {
   snprintf(c.index_spec, sizeof c.index_spec, "NotAnIndex99");
   cr_assert_eq(engine_collection_create(E, "z", &c, &err), PRECIS_E_INVALID_ARGUMENT);
   cr_assert(strlen(err.msg) > 0);
-  cr_assert_eq(engine_collection_describe(E, "z", &(engine_collection_info){0}, &err), PRECIS_E_NOT_FOUND);
+  cr_assert_eq(engine_collection_describe(E, "z", &(engine_collection_info){0}, &err),
+               PRECIS_E_NOT_FOUND);
 }
 
 Test(engine, links_survive_reopen_and_die_with_points) {
@@ -373,7 +384,9 @@ Test(engine, links_survive_reopen_and_die_with_points) {
   reopen();
   engine_edge *e;
   size_t n;
-  cr_assert_eq(engine_edges_list(E, "g", 1, ENGINE_EDGE_LINKS, NULL, ENGINE_DIR_OUT | ENGINE_DIR_IN, &e, &n, &err), PRECIS_OK);
+  cr_assert_eq(engine_edges_list(E, "g", 1, ENGINE_EDGE_LINKS, NULL, ENGINE_DIR_OUT | ENGINE_DIR_IN,
+                                 &e, &n, &err),
+               PRECIS_OK);
   cr_assert_eq(n, 2);
   free(e);
   engine_collection_info info;
@@ -381,7 +394,8 @@ Test(engine, links_survive_reopen_and_die_with_points) {
   cr_assert_eq(info.links, 2);
   uint64_t id = 1;
   cr_assert_eq(engine_delete(E, "g", &id, 1, NULL, &err), PRECIS_OK);
-  cr_assert_eq(engine_edges_list(E, "g", 3, 0, NULL, ENGINE_DIR_OUT | ENGINE_DIR_IN, &e, &n, &err), PRECIS_OK);
+  cr_assert_eq(engine_edges_list(E, "g", 3, 0, NULL, ENGINE_DIR_OUT | ENGINE_DIR_IN, &e, &n, &err),
+               PRECIS_OK);
   for (size_t i = 0; i < n; i++) cr_assert(e[i].dst != 1 && e[i].src != 1, "edge to deleted point");
   free(e);
   engine_collection_describe(E, "g", &info, &err);
@@ -462,14 +476,16 @@ Test(engine, restore_brings_back_the_snapshot_state) {
   char *d2 = tu_tmpdir("restore");
   cr_assert_eq(engine_restore(snap, d2, &err), PRECIS_OK, "%s", err.msg);
   cr_assert_eq(engine_restore(snap, d2, &err), PRECIS_E_ALREADY_EXISTS);
-  cr_assert_eq(engine_restore(d2, d2, &err), PRECIS_E_INVALID_ARGUMENT, "a data dir is not a snapshot");
+  cr_assert_eq(engine_restore(d2, d2, &err), PRECIS_E_INVALID_ARGUMENT,
+               "a data dir is not a snapshot");
   engine *e2;
   engine_options o;
   engine_options_default(&o);
   o.log = capture;
   logbuf[0] = 0;
   cr_assert_eq(engine_open(d2, &o, &e2, &err), PRECIS_OK, "%s", err.msg);
-  cr_assert(strstr(logbuf, "loaded saved index (seq 1,"), "the snapshot's index is used: %s", logbuf);
+  cr_assert(strstr(logbuf, "loaded saved index (seq 1,"), "the snapshot's index is used: %s",
+            logbuf);
   cr_assert(!strstr(logbuf, "rebuilding"), "%s", logbuf);
   engine_collection_info info;
   cr_assert_eq(engine_collection_describe(e2, "r", &info, &err), PRECIS_OK);
@@ -509,7 +525,8 @@ Test(engine, retrieve_nprobe_reaches_the_ivf_index) {
     size_t ne = 0, n1 = 0;
     engine_search_params xs = {.exact = 1}, s1 = {.nprobe = 1};
     cr_assert_eq(engine_search(E, "iv", qv, D, K, &xs, exact, &ne, &err), PRECIS_OK, "%s", err.msg);
-    cr_assert_eq(engine_search(E, "iv", qv, D, K, &s1, probe1, &n1, &err), PRECIS_OK, "%s", err.msg);
+    cr_assert_eq(engine_search(E, "iv", qv, D, K, &s1, probe1, &n1, &err), PRECIS_OK, "%s",
+                 err.msg);
     for (int nprobe = 0; nprobe <= 1; nprobe++) {
       engine_retrieve_params p;
       engine_retrieve_params_default(&p);

@@ -16,7 +16,7 @@
 #include "tu_params.h"
 
 #define DIM 8
-#define N 200
+#define N   200
 
 static char *g_dir;
 static engine *g_e;
@@ -83,9 +83,9 @@ static void take(snap *s) {
   for (int i = 0; i < 4; i++) {
     engine_hit h[1];
     size_t nh = 0;
-    cr_assert_eq(engine_search(g_e, "f", g_vecs + (size_t)(PROBE[i] - 1) * DIM, DIM, 1, &sp, h,
-                               &nh, &err),
-                 PRECIS_OK, "%s", err.msg);
+    cr_assert_eq(
+        engine_search(g_e, "f", g_vecs + (size_t)(PROBE[i] - 1) * DIM, DIM, 1, &sp, h, &nh, &err),
+        PRECIS_OK, "%s", err.msg);
     s->top1[i] = nh ? h[0].id : 0;
   }
   engine_edge *e = NULL;
@@ -120,38 +120,44 @@ static void same(const snap *a, const snap *b, const char *what) {
 /* in this order: the links touch points 2 and 3 before the delete */
 enum { W_UPSERT_NEW, W_UPSERT_OLD, W_LINK_ADD, W_LINK_REMOVE, W_DELETE, W_CREATE, W_DROP, W_N };
 static const char *NAMES[W_N] = {"upsert new", "upsert existing", "link add", "link remove",
-                                 "delete", "create", "drop"};
+                                 "delete",     "create",          "drop"};
 
 static int do_write(int w, precis_error *err) {
   engine_point_in pts[40];
   switch (w) {
-  case W_UPSERT_NEW:
-    for (int i = 0; i < 40; i++)
-      pts[i] = (engine_point_in){(uint64_t)N + 1 + (uint64_t)i, g_vecs + (size_t)(N + i) * DIM,
-                                 DIM, "new", 3, "{\"v\":1}", 7, -1};
-    return engine_upsert(g_e, "f", pts, 40, err);
-  case W_UPSERT_OLD:
-    for (int i = 0; i < 3; i++)
-      pts[i] = (engine_point_in){(uint64_t)i + 1, g_vecs + (size_t)(N + i) * DIM, DIM,
-                                 "changed", 7, "{\"v\":2}", 7, -1};
-    return engine_upsert(g_e, "f", pts, 3, err);
-  case W_DELETE: {
-    uint64_t ids[3] = {2, 3, 50};
-    return engine_delete(g_e, "f", ids, 3, NULL, err);
-  }
-  case W_LINK_ADD: {
-    engine_edge l[2] = {{1, 3, "see", 0.25f}, {1, 50, "see", 1.0f}};
-    return engine_links_change(g_e, "f", l, 2, true, NULL, err);
-  }
-  case W_LINK_REMOVE:
-    return tu_link(g_e, "f", 1, 2, "cites", 1.0f, false, err);
-  case W_CREATE: {
-    engine_collection_config cfg = {0};
-    cfg.dim = 4;
-    return engine_collection_create(g_e, "g", &cfg, err);
-  }
-  case W_DROP:
-    return engine_collection_drop(g_e, "g", err);
+    case W_UPSERT_NEW:
+      for (int i = 0; i < 40; i++)
+        pts[i] = (engine_point_in){(uint64_t)N + 1 + (uint64_t)i,
+                                   g_vecs + (size_t)(N + i) * DIM,
+                                   DIM,
+                                   "new",
+                                   3,
+                                   "{\"v\":1}",
+                                   7,
+                                   -1};
+      return engine_upsert(g_e, "f", pts, 40, err);
+    case W_UPSERT_OLD:
+      for (int i = 0; i < 3; i++)
+        pts[i] = (engine_point_in){
+            (uint64_t)i + 1, g_vecs + (size_t)(N + i) * DIM, DIM, "changed", 7, "{\"v\":2}", 7, -1};
+      return engine_upsert(g_e, "f", pts, 3, err);
+    case W_DELETE: {
+      uint64_t ids[3] = {2, 3, 50};
+      return engine_delete(g_e, "f", ids, 3, NULL, err);
+    }
+    case W_LINK_ADD: {
+      engine_edge l[2] = {{1, 3, "see", 0.25f}, {1, 50, "see", 1.0f}};
+      return engine_links_change(g_e, "f", l, 2, true, NULL, err);
+    }
+    case W_LINK_REMOVE:
+      return tu_link(g_e, "f", 1, 2, "cites", 1.0f, false, err);
+    case W_CREATE: {
+      engine_collection_config cfg = {0};
+      cfg.dim = 4;
+      return engine_collection_create(g_e, "g", &cfg, err);
+    }
+    case W_DROP:
+      return engine_collection_drop(g_e, "g", err);
   }
   return -1;
 }
@@ -166,8 +172,8 @@ Test(faults_engine, failed_write_changes_nothing) {
     engine_debug_fail_writes_after(g_e, 0);
     int rc = do_write(w, &err);
     engine_debug_fail_writes_after(g_e, -1);
-    cr_assert_eq(rc, PRECIS_E_IO, "%s under an injected I/O error returned %d (%s)", NAMES[w],
-                 rc, err.msg);
+    cr_assert_eq(rc, PRECIS_E_IO, "%s under an injected I/O error returned %d (%s)", NAMES[w], rc,
+                 err.msg);
     cr_assert_eq(err.code, PRECIS_E_IO, "%s: error record", NAMES[w]);
     take(&after);
     same(&before, &after, NAMES[w]);
@@ -202,11 +208,13 @@ Test(faults_engine, countdown_in_a_stream) {
       engine_point_in pts[5];
       uint64_t base = 1000 + (uint64_t)after * 100 + (uint64_t)b * 5;
       for (int i = 0; i < 5; i++)
-        pts[i] = (engine_point_in){base + (uint64_t)i, g_vecs + (size_t)((b * 5 + i) % N) * DIM,
-                                   DIM, "s", 1, NULL, 0, -1};
+        pts[i] = (engine_point_in){
+            base + (uint64_t)i, g_vecs + (size_t)((b * 5 + i) % N) * DIM, DIM, "s", 1, NULL, 0, -1};
       int rc = engine_upsert(g_e, "f", pts, 5, &err);
-      if (b < after) cr_assert_eq(rc, PRECIS_OK, "write %d before the fault: %s", b, err.msg);
-      else cr_assert_eq(rc, PRECIS_E_IO, "write %d after the fault", b);
+      if (b < after)
+        cr_assert_eq(rc, PRECIS_OK, "write %d before the fault: %s", b, err.msg);
+      else
+        cr_assert_eq(rc, PRECIS_E_IO, "write %d after the fault", b);
       if (rc == PRECIS_OK) expected += 5;
       uint64_t n = 0;
       cr_assert_eq(engine_count(g_e, "f", &n, &err), PRECIS_OK);

@@ -110,11 +110,14 @@ Test(filter, compile_checks_the_group_tree) {
     chain[i] = (engine_filter_group){&links[i], NULL, NULL, 1, 0, 0};
   }
   chain[PRECIS_MAX_FILTER_DEPTH - 1] = (engine_filter_group){&leaf, NULL, NULL, 1, 0, 0};
-  cr_assert_eq(engine_filter_compile(chain, PRECIS_MAX_FILTER_DEPTH, &f, &err), PRECIS_OK, "%s", err.msg);
+  cr_assert_eq(engine_filter_compile(chain, PRECIS_MAX_FILTER_DEPTH, &f, &err), PRECIS_OK, "%s",
+               err.msg);
   engine_filter_destroy(f);
-  chain[PRECIS_MAX_FILTER_DEPTH - 1] = (engine_filter_group){&links[PRECIS_MAX_FILTER_DEPTH - 1], NULL, NULL, 1, 0, 0};
+  chain[PRECIS_MAX_FILTER_DEPTH - 1] =
+      (engine_filter_group){&links[PRECIS_MAX_FILTER_DEPTH - 1], NULL, NULL, 1, 0, 0};
   chain[PRECIS_MAX_FILTER_DEPTH] = (engine_filter_group){&leaf, NULL, NULL, 1, 0, 0};
-  cr_assert_eq(engine_filter_compile(chain, PRECIS_MAX_FILTER_DEPTH + 1, &f, &err), PRECIS_E_OUT_OF_RANGE);
+  cr_assert_eq(engine_filter_compile(chain, PRECIS_MAX_FILTER_DEPTH + 1, &f, &err),
+               PRECIS_E_OUT_OF_RANGE);
 }
 
 Test(filter, rfc3339) {
@@ -130,9 +133,15 @@ Test(filter, rfc3339) {
   cr_assert(filter_parse_datetime("2024-02-29T12:00:00z", 20, &t));
   cr_assert(filter_parse_datetime("1969-12-31T23:59:59Z", 20, &t));
   cr_assert_eq(t, -1000000);
-  const char *bad[] = {"2023-02-29", "2024-1-01", "2024-01-01T25:00:00Z", "2024-01-01T00:00:00",
-                       "2024-01-01T00:00:00+0200", "2024-01-01T00:00:00.Z", "2024-01-01T00:00:00Zjunk",
-                       "", "2024-01-01x"};
+  const char *bad[] = {"2023-02-29",
+                       "2024-1-01",
+                       "2024-01-01T25:00:00Z",
+                       "2024-01-01T00:00:00",
+                       "2024-01-01T00:00:00+0200",
+                       "2024-01-01T00:00:00.Z",
+                       "2024-01-01T00:00:00Zjunk",
+                       "",
+                       "2024-01-01x"};
   for (size_t i = 0; i < sizeof bad / sizeof *bad; i++)
     cr_assert(!filter_parse_datetime(bad[i], strlen(bad[i]), &t), "%s", bad[i]);
 }
@@ -152,10 +161,12 @@ static bool passes(const engine_filter_cond *c, uint64_t id, const char *meta) {
 }
 
 Test(filter, condition_semantics) {
-  const char *m = "{\"lang\":\"en\",\"n\":3,\"x\":2.5,\"ok\":true,\"tags\":[\"a\",\"b\",7],"
-                  "\"doc\":{\"src\":\"web\",\"year\":2020},\"none\":null,\"d\":\"2024-05-01T10:00:00Z\","
-                  "\"whole\":4.0}";
-  engine_filter_cond c = {.kind = ENGINE_FILTER_MATCH, .key = "lang", .vtype = ENGINE_FVAL_KEYWORD, .keyword = "en"};
+  const char *m =
+      "{\"lang\":\"en\",\"n\":3,\"x\":2.5,\"ok\":true,\"tags\":[\"a\",\"b\",7],"
+      "\"doc\":{\"src\":\"web\",\"year\":2020},\"none\":null,\"d\":\"2024-05-01T10:00:00Z\","
+      "\"whole\":4.0}";
+  engine_filter_cond c = {
+      .kind = ENGINE_FILTER_MATCH, .key = "lang", .vtype = ENGINE_FVAL_KEYWORD, .keyword = "en"};
   cr_assert(passes(&c, 1, m));
   c.keyword = "de";
   cr_assert(!passes(&c, 1, m));
@@ -182,7 +193,8 @@ Test(filter, condition_semantics) {
 
   const char *kw[] = {"zz", "b"};
   int64_t ints[] = {9, 7};
-  engine_filter_cond a = {.kind = ENGINE_FILTER_ANY, .key = "tags", .keywords = kw, .n_keywords = 1};
+  engine_filter_cond a = {
+      .kind = ENGINE_FILTER_ANY, .key = "tags", .keywords = kw, .n_keywords = 1};
   cr_assert(!passes(&a, 1, m));
   a.n_keywords = 2;
   cr_assert(passes(&a, 1, m));
@@ -201,14 +213,16 @@ Test(filter, condition_semantics) {
   cr_assert(passes(&r, 1, m));
   r.has_lt = true, r.lt = 2.5;
   cr_assert(!passes(&r, 1, m));
-  r = (engine_filter_cond){.kind = ENGINE_FILTER_RANGE, .key = "doc.year", .has_lte = true, .lte = 2020};
+  r = (engine_filter_cond){
+      .kind = ENGINE_FILTER_RANGE, .key = "doc.year", .has_lte = true, .lte = 2020};
   cr_assert(passes(&r, 1, m));
   r.key = "lang";
   cr_assert(!passes(&r, 1, m), "a string is not in a numeric range");
   r.key = "tags", r.lte = 7, r.has_gte = true, r.gte = 7;
   cr_assert(passes(&r, 1, m), "numeric element of an array");
 
-  engine_filter_cond d = {.kind = ENGINE_FILTER_DATE_RANGE, .key = "d", .dt_gte = "2024-05-01T12:00:00+02:00"};
+  engine_filter_cond d = {
+      .kind = ENGINE_FILTER_DATE_RANGE, .key = "d", .dt_gte = "2024-05-01T12:00:00+02:00"};
   cr_assert(passes(&d, 1, m), "10:00Z is 12:00+02:00");
   d.dt_gte = NULL, d.dt_gt = "2024-05-01T12:00:00+02:00";
   cr_assert(!passes(&d, 1, m));
@@ -238,7 +252,8 @@ Test(filter, condition_semantics) {
   cr_assert(!passes(&h, 2, m));
 
   /* should: at least one; must_not: none; nested group */
-  engine_filter_cond en = {.kind = ENGINE_FILTER_MATCH, .key = "lang", .vtype = ENGINE_FVAL_KEYWORD, .keyword = "en"};
+  engine_filter_cond en = {
+      .kind = ENGINE_FILTER_MATCH, .key = "lang", .vtype = ENGINE_FVAL_KEYWORD, .keyword = "en"};
   engine_filter_cond de = en;
   de.keyword = "de";
   engine_filter_cond sh[2] = {de, en}, grp = {.kind = ENGINE_FILTER_GROUP, .group = 1};
@@ -257,8 +272,8 @@ Test(filter, condition_semantics) {
 }
 
 /* ---- random filters against brute force ---- */
-#define N 3000
-#define DIM 16
+#define N    3000
+#define DIM  16
 #define SEED 7
 
 static float *vecs;
@@ -322,7 +337,8 @@ Test(filter, search_random_filters_match_brute_force, .timeout = 120) {
       engine_filter_report rep;
       engine_search_params sp = {.exact = exact};
       precis_error err;
-      cr_assert_eq(engine_search_filtered(E, "s", q, DIM, k, &sp, f, hits, &nh, &rep, &err), PRECIS_OK, "%s", err.msg);
+      cr_assert_eq(engine_search_filtered(E, "s", q, DIM, k, &sp, f, hits, &nh, &rep, &err),
+                   PRECIS_OK, "%s", err.msg);
       plans[rep.plan]++;
       for (size_t i = 0; i < nh; i++) {
         int at = index_of(hits[i].id);
@@ -347,7 +363,8 @@ Test(filter, search_random_filters_match_brute_force, .timeout = 120) {
   }
   cr_assert_gt(plans[ENGINE_FPLAN_SCAN], 0);
   cr_assert_gt(plans[ENGINE_FPLAN_ANN], 0, "some random filters should take the ANN path");
-  cr_assert_geq(recall_sum / recall_n, 0.9, "mean filtered ANN recall %.3f over %d", recall_sum / recall_n, recall_n);
+  cr_assert_geq(recall_sum / recall_n, 0.9, "mean filtered ANN recall %.3f over %d",
+                recall_sum / recall_n, recall_n);
 }
 
 /* Fixed selectivities on n (uniform 0..999): 50 %, 10 %, 1 %, 0.1 %. */
@@ -356,7 +373,8 @@ Test(filter, search_each_selectivity, .timeout = 120) {
   const double shares[] = {0.5, 0.1, 0.01, 0.001};
   uint64_t rng = 5;
   for (int s = 0; s < 4; s++) {
-    engine_filter_cond c = {.kind = ENGINE_FILTER_RANGE, .key = "n", .has_lt = true, .lt = 1000 * shares[s]};
+    engine_filter_cond c = {
+        .kind = ENGINE_FILTER_RANGE, .key = "n", .has_lt = true, .lt = 1000 * shares[s]};
     engine_filter_group g = {&c, NULL, NULL, 1, 0, 0};
     fg_filter F = {0};
     F.g[0] = g;
@@ -375,7 +393,8 @@ Test(filter, search_each_selectivity, .timeout = 120) {
       size_t nh;
       precis_error err;
       engine_filter_report rep;
-      cr_assert_eq(engine_search_filtered(E, "sel", q, DIM, 10, NULL, f, hits, &nh, &rep, &err), PRECIS_OK);
+      cr_assert_eq(engine_search_filtered(E, "sel", q, DIM, 10, NULL, f, hits, &nh, &rep, &err),
+                   PRECIS_OK);
       cr_assert_eq(nh, nw < 10 ? nw : 10);
       size_t found = 0;
       for (size_t i = 0; i < nh; i++) {
@@ -433,14 +452,16 @@ Test(filter, retrieve_random_filters_every_mode_and_hops, .timeout = 240) {
         for (size_t i = 0; i < r->n; i++) {
           const engine_retrieved *it = &r->items[i];
           int at = index_of(it->id);
-          cr_assert(at >= 0 && fg_eval(F, it->id, &attrs[at]), "filter %d mode %d hops %u: item %llu fails %s",
-                    t, mode, hops, (unsigned long long)it->id, fg_json(F));
+          cr_assert(at >= 0 && fg_eval(F, it->id, &attrs[at]),
+                    "filter %d mode %d hops %u: item %llu fails %s", t, mode, hops,
+                    (unsigned long long)it->id, fg_json(F));
           for (uint32_t j = 0; j < it->n_represented_ids; j++) {
             int b = index_of(it->represented_ids[j]);
-            cr_assert(b >= 0 && fg_eval(F, it->represented_ids[j], &attrs[b]), "represented id fails the filter");
+            cr_assert(b >= 0 && fg_eval(F, it->represented_ids[j], &attrs[b]),
+                      "represented id fails the filter");
           }
-          cr_assert_eq(it->n_represented_ids + 1 >= it->represents, true, "represents %u, listed %u", it->represents,
-                       it->n_represented_ids);
+          cr_assert_eq(it->n_represented_ids + 1 >= it->represents, true,
+                       "represents %u, listed %u", it->represents, it->n_represented_ids);
           represented += it->represents;
           if (it->hops > 0) {
             int v = index_of(it->via);
@@ -451,7 +472,8 @@ Test(filter, retrieve_random_filters_every_mode_and_hops, .timeout = 240) {
         if (mode == ENGINE_MODE_TOPK && hops == 0) { /* exact seeds: brute force */
           size_t nwant = nw < 10 ? nw : 10;
           cr_assert_eq(r->n, nwant, "filter %d: %zu items, want %zu", t, r->n, nwant);
-          for (size_t i = 0; i < r->n; i++) cr_assert_eq(r->items[i].id, ids[want[i]], "rank %zu", i);
+          for (size_t i = 0; i < r->n; i++)
+            cr_assert_eq(r->items[i].id, ids[want[i]], "rank %zu", i);
         }
         if (mode != ENGINE_MODE_TOPK && hops == 0 && npass >= 10)
           cr_assert_eq(r->n, 10, "MMR/COMPRESS fill k from the filtered pool");

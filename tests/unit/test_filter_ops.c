@@ -10,8 +10,8 @@
 #include "filtergen.h"
 #include "testutil.h"
 
-#define N 2000
-#define DIM 8
+#define N    2000
+#define DIM  8
 #define SEED 21
 
 static char *dir;
@@ -44,7 +44,9 @@ static void with_indexes(void) {
   cr_assert(fg_wait_indexes_ready(E, "o"));
 }
 
-static bool passes(const fg_filter *F, size_t i) { return !gone[i] && fg_eval(F, ids[i], &attrs[i]); }
+static bool passes(const fg_filter *F, size_t i) {
+  return !gone[i] && fg_eval(F, ids[i], &attrs[i]);
+}
 
 static engine_filter *compile_fg(const fg_filter *F) {
   engine_filter *f;
@@ -72,8 +74,8 @@ static void count_and_scroll(uint64_t seed) {
     while (more) {
       engine_point *p;
       size_t n;
-      cr_assert_eq(engine_scroll(E, "o", f, cursor, 37, false, &p, &n, &cursor, &more, &err), PRECIS_OK,
-                   "%s", err.msg);
+      cr_assert_eq(engine_scroll(E, "o", f, cursor, 37, false, &p, &n, &cursor, &more, &err),
+                   PRECIS_OK, "%s", err.msg);
       cr_assert_leq(n, 37);
       for (size_t j = 0; j < n; j++) {
         while (next_i < N && !passes(F, next_i)) next_i++;
@@ -111,12 +113,16 @@ Test(fops, scroll_limits_and_cursor) {
   size_t n;
   uint64_t next;
   bool more;
-  cr_assert_eq(engine_scroll(E, "o", NULL, 0, 0, false, &p, &n, &next, &more, &err), PRECIS_E_OUT_OF_RANGE);
-  cr_assert_eq(engine_scroll(E, "o", NULL, 0, PRECIS_MAX_SCROLL_LIMIT + 1, false, &p, &n, &next, &more, &err),
+  cr_assert_eq(engine_scroll(E, "o", NULL, 0, 0, false, &p, &n, &next, &more, &err),
                PRECIS_E_OUT_OF_RANGE);
-  cr_assert_eq(engine_scroll(E, "nope", NULL, 0, 5, false, &p, &n, &next, &more, &err), PRECIS_E_NOT_FOUND);
+  cr_assert_eq(engine_scroll(E, "o", NULL, 0, PRECIS_MAX_SCROLL_LIMIT + 1, false, &p, &n, &next,
+                             &more, &err),
+               PRECIS_E_OUT_OF_RANGE);
+  cr_assert_eq(engine_scroll(E, "nope", NULL, 0, 5, false, &p, &n, &next, &more, &err),
+               PRECIS_E_NOT_FOUND);
   /* resume from the middle, with vectors */
-  cr_assert_eq(engine_scroll(E, "o", NULL, ids[100], 5, true, &p, &n, &next, &more, &err), PRECIS_OK);
+  cr_assert_eq(engine_scroll(E, "o", NULL, ids[100], 5, true, &p, &n, &next, &more, &err),
+               PRECIS_OK);
   cr_assert_eq(n, 5);
   cr_assert_eq(p[0].id, ids[100]);
   cr_assert_not_null(p[0].vector);
@@ -124,7 +130,8 @@ Test(fops, scroll_limits_and_cursor) {
   cr_assert(more);
   engine_points_free(p, n);
   /* the last page says there is no more */
-  cr_assert_eq(engine_scroll(E, "o", NULL, ids[N - 3], 10, false, &p, &n, &next, &more, &err), PRECIS_OK);
+  cr_assert_eq(engine_scroll(E, "o", NULL, ids[N - 3], 10, false, &p, &n, &next, &more, &err),
+               PRECIS_OK);
   cr_assert_eq(n, 3);
   cr_assert(!more);
   engine_points_free(p, n);
@@ -192,7 +199,8 @@ Test(fops, set_payload_merge_and_replace) {
   cr_assert_eq(upd, 40);
   for (int i = 0; i < 40; i++) attrs[i * 17].cat = 9;
   fg_filter F = {0};
-  engine_filter_cond c = {.kind = ENGINE_FILTER_MATCH, .key = "cat", .vtype = ENGINE_FVAL_KEYWORD, .keyword = "c9"};
+  engine_filter_cond c = {
+      .kind = ENGINE_FILTER_MATCH, .key = "cat", .vtype = ENGINE_FVAL_KEYWORD, .keyword = "c9"};
   F.g[0] = (engine_filter_group){&c, NULL, NULL, 1, 0, 0};
   F.ng = 1;
   engine_filter *f = compile_fg(&F);
@@ -205,7 +213,8 @@ Test(fops, set_payload_merge_and_replace) {
   cr_assert_eq(engine_get(E, "o", some, 1, true, &p, &err), PRECIS_OK);
   cr_assert(strstr(p[0].meta, "\"extra\":[1,2]") && strstr(p[0].meta, "\"n\":"), "%s", p[0].meta);
   cr_assert_str_eq(p[0].text, "t");
-  for (int d = 0; d < DIM; d++) cr_assert_float_eq(p[0].vector[d], vecs[d], 1e-6, "vector untouched");
+  for (int d = 0; d < DIM; d++)
+    cr_assert_float_eq(p[0].vector[d], vecs[d], 1e-6, "vector untouched");
   engine_points_free(p, 1);
   /* replace: only the new object remains */
   cr_assert_eq(engine_set_payload(E, "o", some, 2, "{\"x\":1}", 7, false, &upd, &err), PRECIS_OK);
@@ -219,6 +228,8 @@ Test(fops, set_payload_merge_and_replace) {
   uint64_t none = 7;
   cr_assert_eq(engine_set_payload(E, "o", &none, 1, "{}", 2, true, &upd, &err), PRECIS_OK);
   cr_assert_eq(upd, 0);
-  cr_assert_eq(engine_set_payload(E, "o", some, 1, "[1]", 3, true, &upd, &err), PRECIS_E_INVALID_JSON);
-  cr_assert_eq(engine_set_payload(E, "o", some, 0, "{}", 2, true, &upd, &err), PRECIS_E_INVALID_ARGUMENT);
+  cr_assert_eq(engine_set_payload(E, "o", some, 1, "[1]", 3, true, &upd, &err),
+               PRECIS_E_INVALID_JSON);
+  cr_assert_eq(engine_set_payload(E, "o", some, 0, "{}", 2, true, &upd, &err),
+               PRECIS_E_INVALID_ARGUMENT);
 }

@@ -101,12 +101,16 @@ static void downgrade_to_v1(bool old_slots) {
       unsigned char buf[4096];
       cr_assert_leq(vl, sizeof buf);
       memcpy(buf, v, vl);
-      if (cfs[c] == STORE_CF_META && kl == 8 && !memcmp(k, "next_cid", 8)) reverse(buf, 4);
-      else if (cfs[c] == STORE_CF_META && kl == 5 && strchr("snkl", k[0])) reverse(buf, 8);
+      if (cfs[c] == STORE_CF_META && kl == 8 && !memcmp(k, "next_cid", 8))
+        reverse(buf, 4);
+      else if (cfs[c] == STORE_CF_META && kl == 5 && strchr("snkl", k[0]))
+        reverse(buf, 8);
       else if (cfs[c] == STORE_CF_LOG)
         for (size_t i = 0; i < vl; i += 8) reverse(buf + i, 8);
-      else if (cfs[c] == STORE_CF_PIDX && kl > 5 && k[4] == 'D') reverse(buf + 2, 2);
-      else continue;
+      else if (cfs[c] == STORE_CF_PIDX && kl > 5 && k[4] == 'D')
+        reverse(buf + 2, 2);
+      else
+        continue;
       changed[c]++;
       store_batch_put(b, cfs[c], k, kl, buf, vl);
     }

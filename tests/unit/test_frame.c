@@ -26,8 +26,7 @@ static uint8_t *make_stream(int n, size_t *len) {
 
 static void check_frame(int i, const uint8_t *p, uint32_t len) {
   cr_assert_eq(len, (uint32_t)(i % 7) * 13, "frame %d length %u", i, len);
-  for (uint32_t j = 0; j < len; j++)
-    cr_assert_eq(p[j], (uint8_t)i, "frame %d byte %u", i, j);
+  for (uint32_t j = 0; j < len; j++) cr_assert_eq(p[j], (uint8_t)i, "frame %d byte %u", i, j);
 }
 
 Test(frame, header_roundtrip) {
@@ -273,8 +272,7 @@ Test(frame, encode_too_large) {
   req.upsert = &up;
   uint8_t *buf = (uint8_t *)1;
   size_t blen = 1;
-  cr_assert_eq(frame_encode(&req.base, 100, &buf, &blen),
-               PRECIS_E_FRAME_TOO_LARGE);
+  cr_assert_eq(frame_encode(&req.base, 100, &buf, &blen), PRECIS_E_FRAME_TOO_LARGE);
   cr_assert_null(buf);
   cr_assert_eq(blen, 0);
 }

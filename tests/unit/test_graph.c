@@ -40,12 +40,14 @@ static void mkcoll(const char *name, uint32_t dim, uint32_t knn) {
   cr_assert_eq(engine_collection_create(E, name, &c, &err), PRECIS_OK, "%s", err.msg);
 }
 
-static void put(const char *coll, const float *v, uint32_t dim, uint64_t first, size_t n, size_t batch) {
+static void put(const char *coll, const float *v, uint32_t dim, uint64_t first, size_t n,
+                size_t batch) {
   engine_point_in *p = calloc(batch, sizeof *p);
   for (size_t s = 0; s < n; s += batch) {
     size_t m = n - s < batch ? n - s : batch;
     for (size_t i = 0; i < m; i++)
-      p[i] = (engine_point_in){first + s + i, v + (s + i) * dim, dim, "some text here", 14, NULL, 0, -1};
+      p[i] = (engine_point_in){
+          first + s + i, v + (s + i) * dim, dim, "some text here", 14, NULL, 0, -1};
     precis_error err;
     cr_assert_eq(engine_upsert(E, coll, p, m, &err), PRECIS_OK, "%s", err.msg);
   }
@@ -56,7 +58,8 @@ static size_t knn_list(const char *coll, uint64_t id, uint64_t *out, size_t cap)
   engine_edge *e;
   size_t n;
   precis_error err;
-  cr_assert_eq(engine_edges_list(E, coll, id, ENGINE_EDGE_KNN, NULL, ENGINE_DIR_OUT, &e, &n, &err), PRECIS_OK, "%s", err.msg);
+  cr_assert_eq(engine_edges_list(E, coll, id, ENGINE_EDGE_KNN, NULL, ENGINE_DIR_OUT, &e, &n, &err),
+               PRECIS_OK, "%s", err.msg);
   size_t m = 0;
   for (size_t i = 0; i < n && m < cap; i++) out[m++] = e[i].dst;
   free(e);
@@ -79,13 +82,15 @@ Test(graph, incremental_knn_is_consistent_with_rebuild) {
   precis_error err;
   cr_assert_eq(engine_delete(E, "k", del, 100, NULL, &err), PRECIS_OK);
   /* snapshot the incremental graph */
-  uint64_t (*inc)[64] = calloc(n + 1, sizeof *inc);
+  uint64_t(*inc)[64] = calloc(n + 1, sizeof *inc);
   size_t *inc_n = calloc(n + 1, sizeof *inc_n);
   for (uint64_t id = 1; id <= n; id++) {
     if (dead[id]) continue;
     inc_n[id] = knn_list("k", id, inc[id], 64);
     cr_assert(inc_n[id] <= K);
-    for (size_t j = 0; j < inc_n[id]; j++) cr_assert(!dead[inc[id][j]], "edge %llu -> deleted %llu", (unsigned long long)id, (unsigned long long)inc[id][j]);
+    for (size_t j = 0; j < inc_n[id]; j++)
+      cr_assert(!dead[inc[id][j]], "edge %llu -> deleted %llu", (unsigned long long)id,
+                (unsigned long long)inc[id][j]);
   }
   engine_collection_info before;
   engine_collection_describe(E, "k", &before, &err);
@@ -180,7 +185,8 @@ Test(graph, retrieve_topk_equals_search_and_hops0_uses_seeds) {
   r = retrieve("t", q, dim, &p);
   uint64_t used = 0;
   for (size_t i = 0; i < r->n; i++) used += r->items[i].tokens;
-  cr_assert(used <= 9 && r->n == 3, "used %llu tokens in %zu items", (unsigned long long)used, r->n);
+  cr_assert(used <= 9 && r->n == 3, "used %llu tokens in %zu items", (unsigned long long)used,
+            r->n);
   engine_retrieve_result_free(r);
   /* bad parameters */
   engine_retrieve_params_default(&p);
@@ -293,13 +299,15 @@ Test(graph, expansion_follows_only_the_chosen_link_kinds) {
   {
     engine_edge *ed = NULL;
     size_t ne = 0;
-    cr_assert_eq(engine_edges_list(E, "l", 11, ENGINE_EDGE_LINKS, NULL, 0, &ed, &ne, &err), PRECIS_OK);
+    cr_assert_eq(engine_edges_list(E, "l", 11, ENGINE_EDGE_LINKS, NULL, 0, &ed, &ne, &err),
+                 PRECIS_OK);
     cr_assert_eq(ne, 1);
     cr_assert(ed[0].src == 1 && ed[0].dst == 11, "%llu -> %llu", (unsigned long long)ed[0].src,
               (unsigned long long)ed[0].dst);
     free(ed);
-    cr_assert_eq(engine_edges_list(E, "l", 11, ENGINE_EDGE_LINKS, NULL, ENGINE_DIR_OUT, &ed, &ne, &err),
-                 PRECIS_OK);
+    cr_assert_eq(
+        engine_edges_list(E, "l", 11, ENGINE_EDGE_LINKS, NULL, ENGINE_DIR_OUT, &ed, &ne, &err),
+        PRECIS_OK);
     cr_assert_eq(ne, 0);
     free(ed);
   }
@@ -525,7 +533,8 @@ Test(graph, expansion_keeps_room_for_every_hop) {
   p.hops = 1;
   engine_retrieve_result *r = retrieve("h", q, dim, &p);
   cr_assert_eq(r->seed_count, 10, "seeds fill at most half the pool with hops > 0");
-  cr_assert_eq(r->pool_size, 20, "hop 1 filled the other half: pool %u seeds %u", r->pool_size, r->seed_count);
+  cr_assert_eq(r->pool_size, 20, "hop 1 filled the other half: pool %u seeds %u", r->pool_size,
+               r->seed_count);
   engine_retrieve_result_free(r);
   /* hops 2: hop 1 may fill up to 10 + 10 * 1/2 = 15, leaving hop 2 room;
    * point 21 (the strongest link) is expanded first at hop 2 */
@@ -564,7 +573,8 @@ Test(graph, edges_in_memory_equal_rocksdb_through_writes_and_reopen) {
   precis_error err;
   engine_edge links[60];
   for (int i = 0; i < 60; i++) {
-    links[i] = (engine_edge){(uint64_t)(1 + i % 7), (uint64_t)(100 + i), "", 0.01f * (float)(i + 1)};
+    links[i] =
+        (engine_edge){(uint64_t)(1 + i % 7), (uint64_t)(100 + i), "", 0.01f * (float)(i + 1)};
     snprintf(links[i].kind, sizeof links[i].kind, "%s", i % 3 ? "cites" : "part_of");
   }
   cr_assert_eq(engine_links_change(E, "m", links, 60, true, NULL, &err), PRECIS_OK, "%s", err.msg);
@@ -610,7 +620,8 @@ Test(graph, expansion_follows_the_strongest_links_of_a_hub) {
   }
   for (size_t s = 0; s < n - 1; s += 500) {
     size_t m = n - 1 - s < 500 ? n - 1 - s : 500;
-    cr_assert_eq(engine_links_change(E, "h", links + s, m, true, NULL, &err), PRECIS_OK, "%s", err.msg);
+    cr_assert_eq(engine_links_change(E, "h", links + s, m, true, NULL, &err), PRECIS_OK, "%s",
+                 err.msg);
   }
   engine_retrieve_params p;
   engine_retrieve_params_default(&p);
@@ -646,7 +657,8 @@ Test(graph, token_budget_sees_current_counts_after_overwrite_delete_reopen) {
   mkcoll("t", dim, 2);
   float v[3 * 4] = {1, 0, 0, 0, 0.9f, 0.1f, 0, 0, 0.8f, 0.2f, 0, 0};
   engine_point_in p[3];
-  for (int i = 0; i < 3; i++) p[i] = (engine_point_in){(uint64_t)i + 1, v + i * 4, dim, "x", 1, NULL, 0, 5};
+  for (int i = 0; i < 3; i++)
+    p[i] = (engine_point_in){(uint64_t)i + 1, v + i * 4, dim, "x", 1, NULL, 0, 5};
   precis_error err;
   cr_assert_eq(engine_upsert(E, "t", p, 3, &err), PRECIS_OK, "%s", err.msg);
   engine_point_in big = {1, v, dim, "x", 1, NULL, 0, 50};
@@ -685,10 +697,12 @@ Test(graph, deferred_upkeep_then_one_rebuild) {
   mkcoll("d", dim, K);
   float *v = tu_random_vectors(n, dim, 5, 1);
   engine_point_in *p = calloc(n, sizeof *p);
-  for (size_t i = 0; i < n; i++) p[i] = (engine_point_in){i + 1, v + i * dim, dim, "t", 1, NULL, 0, -1};
+  for (size_t i = 0; i < n; i++)
+    p[i] = (engine_point_in){i + 1, v + i * dim, dim, "t", 1, NULL, 0, -1};
   precis_error err;
   for (size_t s = 0; s < n; s += 100)
-    cr_assert_eq(engine_upsert_flags(E, "d", p + s, 100, ENGINE_UPSERT_DEFER_GRAPH, &err), PRECIS_OK, "%s", err.msg);
+    cr_assert_eq(engine_upsert_flags(E, "d", p + s, 100, ENGINE_UPSERT_DEFER_GRAPH, &err),
+                 PRECIS_OK, "%s", err.msg);
   engine_collection_info info;
   cr_assert_eq(engine_collection_describe(E, "d", &info, &err), PRECIS_OK);
   cr_assert_eq(info.count, n);

@@ -42,17 +42,16 @@ static void check_covered(const ProtobufCMessageDescriptor *d, const char *rows,
     char key[80];
     snprintf(key, sizeof key, " %s ", d->fields[i].name);
     cr_assert(strstr(rows, key) || strstr(other, key),
-              "%s.%s is neither a table row nor a known non-parameter", d->name,
-              d->fields[i].name);
+              "%s.%s is neither a table row nor a known non-parameter", d->name, d->fields[i].name);
   }
 }
 
 #define ROW_CHECK_R(name, KIND, dflt, lo, hi, field, flag, doc)                \
-  check_row(&precis__v1__retrieve_request__descriptor, #name, #KIND, field);  \
+  check_row(&precis__v1__retrieve_request__descriptor, #name, #KIND, field);   \
   cr_assert(precis_param_ok_##KIND((PRECIS_PARAM_CTYPE_##KIND)(dflt), lo, hi), \
             "default of %s outside its range", #name);
 #define ROW_CHECK_S(name, KIND, dflt, lo, hi, field, flag, doc)                \
-  check_row(&precis__v1__search_request__descriptor, #name, #KIND, field);    \
+  check_row(&precis__v1__search_request__descriptor, #name, #KIND, field);     \
   cr_assert(precis_param_ok_##KIND((PRECIS_PARAM_CTYPE_##KIND)(dflt), lo, hi), \
             "default of %s outside its range", #name);
 #define ROW_NAME(name, KIND, dflt, lo, hi, field, flag, doc) " " #name " "
@@ -65,11 +64,13 @@ Test(params, tables_match_the_proto_messages) {
   check_covered(&precis__v1__search_request__descriptor, PRECIS_SEARCH_PARAM_MAP(ROW_NAME),
                 " collection  vector  filter ");
   /* the retired fields stay retired */
-  cr_assert_null(protobuf_c_message_descriptor_get_field(&precis__v1__retrieve_request__descriptor, 26));
-  cr_assert_null(protobuf_c_message_descriptor_get_field(&precis__v1__graph_rebuild_request__descriptor, 2));
+  cr_assert_null(
+      protobuf_c_message_descriptor_get_field(&precis__v1__retrieve_request__descriptor, 26));
+  cr_assert_null(
+      protobuf_c_message_descriptor_get_field(&precis__v1__graph_rebuild_request__descriptor, 2));
 }
 
-#define SAME_DEFAULT(name, KIND, dflt, lo, hi, field, flag, doc)               \
+#define SAME_DEFAULT(name, KIND, dflt, lo, hi, field, flag, doc)                              \
   cr_assert(c.name == e.name && e.name == (PRECIS_PARAM_CTYPE_##KIND)(dflt), "default of %s", \
             #name);
 
@@ -86,10 +87,11 @@ Test(params, client_and_engine_defaults_are_the_table) {
   cr_assert_eq(engine_retrieve_params_check(&e, NULL), PRECIS_OK);
 }
 
-#define SET_LO(name, KIND, dflt, lo, hi, field, flag, doc) p->name = (PRECIS_PARAM_CTYPE_##KIND)(lo);
-#define SAME_AS_SENT(name, KIND, dflt, lo, hi, field, flag, doc)               \
+#define SET_LO(name, KIND, dflt, lo, hi, field, flag, doc) \
+  p->name = (PRECIS_PARAM_CTYPE_##KIND)(lo);
+#define SAME_AS_SENT(name, KIND, dflt, lo, hi, field, flag, doc) \
   cr_assert(e.name == (PRECIS_PARAM_CTYPE_##KIND)(lo), "%s did not survive the wire", #name);
-#define IS_DEFAULT(name, KIND, dflt, lo, hi, field, flag, doc)                 \
+#define IS_DEFAULT(name, KIND, dflt, lo, hi, field, flag, doc) \
   cr_assert(e.name == (PRECIS_PARAM_CTYPE_##KIND)(dflt), "%s: not sent, not the default", #name);
 
 /* libprecis's mapping -> encoded bytes -> the server's mapping: every row
@@ -159,6 +161,6 @@ Test(params, engine_checks_every_range) {
 
 Test(params, protocol_md_tables_are_generated_from_the_table) {
   int rc = params_doc_sync("docs/PROTOCOL.md", 0);
-  cr_assert_eq(rc, 0, "docs/PROTOCOL.md: %s", rc == 1 ? "stale tables: run `make params-doc`"
-                                                         : "unreadable or markers missing");
+  cr_assert_eq(rc, 0, "docs/PROTOCOL.md: %s",
+               rc == 1 ? "stale tables: run `make params-doc`" : "unreadable or markers missing");
 }

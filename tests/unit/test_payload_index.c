@@ -13,8 +13,8 @@
 #include "filtergen.h"
 #include "testutil.h"
 
-#define N 3000
-#define DIM 16
+#define N    3000
+#define DIM  16
 #define SEED 11
 
 static char *dir;
@@ -47,18 +47,23 @@ static void wait_ready(void) {
 
 static void create_all(void) {
   precis_error err;
-  struct { const char *key; engine_pindex_type t; } idx[] = {
-      {"cat", ENGINE_PINDEX_KEYWORD}, {"tags", ENGINE_PINDEX_KEYWORD}, {"n", ENGINE_PINDEX_INTEGER},
-      {"f", ENGINE_PINDEX_FLOAT},     {"flag", ENGINE_PINDEX_BOOL},    {"ts", ENGINE_PINDEX_DATETIME},
-      {"nested.a", ENGINE_PINDEX_KEYWORD}};
+  struct {
+    const char *key;
+    engine_pindex_type t;
+  } idx[] = {{"cat", ENGINE_PINDEX_KEYWORD},     {"tags", ENGINE_PINDEX_KEYWORD},
+             {"n", ENGINE_PINDEX_INTEGER},       {"f", ENGINE_PINDEX_FLOAT},
+             {"flag", ENGINE_PINDEX_BOOL},       {"ts", ENGINE_PINDEX_DATETIME},
+             {"nested.a", ENGINE_PINDEX_KEYWORD}};
   for (size_t i = 0; i < sizeof idx / sizeof *idx; i++)
-    cr_assert_eq(engine_payload_index_create(E, "p", idx[i].key, idx[i].t, &err), PRECIS_OK, "%s", err.msg);
+    cr_assert_eq(engine_payload_index_create(E, "p", idx[i].key, idx[i].t, &err), PRECIS_OK, "%s",
+                 err.msg);
   wait_ready();
 }
 
 static engine_filter *match_cat(const char *kw) {
   static engine_filter_cond c;
-  c = (engine_filter_cond){.kind = ENGINE_FILTER_MATCH, .key = "cat", .vtype = ENGINE_FVAL_KEYWORD, .keyword = kw};
+  c = (engine_filter_cond){
+      .kind = ENGINE_FILTER_MATCH, .key = "cat", .vtype = ENGINE_FVAL_KEYWORD, .keyword = kw};
   engine_filter_group g = {&c, NULL, NULL, 1, 0, 0};
   engine_filter *f;
   precis_error err;
@@ -79,25 +84,33 @@ static void check_exact(const fg_filter *F, const engine_filter *f, const float 
   size_t nh;
   precis_error err;
   engine_search_params sp = {.exact = true};
-  cr_assert_eq(engine_search_filtered(E, "p", q, DIM, 10, &sp, f, hits, &nh, rep, &err), PRECIS_OK, "%s", err.msg);
+  cr_assert_eq(engine_search_filtered(E, "p", q, DIM, 10, &sp, f, hits, &nh, rep, &err), PRECIS_OK,
+               "%s", err.msg);
   cr_assert_eq(nh, pass < 10 ? pass : 10, "%zu hits, %zu pass: %s", nh, pass, fg_json(F));
-  for (size_t i = 0; i < nh; i++) cr_assert_float_eq((double)hits[i].score, ws[i], 1e-4, "rank %zu: %s", i, fg_json(F));
+  for (size_t i = 0; i < nh; i++)
+    cr_assert_float_eq((double)hits[i].score, ws[i], 1e-4, "rank %zu: %s", i, fg_json(F));
 }
 
 Test(pidx, declaration_errors) {
   precis_error err;
   cr_assert_eq(engine_payload_index_create(E, "p", "cat", ENGINE_PINDEX_KEYWORD, &err), PRECIS_OK);
-  cr_assert_eq(engine_payload_index_create(E, "p", "cat", ENGINE_PINDEX_INTEGER, &err), PRECIS_E_ALREADY_EXISTS);
-  cr_assert_eq(engine_payload_index_create(E, "p", "a..b", ENGINE_PINDEX_INTEGER, &err), PRECIS_E_INVALID_ARGUMENT);
-  cr_assert_eq(engine_payload_index_create(E, "p", "x", (engine_pindex_type)9, &err), PRECIS_E_INVALID_ARGUMENT);
-  cr_assert_eq(engine_payload_index_create(E, "nope", "x", ENGINE_PINDEX_BOOL, &err), PRECIS_E_NOT_FOUND);
+  cr_assert_eq(engine_payload_index_create(E, "p", "cat", ENGINE_PINDEX_INTEGER, &err),
+               PRECIS_E_ALREADY_EXISTS);
+  cr_assert_eq(engine_payload_index_create(E, "p", "a..b", ENGINE_PINDEX_INTEGER, &err),
+               PRECIS_E_INVALID_ARGUMENT);
+  cr_assert_eq(engine_payload_index_create(E, "p", "x", (engine_pindex_type)9, &err),
+               PRECIS_E_INVALID_ARGUMENT);
+  cr_assert_eq(engine_payload_index_create(E, "nope", "x", ENGINE_PINDEX_BOOL, &err),
+               PRECIS_E_NOT_FOUND);
   cr_assert_eq(engine_payload_index_drop(E, "p", "x", &err), PRECIS_E_NOT_FOUND);
   for (int i = 1; i < PRECIS_MAX_PAYLOAD_INDEXES; i++) {
     char k[16];
     snprintf(k, sizeof k, "k%d", i);
-    cr_assert_eq(engine_payload_index_create(E, "p", k, ENGINE_PINDEX_BOOL, &err), PRECIS_OK, "%s", err.msg);
+    cr_assert_eq(engine_payload_index_create(E, "p", k, ENGINE_PINDEX_BOOL, &err), PRECIS_OK, "%s",
+                 err.msg);
   }
-  cr_assert_eq(engine_payload_index_create(E, "p", "one.more", ENGINE_PINDEX_BOOL, &err), PRECIS_E_OUT_OF_RANGE);
+  cr_assert_eq(engine_payload_index_create(E, "p", "one.more", ENGINE_PINDEX_BOOL, &err),
+               PRECIS_E_OUT_OF_RANGE);
   wait_ready();
 }
 
@@ -107,7 +120,8 @@ Test(pidx, built_on_a_live_collection_and_used) {
   /* a rare category: answered by the keyword index alone */
   engine_filter *f = match_cat("c8");
   fg_filter F = {0};
-  engine_filter_cond c = {.kind = ENGINE_FILTER_MATCH, .key = "cat", .vtype = ENGINE_FVAL_KEYWORD, .keyword = "c8"};
+  engine_filter_cond c = {
+      .kind = ENGINE_FILTER_MATCH, .key = "cat", .vtype = ENGINE_FVAL_KEYWORD, .keyword = "c8"};
   F.g[0] = (engine_filter_group){&c, NULL, NULL, 1, 0, 0};
   F.ng = 1;
   float q[DIM];
@@ -124,7 +138,8 @@ Test(pidx, built_on_a_live_collection_and_used) {
   engine_hit hits[10];
   size_t nh;
   precis_error err;
-  cr_assert_eq(engine_search_filtered(E, "p", q, DIM, 10, NULL, f, hits, &nh, &rep, &err), PRECIS_OK);
+  cr_assert_eq(engine_search_filtered(E, "p", q, DIM, 10, NULL, f, hits, &nh, &rep, &err),
+               PRECIS_OK);
   cr_assert(!rep.unindexed);
   engine_filter_destroy(f);
 
@@ -135,7 +150,8 @@ Test(pidx, built_on_a_live_collection_and_used) {
     cr_assert_eq(engine_filter_compile(R->g, R->ng, &rf, &err), PRECIS_OK, "%s", err.msg);
     for (int d = 0; d < DIM; d++) q[d] = tu_randf(&rng);
     check_exact(R, rf, q, &rep);
-    cr_assert_eq(engine_search_filtered(E, "p", q, DIM, 10, NULL, rf, hits, &nh, &rep, &err), PRECIS_OK);
+    cr_assert_eq(engine_search_filtered(E, "p", q, DIM, 10, NULL, rf, hits, &nh, &rep, &err),
+                 PRECIS_OK);
     for (size_t i = 0; i < nh; i++) {
       size_t at = (hits[i].id - 1000) / 3;
       cr_assert(fg_eval(R, hits[i].id, &attrs[at]), "%s", fg_json(R));
@@ -165,7 +181,8 @@ Test(pidx, maintained_by_writes_and_kept_across_reopen) {
   cr_assert_eq(engine_delete(E, "p", gone, ng, NULL, &err), PRECIS_OK);
   for (size_t g = 0; g < ng; g++) attrs[(gone[g] - 1000) / 3].cat = -1; /* deleted: never passes */
   fg_filter F = {0};
-  engine_filter_cond c = {.kind = ENGINE_FILTER_MATCH, .key = "cat", .vtype = ENGINE_FVAL_KEYWORD, .keyword = "c9"};
+  engine_filter_cond c = {
+      .kind = ENGINE_FILTER_MATCH, .key = "cat", .vtype = ENGINE_FVAL_KEYWORD, .keyword = "c9"};
   F.g[0] = (engine_filter_group){&c, NULL, NULL, 1, 0, 0};
   F.ng = 1;
   engine_filter *f = match_cat("c9");
@@ -179,7 +196,8 @@ Test(pidx, maintained_by_writes_and_kept_across_reopen) {
     engine_hit hits[200];
     size_t nh;
     engine_search_params sp = {.exact = true};
-    cr_assert_eq(engine_search_filtered(E, "p", q, DIM, 200, &sp, f, hits, &nh, &rep, &err), PRECIS_OK);
+    cr_assert_eq(engine_search_filtered(E, "p", q, DIM, 200, &sp, f, hits, &nh, &rep, &err),
+                 PRECIS_OK);
     cr_assert_eq(nh, want_n, "round %d: %zu hits, %zu points in c9", round, nh, want_n);
     cr_assert(!rep.unindexed);
     for (size_t i = 0; i < nh; i++) cr_assert_eq(attrs[(hits[i].id - 1000) / 3].cat, 9);
@@ -190,12 +208,15 @@ Test(pidx, maintained_by_writes_and_kept_across_reopen) {
       snprintf(kw, sizeof kw, "c%d", cat);
       engine_filter *fo = match_cat(kw);
       fg_filter O = {0};
-      engine_filter_cond oc = {.kind = ENGINE_FILTER_MATCH, .key = "cat", .vtype = ENGINE_FVAL_KEYWORD, .keyword = kw};
+      engine_filter_cond oc = {
+          .kind = ENGINE_FILTER_MATCH, .key = "cat", .vtype = ENGINE_FVAL_KEYWORD, .keyword = kw};
       O.g[0] = (engine_filter_group){&oc, NULL, NULL, 1, 0, 0};
       O.ng = 1;
       engine_hit all[1000];
-      cr_assert_eq(engine_search_filtered(E, "p", q, DIM, 1000, &sp, fo, all, &nh, &rep, &err), PRECIS_OK);
-      for (size_t i = 0; i < nh; i++) cr_assert_eq(attrs[(all[i].id - 1000) / 3].cat, cat, "stale posting");
+      cr_assert_eq(engine_search_filtered(E, "p", q, DIM, 1000, &sp, fo, all, &nh, &rep, &err),
+                   PRECIS_OK);
+      for (size_t i = 0; i < nh; i++)
+        cr_assert_eq(attrs[(all[i].id - 1000) / 3].cat, cat, "stale posting");
       check_exact(&O, fo, q, &rep);
       engine_filter_destroy(fo);
     }
@@ -235,8 +256,14 @@ Test(pidx, range_bounds_at_stored_values) {
     snprintf(b, sizeof b, "%.5f", (double)attrs[i].f);
     engine_filter_cond c = {.kind = ENGINE_FILTER_RANGE, .key = "f"};
     double lo = strtod(b, NULL), hi = lo + 0.01;
-    if (t & 1) c.has_gt = true, c.gt = lo; else c.has_gte = true, c.gte = lo;
-    if (t & 2) c.has_lt = true, c.lt = hi; else c.has_lte = true, c.lte = hi;
+    if (t & 1)
+      c.has_gt = true, c.gt = lo;
+    else
+      c.has_gte = true, c.gte = lo;
+    if (t & 2)
+      c.has_lt = true, c.lt = hi;
+    else
+      c.has_lte = true, c.lte = hi;
     if (t >= 20) { /* the same on the date-time of point i */
       time_t lo_t = (time_t)attrs[i].ts, hi_t = lo_t + 2 * 86400;
       struct tm tm;
@@ -245,8 +272,14 @@ Test(pidx, range_bounds_at_stored_values) {
       gmtime_r(&hi_t, &tm);
       strftime(hi_s, sizeof hi_s, "%Y-%m-%dT%H:%M:%SZ", &tm);
       c = (engine_filter_cond){.kind = ENGINE_FILTER_DATE_RANGE, .key = "ts"};
-      if (t & 1) c.dt_gt = lo_s; else c.dt_gte = lo_s;
-      if (t & 2) c.dt_lt = hi_s; else c.dt_lte = hi_s;
+      if (t & 1)
+        c.dt_gt = lo_s;
+      else
+        c.dt_gte = lo_s;
+      if (t & 2)
+        c.dt_lt = hi_s;
+      else
+        c.dt_lte = hi_s;
     }
     fg_filter F = {0};
     F.g[0] = (engine_filter_group){&c, NULL, NULL, 1, 0, 0};
@@ -257,7 +290,8 @@ Test(pidx, range_bounds_at_stored_values) {
     cr_assert_eq(engine_filter_compile(F.g, 1, &f, &err), PRECIS_OK, "%s", err.msg);
     uint64_t got;
     cr_assert_eq(engine_count_filtered(E, "p", f, &got, &err), PRECIS_OK);
-    cr_assert_eq(got, want, "round %d: count %llu, want %zu: %s", t, (unsigned long long)got, want, fg_json(&F));
+    cr_assert_eq(got, want, "round %d: count %llu, want %zu: %s", t, (unsigned long long)got, want,
+                 fg_json(&F));
     float q[DIM];
     memcpy(q, vecs + i * DIM, sizeof q);
     engine_filter_report rep;
@@ -298,17 +332,23 @@ static void check_live(uint64_t *rng, const char *when) {
     size_t nh;
     engine_filter_report rep;
     engine_search_params sp = {.exact = true};
-    cr_assert_eq(engine_search_filtered(E, "p", q, DIM, 10, &sp, f, hits, &nh, &rep, &err), PRECIS_OK, "%s", err.msg);
-    cr_assert_eq(nh, pass < 10 ? pass : 10, "%s: %zu hits, %zu pass: %s", when, nh, pass, fg_json(R));
+    cr_assert_eq(engine_search_filtered(E, "p", q, DIM, 10, &sp, f, hits, &nh, &rep, &err),
+                 PRECIS_OK, "%s", err.msg);
+    cr_assert_eq(nh, pass < 10 ? pass : 10, "%s: %zu hits, %zu pass: %s", when, nh, pass,
+                 fg_json(R));
     for (size_t i = 0; i < nh; i++)
-      cr_assert_float_eq((double)hits[i].score, ws[i], 1e-4, "%s: rank %zu: %s", when, i, fg_json(R));
+      cr_assert_float_eq((double)hits[i].score, ws[i], 1e-4, "%s: rank %zu: %s", when, i,
+                         fg_json(R));
     uint64_t cnt;
     cr_assert_eq(engine_count_filtered(E, "p", f, &cnt, &err), PRECIS_OK, "%s", err.msg);
-    cr_assert_eq(cnt, pass, "%s: count %llu, brute force %zu: %s", when, (unsigned long long)cnt, pass, fg_json(R));
-    cr_assert_eq(engine_search_filtered(E, "p", q, DIM, 10, NULL, f, hits, &nh, &rep, &err), PRECIS_OK);
+    cr_assert_eq(cnt, pass, "%s: count %llu, brute force %zu: %s", when, (unsigned long long)cnt,
+                 pass, fg_json(R));
+    cr_assert_eq(engine_search_filtered(E, "p", q, DIM, 10, NULL, f, hits, &nh, &rep, &err),
+                 PRECIS_OK);
     for (size_t i = 0; i < nh; i++) {
       size_t at = (hits[i].id - 1000) / 3;
-      cr_assert(alive[at] && fg_eval(R, hits[i].id, &attrs[at]), "%s: ANN hit fails: %s", when, fg_json(R));
+      cr_assert(alive[at] && fg_eval(R, hits[i].id, &attrs[at]), "%s: ANN hit fails: %s", when,
+                fg_json(R));
     }
     engine_filter_destroy(f);
     free(R);
@@ -329,8 +369,8 @@ Test(pidx, in_memory_bitmaps_follow_every_write, .timeout = 240) {
     cr_assert(inf[i].values > 0 && inf[i].mem_bytes > 0, "%s: %llu values, %llu bytes", inf[i].key,
               (unsigned long long)inf[i].values, (unsigned long long)inf[i].mem_bytes);
     /* bounded: a few bytes per posting, ~100 per distinct value */
-    cr_assert(inf[i].mem_bytes < 16 * 4 * N + 160 * inf[i].values + 4096, "%s: %llu bytes", inf[i].key,
-              (unsigned long long)inf[i].mem_bytes);
+    cr_assert(inf[i].mem_bytes < 16 * 4 * N + 160 * inf[i].values + 4096, "%s: %llu bytes",
+              inf[i].key, (unsigned long long)inf[i].mem_bytes);
   }
   free(inf);
   uint64_t rng = 99;
@@ -365,8 +405,9 @@ Test(pidx, in_memory_bitmaps_follow_every_write, .timeout = 240) {
       fg_attrs_of(2000 + (uint64_t)round * 31 + (uint64_t)j, at, &attrs[at]);
       set_attrs_json(at, meta[0]);
       size_t up;
-      cr_assert_eq(engine_set_payload(E, "p", &ids[at], 1, meta[0], strlen(meta[0]), false, &up, &err),
-                   PRECIS_OK, "%s", err.msg);
+      cr_assert_eq(
+          engine_set_payload(E, "p", &ids[at], 1, meta[0], strlen(meta[0]), false, &up, &err),
+          PRECIS_OK, "%s", err.msg);
       cr_assert_eq(up, alive[at] ? 1u : 0u);
     }
     check_live(&rng, "after set_payload (replace)");
@@ -377,7 +418,8 @@ Test(pidx, in_memory_bitmaps_follow_every_write, .timeout = 240) {
     int cat = (int)(tu_rand(&rng) % 10);
     bool flag = tu_rand(&rng) & 1;
     snprintf(patch, sizeof patch, "{\"cat\":\"c%d\",\"flag\":%s}", cat, flag ? "true" : "false");
-    cr_assert_eq(engine_set_payload(E, "p", mids, 50, patch, strlen(patch), true, NULL, &err), PRECIS_OK, "%s", err.msg);
+    cr_assert_eq(engine_set_payload(E, "p", mids, 50, patch, strlen(patch), true, NULL, &err),
+                 PRECIS_OK, "%s", err.msg);
     for (int j = 0; j < 50; j++) {
       size_t at = (mids[j] - 1000) / 3;
       attrs[at].cat = cat;
@@ -395,7 +437,8 @@ Test(pidx, in_memory_bitmaps_follow_every_write, .timeout = 240) {
     cr_assert_eq(engine_delete_filtered(E, "p", df, &deleted, &err), PRECIS_OK, "%s", err.msg);
     uint64_t want = 0;
     for (size_t i = 0; i < N; i++)
-      if (alive[i] && attrs[i].cat == 4 && attrs[i].flag == (bool)(round & 1)) alive[i] = false, want++;
+      if (alive[i] && attrs[i].cat == 4 && attrs[i].flag == (bool)(round & 1))
+        alive[i] = false, want++;
     cr_assert_eq(deleted, want);
     engine_filter_destroy(df);
     check_live(&rng, "after delete by filter");

@@ -21,8 +21,7 @@
 static FILE *memfile(const void *buf, size_t len) {
   FILE *f = tmpfile();
   cr_assert_not_null(f);
-  if (len)
-    cr_assert_eq(fwrite(buf, 1, len, f), len);
+  if (len) cr_assert_eq(fwrite(buf, 1, len, f), len);
   rewind(f);
   return f;
 }
@@ -62,8 +61,7 @@ static void put_npy(bytes *b, const char *dict, int version) {
   }
   put(b, h, pre);
   put(b, dict, dl);
-  for (size_t i = 0; i < pad; i++)
-    put(b, " ", 1);
+  for (size_t i = 0; i < pad; i++) put(b, " ", 1);
   put(b, "\n", 1);
 }
 
@@ -73,8 +71,7 @@ typedef struct {
   char last_err[256];
 } tally;
 
-static tally drain(const void *buf, size_t len, rd_format fmt,
-                   uint32_t dim) {
+static tally drain(const void *buf, size_t len, rd_format fmt, uint32_t dim) {
   tally t = {0};
   FILE *f = memfile(buf, len);
   rd_reader *r;
@@ -87,8 +84,7 @@ static tally drain(const void *buf, size_t len, rd_format fmt,
   for (int guard = 0; guard < 100000; guard++) {
     char m[256];
     int st = rd_next(r, &rec, m, sizeof m);
-    if (st == RD_EOF)
-      break;
+    if (st == RD_EOF) break;
     if (st == RD_RECORD)
       t.records++;
     else {
@@ -112,8 +108,7 @@ static tally drain(const void *buf, size_t len, rd_format fmt,
 Test(fvecs, reads_records_and_total) {
   bytes b = {0};
   float v[3][4] = {{1, 2, 3, 4}, {5, 6, 7, 8}, {-1, 0.5f, 0, 2}};
-  for (int i = 0; i < 3; i++)
-    put_fvec(&b, 4, v[i], 4);
+  for (int i = 0; i < 3; i++) put_fvec(&b, 4, v[i], 4);
   FILE *f = memfile(b.p, b.n);
   rd_reader *r;
   char m[256];
@@ -194,8 +189,7 @@ static bytes npy_matrix(const char *dict, int version, int rows, int cols) {
 }
 
 Test(npy, reads_c_order_float32) {
-  bytes b = npy_matrix(
-      "{'descr': '<f4', 'fortran_order': False, 'shape': (3, 2), }", 1, 3, 2);
+  bytes b = npy_matrix("{'descr': '<f4', 'fortran_order': False, 'shape': (3, 2), }", 1, 3, 2);
   FILE *f = memfile(b.p, b.n);
   rd_reader *r;
   char m[256];
@@ -216,9 +210,8 @@ Test(npy, reads_c_order_float32) {
 }
 
 Test(npy, version2_and_key_order) {
-  bytes b = npy_matrix(
-      "{\"shape\": (2L, 3L), \"fortran_order\": False, \"descr\": \"<f4\"}", 2,
-      2, 3);
+  bytes b =
+      npy_matrix("{\"shape\": (2L, 3L), \"fortran_order\": False, \"descr\": \"<f4\"}", 2, 2, 3);
   tally t = drain(b.p, b.n, RD_FMT_NPY, 0);
   cr_assert_eq(t.open_failed, 0, "%s", t.last_err);
   cr_assert_eq(t.records, 2);
@@ -229,34 +222,28 @@ Test(npy, refuses_fortran_other_dtypes_and_ranks) {
   struct {
     const char *dict, *expect;
   } cases[] = {
-      {"{'descr': '<f4', 'fortran_order': True, 'shape': (3, 2), }",
-       "Fortran"},
+      {"{'descr': '<f4', 'fortran_order': True, 'shape': (3, 2), }", "Fortran"},
       {"{'descr': '<f8', 'fortran_order': False, 'shape': (3, 2), }", "<f8"},
       {"{'descr': '>f4', 'fortran_order': False, 'shape': (3, 2), }", ">f4"},
       {"{'descr': '<i4', 'fortran_order': False, 'shape': (3, 2), }", "<i4"},
       {"{'descr': '<f4', 'fortran_order': False, 'shape': (6,), }", "2-D"},
-      {"{'descr': '<f4', 'fortran_order': False, 'shape': (1, 2, 3), }",
-       "2-D"},
-      {"{'descr': '<f4', 'fortran_order': False, 'shape': (3, 0), }",
-       "dimension"},
+      {"{'descr': '<f4', 'fortran_order': False, 'shape': (1, 2, 3), }", "2-D"},
+      {"{'descr': '<f4', 'fortran_order': False, 'shape': (3, 0), }", "dimension"},
       {"{'descr': '<f4', 'shape': (3, 2), }", "lacks"},
-      {"{'descr': [('a', '<f4')], 'fortran_order': False, 'shape': (3,), }",
-       "structured"},
+      {"{'descr': [('a', '<f4')], 'fortran_order': False, 'shape': (3,), }", "structured"},
       {"not a dict", "dict"},
   };
   for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
     bytes b = npy_matrix(cases[i].dict, 1, 0, 0);
     tally t = drain(b.p, b.n, RD_FMT_NPY, 0);
     cr_assert_eq(t.open_failed, 1, "case %zu accepted", i);
-    cr_assert(strstr(t.last_err, cases[i].expect), "case %zu: %s", i,
-              t.last_err);
+    cr_assert(strstr(t.last_err, cases[i].expect), "case %zu: %s", i, t.last_err);
     free(b.p);
   }
 }
 
 Test(npy, truncated_data_and_header) {
-  bytes b = npy_matrix(
-      "{'descr': '<f4', 'fortran_order': False, 'shape': (4, 2), }", 1, 4, 2);
+  bytes b = npy_matrix("{'descr': '<f4', 'fortran_order': False, 'shape': (4, 2), }", 1, 4, 2);
   tally t = drain(b.p, b.n - 5, RD_FMT_NPY, 0);
   cr_assert_eq(t.records, 3);
   cr_assert_eq(t.fatal, 1);
@@ -317,15 +304,16 @@ Test(jsonl, fields_links_blank_lines) {
 }
 
 Test(jsonl, bad_lines_name_their_line_and_reader_continues) {
-  const char *in = "{\"id\": 1, \"vector\": [1, 2]}\n"
-                   "{\"id\": 2, \"vector\": [1, 2]\n" /* broken JSON */
-                   "{\"id\": 3, \"vector\": [1, 2, 3]}\n" /* wrong dim */
-                   "{\"id\": 4, \"vector\": [1, \"x\"]}\n"
-                   "{\"id\": -5, \"vector\": [1, 2]}\n"
-                   "{\"id\": 6, \"vector\": [1, 2], \"metadata\": [1]}\n"
-                   "{\"id\": 7, \"vector\": [1, 2], \"links\": [{\"dst\": 1}]}\n"
-                   "[1, 2]\n"
-                   "{\"id\": 9, \"vector\": [3, 4]}\n";
+  const char *in =
+      "{\"id\": 1, \"vector\": [1, 2]}\n"
+      "{\"id\": 2, \"vector\": [1, 2]\n"     /* broken JSON */
+      "{\"id\": 3, \"vector\": [1, 2, 3]}\n" /* wrong dim */
+      "{\"id\": 4, \"vector\": [1, \"x\"]}\n"
+      "{\"id\": -5, \"vector\": [1, 2]}\n"
+      "{\"id\": 6, \"vector\": [1, 2], \"metadata\": [1]}\n"
+      "{\"id\": 7, \"vector\": [1, 2], \"links\": [{\"dst\": 1}]}\n"
+      "[1, 2]\n"
+      "{\"id\": 9, \"vector\": [3, 4]}\n";
   FILE *f = memfile(in, strlen(in));
   rd_reader *r;
   char m[256];
@@ -351,8 +339,7 @@ Test(vector_text, parses_and_rejects) {
   float *v;
   uint32_t d;
   char m[256];
-  cr_assert_eq(rd_parse_vector_text("0.1,0.2, 0.3  -4e-1", &v, &d, m, sizeof m),
-               0, "%s", m);
+  cr_assert_eq(rd_parse_vector_text("0.1,0.2, 0.3  -4e-1", &v, &d, m, sizeof m), 0, "%s", m);
   cr_assert_eq(d, 4);
   cr_assert_float_eq(v[3], -0.4f, 1e-6);
   free(v);
@@ -370,16 +357,11 @@ Test(vector_text, parses_and_rejects) {
 Test(robust, every_prefix_of_valid_files) {
   bytes fv = {0};
   float v[3] = {1, 2, 3};
-  for (int i = 0; i < 4; i++)
-    put_fvec(&fv, 3, v, 3);
-  bytes np = npy_matrix(
-      "{'descr': '<f4', 'fortran_order': False, 'shape': (3, 3), }", 1, 3, 3);
-  for (size_t n = 0; n <= fv.n; n++)
-    (void)drain(fv.p, n, RD_FMT_FVECS, 0);
-  for (size_t n = 0; n <= np.n; n++)
-    (void)drain(np.p, n, RD_FMT_NPY, 0);
-  for (size_t n = 0; n <= strlen(good_jsonl); n++)
-    (void)drain(good_jsonl, n, RD_FMT_JSONL, 0);
+  for (int i = 0; i < 4; i++) put_fvec(&fv, 3, v, 3);
+  bytes np = npy_matrix("{'descr': '<f4', 'fortran_order': False, 'shape': (3, 3), }", 1, 3, 3);
+  for (size_t n = 0; n <= fv.n; n++) (void)drain(fv.p, n, RD_FMT_FVECS, 0);
+  for (size_t n = 0; n <= np.n; n++) (void)drain(np.p, n, RD_FMT_NPY, 0);
+  for (size_t n = 0; n <= strlen(good_jsonl); n++) (void)drain(good_jsonl, n, RD_FMT_JSONL, 0);
   free(fv.p);
   free(np.p);
 }
@@ -389,8 +371,7 @@ Test(robust, random_garbage) {
   uint8_t buf[600];
   for (int iter = 0; iter < 3000; iter++) {
     size_t n = (size_t)(rand() % (int)sizeof buf);
-    for (size_t i = 0; i < n; i++)
-      buf[i] = (uint8_t)rand();
+    for (size_t i = 0; i < n; i++) buf[i] = (uint8_t)rand();
     if (iter % 3 == 1 && n > 10) /* plausible npy preamble */
       memcpy(buf, "\x93NUMPY\x01\x00\x40\x00", 10);
     (void)drain(buf, n, (rd_format)(iter % 3), 0);

@@ -51,7 +51,8 @@ static void ingest(const char *coll, uint32_t dim, const char *spec, const float
   engine_point_in *p = calloc(B, sizeof *p);
   for (size_t s = 0; s < n; s += B) {
     size_t m = n - s < B ? n - s : B;
-    for (size_t i = 0; i < m; i++) p[i] = (engine_point_in){s + i, v + (s + i) * dim, dim, NULL, 0, NULL, 0, 0};
+    for (size_t i = 0; i < m; i++)
+      p[i] = (engine_point_in){s + i, v + (s + i) * dim, dim, NULL, 0, NULL, 0, 0};
     cr_assert_eq(engine_upsert(E, coll, p, m, &err), PRECIS_OK, "%s", err.msg);
   }
   free(p);
@@ -160,8 +161,10 @@ Test(realdata, wordnet_compress_covers_more_categories_than_topk) {
   }
   cats[0] /= (double)nq;
   cats[1] /= (double)nq;
-  cr_log_info("wordnet-small: distinct categories in top 10: TOPK %.2f, COMPRESS %.2f; mean similarity %.4f vs %.4f",
-              cats[0], cats[1], relsum[0] / (10.0 * nq), relsum[1] / (10.0 * nq));
+  cr_log_info(
+      "wordnet-small: distinct categories in top 10: TOPK %.2f, COMPRESS %.2f; mean similarity "
+      "%.4f vs %.4f",
+      cats[0], cats[1], relsum[0] / (10.0 * nq), relsum[1] / (10.0 * nq));
   cr_assert_gt(cats[1], cats[0], "COMPRESS %.2f categories, TOPK %.2f", cats[1], cats[0]);
   ds_wn_meta_free(&meta);
   free(q);
@@ -173,127 +176,135 @@ Test(realdata, wordnet_compress_covers_more_categories_than_topk) {
  * the query and every link touching it were never ingested) ---- */
 
 typedef struct {
-    double sim, labels, recall; /* means; recall over queries with linked entries */
+  double sim, labels, recall; /* means; recall over queries with linked entries */
 } realdata_score;
 
 static void corpus_load_ingest(const char *name, ds_corpus *c) {
-    cr_assert(ds_available(name), "data set %s missing: run scripts/fetch-data.sh test", name);
-    cr_assert_eq(ds_corpus_load(name, 0, 0, c), 0, "cannot load %s", name);
-    cr_assert_geq(c->nq, 100, "%s: %zu held-out queries", name, c->nq);
-    cr_assert_gt(c->nlinks, 0);
-    engine_collection_config cfg = {.dim = (uint32_t)c->dim, .metric = ENGINE_METRIC_COSINE};
-    precis_error err;
-    cr_assert_eq(engine_collection_create(E, name, &cfg, &err), PRECIS_OK, "%s", err.msg);
-    enum { B = 1000 };
-    static engine_point_in p[B];
-    static engine_edge l[B];
-    for (size_t s = 0; s < c->n; s += B) {
-        size_t m = c->n - s < B ? c->n - s : B;
-        for (size_t i = 0; i < m; i++)
-            p[i] = (engine_point_in){c->ids[s + i], c->vec + (s + i) * c->dim, (uint32_t)c->dim, NULL, 0, NULL, 0, 0};
-        cr_assert_eq(engine_upsert(E, name, p, m, &err), PRECIS_OK, "%s", err.msg);
+  cr_assert(ds_available(name), "data set %s missing: run scripts/fetch-data.sh test", name);
+  cr_assert_eq(ds_corpus_load(name, 0, 0, c), 0, "cannot load %s", name);
+  cr_assert_geq(c->nq, 100, "%s: %zu held-out queries", name, c->nq);
+  cr_assert_gt(c->nlinks, 0);
+  engine_collection_config cfg = {.dim = (uint32_t)c->dim, .metric = ENGINE_METRIC_COSINE};
+  precis_error err;
+  cr_assert_eq(engine_collection_create(E, name, &cfg, &err), PRECIS_OK, "%s", err.msg);
+  enum { B = 1000 };
+  static engine_point_in p[B];
+  static engine_edge l[B];
+  for (size_t s = 0; s < c->n; s += B) {
+    size_t m = c->n - s < B ? c->n - s : B;
+    for (size_t i = 0; i < m; i++)
+      p[i] = (engine_point_in){
+          c->ids[s + i], c->vec + (s + i) * c->dim, (uint32_t)c->dim, NULL, 0, NULL, 0, 0};
+    cr_assert_eq(engine_upsert(E, name, p, m, &err), PRECIS_OK, "%s", err.msg);
+  }
+  for (size_t s = 0; s < c->nlinks; s += B) {
+    size_t m = c->nlinks - s < B ? c->nlinks - s : B;
+    for (size_t i = 0; i < m; i++) {
+      memset(&l[i], 0, sizeof l[i]);
+      l[i].src = c->links[s + i].src;
+      l[i].dst = c->links[s + i].dst;
+      memcpy(l[i].kind, c->links[s + i].kind, sizeof l[i].kind);
+      l[i].weight = c->links[s + i].weight;
     }
-    for (size_t s = 0; s < c->nlinks; s += B) {
-        size_t m = c->nlinks - s < B ? c->nlinks - s : B;
-        for (size_t i = 0; i < m; i++) {
-            memset(&l[i], 0, sizeof l[i]);
-            l[i].src = c->links[s + i].src;
-            l[i].dst = c->links[s + i].dst;
-            memcpy(l[i].kind, c->links[s + i].kind, sizeof l[i].kind);
-            l[i].weight = c->links[s + i].weight;
-        }
-        cr_assert_eq(engine_links_change(E, name, l, m, true, NULL, &err), PRECIS_OK, "%s", err.msg);
-    }
-    cr_assert_eq(engine_graph_rebuild(E, name, &err), PRECIS_OK, "%s", err.msg);
+    cr_assert_eq(engine_links_change(E, name, l, m, true, NULL, &err), PRECIS_OK, "%s", err.msg);
+  }
+  cr_assert_eq(engine_graph_rebuild(E, name, &err), PRECIS_OK, "%s", err.msg);
 }
 
 /* Every query retrieved with the engine defaults, except `mode` (-1: the
  * default) and `hops` over knowledge links only (hops > 0). */
 static realdata_score corpus_score(const char *name, const ds_corpus *c, int mode, uint32_t hops) {
-    realdata_score s = {0, 0, 0};
-    size_t nrec = 0;
-    for (size_t qi = 0; qi < c->nq; qi++) {
-        engine_retrieve_params rp;
-        engine_retrieve_params_default(&rp);
-        if (mode >= 0) rp.mode = (engine_mode)mode;
-        rp.hops = hops;
-        if (hops) rp.follow_knn = 0;
-        rp.query = c->qvec + qi * c->dim;
-        rp.dim = (uint32_t)c->dim;
-        engine_retrieve_result *r;
-        precis_error err;
-        cr_assert_eq(engine_retrieve(E, name, &rp, &r, &err), PRECIS_OK, "%s", err.msg);
-        cr_assert_eq(r->n, 10);
-        uint32_t labs[10];
-        size_t nl = 0, found = 0;
-        double sim = 0;
-        for (size_t j = 0; j < r->n; j++) {
-            long row = ds_corpus_row(c, r->items[j].id);
-            cr_assert_geq(row, 0, "retrieve returned unknown id %llu", (unsigned long long)r->items[j].id);
-            uint32_t lab = c->label[row];
-            size_t t = 0;
-            while (t < nl && labs[t] != lab) t++;
-            if (t == nl) labs[nl++] = lab;
-            for (size_t h = 0; h < c->nqlinked[qi]; h++) found += c->qlinked[qi][h] == r->items[j].id;
-            float d = 0;
-            for (size_t k = 0; k < c->dim; k++) d += c->qvec[qi * c->dim + k] * c->vec[row * c->dim + k];
-            sim += d;
-        }
-        s.labels += (double)nl;
-        s.sim += sim / (double)r->n;
-        if (c->nqlinked[qi]) {
-            s.recall += (double)found / (double)c->nqlinked[qi];
-            nrec++;
-        }
-        engine_retrieve_result_free(r);
+  realdata_score s = {0, 0, 0};
+  size_t nrec = 0;
+  for (size_t qi = 0; qi < c->nq; qi++) {
+    engine_retrieve_params rp;
+    engine_retrieve_params_default(&rp);
+    if (mode >= 0) rp.mode = (engine_mode)mode;
+    rp.hops = hops;
+    if (hops) rp.follow_knn = 0;
+    rp.query = c->qvec + qi * c->dim;
+    rp.dim = (uint32_t)c->dim;
+    engine_retrieve_result *r;
+    precis_error err;
+    cr_assert_eq(engine_retrieve(E, name, &rp, &r, &err), PRECIS_OK, "%s", err.msg);
+    cr_assert_eq(r->n, 10);
+    uint32_t labs[10];
+    size_t nl = 0, found = 0;
+    double sim = 0;
+    for (size_t j = 0; j < r->n; j++) {
+      long row = ds_corpus_row(c, r->items[j].id);
+      cr_assert_geq(row, 0, "retrieve returned unknown id %llu",
+                    (unsigned long long)r->items[j].id);
+      uint32_t lab = c->label[row];
+      size_t t = 0;
+      while (t < nl && labs[t] != lab) t++;
+      if (t == nl) labs[nl++] = lab;
+      for (size_t h = 0; h < c->nqlinked[qi]; h++) found += c->qlinked[qi][h] == r->items[j].id;
+      float d = 0;
+      for (size_t k = 0; k < c->dim; k++) d += c->qvec[qi * c->dim + k] * c->vec[row * c->dim + k];
+      sim += d;
     }
-    s.labels /= (double)c->nq;
-    s.sim /= (double)c->nq;
-    s.recall = nrec ? s.recall / (double)nrec : 0;
-    cr_assert_geq(nrec, 100, "%s: only %zu queries have linked entries", name, nrec);
-    return s;
+    s.labels += (double)nl;
+    s.sim += sim / (double)r->n;
+    if (c->nqlinked[qi]) {
+      s.recall += (double)found / (double)c->nqlinked[qi];
+      nrec++;
+    }
+    engine_retrieve_result_free(r);
+  }
+  s.labels /= (double)c->nq;
+  s.sim /= (double)c->nq;
+  s.recall = nrec ? s.recall / (double)nrec : 0;
+  cr_assert_geq(nrec, 100, "%s: only %zu queries have linked entries", name, nrec);
+  return s;
 }
 
 /* COMPRESS at the defaults has more distinct labels among its 10 than TOPK */
 static void compress_more_labels(const char *name) {
-    ds_corpus c;
-    corpus_load_ingest(name, &c);
-    realdata_score t = corpus_score(name, &c, ENGINE_MODE_TOPK, 0);
-    realdata_score d = corpus_score(name, &c, -1, 0);
-    cr_log_info("%s: %zu queries: distinct labels TOPK %.3f, COMPRESS (defaults) %.3f (%.3fx) at %.1f %% of "
-                "TOPK's similarity",
-                name, c.nq, t.labels, d.labels, d.labels / t.labels, 100 * d.sim / t.sim);
-    cr_assert_gt(d.labels, t.labels, "%s: COMPRESS %.3f labels, TOPK %.3f", name, d.labels, t.labels);
-    ds_corpus_free(&c);
+  ds_corpus c;
+  corpus_load_ingest(name, &c);
+  realdata_score t = corpus_score(name, &c, ENGINE_MODE_TOPK, 0);
+  realdata_score d = corpus_score(name, &c, -1, 0);
+  cr_log_info(
+      "%s: %zu queries: distinct labels TOPK %.3f, COMPRESS (defaults) %.3f (%.3fx) at %.1f %% of "
+      "TOPK's similarity",
+      name, c.nq, t.labels, d.labels, d.labels / t.labels, 100 * d.sim / t.sim);
+  cr_assert_gt(d.labels, t.labels, "%s: COMPRESS %.3f labels, TOPK %.3f", name, d.labels, t.labels);
+  ds_corpus_free(&c);
 }
 
 /* One hop over the knowledge links finds more of the held-out entry's linked
  * entries than TOPK at hops 0: with the selection at its default (`mode`
  * -1, what a user gets with hops 1) or with TOPK (the expansion alone). */
 static void hop1_recall_above_topk(const char *name, int mode) {
-    ds_corpus c;
-    corpus_load_ingest(name, &c);
-    realdata_score t = corpus_score(name, &c, ENGINE_MODE_TOPK, 0);
-    realdata_score h = corpus_score(name, &c, mode, 1);
-    cr_log_info("%s: %zu queries: recall of linked entries TOPK %.4f, hops 1 over links (%s) %.4f (%.3fx) at "
-                "%.1f %% of TOPK's similarity",
-                name, c.nq, t.recall, mode < 0 ? "defaults" : "TOPK", h.recall, h.recall / t.recall,
-                100 * h.sim / t.sim);
-    cr_assert_gt(h.recall, t.recall, "%s: hops 1 recall %.4f, TOPK %.4f", name, h.recall, t.recall);
-    ds_corpus_free(&c);
+  ds_corpus c;
+  corpus_load_ingest(name, &c);
+  realdata_score t = corpus_score(name, &c, ENGINE_MODE_TOPK, 0);
+  realdata_score h = corpus_score(name, &c, mode, 1);
+  cr_log_info(
+      "%s: %zu queries: recall of linked entries TOPK %.4f, hops 1 over links (%s) %.4f (%.3fx) at "
+      "%.1f %% of TOPK's similarity",
+      name, c.nq, t.recall, mode < 0 ? "defaults" : "TOPK", h.recall, h.recall / t.recall,
+      100 * h.sim / t.sim);
+  cr_assert_gt(h.recall, t.recall, "%s: hops 1 recall %.4f, TOPK %.4f", name, h.recall, t.recall);
+  ds_corpus_free(&c);
 }
 
 Test(realdata, manpages_compress_more_labels_than_topk) { compress_more_labels("manpages-small"); }
-Test(realdata, wordnet_rel_compress_more_labels_than_topk) { compress_more_labels("wordnet-rel-small"); }
-Test(realdata, wordnet_rel_hop1_links_recall_above_topk) { hop1_recall_above_topk("wordnet-rel-small", -1); }
+Test(realdata, wordnet_rel_compress_more_labels_than_topk) {
+  compress_more_labels("wordnet-rel-small");
+}
+Test(realdata, wordnet_rel_hop1_links_recall_above_topk) {
+  hop1_recall_above_topk("wordnet-rel-small", -1);
+}
 /* Failed before issue 10's expansion budgets and summed graph evidence (the
  * seeds filled the pool and COMPRESS traded the linked entries away). */
 Test(realdata, manpages_hop1_links_recall_above_topk) {
-    hop1_recall_above_topk("manpages-small", -1);
+  hop1_recall_above_topk("manpages-small", -1);
 }
 Test(realdata, manpages_hop1_links_topk_recall_above_hops0) {
-    hop1_recall_above_topk("manpages-small", ENGINE_MODE_TOPK);
+  hop1_recall_above_topk("manpages-small", ENGINE_MODE_TOPK);
 }
 Test(realdata, wordnet_rel_hop1_links_topk_recall_above_hops0) {
-    hop1_recall_above_topk("wordnet-rel-small", ENGINE_MODE_TOPK);
+  hop1_recall_above_topk("wordnet-rel-small", ENGINE_MODE_TOPK);
 }

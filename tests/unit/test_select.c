@@ -157,8 +157,8 @@ Test(select, greedy_within_one_minus_1_over_e_of_brute_force) {
     run_ok(&I, &p, &r);
     check_result(&I, &p, &r);
     double g = ref_F(&I, &p, r.idx, r.n), opt = brute_opt(&I, &p, p.k);
-    cr_assert_geq(g, (1 - exp(-1.0)) * opt - 1e-6, "instance %d: greedy %g, optimum %g", it,
-                  g, opt);
+    cr_assert_geq(g, (1 - exp(-1.0)) * opt - 1e-6, "instance %d: greedy %g, optimum %g", it, g,
+                  opt);
     if (mod) cr_assert(fabs(g - opt) <= 1e-6 * (1 + opt), "modular: %g vs %g", g, opt);
     select_result_free(&r);
     inst_free(&I);
@@ -172,8 +172,7 @@ Test(select, mmr_hand_computed) {
    * p2: .25 - 0 = .25, p3: .3 - .5*.7071 = -.0536 -> p2; then
    * p1: -.0674 (max sim cos10), p3: -.0536 -> p3. */
   double a10 = 10 * 3.141592653589793 / 180, a45 = 3.141592653589793 / 4;
-  float vec[8] = {1, 0, (float)cos(a10), (float)sin(a10), 0, 1, (float)cos(a45),
-                  (float)sin(a45)};
+  float vec[8] = {1, 0, (float)cos(a10), (float)sin(a10), 0, 1, (float)cos(a45), (float)sin(a45)};
   float rel[4] = {0.9f, 0.85f, 0.5f, 0.6f};
   select_pool pool = {.n = 4, .dim = 2, .vectors = vec, .relevance = rel};
   select_params p = params(SELECT_MMR, 3);
@@ -308,7 +307,8 @@ Test(select, sparse_complete_graph_equals_exact) {
       cr_assert(fabsf(re.gain[t] - rs.gain[t]) <= 1e-4f * (1 + fabsf(re.gain[t])));
     }
     /* the rows come from ssyrk (EXACT) or sgemv (SPARSE): float rounding, scaled by q^2 */
-    cr_assert(fabs(re.objective - rs.objective) <= 1e-5 * (1 + re.objective), "%g vs %g", re.objective, rs.objective);
+    cr_assert(fabs(re.objective - rs.objective) <= 1e-5 * (1 + re.objective), "%g vs %g",
+              re.objective, rs.objective);
     select_result_free(&re);
     select_result_free(&rs);
     select_result_free(&rm);
@@ -341,13 +341,13 @@ Test(select, bad_parameters) {
   select_params p = params(SELECT_COMPRESS, 3);
   cr_assert_eq(run_code(&pool, &p), PRECIS_OK);
 
-#define EXPECT(code, stmt)                                                     \
-  do {                                                                         \
-    select_pool pl = pool;                                                     \
-    select_params pp = p;                                                      \
-    (void)pl;                                                                  \
-    stmt;                                                                      \
-    cr_assert_eq(run_code(&pl, &pp), code, "%s", #stmt);                        \
+#define EXPECT(code, stmt)                               \
+  do {                                                   \
+    select_pool pl = pool;                               \
+    select_params pp = p;                                \
+    (void)pl;                                            \
+    stmt;                                                \
+    cr_assert_eq(run_code(&pl, &pp), code, "%s", #stmt); \
   } while (0)
 
   EXPECT(PRECIS_E_OUT_OF_RANGE, pp.k = 0);

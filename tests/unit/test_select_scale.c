@@ -12,8 +12,8 @@ static void assert_same_selection(const select_result *a, const select_result *b
   cr_assert(!memcmp(a->gain, b->gain, a->n * sizeof *a->gain), "%s: gains differ", what);
   cr_assert(!memcmp(a->represents, b->represents, a->n * sizeof *a->represents),
             "%s: represents differ", what);
-  cr_assert(a->objective == b->objective, "%s: objective %.17g vs %.17g", what,
-            a->objective, b->objective);
+  cr_assert(a->objective == b->objective, "%s: objective %.17g vs %.17g", what, a->objective,
+            b->objective);
   cr_assert(a->coverage_ratio == b->coverage_ratio, "%s: coverage ratio", what);
 }
 
@@ -188,8 +188,8 @@ static double mean_quality(const qpool *P, const select_result *r) {
 }
 
 static select_result qrun(const qpool *P, select_params p) {
-  select_pool pl = {.n = P->n, .dim = P->dim, .vectors = P->v, .relevance = P->rel,
-                    .quality = P->qual};
+  select_pool pl = {
+      .n = P->n, .dim = P->dim, .vectors = P->v, .relevance = P->rel, .quality = P->qual};
   select_result r;
   precis_error err = {0};
   int rc = select_run(&pl, &p, &r, &err);
@@ -250,7 +250,8 @@ Test(select, mmr_lambda_moves_from_relevance_to_diversity) {
       double mx = -1e9;
       for (size_t u = 0; u < t; u++) {
         double d = 0;
-        for (size_t k = 0; k < P.dim; k++) d += (double)P.v[i * P.dim + k] * P.v[r.idx[u] * P.dim + k];
+        for (size_t k = 0; k < P.dim; k++)
+          d += (double)P.v[i * P.dim + k] * P.v[r.idx[u] * P.dim + k];
         if (d > mx) mx = d;
       }
       if (mx < best) best = mx;

@@ -123,8 +123,8 @@ Test(upkeep, auto_index_switches_with_hysteresis) {
   cr_assert_eq(rebuilds, 1, "log: %s", logbuf);
   /* hover around the switch */
   for (int round = 0; round < 5; round++) {
-    del_range("a", 9980, 30);                        /* 9,980 */
-    put("a", v + 9980 * dim, dim, 9980, 30, 30);     /* 10,010 */
+    del_range("a", 9980, 30);                    /* 9,980 */
+    put("a", v + 9980 * dim, dim, 9980, 30, 30); /* 10,010 */
   }
   cr_assert_str_eq(describe("a").config.index_spec, "auto:HNSW32");
   cr_assert_eq(log_count("rebuilding"), rebuilds, "hovering rebuilt: %s", logbuf);
@@ -135,7 +135,8 @@ Test(upkeep, auto_index_switches_with_hysteresis) {
   engine_hit h[1];
   size_t nh;
   precis_error err;
-  cr_assert_eq(engine_search(E, "a", v + 123 * dim, dim, 1, NULL, h, &nh, &err), PRECIS_OK, "%s", err.msg);
+  cr_assert_eq(engine_search(E, "a", v + 123 * dim, dim, 1, NULL, h, &nh, &err), PRECIS_OK, "%s",
+               err.msg);
   cr_assert_eq(h[0].id, 123);
   free(v);
 }
@@ -186,7 +187,8 @@ Test(upkeep, ivf_trains_at_counts_batches_reach) {
   size_t nh;
   precis_error err;
   engine_search_params sp = {false, 0, 1200};
-  cr_assert_eq(engine_search(E, "j", v + 1500 * dim, dim, 1, &sp, h, &nh, &err), PRECIS_OK, "%s", err.msg);
+  cr_assert_eq(engine_search(E, "j", v + 1500 * dim, dim, 1, &sp, h, &nh, &err), PRECIS_OK, "%s",
+               err.msg);
   cr_assert_eq(h[0].id, 1500);
   free(v);
 }
@@ -276,12 +278,16 @@ static void *writer_run(void *arg) {
     engine_point_in p[50];
     size_t m = w->n - s < 50 ? w->n - s : 50;
     for (size_t i = 0; i < m; i++)
-      p[i] = (engine_point_in){w->first + s + i, w->v + (s + i) * w->dim, w->dim, NULL, 0, NULL, 0, 1};
+      p[i] =
+          (engine_point_in){w->first + s + i, w->v + (s + i) * w->dim, w->dim, NULL, 0, NULL, 0, 1};
     precis_error err;
     int rc = engine_upsert(E, w->coll, p, m, &err);
-    if (rc == PRECIS_OK) w->ok++;
-    else if (rc == PRECIS_E_NOT_FOUND) w->notfound++;
-    else w->other++;
+    if (rc == PRECIS_OK)
+      w->ok++;
+    else if (rc == PRECIS_E_NOT_FOUND)
+      w->notfound++;
+    else
+      w->other++;
   }
   return NULL;
 }
@@ -312,7 +318,8 @@ Test(upkeep, writes_during_a_rebuild_aside_are_kept) {
     engine_hit h[1];
     size_t nh;
     engine_search_params sp = {true, 0, 0};
-    cr_assert_eq(engine_search(E, "r", v + id * dim, dim, 1, &sp, h, &nh, &err), PRECIS_OK, "%s", err.msg);
+    cr_assert_eq(engine_search(E, "r", v + id * dim, dim, 1, &sp, h, &nh, &err), PRECIS_OK, "%s",
+                 err.msg);
     if (nh != 1 || h[0].id != id) missing++;
   }
   cr_assert_eq(missing, 0, "%zu points missing from the index", missing);
@@ -328,9 +335,12 @@ static void *reader_run(void *arg) {
     size_t nh;
     precis_error err;
     int rc = engine_search(E, w->coll, w->v, w->dim, 5, NULL, h, &nh, &err);
-    if (rc == PRECIS_OK) w->ok++;
-    else if (rc == PRECIS_E_NOT_FOUND) w->notfound++;
-    else w->other++;
+    if (rc == PRECIS_OK)
+      w->ok++;
+    else if (rc == PRECIS_E_NOT_FOUND)
+      w->notfound++;
+    else
+      w->other++;
     engine_collection_info info;
     rc = engine_collection_describe(E, w->coll, &info, &err);
     if (rc != PRECIS_OK && rc != PRECIS_E_NOT_FOUND) w->other++;
@@ -435,8 +445,10 @@ Test(upkeep, graph_rebuild_cut_short_leaves_a_whole_graph) {
 Test(upkeep, upserted_counts_distinct_ids) {
   create("u", 2, "Flat");
   float v[2] = {1, 0};
-  engine_point_in p[4] = {{1, v, 2, NULL, 0, NULL, 0, 1}, {2, v, 2, NULL, 0, NULL, 0, 1},
-                          {1, v, 2, NULL, 0, NULL, 0, 1}, {1, v, 2, NULL, 0, NULL, 0, 1}};
+  engine_point_in p[4] = {{1, v, 2, NULL, 0, NULL, 0, 1},
+                          {2, v, 2, NULL, 0, NULL, 0, 1},
+                          {1, v, 2, NULL, 0, NULL, 0, 1},
+                          {1, v, 2, NULL, 0, NULL, 0, 1}};
   size_t up = 99;
   precis_error err;
   cr_assert_eq(engine_upsert_counted(E, "u", p, 4, 0, &up, &err), PRECIS_OK, "%s", err.msg);
@@ -451,13 +463,16 @@ Test(upkeep, links_in_one_batch_deduplicate_on_exact_keys) {
   const uint64_t x = 3, y = (1 * phi ^ x) ^ (2 * phi);
   create("l", 2, "Flat");
   float v[2] = {1, 0};
-  engine_point_in p[4] = {{1, v, 2, NULL, 0, NULL, 0, 1}, {2, v, 2, NULL, 0, NULL, 0, 1},
-                          {x, v, 2, NULL, 0, NULL, 0, 1}, {y, v, 2, NULL, 0, NULL, 0, 1}};
+  engine_point_in p[4] = {{1, v, 2, NULL, 0, NULL, 0, 1},
+                          {2, v, 2, NULL, 0, NULL, 0, 1},
+                          {x, v, 2, NULL, 0, NULL, 0, 1},
+                          {y, v, 2, NULL, 0, NULL, 0, 1}};
   precis_error err;
   cr_assert_eq(engine_upsert(E, "l", p, 4, &err), PRECIS_OK, "%s", err.msg);
   engine_edge links[3] = {{1, x, "rel", 0.5f}, {2, y, "rel", 0.5f}, {1, x, "rel", 0.7f}};
   size_t changed = 0;
-  cr_assert_eq(engine_links_change(E, "l", links, 3, true, &changed, &err), PRECIS_OK, "%s", err.msg);
+  cr_assert_eq(engine_links_change(E, "l", links, 3, true, &changed, &err), PRECIS_OK, "%s",
+               err.msg);
   cr_assert_eq(changed, 2);
   cr_assert_eq(describe("l").links, 2);
   cr_assert_eq(engine_graph_check(E, "l", &err), PRECIS_OK, "%s", err.msg);

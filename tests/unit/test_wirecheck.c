@@ -21,12 +21,21 @@ Test(valid, text_utf8_and_nul) {
   cr_assert_eq(at, 8);
   cr_assert_eq(valid_text("a\0", 2, &at), VALID_NUL);
   cr_assert_eq(at, 1);
-  struct { const char *s; size_t at; } bad[] = {
-      {"\xff", 0},               {"ab\xfe", 2},           {"\xc0\xaf", 0}, /* overlong */
-      {"\xe0\x80\xaf", 0},       {"\xed\xa0\x80", 0},     /* surrogate */
-      {"\xf4\x90\x80\x80", 0},   {"\xf5\x80\x80\x80", 0}, /* > U+10FFFF */
-      {"12345678\xe2\x82", 8},   {"\xc3", 0},             /* truncated */
-      {"\x80", 0},               {"\xe2\x28\xa1", 0},
+  struct {
+    const char *s;
+    size_t at;
+  } bad[] = {
+      {"\xff", 0},
+      {"ab\xfe", 2},
+      {"\xc0\xaf", 0}, /* overlong */
+      {"\xe0\x80\xaf", 0},
+      {"\xed\xa0\x80", 0}, /* surrogate */
+      {"\xf4\x90\x80\x80", 0},
+      {"\xf5\x80\x80\x80", 0}, /* > U+10FFFF */
+      {"12345678\xe2\x82", 8},
+      {"\xc3", 0}, /* truncated */
+      {"\x80", 0},
+      {"\xe2\x28\xa1", 0},
   };
   for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
     cr_assert_eq(valid_text(bad[i].s, strlen(bad[i].s), &at), VALID_UTF8, "case %zu", i);
@@ -83,8 +92,8 @@ Test(wirecheck, valid_request_passes_with_id_op_and_estimate) {
   uint8_t *b = pack_request(&q, &n);
   wirecheck_result res;
   precis_error err = {0};
-  cr_assert_eq(wirecheck_message(&precis__v1__request__descriptor, b, n, NULL, &res, &err), 0,
-               "%s", err.msg);
+  cr_assert_eq(wirecheck_message(&precis__v1__request__descriptor, b, n, NULL, &res, &err), 0, "%s",
+               err.msg);
   cr_assert_eq(res.id, 77);
   cr_assert_eq(res.oneof_field, PRECIS__V1__REQUEST__OP_UPSERT);
   cr_assert_gt(res.decoded, sizeof(Precis__V1__Request) + sizeof(Precis__V1__Point));
@@ -97,15 +106,14 @@ Test(wirecheck, nul_and_utf8_named_by_path) {
   const uint8_t drop[] = {0x08, 0x01, 0x72, 0x07, 0x0a, 0x05, 'a', 0, 'z', 'z', 'z'};
   precis_error err = {0};
   wirecheck_result res;
-  cr_assert_eq(wirecheck_message(&precis__v1__request__descriptor, drop, sizeof drop, NULL,
-                                 &res, &err),
-               PRECIS_E_INVALID_ARGUMENT);
+  cr_assert_eq(
+      wirecheck_message(&precis__v1__request__descriptor, drop, sizeof drop, NULL, &res, &err),
+      PRECIS_E_INVALID_ARGUMENT);
   cr_assert_str_eq(err.msg, "drop_collection.name contains a NUL byte at offset 1");
   cr_assert_eq(res.id, 1);
   /* upsert{points[1].text = ff} */
   const uint8_t up[] = {0x8a, 0x01, 0x09, 0x12, 0x00, 0x12, 0x03, 0x1a, 0x01, 0xff, 0x0a, 0x00};
-  cr_assert_eq(wirecheck_message(&precis__v1__request__descriptor, up, sizeof up, NULL, NULL,
-                                 &err),
+  cr_assert_eq(wirecheck_message(&precis__v1__request__descriptor, up, sizeof up, NULL, NULL, &err),
                PRECIS_E_INVALID_ARGUMENT);
   cr_assert_str_eq(err.msg, "upsert.points[1].text is not valid UTF-8 at offset 0");
   /* protobuf-c alone accepts both and truncates the first */
@@ -133,14 +141,13 @@ Test(wirecheck, repeated_limits_and_decoded_bound) {
                PRECIS_E_OUT_OF_RANGE);
   cr_assert_str_eq(err.msg, "retrieve.link_kinds: more than 3 elements (limit 3)");
   rq[2] = 3 * 3; /* three kinds: fine */
-  cr_assert_eq(wirecheck_message(&precis__v1__request__descriptor, rq, n - 3, &rules, NULL,
-                                 &err),
+  cr_assert_eq(wirecheck_message(&precis__v1__request__descriptor, rq, n - 3, &rules, NULL, &err),
                0, "%s", err.msg);
   /* packed ids: 11 one-byte varints exceed the default 10 */
   uint8_t get[] = {0x92, 0x01, 0x0d, 0x12, 0x0b, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1};
-  cr_assert_eq(wirecheck_message(&precis__v1__request__descriptor, get, sizeof get, &rules,
-                                 NULL, &err),
-               PRECIS_E_OUT_OF_RANGE);
+  cr_assert_eq(
+      wirecheck_message(&precis__v1__request__descriptor, get, sizeof get, &rules, NULL, &err),
+      PRECIS_E_OUT_OF_RANGE);
   cr_assert_str_eq(err.msg, "get.ids: more than 10 elements (limit 10)");
   /* 1000 empty points: each a whole Point struct once decoded */
   size_t np = 1000;
@@ -166,30 +173,33 @@ Test(wirecheck, repeated_limits_and_decoded_bound) {
 }
 
 Test(wirecheck, malformed_is_protocol) {
-  const struct { const char *b; size_t n; } cases[] = {
-      {"\x08", 1},                 /* truncated varint */
-      {"\x72\x05\x0a", 3},         /* length past the end */
-      {"\x0b", 1},                 /* group */
-      {"\x0d\x01\x02\x03\x04", 5}, /* id (varint) as fixed32 */
+  const struct {
+    const char *b;
+    size_t n;
+  } cases[] = {
+      {"\x08", 1},                     /* truncated varint */
+      {"\x72\x05\x0a", 3},             /* length past the end */
+      {"\x0b", 1},                     /* group */
+      {"\x0d\x01\x02\x03\x04", 5},     /* id (varint) as fixed32 */
       {"\x92\x01\x03\x12\x01\x80", 6}, /* truncated packed varint */
   };
   for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
     precis_error err = {0};
-    cr_assert_eq(wirecheck_message(&precis__v1__request__descriptor,
-                                   (const uint8_t *)cases[i].b, cases[i].n, NULL, NULL, &err),
+    cr_assert_eq(wirecheck_message(&precis__v1__request__descriptor, (const uint8_t *)cases[i].b,
+                                   cases[i].n, NULL, NULL, &err),
                  PRECIS_E_PROTOCOL, "case %zu: %s", i, err.msg);
   }
   /* nesting: a chain of retrieve messages is cut at max_depth */
   wirecheck_rules r = {.max_depth = 2};
   const uint8_t deep[] = {0x8a, 0x01, 0x04, 0x12, 0x02, 0x1a, 0x00};
   precis_error err = {0};
-  cr_assert_eq(wirecheck_message(&precis__v1__request__descriptor, deep, sizeof deep, &r, NULL,
-                                 &err),
-               0, "%s", err.msg);
+  cr_assert_eq(
+      wirecheck_message(&precis__v1__request__descriptor, deep, sizeof deep, &r, NULL, &err), 0,
+      "%s", err.msg);
   r.max_depth = 1;
-  cr_assert_eq(wirecheck_message(&precis__v1__request__descriptor, deep, sizeof deep, &r, NULL,
-                                 &err),
-               PRECIS_E_PROTOCOL);
+  cr_assert_eq(
+      wirecheck_message(&precis__v1__request__descriptor, deep, sizeof deep, &r, NULL, &err),
+      PRECIS_E_PROTOCOL);
 }
 
 /* ---- index specs ---- */
@@ -197,21 +207,24 @@ Test(wirecheck, malformed_is_protocol) {
 Test(ann_spec, families_and_bounds) {
   precis_error err = {0};
   ann_cost c;
-  const char *ok[] = {"Flat", "HNSW2", "HNSW128", "HNSW32,Flat", "IVF1,Flat",
-                      "IVF65536,Flat", "IVF16,PQ8", "IVF16,PQ8x4", "IVF16,SQ8",
-                      "IVF16,SQfp16", "PQ4", "PQ4x12", "SQ4", "SQ6", "SQ8", "SQfp16"};
+  const char *ok[] = {"Flat",      "HNSW2",         "HNSW128",   "HNSW32,Flat",
+                      "IVF1,Flat", "IVF65536,Flat", "IVF16,PQ8", "IVF16,PQ8x4",
+                      "IVF16,SQ8", "IVF16,SQfp16",  "PQ4",       "PQ4x12",
+                      "SQ4",       "SQ6",           "SQ8",       "SQfp16"};
   for (size_t i = 0; i < sizeof ok / sizeof ok[0]; i++)
     cr_assert_eq(ann_spec_check(64, ok[i], &c, &err), 0, "%s: %s", ok[i], err.msg);
-  const char *range[] = {"HNSW1", "HNSW129", "HNSW999999999", "HNSW9999999999,Flat",
-                         "IVF0,Flat", "IVF65537,Flat", "PQ3", "PQ128", "PQ4x13", "PQ4x0"};
+  const char *range[] = {"HNSW1",     "HNSW129",       "HNSW999999999", "HNSW9999999999,Flat",
+                         "IVF0,Flat", "IVF65537,Flat", "PQ3",           "PQ128",
+                         "PQ4x13",    "PQ4x0"};
   for (size_t i = 0; i < sizeof range / sizeof range[0]; i++)
-    cr_assert_eq(ann_spec_check(64, range[i], &c, &err), PRECIS_E_OUT_OF_RANGE, "%s: %s",
-                 range[i], err.msg);
-  const char *bad[] = {"", "LSH", "IDMap,Flat", "HNSW32,PQ8", "Flat,Flat", "IVF16",
-                       "IVF16,LSH", "PCA32,Flat", "SQ7", "HNSW", "flat", "HNSW32 "};
+    cr_assert_eq(ann_spec_check(64, range[i], &c, &err), PRECIS_E_OUT_OF_RANGE, "%s: %s", range[i],
+                 err.msg);
+  const char *bad[] = {"",          "LSH",   "IDMap,Flat", "HNSW32,PQ8",
+                       "Flat,Flat", "IVF16", "IVF16,LSH",  "PCA32,Flat",
+                       "SQ7",       "HNSW",  "flat",       "HNSW32 "};
   for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
-    cr_assert_eq(ann_spec_check(64, bad[i], &c, &err), PRECIS_E_INVALID_ARGUMENT, "%s: %s",
-                 bad[i], err.msg);
+    cr_assert_eq(ann_spec_check(64, bad[i], &c, &err), PRECIS_E_INVALID_ARGUMENT, "%s: %s", bad[i],
+                 err.msg);
   /* estimates: Flat stores the floats; HNSW adds links; IVF has centroids */
   cr_assert_eq(ann_spec_check(64, "Flat", &c, &err), 0);
   cr_assert_eq(c.per_vector_bytes, 256);
@@ -235,8 +248,7 @@ Test(ann_spec, budget_refuses_adds) {
   cr_assert_not_null(strstr(err.msg, "--max-index-memory"));
   ann_destroy(a);
   /* a spec FAISS would take but Precis bounds never reaches FAISS */
-  cr_assert_eq(ann_create(4, ANN_METRIC_L2, "HNSW999999999,Flat", &a, &err),
-               PRECIS_E_OUT_OF_RANGE);
+  cr_assert_eq(ann_create(4, ANN_METRIC_L2, "HNSW999999999,Flat", &a, &err), PRECIS_E_OUT_OF_RANGE);
   cr_assert_null(a);
 }
 
@@ -253,9 +265,9 @@ Test(wirecheck, envelope_reads_the_top_level_only) {
   cr_assert_eq(res.id, 1);
   cr_assert_eq(res.oneof_field, PRECIS__V1__REQUEST__OP_DROP_COLLECTION);
   cr_assert_eq(res.decoded, 0);
-  cr_assert_eq(wirecheck_message(&precis__v1__request__descriptor, drop, sizeof drop, NULL, NULL,
-                                 &err),
-               PRECIS_E_INVALID_ARGUMENT);
+  cr_assert_eq(
+      wirecheck_message(&precis__v1__request__descriptor, drop, sizeof drop, NULL, NULL, &err),
+      PRECIS_E_INVALID_ARGUMENT);
   /* a length past the end, a truncated varint, field number 0, a group */
   const uint8_t past[] = {0x08, 0x01, 0x72, 0x09, 0x0a, 0x05, 'a'};
   const uint8_t trunc[] = {0x08, 0xff};
@@ -264,7 +276,8 @@ Test(wirecheck, envelope_reads_the_top_level_only) {
   const struct {
     const uint8_t *p;
     size_t n;
-  } bad[] = {{past, sizeof past}, {trunc, sizeof trunc}, {zero, sizeof zero}, {group, sizeof group}};
+  } bad[] = {
+      {past, sizeof past}, {trunc, sizeof trunc}, {zero, sizeof zero}, {group, sizeof group}};
   for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
     cr_assert_eq(wirecheck_envelope(bad[i].p, bad[i].n, &res, &err), PRECIS_E_PROTOCOL, "case %zu",
                  i);
