@@ -106,18 +106,18 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
       const uint8_t *p = NULL;
       uint32_t n = 0;
       int nx = frame_reader_next(&r, &p, &n);
-      if (nx == 1) {
+      if (nx == PRECIS_OK && p) {
         assert(!err);
         assert(n <= eff_max);
         consumed += FRAME_HEADER_BYTES + (size_t)n;
         roundtrip(p, n);
         continue;
       }
-      if (nx < 0) {
-        assert(-nx == PRECIS_E_FRAME_TOO_LARGE);
-        err = -nx;
+      if (nx != PRECIS_OK) {
+        assert(nx == PRECIS_E_FRAME_TOO_LARGE);
+        err = nx;
       } else {
-        assert(nx == 0);
+        assert(n == 0);
       }
       break;
     }

@@ -102,7 +102,9 @@ int frame_reader_feed(frame_reader *r, const void *data, size_t len) {
 }
 
 int frame_reader_next(frame_reader *r, const uint8_t **payload, uint32_t *len) {
-  if (r->err) return -r->err;
+  *payload = NULL;
+  *len = 0;
+  if (r->err) return r->err;
   size_t pending = r->end - r->start;
   if (pending == 0) {
     r->start = r->end = 0; /* the previous payload is invalidated now */
@@ -111,19 +113,19 @@ int frame_reader_next(frame_reader *r, const uint8_t **payload, uint32_t *len) {
       r->buf = NULL;
       r->cap = 0;
     }
-    return 0;
+    return PRECIS_OK;
   }
-  if (pending < FRAME_HEADER_BYTES) return 0;
+  if (pending < FRAME_HEADER_BYTES) return PRECIS_OK;
   uint32_t n = frame_get_header(r->buf + r->start);
   if (n > r->max_frame) {
     r->err = PRECIS_E_FRAME_TOO_LARGE;
-    return -r->err;
+    return r->err;
   }
-  if (pending - FRAME_HEADER_BYTES < n) return 0;
-  *payload = r->buf + r->start + FRAME_HEADER_BYTES;
+  if (pending - FRAME_HEADER_BYTES < n) return PRECIS_OK;
+  *payload = r->buf + r->start + FRAME_HEADER_BYTES; /* never NULL: the header precedes it */
   *len = n;
   r->start += FRAME_HEADER_BYTES + (size_t)n;
-  return 1;
+  return PRECIS_OK;
 }
 
 int frame_encode(const struct ProtobufCMessage *msg, uint32_t max_frame, uint8_t **out,

@@ -37,9 +37,10 @@ void frame_reader_init(frame_reader *r, uint32_t max_frame);
 void frame_reader_free(frame_reader *r);
 /* Append len bytes. Returns 0, NO_MEMORY, or the sticky error. */
 int frame_reader_feed(frame_reader *r, const void *data, size_t len);
-/* 1: a frame is ready (*payload, *len set); 0: more bytes needed;
- * PRECIS_E_FRAME_TOO_LARGE (negated as -code) on an oversized header.
- * Returns -err once in the error state. */
+/* The next frame: PRECIS_OK with *payload non-NULL (also for an empty
+ * frame) and *len set when one is complete, PRECIS_OK with *payload NULL
+ * when more bytes are needed; PRECIS_E_FRAME_TOO_LARGE on an oversized
+ * header, and the sticky error on every later call. */
 int frame_reader_next(frame_reader *r, const uint8_t **payload, uint32_t *len);
 /* Bytes buffered but not yet returned as frames. */
 size_t frame_reader_pending(const frame_reader *r);

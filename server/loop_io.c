@@ -315,11 +315,11 @@ void loop_conn_pump(loop *L, srv_conn *c) {
       const uint8_t *p;
       uint32_t n;
       int rc = frame_reader_next(&c->rd, &p, &n);
-      if (rc == 0) {
+      if (rc == PRECIS_OK && !p) {
         need_bytes = true;
         break;
       }
-      if (rc < 0) {
+      if (rc != PRECIS_OK) {
         char msg[128];
         uint32_t want = frame_reader_announced(&c->rd);
         if (s_preauth(L, c))

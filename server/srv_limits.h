@@ -26,9 +26,6 @@
 /* ---- connections (moved from include/precis/limits.h: server tuning is
  * not part of the installed API) ---- */
 #define SRV_DEFAULT_MAX_CONNECTIONS 1024 /* --max-connections */
-/* Requests of one connection in progress at most (the loop stops reading
- * it beyond this; docs/PROTOCOL.md, flow control). */
-#define SRV_MAX_INFLIGHT_PER_CONN 4096
 /* list_snapshots returns at most this many (server/snapshot.c). */
 #define SRV_MAX_SNAPSHOTS_LISTED 4096
 /* --max-read-rate: bytes per second one connection may send once its burst
@@ -47,8 +44,8 @@
 /* Requests of one connection with the workers at once (queued or running;
  * the rest wait undecoded in its buffer): the shared FIFO work queue then
  * holds at most this many jobs of any one client ahead of another's, which
- * bounds how long one pipelining client can delay the others. At most
- * SRV_MAX_INFLIGHT_PER_CONN. */
+ * bounds how long one pipelining client can delay the others
+ * (docs/PROTOCOL.md, flow control). */
 #define SRV_CONN_MAX_INFLIGHT 8
 
 /* Responses up to this size may be sent by the worker that made them when

@@ -292,21 +292,20 @@ int precis__read_some(precis_conn *c, precis_error *err) {
 int precis__next_response(precis_conn *c, Precis__V1__Response **resp, precis_error *err) {
   const uint8_t *payload = NULL;
   uint32_t len = 0;
+  *resp = NULL;
   int r = frame_reader_next(&c->rd, &payload, &len);
-  if (r == 0) return 0;
-  if (r < 0) {
+  if (r != PRECIS_OK) {
     c->broken = 1;
-    precis__fail(c, err, -r, "bad response frame: %s", precis_strerror(-r));
-    return r;
+    return precis__fail(c, err, r, "bad response frame: %s", precis_strerror(r));
   }
+  if (!payload) return PRECIS_OK;
   Precis__V1__Response *m = precis__v1__response__unpack(NULL, len, payload);
   if (!m) {
     c->broken = 1;
-    precis__fail(c, err, PRECIS_E_PROTOCOL, "cannot decode a response of %u bytes", len);
-    return -PRECIS_E_PROTOCOL;
+    return precis__fail(c, err, PRECIS_E_PROTOCOL, "cannot decode a response of %u bytes", len);
   }
   *resp = m;
-  return 1;
+  return PRECIS_OK;
 }
 
 int precis__status_error(precis_conn *c, const Precis__V1__Response *resp, precis_error *err) {
@@ -341,9 +340,9 @@ int precis__call(precis_conn *c, Precis__V1__Request *req, Precis__V1__Response_
 
   for (;;) {
     Precis__V1__Response *m = NULL;
-    int got = precis__next_response(c, &m, err);
-    if (got < 0) return -got;
-    if (got == 0) {
+    rc = precis__next_response(c, &m, err);
+    if (rc != PRECIS_OK) return rc;
+    if (!m) {
       rc = wait_fd(c, POLLIN, deadline, err);
       if (rc != PRECIS_OK) return rc;
       rc = precis__read_some(c, err);

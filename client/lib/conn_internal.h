@@ -70,8 +70,9 @@ int precis__write_some(precis_conn *c, const uint8_t *buf, size_t len, size_t *w
 /* Read what the socket has now into the frame reader. Returns OK (possibly
  * having read nothing), or CONNECTION on EOF / error. */
 int precis__read_some(precis_conn *c, precis_error *err);
-/* Decode the next complete buffered frame into *resp (1), none buffered
- * (0), or a negative status on a frame / decode error (recorded). */
+/* Decode the next complete buffered frame into *resp: PRECIS_OK with *resp
+ * set (caller frees), PRECIS_OK with *resp NULL when none is buffered, or
+ * the status of a frame / decode error (recorded; the connection broken). */
 int precis__next_response(precis_conn *c, Precis__V1__Response **resp, precis_error *err);
 /* Record the server status of `resp` as an error; returns its code. */
 int precis__status_error(precis_conn *c, const Precis__V1__Response *resp, precis_error *err);

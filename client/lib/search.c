@@ -169,9 +169,9 @@ static void batch_record(batch *b, size_t i, const Precis__V1__Response *resp) {
 static int batch_drain(batch *b, int *progress, precis_error *err) {
   for (;;) {
     Precis__V1__Response *m = NULL;
-    int got = precis__next_response(b->c, &m, err);
-    if (got < 0) return -got;
-    if (got == 0) return PRECIS_OK;
+    int rc = precis__next_response(b->c, &m, err);
+    if (rc != PRECIS_OK) return rc;
+    if (!m) return PRECIS_OK;
     if (m->id == 0) { /* the server could not parse one of our requests */
       int code = precis__status_error(b->c, m, err);
       precis__response_free(m);

@@ -74,12 +74,12 @@ static inline Precis__V1__Response *rc_recv(rconn *c) {
     const uint8_t *p;
     uint32_t n;
     int r = frame_reader_next(&c->rd, &p, &n);
-    if (r == 1) {
+    cr_assert_eq(r, PRECIS_OK);
+    if (p) {
       Precis__V1__Response *resp = precis__v1__response__unpack(NULL, n, p);
       cr_assert_not_null(resp, "undecodable response");
       return resp;
     }
-    cr_assert_eq(r, 0);
     uint8_t buf[65536];
     ssize_t got = recv(c->fd, buf, sizeof buf, 0);
     if (got < 0 && errno == EINTR) continue;

@@ -1,5 +1,6 @@
 /* test_frame.c: the frame codec (proto/frame.h), bytes only. */
 #include <criterion/criterion.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -22,6 +23,13 @@ static uint8_t *make_stream(int n, size_t *len) {
   }
   *len = off;
   return s;
+}
+
+/* frame_reader_next on a healthy reader: true when a frame is ready
+ * (*p then non-NULL), false when more bytes are needed (*p NULL). */
+static bool next_ready(frame_reader *r, const uint8_t **p, uint32_t *pl) {
+  cr_assert_eq(frame_reader_next(r, p, pl), PRECIS_OK);
+  return *p != NULL;
 }
 
 static void check_frame(int i, const uint8_t *p, uint32_t len) {
@@ -50,9 +58,7 @@ Test(frame, byte_at_a_time) {
     cr_assert_eq(frame_reader_feed(&r, s + i, 1), 0);
     const uint8_t *p;
     uint32_t pl;
-    int rc;
-    while ((rc = frame_reader_next(&r, &p, &pl)) == 1) check_frame(got++, p, pl);
-    cr_assert_eq(rc, 0);
+    while (next_ready(&r, &p, &pl)) check_frame(got++, p, pl);
   }
   cr_assert_eq(got, 50);
   cr_assert_eq(frame_reader_pending(&r), 0);
@@ -69,9 +75,8 @@ Test(frame, all_at_once_many_frames) {
   cr_assert_eq(frame_reader_pending(&r), len);
   const uint8_t *p;
   uint32_t pl;
-  int got = 0, rc;
-  while ((rc = frame_reader_next(&r, &p, &pl)) == 1) check_frame(got++, p, pl);
-  cr_assert_eq(rc, 0);
+  int got = 0;
+  while (next_ready(&r, &p, &pl)) check_frame(got++, p, pl);
   cr_assert_eq(got, 1000);
   cr_assert_eq(frame_reader_pending(&r), 0);
   frame_reader_free(&r);
@@ -92,7 +97,7 @@ Test(frame, odd_chunks) {
     step = step * 3 % 101 + 1;
     const uint8_t *p;
     uint32_t pl;
-    while (frame_reader_next(&r, &p, &pl) == 1) check_frame(got++, p, pl);
+    while (next_ready(&r, &p, &pl)) check_frame(got++, p, pl);
   }
   cr_assert_eq(got, 300);
   frame_reader_free(&r);
@@ -105,15 +110,15 @@ Test(frame, zero_length_frames) {
   frame_reader_init(&r, 16);
   const uint8_t *p;
   uint32_t pl = 99;
-  cr_assert_eq(frame_reader_next(&r, &p, &pl), 0, "empty reader");
+  cr_assert(!next_ready(&r, &p, &pl), "empty reader");
   cr_assert_eq(frame_reader_feed(&r, s, 2), 0);
-  cr_assert_eq(frame_reader_next(&r, &p, &pl), 0, "partial header");
+  cr_assert(!next_ready(&r, &p, &pl), "partial header");
   cr_assert_eq(frame_reader_feed(&r, s + 2, 10), 0);
   for (int i = 0; i < 3; i++) {
-    cr_assert_eq(frame_reader_next(&r, &p, &pl), 1);
+    cr_assert(next_ready(&r, &p, &pl));
     cr_assert_eq(pl, 0);
   }
-  cr_assert_eq(frame_reader_next(&r, &p, &pl), 0);
+  cr_assert(!next_ready(&r, &p, &pl));
   frame_reader_free(&r);
 }
 
@@ -126,10 +131,10 @@ Test(frame, partial_payload_waits) {
   const uint8_t *p;
   uint32_t pl;
   cr_assert_eq(frame_reader_feed(&r, s, 13), 0);
-  cr_assert_eq(frame_reader_next(&r, &p, &pl), 0);
+  cr_assert(!next_ready(&r, &p, &pl));
   cr_assert_eq(frame_reader_pending(&r), 13);
   cr_assert_eq(frame_reader_feed(&r, s + 13, 1), 0);
-  cr_assert_eq(frame_reader_next(&r, &p, &pl), 1);
+  cr_assert(next_ready(&r, &p, &pl));
   cr_assert_eq(pl, 10);
   cr_assert_eq(memcmp(p, s + 4, 10), 0);
   frame_reader_free(&r);
@@ -144,7 +149,7 @@ Test(frame, exact_limit_accepted) {
   const uint8_t *p;
   uint32_t pl;
   cr_assert_eq(frame_reader_feed(&r, s, sizeof s), 0);
-  cr_assert_eq(frame_reader_next(&r, &p, &pl), 1);
+  cr_assert(next_ready(&r, &p, &pl));
   cr_assert_eq(pl, 16);
   frame_reader_free(&r);
 }
@@ -159,14 +164,17 @@ Test(frame, oversized_is_sticky) {
   uint32_t pl;
   /* header arrives in two parts: no verdict before it is complete */
   cr_assert_eq(frame_reader_feed(&r, s, 3), 0);
-  cr_assert_eq(frame_reader_next(&r, &p, &pl), 0);
+  cr_assert(!next_ready(&r, &p, &pl));
   cr_assert_eq(frame_reader_feed(&r, s + 3, 5), 0);
-  cr_assert_eq(frame_reader_next(&r, &p, &pl), -PRECIS_E_FRAME_TOO_LARGE);
+  cr_assert_eq(frame_reader_next(&r, &p, &pl), PRECIS_E_FRAME_TOO_LARGE);
+  cr_assert_null(p);
   cr_assert_eq(r.err, PRECIS_E_FRAME_TOO_LARGE);
   /* sticky: more bytes and more calls keep failing */
   cr_assert_eq(frame_reader_feed(&r, s + 4, 4), PRECIS_E_FRAME_TOO_LARGE);
-  cr_assert_eq(frame_reader_next(&r, &p, &pl), -PRECIS_E_FRAME_TOO_LARGE);
-  cr_assert_eq(frame_reader_next(&r, &p, &pl), -PRECIS_E_FRAME_TOO_LARGE);
+  cr_assert_eq(frame_reader_next(&r, &p, &pl), PRECIS_E_FRAME_TOO_LARGE);
+  cr_assert_null(p);
+  cr_assert_eq(frame_reader_next(&r, &p, &pl), PRECIS_E_FRAME_TOO_LARGE);
+  cr_assert_null(p);
   frame_reader_free(&r);
 }
 
@@ -179,7 +187,8 @@ Test(frame, oversized_huge_header_no_alloc) {
   cr_assert_eq(frame_reader_feed(&r, s, 4), 0);
   /* a second feed refuses to buffer behind the oversized header */
   cr_assert_eq(frame_reader_feed(&r, s, 4), PRECIS_E_FRAME_TOO_LARGE);
-  cr_assert_eq(frame_reader_next(&r, &p, &pl), -PRECIS_E_FRAME_TOO_LARGE);
+  cr_assert_eq(frame_reader_next(&r, &p, &pl), PRECIS_E_FRAME_TOO_LARGE);
+  cr_assert_null(p);
   cr_assert_leq(r.cap, 4096);
   frame_reader_free(&r);
 }
@@ -195,9 +204,10 @@ Test(frame, frames_after_good_then_oversized) {
   const uint8_t *p;
   uint32_t pl;
   cr_assert_eq(frame_reader_feed(&r, s, sizeof s), 0);
-  cr_assert_eq(frame_reader_next(&r, &p, &pl), 1, "good frame first");
+  cr_assert(next_ready(&r, &p, &pl), "good frame first");
   cr_assert_eq(pl, 2);
-  cr_assert_eq(frame_reader_next(&r, &p, &pl), -PRECIS_E_FRAME_TOO_LARGE);
+  cr_assert_eq(frame_reader_next(&r, &p, &pl), PRECIS_E_FRAME_TOO_LARGE);
+  cr_assert_null(p);
   frame_reader_free(&r);
 }
 
@@ -233,7 +243,7 @@ Test(frame, encode_roundtrip_request) {
   cr_assert_eq(frame_reader_feed(&r, buf + 5, blen - 5), 0);
   const uint8_t *p;
   uint32_t pl;
-  cr_assert_eq(frame_reader_next(&r, &p, &pl), 1);
+  cr_assert(next_ready(&r, &p, &pl));
   Precis__V1__Request *d = precis__v1__request__unpack(NULL, pl, p);
   cr_assert_not_null(d);
   cr_assert_eq(d->id, req.id);
@@ -286,15 +296,15 @@ Test(frame, large_buffer_released_when_empty) {
   cr_assert_eq(frame_reader_feed(&r, s, FRAME_HEADER_BYTES + n), 0);
   const uint8_t *p;
   uint32_t pl;
-  cr_assert_eq(frame_reader_next(&r, &p, &pl), 1);
+  cr_assert(next_ready(&r, &p, &pl));
   cr_assert_eq(pl, n);
   cr_assert_geq(r.cap, n);
-  cr_assert_eq(frame_reader_next(&r, &p, &pl), 0);
+  cr_assert(!next_ready(&r, &p, &pl));
   cr_assert_eq(r.cap, 0, "the big buffer is released once drained");
   /* and the reader still works */
   uint8_t z[4] = {0};
   cr_assert_eq(frame_reader_feed(&r, z, 4), 0);
-  cr_assert_eq(frame_reader_next(&r, &p, &pl), 1);
+  cr_assert(next_ready(&r, &p, &pl));
   cr_assert_eq(pl, 0);
   frame_reader_free(&r);
   free(s);
