@@ -15,6 +15,7 @@
 #include "ann.h"
 
 #include <errno.h>
+#include <stdatomic.h>
 #include <fcntl.h>
 #include <float.h>
 #include <limits.h>
@@ -247,6 +248,10 @@ int ann_spec_check(uint32_t dim, const char *spec, ann_cost *cost, precis_error 
   return spec_bad(err, spec);
 }
 
+static atomic_long ann_fail_adds = -1;
+
+void ann_debug_fail_adds_after(long countdown) { atomic_store(&ann_fail_adds, countdown); }
+
 void ann_set_budget(ann *a, uint64_t bytes) {
   if (a) a->budget = bytes;
 }
@@ -340,6 +345,11 @@ int ann_add(ann *a, size_t n, const float *x, precis_error *err) {
   if (!a || (n && !x))
     return precis_error_set(err, PRECIS_E_INVALID_ARGUMENT, "ann_add: NULL argument");
   if (n == 0) return PRECIS_OK;
+  long f = atomic_load(&ann_fail_adds);
+  if (f >= 0) {
+    if (f == 0) return precis_error_set(err, PRECIS_E_INTERNAL, "ann_add: injected failure");
+    atomic_fetch_sub(&ann_fail_adds, 1);
+  }
   if (!faiss_Index_is_trained(a->idx))
     return precis_error_set(err, PRECIS_E_INVALID_ARGUMENT, "index must be trained before adding");
   /* HNSW stores labels as int; keep every index type to that range. */

@@ -65,6 +65,10 @@ int ann_spec_check(uint32_t dim, const char *spec, ann_cost *cost, precis_error 
 /* Refuse (OUT_OF_RANGE) adds that would take the index's estimated memory
  * past `bytes`; 0 = no limit (the default). */
 void ann_set_budget(ann *a, uint64_t bytes);
+/* Test hook (fault injection), process-wide: after `countdown` more
+ * successful ann_add calls, every ann_add fails with PRECIS_E_INTERNAL;
+ * -1 disables. Never set in production. */
+void ann_debug_fail_adds_after(long countdown);
 /* 0 when n more vectors fit the budget, else OUT_OF_RANGE with a message. */
 int ann_check_room(const ann *a, size_t n, precis_error *err);
 

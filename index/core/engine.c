@@ -318,6 +318,8 @@ void engine_storage_stats_get(engine *e, engine_storage_stats *o) {
 
 const char *engine_faiss_build(void) { return ann_faiss_build(); }
 
+void engine_debug_fail_index_adds_after(long countdown) { ann_debug_fail_adds_after(countdown); }
+
 void engine_debug_fail_writes_after(engine *e, long countdown) {
   store_debug_fail_writes_after(e->st, countdown);
 }

@@ -480,6 +480,11 @@ const char *engine_faiss_build(void);
  * the database (store_debug_fail_writes_after); -1 disables. Never set in
  * production. */
 void engine_debug_fail_writes_after(engine *e, long countdown);
+/* Test hook (fault injection), process-wide: after `countdown` more
+ * successful insertions into an ANN index, every insertion fails (the
+ * RocksDB writes still succeed; ann_debug_fail_adds_after); -1 disables.
+ * Never set in production. */
+void engine_debug_fail_index_adds_after(long countdown);
 
 #ifdef __cplusplus
 }

@@ -484,3 +484,42 @@ Test(upkeep, links_in_one_batch_deduplicate_on_exact_keys) {
   reopen();
   cr_assert_eq(describe("l").links, 1);
 }
+
+/* Issue 12, item 5: when the index cannot take the vectors of a durable
+ * write and the fallback rebuild fails too, the index is dropped: `count`
+ * and the live map agree, every point (old and new) is still found by an
+ * exact scan of the store, and the next write rebuilds the index. */
+Test(upkeep, failed_fallback_rebuild_drops_the_index_and_keeps_every_point) {
+  const uint32_t dim = 8;
+  create("f", dim, "Flat");
+  float *v = tu_random_vectors(40, dim, 21, 1);
+  put("f", v, dim, 0, 20, 20);
+  cr_assert_eq(describe("f").ann_total, 20);
+  engine_debug_fail_index_adds_after(0);   /* the insertion and the rebuild fail */
+  put("f", v + 20 * dim, dim, 20, 10, 10); /* durable: the upsert succeeds */
+  engine_debug_fail_index_adds_after(-1);
+  engine_collection_info in = describe("f");
+  cr_assert_eq(in.count, 30);
+  cr_assert_eq(in.ann_total, 0, "the out-of-step index was dropped");
+  cr_assert_gt(log_count("failed"), 0, "the failure is logged");
+  for (int pass = 0; pass < 3; pass++) {
+    /* pass 0: no index (store scan); 1: after the next write rebuilt it;
+     * 2: after reopen */
+    if (pass == 1) put("f", v + 30 * dim, dim, 30, 1, 1);
+    if (pass == 2) reopen();
+    uint64_t n = pass == 0 ? 30 : 31;
+    cr_assert_eq(describe("f").count, n);
+    if (pass > 0) cr_assert_eq(describe("f").ann_total, n, "pass %d: index rebuilt", pass);
+    for (uint64_t id = 0; id < n; id++) {
+      engine_hit h[1];
+      size_t nh = 0;
+      precis_error err;
+      cr_assert_eq(engine_search(E, "f", v + id * dim, dim, 1, NULL, h, &nh, &err), PRECIS_OK, "%s",
+                   err.msg);
+      cr_assert_eq(nh, 1);
+      cr_assert_eq(h[0].id, id, "pass %d: point %llu not found by its own vector", pass,
+                   (unsigned long long)id);
+    }
+  }
+  free(v);
+}
