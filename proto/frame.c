@@ -128,6 +128,24 @@ int frame_reader_next(frame_reader *r, const uint8_t **payload, uint32_t *len) {
   return PRECIS_OK;
 }
 
+uint8_t *frame_reader_take(frame_reader *r, const uint8_t *payload) {
+  uintptr_t at = (uintptr_t)payload, lo = (uintptr_t)r->buf;
+  if (!r->buf || at < lo || at > lo + r->start) return NULL; /* not this buffer's */
+  size_t left = r->end - r->start;
+  uint8_t *nb = NULL;
+  if (left) {
+    nb = malloc(left);
+    if (!nb) return NULL;
+    memcpy(nb, r->buf + r->start, left);
+  }
+  uint8_t *old = r->buf;
+  r->buf = nb;
+  r->cap = left;
+  r->start = 0;
+  r->end = left;
+  return old;
+}
+
 int frame_encode(const struct ProtobufCMessage *msg, uint32_t max_frame, uint8_t **out,
                  size_t *out_len) {
   if (!max_frame) max_frame = PRECIS_DEFAULT_MAX_FRAME;

@@ -42,6 +42,13 @@ int frame_reader_feed(frame_reader *r, const void *data, size_t len);
  * when more bytes are needed; PRECIS_E_FRAME_TOO_LARGE on an oversized
  * header, and the sticky error on every later call. */
 int frame_reader_next(frame_reader *r, const uint8_t **payload, uint32_t *len);
+/* Hand the buffer holding `payload` (the frame frame_reader_next returned
+ * last) to the caller, who frees it with free(); payload stays valid inside
+ * it. The reader keeps a copy of the bytes buffered after that frame (at
+ * most what the last feeds added past it). NULL (nothing changed) when
+ * payload is not in the buffer or memory runs out. Lets a server hand a
+ * large request to a worker without copying it. */
+uint8_t *frame_reader_take(frame_reader *r, const uint8_t *payload);
 /* Bytes buffered but not yet returned as frames. */
 size_t frame_reader_pending(const frame_reader *r);
 /* 1 when the buffered bytes start a frame that is not complete yet (the

@@ -35,15 +35,13 @@ static void run(void *ctx, srv_job *job) {
     precis_error err = {0};
     int crc = srv_check_request(job->frame, job->frame_len, &chk, &err);
     if (crc) {
-      free(job->frame);
-      job->frame = NULL;
+      srv_job_free_frame(job);
       job->code = crc;
       if (srv_encode_status(job->id, crc, err.msg, &job->out, &job->out_len)) job->out = NULL;
       return;
     }
     job->req = precis__v1__request__unpack(&srv_pb_alloc, job->frame_len, job->frame);
-    free(job->frame);
-    job->frame = NULL;
+    srv_job_free_frame(job);
     if (!job->req) {
       job->code = PRECIS_E_PROTOCOL;
       if (srv_encode_status(job->id, job->code,

@@ -196,22 +196,29 @@ static void handle_frame(loop *L, srv_conn *c, const uint8_t *p, uint32_t n) {
     return;
   }
   if (to_worker && chk.oneof_field != 0 && n > SRV_DECODE_INLINE) {
-    /* decode on a worker: the loop only copies the bytes, so a large batch
-     * does not stall the other connections while protobuf-c allocates */
+    /* decode on a worker: the loop hands over the frame reader's buffer
+     * (or, failing that, copies the bytes), so a large batch stalls the
+     * other connections neither while protobuf-c allocates nor while
+     * megabytes are copied into fresh pages */
     atomic_fetch_add(&s->st.requests, 1);
-    uint8_t *copy = malloc(n);
-    srv_job *job = copy ? calloc(1, sizeof *job) : NULL;
+    srv_job *job = calloc(1, sizeof *job);
     if (job) {
-      memcpy(copy, p, n);
-      job->frame = copy;
+      job->frame_buf = frame_reader_take(&c->rd, p);
+      if (job->frame_buf) {
+        job->frame = (uint8_t *)p;
+      } else if ((job->frame = malloc(n))) {
+        memcpy(job->frame, p, n);
+      }
+    }
+    if (job && job->frame) {
       job->frame_len = n;
       job->id = chk.id;
       job->mem = chk.decoded + n;
       job->bulk = true;
       if (push_job(L, c, job)) return;
-      free(job);
     }
-    free(copy);
+    if (job) srv_job_free_frame(job);
+    free(job);
     loop_reply_status(L, c, chk.id, PRECIS_E_BUSY, NULL);
     return;
   }

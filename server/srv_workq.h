@@ -29,7 +29,9 @@ typedef struct srv_job {
   uint8_t *frame;           /* or the undecoded request, malloc'd: the
                                  * worker decodes it (large frames) */
   size_t frame_len;
-  uint8_t *out; /* encoded response frame, malloc'd */
+  uint8_t *frame_buf; /* the allocation holding `frame` when it is not
+                       * frame itself (taken from the frame reader) */
+  uint8_t *out;       /* encoded response frame, malloc'd */
   size_t out_len;
   int code;     /* response status code */
   uint64_t id;  /* the request id (for a BUSY substitute) */
@@ -66,6 +68,8 @@ srv_job *srv_workq_stop(srv_workq *q);
 /* Free the queue (after srv_workq_stop). */
 void srv_workq_destroy(srv_workq *q);
 
+/* Free the job's undecoded request (frame, frame_buf). */
+void srv_job_free_frame(srv_job *job);
 /* Free a job and what it owns. */
 void srv_job_free(srv_job *job);
 

@@ -36,10 +36,15 @@ static void pb_free(void *ctx, void *p) {
 }
 ProtobufCAllocator srv_pb_alloc = {pb_alloc, pb_free, NULL};
 
+void srv_job_free_frame(srv_job *job) {
+  free(job->frame_buf ? job->frame_buf : job->frame);
+  job->frame = job->frame_buf = NULL;
+}
+
 void srv_job_free(srv_job *job) {
   if (!job) return;
   if (job->req) precis__v1__request__free_unpacked(job->req, &srv_pb_alloc);
-  free(job->frame);
+  srv_job_free_frame(job);
   free(job->out);
   free(job);
 }

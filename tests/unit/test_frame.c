@@ -309,3 +309,42 @@ Test(frame, large_buffer_released_when_empty) {
   frame_reader_free(&r);
   free(s);
 }
+
+/* frame_reader_take hands the buffer of the frame just returned to the
+ * caller (the payload stays valid in it) and keeps the bytes after that
+ * frame: taking every other frame of a stream fed in odd-sized chunks still
+ * yields every frame intact, in order. A pointer outside the buffer is
+ * refused. */
+Test(frame, take_hands_over_the_buffer_and_keeps_the_rest) {
+  size_t len;
+  uint8_t *s = make_stream(300, &len);
+  frame_reader r;
+  frame_reader_init(&r, 1024);
+  const uint8_t *p;
+  uint32_t pl;
+  int got = 0, taken = 0;
+  for (size_t off = 0; off < len;) {
+    size_t chunk = len - off < 37 ? len - off : 37;
+    cr_assert_eq(frame_reader_feed(&r, s + off, chunk), PRECIS_OK);
+    off += chunk;
+    while (next_ready(&r, &p, &pl)) {
+      if (got % 2 == 0) {
+        uint8_t *own = frame_reader_take(&r, p);
+        cr_assert_not_null(own);
+        check_frame(got, p, pl); /* still valid: it lives in `own` */
+        free(own);
+        taken++;
+      } else {
+        check_frame(got, p, pl);
+      }
+      got++;
+    }
+  }
+  cr_assert_eq(got, 300);
+  cr_assert_eq(taken, 150);
+  cr_assert_eq(frame_reader_pending(&r), 0);
+  uint8_t other = 0;
+  cr_assert_null(frame_reader_take(&r, &other));
+  frame_reader_free(&r);
+  free(s);
+}
