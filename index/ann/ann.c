@@ -252,6 +252,13 @@ static atomic_long ann_fail_adds = -1;
 
 void ann_debug_fail_adds_after(long countdown) { atomic_store(&ann_fail_adds, countdown); }
 
+int ann_set_cost_spec(ann *a, const char *spec, precis_error *err) {
+  ann_cost cost;
+  int rc = ann_spec_check(ann_dim(a), spec, &cost, err);
+  if (rc == PRECIS_OK) a->cost = cost;
+  return rc;
+}
+
 void ann_set_budget(ann *a, uint64_t bytes) {
   if (a) a->budget = bytes;
 }

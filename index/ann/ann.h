@@ -65,6 +65,10 @@ int ann_spec_check(uint32_t dim, const char *spec, ann_cost *cost, precis_error 
 /* Refuse (OUT_OF_RANGE) adds that would take the index's estimated memory
  * past `bytes`; 0 = no limit (the default). */
 void ann_set_budget(ann *a, uint64_t bytes);
+/* Give an index loaded from disk the cost estimate of `spec` (the factory
+ * string it was built from), so that its budget applies again
+ * (ann_check_room); an unparsable spec is refused as by ann_create. */
+int ann_set_cost_spec(ann *a, const char *spec, precis_error *err);
 /* Test hook (fault injection), process-wide: after `countdown` more
  * successful ann_add calls, every ann_add fails with PRECIS_E_INTERNAL;
  * -1 disables. Never set in production. */

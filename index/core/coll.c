@@ -411,7 +411,7 @@ static int load_saved(coll *c, char *why, size_t whylen) {
   const char *spec = !c->auto_spec    ? c->cfg.index_spec
                      : ann_is_flat(a) ? UPKEEP_AUTO_SMALL
                                       : UPKEEP_AUTO_LARGE;
-  if ((rc = upkeep_set_params(c, a, spec, &e))) {
+  if ((rc = upkeep_adopt_loaded(c, a, spec, &e))) {
     snprintf(why, whylen, "index parameters: %s", e.msg);
     ann_destroy(a);
     return rc;

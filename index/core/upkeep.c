@@ -37,6 +37,18 @@ int upkeep_new_ann(const coll *c, const char *spec, ann **out, precis_error *err
   return rc;
 }
 
+int upkeep_adopt_loaded(const coll *c, ann *a, const char *spec, precis_error *err) {
+  int rc = ann_set_cost_spec(a, spec, err);
+  if (rc == PRECIS_OK) rc = upkeep_set_params(c, a, spec, err);
+  if (rc == PRECIS_OK) ann_set_budget(a, c->eopts ? c->eopts->max_index_bytes : 0);
+  if (rc == PRECIS_OK && ann_check_room(a, 0, NULL) != PRECIS_OK && c->log)
+    c->log(c->log_ctx, COLL_LOG_WARN,
+           "collection %s: its index (%llu vectors) is over the index memory budget; writes "
+           "that grow it are refused",
+           c->name, (unsigned long long)ann_ntotal(a));
+  return rc;
+}
+
 uint64_t upkeep_train_at(const coll *c) { return c->train_at ? c->train_at : UPKEEP_TRAIN_FIRST; }
 
 static uint64_t now_ms(void) {

@@ -52,6 +52,10 @@ int upkeep_new_ann(const coll *c, const char *spec, ann **out, precis_error *err
 /* Apply the collection's efConstruction/efSearch (HNSW) or nprobe (IVF) to
  * an index of `spec` (new, rebuilt or loaded); other specs take none. */
 int upkeep_set_params(const coll *c, ann *a, const char *spec, precis_error *err);
+/* An index loaded from disk, built from `spec`: its parameters, its cost
+ * estimate and the memory budget (engine_options.max_index_bytes), as a
+ * new index gets them. */
+int upkeep_adopt_loaded(const coll *c, ann *a, const char *spec, precis_error *err);
 /* The count at which an untrained collection next tries to train. */
 uint64_t upkeep_train_at(const coll *c);
 

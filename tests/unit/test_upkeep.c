@@ -21,7 +21,7 @@ static char *dir;
 static engine *E;
 static char logbuf[1 << 16];
 static pthread_mutex_t log_mu = PTHREAD_MUTEX_INITIALIZER;
-static uint64_t save_ops, save_ms;
+static uint64_t save_ops, save_ms, max_index;
 
 static void capture(void *ctx, int level, const char *msg) {
   (void)ctx;
@@ -45,6 +45,7 @@ static void open_engine(void) {
   o.log = capture;
   o.save_every_ops = save_ops;
   o.save_every_ms = save_ms;
+  o.max_index_bytes = max_index;
   precis_error err;
   cr_assert_eq(engine_open(dir, &o, &E, &err), PRECIS_OK, "engine_open: %s", err.msg);
 }
@@ -54,6 +55,7 @@ static void setup(void) {
   logbuf[0] = 0;
   save_ops = 0;
   save_ms = 0;
+  max_index = 0;
   open_engine();
 }
 static void teardown(void) {
@@ -521,5 +523,35 @@ Test(upkeep, failed_fallback_rebuild_drops_the_index_and_keeps_every_point) {
                    (unsigned long long)id);
     }
   }
+  free(v);
+}
+
+/* The index memory budget applies to an index loaded from disk as to a new
+ * one: reopened under a budget its 1,000 vectors already exceed, the
+ * collection refuses writes that would grow it (and says so in the log),
+ * still answers searches, and takes writes again once the budget allows. */
+Test(upkeep, index_budget_applies_to_a_loaded_index) {
+  const uint32_t dim = 8;
+  create("b", dim, "Flat");
+  float *v = tu_random_vectors(1001, dim, 5, 1);
+  put("b", v, dim, 0, 1000, 500);
+  max_index = 500 * dim * sizeof(float); /* room for about 500 Flat vectors */
+  reopen();
+  cr_assert_eq(describe("b").ann_total, 1000, "the saved index was loaded");
+  cr_assert_gt(log_count("over the index memory budget"), 0);
+  engine_point_in p = {1000, v + 1000 * dim, dim, NULL, 0, NULL, 0, 1};
+  precis_error err;
+  cr_assert_eq(engine_upsert(E, "b", &p, 1, &err), PRECIS_E_OUT_OF_RANGE);
+  cr_assert(strstr(err.msg, "budget"), "%s", err.msg);
+  engine_hit h[1];
+  size_t nh = 0;
+  cr_assert_eq(engine_search(E, "b", v + 7 * dim, dim, 1, NULL, h, &nh, &err), PRECIS_OK, "%s",
+               err.msg);
+  cr_assert_eq(nh, 1);
+  cr_assert_eq(h[0].id, 7);
+  max_index = 0;
+  reopen();
+  cr_assert_eq(engine_upsert(E, "b", &p, 1, &err), PRECIS_OK, "%s", err.msg);
+  cr_assert_eq(describe("b").count, 1001);
   free(v);
 }
