@@ -101,7 +101,7 @@ build() {
     readers) srcs=(fuzz/fuzz_readers.c client/cli/readers.c client/cli/readers_jsonl.c); libs=(-ljansson -lm) ;;
     dispatch)
       srcs=(fuzz/fuzz_dispatch.c server/dispatch.c server/config.c
-            server/metrics.c server/snapshot.c server/dispatch_filter.c server/dispatch_retrieve.c "${WIRE[@]}" "${ENGINE_C[@]}" "${ENGINE_CXX[@]}")
+            server/metrics.c server/net.c server/snapshot.c server/dispatch_filter.c server/dispatch_retrieve.c "${WIRE[@]}" "${ENGINE_C[@]}" "${ENGINE_CXX[@]}")
       libs=(-lrocksdb -ljansson -luring -lprotobuf-c -lmicrohttpd -lroaring $FAISS_LIBS -lm)
       link=$CXX ;;
   esac

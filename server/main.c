@@ -17,6 +17,7 @@
 #include "file.h"
 #include "srv.h"
 #include "srv_log.h"
+#include "srv_net.h"
 #include "srv_loop.h"
 #include "srv_metrics.h"
 
@@ -71,37 +72,10 @@ static int load_token(srv_server *s, const char *path) {
 }
 
 static int open_listener(const srv_config *cfg, int *port_out) {
-  struct addrinfo hints, *res = NULL;
-  memset(&hints, 0, sizeof hints);
-  hints.ai_family = AF_UNSPEC;
-  hints.ai_socktype = SOCK_STREAM;
-  hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV;
   char portstr[16];
   snprintf(portstr, sizeof portstr, "%d", cfg->port);
-  int rc = getaddrinfo(cfg->listen, portstr, &hints, &res);
-  if (rc != 0) {
-    srv_error("cannot resolve listen address %s: %s", cfg->listen, gai_strerror(rc));
-    return -1;
-  }
-  int fd = -1, err = 0;
-  for (struct addrinfo *ai = res; ai; ai = ai->ai_next) {
-    fd = socket(ai->ai_family, ai->ai_socktype | SOCK_CLOEXEC, ai->ai_protocol);
-    if (fd < 0) {
-      err = errno;
-      continue;
-    }
-    int one = 1;
-    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
-    if (bind(fd, ai->ai_addr, ai->ai_addrlen) == 0 && listen(fd, 1024) == 0) break;
-    err = errno;
-    close(fd);
-    fd = -1;
-  }
-  freeaddrinfo(res);
-  if (fd < 0) {
-    srv_error("cannot listen on %s:%d: %s", cfg->listen, cfg->port, strerror(err));
-    return -1;
-  }
+  int fd = srv_listen_tcp("listen address", cfg->listen, portstr, 1024);
+  if (fd < 0) return -1;
   struct sockaddr_storage ss;
   socklen_t sl = sizeof ss;
   char host[INET6_ADDRSTRLEN] = "?";

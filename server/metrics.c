@@ -18,6 +18,7 @@
 #include "precis.pb-c.h"
 #include "srv.h"
 #include "srv_log.h"
+#include "srv_net.h"
 
 #define M_MAX_OPS          128                        /* Request.op field numbers below this */
 #define M_STATUS_SLOTS     (PRECIS__STATUS_COUNT + 1) /* the last one: unknown codes */
@@ -424,34 +425,8 @@ static int open_socket(const char *addr, int *port_out) {
     port = c + 1;
   }
   if (!*host || !*port) goto bad;
-  struct addrinfo hints = {0}, *res = NULL;
-  hints.ai_family = AF_UNSPEC;
-  hints.ai_socktype = SOCK_STREAM;
-  hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV;
-  int rc = getaddrinfo(host, port, &hints, &res);
-  if (rc) {
-    srv_error("metrics: cannot resolve %s: %s", addr, gai_strerror(rc));
-    return -1;
-  }
-  int fd = -1, err = 0;
-  for (struct addrinfo *ai = res; ai; ai = ai->ai_next) {
-    fd = socket(ai->ai_family, ai->ai_socktype | SOCK_CLOEXEC, ai->ai_protocol);
-    if (fd < 0) {
-      err = errno;
-      continue;
-    }
-    int one = 1;
-    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
-    if (bind(fd, ai->ai_addr, ai->ai_addrlen) == 0 && listen(fd, 64) == 0) break;
-    err = errno;
-    close(fd);
-    fd = -1;
-  }
-  freeaddrinfo(res);
-  if (fd < 0) {
-    srv_error("metrics: cannot listen on %s: %s", addr, strerror(err));
-    return -1;
-  }
+  int fd = srv_listen_tcp("metrics", host, port, 64);
+  if (fd < 0) return -1;
   struct sockaddr_storage ss;
   socklen_t sl = sizeof ss;
   *port_out = 0;
