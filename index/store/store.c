@@ -20,9 +20,28 @@ struct store {
   atomic_long fail_after;
 };
 
+/* A batch keeps its operations in its own buffer and hands them to RocksDB
+ * in store_write, sorted by (family, key) between range deletes: a
+ * memtable's skip list inserts keys that follow each other at little cost
+ * (its splice is reused), where the random order in which a batch's edges
+ * are made costs a full search per key. The sort is stable, so operations
+ * on one key keep their order; a range delete is a barrier nothing crosses.
+ * Out of memory while buffering marks the batch failed (store_write says
+ * NO_MEMORY), since the put/delete calls return nothing. */
+typedef struct {
+  uint8_t cf, kind; /* kind: 0 put, 1 delete, 2 delete range (val = end) */
+  uint32_t kl, vl;
+  size_t off; /* key at data + off, value (or range end) right after */
+  size_t seq; /* insertion order: ties keep it */
+} store_op;
+
 struct store_batch {
   store *s;
-  rocksdb_writebatch_t *wb;
+  store_op *ops;
+  size_t nops, cap;
+  char *data;
+  size_t len, dcap;
+  bool oom;
 };
 
 struct store_iter {
@@ -130,28 +149,99 @@ store_batch *store_batch_create(store *s) {
   store_batch *b = calloc(1, sizeof *b);
   if (!b) return NULL;
   b->s = s;
-  b->wb = rocksdb_writebatch_create();
   return b;
 }
 
 void store_batch_destroy(store_batch *b) {
   if (!b) return;
-  rocksdb_writebatch_destroy(b->wb);
+  free(b->ops);
+  free(b->data);
   free(b);
+}
+
+static void batch_add(store_batch *b, store_cf cf, int kind, const void *k, size_t kl,
+                      const void *v, size_t vl) {
+  if (b->oom) return;
+  if (kl > UINT32_MAX || vl > UINT32_MAX) {
+    b->oom = true;
+    return;
+  }
+  if (b->nops == b->cap) {
+    size_t cap = b->cap ? 2 * b->cap : 64;
+    store_op *o = realloc(b->ops, cap * sizeof *o);
+    if (!o) {
+      b->oom = true;
+      return;
+    }
+    b->ops = o;
+    b->cap = cap;
+  }
+  if (b->dcap - b->len < kl + vl) {
+    size_t cap = b->dcap ? 2 * b->dcap : 4096;
+    while (cap - b->len < kl + vl) cap *= 2;
+    char *d = realloc(b->data, cap);
+    if (!d) {
+      b->oom = true;
+      return;
+    }
+    b->data = d;
+    b->dcap = cap;
+  }
+  if (kl) memcpy(b->data + b->len, k, kl);
+  if (vl) memcpy(b->data + b->len + kl, v, vl);
+  b->ops[b->nops] =
+      (store_op){(uint8_t)cf, (uint8_t)kind, (uint32_t)kl, (uint32_t)vl, b->len, b->nops};
+  b->nops++;
+  b->len += kl + vl;
 }
 
 void store_batch_put(store_batch *b, store_cf cf, const void *k, size_t kl, const void *v,
                      size_t vl) {
-  rocksdb_writebatch_put_cf(b->wb, b->s->cf[cf], k, kl, v, vl);
+  batch_add(b, cf, 0, k, kl, v, vl);
 }
 void store_batch_delete(store_batch *b, store_cf cf, const void *k, size_t kl) {
-  rocksdb_writebatch_delete_cf(b->wb, b->s->cf[cf], k, kl);
+  batch_add(b, cf, 1, k, kl, NULL, 0);
 }
 void store_batch_delete_range(store_batch *b, store_cf cf, const void *begin, size_t bl,
                               const void *end, size_t el) {
-  rocksdb_writebatch_delete_range_cf(b->wb, b->s->cf[cf], begin, bl, end, el);
+  batch_add(b, cf, 2, begin, bl, end, el);
 }
-size_t store_batch_count(const store_batch *b) { return (size_t)rocksdb_writebatch_count(b->wb); }
+size_t store_batch_count(const store_batch *b) { return b->nops; }
+
+static int op_cmp(const void *pa, const void *pb, void *data) {
+  const store_op *a = pa, *b = pb;
+  const char *d = data;
+  if (a->cf != b->cf) return a->cf < b->cf ? -1 : 1;
+  size_t n = a->kl < b->kl ? a->kl : b->kl;
+  int c = memcmp(d + a->off, d + b->off, n);
+  if (c) return c;
+  if (a->kl != b->kl) return a->kl < b->kl ? -1 : 1;
+  return a->seq < b->seq ? -1 : a->seq > b->seq;
+}
+
+/* The RocksDB batch of b's operations, sorted between range deletes; NULL
+ * when out of memory. */
+static rocksdb_writebatch_t *batch_build(store *s, store_batch *b) {
+  size_t from = 0;
+  for (size_t i = 0; i <= b->nops; i++) {
+    if (i < b->nops && b->ops[i].kind != 2) continue;
+    if (i - from > 1) qsort_r(b->ops + from, i - from, sizeof *b->ops, op_cmp, b->data);
+    from = i + 1;
+  }
+  rocksdb_writebatch_t *wb = rocksdb_writebatch_create();
+  if (!wb) return NULL;
+  for (size_t i = 0; i < b->nops; i++) {
+    const store_op *o = &b->ops[i];
+    const char *k = b->data + o->off;
+    if (o->kind == 0)
+      rocksdb_writebatch_put_cf(wb, s->cf[o->cf], k, o->kl, k + o->kl, o->vl);
+    else if (o->kind == 1)
+      rocksdb_writebatch_delete_cf(wb, s->cf[o->cf], k, o->kl);
+    else
+      rocksdb_writebatch_delete_range_cf(wb, s->cf[o->cf], k, o->kl, k + o->kl, o->vl);
+  }
+  return wb;
+}
 
 void store_debug_fail_writes_after(store *s, long countdown) {
   atomic_store(&s->fail_after, countdown);
@@ -163,8 +253,13 @@ int store_write(store *s, store_batch *b, precis_error *err) {
     if (f == 0) return precis_error_set(err, PRECIS_E_IO, "write: injected I/O error");
     atomic_fetch_sub(&s->fail_after, 1);
   }
+  if (b->oom)
+    return precis_error_set(err, PRECIS_E_NO_MEMORY, "write: batch of %zu operations", b->nops);
+  rocksdb_writebatch_t *wb = batch_build(s, b);
+  if (!wb) return precis_error_set(err, PRECIS_E_NO_MEMORY, "write");
   char *rerr = NULL;
-  rocksdb_write(s->db, s->wopts, b->wb, &rerr);
+  rocksdb_write(s->db, s->wopts, wb, &rerr);
+  rocksdb_writebatch_destroy(wb);
   if (rerr) return store__err(rerr, err, "write");
   return PRECIS_OK;
 }
