@@ -50,46 +50,7 @@
 #include "precis/precis.h"
 #include "srvproc.h"
 
-#define AB_DIM      100
-#define AB_K        10
-#define AB_MAX_LIST 16
-#define AB_COLL     "glove"
-#define AB_WARM     20
-
-typedef struct {
-  size_t n, nq;
-  float *base, *q;
-  int32_t *gt; /* nq x 100 */
-} ab_data;
-
-typedef struct {
-  uint32_t m, ef; /* ef 0 = exact */
-  double recall, qps, cpu_qps, p50_ms, p99_ms;
-  double rpc1_qps, rpcN_qps, rpc1_recall, rpcN_recall, rpc1_p50_ms;
-  double rpcP_qps, rpcP_recall; /* one connection, pipelined */
-  double hn_recall, hn_qps;     /* hnswlib in-process, same M/efC/ef */
-  double hn_cpu_qps;            /* the same per thread-CPU second */
-  int has_rpc, has_hn;
-} ab_row;
-
-typedef struct {
-  uint32_t m;
-  double upsert_s, rebuild_s;
-  uint64_t ann_total;
-  double hn_build_s; /* hnswlib insert time, 0 = not run */
-} ab_build;
-
-static double ab_recall(const ab_data *d, size_t qi, const uint64_t *ids, size_t n) {
-  const int32_t *g = d->gt + qi * 100;
-  size_t hit = 0;
-  for (size_t i = 0; i < n; i++)
-    for (int j = 0; j < AB_K; j++)
-      if ((int64_t)ids[i] == g[j]) {
-        hit++;
-        break;
-      }
-  return (double)hit / AB_K;
-}
+#include "ann.h"
 
 static int ab_sweep_inproc(engine *e, const ab_data *d, uint32_t ef, size_t nq, ab_row *row,
                            double *lat) {
@@ -119,155 +80,6 @@ static int ab_sweep_inproc(engine *e, const ab_data *d, uint32_t ef, size_t nq, 
 fail:
   fprintf(stderr, "precis-bench ann: search: %s\n", err.msg);
   return -1;
-}
-
-/* ---- RPC ---- */
-
-typedef struct {
-  const ab_data *d;
-  int port;
-  uint32_t ef;
-  size_t from, to;
-  double recall;
-  double *lat; /* may be NULL */
-  int rc;
-} ab_job;
-
-static void *ab_rpc_worker(void *arg) {
-  ab_job *j = arg;
-  precis_conn *c = NULL;
-  precis_error err;
-  j->rc = -1;
-  if (precis_connect("127.0.0.1", (uint16_t)j->port, NULL, 60000, &c, &err)) {
-    fprintf(stderr, "precis-bench ann: connect: %s\n", err.msg);
-    return NULL;
-  }
-  precis_search_opts o = {.exact = j->ef == 0, .ef_search = j->ef};
-  precis_hit hits[AB_K];
-  uint64_t ids[AB_K];
-  size_t nh;
-  j->recall = 0;
-  for (size_t i = j->from; i < j->to; i++) {
-    uint64_t a = bench_now_ns();
-    if (precis_search(c, AB_COLL, j->d->q + i * AB_DIM, AB_DIM, AB_K, &o, hits, &nh, &err)) {
-      fprintf(stderr, "precis-bench ann: rpc search: %s\n", err.msg);
-      precis_close(c);
-      return NULL;
-    }
-    if (j->lat) j->lat[i - j->from] = (double)(bench_now_ns() - a) / 1e6;
-    for (size_t k = 0; k < nh; k++) ids[k] = hits[k].id;
-    j->recall += ab_recall(j->d, i, ids, nh);
-  }
-  precis_close(c);
-  j->rc = 0;
-  return NULL;
-}
-
-/* All queries over `conns` connections (threads); QPS and mean recall. */
-static int ab_rpc_run(const ab_data *d, int port, uint32_t ef, size_t nq, int conns, double *qps,
-                      double *recall, double *lat) {
-  ab_job jobs[64];
-  pthread_t th[64];
-  if (conns > 64) conns = 64;
-  /* warm-up on one connection */
-  ab_job w = {.d = d, .port = port, .ef = ef, .from = 0, .to = nq < AB_WARM ? nq : AB_WARM};
-  ab_rpc_worker(&w);
-  if (w.rc) return -1;
-  uint64_t t0 = bench_now_ns();
-  for (int i = 0; i < conns; i++) {
-    jobs[i] = (ab_job){.d = d,
-                       .port = port,
-                       .ef = ef,
-                       .from = nq * (size_t)i / (size_t)conns,
-                       .to = nq * (size_t)(i + 1) / (size_t)conns,
-                       .lat = conns == 1 ? lat : NULL};
-    if (pthread_create(&th[i], NULL, ab_rpc_worker, &jobs[i])) return -1;
-  }
-  int rc = 0;
-  double rec = 0;
-  for (int i = 0; i < conns; i++) {
-    pthread_join(th[i], NULL);
-    rc |= jobs[i].rc;
-    rec += jobs[i].recall;
-  }
-  uint64_t t1 = bench_now_ns();
-  *qps = (double)nq / ((double)(t1 - t0) / 1e9);
-  *recall = rec / (double)nq;
-  return rc;
-}
-
-/* All queries pipelined on one connection (precis_search_batch). */
-static int ab_rpc_pipelined(const ab_data *d, int port, uint32_t ef, size_t nq, double *qps,
-                            double *recall) {
-  precis_conn *c = NULL;
-  precis_error err;
-  if (precis_connect("127.0.0.1", (uint16_t)port, NULL, 60000, &c, &err)) {
-    fprintf(stderr, "precis-bench ann: connect: %s\n", err.msg);
-    return -1;
-  }
-  precis_search_opts o = {.exact = ef == 0, .ef_search = ef};
-  precis_hit *hits = malloc(nq * AB_K * sizeof *hits);
-  size_t *nh = malloc(nq * sizeof *nh);
-  int *st = malloc(nq * sizeof *st);
-  int rc = -1;
-  if (!hits || !nh || !st) goto out;
-  size_t warm = nq < AB_WARM ? nq : AB_WARM;
-  if (precis_search_batch(c, AB_COLL, d->q, warm, AB_DIM, AB_K, &o, hits, nh, st, &err)) goto fail;
-  uint64_t t0 = bench_now_ns();
-  if (precis_search_batch(c, AB_COLL, d->q, nq, AB_DIM, AB_K, &o, hits, nh, st, &err)) goto fail;
-  *qps = (double)nq / ((double)(bench_now_ns() - t0) / 1e9);
-  double rec = 0;
-  uint64_t ids[AB_K];
-  for (size_t i = 0; i < nq; i++) {
-    for (size_t j = 0; j < nh[i]; j++) ids[j] = hits[i * AB_K + j].id;
-    rec += ab_recall(d, i, ids, nh[i]);
-  }
-  *recall = rec / (double)nq;
-  rc = 0;
-  goto out;
-fail:
-  fprintf(stderr, "precis-bench ann: pipelined search: %s\n", err.msg);
-out:
-  free(hits);
-  free(nh);
-  free(st);
-  precis_close(c);
-  return rc;
-}
-
-static int ab_rpc(const char *dir, const ab_data *d, size_t nq, int conns, ab_row *rows,
-                  size_t nrows, double *lat, char *note, size_t notelen) {
-  const char *bin = getenv("PRECISD"); /* as srvproc_start chooses it */
-  if (!bin || !*bin) bin = PRECIS_BUILD_DIR "/precisd";
-  if (access(bin, X_OK)) {
-    snprintf(note, notelen, "%s missing: RPC sweep skipped", bin);
-    return 1;
-  }
-  const char *extra[] = {"--log-level", "warn", NULL};
-  srvproc sp = {0};
-  int port = srvproc_start(dir, extra, &sp);
-  if (port <= 0) {
-    snprintf(note, notelen, "precisd did not start: RPC sweep skipped");
-    return 1;
-  }
-  int rc = 0;
-  for (size_t i = 0; i < nrows && !rc; i++) {
-    ab_row *r = &rows[i];
-    fprintf(stderr, "ann: RPC M=%u ef=%u\n", r->m, r->ef);
-    size_t n = r->ef == 0 ? (nq < 100 ? nq : 100) : nq;
-    if (ab_rpc_run(d, port, r->ef, n, 1, &r->rpc1_qps, &r->rpc1_recall, lat) ||
-        ab_rpc_run(d, port, r->ef, n, conns, &r->rpcN_qps, &r->rpcN_recall, NULL) ||
-        ab_rpc_pipelined(d, port, r->ef, n, &r->rpcP_qps, &r->rpcP_recall)) {
-      snprintf(note, notelen, "RPC search failed (see stderr)");
-      rc = -1;
-      break;
-    }
-    r->rpc1_p50_ms = bench_quantile(lat, n, 0.5);
-    r->has_rpc = 1;
-  }
-  srvproc_stop(&sp);
-  srvproc_cleanup(&sp);
-  return rc;
 }
 
 /* ---- hnswlib baseline ---- */
@@ -323,8 +135,9 @@ static int ab_remove_index(const char *dir) {
 }
 
 static int ab_one_m(const ab_data *d, uint32_t m, uint32_t efc, const uint32_t *efs, int nef,
-                    size_t nq, int rebuild, int rpc, int conns, int hnswlib, ab_build *b,
-                    ab_row *rows, double *lat, char *note, size_t notelen) {
+                    size_t nq, int rebuild, int rpc, int conns, const int *poll_us, int npoll,
+                    int hnswlib, ab_build *b, ab_row *rows, double *lat, char *note,
+                    size_t notelen) {
   precis_error err;
   engine *e = NULL;
   engine_options eo;
@@ -380,7 +193,8 @@ static int ab_one_m(const ab_data *d, uint32_t m, uint32_t efc, const uint32_t *
   if (rpc) {
     engine_close(e); /* saves the index for the server */
     e = NULL;
-    if (ab_rpc(dir, d, nq, conns, rows, (size_t)nef + 1, lat, note, notelen) < 0) rc = -1;
+    if (ab_rpc(dir, d, nq, conns, poll_us, npoll, rows, (size_t)nef + 1, lat, note, notelen) < 0)
+      rc = -1;
   }
   goto out;
 fail:
@@ -403,9 +217,17 @@ typedef struct {
 
 /* Recall and QPS of one series of a row: 0 in-process, 1 RPC one
  * connection, 2 RPC pipelined, 3 hnswlib, 4 in-process per thread-CPU
- * second, 5 hnswlib per thread-CPU second; 0 when the row lacks it. */
+ * second, 5 hnswlib per thread-CPU second, AB_SERIES_POLL + v RPC one
+ * connection at the vth --poll-us; 0 when the row lacks it. */
+#define AB_SERIES_POLL 6
 static int ab_series(const ab_row *r, int s, double *rec, double *qps) {
   if (!r->ef) return 0;
+  if (s >= AB_SERIES_POLL) { /* one in flight at the (s - AB_SERIES_POLL)th --poll-us */
+    if (r->rpc1_poll_qps[s - AB_SERIES_POLL] <= 0) return 0;
+    *rec = r->rpc1_poll_recall[s - AB_SERIES_POLL];
+    *qps = r->rpc1_poll_qps[s - AB_SERIES_POLL];
+    return 1;
+  }
   switch (s) {
     case 4:
       *rec = r->recall;
@@ -471,7 +293,52 @@ typedef struct {
   uint32_t efc;
   int conns, blas1;
   const char *rpc_note;
+  const int *poll_us;
+  int npoll;
 } ab_ctx;
+
+/* One connection, one query in flight, per precisd --poll-us value. */
+static void ab_poll_md(FILE *f, const ab_ctx *c, const ab_row *rows, size_t nrows) {
+  if (c->npoll < 2) return;
+  fprintf(f,
+          "One connection, one query in flight, per precisd `--poll-us` (best of %d "
+          "alternating rounds; ratio to in-process):\n\n| M | efSearch | recall@10 | "
+          "in-process QPS |",
+          AB_POLL_ROUNDS);
+  for (int v = 0; v < c->npoll; v++) fprintf(f, " poll %d us QPS | ratio |", c->poll_us[v]);
+  fprintf(f, "\n|---:|---:|---:|---:|");
+  for (int v = 0; v < c->npoll; v++) fprintf(f, "---:|---:|");
+  fprintf(f, "\n");
+  for (size_t i = 0; i < nrows; i++) {
+    const ab_row *r = &rows[i];
+    if (!r->ef || r->rpc1_poll_qps[0] <= 0) continue;
+    fprintf(f, "| %u | %u | %.4f | %.0f |", r->m, r->ef, r->recall, r->qps);
+    for (int v = 0; v < c->npoll; v++)
+      fprintf(f, " %.0f | %.2f |", r->rpc1_poll_qps[v], r->rpc1_poll_qps[v] / r->qps);
+    fprintf(f, "\n");
+  }
+  fprintf(f, "\nAt recall@10 = %.2f (interpolated as above):\n\n| M | in-process QPS |", AB_TARGET);
+  for (int v = 0; v < c->npoll; v++) fprintf(f, " poll %d us QPS | ratio |", c->poll_us[v]);
+  fprintf(f, "\n|---:|---:|");
+  for (int v = 0; v < c->npoll; v++) fprintf(f, "---:|---:|");
+  fprintf(f, "\n");
+  for (size_t i = 0; i < nrows;) {
+    size_t j = i;
+    while (j < nrows && rows[j].m == rows[i].m) j++;
+    ab_at in = ab_interp(rows + i, j - i, 0);
+    fprintf(f, "| %u | %.0f |", rows[i].m, in.qps);
+    for (int v = 0; v < c->npoll; v++) {
+      ab_at a = ab_interp(rows + i, j - i, AB_SERIES_POLL + v);
+      if (a.qps > 0 && in.qps > 0)
+        fprintf(f, " %.0f | %.2f |", a.qps, a.qps / in.qps);
+      else
+        fprintf(f, " - | - |");
+    }
+    fprintf(f, "\n");
+    i = j;
+  }
+  fprintf(f, "\n");
+}
 
 static void ab_markdown(FILE *f, const ab_ctx *c, const ab_build *b, size_t nb, const ab_row *rows,
                         size_t nrows) {
@@ -578,6 +445,7 @@ static void ab_markdown(FILE *f, const ab_ctx *c, const ab_build *b, size_t nb, 
     i = j;
   }
   fprintf(f, "\n");
+  ab_poll_md(f, c, rows, nrows);
   if (c->rpc_note && c->rpc_note[0]) fprintf(f, "RPC: %s\n\n", c->rpc_note);
 }
 
@@ -654,7 +522,10 @@ static void ab_usage(FILE *f) {
           "                        [--ef 16,24,32,48,64,96,128,192,256,384,512]\n"
           "                        [--m 16,32] [--efc 200] [--queries N] [--conns 4]\n"
           "                        [--no-rpc] [--rpc-all-m] [--no-rebuild] [--no-hnswlib]\n"
-          "                        [--out DIR]\n");
+          "                        [--poll-us 0,50] [--out DIR]\n"
+          "  --poll-us: precisd's --poll-us for the RPC routes; with several values the\n"
+          "  one-in-flight route is repeated for each, %d alternating rounds, best kept\n",
+          AB_POLL_ROUNDS);
 }
 
 int bench_ann(int argc, char **argv) {
@@ -662,6 +533,7 @@ int bench_ann(int argc, char **argv) {
   uint32_t efs[AB_MAX_LIST] = {16, 24, 32, 48, 64, 96, 128, 192, 256, 384, 512},
            ms[AB_MAX_LIST] = {16, 32};
   int nef = 11, nm = 2, rpc = 1, rpc_all = 0, rebuild = 1, conns = 4, hnswlib = 1;
+  int poll_us[AB_MAX_POLL], npoll = 0;
   uint32_t efc = 200;
   size_t maxq = 0;
   for (int i = 1; i < argc; i++) {
@@ -703,7 +575,15 @@ int bench_ann(int argc, char **argv) {
       maxq = strtoul(v, NULL, 10);
     else if (!strcmp(a, "--conns"))
       conns = atoi(v);
-    else if (!strcmp(a, "--out"))
+    else if (!strcmp(a, "--poll-us")) {
+      uint32_t pv[AB_MAX_POLL];
+      npoll = bench_parse_list(v, pv, AB_MAX_POLL);
+      for (int k = 0; k < npoll; k++) poll_us[k] = (int)(pv[k] > 10000 ? 10000 : pv[k]);
+      if (npoll < 1) {
+        ab_usage(stderr);
+        return 2;
+      }
+    } else if (!strcmp(a, "--out"))
       out = v;
     else {
       ab_usage(stderr);
@@ -746,8 +626,8 @@ int bench_ann(int argc, char **argv) {
   for (int i = 0; i < nm; i++) mmax = ms[i] > mmax ? ms[i] : mmax;
   for (int i = 0; i < nm; i++) {
     int do_rpc = rpc && (rpc_all || ms[i] == mmax);
-    if (ab_one_m(&d, ms[i], efc, efs, nef, d.nq, rebuild, do_rpc, conns, hnswlib, &b[i],
-                 rows + (size_t)i * (size_t)(nef + 1), lat, note, sizeof note))
+    if (ab_one_m(&d, ms[i], efc, efs, nef, d.nq, rebuild, do_rpc, conns, poll_us, npoll, hnswlib,
+                 &b[i], rows + (size_t)i * (size_t)(nef + 1), lat, note, sizeof note))
       goto done;
   }
   if (!rpc) snprintf(note, sizeof note, "skipped (--no-rpc)");
@@ -757,7 +637,9 @@ int bench_ann(int argc, char **argv) {
               .efc = efc,
               .conns = conns,
               .blas1 = blas1,
-              .rpc_note = note};
+              .rpc_note = note,
+              .poll_us = poll_us,
+              .npoll = npoll};
   size_t nrows = (size_t)nm * (size_t)(nef + 1);
   ab_markdown(stdout, &c, b, (size_t)nm, rows, nrows);
   rc = 0;

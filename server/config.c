@@ -66,6 +66,7 @@ void srv_config_init(srv_config *c) {
   c->max_read_rate = SRV_DEFAULT_MAX_READ_RATE;
   c->max_snapshots = SRV_DEFAULT_MAX_SNAPSHOTS;
   c->worker_send = 1;
+  c->poll_us = SRV_DEFAULT_POLL_US;
   c->max_conns_per_address = SRV_DEFAULT_MAX_CONNS_PER_ADDRESS;
 }
 
@@ -139,7 +140,10 @@ static const char usage_hardening[] =
     "  --max-snapshots N        snapshots kept in the snapshot directory\n"
     "                           (default 64; 0 = unlimited)\n"
     "  --worker-send 0|1        a worker sends a small response itself when\n"
-    "                           nothing else waits for the socket (default 1)\n";
+    "                           nothing else waits for the socket (default 1)\n"
+    "  --poll-us N              after handling I/O the loop polls for the next\n"
+    "                           completion this long before it sleeps (default 50;\n"
+    "                           0 = never poll)\n";
 
 /* 1 when key is not a hardening option, else 0 or -1 (reported). */
 static int apply_hardening(srv_config *c, const char *key, const char *v, const char *where) {
@@ -171,6 +175,9 @@ static int apply_hardening(srv_config *c, const char *key, const char *v, const 
   } else if (!strcmp(key, "worker-send")) {
     if (parse_long(v, 0, 1, &x)) goto bad;
     c->worker_send = (int)x;
+  } else if (!strcmp(key, "poll-us")) {
+    if (parse_long(v, 0, SRV_MAX_POLL_US, &x)) goto bad;
+    c->poll_us = (int)x;
   } else if (!strcmp(key, "max-snapshots")) {
     if (parse_long(v, 0, 1000000, &x)) goto bad;
     c->max_snapshots = (int)x;

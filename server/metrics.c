@@ -292,6 +292,14 @@ static void render_server(srv_metrics *m, mbuf *b) {
           atomic_load(&st->bytes_in));
   counter(b, "precis_sent_bytes_total", "Bytes written to client connections.",
           atomic_load(&st->bytes_out));
+  counter(b, "precis_loop_sleeps_total", "Times the event loop blocked waiting for I/O.",
+          atomic_load(&st->loop_sleeps));
+  counter(b, "precis_loop_poll_hits_total",
+          "Completions the event loop found while polling (--poll-us), each a wake-up saved.",
+          atomic_load(&st->loop_poll_hits));
+  counter(b, "precis_loop_poll_misses_total",
+          "Polls (--poll-us) that found nothing and ended in a sleep.",
+          atomic_load(&st->loop_poll_misses));
 }
 
 static void render_engine(srv_metrics *m, mbuf *b) {

@@ -52,6 +52,14 @@
  * the connection's socket is free (--worker-send; issue 13). */
 #define SRV_DIRECT_SEND_MAX (64u << 10)
 
+/* --poll-us: after the loop handled a receive, send, accept or worker
+ * completion it busy-polls its ring this long (yielding the CPU to any
+ * runnable thread) before it sleeps, so that the next request or completion
+ * of a busy connection does not pay a sleeping thread's wake-up (loop.c).
+ * An idle server does not poll. */
+#define SRV_DEFAULT_POLL_US 50
+#define SRV_MAX_POLL_US     10000
+
 /* Reads pause while a connection's unsent output or decoded in-flight
  * requests exceed these (resumed when drained). */
 #define SRV_OUT_HIGH           (8u << 20)

@@ -55,6 +55,8 @@ typedef struct loop {
   uint64_t reject_log_ms, reject_log_dropped;     /* and for refused connections */
   /* ---- wake-ups (issue 13), logged at shutdown ---- */
   uint64_t n_wait;         /* io_uring_submit_and_wait calls */
+  bool io_seen;            /* this iteration handled I/O or a completion */
+  uint64_t poll_until_us;  /* poll the ring until then (--poll-us); 0 = sleep */
   uint64_t n_efd;          /* completions of the workers' eventfd */
   uint64_t n_jobs, n_sent; /* jobs back; of those, answered by the worker */
 } loop;

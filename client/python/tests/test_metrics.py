@@ -160,3 +160,37 @@ def test_other_paths(msrv):
 def test_bad_metrics_address_fails_startup():
     with pytest.raises(RuntimeError, match="metrics-listen"):
         Server(args=["--metrics-listen", "no-port-here"])
+
+
+def poll_counters(args):
+    """(sleeps, poll hits, poll misses) after 200 health checks."""
+    s = Server(args=["--metrics-listen", "127.0.0.1:0", "--metrics-port-file", "METRICS"] + args)
+    try:
+        with precis.Client("127.0.0.1", s.port) as c:
+            for _ in range(200):
+                c.health()
+        _, text = scrape(metrics_port(s))
+        m = parse(text)
+        return tuple(value(m, n) for n in ("precis_loop_sleeps_total",
+                                           "precis_loop_poll_hits_total",
+                                           "precis_loop_poll_misses_total"))
+    finally:
+        assert s.stop() == 0, s.read_log()
+
+
+def test_poll_us_counts_every_poll():
+    # every iteration that handled I/O polls once: it finds a completion
+    # (hit) or gives up and sleeps (miss); 200 requests are at least 200
+    # receives, so at least 200 polls, whatever the timing
+    sleeps, hits, misses = poll_counters([])
+    assert hits + misses >= 200
+    assert sleeps >= 1
+    # --poll-us 0: the loop never polls
+    sleeps, hits, misses = poll_counters(["--poll-us", "0"])
+    assert hits == 0 and misses == 0
+    assert sleeps >= 1
+
+
+def test_poll_us_out_of_range_fails_startup():
+    with pytest.raises(RuntimeError, match="poll-us"):
+        Server(args=["--poll-us", "10001"])
