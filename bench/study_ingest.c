@@ -49,6 +49,9 @@ typedef struct {
   double bulk_up_s, bulk_graph_s; /* deferred kNN upkeep, then one rebuild */
   uint64_t ann_before, ann_saved, ann_rebuilt, knn_edges, disk_bytes, du_bytes;
   uint64_t rss0, rss_ingest, rss_graph;
+  /* after the graph rebuild: the engine's own accounting */
+  uint64_t index_bytes, graph_bytes, maps_bytes, memtable_bytes, cache_bytes;
+  int only_nosync; /* --only-nosync: runs 2 and 3 skipped */
   char spec_used[PRECIS_MAX_INDEX_SPEC_LEN + 1];
   int rpc_ok;
   char rpc_note[512];
@@ -126,6 +129,13 @@ static int ib_inproc(const float *base, size_t n, size_t batch, ib_res *r) {
   r->ann_before = info.ann_total;
   r->knn_edges = info.knn_edges;
   r->disk_bytes = info.disk_bytes;
+  r->index_bytes = info.index_bytes;
+  r->graph_bytes = info.graph_bytes;
+  r->maps_bytes = info.maps_bytes;
+  engine_storage_stats ss;
+  engine_storage_stats_get(e, &ss);
+  r->memtable_bytes = ss.memtable_bytes;
+  r->cache_bytes = ss.block_cache_bytes;
   snprintf(r->spec_used, sizeof r->spec_used, "%s",
            info.config.index_spec[0] ? info.config.index_spec : "auto");
   fprintf(stderr, "ingest: close / reopen ...\n");
@@ -154,6 +164,8 @@ static int ib_inproc(const float *base, size_t n, size_t batch, ib_res *r) {
   engine_close(e);
   e = NULL;
   bu_rmrf_free(dir);
+  dir = NULL;
+  if (r->only_nosync) return 0;
   /* run 2: sync_writes 1 */
   dir = bu_tmpdir("ingest");
   if (!dir) return -1;
@@ -286,14 +298,16 @@ static void ib_markdown(FILE *f, const ib_ctx *c, const ib_res *r) {
           "edges.\n\n",
           r->spec_used);
   fprintf(f, "| measurement | value |\n|---|---:|\n");
-  fprintf(f, "| upsert, sync_writes 1 (durable) | %.0f points/s (%.1f s) |\n", n / r->up_s_sync,
-          r->up_s_sync);
+  if (!r->only_nosync)
+    fprintf(f, "| upsert, sync_writes 1 (durable) | %.0f points/s (%.1f s) |\n", n / r->up_s_sync,
+            r->up_s_sync);
   fprintf(f, "| upsert, sync_writes 0 | %.0f points/s (%.1f s) |\n", n / r->up_s_nosync,
           r->up_s_nosync);
-  fprintf(f,
-          "| bulk (`precis ingest --bulk`), sync_writes 1: upserts without kNN upkeep, "
-          "then one graph rebuild | %.0f points/s (%.1f s + %.1f s) |\n",
-          n / (r->bulk_up_s + r->bulk_graph_s), r->bulk_up_s, r->bulk_graph_s);
+  if (!r->only_nosync)
+    fprintf(f,
+            "| bulk (`precis ingest --bulk`), sync_writes 1: upserts without kNN upkeep, "
+            "then one graph rebuild | %.0f points/s (%.1f s + %.1f s) |\n",
+            n / (r->bulk_up_s + r->bulk_graph_s), r->bulk_up_s, r->bulk_graph_s);
   fprintf(f, "| graph rebuild (%d threads) | %.2f s (%llu kNN edges) |\n", bu_nproc(), r->rebuild_s,
           (unsigned long long)r->knn_edges);
   fprintf(f, "| close (saves the index) | %.2f s |\n", r->close_s);
@@ -311,6 +325,26 @@ static void ib_markdown(FILE *f, const ib_ctx *c, const ib_res *r) {
           (double)(r->rss_graph - r->rss0) / MiB, (double)(r->rss_graph - r->rss0) / n);
   fprintf(f, "| data directory after close (du) | %.1f MiB = %.0f bytes/point |\n",
           (double)r->du_bytes / MiB, (double)r->du_bytes / n);
+  const struct {
+    const char *what;
+    uint64_t bytes;
+  } parts[] = {
+      {"ANN index (vectors, graph links; the engine's estimate)", r->index_bytes},
+      {"kNN and link edges in memory", r->graph_bytes},
+      {"id maps (live points, slots, token counts)", r->maps_bytes},
+      {"RocksDB memtables", r->memtable_bytes},
+      {"RocksDB block cache", r->cache_bytes},
+  };
+  uint64_t sum = 0;
+  for (size_t i = 0; i < sizeof parts / sizeof parts[0]; i++) {
+    fprintf(f, "| memory: %s | %.1f MiB = %.0f bytes/point |\n", parts[i].what,
+            (double)parts[i].bytes / MiB, (double)parts[i].bytes / n);
+    sum += parts[i].bytes;
+  }
+  fprintf(f,
+          "| memory: sum of the above (against the RSS growth: the rest is allocator and FAISS "
+          "overhead) | %.1f MiB = %.0f bytes/point |\n",
+          (double)sum / MiB, (double)sum / n);
   if (r->rpc_ok) {
     fprintf(f, "| `precis ingest` over RPC, server sync_writes 1 | %.0f points/s (%.1f s) |\n",
             n / r->rpc_s[0], r->rpc_s[0]);
@@ -375,13 +409,14 @@ static void ib_tsv(FILE *f, const ib_ctx *c, const ib_res *r) {
 static void ib_usage(FILE *f) {
   fprintf(f,
           "usage: precis-bench ingest [--set glove-small|glove] [--n N] [--batch 1000]\n"
-          "                           [--no-rpc] [--out DIR]\n");
+          "                           [--no-rpc] [--only-nosync] [--out DIR]\n"
+          "  --only-nosync: the sync_writes 0 run (rate, reopen, memory) only\n");
 }
 
 int bench_ingest(int argc, char **argv) {
   const char *set = "glove-small", *out = NULL;
   size_t nmax = 0, batch = 1000;
-  int rpc = 1;
+  int rpc = 1, only_nosync = 0;
   for (int i = 1; i < argc; i++) {
     const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
     if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
@@ -390,6 +425,10 @@ int bench_ingest(int argc, char **argv) {
     }
     if (!strcmp(a, "--no-rpc")) {
       rpc = 0;
+      continue;
+    }
+    if (!strcmp(a, "--only-nosync")) {
+      only_nosync = 1;
       continue;
     }
     if (!v) {
@@ -426,6 +465,7 @@ int bench_ingest(int argc, char **argv) {
   if (nmax && nmax < n) n = nmax;
   ib_res r;
   memset(&r, 0, sizeof r);
+  r.only_nosync = only_nosync;
   ib_ctx c = {.set = set, .n = n, .batch = batch};
   int rc = 1;
   if (ib_inproc(base, n, batch, &r)) goto done;

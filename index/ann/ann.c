@@ -263,6 +263,11 @@ void ann_set_budget(ann *a, uint64_t bytes) {
   if (a) a->budget = bytes;
 }
 
+uint64_t ann_memory_estimate(const ann *a) {
+  if (!a || !a->cost.per_vector_bytes) return 0;
+  return a->cost.fixed_bytes + (uint64_t)faiss_Index_ntotal(a->idx) * a->cost.per_vector_bytes;
+}
+
 int ann_check_room(const ann *a, size_t n, precis_error *err) {
   if (!a || !a->budget || !a->cost.per_vector_bytes) return PRECIS_OK;
   uint64_t total = (uint64_t)faiss_Index_ntotal(a->idx) + n;

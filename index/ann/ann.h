@@ -73,6 +73,9 @@ int ann_set_cost_spec(ann *a, const char *spec, precis_error *err);
  * successful ann_add calls, every ann_add fails with PRECIS_E_INTERNAL;
  * -1 disables. Never set in production. */
 void ann_debug_fail_adds_after(long countdown);
+/* Estimated bytes the index holds now (its cost model x its vectors); 0
+ * for an index whose spec has no estimate. */
+uint64_t ann_memory_estimate(const ann *a);
 /* 0 when n more vectors fit the budget, else OUT_OF_RANGE with a message. */
 int ann_check_room(const ann *a, size_t n, precis_error *err);
 

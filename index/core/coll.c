@@ -621,5 +621,8 @@ void coll_describe(coll *c, engine_collection_info *o) {
   if (stat(fp, &sb) == 0) o->disk_bytes += (uint64_t)sb.st_size;
   o->seq = c->seq;
   o->index_seq = c->index_seq;
+  o->index_bytes = ann_memory_estimate(c->ann);
+  o->graph_bytes = gmem_bytes(c->gm);
+  o->maps_bytes = idmap_bytes(&c->live) + idmap_bytes(&c->tokens) + c->slot_cap * sizeof(uint64_t);
   pthread_rwlock_unlock(&c->lock);
 }

@@ -141,6 +141,10 @@ typedef struct {
   uint64_t disk_bytes;             /* approximate bytes on disk (RocksDB + index file) */
   uint64_t seq;                    /* the collection's write sequence */
   uint64_t index_seq;              /* the sequence the saved index file reflects */
+  /* memory held in this process (estimates; docs/OPERATIONS.md) */
+  uint64_t index_bytes; /* the ANN index: its vectors, codes and graph links */
+  uint64_t graph_bytes; /* the kNN and link edges in memory (graph_mem.h) */
+  uint64_t maps_bytes;  /* id maps: live points, slots, token counts */
 } engine_collection_info;
 
 int engine_collection_create(engine *e, const char *name, const engine_collection_config *cfg,

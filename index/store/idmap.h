@@ -27,6 +27,8 @@ bool idmap_get(const idmap *m, uint64_t key, uint64_t *val);
 int idmap_put(idmap *m, uint64_t key, uint64_t val);
 /* true when it was present. */
 bool idmap_del(idmap *m, uint64_t key);
+/* Bytes of its arrays. */
+size_t idmap_bytes(const idmap *m);
 /* Make room for n entries without rehashing; -1 on allocation failure. */
 int idmap_reserve(idmap *m, size_t n);
 
