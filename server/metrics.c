@@ -342,6 +342,12 @@ static void render_engine(srv_metrics *m, mbuf *b) {
        offsetof(engine_collection_info, seq)},
       {"precis_collection_index_seq", "The write sequence the saved index file reflects.",
        offsetof(engine_collection_info, index_seq)},
+      {"precis_collection_index_memory_bytes", "Estimated memory of the ANN index.",
+       offsetof(engine_collection_info, index_bytes)},
+      {"precis_collection_graph_memory_bytes", "Memory of the kNN and link edges held in memory.",
+       offsetof(engine_collection_info, graph_bytes)},
+      {"precis_collection_maps_memory_bytes", "Memory of the id maps (live points, slots, tokens).",
+       offsetof(engine_collection_info, maps_bytes)},
   };
   for (size_t c = 0; c < sizeof cols / sizeof *cols; c++) {
     head(b, cols[c].name, "gauge", cols[c].help);

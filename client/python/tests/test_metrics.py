@@ -137,6 +137,11 @@ def test_scrape_during_load(msrv):
     assert value(s, "precis_collection_points", collection="m") == 3000
     assert value(s, "precis_collection_links", collection="m") == 2
     assert value(s, "precis_collection_index_vectors", collection="m") >= 3000
+    # Flat over 3000 x 16 floats: at least the vectors themselves
+    assert value(s, "precis_collection_index_memory_bytes", collection="m") >= 3000 * 16 * 4
+    # 3000 points with kNN lists and two links
+    assert value(s, "precis_collection_graph_memory_bytes", collection="m") > 3000 * 8
+    assert value(s, "precis_collection_maps_memory_bytes", collection="m") >= 3000 * 8
     assert value(s, "precis_collections") == 1
     assert value(s, "precis_errors_total") >= done["notfound"]
     assert value(s, "precis_resident_memory_bytes") > 1e6
