@@ -353,7 +353,8 @@ int ann_train(ann *a, size_t n, const float *x, precis_error *err) {
   return PRECIS_OK;
 }
 
-int ann_add(ann *a, size_t n, const float *x, precis_error *err) {
+/* What every add checks first (and the fault-injection hook). */
+static int add_check(ann *a, size_t n, const float *x, precis_error *err) {
   if (!a || (n && !x))
     return precis_error_set(err, PRECIS_E_INVALID_ARGUMENT, "ann_add: NULL argument");
   if (n == 0) return PRECIS_OK;
@@ -368,7 +369,28 @@ int ann_add(ann *a, size_t n, const float *x, precis_error *err) {
   uint64_t total = (uint64_t)faiss_Index_ntotal(a->idx);
   if (n > (uint64_t)INT32_MAX - total)
     return precis_error_set(err, PRECIS_E_OUT_OF_RANGE, "index would exceed %d vectors", INT32_MAX);
-  if (faiss_Index_add(a->idx, (idx_t)n, x) != 0) return faiss_fail(err, PRECIS_E_INTERNAL, "add");
+  return PRECIS_OK;
+}
+
+int ann_add(ann *a, size_t n, const float *x, precis_error *err) {
+  int rc = add_check(a, n, x, err);
+  if (rc || n == 0) return rc;
+  /* HNSW over the fast storage: the own parallel insertion (hnsw_add.cpp) */
+  int r = faissx_hnsw_add_knn(a->idx, (idx_t)n, x, 0, NULL, NULL);
+  if (r == 1) r = faiss_Index_add(a->idx, (idx_t)n, x);
+  if (r != 0) return faiss_fail(err, PRECIS_E_INTERNAL, "add");
+  return PRECIS_OK;
+}
+
+int ann_add_knn(ann *a, size_t n, const float *x, size_t k, int64_t *labels, float *distances,
+                bool *done, precis_error *err) {
+  *done = false;
+  int rc = add_check(a, n, x, err);
+  if (rc || n == 0) return rc;
+  int r = faissx_hnsw_add_knn(a->idx, (idx_t)n, x, (idx_t)k, labels, distances);
+  if (r == 1) return PRECIS_OK; /* another kind of index: the caller adds and searches */
+  if (r != 0) return faiss_fail(err, PRECIS_E_INTERNAL, "add");
+  *done = true;
   return PRECIS_OK;
 }
 

@@ -17,6 +17,7 @@
 #ifndef PRECIS_INDEX_ANN_H
 #define PRECIS_INDEX_ANN_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -92,6 +93,14 @@ int ann_is_trained(const ann *a);
 int ann_train(ann *a, size_t n, const float *x, precis_error *err);
 /* Append n vectors; they get labels ntotal .. ntotal+n-1. */
 int ann_add(ann *a, size_t n, const float *x, precis_error *err);
+/* ann_add that also returns each new vector's k nearest among the vectors
+ * indexed before the call (labels, distances as ann_search gives them;
+ * n x k, best first, -1 padded), found by the insertion itself: HNSW over
+ * the fast storage only (faissx_hnsw_add_knn). *done false (and PRECIS_OK)
+ * when the index is of another kind: nothing was added. On failure the
+ * index may hold part of the vectors (rebuild it). */
+int ann_add_knn(ann *a, size_t n, const float *x, size_t k, int64_t *labels, float *distances,
+                bool *done, precis_error *err);
 /* Set an index parameter by name ("efSearch", "efConstruction", "nprobe")
  * through faiss_ParameterSpace_set_index_parameter (or the extension where
  * FAISS's ParameterSpace lacks it). Unknown name -> INVALID_ARGUMENT. */

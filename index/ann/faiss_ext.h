@@ -67,6 +67,20 @@ const float *faissx_flat_vectors(const FaissIndex *index);
  * negative on error (see the conventions above). Needs exclusive access. */
 int faissx_accelerate(FaissIndex *index);
 
+/* Add n vectors to an HNSW index over the fast storage (after
+ * faissx_accelerate) on every OpenMP thread (hnsw_add.cpp), and give each
+ * new vector i its k nearest among the vectors indexed before this call:
+ * labels[i*k..] and distances[i*k..] (the index's convention: inner product,
+ * or squared L2), best first, -1 padded; vectors of this call are never
+ * listed. They come from the insertion's own level-0 search
+ * (efConstruction candidates, exact distances). 0 on success; 1 when the
+ * index is of another kind (or PRECIS_HNSW_ADD=faiss): nothing was added,
+ * use faiss_Index_add; negative on error (the index may then hold some of
+ * the vectors: rebuild it). k may be 0 (labels and distances unused: a plain
+ * add). Needs exclusive access. */
+int faissx_hnsw_add_knn(FaissIndex *index, idx_t n, const float *x, idx_t k, idx_t *labels,
+                        float *distances);
+
 /* 1 if the last FAISS error of this thread was an allocation failure. Only
  * exact where the exception was stored unsliced (compat layer, extension);
  * a real libfaiss_c stores std exceptions sliced, which reads as 0. */

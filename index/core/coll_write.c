@@ -110,6 +110,60 @@ int coll__stage_pidx(coll *c, store_batch *b, uint64_t id, const char *new_meta,
   return rc;
 }
 
+/* The index insertion that also finds each new point's kNN candidates
+ * (ann_add_knn, HNSW over the fast storage): it runs before the batch is
+ * built, because the edges go into the batch, and so before the write; a
+ * write that then fails leaves the vectors as tombstones (stranded()).
+ * Returns whether it ran (false: another index kind, or no memory for the
+ * buffers; nothing was added). *add_rc is its result; *pre and *pren are the
+ * candidates in graph__on_upsert's form (live points only, batch members
+ * excluded), NULL when the insertion failed. */
+static bool add_with_knn(coll *c, const uint64_t *ids, const float *vecs, size_t m,
+                         engine_hit **pre, size_t **pren, int *add_rc, precis_error *e2) {
+  size_t kk = (size_t)c->cfg.knn_k + 1;
+  int64_t *lab = malloc(m * kk * sizeof *lab);
+  float *dist = malloc(m * kk * sizeof *dist);
+  *pre = malloc(m * kk * sizeof **pre);
+  *pren = malloc(m * sizeof **pren);
+  bool done = false;
+  size_t nslots0 = c->nslots;
+  *add_rc = PRECIS_OK;
+  if (lab && dist && *pre && *pren)
+    *add_rc = ann_add_knn(c->ann, m, vecs, kk, lab, dist, &done, e2);
+  bool ran = done || *add_rc;
+  if (done) {
+    for (size_t i = 0; i < m; i++) {
+      size_t got = 0;
+      for (size_t j = 0; j < kk; j++) {
+        int64_t l = lab[i * kk + j];
+        uint64_t slot;
+        if (l < 0 || (size_t)l >= nslots0) continue;
+        uint64_t id = c->slot_id[l];
+        if (id == ids[i] || !idmap_get(&c->live, id, &slot) || slot != (uint64_t)l) continue;
+        (*pre)[i * kk + got++] = (engine_hit){id, coll__score(c, dist[i * kk + j])};
+      }
+      (*pren)[i] = got;
+    }
+  } else {
+    free(*pre);
+    free(*pren);
+    *pre = NULL;
+    *pren = NULL;
+  }
+  free(lab);
+  free(dist);
+  return ran;
+}
+
+/* Vectors are in the index but their write failed: they stay there as
+ * tombstones, the slot map keeping step (or the index is rebuilt). */
+static void stranded(coll *c, const uint64_t *ids, size_t m, int add_rc) {
+  c->dirty = true;
+  bool ok = !add_rc && ann_ntotal(c->ann) == c->nslots + m;
+  for (size_t j = 0; j < m && ok; j++) ok = !coll__slots_push(c, ids[j]);
+  if (!ok) resync_index(c, "in-memory index out of step after a failed write");
+}
+
 static int reserve_slots(coll *c, size_t n) {
   if (n < c->slot_cap * 2) n = c->slot_cap * 2;
   uint64_t *p = realloc(c->slot_id, n * sizeof *p);
@@ -136,6 +190,10 @@ int coll_upsert(coll *c, const engine_point_in *pts, size_t n, bool defer_graph,
   unsigned char *pay = NULL;
   int rc = PRECIS_OK;
   bool upkeep = false;
+  engine_hit *pre = NULL; /* kNN candidates from the insertion (add_with_knn) */
+  size_t *pren = NULL;
+  int add_rc = PRECIS_OK;
+  precis_error e2;
   if (!vecs || !uniq || !ids || !toks || !b) {
     rc = precis_error_set(err, PRECIS_E_NO_MEMORY, "upsert");
     goto out;
@@ -194,7 +252,11 @@ int coll_upsert(coll *c, const engine_point_in *pts, size_t n, bool defer_graph,
   /* compact the prepared vectors of the survivors, in order */
   for (size_t j = 0; j < m; j++)
     if (uniq[j] != j) memmove(vecs + j * dim, vecs + uniq[j] * dim, dim * sizeof(float));
-  if (!defer_graph && (rc = graph__on_upsert(c, b, ids, vecs, m, err))) goto unlock;
+  bool fused = !defer_graph && c->ann && add_with_knn(c, ids, vecs, m, &pre, &pren, &add_rc, &e2);
+  if (!defer_graph && (rc = graph__on_upsert(c, b, ids, vecs, m, pre, pren, err))) {
+    if (fused) stranded(c, ids, m, add_rc);
+    goto unlock;
+  }
   unsigned char lk[12];
   store_put_be32(lk, c->id);
   store_put_be64(lk + 4, c->seq + 1);
@@ -202,28 +264,22 @@ int coll_upsert(coll *c, const engine_point_in *pts, size_t n, bool defer_graph,
   for (size_t j = 0; j < m; j++) byte_put_le64(lv + 8 * j, ids[j]);
   store_batch_put(b, STORE_CF_LOG, lk, 12, lv, 8 * m);
   coll__batch_counters(c, b, c->seq + 1, c->count + added);
-  /* the RocksDB write and the index insertion run side by side (the
-   * collection stays locked until both are done); a write that fails
-   * leaves its vectors in the index as tombstones */
+  /* unless the insertion ran already (fused), the RocksDB write and the
+   * index insertion run side by side (the collection stays locked until
+   * both are done); a write that fails leaves its vectors in the index as
+   * tombstones */
   store_job job = {c->st, b, PRECIS_OK, {0}};
   pthread_t writer;
-  bool side =
-      c->ann && m >= COLL_SIDE_WRITE_MIN && pthread_create(&writer, NULL, store_job_run, &job) == 0;
+  bool side = !fused && c->ann && m >= COLL_SIDE_WRITE_MIN &&
+              pthread_create(&writer, NULL, store_job_run, &job) == 0;
   if (!side) store_job_run(&job);
-  int add_rc = PRECIS_OK;
-  precis_error e2;
-  if (c->ann && (side || !job.rc)) add_rc = ann_add(c->ann, m, vecs, &e2);
+  if (!fused && c->ann && (side || !job.rc)) add_rc = ann_add(c->ann, m, vecs, &e2);
   if (side) pthread_join(writer, NULL);
   if (job.rc) {
     graph__abort(c);
     rc = job.rc;
     if (err) *err = job.err;
-    if (side && c->ann) { /* the added vectors stay as tombstones */
-      c->dirty = true;
-      bool ok = !add_rc && ann_ntotal(c->ann) == c->nslots + m;
-      for (size_t j = 0; j < m && ok; j++) ok = !coll__slots_push(c, ids[j]);
-      if (!ok) resync_index(c, "in-memory index out of step after a failed write");
-    }
+    if ((side || fused) && c->ann) stranded(c, ids, m, add_rc);
     goto unlock;
   }
   /* durable: now the in-memory state */
@@ -262,6 +318,8 @@ out:
   free(ids);
   free(toks);
   free(pay);
+  free(pre);
+  free(pren);
   idmap_free(&seen);
   store_batch_destroy(b);
   return rc;

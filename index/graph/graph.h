@@ -15,9 +15,12 @@
 
 /* Hooks called by coll_write.c with the collection's write lock held, before
  * the batch is written: add/refresh kNN edges of the upserted points, and
- * remove every edge touching deleted points. */
+ * remove every edge touching deleted points. The upserted points'
+ * neighbours among the points already indexed come from `pre` (n rows of
+ * knn_k + 1 hits, pren[i] in row i, best first: what the index insertion
+ * found, coll_write.c) or, when pre is NULL, from one batched search. */
 int graph__on_upsert(coll *c, store_batch *b, const uint64_t *ids, const float *vecs, size_t n,
-                     precis_error *err);
+                     const engine_hit *pre, const size_t *pren, precis_error *err);
 int graph__on_delete(coll *c, store_batch *b, const uint64_t *ids, size_t n, precis_error *err);
 /* After a successful write: commit the counters and the in-memory edges
  * the hooks staged; after a failed one, drop them. */

@@ -100,19 +100,19 @@ static size_t merge_batch(const uint64_t *ids, const float *row, size_t n, size_
 #define GRAPH_BATCH_BRUTE_MAX 2048
 
 int graph__on_upsert(coll *c, store_batch *b, const uint64_t *ids, const float *vecs, size_t n,
-                     precis_error *err) {
+                     const engine_hit *pre, const size_t *pren, precis_error *err) {
   uint32_t K = c->cfg.knn_k;
   engine_hit *hits = malloc((K + 2) * sizeof *hits);
   knn_edge *list = malloc((PRECIS_MAX_KNN_K + 1) * sizeof *list);
-  engine_hit *all = malloc(n * (K + 1) * sizeof *all);
-  size_t *alln = malloc(n * sizeof *alln);
+  engine_hit *all = pre ? NULL : malloc(n * (K + 1) * sizeof *all);
+  size_t *alln = pre ? NULL : malloc(n * sizeof *alln);
   bool within = n > 1 && n <= GRAPH_BATCH_BRUTE_MAX;
   float *S = within ? malloc(n * n * sizeof *S) : NULL;
   idmap touched;
   idmap_init(&touched);
   int rc = graph__mem_ready(c, err);
   if (rc) goto out;
-  if (!hits || !list || !all || !alln || (within && !S)) {
+  if (!hits || !list || (!pre && (!all || !alln)) || (within && !S)) {
     rc = precis_error_set(err, PRECIS_E_NO_MEMORY, "knn");
     goto out;
   }
@@ -120,7 +120,9 @@ int graph__on_upsert(coll *c, store_batch *b, const uint64_t *ids, const float *
   /* neighbours among the points already written, for the whole batch in one
    * ANN call; a modest efSearch suffices for graph edges (documented slack) */
   engine_search_params ksp = {false, 2 * (K + 1) > 48 ? 2 * (K + 1) : 48, 0};
-  if ((rc = coll__search_batch_locked(c, vecs, n, K + 1, &ksp, all, alln, err))) goto out;
+  if (!pre && (rc = coll__search_batch_locked(c, vecs, n, K + 1, &ksp, all, alln, err))) goto out;
+  const engine_hit *rows = pre ? pre : all;
+  const size_t *rown = pre ? pren : alln;
   for (size_t i = 0; i < n && !rc; i++)
     if (idmap_put(&touched, ids[i], 1)) rc = PRECIS_E_NO_MEMORY;
   for (size_t i = 0; i < n && !rc; i++) {
@@ -131,8 +133,8 @@ int graph__on_upsert(coll *c, store_batch *b, const uint64_t *ids, const float *
       read_knn(c, id, list, PRECIS_MAX_KNN_K + 1, &m);
       for (size_t j = 0; j < m; j++) graph__batch_del_edge(c, b, id, list[j].dst, "", 0);
     }
-    size_t nh = alln[i];
-    memcpy(hits, all + i * (K + 1), nh * sizeof *hits);
+    size_t nh = rown[i];
+    memcpy(hits, rows + i * (K + 1), nh * sizeof *hits);
     if (within) nh = merge_batch(ids, S + i * n, n, i, hits, nh, K + 1);
     size_t added = 0;
     for (size_t h = 0; h < nh && added < K; h++) {

@@ -619,3 +619,74 @@ Test(ann, serial_and_batched_hnsw_search_agree) {
   free(xb);
   free(xq);
 }
+
+/* ann_add_knn (hnsw_add.cpp): the insertion's own kNN lists against brute
+ * force over the vectors indexed before the call, batch members never
+ * listed, and the index it builds searched as well as FAISS's own add. */
+Test(ann, add_knn_lists_match_brute_force) {
+  enum { N1 = 3000, N2 = NB - N1 };
+  float *xb = rand_vecs(NB, 11), *xq = rand_vecs(NQ, 12);
+  ann_metric metrics[] = {ANN_METRIC_L2, ANN_METRIC_IP};
+  int64_t *lab = malloc((size_t)N1 * K * sizeof *lab); /* N1 >= N2 */
+  float *dis = malloc((size_t)N1 * K * sizeof *dis);
+  cr_assert(lab && dis);
+  for (int mi = 0; mi < 2; mi++) {
+    ann_metric m = metrics[mi];
+    ann *a = NULL;
+    precis_error err = {0};
+    bool done = false;
+    cr_assert_eq(ann_create(DIM, m, "HNSW32", &a, &err), PRECIS_OK, "%s", err.msg);
+    cr_assert_eq(ann_set_param(a, "efConstruction", 200, &err), PRECIS_OK, "%s", err.msg);
+    /* first batch: nothing indexed before it, so no lists */
+    cr_assert_eq(ann_add_knn(a, N1, xb, K, lab, dis, &done, &err), PRECIS_OK, "%s", err.msg);
+    cr_assert(done, "HNSW over the fast storage takes the own insertion");
+    for (size_t i = 0; i < (size_t)N1 * K; i++) cr_assert_eq(lab[i], -1);
+    cr_assert_eq(ann_add_knn(a, N2, xb + (size_t)N1 * DIM, K, lab, dis, &done, &err), PRECIS_OK,
+                 "%s", err.msg);
+    cr_assert(done);
+    cr_assert_eq(ann_ntotal(a), NB);
+    size_t hit = 0;
+    for (size_t i = 0; i < N2; i++) {
+      const float *x = xb + (N1 + i) * DIM;
+      float td[K];
+      int64_t tl[K];
+      brute_topk(m, xb, N1, x, K, td, tl);
+      for (int j = 0; j < K; j++) {
+        int64_t l = lab[i * K + j];
+        cr_assert(l >= 0 && l < N1, "row %zu: label %lld is not an earlier vector", i,
+                  (long long)l);
+        cr_assert_float_eq(dis[i * K + j], dist_of(m, x, xb + l * DIM), 1e-3);
+        if (j) /* best first */
+          cr_assert(m == ANN_METRIC_IP ? dis[i * K + j] <= dis[i * K + j - 1]
+                                       : dis[i * K + j] >= dis[i * K + j - 1]);
+        for (int t = 0; t < j; t++)
+          cr_assert_neq(lab[i * K + t], l, "row %zu lists %lld twice", i, (long long)l);
+        for (int t = 0; t < K; t++) hit += tl[t] == l;
+      }
+    }
+    double knn_recall = (double)hit / ((double)N2 * K);
+    cr_assert_geq(knn_recall, 0.97, "metric %d: kNN lists recall %.3f", (int)m, knn_recall);
+    /* the graph it built: as the FAISS-built one in hnsw_recall */
+    ann *flat = build("Flat", m, xb, NB);
+    results truth, r;
+    search(flat, xq, 0, 0, &truth);
+    search(a, xq, 64, 0, &r);
+    double rc = recall(&r, &truth);
+    cr_assert_geq(rc, 0.95, "metric %d: recall@10 %.3f at efSearch 64", (int)m, rc);
+    ann_destroy(flat);
+    ann_destroy(a);
+  }
+  /* other index kinds: nothing added, the caller adds and searches */
+  ann *f = NULL;
+  precis_error err = {0};
+  bool done = true;
+  cr_assert_eq(ann_create(DIM, ANN_METRIC_L2, "Flat", &f, &err), PRECIS_OK);
+  cr_assert_eq(ann_add_knn(f, 10, xb, K, lab, dis, &done, &err), PRECIS_OK);
+  cr_assert(!done);
+  cr_assert_eq(ann_ntotal(f), 0);
+  ann_destroy(f);
+  free(lab);
+  free(dis);
+  free(xb);
+  free(xq);
+}
