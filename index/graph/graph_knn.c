@@ -1,7 +1,11 @@
 /* graph_knn.c: the kNN graph Precis keeps itself: incremental maintenance on
  * upsert (out-edges of the new point, and insertion into its neighbours'
  * lists where it beats their weakest edge) and a bulk rebuild from the ANN
- * index. Edge weight = similarity mapped into (0, 1] (see knn_weight). */
+ * index. A new point's neighbours among the points already indexed are the
+ * best of the candidates its HNSW insertion found (efConstruction of them,
+ * hnsw_add.cpp), or, for other index kinds, come from one batched search at
+ * a modest efSearch; neighbours within the batch from one sgemm. Edge
+ * weight = similarity mapped into (0, 1] (see knn_weight). */
 #include <cblas.h>
 #include <math.h>
 #include <stdio.h>
