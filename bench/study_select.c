@@ -335,11 +335,64 @@ static int sb_measure(const sb_pool *sps, int np, const sb_mode *m, uint32_t k, 
 /* ---- output ---- */
 
 typedef struct {
-  int reps, pools, blas1, langchain;
+  int reps, pools, blas1, langchain, gram;
   uint32_t sample;
   uint64_t budget;
   char lc_note[384]; /* the LangChain.js route: versions, or why it did not run */
 } sb_conf;
+
+/* ---- the Gram matrix alone (--gram on) ---- */
+
+typedef struct {
+  uint32_t n, dim;
+  double syrk_ms, gemm_ms; /* medians over the pools x reps */
+} sb_gram;
+
+/* The BLAS work of EXACT coverage on its own: ssyrk (the upper triangle, as
+ * select_compress.c computes it) and, for the peak, a full sgemm X X^T. */
+static int sb_gram_measure(const sb_pool *sps, int np, int reps, double *t, sb_gram *out) {
+  size_t n = sps[0].n, dim = sps[0].dim;
+  float *G = malloc(n * n * sizeof *G);
+  if (!G) return -1;
+  for (int form = 0; form < 2; form++) {
+    for (int pi = 0; pi < np; pi++)
+      for (int r = -3; r < reps; r++) {
+        uint64_t c0 = bench_thread_cpu_ns();
+        if (form == 0)
+          cblas_ssyrk(CblasRowMajor, CblasUpper, CblasNoTrans, (int)n, (int)dim, 1.0f, sps[pi].vec,
+                      (int)dim, 0.0f, G, (int)n);
+        else
+          cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)n, (int)n, (int)dim, 1.0f,
+                      sps[pi].vec, (int)dim, sps[pi].vec, (int)dim, 0.0f, G, (int)n);
+        uint64_t c1 = bench_thread_cpu_ns();
+        if (r >= 0) t[pi * reps + r] = (double)(c1 - c0) / 1e6;
+      }
+    double med = bench_quantile(t, (size_t)np * (size_t)reps, 0.5);
+    if (form == 0)
+      out->syrk_ms = med;
+    else
+      out->gemm_ms = med;
+  }
+  out->n = (uint32_t)n;
+  out->dim = (uint32_t)dim;
+  free(G);
+  return 0;
+}
+
+/* GFLOP/s count 2 flops per multiply-add actually needed: n*n*dim/2 for the
+ * triangle, n*n*dim for sgemm. */
+static void sb_gram_markdown(FILE *f, const sb_gram *g, size_t ng) {
+  if (!ng) return;
+  fprintf(f,
+          "\n### EXACT coverage: the Gram matrix alone (thread CPU, median)\n\n"
+          "| pool | dim | ssyrk ms | ssyrk GFLOP/s | sgemm ms | sgemm GFLOP/s |\n"
+          "|---:|---:|---:|---:|---:|---:|\n");
+  for (size_t i = 0; i < ng; i++) {
+    double w = (double)g[i].n * g[i].n * g[i].dim;
+    fprintf(f, "| %u | %u | %.3f | %.1f | %.3f | %.1f |\n", g[i].n, g[i].dim, g[i].syrk_ms,
+            w / g[i].syrk_ms / 1e6, g[i].gemm_ms, 2 * w / g[i].gemm_ms / 1e6);
+  }
+}
 
 /* ---- LangChain.js (select_langchain.h) ---- */
 
@@ -430,11 +483,12 @@ static void sb_markdown(FILE *f, const sb_row *rows, size_t nrows, const sb_conf
   fprintf(f,
           "%d pool(s) per size x dim, reps %d per pool after 3 warm-up runs; BLAS "
           "threads: %s; COMPRESS a=%g b=%g c=%g theta=%g; SAMPLE %u targets; SPARSE "
-          "exact %d-NN lists; AUTO exact up to n*n*dim = %.3g; token budget %s\n\n",
+          "exact %d-NN lists; AUTO exact up to n*n*(dim + %llu) = %.3g; token budget %s\n\n",
           c->pools, c->reps,
           c->blas1 ? "1 (openblas_set_num_threads)" : "unknown BLAS, not limited", (double)d.a,
           (double)d.b, (double)d.c, (double)d.theta, c->sample, SB_KNN,
-          (double)SELECT_AUTO_EXACT_WORK, c->budget ? "set" : "none");
+          (unsigned long long)SELECT_AUTO_ROW_COST, (double)SELECT_AUTO_EXACT_WORK,
+          c->budget ? "set" : "none");
   if (c->budget) fprintf(f, "token budget: %llu\n\n", (unsigned long long)c->budget);
   if (c->lc_note[0]) fprintf(f, "%s\n\n", c->lc_note);
   fprintf(f,
@@ -476,10 +530,12 @@ static void sb_markdown(FILE *f, const sb_row *rows, size_t nrows, const sb_conf
 static void sb_json(FILE *f, const sb_row *rows, size_t nrows, const sb_conf *c) {
   fprintf(f,
           "{\"study\":\"select\",\"pools\":%d,\"reps\":%d,\"blas_threads\":%s,"
-          "\"sample\":%u,\"knn\":%d,\"auto_exact_work\":%llu,\"token_budget\":%llu,"
+          "\"sample\":%u,\"knn\":%d,\"auto_row_cost\":%llu,\"auto_exact_work\":%llu,\"token_"
+          "budget\":%llu,"
           "\"rows\":[",
           c->pools, c->reps, c->blas1 ? "1" : "null", c->sample, SB_KNN,
-          (unsigned long long)SELECT_AUTO_EXACT_WORK, (unsigned long long)c->budget);
+          (unsigned long long)SELECT_AUTO_ROW_COST, (unsigned long long)SELECT_AUTO_EXACT_WORK,
+          (unsigned long long)c->budget);
   for (size_t i = 0; i < nrows; i++) {
     const sb_row *r = &rows[i];
     char form[64];
@@ -540,13 +596,14 @@ static void sb_usage(FILE *f) {
           "usage: precis-bench select [--sizes 100,300,1000] [--dims 100,384] [--ks 10]\n"
           "                           [--pools 1] [--reps 50] [--sample 128]\n"
           "                           [--budget TOKENS] [--modes TOPK,MMR,...] [--seed S]\n"
-          "                           [--langchain on|off] [--out DIR]\n"
+          "                           [--langchain on|off] [--gram on|off] [--out DIR]\n"
           "modes: TOPK MMR COMPRESS (the default: b 0, diversity 0.5) and, with the\n"
           "       coverage term (b 0.5, theta 1): COMPRESS-exact COMPRESS-sparse\n"
           "       COMPRESS-sample COMPRESS-auto\n"
           "       COMPRESS-auto-lists (AUTO with the pool's kNN lists)\n"
           "LangChain.js MMR runs beside them unless --langchain off (node and\n"
-          "scripts/fetch-langchain.sh; select_langchain.h)\n");
+          "scripts/fetch-langchain.sh; select_langchain.h); --gram on adds the\n"
+          "time of EXACT's Gram matrix alone (ssyrk, and sgemm for the BLAS peak)\n");
 }
 
 int bench_select(int argc, char **argv) {
@@ -589,6 +646,8 @@ int bench_select(int argc, char **argv) {
       out = v;
     else if (!strcmp(a, "--langchain"))
       conf.langchain = strcmp(v, "off") != 0;
+    else if (!strcmp(a, "--gram"))
+      conf.gram = !strcmp(v, "on");
     else {
       sb_usage(stderr);
       return 2;
@@ -611,9 +670,11 @@ int bench_select(int argc, char **argv) {
   sb_row *rows = calloc(cap, sizeof *rows);
   double *t = malloc(2 * nt * sizeof *t);
   sb_pool *sps = calloc((size_t)conf.pools, sizeof *sps);
+  sb_gram *grams = calloc((size_t)nsizes * (size_t)ndims, sizeof *grams);
+  size_t ngram = 0;
   size_t nrows = 0;
   int rc = 0;
-  if (!rows || !t || !sps) {
+  if (!rows || !t || !sps || !grams) {
     fprintf(stderr, "precis-bench select: out of memory\n");
     rc = 1;
     goto done;
@@ -661,10 +722,17 @@ int bench_select(int argc, char **argv) {
         }
         lcjs_result_free(&lc);
       }
+      if (!rc && conf.gram && made == conf.pools) {
+        if (sb_gram_measure(sps, conf.pools, conf.reps, t, &grams[ngram]))
+          rc = 1;
+        else
+          ngram++;
+      }
       for (int pi = 0; pi < made; pi++) sb_pool_free(&sps[pi]);
     }
   if (rc) goto done;
   sb_markdown(stdout, rows, nrows, &conf);
+  sb_gram_markdown(stdout, grams, ngram);
   if (out) {
     if (bench_mkdir(out)) {
       perror(out);
@@ -678,5 +746,6 @@ done:
   free(rows);
   free(t);
   free(sps);
+  free(grams);
   return rc;
 }
