@@ -9,8 +9,8 @@
 # loads only `@langchain/core/utils/math`, whose code imports nothing outside
 # the package (checked below), so the package's own dependencies (langsmith,
 # zod, ...) are not installed. Idempotent: does nothing when the pinned
-# version is already in place. Needs npm and tar; exits 1 with a message when
-# the registry cannot be reached.
+# version is already in place. Needs node, npm and tar; exits 1 with a
+# message when the registry cannot be reached.
 set -Eeuo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -39,8 +39,11 @@ echo "fetch-langchain: downloading $LC_SPEC with npm pack" >&2
 npm pack --ignore-scripts --loglevel=error --pack-destination "$tmp" "$LC_SPEC" >/dev/null ||
   die "npm pack $LC_SPEC failed (is the npm registry reachable?)"
 [ -f "$tmp/$LC_TGZ" ] || die "npm pack $LC_SPEC did not produce $LC_TGZ"
-got="sha512-$(openssl dgst -sha512 -binary "$tmp/$LC_TGZ" 2>/dev/null | base64 -w0)" ||
-  die "openssl is needed to check the integrity hash"
+# npm's integrity string, computed by node itself (the route needs node anyway)
+command -v node >/dev/null || die "node not found (scripts/deps.sh installs nodejs)"
+got=$(node -e 'const c=require("crypto"),f=require("fs");
+process.stdout.write("sha512-"+c.createHash("sha512").update(f.readFileSync(process.argv[1])).digest("base64"))' "$tmp/$LC_TGZ") ||
+  die "cannot hash $LC_TGZ"
 [ "$got" = "$LC_INTEGRITY" ] || die "integrity mismatch for $LC_SPEC: got $got, expected $LC_INTEGRITY"
 mkdir -p "$tmp/x"
 tar -xzf "$tmp/$LC_TGZ" -C "$tmp/x"
