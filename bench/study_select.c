@@ -34,6 +34,10 @@
  * median / its median, and the MMR row on how many pools Precis MMR chose
  * the same ids in the same order. Without node or the package the route
  * says why and the rest runs.
+ *
+ * `--gram on` adds, per size x dim, the thread-CPU median of EXACT's Gram
+ * matrix alone (ssyrk, as select_compress.c computes it) and of a full sgemm
+ * (this core's BLAS peak), with GFLOP/s: where EXACT's time goes.
  */
 #include <cblas.h>
 #include <math.h>
@@ -558,7 +562,7 @@ static void sb_json(FILE *f, const sb_row *rows, size_t nrows, const sb_conf *c)
 }
 
 static int sb_write(const char *dir, const char *name, const sb_row *rows, size_t nrows,
-                    const sb_conf *c, int json) {
+                    const sb_conf *c, const sb_gram *grams, size_t ngram, int json) {
   char path[4096];
   snprintf(path, sizeof path, "%s/%s", dir, name);
   FILE *f = fopen(path, "w");
@@ -568,8 +572,10 @@ static int sb_write(const char *dir, const char *name, const sb_row *rows, size_
   }
   if (json)
     sb_json(f, rows, nrows, c);
-  else
+  else {
     sb_markdown(f, rows, nrows, c);
+    sb_gram_markdown(f, grams, ngram);
+  }
   return fclose(f) == 0 ? 0 : -1;
 }
 
@@ -737,8 +743,8 @@ int bench_select(int argc, char **argv) {
     if (bench_mkdir(out)) {
       perror(out);
       rc = 1;
-    } else if (sb_write(out, "select.md", rows, nrows, &conf, 0) ||
-               sb_write(out, "select.json", rows, nrows, &conf, 1)) {
+    } else if (sb_write(out, "select.md", rows, nrows, &conf, grams, ngram, 0) ||
+               sb_write(out, "select.json", rows, nrows, &conf, grams, ngram, 1)) {
       rc = 1;
     }
   }
