@@ -278,3 +278,10 @@ $(O)/params_doc: scripts/params_doc.c include/precis/params.h include/precis/lim
 	$(CC) $(CFLAGS) -o $@ $<
 params-doc: $(O)/params_doc
 	$(O)/params_doc --write docs/PROTOCOL.md
+
+# ---- LangChain.js beside Precis in `precis-bench select` (issue 13) ----
+# @langchain/core at the version and integrity pinned in the script, into
+# .deps/langchain (never committed); bench/select_langchain.h.
+.PHONY: langchain
+langchain:
+	@scripts/fetch-langchain.sh

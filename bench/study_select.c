@@ -25,6 +25,19 @@
  * that latency and quality can be compared on the same pools. `--modes`
  * keeps the modes whose name contains one of the given words (e.g.
  * "MMR,COMPRESS-sparse").
+ *
+ * LangChain.js (select_langchain.h): unless `--langchain off`, each size x
+ * dim x k also runs LangChain.js's maximalMarginalRelevance under node on
+ * the same pools and query vectors, with Precis MMR's lambda and the same k,
+ * 3 warm-up calls and `--reps` timed calls per pool, timed inside node; its
+ * row reports median and p99 wall time, every Precis row the ratio LangChain
+ * median / its median, and the MMR row on how many pools Precis MMR chose
+ * the same ids in the same order. Without node or the package the route
+ * says why and the rest runs.
+ *
+ * `--gram on` adds, per size x dim, the thread-CPU median of EXACT's Gram
+ * matrix alone (ssyrk, as select_compress.c computes it) and of a full sgemm
+ * (this core's BLAS peak), with GFLOP/s: where EXACT's time goes.
  */
 #include <cblas.h>
 #include <math.h>
@@ -33,10 +46,13 @@
 #include <string.h>
 
 #include "bench.h"
+#include "bench_util.h"
 #include "select.h"
+#include "select_langchain.h"
 
-#define SB_MAX_LIST 16
-#define SB_KNN      16
+#define SB_MAX_LIST  16
+#define SB_KNN       16
+#define SB_MAX_POOLS 64
 
 typedef struct {
   const char *name;
@@ -66,12 +82,16 @@ typedef struct {
   double objective, coverage, redundancy, mean_rel, cats; /* means over pools */
   double obj_ratio, cats_ratio;                           /* vs COMPRESS-exact; < 0: not reported */
   double selected;
-  unsigned forms; /* bit c: a run used coverage form c */
+  unsigned forms;  /* bit c: a run used coverage form c */
+  double lc_ratio; /* LangChain.js MMR median / this median; < 0: not run */
+  int same_ids;    /* MMR: pools where LangChain chose the same ids; < 0: - */
+  int lc;          /* the LangChain.js row itself */
 } sb_row;
 
 typedef struct {
   size_t n, dim;
   float *vec, *rel, *qual; /* qual: cosine to the query (select_pool.quality) */
+  float *query;            /* dim: the query vector (the LangChain.js route) */
   uint32_t *tok, *off, *nbr, *cat;
   float *sim;
 } sb_pool;
@@ -103,6 +123,7 @@ static void sb_normalise(float *v, size_t dim) {
 
 static void sb_pool_free(sb_pool *p) {
   free(p->vec);
+  free(p->query);
   free(p->rel);
   free(p->qual);
   free(p->tok);
@@ -189,7 +210,7 @@ static int sb_pool_make(sb_pool *p, size_t n, size_t dim, uint64_t seed) {
   }
   for (size_t i = 0; i < n; i++) p->rel[i] = hi > lo ? (p->rel[i] - lo) / (hi - lo) : 1.0f;
   free(cent);
-  free(query);
+  p->query = query;
   return sb_knn(p);
 fail:
   free(cent);
@@ -318,10 +339,126 @@ static int sb_measure(const sb_pool *sps, int np, const sb_mode *m, uint32_t k, 
 /* ---- output ---- */
 
 typedef struct {
-  int reps, pools, blas1;
+  int reps, pools, blas1, langchain, gram;
   uint32_t sample;
   uint64_t budget;
+  char lc_note[384]; /* the LangChain.js route: versions, or why it did not run */
 } sb_conf;
+
+/* ---- the Gram matrix alone (--gram on) ---- */
+
+typedef struct {
+  uint32_t n, dim;
+  double syrk_ms, gemm_ms; /* medians over the pools x reps */
+} sb_gram;
+
+/* The BLAS work of EXACT coverage on its own: ssyrk (the upper triangle, as
+ * select_compress.c computes it) and, for the peak, a full sgemm X X^T. */
+static int sb_gram_measure(const sb_pool *sps, int np, int reps, double *t, sb_gram *out) {
+  size_t n = sps[0].n, dim = sps[0].dim;
+  float *G = malloc(n * n * sizeof *G);
+  if (!G) return -1;
+  for (int form = 0; form < 2; form++) {
+    for (int pi = 0; pi < np; pi++)
+      for (int r = -3; r < reps; r++) {
+        uint64_t c0 = bench_thread_cpu_ns();
+        if (form == 0)
+          cblas_ssyrk(CblasRowMajor, CblasUpper, CblasNoTrans, (int)n, (int)dim, 1.0f, sps[pi].vec,
+                      (int)dim, 0.0f, G, (int)n);
+        else
+          cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)n, (int)n, (int)dim, 1.0f,
+                      sps[pi].vec, (int)dim, sps[pi].vec, (int)dim, 0.0f, G, (int)n);
+        uint64_t c1 = bench_thread_cpu_ns();
+        if (r >= 0) t[pi * reps + r] = (double)(c1 - c0) / 1e6;
+      }
+    double med = bench_quantile(t, (size_t)np * (size_t)reps, 0.5);
+    if (form == 0)
+      out->syrk_ms = med;
+    else
+      out->gemm_ms = med;
+  }
+  out->n = (uint32_t)n;
+  out->dim = (uint32_t)dim;
+  free(G);
+  return 0;
+}
+
+/* GFLOP/s count 2 flops per multiply-add actually needed: n*n*dim/2 for the
+ * triangle, n*n*dim for sgemm. */
+static void sb_gram_markdown(FILE *f, const sb_gram *g, size_t ng) {
+  if (!ng) return;
+  fprintf(f,
+          "\n### EXACT coverage: the Gram matrix alone (thread CPU, median)\n\n"
+          "| pool | dim | ssyrk ms | ssyrk GFLOP/s | sgemm ms | sgemm GFLOP/s |\n"
+          "|---:|---:|---:|---:|---:|---:|\n");
+  for (size_t i = 0; i < ng; i++) {
+    double w = (double)g[i].n * g[i].n * g[i].dim;
+    fprintf(f, "| %u | %u | %.3f | %.1f | %.3f | %.1f |\n", g[i].n, g[i].dim, g[i].syrk_ms,
+            w / g[i].syrk_ms / 1e6, g[i].gemm_ms, 2 * w / g[i].gemm_ms / 1e6);
+  }
+}
+
+/* ---- LangChain.js (select_langchain.h) ---- */
+
+static const sb_mode sb_mmr = {"MMR", SELECT_MMR, SELECT_COVER_EXACT, 0, 0};
+
+/* Runs LangChain.js MMR on the np pools with Precis MMR's lambda; fills the
+ * row and *lc (ids). Returns 0, or -1 when it did not run (c->lc_note says
+ * why; the caller goes on without it). */
+static int sb_langchain(const sb_pool *sps, int np, uint32_t k, sb_conf *c, sb_row *row,
+                        lcjs_result *lc) {
+  const float *q[SB_MAX_POOLS], *v[SB_MAX_POOLS];
+  select_params p;
+  sb_params(&sb_mmr, k, c->sample, 0, &p);
+  for (int i = 0; i < np; i++) {
+    q[i] = sps[i].query;
+    v[i] = sps[i].vec;
+  }
+  if (lcjs_run(q, v, np, sps[0].n, sps[0].dim, k, p.lambda, 3, c->reps, lc)) {
+    snprintf(c->lc_note, sizeof c->lc_note, "LangChain.js MMR not run: %s", lc->why);
+    fprintf(stderr, "precis-bench select: %s\n", c->lc_note);
+    return -1;
+  }
+  snprintf(c->lc_note, sizeof c->lc_note,
+           "LangChain.js: maximalMarginalRelevance of @langchain/core %s, lambda %g, 3 warm-up "
+           "and %d timed calls per pool, timed inside node",
+           lc->version, (double)p.lambda, c->reps);
+  row->lc = 1;
+  row->med_ms = lc->med_ms;
+  row->p99_ms = lc->p99_ms;
+  row->cpu_med_ms = -1;
+  row->selected = (double)lc->per_pool;
+  row->obj_ratio = row->cats_ratio = -1;
+  row->lc_ratio = 1;
+  row->same_ids = -1;
+  double cats = 0;
+  for (int i = 0; i < np; i++) {
+    select_result r = {.n = lc->per_pool, .idx = lc->ids + (size_t)i * lc->per_pool};
+    cats += (double)sb_cats(&sps[i], &r) / np;
+  }
+  row->cats = cats;
+  return 0;
+}
+
+/* Pools on which Precis MMR (untimed, no budget) chose LangChain's ids in
+ * LangChain's order. */
+static int sb_same_ids(const sb_pool *sps, int np, uint32_t k, const sb_conf *c,
+                       const lcjs_result *lc) {
+  select_params p;
+  sb_params(&sb_mmr, k, c->sample, 0, &p);
+  int same = 0;
+  for (int i = 0; i < np; i++) {
+    select_pool pool;
+    select_result res;
+    precis_error err;
+    sb_select_pool(&sps[i], 0, &pool);
+    if (select_run(&pool, &p, &res, &err)) return -1;
+    const uint32_t *want = lc->ids + (size_t)i * lc->per_pool;
+    same += res.n == lc->per_pool && !memcmp(res.idx, want, res.n * sizeof *want);
+    select_result_free(&res);
+  }
+  return same;
+}
 
 /* The coverage forms that ran ("-" for TOPK and MMR, which optimise none). */
 static const char *sb_form(const sb_row *r, char *buf, size_t len) {
@@ -350,40 +487,59 @@ static void sb_markdown(FILE *f, const sb_row *rows, size_t nrows, const sb_conf
   fprintf(f,
           "%d pool(s) per size x dim, reps %d per pool after 3 warm-up runs; BLAS "
           "threads: %s; COMPRESS a=%g b=%g c=%g theta=%g; SAMPLE %u targets; SPARSE "
-          "exact %d-NN lists; AUTO exact up to n*n*dim = %.3g; token budget %s\n\n",
+          "exact %d-NN lists; AUTO exact up to n*n*(dim + %llu) = %.3g; token budget %s\n\n",
           c->pools, c->reps,
           c->blas1 ? "1 (openblas_set_num_threads)" : "unknown BLAS, not limited", (double)d.a,
           (double)d.b, (double)d.c, (double)d.theta, c->sample, SB_KNN,
-          (double)SELECT_AUTO_EXACT_WORK, c->budget ? "set" : "none");
+          (unsigned long long)SELECT_AUTO_ROW_COST, (double)SELECT_AUTO_EXACT_WORK,
+          c->budget ? "set" : "none");
   if (c->budget) fprintf(f, "token budget: %llu\n\n", (unsigned long long)c->budget);
+  if (c->lc_note[0]) fprintf(f, "%s\n\n", c->lc_note);
   fprintf(f,
-          "| mode | pool | dim | k | form | median ms | p99 ms | cpu median ms | selected "
-          "| objective | obj / exact | cats | cats / exact | coverage | redundancy "
-          "| mean rel |\n");
+          "| mode | pool | dim | k | form | median ms | p99 ms | cpu median ms | LangChain.js "
+          "MMR / this | same ids as LangChain.js | selected | objective | obj / exact | cats "
+          "| cats / exact | coverage | redundancy | mean rel |\n");
   fprintf(f,
-          "|---|---:|---:|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
-          "---:|\n");
+          "|---|---:|---:|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
+          "---:|---:|\n");
   for (size_t i = 0; i < nrows; i++) {
     const sb_row *r = &rows[i];
-    char form[64], oratio[32], cratio[32];
+    char form[64], oratio[32], cratio[32], cpu[32], lratio[32], same[32];
     sb_ratio(oratio, sizeof oratio, r->obj_ratio);
     sb_ratio(cratio, sizeof cratio, r->cats_ratio);
-    fprintf(f,
-            "| %s | %u | %u | %u | %s | %.3f | %.3f | %.3f | %.1f | %.3f | %s | %.2f | %s "
-            "| %.3f | %.3f | %.3f |\n",
-            r->mode, r->n, r->dim, r->k, sb_form(r, form, sizeof form), r->med_ms, r->p99_ms,
-            r->cpu_med_ms, r->selected, r->objective, oratio, r->cats, cratio, r->coverage,
-            r->redundancy, r->mean_rel);
+    sb_ratio(cpu, sizeof cpu, r->cpu_med_ms);
+    if (r->lc_ratio < 0)
+      snprintf(lratio, sizeof lratio, "-");
+    else
+      snprintf(lratio, sizeof lratio, "%.1fx", r->lc_ratio);
+    if (r->same_ids < 0)
+      snprintf(same, sizeof same, "-");
+    else
+      snprintf(same, sizeof same, "%d of %d", r->same_ids, c->pools);
+    if (r->lc) /* LangChain's own row: no Precis statistics */
+      fprintf(f,
+              "| %s | %u | %u | %u | - | %.3f | %.3f | - | %s | - | %.1f | - | - | %.2f | - | - | "
+              "- | - |\n",
+              r->mode, r->n, r->dim, r->k, r->med_ms, r->p99_ms, lratio, r->selected, r->cats);
+    else
+      fprintf(f,
+              "| %s | %u | %u | %u | %s | %.3f | %.3f | %s | %s | %s | %.1f | %.3f | %s | %.2f | "
+              "%s | %.3f | %.3f | %.3f |\n",
+              r->mode, r->n, r->dim, r->k, sb_form(r, form, sizeof form), r->med_ms, r->p99_ms, cpu,
+              lratio, same, r->selected, r->objective, oratio, r->cats, cratio, r->coverage,
+              r->redundancy, r->mean_rel);
   }
 }
 
 static void sb_json(FILE *f, const sb_row *rows, size_t nrows, const sb_conf *c) {
   fprintf(f,
           "{\"study\":\"select\",\"pools\":%d,\"reps\":%d,\"blas_threads\":%s,"
-          "\"sample\":%u,\"knn\":%d,\"auto_exact_work\":%llu,\"token_budget\":%llu,"
+          "\"sample\":%u,\"knn\":%d,\"auto_row_cost\":%llu,\"auto_exact_work\":%llu,\"token_"
+          "budget\":%llu,"
           "\"rows\":[",
           c->pools, c->reps, c->blas1 ? "1" : "null", c->sample, SB_KNN,
-          (unsigned long long)SELECT_AUTO_EXACT_WORK, (unsigned long long)c->budget);
+          (unsigned long long)SELECT_AUTO_ROW_COST, (unsigned long long)SELECT_AUTO_EXACT_WORK,
+          (unsigned long long)c->budget);
   for (size_t i = 0; i < nrows; i++) {
     const sb_row *r = &rows[i];
     char form[64];
@@ -392,16 +548,21 @@ static void sb_json(FILE *f, const sb_row *rows, size_t nrows, const sb_conf *c)
             "\"median_ms\":%.4f,\"p99_ms\":%.4f,\"cpu_median_ms\":%.4f,\"selected\":%.4g,"
             "\"objective\":%.6g,\"objective_vs_exact\":%.6g,\"categories\":%.4g,"
             "\"categories_vs_exact\":%.6g,\"coverage_ratio\":%.6g,\"redundancy\":%.6g,"
-            "\"mean_relevance\":%.6g}",
+            "\"mean_relevance\":%.6g,\"langchain_vs_this\":%.6g,\"same_ids\":%d}",
             i ? "," : "", r->mode, r->n, r->dim, r->k, sb_form(r, form, sizeof form), r->med_ms,
             r->p99_ms, r->cpu_med_ms, r->selected, r->objective, r->obj_ratio, r->cats,
-            r->cats_ratio, r->coverage, r->redundancy, r->mean_rel);
+            r->cats_ratio, r->coverage, r->redundancy, r->mean_rel, r->lc_ratio, r->same_ids);
   }
-  fprintf(f, "\n]}\n");
+  fprintf(f, "\n]");
+  if (c->lc_note[0]) {
+    fprintf(f, ",\"langchain\":");
+    bu_json_str(f, c->lc_note);
+  }
+  fprintf(f, "}\n");
 }
 
 static int sb_write(const char *dir, const char *name, const sb_row *rows, size_t nrows,
-                    const sb_conf *c, int json) {
+                    const sb_conf *c, const sb_gram *grams, size_t ngram, int json) {
   char path[4096];
   snprintf(path, sizeof path, "%s/%s", dir, name);
   FILE *f = fopen(path, "w");
@@ -411,8 +572,10 @@ static int sb_write(const char *dir, const char *name, const sb_row *rows, size_
   }
   if (json)
     sb_json(f, rows, nrows, c);
-  else
+  else {
     sb_markdown(f, rows, nrows, c);
+    sb_gram_markdown(f, grams, ngram);
+  }
   return fclose(f) == 0 ? 0 : -1;
 }
 
@@ -439,20 +602,21 @@ static void sb_usage(FILE *f) {
           "usage: precis-bench select [--sizes 100,300,1000] [--dims 100,384] [--ks 10]\n"
           "                           [--pools 1] [--reps 50] [--sample 128]\n"
           "                           [--budget TOKENS] [--modes TOPK,MMR,...] [--seed S]\n"
-          "                           [--out DIR]\n"
+          "                           [--langchain on|off] [--gram on|off] [--out DIR]\n"
           "modes: TOPK MMR COMPRESS (the default: b 0, diversity 0.5) and, with the\n"
           "       coverage term (b 0.5, theta 1): COMPRESS-exact COMPRESS-sparse\n"
           "       COMPRESS-sample COMPRESS-auto\n"
-          "       COMPRESS-auto-lists (AUTO with the pool's kNN lists)\n");
+          "       COMPRESS-auto-lists (AUTO with the pool's kNN lists)\n"
+          "LangChain.js MMR runs beside them unless --langchain off (node and\n"
+          "scripts/fetch-langchain.sh; select_langchain.h); --gram on adds the\n"
+          "time of EXACT's Gram matrix alone (ssyrk, and sgemm for the BLAS peak)\n");
 }
-
-#define SB_MAX_POOLS 64
 
 int bench_select(int argc, char **argv) {
   uint32_t sizes[SB_MAX_LIST] = {100, 300, 1000}, dims[SB_MAX_LIST] = {100, 384},
            ks[SB_MAX_LIST] = {10};
   int nsizes = 3, ndims = 2, nks = 1;
-  sb_conf conf = {.reps = 50, .pools = 1, .sample = 128};
+  sb_conf conf = {.reps = 50, .pools = 1, .sample = 128, .langchain = 1};
   uint64_t seed = 1;
   const char *out = NULL, *modes = NULL;
   for (int i = 1; i < argc; i++) {
@@ -486,6 +650,10 @@ int bench_select(int argc, char **argv) {
       modes = v;
     else if (!strcmp(a, "--out"))
       out = v;
+    else if (!strcmp(a, "--langchain"))
+      conf.langchain = strcmp(v, "off") != 0;
+    else if (!strcmp(a, "--gram"))
+      conf.gram = !strcmp(v, "on");
     else {
       sb_usage(stderr);
       return 2;
@@ -503,14 +671,16 @@ int bench_select(int argc, char **argv) {
     }
   conf.blas1 = bench_blas_single_thread();
 
-  size_t cap = (size_t)nsizes * (size_t)ndims * (size_t)nks * SB_NMODES;
+  size_t cap = (size_t)nsizes * (size_t)ndims * (size_t)nks * (SB_NMODES + 1);
   size_t nt = (size_t)conf.reps * (size_t)conf.pools;
   sb_row *rows = calloc(cap, sizeof *rows);
   double *t = malloc(2 * nt * sizeof *t);
   sb_pool *sps = calloc((size_t)conf.pools, sizeof *sps);
+  sb_gram *grams = calloc((size_t)nsizes * (size_t)ndims, sizeof *grams);
+  size_t ngram = 0;
   size_t nrows = 0;
   int rc = 0;
-  if (!rows || !t || !sps) {
+  if (!rows || !t || !sps || !grams) {
     fprintf(stderr, "precis-bench select: out of memory\n");
     rc = 1;
     goto done;
@@ -524,27 +694,57 @@ int bench_select(int argc, char **argv) {
           rc = 1;
           break;
         }
-      for (int ki = 0; ki < nks && !rc; ki++)
+      for (int ki = 0; ki < nks && !rc; ki++) {
+        lcjs_result lc = {0};
+        double lc_med = -1;
+        if (conf.langchain && made == conf.pools) {
+          sb_row *row = &rows[nrows];
+          *row = (sb_row){.mode = "LangChain.js MMR", .n = sizes[si], .dim = dims[di], .k = ks[ki]};
+          if (sb_langchain(sps, conf.pools, ks[ki], &conf, row, &lc) == 0) {
+            lc_med = row->med_ms;
+            nrows++;
+          } else {
+            conf.langchain = 0; /* said why once; the rest runs without it */
+          }
+        }
         for (size_t mi = 0; mi < SB_NMODES && !rc; mi++) {
           if (!sb_mode_wanted(modes, sb_modes[mi].name)) continue;
           sb_row *row = &rows[nrows];
-          *row = (sb_row){.mode = sb_modes[mi].name, .n = sizes[si], .dim = dims[di], .k = ks[ki]};
+          *row = (sb_row){.mode = sb_modes[mi].name,
+                          .n = sizes[si],
+                          .dim = dims[di],
+                          .k = ks[ki],
+                          .lc_ratio = -1,
+                          .same_ids = -1};
           if (sb_measure(sps, conf.pools, &sb_modes[mi], ks[ki], conf.sample, conf.budget,
-                         conf.reps, t, t + nt, row))
+                         conf.reps, t, t + nt, row)) {
             rc = 1;
-          else
-            nrows++;
+            break;
+          }
+          if (lc_med > 0 && row->med_ms > 0) row->lc_ratio = lc_med / row->med_ms;
+          if (lc.ids && sb_modes[mi].mode == SELECT_MMR)
+            row->same_ids = sb_same_ids(sps, conf.pools, ks[ki], &conf, &lc);
+          nrows++;
         }
+        lcjs_result_free(&lc);
+      }
+      if (!rc && conf.gram && made == conf.pools) {
+        if (sb_gram_measure(sps, conf.pools, conf.reps, t, &grams[ngram]))
+          rc = 1;
+        else
+          ngram++;
+      }
       for (int pi = 0; pi < made; pi++) sb_pool_free(&sps[pi]);
     }
   if (rc) goto done;
   sb_markdown(stdout, rows, nrows, &conf);
+  sb_gram_markdown(stdout, grams, ngram);
   if (out) {
     if (bench_mkdir(out)) {
       perror(out);
       rc = 1;
-    } else if (sb_write(out, "select.md", rows, nrows, &conf, 0) ||
-               sb_write(out, "select.json", rows, nrows, &conf, 1)) {
+    } else if (sb_write(out, "select.md", rows, nrows, &conf, grams, ngram, 0) ||
+               sb_write(out, "select.json", rows, nrows, &conf, grams, ngram, 1)) {
       rc = 1;
     }
   }
@@ -552,5 +752,6 @@ done:
   free(rows);
   free(t);
   free(sps);
+  free(grams);
   return rc;
 }

@@ -18,6 +18,9 @@ pkgs+=(
   protobuf-compiler python3-protobuf python3-pytest python3-numpy
   libmicrohttpd-dev prometheus
 )
+# issue 13: Debian's nodejs runs LangChain.js's MMR beside Precis in
+# `precis-bench select` (scripts/fetch-langchain.sh fetches the package)
+pkgs+=(nodejs)
 missing=()
 for p in "${pkgs[@]}"; do
   if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then

@@ -105,7 +105,7 @@
     "pool's best))); -1 = automatic, from diversity")                         \
   X(coverage, ENUM, 3, 0, 3, 22, "coverage",                                  \
     "COMPRESS coverage form: EXACT (full pool x pool), SPARSE (kNN edges), "  \
-    "SAMPLE, AUTO (EXACT while pool*pool*dim <= 1.25e8, else SAMPLE)")        \
+    "SAMPLE, AUTO (EXACT while pool*pool*(dim+100) <= 2.6e8, else SAMPLE)")  \
   X(exact_seeds, BOOL, 0, 0, 1, 23, "exact",                                  \
     "brute-force seeds instead of the ANN index")                             \
   PRECIS_PARAM_EF_SEARCH(X, 24)                                               \

@@ -372,8 +372,8 @@ typedef enum {
 } precis_mode;
 
 /* Coverage form of COMPRESS. AUTO (the default): EXACT while
- * pool*pool*dim <= 1.25e8 (pool 300 at 384-d, pool 1,000 at 100-d), else
- * SAMPLE; see docs/RETRIEVAL.md. */
+ * pool*pool*(dim + 100) <= 2.6e8 (pool 732 at 384-d, pool 1,140 at 100-d),
+ * else SAMPLE; see docs/RETRIEVAL.md. */
 typedef enum {
   PRECIS_COVERAGE_EXACT = 0,  /* full pool x pool similarities */
   PRECIS_COVERAGE_SPARSE = 1, /* kNN edges inside the pool */

@@ -410,7 +410,8 @@ int engine_graph_check(engine *e, const char *coll, precis_error *err);
 typedef enum { ENGINE_MODE_COMPRESS = 0, ENGINE_MODE_TOPK = 1, ENGINE_MODE_MMR = 2 } engine_mode;
 
 /* Coverage form of COMPRESS (same numbers as select_coverage and the wire
- * enum Coverage). AUTO: EXACT while pool*pool*dim <= SELECT_AUTO_EXACT_WORK
+ * enum Coverage). AUTO: EXACT while pool*pool*(dim + SELECT_AUTO_ROW_COST)
+ * <= SELECT_AUTO_EXACT_WORK
  * (index/retrieve/select.h), else SAMPLE; retrieve never hands AUTO the kNN lists,
  * since reading them from RocksDB costs more than EXACT (docs/RETRIEVAL.md). */
 typedef enum {

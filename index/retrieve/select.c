@@ -95,6 +95,7 @@ select_coverage select_coverage_resolve(select_coverage requested, size_t n, siz
    * saturating product keeps unchecked callers from wrapping around */
   unsigned long long nn = (unsigned long long)n, d = (unsigned long long)dim;
   unsigned long long work = ULLONG_MAX;
+  if (d <= ULLONG_MAX - SELECT_AUTO_ROW_COST) d += SELECT_AUTO_ROW_COST;
   if (nn <= 0xffffffffull && (nn * nn == 0 || d <= ULLONG_MAX / (nn * nn))) work = nn * nn * d;
   if (work <= SELECT_AUTO_EXACT_WORK) return SELECT_COVER_EXACT;
   return has_lists ? SELECT_COVER_SPARSE : SELECT_COVER_SAMPLE;

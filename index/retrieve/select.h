@@ -47,14 +47,20 @@ typedef enum {
   SELECT_COVER_AUTO = 3    /* EXACT while it is cheap, else a fast form */
 } select_coverage;
 
-/* AUTO: EXACT while n*n*dim (the work of the pool's Gram matrix) is at most
+/* AUTO: EXACT while n*n*(dim + SELECT_AUTO_ROW_COST) is at most
  * SELECT_AUTO_EXACT_WORK; above it SPARSE when the pool carries its
  * neighbour lists (nbr_off != NULL), else SAMPLE (sample points, default
- * 128). 1.25e8 keeps pool 300 at 384-d (3.5e7) and pool 1,000 at 100-d
- * (1.0e8) EXACT and sends pool 1,000 at 384-d (3.8e8) to a fast form; at
- * 384-d it switches at n = 570. The timings behind the threshold come from
+ * 128). EXACT costs the Gram matrix (n*n*dim/2 multiply-adds in ssyrk, at
+ * the BLAS peak) plus about 100 float operations' worth per pool pair
+ * outside BLAS (mirroring, the lazy coverage gains: about 3.5 passes over G),
+ * hence the two terms. 2.6e8 bounds EXACT at about the latency of the old
+ * bound's worst case (n*n*dim <= 1.25e8 at 100-d, pool 1,118): it switches
+ * at n = 732 at 384-d (was 570) and n = 1,140 at 100-d (was 1,118); pool
+ * 300 at 384-d and pool 1,000 at 100-d stay EXACT, pool 1,000 at 384-d
+ * (4.8e8) goes to a fast form. The timings behind it come from
  * `precis-bench select` and live in bench/README.md ("select"). */
-#define SELECT_AUTO_EXACT_WORK 125000000ull
+#define SELECT_AUTO_ROW_COST   100ull
+#define SELECT_AUTO_EXACT_WORK 260000000ull
 
 /* The form `requested` resolves to for a pool of n points of dimension dim
  * (has_lists: the pool carries neighbour lists). Only AUTO changes; every

@@ -30,7 +30,7 @@
  *    With b = 0 there is nothing expensive to be lazy about: each step is a
  *    linear scan of the exact gains (with b = c = 0 this is TOPK exactly).
  *    Coverage variants share one code path: EXACT uses the n x n Gram
- *    matrix (ssyrk); SAMPLE an n x m matrix against m deterministic targets
+ *    matrix (ssyrk, mirrored and first gains in one blocked pass); SAMPLE an n x m matrix against m deterministic targets
  *    (seeded xorshift, sorted), scaled by n/m; SPARSE the transposed
  *    neighbour lists (for each i, the points v that list i) plus sim(v,v) = 1.
  *  - Token budget: keys are gain / max(cost,1); items that no longer fit are
@@ -68,7 +68,8 @@ typedef struct {
   /* sparse coverage: transposed lists */
   uint32_t *tr_off, *tr_len, *tr_idx;
   float *tr_sim;
-  float *best; /* m (dense) or n (sparse) current coverage */
+  float *best;  /* m (dense) or n (sparse) current coverage */
+  double *cov0; /* EXACT: n first coverage gains, from select_gram (owned) */
   /* volume */
   double *q, *d2, *vg, *C, *e, *cj;
 } select_cstate;
@@ -81,6 +82,7 @@ static void select_cstate_free(select_cstate *s) {
   free(s->tr_idx);
   free(s->tr_sim);
   free(s->best);
+  free(s->cov0);
   free(s->q);
   free(s->d2);
   free(s->vg);
@@ -91,17 +93,64 @@ static void select_cstate_free(select_cstate *s) {
 
 /* ---- coverage setup ---- */
 
-/* Full Gram matrix: ssyrk fills the upper triangle, a blocked copy mirrors
- * it (half the flops of sgemm). */
-static void select_gram(const select_pool *pool, float *G) {
-  size_t n = pool->n;
+static double select_cov_gain(const select_cstate *s, uint32_t i);
+
+/* The full Gram matrix G = X X^T, exactly symmetric, and the first coverage
+ * gains cov0[i] (best = 0: the coverage term of F({i})), in one pass over
+ * G. ssyrk fills the upper triangle (one symmetric rank-dim product in
+ * float, half the multiply-adds of sgemm; OpenBLAS runs it at its sgemm
+ * peak, bench/README.md "select"). Then, by block rows of
+ * SELECT_GRAM_BLOCK: the block row I is mirrored onto the block column below
+ * it while it is in cache (4 x 4 register transposes); the rows of I are then complete (earlier block
+ * rows mirrored their columns < i0), and their cov0 is taken before they
+ * leave the cache. */
+#define SELECT_GRAM_BLOCK 64
+
+/* G[y][x] = G[x][y] for x in [i, i+4), y in [j, j+4), y > x. */
+static inline void select_mirror4(float *G, size_t n, size_t i, size_t i1, size_t j, size_t j1) {
+#if defined(__GNUC__) && !defined(__clang__)
+  if (i + 4 <= i1 && j + 4 <= j1 && j >= i + 4) { /* a whole 4 x 4 tile above the diagonal */
+    typedef float v4 __attribute__((vector_size(16)));
+    typedef int32_t v4i __attribute__((vector_size(16)));
+    const v4i lo = {0, 4, 1, 5}, hi = {2, 6, 3, 7}, l2 = {0, 1, 4, 5}, h2 = {2, 3, 6, 7};
+    v4 r0, r1, r2, r3;
+    memcpy(&r0, G + i * n + j, sizeof r0);
+    memcpy(&r1, G + (i + 1) * n + j, sizeof r1);
+    memcpy(&r2, G + (i + 2) * n + j, sizeof r2);
+    memcpy(&r3, G + (i + 3) * n + j, sizeof r3);
+    v4 t0 = __builtin_shuffle(r0, r1, lo), t1 = __builtin_shuffle(r2, r3, lo);
+    v4 t2 = __builtin_shuffle(r0, r1, hi), t3 = __builtin_shuffle(r2, r3, hi);
+    r0 = __builtin_shuffle(t0, t1, l2);
+    r1 = __builtin_shuffle(t0, t1, h2);
+    r2 = __builtin_shuffle(t2, t3, l2);
+    r3 = __builtin_shuffle(t2, t3, h2);
+    memcpy(G + j * n + i, &r0, sizeof r0);
+    memcpy(G + (j + 1) * n + i, &r1, sizeof r1);
+    memcpy(G + (j + 2) * n + i, &r2, sizeof r2);
+    memcpy(G + (j + 3) * n + i, &r3, sizeof r3);
+    return;
+  }
+#endif
+  for (size_t x = i; x < i + 4 && x < i1; x++)
+    for (size_t y = j; y < j + 4 && y < j1; y++)
+      if (y > x) G[y * n + x] = G[x * n + y];
+}
+
+static void select_gram(select_cstate *s, double *cov0) {
+  const select_pool *pool = s->pool;
+  size_t n = s->n, B = SELECT_GRAM_BLOCK;
+  float *G = s->G;
   cblas_ssyrk(CblasRowMajor, CblasUpper, CblasNoTrans, (int)n, (int)pool->dim, 1.0f, pool->vectors,
               (int)pool->dim, 0.0f, G, (int)n);
-  const size_t B = 64;
-  for (size_t ib = 0; ib < n; ib += B)
-    for (size_t jb = 0; jb <= ib; jb += B)
-      for (size_t i = ib; i < ib + B && i < n; i++)
-        for (size_t j = jb; j < jb + B && j < i; j++) G[i * n + j] = G[j * n + i];
+  for (size_t i0 = 0; i0 < n; i0 += B) {
+    size_t i1 = n - i0 < B ? n : i0 + B;
+    for (size_t jb = i0; jb < n; jb += B) {
+      size_t j1 = n - jb < B ? n : jb + B;
+      for (size_t i = i0; i < i1; i += 4)
+        for (size_t j = jb; j < j1; j += 4) select_mirror4(G, n, i, i1, j, j1);
+    }
+    for (size_t i = i0; i < i1; i++) cov0[i] = select_cov_gain(s, (uint32_t)i);
+  }
 }
 
 static uint64_t select_splitmix(uint64_t *x) {
@@ -138,8 +187,10 @@ static int select_setup_dense(select_cstate *s, const select_params *p) {
   if (!s->G || !s->wt || !s->best) return PRECIS_E_NO_MEMORY;
   if (m == n) {
     s->gram = true;
-    select_gram(pool, s->G);
+    s->cov0 = malloc(n * sizeof *s->cov0);
+    if (!s->cov0) return PRECIS_E_NO_MEMORY;
     memcpy(s->wt, pool->relevance, n * sizeof *s->wt);
+    select_gram(s, s->cov0);
     return PRECIS_OK;
   }
   /* partial Fisher-Yates with a seeded xorshift, targets sorted */
@@ -209,14 +260,44 @@ static int select_setup_sparse(select_cstate *s) {
 /* ---- coverage gains and updates ---- */
 
 #if defined(__GNUC__)
-typedef float select_v4 __attribute__((vector_size(16)));
-typedef int32_t select_v4i __attribute__((vector_size(16)));
-static inline select_v4 select_ld4(const float *p) {
-  select_v4 v;
-  memcpy(&v, p, sizeof v);
-  return v;
-}
+typedef float select_v8 __attribute__((vector_size(32)));
+typedef int32_t select_v8i __attribute__((vector_size(32)));
 #endif
+/* The dense coverage kernel is built twice on x86-64, for AVX2 and the
+ * baseline, and the loader picks one for the CPU (ifunc). Both do the same
+ * float operations in the same order (ISO C: no contraction into FMA), so
+ * results do not depend on the CPU. */
+#if defined(__GNUC__) && defined(__x86_64__) && !defined(__SANITIZE_THREAD__)
+#define SELECT_CLONES __attribute__((target_clones("avx2", "default")))
+#else
+#define SELECT_CLONES
+#endif
+
+/* sum_t wt[t] * max(0, g[t] - best[t]): 8 float lanes in a fixed order
+ * (deterministic), lanes added in double at the end. */
+SELECT_CLONES static double select_cov_dense(const float *g, const float *best, const float *wt,
+                                             size_t m) {
+  size_t t = 0;
+  double sum = 0.0;
+#if defined(__GNUC__)
+  select_v8 acc = {0, 0, 0, 0, 0, 0, 0, 0}, zero = acc;
+  for (; t + 8 <= m; t += 8) {
+    select_v8 x, b, w;
+    memcpy(&x, g + t, sizeof x);
+    memcpy(&b, best + t, sizeof b);
+    memcpy(&w, wt + t, sizeof w);
+    select_v8 d = x - b;
+    d = (select_v8)((select_v8i)d & (d > zero));
+    acc += w * d;
+  }
+  for (int l = 0; l < 4; l++) sum += (double)acc[l] + (double)acc[l + 4];
+#endif
+  for (; t < m; t++) {
+    float d = g[t] - best[t];
+    if (d > 0.0f) sum += (double)wt[t] * d;
+  }
+  return sum;
+}
 
 static double select_cov_gain(const select_cstate *s, uint32_t i) {
   if (s->sparse) {
@@ -231,28 +312,7 @@ static double select_cov_gain(const select_cstate *s, uint32_t i) {
     }
     return sum;
   }
-  /* 8 float lanes in a fixed order (deterministic), explicit SIMD where the
-   * compiler has vector extensions */
-  const float *g = s->G + (size_t)i * s->m, *best = s->best, *wt = s->wt;
-  size_t t = 0, m = s->m;
-  double sum = 0.0;
-#if defined(__GNUC__)
-  select_v4 acc0 = {0, 0, 0, 0}, acc1 = acc0, zero = acc0;
-  for (; t + 8 <= m; t += 8) {
-    select_v4 d0 = select_ld4(g + t) - select_ld4(best + t);
-    select_v4 d1 = select_ld4(g + t + 4) - select_ld4(best + t + 4);
-    d0 = (select_v4)((select_v4i)d0 & (d0 > zero));
-    d1 = (select_v4)((select_v4i)d1 & (d1 > zero));
-    acc0 += select_ld4(wt + t) * d0;
-    acc1 += select_ld4(wt + t + 4) * d1;
-  }
-  for (int l = 0; l < 4; l++) sum += (double)acc0[l] + (double)acc1[l];
-#endif
-  for (; t < m; t++) {
-    float d = g[t] - best[t];
-    if (d > 0.0f) sum += (double)wt[t] * d;
-  }
-  return s->scale * sum;
+  return s->scale * select_cov_dense(s->G + (size_t)i * s->m, s->best, s->wt, s->m);
 }
 
 static void select_cov_add(select_cstate *s, uint32_t j) {
@@ -379,11 +439,16 @@ static void select_take(select_greedy *g, uint32_t j, double gain) {
   if (g->budget) g->used += select_cost(w->pool, j);
 }
 
-static double select_gain_now(const select_greedy *g, uint32_t i, bool with_cover) {
+/* The gain of i given its coverage gain cov (ignored without with_cover). */
+static double select_gain_cov(const select_greedy *g, uint32_t i, bool with_cover, double cov) {
   double x = (double)g->a * g->w->pool->relevance[i];
-  if (with_cover) x += (double)g->b * select_cov_gain(g->s, i);
+  if (with_cover) x += (double)g->b * cov;
   if (g->s->vol) x += (double)g->c * g->s->vg[i];
   return x;
+}
+
+static double select_gain_now(const select_greedy *g, uint32_t i, bool with_cover) {
+  return select_gain_cov(g, i, with_cover, with_cover ? select_cov_gain(g->s, i) : 0.0);
 }
 
 /* b = 0: exact gains are O(1) each, scan them. */
@@ -470,7 +535,9 @@ int select_compress_run(select_work *w, precis_error *err) {
       rc = PRECIS_E_NO_MEMORY;
       goto done;
     }
-    for (size_t i = 0; i < n; i++) g0[i] = select_gain_now(&g, (uint32_t)i, s.cover);
+    for (size_t i = 0; i < n; i++) /* EXACT took the first coverage gains with G */
+      g0[i] = s.cov0 ? select_gain_cov(&g, (uint32_t)i, s.cover, s.cov0[i])
+                     : select_gain_now(&g, (uint32_t)i, s.cover);
   }
   rc = s.cover ? select_greedy_lazy(&g, g0) : select_greedy_scan(&g);
   if (rc) goto done;

@@ -24,15 +24,22 @@ Test(select, auto_resolves_by_exact_work) {
   cr_assert_eq(select_coverage_resolve(SELECT_COVER_AUTO, 1000, 100, 0), SELECT_COVER_EXACT);
   cr_assert_eq(select_coverage_resolve(SELECT_COVER_AUTO, 1000, 384, 0), SELECT_COVER_SAMPLE);
   cr_assert_eq(select_coverage_resolve(SELECT_COVER_AUTO, 1000, 384, 1), SELECT_COVER_SPARSE);
-  /* the boundary: n*n*dim at the threshold is still EXACT */
+  /* issue 13: larger pools stay EXACT (the old n*n*dim <= 1.25e8 switched at
+   * 570 at 384-d and 1,118 at 100-d), within the old bound's worst latency */
+  cr_assert_eq(select_coverage_resolve(SELECT_COVER_AUTO, 732, 384, 0), SELECT_COVER_EXACT);
+  cr_assert_eq(select_coverage_resolve(SELECT_COVER_AUTO, 733, 384, 0), SELECT_COVER_SAMPLE);
+  cr_assert_eq(select_coverage_resolve(SELECT_COVER_AUTO, 1140, 100, 0), SELECT_COVER_EXACT);
+  cr_assert_eq(select_coverage_resolve(SELECT_COVER_AUTO, 1141, 100, 1), SELECT_COVER_SPARSE);
+  /* the boundary: n*n*(dim + row cost) at the threshold is still EXACT */
   size_t nb = 1;
-  while ((unsigned long long)(nb + 1) * (nb + 1) * 600 <= SELECT_AUTO_EXACT_WORK) nb++;
+  const unsigned long long d600 = 600 + SELECT_AUTO_ROW_COST;
+  while ((unsigned long long)(nb + 1) * (nb + 1) * d600 <= SELECT_AUTO_EXACT_WORK) nb++;
   cr_assert_eq(select_coverage_resolve(SELECT_COVER_AUTO, nb, 600, 0), SELECT_COVER_EXACT);
   cr_assert_eq(select_coverage_resolve(SELECT_COVER_AUTO, nb + 1, 600, 0), SELECT_COVER_SAMPLE);
-  cr_assert_eq(select_coverage_resolve(SELECT_COVER_AUTO, 1, SELECT_AUTO_EXACT_WORK, 0),
-               SELECT_COVER_EXACT);
-  cr_assert_eq(select_coverage_resolve(SELECT_COVER_AUTO, 1, SELECT_AUTO_EXACT_WORK + 1, 0),
-               SELECT_COVER_SAMPLE);
+  size_t dmax = (size_t)(SELECT_AUTO_EXACT_WORK - SELECT_AUTO_ROW_COST);
+  cr_assert_eq(select_coverage_resolve(SELECT_COVER_AUTO, 1, dmax, 0), SELECT_COVER_EXACT);
+  cr_assert_eq(select_coverage_resolve(SELECT_COVER_AUTO, 1, dmax + 1, 0), SELECT_COVER_SAMPLE);
+  cr_assert_eq(select_coverage_resolve(SELECT_COVER_AUTO, 1, SIZE_MAX, 0), SELECT_COVER_SAMPLE);
   /* products that would wrap around stay above the threshold */
   cr_assert_eq(select_coverage_resolve(SELECT_COVER_AUTO, SIZE_MAX, 2, 0), SELECT_COVER_SAMPLE);
   cr_assert_eq(select_coverage_resolve(SELECT_COVER_AUTO, (size_t)1 << 32, 1, 0),
@@ -43,6 +50,60 @@ Test(select, auto_resolves_by_exact_work) {
   for (int c = SELECT_COVER_EXACT; c <= SELECT_COVER_SAMPLE; c++)
     cr_assert_eq(select_coverage_resolve((select_coverage)c, 5000, 4096, 1), c);
   cr_assert_eq(select_coverage_resolve((select_coverage)9, 10, 10, 0), 9);
+}
+
+/* EXACT coverage against a plain greedy in double (issue 13: the Gram
+ * matrix's blocked mirror, the first gains taken with it, the SIMD gain
+ * kernel): pool sizes around the 64-row blocks, the 4 x 4 transposes and
+ * the 8 float lanes. At every step the engine's pick must have the largest
+ * true marginal gain of F (ties within float rounding), and its reported
+ * gain must be that marginal gain; the reference then follows the engine's
+ * pick, so ties cannot make the walk diverge. */
+Test(select, exact_coverage_greedy_matches_brute_force) {
+  static const size_t sizes[] = {1, 3, 5, 8, 63, 64, 65, 67, 130, 203};
+  static const size_t dims[] = {3, 16, 100};
+  rng_seed(31);
+  for (size_t si = 0; si < sizeof sizes / sizeof *sizes; si++)
+    for (size_t di = 0; di < sizeof dims / sizeof *dims; di++) {
+      size_t n = sizes[si], dim = dims[di];
+      inst I = inst_make(n, dim, 1 + n / 12, 0);
+      select_params p = params(SELECT_COMPRESS, 8);
+      p.coverage = SELECT_COVER_EXACT;
+      p.a = (float)(0.5 * rng_unif());
+      p.b = 0.25f + (float)rng_unif();
+      p.c = (float)rng_unif();
+      p.theta = (float)(3 * rng_unif());
+      select_result r;
+      run_ok(&I, &p, &r);
+      cr_assert_eq(r.coverage, SELECT_COVER_EXACT);
+      cr_assert_eq(r.n, n < 8 ? n : 8);
+      check_result(&I, &p, &r);
+      uint32_t *S = malloc((r.n + 1) * sizeof *S);
+      bool *in = calloc(n, sizeof *in);
+      cr_assert(S && in);
+      for (size_t t = 0; t < r.n; t++) {
+        double base = ref_F(&I, &p, S, t), best = -INFINITY, mine = 0;
+        for (uint32_t i = 0; i < n; i++) {
+          if (in[i]) continue;
+          S[t] = i;
+          double g = ref_F(&I, &p, S, t + 1) - base;
+          if (g > best) best = g;
+          if (i == r.idx[t]) mine = g;
+        }
+        double tol = 1e-4 * (1 + fabs(best));
+        cr_assert(!in[r.idx[t]], "n %zu dim %zu step %zu: picked twice", n, dim, t);
+        cr_assert_geq(mine, best - tol, "n %zu dim %zu step %zu: gain %.9g, best %.9g", n, dim, t,
+                      mine, best);
+        cr_assert(fabs((double)r.gain[t] - mine) <= tol,
+                  "n %zu dim %zu step %zu: gain %.9g vs %.9g", n, dim, t, (double)r.gain[t], mine);
+        S[t] = r.idx[t];
+        in[r.idx[t]] = true;
+      }
+      free(S);
+      free(in);
+      select_result_free(&r);
+      inst_free(&I);
+    }
 }
 
 Test(select, auto_small_pool_is_exact_and_identical) {
