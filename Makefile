@@ -275,7 +275,7 @@ install-python: $(PY_BUILD)
 .PHONY: params-doc
 $(O)/params_doc: scripts/params_doc.c include/precis/params.h include/precis/limits.h
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) -o $@ $<
+	$(CC) $(CFLAGS) -Iinclude -o $@ $<
 params-doc: $(O)/params_doc
 	$(O)/params_doc --write docs/PROTOCOL.md
 
