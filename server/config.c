@@ -67,6 +67,7 @@ void srv_config_init(srv_config *c) {
   c->max_snapshots = SRV_DEFAULT_MAX_SNAPSHOTS;
   c->worker_send = 1;
   c->poll_us = SRV_DEFAULT_POLL_US;
+  c->group_commit = 1;
   c->max_conns_per_address = SRV_DEFAULT_MAX_CONNS_PER_ADDRESS;
 }
 
@@ -143,7 +144,9 @@ static const char usage_hardening[] =
     "                           nothing else waits for the socket (default 1)\n"
     "  --poll-us N              after handling I/O the loop polls for the next\n"
     "                           completion this long before it sleeps (default 50;\n"
-    "                           0 = never poll)\n";
+    "                           0 = never poll)\n"
+    "  --group-commit 0|1       upserts queued for one collection are written\n"
+    "                           together, one WAL sync for all (default 1)\n";
 
 /* 1 when key is not a hardening option, else 0 or -1 (reported). */
 static int apply_hardening(srv_config *c, const char *key, const char *v, const char *where) {
@@ -175,6 +178,9 @@ static int apply_hardening(srv_config *c, const char *key, const char *v, const 
   } else if (!strcmp(key, "worker-send")) {
     if (parse_long(v, 0, 1, &x)) goto bad;
     c->worker_send = (int)x;
+  } else if (!strcmp(key, "group-commit")) {
+    if (parse_long(v, 0, 1, &x)) goto bad;
+    c->group_commit = (int)x;
   } else if (!strcmp(key, "poll-us")) {
     if (parse_long(v, 0, SRV_MAX_POLL_US, &x)) goto bad;
     c->poll_us = (int)x;

@@ -243,14 +243,14 @@ static int op_list(dctx *x) {
 
 /* ---- points ---- */
 
-static int op_upsert(dctx *x, const Precis__V1__UpsertRequest *r) {
+/* The engine's view of an upsert's points into in[0..n_points); 0 or the
+ * refusal of the first bad point (x->err). */
+static int upsert_points(dctx *x, const Precis__V1__UpsertRequest *r, engine_point_in *in) {
   size_t n = r->n_points;
   if (n == 0) return fail(x, PRECIS_E_INVALID_ARGUMENT, "no points to upsert");
   if (n > PRECIS_MAX_BATCH)
     return fail(x, PRECIS_E_OUT_OF_RANGE, "%zu points exceed the batch limit %d", n,
                 PRECIS_MAX_BATCH);
-  engine_point_in *in = ANEW(x, engine_point_in, n);
-  if (!in) return nomem(x);
   for (size_t i = 0; i < n; i++) {
     const Precis__V1__Point *p = r->points[i];
     if (p->n_vector == 0)
@@ -267,11 +267,11 @@ static int op_upsert(dctx *x, const Precis__V1__UpsertRequest *r) {
     in[i].meta_len = strlen(p->metadata);
     in[i].tokens = (p->has_tokens && p->tokens >= 0) ? p->tokens : -1;
   }
-  size_t upserted = 0; /* distinct ids: a repeated id counts once */
-  int rc =
-      engine_upsert_counted(x->s->eng, r->collection, in, n,
-                            r->defer_graph ? ENGINE_UPSERT_DEFER_GRAPH : 0, &upserted, &x->err);
-  if (rc) return rc;
+  return PRECIS_OK;
+}
+
+/* The UpsertResult of a written upsert. */
+static int upsert_result(dctx *x, size_t upserted) {
   Precis__V1__UpsertResult *ur = ANEW(x, Precis__V1__UpsertResult, 1);
   if (!ur) return nomem(x);
   precis__v1__upsert_result__init(ur);
@@ -279,6 +279,18 @@ static int op_upsert(dctx *x, const Precis__V1__UpsertRequest *r) {
   x->resp->result_case = PRECIS__V1__RESPONSE__RESULT_UPSERT;
   x->resp->upsert = ur;
   return PRECIS_OK;
+}
+
+static int op_upsert(dctx *x, const Precis__V1__UpsertRequest *r) {
+  engine_point_in *in = ANEW(x, engine_point_in, r->n_points ? r->n_points : 1);
+  if (!in) return nomem(x);
+  int rc = upsert_points(x, r, in);
+  if (rc) return rc;
+  size_t upserted = 0; /* distinct ids: a repeated id counts once */
+  rc = engine_upsert_counted(x->s->eng, r->collection, in, r->n_points,
+                             r->defer_graph ? ENGINE_UPSERT_DEFER_GRAPH : 0, &upserted, &x->err);
+  if (rc) return rc;
+  return upsert_result(x, upserted);
 }
 
 /* engine_get in chunks, stopping as soon as what was read exceeds the
@@ -683,25 +695,21 @@ int srv_encode_empty_ok(uint64_t id, uint8_t **out, size_t *out_len) {
   return rc ? PRECIS_E_NO_MEMORY : 0;
 }
 
-int srv_dispatch(srv_server *s, const Precis__V1__Request *req, uint8_t **out, size_t *out_len) {
-  dctx x;
-  memset(&x, 0, sizeof x);
-  x.s = s;
+/* Encode x's response to req (status `code`), free x, count it in the
+ * metrics (its time from t0). */
+static int respond(srv_server *s, dctx *x, const Precis__V1__Request *req, int code, uint64_t t0,
+                   uint8_t **out, size_t *out_len) {
   Precis__V1__Response resp = PRECIS__V1__RESPONSE__INIT;
   Precis__V1__Status st = PRECIS__V1__STATUS__INIT;
+  if (x->resp) resp = *x->resp;
   resp.id = req->id;
   resp.status = &st;
-  x.resp = &resp;
-
-  uint64_t t0 = s->metrics ? srv_now_us() : 0;
-  srv_metrics_busy(s->metrics, 1);
-  int code = run_op(&x, req);
   if (code) {
     resp.result_case = PRECIS__V1__RESPONSE__RESULT__NOT_SET;
     st.code = (uint32_t)code;
-    st.message = x.err.msg[0] ? x.err.msg : (char *)precis_strerror(code);
-  } else if (x.ok_msg) {
-    st.message = x.ok_msg;
+    st.message = x->err.msg[0] ? x->err.msg : (char *)precis_strerror(code);
+  } else if (x->ok_msg) {
+    st.message = x->ok_msg;
   }
   int rc = frame_encode(&resp.base, s->cfg.max_frame, out, out_len);
   if (rc == PRECIS_E_FRAME_TOO_LARGE) {
@@ -714,10 +722,77 @@ int srv_dispatch(srv_server *s, const Precis__V1__Request *req, uint8_t **out, s
     code = PRECIS_E_NO_MEMORY;
     if (srv_encode_status(req->id, code, NULL, out, out_len)) *out = NULL;
   }
-  cleanup(&x);
+  cleanup(x);
   if (s->metrics) {
     srv_metrics_busy(s->metrics, -1);
     srv_metrics_request(s->metrics, (int)req->op_case, code, srv_now_us() - t0);
   }
   return code;
+}
+
+int srv_dispatch(srv_server *s, const Precis__V1__Request *req, uint8_t **out, size_t *out_len) {
+  dctx x;
+  memset(&x, 0, sizeof x);
+  x.s = s;
+  Precis__V1__Response resp = PRECIS__V1__RESPONSE__INIT;
+  x.resp = &resp;
+  uint64_t t0 = s->metrics ? srv_now_us() : 0;
+  srv_metrics_busy(s->metrics, 1);
+  int code = run_op(&x, req);
+  return respond(s, &x, req, code, t0, out, out_len);
+}
+
+static int cmp_u64(const void *a, const void *b) {
+  uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+  return x < y ? -1 : x > y;
+}
+
+/* Distinct ids of one upsert (what its response counts). */
+static size_t distinct_ids(const Precis__V1__UpsertRequest *r, uint64_t *scratch) {
+  for (size_t i = 0; i < r->n_points; i++) scratch[i] = r->points[i]->id;
+  qsort(scratch, r->n_points, sizeof *scratch, cmp_u64);
+  size_t d = 0;
+  for (size_t i = 0; i < r->n_points; i++) d += i == 0 || scratch[i] != scratch[i - 1];
+  return d;
+}
+
+void srv_dispatch_upsert_group(srv_server *s, const Precis__V1__Request *const *reqs, size_t n,
+                               int *codes, uint8_t **outs, size_t *lens) {
+  uint64_t t0 = s->metrics ? srv_now_us() : 0;
+  const Precis__V1__UpsertRequest *r0 = reqs[0]->upsert;
+  size_t total = 0, most = 0;
+  for (size_t i = 0; i < n; i++) {
+    total += reqs[i]->upsert->n_points;
+    if (reqs[i]->upsert->n_points > most) most = reqs[i]->upsert->n_points;
+  }
+  dctx g;
+  memset(&g, 0, sizeof g);
+  g.s = s;
+  engine_point_in *in = ANEW(&g, engine_point_in, total ? total : 1);
+  uint64_t *scratch = ANEW(&g, uint64_t, most ? most : 1);
+  int rc = in && scratch ? PRECIS_OK : PRECIS_E_NO_MEMORY;
+  for (size_t i = 0, at = 0; i < n && !rc; at += reqs[i]->upsert->n_points, i++)
+    rc = upsert_points(&g, reqs[i]->upsert, in + at);
+  size_t upserted = 0;
+  if (!rc) {
+    for (size_t i = 0; i < n; i++) srv_metrics_busy(s->metrics, 1);
+    rc = engine_upsert_counted(s->eng, r0->collection, in, total,
+                               r0->defer_graph ? ENGINE_UPSERT_DEFER_GRAPH : 0, &upserted, &g.err);
+    if (rc)
+      for (size_t i = 0; i < n; i++) srv_metrics_busy(s->metrics, -1);
+  }
+  if (!rc) { /* written: each its own result */
+    for (size_t i = 0; i < n; i++) {
+      dctx x;
+      memset(&x, 0, sizeof x);
+      x.s = s;
+      Precis__V1__Response resp = PRECIS__V1__RESPONSE__INIT;
+      x.resp = &resp;
+      int code = upsert_result(&x, distinct_ids(reqs[i]->upsert, scratch));
+      codes[i] = respond(s, &x, reqs[i], code, t0, &outs[i], &lens[i]);
+    }
+  } else { /* nothing written: each alone, for its own error (or success) */
+    for (size_t i = 0; i < n; i++) codes[i] = srv_dispatch(s, reqs[i], &outs[i], &lens[i]);
+  }
+  cleanup(&g);
 }

@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <inttypes.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/socket.h>
 
 #include "srv_dispatch.h"
@@ -25,6 +26,21 @@ static bool large_result(const Precis__V1__Request *req) {
     default:
       return false;
   }
+}
+
+/* Log a failure (or everything at debug) and free the request. */
+static void finish(srv_job *job, uint64_t t0) {
+  if (job->code == PRECIS_E_INTERNAL || job->code == PRECIS_E_IO ||
+      job->code == PRECIS_E_CORRUPTION || job->code == PRECIS_E_NO_MEMORY ||
+      srv_log_level() <= SRV_LOG_DEBUG) {
+    const ProtobufCFieldDescriptor *f = protobuf_c_message_descriptor_get_field(
+        &precis__v1__request__descriptor, (unsigned)job->req->op_case);
+    srv_log(job->code == PRECIS_E_OK || job->code < PRECIS_E_IO ? SRV_LOG_DEBUG : SRV_LOG_ERROR,
+            "request %" PRIu64 " %s: %s (%" PRIu64 " ms)", job->req->id, f ? f->name : "?",
+            precis_status_name(job->code), srv_now_ms() - t0);
+  }
+  precis__v1__request__free_unpacked(job->req, &srv_pb_alloc);
+  job->req = NULL;
 }
 
 static void run(void *ctx, srv_job *job) {
@@ -64,17 +80,7 @@ static void run(void *ctx, srv_job *job) {
     return;
   }
   job->code = srv_dispatch(s, job->req, &job->out, &job->out_len);
-  if (job->code == PRECIS_E_INTERNAL || job->code == PRECIS_E_IO ||
-      job->code == PRECIS_E_CORRUPTION || job->code == PRECIS_E_NO_MEMORY ||
-      srv_log_level() <= SRV_LOG_DEBUG) {
-    const ProtobufCFieldDescriptor *f = protobuf_c_message_descriptor_get_field(
-        &precis__v1__request__descriptor, (unsigned)job->req->op_case);
-    srv_log(job->code == PRECIS_E_OK || job->code < PRECIS_E_IO ? SRV_LOG_DEBUG : SRV_LOG_ERROR,
-            "request %" PRIu64 " %s: %s (%" PRIu64 " ms)", job->req->id, f ? f->name : "?",
-            precis_status_name(job->code), srv_now_ms() - t0);
-  }
-  precis__v1__request__free_unpacked(job->req, &srv_pb_alloc);
-  job->req = NULL;
+  finish(job, t0);
 }
 
 /* Send a small response from the worker when the connection's socket is
@@ -110,4 +116,52 @@ static void send_direct(srv_server *s, srv_job *job) {
 void loop_run_job(void *ctx, srv_job *job) {
   run(ctx, job);
   send_direct(ctx, job);
+}
+
+/* Group commit (--group-commit; srv_workq.h): upserts to one collection
+ * with the same flags, decoded already, together at most PRECIS_MAX_BATCH
+ * points, are written by one engine call: one RocksDB write, one WAL sync
+ * (srv_dispatch_upsert_group). The protocol promises no order between
+ * requests in flight (docs/PROTOCOL.md section 4), so taking them out of
+ * queue order is allowed. */
+static const Precis__V1__UpsertRequest *upsert_of(const srv_job *j) {
+  return j->req && j->req->op_case == PRECIS__V1__REQUEST__OP_UPSERT ? j->req->upsert : NULL;
+}
+
+bool loop_job_join(void *ctx, const srv_job *lead, const srv_job *other, size_t *budget) {
+  srv_server *s = ctx;
+  const Precis__V1__UpsertRequest *a = upsert_of(lead);
+  if (!s->cfg.group_commit || !a) return false;
+  if (!other) {
+    if (a->n_points == 0 || a->n_points >= PRECIS_MAX_BATCH) return false;
+    *budget = PRECIS_MAX_BATCH - a->n_points;
+    return true;
+  }
+  const Precis__V1__UpsertRequest *b = upsert_of(other);
+  if (other->bulk || !b || b->n_points == 0 || b->n_points > *budget ||
+      b->defer_graph != a->defer_graph || strcmp(a->collection, b->collection))
+    return false;
+  *budget -= b->n_points;
+  return true;
+}
+
+void loop_run_group(void *ctx, srv_job **jobs, size_t n) {
+  srv_server *s = ctx;
+  uint64_t t0 = srv_now_ms();
+  const Precis__V1__Request *reqs[SRV_GROUP_MAX];
+  int codes[SRV_GROUP_MAX];
+  uint8_t *outs[SRV_GROUP_MAX];
+  size_t lens[SRV_GROUP_MAX];
+  for (size_t i = 0; i < n; i++) reqs[i] = jobs[i]->req;
+  atomic_fetch_add_explicit(&s->st.group_commits, 1, memory_order_relaxed);
+  atomic_fetch_add_explicit(&s->st.group_requests, n, memory_order_relaxed);
+  srv_dispatch_upsert_group(s, reqs, n, codes, outs, lens);
+  for (size_t i = 0; i < n; i++) {
+    srv_job *j = jobs[i];
+    j->code = codes[i];
+    j->out = outs[i];
+    j->out_len = lens[i];
+    finish(j, t0);
+    send_direct(ctx, j);
+  }
 }

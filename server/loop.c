@@ -360,6 +360,7 @@ int srv_loop_run(srv_server *s, int listen_fd, int sig_fd) {
     free(L);
     return -1;
   }
+  srv_workq_set_group(L->wq, loop_job_join, loop_run_group);
 
   loop_arm_accept(L);
   arm_efd(L);

@@ -292,6 +292,11 @@ static void render_server(srv_metrics *m, mbuf *b) {
           atomic_load(&st->bytes_in));
   counter(b, "precis_sent_bytes_total", "Bytes written to client connections.",
           atomic_load(&st->bytes_out));
+  counter(b, "precis_group_commits_total",
+          "Groups of queued upserts to one collection written together (--group-commit).",
+          atomic_load(&st->group_commits));
+  counter(b, "precis_group_commit_requests_total", "Upsert requests written in those groups.",
+          atomic_load(&st->group_requests));
   counter(b, "precis_loop_sleeps_total", "Times the event loop blocked waiting for I/O.",
           atomic_load(&st->loop_sleeps));
   counter(b, "precis_loop_poll_hits_total",

@@ -50,6 +50,7 @@ typedef struct srv_config {
   int max_snapshots;         /* snapshots in the snapshot dir; 0 = off */
   int worker_send;           /* workers send small responses (issue 13) */
   int poll_us;               /* busy-poll the ring after activity (loop.c) */
+  int group_commit;          /* queued upserts to one collection written together (job.c) */
   /* metrics and snapshots (docs/OPERATIONS.md) */
   char *metrics_listen;    /* HOST:PORT of the Prometheus endpoint; NULL = off */
   char *metrics_port_file; /* write the metrics port here (optional) */
@@ -77,6 +78,8 @@ typedef struct srv_stats {
   atomic_uint_fast64_t inflight; /* requests queued or running */
   atomic_uint_fast64_t bytes_in;
   atomic_uint_fast64_t bytes_out;
+  atomic_uint_fast64_t group_commits;    /* upsert groups written together (job.c) */
+  atomic_uint_fast64_t group_requests;   /* the upserts in them */
   atomic_uint_fast64_t loop_sleeps;      /* times the loop blocked for a completion */
   atomic_uint_fast64_t loop_poll_hits;   /* a completion came while polling */
   atomic_uint_fast64_t loop_poll_misses; /* polled --poll-us in vain, then slept */

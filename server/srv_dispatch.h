@@ -16,6 +16,15 @@
  * *out is NULL only when even a status frame could not be allocated. */
 int srv_dispatch(srv_server *s, const Precis__V1__Request *req, uint8_t **out, size_t *out_len);
 
+/* Group commit (job.c): n >= 1 upserts to one collection with the same
+ * flags, together at most PRECIS_MAX_BATCH points, written by one engine
+ * call (one RocksDB write and WAL sync); each gets the response and status
+ * srv_dispatch would give it alone (outs[i], lens[i], codes[i]). When the
+ * combined write fails, nothing of it was written and each request is run
+ * alone, so that each gets its own error and the good ones are written. */
+void srv_dispatch_upsert_group(srv_server *s, const Precis__V1__Request *const *reqs, size_t n,
+                               int *codes, uint8_t **outs, size_t *lens);
+
 /* Encode a status-only Response (no result). Returns 0 or NO_MEMORY. */
 int srv_encode_status(uint64_t id, int code, const char *msg, uint8_t **out, size_t *out_len);
 

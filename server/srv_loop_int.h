@@ -100,5 +100,9 @@ void loop_read_refill(loop *L, srv_conn *c, uint64_t now);
 
 /* ---- job.c: a worker runs a job (srv_job_fn; ctx is the srv_server) ---- */
 void loop_run_job(void *ctx, srv_job *job);
+/* Group commit on the work queue (srv_workq.h; job.c): which queued
+ * upserts join a lead one, and running them together. */
+bool loop_job_join(void *ctx, const srv_job *lead, const srv_job *other, size_t *budget);
+void loop_run_group(void *ctx, srv_job **jobs, size_t n);
 
 #endif

@@ -47,6 +47,17 @@ extern ProtobufCAllocator srv_pb_alloc;
 
 typedef void (*srv_job_fn)(void *ctx, srv_job *job);
 
+/* Group commit (job.c): a worker that takes a small job for which
+ * join(ctx, job, NULL, &budget) is true also takes the queued small jobs
+ * for which join(ctx, job, other, &budget) is true, in queue order, up to
+ * SRV_GROUP_MAX in all, and runs them together with group(ctx, jobs, n);
+ * each is then completed as if run alone. join keeps its own budget (set
+ * by the first call, spent by the others). */
+#define SRV_GROUP_MAX 64
+typedef bool (*srv_job_join_fn)(void *ctx, const srv_job *lead, const srv_job *other,
+                                size_t *budget);
+typedef void (*srv_job_group_fn)(void *ctx, srv_job **jobs, size_t n);
+
 typedef struct srv_workq srv_workq;
 
 /* Start n worker threads, of which at most bulk_workers (0: n - 1, at least
@@ -54,6 +65,8 @@ typedef struct srv_workq srv_workq;
  * completions become available. Returns NULL on failure. */
 srv_workq *srv_workq_create(int nworkers, int bulk_workers, size_t cap, srv_job_fn fn, void *ctx,
                             int efd);
+/* Turn group commit on (see above); before any job is pushed. */
+void srv_workq_set_group(srv_workq *q, srv_job_join_fn join, srv_job_group_fn group);
 /* True when a push would fail. Loop thread only. */
 bool srv_workq_full(srv_workq *q);
 /* Queue a job; false when full or stopped. Loop thread only. */

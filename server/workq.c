@@ -18,6 +18,8 @@ struct srv_workq {
   int bulk_running, bulk_max;
   bool stopping;
   srv_job_fn fn;
+  srv_job_join_fn join; /* group commit; NULL = off */
+  srv_job_group_fn group;
   void *ctx;
   int efd;
   pthread_mutex_t done_mu;
@@ -73,8 +75,33 @@ static srv_job *take_job(srv_workq *q) {
   return job;
 }
 
+/* Group commit (srv_workq.h): the queued small jobs that may join `lead`,
+ * unlinked into g[1..] (q->mu held). Returns the group's size. */
+static size_t take_group(srv_workq *q, srv_job *lead, srv_job **g) {
+  size_t n = 1, budget = 0;
+  g[0] = lead;
+  if (!q->join || lead->bulk || !q->join(q->ctx, lead, NULL, &budget)) return 1;
+  srv_job *prev = NULL;
+  for (srv_job *o = q->head, *next; o && n < SRV_GROUP_MAX; o = next) {
+    next = o->next;
+    if (!q->join(q->ctx, lead, o, &budget)) {
+      prev = o;
+      continue;
+    }
+    if (prev)
+      prev->next = next;
+    else
+      q->head = next;
+    if (q->tail == o) q->tail = prev;
+    o->next = NULL;
+    g[n++] = o;
+  }
+  return n;
+}
+
 static void *worker_main(void *arg) {
   srv_workq *q = arg;
+  srv_job *g[SRV_GROUP_MAX];
   for (;;) {
     pthread_mutex_lock(&q->mu);
     srv_job *job = NULL;
@@ -83,27 +110,33 @@ static void *worker_main(void *arg) {
       pthread_mutex_unlock(&q->mu);
       return NULL;
     }
-    q->queued--;
-    q->running++;
+    job->next = NULL;
+    size_t n = take_group(q, job, g);
+    q->queued -= n;
+    q->running += n;
     bool bulk = job->bulk; /* job is the loop's once on the done list */
     if (bulk) q->bulk_running++;
     pthread_mutex_unlock(&q->mu);
 
-    job->next = NULL;
-    q->fn(q->ctx, job);
+    if (n == 1)
+      q->fn(q->ctx, job);
+    else
+      q->group(q->ctx, g, n);
 
     pthread_mutex_lock(&q->done_mu);
     bool was_empty = q->done_head == NULL;
-    if (q->done_tail)
-      q->done_tail->next = job;
-    else
-      q->done_head = job;
-    q->done_tail = job;
+    for (size_t i = 0; i < n; i++) {
+      if (q->done_tail)
+        q->done_tail->next = g[i];
+      else
+        q->done_head = g[i];
+      q->done_tail = g[i];
+    }
     pthread_mutex_unlock(&q->done_mu);
     /* running-- after the job is visible on the done list, so that
      * pending()==0 implies every completion can be taken. */
     pthread_mutex_lock(&q->mu);
-    q->running--;
+    q->running -= n;
     if (bulk) {
       q->bulk_running--;
       /* a bulk job may wait for this slot while others sleep */
@@ -144,6 +177,13 @@ srv_workq *srv_workq_create(int nworkers, int bulk_workers, size_t cap, srv_job_
     q->nthreads++;
   }
   return q;
+}
+
+void srv_workq_set_group(srv_workq *q, srv_job_join_fn join, srv_job_group_fn group) {
+  pthread_mutex_lock(&q->mu); /* the workers read them under it */
+  q->join = join;
+  q->group = group;
+  pthread_mutex_unlock(&q->mu);
 }
 
 bool srv_workq_full(srv_workq *q) {
