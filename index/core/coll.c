@@ -482,6 +482,9 @@ static int load_graph(coll *c, precis_error *err) {
   if (c->log && (rc != PRECIS_E_NOT_FOUND || c->seq > 0))
     c->log(c->log_ctx, rc == PRECIS_E_NOT_FOUND ? COLL_LOG_INFO : COLL_LOG_WARN,
            "collection %s: %s; loading the graph from the store", c->name, why);
+  gmem_destroy(c->gm); /* nothing of a refused snapshot stays, not even its kinds */
+  if (!(c->gm = gmem_create(c->st, c->id)))
+    return precis_error_set(err, PRECIS_E_NO_MEMORY, "collection");
   return gmem_load(c->gm, err);
 }
 
@@ -667,6 +670,8 @@ void coll_describe(coll *c, engine_collection_info *o) {
   char fp[4200];
   struct stat sb;
   snprintf(fp, sizeof fp, "%s/%u.faiss", c->ann_dir, c->id);
+  if (stat(fp, &sb) == 0) o->disk_bytes += (uint64_t)sb.st_size;
+  gsnap_path(c->ann_dir, c->id, fp, sizeof fp);
   if (stat(fp, &sb) == 0) o->disk_bytes += (uint64_t)sb.st_size;
   o->seq = c->seq;
   o->index_seq = c->index_seq;
