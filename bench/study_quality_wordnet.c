@@ -35,7 +35,16 @@
  * The PNG shows the relevance / diversity trade-off curves of MMR (lambda)
  * and COMPRESS (theta) at hops 0 and with hops 1 over kNN edges and over
  * is_a links (DIR/quality.tsv holds every row).
+ *
+ * --reopen N (instead of the queries): the points are upserted with
+ * ENGINE_UPSERT_DEFER_GRAPH (the graph rebuild after the links builds every
+ * kNN list anyway), the engine is closed (saving the index and the graph
+ * snapshot) and opened once untimed; then N timed engine_open + describe +
+ * engine_close with the graph snapshot, and N with <cid>.graph moved aside
+ * (the graph loaded from the edges family); the median and min of each, and
+ * engine_graph_check once per mode (not timed).
  */
+#include <sys/stat.h>
 #include <jansson.h>
 #include <math.h>
 #include <stdio.h>
@@ -292,7 +301,7 @@ static const char *qb_pos_name(char pos) {
   return b;
 }
 
-static int qb_ingest(engine *e, const qb_data *d, qb_setup *st) {
+static int qb_ingest(engine *e, const qb_data *d, unsigned flags, qb_setup *st) {
   precis_error err;
   engine_collection_config cfg = {.dim = QB_DIM, .metric = ENGINE_METRIC_COSINE};
   if (engine_collection_create(e, QB_COLL, &cfg, &err)) goto fail;
@@ -316,7 +325,7 @@ static int qb_ingest(engine *e, const qb_data *d, qb_setup *st) {
                                  .meta_len = (size_t)ml,
                                  .tokens = -1};
     }
-    if (engine_upsert(e, QB_COLL, pts, m, &err)) goto fail;
+    if (engine_upsert_flags(e, QB_COLL, pts, m, flags, &err)) goto fail;
   }
   uint64_t t1 = bench_now_ns();
   for (size_t at = 0; at < d->nlinks; at += B) {
@@ -534,7 +543,7 @@ static void qb_usage(FILE *f) {
       "usage: precis-bench quality-wordnet [--set wordnet-small|wordnet] [--queries N]\n"
       "                                    [--lambdas 0.3,0.5,0.7,0.9] [--thetas 0.5,1,2,4]\n"
       "                                    [--graphs none,knn-1,isa-1,both-1,knn-2,isa-2,both-2]\n"
-      "                                    [--out DIR]\n");
+      "                                    [--out DIR] [--reopen N]\n");
 }
 
 static int qb_graph_wanted(const char *list, const char *name) {
@@ -549,9 +558,69 @@ static int qb_graph_wanted(const char *list, const char *name) {
   return 0;
 }
 
+/* ---- reopen with and without the graph snapshot (--reopen) ---- */
+
+static int qb_cmp_d(const void *a, const void *b) {
+  double x = *(const double *)a, y = *(const double *)b;
+  return x < y ? -1 : x > y;
+}
+
+/* One timed open + describe (+ graph check when asked) + close, seconds. */
+static double qb_open_once(const char *dir, const engine_options *eo, int check) {
+  engine *e;
+  precis_error err;
+  engine_collection_info info;
+  uint64_t t0 = bench_now_ns();
+  if (engine_open(dir, eo, &e, &err) || engine_collection_describe(e, QB_COLL, &info, &err)) {
+    fprintf(stderr, "precis-bench quality-wordnet: reopen: %s\n", err.msg);
+    return -1;
+  }
+  double s = (double)(bench_now_ns() - t0) / 1e9;
+  if (check && engine_graph_check(e, QB_COLL, &err)) {
+    fprintf(stderr, "precis-bench quality-wordnet: graph check: %s\n", err.msg);
+    s = -1;
+  }
+  engine_close(e);
+  return s;
+}
+
+static int qb_reopen(engine **e, const char *dir, const engine_options *eo, const qb_ctx *c,
+                     int n) {
+  engine_close(*e);
+  *e = NULL;
+  char gp[4200], away[4300];
+  snprintf(gp, sizeof gp, "%s/ann/%u.graph", dir, c->st.info.id);
+  snprintf(away, sizeof away, "%s.away", gp);
+  struct stat sb;
+  if (stat(gp, &sb) != 0) {
+    fprintf(stderr, "precis-bench quality-wordnet: no graph snapshot %s\n", gp);
+    return -1;
+  }
+  if (qb_open_once(dir, eo, 0) < 0) return -1; /* WAL recovery, untimed */
+  double t[2][64];
+  if (n > 64) n = 64;
+  for (int mode = 0; mode < 2; mode++) {
+    if (mode == 1 && rename(gp, away) != 0) return -1;
+    for (int i = 0; i < n; i++)
+      if ((t[mode][i] = qb_open_once(dir, eo, i == 0)) < 0) return -1;
+    if (mode == 1 && rename(away, gp) != 0) return -1;
+    qsort(t[mode], (size_t)n, sizeof(double), qb_cmp_d);
+  }
+  printf("## Reopen, %s (%zu points, %llu kNN edges, %llu links; graph snapshot %lld bytes)\n\n",
+         c->set, c->n, (unsigned long long)c->st.info.knn_edges,
+         (unsigned long long)c->st.info.links, (long long)sb.st_size);
+  printf("| engine_open + describe, %d runs | median | min |\n|---|---:|---:|\n", n);
+  printf("| graph from the snapshot | %.3f s | %.3f s |\n", t[0][n / 2], t[0][0]);
+  printf("| graph from the edges family | %.3f s | %.3f s |\n", t[1][n / 2], t[1][0]);
+  printf("\nmedian ratio %.2fx (graph equal to RocksDB after both: engine_graph_check)\n",
+         t[1][n / 2] / t[0][n / 2]);
+  return 0;
+}
+
 int bench_quality_wordnet(int argc, char **argv) {
   const char *set = "wordnet-small", *out = NULL, *graphs = NULL;
   size_t maxq = 0;
+  int reopen = 0;
   double lambdas[QB_MAX_LIST] = {0.3, 0.5, 0.7, 0.9}, thetas[QB_MAX_LIST] = {0.5, 1, 2, 4};
   int nl = 4, nt = 4;
   for (int i = 1; i < argc; i++) {
@@ -577,6 +646,8 @@ int bench_quality_wordnet(int argc, char **argv) {
       graphs = v;
     else if (!strcmp(a, "--out"))
       out = v;
+    else if (!strcmp(a, "--reopen"))
+      reopen = atoi(v);
     else {
       qb_usage(stderr);
       return 2;
@@ -630,7 +701,11 @@ int bench_quality_wordnet(int argc, char **argv) {
   }
   qb_ctx ctx = {.set = set, .n = d.n, .nq = d.nq, .nlinks = d.nlinks, .blas1 = blas1};
   fprintf(stderr, "quality: ingesting %zu synsets, %zu links ...\n", d.n, d.nlinks);
-  if (qb_ingest(e, &d, &ctx.st)) goto done;
+  if (qb_ingest(e, &d, reopen > 0 ? ENGINE_UPSERT_DEFER_GRAPH : 0, &ctx.st)) goto done;
+  if (reopen > 0) {
+    rc = qb_reopen(&e, dir, &eo, &ctx, reopen) ? 1 : 0;
+    goto done;
+  }
   rows = calloc(QB_NGRAPHS * nsel, sizeof *rows);
   lat = malloc(d.nq * sizeof *lat);
   if (!rows || !lat) goto done;

@@ -15,6 +15,7 @@
 #include "coll_internal.h"
 #include "crc32c.h"
 #include "file.h"
+#include "graph_snap.h"
 #include "payload_index.h"
 #include "payload.h"
 #include "upkeep.h"
@@ -260,6 +261,25 @@ out:
   return rc;
 }
 
+/* The graph snapshot beside the index (graph_snap.h), taken with the slot
+ * image under the same lock: an incomplete in-memory graph takes none. */
+static int graph_image_take(coll *c, uint64_t seq, gsnap_image *gi, precis_error *err) {
+  int rc = gsnap_take(c, seq, gi, err);
+  if (rc == PRECIS_E_UNIMPLEMENTED) precis_error_clear(err);
+  return rc == PRECIS_E_UNIMPLEMENTED ? PRECIS_OK : rc;
+}
+
+/* Write it into dir; with no image the old snapshot of dir goes (it would
+ * be older than the trimmed log, and is refused on open anyway). */
+static int graph_image_write(const coll *c, const char *dir, const gsnap_image *gi,
+                             precis_error *err) {
+  char gp[4300];
+  gsnap_path(dir, c->id, gp, sizeof gp);
+  if (gi->buf) return gsnap_write(gi, gp, err);
+  unlink(gp);
+  return PRECIS_OK;
+}
+
 /* Save the index if it changed. The index is serialised under the shared
  * lock (readers go on; writers wait while FAISS writes it into the page
  * cache); the files are synced and renamed with no collection lock, and
@@ -274,12 +294,14 @@ int coll__save_index(coll *c, bool wait, precis_error *err) {
   char fp[4200], sp[4200];
   index_paths(c, fp, sp, sizeof fp);
   slots_image im = {{0}, NULL, NULL};
+  gsnap_image gi = {NULL, 0};
   ann_pending *pend = NULL;
   pthread_rwlock_rdlock(&c->lock);
   bool todo = c->dirty && c->ann;
   uint64_t seq = c->seq, ops = c->ops_since_save;
   int rc = PRECIS_OK;
-  if (todo && !(rc = slots_image_take(c, seq, &im, err)))
+  if (todo && !(rc = slots_image_take(c, seq, &im, err)) &&
+      !(rc = graph_image_take(c, seq, &gi, err)))
     rc = ann_save_begin(c->ann, fp, &pend, err);
   pthread_rwlock_unlock(&c->lock);
   if (!todo || rc) goto out;
@@ -289,6 +311,7 @@ int coll__save_index(coll *c, bool wait, precis_error *err) {
   }
   pend = NULL;
   if ((rc = save_slots(&im, sp, err))) goto out;
+  if ((rc = graph_image_write(c, c->ann_dir, &gi, err))) goto out;
   pthread_rwlock_wrlock(&c->lock);
   c->index_seq = seq;
   if (c->seq == seq) c->dirty = false;
@@ -318,6 +341,7 @@ int coll__save_index(coll *c, bool wait, precis_error *err) {
 out:
   ann_save_abort(pend);
   slots_image_free(&im);
+  gsnap_image_free(&gi);
   pthread_mutex_unlock(&c->save_mu);
   return rc;
 }
@@ -335,10 +359,12 @@ int coll_save_index_copy(coll *c, const char *dir, precis_error *err) {
   char fp[4300], sp[4300];
   index_paths_in(dir, c->id, fp, sp, sizeof fp);
   slots_image im = {{0}, NULL, NULL};
+  gsnap_image gi = {NULL, 0};
   ann_pending *pend = NULL;
   pthread_rwlock_rdlock(&c->lock); /* serialised under the lock, synced without */
   bool has = c->ann != NULL;
-  int rc = has ? slots_image_take(c, c->seq, &im, err) : PRECIS_OK;
+  int rc = graph_image_take(c, c->seq, &gi, err);
+  if (has && !rc) rc = slots_image_take(c, c->seq, &im, err);
   if (has && !rc) rc = ann_save_begin(c->ann, fp, &pend, err);
   pthread_rwlock_unlock(&c->lock);
   if (has && !rc) {
@@ -347,12 +373,13 @@ int coll_save_index_copy(coll *c, const char *dir, precis_error *err) {
   } else {
     ann_save_abort(pend);
   }
+  if (!rc) rc = graph_image_write(c, dir, &gi, err);
   slots_image_free(&im);
+  gsnap_image_free(&gi);
   return rc;
 }
 
-/* First logged sequence (0 when the log is empty). */
-static int first_log_seq(coll *c, uint64_t *first, precis_error *err) {
+int coll__first_log_seq(coll *c, uint64_t *first, precis_error *err) {
   unsigned char prefix[4];
   store_put_be32(prefix, c->id);
   store_iter *it = store_iter_create(c->st, STORE_CF_LOG, prefix, 4);
@@ -361,7 +388,7 @@ static int first_log_seq(coll *c, uint64_t *first, precis_error *err) {
   if (store_iter_valid(it)) {
     size_t kl;
     const unsigned char *k = (const unsigned char *)store_iter_key(it, &kl);
-    if (kl == 12) *first = store_get_be64(k + 4);
+    if (kl >= 12) *first = store_get_be64(k + 4); /* cid|seq, graph entries cid|seq|'g' */
   }
   int rc = store_iter_status(it, err);
   store_iter_destroy(it);
@@ -395,7 +422,7 @@ static int load_saved(coll *c, char *why, size_t whylen) {
     ann_destroy(a);
     return PRECIS_E_CORRUPTION;
   }
-  if ((rc = first_log_seq(c, &first, &e))) {
+  if ((rc = coll__first_log_seq(c, &first, &e))) {
     snprintf(why, whylen, "%s", e.msg);
     ann_destroy(a);
     return rc;
@@ -438,6 +465,29 @@ static int load_saved(coll *c, char *why, size_t whylen) {
 
 static void load_tokens(coll *c);
 
+/* The in-memory graph: from its snapshot and the log after it, else (with
+ * the reason logged) from the EDGE family. */
+static int load_graph(coll *c, precis_error *err) {
+  char gp[4300], why[512];
+  uint64_t snap = 0, replayed = 0;
+  gsnap_path(c->ann_dir, c->id, gp, sizeof gp);
+  int rc = gsnap_load(c, gp, &snap, &replayed, why, sizeof why);
+  if (rc == PRECIS_OK) {
+    if (c->log)
+      c->log(c->log_ctx, COLL_LOG_INFO,
+             "collection %s: loaded graph snapshot (seq %llu), reloaded the edges of %llu points",
+             c->name, (unsigned long long)snap, (unsigned long long)replayed);
+    return PRECIS_OK;
+  }
+  if (c->log && (rc != PRECIS_E_NOT_FOUND || c->seq > 0))
+    c->log(c->log_ctx, rc == PRECIS_E_NOT_FOUND ? COLL_LOG_INFO : COLL_LOG_WARN,
+           "collection %s: %s; loading the graph from the store", c->name, why);
+  gmem_destroy(c->gm); /* nothing of a refused snapshot stays, not even its kinds */
+  if (!(c->gm = gmem_create(c->st, c->id)))
+    return precis_error_set(err, PRECIS_E_NO_MEMORY, "collection");
+  return gmem_load(c->gm, err);
+}
+
 int coll_open(store *st, const char *ann_dir, const char *desc, size_t desc_len,
               const engine_options *eo, coll_log_fn log, void *log_ctx, coll **out,
               precis_error *err) {
@@ -471,7 +521,7 @@ int coll_open(store *st, const char *ann_dir, const char *desc, size_t desc_len,
     rc = precis_error_set(err, PRECIS_E_NO_MEMORY, "collection");
     goto fail;
   }
-  if ((rc = gmem_load(c->gm, err))) goto fail;
+  if ((rc = load_graph(c, err))) goto fail;
   char why[512];
   if (load_saved(c, why, sizeof why) != PRECIS_OK) {
     ann_destroy(c->ann);
@@ -527,6 +577,8 @@ void coll_remove_files(const char *ann_dir, uint32_t id) {
   index_paths_in(ann_dir, id, fp, sp, sizeof fp);
   unlink(fp);
   unlink(sp);
+  gsnap_path(ann_dir, id, fp, sizeof fp);
+  unlink(fp);
 }
 
 float coll__score(const coll *c, float dist) {
@@ -618,6 +670,8 @@ void coll_describe(coll *c, engine_collection_info *o) {
   char fp[4200];
   struct stat sb;
   snprintf(fp, sizeof fp, "%s/%u.faiss", c->ann_dir, c->id);
+  if (stat(fp, &sb) == 0) o->disk_bytes += (uint64_t)sb.st_size;
+  gsnap_path(c->ann_dir, c->id, fp, sizeof fp);
   if (stat(fp, &sb) == 0) o->disk_bytes += (uint64_t)sb.st_size;
   o->seq = c->seq;
   o->index_seq = c->index_seq;

@@ -12,6 +12,8 @@
  * live bits, the write sequence it reflects, checksum). Every write batch
  * also records the ids it touched under LOG cid|seq; on open the saved index
  * is loaded and only the logged changes after its sequence are replayed.
+ * The graph snapshot <cid>.graph is saved with them at the same sequence and
+ * replayed from the LOG cid|seq|'g' entries (index/graph/graph_snap.h).
  *
  * Locking: `lock` is a writer-preferring rwlock; readers (get, search,
  * describe, retrieve) take it shared, writers exclusive; it is never taken

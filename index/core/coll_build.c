@@ -316,7 +316,9 @@ int coll__replay_log(coll *c, uint64_t from, uint64_t *replayed, precis_error *e
   store_iter_seek(it, start, 12);
   int rc = PRECIS_OK;
   for (; store_iter_valid(it); store_iter_next(it)) {
-    size_t vl;
+    size_t kl, vl;
+    store_iter_key(it, &kl);
+    if (kl != 12) continue; /* a graph entry (graph_snap.h) */
     const unsigned char *v = (const unsigned char *)store_iter_value(it, &vl);
     for (size_t i = 0; i + 8 <= vl; i += 8)
       if (idmap_put(&touched, byte_get_le64(v + i), 1)) {

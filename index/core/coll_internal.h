@@ -27,6 +27,9 @@ int coll__rebuild_aside(coll *c, const char *why, precis_error *err);
  * no index, the live map); *replayed counts the ids touched. Exclusive lock
  * held (coll_build.c). */
 int coll__replay_log(coll *c, uint64_t from, uint64_t *replayed, precis_error *err);
+/* First logged sequence (0 when the log is empty); point and graph
+ * entries alike (coll.c). */
+int coll__first_log_seq(coll *c, uint64_t *first, precis_error *err);
 /* coll_save_index; wait = false: skip when a save or rebuild is running. */
 int coll__save_index(coll *c, bool wait, precis_error *err);
 /* Check a query/point vector: dimension, finiteness, cosine non-zero.

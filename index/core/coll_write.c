@@ -8,6 +8,7 @@
 
 #include "coll_internal.h"
 #include "graph.h"
+#include "graph_snap.h"
 #include "payload.h"
 #include "payload_index.h"
 #include "upkeep.h"
@@ -257,6 +258,7 @@ int coll_upsert(coll *c, const engine_point_in *pts, size_t n, bool defer_graph,
     if (fused) stranded(c, ids, m, add_rc);
     goto unlock;
   }
+  gsnap_stage_log(c, b, c->seq + 1);
   unsigned char lk[12];
   store_put_be32(lk, c->id);
   store_put_be64(lk + 4, c->seq + 1);
@@ -361,6 +363,7 @@ int coll__delete(coll *c, const uint64_t *ids, size_t n, size_t *deleted, bool l
   }
   if (m == 0) goto unlock;
   if ((rc = graph__on_delete(c, b, gone, m, err))) goto unlock;
+  gsnap_stage_log(c, b, c->seq + 1);
   unsigned char lk[12];
   store_put_be32(lk, c->id);
   store_put_be64(lk + 4, c->seq + 1);

@@ -84,8 +84,9 @@ void engine_close(engine *e);
 int engine_save_indexes(engine *e, precis_error *err);
 /* A consistent snapshot of the whole data directory into the new directory
  * `dir`: a RocksDB checkpoint (hard links where possible) and, in `dir`/ann,
- * each loaded ANN index at its collection's write sequence. Writes go on
- * meanwhile; a collection's writers wait while its index file is written. */
+ * each loaded ANN index and graph snapshot at its collection's write
+ * sequence. Writes go on meanwhile; a collection's writers wait while its
+ * index file is written. */
 int engine_snapshot(engine *e, const char *dir, precis_error *err);
 
 /* Make `data_dir` a data directory holding exactly the state of the
@@ -138,7 +139,7 @@ typedef struct {
   uint64_t tombstones;             /* dead entries still in the ANN index */
   uint64_t knn_edges;              /* stored kNN edges */
   uint64_t links;                  /* stored knowledge links */
-  uint64_t disk_bytes;             /* approximate bytes on disk (RocksDB + index file) */
+  uint64_t disk_bytes;             /* approximate bytes on disk (RocksDB + index files) */
   uint64_t seq;                    /* the collection's write sequence */
   uint64_t index_seq;              /* the sequence the saved index file reflects */
   /* memory held in this process (estimates; docs/OPERATIONS.md) */

@@ -9,6 +9,8 @@
 
 #include "coll_internal.h"
 #include "graph_internal.h"
+#include "graph_snap.h"
+#include "upkeep.h"
 #include "valid.h"
 
 size_t graph__edge_key(unsigned char *k, uint32_t cid, uint64_t a, const char *kind, size_t klen,
@@ -55,6 +57,18 @@ void graph__abort(coll *c) {
 int graph__mem_ready(coll *c, precis_error *err) {
   if (gmem_usable(c->gm)) return PRECIS_OK;
   return gmem_load(c->gm, err);
+}
+
+int graph__write(coll *c, store_batch *b, size_t ops, precis_error *err) {
+  graph__stage_counters(c, b);
+  gsnap_stage_log(c, b, c->seq + 1);
+  coll__batch_counters(c, b, c->seq + 1, c->count);
+  int rc = store_write(c->st, b, err);
+  if (rc) return rc;
+  c->seq++;
+  graph__after_write(c);
+  upkeep_note_write(c, ops ? ops : 1);
+  return PRECIS_OK;
 }
 
 /* Delete one edge (both keys) in the batch and stage the counter. */
@@ -215,17 +229,12 @@ int graph_links_change(coll *c, const engine_edge *links, size_t n, bool add, si
       done++;
     }
   }
-  if (!rc && done) {
-    graph__stage_counters(c, b);
-    rc = store_write(c->st, b, err);
-  } else if (!rc && add) {
-    rc = store_write(c->st, b, err); /* re-weighting only */
-  }
-  if (rc)
-    graph__abort(c);
-  else
-    graph__after_write(c);
+  bool write = !rc && (done || add); /* add with nothing new: re-weighting only */
+  if (write) rc = graph__write(c, b, done, err);
+  if (rc) graph__abort(c);
+  bool upkeep = write && !rc && (c->rebuild_due || c->save_due);
   pthread_rwlock_unlock(&c->lock);
+  if (upkeep) upkeep_run(c);
   store_batch_destroy(b);
   free(dups);
   if (!rc && changed) *changed = done;

@@ -15,6 +15,11 @@ void graph__batch_put_edge(coll *c, store_batch *b, uint64_t src, uint64_t dst, 
 void graph__batch_del_edge(coll *c, store_batch *b, uint64_t src, uint64_t dst, const char *kind,
                            size_t klen);
 void graph__stage_counters(coll *c, store_batch *b);
+/* Write a batch of edge changes only (links, kNN rebuild) as a write of
+ * its own: edge counters, graph log entry, the next sequence; on success
+ * the staged edges are committed and `ops` noted for upkeep (upkeep.h).
+ * Write lock held; on failure the caller aborts (graph__abort). */
+int graph__write(coll *c, store_batch *b, size_t ops, precis_error *err);
 /* Make sure the in-memory edges are usable (reload them when an earlier
  * allocation failure left them incomplete); write lock held. */
 int graph__mem_ready(coll *c, precis_error *err);

@@ -14,6 +14,7 @@
 
 #include "coll_internal.h"
 #include "graph_internal.h"
+#include "upkeep.h"
 
 /* cosine/ip: the similarity clamped to [1e-6, 1]; l2: 1 / (1 + d^2). */
 static float knn_weight(const coll *c, float score) {
@@ -280,12 +281,8 @@ static int step_commit(coll *c, const knn_step *s, uint64_t *added_total, precis
     }
     total += added;
   }
-  graph__stage_counters(c, b);
-  rc = store_write(c->st, b, err);
-  if (rc)
-    graph__abort(c);
-  else
-    graph__after_write(c);
+  rc = graph__write(c, b, s->nq, err);
+  if (rc) graph__abort(c);
   store_batch_destroy(b);
   if (!rc) *added_total += total;
   return rc;
@@ -322,7 +319,9 @@ int graph_knn_rebuild(coll *c, precis_error *err) {
     pthread_rwlock_wrlock(&c->lock);
     if (c->seq != seq) rc = step_search(c, from, &s, err); /* written meanwhile */
     if (!rc) rc = step_commit(c, &s, &total, err);
+    bool upkeep = !rc && (c->rebuild_due || c->save_due);
     pthread_rwlock_unlock(&c->lock);
+    if (upkeep) upkeep_run(c);
     more = s.more;
     from = s.next;
   }

@@ -177,6 +177,23 @@ static int apply(gmem *g, const gm_op *op) {
   return list_put(&g->in[d], s, op->kind, op->w);
 }
 
+/* The edge under an EDGE or REDGE iterator: key a|kind|b interned into
+ * nodes *na, *nb and *kd, weight *w. 1: a malformed entry to skip; -1: out
+ * of memory. */
+static int iter_edge(gmem *g, store_iter *it, uint32_t *na, uint32_t *kd, uint32_t *nb, float *w) {
+  size_t kl, vl;
+  const unsigned char *k = (const unsigned char *)store_iter_key(it, &kl);
+  const char *v = store_iter_value(it, &vl);
+  uint64_t a, b;
+  char kind[PRECIS_MAX_LINK_KIND_LEN + 1];
+  if (graph__parse_key(k, kl, &a, kind, &b) || vl != 4) return 1;
+  memcpy(w, v, 4);
+  *kd = intern(g, kind, strlen(kind));
+  *na = *kd == UINT32_MAX ? UINT32_MAX : node_of(g, a);
+  *nb = *na == UINT32_MAX ? UINT32_MAX : node_of(g, b);
+  return *nb == UINT32_MAX ? -1 : 0;
+}
+
 int gmem_load(gmem *g, precis_error *err) {
   clear(g);
   g->broken = true;
@@ -186,19 +203,12 @@ int gmem_load(gmem *g, precis_error *err) {
   if (!it) return precis_error_set(err, PRECIS_E_NO_MEMORY, "graph in memory");
   int rc = PRECIS_OK;
   for (; store_iter_valid(it); store_iter_next(it)) {
-    size_t kl, vl;
-    const unsigned char *k = (const unsigned char *)store_iter_key(it, &kl);
-    const char *v = store_iter_value(it, &vl);
-    uint64_t a, b;
-    char kind[PRECIS_MAX_LINK_KIND_LEN + 1];
-    if (graph__parse_key(k, kl, &a, kind, &b) || vl != 4) continue;
+    uint32_t s, kd, d;
     float w;
-    memcpy(&w, v, 4);
-    uint32_t kd = intern(g, kind, strlen(kind));
-    uint32_t s = kd == UINT32_MAX ? UINT32_MAX : node_of(g, a);
-    uint32_t d = s == UINT32_MAX ? UINT32_MAX : node_of(g, b);
+    int r = iter_edge(g, it, &s, &kd, &d, &w);
+    if (r > 0) continue;
     /* keys are unique: append without looking for the entry */
-    if (d == UINT32_MAX || list_append(&g->out[s], d, kd, w) || list_append(&g->in[d], s, kd, w)) {
+    if (r || list_append(&g->out[s], d, kd, w) || list_append(&g->in[d], s, kd, w)) {
       rc = precis_error_set(err, PRECIS_E_NO_MEMORY, "graph in memory");
       break;
     }
@@ -351,4 +361,181 @@ int gmem_check(gmem *g, precis_error *err) {
                             "graph check: memory holds %zu/%zu edges, RocksDB %zu/%zu", nout, nin,
                             seen[0], seen[1]);
   return PRECIS_OK;
+}
+
+/* ---- snapshot body and replay (graph_snap.c, docs/STORAGE.md) ---- */
+
+int gmem_staged_ids(const gmem *g, uint64_t **ids, size_t *n) {
+  *ids = NULL;
+  *n = 0;
+  if (g->pend_oom) return -1;
+  if (!g->npend) return 0;
+  idmap seen;
+  idmap_init(&seen);
+  uint64_t *v = malloc(2 * g->npend * sizeof *v);
+  int rc = v ? 0 : -1;
+  size_t m = 0;
+  for (size_t i = 0; i < g->npend && !rc; i++) {
+    uint64_t end[2] = {g->pend[i].src, g->pend[i].dst};
+    for (int j = 0; j < 2 && !rc; j++) {
+      if (idmap_get(&seen, end[j], NULL)) continue;
+      if (idmap_put(&seen, end[j], 1)) rc = -1;
+      v[m++] = end[j];
+    }
+  }
+  idmap_free(&seen);
+  if (rc) {
+    free(v);
+    return -1;
+  }
+  *ids = v;
+  *n = m;
+  return 0;
+}
+
+size_t gmem_encoded_size(const gmem *g) {
+  size_t b = 4 + 16;
+  for (uint32_t k = 0; k < g->nkinds; k++) b += 1 + strlen(g->kinds[k]);
+  for (size_t i = 0; i < g->nnodes; i++) b += 12 + 12 * (size_t)g->out[i].n;
+  return b;
+}
+
+void gmem_encode(const gmem *g, unsigned char *p) {
+  byte_put_le32(p, g->nkinds);
+  p += 4;
+  for (uint32_t k = 0; k < g->nkinds; k++) {
+    size_t n = strlen(g->kinds[k]);
+    *p++ = (unsigned char)n;
+    memcpy(p, g->kinds[k], n);
+    p += n;
+  }
+  uint64_t nedges = 0;
+  for (size_t i = 0; i < g->nnodes; i++) nedges += g->out[i].n;
+  byte_put_le64(p, g->nnodes);
+  byte_put_le64(p + 8, nedges);
+  p += 16;
+  for (size_t i = 0; i < g->nnodes; i++) {
+    const gm_list *l = &g->out[i];
+    byte_put_le64(p, g->ids[i]);
+    byte_put_le32(p + 8, l->n);
+    p += 12;
+    for (uint32_t j = 0; j < l->n; j++, p += 12) {
+      byte_put_le32(p, l->e[j].node);
+      byte_put_le32(p + 4, l->e[j].kind);
+      byte_put_lef32(p + 8, l->e[j].w);
+    }
+  }
+}
+
+/* Decode into the (cleared) copy; -1 with *what set when malformed. */
+static int decode(gmem *g, const unsigned char *p, size_t n, const char **what) {
+  const unsigned char *end = p + n;
+  *what = "truncated";
+  if (n < 4) return -1;
+  uint32_t nk = byte_get_le32(p);
+  p += 4;
+  if (nk < 1 || nk > (size_t)(end - p)) return -1;
+  for (uint32_t k = 0; k < nk; k++) {
+    if (p >= end) return -1;
+    size_t kl = *p++;
+    if (kl > PRECIS_MAX_LINK_KIND_LEN || kl > (size_t)(end - p)) return -1;
+    *what = "bad kinds table";
+    if ((k == 0) != (kl == 0) || memchr(p, 0, kl)) return -1;
+    uint32_t got = intern(g, (const char *)p, kl);
+    *what = "out of memory";
+    if (got == UINT32_MAX) return -1;
+    *what = "duplicate kind";
+    if (got != k) return -1;
+    p += kl;
+    *what = "truncated";
+  }
+  if ((size_t)(end - p) < 16) return -1;
+  uint64_t nn = byte_get_le64(p), ne = byte_get_le64(p + 8), seen = 0;
+  p += 16;
+  if (nn > (size_t)(end - p) / 12 || nn >= UINT32_MAX - 1) return -1;
+  /* first pass: the nodes, so that edges may point forward */
+  const unsigned char *q = p;
+  for (uint64_t i = 0; i < nn; i++) {
+    *what = "truncated";
+    if ((size_t)(end - q) < 12) return -1;
+    uint64_t id = byte_get_le64(q);
+    uint32_t no = byte_get_le32(q + 8);
+    q += 12;
+    if (no > (size_t)(end - q) / 12) return -1;
+    q += 12 * (size_t)no;
+    *what = "duplicate node";
+    if (idmap_get(&g->node, id, NULL)) return -1;
+    *what = "out of memory";
+    if (node_of(g, id) != i) return -1;
+    seen += no;
+  }
+  *what = "edge count or length does not match";
+  if (q != end || seen != ne) return -1;
+  for (uint64_t i = 0; i < nn; i++) {
+    uint32_t no = byte_get_le32(p + 8);
+    p += 12;
+    gm_list *l = &g->out[i];
+    *what = "out of memory";
+    if (no && !(l->e = malloc(no * sizeof *l->e))) return -1;
+    l->cap = no;
+    for (uint32_t j = 0; j < no; j++, p += 12) {
+      gmem_edge e = {byte_get_le32(p), byte_get_le32(p + 4), byte_get_lef32(p + 8)};
+      *what = "edge out of range";
+      if (e.node >= nn || e.kind >= nk) return -1;
+      l->e[l->n++] = e;
+      *what = "out of memory";
+      if (list_append(&g->in[e.node], (uint32_t)i, e.kind, e.w)) return -1;
+    }
+  }
+  return 0;
+}
+
+int gmem_decode(gmem *g, const unsigned char *p, size_t n, precis_error *err) {
+  clear(g);
+  for (uint32_t k = 1; k < g->nkinds; k++) g->kinds[k][0] = 0;
+  g->nkinds = 1;
+  idmap_free(&g->kind_of);
+  idmap_init(&g->kind_of);
+  const char *what;
+  int rc = decode(g, p, n, &what);
+  g->broken = rc != 0;
+  if (rc) return precis_error_set(err, PRECIS_E_CORRUPTION, "graph snapshot body: %s", what);
+  return PRECIS_OK;
+}
+
+int gmem_reload_ids(gmem *g, const uint64_t *ids, size_t n, precis_error *err) {
+  int rc = PRECIS_OK;
+  for (size_t i = 0; i < n && !rc; i++) {
+    uint32_t x = node_of(g, ids[i]);
+    if (x == UINT32_MAX) {
+      rc = precis_error_set(err, PRECIS_E_NO_MEMORY, "graph in memory");
+      break;
+    }
+    unsigned char prefix[12];
+    store_put_be32(prefix, g->cid);
+    store_put_be64(prefix + 4, ids[i]);
+    for (int fam = 0; fam < 2 && !rc; fam++) {
+      gm_list *l = fam ? &g->in[x] : &g->out[x];
+      l->n = 0;
+      store_iter *it = store_iter_create(g->st, fam ? STORE_CF_REDGE : STORE_CF_EDGE, prefix, 12);
+      if (!it) {
+        rc = precis_error_set(err, PRECIS_E_NO_MEMORY, "graph in memory");
+        break;
+      }
+      for (; store_iter_valid(it) && !rc; store_iter_next(it)) {
+        uint32_t self, kd, o;
+        float w;
+        int r = iter_edge(g, it, &self, &kd, &o, &w);
+        if (r > 0) continue;
+        /* node_of may move the lists: take the address again */
+        l = fam ? &g->in[x] : &g->out[x];
+        if (r || list_append(l, o, kd, w))
+          rc = precis_error_set(err, PRECIS_E_NO_MEMORY, "graph in memory");
+      }
+      if (!rc) rc = store_iter_status(it, err);
+      store_iter_destroy(it);
+    }
+  }
+  if (rc) g->broken = true;
+  return rc;
 }

@@ -7,7 +7,9 @@
  *     is staged here (gmem_stage) while the batch is built, applied after
  *     the batch is durable (gmem_commit) and dropped when it is not
  *     (gmem_discard), so the copy equals RocksDB between writes. On open the
- *     copy is built from the EDGE family (gmem_load).
+ *     copy is loaded from the graph snapshot and brought up to date with
+ *     the ids logged since (gmem_decode, gmem_reload_ids; graph_snap.h), or
+ *     built from the EDGE family (gmem_load).
  *   - Nodes: a point id that ever had an edge gets a dense node number;
  *     every node has an out-list (its EDGE keys) and an in-list (the REDGE
  *     keys under it), each a compact array of {node, kind, weight}, in no
@@ -68,5 +70,22 @@ const char *gmem_kind_name(const gmem *g, uint32_t kind);
 int gmem_check(gmem *g, precis_error *err);
 /* Bytes held by the copy (arrays and maps). */
 size_t gmem_bytes(const gmem *g);
+
+/* ---- snapshot (graph_snap.h, docs/STORAGE.md "Graph snapshot") ---- */
+/* The distinct point ids the staged changes touch (both ends of every
+ * staged edge), malloc'd into *ids (NULL when none); -1 when staging lost a
+ * change or out of memory (the set is then unknown). */
+int gmem_staged_ids(const gmem *g, uint64_t **ids, size_t *n);
+/* The snapshot body: kinds table, nodes and their out-lists, little-endian.
+ * gmem_encode writes exactly gmem_encoded_size(g) bytes. */
+size_t gmem_encoded_size(const gmem *g);
+void gmem_encode(const gmem *g, unsigned char *p);
+/* Replace the copy by a body (in-lists derived); CORRUPTION when malformed,
+ * the copy is then unusable until gmem_load. */
+int gmem_decode(gmem *g, const unsigned char *p, size_t n, precis_error *err);
+/* Reload the out-list (EDGE) and in-list (REDGE) of each id from RocksDB.
+ * Replaying the ids of every change after a snapshot makes the copy equal
+ * RocksDB: an edge that changed has both ends among them. */
+int gmem_reload_ids(gmem *g, const uint64_t *ids, size_t n, precis_error *err);
 
 #endif /* PRECIS_INDEX_GRAPH_MEM_H */

@@ -33,7 +33,8 @@ typedef enum {
   STORE_CF_PAY,      /* cid|id -> payload (tokens, text, metadata) */
   STORE_CF_EDGE,     /* cid|src|kind|dst -> weight (out-edges) */
   STORE_CF_REDGE,    /* cid|dst|kind|src -> weight (reverse index) */
-  STORE_CF_LOG,      /* cid|seq -> ids changed by that write (index replay) */
+  STORE_CF_LOG,      /* cid|seq -> ids changed by that write (index replay);
+                        cid|seq|'g' -> ends of its changed edges (graph_snap.h) */
   STORE_CF_PIDX,     /* payload indexes: cid|'D'|key -> declaration,
                         cid|'P'|field|value|id -> "" (index/filter/payload_index.c) */
   STORE_CF_COUNT

@@ -484,8 +484,10 @@ Test(engine, restore_brings_back_the_snapshot_state) {
   o.log = capture;
   logbuf[0] = 0;
   cr_assert_eq(engine_open(d2, &o, &e2, &err), PRECIS_OK, "%s", err.msg);
-  cr_assert(strstr(logbuf, "loaded saved index (seq 1,"), "the snapshot's index is used: %s",
+  /* seq 2: the upsert, then the link batch */
+  cr_assert(strstr(logbuf, "loaded saved index (seq 2,"), "the snapshot's index is used: %s",
             logbuf);
+  cr_assert(strstr(logbuf, "loaded graph snapshot (seq 2)"), "and its graph: %s", logbuf);
   cr_assert(!strstr(logbuf, "rebuilding"), "%s", logbuf);
   engine_collection_info info;
   cr_assert_eq(engine_collection_describe(e2, "r", &info, &err), PRECIS_OK);
