@@ -143,8 +143,8 @@ static const char usage_hardening[] =
     "  --worker-send 0|1        a worker sends a small response itself when\n"
     "                           nothing else waits for the socket (default 1)\n"
     "  --poll-us N              after handling I/O the loop polls for the next\n"
-    "                           completion this long before it sleeps (default 50;\n"
-    "                           0 = never poll)\n"
+    "                           completion this long before it sleeps (default 0:\n"
+    "                           never poll)\n"
     "  --group-commit 0|1       upserts queued for one collection are written\n"
     "                           together, one WAL sync for all (default 1)\n";
 

@@ -57,7 +57,7 @@
  * runnable thread) before it sleeps, so that the next request or completion
  * of a busy connection does not pay a sleeping thread's wake-up (loop.c).
  * An idle server does not poll. */
-#define SRV_DEFAULT_POLL_US 50
+#define SRV_DEFAULT_POLL_US 0 /* off: no gain measured for worker requests */
 #define SRV_MAX_POLL_US     10000
 
 /* Reads pause while a connection's unsent output or decoded in-flight
