@@ -24,6 +24,7 @@ int bench_quality_wordnet(int argc, char **argv); /* study_quality_wordnet.c */
 int bench_hostile(int argc, char **argv);         /* study_hostile.c */
 int bench_client(int argc, char **argv);          /* study_client.c */
 int bench_filter(int argc, char **argv);          /* study_filter.c */
+int bench_pingpong(int argc, char **argv);        /* study_pingpong.c */
 
 /* ---- helpers (main.c) ---- */
 

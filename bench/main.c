@@ -42,6 +42,8 @@ static const bench_study studies[] = {
     {"filter", bench_filter,
      "GloVe + WordNet: filtered recall@10 and QPS at 50/10/1/0.1 %, search and retrieve, with and "
      "without payload indexes"},
+    {"pingpong", bench_pingpong,
+     "one round trip between two threads over loopback TCP: the floor under every RPC figure"},
 };
 
 static void usage(FILE *f) {
