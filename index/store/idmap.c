@@ -15,9 +15,7 @@ static uint64_t idmap__hash(uint64_t x) { /* splitmix64 finaliser */
 
 void idmap_init(idmap *m) { memset(m, 0, sizeof *m); }
 
-size_t idmap_bytes(const idmap *m) {
-  return m->cap * (2 * sizeof(uint64_t) + sizeof(uint8_t));
-}
+size_t idmap_bytes(const idmap *m) { return m->cap * (2 * sizeof(uint64_t) + sizeof(uint8_t)); }
 
 void idmap_free(idmap *m) {
   free(m->keys);
