@@ -89,7 +89,10 @@ compile_all() {
 COMMON=(common/*.c)
 WIRE=(proto/frame.c proto/pbparam.c proto/wirecheck.c $B/gen/precis.pb-c.c "${COMMON[@]}")
 ENGINE_C=(index/*/*.c)
-ENGINE_CXX=(index/ann/faiss_ext.cpp)
+# every C++ file of the engine, as the Makefile's ENGINE_CXX: the
+# compatibility layer only when no libfaiss_c is linked
+ENGINE_CXX=()
+for f in index/*/*.cpp; do [ "$f" = index/ann/faiss_compat.cpp ] || ENGINE_CXX+=("$f"); done
 [ "$(scripts/faiss-config.sh mode)" = compat ] && ENGINE_CXX+=(index/ann/faiss_compat.cpp)
 FAISS_LIBS=$(scripts/faiss-config.sh libs | sed 's/-fopenmp/-lgomp/')
 
