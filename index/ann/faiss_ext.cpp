@@ -160,6 +160,12 @@ __attribute__((target("avx2,fma"))) void beam_search(const faiss::HNSW &g, FastF
     const std::pair<float, int> c = C.back();
     C.pop_back();
     if (static_cast<int>(R.size()) >= ef && c.first > R.front().first) break;
+    if (!C.empty()) { /* the likely next candidate's list, while this one's runs */
+      const char *nl =
+          reinterpret_cast<const char *>(g.neighbors.data() + g.offsets[C.front().second]);
+      _mm_prefetch(nl, _MM_HINT_T0);
+      _mm_prefetch(nl + 64, _MM_HINT_T0);
+    }
     size_t b, e;
     g.neighbor_range(c.second, 0, &b, &e);
     s.nb.clear();

@@ -110,6 +110,13 @@ struct Worker {
       const Cand c = cand.back();
       cand.pop_back();
       if (c.first > res.front().first) break;
+      if (!cand.empty()) { /* the likely next candidate's list, while this one's runs */
+        size_t nb0, ne0;
+        cx.g.neighbor_range(cand.front().second, level, &nb0, &ne0);
+        const char *nl = reinterpret_cast<const char *>(cx.g.neighbors.data() + nb0);
+        _mm_prefetch(nl, _MM_HINT_T0);
+        _mm_prefetch(nl + 64, _MM_HINT_T0);
+      }
       size_t b, e;
       cx.g.neighbor_range(c.second, level, &b, &e);
       nb.clear();
