@@ -6,6 +6,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <signal.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 char *tu_tmpdir(const char *tag) {
@@ -83,4 +85,15 @@ void tu_topk_dot(const float *base, size_t n, size_t dim, const float *q, size_t
     if (len < k) len++;
   }
   free(best);
+}
+
+int tu_kill_child_when_done(int fds[2], pid_t pid, int *status) {
+  close(fds[1]);
+  char done = 0;
+  ssize_t got = read(fds[0], &done, 1);
+  close(fds[0]);
+  kill(pid, SIGKILL);
+  *status = 0;
+  if (waitpid(pid, status, 0) != pid) return 0;
+  return got == 1 && done == 1;
 }

@@ -5,6 +5,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 /* mkdtemp under $TMPDIR (or /tmp); returns a malloc'd path. */
 char *tu_tmpdir(const char *tag);
@@ -17,5 +18,11 @@ float tu_randf(uint64_t *state); /* uniform in [-1, 1) */
 float *tu_random_vectors(size_t n, size_t dim, uint64_t seed, int normalise);
 /* Indices of the k largest dot products of q against base (brute force). */
 void tu_topk_dot(const float *base, size_t n, size_t dim, const float *q, size_t k, size_t *out);
+
+/* The parent's side of a crash test: close fds[1], wait for the forked
+ * child to write its one "done" byte (1) on fds[0], SIGKILL it (a crash:
+ * no close, no save) and reap it. Returns 1 when the child said done, else
+ * 0; *status gets its wait status. */
+int tu_kill_child_when_done(int fds[2], pid_t pid, int *status);
 
 #endif

@@ -221,14 +221,8 @@ static void crashed_v1_store(engine_collection_info *before, bool old_slots) {
     if (write(fds[1], &done, 1) != 1) _exit(4);
     for (;;) pause(); /* killed by the parent: no close, as in a crash */
   }
-  close(fds[1]);
-  char done = 0;
-  ssize_t got = read(fds[0], &done, 1);
-  close(fds[0]);
-  kill(pid, SIGKILL);
   int st;
-  cr_assert_eq(waitpid(pid, &st, 0), pid);
-  cr_assert(got == 1 && done == 1, "the child failed (status %d)", st);
+  cr_assert(tu_kill_child_when_done(fds, pid, &st), "the child failed (status %d)", st);
   downgrade_to_v1(old_slots);
   before->count = 34;
   before->links = 2;

@@ -175,14 +175,8 @@ Test(gsnap, writes_after_the_save_are_replayed) {
     if (write(fds[1], &done, 1) != 1) _exit(5);
     for (;;) pause(); /* killed by the parent: no engine_close, no save */
   }
-  close(fds[1]);
-  char done = 0;
-  ssize_t got = read(fds[0], &done, 1);
-  close(fds[0]);
-  kill(pid, SIGKILL);
   int st;
-  cr_assert_eq(waitpid(pid, &st, 0), pid);
-  cr_assert(got == 1 && done == 1, "the child failed (status %d)", st);
+  cr_assert(tu_kill_child_when_done(fds, pid, &st), "the child failed (status %d)", st);
   open_at(dir);
   log_has("collection g: loaded graph snapshot (seq ");
   cr_assert_null(strstr(logbuf, "reloaded the edges of 0 points"), "%s", logbuf);
