@@ -280,3 +280,94 @@ Test(faults_engine, failed_large_write_leaves_nothing_visible) {
   free(pts);
   free(v);
 }
+
+/* An HNSW collection: the index takes the vectors first (their kNN lists
+ * come from the insertion, coll_write.c add_with_knn), then the write.
+ * hnsw_fill makes "h" with 300 points; returns the vectors of 40 more. */
+static float *hnsw_fill(void) {
+  precis_error err;
+  engine_collection_config cfg = {0};
+  cfg.dim = DIM;
+  cfg.metric = ENGINE_METRIC_L2;
+  cfg.knn_k = 4;
+  snprintf(cfg.index_spec, sizeof cfg.index_spec, "HNSW16");
+  cr_assert_eq(engine_collection_create(g_e, "h", &cfg, &err), PRECIS_OK, "%s", err.msg);
+  float *v = tu_random_vectors(340, DIM, 123, 0);
+  engine_point_in pts[300];
+  for (int i = 0; i < 300; i++)
+    pts[i] = (engine_point_in){(uint64_t)i + 1, v + i * DIM, DIM, "h", 1, NULL, 0, -1};
+  cr_assert_eq(engine_upsert(g_e, "h", pts, 300, &err), PRECIS_OK, "%s", err.msg);
+  return v;
+}
+
+static void upsert_40(const float *v, int want) {
+  engine_point_in pts[40];
+  for (int i = 0; i < 40; i++)
+    pts[i] = (engine_point_in){1001 + (uint64_t)i, v + (300 + i) * DIM, DIM, "n", 1, NULL, 0, -1};
+  precis_error err;
+  cr_assert_eq(engine_upsert(g_e, "h", pts, 40, &err), want, "%s", err.msg);
+}
+
+/* the nearest point to each of the 40 (exact and ANN): one of them iff on */
+static void expect_40(const float *v, bool on) {
+  precis_error err;
+  engine_search_params ex = {.exact = true};
+  for (int i = 0; i < 40; i++)
+    for (int pass = 0; pass < 2; pass++) {
+      engine_hit h[1];
+      size_t nh = 0;
+      cr_assert_eq(
+          engine_search(g_e, "h", v + (300 + i) * DIM, DIM, 1, pass ? &ex : NULL, h, &nh, &err),
+          PRECIS_OK, "%s", err.msg);
+      cr_assert_eq(nh, 1);
+      if (on)
+        cr_assert_eq(h[0].id, 1001 + (uint64_t)i, "point %d not found", 1001 + i);
+      else
+        cr_assert(h[0].id < 1001, "point %d of the failed batch is searchable", 1001 + i);
+    }
+}
+
+Test(faults_engine, hnsw_failed_write_after_the_insertion_leaves_nothing_visible) {
+  float *v = hnsw_fill();
+  precis_error err;
+  engine_collection_info before, after;
+  cr_assert_eq(engine_collection_describe(g_e, "h", &before, &err), PRECIS_OK);
+  engine_debug_fail_writes_after(g_e, 0);
+  upsert_40(v, PRECIS_E_IO);
+  engine_debug_fail_writes_after(g_e, -1);
+  cr_assert_eq(engine_collection_describe(g_e, "h", &after, &err), PRECIS_OK);
+  cr_assert_eq(after.count, before.count);
+  cr_assert_eq(after.seq, before.seq);
+  cr_assert_eq(after.knn_edges, before.knn_edges);
+  cr_assert_eq(after.tombstones, before.tombstones + 40, "the inserted vectors stay as tombstones");
+  cr_assert_eq(engine_graph_check(g_e, "h", &err), PRECIS_OK, "%s", err.msg);
+  expect_40(v, false);
+  upsert_40(v, PRECIS_OK); /* the same batch, now written */
+  for (int round = 0; round < 2; round++) {
+    cr_assert_eq(engine_collection_describe(g_e, "h", &after, &err), PRECIS_OK);
+    cr_assert_eq(after.count, before.count + 40);
+    expect_40(v, true);
+    cr_assert_eq(engine_graph_check(g_e, "h", &err), PRECIS_OK, "%s", err.msg);
+    engine_close(g_e);
+    g_e = NULL;
+    open_engine();
+  }
+  free(v);
+}
+
+Test(faults_engine, hnsw_failed_insertion_still_writes_and_repairs_the_index) {
+  float *v = hnsw_fill();
+  precis_error err;
+  engine_collection_info before, after;
+  cr_assert_eq(engine_collection_describe(g_e, "h", &before, &err), PRECIS_OK);
+  engine_debug_fail_index_adds_after(
+      0); /* the insertion fails: kNN from a search, then a rebuild */
+  upsert_40(v, PRECIS_OK);
+  engine_debug_fail_index_adds_after(-1);
+  cr_assert_eq(engine_collection_describe(g_e, "h", &after, &err), PRECIS_OK);
+  cr_assert_eq(after.count, before.count + 40);
+  cr_assert_gt(after.knn_edges, before.knn_edges);
+  cr_assert_eq(engine_graph_check(g_e, "h", &err), PRECIS_OK, "%s", err.msg);
+  expect_40(v, true);
+  free(v);
+}
