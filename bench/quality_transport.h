@@ -33,7 +33,8 @@
   X(graph_weight)   \
   X(decay)          \
   X(diversity)      \
-  X(expand_from)
+  X(expand_from)    \
+  X(similarity_floor)
 
 enum {
 #define QT_ENUM(n) QK_##n,

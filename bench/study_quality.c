@@ -64,8 +64,10 @@ static const struct {
     {"MMR mode=2 lambda=0.1,0.3,0.5,0.7,0.9", QS_PRECIS, 2},
     {"COMPRESS mode=0 diversity=0,0.02,0.05,0.1,0.15,0.2,0.3,0.4,0.5,0.6,0.7,0.8,0.9,1", QS_PRECIS,
      1},
-    /* the expert knob on the log-det baseline's grid: the same operating points */
-    {"COMPRESS-theta mode=0 theta=0,0.5,1,2,4,8,16,32,64,128,256,512,1024", QS_PRECIS, 1},
+    /* the expert knob on the log-det baseline's grid, without the floor:
+     * the same operating points */
+    {"COMPRESS-theta mode=0 similarity_floor=0 theta=0,0.5,1,2,4,8,16,32,64,128,256,512,1024",
+     QS_PRECIS, 1},
     {"cosMMR lambda=0,0.1,0.2,0.3,0.4,0.5,0.6,0.7,0.8,0.9,1", QS_COSMMR, 2},
     {"logdet theta=0,0.5,1,2,4,8,16,32", QS_LOGDET, 2},
 };

@@ -65,8 +65,16 @@
 #define PRECIS_DEFAULT_DIVERSITY_EXPANDED 0.1f
 #define PRECIS_DIVERSITY_AUTO             (-1.0f)
 /* theta at the default diversity (select_theta_for_diversity(0.5)) */
-#define PRECIS_DEFAULT_THETA           5.0f
-#define PRECIS_THETA_AUTO              (-1.0f)
+#define PRECIS_DEFAULT_THETA 2.0f
+#define PRECIS_THETA_AUTO    (-1.0f)
+/* The similarity floor of MMR and COMPRESS: the chosen set's mean
+ * similarity to the query (graph evidence included) stays at least
+ * floor x that of the top-k set (m - (1 - floor)|m| for a mean m <= 0).
+ * Automatic (PRECIS_SIMILARITY_FLOOR_AUTO), it is
+ * 1 - PRECIS_FLOOR_SPAN * diversity for COMPRESS and
+ * 1 - PRECIS_FLOOR_SPAN * (1 - lambda) for MMR: 0.975 at the defaults. */
+#define PRECIS_SIMILARITY_FLOOR_AUTO   (-1.0f)
+#define PRECIS_FLOOR_SPAN              0.05f
 #define PRECIS_DEFAULT_MAX_REPRESENTED 16
 
 /* ---- filters (docs/PROTOCOL.md, Filter) ---- */

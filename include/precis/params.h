@@ -93,7 +93,13 @@
     "0 = most diverse")                                                       \
   X(diversity, F32A, PRECIS_DIVERSITY_AUTO, 0, 1, 30, "diversity",            \
     "COMPRESS's one knob, 0 (= TOPK) .. 1 (most diverse); sets theta when "   \
-    "theta is automatic; -1 = automatic: 0.5 at hops 0, 0.1 with hops")       \
+    "theta is automatic, and the automatic similarity floor; -1 = "           \
+    "automatic: 0.5 at hops 0, 0.1 with hops")                                \
+  X(similarity_floor, F32A, PRECIS_SIMILARITY_FLOOR_AUTO, 0, 1, 33,           \
+    "similarity-floor",                                                       \
+    "MMR and COMPRESS keep the set's mean similarity (graph evidence "        \
+    "included) >= this x TOPK's; 0 = off; -1 = automatic: 1 - 0.05 "          \
+    "diversity (COMPRESS), 1 - 0.05 (1 - lambda) (MMR)")                      \
   X(a, F32, PRECIS_DEFAULT_A, 0, FLT_MAX, 18, "a",                            \
     "COMPRESS weight of relevance (experts)")                                 \
   X(b, F32, PRECIS_DEFAULT_B, 0, FLT_MAX, 19, "b",                            \

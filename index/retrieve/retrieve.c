@@ -420,12 +420,19 @@ int retrieve__run(coll *c, const engine_retrieve_params *p, engine_retrieve_resu
     sel.b = p->b;
     sel.c = p->c;
     sel.theta = p->theta;
-    if (p->theta == PRECIS_THETA_AUTO && sel.mode == SELECT_COMPRESS)
-      select_params_set_diversity(&sel, p->diversity != PRECIS_DIVERSITY_AUTO ? p->diversity
-                                        : p->hops > 0 ? PRECIS_DEFAULT_DIVERSITY_EXPANDED
-                                                      : PRECIS_DEFAULT_DIVERSITY);
-    else if (p->theta == PRECIS_THETA_AUTO)
-      sel.theta = PRECIS_DEFAULT_THETA;
+    float div = p->diversity != PRECIS_DIVERSITY_AUTO ? p->diversity
+                : p->hops > 0                         ? PRECIS_DEFAULT_DIVERSITY_EXPANDED
+                                                      : PRECIS_DEFAULT_DIVERSITY;
+    /* diversity sets theta (unless given) and the floor (unless given):
+     * COMPRESS's from diversity, MMR's from 1 - lambda */
+    if (sel.mode == SELECT_COMPRESS && p->theta == PRECIS_THETA_AUTO) {
+      select_params_set_diversity(&sel, div);
+    } else {
+      if (p->theta == PRECIS_THETA_AUTO) sel.theta = PRECIS_DEFAULT_THETA;
+      if (sel.mode == SELECT_COMPRESS) sel.floor = select_floor_for_diversity(div);
+    }
+    if (sel.mode == SELECT_MMR) sel.floor = select_floor_for_diversity(1.0f - p->lambda);
+    if (p->similarity_floor != PRECIS_SIMILARITY_FLOOR_AUTO) sel.floor = p->similarity_floor;
     sel.coverage = (select_coverage)p->coverage;
     if ((rc = select_run(&sp2, &sel, &sr, err))) goto out;
   }

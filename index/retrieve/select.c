@@ -67,8 +67,15 @@ float select_theta_for_diversity(float diversity) {
   return t > SELECT_MAX_THETA ? SELECT_MAX_THETA : (float)t;
 }
 
+float select_floor_for_diversity(float diversity) {
+  if (!(diversity > 0.0f)) return 1.0f;
+  if (diversity > 1.0f) diversity = 1.0f;
+  return 1.0f - PRECIS_FLOOR_SPAN * diversity;
+}
+
 void select_params_set_diversity(select_params *p, float diversity) {
   p->theta = select_theta_for_diversity(diversity);
+  p->floor = select_floor_for_diversity(diversity);
   if (!(diversity > 0.0f)) p->mode = SELECT_TOPK; /* the TOPK end, exactly */
 }
 
@@ -210,6 +217,8 @@ static int select_validate(const select_pool *pool, const select_params *p, sele
   if (!(p->theta >= 0.0f && p->theta <= SELECT_MAX_THETA))
     return precis_error_set(err, PRECIS_E_OUT_OF_RANGE, "select: theta must be in [0,%g]",
                             (double)SELECT_MAX_THETA);
+  if (!(p->floor >= 0.0f && p->floor <= 1.0f))
+    return precis_error_set(err, PRECIS_E_OUT_OF_RANGE, "select: floor must be in [0,1]");
   if (p->token_budget > PRECIS_MAX_TOKEN_BUDGET)
     return precis_error_set(err, PRECIS_E_OUT_OF_RANGE,
                             "select: token budget exceeds PRECIS_MAX_TOKEN_BUDGET (%u)",
@@ -236,7 +245,7 @@ static int select_validate(const select_pool *pool, const select_params *p, sele
   return PRECIS_OK;
 }
 
-/* ---- TOPK ---- */
+/* ---- ranking: by a score desc, then index asc ---- */
 
 typedef struct {
   float rel;
@@ -249,6 +258,105 @@ static int select_cmp_ranked(const void *x, const void *y) {
   if (a->rel != b->rel) return a->rel > b->rel ? -1 : 1;
   return a->i < b->i ? -1 : (a->i > b->i);
 }
+
+/* ---- the similarity floor (select_internal.h) ---- */
+
+int select_floor_init(select_floor *f, const select_work *w) {
+  const select_pool *pool = w->pool;
+  size_t n = pool->n;
+  memset(f, 0, sizeof *f);
+  if (!(w->p->floor > 0.0f) || n <= w->kmax) return PRECIS_OK;
+  select_ranked *qi = malloc(n * sizeof *qi); /* by quality */
+  f->order = malloc(n * sizeof *f->order);
+  f->rank = malloc(n * sizeof *f->rank);
+  f->taken = calloc(n, 1);
+  if (!qi || !f->order || !f->rank || !f->taken) {
+    free(qi);
+    return PRECIS_E_NO_MEMORY;
+  }
+  for (size_t i = 0; i < n; i++) qi[i] = (select_ranked){select_quality(pool, i), (uint32_t)i};
+  qsort(qi, n, sizeof *qi, select_cmp_ranked);
+  /* m: the mean quality of what TOPK takes (the kmax best, or with a token
+   * budget the best that fit, in quality order) */
+  double m = 0.0;
+  uint64_t budget = w->p->token_budget, used = 0;
+  size_t cnt = 0;
+  for (size_t r = 0; r < n; r++) {
+    f->order[r] = qi[r].i;
+    f->rank[qi[r].i] = (uint32_t)r;
+    if (cnt == w->kmax) continue;
+    uint64_t c = select_cost(pool, qi[r].i);
+    if (budget && c > budget - used) continue;
+    used += c;
+    m += qi[r].rel;
+    cnt++;
+  }
+  free(qi);
+  if (cnt == 0) { /* nothing fits: no selection to bound */
+    select_floor_free(f);
+    return PRECIS_OK;
+  }
+  m /= (double)cnt;
+  double fl = w->p->floor > 1.0f ? 1.0 : (double)w->p->floor;
+  f->on = true;
+  f->running = w->p->token_budget > 0;
+  f->kmax = w->kmax;
+  f->need = m - (1.0 - fl) * fabs(m);
+  f->eps = 1e-9 * (double)w->kmax * (1.0 + fabs(m));
+  f->cnt = SIZE_MAX;
+  return PRECIS_OK;
+}
+
+void select_floor_free(select_floor *f) {
+  free(f->order);
+  free(f->rank);
+  free(f->taken);
+  memset(f, 0, sizeof *f);
+}
+
+void select_floor_step(select_floor *f, const select_work *w) {
+  if (!f->on || f->running || f->cnt == w->cnt) return;
+  size_t rem = f->kmax > w->cnt + 1 ? f->kmax - w->cnt - 1 : 0, seen = 0, r = 0;
+  double base = 0.0;
+  for (; r < w->pool->n && seen < rem; r++)
+    if (!f->taken[f->order[r]]) {
+      base += select_quality(w->pool, f->order[r]);
+      seen++;
+    }
+  f->base = base;
+  f->cut = r;
+  f->next = 0.0;
+  for (; r < w->pool->n; r++)
+    if (!f->taken[f->order[r]]) {
+      f->next = select_quality(w->pool, f->order[r]);
+      break;
+    }
+  f->cnt = w->cnt;
+}
+
+bool select_floor_ok(const select_floor *f, const select_work *w, uint32_t i) {
+  if (!f->on) return true;
+  double q = select_quality(w->pool, i);
+  if (f->running) return f->tot + q >= (double)(w->cnt + 1) * f->need - f->eps;
+  double fill = f->rank[i] < f->cut ? f->base - q + f->next : f->base;
+  return f->tot + q + fill >= (double)f->kmax * f->need - f->eps;
+}
+
+void select_floor_take(select_floor *f, const select_work *w, uint32_t i) {
+  if (!f->on) return;
+  f->taken[i] = 1;
+  f->tot += select_quality(w->pool, i);
+}
+
+size_t select_floor_fallback(const select_floor *f, const select_work *w) {
+  size_t n = w->pool->n;
+  if (!f->on || f->running) return n;
+  for (size_t r = 0; r < n; r++)
+    if (!f->taken[f->order[r]]) return f->order[r];
+  return n;
+}
+
+/* ---- TOPK ---- */
 
 /* Partial selection would do for small k; n <= PRECIS_MAX_POOL keeps a full
  * sort cheap. */
@@ -284,20 +392,25 @@ static int select_mmr(select_work *w, precis_error *err) {
   uint64_t budget = w->p->token_budget, used = 0;
   float *maxsim = malloc(n * sizeof *maxsim);
   unsigned char *dead = calloc(n, 1);
-  if (!maxsim || !dead) {
+  select_floor fl;
+  int frc = select_floor_init(&fl, w);
+  if (!maxsim || !dead || frc) {
     free(maxsim);
     free(dead);
+    select_floor_free(&fl);
     return precis_error_set(err, PRECIS_E_NO_MEMORY, "select: out of memory");
   }
   while (w->cnt < w->kmax) {
     size_t best = n;
     double best_score = 0.0;
+    select_floor_step(&fl, w);
     for (size_t i = 0; i < n; i++) {
       if (dead[i]) continue;
       if (budget && select_cost(pool, (uint32_t)i) > budget - used) {
         dead[i] = 1; /* the remaining budget only shrinks */
         continue;
       }
+      if (!select_floor_ok(&fl, w, (uint32_t)i)) continue;
       /* first pick: the most relevant (its MMR score is lambda*rel) */
       double qi = select_quality(pool, i);
       double s = w->cnt == 0 ? qi : lam * qi - (1.0 - lam) * maxsim[i];
@@ -306,6 +419,9 @@ static int select_mmr(select_work *w, precis_error *err) {
         best_score = s;
       }
     }
+    if (best == n && (best = select_floor_fallback(&fl, w)) < n)
+      best_score = w->cnt == 0 ? select_quality(pool, best)
+                               : lam * select_quality(pool, best) - (1.0 - lam) * maxsim[best];
     if (best == n) break;
     if (w->cnt == 0) best_score = lam * select_quality(pool, best);
     float *row = w->rows + w->cnt * n;
@@ -317,6 +433,7 @@ static int select_mmr(select_work *w, precis_error *err) {
         if (row[i] > maxsim[i]) maxsim[i] = row[i];
     }
     dead[best] = 1;
+    select_floor_take(&fl, w, (uint32_t)best);
     if (budget) used += select_cost(pool, (uint32_t)best);
     w->idx[w->cnt] = (uint32_t)best;
     w->gain[w->cnt] = (float)best_score;
@@ -325,6 +442,7 @@ static int select_mmr(select_work *w, precis_error *err) {
   }
   free(maxsim);
   free(dead);
+  select_floor_free(&fl);
   return PRECIS_OK;
 }
 

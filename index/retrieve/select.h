@@ -95,13 +95,28 @@ typedef struct {
   float lambda;          /* MMR, in [0,1] */
   float a, b, c;         /* COMPRESS weights, >= 0, not all 0 */
   float theta;           /* volume quality exponent, >= 0 */
+  /* Similarity floor of MMR and COMPRESS, in [0,1]; 0 = off (TOPK needs
+   * none: it is the top). With m the mean quality of what TOPK takes (the
+   * kmax = min(k, n) best points; with a token budget the best that fit),
+   * the selection keeps its mean quality >= m - (1-floor)|m|:
+   *   count only: a candidate is taken only if the set can still be filled
+   *     up to kmax with the best remaining points and meet the floor, so
+   *     the mean holds for every query (the best remaining point is always
+   *     admissible, so the set is never short);
+   *   token budget: the running mean of the set must meet it at every
+   *     step; when no fitting candidate does, the selection stops there
+   *     (the set may then be shorter than TOPK's, never below the floor).
+   * In count mode a candidate the floor turns away never becomes
+   * admissible again (the bound on the rest only rises). */
+  float floor;
   select_coverage coverage;
   uint32_t sample; /* SAMPLE: pool points used for coverage */
   uint64_t seed;   /* SAMPLE: deterministic seed */
 } select_params;
 
-/* Defaults: COMPRESS, k 10, lambda 0.5, a 0, b 0, c 1, theta 5, AUTO,
- * sample 128 (chosen by measurement, see select.c). */
+/* Defaults: COMPRESS, k 10, lambda 0.5, a 0, b 0, c 1, theta 2, floor 0
+ * (off: retrieve sets the automatic floor), AUTO, sample 128 (chosen by
+ * measurement, see select.c). */
 void select_params_default(select_params *p);
 
 typedef struct {
@@ -126,20 +141,23 @@ typedef struct {
 /* The one diversity knob of COMPRESS, in [0, 1]: 0 is TOPK, 1 the most
  * diverse end of the curve. It sets theta of the log-det quality,
  *   theta(d) = SELECT_DIVERSITY_THETA_MID * RATIO^(1 - 2d)
- * (36.5 at d = 0.1, 17.3 at 0.25, 5 at 0.5, 1.44 at 0.75, 0.42 at 1),
- * capped at PRECIS_MAX_THETA, which
- * moves the result monotonically from TOPK towards more distinct items.
- * The mapping was fitted on some corpora and reported on others
- * (docs/RETRIEVAL.md). */
-#define SELECT_DIVERSITY_THETA_MID   5.0
-#define SELECT_DIVERSITY_THETA_RATIO 12.0
+ * (35.9 at d = 0.1, 12.2 at 0.25, 2 at 0.5, 0.33 at 0.75, 0.05 at 1),
+ * capped at PRECIS_MAX_THETA, and the similarity floor
+ * 1 - PRECIS_FLOOR_SPAN * d (select_floor_for_diversity), which together
+ * move the result from TOPK towards more distinct items. The mapping was
+ * fitted on some corpora and reported on others (docs/RETRIEVAL.md). */
+#define SELECT_DIVERSITY_THETA_MID   2.0
+#define SELECT_DIVERSITY_THETA_RATIO 37.0
 /* |quality| bound (q itself cannot overflow: 30 * exp(theta * (quality -
  * max)) <= 30); callers clamp (retrieve does), select_run refuses more. */
 #define SELECT_MAX_QUALITY 5.0f
 float select_theta_for_diversity(float diversity);
+/* The automatic similarity floor for a diversity d (COMPRESS) or 1 - lambda
+ * (MMR): 1 - PRECIS_FLOOR_SPAN * d, d clamped to [0, 1]. */
+float select_floor_for_diversity(float diversity);
 /* Applies a diversity to COMPRESS params: d <= 0 switches to SELECT_TOPK
- * (exactly the TOPK end), else sets theta = select_theta_for_diversity(d).
- * a, b, c are left as they are. */
+ * (exactly the TOPK end); theta = select_theta_for_diversity(d) and
+ * floor = select_floor_for_diversity(d). a, b, c are left as they are. */
 void select_params_set_diversity(select_params *p, float diversity);
 
 /* Runs the selection. On failure (bad parameters -> OUT_OF_RANGE or

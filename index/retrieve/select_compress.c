@@ -404,7 +404,8 @@ typedef struct {
   float a, b, c;
   uint64_t budget, used;
   double total;
-  bool rows; /* similarity rows of the selection kept in w->rows */
+  bool rows;          /* similarity rows of the selection kept in w->rows */
+  select_floor floor; /* the similarity floor (off unless params.floor > 0) */
 } select_greedy;
 
 static double select_costr(const select_greedy *g, uint32_t i) {
@@ -431,6 +432,7 @@ static void select_take(select_greedy *g, uint32_t j, double gain) {
   }
   if (s->vol) select_vol_add(s, j, t, krow);
   if (s->cover) select_cov_add(s, j);
+  select_floor_take(&g->floor, w, j);
   w->idx[t] = j;
   w->gain[t] = (float)gain;
   w->cnt = t + 1;
@@ -460,12 +462,14 @@ static int select_greedy_scan(select_greedy *g) {
   while (w->cnt < w->kmax) {
     size_t best = n;
     double bkey = 0.0, bgain = 0.0;
+    select_floor_step(&g->floor, w);
     for (size_t i = 0; i < n; i++) {
       if (dead[i]) continue;
       if (!select_fits(g, (uint32_t)i)) {
         dead[i] = 1;
         continue;
       }
+      if (!select_floor_ok(&g->floor, w, (uint32_t)i)) continue;
       double gain = select_gain_now(g, (uint32_t)i, false);
       double key = g->budget ? gain / select_costr(g, (uint32_t)i) : gain;
       if (best == n || key > bkey) {
@@ -474,6 +478,8 @@ static int select_greedy_scan(select_greedy *g) {
         bgain = gain;
       }
     }
+    if (best == n && (best = select_floor_fallback(&g->floor, w)) < n)
+      bgain = select_gain_now(g, (uint32_t)best, false);
     if (best == n) break;
     dead[best] = 1;
     select_take(g, (uint32_t)best, bgain);
@@ -496,10 +502,12 @@ static int select_greedy_lazy(select_greedy *g, const double *g0) {
   for (size_t at = hn / 2; at-- > 0;) select_hdown(h, hn, at);
   while (w->cnt < w->kmax && hn > 0) {
     select_hent top = h[0];
-    if (!select_fits(g, top.i) || top.stamp == w->cnt) {
+    select_floor_step(&g->floor, w);
+    bool ok = select_fits(g, top.i) && select_floor_ok(&g->floor, w, top.i);
+    if (!ok || top.stamp == w->cnt) {
       h[0] = h[--hn];
       if (hn) select_hdown(h, hn, 0);
-      if (select_fits(g, top.i)) select_take(g, top.i, top.gain);
+      if (ok) select_take(g, top.i, top.gain);
       continue;
     }
     double gain = select_gain_now(g, top.i, true);
@@ -509,6 +517,10 @@ static int select_greedy_lazy(select_greedy *g, const double *g0) {
     select_hdown(h, hn, 0);
   }
   free(h);
+  /* the floor turned the rest away: fill up in relevance order */
+  size_t j;
+  while (w->cnt < w->kmax && (j = select_floor_fallback(&g->floor, w)) < n)
+    select_take(g, (uint32_t)j, select_gain_now(g, (uint32_t)j, true));
   return PRECIS_OK;
 }
 
@@ -529,6 +541,7 @@ int select_compress_run(select_work *w, precis_error *err) {
   if (rc) goto done;
 
   g.rows = s.gram || s.vol; /* select_take keeps the rows of S */
+  if ((rc = select_floor_init(&g.floor, w))) goto done;
   if (s.cover || g.budget) {
     g0 = malloc(n * sizeof *g0);
     if (!g0) {
@@ -546,7 +559,8 @@ int select_compress_run(select_work *w, precis_error *err) {
     size_t best = n;
     for (size_t i = 0; i < n; i++)
       if (select_cost(pool, (uint32_t)i) <= g.budget && (best == n || g0[i] > g0[best])) best = i;
-    if (best < n && w->cnt > 0 && g0[best] > g.total) {
+    if (best < n && w->cnt > 0 && g0[best] > g.total &&
+        (!g.floor.on || select_quality(pool, best) >= g.floor.need)) {
       w->idx[0] = (uint32_t)best;
       w->gain[0] = (float)g0[best];
       w->cnt = 1;
@@ -556,6 +570,7 @@ int select_compress_run(select_work *w, precis_error *err) {
 
 done:
   free(g0);
+  select_floor_free(&g.floor);
   select_cstate_free(&s);
   if (rc) w->cnt = w->rows_cnt = 0;
   return rc ? precis_error_set(err, rc, "select: out of memory") : PRECIS_OK;

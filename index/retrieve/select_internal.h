@@ -14,8 +14,9 @@
 #ifndef PRECIS_INDEX_SELECT_INTERNAL_H
 #define PRECIS_INDEX_SELECT_INTERNAL_H
 
-#include <stddef.h>
 #include <math.h>
+#include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "select.h"
@@ -57,6 +58,43 @@ double select_quality_max(const select_pool *pool);
 static inline double select_q(const select_pool *pool, size_t i, double theta, double qmax) {
   return SELECT_Q_TOP * exp(theta * ((double)select_quality(pool, i) - qmax));
 }
+
+/* The similarity floor (select_params.floor) of one call. Quality sums are
+ * in double; a slack of 1e-9 per item absorbs rounding, so the best
+ * remaining point is always admissible in count mode. */
+typedef struct {
+  bool on;
+  bool running; /* token budget: the running mean must hold */
+  size_t kmax;
+  double need;     /* the per-item mean to keep: m - (1 - floor)|m|, m the
+                       mean quality of what TOPK takes */
+  double eps;      /* rounding slack of a whole set */
+  double tot;      /* quality sum of the selection */
+  uint32_t *order; /* n pool points by quality desc, ties lower index */
+  uint32_t *rank;  /* rank[i] = position of i in order */
+  unsigned char *taken;
+  /* select_floor_step: the best rem = kmax - cnt - 1 remaining points */
+  double base; /* their quality sum */
+  double next; /* quality of the (rem + 1)-th remaining point */
+  size_t cut;  /* i (not taken) is among them iff rank[i] < cut */
+  size_t cnt;  /* selections when the step was prepared */
+} select_floor;
+
+/* Sets up the floor for w: off when w->p->floor is 0 or the pool has no
+ * more than kmax points (every point is then taken). Returns PRECIS_OK or
+ * PRECIS_E_NO_MEMORY; call select_floor_free in every case. */
+int select_floor_init(select_floor *f, const select_work *w);
+void select_floor_free(select_floor *f);
+/* Prepares the admissibility checks for the next pick (w->cnt made). */
+void select_floor_step(select_floor *f, const select_work *w);
+/* May pool point i be the next pick? (true when the floor is off) */
+bool select_floor_ok(const select_floor *f, const select_work *w, uint32_t i);
+/* Records pick i (call after every pick, also with the floor off). */
+void select_floor_take(select_floor *f, const select_work *w, uint32_t i);
+/* The pick when the floor admitted no candidate: in count mode the best
+ * point not taken (admissible in exact arithmetic; this guards rounding);
+ * with a token budget none (n): the selection stops there. */
+size_t select_floor_fallback(const select_floor *f, const select_work *w);
 
 /* row[v] = <vectors[j], vectors[v]> for every pool point v (one sgemv). */
 void select_sim_row(const select_pool *pool, uint32_t j, float *row);

@@ -355,6 +355,10 @@ Test(select, bad_parameters) {
   EXPECT(PRECIS_E_OUT_OF_RANGE, pp.lambda = -0.1f);
   EXPECT(PRECIS_E_OUT_OF_RANGE, pp.lambda = 1.5f);
   EXPECT(PRECIS_E_OUT_OF_RANGE, pp.lambda = NAN);
+  EXPECT(PRECIS_E_OUT_OF_RANGE, pp.floor = -0.1f);
+  EXPECT(PRECIS_E_OUT_OF_RANGE, pp.floor = 1.01f);
+  EXPECT(PRECIS_E_OUT_OF_RANGE, pp.floor = NAN);
+  EXPECT(PRECIS_OK, pp.floor = 1.0f);
   EXPECT(PRECIS_E_OUT_OF_RANGE, pp.a = -1);
   EXPECT(PRECIS_E_OUT_OF_RANGE, pp.b = NAN);
   EXPECT(PRECIS_E_OUT_OF_RANGE, pp.c = INFINITY);

@@ -192,6 +192,16 @@ typedef struct {
   float *v, *rel, *qual;
 } qpool;
 
+/* relevance = quality min-max scaled to [0, 1] */
+static void qpool_scale(qpool *P) {
+  float lo = 1e9f, hi = -1e9f;
+  for (size_t i = 0; i < P->n; i++) {
+    if (P->qual[i] < lo) lo = P->qual[i];
+    if (P->qual[i] > hi) hi = P->qual[i];
+  }
+  for (size_t i = 0; i < P->n; i++) P->rel[i] = hi > lo ? (P->qual[i] - lo) / (hi - lo) : 1;
+}
+
 static qpool qpool_make(size_t n, size_t dim, uint64_t seed) {
   qpool P = {n, dim, calloc(n * dim, sizeof(float)), calloc(n, sizeof(float)),
              calloc(n, sizeof(float))};
@@ -213,12 +223,7 @@ static qpool qpool_make(size_t n, size_t dim, uint64_t seed) {
     for (size_t d = 0; d < dim; d++) x[d] /= (float)sqrt(nr);
     P.qual[i] = x[0]; /* cos to q */
   }
-  float lo = 1, hi = -1;
-  for (size_t i = 0; i < n; i++) {
-    if (P.qual[i] < lo) lo = P.qual[i];
-    if (P.qual[i] > hi) hi = P.qual[i];
-  }
-  for (size_t i = 0; i < n; i++) P.rel[i] = hi > lo ? (P.qual[i] - lo) / (hi - lo) : 1;
+  qpool_scale(&P);
   free(q);
   return P;
 }
@@ -347,6 +352,149 @@ Test(select, diversity_zero_is_topk_and_more_diversifies_monotonically) {
   cr_assert(select_theta_for_diversity(0.25f) > select_theta_for_diversity(0.75f));
   select_result_free(&rt);
   qpool_free(&P);
+}
+
+/* ---- the similarity floor ---- */
+
+/* A pool whose quality is the cosine to a random query, shifted by `shift`
+ * (a negative shift makes every mean negative: the floor then allows a loss
+ * of (1 - floor)|m|); relevance is the min-max scaled quality. */
+static qpool fpool_make(size_t n, size_t dim, double shift) {
+  qpool P = {n, dim, calloc(n * dim, sizeof(float)), calloc(n, sizeof(float)),
+             calloc(n, sizeof(float))};
+  float *q = calloc(dim, sizeof(float));
+  for (size_t d = 0; d < dim; d++) q[d] = (float)rng_gauss();
+  for (size_t i = 0; i < n; i++) {
+    float *x = P.v + i * dim;
+    double nr = 0, qn = 0, dot = 0;
+    for (size_t d = 0; d < dim; d++) {
+      x[d] = q[d] * (float)(i % 3) + (float)rng_gauss(); /* some points near q */
+      nr += (double)x[d] * x[d];
+    }
+    for (size_t d = 0; d < dim; d++) {
+      x[d] /= (float)sqrt(nr);
+      qn += (double)q[d] * q[d];
+      dot += (double)x[d] * q[d];
+    }
+    P.qual[i] = (float)(dot / sqrt(qn) + shift);
+  }
+  qpool_scale(&P);
+  free(q);
+  return P;
+}
+
+/* the mean quality of the best min(k, n) points */
+static double top_mean(const qpool *P, size_t k) {
+  float *q = malloc(P->n * sizeof *q);
+  memcpy(q, P->qual, P->n * sizeof *q);
+  size_t m = k < P->n ? k : P->n;
+  double s = 0;
+  for (size_t t = 0; t < m; t++) { /* selection of the m largest */
+    size_t b = t;
+    for (size_t i = t + 1; i < P->n; i++)
+      if (q[i] > q[b]) b = i;
+    float x = q[t];
+    q[t] = q[b];
+    q[b] = x;
+    s += q[t];
+  }
+  free(q);
+  return s / (double)m;
+}
+
+/* Every mode that diversifies keeps the floor on every pool, never returns
+ * a short set, and floor 1 returns exactly the best points. */
+Test(select, similarity_floor_holds_for_mmr_and_compress) {
+  rng_seed(31);
+  const float floors[] = {0.5f, 0.9f, 0.975f, 1.0f};
+  for (int it = 0; it < 80; it++) {
+    size_t n = 1 + (size_t)(rng_u64() % 120);
+    qpool P = fpool_make(n, 8, it % 4 == 3 ? -1.5 : 0.0);
+    uint32_t k = 1 + (uint32_t)(rng_u64() % 15);
+    double m = top_mean(&P, k);
+    for (int f = 0; f < 4; f++)
+      for (int mode = 0; mode < 4; mode++) {
+        select_params p = params(mode < 2 ? SELECT_MMR : SELECT_COMPRESS, k);
+        p.lambda = mode == 0 ? 0.0f : 0.3f;
+        p.theta = 0.0f;  /* the most diverse log-det */
+        if (mode == 3) { /* the lazy path: coverage on */
+          p.b = 1.0f;
+          p.coverage = SELECT_COVER_EXACT;
+        }
+        p.floor = floors[f];
+        select_result r = qrun(&P, p);
+        cr_assert_eq(r.n, k < n ? k : n, "iteration %d mode %d: short set", it, mode);
+        double got = mean_quality(&P, &r), need = m - (1.0 - floors[f]) * fabs(m);
+        cr_assert(got >= need - 1e-5, "iteration %d mode %d floor %g: mean %g < %g", it, mode,
+                  (double)floors[f], got, need);
+        if (floors[f] == 1.0f) cr_assert(fabs(got - m) < 1e-5, "floor 1 is not the top set");
+        select_result_free(&r);
+      }
+    qpool_free(&P);
+  }
+}
+
+/* The floor is what bounds the loss: on a pool with a near-duplicate cluster
+ * nearest the query (cosine 0.96) and spread points farther (about 0.55),
+ * the most diverse MMR falls far below the top set's similarity without
+ * it, holds 0.9 with it (room for about one spread point), and still
+ * diversifies. */
+Test(select, similarity_floor_binds_and_keeps_diversity) {
+  qpool P = qpool_make(80, 16, 7);
+  double m = top_mean(&P, 8);
+  select_params p = params(SELECT_MMR, 8);
+  p.lambda = 0.0f;
+  select_result free_r = qrun(&P, p);
+  p.floor = 0.9f;
+  select_result floor_r = qrun(&P, p);
+  select_params t = params(SELECT_TOPK, 8);
+  select_result top_r = qrun(&P, t);
+  double q_free = mean_quality(&P, &free_r), q_floor = mean_quality(&P, &floor_r);
+  cr_assert_lt(q_free, 0.9 * m, "the pool does not test the floor: %g vs %g", q_free, m);
+  cr_assert_geq(q_floor, 0.9 * m - 1e-6, "%g < 0.9 x %g", q_floor, m);
+  cr_assert_lt(mean_pairwise(&P, &floor_r), mean_pairwise(&P, &top_r) - 0.05,
+               "with the floor MMR no longer diversifies");
+  select_result_free(&free_r);
+  select_result_free(&floor_r);
+  select_result_free(&top_r);
+  qpool_free(&P);
+}
+
+/* With a token budget the running mean holds while fitting points meet it,
+ * and the budget is never exceeded. */
+Test(select, similarity_floor_with_a_token_budget) {
+  rng_seed(32);
+  for (int it = 0; it < 40; it++) {
+    size_t n = 20 + (size_t)(rng_u64() % 60);
+    qpool P = fpool_make(n, 8, 0.0);
+    uint32_t *tok = malloc(n * sizeof *tok);
+    for (size_t i = 0; i < n; i++) tok[i] = 1 + (uint32_t)(rng_u64() % 3);
+    for (int mode = 0; mode < 2; mode++) {
+      select_params p = params(mode ? SELECT_COMPRESS : SELECT_MMR, 10);
+      p.lambda = 0.0f;
+      p.theta = 0.0f;
+      p.floor = 0.95f;
+      p.token_budget = 30; /* any 10 points fit: TOPK's set is the count's */
+      select_pool pl = {.n = n,
+                        .dim = P.dim,
+                        .vectors = P.v,
+                        .relevance = P.rel,
+                        .quality = P.qual,
+                        .tokens = tok};
+      select_result r;
+      precis_error err = {0};
+      cr_assert_eq(select_run(&pl, &p, &r, &err), PRECIS_OK, "%s", err.msg);
+      uint64_t used = 0;
+      for (size_t t = 0; t < r.n; t++) used += tok[r.idx[t]];
+      cr_assert_leq(used, 30);
+      double m = top_mean(&P, 10);
+      cr_assert_geq(mean_quality(&P, &r), m - 0.05 * fabs(m) - 1e-5, "iteration %d mode %d", it,
+                    mode);
+      select_result_free(&r);
+    }
+    free(tok);
+    qpool_free(&P);
+  }
 }
 
 Test(select, quality_must_be_finite) {

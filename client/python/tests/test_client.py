@@ -223,6 +223,19 @@ def test_retrieve(client, coll):
         client.retrieve(coll, vecs[3], k=5, a=0, b=0, c=0)
     # the knob added as one table row
     assert len(client.retrieve(coll, vecs[3], k=5, nprobe=4)) == 5
+    # the similarity floor: MMR keeps floor x TOPK's mean similarity, given
+    # or automatic (1 - 0.05 (1 - lambda) = 0.95 at lambda 0); 0 turns it off
+    top = sum(it.similarity for it in client.retrieve(coll, vecs[7], k=8, mode="topk")) / 8
+    for fl in (0.99, 0.95):
+        got = client.retrieve(coll, vecs[7], k=8, mode="mmr", lambda_=0.0, similarity_floor=fl)
+        assert len(got) == 8
+        assert sum(it.similarity for it in got) / 8 >= fl * top - 1e-4
+    dflt = client.retrieve(coll, vecs[7], k=8, mode="mmr", lambda_=0.0)
+    assert sum(it.similarity for it in dflt) / 8 >= 0.95 * top - 1e-4
+    off = client.retrieve(coll, vecs[7], k=8, mode="mmr", lambda_=0.0, similarity_floor=0)
+    assert sum(it.similarity for it in off) / 8 < 0.95 * top  # random data: MMR strays
+    with pytest.raises(precis.OutOfRange):
+        client.retrieve(coll, vecs[7], k=8, similarity_floor=1.5)
 
 
 def test_unknown_fields_pass_through_generically(client):
