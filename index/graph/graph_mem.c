@@ -293,6 +293,12 @@ bool gmem_has(const gmem *g, uint64_t src, uint64_t dst, const char *kind, size_
 }
 
 uint64_t gmem_node_id(const gmem *g, uint32_t node) { return g->ids[node]; }
+bool gmem_node(const gmem *g, uint64_t id, uint32_t *node) {
+  uint64_t at;
+  if (!idmap_get(&g->node, id, &at)) return false;
+  *node = (uint32_t)at;
+  return true;
+}
 uint32_t gmem_nkinds(const gmem *g) { return g->nkinds; }
 const char *gmem_kind_name(const gmem *g, uint32_t kind) { return g->kinds[kind]; }
 

@@ -61,6 +61,8 @@ const gmem_edge *gmem_in(const gmem *g, uint64_t id, size_t *n);
 /* Whether src -[kind]-> dst exists (klen 0 = kNN). */
 bool gmem_has(const gmem *g, uint64_t src, uint64_t dst, const char *kind, size_t klen);
 uint64_t gmem_node_id(const gmem *g, uint32_t node);
+/* The node number of point id; false for an id without edges. */
+bool gmem_node(const gmem *g, uint64_t id, uint32_t *node);
 uint32_t gmem_nkinds(const gmem *g);
 /* NUL-terminated kind name ("" for kNN). */
 const char *gmem_kind_name(const gmem *g, uint32_t kind);

@@ -193,6 +193,52 @@ static void neighbours(const coll *c, const uint8_t *allow, uint64_t u, nbr_t *b
       nbr_offer(buf, n, fanout, gmem_node_id(c->gm, e[i].node), e[i].w);
 }
 
+/* The neighbourhood of each of the n pool points (select_pool.set_ids):
+ * its kNN out-neighbours and itself, sorted, without repeats. The keys are
+ * gmem node numbers (below 2^32; a pool point without edges is 2^32 + its
+ * pool index), not point ids: mapping every neighbour back to its id would
+ * touch one cold cache line per edge. */
+static int pool_sets(const coll *c, const pool_t *P, size_t n, uint32_t **off_out,
+                     uint64_t **ids_out) {
+  size_t cap = 0;
+  for (size_t i = 0; i < n; i++) {
+    size_t ne;
+    gmem_out(c->gm, P->id[i], &ne);
+    cap += ne + 1;
+  }
+  uint32_t *off = malloc((n + 1) * sizeof *off);
+  uint64_t *ids = malloc(cap * sizeof *ids);
+  if (!off || !ids) {
+    free(off);
+    free(ids);
+    return PRECIS_E_NO_MEMORY;
+  }
+  size_t m = 0;
+  for (size_t i = 0; i < n; i++) {
+    off[i] = (uint32_t)m;
+    size_t ne, at = m;
+    const gmem_edge *e = gmem_out(c->gm, P->id[i], &ne);
+    uint32_t self;
+    ids[m++] = gmem_node(c->gm, P->id[i], &self) ? self : (1ull << 32) + i;
+    for (size_t j = 0; j < ne; j++)
+      if (e[j].kind == 0) ids[m++] = e[j].node;
+    for (size_t j = at + 1; j < m; j++) { /* insertion sort: a few dozen ids */
+      uint64_t x = ids[j];
+      size_t y = j;
+      for (; y > at && ids[y - 1] > x; y--) ids[y] = ids[y - 1];
+      ids[y] = x;
+    }
+    size_t u = at + 1; /* drop repeats */
+    for (size_t j = at + 1; j < m; j++)
+      if (ids[j] != ids[u - 1]) ids[u++] = ids[j];
+    m = u;
+  }
+  off[n] = (uint32_t)m;
+  *off_out = off;
+  *ids_out = ids;
+  return PRECIS_OK;
+}
+
 int retrieve__run(coll *c, const engine_retrieve_params *p, engine_retrieve_result **out,
                   precis_error *err);
 
@@ -229,7 +275,8 @@ int retrieve__run(coll *c, const engine_retrieve_params *p, engine_retrieve_resu
                      sizeof *nb);
   uint8_t *allow = NULL;
   float *vecs = NULL, *rel = NULL, *sim = NULL, *nsim = NULL, *qual = NULL, *own = NULL;
-  uint32_t *tokens = NULL, *off = NULL, *nidx = NULL, *order = NULL;
+  uint32_t *tokens = NULL, *off = NULL, *nidx = NULL, *order = NULL, *set_off = NULL;
+  uint64_t *set_ids = NULL;
   engine_retrieve_result *R = NULL;
   select_result sr = {0};
   P.cap = poolcap;
@@ -396,6 +443,15 @@ int retrieve__run(coll *c, const engine_retrieve_params *p, engine_retrieve_resu
     }
     off[n] = (uint32_t)m;
   }
+  /* the neighbourhoods of the pool points for COMPRESS's log-det
+   * similarity: kNN out-neighbours and the point itself, sorted ids */
+  float shared = p->shared_neighbours != PRECIS_SHARED_NEIGHBOURS_AUTO ? p->shared_neighbours
+                 : p->hops > 0                                         ? 0.0f
+                               : PRECIS_DEFAULT_SHARED_NEIGHBOURS;
+  if (p->mode == ENGINE_MODE_COMPRESS && p->c > 0.0f && shared > 0.0f && gmem_usable(c->gm) &&
+      n > 0) {
+    if ((rc = pool_sets(c, &P, n, &set_off, &set_ids))) goto out;
+  }
   /* 4. selection */
   R = calloc(1, sizeof *R);
   if (!R) {
@@ -409,7 +465,7 @@ int retrieve__run(coll *c, const engine_retrieve_params *p, engine_retrieve_resu
   R->coverage_used =
       (int)select_coverage_resolve((select_coverage)p->coverage, n, dim, off != NULL);
   if (n > 0) {
-    select_pool sp2 = {n, dim, vecs, rel, qual, tokens, off, nidx, nsim};
+    select_pool sp2 = {n, dim, vecs, rel, qual, tokens, off, nidx, nsim, set_off, set_ids};
     select_params sel;
     select_params_default(&sel);
     sel.mode = (select_mode)p->mode;
@@ -433,6 +489,7 @@ int retrieve__run(coll *c, const engine_retrieve_params *p, engine_retrieve_resu
     }
     if (sel.mode == SELECT_MMR) sel.floor = select_floor_for_diversity(1.0f - p->lambda);
     if (p->similarity_floor != PRECIS_SIMILARITY_FLOOR_AUTO) sel.floor = p->similarity_floor;
+    sel.shared = shared;
     sel.coverage = (select_coverage)p->coverage;
     if ((rc = select_run(&sp2, &sel, &sr, err))) goto out;
   }
@@ -522,6 +579,8 @@ out_nolock:
   free(tokens);
   free(off);
   free(nidx);
+  free(set_off);
+  free(set_ids);
   free(nsim);
   if (rc) {
     engine_retrieve_result_free(R);

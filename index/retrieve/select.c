@@ -219,6 +219,8 @@ static int select_validate(const select_pool *pool, const select_params *p, sele
                             (double)SELECT_MAX_THETA);
   if (!(p->floor >= 0.0f && p->floor <= 1.0f))
     return precis_error_set(err, PRECIS_E_OUT_OF_RANGE, "select: floor must be in [0,1]");
+  if (!(p->shared >= 0.0f && p->shared <= 1.0f))
+    return precis_error_set(err, PRECIS_E_OUT_OF_RANGE, "select: shared must be in [0,1]");
   if (p->token_budget > PRECIS_MAX_TOKEN_BUDGET)
     return precis_error_set(err, PRECIS_E_OUT_OF_RANGE,
                             "select: token budget exceeds PRECIS_MAX_TOKEN_BUDGET (%u)",
@@ -241,6 +243,10 @@ static int select_validate(const select_pool *pool, const select_params *p, sele
         return precis_error_set(err, PRECIS_E_OUT_OF_RANGE,
                                 "select: quality of pool point %zu is not finite or exceeds %g", i,
                                 (double)SELECT_MAX_QUALITY);
+  if (select_mixes(pool, p)) {
+    int rc = select_sets_validate(pool, err);
+    if (rc) return rc;
+  }
   if (cover && *cov == SELECT_COVER_SPARSE) return select_validate_sparse(pool, err);
   return PRECIS_OK;
 }
@@ -465,6 +471,9 @@ static int select_logdet(const select_work *w, double *out, precis_error *err) {
   for (size_t s = 0; s < m; s++)
     for (size_t t = s; t < m; t++) {
       double kst = w->rows[s * n + w->idx[t]];
+      if (select_mixes(w->pool, w->p))
+        kst =
+            (1.0 - w->p->shared) * kst + w->p->shared * select_shared_sim(w, w->idx[s], w->idx[t]);
       double v = q[s] * q[t] * kst + (s == t ? 1.0 : 0.0);
       A[s * m + t] = v;
       A[t * m + s] = v;
@@ -584,7 +593,7 @@ int select_run(const select_pool *pool, const select_params *p, select_result *o
   w.rows = malloc(w.kmax * n * sizeof *w.rows);
   uint32_t *represents = calloc(w.kmax, sizeof *represents);
   uint32_t *assign = malloc(n * sizeof *assign);
-  if (!w.idx || !w.gain || !w.rows || !represents || !assign) {
+  if (!w.idx || !w.gain || !w.rows || !represents || !assign || select_sets_build(&w)) {
     rc = precis_error_set(err, PRECIS_E_NO_MEMORY, "select: out of memory");
     goto fail;
   }
@@ -614,9 +623,11 @@ int select_run(const select_pool *pool, const select_params *p, select_result *o
     goto fail;
   }
   free(w.rows);
+  select_sets_free(&w);
   return PRECIS_OK;
 
 fail:
+  select_sets_free(&w);
   free(w.idx);
   free(w.gain);
   free(w.rows);

@@ -86,6 +86,16 @@ typedef struct {
   const uint32_t *nbr_off;
   const uint32_t *nbr_idx;
   const float *nbr_sim;
+  /* Optional neighbourhoods for COMPRESS's log-det similarity: the set
+   * A_v of pool point v (its kNN-graph neighbours and itself, as keys that
+   * name points, sorted ascending, no repeats) is
+   * set_ids[set_off[v] .. set_off[v+1]).
+   * With params.shared > 0 the log-det term compares i and j by
+   *   (1 - shared)*sim(i,j) + shared*|A_i & A_j| / sqrt(|A_i| |A_j|),
+   * a sum of two positive semidefinite kernels with unit diagonal. NULL:
+   * the similarity alone. */
+  const uint32_t *set_off;
+  const uint64_t *set_ids;
 } select_pool;
 
 typedef struct {
@@ -109,6 +119,9 @@ typedef struct {
    * In count mode a candidate the floor turns away never becomes
    * admissible again (the bound on the rest only rises). */
   float floor;
+  /* Weight of shared neighbours in the log-det similarity, [0,1] (used
+   * only when the pool carries set_off/set_ids; 0 = the similarity). */
+  float shared;
   select_coverage coverage;
   uint32_t sample; /* SAMPLE: pool points used for coverage */
   uint64_t seed;   /* SAMPLE: deterministic seed */

@@ -72,6 +72,8 @@ typedef struct {
   double *cov0; /* EXACT: n first coverage gains, from select_gram (owned) */
   /* volume */
   double *q, *d2, *vg, *C, *e, *cj;
+  float *mix; /* the log-det similarity row when it mixes in shared
+                 neighbours (select_mix_row), else NULL */
 } select_cstate;
 
 static void select_cstate_free(select_cstate *s) {
@@ -89,6 +91,7 @@ static void select_cstate_free(select_cstate *s) {
   free(s->C);
   free(s->e);
   free(s->cj);
+  free(s->mix);
 }
 
 /* ---- coverage setup ---- */
@@ -332,8 +335,10 @@ static void select_cov_add(select_cstate *s, uint32_t j) {
 
 /* ---- volume ---- */
 
-static int select_setup_vol(select_cstate *s, double theta, size_t kmax) {
+static int select_setup_vol(select_cstate *s, const select_params *p, size_t kmax) {
   size_t n = s->n, dim = s->pool->dim;
+  double theta = p->theta, w = select_mixes(s->pool, p) ? p->shared : 0.0;
+  if (w > 0.0 && !(s->mix = malloc(n * sizeof *s->mix))) return PRECIS_E_NO_MEMORY;
   s->q = malloc(n * sizeof *s->q);
   s->d2 = malloc(n * sizeof *s->d2);
   s->vg = malloc(n * sizeof *s->vg);
@@ -345,6 +350,7 @@ static int select_setup_vol(select_cstate *s, double theta, size_t kmax) {
   for (size_t i = 0; i < n; i++) {
     const float *v = s->pool->vectors + i * dim;
     double kii = s->gram ? s->G[i * n + i] : cblas_sdot((int)dim, v, 1, v, 1);
+    if (w > 0.0) kii = (1.0 - w) * kii + w; /* shared(i, i) = 1 */
     s->q[i] = select_q(s->pool, i, theta, qmax);
     double d2 = 1.0 + s->q[i] * s->q[i] * kii;
     s->d2[i] = d2 >= 1.0 ? d2 : 1.0;
@@ -429,6 +435,10 @@ static void select_take(select_greedy *g, uint32_t j, double gain) {
   } else if (s->vol) {
     select_sim_row(w->pool, j, row);
     krow = row;
+  }
+  if (s->vol && s->mix) {
+    select_mix_row(w, j, krow, s->mix);
+    krow = s->mix;
   }
   if (s->vol) select_vol_add(s, j, t, krow);
   if (s->cover) select_cov_add(s, j);
@@ -537,7 +547,7 @@ int select_compress_run(select_work *w, precis_error *err) {
   int rc = PRECIS_OK;
 
   if (s.cover) rc = s.sparse ? select_setup_sparse(&s) : select_setup_dense(&s, p);
-  if (!rc && s.vol) rc = select_setup_vol(&s, p->theta, w->kmax);
+  if (!rc && s.vol) rc = select_setup_vol(&s, p, w->kmax);
   if (rc) goto done;
 
   g.rows = s.gram || s.vol; /* select_take keeps the rows of S */

@@ -21,6 +21,14 @@
 
 #include "select.h"
 
+/* Shared-neighbour bitsets of one call (select_shared.c): bits[v*words ..]
+ * holds pool point v's keys that occur in two sets or more; NULL: merge
+ * the sorted sets instead. */
+typedef struct {
+  size_t words;
+  uint64_t *bits;
+} select_sets;
+
 typedef struct {
   const select_pool *pool;
   const select_params *p; /* coverage resolved: never SELECT_COVER_AUTO */
@@ -30,6 +38,7 @@ typedef struct {
   size_t cnt;             /* selected so far */
   float *rows;            /* kmax x n: rows[t*n + v] = sim(idx[t], v) ... */
   size_t rows_cnt;        /* ... valid for t < rows_cnt (a prefix of idx) */
+  select_sets sets;       /* when the log-det mixes in shared neighbours */
 } select_work;
 
 /* Cost of a point for the token budget (0 without a budget). */
@@ -95,6 +104,22 @@ void select_floor_take(select_floor *f, const select_work *w, uint32_t i);
  * point not taken (admissible in exact arithmetic; this guards rounding);
  * with a token budget none (n): the selection stops there. */
 size_t select_floor_fallback(const select_floor *f, const select_work *w);
+
+/* Whether the log-det term mixes in shared neighbours (select.h). */
+static inline bool select_mixes(const select_pool *pool, const select_params *p) {
+  return p->shared > 0.0f && pool->set_off && pool->set_ids;
+}
+/* Shared neighbours (select_shared.c). validate: the sets are sorted and
+ * in range of set_off; build: the bitsets of w (PRECIS_OK or
+ * PRECIS_E_NO_MEMORY; nothing to do unless select_mixes); free: always. */
+int select_sets_validate(const select_pool *pool, precis_error *err);
+int select_sets_build(select_work *w);
+void select_sets_free(select_work *w);
+/* |A_i & A_j| / sqrt(|A_i| |A_j|) of two pool points' neighbourhoods. */
+double select_shared_sim(const select_work *w, uint32_t i, uint32_t j);
+/* The log-det similarity row of j: out[v] = (1 - shared)*krow[v] +
+ * shared*select_shared_sim(j, v) (out is not krow). */
+void select_mix_row(const select_work *w, uint32_t j, const float *krow, float *out);
 
 /* row[v] = <vectors[j], vectors[v]> for every pool point v (one sgemv). */
 void select_sim_row(const select_pool *pool, uint32_t j, float *row);

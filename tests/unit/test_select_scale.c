@@ -497,6 +497,152 @@ Test(select, similarity_floor_with_a_token_budget) {
   }
 }
 
+/* ---- shared neighbours in the log-det similarity ---- */
+
+/* Eight points with almost the same vector, in two graph communities (each
+ * point's neighbourhood is its community): community A holds both ends of
+ * the small spread of directions, B the middle. By cosine alone the first
+ * two picks are A's two ends; by shared neighbours (weight 1) they come
+ * from both communities. */
+Test(select, shared_neighbours_separate_graph_communities) {
+  enum { N = 8, D = 4 };
+  float v[N * D], rel[N], qual[N];
+  uint32_t off[N + 1];
+  uint64_t ids[N * 4];
+  for (int i = 0; i < N; i++) {
+    float *x = v + i * D;
+    x[0] = 1;
+    static const float spread[N] = {0, 0.07f, 0.005f, 0.065f, 0.03f, 0.035f, 0.04f, 0.045f};
+    x[1] = spread[i];
+    x[2] = x[3] = 0;
+    float nr = sqrtf(x[0] * x[0] + x[1] * x[1]);
+    x[0] /= nr;
+    x[1] /= nr;
+    qual[i] = 0.9f - 0.001f * (float)i; /* point 0 first, then 1, 2 ... */
+    rel[i] = 1.0f - 0.01f * (float)i;
+    off[i] = (uint32_t)(i * 4);
+    for (int t = 0; t < 4; t++) ids[i * 4 + t] = (uint64_t)(100 * (i < 4 ? 1 : 2) + t);
+  }
+  off[N] = N * 4;
+  select_pool pl = {.n = N, .dim = D, .vectors = v, .relevance = rel, .quality = qual};
+  pl.set_off = off;
+  pl.set_ids = ids;
+  select_params p = params(SELECT_COMPRESS, 4);
+  p.b = 0.0f; /* the default objective: log-det alone */
+  p.theta = 0.0f;
+  p.shared = 1.0f;
+  select_result r;
+  precis_error err = {0};
+  cr_assert_eq(select_run(&pl, &p, &r, &err), PRECIS_OK, "%s", err.msg);
+  cr_assert_eq(r.n, 4);
+  cr_assert_neq(r.idx[0] < 4, r.idx[1] < 4, "picks %u, %u: one community", r.idx[0], r.idx[1]);
+  select_result_free(&r);
+  /* without the weight the sets are ignored: the same call as no sets, and
+   * cosine alone takes A's other end */
+  p.shared = 0.0f;
+  select_result a, b;
+  cr_assert_eq(select_run(&pl, &p, &a, &err), PRECIS_OK);
+  cr_assert(a.idx[0] < 4 && a.idx[1] < 4, "cosine alone: picks %u, %u", a.idx[0], a.idx[1]);
+  pl.set_off = NULL;
+  pl.set_ids = NULL;
+  cr_assert_eq(select_run(&pl, &p, &b, &err), PRECIS_OK);
+  cr_assert_eq(a.n, b.n);
+  for (size_t t = 0; t < a.n; t++) cr_assert_eq(a.idx[t], b.idx[t]);
+  select_result_free(&a);
+  select_result_free(&b);
+  /* bad input */
+  pl.set_off = off;
+  pl.set_ids = ids;
+  p.shared = 1.5f;
+  cr_assert_eq(select_run(&pl, &p, &r, &err), PRECIS_E_OUT_OF_RANGE);
+  p.shared = 0.5f;
+  ids[1] = ids[0]; /* a repeat: not strictly ascending */
+  cr_assert_eq(select_run(&pl, &p, &r, &err), PRECIS_E_INVALID_ARGUMENT);
+}
+
+/* The reported objective (log det(I + L_S) with the mixed similarity)
+ * against a direct computation, on a small pool (bitsets) and on one too
+ * large for them (merged sorted sets). */
+static void shared_objective_matches(size_t n, size_t universe, uint64_t seed) {
+  enum { D = 8, SZ = 12, K = 5 };
+  rng_seed(seed);
+  float *v = malloc(n * D * sizeof *v), *rel = malloc(n * sizeof *rel);
+  uint32_t *off = malloc((n + 1) * sizeof *off);
+  uint64_t *ids = malloc(n * SZ * sizeof *ids);
+  cr_assert(v && rel && off && ids);
+  for (size_t i = 0; i < n; i++) {
+    double nr = 0;
+    for (size_t d = 0; d < D; d++) {
+      v[i * D + d] = (float)rng_gauss();
+      nr += (double)v[i * D + d] * v[i * D + d];
+    }
+    for (size_t d = 0; d < D; d++) v[i * D + d] /= (float)sqrt(nr);
+    rel[i] = (float)rng_unif();
+    off[i] = (uint32_t)(i * SZ);
+    uint64_t *a = ids + i * SZ; /* SZ distinct keys, sorted */
+    for (size_t t = 0; t < SZ; t++) {
+      uint64_t x;
+      bool dup;
+      do {
+        x = rng_u64() % universe;
+        dup = false;
+        for (size_t u = 0; u < t; u++) dup |= a[u] == x;
+      } while (dup);
+      size_t y = t;
+      for (; y > 0 && a[y - 1] > x; y--) a[y] = a[y - 1];
+      a[y] = x;
+    }
+  }
+  off[n] = (uint32_t)(n * SZ);
+  select_pool pl = {.n = n, .dim = D, .vectors = v, .relevance = rel};
+  pl.set_off = off;
+  pl.set_ids = ids;
+  select_params p = params(SELECT_COMPRESS, K);
+  p.b = 0.0f;
+  p.theta = 0.0f; /* q = 30 for every point */
+  p.shared = 0.6f;
+  select_result r;
+  precis_error err = {0};
+  cr_assert_eq(select_run(&pl, &p, &r, &err), PRECIS_OK, "%s", err.msg);
+  cr_assert_eq(r.n, K);
+  double A[K][K];
+  for (size_t s1 = 0; s1 < K; s1++)
+    for (size_t t = 0; t < K; t++) {
+      size_t i = r.idx[s1], j = r.idx[t];
+      double c = 0, both = 0;
+      for (size_t d = 0; d < D; d++) c += (double)v[i * D + d] * v[j * D + d];
+      for (size_t x = 0; x < SZ; x++)
+        for (size_t y = 0; y < SZ; y++) both += ids[i * SZ + x] == ids[j * SZ + y];
+      double k = i == j ? 1.0 : 0.4 * c + 0.6 * both / SZ;
+      A[s1][t] = 900.0 * k + (s1 == t);
+    }
+  double ld = 0;
+  for (size_t j = 0; j < K; j++) { /* dense Cholesky */
+    double d = A[j][j];
+    for (size_t l = 0; l < j; l++) d -= A[j][l] * A[j][l];
+    ld += log(d);
+    double dj = sqrt(d);
+    A[j][j] = dj;
+    for (size_t i = j + 1; i < K; i++) {
+      double x = A[i][j];
+      for (size_t l = 0; l < j; l++) x -= A[i][l] * A[j][l];
+      A[i][j] = x / dj;
+    }
+  }
+  cr_assert(fabs(r.objective - ld) < 1e-3 * fabs(ld), "n %zu: objective %g, direct %g", n,
+            r.objective, ld);
+  select_result_free(&r);
+  free(v);
+  free(rel);
+  free(off);
+  free(ids);
+}
+
+Test(select, shared_neighbours_objective_matches_direct_log_det) {
+  shared_objective_matches(60, 200, 41);    /* bitsets */
+  shared_objective_matches(5000, 4000, 42); /* too many shared keys: merge */
+}
+
 Test(select, quality_must_be_finite) {
   qpool P = qpool_make(10, 4, 3);
   P.qual[4] = NAN;
