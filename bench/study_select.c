@@ -15,7 +15,11 @@
  * select_result_free. Default parameters (select_params_default) apart from
  * mode, coverage, k, sample and budget; the COMPRESS-<form> modes add the
  * coverage term (b 0.5, theta 1, the defaults before issue 10), COMPRESS
- * alone is today's default (b 0, diversity 0.5). Reported: median and p99 wall
+ * alone is today's default (b 0, diversity 0.5: theta and the similarity
+ * floor); MMR runs without the floor, as LangChain's MMR does (retrieve
+ * adds the floor of lambda 0.5 by default). Shared neighbours need the
+ * graph's lists and are not run here (their cost is measured through
+ * `precis-bench quality`, bench/README.md). Reported: median and p99 wall
  * latency over all runs, median thread CPU time (steadier on a shared
  * machine), the coverage form that ran (select_result.coverage), and means
  * over the pools of the result statistics (objective F, coverage ratio,
@@ -46,6 +50,7 @@
 #include <string.h>
 
 #include "bench.h"
+#include "precis/limits.h"
 #include "bench_util.h"
 #include "select.h"
 #include "select_langchain.h"
@@ -253,7 +258,9 @@ static void sb_params(const sb_mode *m, uint32_t k, uint32_t sample, uint64_t bu
   if (m->cover) {
     p->b = 0.5f;
     p->theta = 1.0f;
-  }
+  } else if (m->mode == SELECT_COMPRESS) { /* what retrieve runs by default: */
+    select_params_set_diversity(p, PRECIS_DEFAULT_DIVERSITY); /* theta, floor */
+  } /* MMR without the floor: LangChain's MMR, to compare ids with it */
   p->k = k;
   p->sample = sample;
   p->token_budget = budget;

@@ -1,0 +1,49 @@
+"""COMPRESS and MMR with the similarity floor (index/retrieve/select.c) in
+NumPy, for the choices of docs/RETRIEVAL.md ("How the defaults were
+chosen"): theta at diversity 0.5 and the shared-neighbour weight, on a study
+corpus's held-out queries (exact seeds, pool P, k 10, floor 0.975).
+Usage: PRECIS_DATA_DIR=data python3 bench/emu/floor.py manpages [P]"""
+import sys, numpy as np
+from corp import load
+k = 10; KAPPA = 16
+
+def select(sim, K, floor, theta, mode, lam=0.5):
+    """Greedy log-det (mode 'ld') or MMR with the floor's look-ahead rule."""
+    n = len(sim); order = np.argsort(-sim, kind='stable'); m0 = sim[order[:k]].mean()
+    need = k * (m0 - (1 - floor) * abs(m0))
+    S = []; tot = 0.0; sel = np.zeros(n, bool); mx = np.full(n, -1.0)
+    q = 30 * np.exp(theta * (sim - sim.max())); d2 = 1 + q * q; C = np.zeros((n, k))
+    for t in range(min(k, n)):
+        rem = k - t - 1; un = order[~sel[order]]; top = sim[un[:rem + 1]]
+        in_top = np.zeros(n, bool); in_top[un[:rem]] = True
+        fill = np.where(in_top, top.sum() - sim, top[:rem].sum())
+        ok = (tot + sim + fill >= need - 1e-7) & ~sel
+        g = np.log(np.maximum(d2, 1e-30)) if mode == 'ld' else (
+            sim if t == 0 else lam * sim - (1 - lam) * mx)
+        j = int(np.argmax(np.where(ok, g, -1e18)))
+        S.append(j); sel[j] = True; tot += sim[j]; mx = np.maximum(mx, K[j])
+        if mode == 'ld':
+            e = (q[j] * q * K[j] - C[:, :t] @ C[j, :t]) / np.sqrt(max(d2[j], 1e-30))
+            C[:, t] = e; d2 = d2 - e * e
+    return S
+
+def main(name, P):
+    D = load(name); X = D['X']; lab = D['lab']; R = {}
+    for qi in range(min(150, len(D['Q']))):
+        s = X @ D['Q'][qi]; o = np.argsort(-s)[:P]; m0 = s[o[:k]].mean()
+        l0 = len({lab[i] for i in o[:k]}); V = X[o]; Cos = V @ V.T
+        nb = np.argpartition(-(V @ X.T), KAPPA + 1, axis=1)[:, :KAPPA + 1]  # kNN + itself
+        M = np.zeros((P, len(X)), np.float32)
+        for a in range(P): M[a, nb[a]] = 1
+        N = (M @ M.T) / (KAPPA + 1)
+        for w in (0.0, 0.3, 0.5):
+            for mode, theta in (('ld', 0.5), ('ld', 1), ('ld', 2), ('ld', 3), ('ld', 5), ('mmr', 0)):
+                S = select(s[o], (1 - w) * Cos + w * N, 0.975, theta, mode)
+                r = R.setdefault((w, mode, theta), [[], [], [], []])
+                r[0].append(s[o][S].mean()); r[1].append(len({lab[o[i]] for i in S}))
+                r[2].append(m0); r[3].append(l0)
+    for (w, mode, theta), (a, b, c, d) in sorted(R.items()):
+        print('%s shared %.1f %s theta %g: sim %.2f %% labels x%.3f' %
+              (name, w, mode, theta, 100 * np.mean(a) / np.mean(c), np.mean(b) / np.mean(d)))
+
+main(sys.argv[1], int(sys.argv[2]) if len(sys.argv) > 2 else 30)
