@@ -258,7 +258,7 @@ static void sb_params(const sb_mode *m, uint32_t k, uint32_t sample, uint64_t bu
   if (m->cover) {
     p->b = 0.5f;
     p->theta = 1.0f;
-  } else if (m->mode == SELECT_COMPRESS) { /* what retrieve runs by default: */
+  } else if (m->mode == SELECT_COMPRESS) {                    /* what retrieve runs by default: */
     select_params_set_diversity(p, PRECIS_DEFAULT_DIVERSITY); /* theta, floor */
   } /* MMR without the floor: LangChain's MMR, to compare ids with it */
   p->k = k;
