@@ -267,27 +267,58 @@ static int select_cmp_ranked(const void *x, const void *y) {
 
 /* ---- the similarity floor (select_internal.h) ---- */
 
+/* Moves the heap's worst entry (the last in select_cmp_ranked's order) to
+ * the top: a is worse than b when it sorts after it. */
+static void select_heap_down(select_ranked *h, size_t hn, size_t at) {
+  for (;;) {
+    size_t l = 2 * at + 1, r = l + 1, w = at;
+    if (l < hn && select_cmp_ranked(&h[l], &h[w]) > 0) w = l;
+    if (r < hn && select_cmp_ranked(&h[r], &h[w]) > 0) w = r;
+    if (w == at) return;
+    select_ranked x = h[at];
+    h[at] = h[w];
+    h[w] = x;
+    at = w;
+  }
+}
+
 int select_floor_init(select_floor *f, const select_work *w) {
   const select_pool *pool = w->pool;
   size_t n = pool->n;
   memset(f, 0, sizeof *f);
   if (!(w->p->floor > 0.0f) || n <= w->kmax) return PRECIS_OK;
-  select_ranked *qi = malloc(n * sizeof *qi); /* by quality */
-  f->order = malloc(n * sizeof *f->order);
+  bool running = w->p->token_budget > 0;
+  /* Count mode needs only the 2 kmax + 1 best: at most kmax - 1 are taken
+   * when a step looks for the best kmax remaining. A budget may skip any
+   * number of points, so it orders the whole pool. */
+  size_t T = running || n < 2 * w->kmax + 1 ? n : 2 * w->kmax + 1;
+  select_ranked *qi = malloc(T * sizeof *qi); /* by quality */
+  f->order = malloc(T * sizeof *f->order);
   f->rank = malloc(n * sizeof *f->rank);
   f->taken = calloc(n, 1);
   if (!qi || !f->order || !f->rank || !f->taken) {
     free(qi);
     return PRECIS_E_NO_MEMORY;
   }
-  for (size_t i = 0; i < n; i++) qi[i] = (select_ranked){select_quality(pool, i), (uint32_t)i};
-  qsort(qi, n, sizeof *qi, select_cmp_ranked);
+  for (size_t i = 0; i < n; i++) { /* the T best, in a heap with the worst on top */
+    select_ranked x = {select_quality(pool, i), (uint32_t)i};
+    f->rank[i] = UINT32_MAX;
+    if (i < T) {
+      qi[i] = x;
+      if (i + 1 == T)
+        for (size_t at = T / 2; at-- > 0;) select_heap_down(qi, T, at);
+    } else if (select_cmp_ranked(&x, &qi[0]) < 0) {
+      qi[0] = x;
+      select_heap_down(qi, T, 0);
+    }
+  }
+  qsort(qi, T, sizeof *qi, select_cmp_ranked);
   /* m: the mean quality of what TOPK takes (the kmax best, or with a token
    * budget the best that fit, in quality order) */
   double m = 0.0;
   uint64_t budget = w->p->token_budget, used = 0;
   size_t cnt = 0;
-  for (size_t r = 0; r < n; r++) {
+  for (size_t r = 0; r < T; r++) {
     f->order[r] = qi[r].i;
     f->rank[qi[r].i] = (uint32_t)r;
     if (cnt == w->kmax) continue;
@@ -305,8 +336,9 @@ int select_floor_init(select_floor *f, const select_work *w) {
   m /= (double)cnt;
   double fl = w->p->floor > 1.0f ? 1.0 : (double)w->p->floor;
   f->on = true;
-  f->running = w->p->token_budget > 0;
+  f->running = running;
   f->kmax = w->kmax;
+  f->norder = T;
   f->need = m - (1.0 - fl) * fabs(m);
   f->eps = 1e-9 * (double)w->kmax * (1.0 + fabs(m));
   f->cnt = SIZE_MAX;
@@ -324,7 +356,7 @@ void select_floor_step(select_floor *f, const select_work *w) {
   if (!f->on || f->running || f->cnt == w->cnt) return;
   size_t rem = f->kmax > w->cnt + 1 ? f->kmax - w->cnt - 1 : 0, seen = 0, r = 0;
   double base = 0.0;
-  for (; r < w->pool->n && seen < rem; r++)
+  for (; r < f->norder && seen < rem; r++)
     if (!f->taken[f->order[r]]) {
       base += select_quality(w->pool, f->order[r]);
       seen++;
@@ -332,7 +364,7 @@ void select_floor_step(select_floor *f, const select_work *w) {
   f->base = base;
   f->cut = r;
   f->next = 0.0;
-  for (; r < w->pool->n; r++)
+  for (; r < f->norder; r++)
     if (!f->taken[f->order[r]]) {
       f->next = select_quality(w->pool, f->order[r]);
       break;
@@ -355,11 +387,10 @@ void select_floor_take(select_floor *f, const select_work *w, uint32_t i) {
 }
 
 size_t select_floor_fallback(const select_floor *f, const select_work *w) {
-  size_t n = w->pool->n;
-  if (!f->on || f->running) return n;
-  for (size_t r = 0; r < n; r++)
+  if (!f->on || f->running) return w->pool->n;
+  for (size_t r = 0; r < f->norder; r++)
     if (!f->taken[f->order[r]]) return f->order[r];
-  return n;
+  return w->pool->n;
 }
 
 /* ---- TOPK ---- */

@@ -79,8 +79,10 @@ typedef struct {
                        mean quality of what TOPK takes */
   double eps;      /* rounding slack of a whole set */
   double tot;      /* quality sum of the selection */
-  uint32_t *order; /* n pool points by quality desc, ties lower index */
-  uint32_t *rank;  /* rank[i] = position of i in order */
+  uint32_t *order; /* the norder best pool points by quality desc, ties
+                      lower index (count mode: 2 kmax + 1; budget: all) */
+  size_t norder;
+  uint32_t *rank; /* rank[i] = position of i in order, UINT32_MAX if none */
   unsigned char *taken;
   /* select_floor_step: the best rem = kmax - cnt - 1 remaining points */
   double base; /* their quality sum */
