@@ -200,11 +200,12 @@ static void neighbours(const coll *c, const uint8_t *allow, uint64_t u, nbr_t *b
  * touch one cold cache line per edge. */
 static int pool_sets(const coll *c, const pool_t *P, size_t n, uint32_t **off_out,
                      uint64_t **ids_out) {
-  size_t cap = 0;
+  size_t cap = 0; /* kNN out-edges (at most knn_k each) and the point itself */
   for (size_t i = 0; i < n; i++) {
     size_t ne;
-    gmem_out(c->gm, P->id[i], &ne);
-    cap += ne + 1;
+    const gmem_edge *e = gmem_out(c->gm, P->id[i], &ne);
+    for (size_t j = 0; j < ne; j++) cap += e[j].kind == 0;
+    cap++;
   }
   uint32_t *off = malloc((n + 1) * sizeof *off);
   uint64_t *ids = malloc(cap * sizeof *ids);
