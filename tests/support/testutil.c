@@ -87,6 +87,13 @@ void tu_topk_dot(const float *base, size_t n, size_t dim, const float *q, size_t
   free(best);
 }
 
+pid_t tu_fork_child(int fds[2]) {
+  if (pipe(fds) != 0) return -1;
+  pid_t pid = fork();
+  if (pid == 0) close(fds[0]);
+  return pid;
+}
+
 int tu_kill_child_when_done(int fds[2], pid_t pid, int *status) {
   close(fds[1]);
   char done = 0;

@@ -151,11 +151,9 @@ Test(crash, sigkill_during_writes_loses_no_acknowledged_batch, .timeout = 240) {
   uint32_t first = 1, next = 1;
   for (int cycle = 0; cycle < CYCLES; cycle++) {
     int fds[2];
-    cr_assert_eq(pipe(fds), 0);
-    pid_t pid = fork();
+    pid_t pid = tu_fork_child(fds);
     cr_assert(pid >= 0);
     if (pid == 0) {
-      close(fds[0]);
       child(dir, fds[1], next);
     }
     close(fds[1]);

@@ -177,11 +177,9 @@ Test(crash_pidx, sigkill_keeps_payload_indexes_consistent, .timeout = 300) {
   uint32_t next = 1;
   for (int cycle = 0; cycle < CYCLES; cycle++) {
     int fds[2];
-    cr_assert_eq(pipe(fds), 0);
-    pid_t pid = fork();
+    pid_t pid = tu_fork_child(fds);
     cr_assert(pid >= 0);
     if (pid == 0) {
-      close(fds[0]);
       child(dir, fds[1], next, cycle);
     }
     close(fds[1]);

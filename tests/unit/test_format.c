@@ -206,11 +206,9 @@ static void upsert_new(engine *e, uint64_t first, int n) {
  * sequence, later writes only in the replay log. */
 static void crashed_v1_store(engine_collection_info *before, bool old_slots) {
   int fds[2];
-  cr_assert_eq(pipe(fds), 0);
-  pid_t pid = fork();
+  pid_t pid = tu_fork_child(fds);
   cr_assert_geq(pid, 0);
   if (pid == 0) {
-    close(fds[0]);
     engine *e;
     precis_error err;
     if (engine_open(dir, NULL, &e, &err)) _exit(2);

@@ -153,11 +153,9 @@ Test(gsnap, clean_close_loads_the_snapshot) {
 Test(gsnap, writes_after_the_save_are_replayed) {
   close_engine();
   int fds[2];
-  cr_assert_eq(pipe(fds), 0);
-  pid_t pid = fork();
+  pid_t pid = tu_fork_child(fds);
   cr_assert(pid >= 0);
   if (pid == 0) {
-    close(fds[0]);
     open_at(dir);
     populate("g");
     precis_error err;
