@@ -71,14 +71,12 @@ int graph__write(coll *c, store_batch *b, size_t ops, precis_error *err) {
   return PRECIS_OK;
 }
 
-/* Delete one edge (both keys) in the batch and stage the counter. */
+/* Delete one edge in the batch and stage the counter. */
 void graph__batch_del_edge(coll *c, store_batch *b, uint64_t src, uint64_t dst, const char *kind,
                            size_t klen) {
   unsigned char k[64];
   size_t kl = graph__edge_key(k, c->id, src, kind, klen, dst);
   store_batch_delete(b, STORE_CF_EDGE, k, kl);
-  kl = graph__edge_key(k, c->id, dst, kind, klen, src);
-  store_batch_delete(b, STORE_CF_REDGE, k, kl);
   gmem_stage(c->gm, src, dst, kind, klen, 0, true);
   if (klen)
     c->pend_links--;
@@ -91,8 +89,6 @@ void graph__batch_put_edge(coll *c, store_batch *b, uint64_t src, uint64_t dst, 
   unsigned char k[64];
   size_t kl = graph__edge_key(k, c->id, src, kind, klen, dst);
   store_batch_put(b, STORE_CF_EDGE, k, kl, &w, sizeof w);
-  kl = graph__edge_key(k, c->id, dst, kind, klen, src);
-  store_batch_put(b, STORE_CF_REDGE, k, kl, &w, sizeof w);
   gmem_stage(c->gm, src, dst, kind, klen, w, false);
 }
 
@@ -241,15 +237,80 @@ int graph_links_change(coll *c, const engine_edge *links, size_t n, bool add, si
   return rc;
 }
 
+/* The edges graph_edges_list returns, with its kind filter. */
+typedef struct {
+  engine_edge *e;
+  size_t len, cap;
+  unsigned kinds;
+  const char *kind;
+} edge_out;
+
+/* Append src -[kd]-> dst when the filter takes it; -1: out of memory. */
+static int edge_out_add(edge_out *o, uint64_t src, uint64_t dst, const char *kd, float w) {
+  bool is_knn = kd[0] == 0;
+  if (is_knn ? !(o->kinds & ENGINE_EDGE_KNN) : !(o->kinds & ENGINE_EDGE_LINKS)) return 0;
+  if (!is_knn && o->kind && *o->kind && strcmp(o->kind, kd)) return 0;
+  if (o->len == o->cap) {
+    size_t cap = 2 * o->cap;
+    engine_edge *p = realloc(o->e, cap * sizeof *p);
+    if (!p) return -1;
+    o->e = p;
+    o->cap = cap;
+  }
+  engine_edge *x = &o->e[o->len++];
+  x->src = src;
+  x->dst = dst;
+  snprintf(x->kind, sizeof x->kind, "%s", is_knn ? "knn" : kd);
+  x->weight = w;
+  return 0;
+}
+
+/* In-edges in the order of their former reverse keys: kind length, kind,
+ * source. */
+static int in_edge_cmp(const void *pa, const void *pb) {
+  const engine_edge *a = pa, *b = pb;
+  bool ka = !strcmp(a->kind, "knn"), kb = !strcmp(b->kind, "knn");
+  size_t la = ka ? 0 : strlen(a->kind), lb = kb ? 0 : strlen(b->kind);
+  if (la != lb) return la < lb ? -1 : 1;
+  int c = ka ? 0 : strcmp(a->kind, b->kind);
+  if (c) return c;
+  return a->src < b->src ? -1 : a->src > b->src;
+}
+
+/* Edges under `prefix` of EDGE (the collection's 4 bytes: all of them, or
+ * with a source id: its out-edges); only those into `dst` unless dst_any. */
+static int scan_edges(coll *c, const unsigned char *prefix, size_t pl, bool dst_any, uint64_t dst,
+                      edge_out *o, precis_error *err) {
+  store_iter *it = store_iter_create(c->st, STORE_CF_EDGE, prefix, pl);
+  if (!it) return precis_error_set(err, PRECIS_E_NO_MEMORY, "edges");
+  int rc = PRECIS_OK;
+  for (; store_iter_valid(it); store_iter_next(it)) {
+    size_t kl, vl;
+    const unsigned char *k = (const unsigned char *)store_iter_key(it, &kl);
+    const char *v = store_iter_value(it, &vl);
+    uint64_t a, b;
+    char kd[PRECIS_MAX_LINK_KIND_LEN + 1];
+    if (graph__parse_key(k, kl, &a, kd, &b) || vl != 4 || (!dst_any && b != dst)) continue;
+    float w;
+    memcpy(&w, v, 4);
+    if (edge_out_add(o, a, b, kd, w)) {
+      rc = precis_error_set(err, PRECIS_E_NO_MEMORY, "edges");
+      break;
+    }
+  }
+  if (!rc) rc = store_iter_status(it, err);
+  store_iter_destroy(it);
+  return rc;
+}
+
 int graph_edges_list(coll *c, uint64_t id, unsigned kinds, const char *kind, unsigned dirs,
                      engine_edge **out, size_t *n, precis_error *err) {
   if (kind && *kind && graph_check_kind(kind, err))
     return err ? err->code : PRECIS_E_INVALID_ARGUMENT;
   if (!kinds) kinds = ENGINE_EDGE_KNN | ENGINE_EDGE_LINKS;
   if (!dirs) dirs = ENGINE_DIR_OUT | ENGINE_DIR_IN; /* as on the wire */
-  size_t len = 0, cap = 16;
-  engine_edge *e = malloc(cap * sizeof *e);
-  if (!e) return precis_error_set(err, PRECIS_E_NO_MEMORY, "edges");
+  edge_out o = {malloc(16 * sizeof(engine_edge)), 0, 16, kinds, kind};
+  if (!o.e) return precis_error_set(err, PRECIS_E_NO_MEMORY, "edges");
   int rc = PRECIS_OK;
   pthread_rwlock_rdlock(&c->lock);
   if (!idmap_get(&c->live, id, NULL)) {
@@ -259,48 +320,28 @@ int graph_edges_list(coll *c, uint64_t id, unsigned kinds, const char *kind, uns
   unsigned char prefix[12];
   store_put_be32(prefix, c->id);
   store_put_be64(prefix + 4, id);
-  for (int dir = 0; dir < 2 && !rc; dir++) {
-    if (!(dirs & (dir ? ENGINE_DIR_IN : ENGINE_DIR_OUT))) continue;
-    store_iter *it = store_iter_create(c->st, dir ? STORE_CF_REDGE : STORE_CF_EDGE, prefix, 12);
-    if (!it) {
-      rc = precis_error_set(err, PRECIS_E_NO_MEMORY, "edges");
-      break;
-    }
-    for (; store_iter_valid(it); store_iter_next(it)) {
-      size_t kl, vl;
-      const unsigned char *k = (const unsigned char *)store_iter_key(it, &kl);
-      const char *v = store_iter_value(it, &vl);
-      uint64_t a, other;
-      char kd[PRECIS_MAX_LINK_KIND_LEN + 1];
-      if (graph__parse_key(k, kl, &a, kd, &other) || vl != 4) continue;
-      bool is_knn = kd[0] == 0;
-      if (is_knn ? !(kinds & ENGINE_EDGE_KNN) : !(kinds & ENGINE_EDGE_LINKS)) continue;
-      if (!is_knn && kind && *kind && strcmp(kind, kd)) continue;
-      if (len == cap) {
-        engine_edge *p = realloc(e, 2 * cap * sizeof *e);
-        if (!p) {
+  if (dirs & ENGINE_DIR_OUT) rc = scan_edges(c, prefix, 12, true, 0, &o, err);
+  if (!rc && (dirs & ENGINE_DIR_IN)) {
+    size_t first = o.len;
+    if (gmem_usable(c->gm)) { /* the in-list of the copy in memory */
+      size_t ne;
+      const gmem_edge *e = gmem_in(c->gm, id, &ne);
+      for (size_t i = 0; i < ne && !rc; i++)
+        if (edge_out_add(&o, gmem_node_id(c->gm, e[i].node), id, gmem_kind_name(c->gm, e[i].kind),
+                         e[i].w))
           rc = precis_error_set(err, PRECIS_E_NO_MEMORY, "edges");
-          break;
-        }
-        e = p;
-        cap *= 2;
-      }
-      engine_edge *x = &e[len++];
-      x->src = dir ? other : id;
-      x->dst = dir ? id : other;
-      snprintf(x->kind, sizeof x->kind, "%s", is_knn ? "knn" : kd);
-      memcpy(&x->weight, v, 4);
+    } else { /* the copy could not be loaded (out of memory): scan the store */
+      rc = scan_edges(c, prefix, 4, false, id, &o, err);
     }
-    if (!rc) rc = store_iter_status(it, err);
-    store_iter_destroy(it);
+    if (!rc) qsort(o.e + first, o.len - first, sizeof *o.e, in_edge_cmp);
   }
 out:
   pthread_rwlock_unlock(&c->lock);
   if (rc) {
-    free(e);
+    free(o.e);
     return rc;
   }
-  *out = e;
-  *n = len;
+  *out = o.e;
+  *n = o.len;
   return PRECIS_OK;
 }

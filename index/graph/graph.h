@@ -2,7 +2,9 @@
  * graph.h: the edges of a collection, persisted in RocksDB beside the points.
  *
  * Keys: EDGE  cid|src|klen|kind|dst -> f32 weight   (out-edges)
- *       REDGE cid|dst|klen|kind|src -> f32 weight   (reverse index)
+ * The in-edges of a point are read from the in-memory copy (graph_mem.h),
+ * which derives them from the out-edges; RocksDB holds no reverse index
+ * since data format 3 (docs/STORAGE.md).
  * kNN edges have the empty kind (shown as "knn"); knowledge links have a
  * client label [A-Za-z0-9_.:-]{1,32} other than "knn". Every edge change is
  * written in the same RocksDB batch as the point change that causes it, so

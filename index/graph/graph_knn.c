@@ -55,6 +55,41 @@ static void read_knn(coll *c, uint64_t id, knn_edge *out, size_t cap, size_t *n)
   qsort(out, *n, sizeof *out, cmp_dst);
 }
 
+/* What the reverse insertion needs of nb's kNN out-list, without building
+ * it: its length *m, whether it holds `id`, and its weakest edge (the
+ * lowest id among equal weights, as read_knn's order would give). Falls
+ * back to read_knn when the list is longer than read_knn's cap. */
+static void knn_weakest(coll *c, uint64_t nb, uint64_t id, knn_edge *list, size_t cap, size_t *m,
+                        bool *present, knn_edge *weakest) {
+  size_t ne;
+  const gmem_edge *e = gmem_out(c->gm, nb, &ne);
+  uint32_t self;
+  bool has_self = gmem_node(c->gm, id, &self);
+  size_t n = 0, wi = SIZE_MAX;
+  *present = false;
+  for (size_t i = 0; i < ne; i++) {
+    if (e[i].kind) continue;
+    n++;
+    if (has_self && e[i].node == self) *present = true;
+    if (wi == SIZE_MAX || e[i].w < e[wi].w ||
+        (e[i].w == e[wi].w && gmem_node_id(c->gm, e[i].node) < gmem_node_id(c->gm, e[wi].node)))
+      wi = i;
+  }
+  if (n > cap) {
+    read_knn(c, nb, list, cap, m);
+    *present = false;
+    size_t w = 0;
+    for (size_t j = 0; j < *m; j++) {
+      if (list[j].dst == id) *present = true;
+      if (list[j].w < list[w].w) w = j;
+    }
+    *weakest = list[w];
+    return;
+  }
+  *m = n;
+  if (n) *weakest = (knn_edge){gmem_node_id(c->gm, e[wi].node), e[wi].w};
+}
+
 /* Similarities of the batch's points to each other (n x n, row-major), as
  * the ANN scores them: inner product, or minus the squared L2 distance. */
 static void batch_scores(const coll *c, const float *vecs, size_t n, float *S) {
@@ -156,19 +191,15 @@ int graph__on_upsert(coll *c, store_batch *b, const uint64_t *ids, const float *
         break;
       }
       size_t m;
-      read_knn(c, nb, list, PRECIS_MAX_KNN_K + 1, &m);
-      bool present = false;
-      size_t weakest = 0;
-      for (size_t j = 0; j < m; j++) {
-        if (list[j].dst == id) present = true;
-        if (list[j].w < list[weakest].w) weakest = j;
-      }
+      bool present;
+      knn_edge weakest = {0, 0};
+      knn_weakest(c, nb, id, list, PRECIS_MAX_KNN_K + 1, &m, &present, &weakest);
       if (present) continue;
       if (m < K) {
         graph__batch_put_edge(c, b, nb, id, "", 0, w);
         c->pend_knn++;
-      } else if (list[weakest].w < w) {
-        graph__batch_del_edge(c, b, nb, list[weakest].dst, "", 0);
+      } else if (weakest.w < w) {
+        graph__batch_del_edge(c, b, nb, weakest.dst, "", 0);
         graph__batch_put_edge(c, b, nb, id, "", 0, w);
         c->pend_knn++;
       }

@@ -177,7 +177,7 @@ static int apply(gmem *g, const gm_op *op) {
   return list_put(&g->in[d], s, op->kind, op->w);
 }
 
-/* The edge under an EDGE or REDGE iterator: key a|kind|b interned into
+/* The edge under an EDGE iterator: key a|kind|b interned into
  * nodes *na, *nb and *kd, weight *w. 1: a malformed entry to skip; -1: out
  * of memory. */
 static int iter_edge(gmem *g, store_iter *it, uint32_t *na, uint32_t *kd, uint32_t *nb, float *w) {
@@ -322,50 +322,56 @@ int gmem_check(gmem *g, precis_error *err) {
   if (g->broken) return precis_error_set(err, PRECIS_E_CORRUPTION, "graph in memory: unusable");
   unsigned char prefix[4];
   store_put_be32(prefix, g->cid);
-  size_t seen[2] = {0, 0};
-  for (int fam = 0; fam < 2; fam++) {
-    store_iter *it = store_iter_create(g->st, fam ? STORE_CF_REDGE : STORE_CF_EDGE, prefix, 4);
-    if (!it) return precis_error_set(err, PRECIS_E_NO_MEMORY, "graph check");
-    int rc = PRECIS_OK;
-    for (; store_iter_valid(it) && !rc; store_iter_next(it)) {
-      size_t kl, vl;
-      const unsigned char *k = (const unsigned char *)store_iter_key(it, &kl);
-      const char *v = store_iter_value(it, &vl);
-      uint64_t a, b, na, nb;
-      char kind[PRECIS_MAX_LINK_KIND_LEN + 1];
-      if (graph__parse_key(k, kl, &a, kind, &b) || vl != 4) {
-        rc = precis_error_set(err, PRECIS_E_CORRUPTION, "graph check: malformed edge key");
+  size_t seen = 0;
+  store_iter *it = store_iter_create(g->st, STORE_CF_EDGE, prefix, 4);
+  if (!it) return precis_error_set(err, PRECIS_E_NO_MEMORY, "graph check");
+  int rc = PRECIS_OK;
+  for (; store_iter_valid(it) && !rc; store_iter_next(it)) {
+    size_t kl, vl;
+    const unsigned char *k = (const unsigned char *)store_iter_key(it, &kl);
+    const char *v = store_iter_value(it, &vl);
+    uint64_t a, b, na, nb;
+    char kind[PRECIS_MAX_LINK_KIND_LEN + 1];
+    if (graph__parse_key(k, kl, &a, kind, &b) || vl != 4) {
+      rc = precis_error_set(err, PRECIS_E_CORRUPTION, "graph check: malformed edge key");
+      break;
+    }
+    float w;
+    memcpy(&w, v, 4);
+    uint32_t kd = UINT32_MAX;
+    for (uint32_t i = 0; i < g->nkinds; i++)
+      if (!strcmp(g->kinds[i], kind)) {
+        kd = i;
         break;
       }
-      float w;
-      memcpy(&w, v, 4);
-      uint32_t kd = UINT32_MAX;
-      for (uint32_t i = 0; i < g->nkinds; i++)
-        if (!strcmp(g->kinds[i], kind)) {
-          kd = i;
-          break;
-        }
-      if (kd == UINT32_MAX || !idmap_get(&g->node, a, &na) || !idmap_get(&g->node, b, &nb) ||
-          !list_has(fam ? &g->in[na] : &g->out[na], (uint32_t)nb, kd, w))
-        rc = precis_error_set(err, PRECIS_E_CORRUPTION,
-                              "graph check: %s %llu -[%s]-> %llu (weight %g) missing in memory",
-                              fam ? "reverse" : "edge", (unsigned long long)a,
-                              kind[0] ? kind : "knn", (unsigned long long)b, (double)w);
-      seen[fam]++;
-    }
-    if (!rc) rc = store_iter_status(it, err);
-    store_iter_destroy(it);
-    if (rc) return rc;
+    /* every stored edge is in its source's out-list and its target's in-list */
+    bool ok = kd != UINT32_MAX && idmap_get(&g->node, a, &na) && idmap_get(&g->node, b, &nb);
+    const char *where = "the out-list";
+    if (ok && !list_has(&g->out[na], (uint32_t)nb, kd, w))
+      ok = false;
+    else if (ok && !list_has(&g->in[nb], (uint32_t)na, kd, w))
+      ok = false, where = "the in-list";
+    if (!ok)
+      rc = precis_error_set(err, PRECIS_E_CORRUPTION,
+                            "graph check: edge %llu -[%s]-> %llu (weight %g) missing in %s in "
+                            "memory",
+                            (unsigned long long)a, kind[0] ? kind : "knn", (unsigned long long)b,
+                            (double)w, where);
+    seen++;
   }
+  if (!rc) rc = store_iter_status(it, err);
+  store_iter_destroy(it);
+  if (rc) return rc;
   size_t nout = 0, nin = 0;
   for (size_t i = 0; i < g->nnodes; i++) {
     nout += g->out[i].n;
     nin += g->in[i].n;
   }
-  if (nout != seen[0] || nin != seen[1])
+  if (nout != seen || nin != seen)
     return precis_error_set(err, PRECIS_E_CORRUPTION,
-                            "graph check: memory holds %zu/%zu edges, RocksDB %zu/%zu", nout, nin,
-                            seen[0], seen[1]);
+                            "graph check: memory holds %zu out- and %zu in-edges, RocksDB %zu "
+                            "edges",
+                            nout, nin, seen);
   return PRECIS_OK;
 }
 
@@ -510,6 +516,12 @@ int gmem_decode(gmem *g, const unsigned char *p, size_t n, precis_error *err) {
 }
 
 int gmem_reload_ids(gmem *g, const uint64_t *ids, size_t n, precis_error *err) {
+  /* Every edge changed since the snapshot has both ends among ids (the
+   * replay log records them), so an in-list entry from a point outside ids
+   * is current. For each id: drop its old out-edges from their targets'
+   * in-lists, then read its out-list from RocksDB and enter each edge in its
+   * target's in-list. In-lists are never read from RocksDB (there is no
+   * reverse index since format 3). */
   int rc = PRECIS_OK;
   for (size_t i = 0; i < n && !rc; i++) {
     uint32_t x = node_of(g, ids[i]);
@@ -517,30 +529,28 @@ int gmem_reload_ids(gmem *g, const uint64_t *ids, size_t n, precis_error *err) {
       rc = precis_error_set(err, PRECIS_E_NO_MEMORY, "graph in memory");
       break;
     }
+    gm_list *l = &g->out[x];
+    for (uint32_t j = 0; j < l->n; j++) list_del(&g->in[l->e[j].node], x, l->e[j].kind);
+    l->n = 0;
     unsigned char prefix[12];
     store_put_be32(prefix, g->cid);
     store_put_be64(prefix + 4, ids[i]);
-    for (int fam = 0; fam < 2 && !rc; fam++) {
-      gm_list *l = fam ? &g->in[x] : &g->out[x];
-      l->n = 0;
-      store_iter *it = store_iter_create(g->st, fam ? STORE_CF_REDGE : STORE_CF_EDGE, prefix, 12);
-      if (!it) {
-        rc = precis_error_set(err, PRECIS_E_NO_MEMORY, "graph in memory");
-        break;
-      }
-      for (; store_iter_valid(it) && !rc; store_iter_next(it)) {
-        uint32_t self, kd, o;
-        float w;
-        int r = iter_edge(g, it, &self, &kd, &o, &w);
-        if (r > 0) continue;
-        /* node_of may move the lists: take the address again */
-        l = fam ? &g->in[x] : &g->out[x];
-        if (r || list_append(l, o, kd, w))
-          rc = precis_error_set(err, PRECIS_E_NO_MEMORY, "graph in memory");
-      }
-      if (!rc) rc = store_iter_status(it, err);
-      store_iter_destroy(it);
+    store_iter *it = store_iter_create(g->st, STORE_CF_EDGE, prefix, 12);
+    if (!it) {
+      rc = precis_error_set(err, PRECIS_E_NO_MEMORY, "graph in memory");
+      break;
     }
+    for (; store_iter_valid(it) && !rc; store_iter_next(it)) {
+      uint32_t self, kd, o;
+      float w;
+      int r = iter_edge(g, it, &self, &kd, &o, &w);
+      if (r > 0) continue;
+      /* node_of may move the lists: take the addresses again */
+      if (r || list_append(&g->out[x], o, kd, w) || list_put(&g->in[o], x, kd, w))
+        rc = precis_error_set(err, PRECIS_E_NO_MEMORY, "graph in memory");
+    }
+    if (!rc) rc = store_iter_status(it, err);
+    store_iter_destroy(it);
   }
   if (rc) g->broken = true;
   return rc;

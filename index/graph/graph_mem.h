@@ -1,6 +1,7 @@
 /*
- * graph_mem.h: the in-memory copy of a collection's edges (EDGE and REDGE,
- * see graph.h), read by expansion instead of RocksDB scans.
+ * graph_mem.h: the in-memory copy of a collection's edges (EDGE, see
+ * graph.h), read by expansion instead of RocksDB scans, and the only index
+ * of in-edges.
  *
  * Conventions:
  *   - RocksDB stays the source of truth. Every edge change of a write batch
@@ -11,8 +12,8 @@
  *     the ids logged since (gmem_decode, gmem_reload_ids; graph_snap.h), or
  *     built from the EDGE family (gmem_load).
  *   - Nodes: a point id that ever had an edge gets a dense node number;
- *     every node has an out-list (its EDGE keys) and an in-list (the REDGE
- *     keys under it), each a compact array of {node, kind, weight}, in no
+ *     every node has an out-list (its EDGE keys) and an in-list (the EDGE
+ *     keys that end at it), each a compact array of {node, kind, weight}, in no
  *     particular order. Kinds are interned: kind 0 is kNN (""), links get
  *     1, 2, ... in order of first use.
  *   - Locking: none inside; the collection lock guards it (readers shared,
@@ -85,9 +86,10 @@ void gmem_encode(const gmem *g, unsigned char *p);
 /* Replace the copy by a body (in-lists derived); CORRUPTION when malformed,
  * the copy is then unusable until gmem_load. */
 int gmem_decode(gmem *g, const unsigned char *p, size_t n, precis_error *err);
-/* Reload the out-list (EDGE) and in-list (REDGE) of each id from RocksDB.
- * Replaying the ids of every change after a snapshot makes the copy equal
- * RocksDB: an edge that changed has both ends among them. */
+/* Reload the out-list of each id from RocksDB (EDGE) and move its entries
+ * in the targets' in-lists to match. Replaying the ids of every change
+ * after a snapshot makes the copy equal RocksDB: an edge that changed has
+ * both ends among them, so every other in-list entry is current. */
 int gmem_reload_ids(gmem *g, const uint64_t *ids, size_t n, precis_error *err);
 
 #endif /* PRECIS_INDEX_GRAPH_MEM_H */

@@ -7,6 +7,10 @@
 #include <string.h>
 
 #include "byteorder.h"
+#include "precis/limits.h"
+
+/* the range migrate() deletes covers every edge key */
+_Static_assert(21 + PRECIS_MAX_LINK_KIND_LEN < 64, "edge keys fit under the range bound");
 
 /* The version in a marker value, or -1 when it is not "precis-<N>". */
 static long parse_marker(const char *v, size_t vl) {
@@ -102,13 +106,24 @@ static int fix_pidx(const char *k, size_t kl, unsigned char *v, size_t vl) {
   return 1;
 }
 
-static int migrate_v1(store *st, precis_error *err) {
+/* From version `ver` to the current one, in one write with the marker:
+ * v1 -> v2 the values above; v2 -> v3 the reverse edge index goes (the
+ * in-memory graph derives in-edges from the out-edges). */
+static int migrate(store *st, long ver, precis_error *err) {
   store_batch *b = store_batch_create(st);
   if (!b) return precis_error_set(err, PRECIS_E_NO_MEMORY, "format migration");
-  int rc = migrate_cf(st, b, STORE_CF_META, fix_meta, "counter", err);
-  if (!rc) rc = migrate_cf(st, b, STORE_CF_LOG, fix_log, "replay-log entry", err);
-  if (!rc) rc = migrate_cf(st, b, STORE_CF_PIDX, fix_pidx, "payload-index declaration", err);
+  int rc = PRECIS_OK;
+  if (ver < 2) {
+    rc = migrate_cf(st, b, STORE_CF_META, fix_meta, "counter", err);
+    if (!rc) rc = migrate_cf(st, b, STORE_CF_LOG, fix_log, "replay-log entry", err);
+    if (!rc) rc = migrate_cf(st, b, STORE_CF_PIDX, fix_pidx, "payload-index declaration", err);
+  }
   if (!rc) {
+    /* every key of the family: keys are at most 21 + 32 bytes and none is
+     * all 0xff */
+    unsigned char hi[64];
+    memset(hi, 0xff, sizeof hi);
+    store_batch_delete_range(b, STORE_CF_REDGE, "\0", 1, hi, sizeof hi);
     put_marker(b);
     rc = store_write(st, b, err);
   }
@@ -146,8 +161,7 @@ int format_check(store *st, const char *dir, int *migrated_from, precis_error *e
                             "build reads versions 1..%d (upgrade Precis, or restore a snapshot "
                             "of this version)",
                             dir, ver, FORMAT_VERSION);
-  /* ver == 1: the only older format */
-  if ((rc = migrate_v1(st, err))) return rc;
+  if ((rc = migrate(st, ver, err))) return rc;
   if (migrated_from) *migrated_from = (int)ver;
   return PRECIS_OK;
 }

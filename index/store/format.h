@@ -21,8 +21,10 @@
 /* 1: META counters, log values and payload-index declarations big-endian;
  *    slot files in native order with an FNV-1a sum ("PRSLOTS1").
  * 2: every value little-endian, keys big-endian; slot files "PRSLOTS2"
- *    with CRC-32C. */
-#define FORMAT_VERSION 2
+ *    with CRC-32C.
+ * 3: no reverse edge index (the REDGE family is empty; in-edges live in
+ *    the in-memory graph only). */
+#define FORMAT_VERSION 3
 #define FORMAT_KEY     "format"
 #define FORMAT_PREFIX  "precis-"
 

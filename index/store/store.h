@@ -32,7 +32,9 @@ typedef enum {
   STORE_CF_VEC,      /* cid|id -> float32[dim] */
   STORE_CF_PAY,      /* cid|id -> payload (tokens, text, metadata) */
   STORE_CF_EDGE,     /* cid|src|kind|dst -> weight (out-edges) */
-  STORE_CF_REDGE,    /* cid|dst|kind|src -> weight (reverse index) */
+  STORE_CF_REDGE,    /* unused since data format 3 (the reverse index of
+                        format 2, emptied by its migration); RocksDB opens
+                        every family a database has, so it stays */
   STORE_CF_LOG,      /* cid|seq -> ids changed by that write (index replay);
                         cid|seq|'g' -> ends of its changed edges (graph_snap.h) */
   STORE_CF_PIDX,     /* payload indexes: cid|'D'|key -> declaration,

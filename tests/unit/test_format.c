@@ -1,8 +1,10 @@
 /* test_format.c: the format version of a data directory (index/store/format.h,
  * docs/STORAGE.md "Format version"): a store written in format 1 (big-endian
- * values, "PRSLOTS1" slot files) is migrated on open and keeps every count,
- * link, sequence and payload index; a newer or unknown marker is refused
- * with a clear status and message, and nothing is changed. */
+ * values, "PRSLOTS1" slot files, a reverse edge index) or format 2 (the
+ * reverse edge index) is migrated on open and keeps every count, link,
+ * sequence and payload index, and its reverse index is gone; a newer or
+ * unknown marker is refused with a clear status and message, and nothing is
+ * changed. */
 #include <criterion/criterion.h>
 #include <signal.h>
 #include <stdbool.h>
@@ -84,7 +86,38 @@ static void reverse(unsigned char *p, size_t n) {
   }
 }
 
-/* Rewrite a format-2 store as format 1 wrote it: META counters and the
+/* Put the reverse edge index formats 1 and 2 kept (REDGE: cid|dst|kind|src
+ * for every EDGE key cid|src|kind|dst) into b; returns how many. */
+static int add_reverse_index(store *st, store_batch *b) {
+  int n = 0;
+  store_iter *it = store_iter_create(st, STORE_CF_EDGE, "", 0);
+  for (; store_iter_valid(it); store_iter_next(it)) {
+    size_t kl, vl;
+    const unsigned char *k = (const unsigned char *)store_iter_key(it, &kl);
+    const char *v = store_iter_value(it, &vl);
+    cr_assert(kl >= 21 && kl == 21u + k[12]);
+    unsigned char r[64];
+    memcpy(r, k, kl);
+    memcpy(r + 4, k + kl - 8, 8); /* dst first */
+    memcpy(r + kl - 8, k + 4, 8); /* src last */
+    store_batch_put(b, STORE_CF_REDGE, r, kl, v, vl);
+    n++;
+  }
+  store_iter_destroy(it);
+  return n;
+}
+
+static size_t family_keys(store_cf cf) {
+  store *st = open_store();
+  size_t n = 0;
+  store_iter *it = store_iter_create(st, cf, "", 0);
+  for (; store_iter_valid(it); store_iter_next(it)) n++;
+  store_iter_destroy(it);
+  store_close(st);
+  return n;
+}
+
+/* Rewrite a current store as format 1 wrote it: META counters and the
  * next collection id, replay-log ids and the field numbers of payload-index
  * declarations big-endian; slot files of the old kind. Format 1 had no
  * graph snapshots and no graph entries in the replay log: both go. */
@@ -124,6 +157,7 @@ static void downgrade_to_v1(bool old_slots) {
   cr_assert_gt(changed[0], 4, "META counters rewritten");
   cr_assert_gt(changed[1], 0, "replay log rewritten");
   cr_assert_gt(changed[2], 0, "payload-index declarations rewritten");
+  cr_assert_gt(add_reverse_index(st, b), 0, "reverse edge index written");
   store_batch_put(b, STORE_CF_META, FORMAT_KEY, strlen(FORMAT_KEY), "precis-1", 8);
   precis_error err;
   cr_assert_eq(store_write(st, b, &err), PRECIS_OK, "%s", err.msg);
@@ -227,7 +261,9 @@ static void crashed_v1_store(engine_collection_info *before, bool old_slots) {
 }
 
 static void check_migrated(engine *e, const engine_collection_info *before) {
-  cr_assert(strstr(logbuf, "data format 1 migrated to 2"), "%s", logbuf);
+  char want[64];
+  snprintf(want, sizeof want, "data format 1 migrated to %d", FORMAT_VERSION);
+  cr_assert(strstr(logbuf, want), "%s", logbuf);
   engine_collection_info after;
   describe(e, "a", &after);
   cr_assert_eq(after.count, before->count);
@@ -276,11 +312,14 @@ Test(format, v1_store_is_migrated_and_replayed) {
   cr_assert_null(strstr(logbuf, "rebuilding"), "%s", logbuf);
   check_migrated(e, &before);
   engine_close(e);
+  cr_assert_eq(family_keys(STORE_CF_REDGE), 0, "the reverse edge index is gone");
 
   char *m = get_marker();
-  cr_assert_str_eq(m, "precis-2");
+  char want[32];
+  snprintf(want, sizeof want, "precis-%d", FORMAT_VERSION);
+  cr_assert_str_eq(m, want);
   free(m);
-  /* and it opens again as format 2, with nothing to migrate */
+  /* and it opens again in the current format, with nothing to migrate */
   e = open_ok();
   cr_assert_null(strstr(logbuf, "migrated"), "%s", logbuf);
   engine_collection_info after;
@@ -298,6 +337,44 @@ Test(format, v1_slot_file_is_rebuilt) {
   cr_assert(strstr(logbuf, "rebuilding ANN index"), "%s", logbuf);
   check_migrated(e, &before);
   engine_close(e);
+  cr_assert_eq(family_keys(STORE_CF_REDGE), 0, "the reverse edge index is gone");
+}
+
+/* Format 2 kept a reverse edge index (REDGE); format 3 drops it in the
+ * migration and reads in-edges from the graph in memory (the replay after
+ * a crash without the index: test_graph_snap). */
+Test(format, v2_reverse_index_is_dropped) {
+  engine *e = open_ok();
+  fill(e);
+  engine_close(e);
+  store *st = open_store();
+  store_batch *b = store_batch_create(st);
+  int nrev = add_reverse_index(st, b);
+  cr_assert_gt(nrev, 30);
+  store_batch_put(b, STORE_CF_META, FORMAT_KEY, strlen(FORMAT_KEY), "precis-2", 8);
+  precis_error err;
+  cr_assert_eq(store_write(st, b, &err), PRECIS_OK, "%s", err.msg);
+  store_batch_destroy(b);
+  store_close(st);
+  cr_assert_eq(family_keys(STORE_CF_REDGE), (size_t)nrev);
+
+  e = open_ok();
+  char want[64];
+  snprintf(want, sizeof want, "data format 2 migrated to %d", FORMAT_VERSION);
+  cr_assert(strstr(logbuf, want), "%s", logbuf);
+  cr_assert_eq(engine_graph_check(e, "a", &err), PRECIS_OK, "%s", err.msg);
+  /* in-edges come from memory: the link 100 -cites-> 101 is one of 101's */
+  engine_edge *ed;
+  size_t ne;
+  cr_assert_eq(
+      engine_edges_list(e, "a", 101, ENGINE_EDGE_LINKS, NULL, ENGINE_DIR_IN, &ed, &ne, &err),
+      PRECIS_OK, "%s", err.msg);
+  cr_assert_eq(ne, 1);
+  cr_assert(ed[0].src == 100 && ed[0].dst == 101 && !strcmp(ed[0].kind, "cites"));
+  cr_assert_float_eq(ed[0].weight, 0.5f, 1e-6);
+  free(ed);
+  engine_close(e);
+  cr_assert_eq(family_keys(STORE_CF_REDGE), 0, "the reverse edge index is gone");
 }
 
 Test(format, newer_version_is_refused) {

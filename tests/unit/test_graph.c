@@ -552,9 +552,58 @@ Test(graph, expansion_keeps_room_for_every_hop) {
   engine_retrieve_result_free(r);
 }
 
+static int edge_cmp(const void *pa, const void *pb) {
+  const engine_edge *a = pa, *b = pb;
+  if (a->dst != b->dst) return a->dst < b->dst ? -1 : 1;
+  int c = strcmp(a->kind, b->kind);
+  if (c) return c;
+  return a->src < b->src ? -1 : a->src > b->src;
+}
+
+/* Every point's in-edges (read from the graph in memory) are exactly the
+ * out-edges (read from RocksDB) of all points that end at it: brute force
+ * over ids 1..maxid. */
+static void in_edges_match(const char *coll, uint64_t maxid, const char *when) {
+  size_t cap = 1024, nall = 0, nin = 0;
+  engine_edge *all = malloc(cap * sizeof *all), *in = malloc(cap * sizeof *in);
+  for (int dir = 0; dir < 2; dir++)
+    for (uint64_t id = 1; id <= maxid; id++) {
+      engine_edge *e;
+      size_t n;
+      precis_error err;
+      int rc = engine_edges_list(E, coll, id, 0, NULL, dir ? ENGINE_DIR_IN : ENGINE_DIR_OUT, &e, &n,
+                                 &err);
+      if (rc == PRECIS_E_NOT_FOUND) continue;
+      cr_assert_eq(rc, PRECIS_OK, "%s: %s", when, err.msg);
+      engine_edge **to = dir ? &in : &all;
+      size_t *len = dir ? &nin : &nall;
+      for (size_t i = 0; i < n; i++) {
+        cr_assert(dir ? e[i].dst == id : e[i].src == id, "%s: edge of another point", when);
+        if (*len == cap) {
+          cap *= 2;
+          all = realloc(all, cap * sizeof *all);
+          in = realloc(in, cap * sizeof *in);
+          to = dir ? &in : &all;
+        }
+        (*to)[(*len)++] = e[i];
+      }
+      free(e);
+    }
+  cr_assert_eq(nin, nall, "%s: %zu in-edges, %zu out-edges", when, nin, nall);
+  qsort(all, nall, sizeof *all, edge_cmp);
+  qsort(in, nin, sizeof *in, edge_cmp);
+  for (size_t i = 0; i < nall; i++)
+    cr_assert(all[i].src == in[i].src && all[i].dst == in[i].dst &&
+                  !strcmp(all[i].kind, in[i].kind) && all[i].weight == in[i].weight,
+              "%s: in-edge %zu differs", when, i);
+  free(all);
+  free(in);
+}
+
 static void graph_same(const char *coll, const char *when) {
   precis_error err;
   cr_assert_eq(engine_graph_check(E, coll, &err), PRECIS_OK, "%s: %s", when, err.msg);
+  in_edges_match(coll, 320, when);
 }
 
 /* The edges in memory equal RocksDB's after every kind of write, after a
