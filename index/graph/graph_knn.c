@@ -105,15 +105,17 @@ static void batch_scores(const coll *c, const float *vecs, size_t n, float *S) {
 
 /* Merge the batch's own points into a candidate list (best first, at most
  * cap): the ANN sees only points written before this batch. row: the
- * scores of point i against the batch (batch_scores). */
-static size_t merge_batch(const uint64_t *ids, const float *row, size_t n, size_t i,
-                          engine_hit *hits, size_t nh, size_t cap) {
+ * scores of point i against the batch (batch_scores). was_live (NULL: none)
+ * marks the batch's points that were live before it: only they can be in
+ * the ANN's candidates, with the old vector's score. */
+static size_t merge_batch(const uint64_t *ids, const unsigned char *was_live, const float *row,
+                          size_t n, size_t i, engine_hit *hits, size_t nh, size_t cap) {
   for (size_t j = 0; j < n; j++) {
     if (j == i || ids[j] == ids[i]) continue;
     float sc = row[j];
     /* drop a stale ANN entry for the same id (an overwritten point) */
     size_t at = nh;
-    for (size_t h = 0; h < nh; h++)
+    for (size_t h = 0; was_live && was_live[j] && h < nh; h++)
       if (hits[h].id == ids[j]) {
         at = h;
         break;
@@ -148,15 +150,20 @@ int graph__on_upsert(coll *c, store_batch *b, const uint64_t *ids, const float *
   size_t *alln = pre ? NULL : malloc(n * sizeof *alln);
   bool within = n > 1 && n <= GRAPH_BATCH_BRUTE_MAX;
   float *S = within ? malloc(n * n * sizeof *S) : NULL;
+  unsigned char *was_live = within ? malloc(n) : NULL;
   idmap touched;
   idmap_init(&touched);
   int rc = graph__mem_ready(c, err);
   if (rc) goto out;
-  if (!hits || !list || (!pre && (!all || !alln)) || (within && !S)) {
+  if (!hits || !list || (!pre && (!all || !alln)) || (within && (!S || !was_live))) {
     rc = precis_error_set(err, PRECIS_E_NO_MEMORY, "knn");
     goto out;
   }
-  if (within) batch_scores(c, vecs, n, S);
+  bool any_live = false;
+  if (within) {
+    batch_scores(c, vecs, n, S);
+    for (size_t j = 0; j < n; j++) any_live |= was_live[j] = idmap_get(&c->live, ids[j], NULL);
+  }
   /* neighbours among the points already written, for the whole batch in one
    * ANN call; a modest efSearch suffices for graph edges (documented slack) */
   engine_search_params ksp = {false, 2 * (K + 1) > 48 ? 2 * (K + 1) : 48, 0};
@@ -175,7 +182,7 @@ int graph__on_upsert(coll *c, store_batch *b, const uint64_t *ids, const float *
     }
     size_t nh = rown[i];
     memcpy(hits, rows + i * (K + 1), nh * sizeof *hits);
-    if (within) nh = merge_batch(ids, S + i * n, n, i, hits, nh, K + 1);
+    if (within) nh = merge_batch(ids, any_live ? was_live : NULL, S + i * n, n, i, hits, nh, K + 1);
     size_t added = 0;
     for (size_t h = 0; h < nh && added < K; h++) {
       uint64_t nb = hits[h].id;
@@ -212,6 +219,7 @@ out:
   free(all);
   free(alln);
   free(S);
+  free(was_live);
   idmap_free(&touched);
   if (!rc)
     graph__stage_counters(c, b);

@@ -128,6 +128,48 @@ Test(graph, incremental_knn_is_consistent_with_rebuild) {
   free(v);
 }
 
+static void graph_same(const char *coll, const char *when);
+
+/* An overwritten point in the same batch as a point near its old vector:
+ * the search finds the old vector, the batch's own scores the new one; the
+ * old candidate must go, or the neighbour list holds the point twice and the
+ * edge counter counts an edge that is not there. */
+Test(graph, overwrite_in_the_batch_replaces_the_stale_candidate) {
+  const uint32_t dim = 8, K = 4;
+  mkcoll("o", dim, K);
+  float *v = tu_random_vectors(20, dim, 91, 1);
+  put("o", v, dim, 1, 20, 20);
+  float batch[2 * 8];
+  memcpy(batch, v + 4 * dim, dim * sizeof(float));       /* id 100: at point 5's old vector */
+  memcpy(batch + dim, v + 4 * dim, dim * sizeof(float)); /* point 5, moved a little */
+  batch[dim] += 0.05f;
+  engine_point_in p[2] = {{100, batch, dim, "a", 1, NULL, 0, -1},
+                          {5, batch + dim, dim, "b", 1, NULL, 0, -1}};
+  precis_error err;
+  cr_assert_eq(engine_upsert(E, "o", p, 2, &err), PRECIS_OK, "%s", err.msg);
+  uint64_t nb[64];
+  size_t n = knn_list("o", 100, nb, 64);
+  cr_assert_eq(n, K);
+  size_t fives = 0;
+  for (size_t i = 0; i < n; i++) fives += nb[i] == 5;
+  cr_assert_eq(fives, 1, "point 5 is in 100's list %zu times", fives);
+  size_t edges = 0;
+  for (uint64_t id = 1; id <= 100; id++) {
+    engine_edge *e;
+    size_t ne;
+    if (engine_edges_list(E, "o", id, ENGINE_EDGE_KNN, NULL, ENGINE_DIR_OUT, &e, &ne, &err))
+      continue;
+    edges += ne;
+    free(e);
+  }
+  engine_collection_info info;
+  cr_assert_eq(engine_collection_describe(E, "o", &info, &err), PRECIS_OK);
+  cr_assert_eq(info.knn_edges, edges, "counter %llu, edges %zu", (unsigned long long)info.knn_edges,
+               edges);
+  graph_same("o", "overwrite in the batch");
+  free(v);
+}
+
 static engine_retrieve_result *retrieve(const char *coll, const float *q, uint32_t dim,
                                         engine_retrieve_params *p) {
   p->query = q;
