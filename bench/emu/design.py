@@ -1,11 +1,14 @@
 """retrieve() of index/retrieve/retrieve.c emulated: seeds, expansion from the E best seeds
 with room per hop, relevance and cosine-unit quality. agg: 'sum' (the engine's
 rule: r + gw * summed paths), 'max' (the best path, blended: the rule before
-issue 10), 'sumlog', 'sumcap', 'noisyor' (variants that were measured)."""
+issue 10), 'sumlog', 'sumcap', 'noisyor', 'corr' (the best single path at
+weight dp, the rest in full) (variants that were measured). dn: path scores
+divided by the degree of the source ('src'), the target ('dst') or both,
+to the power dp (measured, not used by the engine)."""
 import sys, numpy as np
 from corp import load
 from emu import mmr, compress, logdet_greedy, topk
-def retr(D,qi,k=10,nseeds=None,pool=300,E=None,decay=0.9,gw=0.5,fanout=16,hops=0,agg='max'):
+def retr(D,qi,k=10,nseeds=None,pool=300,E=None,decay=0.9,gw=0.5,fanout=16,hops=0,agg='max',dn=None,dp=0.5):
     X=D['X']; q=D['Q'][qi]; s=X@q
     ns=nseeds or max(3*k,30); ns=min(ns,pool)
     if hops>0: ns=min(ns,pool-pool//2)
@@ -14,14 +17,18 @@ def retr(D,qi,k=10,nseeds=None,pool=300,E=None,decay=0.9,gw=0.5,fanout=16,hops=0
     s1=s[order[0]]; sE=s[order[E-1]]; span=s1-sE
     own=lambda x:(x-sE)/span if span>0 else np.ones_like(x)
     P={int(i):0 for i in order}; g={int(i):max(0.0,float(own(s[i]))) for i in order}
-    acc={}
+    acc={}; bp={}
     frontier=[int(i) for i in order[:E]]; seeds_in=len(P)
     for h in range(1,hops+1):
         room=seeds_in+(pool-seeds_in)*h//hops; added=[]
         for u in frontier:
             for v,w in sorted(D['adj'][u],key=lambda t:(-t[1],t[0]))[:fanout]:
                 gv=g[u]*w*decay
+                if dn=='dst': gv/=max(1,len(D['adj'][v]))**dp
+                elif dn=='src': gv/=max(1,len(D['adj'][u]))**dp
+                elif dn=='both': gv/=(max(1,len(D['adj'][u]))*max(1,len(D['adj'][v])))**(dp/2)
                 acc[v]=acc.get(v,0.0)+gv
+                bp.setdefault(v,[]).append(gv)
                 if v in P:
                     if agg=='noisyor' and P[v]>0: g[v]=1-(1-min(g[v],1))*(1-min(gv,1))
                     elif gv>g[v]: g[v]=gv
@@ -35,6 +42,8 @@ def retr(D,qi,k=10,nseeds=None,pool=300,E=None,decay=0.9,gw=0.5,fanout=16,hops=0
         A=np.array([acc.get(int(i),0.0) for i in ids]); rel=r+gw*np.log1p(A)
     elif agg=='sumcap':
         A=np.array([acc.get(int(i),0.0) for i in ids]); rel=r+gw*np.minimum(A,1.5)
+    elif agg=='corr':  # evidence beyond the best single path counts fully; the best path at weight dp
+        A=np.array([ (lambda L: (sum(L)-max(L))+dp*max(L))(bp.get(int(i),[0.0])) for i in ids]); rel=r+gw*A
     else: rel=(1-gw)*r+gw*np.maximum(r,gg)
     cs=sim[:E]; cspan=cs.max()-cs.min()
     qual=sim+cspan*(rel-r)

@@ -46,4 +46,5 @@ def main(name, P):
         print('%s shared %.1f %s theta %g: sim %.2f %% labels x%.3f' %
               (name, w, mode, theta, 100 * np.mean(a) / np.mean(c), np.mean(b) / np.mean(d)))
 
-main(sys.argv[1], int(sys.argv[2]) if len(sys.argv) > 2 else 30)
+if __name__ == "__main__":
+    main(sys.argv[1], int(sys.argv[2]) if len(sys.argv) > 2 else 30)
