@@ -166,6 +166,12 @@ static int load_collections(engine *e, precis_error *err) {
   return rc;
 }
 
+/* The engine's part of a format migration (format.h): from format 2 or 1,
+ * the kNN edges become one list per point (graph.h). */
+static int engine__migrate_stage(store *st, store_batch *b, long from, precis_error *err) {
+  return from < 3 ? graph__migrate_knn_lists(st, b, err) : PRECIS_OK;
+}
+
 int engine_open(const char *dir, const engine_options *opts, engine **out, precis_error *err) {
   if (!dir || !*dir) return precis_error_set(err, PRECIS_E_INVALID_ARGUMENT, "no data directory");
   engine *e = calloc(1, sizeof *e);
@@ -203,7 +209,7 @@ int engine_open(const char *dir, const engine_options *opts, engine **out, preci
   if ((rc = store_open(dbp, &so, &e->st, err))) goto fail;
   /* format marker (format.h), then the collection-id counter */
   int migrated;
-  if ((rc = format_check(e->st, dir, &migrated, err))) goto fail;
+  if ((rc = format_check(e->st, dir, engine__migrate_stage, &migrated, err))) goto fail;
   if (migrated)
     engine__log(e, COLL_LOG_INFO, "%s: data format %d migrated to %d", dir, migrated,
                 FORMAT_VERSION);

@@ -32,6 +32,36 @@ int graph__parse_key(const unsigned char *k, size_t kl, uint64_t *a, char *kind,
   return 0;
 }
 
+/* kNN list entry: dst u64 LE | weight f32 LE */
+#define KNN_ENTRY 12
+
+static void knn_key(unsigned char *k, uint32_t cid, uint64_t src) {
+  store_put_be32(k, cid);
+  store_put_be64(k + 4, src);
+  k[12] = 0;
+}
+
+int graph__entry_edges(const unsigned char *k, size_t kl, const unsigned char *v, size_t vl,
+                       graph_edge_fn fn, void *ctx) {
+  if (kl == 13 && k[12] == 0) { /* a kNN out-list */
+    if (!vl || vl % KNN_ENTRY) return GRAPH_ENTRY_BAD;
+    uint64_t src = store_get_be64(k + 4);
+    for (size_t i = 0; i < vl; i += KNN_ENTRY) {
+      float w;
+      memcpy(&w, v + i + 8, 4);
+      int r = fn(ctx, src, "", byte_get_le64(v + i), w);
+      if (r) return r;
+    }
+    return 0;
+  }
+  uint64_t a, b;
+  char kind[PRECIS_MAX_LINK_KIND_LEN + 1];
+  if (graph__parse_key(k, kl, &a, kind, &b) || !kind[0] || vl != 4) return GRAPH_ENTRY_BAD;
+  float w;
+  memcpy(&w, v, 4);
+  return fn(ctx, a, kind, b, w);
+}
+
 void graph__stage_counters(coll *c, store_batch *b) {
   unsigned char k[5], v[8];
   coll__meta_key(k, 'k', c->id);
@@ -61,9 +91,11 @@ int graph__mem_ready(coll *c, precis_error *err) {
 
 int graph__write(coll *c, store_batch *b, size_t ops, precis_error *err) {
   graph__stage_counters(c, b);
+  int rc = graph__stage_knn_lists(c, b, err);
+  if (rc) return rc;
   gsnap_stage_log(c, b, c->seq + 1);
   coll__batch_counters(c, b, c->seq + 1, c->count);
-  int rc = store_write(c->st, b, err);
+  rc = store_write(c->st, b, err);
   if (rc) return rc;
   c->seq++;
   graph__after_write(c);
@@ -71,12 +103,15 @@ int graph__write(coll *c, store_batch *b, size_t ops, precis_error *err) {
   return PRECIS_OK;
 }
 
-/* Delete one edge in the batch and stage the counter. */
+/* Delete one edge in the batch and stage the counter. A kNN edge is only
+ * staged: its list is written whole by graph__stage_knn_lists. */
 void graph__batch_del_edge(coll *c, store_batch *b, uint64_t src, uint64_t dst, const char *kind,
                            size_t klen) {
-  unsigned char k[64];
-  size_t kl = graph__edge_key(k, c->id, src, kind, klen, dst);
-  store_batch_delete(b, STORE_CF_EDGE, k, kl);
+  if (klen) {
+    unsigned char k[64];
+    size_t kl = graph__edge_key(k, c->id, src, kind, klen, dst);
+    store_batch_delete(b, STORE_CF_EDGE, k, kl);
+  }
   gmem_stage(c->gm, src, dst, kind, klen, 0, true);
   if (klen)
     c->pend_links--;
@@ -86,10 +121,99 @@ void graph__batch_del_edge(coll *c, store_batch *b, uint64_t src, uint64_t dst, 
 
 void graph__batch_put_edge(coll *c, store_batch *b, uint64_t src, uint64_t dst, const char *kind,
                            size_t klen, float w) {
-  unsigned char k[64];
-  size_t kl = graph__edge_key(k, c->id, src, kind, klen, dst);
-  store_batch_put(b, STORE_CF_EDGE, k, kl, &w, sizeof w);
+  if (klen) { /* a kNN edge: as in graph__batch_del_edge */
+    unsigned char k[64];
+    size_t kl = graph__edge_key(k, c->id, src, kind, klen, dst);
+    store_batch_put(b, STORE_CF_EDGE, k, kl, &w, sizeof w);
+  }
   gmem_stage(c->gm, src, dst, kind, klen, w, false);
+}
+
+typedef struct {
+  coll *c;
+  store_batch *b;
+  unsigned char *buf;
+  size_t cap;
+} knn_flush;
+
+static int put_list(void *ctx, uint64_t src, const gmem_knn *e, size_t n) {
+  knn_flush *f = ctx;
+  unsigned char k[13];
+  knn_key(k, f->c->id, src);
+  if (!n) {
+    store_batch_delete(f->b, STORE_CF_EDGE, k, 13);
+    return 0;
+  }
+  if (n * KNN_ENTRY > f->cap) {
+    unsigned char *p = realloc(f->buf, n * KNN_ENTRY);
+    if (!p) return -1;
+    f->buf = p;
+    f->cap = n * KNN_ENTRY;
+  }
+  for (size_t i = 0; i < n; i++) {
+    byte_put_le64(f->buf + i * KNN_ENTRY, e[i].dst);
+    memcpy(f->buf + i * KNN_ENTRY + 8, &e[i].w, 4);
+  }
+  store_batch_put(f->b, STORE_CF_EDGE, k, 13, f->buf, n * KNN_ENTRY);
+  return 0;
+}
+
+int graph__stage_knn_lists(coll *c, store_batch *b, precis_error *err) {
+  knn_flush f = {c, b, NULL, 0};
+  int r = gmem_staged_knn(c->gm, put_list, &f);
+  free(f.buf);
+  return r ? precis_error_set(err, PRECIS_E_NO_MEMORY, "kNN lists") : PRECIS_OK;
+}
+
+int graph__migrate_knn_lists(store *st, store_batch *b, precis_error *err) {
+  store_iter *it = store_iter_create(st, STORE_CF_EDGE, "", 0);
+  if (!it) return precis_error_set(err, PRECIS_E_NO_MEMORY, "format migration");
+  unsigned char *buf = NULL, cur[12];
+  size_t len = 0, cap = 0;
+  int rc = PRECIS_OK;
+  for (bool more = true; more && !rc;) {
+    more = store_iter_valid(it);
+    size_t kl = 0, vl = 0;
+    const unsigned char *k = more ? (const unsigned char *)store_iter_key(it, &kl) : NULL;
+    const unsigned char *v = more ? (const unsigned char *)store_iter_value(it, &vl) : NULL;
+    bool knn = more && kl == 21 && k[12] == 0; /* format 2: cid|src|0|dst -> weight */
+    if (knn && vl != 4) {
+      rc = precis_error_set(err, PRECIS_E_CORRUPTION, "format migration: malformed kNN edge");
+      break;
+    }
+    if (len && (!knn || memcmp(k, cur, 12))) { /* the previous point's list is complete */
+      unsigned char lk[13];
+      memcpy(lk, cur, 12);
+      lk[12] = 0;
+      store_batch_put(b, STORE_CF_EDGE, lk, 13, buf, len);
+      len = 0;
+    }
+    if (!knn) {
+      if (more) store_iter_next(it);
+      continue;
+    }
+    if (len + KNN_ENTRY > cap) {
+      size_t nc = cap ? 2 * cap : 64 * KNN_ENTRY;
+      unsigned char *p = realloc(buf, nc);
+      if (!p) {
+        rc = precis_error_set(err, PRECIS_E_NO_MEMORY, "format migration");
+        break;
+      }
+      buf = p;
+      cap = nc;
+    }
+    memcpy(cur, k, 12);
+    uint64_t dst = store_get_be64(k + 13);
+    byte_put_le64(buf + len, dst);
+    memcpy(buf + len + 8, v, 4);
+    len += KNN_ENTRY;
+    store_batch_delete(b, STORE_CF_EDGE, k, kl);
+    store_iter_next(it);
+  }
+  if (!rc) rc = store_iter_status(it, err);
+  store_iter_destroy(it);
+  free(buf);
+  return rc;
 }
 
 /* Delete every edge of `id` in both directions. `skip` (may be NULL) holds
@@ -121,6 +245,7 @@ int graph__on_delete(coll *c, store_batch *b, const uint64_t *ids, size_t n, pre
     if (idmap_put(&set, ids[i], 1)) rc = precis_error_set(err, PRECIS_E_NO_MEMORY, "delete");
   for (size_t i = 0; i < n && !rc; i++) delete_edges_of(c, b, ids[i], &set);
   idmap_free(&set);
+  if (!rc) rc = graph__stage_knn_lists(c, b, err);
   if (!rc)
     graph__stage_counters(c, b);
   else
@@ -277,23 +402,32 @@ static int in_edge_cmp(const void *pa, const void *pb) {
   return a->src < b->src ? -1 : a->src > b->src;
 }
 
+typedef struct {
+  edge_out *o;
+  bool dst_any;
+  uint64_t dst;
+} scan_ctx;
+
+static int scan_one(void *ctx, uint64_t src, const char *kind, uint64_t dst, float w) {
+  scan_ctx *s = ctx;
+  if (!s->dst_any && dst != s->dst) return 0;
+  return edge_out_add(s->o, src, dst, kind, w) ? -1 : 0;
+}
+
 /* Edges under `prefix` of EDGE (the collection's 4 bytes: all of them, or
- * with a source id: its out-edges); only those into `dst` unless dst_any. */
+ * with a source id: its out-edges); only those into `dst` unless dst_any.
+ * Malformed entries are skipped (the graph check reports them). */
 static int scan_edges(coll *c, const unsigned char *prefix, size_t pl, bool dst_any, uint64_t dst,
                       edge_out *o, precis_error *err) {
   store_iter *it = store_iter_create(c->st, STORE_CF_EDGE, prefix, pl);
   if (!it) return precis_error_set(err, PRECIS_E_NO_MEMORY, "edges");
+  scan_ctx sc = {o, dst_any, dst};
   int rc = PRECIS_OK;
   for (; store_iter_valid(it); store_iter_next(it)) {
     size_t kl, vl;
     const unsigned char *k = (const unsigned char *)store_iter_key(it, &kl);
-    const char *v = store_iter_value(it, &vl);
-    uint64_t a, b;
-    char kd[PRECIS_MAX_LINK_KIND_LEN + 1];
-    if (graph__parse_key(k, kl, &a, kd, &b) || vl != 4 || (!dst_any && b != dst)) continue;
-    float w;
-    memcpy(&w, v, 4);
-    if (edge_out_add(o, a, b, kd, w)) {
+    const unsigned char *v = (const unsigned char *)store_iter_value(it, &vl);
+    if (graph__entry_edges(k, kl, v, vl, scan_one, &sc) < 0) {
       rc = precis_error_set(err, PRECIS_E_NO_MEMORY, "edges");
       break;
     }

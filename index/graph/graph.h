@@ -1,7 +1,9 @@
 /*
  * graph.h: the edges of a collection, persisted in RocksDB beside the points.
  *
- * Keys: EDGE  cid|src|klen|kind|dst -> f32 weight   (out-edges)
+ * Keys: EDGE  cid|src|klen|kind|dst -> f32 weight    (a knowledge link)
+ *       EDGE  cid|src|0            -> n x (dst u64, weight f32), by dst
+ *                                      (the point's kNN out-list, whole)
  * The in-edges of a point are read from the in-memory copy (graph_mem.h),
  * which derives them from the out-edges; RocksDB holds no reverse index
  * since data format 3 (docs/STORAGE.md).

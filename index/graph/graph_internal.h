@@ -10,6 +10,22 @@ size_t graph__edge_key(unsigned char *k, uint32_t cid, uint64_t a, const char *k
                        uint64_t b);
 /* Decode; kind receives klen bytes + NUL. -1 on a malformed key. */
 int graph__parse_key(const unsigned char *k, size_t kl, uint64_t *a, char *kind, uint64_t *b);
+/* One EDGE entry's edges: a link (its key names both ends) or a point's kNN
+ * out-list (one key cid|src|0, the list in the value; graph.h). fn gets
+ * each edge (kind "" for kNN) and returns nonzero to stop; the result is
+ * fn's nonzero value, 0, or GRAPH_ENTRY_BAD for a malformed entry. */
+#define GRAPH_ENTRY_BAD 1
+typedef int (*graph_edge_fn)(void *ctx, uint64_t src, const char *kind, uint64_t dst, float w);
+int graph__entry_edges(const unsigned char *k, size_t kl, const unsigned char *v, size_t vl,
+                       graph_edge_fn fn, void *ctx);
+/* Put the kNN out-lists the staged changes touch into b, each whole (or
+ * delete the key of an emptied one); every write that changes kNN edges
+ * calls it before the write. NO_MEMORY when staging lost changes (nothing
+ * may then be written). Write lock held. */
+int graph__stage_knn_lists(coll *c, store_batch *b, precis_error *err);
+/* Data format 3 (index/store/format.h): rewrite the kNN edges of format 2
+ * (one key cid|src|0|dst per edge) as one list per point into b. */
+int graph__migrate_knn_lists(store *st, store_batch *b, precis_error *err);
 void graph__batch_put_edge(coll *c, store_batch *b, uint64_t src, uint64_t dst, const char *kind,
                            size_t klen, float w);
 void graph__batch_del_edge(coll *c, store_batch *b, uint64_t src, uint64_t dst, const char *kind,

@@ -221,6 +221,7 @@ out:
   free(S);
   free(was_live);
   idmap_free(&touched);
+  if (!rc) rc = graph__stage_knn_lists(c, b, err);
   if (!rc)
     graph__stage_counters(c, b);
   else

@@ -177,21 +177,48 @@ static int apply(gmem *g, const gm_op *op) {
   return list_put(&g->in[d], s, op->kind, op->w);
 }
 
-/* The edge under an EDGE iterator: key a|kind|b interned into
- * nodes *na, *nb and *kd, weight *w. 1: a malformed entry to skip; -1: out
- * of memory. */
-static int iter_edge(gmem *g, store_iter *it, uint32_t *na, uint32_t *kd, uint32_t *nb, float *w) {
-  size_t kl, vl;
-  const unsigned char *k = (const unsigned char *)store_iter_key(it, &kl);
-  const char *v = store_iter_value(it, &vl);
-  uint64_t a, b;
-  char kind[PRECIS_MAX_LINK_KIND_LEN + 1];
-  if (graph__parse_key(k, kl, &a, kind, &b) || vl != 4) return 1;
-  memcpy(w, v, 4);
-  *kd = intern(g, kind, strlen(kind));
-  *na = *kd == UINT32_MAX ? UINT32_MAX : node_of(g, a);
-  *nb = *na == UINT32_MAX ? UINT32_MAX : node_of(g, b);
-  return *nb == UINT32_MAX ? -1 : 0;
+/* Edges of one EDGE entry into the lists (a graph__entry_edges callback).
+ * put_in: re-weight an in-list entry when present (a reload) instead of
+ * appending (a load: every edge is stored once). -1 when out of memory. */
+typedef struct {
+  gmem *g;
+  bool put_in;
+} load_ctx;
+
+static int load_one(void *ctx, uint64_t src, const char *kind, uint64_t dst, float w) {
+  load_ctx *lc = ctx;
+  gmem *g = lc->g;
+  uint32_t kd = intern(g, kind, strlen(kind));
+  if (kd == UINT32_MAX) return -1;
+  uint32_t s = node_of(g, src);
+  if (s == UINT32_MAX) return -1;
+  uint32_t d = node_of(g, dst);
+  if (d == UINT32_MAX) return -1;
+  /* node_of may move the lists: take the addresses after it */
+  if (list_append(&g->out[s], d, kd, w)) return -1;
+  return (lc->put_in ? list_put(&g->in[d], s, kd, w) : list_append(&g->in[d], s, kd, w)) ? -1 : 0;
+}
+
+/* Every entry under `prefix` of EDGE into the lists; malformed entries are
+ * skipped (gmem_check reports them). */
+static int load_prefix(gmem *g, const unsigned char *prefix, size_t pl, bool put_in,
+                       precis_error *err) {
+  store_iter *it = store_iter_create(g->st, STORE_CF_EDGE, prefix, pl);
+  if (!it) return precis_error_set(err, PRECIS_E_NO_MEMORY, "graph in memory");
+  load_ctx lc = {g, put_in};
+  int rc = PRECIS_OK;
+  for (; store_iter_valid(it); store_iter_next(it)) {
+    size_t kl, vl;
+    const unsigned char *k = (const unsigned char *)store_iter_key(it, &kl);
+    const unsigned char *v = (const unsigned char *)store_iter_value(it, &vl);
+    if (graph__entry_edges(k, kl, v, vl, load_one, &lc) < 0) {
+      rc = precis_error_set(err, PRECIS_E_NO_MEMORY, "graph in memory");
+      break;
+    }
+  }
+  if (!rc) rc = store_iter_status(it, err);
+  store_iter_destroy(it);
+  return rc;
 }
 
 int gmem_load(gmem *g, precis_error *err) {
@@ -199,22 +226,7 @@ int gmem_load(gmem *g, precis_error *err) {
   g->broken = true;
   unsigned char prefix[4];
   store_put_be32(prefix, g->cid);
-  store_iter *it = store_iter_create(g->st, STORE_CF_EDGE, prefix, 4);
-  if (!it) return precis_error_set(err, PRECIS_E_NO_MEMORY, "graph in memory");
-  int rc = PRECIS_OK;
-  for (; store_iter_valid(it); store_iter_next(it)) {
-    uint32_t s, kd, d;
-    float w;
-    int r = iter_edge(g, it, &s, &kd, &d, &w);
-    if (r > 0) continue;
-    /* keys are unique: append without looking for the entry */
-    if (r || list_append(&g->out[s], d, kd, w) || list_append(&g->in[d], s, kd, w)) {
-      rc = precis_error_set(err, PRECIS_E_NO_MEMORY, "graph in memory");
-      break;
-    }
-  }
-  if (!rc) rc = store_iter_status(it, err);
-  store_iter_destroy(it);
+  int rc = load_prefix(g, prefix, 4, false, err);
   if (!rc) g->broken = false;
   return rc;
 }
@@ -318,46 +330,55 @@ static bool list_has(const gm_list *l, uint32_t node, uint32_t kind, float w) {
   return false;
 }
 
+typedef struct {
+  gmem *g;
+  size_t seen;
+  precis_error *err;
+} check_ctx;
+
+/* Every stored edge is in its source's out-list and its target's in-list. */
+static int check_one(void *ctx, uint64_t a, const char *kind, uint64_t b, float w) {
+  check_ctx *cc = ctx;
+  gmem *g = cc->g;
+  uint32_t kd = UINT32_MAX;
+  for (uint32_t i = 0; i < g->nkinds; i++)
+    if (!strcmp(g->kinds[i], kind)) {
+      kd = i;
+      break;
+    }
+  uint64_t na, nb;
+  bool ok = kd != UINT32_MAX && idmap_get(&g->node, a, &na) && idmap_get(&g->node, b, &nb);
+  const char *where = "the out-list";
+  if (ok && !list_has(&g->out[na], (uint32_t)nb, kd, w))
+    ok = false;
+  else if (ok && !list_has(&g->in[nb], (uint32_t)na, kd, w))
+    ok = false, where = "the in-list";
+  cc->seen++;
+  if (ok) return 0;
+  precis_error_set(cc->err, PRECIS_E_CORRUPTION,
+                   "graph check: edge %llu -[%s]-> %llu (weight %g) missing in %s in memory",
+                   (unsigned long long)a, kind[0] ? kind : "knn", (unsigned long long)b, (double)w,
+                   where);
+  return 2;
+}
+
 int gmem_check(gmem *g, precis_error *err) {
   if (g->broken) return precis_error_set(err, PRECIS_E_CORRUPTION, "graph in memory: unusable");
   unsigned char prefix[4];
   store_put_be32(prefix, g->cid);
-  size_t seen = 0;
   store_iter *it = store_iter_create(g->st, STORE_CF_EDGE, prefix, 4);
   if (!it) return precis_error_set(err, PRECIS_E_NO_MEMORY, "graph check");
+  check_ctx cc = {g, 0, err};
   int rc = PRECIS_OK;
   for (; store_iter_valid(it) && !rc; store_iter_next(it)) {
     size_t kl, vl;
     const unsigned char *k = (const unsigned char *)store_iter_key(it, &kl);
-    const char *v = store_iter_value(it, &vl);
-    uint64_t a, b, na, nb;
-    char kind[PRECIS_MAX_LINK_KIND_LEN + 1];
-    if (graph__parse_key(k, kl, &a, kind, &b) || vl != 4) {
-      rc = precis_error_set(err, PRECIS_E_CORRUPTION, "graph check: malformed edge key");
-      break;
-    }
-    float w;
-    memcpy(&w, v, 4);
-    uint32_t kd = UINT32_MAX;
-    for (uint32_t i = 0; i < g->nkinds; i++)
-      if (!strcmp(g->kinds[i], kind)) {
-        kd = i;
-        break;
-      }
-    /* every stored edge is in its source's out-list and its target's in-list */
-    bool ok = kd != UINT32_MAX && idmap_get(&g->node, a, &na) && idmap_get(&g->node, b, &nb);
-    const char *where = "the out-list";
-    if (ok && !list_has(&g->out[na], (uint32_t)nb, kd, w))
-      ok = false;
-    else if (ok && !list_has(&g->in[nb], (uint32_t)na, kd, w))
-      ok = false, where = "the in-list";
-    if (!ok)
-      rc = precis_error_set(err, PRECIS_E_CORRUPTION,
-                            "graph check: edge %llu -[%s]-> %llu (weight %g) missing in %s in "
-                            "memory",
-                            (unsigned long long)a, kind[0] ? kind : "knn", (unsigned long long)b,
-                            (double)w, where);
-    seen++;
+    const unsigned char *v = (const unsigned char *)store_iter_value(it, &vl);
+    int r = graph__entry_edges(k, kl, v, vl, check_one, &cc);
+    if (r == GRAPH_ENTRY_BAD)
+      rc = precis_error_set(err, PRECIS_E_CORRUPTION, "graph check: malformed edge entry");
+    else if (r)
+      rc = PRECIS_E_CORRUPTION; /* check_one set err */
   }
   if (!rc) rc = store_iter_status(it, err);
   store_iter_destroy(it);
@@ -367,12 +388,92 @@ int gmem_check(gmem *g, precis_error *err) {
     nout += g->out[i].n;
     nin += g->in[i].n;
   }
-  if (nout != seen || nin != seen)
+  if (nout != cc.seen || nin != cc.seen)
     return precis_error_set(err, PRECIS_E_CORRUPTION,
                             "graph check: memory holds %zu out- and %zu in-edges, RocksDB %zu "
                             "edges",
-                            nout, nin, seen);
+                            nout, nin, cc.seen);
   return PRECIS_OK;
+}
+
+/* ---- staged kNN lists (graph__stage_knn_lists) ---- */
+
+static int knn_by_dst(const void *a, const void *b) {
+  uint64_t x = ((const gmem_knn *)a)->dst, y = ((const gmem_knn *)b)->dst;
+  return x < y ? -1 : x > y;
+}
+
+/* A staged kNN op: its source and its place in staging order. */
+typedef struct {
+  uint64_t src;
+  size_t i;
+} op_ref;
+
+static int by_src(const void *pa, const void *pb) {
+  const op_ref *a = pa, *b = pb;
+  if (a->src != b->src) return a->src < b->src ? -1 : 1;
+  return a->i < b->i ? -1 : a->i > b->i;
+}
+
+int gmem_staged_knn(const gmem *g, int (*fn)(void *ctx, uint64_t src, const gmem_knn *e, size_t n),
+                    void *ctx) {
+  if (g->pend_oom || g->broken) return -1;
+  size_t m = 0;
+  for (size_t i = 0; i < g->npend; i++) m += g->pend[i].kind == 0;
+  if (!m) return 0;
+  op_ref *ix = malloc(m * sizeof *ix);
+  gmem_knn *l = NULL;
+  size_t cap = 0;
+  int rc = ix ? 0 : -1;
+  if (!rc) {
+    m = 0;
+    for (size_t i = 0; i < g->npend; i++)
+      if (g->pend[i].kind == 0) ix[m++] = (op_ref){g->pend[i].src, i};
+    qsort(ix, m, sizeof *ix, by_src);
+  }
+  for (size_t a = 0; a < m && !rc;) {
+    uint64_t src = ix[a].src;
+    size_t z = a;
+    while (z < m && ix[z].src == src) z++;
+    /* the list now: its kNN out-edges in memory */
+    size_t n = 0, ne = 0;
+    const gmem_edge *e = gmem_out(g, src, &ne);
+    size_t need = ne + (z - a);
+    if (need > cap) {
+      gmem_knn *p = realloc(l, need * sizeof *p);
+      if (!p) {
+        rc = -1;
+        break;
+      }
+      l = p;
+      cap = need;
+    }
+    for (size_t i = 0; i < ne; i++)
+      if (e[i].kind == 0) l[n++] = (gmem_knn){g->ids[e[i].node], e[i].w};
+    /* then its staged changes, in order */
+    for (size_t t = a; t < z; t++) {
+      const gm_op *op = &g->pend[ix[t].i];
+      size_t at = n;
+      for (size_t i = 0; i < n; i++)
+        if (l[i].dst == op->dst) {
+          at = i;
+          break;
+        }
+      if (op->del) {
+        if (at < n) l[at] = l[--n];
+      } else if (at < n) {
+        l[at].w = op->w;
+      } else {
+        l[n++] = (gmem_knn){op->dst, op->w};
+      }
+    }
+    qsort(l, n, sizeof *l, knn_by_dst);
+    rc = fn(ctx, src, l, n);
+    a = z;
+  }
+  free(ix);
+  free(l);
+  return rc;
 }
 
 /* ---- snapshot body and replay (graph_snap.c, docs/STORAGE.md) ---- */
@@ -519,7 +620,7 @@ int gmem_reload_ids(gmem *g, const uint64_t *ids, size_t n, precis_error *err) {
   /* Every edge changed since the snapshot has both ends among ids (the
    * replay log records them), so an in-list entry from a point outside ids
    * is current. For each id: drop its old out-edges from their targets'
-   * in-lists, then read its out-list from RocksDB and enter each edge in its
+   * in-lists, then read its out-edges from RocksDB and enter each in its
    * target's in-list. In-lists are never read from RocksDB (there is no
    * reverse index since format 3). */
   int rc = PRECIS_OK;
@@ -535,22 +636,7 @@ int gmem_reload_ids(gmem *g, const uint64_t *ids, size_t n, precis_error *err) {
     unsigned char prefix[12];
     store_put_be32(prefix, g->cid);
     store_put_be64(prefix + 4, ids[i]);
-    store_iter *it = store_iter_create(g->st, STORE_CF_EDGE, prefix, 12);
-    if (!it) {
-      rc = precis_error_set(err, PRECIS_E_NO_MEMORY, "graph in memory");
-      break;
-    }
-    for (; store_iter_valid(it) && !rc; store_iter_next(it)) {
-      uint32_t self, kd, o;
-      float w;
-      int r = iter_edge(g, it, &self, &kd, &o, &w);
-      if (r > 0) continue;
-      /* node_of may move the lists: take the addresses again */
-      if (r || list_append(&g->out[x], o, kd, w) || list_put(&g->in[o], x, kd, w))
-        rc = precis_error_set(err, PRECIS_E_NO_MEMORY, "graph in memory");
-    }
-    if (!rc) rc = store_iter_status(it, err);
-    store_iter_destroy(it);
+    rc = load_prefix(g, prefix, 12, true, err);
   }
   if (rc) g->broken = true;
   return rc;

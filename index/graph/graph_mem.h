@@ -68,11 +68,23 @@ uint32_t gmem_nkinds(const gmem *g);
 /* NUL-terminated kind name ("" for kNN). */
 const char *gmem_kind_name(const gmem *g, uint32_t kind);
 
-/* Compare the copy with both edge families in RocksDB: OK when equal,
- * CORRUPTION naming the first difference. */
+/* Compare the copy (out- and in-lists) with the edges in RocksDB: OK when
+ * equal, CORRUPTION naming the first difference. */
 int gmem_check(gmem *g, precis_error *err);
 /* Bytes held by the copy (arrays and maps). */
 size_t gmem_bytes(const gmem *g);
+
+/* For every point whose kNN out-list the staged changes touch, the list
+ * after them: fn(ctx, src, entries sorted by dst, n; n 0 = emptied),
+ * which returns nonzero to stop. -1 when staging lost a change, the copy is
+ * unusable, or out of memory (the lists are then unknown); else fn's
+ * nonzero value or 0. */
+typedef struct {
+  uint64_t dst;
+  float w;
+} gmem_knn;
+int gmem_staged_knn(const gmem *g, int (*fn)(void *ctx, uint64_t src, const gmem_knn *e, size_t n),
+                    void *ctx);
 
 /* ---- snapshot (graph_snap.h, docs/STORAGE.md "Graph snapshot") ---- */
 /* The distinct point ids the staged changes touch (both ends of every

@@ -108,8 +108,9 @@ static int fix_pidx(const char *k, size_t kl, unsigned char *v, size_t vl) {
 
 /* From version `ver` to the current one, in one write with the marker:
  * v1 -> v2 the values above; v2 -> v3 the reverse edge index goes (the
- * in-memory graph derives in-edges from the out-edges). */
-static int migrate(store *st, long ver, precis_error *err) {
+ * in-memory graph derives in-edges from the out-edges) and `stage` adds
+ * the layers above (kNN edges as one list per point). */
+static int migrate(store *st, long ver, format_stage_fn stage, precis_error *err) {
   store_batch *b = store_batch_create(st);
   if (!b) return precis_error_set(err, PRECIS_E_NO_MEMORY, "format migration");
   int rc = PRECIS_OK;
@@ -124,6 +125,9 @@ static int migrate(store *st, long ver, precis_error *err) {
     unsigned char hi[64];
     memset(hi, 0xff, sizeof hi);
     store_batch_delete_range(b, STORE_CF_REDGE, "\0", 1, hi, sizeof hi);
+    if (stage) rc = stage(st, b, ver, err);
+  }
+  if (!rc) {
     put_marker(b);
     rc = store_write(st, b, err);
   }
@@ -131,7 +135,8 @@ static int migrate(store *st, long ver, precis_error *err) {
   return rc;
 }
 
-int format_check(store *st, const char *dir, int *migrated_from, precis_error *err) {
+int format_check(store *st, const char *dir, format_stage_fn stage, int *migrated_from,
+                 precis_error *err) {
   if (migrated_from) *migrated_from = 0;
   char *v;
   size_t vl;
@@ -161,7 +166,7 @@ int format_check(store *st, const char *dir, int *migrated_from, precis_error *e
                             "build reads versions 1..%d (upgrade Precis, or restore a snapshot "
                             "of this version)",
                             dir, ver, FORMAT_VERSION);
-  if ((rc = migrate(st, ver, err))) return rc;
+  if ((rc = migrate(st, ver, stage, err))) return rc;
   if (migrated_from) *migrated_from = (int)ver;
   return PRECIS_OK;
 }

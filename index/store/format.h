@@ -23,14 +23,21 @@
  * 2: every value little-endian, keys big-endian; slot files "PRSLOTS2"
  *    with CRC-32C.
  * 3: no reverse edge index (the REDGE family is empty; in-edges live in
- *    the in-memory graph only). */
+ *    the in-memory graph only); a point's kNN out-edges are one EDGE entry
+ *    (graph.h) instead of one per edge. */
 #define FORMAT_VERSION 3
 #define FORMAT_KEY     "format"
 #define FORMAT_PREFIX  "precis-"
 
+/* A higher layer's part of a migration from version `from`, staged into b,
+ * the write that also sets the marker (the graph's kNN lists, engine.c). */
+typedef int (*format_stage_fn)(store *st, store_batch *b, long from, precis_error *err);
+
 /* Check (and write or migrate) the format marker of `st`. `dir` names the
- * data directory in messages. *migrated_from (may be NULL) gets the version
+ * data directory in messages; stage (may be NULL) adds the other layers'
+ * changes to a migration. *migrated_from (may be NULL) gets the version
  * migrated from, or 0. */
-int format_check(store *st, const char *dir, int *migrated_from, precis_error *err);
+int format_check(store *st, const char *dir, format_stage_fn stage, int *migrated_from,
+                 precis_error *err);
 
 #endif /* PRECIS_INDEX_FORMAT_H */

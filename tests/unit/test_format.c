@@ -86,17 +86,34 @@ static void reverse(unsigned char *p, size_t n) {
   }
 }
 
-/* Put the reverse edge index formats 1 and 2 kept (REDGE: cid|dst|kind|src
- * for every EDGE key cid|src|kind|dst) into b; returns how many. */
+/* Rewrite the edges as formats 1 and 2 stored them into b: a kNN list
+ * (cid|src|0 -> n x (dst, weight)) becomes one key per edge (cid|src|0|dst
+ * -> weight), and every edge gets its reverse key (REDGE: cid|dst|kind|src).
+ * Returns how many edges. */
 static int add_reverse_index(store *st, store_batch *b) {
   int n = 0;
   store_iter *it = store_iter_create(st, STORE_CF_EDGE, "", 0);
   for (; store_iter_valid(it); store_iter_next(it)) {
     size_t kl, vl;
     const unsigned char *k = (const unsigned char *)store_iter_key(it, &kl);
-    const char *v = store_iter_value(it, &vl);
-    cr_assert(kl >= 21 && kl == 21u + k[12]);
-    unsigned char r[64];
+    const unsigned char *v = (const unsigned char *)store_iter_value(it, &vl);
+    unsigned char e[64], r[64];
+    if (kl == 13 && k[12] == 0) { /* a kNN list */
+      cr_assert(vl > 0 && vl % 12 == 0);
+      store_batch_delete(b, STORE_CF_EDGE, k, kl);
+      for (size_t i = 0; i < vl; i += 12) {
+        memcpy(e, k, 13);
+        store_put_be64(e + 13, byte_get_le64(v + i));
+        store_batch_put(b, STORE_CF_EDGE, e, 21, v + i + 8, 4);
+        memcpy(r, e, 21);
+        memcpy(r + 4, e + 13, 8);
+        memcpy(r + 13, e + 4, 8);
+        store_batch_put(b, STORE_CF_REDGE, r, 21, v + i + 8, 4);
+        n++;
+      }
+      continue;
+    }
+    cr_assert(kl > 21 && kl == 21u + k[12]);
     memcpy(r, k, kl);
     memcpy(r + 4, k + kl - 8, 8); /* dst first */
     memcpy(r + kl - 8, k + 4, 8); /* src last */
@@ -107,15 +124,28 @@ static int add_reverse_index(store *st, store_batch *b) {
   return n;
 }
 
-static size_t family_keys(store_cf cf) {
+/* Keys of a family; with knn_lists_only, of EDGE: the kNN lists of the
+ * current layout (cid|src|0, 13 bytes), or (size_t)-1 when a kNN edge of
+ * format 2's layout (cid|src|0|dst) is left. */
+static size_t family_keys_where(store_cf cf, bool knn_lists_only) {
   store *st = open_store();
   size_t n = 0;
+  bool old = false;
   store_iter *it = store_iter_create(st, cf, "", 0);
-  for (; store_iter_valid(it); store_iter_next(it)) n++;
+  for (; store_iter_valid(it); store_iter_next(it)) {
+    size_t kl;
+    const unsigned char *k = (const unsigned char *)store_iter_key(it, &kl);
+    if (!knn_lists_only || (kl == 13 && k[12] == 0))
+      n++;
+    else if (kl == 21 && k[12] == 0)
+      old = true;
+  }
   store_iter_destroy(it);
   store_close(st);
-  return n;
+  return old ? (size_t)-1 : n;
 }
+
+static size_t family_keys(store_cf cf) { return family_keys_where(cf, false); }
 
 /* Rewrite a current store as format 1 wrote it: META counters and the
  * next collection id, replay-log ids and the field numbers of payload-index
@@ -313,6 +343,9 @@ Test(format, v1_store_is_migrated_and_replayed) {
   check_migrated(e, &before);
   engine_close(e);
   cr_assert_eq(family_keys(STORE_CF_REDGE), 0, "the reverse edge index is gone");
+  size_t lists = family_keys_where(STORE_CF_EDGE, true);
+  cr_assert(lists > 0 && lists != (size_t)-1, "kNN edges as one list per point (%zd)",
+            (ssize_t)lists);
 
   char *m = get_marker();
   char want[32];
@@ -338,6 +371,9 @@ Test(format, v1_slot_file_is_rebuilt) {
   check_migrated(e, &before);
   engine_close(e);
   cr_assert_eq(family_keys(STORE_CF_REDGE), 0, "the reverse edge index is gone");
+  size_t lists = family_keys_where(STORE_CF_EDGE, true);
+  cr_assert(lists > 0 && lists != (size_t)-1, "kNN edges as one list per point (%zd)",
+            (ssize_t)lists);
 }
 
 /* Format 2 kept a reverse edge index (REDGE); format 3 drops it in the
@@ -375,6 +411,9 @@ Test(format, v2_reverse_index_is_dropped) {
   free(ed);
   engine_close(e);
   cr_assert_eq(family_keys(STORE_CF_REDGE), 0, "the reverse edge index is gone");
+  size_t lists = family_keys_where(STORE_CF_EDGE, true);
+  cr_assert(lists > 0 && lists != (size_t)-1, "kNN edges as one list per point (%zd)",
+            (ssize_t)lists);
 }
 
 Test(format, newer_version_is_refused) {
