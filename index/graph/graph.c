@@ -62,6 +62,28 @@ int graph__entry_edges(const unsigned char *k, size_t kl, const unsigned char *v
   return fn(ctx, a, kind, b, w);
 }
 
+int graph__scan(store *st, const unsigned char *prefix, size_t pl, bool strict, graph_edge_fn fn,
+                void *ctx, const char *what, precis_error *err) {
+  store_iter *it = store_iter_create(st, STORE_CF_EDGE, prefix, pl);
+  if (!it) return precis_error_set(err, PRECIS_E_NO_MEMORY, "%s", what);
+  int rc = PRECIS_OK;
+  for (; store_iter_valid(it) && !rc; store_iter_next(it)) {
+    size_t kl, vl;
+    const unsigned char *k = (const unsigned char *)store_iter_key(it, &kl);
+    const unsigned char *v = (const unsigned char *)store_iter_value(it, &vl);
+    int r = graph__entry_edges(k, kl, v, vl, fn, ctx);
+    if (r < 0)
+      rc = precis_error_set(err, PRECIS_E_NO_MEMORY, "%s", what);
+    else if (r == GRAPH_ENTRY_BAD && strict)
+      rc = precis_error_set(err, PRECIS_E_CORRUPTION, "%s: malformed edge entry", what);
+    else if (r > GRAPH_ENTRY_BAD && strict)
+      rc = PRECIS_E_CORRUPTION; /* fn set err */
+  }
+  if (!rc) rc = store_iter_status(it, err);
+  store_iter_destroy(it);
+  return rc;
+}
+
 void graph__stage_counters(coll *c, store_batch *b) {
   unsigned char k[5], v[8];
   coll__meta_key(k, 'k', c->id);
@@ -419,22 +441,8 @@ static int scan_one(void *ctx, uint64_t src, const char *kind, uint64_t dst, flo
  * Malformed entries are skipped (the graph check reports them). */
 static int scan_edges(coll *c, const unsigned char *prefix, size_t pl, bool dst_any, uint64_t dst,
                       edge_out *o, precis_error *err) {
-  store_iter *it = store_iter_create(c->st, STORE_CF_EDGE, prefix, pl);
-  if (!it) return precis_error_set(err, PRECIS_E_NO_MEMORY, "edges");
   scan_ctx sc = {o, dst_any, dst};
-  int rc = PRECIS_OK;
-  for (; store_iter_valid(it); store_iter_next(it)) {
-    size_t kl, vl;
-    const unsigned char *k = (const unsigned char *)store_iter_key(it, &kl);
-    const unsigned char *v = (const unsigned char *)store_iter_value(it, &vl);
-    if (graph__entry_edges(k, kl, v, vl, scan_one, &sc) < 0) {
-      rc = precis_error_set(err, PRECIS_E_NO_MEMORY, "edges");
-      break;
-    }
-  }
-  if (!rc) rc = store_iter_status(it, err);
-  store_iter_destroy(it);
-  return rc;
+  return graph__scan(c->st, prefix, pl, false, scan_one, &sc, "edges", err);
 }
 
 int graph_edges_list(coll *c, uint64_t id, unsigned kinds, const char *kind, unsigned dirs,

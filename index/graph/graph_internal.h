@@ -18,6 +18,12 @@ int graph__parse_key(const unsigned char *k, size_t kl, uint64_t *a, char *kind,
 typedef int (*graph_edge_fn)(void *ctx, uint64_t src, const char *kind, uint64_t dst, float w);
 int graph__entry_edges(const unsigned char *k, size_t kl, const unsigned char *v, size_t vl,
                        graph_edge_fn fn, void *ctx);
+/* Every EDGE entry under prefix through graph__entry_edges. fn's negative
+ * value stops with NO_MEMORY (`what` names it). strict: a malformed entry
+ * is CORRUPTION, and fn's positive value stops with CORRUPTION (fn set
+ * err); otherwise malformed entries are skipped. */
+int graph__scan(store *st, const unsigned char *prefix, size_t pl, bool strict, graph_edge_fn fn,
+                void *ctx, const char *what, precis_error *err);
 /* Put the kNN out-lists the staged changes touch into b, each whole (or
  * delete the key of an emptied one); every write that changes kNN edges
  * calls it before the write. NO_MEMORY when staging lost changes (nothing

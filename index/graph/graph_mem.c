@@ -203,22 +203,8 @@ static int load_one(void *ctx, uint64_t src, const char *kind, uint64_t dst, flo
  * skipped (gmem_check reports them). */
 static int load_prefix(gmem *g, const unsigned char *prefix, size_t pl, bool put_in,
                        precis_error *err) {
-  store_iter *it = store_iter_create(g->st, STORE_CF_EDGE, prefix, pl);
-  if (!it) return precis_error_set(err, PRECIS_E_NO_MEMORY, "graph in memory");
   load_ctx lc = {g, put_in};
-  int rc = PRECIS_OK;
-  for (; store_iter_valid(it); store_iter_next(it)) {
-    size_t kl, vl;
-    const unsigned char *k = (const unsigned char *)store_iter_key(it, &kl);
-    const unsigned char *v = (const unsigned char *)store_iter_value(it, &vl);
-    if (graph__entry_edges(k, kl, v, vl, load_one, &lc) < 0) {
-      rc = precis_error_set(err, PRECIS_E_NO_MEMORY, "graph in memory");
-      break;
-    }
-  }
-  if (!rc) rc = store_iter_status(it, err);
-  store_iter_destroy(it);
-  return rc;
+  return graph__scan(g->st, prefix, pl, false, load_one, &lc, "graph in memory", err);
 }
 
 int gmem_load(gmem *g, precis_error *err) {
@@ -366,22 +352,8 @@ int gmem_check(gmem *g, precis_error *err) {
   if (g->broken) return precis_error_set(err, PRECIS_E_CORRUPTION, "graph in memory: unusable");
   unsigned char prefix[4];
   store_put_be32(prefix, g->cid);
-  store_iter *it = store_iter_create(g->st, STORE_CF_EDGE, prefix, 4);
-  if (!it) return precis_error_set(err, PRECIS_E_NO_MEMORY, "graph check");
   check_ctx cc = {g, 0, err};
-  int rc = PRECIS_OK;
-  for (; store_iter_valid(it) && !rc; store_iter_next(it)) {
-    size_t kl, vl;
-    const unsigned char *k = (const unsigned char *)store_iter_key(it, &kl);
-    const unsigned char *v = (const unsigned char *)store_iter_value(it, &vl);
-    int r = graph__entry_edges(k, kl, v, vl, check_one, &cc);
-    if (r == GRAPH_ENTRY_BAD)
-      rc = precis_error_set(err, PRECIS_E_CORRUPTION, "graph check: malformed edge entry");
-    else if (r)
-      rc = PRECIS_E_CORRUPTION; /* check_one set err */
-  }
-  if (!rc) rc = store_iter_status(it, err);
-  store_iter_destroy(it);
+  int rc = graph__scan(g->st, prefix, 4, true, check_one, &cc, "graph check", err);
   if (rc) return rc;
   size_t nout = 0, nin = 0;
   for (size_t i = 0; i < g->nnodes; i++) {

@@ -416,6 +416,38 @@ Test(format, v2_reverse_index_is_dropped) {
             (ssize_t)lists);
 }
 
+/* A kNN list whose value is not whole entries is skipped when the graph
+ * loads, and the graph check reports it as CORRUPTION. */
+Test(format, malformed_knn_list_is_reported) {
+  engine *e = open_ok();
+  fill(e);
+  engine_close(e);
+  store *st = open_store();
+  unsigned char k[13];
+  store_put_be32(k, 1);
+  store_put_be64(k + 4, 100);
+  k[12] = 0;
+  char *v;
+  size_t vl;
+  precis_error err;
+  cr_assert_eq(store_get(st, STORE_CF_EDGE, k, 13, &v, &vl, &err), PRECIS_OK, "%s", err.msg);
+  cr_assert(vl >= 12 && vl % 12 == 0, "point 100's kNN list: %zu bytes", vl);
+  store_free(v);
+  store_batch *b = store_batch_create(st);
+  store_batch_put(b, STORE_CF_EDGE, k, 13, "short", 5);
+  cr_assert_eq(store_write(st, b, &err), PRECIS_OK, "%s", err.msg);
+  store_batch_destroy(b);
+  store_close(st);
+  char gp[4200];
+  snprintf(gp, sizeof gp, "%s/ann/1.graph", dir); /* load the graph from the store */
+  unlink(gp);
+  e = open_ok();
+  int rc = engine_graph_check(e, "a", &err);
+  cr_assert_eq(rc, PRECIS_E_CORRUPTION, "rc %d: %s", rc, err.msg);
+  cr_assert(strstr(err.msg, "malformed edge entry"), "%s", err.msg);
+  engine_close(e);
+}
+
 Test(format, newer_version_is_refused) {
   engine *e = open_ok();
   fill(e);
