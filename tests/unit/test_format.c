@@ -147,6 +147,29 @@ static size_t family_keys_where(store_cf cf, bool knn_lists_only) {
 
 static size_t family_keys(store_cf cf) { return family_keys_where(cf, false); }
 
+/* After a migration: no reverse index, and the kNN edges as one list per
+ * point with none left in format 2's layout. */
+static void assert_format3_edges(void) {
+  cr_assert_eq(family_keys(STORE_CF_REDGE), 0, "the reverse edge index is gone");
+  size_t lists = family_keys_where(STORE_CF_EDGE, true);
+  cr_assert(lists > 0 && lists != (size_t)-1, "kNN edges as one list per point (%zd)",
+            (ssize_t)lists);
+}
+
+/* Rewrite the closed store in format 2's layout (add_reverse_index) with
+ * the "precis-2" marker; returns the number of edges. */
+static int downgrade_to_v2(void) {
+  store *st = open_store();
+  store_batch *b = store_batch_create(st);
+  int nrev = add_reverse_index(st, b);
+  store_batch_put(b, STORE_CF_META, FORMAT_KEY, strlen(FORMAT_KEY), "precis-2", 8);
+  precis_error err;
+  cr_assert_eq(store_write(st, b, &err), PRECIS_OK, "%s", err.msg);
+  store_batch_destroy(b);
+  store_close(st);
+  return nrev;
+}
+
 /* Rewrite a current store as format 1 wrote it: META counters and the
  * next collection id, replay-log ids and the field numbers of payload-index
  * declarations big-endian; slot files of the old kind. Format 1 had no
@@ -342,10 +365,7 @@ Test(format, v1_store_is_migrated_and_replayed) {
   cr_assert_null(strstr(logbuf, "rebuilding"), "%s", logbuf);
   check_migrated(e, &before);
   engine_close(e);
-  cr_assert_eq(family_keys(STORE_CF_REDGE), 0, "the reverse edge index is gone");
-  size_t lists = family_keys_where(STORE_CF_EDGE, true);
-  cr_assert(lists > 0 && lists != (size_t)-1, "kNN edges as one list per point (%zd)",
-            (ssize_t)lists);
+  assert_format3_edges();
 
   char *m = get_marker();
   char want[32];
@@ -370,10 +390,7 @@ Test(format, v1_slot_file_is_rebuilt) {
   cr_assert(strstr(logbuf, "rebuilding ANN index"), "%s", logbuf);
   check_migrated(e, &before);
   engine_close(e);
-  cr_assert_eq(family_keys(STORE_CF_REDGE), 0, "the reverse edge index is gone");
-  size_t lists = family_keys_where(STORE_CF_EDGE, true);
-  cr_assert(lists > 0 && lists != (size_t)-1, "kNN edges as one list per point (%zd)",
-            (ssize_t)lists);
+  assert_format3_edges();
 }
 
 /* Format 2 kept a reverse edge index (REDGE); format 3 drops it in the
@@ -383,16 +400,10 @@ Test(format, v2_reverse_index_is_dropped) {
   engine *e = open_ok();
   fill(e);
   engine_close(e);
-  store *st = open_store();
-  store_batch *b = store_batch_create(st);
-  int nrev = add_reverse_index(st, b);
+  int nrev = downgrade_to_v2();
   cr_assert_gt(nrev, 30);
-  store_batch_put(b, STORE_CF_META, FORMAT_KEY, strlen(FORMAT_KEY), "precis-2", 8);
-  precis_error err;
-  cr_assert_eq(store_write(st, b, &err), PRECIS_OK, "%s", err.msg);
-  store_batch_destroy(b);
-  store_close(st);
   cr_assert_eq(family_keys(STORE_CF_REDGE), (size_t)nrev);
+  precis_error err;
 
   e = open_ok();
   char want[64];
@@ -410,10 +421,36 @@ Test(format, v2_reverse_index_is_dropped) {
   cr_assert_float_eq(ed[0].weight, 0.5f, 1e-6);
   free(ed);
   engine_close(e);
-  cr_assert_eq(family_keys(STORE_CF_REDGE), 0, "the reverse edge index is gone");
-  size_t lists = family_keys_where(STORE_CF_EDGE, true);
-  cr_assert(lists > 0 && lists != (size_t)-1, "kNN edges as one list per point (%zd)",
-            (ssize_t)lists);
+  assert_format3_edges();
+}
+
+/* A format-2 kNN edge that is not a weight fails the migration with
+ * CORRUPTION; the store is left in format 2, unchanged. */
+Test(format, malformed_v2_knn_edge_fails_the_migration) {
+  engine *e = open_ok();
+  fill(e);
+  engine_close(e);
+  int nrev = downgrade_to_v2();
+  store *st = open_store();
+  unsigned char k[21];
+  store_put_be32(k, 1);
+  store_put_be64(k + 4, 100);
+  k[12] = 0;
+  store_put_be64(k + 13, 999999);
+  store_batch *b = store_batch_create(st);
+  store_batch_put(b, STORE_CF_EDGE, k, 21, "bad", 3);
+  precis_error err;
+  cr_assert_eq(store_write(st, b, &err), PRECIS_OK, "%s", err.msg);
+  store_batch_destroy(b);
+  store_close(st);
+  int rc = engine_open(dir, NULL, &e, &err);
+  cr_assert_eq(rc, PRECIS_E_CORRUPTION, "rc %d: %s", rc, err.msg);
+  cr_assert(strstr(err.msg, "malformed kNN edge"), "%s", err.msg);
+  char *m = get_marker();
+  cr_assert_str_eq(m, "precis-2", "a failed migration leaves the old format");
+  free(m);
+  cr_assert_eq(family_keys(STORE_CF_REDGE), (size_t)nrev, "and its reverse index");
+  cr_assert_eq(family_keys_where(STORE_CF_EDGE, true), (size_t)-1, "and its kNN edges");
 }
 
 /* A kNN list whose value is not whole entries is skipped when the graph
