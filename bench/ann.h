@@ -31,6 +31,9 @@ typedef struct {
   /* one connection, one query in flight, per --poll-us value (best of
    * AB_POLL_ROUNDS alternating rounds); 0 = not run */
   double rpc1_poll_qps[AB_MAX_POLL], rpc1_poll_recall[AB_MAX_POLL];
+  /* in-process with --pause-us between queries: queries / summed search
+   * time (the pauses excluded); 0 = not run */
+  double pause_qps;
 } ab_row;
 
 typedef struct {

@@ -20,9 +20,10 @@ import random
 import statistics
 import subprocess
 import sys
-import tempfile
 import time
 import urllib.request
+
+import pysrv
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), ".."))
 
@@ -46,17 +47,7 @@ def main():
     import numpy as np
     import precis
 
-    tmp = tempfile.mkdtemp(prefix="precis-pybench-")
-    pf, mpf = os.path.join(tmp, "port"), os.path.join(tmp, "mport")
-    log = open(os.path.join(tmp, "log"), "wb")
-    srv = subprocess.Popen([os.path.join(build, "precisd"), "--data-dir", os.path.join(tmp, "d"),
-                            "--port", "0", "--port-file", pf, "--sync-writes", "0",
-                            "--metrics-listen", "127.0.0.1:0", "--metrics-port-file", mpf],
-                           stdout=log, stderr=log)
-    try:
-        while not os.path.exists(pf):
-            time.sleep(0.05)
-        port, mport = int(open(pf).read()), int(open(mpf).read())
+    with pysrv.precisd(build) as (port, mport):
         res = {}
         rng = np.random.default_rng(1)
         arr = (rng.random((a.n, a.dim), dtype=np.float32) * 2 - 1)
@@ -130,10 +121,6 @@ def main():
                     k, v = line.split()
                     m[k] = float(v)
             res["render_ms"] = 1e3 * m["precis_scrape_seconds_total"] / max(1, m["precis_scrapes_total"])
-    finally:
-        srv.terminate()
-        srv.wait()
-        subprocess.run(["rm", "-rf", tmp])
 
     C = res["c"]
     print("n=%d dim=%d batch=%d index=%s queries=%d (server --sync-writes 0)\n"

@@ -34,12 +34,17 @@
  * recall@10 = 0.95 between the efSearch rows around it, per M. (Taking each
  * side's first row at recall >= 0.95 compares different recalls when the
  * efSearch grid is coarse.)
+ * --pause-us N adds an in-process route that sleeps N microseconds before
+ * each query and times the searches alone: the cost of one search after an
+ * idle gap as long as an RPC round trip's, against back-to-back searches.
+ * Over RPC with one query in flight every search follows such a gap.
  */
 #include <math.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "bench.h"
@@ -80,6 +85,36 @@ static int ab_sweep_inproc(engine *e, const ab_data *d, uint32_t ef, size_t nq, 
 fail:
   fprintf(stderr, "precis-bench ann: search: %s\n", err.msg);
   return -1;
+}
+
+/* The in-process route with a pause before each query (--pause-us): QPS
+ * over the summed search times, so that only the searches' own slowdown
+ * after the gap shows. `spin`: busy-wait through the gap (--pause-spin)
+ * instead of sleeping. */
+static int ab_sweep_paused(engine *e, const ab_data *d, uint32_t ef, size_t nq, uint32_t pause_us,
+                           int spin, ab_row *row) {
+  precis_error err;
+  engine_search_params sp = {.exact = ef == 0, .ef_search = ef};
+  engine_hit hits[AB_K];
+  size_t nh;
+  uint64_t spent = 0;
+  struct timespec ts = {.tv_sec = pause_us / 1000000, .tv_nsec = (long)(pause_us % 1000000) * 1000};
+  for (size_t i = 0; i < nq; i++) {
+    if (spin) { /* busy through the gap: the vCPU never idles */
+      uint64_t until = bench_now_ns() + (uint64_t)pause_us * 1000;
+      while (bench_now_ns() < until) {}
+    } else {
+      nanosleep(&ts, NULL);
+    }
+    uint64_t a = bench_now_ns();
+    if (engine_search(e, AB_COLL, d->q + i * AB_DIM, AB_DIM, AB_K, &sp, hits, &nh, &err)) {
+      fprintf(stderr, "precis-bench ann: search: %s\n", err.msg);
+      return -1;
+    }
+    spent += bench_now_ns() - a;
+  }
+  row->pause_qps = spent ? (double)nq / ((double)spent / 1e9) : 0;
+  return 0;
 }
 
 /* ---- hnswlib baseline ---- */
@@ -136,8 +171,8 @@ static int ab_remove_index(const char *dir) {
 
 static int ab_one_m(const ab_data *d, uint32_t m, uint32_t efc, const uint32_t *efs, int nef,
                     size_t nq, int rebuild, int rpc, int conns, const int *poll_us, int npoll,
-                    int hnswlib, ab_build *b, ab_row *rows, double *lat, char *note,
-                    size_t notelen) {
+                    uint32_t pause_us, int pause_spin, int hnswlib, ab_build *b, ab_row *rows,
+                    double *lat, char *note, size_t notelen) {
   precis_error err;
   engine *e = NULL;
   engine_options eo;
@@ -184,6 +219,10 @@ static int ab_one_m(const ab_data *d, uint32_t m, uint32_t efc, const uint32_t *
     size_t n = r->ef == 0 ? (nq < 100 ? nq : 100) : nq; /* exact: first 100 queries */
     fprintf(stderr, "ann: M=%u ef=%u (%zu queries)\n", m, r->ef, n);
     if (ab_sweep_inproc(e, d, r->ef, n, r, lat)) goto out;
+    if (pause_us && r->ef) {
+      fprintf(stderr, "ann: M=%u ef=%u, %u us before each query\n", m, r->ef, pause_us);
+      if (ab_sweep_paused(e, d, r->ef, n, pause_us, pause_spin, r)) goto out;
+    }
   }
   rc = 0;
   if (hnswlib && ab_hnswlib(d, m, efc, b, rows, (size_t)nef + 1, nq) < 0) {
@@ -217,11 +256,19 @@ typedef struct {
 
 /* Recall and QPS of one series of a row: 0 in-process, 1 RPC one
  * connection, 2 RPC pipelined, 3 hnswlib, 4 in-process per thread-CPU
- * second, 5 hnswlib per thread-CPU second, AB_SERIES_POLL + v RPC one
- * connection at the vth --poll-us; 0 when the row lacks it. */
-#define AB_SERIES_POLL 6
+ * second, 5 hnswlib per thread-CPU second, AB_SERIES_PAUSE in-process
+ * after --pause-us, AB_SERIES_POLL + v RPC one connection at the vth
+ * --poll-us; 0 when the row lacks it. */
+#define AB_SERIES_PAUSE 6
+#define AB_SERIES_POLL  7
 static int ab_series(const ab_row *r, int s, double *rec, double *qps) {
   if (!r->ef) return 0;
+  if (s == AB_SERIES_PAUSE) {
+    if (r->pause_qps <= 0) return 0;
+    *rec = r->recall;
+    *qps = r->pause_qps;
+    return 1;
+  }
   if (s >= AB_SERIES_POLL) { /* one in flight at the (s - AB_SERIES_POLL)th --poll-us */
     if (r->rpc1_poll_qps[s - AB_SERIES_POLL] <= 0) return 0;
     *rec = r->rpc1_poll_recall[s - AB_SERIES_POLL];
@@ -287,6 +334,13 @@ static ab_at ab_interp(const ab_row *rows, size_t n, int s) {
   return a;
 }
 
+/* The end of the run of rows with rows[i]'s M (rows are grouped by M). */
+static size_t ab_m_end(const ab_row *rows, size_t nrows, size_t i) {
+  size_t j = i;
+  while (j < nrows && rows[j].m == rows[i].m) j++;
+  return j;
+}
+
 typedef struct {
   const char *set;
   size_t n, nq;
@@ -295,7 +349,50 @@ typedef struct {
   const char *rpc_note;
   const int *poll_us;
   int npoll;
+  uint32_t pause_us;
+  int pause_spin;
 } ab_ctx;
+
+/* In-process after a pause (--pause-us) beside back to back and RPC. */
+static void ab_pause_md(FILE *f, const ab_ctx *c, const ab_row *rows, size_t nrows) {
+  if (!c->pause_us) return;
+  fprintf(f,
+          "In-process with a %u us pause (%s) before each query (QPS over the search "
+          "time alone), against back-to-back searches and RPC with one query in flight:\n\n"
+          "| M | efSearch | recall@10 | back-to-back QPS | after a pause QPS | ratio "
+          "| RPC 1 conn QPS | RPC / after a pause |\n|---:|---:|---:|---:|---:|---:|---:|---:|\n",
+          c->pause_us, c->pause_spin ? "busy-waiting" : "sleeping");
+  for (size_t i = 0; i < nrows; i++) {
+    const ab_row *r = &rows[i];
+    if (!r->ef || r->pause_qps <= 0) continue;
+    fprintf(f, "| %u | %u | %.4f | %.0f | %.0f | %.2f |", r->m, r->ef, r->recall, r->qps,
+            r->pause_qps, r->pause_qps / r->qps);
+    if (r->has_rpc)
+      fprintf(f, " %.0f | %.2f |\n", r->rpc1_qps, r->rpc1_qps / r->pause_qps);
+    else
+      fprintf(f, " - | - |\n");
+  }
+  fprintf(f,
+          "\nAt recall@10 = %.2f (interpolated as above):\n\n| M | back-to-back QPS "
+          "| after a pause QPS | ratio | RPC 1 conn QPS | RPC / after a pause |\n"
+          "|---:|---:|---:|---:|---:|---:|\n",
+          AB_TARGET);
+  for (size_t i = 0, j; i < nrows; i = j) {
+    j = ab_m_end(rows, nrows, i);
+    ab_at in = ab_interp(rows + i, j - i, 0), pa = ab_interp(rows + i, j - i, AB_SERIES_PAUSE),
+          r1 = ab_interp(rows + i, j - i, 1);
+    if (in.qps > 0 && pa.qps > 0) {
+      fprintf(f, "| %u | %.0f | %.0f | %.2f |", rows[i].m, in.qps, pa.qps, pa.qps / in.qps);
+      if (r1.qps > 0)
+        fprintf(f, " %.0f | %.2f |\n", r1.qps, r1.qps / pa.qps);
+      else
+        fprintf(f, " - | - |\n");
+    } else {
+      fprintf(f, "| %u | - | - | - | - | - |\n", rows[i].m); /* no row reaches the target */
+    }
+  }
+  fprintf(f, "\n");
+}
 
 /* One connection, one query in flight, per precisd --poll-us value. */
 static void ab_poll_md(FILE *f, const ab_ctx *c, const ab_row *rows, size_t nrows) {
@@ -322,9 +419,8 @@ static void ab_poll_md(FILE *f, const ab_ctx *c, const ab_row *rows, size_t nrow
   fprintf(f, "\n|---:|---:|");
   for (int v = 0; v < c->npoll; v++) fprintf(f, "---:|---:|");
   fprintf(f, "\n");
-  for (size_t i = 0; i < nrows;) {
-    size_t j = i;
-    while (j < nrows && rows[j].m == rows[i].m) j++;
+  for (size_t i = 0, j; i < nrows; i = j) {
+    j = ab_m_end(rows, nrows, i);
     ab_at in = ab_interp(rows + i, j - i, 0);
     fprintf(f, "| %u | %.0f |", rows[i].m, in.qps);
     for (int v = 0; v < c->npoll; v++) {
@@ -335,7 +431,6 @@ static void ab_poll_md(FILE *f, const ab_ctx *c, const ab_row *rows, size_t nrow
         fprintf(f, " - | - |");
     }
     fprintf(f, "\n");
-    i = j;
   }
   fprintf(f, "\n");
 }
@@ -403,9 +498,8 @@ static void ab_markdown(FILE *f, const ab_ctx *c, const ab_build *b, size_t nb, 
           "| M | in-process QPS | hnswlib QPS | in-process / hnswlib | RPC 1 conn QPS "
           "| RPC 1 conn / hnswlib | RPC pipelined QPS | pipelined / hnswlib |\n");
   fprintf(f, "|---:|---:|---:|---:|---:|---:|---:|---:|\n");
-  for (size_t i = 0; i < nrows;) {
-    size_t j = i;
-    while (j < nrows && rows[j].m == rows[i].m) j++;
+  for (size_t i = 0, j; i < nrows; i = j) {
+    j = ab_m_end(rows, nrows, i);
     ab_at at[4];
     for (int s = 0; s < 4; s++) at[s] = ab_interp(rows + i, j - i, s);
     fprintf(f, "| %u |", rows[i].m);
@@ -424,7 +518,6 @@ static void ab_markdown(FILE *f, const ab_ctx *c, const ab_build *b, size_t nb, 
         fprintf(f, " - |");
     }
     fprintf(f, "\n");
-    i = j;
   }
   fprintf(f, "\n");
   /* the same per thread-CPU second: steadier when the machine is shared */
@@ -432,9 +525,8 @@ static void ab_markdown(FILE *f, const ab_ctx *c, const ab_build *b, size_t nb, 
           "Per thread-CPU second at recall@10 = %.2f (both in-process, one thread):\n\n"
           "| M | Precis CPU QPS | hnswlib CPU QPS | Precis / hnswlib |\n|---:|---:|---:|---:|\n",
           AB_TARGET);
-  for (size_t i = 0; i < nrows;) {
-    size_t j = i;
-    while (j < nrows && rows[j].m == rows[i].m) j++;
+  for (size_t i = 0, j; i < nrows; i = j) {
+    j = ab_m_end(rows, nrows, i);
     ab_at p = ab_interp(rows + i, j - i, 4), h = ab_interp(rows + i, j - i, 5);
     fprintf(f, "| %u | %s%.0f | %s%.0f |", rows[i].m, p.lower_bound ? ">=" : "", p.qps,
             h.lower_bound ? ">=" : "", h.qps);
@@ -442,10 +534,10 @@ static void ab_markdown(FILE *f, const ab_ctx *c, const ab_build *b, size_t nb, 
       fprintf(f, " %.2f |\n", p.qps / h.qps);
     else
       fprintf(f, " - |\n");
-    i = j;
   }
   fprintf(f, "\n");
   ab_poll_md(f, c, rows, nrows);
+  ab_pause_md(f, c, rows, nrows);
   if (c->rpc_note && c->rpc_note[0]) fprintf(f, "RPC: %s\n\n", c->rpc_note);
 }
 
@@ -487,6 +579,8 @@ static void ab_json(FILE *f, const ab_ctx *c, const ab_build *b, size_t nb, cons
     if (r->has_rpc)
       fprintf(f, ",\"rpc_pipelined_qps\":%.1f,\"rpc_pipelined_recall\":%.5f", r->rpcP_qps,
               r->rpcP_recall);
+    if (r->pause_qps > 0)
+      fprintf(f, ",\"pause_us\":%u,\"pause_qps\":%.1f", c->pause_us, r->pause_qps);
     if (r->has_hn)
       fprintf(f, ",\"hnswlib_qps\":%.1f,\"hnswlib_cpu_qps\":%.1f,\"hnswlib_recall\":%.5f",
               r->hn_qps, r->hn_cpu_qps, r->hn_recall);
@@ -522,9 +616,11 @@ static void ab_usage(FILE *f) {
           "                        [--ef 16,24,32,48,64,96,128,192,256,384,512]\n"
           "                        [--m 16,32] [--efc 200] [--queries N] [--conns 4]\n"
           "                        [--no-rpc] [--rpc-all-m] [--no-rebuild] [--no-hnswlib]\n"
-          "                        [--poll-us 0,50] [--out DIR]\n"
+          "                        [--poll-us 0,50] [--pause-us N] [--pause-spin] [--out DIR]\n"
           "  --poll-us: precisd's --poll-us for the RPC routes; with several values the\n"
-          "  one-in-flight route is repeated for each, %d alternating rounds, best kept\n",
+          "  one-in-flight route is repeated for each, %d alternating rounds, best kept\n"
+          "  --pause-us: also search in-process with an N us pause before each query\n"
+          "  (QPS over the search time alone); --pause-spin: busy-wait through it\n",
           AB_POLL_ROUNDS);
 }
 
@@ -533,8 +629,8 @@ int bench_ann(int argc, char **argv) {
   uint32_t efs[AB_MAX_LIST] = {16, 24, 32, 48, 64, 96, 128, 192, 256, 384, 512},
            ms[AB_MAX_LIST] = {16, 32};
   int nef = 11, nm = 2, rpc = 1, rpc_all = 0, rebuild = 1, conns = 4, hnswlib = 1;
-  int poll_us[AB_MAX_POLL], npoll = 0;
-  uint32_t efc = 200;
+  int poll_us[AB_MAX_POLL], npoll = 0, pause_spin = 0;
+  uint32_t efc = 200, pause_us = 0;
   size_t maxq = 0;
   for (int i = 1; i < argc; i++) {
     const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
@@ -558,6 +654,10 @@ int bench_ann(int argc, char **argv) {
       hnswlib = 0;
       continue;
     }
+    if (!strcmp(a, "--pause-spin")) {
+      pause_spin = 1;
+      continue;
+    }
     if (!v) {
       ab_usage(stderr);
       return 2;
@@ -575,7 +675,10 @@ int bench_ann(int argc, char **argv) {
       maxq = strtoul(v, NULL, 10);
     else if (!strcmp(a, "--conns"))
       conns = atoi(v);
-    else if (!strcmp(a, "--poll-us")) {
+    else if (!strcmp(a, "--pause-us")) {
+      unsigned long pv = strtoul(v, NULL, 10);
+      pause_us = (uint32_t)(pv > 1000000 ? 1000000 : pv);
+    } else if (!strcmp(a, "--poll-us")) {
       uint32_t pv[AB_MAX_POLL];
       npoll = bench_parse_list(v, pv, AB_MAX_POLL);
       for (int k = 0; k < npoll; k++) poll_us[k] = (int)(pv[k] > 10000 ? 10000 : pv[k]);
@@ -626,8 +729,9 @@ int bench_ann(int argc, char **argv) {
   for (int i = 0; i < nm; i++) mmax = ms[i] > mmax ? ms[i] : mmax;
   for (int i = 0; i < nm; i++) {
     int do_rpc = rpc && (rpc_all || ms[i] == mmax);
-    if (ab_one_m(&d, ms[i], efc, efs, nef, d.nq, rebuild, do_rpc, conns, poll_us, npoll, hnswlib,
-                 &b[i], rows + (size_t)i * (size_t)(nef + 1), lat, note, sizeof note))
+    if (ab_one_m(&d, ms[i], efc, efs, nef, d.nq, rebuild, do_rpc, conns, poll_us, npoll, pause_us,
+                 pause_spin, hnswlib, &b[i], rows + (size_t)i * (size_t)(nef + 1), lat, note,
+                 sizeof note))
       goto done;
   }
   if (!rpc) snprintf(note, sizeof note, "skipped (--no-rpc)");
@@ -639,7 +743,9 @@ int bench_ann(int argc, char **argv) {
               .blas1 = blas1,
               .rpc_note = note,
               .poll_us = poll_us,
-              .npoll = npoll};
+              .npoll = npoll,
+              .pause_us = pause_us,
+              .pause_spin = pause_spin};
   size_t nrows = (size_t)nm * (size_t)(nef + 1);
   ab_markdown(stdout, &c, b, (size_t)nm, rows, nrows);
   rc = 0;

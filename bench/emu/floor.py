@@ -27,6 +27,19 @@ def select(sim, K, floor, theta, mode, lam=0.5):
             C[:, t] = e; d2 = d2 - e * e
     return S
 
+def tally(R, key, sim, S, labs, m0, l0):
+    """Add one query's selection S (positions in the pool; sim and labs per
+    pool point) to R[key]: similarity, labels, and TOPK's for the ratios."""
+    r = R.setdefault(key, [[], [], [], []])
+    r[0].append(sim[S].mean()); r[1].append(len({labs[i] for i in S}))
+    r[2].append(m0); r[3].append(l0)
+
+def report(R, name, width=14):
+    """One line per key: similarity and labels relative to TOPK."""
+    for key, (a, b, c, d) in R.items():
+        print('%s %-*s sim %.2f %% labels x%.3f' %
+              (name, width, key, 100 * np.mean(a) / np.mean(c), np.mean(b) / np.mean(d)), flush=True)
+
 def main(name, P):
     D = load(name); X = D['X']; lab = D['lab']; R = {}
     for qi in range(min(150, len(D['Q']))):
