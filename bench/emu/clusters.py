@@ -7,8 +7,8 @@ k 10, floor 0.975; labels and similarity relative to TOPK.
     PRECIS_DATA_DIR=data python3 bench/emu/clusters.py manpages [queries]"""
 import sys, numpy as np
 from corp import load
-from floor import select, tally, report
-k = 10; KAPPA = 16; P = 50
+from floor import pool, select, tally, report
+P = 50
 
 def kmeans(X, C, seed, it=12):
     rng = np.random.default_rng(seed); Cn = X[rng.choice(len(X), C, replace=False)].copy()
@@ -20,16 +20,11 @@ def kmeans(X, C, seed, it=12):
             if len(m): v = m.sum(0); Cn[c] = v / (np.linalg.norm(v) + 1e-12)
     return a
 
-D = load(sys.argv[1]); X = D['X']; lab = D['lab']; nq = int(sys.argv[2]) if len(sys.argv) > 2 else 150
+D = load(sys.argv[1]); X = D['X']; nq = int(sys.argv[2]) if len(sys.argv) > 2 else 150
 A = {C: [kmeans(X, C, s) for s in range(3)] for C in (16, 64, 256)}
 R = {}
 for qi in range(min(nq, len(D['Q']))):
-    qv = D['Q'][qi]; s = X @ qv; o = np.argsort(-s)[:P]; m0 = s[o[:k]].mean()
-    l0 = len({lab[i] for i in o[:k]}); V = X[o]; Cos = V @ V.T
-    nb = np.argpartition(-(V @ X.T), KAPPA + 1, axis=1)[:, :KAPPA + 1]
-    M = np.zeros((P, len(X)), np.float32)
-    for a in range(P): M[a, nb[a]] = 1
-    N = (M @ M.T) / (KAPPA + 1)
+    p = pool(D, qi, P); o = p['o']; Cos = p['Cos']; N = p['N']
     cfg = {'engine': 0.5 * Cos + 0.5 * N}
     for C, al in A.items():
         Cl1 = (al[0][o][:, None] == al[0][o][None, :]).astype(float)
@@ -38,5 +33,5 @@ for qi in range(min(nq, len(D['Q']))):
         cfg['C%d x3 +1/3' % C] = (Cos + N + Cl3) / 3
         cfg['C%d x3 +1/2' % C] = 0.25 * Cos + 0.25 * N + 0.5 * Cl3
     for nm, K in cfg.items():
-        tally(R, nm, s[o], select(s[o], K, 0.975, 2, 'ld'), [lab[i] for i in o], m0, l0)
+        tally(R, nm, p['s'], select(p['s'], K, 0.975, 2, 'ld'), p['labs'], p['m0'], p['l0'])
 report(R, D['name'], 14)

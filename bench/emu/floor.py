@@ -7,6 +7,26 @@ import sys, numpy as np
 from corp import load
 k = 10; KAPPA = 16
 
+def pool(D, qi, P):
+    """Query qi's pool, its P nearest points by cosine: their similarities s
+    and positions o, TOPK's mean similarity m0 and label count l0, the
+    pool's cosines Cos, its shared-neighbour overlaps N (each point's KAPPA
+    nearest plus itself) and its labels."""
+    X = D['X']; lab = D['lab']; sim = X @ D['Q'][qi]; o = np.argsort(-sim)[:P]; V = X[o]
+    nb = np.argpartition(-(V @ X.T), KAPPA + 1, axis=1)[:, :KAPPA + 1]
+    M = np.zeros((P, len(X)), np.float32)
+    for a in range(P): M[a, nb[a]] = 1
+    return dict(s=sim[o], o=o, m0=sim[o[:k]].mean(), l0=len({lab[i] for i in o[:k]}), V=V,
+                Cos=V @ V.T, N=(M @ M.T) / (KAPPA + 1), labs=[lab[i] for i in o])
+
+def admissible(sim, order, sel, tot, need, t):
+    """The floor's look-ahead at step t: the unselected points with which the
+    set can still be completed by the best remaining ones and reach `need`."""
+    n = len(sim); rem = k - t - 1; un = order[~sel[order]]; top = sim[un[:rem + 1]]
+    in_top = np.zeros(n, bool); in_top[un[:rem]] = True
+    fill = np.where(in_top, top.sum() - sim, top[:rem].sum())
+    return (tot + sim + fill >= need - 1e-7) & ~sel
+
 def select(sim, K, floor, theta, mode, lam=0.5):
     """Greedy log-det (mode 'ld') or MMR with the floor's look-ahead rule."""
     n = len(sim); order = np.argsort(-sim, kind='stable'); m0 = sim[order[:k]].mean()
@@ -14,10 +34,7 @@ def select(sim, K, floor, theta, mode, lam=0.5):
     S = []; tot = 0.0; sel = np.zeros(n, bool); mx = np.full(n, -1.0)
     q = 30 * np.exp(theta * (sim - sim.max())); d2 = 1 + q * q; C = np.zeros((n, k))
     for t in range(min(k, n)):
-        rem = k - t - 1; un = order[~sel[order]]; top = sim[un[:rem + 1]]
-        in_top = np.zeros(n, bool); in_top[un[:rem]] = True
-        fill = np.where(in_top, top.sum() - sim, top[:rem].sum())
-        ok = (tot + sim + fill >= need - 1e-7) & ~sel
+        ok = admissible(sim, order, sel, tot, need, t)
         g = np.log(np.maximum(d2, 1e-30)) if mode == 'ld' else (
             sim if t == 0 else lam * sim - (1 - lam) * mx)
         j = int(np.argmax(np.where(ok, g, -1e18)))
@@ -41,20 +58,13 @@ def report(R, name, width=14):
               (name, width, key, 100 * np.mean(a) / np.mean(c), np.mean(b) / np.mean(d)), flush=True)
 
 def main(name, P):
-    D = load(name); X = D['X']; lab = D['lab']; R = {}
+    D = load(name); R = {}
     for qi in range(min(150, len(D['Q']))):
-        s = X @ D['Q'][qi]; o = np.argsort(-s)[:P]; m0 = s[o[:k]].mean()
-        l0 = len({lab[i] for i in o[:k]}); V = X[o]; Cos = V @ V.T
-        nb = np.argpartition(-(V @ X.T), KAPPA + 1, axis=1)[:, :KAPPA + 1]  # kNN + itself
-        M = np.zeros((P, len(X)), np.float32)
-        for a in range(P): M[a, nb[a]] = 1
-        N = (M @ M.T) / (KAPPA + 1)
+        p = pool(D, qi, P)
         for w in (0.0, 0.3, 0.5):
             for mode, theta in (('ld', 0.5), ('ld', 1), ('ld', 2), ('ld', 3), ('ld', 5), ('mmr', 0)):
-                S = select(s[o], (1 - w) * Cos + w * N, 0.975, theta, mode)
-                r = R.setdefault((w, mode, theta), [[], [], [], []])
-                r[0].append(s[o][S].mean()); r[1].append(len({lab[o[i]] for i in S}))
-                r[2].append(m0); r[3].append(l0)
+                S = select(p['s'], (1 - w) * p['Cos'] + w * p['N'], 0.975, theta, mode)
+                tally(R, (w, mode, theta), p['s'], S, p['labs'], p['m0'], p['l0'])
     for (w, mode, theta), (a, b, c, d) in sorted(R.items()):
         print('%s shared %.1f %s theta %g: sim %.2f %% labels x%.3f' %
               (name, w, mode, theta, 100 * np.mean(a) / np.mean(c), np.mean(b) / np.mean(d)))

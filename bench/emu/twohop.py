@@ -7,9 +7,9 @@ theta 2, pool 50, k 10, floor 0.975; labels and similarity relative to TOPK.
     PRECIS_DATA_DIR=data python3 bench/emu/twohop.py manpages [queries]"""
 import sys, numpy as np
 from corp import load
-from floor import select, tally, report
-k = 10; KAPPA = 16; P = 50
-D = load(sys.argv[1]); X = D['X']; lab = D['lab']; nq = int(sys.argv[2]) if len(sys.argv) > 2 else 150
+from floor import pool, select, tally, report
+KAPPA = 16; P = 50
+D = load(sys.argv[1]); X = D['X']; nq = int(sys.argv[2]) if len(sys.argv) > 2 else 150
 n = len(X); NB = np.empty((n, KAPPA), np.int64)
 for b in range(0, n, 2048):
     S = X[b:b + 2048] @ X.T
@@ -17,8 +17,7 @@ for b in range(0, n, 2048):
     NB[b:b + 2048] = np.argpartition(-S, KAPPA, axis=1)[:, :KAPPA]
 R = {}
 for qi in range(min(nq, len(D['Q']))):
-    qv = D['Q'][qi]; s = X @ qv; o = np.argsort(-s)[:P]; m0 = s[o[:k]].mean()
-    l0 = len({lab[i] for i in o[:k]}); V = X[o]; Cos = V @ V.T
+    p = pool(D, qi, P); o = p['o']; Cos = p['Cos']
     M1 = np.zeros((P, n)); M2 = np.zeros((P, n))
     for a, i in enumerate(o):
         M1[a, NB[i]] = 1; M1[a, i] = 1
@@ -33,5 +32,5 @@ for qi in range(min(nq, len(D['Q']))):
         cfg['two hops u %.2f' % u] = 0.5 * Cos + 0.5 * N2
         cfg['two hops u %.2f, 1/3 each' % u] = (Cos + N + N2) / 3
     for nm, K in cfg.items():
-        tally(R, nm, s[o], select(s[o], K, 0.975, 2, 'ld'), [lab[i] for i in o], m0, l0)
+        tally(R, nm, p['s'], select(p['s'], K, 0.975, 2, 'ld'), p['labs'], p['m0'], p['l0'])
 report(R, D['name'], 26)
