@@ -22,7 +22,8 @@ import threading
 import time
 import urllib.request
 
-ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), ".."))
+import pysrv
+
 
 
 def main():
@@ -34,8 +35,7 @@ def main():
     ap.add_argument("--rounds", type=int, default=2)
     ap.add_argument("--build", default="build")
     a = ap.parse_args()
-    build = os.path.join(ROOT, a.build)
-    sys.path.insert(0, os.path.join(build, "python"))
+    build = pysrv.use_build(a.build)
     import precis  # noqa: E402 - generated at build time
 
     print("| --group-commit | upserts/s | groups | requests in groups |")

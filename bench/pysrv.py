@@ -1,12 +1,25 @@
-"""bench/pysrv.py: a throw-away precisd for the Python benches
-(python_client.py, rpc_split.py): a temporary data directory, an ephemeral
-port and metrics port, writes not synced; everything removed on exit."""
+"""bench/pysrv.py: what the Python benches (python_client.py, rpc_split.py,
+group_commit.py) share: the build directory with its Python client on the
+import path, and a throw-away precisd (a temporary data directory, an
+ephemeral port and metrics port, writes not synced; everything removed on
+exit)."""
 import contextlib
 import os
 import shutil
 import subprocess
 import tempfile
+import sys
 import time
+
+ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), ".."))
+
+
+def use_build(build):
+    """The absolute path of build directory `build` (relative to the
+    repository), with its Python client put first on the import path."""
+    path = os.path.join(ROOT, build)
+    sys.path.insert(0, os.path.join(path, "python"))
+    return path
 
 
 @contextlib.contextmanager

@@ -25,7 +25,6 @@ import urllib.request
 
 import pysrv
 
-ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), ".."))
 
 
 def q(xs, p):
@@ -42,8 +41,7 @@ def main():
     ap.add_argument("--index", default="Flat")
     ap.add_argument("--build", default="build")
     a = ap.parse_args()
-    build = os.path.join(ROOT, a.build)
-    sys.path.insert(0, os.path.join(build, "python"))
+    build = pysrv.use_build(a.build)
     import numpy as np
     import precis
 

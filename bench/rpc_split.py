@@ -17,13 +17,11 @@ python3-numpy and `scripts/fetch-data.sh glove`.
 import argparse
 import os
 import re
-import sys
 import time
 import urllib.request
 
 import pysrv
 
-ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), ".."))
 
 
 def server_search_seconds(mport):
@@ -43,12 +41,11 @@ def main():
     ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--build", default="build")
     a = ap.parse_args()
-    build = os.path.join(ROOT, a.build)
-    sys.path.insert(0, os.path.join(build, "python"))
+    build = pysrv.use_build(a.build)
     import numpy as np
     import precis
 
-    data = os.path.join(os.environ.get("PRECIS_DATA_DIR", os.path.join(ROOT, "data")), a.set)
+    data = os.path.join(os.environ.get("PRECIS_DATA_DIR", os.path.join(pysrv.ROOT, "data")), a.set)
     base = np.fromfile(os.path.join(data, "base.f32"), dtype=np.float32).reshape(-1, 100)
     queries = np.fromfile(os.path.join(data, "queries.f32"), dtype=np.float32).reshape(-1, 100)
     with pysrv.precisd(build, "precis-rpcsplit-") as (port, mport):
