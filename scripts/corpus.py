@@ -58,6 +58,35 @@ def write_u64(path, ids):
         a.tofile(f)
 
 
+def study_args(ap, name, words=True, source=True):
+    """Adds the arguments the study-corpus prep scripts share to the argparse
+    parser ap: --glove, --out, --name (default `name`), --queries, --seed and,
+    when asked, --source (JSON for info.json) and --words (how much of a text
+    to keep)."""
+    ap.add_argument("--glove", required=True)
+    ap.add_argument("--out", required=True)
+    ap.add_argument("--name", default=name)
+    ap.add_argument("--queries", type=int, default=300)
+    ap.add_argument("--seed", type=int, default=20240601)
+    if source:
+        ap.add_argument("--source", default="{}", help="JSON for info.json's source field")
+    if words:
+        ap.add_argument("--words", type=int, default=120)
+    return ap
+
+
+def embed_and_write(a, entries, tag, source, **how):
+    """Embeds entries with the GloVe vectors of a.glove (embed_entries) and
+    writes the corpus a.out (write_corpus, with a's name, queries and seed);
+    info.json also gets source, the embedder and `how` (text, label,
+    links_from, ...)."""
+    vocab = embed.Vocab(a.glove)
+    entries = embed_entries(entries, vocab, tag)
+    info = {"source": source, "embedder": "scripts/embed.py (GloVe %d-d bag of words)" % vocab.dim}
+    info.update(how)
+    return write_corpus(a.out, a.name, entries, a.queries, a.seed, vocab.dim, info, tag)
+
+
 def embed_entries(entries, vocab, tag):
     """Sets e["vector"] for every entry (embed.embed of e["text"]) and drops the
     entries with no known word. Returns the kept entries."""

@@ -7,13 +7,15 @@
 # recorded below.
 #
 # Targets: fiori glove glove-vectors glove-small wordnet wordnet-small
-#          fiori-study manpages manpages-small wordnet-rel wordnet-rel-small pydoc
+#          fiori-study manpages manpages-small wordnet-rel wordnet-rel-small pydoc debpkg
 #          test (= fiori glove-small wordnet-small manpages-small wordnet-rel-small)
 #          quality (= the corpora of `precis-bench quality`)  all (= everything)
 # See scripts/README-data.md for the files each target writes. The study
 # corpora manpages* and pydoc come from Debian packages (the versions pinned
 # below, unpacked with `dpkg-deb -x` into data/_downloads/deb/; never the
-# files installed on this machine, which Docker images leave out).
+# files installed on this machine, which Docker images leave out); debpkg
+# from two of the archive's index files (pinned below, fetched with apt's
+# own downloader, /usr/lib/apt/apt-helper).
 set -Eeuo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -55,6 +57,8 @@ WNREL_NQ=300
 WNREL_SMALL_N=5000
 WNREL_SMALL_NQ=150
 PYDOC_NQ=300
+DEBPKG_NQ=300
+DEBPKG_HUB=100          # no links into a package more than this many depend on
 
 # ---- pinned Debian 12 packages: name version sha256 (of the .deb) ----
 # A version that left the archive (security update) is replaced by the
@@ -71,6 +75,13 @@ perl-doc 5.36.0-7+deb12u4 f4269cff4576d6f02a6756df842988e58451c7e945b08517dd2355
 tcl8.6-doc 8.6.13+dfsg-2 e6468aa726a0d77f3e61ae4714bcf7c4c4ddd02828388977f765ffdda4935876
 python3.11-doc 3.11.2-6+deb12u9 5b3594189d6ef9a6963ce0347fd307a1cc67620ad697e144db366070e2e146be
 '
+# ---- pinned Debian 12 index files: path under deb.debian.org/debian, sha256
+# (as the bookworm Release file of 2026-07-11 lists them). A point release
+# replaces them: the current file is then used with a warning, and the
+# corpus is rebuilt (the recipe holds the sha256 actually used).
+IDX_PACKAGES='dists/bookworm/main/binary-amd64/Packages.xz 9e0b5aabb2465b3d2e7a7fe27f9913846277833f7a2826e7767acccff5b588c5'
+IDX_TRANSLATION='dists/bookworm/main/i18n/Translation-en.xz a3d4a0bfd8e9242810b0885eda7c1a6e05dac15b333ddbaab03ba56f2dfa4bf0'
+DEBIAN_MIRROR=${DEBIAN_MIRROR:-http://deb.debian.org/debian}
 MAN_PKGS="manpages manpages-dev git-man libssl-doc libcurl4-doc libx11-doc perl-doc tcl8.6-doc"
 MAN_SMALL_PKGS="manpages manpages-dev"
 
@@ -154,6 +165,31 @@ deb_fetch() {
     dpkg-deb -x "$deb" "$DEB_ROOT" || die "dpkg-deb -x $deb failed"
     echo "$got" >"$DEB_ROOT.stamp"
   fi
+}
+
+# idx_fetch "PATH SHA256" NAME: sets IDX_FILE ($DL/idx/NAME) and IDX_ID
+# ("path sha256" of the file used)
+IDX_FILE= IDX_ID=
+idx_fetch() {
+  local path want name=$2
+  read -r path want <<<"$1"
+  IDX_FILE=$DL/idx/$name
+  if [ ! -f "$IDX_FILE" ] || [ "$(cat "$IDX_FILE.want" 2>/dev/null)" != "$path $want" ]; then
+    local helper=/usr/lib/apt/apt-helper
+    [ -x "$helper" ] || die "$helper not found (the debpkg corpus comes from Debian's archive)"
+    mkdir -p "$DL/idx"
+    rm -f "$IDX_FILE.part"
+    log "downloading $path"
+    if ! "$helper" download-file "$DEBIAN_MIRROR/$path" "$IDX_FILE.part" "SHA256:$want" >/dev/null 2>&1; then
+      log "  warning: $path with sha256 $want is not in the archive any more: using the current file"
+      rm -f "$IDX_FILE.part"
+      "$helper" download-file "$DEBIAN_MIRROR/$path" "$IDX_FILE.part" >/dev/null 2>&1 ||
+        { rm -f "$IDX_FILE.part"; die "download of $DEBIAN_MIRROR/$path failed"; }
+    fi
+    mv "$IDX_FILE.part" "$IDX_FILE"
+    echo "$path $want" >"$IDX_FILE.want"
+  fi
+  IDX_ID="$path $(sha "$IDX_FILE")"
 }
 
 build_gt() {
@@ -350,6 +386,16 @@ t_pydoc() {
     "$PY" "$S/prep_pydoc.py" --html "$html" --glove "$DATA/glove" --name pydoc --queries "$PYDOC_NQ" \
     --seed "$SEED" --source "$(deb_source_json "$DEB_ID")"
 }
+t_debpkg() {
+  t_glove_vectors
+  idx_fetch "$IDX_PACKAGES" Packages.xz; local pk=$IDX_FILE pid=$IDX_ID
+  idx_fetch "$IDX_TRANSLATION" Translation-en.xz; local tr=$IDX_FILE tid=$IDX_ID
+  corpus_build debpkg "$(recipe debpkg "$R_GLOVE_VEC" "$DEBPKG_NQ" "$DEBPKG_HUB" "$SEED" "$pid" "$tid" \
+      "${CORPUS_SCRIPTS[@]}" "f:$S/prep_debpkg.py")" \
+    "$PY" "$S/prep_debpkg.py" --packages "$pk" --translation "$tr" --glove "$DATA/glove" --name debpkg \
+    --queries "$DEBPKG_NQ" --hub "$DEBPKG_HUB" --seed "$SEED" \
+    --source "$(printf '%s\n' "$pid" "$tid" | "$PY" -c 'import json,sys; print(json.dumps({"debian_index": [l.split() for l in sys.stdin if l.strip()]}))')"
+}
 t_test() {
   t_fiori; t_glove_small; wordnet wordnet-small "$WN_SMALL_NQ" "$WN_SMALL_N"
   manpages manpages-small "$MAN_SMALL_NQ" $MAN_SMALL_PKGS
@@ -362,6 +408,7 @@ t_quality() {
   wordnet_rel wordnet-rel "$WNREL_N" "$WNREL_NQ"
   wordnet_rel wordnet-rel-small "$WNREL_SMALL_N" "$WNREL_SMALL_NQ"
   t_pydoc
+  t_debpkg
 }
 
 run_target() {
@@ -378,6 +425,7 @@ run_target() {
     wordnet-rel) wordnet_rel wordnet-rel "$WNREL_N" "$WNREL_NQ" ;;
     wordnet-rel-small) wordnet_rel wordnet-rel-small "$WNREL_SMALL_N" "$WNREL_SMALL_NQ" ;;
     pydoc) t_pydoc ;;
+    debpkg) t_debpkg ;;
     test) t_test ;;
     quality) t_quality ;;
     all) t_fiori; t_glove; t_glove_small; wordnet wordnet "$WN_NQ" 0; t_test; t_quality ;;
@@ -386,7 +434,7 @@ run_target() {
 }
 
 TARGETS="fiori glove glove-vectors glove-small wordnet wordnet-small fiori-study manpages manpages-small
-wordnet-rel wordnet-rel-small pydoc test quality all"
+wordnet-rel wordnet-rel-small pydoc debpkg test quality all"
 [ $# -gt 0 ] || die "usage: $0 TARGET... ($TARGETS)"
 command -v "$PY" >/dev/null || die "$PY not found"
 mkdir -p "$DATA"

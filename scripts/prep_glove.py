@@ -18,7 +18,6 @@ Ground truth (gt100.*) is computed by the C helper (scripts/gt.c).
 import json
 import os
 import re
-import struct
 import subprocess
 import sys
 import tarfile

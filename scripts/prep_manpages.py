@@ -21,7 +21,6 @@ import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import corpus  # noqa: E402
-import embed  # noqa: E402
 
 TAG = "prep_manpages"
 PAGE = re.compile(r"^(.+)\.([0-9n][A-Za-z0-9]*)(\.gz)?$")
@@ -125,13 +124,7 @@ def first_words(s, n):
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--root", action="append", required=True, help="PACKAGE=DIR, unpacked .deb")
-    ap.add_argument("--glove", required=True)
-    ap.add_argument("--out", required=True)
-    ap.add_argument("--name", default="manpages")
-    ap.add_argument("--queries", type=int, default=300)
-    ap.add_argument("--seed", type=int, default=20240601)
-    ap.add_argument("--words", type=int, default=120)
-    ap.add_argument("--source", default="{}", help="JSON for info.json's source field")
+    corpus.study_args(ap, "manpages")
     a = ap.parse_args()
 
     files, alias = [], {}  # files: (pkg, path, name, sec); alias: (name, sec) -> (name, sec)
@@ -200,13 +193,11 @@ def main():
             e["links"].append((dst, "see_also", 1.0))
     corpus.log(TAG, "%d pages (%d aliases), %d SEE ALSO references resolved, %d not in the corpus"
                % (len(entries), len(alias), sum(len(e["links"]) for e in entries), unresolved))
-    vocab = embed.Vocab(a.glove)
-    entries = corpus.embed_entries(entries, vocab, TAG)
-    corpus.write_corpus(a.out, a.name, entries, a.queries, a.seed, vocab.dim, {
-        "source": json.loads(a.source), "embedder": "scripts/embed.py (GloVe 100-d bag of words)",
-        "text": "name(section): NAME description. first %d words of DESCRIPTION" % a.words,
-        "label": "manual section from the file name (1, 3, 3ssl, ...)",
-        "links_from": "SEE ALSO name(section) references, through aliases"}, TAG)
+    corpus.embed_and_write(
+        a, entries, TAG, json.loads(a.source),
+        text="name(section): NAME description. first %d words of DESCRIPTION" % a.words,
+        label="manual section from the file name (1, 3, 3ssl, ...)",
+        links_from="SEE ALSO name(section) references, through aliases")
 
 
 if __name__ == "__main__":

@@ -21,12 +21,10 @@ import argparse
 import html.parser
 import json
 import os
-import re
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import corpus  # noqa: E402
-import embed  # noqa: E402
 
 TAG = "prep_pydoc"
 DIRS = ("library", "reference", "tutorial", "howto", "c-api", "extending", "using", "faq", "install",
@@ -165,13 +163,7 @@ def find_body(n):
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--html", required=True)
-    ap.add_argument("--glove", required=True)
-    ap.add_argument("--out", required=True)
-    ap.add_argument("--name", default="pydoc")
-    ap.add_argument("--queries", type=int, default=300)
-    ap.add_argument("--seed", type=int, default=20240601)
-    ap.add_argument("--words", type=int, default=120)
-    ap.add_argument("--source", default="{}")
+    corpus.study_args(ap, "pydoc")
     a = ap.parse_args()
 
     pages = []
@@ -235,12 +227,9 @@ def main():
     corpus.log(TAG, "%d pages, %d entries (%d objects), %d internal references (%d to pages outside "
                "the corpus)" % (len(pages), len(entries), sum(e["meta"]["object"] for e in entries),
                                nref, unresolved))
-    vocab = embed.Vocab(a.glove)
-    entries = corpus.embed_entries(entries, vocab, TAG)
-    corpus.write_corpus(a.out, a.name, entries, a.queries, a.seed, vocab.dim, {
-        "source": json.loads(a.source), "embedder": "scripts/embed.py (GloVe 100-d bag of words)",
-        "text": "heading or signature: first %d words" % a.words, "label": "page (e.g. library/os)",
-        "links_from": "internal cross-references to the entry holding the anchor"}, TAG)
+    corpus.embed_and_write(
+        a, entries, TAG, json.loads(a.source), text="heading or signature: first %d words" % a.words,
+        label="page (e.g. library/os)", links_from="internal cross-references to the entry holding the anchor")
 
 
 if __name__ == "__main__":

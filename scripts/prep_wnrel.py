@@ -32,12 +32,8 @@ RELS = {"#p": ("part_of", False), "%p": ("part_of", True), "#m": ("member_of", F
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--wordnet", default="/usr/share/wordnet")
-    ap.add_argument("--glove", required=True)
-    ap.add_argument("--out", required=True)
-    ap.add_argument("--name", default="wordnet-rel")
     ap.add_argument("--size", type=int, default=20000)
-    ap.add_argument("--queries", type=int, default=300)
-    ap.add_argument("--seed", type=int, default=20240601)
+    corpus.study_args(ap, "wordnet-rel", words=False, source=False)
     a = ap.parse_args()
 
     syn = prep_wordnet.parse(a.wordnet)
@@ -79,13 +75,10 @@ def main():
             if rev and o in cset and (o, i, kind) not in have:
                 byid[o]["links"].append((i, kind, 1.0))
                 have.add((o, i, kind))
-    vocab = embed.Vocab(a.glove)
-    entries = corpus.embed_entries(entries, vocab, TAG)
-    corpus.write_corpus(a.out, a.name, entries, a.queries, a.seed, vocab.dim, {
-        "source": "wordnet-base (Debian), WordNet 3.0 data.{noun,verb,adj,adv}",
-        "embedder": "scripts/embed.py (GloVe 100-d bag of words)",
-        "text": "lemmas joined by ', ', ': ', gloss", "label": "lexicographer file (lexname)",
-        "links_from": "holonym/meronym, similar-to, also-see, derivation pointers", "size": a.size}, TAG)
+    corpus.embed_and_write(
+        a, entries, TAG, "wordnet-base (Debian), WordNet 3.0 data.{noun,verb,adj,adv}",
+        text="lemmas joined by ', ', ': ', gloss", label="lexicographer file (lexname)",
+        links_from="holonym/meronym, similar-to, also-see, derivation pointers", size=a.size)
 
 
 if __name__ == "__main__":

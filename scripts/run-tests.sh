@@ -51,8 +51,8 @@ for t in "$O"/tests/unit/test_* "$O"/tests/integration/test_*; do
   rm -f "$log"
 done
 
-# Python client tests (client/python/tests, pytest against a real precisd):
-# counted as the pseudo-binary test_python; skipped under valgrind and when
+# Python tests (client/python/tests, pytest against a real precisd, and
+# scripts/tests, the corpus preparation): counted as the pseudo-binary test_python; skipped under valgrind and when
 # the package was not built (no protoc) or python3-pytest is missing.
 if [ -d client/python/tests ] && [ "${PRECIS_VALGRIND:-0}" = 0 ] &&
    { [ -z "${PRECIS_TEST_FILTER:-}" ] || [[ test_python == ${PRECIS_TEST_FILTER} ]]; }; then
@@ -61,7 +61,7 @@ if [ -d client/python/tests ] && [ "${PRECIS_VALGRIND:-0}" = 0 ] &&
     bins=$((bins + 1))
     echo "== test_python"
     log=$(mktemp)
-    PRECIS_BUILD_DIR=$O "$py" -m pytest -q -p no:cacheprovider client/python/tests 2>&1 | tee "$log"
+    PRECIS_BUILD_DIR=$O "$py" -m pytest -q -p no:cacheprovider client/python/tests scripts/tests 2>&1 | tee "$log"
     rc=${PIPESTATUS[0]}
     line=$(grep -E '[0-9]+ (passed|failed|errors?)( |,|$)' "$log" | tail -n1)
     p=$(sed -nE 's/(^|.*[^0-9])([0-9]+) passed.*/\2/p' <<<"$line")
