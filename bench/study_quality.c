@@ -378,7 +378,7 @@ static void qs_usage(FILE *f) {
           "                            [--server HOST:PORT] [--queries N] [--graphs LIST]\n"
           "                            [--sweep \"NAME knob=v ... knob=v1,v2,...\"] [--boot N]\n"
           "                            [--baseline-pool N] [--out DIR]\n"
-          "  --corpora   default fiori-study,wordnet-small,manpages,wordnet-rel,pydoc\n"
+          "  --corpora   default fiori-study,wordnet-small,manpages,wordnet-rel,pydoc,debpkg\n"
           "              (data: make data-quality; small variants manpages-small,\n"
           "              wordnet-rel-small)\n"
           "  --transport engine (in-process, default), server (through precisd: spawned\n"
@@ -409,7 +409,7 @@ int bench_quality(int argc, char **argv) {
               qs_default_families[i].spec);
       return 2;
     }
-  const char *corpora = "fiori-study,wordnet-small,manpages,wordnet-rel,pydoc",
+  const char *corpora = "fiori-study,wordnet-small,manpages,wordnet-rel,pydoc,debpkg",
              *transport = "engine", *server = NULL;
   for (int i = 1; i < argc; i++) {
     const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;

@@ -4,11 +4,13 @@ rule: r + gw * summed paths), 'max' (the best path, blended: the rule before
 issue 10), 'sumlog', 'sumcap', 'noisyor', 'corr' (the best single path at
 weight dp, the rest in full) (variants that were measured). dn: path scores
 divided by the degree of the source ('src'), the target ('dst') or both,
-to the power dp (measured, not used by the engine)."""
+to the power dp (measured, not used by the engine). tie: how the fanout
+breaks ties between edges of equal weight, 'id' (the engine's) or 'sim'
+(the target's similarity to the query; measured, not used)."""
 import sys, numpy as np
 from corp import load
 from emu import mmr, compress, logdet_greedy, topk
-def retr(D,qi,k=10,nseeds=None,pool=300,E=None,decay=0.9,gw=0.5,fanout=16,hops=0,agg='max',dn=None,dp=0.5):
+def retr(D,qi,k=10,nseeds=None,pool=300,E=None,decay=0.9,gw=0.5,fanout=16,hops=0,agg='max',dn=None,dp=0.5,tie='id'):
     X=D['X']; q=D['Q'][qi]; s=X@q
     ns=nseeds or max(3*k,30); ns=min(ns,pool)
     if hops>0: ns=min(ns,pool-pool//2)
@@ -22,7 +24,7 @@ def retr(D,qi,k=10,nseeds=None,pool=300,E=None,decay=0.9,gw=0.5,fanout=16,hops=0
     for h in range(1,hops+1):
         room=seeds_in+(pool-seeds_in)*h//hops; added=[]
         for u in frontier:
-            for v,w in sorted(D['adj'][u],key=lambda t:(-t[1],t[0]))[:fanout]:
+            for v,w in sorted(D['adj'][u],key=(lambda t:(-t[1],t[0])) if tie=='id' else (lambda t:(-t[1],-s[t[0]])))[:fanout]:
                 gv=g[u]*w*decay
                 if dn=='dst': gv/=max(1,len(D['adj'][v]))**dp
                 elif dn=='src': gv/=max(1,len(D['adj'][u]))**dp
