@@ -62,8 +62,8 @@ static const struct {
     {"DEFAULT", QS_PRECIS, 0},
     {"TOPK mode=1", QS_PRECIS, 0},
     {"MMR mode=2 lambda=0.1,0.3,0.5,0.7,0.9", QS_PRECIS, 2},
-    {"COMPRESS mode=0 diversity=0,0.02,0.05,0.1,0.15,0.2,0.3,0.4,0.5,0.6,0.7,0.8,0.9,1", QS_PRECIS,
-     1},
+    {"COMPRESS mode=0 diversity=0,0.005,0.01,0.02,0.05,0.1,0.15,0.2,0.3,0.4,0.5,0.6,0.7,0.8,0.9,1",
+     QS_PRECIS, 1},
     /* the expert knob on the log-det baseline's grid, without the floor:
      * the same operating points */
     {"COMPRESS-theta mode=0 similarity_floor=0 theta=0,0.5,1,2,4,8,16,32,64,128,256,512,1024",
