@@ -19,23 +19,24 @@
 
 #include "dataset.h"
 
-#define QT_KNOBS(X)   \
-  X(mode)             \
-  X(seeds)            \
-  X(hops)             \
-  X(pool)             \
-  X(fanout)           \
-  X(lambda)           \
-  X(theta)            \
-  X(a)                \
-  X(b)                \
-  X(c)                \
-  X(graph_weight)     \
-  X(decay)            \
-  X(diversity)        \
-  X(expand_from)      \
-  X(similarity_floor) \
-  X(shared_neighbours)
+#define QT_KNOBS(X)    \
+  X(mode)              \
+  X(seeds)             \
+  X(hops)              \
+  X(pool)              \
+  X(fanout)            \
+  X(lambda)            \
+  X(theta)             \
+  X(a)                 \
+  X(b)                 \
+  X(c)                 \
+  X(graph_weight)      \
+  X(decay)             \
+  X(diversity)         \
+  X(expand_from)       \
+  X(similarity_floor)  \
+  X(shared_neighbours) \
+  X(analogy)
 
 enum {
 #define QT_ENUM(n) QK_##n,

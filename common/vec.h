@@ -1,7 +1,8 @@
 /*
  * vec.h: the scalar dot-product and squared-L2 kernels of Precis, summed in
  * double so that exact scores (brute-force search, retrieval's rescoring)
- * do not depend on the order of a float sum. The ANN hot path keeps its
+ * do not depend on the order of a float sum (the _f variants: float, for
+ * comparisons only). The ANN hot path keeps its
  * AVX2/FMA kernels in index/ann/faiss_ext.cpp (float sums, chosen at run time);
  * everything else computes similarities here.
  */
@@ -23,6 +24,36 @@ static inline double vec_l2sq(const float *a, const float *b, size_t n) {
     s += d * d;
   }
   return s;
+}
+
+/* a.b and |a - b|^2 in float, eight partial sums (which the compiler keeps
+ * in vector registers), for comparisons that need no exact score: which of
+ * a few points lies nearest a target (retrieval's analogy). Deterministic:
+ * the order of the sum is fixed. */
+static inline float vec_dot_f(const float *a, const float *b, size_t n) {
+  float s[8] = {0};
+  size_t i = 0;
+  for (; i + 8 <= n; i += 8)
+    for (size_t j = 0; j < 8; j++) s[j] += a[i + j] * b[i + j];
+  float r = ((s[0] + s[1]) + (s[2] + s[3])) + ((s[4] + s[5]) + (s[6] + s[7]));
+  for (; i < n; i++) r += a[i] * b[i];
+  return r;
+}
+
+static inline float vec_l2sq_f(const float *a, const float *b, size_t n) {
+  float s[8] = {0};
+  size_t i = 0;
+  for (; i + 8 <= n; i += 8)
+    for (size_t j = 0; j < 8; j++) {
+      float d = a[i + j] - b[i + j];
+      s[j] += d * d;
+    }
+  float r = ((s[0] + s[1]) + (s[2] + s[3])) + ((s[4] + s[5]) + (s[6] + s[7]));
+  for (; i < n; i++) {
+    float d = a[i] - b[i];
+    r += d * d;
+  }
+  return r;
 }
 
 /* One pass for retrieval's rescoring: a.b, a.a and |a - b|^2 together (about

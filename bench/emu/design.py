@@ -6,11 +6,17 @@ weight dp, the rest in full) (variants that were measured). dn: path scores
 divided by the degree of the source ('src'), the target ('dst') or both,
 to the power dp (measured, not used by the engine). tie: how the fanout
 breaks ties between edges of equal weight, 'id' (the engine's) or 'sim'
-(the target's similarity to the query; measured, not used)."""
-import sys, numpy as np
-from corp import load
-from emu import mmr, compress, logdet_greedy, topk
-def retr(D,qi,k=10,nseeds=None,pool=300,E=None,decay=0.9,gw=0.5,fanout=16,hops=0,agg='max',dn=None,dp=0.5,tie='id'):
+(the target's similarity to the query; measured, not used). ana: the
+hops (1..ana) at which an edge u -> v credits v's analogue (analogue())
+instead of v."""
+import numpy as np
+def analogue(D,q,u,v,kappa=16):
+    """The point among v and its kappa nearest (the kNN graph) nearest to
+    q + v - u: the link u -> v carried over to the query."""
+    X=D['X']; nb=D.setdefault('_knn',{})
+    if v not in nb: sv=X@X[v]; nb[v]=np.argpartition(-sv,kappa+1)[:kappa+1]
+    c=nb[v]; return int(c[np.argmax(X[c]@(q+X[v]-X[u]))])
+def retr(D,qi,k=10,nseeds=None,pool=300,E=None,decay=0.9,gw=0.5,fanout=16,hops=0,agg='max',dn=None,dp=0.5,tie='id',ana=0):
     X=D['X']; q=D['Q'][qi]; s=X@q
     ns=nseeds or max(3*k,30); ns=min(ns,pool)
     if hops>0: ns=min(ns,pool-pool//2)
@@ -25,6 +31,7 @@ def retr(D,qi,k=10,nseeds=None,pool=300,E=None,decay=0.9,gw=0.5,fanout=16,hops=0
         room=seeds_in+(pool-seeds_in)*h//hops; added=[]
         for u in frontier:
             for v,w in sorted(D['adj'][u],key=(lambda t:(-t[1],t[0])) if tie=='id' else (lambda t:(-t[1],-s[t[0]])))[:fanout]:
+                if ana and h<=ana: v=analogue(D,q,u,v)
                 gv=g[u]*w*decay
                 if dn=='dst': gv/=max(1,len(D['adj'][v]))**dp
                 elif dn=='src': gv/=max(1,len(D['adj'][u]))**dp

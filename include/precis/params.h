@@ -83,6 +83,9 @@
     "expand over kNN-graph edges (outwards)")                                 \
   X(follow_links, BOOL, 1, 0, 1, 13, "no-links",                              \
     "expand over knowledge links (both directions)")                          \
+  X(analogy, BOOL, 1, 0, 1, 35, "no-analogy",                               \
+    "hop 1 credits a link u -> v to the point among v and its kNN "           \
+    "neighbours nearest to query + v - u (RETRIEVAL.md, Analogy)")            \
   X(graph_weight, F32, PRECIS_DEFAULT_GRAPH_WEIGHT, 0,                        \
     PRECIS_MAX_GRAPH_WEIGHT, 15, "graph-weight",                              \
     "weight of the graph evidence (the sum of the path scores into a "        \

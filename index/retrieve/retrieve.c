@@ -147,6 +147,7 @@ static bool kind_allowed(const engine_retrieve_params *p, const char *kind) {
 typedef struct {
   uint64_t other;
   float w;
+  bool link; /* a knowledge link (not a kNN edge) */
 } nbr_t;
 
 static int cmp_nbr(const void *a, const void *b) {
@@ -166,8 +167,8 @@ static uint8_t *kind_mask(const coll *c, const engine_retrieve_params *p) {
 }
 
 /* Keep buf[0..*n) the best `cap` offers so far, in cmp_nbr order. */
-static void nbr_offer(nbr_t *buf, size_t *n, size_t cap, uint64_t other, float w) {
-  nbr_t x = {other, w};
+static void nbr_offer(nbr_t *buf, size_t *n, size_t cap, uint64_t other, float w, bool link) {
+  nbr_t x = {other, w, link};
   if (*n == cap) {
     if (cmp_nbr(&x, &buf[cap - 1]) >= 0) return;
     (*n)--;
@@ -186,11 +187,62 @@ static void neighbours(const coll *c, const uint8_t *allow, uint64_t u, nbr_t *b
   const gmem_edge *e = gmem_out(c->gm, u, &ne);
   *n = 0;
   for (size_t i = 0; i < ne; i++)
-    if (allow[e[i].kind]) nbr_offer(buf, n, fanout, gmem_node_id(c->gm, e[i].node), e[i].w);
+    if (allow[e[i].kind])
+      nbr_offer(buf, n, fanout, gmem_node_id(c->gm, e[i].node), e[i].w, e[i].kind != 0);
   e = gmem_in(c->gm, u, &ne);
   for (size_t i = 0; i < ne; i++)
     if (e[i].kind && allow[e[i].kind])
-      nbr_offer(buf, n, fanout, gmem_node_id(c->gm, e[i].node), e[i].w);
+      nbr_offer(buf, n, fanout, gmem_node_id(c->gm, e[i].node), e[i].w, true);
+}
+
+/* Point id's vector in memory (base: ann_vectors), or NULL. */
+static const float *vec_at(const coll *c, const float *base, uint64_t id) {
+  uint64_t s;
+  return idmap_get(&c->live, id, &s) && s < c->nslots ? base + s * c->cfg.dim : NULL;
+}
+
+/* The analogy of a knowledge link (docs/RETRIEVAL.md, "Analogy"): the link
+ * u -> v carried over to the query is the point among v and v's kNN
+ * neighbours nearest to t = qa + v - u by the collection's metric (cosine
+ * and inner product: the largest x.t; L2: the smallest |x - t|^2), v itself
+ * on a tie. Candidates other than v are live, not u, and pass the filter
+ * (fx, when filtered). qa: the query (unit length for cosine); t: dim floats
+ * of scratch. Returns the point (v when a vector is missing); a filter
+ * failure is left in fx->rc. */
+static uint64_t analogue(const coll *c, const float *base, const float *qa, uint64_t u, uint64_t v,
+                         float *t, coll_fctx *fx, bool filtered) {
+  size_t dim = c->cfg.dim;
+  const float *vu = vec_at(c, base, u), *vv = vec_at(c, base, v);
+  if (!vu || !vv) return v;
+  /* the candidates' vectors first, fetched ahead (they are scattered) */
+  const float *cv[PRECIS_MAX_KNN_K];
+  uint64_t cid[PRECIS_MAX_KNN_K];
+  size_t nc = 0, ne;
+  const gmem_edge *e = gmem_out(c->gm, v, &ne);
+  for (size_t i = 0; i < ne && nc < PRECIS_MAX_KNN_K; i++) {
+    if (e[i].kind != 0) continue; /* kNN neighbours only */
+    uint64_t x = gmem_node_id(c->gm, e[i].node);
+    const float *vx = x == u ? NULL : vec_at(c, base, x);
+    if (!vx) continue;
+    __builtin_prefetch(vx);
+    cid[nc] = x;
+    cv[nc++] = vx;
+  }
+  for (size_t d = 0; d < dim; d++) t[d] = qa[d] + vv[d] - vu[d];
+  bool l2 = c->cfg.metric == ENGINE_METRIC_L2;
+  float best = l2 ? -vec_l2sq_f(vv, t, dim) : vec_dot_f(vv, t, dim);
+  uint64_t at = v;
+  for (size_t i = 0; i < nc; i++) {
+    float sc = l2 ? -vec_l2sq_f(cv[i], t, dim) : vec_dot_f(cv[i], t, dim);
+    if (sc <= best) continue;
+    if (filtered && !coll__fctx_pass(fx, cid[i])) {
+      if (fx->rc) return v;
+      continue;
+    }
+    best = sc;
+    at = cid[i];
+  }
+  return at;
 }
 
 /* The neighbourhood of each of the n pool points (select_pool.set_ids):
@@ -276,6 +328,7 @@ int retrieve__run(coll *c, const engine_retrieve_params *p, engine_retrieve_resu
                      sizeof *nb);
   uint8_t *allow = NULL;
   float *vecs = NULL, *rel = NULL, *sim = NULL, *nsim = NULL, *qual = NULL, *own = NULL;
+  float *qa = NULL; /* the query for the analogy, and its scratch (2 x dim) */
   uint32_t *tokens = NULL, *off = NULL, *nidx = NULL, *order = NULL, *set_off = NULL;
   uint64_t *set_ids = NULL;
   engine_retrieve_result *R = NULL;
@@ -327,7 +380,19 @@ int retrieve__run(coll *c, const engine_retrieve_params *p, engine_retrieve_resu
       goto out;
     }
   /* 2. expansion, hop by hop: hop 1 from the nexp best seeds, later hops
-   * from what the previous hop added, strongest graph score first */
+   * from what the previous hop added, strongest graph score first. Hop 1
+   * credits each knowledge link to its analogue (analogue()) when the
+   * vectors are in memory. */
+  const float *base = p->hops > 0 && p->analogy && p->follow_links ? ann_vectors(c->ann) : NULL;
+  if (base) {
+    if (!(qa = malloc(2 * dim * sizeof *qa))) {
+      rc = PRECIS_E_NO_MEMORY;
+      goto out;
+    }
+    double qq = c->cfg.metric == ENGINE_METRIC_COSINE ? vec_dot(q, q, dim) : 1.0;
+    float inv = qq > 0 ? (float)(1.0 / sqrt(qq)) : 0.0f;
+    for (size_t d = 0; d < dim; d++) qa[d] = q[d] * inv;
+  }
   size_t nfront = nexp, seeds_in = P.n;
   for (size_t i = 0; i < nfront; i++) order[i] = (uint32_t)i;
   for (uint32_t h = 1; h <= p->hops && nfront > 0; h++) {
@@ -348,7 +413,16 @@ int retrieve__run(coll *c, const engine_retrieve_params *p, engine_retrieve_resu
           continue;
         }
         float path = P.g[u] * nb[j].w * p->decay;
-        if (pool_reach(&P, nb[j].other, P.id[u], h, path, room) < 0) {
+        uint64_t to = nb[j].other;
+        if (base && h == 1 && nb[j].link) {
+          to = analogue(c, base, qa, P.id[u], to, qa + dim, &fx, p->filter != NULL);
+          if (fx.rc) {
+            rc = fx.rc;
+            if (err) *err = fx.err;
+            goto out;
+          }
+        }
+        if (pool_reach(&P, to, P.id[u], h, path, room) < 0) {
           rc = PRECIS_E_NO_MEMORY;
           goto out;
         }
@@ -576,6 +650,7 @@ out_nolock:
   free(sim);
   free(qual);
   free(own);
+  free(qa);
   free(order);
   free(tokens);
   free(off);

@@ -499,6 +499,7 @@ Test(graph, scoring_sums_every_path_into_every_pool_point) {
   p.decay = 0.9f;
   p.follow_knn = 0;
   p.exact_seeds = true;
+  p.analogy = false; /* the links themselves (analogy: its own test below) */
   /* paths: 1->3: 1*0.5*0.9 = 0.45; 1->4: 0.9; 2->4: 0.5*0.9 = 0.45;
    * 2->5: 0.5*0.5*0.9 = 0.225; 3 passes on g = max(0, r(3)) = 0 */
   const double r[5] = {1.0, 0.5, 0.0, -1.5, -1.0};
@@ -540,6 +541,86 @@ Test(graph, scoring_sums_every_path_into_every_pool_point) {
   engine_retrieve_result *res = retrieve("s", q, dim, &p);
   cr_assert_eq(res->pool_size, 5);
   engine_retrieve_result_free(res);
+}
+
+/* The analogy (docs/RETRIEVAL.md, "Analogy"): hop 1 credits the link
+ * u -> v to the point among v and v's kNN neighbours nearest to
+ * q + v - u. Here u = 1 is the only seed, linked to v = 2, whose two kNN
+ * neighbours are 3 (displaced from v the way q is from u: the analogue)
+ * and 4 (displaced the other way). */
+static void analogy_points(float v[4 * 4]) {
+  const float raw[4][4] = {
+      {1, 0.3f, 0, 0}, {0.2f, 0.3f, 1, 0}, {0.24f, 0, 1, 0}, {0.2f, 0.6f, 1, 0.1f}};
+  for (int i = 0; i < 4; i++) {
+    float n = 0;
+    for (int d = 0; d < 4; d++) n += raw[i][d] * raw[i][d];
+    for (int d = 0; d < 4; d++) v[i * 4 + d] = raw[i][d] / sqrtf(n);
+  }
+}
+
+/* The defaults, then one hop over links only from exact seeds, TOPK. */
+static void walk_params(engine_retrieve_params *p, uint32_t k, uint32_t seeds, uint32_t pool) {
+  engine_retrieve_params_default(p);
+  p->k = k;
+  p->seeds = seeds;
+  p->pool = pool;
+  p->hops = 1;
+  p->mode = ENGINE_MODE_TOPK;
+  p->follow_knn = 0;
+  p->exact_seeds = true;
+}
+
+static engine_retrieve_result *analogy_retrieve(const char *coll, bool analogy) {
+  static const float q[4] = {1, 0, 0, 0};
+  engine_retrieve_params p;
+  walk_params(&p, 4, 1, 10);
+  p.analogy = analogy;
+  return retrieve(coll, q, 4, &p);
+}
+
+Test(graph, analogy_credits_the_link_to_its_analogue) {
+  const char *metrics[] = {"a_cos", "a_l2"};
+  for (int m = 0; m < 2; m++) {
+    engine_collection_config c = {0};
+    c.dim = 4;
+    c.knn_k = 2;
+    c.metric = m ? ENGINE_METRIC_L2 : ENGINE_METRIC_COSINE;
+    snprintf(c.index_spec, sizeof c.index_spec, "Flat");
+    precis_error err;
+    cr_assert_eq(engine_collection_create(E, metrics[m], &c, &err), PRECIS_OK, "%s", err.msg);
+    float v[16];
+    analogy_points(v);
+    put(metrics[m], v, 4, 1, 4, 4);
+    uint64_t nb[4];
+    size_t nn = knn_list(metrics[m], 2, nb, 4);
+    cr_assert_eq(nn, 2);
+    cr_assert((nb[0] == 3 && nb[1] == 4) || (nb[0] == 4 && nb[1] == 3), "v's kNN: 3 and 4");
+    cr_assert_eq(tu_link(E, metrics[m], 1, 2, "rel", 1.0f, true, &err), PRECIS_OK);
+
+    engine_retrieve_result *r = analogy_retrieve(metrics[m], true);
+    cr_assert_eq(r->pool_size, 2, "%s: the seed and one point at hop 1", metrics[m]);
+    const engine_retrieved *it = item_of(r, 3);
+    cr_assert(it, "%s: the analogue 3 stands in for 2", metrics[m]);
+    cr_assert_eq(it->hops, 1);
+    cr_assert_eq(it->via, 1);
+    cr_assert_null(item_of(r, 2), "%s: the link end itself is not credited", metrics[m]);
+    engine_retrieve_result_free(r);
+
+    r = analogy_retrieve(metrics[m], false); /* analogy off: the link itself */
+    cr_assert_eq(r->pool_size, 2);
+    cr_assert(item_of(r, 2) && item_of(r, 2)->hops == 1 && item_of(r, 2)->via == 1);
+    cr_assert_null(item_of(r, 3));
+    engine_retrieve_result_free(r);
+
+    /* without the analogue, v itself is nearer than 4 (and u, now one of
+     * v's neighbours, is never its own link's analogue) */
+    uint64_t del = 3;
+    cr_assert_eq(engine_delete(E, metrics[m], &del, 1, NULL, &err), PRECIS_OK);
+    r = analogy_retrieve(metrics[m], true);
+    cr_assert(item_of(r, 2) && item_of(r, 2)->hops == 1, "%s: falls back to v", metrics[m]);
+    cr_assert_null(item_of(r, 4));
+    engine_retrieve_result_free(r);
+  }
 }
 
 Test(graph, expansion_keeps_room_for_every_hop) {
@@ -715,16 +796,9 @@ Test(graph, expansion_follows_the_strongest_links_of_a_hub) {
                  err.msg);
   }
   engine_retrieve_params p;
-  engine_retrieve_params_default(&p);
-  p.seeds = 1;
+  walk_params(&p, 6, 1, 6);
   p.expand_from = 1;
-  p.hops = 1;
   p.fanout = 5;
-  p.pool = 6;
-  p.k = 6;
-  p.mode = ENGINE_MODE_TOPK;
-  p.follow_knn = 0;
-  p.exact_seeds = true;
   engine_retrieve_result *r = retrieve("h", v, dim, &p); /* the hub's own vector */
   cr_assert_eq(r->pool_size, 6);
   size_t reached = 0;

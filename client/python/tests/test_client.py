@@ -378,3 +378,20 @@ def test_garbage_from_the_server_is_a_protocol_error():
         c.close()
         t.join()
         ls.close()
+
+
+def test_retrieve_analogy(client, coll):
+    """Hop 1 credits the link 1 -> 2 to 3, the kNN neighbour of 2 displaced
+    from it the way the query is from 1 (docs/RETRIEVAL.md, "Analogy");
+    analogy=False credits 2 itself."""
+    client.create_collection(coll, dim=4, index_spec="Flat", knn_k=2)
+    raw = [[1, 0.3, 0, 0], [0.2, 0.3, 1, 0], [0.24, 0, 1, 0], [0.2, 0.6, 1, 0.1]]
+    vecs = [[x / math.sqrt(sum(y * y for y in r)) for x in r] for r in raw]
+    client.upsert(coll, [1, 2, 3, 4], vecs)
+    client.graph_rebuild(coll)
+    client.add_links(coll, [(1, 2, "rel", 1.0)])
+    args = dict(k=4, hops=1, seeds=1, mode="topk", follow_knn=False, exact_seeds=True)
+    on = {it.id: it for it in client.retrieve(coll, [1, 0, 0, 0], **args)}
+    assert set(on) == {1, 3} and on[3].hops == 1 and on[3].via == 1
+    off = {it.id: it for it in client.retrieve(coll, [1, 0, 0, 0], analogy=False, **args)}
+    assert set(off) == {1, 2} and off[2].hops == 1 and off[2].via == 1
