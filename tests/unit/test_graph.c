@@ -570,11 +570,13 @@ static void walk_params(engine_retrieve_params *p, uint32_t k, uint32_t seeds, u
   p->exact_seeds = true;
 }
 
-static engine_retrieve_result *analogy_retrieve(const char *coll, bool analogy) {
+static engine_retrieve_result *analogy_retrieve(const char *coll, bool analogy,
+                                                const engine_filter *f) {
   static const float q[4] = {1, 0, 0, 0};
   engine_retrieve_params p;
   walk_params(&p, 4, 1, 10);
   p.analogy = analogy;
+  p.filter = f;
   return retrieve(coll, q, 4, &p);
 }
 
@@ -597,7 +599,7 @@ Test(graph, analogy_credits_the_link_to_its_analogue) {
     cr_assert((nb[0] == 3 && nb[1] == 4) || (nb[0] == 4 && nb[1] == 3), "v's kNN: 3 and 4");
     cr_assert_eq(tu_link(E, metrics[m], 1, 2, "rel", 1.0f, true, &err), PRECIS_OK);
 
-    engine_retrieve_result *r = analogy_retrieve(metrics[m], true);
+    engine_retrieve_result *r = analogy_retrieve(metrics[m], true, NULL);
     cr_assert_eq(r->pool_size, 2, "%s: the seed and one point at hop 1", metrics[m]);
     const engine_retrieved *it = item_of(r, 3);
     cr_assert(it, "%s: the analogue 3 stands in for 2", metrics[m]);
@@ -606,17 +608,30 @@ Test(graph, analogy_credits_the_link_to_its_analogue) {
     cr_assert_null(item_of(r, 2), "%s: the link end itself is not credited", metrics[m]);
     engine_retrieve_result_free(r);
 
-    r = analogy_retrieve(metrics[m], false); /* analogy off: the link itself */
+    r = analogy_retrieve(metrics[m], false, NULL); /* analogy off: the link itself */
     cr_assert_eq(r->pool_size, 2);
     cr_assert(item_of(r, 2) && item_of(r, 2)->hops == 1 && item_of(r, 2)->via == 1);
     cr_assert_null(item_of(r, 3));
     engine_retrieve_result_free(r);
 
+    /* an analogue the filter rejects is no candidate: v itself, nearer than 4 */
+    const uint64_t not3[] = {3};
+    engine_filter_cond cond = {.kind = ENGINE_FILTER_HAS_ID, .ids = not3, .n_ids = 1};
+    engine_filter_group grp = {.must_not = &cond, .n_must_not = 1};
+    engine_filter *f;
+    cr_assert_eq(engine_filter_compile(&grp, 1, &f, &err), PRECIS_OK, "%s", err.msg);
+    r = analogy_retrieve(metrics[m], true, f);
+    cr_assert(item_of(r, 2) && item_of(r, 2)->hops == 1, "%s: filtered: v", metrics[m]);
+    cr_assert_null(item_of(r, 3));
+    cr_assert_null(item_of(r, 4));
+    engine_retrieve_result_free(r);
+    engine_filter_destroy(f);
+
     /* without the analogue, v itself is nearer than 4 (and u, now one of
      * v's neighbours, is never its own link's analogue) */
     uint64_t del = 3;
     cr_assert_eq(engine_delete(E, metrics[m], &del, 1, NULL, &err), PRECIS_OK);
-    r = analogy_retrieve(metrics[m], true);
+    r = analogy_retrieve(metrics[m], true, NULL);
     cr_assert(item_of(r, 2) && item_of(r, 2)->hops == 1, "%s: falls back to v", metrics[m]);
     cr_assert_null(item_of(r, 4));
     engine_retrieve_result_free(r);
