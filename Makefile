@@ -77,10 +77,12 @@ LIB_COMMON := $(O)/libprecis_common.a
 LIB_WIRE := $(O)/libprecis_wire.a
 LIB_ENGINE := $(O)/libprecis_engine.a
 LIB_CLIENT := $(O)/libprecis.a
-# libprecis.so.1.0.0 (soname libprecis.so.1) with the links libprecis.so.1
+# libprecis.so.2.0.0 (soname libprecis.so.2) with the links libprecis.so.2
 # and libprecis.so; only precis_* is exported (client/lib/libprecis.map,
-# checked by scripts/check-abi.sh). Bump SO_MAJOR on an incompatible change.
-SO_MAJOR := 1
+# checked by scripts/check-abi.sh). Bump SO_MAJOR on an incompatible change
+# (2: precis_retrieve_params gained similarity_floor, shared_neighbours and
+# analogy, precis_retrieved_item link_end).
+SO_MAJOR := 2
 SO_VERSION := $(SO_MAJOR).0.0
 SO_REAL := $(O)/libprecis.so.$(SO_VERSION)
 SO_CLIENT := $(O)/libprecis.so
@@ -157,11 +159,11 @@ test: deps
 	@scripts/check-format.sh
 	@$(MAKE) --no-print-directory data
 	@$(MAKE) --no-print-directory unit
-	@scripts/check-abi.sh $(O)
+	@scripts/check-abi.sh $(O) $(SO_MAJOR)
 	@scripts/check-layers.sh $(O)
 	@scripts/run-tests.sh $(O)
 test-only: unit
-	@scripts/check-abi.sh $(O)
+	@scripts/check-abi.sh $(O) $(SO_MAJOR)
 	@scripts/check-layers.sh $(O)
 	@scripts/run-tests.sh $(O)
 data:

@@ -1,11 +1,13 @@
 #!/usr/bin/env bash
-# check-abi.sh BUILD_DIR: libprecis.so exports only the public API
+# check-abi.sh BUILD_DIR SO_MAJOR: libprecis.so exports only the public API
 # (precis_<lowercase>..., no precis__ internals, frame_*, precis__v1__*
 # protobuf code or common/ helpers), carries the versioned soname
-# libprecis.so.1, and the links libprecis.so -> libprecis.so.1 -> the file
-# exist. Prints the offending symbols and exits 1 otherwise.
+# libprecis.so.SO_MAJOR (the Makefile's), and the links libprecis.so ->
+# libprecis.so.SO_MAJOR -> the file exist. Prints the offending symbols and
+# exits 1 otherwise.
 set -euo pipefail
 O=${1:-build}
+MAJOR=${2:?usage: check-abi.sh BUILD_DIR SO_MAJOR}
 cd "$(dirname "$0")/.."
 so=$O/libprecis.so
 [ -e "$so" ] || { echo "check-abi: $so missing" >&2; exit 1; }
@@ -19,11 +21,11 @@ if [ -n "$leaks" ]; then
   bad=1
 fi
 soname=$(readelf -d "$so" | sed -nE 's/.*\(SONAME\).*\[(.*)\]/\1/p')
-if [ "$soname" != libprecis.so.1 ]; then
-  echo "check-abi: soname is '$soname', want libprecis.so.1" >&2
+if [ "$soname" != "libprecis.so.$MAJOR" ]; then
+  echo "check-abi: soname is '$soname', want libprecis.so.$MAJOR" >&2
   bad=1
 fi
-for l in "$O/libprecis.so" "$O/libprecis.so.1"; do
+for l in "$O/libprecis.so" "$O/libprecis.so.$MAJOR"; do
   [ -L "$l" ] || { echo "check-abi: $l is not a symbolic link" >&2; bad=1; }
 done
 if [ -e include/precis/limits.h ] && grep -nE 'INFLIGHT|MAX_CONNECTIONS|SNAPSHOTS_LISTED' include/precis/limits.h >&2; then

@@ -152,6 +152,7 @@ int dsp__retrieve(dctx *x, const Precis__V1__RetrieveRequest *r) {
     o->gain = it->gain;
     o->hops = it->hops;
     o->via = it->via;
+    o->link_end = it->link_end;
     o->represents = it->represents;
     o->represented_ids = it->represented_ids;
     o->n_represented_ids = it->represented_ids ? it->n_represented_ids : 0;

@@ -279,12 +279,13 @@ static json_t *json_result(const precis_retrieve_result *r, const char *mode, co
     for (size_t j = 0; j < it->n_represented_ids; j++)
       json_array_append_new(rep, json_integer((json_int_t)it->represented_ids[j]));
     json_array_append_new(
-        items, json_pack("{s:I, s:s, s:o, s:I, s:f, s:f, s:f, s:I, s:I, s:I, s:o}", "id",
+        items, json_pack("{s:I, s:s, s:o, s:I, s:f, s:f, s:f, s:I, s:I, s:I, s:I, s:o}", "id",
                          (json_int_t)it->id, "text", it->text, "metadata",
                          cli_json_meta(it->metadata), "tokens", (json_int_t)it->tokens, "relevance",
                          (double)it->relevance, "similarity", (double)it->similarity, "gain",
                          (double)it->gain, "hops", (json_int_t)it->hops, "via", (json_int_t)it->via,
-                         "represents", (json_int_t)it->represents, "represented_ids", rep));
+                         "link_end", (json_int_t)it->link_end, "represents",
+                         (json_int_t)it->represents, "represented_ids", rep));
   }
   json_t *m =
       json_pack("{s:f, s:f, s:f, s:f, s:I, s:I, s:I, s:I, s:I, s:I}", "objective", r->objective,

@@ -33,6 +33,7 @@ static int copy_item(precis_retrieved_item *d, const Precis__V1__RetrievedItem *
   d->gain = s->gain;
   d->hops = s->hops;
   d->via = s->via;
+  d->link_end = s->link_end;
   d->represents = s->represents;
   d->text = precis__strdup(s->text);
   d->metadata = precis__strdup(s->metadata && *s->metadata ? s->metadata : "{}");

@@ -455,6 +455,8 @@ typedef struct {
   float gain;                /* marginal gain when chosen */
   uint32_t hops;             /* 0 for seeds */
   uint64_t via;              /* point it was reached from (== id for seeds) */
+  uint64_t link_end;         /* end of the link on its strongest path: == id,
+                                or the point it is the analogue of */
   uint32_t represents;       /* pool points it stands for */
   uint64_t *represented_ids; /* capped list */
   uint32_t n_represented_ids;

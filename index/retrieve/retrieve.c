@@ -63,7 +63,7 @@ static uint64_t now_us(void) {
 
 typedef struct {
   size_t n, cap;
-  uint64_t *id, *via;
+  uint64_t *id, *via, *end; /* end: the link end the strongest path credited */
   uint32_t *hops;
   float *g;  /* propagation score: max(0, r) for a seed, the best path
                      for a reached point; what the next hop passes on */
@@ -77,6 +77,7 @@ static int pool_seed(pool_t *P, uint64_t id, float g) {
   if (P->n == P->cap) return 1;
   P->id[P->n] = id;
   P->via[P->n] = id;
+  P->end[P->n] = id;
   P->hops[P->n] = 0;
   P->g[P->n] = g;
   P->ev[P->n] = 0;
@@ -85,11 +86,12 @@ static int pool_seed(pool_t *P, uint64_t id, float g) {
   return 0;
 }
 
-/* A path of score `path` from `via` reaches `id` at hop `hops`: a point in
- * the pool gains the path as evidence (seeds too) and, when it is stronger,
- * as its propagation score and `via`; a new point enters while `room`
- * allows. -1 out of memory. */
-static int pool_reach(pool_t *P, uint64_t id, uint64_t via, uint32_t hops, float path,
+/* A path of score `path` from `via` over the link that ends at `end`
+ * (`id` itself, or the point `id` is the analogue of) reaches `id` at hop
+ * `hops`: a point in the pool gains the path as evidence (seeds too) and,
+ * when it is stronger, as its propagation score, `via` and `end`; a new
+ * point enters while `room` allows. -1 out of memory. */
+static int pool_reach(pool_t *P, uint64_t id, uint64_t via, uint64_t end, uint32_t hops, float path,
                       size_t room) {
   uint64_t at;
   if (idmap_get(&P->pos, id, &at)) {
@@ -97,12 +99,14 @@ static int pool_reach(pool_t *P, uint64_t id, uint64_t via, uint32_t hops, float
     if (P->hops[at] > 0 && path > P->g[at]) {
       P->g[at] = path;
       P->via[at] = via;
+      P->end[at] = end;
     }
     return 0;
   }
   if (P->n >= room || P->n == P->cap) return 0;
   P->id[P->n] = id;
   P->via[P->n] = via;
+  P->end[P->n] = end;
   P->hops[P->n] = hops;
   P->g[P->n] = path;
   P->ev[P->n] = path;
@@ -336,11 +340,12 @@ int retrieve__run(coll *c, const engine_retrieve_params *p, engine_retrieve_resu
   P.cap = poolcap;
   P.id = malloc(poolcap * sizeof *P.id);
   P.via = malloc(poolcap * sizeof *P.via);
+  P.end = malloc(poolcap * sizeof *P.end);
   P.hops = malloc(poolcap * sizeof *P.hops);
   P.g = malloc(poolcap * sizeof *P.g);
   P.ev = malloc(poolcap * sizeof *P.ev);
   order = malloc(poolcap * sizeof *order);
-  if (!hits || !nb || !P.id || !P.via || !P.hops || !P.g || !P.ev || !order) {
+  if (!hits || !nb || !P.id || !P.via || !P.end || !P.hops || !P.g || !P.ev || !order) {
     free(q);
     q = NULL;
     rc = PRECIS_E_NO_MEMORY;
@@ -422,7 +427,7 @@ int retrieve__run(coll *c, const engine_retrieve_params *p, engine_retrieve_resu
             goto out;
           }
         }
-        if (pool_reach(&P, to, P.id[u], h, path, room) < 0) {
+        if (pool_reach(&P, to, P.id[u], nb[j].other, h, path, room) < 0) {
           rc = PRECIS_E_NO_MEMORY;
           goto out;
         }
@@ -586,6 +591,7 @@ int retrieve__run(coll *c, const engine_retrieve_params *p, engine_retrieve_resu
     it->gain = sr.gain[t];
     it->hops = P.hops[i];
     it->via = P.via[i];
+    it->link_end = P.end[i];
     it->represents = sr.represents[t];
     uint32_t cap = p->max_represented_ids;
     if (cap) {
@@ -639,6 +645,7 @@ out_nolock:
   free(allow);
   free(P.id);
   free(P.via);
+  free(P.end);
   free(P.hops);
   free(P.g);
   free(P.ev);

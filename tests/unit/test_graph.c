@@ -605,12 +605,15 @@ Test(graph, analogy_credits_the_link_to_its_analogue) {
     cr_assert(it, "%s: the analogue 3 stands in for 2", metrics[m]);
     cr_assert_eq(it->hops, 1);
     cr_assert_eq(it->via, 1);
+    cr_assert_eq(it->link_end, 2, "the item says which link end it stands in for");
+    cr_assert_eq(item_of(r, 1)->link_end, 1, "a seed is its own link end");
     cr_assert_null(item_of(r, 2), "%s: the link end itself is not credited", metrics[m]);
     engine_retrieve_result_free(r);
 
     r = analogy_retrieve(metrics[m], false, NULL); /* analogy off: the link itself */
     cr_assert_eq(r->pool_size, 2);
     cr_assert(item_of(r, 2) && item_of(r, 2)->hops == 1 && item_of(r, 2)->via == 1);
+    cr_assert_eq(item_of(r, 2)->link_end, 2, "reached directly: its own link end");
     cr_assert_null(item_of(r, 3));
     engine_retrieve_result_free(r);
 

@@ -42,7 +42,9 @@ class Point:
 class Item:
     """One retrieved item. `represented_ids` are the pool points the item
     stands for (capped by max_represented_ids; `represents` is the full
-    count); `via` is the point it was reached from (== id for seeds)."""
+    count); `via` is the point it was reached from (== id for seeds);
+    `link_end` the end of the link on its strongest path (== id, or the
+    linked point it is the analogue of: docs/RETRIEVAL.md, "Analogy")."""
     id: int
     text: str
     metadata: dict
@@ -53,6 +55,7 @@ class Item:
     hops: int
     via: int
     represents: int
+    link_end: int = 0
     represented_ids: List[int] = field(default_factory=list)
 
 
@@ -79,7 +82,7 @@ def _item(it):
     return Item(id=it.id, text=w.as_text(it.text), metadata=w.meta_dict(it.metadata),
                 tokens=it.tokens, relevance=it.relevance, similarity=it.similarity,
                 gain=it.gain, hops=it.hops, via=it.via, represents=it.represents,
-                represented_ids=list(it.represented_ids))
+                represented_ids=list(it.represented_ids), link_end=it.link_end)
 
 
 def _edges(links, with_weight):

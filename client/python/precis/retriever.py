@@ -36,7 +36,8 @@ class Document:
 
 # The keys PrecisRetriever adds to each document's metadata; they take
 # precedence over keys of the same name in the point's own metadata.
-ITEM_KEYS = ("id", "relevance", "similarity", "hops", "via", "represents", "represented_ids")
+ITEM_KEYS = ("id", "relevance", "similarity", "hops", "via", "link_end", "represents",
+             "represented_ids")
 
 
 class PrecisRetriever:
@@ -71,7 +72,7 @@ class PrecisRetriever:
         for it in res:
             md = dict(it.metadata)
             md.update(id=it.id, relevance=it.relevance, similarity=it.similarity,
-                      hops=it.hops, via=it.via, represents=it.represents,
+                      hops=it.hops, via=it.via, link_end=it.link_end, represents=it.represents,
                       represented_ids=list(it.represented_ids))
             d = self.document_class(page_content=it.text, metadata=md)
             if getattr(d, "id", None) is None:

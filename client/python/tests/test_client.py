@@ -393,5 +393,6 @@ def test_retrieve_analogy(client, coll):
     args = dict(k=4, hops=1, seeds=1, mode="topk", follow_knn=False, exact_seeds=True)
     on = {it.id: it for it in client.retrieve(coll, [1, 0, 0, 0], **args)}
     assert set(on) == {1, 3} and on[3].hops == 1 and on[3].via == 1
+    assert on[3].link_end == 2 and on[1].link_end == 1  # the analogue of 2; a seed
     off = {it.id: it for it in client.retrieve(coll, [1, 0, 0, 0], analogy=False, **args)}
-    assert set(off) == {1, 2} and off[2].hops == 1 and off[2].via == 1
+    assert set(off) == {1, 2} and off[2].hops == 1 and off[2].via == 1 and off[2].link_end == 2
