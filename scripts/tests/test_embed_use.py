@@ -3,7 +3,8 @@ one is a 28 MB download): every text gets its own vector back although
 the script embeds them sorted by length, vectors are unit length and
 rounded to 6 decimals, the files that do not depend on the vectors are
 copied unchanged, queries keep every field but "vector", info.json says
-what was done, and bad invocations fail with a message."""
+what was done, the number of worker threads changes nothing, and bad
+invocations fail with a message."""
 import json
 import math
 import os
@@ -25,6 +26,7 @@ exports.initModel = async (source) => {
   await source();
   return {
     embed: async (texts) => {
+      if (process.env.FAKE_FAIL && texts.includes(process.env.FAKE_FAIL)) throw new Error("cannot embed " + process.env.FAKE_FAIL);
       fs.appendFileSync(process.env.FAKE_LOG, JSON.stringify(texts.map((t) => t.length)) + "\\n");
       return texts.map((t) => [t.length, [...t].reduce((s, c) => s + c.codePointAt(0), 0), 3]);
     },
@@ -75,15 +77,18 @@ def setup(tmp_path):
     return tmp_path, src
 
 
-def run(tmp_path, *args):
+def run(tmp_path, *args, fail=None):
     env = dict(os.environ, FAKE_LOG=str(tmp_path / "batches.log"))
+    if fail:
+        env["FAKE_FAIL"] = fail
     return subprocess.run([NODE, SCRIPT, *args], capture_output=True, text=True, env=env)
 
 
 def test_every_text_gets_its_own_vector(setup):
     tmp_path, src = setup
     out = tmp_path / "out"
-    r = run(tmp_path, "--modules", str(tmp_path / "mods"), "--name", "tiny-use", str(src), "--out", str(out))
+    r = run(tmp_path, "--modules", str(tmp_path / "mods"), "--name", "tiny-use", "--workers", "1", str(src),
+            "--out", str(out))
     assert r.returncode == 0, r.stderr
     rows = f32(out / "vectors.f32", 3)
     assert len(rows) == len(CORPUS_TEXTS)
@@ -97,6 +102,23 @@ def test_every_text_gets_its_own_vector(setup):
     assert max(len(b) for b in batches) <= 64
     flat = [n for b in corpus_batches for n in b]
     assert flat == sorted(len(t) for t in CORPUS_TEXTS)
+
+
+def test_the_workers_do_not_change_the_output(setup):
+    tmp_path, src = setup
+    outs = []
+    for n in ("1", "3"):
+        out = tmp_path / ("out" + n)
+        r = run(tmp_path, "--modules", str(tmp_path / "mods"), "--name", "tiny-use", "--workers", n, str(src),
+                "--out", str(out))
+        assert r.returncode == 0, r.stderr
+        assert "%s workers" % n in r.stderr
+        outs.append(out)
+    for f in ("vectors.f32", "queries.f32", "queries.jsonl", "info.json"):
+        assert (outs[0] / f).read_bytes() == (outs[1] / f).read_bytes(), f
+    # the same batches, whoever embedded them
+    batches = sorted(ln for ln in open(tmp_path / "batches.log"))
+    assert batches[0::2] == batches[1::2]
 
 
 def test_the_rest_is_kept(setup):
@@ -125,9 +147,21 @@ def test_bad_invocations_fail(setup):
     assert r.returncode == 2 and "usage" in r.stderr
     r = run(tmp_path, "--modules", mods, "--name", "x", str(src), str(src), "--out", str(tmp_path / "o2"))
     assert r.returncode == 2 and "usage" in r.stderr
+    for bad in ("0", "-1", "two", "1.5"):
+        r = run(tmp_path, "--modules", mods, "--name", "x", "--workers", bad, str(src), "--out", str(tmp_path / "o4"))
+        assert r.returncode == 2 and "usage" in r.stderr, bad
     info = json.loads((src / "info.json").read_text())
     info["n"] += 1
     (src / "info.json").write_text(json.dumps(info))
     r = run(tmp_path, "--modules", mods, "--name", "x", str(src), "--out", str(tmp_path / "o3"))
     assert r.returncode != 0 and "disagrees" in r.stderr
     assert not (tmp_path / "o3" / "info.json").exists()
+
+
+def test_an_encoder_error_fails_the_run(setup):
+    tmp_path, src = setup
+    out = tmp_path / "out"
+    r = run(tmp_path, "--modules", str(tmp_path / "mods"), "--name", "x", "--workers", "2", str(src), "--out", str(out),
+            fail="mid length")
+    assert r.returncode != 0 and "cannot embed mid length" in r.stderr
+    assert not (out / "info.json").exists()
