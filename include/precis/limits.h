@@ -44,7 +44,7 @@
  * with hops > 0 at most half the pool, so that expansion has room. The
  * graph is walked from the expand_from most similar seeds (default k). */
 #define PRECIS_DEFAULT_K           10
-#define PRECIS_DEFAULT_SEEDS_PER_K 5
+#define PRECIS_DEFAULT_SEEDS_PER_K 10
 #define PRECIS_DEFAULT_SEEDS_MIN   50
 #define PRECIS_DEFAULT_FANOUT      16
 #define PRECIS_DEFAULT_POOL        300

@@ -69,7 +69,7 @@
     "COMPRESS (greedy on a monotone submodular objective: relevance, "        \
     "coverage, log-det diversity), TOPK or MMR")                              \
   X(seeds, U32, 0, 0, PRECIS_MAX_SEEDS, 8, "seeds",                           \
-    "ANN seeds in the pool; 0 = max(5k, 50); with hops > 0 at most half "     \
+    "ANN seeds in the pool; 0 = max(10k, 50); with hops > 0 at most half "    \
     "the pool (the rest is room for the walk)")                               \
   X(expand_from, U32, 0, 0, PRECIS_MAX_SEEDS, 31, "expand-from",              \
     "hop 1 walks from this many of the most similar seeds, which also set "   \
