@@ -8,14 +8,16 @@
 #
 # Targets: fiori glove glove-vectors glove-small wordnet wordnet-small
 #          fiori-study manpages manpages-small wordnet-rel wordnet-rel-small pydoc debpkg
+#          foldoc
 #          test (= fiori glove-small wordnet-small manpages-small wordnet-rel-small)
 #          quality (= the corpora of `precis-bench quality`)  all (= everything)
 #          NAME-use (NAME re-embedded with a real sentence encoder, the
 #          Universal Sentence Encoder from npm, run by node; for NAME of
-#          fiori-study wordnet-small manpages wordnet-rel pydoc debpkg)
-#          use (= wordnet-small-use manpages-use wordnet-rel-use pydoc-use)
+#          fiori-study wordnet-small manpages wordnet-rel pydoc debpkg foldoc)
+#          use (= wordnet-small-use manpages-use wordnet-rel-use pydoc-use
+#          foldoc-use)
 # See scripts/README-data.md for the files each target writes. The study
-# corpora manpages* and pydoc come from Debian packages (the versions pinned
+# corpora manpages*, pydoc and foldoc come from Debian packages (the versions pinned
 # below, unpacked with `dpkg-deb -x` into data/_downloads/deb/; never the
 # files installed on this machine, which Docker images leave out); debpkg
 # from two of the archive's index files (pinned below, fetched with apt's
@@ -77,6 +79,7 @@ WNREL_SMALL_NQ=150
 PYDOC_NQ=300
 DEBPKG_NQ=300
 DEBPKG_HUB=100          # no links into a package more than this many depend on
+FOLDOC_NQ=300
 
 # ---- pinned Debian 12 packages: name version sha256 (of the .deb) ----
 # A version that left the archive (security update) is replaced by the
@@ -92,6 +95,7 @@ libx11-doc 2:1.8.4-2+deb12u2 a8a31c9473ce3068721e7a44210446672baaa4b945ed469681c
 perl-doc 5.36.0-7+deb12u4 f4269cff4576d6f02a6756df842988e58451c7e945b08517dd235531b24e48f8
 tcl8.6-doc 8.6.13+dfsg-2 e6468aa726a0d77f3e61ae4714bcf7c4c4ddd02828388977f765ffdda4935876
 python3.11-doc 3.11.2-6+deb12u9 5b3594189d6ef9a6963ce0347fd307a1cc67620ad697e144db366070e2e146be
+dict-foldoc 20230119-1 745cbedb55c2da609cc88ee0284e9d11a67a11ae3709daf7bad0e895ac3294c3
 '
 # ---- pinned Debian 12 index files: path under deb.debian.org/debian, sha256
 # (as the bookworm Release file of 2026-07-11 lists them). A point release
@@ -404,6 +408,15 @@ t_pydoc() {
     "$PY" "$S/prep_pydoc.py" --html "$html" --glove "$DATA/glove" --name pydoc --queries "$PYDOC_NQ" \
     --seed "$SEED" --source "$(deb_source_json "$DEB_ID")"
 }
+t_foldoc() {
+  t_glove_vectors
+  deb_fetch dict-foldoc
+  local dict=$DEB_ROOT/usr/share/dictd
+  [ -f "$dict/foldoc.index" ] || die "dict-foldoc: no foldoc.index in the package"
+  corpus_build foldoc "$(recipe foldoc "$R_GLOVE_VEC" "$FOLDOC_NQ" "$SEED" "$DEB_ID" "${CORPUS_SCRIPTS[@]}" "f:$S/prep_foldoc.py")" \
+    "$PY" "$S/prep_foldoc.py" --dict "$dict" --glove "$DATA/glove" --name foldoc --queries "$FOLDOC_NQ" \
+    --seed "$SEED" --source "$(deb_source_json "$DEB_ID")"
+}
 t_debpkg() {
   t_glove_vectors
   idx_fetch "$IDX_PACKAGES" Packages.xz; local pk=$IDX_FILE pid=$IDX_ID
@@ -459,6 +472,7 @@ t_quality() {
   wordnet_rel wordnet-rel-small "$WNREL_SMALL_N" "$WNREL_SMALL_NQ"
   t_pydoc
   t_debpkg
+  t_foldoc
 }
 
 run_target() {
@@ -476,9 +490,10 @@ run_target() {
     wordnet-rel-small) wordnet_rel wordnet-rel-small "$WNREL_SMALL_N" "$WNREL_SMALL_NQ" ;;
     pydoc) t_pydoc ;;
     debpkg) t_debpkg ;;
-    fiori-study-use | manpages-use | wordnet-small-use | wordnet-rel-use | pydoc-use | debpkg-use)
+    foldoc) t_foldoc ;;
+    fiori-study-use | manpages-use | wordnet-small-use | wordnet-rel-use | pydoc-use | debpkg-use | foldoc-use)
       run_target "${1%-use}"; use_corpus "${1%-use}" ;;
-    use) for c in wordnet-small manpages wordnet-rel pydoc; do run_target "$c-use"; done ;;
+    use) for c in wordnet-small manpages wordnet-rel pydoc foldoc; do run_target "$c-use"; done ;;
     test) t_test ;;
     quality) t_quality ;;
     all) t_fiori; t_glove; t_glove_small; wordnet wordnet "$WN_NQ" 0; t_test; t_quality; run_target use ;;
@@ -487,8 +502,8 @@ run_target() {
 }
 
 TARGETS="fiori glove glove-vectors glove-small wordnet wordnet-small fiori-study manpages manpages-small
-wordnet-rel wordnet-rel-small pydoc debpkg test quality all
-use fiori-study-use wordnet-small-use manpages-use wordnet-rel-use pydoc-use debpkg-use"
+wordnet-rel wordnet-rel-small pydoc debpkg foldoc test quality all
+use fiori-study-use wordnet-small-use manpages-use wordnet-rel-use pydoc-use debpkg-use foldoc-use"
 [ $# -gt 0 ] || die "usage: $0 TARGET... ($TARGETS)"
 command -v "$PY" >/dev/null || die "$PY not found"
 mkdir -p "$DATA"

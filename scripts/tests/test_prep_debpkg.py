@@ -5,11 +5,11 @@ with every link touching them cut from the corpus."""
 import json
 import lzma
 import os
-import struct
 import subprocess
 import sys
 
 import pytest
+import tinyglove
 
 SCRIPT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "prep_debpkg.py")
 WORDS = ["editor", "text", "library", "shared", "game", "music", "player", "data", "files", "tool"]
@@ -37,12 +37,7 @@ def translation(name, short, long_lines, md5=None):
 
 @pytest.fixture
 def built(tmp_path):
-    glove = tmp_path / "glove"
-    glove.mkdir()
-    (glove / "vocab.txt").write_text("".join(w + "\n" for w in WORDS))
-    with open(glove / "vectors.f32", "wb") as f:
-        for i in range(len(WORDS)):
-            f.write(struct.pack("<4f", *[1.0 if j == i % 4 else 0.1 * (i + 1) for j in range(4)]))
+    glove = tinyglove.write(tmp_path / "glove", WORDS)
     pk, tr = [], []
     # hub: depended on by more than --hub 3 packages
     pk.append(stanza("libhub", "libs", "shared library"))
