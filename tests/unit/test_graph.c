@@ -693,6 +693,43 @@ Test(graph, expansion_keeps_room_for_every_hop) {
   engine_retrieve_result_free(r);
 }
 
+/* seeds unset: PRECIS_DEFAULT_SEEDS_PER_K * k, at least
+ * PRECIS_DEFAULT_SEEDS_MIN, at most the pool, and with hops > 0 at most half
+ * of it (docs/RETRIEVAL.md, "How the defaults were chosen") */
+Test(graph, default_seeds_scale_with_k) {
+  const uint32_t dim = 3;
+  mkcoll("s", dim, 4);
+  const size_t n = 400;
+  float *v = calloc(n * dim, sizeof *v);
+  for (size_t i = 0; i < n; i++) unit_at_cos(v + i * dim, 0.99f - 0.002f * (float)i);
+  put("s", v, dim, 1, n, 200);
+  free(v);
+  float q[3] = {1, 0, 0};
+  const struct {
+    uint32_t k, hops, pool, want;
+  } rows[] = {
+      {10, 0, PRECIS_DEFAULT_POOL, 10 * PRECIS_DEFAULT_SEEDS_PER_K},
+      {3, 0, PRECIS_DEFAULT_POOL, PRECIS_DEFAULT_SEEDS_MIN},
+      {20, 0, PRECIS_DEFAULT_POOL, 20 * PRECIS_DEFAULT_SEEDS_PER_K},
+      {20, 1, PRECIS_DEFAULT_POOL, PRECIS_DEFAULT_POOL / 2}, /* half the pool */
+      {10, 0, 60, 60},                                       /* the whole pool */
+  };
+  cr_assert_eq(10 * PRECIS_DEFAULT_SEEDS_PER_K, 100, "100 seeds at k 10");
+  for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++) {
+    engine_retrieve_params p;
+    engine_retrieve_params_default(&p);
+    p.k = rows[i].k;
+    p.hops = rows[i].hops;
+    p.pool = rows[i].pool;
+    p.exact_seeds = true;
+    engine_retrieve_result *r = retrieve("s", q, dim, &p);
+    cr_assert_eq(r->seed_count, rows[i].want, "k %u hops %u pool %u: %u seeds, want %u", rows[i].k,
+                 rows[i].hops, rows[i].pool, r->seed_count, rows[i].want);
+    cr_assert_eq(r->n, rows[i].k);
+    engine_retrieve_result_free(r);
+  }
+}
+
 static int edge_cmp(const void *pa, const void *pb) {
   const engine_edge *a = pa, *b = pb;
   if (a->dst != b->dst) return a->dst < b->dst ? -1 : 1;
