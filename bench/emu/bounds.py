@@ -25,7 +25,7 @@ for P in (30, 100):
         S0.append(m0); S1.append(s[S].mean())
     print('%s oracle pool %d: labels x%.3f at %.2f %% similarity' %
           (D['name'], P, np.mean(L1) / np.mean(L0), 100 * np.mean(S1) / np.mean(S0)))
-top = []; reach = {E: [] for E in (10, 30, 100)}
+top = []; reach = {E: [] for E in (10, 15, 30, 100)}
 for qi in range(nq):
     L = set(D['qlinked'][qi])
     if not L: continue

@@ -318,7 +318,7 @@ int retrieve__run(coll *c, const engine_retrieve_params *p, engine_retrieve_resu
                                     : PRECIS_DEFAULT_SEEDS_MIN);
   if (nseeds > poolcap) nseeds = poolcap;
   if (p->hops > 0 && nseeds > poolcap - poolcap / 2) nseeds = poolcap - poolcap / 2;
-  uint32_t nexp = p->expand_from ? p->expand_from : p->k;
+  uint32_t nexp = p->expand_from ? p->expand_from : PRECIS_DEFAULT_EXPAND_FROM(p->k);
   if (nexp > nseeds) nexp = nseeds;
 
   pool_t P = {0};
