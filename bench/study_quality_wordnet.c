@@ -16,8 +16,8 @@
  * with k = 10 under each graph setting (hops 0; hops 1 and 2 over kNN edges,
  * over is_a links, and over both) and each selection (TOPK; MMR for each
  * lambda; COMPRESS with the default weights for each theta), everything else
- * at the engine defaults (seeds 100, pool 300, fanout 16, graph_weight 0.5,
- * decay 0.9). Metrics, averaged over the queries:
+ * at the engine defaults (include/precis/limits.h; the header of the output
+ * names them). Metrics, averaged over the queries:
  *   sim        mean exact cosine of the selected items to the query;
  *   sim %      sim as a percentage of TOPK at hops 0 (the best possible);
  *   redund.    mean pairwise cosine inside the selected set;
@@ -473,11 +473,14 @@ static void qb_markdown(FILE *f, const qb_ctx *c, const qb_row *rows, size_t nro
   bu_env_md(f);
   fprintf(f,
           "corpus %zu synsets, %zu is_a links, %zu held-out queries, k %d; collection "
-          "defaults (index %s, knn_k %u, ef_search %u); retrieve defaults (seeds 100, "
-          "pool 300, fanout 16, graph_weight 0.5, decay 0.9); BLAS threads %s\n\n",
+          "defaults (index %s, knn_k %u, ef_search %u); retrieve defaults (seeds max(%dk, "
+          "%d), pool %d, fanout %d, graph_weight %g, decay %g after hop 1); BLAS threads "
+          "%s\n\n",
           c->n, c->nlinks, c->nq, QB_K,
           c->st.info.config.index_spec[0] ? c->st.info.config.index_spec : "auto",
-          c->st.info.config.knn_k, c->st.info.config.hnsw_ef_search,
+          c->st.info.config.knn_k, c->st.info.config.hnsw_ef_search, PRECIS_DEFAULT_SEEDS_PER_K,
+          PRECIS_DEFAULT_SEEDS_MIN, PRECIS_DEFAULT_POOL, PRECIS_DEFAULT_FANOUT,
+          (double)PRECIS_DEFAULT_GRAPH_WEIGHT, (double)PRECIS_DEFAULT_DECAY,
           c->blas1 ? "1" : "not limited");
   fprintf(f,
           "setup: upsert %.1f s (%.0f points/s, sync_writes 0), links %.1f s, "

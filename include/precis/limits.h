@@ -51,9 +51,9 @@
 #define PRECIS_DEFAULT_FANOUT         16
 #define PRECIS_DEFAULT_POOL           300
 /* relevance = r + graph_weight * (sum of path scores), see docs/RETRIEVAL.md */
-#define PRECIS_DEFAULT_GRAPH_WEIGHT 3.0f
+#define PRECIS_DEFAULT_GRAPH_WEIGHT 2.7f
 #define PRECIS_MAX_GRAPH_WEIGHT     10.0f
-#define PRECIS_DEFAULT_DECAY        0.9f
+#define PRECIS_DEFAULT_DECAY        0.2f
 #define PRECIS_DEFAULT_LAMBDA       0.5f
 #define PRECIS_DEFAULT_A            0.0f
 #define PRECIS_DEFAULT_B            0.0f

@@ -90,7 +90,8 @@
     PRECIS_MAX_GRAPH_WEIGHT, 15, "graph-weight",                              \
     "weight of the graph evidence (the sum of the path scores into a "        \
     "point) in its relevance (RETRIEVAL.md)")                                 \
-  X(decay, F32P, PRECIS_DEFAULT_DECAY, 0, 1, 16, "decay", "per-hop decay")    \
+  X(decay, F32P, PRECIS_DEFAULT_DECAY, 0, 1, 16, "decay",                     \
+    "factor on every path score walked after hop 1")                         \
   X(lambda, F32, PRECIS_DEFAULT_LAMBDA, 0, 1, 17, "lambda",                   \
     "MMR trade-off, relevance and redundancy in cosine units: 1 = TOPK, "     \
     "0 = most diverse")                                                       \

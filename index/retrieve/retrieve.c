@@ -3,10 +3,11 @@
  * metrics.
  *
  * Scoring rule (docs/RETRIEVAL.md, "Relevance"): let s_1 be the best seed
- * similarity and s_E that of the E-th seed (E = expand_from, default k); a
+ * similarity and s_E that of the E-th seed (E = expand_from, default ceil(1.5k)); a
  * point's own score is r(x) = (sim(x) - s_E) / (s_1 - s_E). Walking an edge
- * of weight w from u carries the path score g(u) * w * decay, where g(u) is
- * max(0, r(u)) for a seed and the best path into u for a reached point.
+ * of weight w from u carries the path score g(u) * w at hop 1 and
+ * g(u) * w * decay at every later hop, where g(u) is max(0, r(u)) for a seed
+ * and the best path into u for a reached point.
  * Every pool point, seed or not, sums the paths that reach it as its graph
  * evidence ev(x), and
  *   rel(x) = r(x) + graph_weight * ev(x)
@@ -417,7 +418,7 @@ int retrieve__run(coll *c, const engine_retrieve_params *p, engine_retrieve_resu
           }
           continue;
         }
-        float path = P.g[u] * nb[j].w * p->decay;
+        float path = P.g[u] * nb[j].w * (h > 1 ? p->decay : 1.0f);
         uint64_t to = nb[j].other;
         if (base && h == 1 && nb[j].link) {
           to = analogue(c, base, qa, P.id[u], to, qa + dim, &fx, p->filter != NULL);

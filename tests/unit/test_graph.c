@@ -456,9 +456,10 @@ Test(graph, theta_auto_follows_the_default_diversity_of_each_hop_count) {
 
 /* ---- graph scoring (docs/RETRIEVAL.md "Relevance"), pinned on a hand-built
  * graph: r(x) = (sim - s_E) / (s_1 - s_E); walking an edge of weight w from u
- * carries g(u) * w * decay (g = max(0, r) for a seed, the best path for a
- * reached point); every pool point, seeds included, sums the paths into it
- * as its evidence ev; rel = r + graph_weight * ev. ---- */
+ * carries g(u) * w at hop 1 and g(u) * w * decay at later hops (g = max(0, r)
+ * for a seed, the best path for a reached point); every pool point, seeds
+ * included, sums the paths into it as its evidence ev;
+ * rel = r + graph_weight * ev. ---- */
 
 static void unit_at_cos(float *v, float c) { /* cosine c to (1, 0, 0) */
   v[0] = c;
@@ -470,6 +471,30 @@ static const engine_retrieved *item_of(const engine_retrieve_result *r, uint64_t
   for (size_t i = 0; i < r->n; i++)
     if (r->items[i].id == id) return &r->items[i];
   return NULL;
+}
+
+/* Each point i + 1 of res has the relevance r[i] + gw * ev[i], min-max
+ * scaled over the pool of n points, and TOPK's order follows it. */
+static void check_relevance(const engine_retrieve_result *res, const double *r, const double *ev,
+                            size_t n, double gw, const char *what) {
+  double want[8], lo = 1e9, hi = -1e9;
+  cr_assert(n <= 8);
+  cr_assert_eq(res->pool_size, n, "%s: pool %u", what, res->pool_size);
+  for (size_t i = 0; i < n; i++) {
+    want[i] = r[i] + gw * ev[i];
+    if (want[i] < lo) lo = want[i];
+    if (want[i] > hi) hi = want[i];
+  }
+  for (uint64_t id = 1; id <= n; id++) {
+    const engine_retrieved *it = item_of(res, id);
+    cr_assert(it, "%s: point %" PRIu64 " missing", what, id);
+    double exp_rel = (want[id - 1] - lo) / (hi - lo);
+    cr_assert(fabs(it->relevance - exp_rel) < 1e-4,
+              "%s, gw %g, point %" PRIu64 ": relevance %g, want %g", what, gw, id,
+              (double)it->relevance, exp_rel);
+  }
+  for (size_t i = 1; i < res->n; i++) /* TOPK order follows relevance */
+    cr_assert(res->items[i - 1].relevance >= res->items[i].relevance);
 }
 
 Test(graph, scoring_sums_every_path_into_every_pool_point) {
@@ -496,35 +521,20 @@ Test(graph, scoring_sums_every_path_into_every_pool_point) {
   p.pool = 10;
   p.hops = 1;
   p.mode = ENGINE_MODE_TOPK;
-  p.decay = 0.9f;
   p.follow_knn = 0;
   p.exact_seeds = true;
   p.analogy = false; /* the links themselves (analogy: its own test below) */
-  /* paths: 1->3: 1*0.5*0.9 = 0.45; 1->4: 0.9; 2->4: 0.5*0.9 = 0.45;
-   * 2->5: 0.5*0.5*0.9 = 0.225; 3 passes on g = max(0, r(3)) = 0 */
+  /* hop 1, no decay: 1->3: 1*0.5 = 0.5; 1->4: 1; 2->4: 0.5*1 = 0.5;
+   * 2->5: 0.5*0.5 = 0.25; 3 passes on g = max(0, r(3)) = 0 */
   const double r[5] = {1.0, 0.5, 0.0, -1.5, -1.0};
-  const double ev[5] = {0.0, 0.0, 0.45, 0.9 + 0.45, 0.225};
+  const double ev[5] = {0.0, 0.0, 0.5, 1.0 + 0.5, 0.25};
   const float gws[] = {1.0f, 2.0f, 0.0f};
+  const float decays[] = {0.9f, 0.2f, 0.5f}; /* decay does not touch hop 1 */
   for (int g = 0; g < 3; g++) {
     p.graph_weight = gws[g];
+    p.decay = decays[g];
     engine_retrieve_result *res = retrieve("s", q, dim, &p);
-    cr_assert_eq(res->pool_size, 5);
-    double want[5], lo = 1e9, hi = -1e9;
-    for (int i = 0; i < 5; i++) {
-      want[i] = r[i] + gws[g] * ev[i];
-      if (want[i] < lo) lo = want[i];
-      if (want[i] > hi) hi = want[i];
-    }
-    for (uint64_t id = 1; id <= 5; id++) {
-      const engine_retrieved *it = item_of(res, id);
-      cr_assert(it, "point %" PRIu64 " missing", id);
-      double exp_rel = (want[id - 1] - lo) / (hi - lo); /* min-max over the pool */
-      cr_assert(fabs(it->relevance - exp_rel) < 1e-4,
-                "gw %g, point %" PRIu64 ": relevance %g, want %g", (double)gws[g], id,
-                (double)it->relevance, exp_rel);
-    }
-    for (size_t i = 1; i < res->n; i++) /* TOPK order follows relevance */
-      cr_assert(res->items[i - 1].relevance >= res->items[i].relevance);
+    check_relevance(res, r, ev, 5, gws[g], "hops 1");
     cr_assert_eq(item_of(res, 4)->hops, 1);
     cr_assert_eq(item_of(res, 4)->via, 1, "via names the strongest path");
     cr_assert_eq(item_of(res, 5)->via, 2);
@@ -534,13 +544,20 @@ Test(graph, scoring_sums_every_path_into_every_pool_point) {
         cr_assert(res->items[i - 1].similarity >= res->items[i].similarity);
     engine_retrieve_result_free(res);
   }
-  /* hops 2: 4 (g 0.9) passes 0.9*1*0.9... only over its own links: 4 links
-   * to 1 and 2 (already in the pool), which gain evidence; nothing new */
+  /* hops 2 walks from what hop 1 added, 4 (g = its best path, 1) and 5
+   * (g 0.25), back over their links to 1 and 2, which were in the pool
+   * already: nothing new, but with decay d, 1 gains 1*1*d and 2 gains
+   * 1*1*d + 0.25*0.5*d */
   p.hops = 2;
   p.graph_weight = 1.0f;
-  engine_retrieve_result *res = retrieve("s", q, dim, &p);
-  cr_assert_eq(res->pool_size, 5);
-  engine_retrieve_result_free(res);
+  const float d2[] = {0.5f, 0.2f};
+  for (int i = 0; i < 2; i++) {
+    p.decay = d2[i];
+    const double ev2[5] = {d2[i], 1.125 * d2[i], 0.5, 1.5, 0.25};
+    engine_retrieve_result *res = retrieve("s", q, dim, &p);
+    check_relevance(res, r, ev2, 5, 1.0, "hops 2");
+    engine_retrieve_result_free(res);
+  }
 }
 
 /* The analogy (docs/RETRIEVAL.md, "Analogy"): hop 1 credits the link
