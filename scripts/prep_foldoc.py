@@ -52,7 +52,10 @@ def read_index(path):
             parts = line.rstrip("\n").split("\t")
             if len(parts) != 3:
                 raise SystemExit("%s:%d: expected 3 tab-separated fields" % (path, n))
-            out.append((parts[0], b64(parts[1]), b64(parts[2])))
+            try:
+                out.append((parts[0], b64(parts[1]), b64(parts[2])))
+            except ValueError as e:
+                raise SystemExit("%s:%d: %s" % (path, n, e))
     return out
 
 

@@ -121,3 +121,19 @@ def test_held_out_queries_cut_their_links(dictdir, glove, tmp_path):
         assert q["linked"] and set(q["linked"]) <= cids
         assert q["linked"] == sorted({x["dst"] for x in q["links"]})
         assert all(x["dir"] in ("in", "out") for x in q["links"])
+
+
+@pytest.mark.parametrize("line, says", [
+    ("pascal\tA\n", "expected 3 tab-separated fields"),
+    ("pascal\tA-\tB\n", "bad base-64 digit"),
+    ("pascal\tA\t////\n", "lies past the dictionary's end"),
+])
+def test_a_damaged_dictionary_is_refused_with_a_message(dictdir, glove, tmp_path, line, says):
+    with open(dictdir / "foldoc.index", "a") as f:
+        f.write(line)
+    out = tmp_path / "bad"
+    p = subprocess.run([sys.executable, SCRIPT, "--dict", str(dictdir), "--glove", str(glove), "--out", str(out),
+                        "--queries", "0"], capture_output=True, text=True)
+    assert p.returncode != 0
+    assert says in p.stderr and "Traceback" not in p.stderr
+    assert not (out / "info.json").exists()
