@@ -373,21 +373,21 @@ static void qs_result_free(qs_result *R) {
 /* ---- driver ---- */
 
 static void qs_usage(FILE *f) {
-  fprintf(
-      f,
-      "usage: precis-bench quality [--corpora LIST] [--transport engine|server|both]\n"
-      "                            [--server HOST:PORT] [--queries N] [--graphs LIST]\n"
-      "                            [--sweep \"NAME knob=v ... knob=v1,v2,...\"] [--boot N]\n"
-      "                            [--baseline-pool N] [--out DIR]\n"
-      "  --corpora   default fiori-study,wordnet-small,manpages,wordnet-rel,pydoc,debpkg,foldoc\n"
-      "              (data: make data-quality; small variants manpages-small,\n"
-      "              wordnet-rel-small; NAME-use, the same through a trained\n"
-      "              encoder: make data-use)\n"
-      "  --transport engine (in-process, default), server (through precisd: spawned\n"
-      "              on a temporary directory, or --server), both\n"
-      "  --queries   held-out queries per corpus (default 200; 0 = all)\n"
-      "  --graphs    of h0,links-1,links-2,all-1,all-2 (default h0,links-1,links-2)\n"
-      "  --sweep     add a family, or replace one of the same name (knobs:");
+  fprintf(f,
+          "usage: precis-bench quality [--corpora LIST] [--transport engine|server|both]\n"
+          "                            [--server HOST:PORT] [--queries N] [--graphs LIST]\n"
+          "                            [--sweep \"NAME knob=v ... knob=v1,v2,...\"] [--boot N]\n"
+          "                            [--baseline-pool N] [--out DIR]\n"
+          "  --corpora   default "
+          "fiori-study,wordnet-small,manpages,wordnet-rel,pydoc,debpkg,foldoc,maxima\n"
+          "              (data: make data-quality; small variants manpages-small,\n"
+          "              wordnet-rel-small; NAME-use, the same through a trained\n"
+          "              encoder: make data-use)\n"
+          "  --transport engine (in-process, default), server (through precisd: spawned\n"
+          "              on a temporary directory, or --server), both\n"
+          "  --queries   held-out queries per corpus (default 200; 0 = all)\n"
+          "  --graphs    of h0,links-1,links-2,all-1,all-2 (default h0,links-1,links-2)\n"
+          "  --sweep     add a family, or replace one of the same name (knobs:");
   for (int k = 0; k < QK_COUNT; k++) fprintf(f, " %s", qt_knob_name(k));
   fprintf(f,
           ")\n"
@@ -411,7 +411,7 @@ int bench_quality(int argc, char **argv) {
               qs_default_families[i].spec);
       return 2;
     }
-  const char *corpora = "fiori-study,wordnet-small,manpages,wordnet-rel,pydoc,debpkg,foldoc",
+  const char *corpora = "fiori-study,wordnet-small,manpages,wordnet-rel,pydoc,debpkg,foldoc,maxima",
              *transport = "engine", *server = NULL;
   for (int i = 1; i < argc; i++) {
     const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;

