@@ -357,9 +357,11 @@ void qs_headline(char *buf, size_t cap, const qs_result *R) {
   else
     n += snprintf(buf + n, cap - (size_t)n, " - |");
   if (d1 && !isnan(t0->m_rec))
-    n += snprintf(buf + n, cap - (size_t)n, " %.3f | %.2fx [%.2f, %.2f] at %.1f %% %s |", t0->m_rec,
-                  d1->recr, d1->ci[2][0], d1->ci[2][1], d1->sim_pct,
-                  d1->recr >= 1.5 && d1->sim_pct >= 90 ? "met" : "NOT met");
+    n += snprintf(buf + n, cap - (size_t)n,
+                  " %.3f | %.2fx [%.2f, %.2f] at %.1f %% %s; reach %.2fx |", t0->m_rec, d1->recr,
+                  d1->ci[2][0], d1->ci[2][1], d1->sim_pct,
+                  d1->recr >= 1.5 && d1->sim_pct >= 90 ? "met" : "NOT met",
+                  t0->m_rec > 0 ? R->reach / t0->m_rec : NAN);
   else
     n += snprintf(buf + n, cap - (size_t)n, " - | - |");
   if (d2 && !isnan(t0->m_rec))

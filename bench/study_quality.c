@@ -264,6 +264,84 @@ static int qs_run_baselines(qt *t, const char *coll, const ds_corpus *c, size_t 
   return rc;
 }
 
+/* ---- what one hop can reach ----
+ * The share of a query's linked entries that the default walk's pool can
+ * hold at all: among the default seeds (the exact top max(10k, 50)) or one
+ * knowledge link, either way, from the expand_from (ceil(1.5k)) best. No
+ * ranking of that pool recalls more at hops 1, so the ratio of this to
+ * TOPK's recall bounds the hops-1 target's ratio (docs/RETRIEVAL.md, "What
+ * the labels allow, and what a walk can reach"; bench/emu/bounds.py is the
+ * same bound with the 30 nearest points for the seeds). Mean over the
+ * queries with links; NAN when none has any or memory runs out. */
+static double qs_reach(const ds_corpus *c) {
+  const size_t S0 = (size_t)QS_K * PRECIS_DEFAULT_SEEDS_PER_K;
+  const size_t S = S0 > PRECIS_DEFAULT_SEEDS_MIN ? S0 : PRECIS_DEFAULT_SEEDS_MIN;
+  const size_t E = PRECIS_DEFAULT_EXPAND_FROM(QS_K);
+  size_t n = c->n, *deg = calloc(n + 1, sizeof *deg), *adj = NULL;
+  long *top = malloc(S * sizeof *top);
+  float *ts = malloc(S * sizeof *ts);
+  unsigned char *in = calloc(n ? n : 1, 1);
+  double sum = 0;
+  size_t nl = 0;
+  if (!deg || !top || !ts || !in) goto done;
+  /* adjacency by row, both directions (compressed rows: deg[r]..deg[r+1]) */
+  for (size_t i = 0; i < c->nlinks; i++) {
+    long a = ds_corpus_row(c, c->links[i].src), b = ds_corpus_row(c, c->links[i].dst);
+    if (a < 0 || b < 0) continue;
+    deg[a + 1]++;
+    deg[b + 1]++;
+  }
+  for (size_t r = 0; r < n; r++) deg[r + 1] += deg[r];
+  if (!(adj = malloc((deg[n] ? deg[n] : 1) * sizeof *adj))) goto done;
+  {
+    size_t *fill = calloc(n ? n : 1, sizeof *fill);
+    if (!fill) goto done;
+    for (size_t i = 0; i < c->nlinks; i++) {
+      long a = ds_corpus_row(c, c->links[i].src), b = ds_corpus_row(c, c->links[i].dst);
+      if (a < 0 || b < 0) continue;
+      adj[deg[a] + fill[a]++] = (size_t)b;
+      adj[deg[b] + fill[b]++] = (size_t)a;
+    }
+    free(fill);
+  }
+  for (size_t qi = 0; qi < c->nq; qi++) {
+    if (!c->nqlinked[qi]) continue;
+    const float *q = c->qvec + qi * c->dim;
+    /* the exact top S, best first (insertion into a sorted array) */
+    size_t m = 0;
+    for (size_t r = 0; r < n; r++) {
+      float v = (float)qs_dot(q, c->vec + r * c->dim, c->dim);
+      if (m == S && v <= ts[S - 1]) continue;
+      size_t j = m < S ? m++ : S - 1;
+      while (j > 0 && ts[j - 1] < v) {
+        ts[j] = ts[j - 1];
+        top[j] = top[j - 1];
+        j--;
+      }
+      ts[j] = v;
+      top[j] = (long)r;
+    }
+    for (size_t j = 0; j < m; j++) in[top[j]] = 1;
+    for (size_t j = 0; j < m && j < E; j++)
+      for (size_t a = deg[top[j]]; a < deg[top[j] + 1]; a++) in[adj[a]] = 1;
+    size_t found = 0;
+    for (size_t h = 0; h < c->nqlinked[qi]; h++) {
+      long r = ds_corpus_row(c, c->qlinked[qi][h]);
+      found += r >= 0 && in[r];
+    }
+    sum += (double)found / (double)c->nqlinked[qi];
+    nl++;
+    memset(in, 0, n);
+  }
+done:
+  free(deg);
+  free(adj);
+  free(top);
+  free(ts);
+  free(in);
+  return nl ? sum / (double)nl : NAN;
+}
+
 /* ---- one corpus ---- */
 
 static int qs_rows_run(qt *t, const char *coll, const ds_corpus *c, const qs_opts *o, qs_result *R,
@@ -278,6 +356,7 @@ static int qs_corpus(qt *t, const char *name, const qs_opts *o, qs_result *R, ds
   R->c = c;
   R->nq = c->nq;
   for (size_t i = 0; i < c->nq; i++) R->nq_linked += c->nqlinked[i] > 0;
+  R->reach = c->nlinks && R->nq_linked ? qs_reach(c) : NAN;
   char coll[PRECIS_MAX_NAME_LEN + 1];
   snprintf(coll, sizeof coll, "quality_%.48s", name);
   for (char *p = coll; *p; p++)
@@ -546,7 +625,8 @@ int bench_quality(int argc, char **argv) {
           "| corpus | COMPRESS hops 0: sim %% / labels x TOPK (>= 97 %%, >= 1.3x) | MMR lambda "
           "0.5: "
           "sim %% / labels x (>= 97 %%, >= 1.1x) | TOPK recall h0 | hops 1 links: recall x TOPK h0 "
-          "(>= 1.5x at >= 90 %%) | hops 2 links: recall x | front: COMPRESS below MMR/log-det |\n"
+          "(>= 1.5x at >= 90 %%; what one hop reaches) | hops 2 links: recall x | front: COMPRESS "
+          "below MMR/log-det |\n"
           "|---|---|---|---:|---|---|---|\n",
           qt_name(t));
       for (int h = 0; h < nhead; h++) fprintf(f, "%s\n", head[h]);

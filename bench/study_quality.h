@@ -58,6 +58,7 @@ typedef struct {
   const char *corpus, *transport;
   const ds_corpus *c;
   size_t nq, nq_linked;
+  double reach; /* hops-1 bound: mean share of linked entries the walk's pool can hold */
   qt_setup st;
   qs_row *rows;
   size_t nrows, ref;
