@@ -36,7 +36,8 @@
   X(expand_from)       \
   X(similarity_floor)  \
   X(shared_neighbours) \
-  X(analogy)
+  X(analogy)           \
+  X(anchors)
 
 enum {
 #define QT_ENUM(n) QK_##n,

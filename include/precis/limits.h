@@ -54,10 +54,17 @@
 #define PRECIS_DEFAULT_GRAPH_WEIGHT 2.7f
 #define PRECIS_MAX_GRAPH_WEIGHT     10.0f
 #define PRECIS_DEFAULT_DECAY        0.2f
-#define PRECIS_DEFAULT_LAMBDA       0.5f
-#define PRECIS_DEFAULT_A            0.0f
-#define PRECIS_DEFAULT_B            0.0f
-#define PRECIS_DEFAULT_C            1.0f
+/* With hops > 0 the `anchors` most similar seeds carry at least the pool's
+ * strongest graph evidence, so they rank above every point the walk
+ * reached: the walk adds to the nearest points instead of displacing them.
+ * Automatic (PRECIS_ANCHORS_AUTO): PRECIS_DEFAULT_ANCHORS(k) = ceil(k/4),
+ * 3 at k 10. */
+#define PRECIS_ANCHORS_AUTO       (-1.0f)
+#define PRECIS_DEFAULT_ANCHORS(k) (((k) + 3u) / 4u)
+#define PRECIS_DEFAULT_LAMBDA     0.5f
+#define PRECIS_DEFAULT_A          0.0f
+#define PRECIS_DEFAULT_B          0.0f
+#define PRECIS_DEFAULT_C          1.0f
 /* COMPRESS's one knob, 0 (= TOPK) .. 1 (most diverse); it sets theta unless
  * theta is given (PRECIS_THETA_AUTO means "from diversity"). Unset, it is
  * PRECIS_DEFAULT_DIVERSITY at hops 0 and PRECIS_DEFAULT_DIVERSITY_EXPANDED

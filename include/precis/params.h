@@ -92,6 +92,10 @@
     "point) in its relevance (RETRIEVAL.md)")                                 \
   X(decay, F32P, PRECIS_DEFAULT_DECAY, 0, 1, 16, "decay",                     \
     "factor on every path score walked after hop 1")                         \
+  X(anchors, F32A, PRECIS_ANCHORS_AUTO, 0, PRECIS_MAX_K, 36, "anchors",      \
+    "with hops: this many of the most similar seeds carry at least the "      \
+    "pool's strongest graph evidence, so the walk adds to them rather than "  \
+    "displace them (whole number); 0 = none; -1 = automatic: ceil(k/4)")     \
   X(lambda, F32, PRECIS_DEFAULT_LAMBDA, 0, 1, 17, "lambda",                   \
     "MMR trade-off, relevance and redundancy in cosine units: 1 = TOPK, "     \
     "0 = most diverse")                                                       \

@@ -6,6 +6,7 @@
  * the code they govern (index/retrieve/select.c, index/retrieve/retrieve.c).
  */
 #include <float.h>
+#include <math.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -39,6 +40,9 @@ static int bad(precis_error *err, int code, const char *name, const char *kind, 
 
 int engine_retrieve_params_check(const engine_retrieve_params *p, precis_error *err) {
   PRECIS_RETRIEVE_PARAM_MAP(RETRIEVE_CHECK)
+  if (p->anchors != PRECIS_ANCHORS_AUTO && p->anchors != floorf(p->anchors))
+    return precis_error_set(err, PRECIS_E_OUT_OF_RANGE, "anchors %g is not a whole number",
+                            (double)p->anchors);
   for (size_t i = 0; i < p->n_link_kinds; i++) {
     int rc = graph_check_kind(p->link_kinds[i], err);
     if (rc) return rc;

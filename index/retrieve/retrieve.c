@@ -13,7 +13,10 @@
  *   rel(x) = r(x) + graph_weight * ev(x)
  * so a point that several strong seeds link to ranks above one that a single
  * seed links to (the sum beat the best single path on every corpus measured,
- * docs/RETRIEVAL.md). With graph_weight 0, or hops 0, relevance orders points
+ * docs/RETRIEVAL.md). With hops > 0 the `anchors` most similar seeds (default
+ * ceil(k/4)) take ev = max(ev, the pool's largest), so they rank above every
+ * point the walk reached: the walk adds to the nearest points and does not
+ * displace them. With graph_weight 0, or hops 0, relevance orders points
  * exactly as similarity does. Selection sees rel twice: min-max scaled to
  * [0, 1] over the pool (TOPK's order, the a and b terms) and as `quality` in
  * cosine units, cos(x) + span * graph_weight * ev(x) with span the cosine
@@ -454,6 +457,15 @@ int retrieve__run(coll *c, const engine_retrieve_params *p, engine_retrieve_resu
     rc = PRECIS_E_NO_MEMORY;
     goto out;
   }
+  /* anchors: the nanch most similar seeds (pool positions 0.. in
+   * similarity order) carry at least the strongest evidence in the pool */
+  size_t nanch = 0;
+  float evmax = 0;
+  if (p->hops > 0) {
+    nanch = p->anchors == PRECIS_ANCHORS_AUTO ? PRECIS_DEFAULT_ANCHORS(p->k) : (size_t)p->anchors;
+    if (nanch > seeds_in) nanch = seeds_in;
+    for (size_t i = 0; i < n; i++) evmax = fmaxf(evmax, P.ev[i]);
+  }
   double qn = vec_dot(q, q, dim);
   float qinv = qn > 0 ? (float)(1.0 / sqrt(qn)) : 0.0f;
   float cmin = INFINITY, cmax = -INFINITY, rmin = INFINITY, rmax = -INFINITY;
@@ -465,7 +477,7 @@ int retrieve__run(coll *c, const engine_retrieve_params *p, engine_retrieve_resu
     sim[i] = c->cfg.metric == ENGINE_METRIC_L2 ? (float)-l2 : (float)dot;
     float r = OWN(sim[i]);
     own[i] = r;
-    rel[i] = r + p->graph_weight * P.ev[i];
+    rel[i] = r + p->graph_weight * (i < nanch ? fmaxf(P.ev[i], evmax) : P.ev[i]);
     if (rel[i] < rmin) rmin = rel[i];
     if (rel[i] > rmax) rmax = rel[i];
     float cosv = 0;

@@ -497,36 +497,53 @@ static void check_relevance(const engine_retrieve_result *res, const double *r, 
     cr_assert(res->items[i - 1].relevance >= res->items[i].relevance);
 }
 
-Test(graph, scoring_sums_every_path_into_every_pool_point) {
+/* The scoring graph: five points on the unit circle around q = (1, 0, 0),
+ * four links; and the walk over it (3 exact seeds setting the scale,
+ * links only, TOPK, no analogy). */
+static void scoring_graph(const char *coll) {
   const uint32_t dim = 3;
-  mkcoll("s", dim, 2);
+  mkcoll(coll, dim, 2);
   float v[5 * 3];
   unit_at_cos(v + 0, 1.0f);  /* 1: the best seed, r = 1 */
   unit_at_cos(v + 3, 0.9f);  /* 2: seed, r = 0.5 */
   unit_at_cos(v + 6, 0.8f);  /* 3: the E-th seed, r = 0; linked from 1 (w 0.5) */
   unit_at_cos(v + 9, 0.5f);  /* 4: no seed, r = -1.5; linked from 1 (w 1) and 2 (w 1) */
   unit_at_cos(v + 12, 0.6f); /* 5: no seed, r = -1; linked from 2 (w 0.5), and 4 at hop 2 */
-  put("s", v, dim, 1, 5, 5);
+  put(coll, v, dim, 1, 5, 5);
   precis_error err;
-  cr_assert_eq(tu_link(E, "s", 1, 3, "rel", 0.5f, true, &err), PRECIS_OK);
-  cr_assert_eq(tu_link(E, "s", 1, 4, "rel", 1.0f, true, &err), PRECIS_OK);
-  cr_assert_eq(tu_link(E, "s", 2, 4, "rel", 1.0f, true, &err), PRECIS_OK);
-  cr_assert_eq(tu_link(E, "s", 2, 5, "rel", 0.5f, true, &err), PRECIS_OK);
-  float q[3] = {1, 0, 0};
+  cr_assert_eq(tu_link(E, coll, 1, 3, "rel", 0.5f, true, &err), PRECIS_OK);
+  cr_assert_eq(tu_link(E, coll, 1, 4, "rel", 1.0f, true, &err), PRECIS_OK);
+  cr_assert_eq(tu_link(E, coll, 2, 4, "rel", 1.0f, true, &err), PRECIS_OK);
+  cr_assert_eq(tu_link(E, coll, 2, 5, "rel", 0.5f, true, &err), PRECIS_OK);
+}
+
+/* q, and r(x) of points 1..5 for it: (sim - 0.8) / (1 - 0.8) */
+static const float scoring_q[3] = {1, 0, 0};
+static const double scoring_r[5] = {1.0, 0.5, 0.0, -1.5, -1.0};
+
+static void scoring_params(engine_retrieve_params *p) {
+  engine_retrieve_params_default(p);
+  p->k = 5;
+  p->seeds = 3;
+  p->expand_from = 3; /* the 3 seeds set the scale: s_1 = 1, s_E = 0.8 */
+  p->pool = 10;
+  p->hops = 1;
+  p->mode = ENGINE_MODE_TOPK;
+  p->follow_knn = 0;
+  p->exact_seeds = true;
+  p->analogy = false; /* the links themselves (analogy: its own test below) */
+}
+
+Test(graph, scoring_sums_every_path_into_every_pool_point) {
+  const uint32_t dim = 3;
+  scoring_graph("s");
+  const float *q = scoring_q;
+  const double *r = scoring_r;
   engine_retrieve_params p;
-  engine_retrieve_params_default(&p);
-  p.k = 5;
-  p.seeds = 3;
-  p.expand_from = 3; /* the 3 seeds set the scale: s_1 = 1, s_E = 0.8 */
-  p.pool = 10;
-  p.hops = 1;
-  p.mode = ENGINE_MODE_TOPK;
-  p.follow_knn = 0;
-  p.exact_seeds = true;
-  p.analogy = false; /* the links themselves (analogy: its own test below) */
+  scoring_params(&p);
+  p.anchors = 0; /* the sum alone (anchors: the next test) */
   /* hop 1, no decay: 1->3: 1*0.5 = 0.5; 1->4: 1; 2->4: 0.5*1 = 0.5;
    * 2->5: 0.5*0.5 = 0.25; 3 passes on g = max(0, r(3)) = 0 */
-  const double r[5] = {1.0, 0.5, 0.0, -1.5, -1.0};
   const double ev[5] = {0.0, 0.0, 0.5, 1.0 + 0.5, 0.25};
   const float gws[] = {1.0f, 2.0f, 0.0f};
   const float decays[] = {0.9f, 0.2f, 0.5f}; /* decay does not touch hop 1 */
@@ -557,6 +574,64 @@ Test(graph, scoring_sums_every_path_into_every_pool_point) {
     engine_retrieve_result *res = retrieve("s", q, dim, &p);
     check_relevance(res, r, ev2, 5, 1.0, "hops 2");
     engine_retrieve_result_free(res);
+  }
+}
+
+/* Anchors: with hops > 0 the `anchors` most similar seeds take
+ * ev = max(ev, the pool's largest), here point 4's 1.5 (hop 1 of the
+ * scoring graph), so the walk adds to them and does not displace them. */
+Test(graph, anchors_keep_the_nearest_seeds_above_what_the_walk_reached) {
+  const uint32_t dim = 3;
+  scoring_graph("a");
+  engine_retrieve_params p;
+  scoring_params(&p);
+  p.graph_weight = 2.0f;
+  const float *q = scoring_q;
+  const double *r = scoring_r;
+  /* none: 4 (-1.5 + 2 * 1.5) outranks the best seed (1 + 0) */
+  p.anchors = 0;
+  const double ev0[5] = {0.0, 0.0, 0.5, 1.5, 0.25};
+  engine_retrieve_result *res = retrieve("a", q, dim, &p);
+  check_relevance(res, r, ev0, 5, 2.0, "anchors 0");
+  cr_assert_eq(res->items[0].id, 4);
+  engine_retrieve_result_free(res);
+  /* one: the best seed carries 1.5 too and leads; the rest keep their order */
+  p.anchors = 1;
+  const double ev1[5] = {1.5, 0.0, 0.5, 1.5, 0.25};
+  res = retrieve("a", q, dim, &p);
+  check_relevance(res, r, ev1, 5, 2.0, "anchors 1");
+  const uint64_t want1[5] = {1, 4, 3, 2, 5};
+  for (size_t i = 0; i < 5; i++) cr_assert_eq(res->items[i].id, want1[i], "anchors 1, item %zu", i);
+  engine_retrieve_result_free(res);
+  /* two, and automatic: ceil(k / 4) = 2 at k 5 */
+  const float twos[] = {2.0f, PRECIS_ANCHORS_AUTO};
+  const double ev2[5] = {1.5, 1.5, 0.5, 1.5, 0.25};
+  const uint64_t want2[5] = {1, 2, 4, 3, 5};
+  for (int t = 0; t < 2; t++) {
+    p.anchors = twos[t];
+    res = retrieve("a", q, dim, &p);
+    check_relevance(res, r, ev2, 5, 2.0, t ? "anchors auto" : "anchors 2");
+    for (size_t i = 0; i < 5; i++) cr_assert_eq(res->items[i].id, want2[i], "item %zu", i);
+    engine_retrieve_result_free(res);
+  }
+  /* more anchors than seeds: every seed, no more */
+  p.anchors = 50;
+  const double ev3[5] = {1.5, 1.5, 1.5, 1.5, 0.25};
+  res = retrieve("a", q, dim, &p);
+  check_relevance(res, r, ev3, 5, 2.0, "anchors 50");
+  engine_retrieve_result_free(res);
+  /* a count, within [0, PRECIS_MAX_K], or -1 */
+  const float bad[] = {-0.5f, 2.5f, PRECIS_MAX_K + 1, NAN, -2.0f};
+  for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+    precis_error err;
+    engine_retrieve_result *out = NULL;
+    p.anchors = bad[i];
+    p.query = q;
+    p.dim = dim;
+    cr_assert_eq(engine_retrieve(E, "a", &p, &out, &err), PRECIS_E_OUT_OF_RANGE, "anchors %g",
+                 (double)bad[i]);
+    cr_assert(strstr(err.msg, "anchors"), "%s", err.msg);
+    cr_assert_null(out);
   }
 }
 

@@ -396,3 +396,22 @@ def test_retrieve_analogy(client, coll):
     assert on[3].link_end == 2 and on[1].link_end == 1  # the analogue of 2; a seed
     off = {it.id: it for it in client.retrieve(coll, [1, 0, 0, 0], analogy=False, **args)}
     assert set(off) == {1, 2} and off[2].hops == 1 and off[2].via == 1 and off[2].link_end == 2
+
+
+def test_retrieve_anchors(client, coll):
+    """With hops the `anchors` most similar seeds rank above what the walk
+    reached (docs/RETRIEVAL.md, "Relevance"): 4 is far from the query but
+    linked from both seeds 1 and 2, so with anchors=0 it leads; by default
+    (ceil(5/4) = 2 anchors at k 5) 1 and 2 lead; a fractional count is
+    OUT_OF_RANGE."""
+    client.create_collection(coll, dim=3, index_spec="Flat", knn_k=2)
+    cos = [1.0, 0.9, 0.8, 0.5, 0.6]
+    client.upsert(coll, [1, 2, 3, 4, 5], [[c, math.sqrt(1 - c * c), 0] for c in cos])
+    client.add_links(coll, [(1, 3, "rel", 0.5), (1, 4, "rel", 1.0), (2, 4, "rel", 1.0), (2, 5, "rel", 0.5)])
+    args = dict(k=5, hops=1, seeds=3, expand_from=3, pool=10, mode="topk", follow_knn=False,
+                exact_seeds=True, analogy=False, graph_weight=2.0)
+    assert [it.id for it in client.retrieve(coll, [1, 0, 0], anchors=0, **args)][0] == 4
+    assert [it.id for it in client.retrieve(coll, [1, 0, 0], **args)] == [1, 2, 4, 3, 5]
+    assert [it.id for it in client.retrieve(coll, [1, 0, 0], anchors=1, **args)] == [1, 4, 3, 2, 5]
+    with pytest.raises(precis.OutOfRange):
+        client.retrieve(coll, [1, 0, 0], anchors=2.5, **args)
