@@ -402,33 +402,22 @@ wordnet_rel() {  # wordnet_rel NAME SIZE NQ
     "$PY" "$S/prep_wnrel.py" --wordnet "$WORDNET_DIR" --glove "$DATA/glove" --name "$name" --size "$size" \
     --queries "$nq" --seed "$SEED"
 }
-t_pydoc() {
+# deb_corpus NAME PACKAGE FOLDER MUST NQ SCRIPT FLAG: the study corpus NAME
+# built by scripts/SCRIPT from FOLDER of the pinned .deb PACKAGE (passed as
+# FLAG FOLDER), which must hold MUST
+deb_corpus() {
+  local name=$1 pkg=$2 sub=$3 must=$4 nq=$5 script=$6 flag=$7
   t_glove_vectors
-  deb_fetch python3.11-doc
-  local html=$DEB_ROOT/usr/share/doc/python3.11/html
-  [ -d "$html/library" ] || die "python3.11-doc: no html/library in the package"
-  corpus_build pydoc "$(recipe pydoc "$R_GLOVE_VEC" "$PYDOC_NQ" "$SEED" "$DEB_ID" "${CORPUS_SCRIPTS[@]}" "f:$S/prep_pydoc.py")" \
-    "$PY" "$S/prep_pydoc.py" --html "$html" --glove "$DATA/glove" --name pydoc --queries "$PYDOC_NQ" \
+  deb_fetch "$pkg"
+  local dir=$DEB_ROOT/$sub
+  [ -e "$dir/$must" ] || die "$pkg: no $sub/$must in the package"
+  corpus_build "$name" "$(recipe "$name" "$R_GLOVE_VEC" "$nq" "$SEED" "$DEB_ID" "${CORPUS_SCRIPTS[@]}" "f:$S/$script")" \
+    "$PY" "$S/$script" "$flag" "$dir" --glove "$DATA/glove" --name "$name" --queries "$nq" \
     --seed "$SEED" --source "$(deb_source_json "$DEB_ID")"
 }
-t_foldoc() {
-  t_glove_vectors
-  deb_fetch dict-foldoc
-  local dict=$DEB_ROOT/usr/share/dictd
-  [ -f "$dict/foldoc.index" ] || die "dict-foldoc: no foldoc.index in the package"
-  corpus_build foldoc "$(recipe foldoc "$R_GLOVE_VEC" "$FOLDOC_NQ" "$SEED" "$DEB_ID" "${CORPUS_SCRIPTS[@]}" "f:$S/prep_foldoc.py")" \
-    "$PY" "$S/prep_foldoc.py" --dict "$dict" --glove "$DATA/glove" --name foldoc --queries "$FOLDOC_NQ" \
-    --seed "$SEED" --source "$(deb_source_json "$DEB_ID")"
-}
-t_maxima() {
-  t_glove_vectors
-  deb_fetch maxima-doc
-  local html=$DEB_ROOT/usr/share/doc/maxima-doc/html
-  [ -f "$html/maxima_1.html" ] || die "maxima-doc: no html/maxima_1.html in the package"
-  corpus_build maxima "$(recipe maxima "$R_GLOVE_VEC" "$MAXIMA_NQ" "$SEED" "$DEB_ID" "${CORPUS_SCRIPTS[@]}" "f:$S/prep_maxima.py")" \
-    "$PY" "$S/prep_maxima.py" --html "$html" --glove "$DATA/glove" --name maxima --queries "$MAXIMA_NQ" \
-    --seed "$SEED" --source "$(deb_source_json "$DEB_ID")"
-}
+t_pydoc() { deb_corpus pydoc python3.11-doc usr/share/doc/python3.11/html library "$PYDOC_NQ" prep_pydoc.py --html; }
+t_foldoc() { deb_corpus foldoc dict-foldoc usr/share/dictd foldoc.index "$FOLDOC_NQ" prep_foldoc.py --dict; }
+t_maxima() { deb_corpus maxima maxima-doc usr/share/doc/maxima-doc/html maxima_1.html "$MAXIMA_NQ" prep_maxima.py --html; }
 t_debpkg() {
   t_glove_vectors
   idx_fetch "$IDX_PACKAGES" Packages.xz; local pk=$IDX_FILE pid=$IDX_ID
