@@ -451,14 +451,19 @@ static void qs_result_free(qs_result *R) {
 
 /* ---- driver ---- */
 
+/* what `precis-bench quality` runs without --corpora: every study corpus
+ * that `make data-quality` builds, apart from the small variants */
+#define QS_DEFAULT_CORPORA \
+  "fiori-study,wordnet-small,manpages,wordnet-rel,pydoc,debpkg,foldoc,maxima,octave"
+
 static void qs_usage(FILE *f) {
   fprintf(f,
           "usage: precis-bench quality [--corpora LIST] [--transport engine|server|both]\n"
           "                            [--server HOST:PORT] [--queries N] [--graphs LIST]\n"
           "                            [--sweep \"NAME knob=v ... knob=v1,v2,...\"] [--boot N]\n"
           "                            [--baseline-pool N] [--out DIR]\n"
-          "  --corpora   default "
-          "fiori-study,wordnet-small,manpages,wordnet-rel,pydoc,debpkg,foldoc,maxima\n"
+          "  --corpora   default " QS_DEFAULT_CORPORA
+          "\n"
           "              (data: make data-quality; small variants manpages-small,\n"
           "              wordnet-rel-small; NAME-use, the same through a trained\n"
           "              encoder: make data-use)\n"
@@ -490,8 +495,7 @@ int bench_quality(int argc, char **argv) {
               qs_default_families[i].spec);
       return 2;
     }
-  const char *corpora = "fiori-study,wordnet-small,manpages,wordnet-rel,pydoc,debpkg,foldoc,maxima",
-             *transport = "engine", *server = NULL;
+  const char *corpora = QS_DEFAULT_CORPORA, *transport = "engine", *server = NULL;
   for (int i = 1; i < argc; i++) {
     const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
     if (!strcmp(a, "-h") || !strcmp(a, "--help")) {

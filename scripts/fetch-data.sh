@@ -8,17 +8,17 @@
 #
 # Targets: fiori glove glove-vectors glove-small wordnet wordnet-small
 #          fiori-study manpages manpages-small wordnet-rel wordnet-rel-small pydoc debpkg
-#          foldoc maxima
+#          foldoc maxima octave
 #          test (= fiori glove-small wordnet-small manpages-small wordnet-rel-small)
 #          quality (= the corpora of `precis-bench quality`)  all (= everything)
 #          NAME-use (NAME re-embedded with a real sentence encoder, the
 #          Universal Sentence Encoder from npm, run by node; for NAME of
 #          fiori-study wordnet-small manpages wordnet-rel pydoc debpkg foldoc
-#          maxima)
+#          maxima octave)
 #          use (= wordnet-small-use manpages-use wordnet-rel-use pydoc-use
-#          foldoc-use maxima-use)
+#          foldoc-use maxima-use octave-use)
 # See scripts/README-data.md for the files each target writes. The study
-# corpora manpages*, pydoc, foldoc and maxima come from Debian packages (the versions pinned
+# corpora manpages*, pydoc, foldoc, maxima and octave come from Debian packages (the versions pinned
 # below, unpacked with `dpkg-deb -x` into data/_downloads/deb/; never the
 # files installed on this machine, which Docker images leave out); debpkg
 # from two of the archive's index files (pinned below, fetched with apt's
@@ -82,6 +82,7 @@ DEBPKG_NQ=300
 DEBPKG_HUB=100          # no links into a package more than this many depend on
 FOLDOC_NQ=300
 MAXIMA_NQ=300
+OCTAVE_NQ=200
 
 # ---- pinned Debian 12 packages: name version sha256 (of the .deb) ----
 # A version that left the archive (security update) is replaced by the
@@ -99,6 +100,7 @@ tcl8.6-doc 8.6.13+dfsg-2 e6468aa726a0d77f3e61ae4714bcf7c4c4ddd02828388977f765ffd
 python3.11-doc 3.11.2-6+deb12u9 5b3594189d6ef9a6963ce0347fd307a1cc67620ad697e144db366070e2e146be
 dict-foldoc 20230119-1 745cbedb55c2da609cc88ee0284e9d11a67a11ae3709daf7bad0e895ac3294c3
 maxima-doc 5.46.0-11 01a726b693a7e465a62040ac5ade4762194d7553524231d77cd1fcd4a69a75b9
+octave-doc 7.3.0-2 b27897cc7e3d688daa5cb8f8d1ea47077f3fbd205ce32e22522200ff0c1eadd5
 '
 # ---- pinned Debian 12 index files: path under deb.debian.org/debian, sha256
 # (as the bookworm Release file of 2026-07-11 lists them). A point release
@@ -402,22 +404,29 @@ wordnet_rel() {  # wordnet_rel NAME SIZE NQ
     "$PY" "$S/prep_wnrel.py" --wordnet "$WORDNET_DIR" --glove "$DATA/glove" --name "$name" --size "$size" \
     --queries "$nq" --seed "$SEED"
 }
-# deb_corpus NAME PACKAGE FOLDER MUST NQ SCRIPT FLAG: the study corpus NAME
-# built by scripts/SCRIPT from FOLDER of the pinned .deb PACKAGE (passed as
-# FLAG FOLDER), which must hold MUST
+# deb_corpus NAME PACKAGE FOLDER MUST NQ SCRIPT FLAG [FILE...]: the study
+# corpus NAME built by scripts/SCRIPT from FOLDER of the pinned .deb PACKAGE
+# (passed as FLAG FOLDER), which must hold MUST; the FILEs under scripts/
+# that SCRIPT imports also go into the recipe
 deb_corpus() {
-  local name=$1 pkg=$2 sub=$3 must=$4 nq=$5 script=$6 flag=$7
+  local name=$1 pkg=$2 sub=$3 must=$4 nq=$5 script=$6 flag=$7 f more=()
+  shift 7
+  for f in "$@"; do more+=("f:$S/$f"); done
   t_glove_vectors
   deb_fetch "$pkg"
   local dir=$DEB_ROOT/$sub
   [ -e "$dir/$must" ] || die "$pkg: no $sub/$must in the package"
-  corpus_build "$name" "$(recipe "$name" "$R_GLOVE_VEC" "$nq" "$SEED" "$DEB_ID" "${CORPUS_SCRIPTS[@]}" "f:$S/$script")" \
+  corpus_build "$name" "$(recipe "$name" "$R_GLOVE_VEC" "$nq" "$SEED" "$DEB_ID" "${CORPUS_SCRIPTS[@]}" "f:$S/$script" "${more[@]}")" \
     "$PY" "$S/$script" "$flag" "$dir" --glove "$DATA/glove" --name "$name" --queries "$nq" \
     --seed "$SEED" --source "$(deb_source_json "$DEB_ID")"
 }
 t_pydoc() { deb_corpus pydoc python3.11-doc usr/share/doc/python3.11/html library "$PYDOC_NQ" prep_pydoc.py --html; }
 t_foldoc() { deb_corpus foldoc dict-foldoc usr/share/dictd foldoc.index "$FOLDOC_NQ" prep_foldoc.py --dict; }
 t_maxima() { deb_corpus maxima maxima-doc usr/share/doc/maxima-doc/html maxima_1.html "$MAXIMA_NQ" prep_maxima.py --html; }
+t_octave() {
+  deb_corpus octave octave-doc usr/share/doc/octave/octave.html index.html "$OCTAVE_NQ" prep_octave.py --html \
+    prep_maxima.py
+}
 t_debpkg() {
   t_glove_vectors
   idx_fetch "$IDX_PACKAGES" Packages.xz; local pk=$IDX_FILE pid=$IDX_ID
@@ -475,6 +484,7 @@ t_quality() {
   t_debpkg
   t_foldoc
   t_maxima
+  t_octave
 }
 
 run_target() {
@@ -494,9 +504,10 @@ run_target() {
     debpkg) t_debpkg ;;
     foldoc) t_foldoc ;;
     maxima) t_maxima ;;
-    fiori-study-use | manpages-use | wordnet-small-use | wordnet-rel-use | pydoc-use | debpkg-use | foldoc-use | maxima-use)
+    octave) t_octave ;;
+    fiori-study-use | manpages-use | wordnet-small-use | wordnet-rel-use | pydoc-use | debpkg-use | foldoc-use | maxima-use | octave-use)
       run_target "${1%-use}"; use_corpus "${1%-use}" ;;
-    use) for c in wordnet-small manpages wordnet-rel pydoc foldoc maxima; do run_target "$c-use"; done ;;
+    use) for c in wordnet-small manpages wordnet-rel pydoc foldoc maxima octave; do run_target "$c-use"; done ;;
     test) t_test ;;
     quality) t_quality ;;
     all) t_fiori; t_glove; t_glove_small; wordnet wordnet "$WN_NQ" 0; t_test; t_quality; run_target use ;;
@@ -505,8 +516,9 @@ run_target() {
 }
 
 TARGETS="fiori glove glove-vectors glove-small wordnet wordnet-small fiori-study manpages manpages-small
-wordnet-rel wordnet-rel-small pydoc debpkg foldoc maxima test quality all
-use fiori-study-use wordnet-small-use manpages-use wordnet-rel-use pydoc-use debpkg-use foldoc-use maxima-use"
+wordnet-rel wordnet-rel-small pydoc debpkg foldoc maxima octave test quality all
+use fiori-study-use wordnet-small-use manpages-use wordnet-rel-use pydoc-use debpkg-use foldoc-use maxima-use
+octave-use"
 [ $# -gt 0 ] || die "usage: $0 TARGET... ($TARGETS)"
 command -v "$PY" >/dev/null || die "$PY not found"
 mkdir -p "$DATA"

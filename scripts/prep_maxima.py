@@ -144,6 +144,51 @@ def target(href, page):
     return (os.path.basename(path) if path else page, frag)
 
 
+def add_links(entries, at):
+    """Gives every entry e of entries, a list of (e, its block), a link "xref"
+    to each entry its block's hrefs name (at: {(page, anchor): entry id}),
+    one per target, none to e itself. Returns (references inside the manual,
+    those that name an entry)."""
+    nref = resolved = 0
+    for e, b in entries:
+        seen = set()
+        for h in b["hrefs"]:
+            t = target(h, b["page"])
+            if t is None:
+                continue
+            nref += 1
+            dst = at.get(t)
+            if dst is None:
+                continue
+            resolved += 1
+            if dst != e["id"] and dst not in seen:
+                seen.add(dst)
+                e["links"].append((dst, "xref", 1.0))
+    return nref, resolved
+
+
+def make_entries(blocks, nwords, label_of, meta_of):
+    """The entries of the definition blocks: one per block with a name and a
+    label (label_of(block), None for none), id = the block's index, text =
+    name + ": " + the first nwords words, metadata name + meta_of(block),
+    links through add_links. Returns ([(entry, block)], references inside
+    the manual, those that name an entry)."""
+    entries, at = [], {}
+    for i, b in enumerate(blocks):
+        name = " ".join(b["names"][0].split()) if b["names"] else ""
+        label = label_of(b)
+        if not name or not label:
+            continue
+        words = " ".join(b["text"]).split()
+        e = {"id": i, "text": name + ": " + " ".join(words[:nwords]), "label": label.lower(),
+             "meta": dict({"name": name[:200]}, **meta_of(b)), "links": []}
+        entries.append((e, b))
+        for anchor in b["anchors"]:
+            at.setdefault((b["page"], anchor), i)
+    nref, resolved = add_links(entries, at)
+    return entries, nref, resolved
+
+
 def read_manual(folder):
     """every definition block of the manual's maxima_N.html pages, in order"""
     pages = []
@@ -170,32 +215,9 @@ def main():
     a = ap.parse_args()
 
     blocks = read_manual(a.html)
-    entries, at = [], {}
-    for i, b in enumerate(blocks):
-        name = " ".join(b["names"][0].split()) if b["names"] else ""
-        if not name or not b["categories"]:
-            continue
-        words = " ".join(b["text"]).split()
-        e = {"id": i, "text": name + ": " + " ".join(words[:a.words]), "label": b["categories"][0].lower(),
-             "meta": {"name": name[:200], "kind": b["kind"][:40]}, "links": []}
-        entries.append((e, b))
-        for anchor in b["anchors"]:
-            at.setdefault((b["page"], anchor), i)
-    nref = resolved = 0
-    for e, b in entries:
-        seen = set()
-        for h in b["hrefs"]:
-            t = target(h, b["page"])
-            if t is None:
-                continue
-            nref += 1
-            dst = at.get(t)
-            if dst is None:
-                continue
-            resolved += 1
-            if dst != e["id"] and dst not in seen:
-                seen.add(dst)
-                e["links"].append((dst, "xref", 1.0))
+    entries, nref, resolved = make_entries(
+        blocks, a.words, lambda b: b["categories"][0] if b["categories"] else None,
+        lambda b: {"kind": b["kind"][:40]})
     corpus.log(TAG, "%d definition blocks, %d with a category, %d references in the manual (%d name an "
                "entry)" % (len(blocks), len(entries), nref, resolved))
     corpus.embed_and_write(

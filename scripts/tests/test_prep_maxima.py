@@ -5,13 +5,11 @@ references become links (through <dt> ids and the <span id> anchors before a
 block, on the same page or another; not to the entry itself, to entries
 without a category, to sections or out of the manual; one per pair), nested
 blocks, the pages read, and the held-out queries with their links cut."""
-import json
 import os
-import subprocess
-import sys
 
 import pytest
 import heldout
+import prep_run
 import tinyglove
 
 SCRIPT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "prep_maxima.py")
@@ -54,6 +52,8 @@ PAGE2 = ('<html><body><div class="section"><span id="Plotting"></span><h3>2 Plot
                ["Plotting"], ["maxima_1.html#solve"]) +
          '</div></body></html>\n')
 
+PREP = prep_run.Prep(SCRIPT, "--html", 8)
+
 
 @pytest.fixture
 def manual(tmp_path):
@@ -72,21 +72,8 @@ def glove(tmp_path):
     return tinyglove.write(tmp_path / "glove", WORDS)
 
 
-def run(manual, glove, out, queries, words=8):
-    return subprocess.run([sys.executable, SCRIPT, "--html", str(manual), "--glove", str(glove), "--out", str(out),
-                           "--queries", str(queries), "--seed", "7", "--words", str(words)],
-                          capture_output=True, text=True)
-
-
-def build(manual, glove, out, queries, words=8):
-    p = run(manual, glove, out, queries, words)
-    assert p.returncode == 0, p.stderr
-    rows = lambda f: [json.loads(ln) for ln in open(out / f)]  # noqa: E731
-    return rows("corpus.jsonl"), rows("queries.jsonl"), json.load(open(out / "info.json"))
-
-
 def test_entries_labels_text_and_links(manual, glove, tmp_path):
-    corpus, queries, info = build(manual, glove, tmp_path / "out", 0)
+    corpus, queries, info = PREP.build(manual, glove, tmp_path / "out", 0)
     assert queries == []
     ents = {e["metadata"]["name"]: e for e in corpus}
     # "nocat" has no category box: not an entry; singlepage and toc are not read (no duplicates)
@@ -117,15 +104,11 @@ def test_entries_labels_text_and_links(manual, glove, tmp_path):
 
 
 def test_held_out_queries_cut_their_links(manual, glove, tmp_path):
-    heldout.check(*build(manual, glove, tmp_path / "out", 1), 1)
+    heldout.check(*PREP.build(manual, glove, tmp_path / "out", 1), 1)
 
 
 def test_a_folder_without_the_manual_is_refused_with_a_message(tmp_path, glove):
     empty = tmp_path / "empty"
     empty.mkdir()
     (empty / "maxima_toc.html").write_text(PAGE1)
-    out = tmp_path / "bad"
-    p = run(empty, glove, out, 0)
-    assert p.returncode != 0
-    assert "no maxima_N.html pages" in p.stderr and "Traceback" not in p.stderr
-    assert not (out / "info.json").exists()
+    PREP.refused(empty, glove, tmp_path / "bad", "no maxima_N.html pages")
