@@ -203,7 +203,8 @@ void qs_tsv(FILE *f, const qs_result *R) {
   fprintf(f,
           "# corpus %s, transport %s, %zu entries, %zu labels, %zu links, %zu queries (%zu with "
           "links), k %d\n",
-          R->corpus, R->transport, R->c->n, R->c->nlabels, R->c->nlinks, R->nq, R->nq_linked, QS_K);
+          R->corpus, R->transport, R->c->n, R->c->nlabels, R->c->nlinks, R->nq, R->nq_linked,
+          (int)R->k);
   fprintf(
       f,
       "corpus\ttransport\tgraph\thops\tfamily\tknob\tvalue\tsim\tsim_pct\tsim_pct_lo\tsim_pct_hi"
@@ -291,8 +292,8 @@ void qs_markdown(FILE *f, const qs_result *R) {
       f,
       "%zu entries, dim %zu, %zu labels, %zu links, %zu queries (%zu with linked entries), k %d; "
       "setup: upsert %.1f s, links %.1f s, kNN graph %.1f s (%llu edges)\n\n",
-      c->n, c->dim, c->nlabels, c->nlinks, R->nq, R->nq_linked, QS_K, R->st.upsert_s, R->st.links_s,
-      R->st.rebuild_s, (unsigned long long)R->st.knn_edges);
+      c->n, c->dim, c->nlabels, c->nlinks, R->nq, R->nq_linked, (int)R->k, R->st.upsert_s,
+      R->st.links_s, R->st.rebuild_s, (unsigned long long)R->st.knn_edges);
   fprintf(f,
           "| graph | row | sim %% of TOPK | labels | labels / TOPK | redund. | recall | recall / "
           "TOPK h0 | pool | p50 ms | p99 ms "

@@ -145,7 +145,7 @@ static void qs_score(const ds_corpus *c, size_t qi, const long *rows, const uint
   const float *q = c->qvec + qi * c->dim;
   double sim = 0, red = 0, gs = 0;
   size_t pairs = 0, nl = 0, found = 0;
-  uint32_t labs[QS_K * 4];
+  uint32_t labs[QS_K_MAX * 4];
   for (size_t i = 0; i < n; i++) {
     const float *v = c->vec + (size_t)rows[i] * c->dim;
     sim += qs_dot(q, v, c->dim);
@@ -155,7 +155,7 @@ static void qs_score(const ds_corpus *c, size_t qi, const long *rows, const uint
     uint32_t l = c->label[rows[i]];
     size_t j = 0;
     while (j < nl && labs[j] != l) j++;
-    if (j == nl && nl < QS_K * 4) labs[nl++] = l;
+    if (j == nl && nl < QS_K_MAX * 4) labs[nl++] = l;
   }
   for (size_t h = 0; h < c->nqlinked[qi]; h++)
     for (size_t i = 0; i < n; i++)
@@ -188,21 +188,21 @@ static void qs_row_free(qs_row *r) {
 
 /* ---- running the rows ---- */
 
-static int qs_run_precis(qt *t, const char *coll, const ds_corpus *c, size_t nq, qs_row *r,
-                         uint32_t *pool_out) {
+static int qs_run_precis(qt *t, const char *coll, const ds_corpus *c, uint32_t k, size_t nq,
+                         qs_row *r, uint32_t *pool_out) {
   qt_req req = r->f->fixed;
   if (r->f->knob >= 0) qt_req_set(&req, r->f->knob, r->param);
   if (r->g->hops) qt_req_set(&req, QK_hops, r->g->hops);
   req.links_only = r->g->links_only;
-  qt_item items[QS_K * 4];
-  long rows[QS_K * 4];
-  uint32_t hops[QS_K * 4];
+  qt_item items[QS_K_MAX * 4];
+  long rows[QS_K_MAX * 4];
+  uint32_t hops[QS_K_MAX * 4];
   double pool = 0;
   for (size_t qi = 0; qi < nq; qi++) {
     size_t n, m = 0;
     uint32_t ps = 0;
     uint64_t t0 = bench_now_ns();
-    if (qt_retrieve(t, coll, c->qvec + qi * c->dim, (uint32_t)c->dim, QS_K, &req, items, QS_K * 4,
+    if (qt_retrieve(t, coll, c->qvec + qi * c->dim, (uint32_t)c->dim, k, &req, items, QS_K_MAX * 4,
                     &n, &ps))
       return -1;
     r->lat[qi] = (double)(bench_now_ns() - t0) / 1e6;
@@ -221,7 +221,7 @@ static int qs_run_precis(qt *t, const char *coll, const ds_corpus *c, size_t nq,
 }
 
 /* every baseline row (rows[0..n) of kind COSMMR / LOGDET) on each query's pool */
-static int qs_run_baselines(qt *t, const char *coll, const ds_corpus *c, size_t nq,
+static int qs_run_baselines(qt *t, const char *coll, const ds_corpus *c, uint32_t k, size_t nq,
                             const uint32_t *pool_sz, qs_row *rows, size_t n) {
   uint32_t maxp = 1;
   for (size_t qi = 0; qi < nq; qi++)
@@ -233,7 +233,7 @@ static int qs_run_baselines(qt *t, const char *coll, const ds_corpus *c, size_t 
   for (size_t qi = 0; !rc && qi < nq; qi++) {
     size_t got;
     const float *q = c->qvec + qi * c->dim;
-    if (qt_pool(t, coll, q, (uint32_t)c->dim, pool_sz[qi] ? pool_sz[qi] : QS_K, ids, vecs, &got)) {
+    if (qt_pool(t, coll, q, (uint32_t)c->dim, pool_sz[qi] ? pool_sz[qi] : k, ids, vecs, &got)) {
       rc = -1;
       break;
     }
@@ -245,11 +245,11 @@ static int qs_run_baselines(qt *t, const char *coll, const ds_corpus *c, size_t 
     }
     for (size_t ri = 0; ri < n; ri++) {
       qs_row *r = &rows[ri];
-      size_t sel[QS_K], rws = 0;
-      long srow[QS_K];
+      size_t sel[QS_K_MAX], rws = 0;
+      long srow[QS_K_MAX];
       uint64_t t0 = bench_now_ns();
-      size_t m = r->f->kind == QS_COSMMR ? qbl_cos_mmr(&p, r->param, QS_K, sel)
-                                         : qbl_logdet(&p, r->param, QS_K, sel);
+      size_t m = r->f->kind == QS_COSMMR ? qbl_cos_mmr(&p, r->param, k, sel)
+                                         : qbl_logdet(&p, r->param, k, sel);
       r->lat[qi] = (double)(bench_now_ns() - t0) / 1e6;
       for (size_t i = 0; i < m; i++)
         if (prow[sel[i]] >= 0) srow[rws++] = prow[sel[i]];
@@ -273,10 +273,10 @@ static int qs_run_baselines(qt *t, const char *coll, const ds_corpus *c, size_t 
  * the labels allow, and what a walk can reach"; bench/emu/bounds.py is the
  * same bound with the 30 nearest points for the seeds). Mean over the
  * queries with links; NAN when none has any or memory runs out. */
-static double qs_reach(const ds_corpus *c) {
-  const size_t S0 = (size_t)QS_K * PRECIS_DEFAULT_SEEDS_PER_K;
+static double qs_reach(const ds_corpus *c, uint32_t k) {
+  const size_t S0 = (size_t)k * PRECIS_DEFAULT_SEEDS_PER_K;
   const size_t S = S0 > PRECIS_DEFAULT_SEEDS_MIN ? S0 : PRECIS_DEFAULT_SEEDS_MIN;
-  const size_t E = PRECIS_DEFAULT_EXPAND_FROM(QS_K);
+  const size_t E = PRECIS_DEFAULT_EXPAND_FROM(k);
   size_t n = c->n, *deg = calloc(n + 1, sizeof *deg), *adj = NULL;
   long *top = malloc(S * sizeof *top);
   float *ts = malloc(S * sizeof *ts);
@@ -356,7 +356,8 @@ static int qs_corpus(qt *t, const char *name, const qs_opts *o, qs_result *R, ds
   R->c = c;
   R->nq = c->nq;
   for (size_t i = 0; i < c->nq; i++) R->nq_linked += c->nqlinked[i] > 0;
-  R->reach = c->nlinks && R->nq_linked ? qs_reach(c) : NAN;
+  R->k = o->k;
+  R->reach = c->nlinks && R->nq_linked ? qs_reach(c, o->k) : NAN;
   char coll[PRECIS_MAX_NAME_LEN + 1];
   snprintf(coll, sizeof coll, "quality_%.48s", name);
   for (char *p = coll; *p; p++)
@@ -413,7 +414,7 @@ static int qs_rows_run(qt *t, const char *coll, const ds_corpus *c, const qs_opt
   {
     qs_row w = R->rows[0];
     size_t nw = R->nq < 10 ? R->nq : 10;
-    if (qs_run_precis(t, coll, c, nw, &w, NULL)) return -1;
+    if (qs_run_precis(t, coll, c, o->k, nw, &w, NULL)) return -1;
   }
   /* DEFAULT h0 first: its pool sizes are the baselines' pools */
   for (int pass = 0; pass < 2; pass++)
@@ -424,7 +425,7 @@ static int qs_rows_run(qt *t, const char *coll, const ds_corpus *c, const qs_opt
       char nm[96];
       qs_row_name(r, nm, sizeof nm);
       fprintf(stderr, "quality: %s: %s / %s\n", name, r->g->name, nm);
-      if (qs_run_precis(t, coll, c, R->nq, r, is_def ? pool_sz : NULL)) return -1;
+      if (qs_run_precis(t, coll, c, o->k, R->nq, r, is_def ? pool_sz : NULL)) return -1;
     }
   size_t b0 = R->nrows, nb = 0;
   for (size_t i = 0; i < R->nrows; i++)
@@ -437,7 +438,7 @@ static int qs_rows_run(qt *t, const char *coll, const ds_corpus *c, const qs_opt
       for (size_t qi = 0; qi < R->nq; qi++) pool_sz[qi] = o->bpool;
     fprintf(stderr, "quality: %s: baselines (%zu rows) on the %s pools\n", name, nb,
             o->bpool ? "--baseline-pool" : "DEFAULT");
-    if (qs_run_baselines(t, coll, c, R->nq, pool_sz, R->rows + b0, nb)) return -1;
+    if (qs_run_baselines(t, coll, c, o->k, R->nq, pool_sz, R->rows + b0, nb)) return -1;
   }
   return 0;
 }
@@ -453,13 +454,16 @@ static void qs_result_free(qs_result *R) {
 
 /* what `precis-bench quality` runs without --corpora: every study corpus
  * that `make data-quality` builds, apart from the small variants */
+#define QS_STR_(x) #x
+#define QS_STR(x)  QS_STR_(x)
+
 #define QS_DEFAULT_CORPORA \
   "fiori-study,wordnet-small,manpages,wordnet-rel,pydoc,debpkg,foldoc,maxima,octave"
 
 static void qs_usage(FILE *f) {
   fprintf(f,
           "usage: precis-bench quality [--corpora LIST] [--transport engine|server|both]\n"
-          "                            [--server HOST:PORT] [--queries N] [--graphs LIST]\n"
+          "                            [--server HOST:PORT] [--queries N] [--k K] [--graphs LIST]\n"
           "                            [--sweep \"NAME knob=v ... knob=v1,v2,...\"] [--boot N]\n"
           "                            [--baseline-pool N] [--out DIR]\n"
           "  --corpora   default " QS_DEFAULT_CORPORA
@@ -470,6 +474,7 @@ static void qs_usage(FILE *f) {
           "  --transport engine (in-process, default), server (through precisd: spawned\n"
           "              on a temporary directory, or --server), both\n"
           "  --queries   held-out queries per corpus (default 200; 0 = all)\n"
+          "  --k         results per query, 1.." QS_STR(QS_K_MAX) " (default " QS_STR(QS_K_DEFAULT) ": issue 10's targets)\n"
           "  --graphs    of h0,links-1,links-2,all-1,all-2 (default h0,links-1,links-2)\n"
           "  --sweep     add a family, or replace one of the same name (knobs:");
   for (int k = 0; k < QK_COUNT; k++) fprintf(f, " %s", qt_knob_name(k));
@@ -485,6 +490,7 @@ int bench_quality(int argc, char **argv) {
   static qs_opts o; /* large: keep off the stack */
   memset(&o, 0, sizeof o);
   o.maxq = 200;
+  o.k = QS_K_DEFAULT;
   o.boot = 1000;
   o.out = "bench/results/quality";
   o.graphs = 1u | 2u | 4u;
@@ -515,7 +521,15 @@ int bench_quality(int argc, char **argv) {
       server = v, transport = "server";
     else if (!strcmp(a, "--queries"))
       o.maxq = strtoul(v, NULL, 10);
-    else if (!strcmp(a, "--boot"))
+    else if (!strcmp(a, "--k")) {
+      char *end;
+      unsigned long k = strtoul(v, &end, 10);
+      if (*end || k < 1 || k > QS_K_MAX) {
+        fprintf(stderr, "precis-bench quality: --k must be 1..%d\n", QS_K_MAX);
+        return 2;
+      }
+      o.k = (uint32_t)k;
+    } else if (!strcmp(a, "--boot"))
       o.boot = atoi(v);
     else if (!strcmp(a, "--baseline-pool"))
       o.bpool = (uint32_t)strtoul(v, NULL, 10);
@@ -579,7 +593,7 @@ int bench_quality(int argc, char **argv) {
   fprintf(sum,
           "\nk %d, up to %zu queries per corpus, %d bootstrap resamples; [lo, hi] = 95 %% paired "
           "bootstrap interval over queries\n\n",
-          QS_K, o.maxq, o.boot);
+          (int)o.k, o.maxq, o.boot);
   printf("## quality\n\n");
   int rc = 0;
   for (int tr = 0; tr < 2 && !rc; tr++) {

@@ -11,7 +11,8 @@
 #include "dataset.h"
 #include "quality_transport.h"
 
-#define QS_K           10
+#define QS_K_DEFAULT   10 /* k of every retrieve unless --k (a bare number: usage prints it) */
+#define QS_K_MAX       50
 #define QS_MAX_GRID    24
 #define QS_MAX_FAM     16
 #define QS_MAX_CORPORA 16
@@ -57,6 +58,7 @@ typedef struct {
 typedef struct {
   const char *corpus, *transport;
   const ds_corpus *c;
+  uint32_t k; /* results per query */
   size_t nq, nq_linked;
   double reach; /* hops-1 bound: mean share of linked entries the walk's pool can hold */
   qt_setup st;
@@ -71,6 +73,7 @@ typedef struct {
   int nfam;
   unsigned graphs; /* bit per qs_graphs entry */
   size_t maxq;
+  uint32_t k; /* results per query, 1..QS_K_MAX */
   int boot;
   uint32_t bpool; /* baselines' pool size; 0: the DEFAULT row's, per query */
   const char *out;
