@@ -12,7 +12,7 @@ import sys
 
 import pytest
 import heldout
-import tinyglove
+from tinyglove import glove  # noqa: F401 (a fixture)
 
 SCRIPT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "prep_foldoc.py")
 sys.path.insert(0, os.path.dirname(SCRIPT))
@@ -61,11 +61,6 @@ def dictdir(tmp_path):
     with gzip.open(tmp_path / "foldoc.dict.dz", "wb") as f:
         f.write(raw)
     return tmp_path
-
-
-@pytest.fixture
-def glove(tmp_path):
-    return tinyglove.write(tmp_path / "glove", WORDS)
 
 
 def build(dictdir, glove, out, queries):

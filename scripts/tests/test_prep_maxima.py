@@ -9,8 +9,8 @@ import os
 
 import pytest
 import heldout
+from tinyglove import glove  # noqa: F401 (a fixture)
 import prep_run
-import tinyglove
 
 SCRIPT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "prep_maxima.py")
 WORDS = ["solve", "equation", "root", "matrix", "plot", "integral", "list", "variable", "default", "value"]
@@ -65,11 +65,6 @@ def manual(tmp_path):
     (d / "maxima_singlepage.html").write_text(PAGE1 + PAGE2)
     (d / "maxima_toc.html").write_text(PAGE1)
     return d
-
-
-@pytest.fixture
-def glove(tmp_path):
-    return tinyglove.write(tmp_path / "glove", WORDS)
 
 
 def test_entries_labels_text_and_links(manual, glove, tmp_path):

@@ -10,8 +10,8 @@ import os
 
 import pytest
 import heldout
+from tinyglove import glove  # noqa: F401 (a fixture)
 import prep_run
-import tinyglove
 
 SCRIPT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "prep_octave.py")
 WORDS = ["sum", "array", "elements", "plot", "line", "axes", "string", "return", "matrix", "value"]
@@ -72,11 +72,6 @@ def manual(tmp_path):
                        ("Loop-B.html", LOOP_B)]:
         (d / name).write_text(text)
     return d
-
-
-@pytest.fixture
-def glove(tmp_path):
-    return tinyglove.write(tmp_path / "glove", WORDS)
 
 
 def test_entries_labels_text_and_links(manual, glove, tmp_path):

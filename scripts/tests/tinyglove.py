@@ -3,6 +3,8 @@ prep_*.py tests embed their hand-made entries with: word i points mostly
 along axis i % 4, so texts with different words get different vectors."""
 import struct
 
+import pytest
+
 
 def write(folder, words):
     """Writes folder/vocab.txt and folder/vectors.f32 for `words`; returns folder."""
@@ -12,3 +14,10 @@ def write(folder, words):
         for i in range(len(words)):
             f.write(struct.pack("<4f", *[1.0 if j == i % 4 else 0.1 * (i + 1) for j in range(4)]))
     return folder
+
+
+@pytest.fixture
+def glove(tmp_path, request):
+    """pytest fixture: a tiny GloVe folder with the test module's WORDS (a
+    test module imports it: `from tinyglove import glove`)"""
+    return write(tmp_path / "glove", request.module.WORDS)
