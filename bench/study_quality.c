@@ -452,11 +452,11 @@ static void qs_result_free(qs_result *R) {
 
 /* ---- driver ---- */
 
+#define QS_STR_(x) #x
+#define QS_STR(x)  QS_STR_(x) /* a number macro as a string literal */
+
 /* what `precis-bench quality` runs without --corpora: every study corpus
  * that `make data-quality` builds, apart from the small variants */
-#define QS_STR_(x) #x
-#define QS_STR(x)  QS_STR_(x)
-
 #define QS_DEFAULT_CORPORA \
   "fiori-study,wordnet-small,manpages,wordnet-rel,pydoc,debpkg,foldoc,maxima,octave"
 
@@ -474,7 +474,8 @@ static void qs_usage(FILE *f) {
           "  --transport engine (in-process, default), server (through precisd: spawned\n"
           "              on a temporary directory, or --server), both\n"
           "  --queries   held-out queries per corpus (default 200; 0 = all)\n"
-          "  --k         results per query, 1.." QS_STR(QS_K_MAX) " (default " QS_STR(QS_K_DEFAULT) ": issue 10's targets)\n"
+          "  --k         results per query, 1.." QS_STR(QS_K_MAX)
+          " (default " QS_STR(QS_K_DEFAULT) ": the k of issue 10's targets)\n"
           "  --graphs    of h0,links-1,links-2,all-1,all-2 (default h0,links-1,links-2)\n"
           "  --sweep     add a family, or replace one of the same name (knobs:");
   for (int k = 0; k < QK_COUNT; k++) fprintf(f, " %s", qt_knob_name(k));
