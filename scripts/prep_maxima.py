@@ -189,6 +189,17 @@ def make_entries(blocks, nwords, label_of, meta_of):
     return entries, nref, resolved
 
 
+def write(a, tag, blocks, entries, nref, resolved, kept, **how):
+    """Logs what make_entries found (kept: which blocks became entries) and
+    writes the corpus a.out of entries, a list of (entry, block), with
+    corpus.embed_and_write; `how` (text, label) goes to info.json beside
+    the links' origin."""
+    corpus.log(tag, "%d definition blocks, %d %s, %d references in the manual (%d name an entry)"
+               % (len(blocks), len(entries), kept, nref, resolved))
+    corpus.embed_and_write(a, [e for e, _ in entries], tag, json.loads(a.source),
+                           **dict(how, links_from="cross-references to other entries"))
+
+
 def read_manual(folder):
     """every definition block of the manual's maxima_N.html pages, in order"""
     pages = []
@@ -218,12 +229,9 @@ def main():
     entries, nref, resolved = make_entries(
         blocks, a.words, lambda b: b["categories"][0] if b["categories"] else None,
         lambda b: {"kind": b["kind"][:40]})
-    corpus.log(TAG, "%d definition blocks, %d with a category, %d references in the manual (%d name an "
-               "entry)" % (len(blocks), len(entries), nref, resolved))
-    corpus.embed_and_write(
-        a, [e for e, _ in entries], TAG, json.loads(a.source),
-        text="name: description without examples and categories, first %d words" % a.words,
-        label="first category of the entry's category box", links_from="cross-references to other entries")
+    write(a, TAG, blocks, entries, nref, resolved, "with a category",
+          text="name: description without examples and categories, first %d words" % a.words,
+          label="first category of the entry's category box")
 
 
 if __name__ == "__main__":

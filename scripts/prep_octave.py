@@ -21,7 +21,6 @@ are dropped).
 """
 import argparse
 import html
-import json
 import os
 import re
 import sys
@@ -90,13 +89,10 @@ def main():
     blocks, chapter = read_manual(a.html)
     entries, nref, resolved = prep_maxima.make_entries(blocks, a.words, lambda b: chapter.get(b["page"]),
                                                        lambda b: {"page": b["page"][:200]})
-    corpus.log(TAG, "%d definition blocks, %d entries below a chapter (%d chapters), %d references in "
-               "the manual (%d name an entry)" % (len(blocks), len(entries),
-                                                  len({e["label"] for e, _ in entries}), nref, resolved))
-    corpus.embed_and_write(
-        a, [e for e, _ in entries], TAG, json.loads(a.source),
-        text="name: description without examples, first %d words" % a.words,
-        label="title of the manual chapter the entry's page lies in", links_from="cross-references to other entries")
+    kept = "below a chapter (%d chapters)" % len({e["label"] for e, _ in entries})
+    prep_maxima.write(a, TAG, blocks, entries, nref, resolved, kept,
+                      text="name: description without examples, first %d words" % a.words,
+                      label="title of the manual chapter the entry's page lies in")
 
 
 if __name__ == "__main__":
