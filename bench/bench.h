@@ -26,7 +26,7 @@ int bench_client(int argc, char **argv);          /* study_client.c */
 int bench_filter(int argc, char **argv);          /* study_filter.c */
 int bench_pingpong(int argc, char **argv);        /* study_pingpong.c */
 
-/* ---- helpers (main.c) ---- */
+/* ---- helpers (bench_util.c) ---- */
 
 /* Monotonic clock in nanoseconds. */
 uint64_t bench_now_ns(void);

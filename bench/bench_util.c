@@ -1,8 +1,10 @@
 /* bench_util.c: see bench_util.h */
 #include "bench_util.h"
 
+#include <dlfcn.h>
 #include <errno.h>
 #include <ftw.h>
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -180,4 +182,62 @@ int bu_need_set(const char *study, const char *set) {
           "precis-bench %s: data set '%s' missing under %s/ (run scripts/fetch-data.sh all)\n",
           study, set, ds_data_dir());
   return -1;
+}
+
+/* ---- the helpers bench.h declares ---- */
+
+uint64_t bench_now_ns(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+uint64_t bench_thread_cpu_ns(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+  return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+static int bench_cmp_double(const void *a, const void *b) {
+  double x = *(const double *)a, y = *(const double *)b;
+  return x < y ? -1 : (x > y);
+}
+
+double bench_quantile(double *x, size_t n, double q) {
+  if (n == 0) return 0.0;
+  qsort(x, n, sizeof *x, bench_cmp_double);
+  size_t rank = (size_t)(q * (double)n + 0.999999); /* nearest rank, 1-based */
+  if (rank < 1) rank = 1;
+  if (rank > n) rank = n;
+  return x[rank - 1];
+}
+
+int bench_blas_single_thread(void) {
+  setenv("OPENBLAS_NUM_THREADS", "1", 0); /* for anything loaded later */
+  void (*set)(int);
+  void *sym = dlsym(RTLD_DEFAULT, "openblas_set_num_threads");
+  if (!sym) return 0;
+  memcpy(&set, &sym, sizeof set);
+  set(1);
+  return 1;
+}
+
+int bench_mkdir(const char *dir) {
+  if (mkdir(dir, 0755) == 0 || errno == EEXIST) return 0;
+  return -1;
+}
+
+int bench_parse_list(const char *s, uint32_t *out, int max) {
+  double *v = malloc((size_t)(max > 0 ? max : 1) * sizeof *v);
+  if (!v) return -1;
+  int n = bu_parse_flist(s, v, max);
+  for (int i = 0; i < n; i++) {
+    if (v[i] != floor(v[i]) || v[i] > UINT32_MAX) { /* whole numbers only */
+      n = -1;
+      break;
+    }
+    out[i] = (uint32_t)v[i];
+  }
+  free(v);
+  return n;
 }

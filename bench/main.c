@@ -1,17 +1,14 @@
 /*
  * main.c: precis-bench, the benchmark runner. `precis-bench <study> [opts]`
  * looks the study up in the table below and runs it; the helpers declared
- * in bench.h (clock, quantiles, BLAS threads, output directory) live here.
+ * in bench.h (clock, quantiles, BLAS threads, output directory) live in
+ * bench_util.c.
  * To add a study: write bench_<name> in bench/study_<name>.c, declare it in
  * bench.h and add a row to `studies`.
  */
-#include <dlfcn.h>
-#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <time.h>
 
 #include "bench.h"
 
@@ -52,64 +49,6 @@ static void usage(FILE *f) {
           "studies:\n");
   for (size_t i = 0; i < sizeof studies / sizeof studies[0]; i++)
     fprintf(f, "  %-10s %s\n", studies[i].name, studies[i].what);
-}
-
-uint64_t bench_now_ns(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
-
-uint64_t bench_thread_cpu_ns(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
-  return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
-
-static int bench_cmp_double(const void *a, const void *b) {
-  double x = *(const double *)a, y = *(const double *)b;
-  return x < y ? -1 : (x > y);
-}
-
-double bench_quantile(double *x, size_t n, double q) {
-  if (n == 0) return 0.0;
-  qsort(x, n, sizeof *x, bench_cmp_double);
-  size_t rank = (size_t)(q * (double)n + 0.999999); /* nearest rank, 1-based */
-  if (rank < 1) rank = 1;
-  if (rank > n) rank = n;
-  return x[rank - 1];
-}
-
-int bench_blas_single_thread(void) {
-  setenv("OPENBLAS_NUM_THREADS", "1", 0); /* for anything loaded later */
-  void (*set)(int);
-  void *sym = dlsym(RTLD_DEFAULT, "openblas_set_num_threads");
-  if (!sym) return 0;
-  memcpy(&set, &sym, sizeof set);
-  set(1);
-  return 1;
-}
-
-int bench_mkdir(const char *dir) {
-  if (mkdir(dir, 0755) == 0 || errno == EEXIST) return 0;
-  return -1;
-}
-
-int bench_parse_list(const char *s, uint32_t *out, int max) {
-  int n = 0;
-  while (*s) {
-    char *end;
-    errno = 0;
-    unsigned long v = strtoul(s, &end, 10);
-    if (end == s || errno || v > UINT32_MAX || n == max) return -1;
-    out[n++] = (uint32_t)v;
-    if (*end == ',')
-      end++;
-    else if (*end)
-      return -1;
-    s = end;
-  }
-  return n;
 }
 
 int main(int argc, char **argv) {
