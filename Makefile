@@ -148,8 +148,13 @@ $(O)/obj/bench/%.o: CFLAGS += -Itests/support
 
 $(O)/tests/%: tests/%.c $(SUPPORT_OBJ) $(LIB_ENGINE) $(if $(CLIENT_SRC),$(LIB_CLIENT)) $(LIB_WIRE) $(LIB_COMMON) | $(PROTO_GEN_H)
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) $(INC_ALL) -Itests/support -c $< -o $@.o
-	$(CXX) $(LDFLAGS) -fopenmp -o $@ $@.o $(SUPPORT_OBJ) $(LIB_ENGINE) $(if $(CLIENT_SRC),$(LIB_CLIENT)) $(LIB_WIRE) $(LIB_COMMON) $(SYSLIBS) -lcriterion
+	$(CC) $(CFLAGS) $(INC_ALL) -Itests/support $(TEST_INC) -c $< -o $@.o
+	$(CXX) $(LDFLAGS) -fopenmp -o $@ $@.o $(TEST_OBJ) $(SUPPORT_OBJ) $(LIB_ENGINE) $(if $(CLIENT_SRC),$(LIB_CLIENT)) $(LIB_WIRE) $(LIB_COMMON) $(SYSLIBS) -lcriterion
+# test_front checks the front statistics of precis-bench quality
+FRONT_TEST_OBJ := $(call obj,bench/quality_report.c bench/quality_transport.c bench/bench_util.c)
+$(O)/tests/unit/test_front: $(FRONT_TEST_OBJ)
+$(O)/tests/unit/test_front: TEST_INC := -Ibench
+$(O)/tests/unit/test_front: TEST_OBJ := $(FRONT_TEST_OBJ)
 
 $(O)/obj/tests/support/%.o: CFLAGS += -Itests/support
 

@@ -33,7 +33,11 @@
  * with a paired bootstrap interval. A point with more sim % than any COMPRESS
  * point is compared with COMPRESS's highest-sim point (a dominated COMPRESS
  * is "below"); one with less sim % than any is not compared. Verdict: below
- * (interval under 0), on, above.
+ * (interval under 0), on, above. The corpus's verdict is family-wise: a
+ * point counts as below beyond noise only if Holm's test over every
+ * compared point of the corpus rejects "gap >= 0" at one-sided
+ * QS_FRONT_ALPHA (bootstrap p-values), so that 23-31 points per corpus do
+ * not flag ties by chance.
  *
  * Output: a summary per corpus on stdout (and DIR/summary.md), every row in
  * DIR/<corpus>.<transport>.tsv, the front check in DIR/front.<transport>.tsv.
@@ -481,7 +485,7 @@ static void qs_usage(FILE *f) {
   for (int k = 0; k < QK_COUNT; k++) fprintf(f, " %s", qt_knob_name(k));
   fprintf(f,
           ")\n"
-          "  --boot      bootstrap resamples (default 1000)\n"
+          "  --boot      bootstrap resamples (default " QS_STR(QS_BOOT_DEFAULT) ")\n"
           "  --baseline-pool  ANN top-N for cosMMR/logdet (default: the pool the\n"
           "              DEFAULT row reported for the query, i.e. Precis's own)\n"
           "  --out       results directory (default bench/results/quality)\n");
@@ -492,7 +496,7 @@ int bench_quality(int argc, char **argv) {
   memset(&o, 0, sizeof o);
   o.maxq = 200;
   o.k = QS_K_DEFAULT;
-  o.boot = 1000;
+  o.boot = QS_BOOT_DEFAULT;
   o.out = "bench/results/quality";
   o.graphs = 1u | 2u | 4u;
   for (size_t i = 0; i < sizeof qs_default_families / sizeof *qs_default_families; i++)
@@ -645,7 +649,7 @@ int bench_quality(int argc, char **argv) {
           "0.5: "
           "sim %% / labels x (>= 97 %%, >= 1.1x) | TOPK recall h0 | hops 1 links: recall x TOPK h0 "
           "(>= 1.5x at >= 90 %%; what one hop reaches) | hops 2 links: recall x | front: COMPRESS "
-          "below MMR/log-det |\n"
+          "below MMR/log-det (points; beyond noise for the corpus) |\n"
           "|---|---|---|---:|---|---|---|\n",
           qt_name(t));
       for (int h = 0; h < nhead; h++) fprintf(f, "%s\n", head[h]);

@@ -11,9 +11,13 @@
 #include "dataset.h"
 #include "quality_transport.h"
 
-#define QS_K_DEFAULT   10 /* k of every retrieve unless --k (a bare number: usage prints it) */
-#define QS_K_MAX       50
-#define QS_MAX_GRID    24
+#define QS_K_DEFAULT    10 /* k of every retrieve unless --k (a bare number: usage prints it) */
+#define QS_K_MAX        50
+#define QS_MAX_GRID     24
+#define QS_BOOT_DEFAULT 4000 /* resamples: enough for the family-wise front test at 31 points */
+/* the front's "below beyond noise": one-sided level of a point's interval
+ * (2.5 % tail of the 95 % interval) and of the family-wise (Holm) test */
+#define QS_FRONT_ALPHA 0.025
 #define QS_MAX_FAM     16
 #define QS_MAX_CORPORA 16
 
@@ -53,6 +57,8 @@ typedef struct {
   double c_lab;  /* COMPRESS's labels at s, NAN when out of range */
   int ext;       /* s above COMPRESS's range: c_lab is its highest-sim point's */
   double gap, lo, hi;
+  double p_below; /* one-sided bootstrap p of gap >= 0 over comparable resamples */
+  int fw_below;   /* below at the family-wise level (Holm over the corpus's points) */
 } qs_front;
 
 typedef struct {
