@@ -8,17 +8,17 @@
 #
 # Targets: fiori glove glove-vectors glove-small wordnet wordnet-small
 #          fiori-study manpages manpages-small wordnet-rel wordnet-rel-small pydoc debpkg
-#          foldoc maxima octave
+#          foldoc maxima octave postgres
 #          test (= fiori glove-small wordnet-small manpages-small wordnet-rel-small)
 #          quality (= the corpora of `precis-bench quality`)  all (= everything)
 #          NAME-use (NAME re-embedded with a real sentence encoder, the
 #          Universal Sentence Encoder from npm, run by node; for NAME of
 #          fiori-study wordnet-small manpages wordnet-rel pydoc debpkg foldoc
-#          maxima octave)
+#          maxima octave postgres)
 #          use (= wordnet-small-use manpages-use wordnet-rel-use pydoc-use
-#          foldoc-use maxima-use octave-use)
+#          foldoc-use maxima-use octave-use postgres-use)
 # See scripts/README-data.md for the files each target writes. The study
-# corpora manpages*, pydoc, foldoc, maxima and octave come from Debian packages (the versions pinned
+# corpora manpages*, pydoc, foldoc, maxima, octave and postgres come from Debian packages (the versions pinned
 # below, unpacked with `dpkg-deb -x` into data/_downloads/deb/; never the
 # files installed on this machine, which Docker images leave out); debpkg
 # from two of the archive's index files (pinned below, fetched with apt's
@@ -83,6 +83,7 @@ DEBPKG_HUB=100          # no links into a package more than this many depend on
 FOLDOC_NQ=300
 MAXIMA_NQ=300
 OCTAVE_NQ=200
+POSTGRES_NQ=200
 
 # ---- pinned Debian 12 packages: name version sha256 (of the .deb) ----
 # A version that left the archive (security update) is replaced by the
@@ -101,6 +102,7 @@ python3.11-doc 3.11.2-6+deb12u9 5b3594189d6ef9a6963ce0347fd307a1cc67620ad697e144
 dict-foldoc 20230119-1 745cbedb55c2da609cc88ee0284e9d11a67a11ae3709daf7bad0e895ac3294c3
 maxima-doc 5.46.0-11 01a726b693a7e465a62040ac5ade4762194d7553524231d77cd1fcd4a69a75b9
 octave-doc 7.3.0-2 b27897cc7e3d688daa5cb8f8d1ea47077f3fbd205ce32e22522200ff0c1eadd5
+postgresql-doc-15 15.18-0+deb12u1 3c598277a463c44d672daa2c335deb8d8252e1852fb025fd4578ea2d9a1b90f0
 '
 # ---- pinned Debian 12 index files: path under deb.debian.org/debian, sha256
 # (as the bookworm Release file of 2026-07-11 lists them). A point release
@@ -427,6 +429,10 @@ t_octave() {
   deb_corpus octave octave-doc usr/share/doc/octave/octave.html index.html "$OCTAVE_NQ" prep_octave.py --html \
     prep_maxima.py
 }
+t_postgres() {
+  deb_corpus postgres postgresql-doc-15 usr/share/doc/postgresql-doc-15/html index.html "$POSTGRES_NQ" prep_postgres.py \
+    --html prep_maxima.py
+}
 t_debpkg() {
   t_glove_vectors
   idx_fetch "$IDX_PACKAGES" Packages.xz; local pk=$IDX_FILE pid=$IDX_ID
@@ -485,6 +491,7 @@ t_quality() {
   t_foldoc
   t_maxima
   t_octave
+  t_postgres
 }
 
 run_target() {
@@ -505,9 +512,10 @@ run_target() {
     foldoc) t_foldoc ;;
     maxima) t_maxima ;;
     octave) t_octave ;;
-    fiori-study-use | manpages-use | wordnet-small-use | wordnet-rel-use | pydoc-use | debpkg-use | foldoc-use | maxima-use | octave-use)
+    postgres) t_postgres ;;
+    fiori-study-use | manpages-use | wordnet-small-use | wordnet-rel-use | pydoc-use | debpkg-use | foldoc-use | maxima-use | octave-use | postgres-use)
       run_target "${1%-use}"; use_corpus "${1%-use}" ;;
-    use) for c in wordnet-small manpages wordnet-rel pydoc foldoc maxima octave; do run_target "$c-use"; done ;;
+    use) for c in wordnet-small manpages wordnet-rel pydoc foldoc maxima octave postgres; do run_target "$c-use"; done ;;
     test) t_test ;;
     quality) t_quality ;;
     all) t_fiori; t_glove; t_glove_small; wordnet wordnet "$WN_NQ" 0; t_test; t_quality; run_target use ;;
@@ -516,9 +524,9 @@ run_target() {
 }
 
 TARGETS="fiori glove glove-vectors glove-small wordnet wordnet-small fiori-study manpages manpages-small
-wordnet-rel wordnet-rel-small pydoc debpkg foldoc maxima octave test quality all
+wordnet-rel wordnet-rel-small pydoc debpkg foldoc maxima octave postgres test quality all
 use fiori-study-use wordnet-small-use manpages-use wordnet-rel-use pydoc-use debpkg-use foldoc-use maxima-use
-octave-use"
+octave-use postgres-use"
 [ $# -gt 0 ] || die "usage: $0 TARGET... ($TARGETS)"
 command -v "$PY" >/dev/null || die "$PY not found"
 mkdir -p "$DATA"
