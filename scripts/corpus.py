@@ -23,8 +23,14 @@ writes the folder described in scripts/README-data.md ("Corpus format"):
   python3 scripts/corpus.py from-fiori DATA/fiori OUT --queries N --seed S
       converts the fiori data set (real 384-d sentence vectors, category
       labels, no links) to this format.
+  python3 scripts/corpus.py from-jsonl FILE --out DIR [--label KEY]
+                            [--queries N] [--seed S] [--name NAME]
+      converts a `precis ingest` jsonl file (your own vectors, a metadata
+      key as label, your links) to this format, to measure the defaults on
+      your own data with `precis-bench quality` (README.md).
 """
 import json
+import math
 import os
 import sys
 from array import array
@@ -244,8 +250,99 @@ def from_fiori(src, out, nq, seed):
                   "text": "title: content (first 2000 characters)", "label": "category"})
 
 
+def _jsonl_entry(n, rec, label_key, dim):
+    """One record of a `precis ingest` jsonl file as an entry of write_corpus
+    (n: its record number, for the messages); raises ValueError with what is
+    wrong."""
+    if not isinstance(rec, dict):
+        raise ValueError("not a JSON object")
+    i = rec.get("id", n)
+    if isinstance(i, bool) or not isinstance(i, int) or not 0 <= i < 1 << 64:
+        raise ValueError("id must be a whole number in 0..2^64-1")
+    v = rec.get("vector")
+    if not isinstance(v, list) or not v or any(isinstance(x, bool) or not isinstance(x, (int, float)) for x in v):
+        raise ValueError("vector must be a non-empty list of numbers")
+    if dim is not None and len(v) != dim:
+        raise ValueError("vector has %d components, the first record %d" % (len(v), dim))
+    norm = math.sqrt(sum(x * x for x in v))
+    if not math.isfinite(norm) or norm == 0:
+        raise ValueError("vector must be finite and not zero")
+    meta = rec.get("metadata") or {}
+    if not isinstance(meta, dict):
+        raise ValueError("metadata must be an object")
+    label = meta.get(label_key)
+    if label is not None and not isinstance(label, (dict, list)):  # one line, no control characters
+        label = " ".join("".join(ch if ch >= " " else " " for ch in str(label)).split())
+    if not label or isinstance(label, (dict, list)):
+        raise ValueError("no metadata.%s (the label whose distinct values are counted; --label KEY)"
+                         % label_key)
+    text = rec.get("text", "")
+    if not isinstance(text, str):
+        raise ValueError("text must be a string")
+    links = []
+    for ln in rec.get("links") or []:
+        dst = ln.get("dst") if isinstance(ln, dict) else None
+        w = ln.get("weight", 1.0) if isinstance(ln, dict) else None
+        if isinstance(dst, bool) or not isinstance(dst, int) or isinstance(w, bool) or \
+                not isinstance(w, (int, float)) or not math.isfinite(w):
+            raise ValueError("a link needs a whole-number dst and a finite weight")
+        links.append((dst, str(ln.get("kind") or "link"), float(w)))
+    # the study reads only the label of the metadata; a NUL would end a C string
+    return {"id": i, "text": text.replace("\0", " "), "label": label, "links": links,
+            "vector": [x / norm for x in v]}
+
+
+def from_jsonl(path, out, name, label_key, nq, seed):
+    """A study corpus of a `precis ingest` jsonl file (id, vector, text,
+    metadata, links): the file's own vectors (made unit length), label =
+    metadata[label_key], its links; nq entries held out with their links."""
+    import hashlib
+    entries, ids, dim, h = [], set(), None, hashlib.sha256()
+    try:
+        f = open(path, "rb")
+    except OSError as e:
+        raise SystemExit("from-jsonl: %s: %s" % (path, e.strerror))
+    with f:
+        for n, raw in enumerate(f, 1):
+            h.update(raw)
+            if not raw.strip():
+                continue
+            try:
+                e = _jsonl_entry(len(entries), json.loads(raw), label_key, dim)
+            except (ValueError, UnicodeDecodeError) as err:
+                raise SystemExit("from-jsonl: %s line %d: %s" % (path, n, err))
+            if e["id"] in ids:
+                raise SystemExit("from-jsonl: %s line %d: id %d repeats an earlier record" % (path, n, e["id"]))
+            ids.add(e["id"])
+            dim = len(e["vector"])
+            entries.append(e)
+    if not entries:
+        raise SystemExit("from-jsonl: %s: no records" % path)
+    dangling = sum(1 for e in entries for d, _, _ in e["links"] if d not in ids)
+    if dangling:
+        log(name, "dropped %d links to ids that are not in the file" % dangling)
+    return write_corpus(out, name, entries, nq, seed, dim,
+                        {"source": {"file": os.path.basename(path), "sha256": h.hexdigest()},
+                         "embedder": "the file's own vectors (made unit length)",
+                         "text": "the file's text", "label": "metadata.%s" % label_key,
+                         "links_from": "the file's links"})
+
+
 def main(argv):
-    if len(argv) >= 2 and argv[0] == "from-fiori":
+    if len(argv) >= 2 and argv[0] == "from-jsonl":
+        import argparse
+        ap = argparse.ArgumentParser(prog="corpus.py from-jsonl")
+        ap.add_argument("file", help="a `precis ingest` jsonl file")
+        ap.add_argument("--out", required=True, help="the corpus folder: PRECIS_DATA_DIR/NAME")
+        ap.add_argument("--name", help="default: the --out folder's name")
+        ap.add_argument("--label", default="label", help="the metadata key whose values are the labels")
+        ap.add_argument("--queries", type=int, default=200)
+        ap.add_argument("--seed", type=int, default=20240601)
+        a = ap.parse_args(argv[1:])
+        if a.queries < 1:
+            ap.error("--queries must be at least 1")
+        from_jsonl(a.file, a.out, a.name or os.path.basename(os.path.normpath(a.out)), a.label, a.queries, a.seed)
+    elif len(argv) >= 2 and argv[0] == "from-fiori":
         import argparse
         ap = argparse.ArgumentParser()
         ap.add_argument("src")
