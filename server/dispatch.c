@@ -174,6 +174,20 @@ static int op_delete_snapshot(dctx *x, const Precis__V1__DeleteSnapshotRequest *
 
 /* ---- collections ---- */
 
+/* The CollectionResult of create and describe: what the collection is now. */
+static int collection_result(dctx *x, const char *name) {
+  engine_collection_info *info;
+  int rc = describe(x, name, &info);
+  if (rc) return rc;
+  Precis__V1__CollectionResult *cr = ANEW(x, Precis__V1__CollectionResult, 1);
+  if (!cr) return nomem(x);
+  precis__v1__collection_result__init(cr);
+  if (!(cr->info = info_to_pb(x, info))) return nomem(x);
+  x->resp->result_case = PRECIS__V1__RESPONSE__RESULT_COLLECTION;
+  x->resp->collection = cr;
+  return PRECIS_OK;
+}
+
 static int op_create(dctx *x, const Precis__V1__CreateCollectionRequest *r) {
   const Precis__V1__CollectionConfig *c = r->config;
   if (!c) return fail(x, PRECIS_E_INVALID_ARGUMENT, "config is required");
@@ -193,15 +207,7 @@ static int op_create(dctx *x, const Precis__V1__CreateCollectionRequest *r) {
   ec.ivf_nprobe = c->ivf_nprobe;
   int rc = engine_collection_create(x->s->eng, r->name, &ec, &x->err);
   if (rc) return rc;
-  engine_collection_info *info;
-  if ((rc = describe(x, r->name, &info))) return rc;
-  Precis__V1__CollectionResult *cr = ANEW(x, Precis__V1__CollectionResult, 1);
-  if (!cr) return nomem(x);
-  precis__v1__collection_result__init(cr);
-  if (!(cr->info = info_to_pb(x, info))) return nomem(x);
-  x->resp->result_case = PRECIS__V1__RESPONSE__RESULT_COLLECTION;
-  x->resp->collection = cr;
-  return PRECIS_OK;
+  return collection_result(x, r->name);
 }
 
 static int op_drop(dctx *x, const Precis__V1__DropCollectionRequest *r) {
@@ -212,16 +218,7 @@ static int op_drop(dctx *x, const Precis__V1__DropCollectionRequest *r) {
 }
 
 static int op_describe(dctx *x, const Precis__V1__DescribeCollectionRequest *r) {
-  engine_collection_info *info;
-  int rc = describe(x, r->name, &info);
-  if (rc) return rc;
-  Precis__V1__CollectionResult *cr = ANEW(x, Precis__V1__CollectionResult, 1);
-  if (!cr) return nomem(x);
-  precis__v1__collection_result__init(cr);
-  if (!(cr->info = info_to_pb(x, info))) return nomem(x);
-  x->resp->result_case = PRECIS__V1__RESPONSE__RESULT_COLLECTION;
-  x->resp->collection = cr;
-  return PRECIS_OK;
+  return collection_result(x, r->name);
 }
 
 static int op_list(dctx *x) {
