@@ -396,9 +396,10 @@ void qs_headline(char *buf, size_t cap, const qs_result *R) {
                *d2 = qs_find(R, "DEFAULT", "links-2", NAN);
   qs_front_count fc;
   qs_front_counts(R, &fc);
-  int n = snprintf(buf, cap, "| %s | %.1f %% / %.2fx [%.2f, %.2f] %s |", R->corpus, d0->sim_pct,
-                   d0->labr, d0->ci[1][0], d0->ci[1][1],
-                   d0->sim_pct >= 97 && d0->labr >= 1.3 ? "met" : "NOT met");
+  int n = snprintf(buf, cap, "| %s | %.1f %% / %.2fx [%.2f, %.2f] %s; oracle %.2fx |", R->corpus,
+                   d0->sim_pct, d0->labr, d0->ci[1][0], d0->ci[1][1],
+                   d0->sim_pct >= 100 * QS_TARGET_SIM && d0->labr >= 1.3 ? "met" : "NOT met",
+                   R->oracle);
   if (m5)
     n += snprintf(buf + n, cap - (size_t)n, " %.1f %% / %.2fx %s |", m5->sim_pct, m5->labr,
                   m5->sim_pct >= 97 && m5->labr >= 1.1 ? "met" : "NOT met");

@@ -143,24 +143,33 @@ static double qs_dot(const float *a, const float *b, size_t dim) {
   return s;
 }
 
+/* distinct labels among corpus rows[0..n) (n <= QS_K_MAX * 4) */
+static size_t qs_labels(const ds_corpus *c, const long *rows, size_t n) {
+  uint32_t labs[QS_K_MAX * 4];
+  size_t nl = 0;
+  for (size_t i = 0; i < n; i++) {
+    uint32_t l = c->label[rows[i]];
+    size_t j = 0;
+    while (j < nl && labs[j] != l) j++;
+    if (j == nl && nl < QS_K_MAX * 4) labs[nl++] = l;
+  }
+  return nl;
+}
+
 /* rows: corpus rows of the selected items; hops: per item (may be NULL) */
 static void qs_score(const ds_corpus *c, size_t qi, const long *rows, const uint32_t *hops,
                      size_t n, qs_row *r) {
   const float *q = c->qvec + qi * c->dim;
   double sim = 0, red = 0, gs = 0;
-  size_t pairs = 0, nl = 0, found = 0;
-  uint32_t labs[QS_K_MAX * 4];
+  size_t pairs = 0, nl, found = 0;
   for (size_t i = 0; i < n; i++) {
     const float *v = c->vec + (size_t)rows[i] * c->dim;
     sim += qs_dot(q, v, c->dim);
     for (size_t j = 0; j < i; j++, pairs++)
       red += qs_dot(v, c->vec + (size_t)rows[j] * c->dim, c->dim);
     if (hops && hops[i] > 0) gs++;
-    uint32_t l = c->label[rows[i]];
-    size_t j = 0;
-    while (j < nl && labs[j] != l) j++;
-    if (j == nl && nl < QS_K_MAX * 4) labs[nl++] = l;
   }
+  nl = qs_labels(c, rows, n);
   for (size_t h = 0; h < c->nqlinked[qi]; h++)
     for (size_t i = 0; i < n; i++)
       if (c->ids[rows[i]] == c->qlinked[qi][h]) {
@@ -268,6 +277,79 @@ static int qs_run_baselines(qt *t, const char *coll, const ds_corpus *c, uint32_
   return rc;
 }
 
+/* The exact top S corpus rows of q, best first (insertion into a sorted
+ * array): rows in top, cosines in ts; returns how many (S or fewer). */
+static size_t qs_exact_top(const ds_corpus *c, const float *q, size_t S, long *top, float *ts) {
+  size_t m = 0;
+  for (size_t r = 0; r < c->n && S; r++) {
+    float v = (float)qs_dot(q, c->vec + r * c->dim, c->dim);
+    if (m == S && v <= ts[S - 1]) continue;
+    size_t j = m < S ? m++ : S - 1;
+    while (j > 0 && ts[j - 1] < v) {
+      ts[j] = ts[j - 1];
+      top[j] = top[j - 1];
+      j--;
+    }
+    ts[j] = v;
+    top[j] = (long)r;
+  }
+  return m;
+}
+
+/* ---- what a selection could gain in labels ----
+ * A label oracle (it knows the labels): from the exact top QS_ORACLE_POOL
+ * points (or k when more), the most similar point of each of the m best
+ * labels, the rest filled with the most similar others, for the largest m
+ * whose k keep QS_TARGET_SIM of the exact top k's mean similarity. Returns
+ * its distinct labels over the exact top k's (ratio of the means over the
+ * queries; docs/RETRIEVAL.md, "What the labels allow"; the same as
+ * bench/emu/bounds.py with pool 30); NAN when memory runs out. */
+static double qs_oracle(const ds_corpus *c, uint32_t k) {
+  const size_t P = k > QS_ORACLE_POOL ? k : QS_ORACLE_POOL;
+  long *top = malloc(P * sizeof *top), sel[QS_K_MAX];
+  float *ts = malloc(P * sizeof *ts);
+  size_t *first = malloc(P * sizeof *first);
+  double l0 = 0, l1 = 0;
+  if (!top || !ts || !first) goto done;
+  for (size_t qi = 0; qi < c->nq; qi++) {
+    size_t m = qs_exact_top(c, c->qvec + qi * c->dim, P, top, ts), kk = k < m ? k : m, nf = 0;
+    double m0 = 0;
+    for (size_t i = 0; i < kk; i++) m0 += ts[i];
+    m0 /= kk ? (double)kk : 1;
+    for (size_t i = 0; i < m; i++) { /* the first (most similar) point of each label */
+      size_t j = 0;
+      while (j < nf && c->label[top[first[j]]] != c->label[top[i]]) j++;
+      if (j == nf) first[nf++] = i;
+    }
+    size_t ns = 0;
+    for (size_t want = kk < nf ? kk : nf; want > 0; want--) {
+      unsigned char taken[QS_ORACLE_POOL + QS_K_MAX] = {0};
+      double sum = 0;
+      ns = 0;
+      for (size_t j = 0; j < want; j++) {
+        taken[first[j]] = 1;
+        sel[ns++] = top[first[j]];
+        sum += ts[first[j]];
+      }
+      for (size_t i = 0; i < m && ns < kk; i++)
+        if (!taken[i]) {
+          sel[ns++] = top[i];
+          sum += ts[i];
+        }
+      if (sum / (double)ns >= m0 - (1 - QS_TARGET_SIM) * fabs(m0)) break;
+    }
+    if (!ns) /* no label at all: the top k */
+      for (; ns < kk; ns++) sel[ns] = top[ns];
+    l0 += (double)qs_labels(c, top, kk);
+    l1 += (double)qs_labels(c, sel, ns);
+  }
+done:
+  free(top);
+  free(ts);
+  free(first);
+  return l0 > 0 ? l1 / l0 : NAN;
+}
+
 /* ---- what one hop can reach ----
  * The share of a query's linked entries that the default walk's pool can
  * hold at all: among the default seeds (the exact top max(10k, 50)) or one
@@ -310,21 +392,7 @@ static double qs_reach(const ds_corpus *c, uint32_t k) {
   }
   for (size_t qi = 0; qi < c->nq; qi++) {
     if (!c->nqlinked[qi]) continue;
-    const float *q = c->qvec + qi * c->dim;
-    /* the exact top S, best first (insertion into a sorted array) */
-    size_t m = 0;
-    for (size_t r = 0; r < n; r++) {
-      float v = (float)qs_dot(q, c->vec + r * c->dim, c->dim);
-      if (m == S && v <= ts[S - 1]) continue;
-      size_t j = m < S ? m++ : S - 1;
-      while (j > 0 && ts[j - 1] < v) {
-        ts[j] = ts[j - 1];
-        top[j] = top[j - 1];
-        j--;
-      }
-      ts[j] = v;
-      top[j] = (long)r;
-    }
+    size_t m = qs_exact_top(c, c->qvec + qi * c->dim, S, top, ts);
     for (size_t j = 0; j < m; j++) in[top[j]] = 1;
     for (size_t j = 0; j < m && j < E; j++)
       for (size_t a = deg[top[j]]; a < deg[top[j] + 1]; a++) in[adj[a]] = 1;
@@ -362,6 +430,7 @@ static int qs_corpus(qt *t, const char *name, const qs_opts *o, qs_result *R, ds
   for (size_t i = 0; i < c->nq; i++) R->nq_linked += c->nqlinked[i] > 0;
   R->k = o->k;
   R->reach = c->nlinks && R->nq_linked ? qs_reach(c, o->k) : NAN;
+  R->oracle = qs_oracle(c, o->k);
   char coll[PRECIS_MAX_NAME_LEN + 1];
   snprintf(coll, sizeof coll, "quality_%.48s", name);
   for (char *p = coll; *p; p++)
@@ -645,7 +714,9 @@ int bench_quality(int argc, char **argv) {
       fprintf(
           f,
           "### summary, server defaults (%s; targets of issue 10)\n\n"
-          "| corpus | COMPRESS hops 0: sim %% / labels x TOPK (>= 97 %%, >= 1.3x) | MMR lambda "
+          "| corpus | COMPRESS hops 0: sim %% / labels x TOPK (>= 97 %%, >= 1.3x; what a label "
+          "oracle "
+          "gets) | MMR lambda "
           "0.5: "
           "sim %% / labels x (>= 97 %%, >= 1.1x) | TOPK recall h0 | hops 1 links: recall x TOPK h0 "
           "(>= 1.5x at >= 90 %%; what one hop reaches) | hops 2 links: recall x | front: COMPRESS "

@@ -18,6 +18,8 @@
 /* the front's "below beyond noise": one-sided level of a point's interval
  * (2.5 % tail of the 95 % interval) and of the family-wise (Holm) test */
 #define QS_FRONT_ALPHA 0.025
+#define QS_TARGET_SIM  0.97 /* issue 10's similarity target: 97 % of TOPK's */
+#define QS_ORACLE_POOL 30   /* the label oracle chooses among the 30 nearest */
 #define QS_MAX_FAM     16
 #define QS_MAX_CORPORA 16
 
@@ -66,7 +68,8 @@ typedef struct {
   const ds_corpus *c;
   uint32_t k; /* results per query */
   size_t nq, nq_linked;
-  double reach; /* hops-1 bound: mean share of linked entries the walk's pool can hold */
+  double reach;  /* hops-1 bound: mean share of linked entries the walk's pool can hold */
+  double oracle; /* labels x exact top-k that a label oracle gets (qs_oracle) */
   qt_setup st;
   qs_row *rows;
   size_t nrows, ref;

@@ -123,3 +123,6 @@ def test_precis_bench_quality_runs_on_it(corpus, tmp_path):
     assert float(row[("h0", "TOPK", "0")]["labels_ratio"]) == 1
     assert float(row[("h0", "DEFAULT", "0")]["sim_pct"]) >= 97.5 - 1e-3
     assert float(row[("links-1", "DEFAULT", "0")]["recall"]) >= 0
+    # the summary names the label oracle: here it knows six clusters that top-k mostly misses
+    line = next(ln for ln in open(out / "summary.md") if ln.startswith("| mine |"))
+    assert float(line.split("oracle ")[1].split("x")[0]) > float(row[("h0", "DEFAULT", "0")]["labels_ratio"])
