@@ -279,8 +279,10 @@ def _jsonl_entry(n, rec, label_key, dim):
     text = rec.get("text", "")
     if not isinstance(text, str):
         raise ValueError("text must be a string")
-    links = []
-    for ln in rec.get("links") or []:
+    links, given = [], rec.get("links") or []
+    if not isinstance(given, list):
+        raise ValueError("links must be a list")
+    for ln in given:
         dst = ln.get("dst") if isinstance(ln, dict) else None
         w = ln.get("weight", 1.0) if isinstance(ln, dict) else None
         if isinstance(dst, bool) or not isinstance(dst, int) or isinstance(w, bool) or \

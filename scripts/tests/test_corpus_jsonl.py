@@ -88,6 +88,8 @@ def test_builds_the_corpus_format(corpus):
     ({"id": -1, "vector": [1] * DIM, "metadata": {"topic": "a"}}, 2, "id must be a whole number"),
     ({"id": 7, "vector": [1] * DIM, "metadata": {"topic": "a"}, "links": [{"kind": "x"}]}, 2, "a link needs"),
     ({"id": 7, "vector": [1] * DIM, "metadata": {"topic": "a"}, "text": 5}, 2, "text must be a string"),
+    ({"id": 7, "vector": [1] * DIM, "metadata": {"topic": "a"}, "links": 5}, 2, "links must be a list"),
+    ('{"id": 7, "vector": [NaN, 1, 1, 1, 1, 1, 1, 1], "metadata": {"topic": "a"}}', 2, "finite and not zero"),
 ])
 def test_refuses_bad_records(tmp_path, bad, line, message):
     """a bad record is named by its line, with no traceback and no corpus"""
