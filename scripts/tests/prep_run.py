@@ -4,6 +4,8 @@ import json
 import subprocess
 import sys
 
+import heldout
+
 
 def run(script, flag, src, glove, out, queries, words):
     """script FLAG src --glove --out --queries --seed 7 --words: the
@@ -11,6 +13,13 @@ def run(script, flag, src, glove, out, queries, words):
     return subprocess.run([sys.executable, script, flag, str(src), "--glove", str(glove), "--out", str(out),
                            "--queries", str(queries), "--seed", "7", "--words", str(words)],
                           capture_output=True, text=True)
+
+
+def link_ids(ents):
+    """ents: {name: corpus row}. (the id of each name, the sorted ids each
+    name's links lead to)"""
+    return ({n: e["id"] for n, e in ents.items()},
+            {n: sorted(x["dst"] for x in e["links"]) for n, e in ents.items()})
 
 
 def build(script, flag, src, glove, out, queries, words):
@@ -33,6 +42,11 @@ class Prep:
 
     def build(self, src, glove, out, queries, words=None):
         return build(self.script, self.flag, src, glove, out, queries, words or self.words)
+
+    def held_out(self, src, glove, out, queries):
+        """built with `queries` held out, the queries and their links are cut
+        from the corpus (heldout.check)"""
+        heldout.check(*self.build(src, glove, out, queries), queries)
 
     def refused(self, src, glove, out, message):
         """the script refuses src: a non-zero exit, message on stderr, no

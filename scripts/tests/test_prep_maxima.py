@@ -8,7 +8,6 @@ blocks, the pages read, and the held-out queries with their links cut."""
 import os
 
 import pytest
-import heldout
 from tinyglove import glove  # noqa: F401 (a fixture)
 import prep_run
 
@@ -85,8 +84,7 @@ def test_entries_labels_text_and_links(manual, glove, tmp_path):
     # the nested block's words are its own, not the outer block's
     assert ents["plot2d"]["text"] == "plot2d: plot a list. solve"
     assert ents["plot_opt"]["text"] == "plot_opt: default plot value. algsys"
-    idof = {n: e["id"] for n, e in ents.items()}
-    links = {n: sorted(x["dst"] for x in e["links"]) for n, e in ents.items()}
+    idof, links = prep_run.link_ids(ents)
     # solve: itself, a block without a category, a URL and a repeated reference are dropped
     assert links["solve"] == sorted([idof["algsys"], idof["plot2d"]])
     # algsys -> solve (through the second <dt>'s id) repeats solve -> algsys: one per pair (corpus.py)
@@ -99,7 +97,7 @@ def test_entries_labels_text_and_links(manual, glove, tmp_path):
 
 
 def test_held_out_queries_cut_their_links(manual, glove, tmp_path):
-    heldout.check(*PREP.build(manual, glove, tmp_path / "out", 1), 1)
+    PREP.held_out(manual, glove, tmp_path / "out", 1)
 
 
 def test_a_folder_without_the_manual_is_refused_with_a_message(tmp_path, glove):

@@ -9,7 +9,6 @@ queries with their links cut."""
 import os
 
 import pytest
-import heldout
 from tinyglove import glove  # noqa: F401 (a fixture)
 import prep_run
 
@@ -87,8 +86,7 @@ def test_entries_labels_text_and_links(manual, glove, tmp_path):
     # the description without the example block, the "See also" line kept, first --words words
     assert ents["cumsum"]["text"] == "cumsum: sum matrix value. See also: Sums-and-Products.html#XREFsum ."
     assert ents["prod"]["text"] == "prod: return the product of the elements. See also:"
-    idof = {n: e["id"] for n, e in ents.items()}
-    links = {n: sorted(x["dst"] for x in e["links"]) for n, e in ents.items()}
+    idof, links = prep_run.link_ids(ents)
     # sum: itself, a section, a URL, an entry off the tree and a repeated reference are dropped
     assert links["sum"] == sorted([idof["prod"], idof["plot"]])
     # prod -> sum (through a <dt> id) and plot -> sum repeat sum's: one per pair (corpus.py)
@@ -100,7 +98,7 @@ def test_entries_labels_text_and_links(manual, glove, tmp_path):
 
 
 def test_held_out_queries_cut_their_links(manual, glove, tmp_path):
-    heldout.check(*PREP.build(manual, glove, tmp_path / "out", 1), 1)
+    PREP.held_out(manual, glove, tmp_path / "out", 1)
 
 
 def test_a_folder_without_the_manual_is_refused_with_a_message(tmp_path, glove):

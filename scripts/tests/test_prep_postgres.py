@@ -11,7 +11,6 @@ one per pair), and the held-out queries with their links cut."""
 import os
 
 import pytest
-import heldout
 from tinyglove import glove  # noqa: F401 (a fixture)
 import prep_run
 
@@ -130,8 +129,7 @@ def test_entries_labels_text_and_links(docs, glove, tmp_path):
     assert ents["sql-select.html"]["text"] == "SELECT: SELECT SELECT — retrieve rows from a table"
     assert ents["errcodes-table.html"]["text"] == "Error Code Table: The error codes table."
     assert PREP.build(docs, glove, tmp_path / "short", 0, words=3)[0][0]["text"] == "Error Code Table: The error codes"
-    idof = {p: e["id"] for p, e in ents.items()}
-    links = {p: sorted(x["dst"] for x in e["links"]) for p, e in ents.items()}
+    idof, links = prep_run.link_ids(ents)
     # start-install: itself (#... and its own file), the chapter, a page off the tree, a URL, mail, a picture,
     # a second link to sql-select, the table of contents and the <pre> are dropped; a link in a note is kept
     assert links["start-install.html"] == sorted([idof["sql-select.html"], idof["spi-interface.html"]])
@@ -144,7 +142,7 @@ def test_entries_labels_text_and_links(docs, glove, tmp_path):
 
 
 def test_held_out_queries_cut_their_links(docs, glove, tmp_path):
-    heldout.check(*PREP.build(docs, glove, tmp_path / "out", 2), 2)
+    PREP.held_out(docs, glove, tmp_path / "out", 2)
 
 
 def test_a_folder_without_the_documentation_is_refused_with_a_message(docs, glove, tmp_path):
