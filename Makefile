@@ -77,12 +77,13 @@ LIB_COMMON := $(O)/libprecis_common.a
 LIB_WIRE := $(O)/libprecis_wire.a
 LIB_ENGINE := $(O)/libprecis_engine.a
 LIB_CLIENT := $(O)/libprecis.a
-# libprecis.so.2.0.0 (soname libprecis.so.2) with the links libprecis.so.2
+# libprecis.so.3.0.0 (soname libprecis.so.3) with the links libprecis.so.3
 # and libprecis.so; only precis_* is exported (client/lib/libprecis.map,
 # checked by scripts/check-abi.sh). Bump SO_MAJOR on an incompatible change
 # (2: precis_retrieve_params gained similarity_floor, shared_neighbours and
-# analogy, precis_retrieved_item link_end).
-SO_MAJOR := 2
+# analogy, precis_retrieved_item link_end; 3: precis_retrieve_params gained
+# anchors, group_limit and group_by).
+SO_MAJOR := 3
 SO_VERSION := $(SO_MAJOR).0.0
 SO_REAL := $(O)/libprecis.so.$(SO_VERSION)
 SO_CLIENT := $(O)/libprecis.so

@@ -100,6 +100,7 @@ static void map_retrieve(const Precis__V1__RetrieveRequest *r, engine_retrieve_p
   PRECIS_RETRIEVE_PARAM_MAP(PBPARAM_FROM_WIRE)
   p->link_kinds = (const char *const *)r->link_kinds;
   p->n_link_kinds = r->n_link_kinds;
+  p->group_by = r->group_by;
 }
 
 int dsp__retrieve(dctx *x, const Precis__V1__RetrieveRequest *r) {

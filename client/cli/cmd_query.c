@@ -18,7 +18,8 @@
 static const char usage[] =
     "usage: precis query COLLECTION (--vector \"0.1,0.2,...\" | --vector-file F\n"
     "                    | --point ID) [--compare | --search] [--links KIND,...]\n"
-    "                    [--show-field FIELD] [--filter JSON] [PARAMETER...]\n"
+    "                    [--show-field FIELD] [--filter JSON] [--group-by KEY]\n"
+    "                    [PARAMETER...]\n"
     "  --filter       only points passing this filter (JSON form, see\n"
     "                 docs/PROTOCOL.md \"Filter\"), e.g.\n"
     "                 '{\"must\":[{\"key\":\"lang\",\"match\":\"en\"}]}'\n"
@@ -26,10 +27,13 @@ static const char usage[] =
     "                 coverage ratio, redundancy, mean relevance and the\n"
     "                 number of distinct --show-field values of each set;\n"
     "                 with --hops, TOPK stays plain top-k (hops 0) and the\n"
-    "                 COMPRESS items top-k missed are marked '+'\n"
+    "                 COMPRESS items top-k missed are marked '+' (TOPK is\n"
+    "                 also plain: without --group-by)\n"
     "  --search       plain ANN top-k (no graph, no selection; uses -k,\n"
     "                 --exact, --ef-search, --nprobe)\n"
     "  --links        follow only knowledge links of these labels\n"
+    "  --group-by     at most --group-limit items (default 1) share one value\n"
+    "                 of this metadata field (dotted path, as in filters)\n"
     "  --vector-file  text of numbers (comma/space separated), or the first\n"
     "                 record of an .fvecs / .npy / .jsonl file\n"
     "parameters (precis/params.h; docs/PROTOCOL.md \"Parameters\"):\n";
@@ -367,6 +371,7 @@ enum {
   O_LINKS,
   O_FIELD,
   O_FILTER,
+  O_GROUP_BY,
   O_PARAM = 512, /* one option per row of PRECIS_RETRIEVE_PARAM_MAP */
 #define PARAM_ENUM(name, KIND, d, lo, hi, field, flag, doc) O_P_##name,
   O_PARAM_FIRST = O_PARAM - 1,
@@ -529,6 +534,7 @@ int cmd_query(cli *c, int argc, char **argv) {
       {"links", required_argument, NULL, O_LINKS},
       {"show-field", required_argument, NULL, O_FIELD},
       {"filter", required_argument, NULL, O_FILTER},
+      {"group-by", required_argument, NULL, O_GROUP_BY},
       PRECIS_RETRIEVE_PARAM_MAP(PARAM_OPTION){"help", no_argument, NULL, 'h'},
       {0, 0, 0, 0}};
 #undef PARAM_OPTION
@@ -568,6 +574,9 @@ int cmd_query(cli *c, int argc, char **argv) {
         break;
       case O_FILTER:
         filter_text = optarg;
+        break;
+      case O_GROUP_BY:
+        p.group_by = optarg;
         break;
       case 'h':
         fputs(usage, stdout);
@@ -626,11 +635,14 @@ int cmd_query(cli *c, int argc, char **argv) {
   if (compare) {
     precis_retrieve_result *t = NULL, *r = NULL;
     uint32_t hops = p.hops;
+    const char *group_by = p.group_by;
     p.mode = PRECIS_MODE_TOPK;
     p.hops = 0; /* the baseline: what plain top-k returns */
+    p.group_by = NULL;
     rc = precis_retrieve(c->conn, coll, &p, &t, &err);
     if (!rc) {
       p.hops = hops;
+      p.group_by = group_by;
       p.mode = PRECIS_MODE_COMPRESS;
       rc = precis_retrieve(c->conn, coll, &p, &r, &err);
     }

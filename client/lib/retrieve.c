@@ -68,6 +68,7 @@ int precis_retrieve(precis_conn *c, const char *collection, const precis_retriev
   rr.use_query_point = p->use_query_point ? 1 : 0;
   rr.n_link_kinds = p->link_kinds ? p->n_link_kinds : 0;
   rr.link_kinds = (char **)p->link_kinds;
+  if (p->group_by) rr.group_by = (char *)p->group_by;
   /* every parameter, with presence: the request means exactly what p says */
   Precis__V1__RetrieveRequest *msg = &rr;
   PRECIS_RETRIEVE_PARAM_MAP(PBPARAM_TO_WIRE)

@@ -31,7 +31,7 @@
  *     one-field oneof; tests/unit/test_params.c checks that they agree) and
  *     the engine code that uses it.
  *   - Parameters that are not scalar (the query vector, link_kinds, the
- *     filter) are not in the tables.
+ *     filter, group_by) are not in the tables.
  *
  * Only standard headers and precis/limits.h; no protobuf, no engine types,
  * so that the engine, the server and the client library all include it.
@@ -129,6 +129,9 @@
     "brute-force seeds instead of the ANN index")                             \
   PRECIS_PARAM_EF_SEARCH(X, 24)                                               \
   PRECIS_PARAM_NPROBE(X, 32)                                                  \
+  X(group_limit, U32, 1, 1, PRECIS_MAX_K, 41, "group-limit",                 \
+    "with group_by: at most this many items share one value of that "        \
+    "metadata field (the most relevant of each value enter the selection)")  \
   X(max_represented_ids, U32, PRECIS_DEFAULT_MAX_REPRESENTED, 0,              \
     PRECIS_MAX_REPRESENTED, 25, "max-represented",                            \
     "ids listed per item in represented_ids")

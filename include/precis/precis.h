@@ -401,6 +401,9 @@ typedef struct precis_retrieve_params {
   const char *const *link_kinds; /* restrict links to these labels; NULL = all */
   size_t n_link_kinds;
   const precis_filter *filter; /* only points passing it; NULL = none */
+  /* at most group_limit items share one value of this metadata field (a
+   * dotted path, as in filters); NULL or "" = none. Borrowed. */
+  const char *group_by;
 } precis_retrieve_params;
 
 void precis_retrieve_params_init(precis_retrieve_params *p);

@@ -437,6 +437,12 @@ typedef struct {
   /* filter (index/filter/filter.c): only points passing it are seeds, enter the
    * pool, are selected or counted as represented; NULL = none. Borrowed. */
   const engine_filter *filter;
+  /* group_by: a dotted metadata path (filter_check_key's rules); NULL or
+   * "" = none. Before the selection, each value of that field keeps only
+   * its group_limit most relevant pool points, so at most group_limit items
+   * share a value; points without the field (or with null, an array or an
+   * object there) are in no group. Borrowed. */
+  const char *group_by;
 } engine_retrieve_params;
 
 /* Every row's default (query NULL, no link kinds, no filter). */

@@ -430,6 +430,21 @@ size_t filter_terms(const engine_filter *f, filter_term *out, size_t cap, bool *
 }
 
 /* ---- evaluation ---- */
+const json_t *filter_path_get(const json_t *meta, const char *key) {
+  char part[PRECIS_MAX_FILTER_KEY_LEN + 1];
+  const json_t *v = meta;
+  while (v && *key) {
+    const char *dot = strchr(key, '.');
+    size_t n = dot ? (size_t)(dot - key) : strlen(key);
+    if (n > PRECIS_MAX_FILTER_KEY_LEN) return NULL;
+    memcpy(part, key, n);
+    part[n] = 0;
+    v = json_is_object(v) ? json_object_get(v, part) : NULL;
+    key += n + (dot != NULL);
+  }
+  return v;
+}
+
 static const json_t *lookup(const json_t *meta, const fcond *c) {
   const json_t *v = meta;
   for (uint32_t i = 0; i < c->nseg && v; i++)

@@ -22,6 +22,10 @@
  * read), and otherwise reads as {}. */
 bool filter_eval(const engine_filter *f, uint64_t id, const json_t *meta);
 
+/* The value at dotted path `key` ("a.b": member b of object a) inside
+ * `meta`, borrowed from it; NULL when a part is missing or not an object.
+ * `key` as filter_check_key accepts it (a longer part finds nothing). */
+const json_t *filter_path_get(const json_t *meta, const char *key);
 /* false when every condition is on point ids only (no metadata to read). */
 bool filter_needs_meta(const engine_filter *f);
 

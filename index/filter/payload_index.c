@@ -96,20 +96,6 @@ static size_t encode(engine_pindex_type t, const json_t *v, unsigned char *out) 
   return 0;
 }
 
-static const json_t *walk(const json_t *meta, const char *key) {
-  char part[PRECIS_MAX_FILTER_KEY_LEN + 1];
-  const json_t *v = meta;
-  while (v && *key) {
-    const char *dot = strchr(key, '.');
-    size_t n = dot ? (size_t)(dot - key) : strlen(key);
-    memcpy(part, key, n);
-    part[n] = 0;
-    v = json_is_object(v) ? json_object_get(v, part) : NULL;
-    key += n + (dot != NULL);
-  }
-  return v;
-}
-
 static size_t decl_key(unsigned char *k, uint32_t cid, const char *key) {
   size_t n = strlen(key);
   store_put_be32(k, cid);
@@ -258,7 +244,7 @@ void pidx_commit(coll *c, bool durable) {
  * and record them for the maps (a removal by the point's current slot). */
 static void stage_field(coll *c, store_batch *b, const pidx_field *f, uint64_t id,
                         const json_t *meta, bool put) {
-  const json_t *v = walk(meta, f->key);
+  const json_t *v = filter_path_get(meta, f->key);
   if (!v) return;
   uint64_t key = id;
   bool rec = c->pidx->mem && (put || (idmap_get(&c->live, id, &key) && key < UINT32_MAX));

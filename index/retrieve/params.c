@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "engine.h"
+#include "filter.h"
 #include "graph_internal.h"
 
 void engine_retrieve_params_default(engine_retrieve_params *p) {
@@ -46,6 +47,11 @@ int engine_retrieve_params_check(const engine_retrieve_params *p, precis_error *
   for (size_t i = 0; i < p->n_link_kinds; i++) {
     int rc = graph_check_kind(p->link_kinds[i], err);
     if (rc) return rc;
+  }
+  if (p->group_by && *p->group_by) {
+    precis_error e;
+    int rc = filter_check_key(p->group_by, &e);
+    if (rc) return precis_error_set(err, rc, "group_by: %s", e.msg);
   }
   return PRECIS_OK;
 }

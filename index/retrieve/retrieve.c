@@ -38,6 +38,7 @@
 #include "coll_filter.h"
 #include "coll_internal.h"
 #include "graph_internal.h"
+#include "groups.h"
 #include "payload.h"
 #include "select.h"
 #include "vec.h"
@@ -253,6 +254,35 @@ static uint64_t analogue(const coll *c, const float *base, const float *qa, uint
   return at;
 }
 
+/* Keeps the pool points with keep[i] set, in order, with their rows of
+ * vecs (dim floats each), rel, sim and qual; rebuilds P->pos. Returns the
+ * new size, or (size_t)-1 out of memory. */
+static size_t pool_keep(pool_t *P, const unsigned char *keep, float *vecs, size_t dim, float *rel,
+                        float *sim, float *qual) {
+  size_t m = 0;
+  idmap_free(&P->pos);
+  idmap_init(&P->pos);
+  for (size_t i = 0; i < P->n; i++) {
+    if (!keep[i]) continue;
+    if (m != i) {
+      P->id[m] = P->id[i];
+      P->via[m] = P->via[i];
+      P->end[m] = P->end[i];
+      P->hops[m] = P->hops[i];
+      P->g[m] = P->g[i];
+      P->ev[m] = P->ev[i];
+      memmove(vecs + m * dim, vecs + i * dim, dim * sizeof *vecs);
+      rel[m] = rel[i];
+      sim[m] = sim[i];
+      qual[m] = qual[i];
+    }
+    if (idmap_put(&P->pos, P->id[m], m)) return (size_t)-1;
+    m++;
+  }
+  P->n = m;
+  return m;
+}
+
 /* The neighbourhood of each of the n pool points (select_pool.set_ids):
  * its kNN out-neighbours and itself, sorted, without repeats. The keys are
  * gmem node numbers (below 2^32; a pool point without edges is 2^32 + its
@@ -300,14 +330,61 @@ static int pool_sets(const coll *c, const pool_t *P, size_t n, uint32_t **off_ou
   return PRECIS_OK;
 }
 
+/* The seeds one retrieve asks the ANN index for, and (*cap) the most it
+ * may ask for: the pool, or half of it when the graph is walked. */
+static uint32_t seed_count(const engine_retrieve_params *p, uint32_t *cap) {
+  uint32_t poolcap = p->pool;
+  uint32_t most = p->hops > 0 ? poolcap - poolcap / 2 : poolcap;
+  uint32_t nseeds = p->seeds ? p->seeds
+                             : (p->k * PRECIS_DEFAULT_SEEDS_PER_K > PRECIS_DEFAULT_SEEDS_MIN
+                                    ? p->k * PRECIS_DEFAULT_SEEDS_PER_K
+                                    : PRECIS_DEFAULT_SEEDS_MIN);
+  if (nseeds > most) nseeds = most;
+  if (cap) *cap = most;
+  return nseeds;
+}
+
+static int retrieve_once(coll *c, const engine_retrieve_params *p, engine_retrieve_result **out,
+                         precis_error *err);
+
 int retrieve__run(coll *c, const engine_retrieve_params *p, engine_retrieve_result **out,
                   precis_error *err);
 
+/* One retrieve. With group_by and automatic seeds, a result short of k
+ * (the seeds held too few groups) is run again with twice the seeds, up to
+ * the pool (half of it with hops), while the ANN search still finds as
+ * many seeds as it is asked for: at most log2(pool / seeds) more runs, each
+ * bounded by the pool as any retrieve is. */
 int retrieve__run(coll *c, const engine_retrieve_params *p, engine_retrieve_result **out,
                   precis_error *err) {
   uint64_t t0 = now_us();
   int rc = engine_retrieve_params_check(p, err);
   if (rc) return rc;
+  engine_retrieve_result *R = NULL;
+  if ((rc = retrieve_once(c, p, &R, err))) return rc;
+  engine_retrieve_params wide = *p;
+  uint32_t cap, nseeds = seed_count(p, &cap);
+  while (p->group_by && *p->group_by && !p->seeds && !p->token_budget && R->n < p->k &&
+         R->seed_count == nseeds && nseeds < cap) {
+    nseeds = nseeds > cap / 2 ? cap : 2 * nseeds;
+    wide.seeds = nseeds;
+    engine_retrieve_result *R2 = NULL;
+    if ((rc = retrieve_once(c, &wide, &R2, err))) {
+      engine_retrieve_result_free(R);
+      return rc;
+    }
+    engine_retrieve_result_free(R);
+    R = R2;
+  }
+  R->t_total_us = now_us() - t0;
+  *out = R;
+  return PRECIS_OK;
+}
+
+static int retrieve_once(coll *c, const engine_retrieve_params *p, engine_retrieve_result **out,
+                         precis_error *err) {
+  uint64_t t0 = now_us();
+  int rc;
   size_t dim = c->cfg.dim;
   float *q = malloc((p->dim ? p->dim : 1) * sizeof(float));
   if (!q) return precis_error_set(err, PRECIS_E_NO_MEMORY, "retrieve");
@@ -316,12 +393,7 @@ int retrieve__run(coll *c, const engine_retrieve_params *p, engine_retrieve_resu
     return rc;
   }
   uint32_t poolcap = p->pool;
-  uint32_t nseeds = p->seeds ? p->seeds
-                             : (p->k * PRECIS_DEFAULT_SEEDS_PER_K > PRECIS_DEFAULT_SEEDS_MIN
-                                    ? p->k * PRECIS_DEFAULT_SEEDS_PER_K
-                                    : PRECIS_DEFAULT_SEEDS_MIN);
-  if (nseeds > poolcap) nseeds = poolcap;
-  if (p->hops > 0 && nseeds > poolcap - poolcap / 2) nseeds = poolcap - poolcap / 2;
+  uint32_t nseeds = seed_count(p, NULL);
   uint32_t nexp = p->expand_from ? p->expand_from : PRECIS_DEFAULT_EXPAND_FROM(p->k);
   if (nexp > nseeds) nexp = nseeds;
 
@@ -339,6 +411,7 @@ int retrieve__run(coll *c, const engine_retrieve_params *p, engine_retrieve_resu
   float *qa = NULL; /* the query for the analogy, and its scratch (2 x dim) */
   uint32_t *tokens = NULL, *off = NULL, *nidx = NULL, *order = NULL, *set_off = NULL;
   uint64_t *set_ids = NULL;
+  unsigned char *keep = NULL;
   engine_retrieve_result *R = NULL;
   select_result sr = {0};
   P.cap = poolcap;
@@ -498,6 +571,21 @@ int retrieve__run(coll *c, const engine_retrieve_params *p, engine_retrieve_resu
     qual[i] =
         fminf(SELECT_MAX_QUALITY, fmaxf(-SELECT_MAX_QUALITY, qual[i] + cspan * (rel[i] - own[i])));
     rel[i] = rmax > rmin ? (rel[i] - rmin) / (rmax - rmin) : 1.0f;
+  }
+  /* group_by: each value keeps its group_limit most relevant points
+   * (groups.h); the rest leave the pool before anything else reads it */
+  if (p->group_by && *p->group_by && n > 0) {
+    size_t ngroups;
+    if (!(keep = malloc(n))) {
+      rc = PRECIS_E_NO_MEMORY;
+      goto out;
+    }
+    if ((rc = groups_keep(c, P.id, rel, n, p->group_by, p->group_limit, keep, &ngroups, err)))
+      goto out;
+    if ((n = pool_keep(&P, keep, vecs, dim, rel, sim, qual)) == (size_t)-1) {
+      rc = PRECIS_E_NO_MEMORY;
+      goto out;
+    }
   }
   if (p->token_budget) {
     tokens = malloc((n ? n : 1) * sizeof *tokens);
@@ -673,6 +761,7 @@ out_nolock:
   free(qa);
   free(order);
   free(tokens);
+  free(keep);
   free(off);
   free(nidx);
   free(set_off);

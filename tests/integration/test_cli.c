@@ -586,3 +586,31 @@ Test(cli, query_filter) {
                1);
   cr_assert(strstr(g_err, "INVALID_ARGUMENT") && strstr(g_err, "RFC 3339"), "%s", g_err);
 }
+
+/* --group-by / --group-limit: at most that many items per metadata value */
+Test(cli, query_group_by) {
+  create8("kg");
+  FILE *f = fopen(path("kg.jsonl"), "w");
+  for (int i = 0; i < 40; i++) jsonl_line(f, i, i % 3 ? (i % 3 == 1 ? "a" : "b") : "c", NULL);
+  fclose(f);
+  RUN_OK("ingest", "kg", path("kg.jsonl"));
+  for (int limit = 1; limit <= 2; limit++) {
+    char lim[4];
+    snprintf(lim, sizeof lim, "%d", limit);
+    RUN_OK("query", "kg", "--point", "4", "-k", "8", "--group-by", "topic", "--group-limit", lim,
+           "--json");
+    json_t *j = out_json();
+    json_t *items = json_object_get(j, "items");
+    cr_assert_eq(json_array_size(items), (size_t)(3 * limit), "%s", g_out);
+    int per[3] = {0};
+    for (size_t i = 0; i < json_array_size(items); i++) {
+      json_int_t id = json_integer_value(json_object_get(json_array_get(items, i), "id"));
+      cr_assert_leq(++per[id % 3], limit, "%s", g_out);
+    }
+    json_decref(j);
+  }
+  cr_assert_eq(run("query", "kg", "--point", "4", "--group-by", "a..b", NULL), 1);
+  cr_assert(strstr(g_err, "INVALID_ARGUMENT") && strstr(g_err, "group_by"), "%s", g_err);
+  cr_assert_eq(
+      run("query", "kg", "--point", "4", "--group-by", "topic", "--group-limit", "0", NULL), 2);
+}

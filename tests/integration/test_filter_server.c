@@ -63,18 +63,27 @@ static bool passes(const fg_filter *F, uint64_t id) {
   return id >= 10 && id < 10 + N && fg_eval(F, id, &attrs[id - 10]);
 }
 
+/* A random filter (*F, its JSON form *json and parsed *pf) and a random
+ * unit query q (DIM floats). */
+static void random_case(uint64_t *rng, fg_filter **F, char **json, precis_filter **pf, float *q) {
+  precis_error err;
+  *F = fg_random(rng, ids, N);
+  *json = fg_json(*F);
+  cr_assert_eq(precis_filter_parse(*json, pf, &err), PRECIS_OK, "%s: %s", *json, err.msg);
+  double nq = 0;
+  for (int d = 0; d < DIM; d++) q[d] = tu_randf(rng), nq += (double)q[d] * q[d];
+  for (int d = 0; d < DIM; d++) q[d] = (float)(q[d] / sqrt(nq));
+}
+
 Test(filter_server, random_filters_search_and_retrieve) {
   uint64_t rng = 77;
   precis_error err;
   for (int t = 0; t < 30; t++) {
-    fg_filter *F = fg_random(&rng, ids, N);
-    char *json = fg_json(F);
+    fg_filter *F;
+    char *json;
     precis_filter *pf;
-    cr_assert_eq(precis_filter_parse(json, &pf, &err), PRECIS_OK, "%s: %s", json, err.msg);
     float q[DIM];
-    double nq = 0;
-    for (int d = 0; d < DIM; d++) q[d] = tu_randf(&rng), nq += (double)q[d] * q[d];
-    for (int d = 0; d < DIM; d++) q[d] = (float)(q[d] / sqrt(nq));
+    random_case(&rng, &F, &json, &pf, q);
     size_t want[10];
     double ws[10];
     size_t nw = fg_brute_topk(F, ids, attrs, vecs, N, DIM, q, 10, want, ws);
@@ -305,4 +314,67 @@ Test(filter_server, count_scroll_delete_set_payload) {
   int mo;
   cr_assert_eq(precis_scroll(g_c, "f", NULL, 0, 20000, 0, &p, &cur, &mo, &err),
                PRECIS_E_OUT_OF_RANGE);
+}
+
+/* group_by over the wire, beside random filters: TOPK over exact seeds is
+ * the filtered top-40 with at most 2 points per category, brute force; a
+ * bad path is an error, not ignored. */
+Test(filter_server, group_by_with_filters) {
+  uint64_t rng = 909;
+  precis_error err;
+  enum { S = 40 };
+  for (int t = 0; t < 12; t++) {
+    fg_filter *F;
+    char *json;
+    precis_filter *pf;
+    float q[DIM];
+    random_case(&rng, &F, &json, &pf, q);
+    size_t top[S];
+    double ts[S];
+    size_t ntop = fg_brute_topk(F, ids, attrs, vecs, N, DIM, q, S, top, ts);
+    if (ntop > S) ntop = S;
+    uint64_t want[10];
+    size_t nw = 0;
+    int per_cat[10] = {0};
+    for (size_t i = 0; i < ntop && nw < 10; i++)
+      if (per_cat[attrs[top[i]].cat]++ < 2) want[nw++] = ids[top[i]];
+    precis_retrieve_params p;
+    precis_retrieve_params_init(&p);
+    p.vector = q;
+    p.dim = DIM;
+    p.mode = PRECIS_MODE_TOPK;
+    p.exact_seeds = 1;
+    p.seeds = S;
+    p.filter = pf;
+    p.group_by = "cat";
+    p.group_limit = 2;
+    precis_retrieve_result *r;
+    cr_assert_eq(precis_retrieve(g_c, "f", &p, &r, &err), PRECIS_OK, "%s", err.msg);
+    cr_assert_eq(r->n, nw, "filter %s: %zu items, want %zu", json, r->n, nw);
+    for (size_t i = 0; i < nw; i++) cr_assert_eq(r->items[i].id, want[i], "%s rank %zu", json, i);
+    precis_retrieve_result_free(r);
+    /* the default mode keeps the cap too */
+    p.mode = PRECIS_MODE_COMPRESS;
+    cr_assert_eq(precis_retrieve(g_c, "f", &p, &r, &err), PRECIS_OK, "%s", err.msg);
+    int seen[10] = {0};
+    for (size_t i = 0; i < r->n; i++)
+      cr_assert_leq(++seen[attrs[r->items[i].id - 10].cat], 2, "%s: a category thrice", json);
+    precis_retrieve_result_free(r);
+    precis_filter_free(pf);
+    free(json);
+    free(F);
+  }
+  float q[DIM] = {1};
+  precis_retrieve_params p;
+  precis_retrieve_params_init(&p);
+  p.vector = q;
+  p.dim = DIM;
+  p.group_by = "nested..a";
+  precis_retrieve_result *r = NULL;
+  cr_assert_eq(precis_retrieve(g_c, "f", &p, &r, &err), PRECIS_E_INVALID_ARGUMENT);
+  cr_assert(strstr(err.msg, "group_by") != NULL, "%s", err.msg);
+  p.group_by = "nested.a";
+  p.group_limit = 0;
+  cr_assert_eq(precis_retrieve(g_c, "f", &p, &r, &err), PRECIS_E_OUT_OF_RANGE);
+  cr_assert(strstr(err.msg, "group_limit") != NULL, "%s", err.msg);
 }

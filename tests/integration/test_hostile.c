@@ -333,3 +333,50 @@ Test(hostile, row6_link_kinds_bounded, .init = start_default) {
   FREE(r);
   rc_close(&c);
 }
+
+/* ---- group_by: a NUL byte, a bad path and an overlong path, on the wire ---- */
+
+Test(hostile, group_by_checked, .init = start_default) {
+  rconn c;
+  rc_open(&c, g_srv.port);
+  create_ok(&c, "gb", 4, "Flat");
+  Precis__V1__Response *r;
+  for (uint64_t id = 1; id <= 3; id++) {
+    r = upsert_one(&c, "gb", id, 4, "t", 1, "{\"k\":\"a\"}", 9);
+    assert_status(r, PRECIS_OK);
+    FREE(r);
+  }
+  float v[4] = {1, 0, 0, 0};
+  char longkey[PRECIS_MAX_FILTER_KEY_LEN + 1];
+  memset(longkey, 'k', sizeof longkey);
+  const struct {
+    const char *key;
+    size_t len;
+    int status;
+    const char *msg;
+  } bad[] = {
+      {"k\0zzz", 5, PRECIS_E_INVALID_ARGUMENT, "retrieve.group_by contains a NUL byte at offset 1"},
+      {"k..x", 4, PRECIS_E_INVALID_ARGUMENT, "group_by: filter key \"k..x\" has an empty part"},
+      {longkey, sizeof longkey, PRECIS_E_OUT_OF_RANGE, "group_by: filter key longer than"},
+  };
+  for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+    pbw rq = {0};
+    pw_bytes(&rq, 1, "gb", 2);
+    pw_bytes(&rq, 2, v, sizeof v);
+    pw_bytes(&rq, 42, bad[i].key, bad[i].len);
+    r = call_op(&c, 70 + (int)i, OP_RETRIEVE, &rq);
+    assert_status(r, bad[i].status);
+    expect_msg(r, bad[i].msg);
+    FREE(r);
+  }
+  /* a good one runs: three points of one value, limit 1 -> one item */
+  pbw ok = {0};
+  pw_bytes(&ok, 1, "gb", 2);
+  pw_bytes(&ok, 2, v, sizeof v);
+  pw_bytes(&ok, 42, "k", 1);
+  r = call_op(&c, 79, OP_RETRIEVE, &ok);
+  assert_status(r, PRECIS_OK);
+  cr_assert_eq(r->retrieve->n_items, 1);
+  FREE(r);
+  rc_close(&c);
+}

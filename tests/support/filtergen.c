@@ -291,7 +291,7 @@ size_t fg_brute_topk(const fg_filter *f, const uint64_t *ids, const fg_attrs *at
                      double *score) {
   size_t pass = 0, len = 0;
   for (size_t i = 0; i < n; i++) {
-    if (!fg_eval(f, ids[i], &attrs[i])) continue;
+    if (f && !fg_eval(f, ids[i], &attrs[i])) continue;
     pass++;
     double s = 0;
     for (size_t d = 0; d < dim; d++) s += (double)vecs[i * dim + d] * q[d];

@@ -66,8 +66,9 @@ fg_filter *fg_random(uint64_t *rng, const uint64_t *ids, size_t npoints);
 /* Oracle: does point (id, a) pass? */
 bool fg_eval(const fg_filter *f, uint64_t id, const fg_attrs *a);
 /* Brute force: the k points (of n, with these ids, attributes and dim-d
- * vectors) passing f with the largest inner product with q, best first:
- * their indices in out[] and products in score[]. Returns how many pass. */
+ * vectors) passing f (NULL: all of them) with the largest inner product
+ * with q, best first: their indices in out[] and products in score[].
+ * Returns how many pass. */
 size_t fg_brute_topk(const fg_filter *f, const uint64_t *ids, const fg_attrs *attrs,
                      const float *vecs, size_t n, size_t dim, const float *q, size_t k, size_t *out,
                      double *score);

@@ -410,8 +410,9 @@ Test(filter, search_each_selectivity, .timeout = 120) {
   }
 }
 
-static engine_retrieve_result *run_retrieve(const char *coll, const float *q, engine_mode mode,
-                                            uint32_t hops, const engine_filter *f, bool exact) {
+/* Retrieve parameters of these tests: k 10, pool 200. */
+static engine_retrieve_params base_params(const float *q, engine_mode mode, uint32_t hops,
+                                          bool exact) {
   engine_retrieve_params p;
   engine_retrieve_params_default(&p);
   p.query = q;
@@ -421,13 +422,23 @@ static engine_retrieve_result *run_retrieve(const char *coll, const float *q, en
   p.hops = hops;
   p.pool = 200;
   p.exact_seeds = exact;
+  return p;
+}
+
+static engine_retrieve_result *run_params(const char *coll, const engine_retrieve_params *p) {
+  engine_retrieve_result *r;
+  precis_error err;
+  cr_assert_eq(engine_retrieve(E, coll, p, &r, &err), PRECIS_OK, "%s", err.msg);
+  return r;
+}
+
+static engine_retrieve_result *run_retrieve(const char *coll, const float *q, engine_mode mode,
+                                            uint32_t hops, const engine_filter *f, bool exact) {
+  engine_retrieve_params p = base_params(q, mode, hops, exact);
   p.filter = f;
   p.max_represented_ids = 1000;
   if (exact) p.graph_weight = 0;
-  engine_retrieve_result *r;
-  precis_error err;
-  cr_assert_eq(engine_retrieve(E, coll, &p, &r, &err), PRECIS_OK, "%s", err.msg);
-  return r;
+  return run_params(coll, &p);
 }
 
 Test(filter, retrieve_random_filters_every_mode_and_hops, .timeout = 240) {
@@ -492,4 +503,219 @@ Test(filter, retrieve_unfiltered_is_unchanged) {
   cr_assert_eq(r->filter_report.plan, ENGINE_FPLAN_NONE);
   cr_assert_eq(r->items[0].id, ids[0]);
   engine_retrieve_result_free(r);
+}
+
+/* ---- group_by (index/retrieve/groups.h) ---- */
+
+/* The group of point i under `key`, as the test's own rule from the
+ * attributes (not the metadata): a label, or NULL for none. */
+static const char *group_of(const fg_attrs *a, const char *key, char *buf, size_t cap) {
+  static const char *cats[10] = {"c0", "c1", "c2", "c3", "c4", "c5", "c6", "c7", "c8", "c9"};
+  static const char *nested[4] = {"x0", "x1", "x2", "x3"};
+  if (!strcmp(key, "cat")) return cats[a->cat];
+  if (!strcmp(key, "nested.a")) return nested[a->nested];
+  if (!strcmp(key, "flag")) return a->flag ? "true" : "false";
+  if (!strcmp(key, "n")) {
+    snprintf(buf, cap, "%d", a->n);
+    return buf;
+  }
+  if (!strcmp(key, "opt")) return a->opt == 2 ? "1" : NULL; /* absent and null: none */
+  return NULL;                                              /* tags (arrays), missing: none */
+}
+
+static engine_retrieve_result *run_grouped(const char *coll, const float *q, engine_mode mode,
+                                           uint32_t hops, uint32_t seeds, const char *key,
+                                           uint32_t limit, bool exact) {
+  engine_retrieve_params p = base_params(q, mode, hops, exact);
+  p.seeds = seeds;
+  p.group_by = key;
+  p.group_limit = limit;
+  return run_params(coll, &p);
+}
+
+Test(filter, retrieve_group_by_topk_matches_brute_force, .timeout = 120) {
+  load("g", "Flat");
+  const char *keys[] = {"cat", "nested.a", "flag", "n", "opt", "tags", "missing.key"};
+  const uint32_t S = 60; /* exact seeds: the pool is the 60 nearest points */
+  uint64_t rng = 4321;
+  size_t *top = malloc(S * sizeof *top);
+  double *ts = malloc(S * sizeof *ts);
+  for (int t = 0; t < 10; t++) {
+    float q[DIM];
+    for (int d = 0; d < DIM; d++) q[d] = tu_randf(&rng);
+    normalise(q);
+    size_t ntop = fg_brute_topk(NULL, ids, attrs, vecs, N, DIM, q, S, top, ts);
+    if (ntop > S) ntop = S;
+    for (size_t ki = 0; ki < sizeof keys / sizeof *keys; ki++)
+      for (uint32_t limit = 1; limit <= 3; limit++) {
+        /* brute force: the pool in similarity order, at most `limit` per group */
+        uint64_t want[10];
+        size_t nw = 0;
+        for (size_t i = 0; i < ntop && nw < 10; i++) {
+          char b1[16], b2[16];
+          const char *gi = group_of(&attrs[top[i]], keys[ki], b1, sizeof b1);
+          size_t same = 0;
+          for (size_t j = 0; gi && j < nw; j++) {
+            const char *gj = group_of(&attrs[index_of(want[j])], keys[ki], b2, sizeof b2);
+            same += gj && !strcmp(gi, gj);
+          }
+          if (!gi || same < limit) want[nw++] = ids[top[i]];
+        }
+        engine_retrieve_result *r =
+            run_grouped("g", q, ENGINE_MODE_TOPK, 0, S, keys[ki], limit, true);
+        cr_assert_eq(r->n, nw, "%s limit %u: %zu items, want %zu", keys[ki], limit, r->n, nw);
+        for (size_t i = 0; i < nw; i++)
+          cr_assert_eq(r->items[i].id, want[i], "%s limit %u rank %zu", keys[ki], limit, i);
+        engine_retrieve_result_free(r);
+      }
+  }
+  free(top);
+  free(ts);
+}
+
+Test(filter, retrieve_group_by_caps_every_mode_and_hops, .timeout = 120) {
+  load("h", "HNSW16");
+  uint64_t rng = 77;
+  for (int t = 0; t < 6; t++) {
+    float q[DIM];
+    for (int d = 0; d < DIM; d++) q[d] = tu_randf(&rng);
+    normalise(q);
+    for (int mode = 0; mode < 3; mode++)
+      for (uint32_t hops = 0; hops <= 1; hops++)
+        for (uint32_t limit = 1; limit <= 2; limit++) {
+          engine_retrieve_result *r =
+              run_grouped("h", q, (engine_mode)mode, hops, 0, "nested.a", limit, false);
+          /* 4 values: at most 4 * limit items, and the pool held them */
+          int count[4] = {0};
+          for (size_t i = 0; i < r->n; i++) {
+            int at = index_of(r->items[i].id);
+            cr_assert(at >= 0);
+            count[attrs[at].nested]++;
+          }
+          for (int g = 0; g < 4; g++)
+            cr_assert_leq(count[g], (int)limit, "mode %d hops %u: %d items of x%d", mode, hops,
+                          count[g], g);
+          cr_assert_eq(r->n, 4 * limit, "mode %d hops %u: every value is in the pool", mode, hops);
+          cr_assert_leq(r->pool_size, 4 * limit, "the pool keeps limit points per value");
+          engine_retrieve_result_free(r);
+        }
+  }
+}
+
+Test(filter, retrieve_group_by_value_identity) {
+  precis_error err;
+  engine_collection_config cfg = {.dim = 2};
+  cr_assert_eq(engine_collection_create(E, "v", &cfg, &err), PRECIS_OK, "%s", err.msg);
+  char long_a[200], long_b[200];
+  memset(long_a, 'a', 150);
+  memcpy(long_b, long_a, 150);
+  long_a[150] = long_b[150] = 0;
+  long_b[149] = 'b'; /* same 64-byte prefix and length, another value */
+  char ma[256], mb[256];
+  snprintf(ma, sizeof ma, "{\"g\":\"%s\"}", long_a);
+  snprintf(mb, sizeof mb, "{\"g\":\"%s\"}", long_b);
+  const char *meta[] = {"{\"g\":3}",
+                        "{\"g\":3.0}",
+                        "{\"g\":\"3\"}",
+                        "{\"g\":true}",
+                        "{\"g\":1}",
+                        "{\"g\":null}",
+                        "{\"g\":[3]}",
+                        "{}",
+                        ma,
+                        mb,
+                        "{\"g\":3.5}"};
+  enum { M = sizeof meta / sizeof *meta };
+  float v[M][2];
+  engine_point_in p[M];
+  for (size_t i = 0; i < M; i++) { /* descending similarity to (1, 0) in id order */
+    v[i][0] = 1.0f;
+    v[i][1] = 0.05f * (float)i;
+    p[i] = (engine_point_in){i + 1, v[i], 2, "t", 1, meta[i], strlen(meta[i]), -1};
+  }
+  cr_assert_eq(engine_upsert(E, "v", p, M, &err), PRECIS_OK, "%s", err.msg);
+  float q[2] = {1, 0};
+  engine_retrieve_params rp;
+  engine_retrieve_params_default(&rp);
+  rp.query = q;
+  rp.dim = 2;
+  rp.k = M;
+  rp.mode = ENGINE_MODE_TOPK;
+  rp.exact_seeds = true;
+  rp.group_by = "g";
+  engine_retrieve_result *r;
+  cr_assert_eq(engine_retrieve(E, "v", &rp, &r, &err), PRECIS_OK, "%s", err.msg);
+  /* 3.0 joins 3; "3", true, 1, 3.5 and each long string are their own;
+   * null, [3] and {} are in no group */
+  const uint64_t want[] = {1, 3, 4, 5, 6, 7, 8, 9, 10, 11};
+  cr_assert_eq(r->n, sizeof want / sizeof *want, "%zu items", r->n);
+  for (size_t i = 0; i < r->n; i++) cr_assert_eq(r->items[i].id, want[i], "rank %zu", i);
+  engine_retrieve_result_free(r);
+  /* no group_by, or "": every point */
+  rp.group_by = "";
+  cr_assert_eq(engine_retrieve(E, "v", &rp, &r, &err), PRECIS_OK, "%s", err.msg);
+  cr_assert_eq(r->n, M);
+  engine_retrieve_result_free(r);
+  /* bad keys are refused, not ignored */
+  rp.group_by = "a..b";
+  cr_assert_eq(engine_retrieve(E, "v", &rp, &r, &err), PRECIS_E_INVALID_ARGUMENT);
+  cr_assert(strstr(err.msg, "group_by") != NULL, "%s", err.msg);
+  char longkey[PRECIS_MAX_FILTER_KEY_LEN + 2];
+  memset(longkey, 'k', sizeof longkey - 1);
+  longkey[sizeof longkey - 1] = 0;
+  rp.group_by = longkey;
+  cr_assert_eq(engine_retrieve(E, "v", &rp, &r, &err), PRECIS_E_OUT_OF_RANGE);
+  rp.group_by = "g";
+  rp.group_limit = 0;
+  cr_assert_eq(engine_retrieve(E, "v", &rp, &r, &err), PRECIS_E_OUT_OF_RANGE);
+}
+
+/* Automatic seeds widen (twice the seeds, up to the pool) while the result
+ * is short of k; explicit seeds do not. 600 points along an arc, 50 per
+ * group in similarity order, so the best of group g is point 50g. */
+Test(filter, retrieve_group_by_widens_automatic_seeds) {
+  precis_error err;
+  engine_collection_config cfg = {.dim = 2};
+  cr_assert_eq(engine_collection_create(E, "w", &cfg, &err), PRECIS_OK, "%s", err.msg);
+  enum { M = 600 };
+  static float v[M][2];
+  static char meta[M][24];
+  static engine_point_in p[M];
+  for (size_t i = 0; i < M; i++) {
+    v[i][0] = cosf(0.002f * (float)i);
+    v[i][1] = sinf(0.002f * (float)i);
+    snprintf(meta[i], sizeof meta[i], "{\"g\":%zu}", i / 50);
+    p[i] = (engine_point_in){i + 1, v[i], 2, "t", 1, meta[i], strlen(meta[i]), -1};
+  }
+  cr_assert_eq(engine_upsert(E, "w", p, M, &err), PRECIS_OK, "%s", err.msg);
+  float q[2] = {1, 0};
+  struct {
+    uint32_t seeds, pool;
+    size_t want;
+  } cases[] = {{0, 300, 6}, {0, 600, 10}, {100, 600, 2}, {0, 150, 3}};
+  for (size_t t = 0; t < sizeof cases / sizeof *cases; t++)
+    for (int mode = 0; mode < 3; mode++) {
+      engine_retrieve_params rp;
+      engine_retrieve_params_default(&rp);
+      rp.query = q;
+      rp.dim = 2;
+      rp.k = 10;
+      rp.mode = (engine_mode)mode;
+      rp.exact_seeds = true;
+      rp.seeds = cases[t].seeds;
+      rp.pool = cases[t].pool;
+      rp.group_by = "g";
+      engine_retrieve_result *r;
+      cr_assert_eq(engine_retrieve(E, "w", &rp, &r, &err), PRECIS_OK, "%s", err.msg);
+      cr_assert_eq(r->n, cases[t].want, "case %zu mode %d: %zu items", t, mode, r->n);
+      bool seen[12] = {false};
+      for (size_t i = 0; i < r->n; i++) {
+        uint64_t g = (r->items[i].id - 1) / 50;
+        cr_assert(g < cases[t].want && !seen[g], "case %zu: item %llu", t,
+                  (unsigned long long)r->items[i].id);
+        seen[g] = true;
+        cr_assert_eq((r->items[i].id - 1) % 50, 0, "the best of its group");
+      }
+      engine_retrieve_result_free(r);
+    }
 }

@@ -60,7 +60,7 @@ Test(params, tables_match_the_proto_messages) {
   PRECIS_RETRIEVE_PARAM_MAP(ROW_CHECK_R)
   PRECIS_SEARCH_PARAM_MAP(ROW_CHECK_S)
   check_covered(&precis__v1__retrieve_request__descriptor, PRECIS_RETRIEVE_PARAM_MAP(ROW_NAME),
-                " collection  vector  query_point  use_query_point  link_kinds  filter ");
+                " collection  vector  query_point  use_query_point  link_kinds  filter  group_by ");
   check_covered(&precis__v1__search_request__descriptor, PRECIS_SEARCH_PARAM_MAP(ROW_NAME),
                 " collection  vector  filter ");
   /* the retired fields stay retired */

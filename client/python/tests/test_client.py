@@ -380,6 +380,41 @@ def test_garbage_from_the_server_is_a_protocol_error():
         ls.close()
 
 
+def test_retrieve_group_by(client, coll):
+    client.create_collection(coll, dim=8, index_spec="Flat")
+    vecs = rand_vectors(120, 8, seed=21)
+    metas = [{"doc": {"id": "d%d" % (i % 5)}} if i % 7 else {} for i in range(120)]
+    client.upsert(coll, list(range(120)), vecs, metadata=metas)
+    q = vecs[10]
+    order = sorted(range(120), key=lambda i: -cos(q, vecs[i]))[:40]
+
+    def grp(i):
+        return metas[i]["doc"]["id"] if metas[i] else None
+
+    for limit in (1, 2):
+        # topk over the 40 exact seeds = the top 40 with at most `limit` per doc
+        want, per = [], {}
+        for i in order:
+            g = grp(i)
+            if g is None or per.get(g, 0) < limit:
+                per[g] = per.get(g, 0) + 1
+                want.append(i)
+        r = client.retrieve(coll, q, k=8, mode="topk", seeds=40, exact_seeds=True,
+                            group_by="doc.id", group_limit=limit)
+        assert [it.id for it in r] == want[:8]
+        c = client.retrieve(coll, q, k=8, group_by="doc.id", group_limit=limit)
+        counts = {}
+        for it in c:
+            g = grp(it.id)
+            if g is not None:
+                counts[g] = counts.get(g, 0) + 1
+        assert max(counts.values()) <= limit
+    with pytest.raises(precis.InvalidArgument, match="group_by"):
+        client.retrieve(coll, q, k=3, group_by="doc..id")
+    with pytest.raises(precis.OutOfRange):
+        client.retrieve(coll, q, k=3, group_by="doc.id", group_limit=0)
+
+
 def test_retrieve_analogy(client, coll):
     """Hop 1 credits the link 1 -> 2 to 3, the kNN neighbour of 2 displaced
     from it the way the query is from 1 (docs/RETRIEVAL.md, "Analogy");
