@@ -530,8 +530,9 @@ static void qs_result_free(qs_result *R) {
 
 /* what `precis-bench quality` runs without --corpora: every study corpus
  * that `make data-quality` builds, apart from the small variants */
-#define QS_DEFAULT_CORPORA \
-  "fiori-study,wordnet-small,manpages,wordnet-rel,pydoc,debpkg,foldoc,maxima,octave,postgres"
+#define QS_DEFAULT_CORPORA                                                                     \
+  "fiori-study,wordnet-small,manpages,wordnet-rel,pydoc,debpkg,foldoc,maxima,octave,postgres," \
+  "handbook"
 
 static void qs_usage(FILE *f) {
   fprintf(f,

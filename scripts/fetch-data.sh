@@ -8,17 +8,17 @@
 #
 # Targets: fiori glove glove-vectors glove-small wordnet wordnet-small
 #          fiori-study manpages manpages-small wordnet-rel wordnet-rel-small pydoc debpkg
-#          foldoc maxima octave postgres
+#          foldoc maxima octave postgres handbook
 #          test (= fiori glove-small wordnet-small manpages-small wordnet-rel-small)
 #          quality (= the corpora of `precis-bench quality`)  all (= everything)
 #          NAME-use (NAME re-embedded with a real sentence encoder, the
 #          Universal Sentence Encoder from npm, run by node; for NAME of
 #          fiori-study wordnet-small manpages wordnet-rel pydoc debpkg foldoc
-#          maxima octave postgres)
+#          maxima octave postgres handbook)
 #          use (= wordnet-small-use manpages-use wordnet-rel-use pydoc-use
-#          foldoc-use maxima-use octave-use postgres-use)
+#          foldoc-use maxima-use octave-use postgres-use handbook-use)
 # See scripts/README-data.md for the files each target writes. The study
-# corpora manpages*, pydoc, foldoc, maxima, octave and postgres come from Debian packages (the versions pinned
+# corpora manpages*, pydoc, foldoc, maxima, octave, postgres and handbook come from Debian packages (the versions pinned
 # below, unpacked with `dpkg-deb -x` into data/_downloads/deb/; never the
 # files installed on this machine, which Docker images leave out); debpkg
 # from two of the archive's index files (pinned below, fetched with apt's
@@ -84,6 +84,7 @@ FOLDOC_NQ=300
 MAXIMA_NQ=300
 OCTAVE_NQ=200
 POSTGRES_NQ=200
+HANDBOOK_NQ=96          # the most its few cross-references allow (each query needs a link kept)
 
 # ---- pinned Debian 12 packages: name version sha256 (of the .deb) ----
 # A version that left the archive (security update) is replaced by the
@@ -103,6 +104,7 @@ dict-foldoc 20230119-1 745cbedb55c2da609cc88ee0284e9d11a67a11ae3709daf7bad0e895a
 maxima-doc 5.46.0-11 01a726b693a7e465a62040ac5ade4762194d7553524231d77cd1fcd4a69a75b9
 octave-doc 7.3.0-2 b27897cc7e3d688daa5cb8f8d1ea47077f3fbd205ce32e22522200ff0c1eadd5
 postgresql-doc-15 15.18-0+deb12u1 3c598277a463c44d672daa2c335deb8d8252e1852fb025fd4578ea2d9a1b90f0
+debian-handbook 11.20220922 3d5dbeac1f1afc9c094eab9d0f701f6ecff99c4927d5a4794cf6c85678134faa
 '
 # ---- pinned Debian 12 index files: path under deb.debian.org/debian, sha256
 # (as the bookworm Release file of 2026-07-11 lists them). A point release
@@ -433,6 +435,10 @@ t_postgres() {
   deb_corpus postgres postgresql-doc-15 usr/share/doc/postgresql-doc-15/html index.html "$POSTGRES_NQ" prep_postgres.py \
     --html prep_maxima.py
 }
+t_handbook() {
+  deb_corpus handbook debian-handbook usr/share/doc/debian-handbook/html/en-US index.html "$HANDBOOK_NQ" \
+    prep_handbook.py --html prep_maxima.py
+}
 t_debpkg() {
   t_glove_vectors
   idx_fetch "$IDX_PACKAGES" Packages.xz; local pk=$IDX_FILE pid=$IDX_ID
@@ -492,6 +498,7 @@ t_quality() {
   t_maxima
   t_octave
   t_postgres
+  t_handbook
 }
 
 run_target() {
@@ -513,9 +520,10 @@ run_target() {
     maxima) t_maxima ;;
     octave) t_octave ;;
     postgres) t_postgres ;;
-    fiori-study-use | manpages-use | wordnet-small-use | wordnet-rel-use | pydoc-use | debpkg-use | foldoc-use | maxima-use | octave-use | postgres-use)
+    handbook) t_handbook ;;
+    fiori-study-use | manpages-use | wordnet-small-use | wordnet-rel-use | pydoc-use | debpkg-use | foldoc-use | maxima-use | octave-use | postgres-use | handbook-use)
       run_target "${1%-use}"; use_corpus "${1%-use}" ;;
-    use) for c in wordnet-small manpages wordnet-rel pydoc foldoc maxima octave postgres; do run_target "$c-use"; done ;;
+    use) for c in wordnet-small manpages wordnet-rel pydoc foldoc maxima octave postgres handbook; do run_target "$c-use"; done ;;
     test) t_test ;;
     quality) t_quality ;;
     all) t_fiori; t_glove; t_glove_small; wordnet wordnet "$WN_NQ" 0; t_test; t_quality; run_target use ;;
@@ -524,9 +532,9 @@ run_target() {
 }
 
 TARGETS="fiori glove glove-vectors glove-small wordnet wordnet-small fiori-study manpages manpages-small
-wordnet-rel wordnet-rel-small pydoc debpkg foldoc maxima octave postgres test quality all
+wordnet-rel wordnet-rel-small pydoc debpkg foldoc maxima octave postgres handbook test quality all
 use fiori-study-use wordnet-small-use manpages-use wordnet-rel-use pydoc-use debpkg-use foldoc-use maxima-use
-octave-use postgres-use"
+octave-use postgres-use handbook-use"
 [ $# -gt 0 ] || die "usage: $0 TARGET... ($TARGETS)"
 command -v "$PY" >/dev/null || die "$PY not found"
 mkdir -p "$DATA"

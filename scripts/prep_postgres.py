@@ -112,33 +112,45 @@ def page_href(href, page):
     return "%s#%s" % (target, ANCHOR) if target.endswith(".html") else None
 
 
-def chapters(up, kind, title):
+def chapters(up, kind, title, chapter=CHAPTER, itself=False):
     """{page: the title of its chapter} for every page whose "up" links lead
-    to a chapter, appendix or reference page: the nearest one. Pages on a
-    loop or off the documentation before one have none."""
+    to a page of a kind in `chapter` (with `itself`, also a page of such a
+    kind: its own title): the nearest one. Pages on a loop or off the
+    documentation before one have none."""
     out = {}
     for p in up:
-        seen, cur = set(), up[p]
-        while cur in kind and kind[cur] not in CHAPTER and cur not in seen:
+        seen, cur = set(), p if itself else up[p]
+        while cur in kind and kind[cur] not in chapter and cur not in seen:
             seen.add(cur)
             cur = up.get(cur)
-        if kind.get(cur) in CHAPTER and title.get(cur):
+        if kind.get(cur) in chapter and title.get(cur):
             out[p] = title[cur]
+    return out
+
+
+def parse_pages(folder, new_page, what):
+    """[(file name, parsed page)] of the folder's pages but TOP, in file-name
+    order; new_page(file name) makes a parser. Exits naming `what` when the
+    folder has no TOP or no pages."""
+    pages = sorted(f for f in os.listdir(folder) if f.endswith(".html") and f != TOP)
+    if not os.path.exists(os.path.join(folder, TOP)) or not pages:
+        raise SystemExit("%s: not %s (no %s or no pages)" % (folder, what, TOP))
+    out = []
+    for f in pages:
+        p = new_page(f)
+        with open(os.path.join(folder, f), encoding="utf-8", errors="replace") as fh:
+            p.feed(fh.read())
+        p.close()
+        out.append((f, p))
     return out
 
 
 def read_docs(folder):
     """(the section and reference pages in file-name order, as blocks of
     prep_maxima.make_entries, {page: chapter}, pages read)"""
-    pages = sorted(f for f in os.listdir(folder) if f.endswith(".html") and f != TOP)
-    if not os.path.exists(os.path.join(folder, TOP)) or not pages:
-        raise SystemExit("%s: not postgresql-doc's HTML documentation (no %s or no pages)" % (folder, TOP))
+    pages = parse_pages(folder, lambda f: Page(), "postgresql-doc's HTML documentation")
     blocks, up, kind, title = [], {}, {}, {}
-    for f in pages:
-        p = Page()
-        with open(os.path.join(folder, f), encoding="utf-8", errors="replace") as fh:
-            p.feed(fh.read())
-        p.close()
+    for f, p in pages:
         up[f], kind[f], title[f] = p.up, p.kind, p.name()
         if p.kind in CONTENT:
             hrefs = [h for h in (page_href(x, f) for x in p.hrefs) if h]
