@@ -154,21 +154,20 @@ static bool has_key(engine_filter_kind k) {
 
 #define NOMEM() precis_error_set(err, PRECIS_E_NO_MEMORY, "filter")
 
-static int split_key(fcond *c, const char *key, precis_error *err);
+static int split_key(fcond *c, const char *key, const char *what, precis_error *err);
 
-int filter_check_key(const char *key, precis_error *err) {
+int filter_check_key(const char *key, const char *what, precis_error *err) {
   fcond c = {0};
-  int rc = split_key(&c, key, err);
+  int rc = split_key(&c, key, what, err);
   cond_free(&c);
   return rc;
 }
 
-static int split_key(fcond *c, const char *key, precis_error *err) {
+static int split_key(fcond *c, const char *key, const char *what, precis_error *err) {
   size_t len = key ? strnlen(key, PRECIS_MAX_FILTER_KEY_LEN + 1) : 0;
-  if (len == 0)
-    return precis_error_set(err, PRECIS_E_INVALID_ARGUMENT, "filter condition without a key");
+  if (len == 0) return precis_error_set(err, PRECIS_E_INVALID_ARGUMENT, "%s is empty", what);
   if (len > PRECIS_MAX_FILTER_KEY_LEN)
-    return precis_error_set(err, PRECIS_E_OUT_OF_RANGE, "filter key longer than %d bytes",
+    return precis_error_set(err, PRECIS_E_OUT_OF_RANGE, "%s longer than %d bytes", what,
                             PRECIS_MAX_FILTER_KEY_LEN);
   c->segbuf = malloc(len + 1);
   c->key = malloc(len + 1);
@@ -181,12 +180,11 @@ static int split_key(fcond *c, const char *key, precis_error *err) {
     char *dot = strchr(p, '.');
     if (dot) *dot = 0;
     if (!*p)
-      return precis_error_set(err, PRECIS_E_INVALID_ARGUMENT, "filter key \"%s\" has an empty part",
+      return precis_error_set(err, PRECIS_E_INVALID_ARGUMENT, "%s \"%s\" has an empty part", what,
                               key);
     if (c->nseg == PRECIS_MAX_FILTER_KEY_PARTS)
-      return precis_error_set(err, PRECIS_E_OUT_OF_RANGE,
-                              "filter key \"%s\" has more than %d parts", key,
-                              PRECIS_MAX_FILTER_KEY_PARTS);
+      return precis_error_set(err, PRECIS_E_OUT_OF_RANGE, "%s \"%s\" has more than %d parts", what,
+                              key, PRECIS_MAX_FILTER_KEY_PARTS);
     c->seg[c->nseg++] = p;
     if (!dot) break;
     p = dot + 1;
@@ -222,7 +220,7 @@ static int compile_cond(fcond *c, const engine_filter_cond *in, size_t *values, 
     return precis_error_set(err, PRECIS_E_INVALID_ARGUMENT, "unknown filter condition %d",
                             (int)in->kind);
   int rc;
-  if (has_key(in->kind) && (rc = split_key(c, in->key, err))) return rc;
+  if (has_key(in->kind) && (rc = split_key(c, in->key, "filter key", err))) return rc;
   c->flag = in->flag;
   switch (in->kind) {
     case ENGINE_FILTER_MATCH:

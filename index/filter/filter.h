@@ -53,8 +53,9 @@ typedef struct {
 size_t filter_terms(const engine_filter *f, filter_term *out, size_t cap, bool *only);
 
 /* A metadata key as filters and payload indexes accept it: 1..256 bytes,
- * 1..16 non-empty dot-separated parts. INVALID_ARGUMENT / OUT_OF_RANGE. */
-int filter_check_key(const char *key, precis_error *err);
+ * 1..16 non-empty dot-separated parts. INVALID_ARGUMENT / OUT_OF_RANGE,
+ * the message naming the key as `what` ("filter key", "group_by path"). */
+int filter_check_key(const char *key, const char *what, precis_error *err);
 
 /* Parse an RFC 3339 date-time ("2024-05-01T12:00:00Z", fractional seconds
  * and a numeric offset allowed) or full-date ("2024-05-01", midnight UTC)

@@ -376,7 +376,7 @@ static pidx_field *find(pidx_set *s, const char *key) {
 }
 
 int pidx_create(coll *c, const char *key, engine_pindex_type type, precis_error *err) {
-  int rc = filter_check_key(key, err);
+  int rc = filter_check_key(key, "payload index key", err);
   if (rc) return rc;
   if ((int)type < 0 || type > ENGINE_PINDEX_DATETIME)
     return precis_error_set(err, PRECIS_E_INVALID_ARGUMENT, "unknown payload index type %d",

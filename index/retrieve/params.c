@@ -49,9 +49,8 @@ int engine_retrieve_params_check(const engine_retrieve_params *p, precis_error *
     if (rc) return rc;
   }
   if (p->group_by && *p->group_by) {
-    precis_error e;
-    int rc = filter_check_key(p->group_by, &e);
-    if (rc) return precis_error_set(err, rc, "group_by: %s", e.msg);
+    int rc = filter_check_key(p->group_by, "group_by path", err);
+    if (rc) return rc;
   }
   return PRECIS_OK;
 }

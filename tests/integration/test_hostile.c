@@ -356,8 +356,8 @@ Test(hostile, group_by_checked, .init = start_default) {
     const char *msg;
   } bad[] = {
       {"k\0zzz", 5, PRECIS_E_INVALID_ARGUMENT, "retrieve.group_by contains a NUL byte at offset 1"},
-      {"k..x", 4, PRECIS_E_INVALID_ARGUMENT, "group_by: filter key \"k..x\" has an empty part"},
-      {longkey, sizeof longkey, PRECIS_E_OUT_OF_RANGE, "group_by: filter key longer than"},
+      {"k..x", 4, PRECIS_E_INVALID_ARGUMENT, "group_by path \"k..x\" has an empty part"},
+      {longkey, sizeof longkey, PRECIS_E_OUT_OF_RANGE, "group_by path longer than"},
   };
   for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
     pbw rq = {0};
