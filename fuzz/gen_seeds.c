@@ -44,9 +44,9 @@ static float V[4][4] = {{1, 0, 0, 0}, {0, 1, 0, 0}, {0.5f, 0.5f, 0, 0}, {-1, 2, 
 
 int main(int argc, char **argv) {
   if (argc > 1) root = argv[1];
-  Precis__V1__Request reqs[16];
+  Precis__V1__Request reqs[24];
   int nr = 0;
-  const char *names[16];
+  const char *names[24];
 
   /* create collection */
   static Precis__V1__CreateCollectionRequest cc = PRECIS__V1__CREATE_COLLECTION_REQUEST__INIT;
@@ -163,6 +163,21 @@ int main(int argc, char **argv) {
   r.retrieve = &rt2;
   reqs[nr] = r;
   names[nr++] = "retrieve_mmr";
+  static Precis__V1__RetrieveRequest rt3 = PRECIS__V1__RETRIEVE_REQUEST__INIT;
+  rt3.collection = "c";
+  rt3.vector = V[0];
+  rt3.n_vector = 4;
+  rt3.k = 5;
+  rt3.k_opt_case = PRECIS__V1__RETRIEVE_REQUEST__K_OPT_K;
+  rt3.group_by = "doc.section";
+  rt3.group_limit = 2;
+  rt3.group_limit_opt_case = PRECIS__V1__RETRIEVE_REQUEST__GROUP_LIMIT_OPT_GROUP_LIMIT;
+  r = (Precis__V1__Request)PRECIS__V1__REQUEST__INIT;
+  r.id = 6;
+  r.op_case = PRECIS__V1__REQUEST__OP_RETRIEVE;
+  r.retrieve = &rt3;
+  reqs[nr] = r;
+  names[nr++] = "retrieve_group";
 
   /* get, delete */
   static uint64_t ids[] = {1, 2, 3, 999};
