@@ -532,7 +532,7 @@ static void qs_result_free(qs_result *R) {
  * that `make data-quality` builds, apart from the small variants */
 #define QS_DEFAULT_CORPORA                                                                     \
   "fiori-study,wordnet-small,manpages,wordnet-rel,pydoc,debpkg,foldoc,maxima,octave,postgres," \
-  "handbook"
+  "handbook,erlang"
 
 static void qs_usage(FILE *f) {
   fprintf(f,
