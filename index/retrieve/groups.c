@@ -9,6 +9,7 @@
 
 #include "crc32c.h"
 #include "filter.h"
+#include "idmap.h"
 #include "payload.h"
 
 /* One pool point's group: type tag, value length, prefix, checksum. */
@@ -67,8 +68,70 @@ static int gent_cmp(const void *x, const void *y) {
   return a->i < b->i ? -1 : a->i > b->i;
 }
 
+struct groups_memo {
+  idmap at; /* point id -> index into e */
+  gent *e;  /* tag 0: in no group */
+  size_t n, cap;
+};
+
+groups_memo *groups_memo_create(void) {
+  groups_memo *m = calloc(1, sizeof *m);
+  if (m) idmap_init(&m->at);
+  return m;
+}
+
+void groups_memo_destroy(groups_memo *m) {
+  if (!m) return;
+  idmap_free(&m->at);
+  free(m->e);
+  free(m);
+}
+
+static int memo_put(groups_memo *m, uint64_t id, const gent *g) {
+  if (m->n == m->cap) {
+    size_t cap = m->cap ? 2 * m->cap : 256;
+    gent *e = realloc(m->e, cap * sizeof *e);
+    if (!e) return -1;
+    m->e = e;
+    m->cap = cap;
+  }
+  if (idmap_put(&m->at, id, m->n)) return -1;
+  m->e[m->n++] = *g;
+  return 0;
+}
+
+/* The group of point id into *g (tag 0: none), from its metadata. */
+static int group_read(coll *c, uint64_t id, const char *key, gent *g, precis_error *err) {
+  memset(g, 0, sizeof *g);
+  unsigned char k[12];
+  coll__point_key(k, c->id, id);
+  char *rec;
+  size_t rl;
+  int rc = store_get(c->st, STORE_CF_PAY, k, 12, &rec, &rl, err);
+  if (rc) {
+    if (rc == PRECIS_E_NOT_FOUND)
+      rc = precis_error_set(err, PRECIS_E_CORRUPTION, "group_by: point %llu has no payload",
+                            (unsigned long long)id);
+    return rc;
+  }
+  const char *meta;
+  size_t ml;
+  rc = payload_meta_view(rec, rl, &meta, &ml, err);
+  json_t *j = rc ? NULL : json_loadb(meta, ml, 0, NULL);
+  store_free(rec);
+  if (rc) return rc;
+  if (!j)
+    return precis_error_set(err, PRECIS_E_CORRUPTION,
+                            "group_by: the metadata of %llu does not parse",
+                            (unsigned long long)id);
+  if (!gent_of(g, filter_path_get(j, key))) g->tag = 0;
+  json_decref(j);
+  return PRECIS_OK;
+}
+
 int groups_keep(coll *c, const uint64_t *ids, const float *rel, size_t n, const char *key,
-                uint32_t limit, unsigned char *keep, size_t *groups, precis_error *err) {
+                uint32_t limit, groups_memo *memo, unsigned char *keep, size_t *groups,
+                precis_error *err) {
   *groups = 0;
   gent *g = malloc((n ? n : 1) * sizeof *g);
   if (!g) return precis_error_set(err, PRECIS_E_NO_MEMORY, "group_by");
@@ -76,32 +139,19 @@ int groups_keep(coll *c, const uint64_t *ids, const float *rel, size_t n, const 
   int rc = PRECIS_OK;
   for (size_t i = 0; i < n; i++) {
     keep[i] = 1;
-    unsigned char k[12];
-    coll__point_key(k, c->id, ids[i]);
-    char *rec;
-    size_t rl;
-    if ((rc = store_get(c->st, STORE_CF_PAY, k, 12, &rec, &rl, err))) {
-      if (rc == PRECIS_E_NOT_FOUND)
-        rc = precis_error_set(err, PRECIS_E_CORRUPTION, "group_by: point %llu has no payload",
-                              (unsigned long long)ids[i]);
-      goto out;
-    }
-    const char *meta;
-    size_t ml;
-    rc = payload_meta_view(rec, rl, &meta, &ml, err);
-    json_t *j = rc ? NULL : json_loadb(meta, ml, 0, NULL);
-    store_free(rec);
-    if (rc) goto out;
-    if (!j) {
-      rc = precis_error_set(err, PRECIS_E_CORRUPTION,
-                            "group_by: the metadata of %llu does not parse",
-                            (unsigned long long)ids[i]);
-      goto out;
+    uint64_t at;
+    if (memo && idmap_get(&memo->at, ids[i], &at)) {
+      g[m] = memo->e[at];
+    } else {
+      if ((rc = group_read(c, ids[i], key, &g[m], err))) goto out;
+      if (memo && memo_put(memo, ids[i], &g[m])) {
+        rc = precis_error_set(err, PRECIS_E_NO_MEMORY, "group_by");
+        goto out;
+      }
     }
     g[m].i = (uint32_t)i;
     g[m].rel = rel[i];
-    if (gent_of(&g[m], filter_path_get(j, key))) m++;
-    json_decref(j);
+    if (g[m].tag) m++;
   }
   qsort(g, m, sizeof *g, gent_cmp);
   for (size_t t = 0, run = 0; t < m; t++) {

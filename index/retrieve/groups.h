@@ -17,7 +17,9 @@
  * whatever the metadata holds (two values longer than the prefix that
  * agree on all of these would be one group).
  *
- * The caller holds the collection lock (shared) throughout.
+ * The caller holds the collection lock (shared) throughout a call. A memo
+ * lives across the runs of one request, between which the lock is
+ * released: a point written in between keeps the group it was read with.
  */
 #ifndef PRECIS_INDEX_GROUPS_H
 #define PRECIS_INDEX_GROUPS_H
@@ -29,10 +31,24 @@
 
 #define GROUPS_PREFIX 64
 
+/* The groups of the points one request has read, so that a request run
+ * again with more seeds (retrieve.c) reads each point's metadata once: a
+ * point keeps the group it was first seen with for the whole request.
+ * Grows with the distinct points read, which the pools of the runs bound. */
+typedef struct groups_memo groups_memo;
+
+/* NULL on NO_MEMORY. Owned by the caller: groups_memo_destroy. */
+groups_memo *groups_memo_create(void);
+/* NULL is a no-op. */
+void groups_memo_destroy(groups_memo *m);
+
 /* keep[i] = 1 for the pool points (ids[i], relevance rel[i]) to keep, 0 for
- * the rest; *groups = the distinct values seen. CORRUPTION when a point's
+ * the rest; *groups = the distinct values seen. memo (may be NULL: no
+ * memo) answers for the points it holds and learns the rest; it must only
+ * ever be used with one collection and one key. CORRUPTION when a point's
  * payload is missing or does not parse, NO_MEMORY. keep has n entries. */
 int groups_keep(coll *c, const uint64_t *ids, const float *rel, size_t n, const char *key,
-                uint32_t limit, unsigned char *keep, size_t *groups, precis_error *err);
+                uint32_t limit, groups_memo *memo, unsigned char *keep, size_t *groups,
+                precis_error *err);
 
 #endif /* PRECIS_INDEX_GROUPS_H */

@@ -344,8 +344,8 @@ static uint32_t seed_count(const engine_retrieve_params *p, uint32_t *cap) {
   return nseeds;
 }
 
-static int retrieve_once(coll *c, const engine_retrieve_params *p, engine_retrieve_result **out,
-                         precis_error *err);
+static int retrieve_once(coll *c, const engine_retrieve_params *p, groups_memo *memo,
+                         engine_retrieve_result **out, precis_error *err);
 
 int retrieve__run(coll *c, const engine_retrieve_params *p, engine_retrieve_result **out,
                   precis_error *err);
@@ -360,29 +360,35 @@ int retrieve__run(coll *c, const engine_retrieve_params *p, engine_retrieve_resu
   uint64_t t0 = now_us();
   int rc = engine_retrieve_params_check(p, err);
   if (rc) return rc;
+  bool grouped = p->group_by && *p->group_by;
+  groups_memo *memo = NULL;
+  if (grouped && !(memo = groups_memo_create()))
+    return precis_error_set(err, PRECIS_E_NO_MEMORY, "group_by");
   engine_retrieve_result *R = NULL;
-  if ((rc = retrieve_once(c, p, &R, err))) return rc;
+  if ((rc = retrieve_once(c, p, memo, &R, err))) goto out;
   engine_retrieve_params wide = *p;
   uint32_t cap, nseeds = seed_count(p, &cap);
-  while (p->group_by && *p->group_by && !p->seeds && !p->token_budget && R->n < p->k &&
-         R->seed_count == nseeds && nseeds < cap) {
+  while (grouped && !p->seeds && !p->token_budget && R->n < p->k && R->seed_count == nseeds &&
+         nseeds < cap) {
     nseeds = nseeds > cap / 2 ? cap : 2 * nseeds;
     wide.seeds = nseeds;
     engine_retrieve_result *R2 = NULL;
-    if ((rc = retrieve_once(c, &wide, &R2, err))) {
+    if ((rc = retrieve_once(c, &wide, memo, &R2, err))) {
       engine_retrieve_result_free(R);
-      return rc;
+      goto out;
     }
     engine_retrieve_result_free(R);
     R = R2;
   }
   R->t_total_us = now_us() - t0;
   *out = R;
-  return PRECIS_OK;
+out:
+  groups_memo_destroy(memo);
+  return rc;
 }
 
-static int retrieve_once(coll *c, const engine_retrieve_params *p, engine_retrieve_result **out,
-                         precis_error *err) {
+static int retrieve_once(coll *c, const engine_retrieve_params *p, groups_memo *memo,
+                         engine_retrieve_result **out, precis_error *err) {
   uint64_t t0 = now_us();
   int rc;
   size_t dim = c->cfg.dim;
@@ -580,7 +586,7 @@ static int retrieve_once(coll *c, const engine_retrieve_params *p, engine_retrie
       rc = PRECIS_E_NO_MEMORY;
       goto out;
     }
-    if ((rc = groups_keep(c, P.id, rel, n, p->group_by, p->group_limit, keep, &ngroups, err)))
+    if ((rc = groups_keep(c, P.id, rel, n, p->group_by, p->group_limit, memo, keep, &ngroups, err)))
       goto out;
     if ((n = pool_keep(&P, keep, vecs, dim, rel, sim, qual)) == (size_t)-1) {
       rc = PRECIS_E_NO_MEMORY;
