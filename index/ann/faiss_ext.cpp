@@ -282,6 +282,51 @@ void hnsw_search_serial(const faiss::IndexHNSW *h, idx_t n, const float *x, idx_
  * search. */
 constexpr idx_t kSerialBelow = 8;
 
+/* Flat storage that flat_scan may search: FAISS's plain flat indexes and
+ * FastFlat (not IndexFlat1D and the like, which search differently), with a
+ * metric the AVX2 kernels compute. */
+const faiss::IndexFlat *scannable_flat(const faiss::Index *ix) {
+  const std::type_info &t = typeid(*ix);
+  if (t != typeid(faiss::IndexFlat) && t != typeid(faiss::IndexFlatIP) &&
+      t != typeid(faiss::IndexFlatL2) && t != typeid(FastFlat))
+    return nullptr;
+  auto f = static_cast<const faiss::IndexFlat *>(ix);
+  return f->metric_type == faiss::METRIC_INNER_PRODUCT || f->metric_type == faiss::METRIC_L2
+             ? f
+             : nullptr;
+}
+
+/* Exact search of each query over flat storage with the AVX2 kernels: what
+ * FAISS does for fewer queries than distance_compute_blas_threshold (a
+ * sequential scan into a heap, FAISS's own heap functions, so ties resolve
+ * as there), but FAISS's generic build computes each distance one float at
+ * a time. More queries go to FAISS, which then multiplies matrices (BLAS).
+ * C: CMin for inner product (keep the largest), CMax for L2. */
+template <class C>
+void flat_scan(const faiss::IndexFlat &f, idx_t n, const float *x, idx_t k,
+               const faiss::IDSelector *sel, float *distances, idx_t *labels) {
+  const size_t d = static_cast<size_t>(f.d);
+  const float *xb = f.get_xb();
+  const bool ip = f.metric_type == faiss::METRIC_INNER_PRODUCT;
+  for (idx_t q = 0; q < n; q++) {
+    float *hd = distances + q * k;
+    idx_t *hi = labels + q * k;
+    faiss::heap_heapify<C>(static_cast<size_t>(k), hd, hi);
+    const float *xq = x + static_cast<size_t>(q) * d;
+    float thr = hd[0];
+    for (idx_t j = 0; j < f.ntotal; j++) {
+      if (sel && !sel->is_member(j)) continue;
+      const float *y = xb + static_cast<size_t>(j) * d;
+      const float v = ip ? ip_avx2(xq, y, d) : l2_avx2(xq, y, d);
+      if (C::cmp(thr, v)) {
+        faiss::heap_replace_top<C>(static_cast<size_t>(k), hd, hi, v, j);
+        thr = hd[0];
+      }
+    }
+    faiss::heap_reorder<C>(static_cast<size_t>(k), hd, hi);
+  }
+}
+
 } // namespace
 
 int faissx_store_current_exception() noexcept {
@@ -349,6 +394,15 @@ int search_impl(const FaissIndex *index, idx_t n, const float *x, idx_t k, int e
       }
     }
 
+    if (const faiss::IndexFlat *f = fast_kernels() && n < faiss::distance_compute_blas_threshold
+                                        ? scannable_flat(ix)
+                                        : nullptr) {
+      if (f->metric_type == faiss::METRIC_INNER_PRODUCT)
+        flat_scan<faiss::CMin<float, idx_t>>(*f, n, x, k, sel, distances, labels);
+      else
+        flat_scan<faiss::CMax<float, idx_t>>(*f, n, x, k, sel, distances, labels);
+      return 0;
+    }
     const auto *hnsw = dynamic_cast<const faiss::IndexHNSW *>(ix);
     const bool plain = hnsw && (hnsw->metric_type == faiss::METRIC_INNER_PRODUCT ||
                                 hnsw->metric_type == faiss::METRIC_L2);

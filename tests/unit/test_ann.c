@@ -174,32 +174,96 @@ Test(ann, create_and_add) {
   free(xb);
 }
 
+/* r (NQ queries) against the brute-force top-K over xb: same ranking, a
+ * label differing only between exact ties */
+static void check_brute(ann_metric m, const float *xb, size_t n, const float *xq, const results *r,
+                        const char *what) {
+  for (int q = 0; q < NQ; q++) {
+    float d[K];
+    int64_t l[K];
+    brute_topk(m, xb, n, xq + q * DIM, K, d, l);
+    for (int i = 0; i < K; i++) {
+      float got = r->d[q * K + i], tol = 1e-4f * (1 + fabsf(d[i]));
+      cr_assert_float_eq(got, d[i], tol, "%s q%d rank %d: %g vs %g", what, q, i, got, d[i]);
+      int64_t gl = r->l[q * K + i];
+      cr_assert(gl >= 0 && (size_t)gl < n, "%s", what);
+      cr_assert_float_eq(dist_of(m, xq + q * DIM, xb + gl * DIM), got, tol, "%s", what);
+      if (gl != l[i]) cr_assert_float_eq(d[i], dist_of(m, xq + q * DIM, xb + gl * DIM), tol);
+    }
+  }
+}
+
 /* spec searched plainly (Flat) or with `exact` (any index with
- * full-precision vectors): the brute-force top-K */
+ * full-precision vectors): the brute-force top-K, for NQ queries at once
+ * (FAISS multiplies matrices) and one at a time (a scan per query: the
+ * AVX2 kernels where the CPU has them, faiss_ext.cpp) */
 static void check_exact(const char *spec, ann_metric m, int exact) {
   enum { N = 2000 };
   float *xb = rand_vecs(N, 2), *xq = rand_vecs(NQ, 3);
   ann *a = build(spec, m, xb, N);
   cr_assert_eq(ann_can_exact(a), 1, "%s", spec);
-  results r;
+  static results r, one;
   precis_error err = {0};
   ann_search_params p = {.ef_search = 16, .exact = exact};
   cr_assert_eq(ann_search(a, NQ, xq, K, &p, r.d, r.l, &err), PRECIS_OK, "%s", err.msg);
-  for (int q = 0; q < NQ; q++) {
+  check_brute(m, xb, N, xq, &r, "batch");
+  for (int q = 0; q < NQ; q++)
+    cr_assert_eq(ann_search(a, 1, xq + q * DIM, K, &p, one.d + q * K, one.l + q * K, &err),
+                 PRECIS_OK, "%s", err.msg);
+  check_brute(m, xb, N, xq, &one, "one query");
+  ann_destroy(a);
+  free(xb);
+  free(xq);
+}
+
+static int keep_even(void *ctx, int64_t label) {
+  (void)ctx;
+  return label % 2 == 0;
+}
+
+/* Flat with a selector, one query at a time: the brute-force top-K of the
+ * kept labels; and K beyond the points: every point, then label -1 at the
+ * metric's worst distance */
+Test(ann, flat_selector_and_short_results) {
+  enum { N = 1000, FEW = 6 };
+  ann_metric metrics[] = {ANN_METRIC_L2, ANN_METRIC_IP};
+  float *xb = rand_vecs(N, 21), *xq = rand_vecs(NQ, 22);
+  float *even = malloc(N / 2 * DIM * sizeof *even);
+  cr_assert_not_null(even);
+  for (size_t i = 0; i < N / 2; i++) memcpy(even + i * DIM, xb + 2 * i * DIM, DIM * sizeof *even);
+  for (int mi = 0; mi < 2; mi++) {
+    ann_metric m = metrics[mi];
+    ann *a = build("Flat", m, xb, N);
+    static results r;
+    precis_error err = {0};
+    for (int q = 0; q < NQ; q++)
+      cr_assert_eq(
+          ann_search_sel(a, xq + q * DIM, K, NULL, keep_even, NULL, r.d + q * K, r.l + q * K, &err),
+          PRECIS_OK, "%s", err.msg);
+    for (int i = 0; i < NQ * K; i++) {
+      cr_assert_eq(r.l[i] % 2, 0, "label %lld kept", (long long)r.l[i]);
+      r.l[i] /= 2; /* rows of `even` */
+    }
+    check_brute(m, even, N / 2, xq, &r, "selector");
+    ann_destroy(a);
+
+    ann *few = build("Flat", m, xb, FEW);
     float d[K];
     int64_t l[K];
-    brute_topk(m, xb, N, xq + q * DIM, K, d, l);
+    cr_assert_eq(ann_search(few, 1, xq, K, NULL, d, l, &err), PRECIS_OK, "%s", err.msg);
+    int seen[FEW] = {0};
     for (int i = 0; i < K; i++) {
-      /* same ranking; a label may differ only between exact ties */
-      float got = r.d[q * K + i], tol = 1e-4f * (1 + fabsf(d[i]));
-      cr_assert_float_eq(got, d[i], tol, "q%d rank %d: %g vs %g", q, i, got, d[i]);
-      int64_t gl = r.l[q * K + i];
-      cr_assert(gl >= 0 && gl < N);
-      cr_assert_float_eq(dist_of(m, xq + q * DIM, xb + gl * DIM), got, tol);
-      if (gl != l[i]) cr_assert_float_eq(d[i], dist_of(m, xq + q * DIM, xb + gl * DIM), tol);
+      if (i < FEW) {
+        cr_assert(l[i] >= 0 && l[i] < FEW && !seen[l[i]]++, "rank %d: %lld", i, (long long)l[i]);
+        if (i) cr_assert(m == ANN_METRIC_IP ? d[i] <= d[i - 1] : d[i] >= d[i - 1]);
+      } else {
+        cr_assert_eq(l[i], -1);
+        cr_assert_eq(d[i], m == ANN_METRIC_IP ? -FLT_MAX : FLT_MAX);
+      }
     }
+    ann_destroy(few);
   }
-  ann_destroy(a);
+  free(even);
   free(xb);
   free(xq);
 }
