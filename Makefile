@@ -245,6 +245,10 @@ FAULT_WRAP := -Wl,--wrap=malloc,--wrap=calloc,--wrap=realloc,--wrap=strdup
 $(O)/precisd-faultinj: $(SERVER_OBJ) $(O)/obj/tests/fault/fault_alloc.o $(LIB_ENGINE) $(LIB_WIRE) $(LIB_COMMON)
 	$(CXX) $(LDFLAGS) -fopenmp $(FAULT_WRAP) -o $@ $(SERVER_OBJ) $(O)/obj/tests/fault/fault_alloc.o $(LIB_ENGINE) $(LIB_WIRE) $(LIB_COMMON) $(SYSLIBS)
 $(O)/tests/integration/test_faultinj: $(O)/precisd-faultinj
+# test_oom_engine: the engine's own allocations fail one by one, in-process
+$(O)/tests/unit/test_oom_engine: $(O)/obj/tests/fault/fault_alloc.o
+$(O)/tests/unit/test_oom_engine: TEST_OBJ := $(O)/obj/tests/fault/fault_alloc.o
+$(O)/tests/unit/test_oom_engine: LDFLAGS += $(FAULT_WRAP)
 # ---- Python client (client/python, docs/PYTHON.md) ----
 # build/python/ is the complete package: the sources, the protobuf module
 # that Debian's protoc generates from proto/precis.proto and the exception

@@ -11,12 +11,19 @@
  *   PRECIS_FAULT_EVERY=P   fail every P-th allocation (after PRECIS_FAULT_SKIP)
  *   PRECIS_FAULT_LIMIT=K   stop after K failures (default: unlimited for
  *                          EVERY; NTH fails once)
- * Each failure returns NULL with errno ENOMEM. */
+ * Each failure returns NULL with errno ENOMEM.
+ *
+ * Linked into a test instead (tests/unit/test_oom_engine.c, the same wrap
+ * flags), fault_alloc_fail_nth() arms it from the test itself: counting
+ * restarts at every call, so a test can fail each allocation of one engine
+ * call in turn (fault_alloc.h). */
 #include <errno.h>
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include "fault_alloc.h"
 
 void *__real_malloc(size_t n);
 void *__real_calloc(size_t n, size_t m);
@@ -44,6 +51,17 @@ void srv_fault_arm(void) {
   limit = env_long("PRECIS_FAULT_LIMIT");
   atomic_store(&armed, nth > 0 || every > 0);
 }
+
+void fault_alloc_fail_nth(long n) {
+  atomic_store(&armed, false);
+  nth = n;
+  every = skip = limit = 0;
+  atomic_store(&count, 0);
+  atomic_store(&failures, 0);
+  atomic_store(&armed, n > 0);
+}
+
+long fault_alloc_failures(void) { return atomic_load(&failures); }
 
 static bool fail_now(void) {
   if (!atomic_load_explicit(&armed, memory_order_relaxed)) return false;
