@@ -272,7 +272,10 @@ int qt_retrieve(qt *t, const char *coll, const float *q, uint32_t dim, uint32_t 
     p.dim = dim;
     p.k = k;
     QT_APPLY(p, r);
-    if (r->links_only) p.follow_knn = 0;
+    if (r->edges) {
+      p.follow_knn = r->edges != QT_EDGES_LINKS;
+      p.follow_links = r->edges != QT_EDGES_KNN;
+    }
     engine_retrieve_result *res = NULL;
     if (engine_retrieve(t->e, coll, &p, &res, &err)) goto fail;
     for (size_t i = 0; i < res->n && i < cap; i++)
@@ -289,9 +292,9 @@ int qt_retrieve(qt *t, const char *coll, const float *q, uint32_t dim, uint32_t 
   p.dim = dim;
   p.k = k;
   QT_APPLY(p, r);
-  if (r->links_only) {
-    p.follow_knn = 0;
-    p.follow_links = 1;
+  if (r->edges) {
+    p.follow_knn = r->edges != QT_EDGES_LINKS;
+    p.follow_links = r->edges != QT_EDGES_KNN;
   }
   precis_retrieve_result *res = NULL;
   if (precis_retrieve(t->conn, coll, &p, &res, &err)) goto fail;

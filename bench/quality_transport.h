@@ -46,10 +46,15 @@ enum {
       QK_COUNT
 };
 
+/* The edges a walk follows, sent explicitly unless DEFAULT (the server's
+ * defaults: knowledge links only since follow_knn's default became false):
+ * knowledge links only, kNN edges only, or both. */
+enum { QT_EDGES_DEFAULT = 0, QT_EDGES_LINKS = 1, QT_EDGES_KNN = 2, QT_EDGES_ALL = 3 };
+
 typedef struct {
   unsigned set; /* bit QK_x: knob x is sent */
   double v[QK_COUNT];
-  int links_only; /* graph walks knowledge links only (no kNN edges) */
+  int edges; /* QT_EDGES_*: which edges a walk follows */
 } qt_req;
 
 /* Knob index of `name` ("theta", ...), -1 when unknown. */

@@ -9,7 +9,9 @@
  * it were never ingested) is retrieved with k 10 for each row:
  *
  *   graph      h0 (hops 0), links-1 / links-2 (hops 1 / 2 over knowledge
- *              links only), all-1 / all-2 (kNN edges and links);
+ *              links only), all-1 / all-2 (kNN edges and links), knn-1
+ *              (hops 1 over kNN edges only), h1 / h2 (hops 1 / 2 with the
+ *              server's edge defaults: nothing sent but hops);
  *   family     DEFAULT: the server defaults, nothing sent (the headline row);
  *              TOPK; MMR over lambda; COMPRESS over theta; and, at hops 0 on
  *              the same candidate pool (the ANN top-P points, P = the pool
@@ -77,7 +79,9 @@ static const struct {
 };
 
 static const qs_graph qs_graphs[] = {
-    {"h0", 0, 0}, {"links-1", 1, 1}, {"links-2", 2, 1}, {"all-1", 1, 0}, {"all-2", 2, 0},
+    {"h0", 0, QT_EDGES_DEFAULT}, {"links-1", 1, QT_EDGES_LINKS}, {"links-2", 2, QT_EDGES_LINKS},
+    {"all-1", 1, QT_EDGES_ALL},  {"all-2", 2, QT_EDGES_ALL},     {"knn-1", 1, QT_EDGES_KNN},
+    {"h1", 1, QT_EDGES_DEFAULT}, {"h2", 2, QT_EDGES_DEFAULT},
 };
 #define QS_NGRAPHS (sizeof qs_graphs / sizeof qs_graphs[0])
 
@@ -206,7 +210,7 @@ static int qs_run_precis(qt *t, const char *coll, const ds_corpus *c, uint32_t k
   qt_req req = r->f->fixed;
   if (r->f->knob >= 0) qt_req_set(&req, r->f->knob, r->param);
   if (r->g->hops) qt_req_set(&req, QK_hops, r->g->hops);
-  req.links_only = r->g->links_only;
+  req.edges = r->g->edges;
   qt_item items[QS_K_MAX * 4];
   long rows[QS_K_MAX * 4];
   uint32_t hops[QS_K_MAX * 4];
@@ -457,7 +461,7 @@ static int qs_rows_run(qt *t, const char *coll, const ds_corpus *c, const qs_opt
   if (!R->rows || !pool_sz) return -1;
   for (size_t g = 0; g < QS_NGRAPHS; g++) {
     const qs_graph *gr = &qs_graphs[g];
-    if (!(o->graphs & (1u << g)) || (gr->links_only && !c->nlinks)) continue;
+    if (!(o->graphs & (1u << g)) || (gr->edges == QT_EDGES_LINKS && !c->nlinks)) continue;
     for (int f = 0; f < o->nfam; f++) {
       const qs_family *fa = &o->fam[f];
       if (fa->kind != QS_PRECIS && gr->hops) continue;
@@ -551,7 +555,7 @@ static void qs_usage(FILE *f) {
           "  --queries   held-out queries per corpus (default 200; 0 = all)\n"
           "  --k         results per query, 1.." QS_STR(QS_K_MAX)
           " (default " QS_STR(QS_K_DEFAULT) ": the k of issue 10's targets)\n"
-          "  --graphs    of h0,links-1,links-2,all-1,all-2 (default h0,links-1,links-2)\n"
+          "  --graphs    of h0,links-1,links-2,all-1,all-2,knn-1,h1,h2 (default h0,links-1,links-2)\n"
           "  --sweep     add a family, or replace one of the same name (knobs:");
   for (int k = 0; k < QK_COUNT; k++) fprintf(f, " %s", qt_knob_name(k));
   fprintf(f,

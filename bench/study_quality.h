@@ -38,7 +38,7 @@ typedef struct {
 typedef struct {
   const char *name;
   uint32_t hops;
-  int links_only;
+  int edges; /* QT_EDGES_* */
 } qs_graph;
 
 typedef struct {

@@ -54,7 +54,7 @@ for q in "${queries[@]}"; do
   "$PRECIS" "${P[@]}" query wordnet --vector-file "$tmp/q.txt" -k 8 --compare --show-field category
   echo "---- plain top-k beside COMPRESS after 1 hop over is_a links ('+': top-k missed it)"
   "$PRECIS" "${P[@]}" query wordnet --vector-file "$tmp/q.txt" -k 8 --compare --hops 1 --links is_a \
-    --no-knn --show-field category
+    --show-field category
   if [ "$q" = "${queries[0]}" ]; then
     echo "---- plain top-k beside COMPRESS with at most 2 items per category (--group-by)"
     "$PRECIS" "${P[@]}" query wordnet --vector-file "$tmp/q.txt" -k 8 --compare \

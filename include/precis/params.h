@@ -79,8 +79,8 @@
     "edges followed per node")                                                \
   X(pool, U32, PRECIS_DEFAULT_POOL, 1, PRECIS_MAX_POOL, 11, "pool",           \
     "candidate pool cap")                                                     \
-  X(follow_knn, BOOL, 1, 0, 1, 12, "no-knn",                                  \
-    "expand over kNN-graph edges (outwards)")                                 \
+  X(follow_knn, BOOL, 0, 0, 1, 12, "knn",                                     \
+    "expand over kNN-graph edges (outwards) too")                             \
   X(follow_links, BOOL, 1, 0, 1, 13, "no-links",                              \
     "expand over knowledge links (both directions)")                          \
   X(analogy, BOOL, 1, 0, 1, 35, "no-analogy",                               \

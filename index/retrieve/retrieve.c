@@ -27,8 +27,11 @@
  * points hop h-1 added, strongest graph score first. With hops > 0 seeds
  * fill at most half the pool; hop h may fill it up to
  * seeds + (pool - seeds) * h / hops, so that later hops keep some room.
- * kNN edges are followed outwards; knowledge links in both directions (a
- * reversed is_a reaches the hyponyms). */
+ * kNN edges are followed outwards (only with follow_knn, off by default);
+ * knowledge links in both directions (a reversed is_a reaches the
+ * hyponyms). A request that may follow no edge of the collection (hops > 0,
+ * follow_knn off, and links off or none stored) runs as hops 0: same seeds,
+ * same selection defaults (walkable_hops()). */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -350,6 +353,19 @@ static int retrieve_once(coll *c, const engine_retrieve_params *p, groups_memo *
 int retrieve__run(coll *c, const engine_retrieve_params *p, engine_retrieve_result **out,
                   precis_error *err);
 
+/* The hops a request can walk in c: p->hops, or 0 when it may follow no
+ * edge the collection has (follow_knn off, and links off or none stored),
+ * so that hops on a collection without links changes nothing rather than
+ * switching to the selection defaults of a walk that adds no point. */
+static uint32_t walkable_hops(coll *c, const engine_retrieve_params *p) {
+  if (p->hops == 0 || p->follow_knn) return p->hops;
+  if (!p->follow_links) return 0;
+  pthread_rwlock_rdlock(&c->lock);
+  uint64_t links = c->links;
+  pthread_rwlock_unlock(&c->lock);
+  return links ? p->hops : 0;
+}
+
 /* One retrieve. With group_by and automatic seeds, a result short of k
  * (the seeds held too few groups) is run again with twice the seeds, up to
  * the pool (half of it with hops), while the ANN search still finds as
@@ -360,6 +376,9 @@ int retrieve__run(coll *c, const engine_retrieve_params *p, engine_retrieve_resu
   uint64_t t0 = now_us();
   int rc = engine_retrieve_params_check(p, err);
   if (rc) return rc;
+  engine_retrieve_params eff = *p;
+  eff.hops = walkable_hops(c, p);
+  p = &eff;
   bool grouped = p->group_by && *p->group_by;
   groups_memo *memo = NULL;
   if (grouped && !(memo = groups_memo_create()))

@@ -401,6 +401,7 @@ Test(graph, theta_auto_follows_the_default_diversity_of_each_hop_count) {
   cr_assert(p.diversity == PRECIS_DIVERSITY_AUTO, "default diversity is the default");
   p.exact_seeds = true;
   p.seeds = 40;
+  p.follow_knn = 1; /* no links here: hops 1 walks the kNN edges */
   for (uint32_t hops = 0; hops <= 1; hops++) {
     p.hops = hops;
     engine_retrieve_params same = p, other = p;
@@ -814,6 +815,7 @@ Test(graph, default_seeds_scale_with_k) {
     p.hops = rows[i].hops;
     p.pool = rows[i].pool;
     p.exact_seeds = true;
+    p.follow_knn = 1; /* no links here: hops 1 walks the kNN edges */
     engine_retrieve_result *r = retrieve("s", q, dim, &p);
     cr_assert_eq(r->seed_count, rows[i].want, "k %u hops %u pool %u: %u seeds, want %u", rows[i].k,
                  rows[i].hops, rows[i].pool, r->seed_count, rows[i].want);
@@ -1030,4 +1032,101 @@ Test(graph, deferred_upkeep_then_one_rebuild) {
   graph_same("d", "rebuild after deferred upserts");
   free(p);
   free(v);
+}
+
+/* follow_knn is off by default: hops 1 walks knowledge links only (kNN
+ * edges lowered recall of linked entries on every corpus measured:
+ * docs/RETRIEVAL.md, "Which edges a walk follows"). Points on an arc of
+ * the unit circle, 2 exact seeds, point 1 linked to a far point 300:
+ * by default the pool is the seeds and 300; with follow_knn the seeds'
+ * kNN neighbours join it too. */
+Test(graph, the_default_walk_follows_links_and_not_knn_edges) {
+  const uint32_t dim = 3;
+  mkcoll("w", dim, 4);
+  const size_t n = 300;
+  float *v = calloc(n * dim, sizeof *v);
+  for (size_t i = 0; i < n; i++) unit_at_cos(v + i * dim, 0.999f - 0.006f * (float)i);
+  put("w", v, dim, 1, n, 100);
+  free(v);
+  precis_error err;
+  cr_assert_eq(tu_link(E, "w", 1, 300, "see", 1.0f, true, &err), PRECIS_OK, "%s", err.msg);
+  float q[3] = {1, 0, 0};
+  engine_retrieve_params p;
+  engine_retrieve_params_default(&p);
+  cr_assert_eq(p.follow_knn, 0, "follow_knn is off by default");
+  cr_assert_eq(p.follow_links, 1, "follow_links is on by default");
+  p.k = 10;
+  p.seeds = 2;
+  p.expand_from = 2;
+  p.hops = 1;
+  p.mode = ENGINE_MODE_TOPK;
+  p.exact_seeds = true;
+  engine_retrieve_result *r = retrieve("w", q, dim, &p);
+  cr_assert_eq(r->pool_size, 3, "seeds 1, 2 and the linked 300; got %u", r->pool_size);
+  const engine_retrieved *far = item_of(r, 300);
+  cr_assert_not_null(far, "the linked point is found");
+  cr_assert_eq(far->hops, 1);
+  cr_assert_eq(far->via, 1);
+  for (size_t i = 0; i < r->n; i++)
+    cr_assert(r->items[i].id <= 2 || r->items[i].id == 300, "%" PRIu64 " came over a kNN edge",
+              r->items[i].id);
+  engine_retrieve_result_free(r);
+  p.follow_knn = 1;
+  r = retrieve("w", q, dim, &p);
+  cr_assert_gt(r->pool_size, 3, "with follow_knn the kNN neighbours join the pool");
+  size_t by_knn = 0;
+  for (size_t i = 0; i < r->n; i++) by_knn += r->items[i].hops == 1 && r->items[i].id != 300;
+  cr_assert_gt(by_knn, 0, "some item came over a kNN edge");
+  engine_retrieve_result_free(r);
+}
+
+/* A request that may follow no edge of the collection runs as hops 0:
+ * the same items, relevance and seeds, and the selection defaults of
+ * hops 0 (not those of a walk). Here: no links, follow_knn off (the
+ * default), and a collection with links but follow_links off. */
+static void assert_runs_as_hops_0(const char *coll, engine_retrieve_params p, const float *q,
+                                  uint32_t dim, const char *what) {
+  p.hops = 0;
+  engine_retrieve_result *a = retrieve(coll, q, dim, &p);
+  for (uint32_t hops = 1; hops <= 2; hops++) {
+    p.hops = hops;
+    engine_retrieve_result *b = retrieve(coll, q, dim, &p);
+    cr_assert_eq(a->seed_count, b->seed_count, "%s, hops %u: seeds", what, hops);
+    cr_assert_eq(a->pool_size, b->pool_size, "%s, hops %u: pool", what, hops);
+    cr_assert_eq(a->n, b->n, "%s, hops %u: items", what, hops);
+    for (size_t i = 0; i < a->n; i++) {
+      cr_assert_eq(a->items[i].id, b->items[i].id, "%s, hops %u: item %zu", what, hops, i);
+      cr_assert_eq(a->items[i].relevance, b->items[i].relevance, "%s, hops %u", what, hops);
+      cr_assert_eq(b->items[i].hops, 0);
+    }
+    engine_retrieve_result_free(b);
+  }
+  engine_retrieve_result_free(a);
+}
+
+Test(graph, hops_with_no_edge_to_follow_run_as_hops_0) {
+  const uint32_t dim = 16;
+  const size_t n = 400;
+  mkcoll("x", dim, 8);
+  float *v = tu_random_vectors(n, dim, 61, 1);
+  put("x", v, dim, 1, n, 200);
+  float *q = tu_random_vectors(1, dim, 67, 1);
+  engine_retrieve_params p;
+  engine_retrieve_params_default(&p);
+  p.exact_seeds = true;
+  assert_runs_as_hops_0("x", p, q, dim, "no links");
+  /* the same request with follow_knn walks, and so differs */
+  p.follow_knn = 1;
+  p.hops = 1;
+  engine_retrieve_result *w = retrieve("x", q, dim, &p);
+  cr_assert_gt(w->pool_size, w->seed_count, "follow_knn: the walk adds points");
+  engine_retrieve_result_free(w);
+  /* links stored, but the request may not follow them */
+  precis_error err;
+  cr_assert_eq(tu_link(E, "x", 1, 2, "see", 1.0f, true, &err), PRECIS_OK, "%s", err.msg);
+  p.follow_knn = 0;
+  p.follow_links = 0;
+  assert_runs_as_hops_0("x", p, q, dim, "follow_links off");
+  free(v);
+  free(q);
 }

@@ -213,7 +213,7 @@ static void corpus_load_ingest(const char *name, ds_corpus *c) {
 }
 
 /* Every query retrieved with the engine defaults, except `mode` (-1: the
- * default) and `hops` over knowledge links only (hops > 0). */
+ * default) and `hops` (over knowledge links only: the default edges). */
 static realdata_score corpus_score_q(const char *name, const ds_corpus *c, int mode, uint32_t hops,
                                      double *qsim) {
   realdata_score s = {0, 0, 0};
@@ -223,7 +223,6 @@ static realdata_score corpus_score_q(const char *name, const ds_corpus *c, int m
     engine_retrieve_params_default(&rp);
     if (mode >= 0) rp.mode = (engine_mode)mode;
     rp.hops = hops;
-    if (hops) rp.follow_knn = 0;
     rp.query = c->qvec + qi * c->dim;
     rp.dim = (uint32_t)c->dim;
     engine_retrieve_result *r;

@@ -450,3 +450,27 @@ def test_retrieve_anchors(client, coll):
     assert [it.id for it in client.retrieve(coll, [1, 0, 0], anchors=1, **args)] == [1, 4, 3, 2, 5]
     with pytest.raises(precis.OutOfRange):
         client.retrieve(coll, [1, 0, 0], anchors=2.5, **args)
+
+
+def test_retrieve_walks_links_not_knn_edges_by_default(client, coll):
+    """A request that sends `hops` and no `follow_knn` walks the knowledge
+    links only (the server's default since the thirteenth pass on issue 10,
+    docs/RETRIEVAL.md): the pool is the 2 seeds and the point 1 links to;
+    with follow_knn=True the seeds' kNN neighbours join it. Without links,
+    hops 1 returns what hops 0 returns."""
+    client.create_collection(coll, dim=3, index_spec="Flat", knn_k=4)
+    n = 60
+    cos = [0.999 - 0.03 * i for i in range(n)]
+    client.upsert(coll, list(range(1, n + 1)), [[c, math.sqrt(1 - c * c), 0] for c in cos])
+    args = dict(k=10, seeds=2, expand_from=2, mode="topk", exact_seeds=True)
+    plain = client.retrieve(coll, [1, 0, 0], **args)
+    walked = client.retrieve(coll, [1, 0, 0], hops=1, **args)
+    assert [it.id for it in walked] == [it.id for it in plain]
+    assert walked.pool_size == plain.pool_size == 2
+    client.add_links(coll, [(1, n, "see", 1.0)])
+    r = client.retrieve(coll, [1, 0, 0], hops=1, **args)
+    assert r.pool_size == 3 and {it.id for it in r} == {1, 2, n}
+    far = [it for it in r if it.id == n][0]
+    assert far.hops == 1 and far.via == 1
+    both = client.retrieve(coll, [1, 0, 0], hops=1, follow_knn=True, **args)
+    assert both.pool_size > 3 and any(it.hops == 1 and it.id != n for it in both)
