@@ -139,15 +139,15 @@ static char *qt_meta(const ds_corpus *c, size_t i) {
   return s;
 }
 
-/* rows [at, at+m) of c as one upsert; meta[j]: the rows' metadata */
-static int qt_put_points(qt *t, const char *coll, const ds_corpus *c, size_t at, size_t m,
+/* rows row[0..m) of c as one upsert; meta[j]: the rows' metadata */
+static int qt_put_points(qt *t, const char *coll, const ds_corpus *c, const size_t *row, size_t m,
                          char **meta, precis_error *err) {
   if (t->e) {
     engine_point_in pts[QT_BATCH];
     for (size_t j = 0; j < m; j++) {
-      const char *tx = c->text ? c->text[at + j] : "";
-      pts[j] = (engine_point_in){.id = c->ids[at + j],
-                                 .vector = c->vec + (at + j) * c->dim,
+      const char *tx = c->text ? c->text[row[j]] : "";
+      pts[j] = (engine_point_in){.id = c->ids[row[j]],
+                                 .vector = c->vec + row[j] * c->dim,
                                  .dim = (uint32_t)c->dim,
                                  .text = tx,
                                  .text_len = strlen(tx),
@@ -159,10 +159,10 @@ static int qt_put_points(qt *t, const char *coll, const ds_corpus *c, size_t at,
   }
   precis_point pts[QT_BATCH];
   for (size_t j = 0; j < m; j++)
-    pts[j] = (precis_point){.id = c->ids[at + j],
-                            .vector = c->vec + (at + j) * c->dim,
+    pts[j] = (precis_point){.id = c->ids[row[j]],
+                            .vector = c->vec + row[j] * c->dim,
                             .dim = (uint32_t)c->dim,
-                            .text = c->text ? c->text[at + j] : NULL,
+                            .text = c->text ? c->text[row[j]] : NULL,
                             .metadata = meta[j],
                             .tokens = -1};
   return precis_upsert(t->conn, coll, pts, m, NULL, err) ? -1 : 0;
@@ -204,17 +204,19 @@ static int qt_create(qt *t, const char *coll, uint32_t dim, precis_error *err) {
   return 0;
 }
 
-static int qt_rebuild_describe(qt *t, const char *coll, qt_setup *st, precis_error *err) {
+static int qt_rebuild_describe(qt *t, const char *coll, int rebuild, qt_setup *st,
+                               precis_error *err) {
   if (t->e) {
     engine_collection_info info;
-    if (engine_graph_rebuild(t->e, coll, err) || engine_collection_describe(t->e, coll, &info, err))
+    if ((rebuild && engine_graph_rebuild(t->e, coll, err)) ||
+        engine_collection_describe(t->e, coll, &info, err))
       return -1;
     st->knn_edges = info.knn_edges;
     st->links = info.links;
     return 0;
   }
   precis_collection_info info;
-  if (precis_graph_rebuild(t->conn, coll, err) ||
+  if ((rebuild && precis_graph_rebuild(t->conn, coll, err)) ||
       precis_collection_describe(t->conn, coll, &info, err))
     return -1;
   st->knn_edges = info.knn_edges;
@@ -222,27 +224,40 @@ static int qt_rebuild_describe(qt *t, const char *coll, qt_setup *st, precis_err
   return 0;
 }
 
-int qt_ingest(qt *t, const char *coll, const ds_corpus *c, qt_setup *st) {
+int qt_ingest(qt *t, const char *coll, const ds_corpus *c, int rebuild, uint64_t shuffle,
+              qt_setup *st) {
   memset(st, 0, sizeof *st);
   precis_error err = {0};
   char **meta = calloc(QT_BATCH, sizeof *meta);
-  int rc = meta ? qt_create(t, coll, (uint32_t)c->dim, &err) : -1;
+  size_t *order = malloc((c->n ? c->n : 1) * sizeof *order);
+  int rc = meta && order ? qt_create(t, coll, (uint32_t)c->dim, &err) : -1;
+  for (size_t i = 0; order && i < c->n; i++) order[i] = i;
+  if (shuffle && order) { /* Fisher-Yates with a fixed seed */
+    uint64_t s = shuffle;
+    for (size_t i = c->n; i > 1; i--) {
+      s = s * 6364136223846793005ull + 1442695040888963407ull;
+      size_t j = (size_t)((s >> 33) % i), x = order[i - 1];
+      order[i - 1] = order[j];
+      order[j] = x;
+    }
+  }
   uint64_t t0 = bench_now_ns();
   for (size_t at = 0; !rc && at < c->n; at += QT_BATCH) {
     size_t m = c->n - at < QT_BATCH ? c->n - at : QT_BATCH;
     for (size_t j = 0; j < m && !rc; j++) {
       free(meta[j]);
-      if (!(meta[j] = qt_meta(c, at + j))) rc = -1;
+      if (!(meta[j] = qt_meta(c, order[at + j]))) rc = -1;
     }
-    if (!rc) rc = qt_put_points(t, coll, c, at, m, meta, &err);
+    if (!rc) rc = qt_put_points(t, coll, c, order + at, m, meta, &err);
   }
   for (size_t j = 0; meta && j < QT_BATCH; j++) free(meta[j]);
   free(meta);
+  free(order);
   uint64_t t1 = bench_now_ns();
   for (size_t at = 0; !rc && at < c->nlinks; at += QT_BATCH)
     rc = qt_put_links(t, coll, c, at, c->nlinks - at < QT_BATCH ? c->nlinks - at : QT_BATCH, &err);
   uint64_t t2 = bench_now_ns();
-  if (!rc) rc = qt_rebuild_describe(t, coll, st, &err);
+  if (!rc) rc = qt_rebuild_describe(t, coll, rebuild, st, &err);
   uint64_t t3 = bench_now_ns();
   st->upsert_s = (double)(t1 - t0) / 1e9;
   st->links_s = (double)(t2 - t1) / 1e9;

@@ -87,8 +87,10 @@ void qt_close(qt *t);
 
 /* A collection for corpus c (cosine, dim, defaults), every entry upserted
  * (vector, text when loaded, metadata {"label": ...}), the links added,
- * the kNN graph rebuilt. */
-int qt_ingest(qt *t, const char *coll, const ds_corpus *c, qt_setup *st);
+ * the kNN graph rebuilt when `rebuild` (else as the upserts kept it); the
+ * entries in corpus order, or shuffled with seed `shuffle` when not 0. */
+int qt_ingest(qt *t, const char *coll, const ds_corpus *c, int rebuild, uint64_t shuffle,
+              qt_setup *st);
 /* One retrieve of k items; items has room for cap. *pool_size: as reported. */
 int qt_retrieve(qt *t, const char *coll, const float *q, uint32_t dim, uint32_t k, const qt_req *r,
                 qt_item *items, size_t cap, size_t *n, uint32_t *pool_size);

@@ -443,7 +443,7 @@ static int qs_corpus(qt *t, const char *name, const qs_opts *o, qs_result *R, ds
       *p = '_';
   fprintf(stderr, "quality: %s: ingesting %zu entries, %zu links (%s)\n", name, c->n, c->nlinks,
           qt_name(t));
-  if (qt_ingest(t, coll, c, &R->st)) return -1;
+  if (qt_ingest(t, coll, c, !o->no_rebuild, o->shuffle, &R->st)) return -1;
   size_t cap = 0;
   for (int f = 0; f < o->nfam; f++)
     cap += (size_t)(o->fam[f].ngrid ? o->fam[f].ngrid : 1) * QS_NGRAPHS;
@@ -543,7 +543,8 @@ static void qs_usage(FILE *f) {
           "usage: precis-bench quality [--corpora LIST] [--transport engine|server|both]\n"
           "                            [--server HOST:PORT] [--queries N] [--k K] [--graphs LIST]\n"
           "                            [--sweep \"NAME knob=v ... knob=v1,v2,...\"] [--boot N]\n"
-          "                            [--baseline-pool N] [--out DIR]\n"
+          "                            [--baseline-pool N] [--no-rebuild] [--shuffle SEED]\n"
+          "                            [--out DIR]\n"
           "  --corpora   default " QS_DEFAULT_CORPORA
           "\n"
           "              (data: make data-quality; small variants manpages-small,\n"
@@ -563,6 +564,10 @@ static void qs_usage(FILE *f) {
           "  --boot      bootstrap resamples (default " QS_STR(QS_BOOT_DEFAULT) ")\n"
           "  --baseline-pool  ANN top-N for cosMMR/logdet (default: the pool the\n"
           "              DEFAULT row reported for the query, i.e. Precis's own)\n"
+          "  --no-rebuild  keep the kNN graph as the upserts kept it (a client that\n"
+          "              never calls graph_rebuild); default: rebuilt after loading\n"
+          "  --shuffle   load the entries in a random order (seed SEED, not 0); default:\n"
+          "              the corpus's order\n"
           "  --out       results directory (default bench/results/quality)\n");
 }
 
@@ -588,6 +593,10 @@ int bench_quality(int argc, char **argv) {
       qs_usage(stdout);
       return 0;
     }
+    if (!strcmp(a, "--no-rebuild")) { /* the one option without a value */
+      o.no_rebuild = 1;
+      continue;
+    }
     if (!v) {
       qs_usage(stderr);
       return 2;
@@ -611,6 +620,8 @@ int bench_quality(int argc, char **argv) {
       o.k = (uint32_t)k;
     } else if (!strcmp(a, "--boot"))
       o.boot = atoi(v);
+    else if (!strcmp(a, "--shuffle"))
+      o.shuffle = strtoull(v, NULL, 10);
     else if (!strcmp(a, "--baseline-pool"))
       o.bpool = (uint32_t)strtoul(v, NULL, 10);
     else if (!strcmp(a, "--out"))

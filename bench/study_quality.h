@@ -84,7 +84,9 @@ typedef struct {
   size_t maxq;
   uint32_t k; /* results per query, 1..QS_K_MAX */
   int boot;
-  uint32_t bpool; /* baselines' pool size; 0: the DEFAULT row's, per query */
+  uint32_t bpool;   /* baselines' pool size; 0: the DEFAULT row's, per query */
+  int no_rebuild;   /* keep the kNN graph the upserts built (no graph_rebuild) */
+  uint64_t shuffle; /* ingest in a random order with this seed; 0: corpus order */
   const char *out;
 } qs_opts;
 

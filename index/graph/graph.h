@@ -21,10 +21,19 @@
  * the batch is written: add/refresh kNN edges of the upserted points, and
  * remove every edge touching deleted points. The upserted points'
  * neighbours among the points already indexed come from `pre` (n rows of
- * knn_k + 1 hits, pren[i] in row i, best first: what the index insertion
- * found, coll_write.c) or, when pre is NULL, from one batched search. */
+ * graph__knn_candidates(c) hits, pren[i] in row i, best first: what the
+ * index insertion found, coll_write.c) or, when pre is NULL, from one
+ * batched search. A new point takes the knn_k best as its out-list and
+ * enters the list of every candidate it beats the weakest edge of. */
 int graph__on_upsert(coll *c, store_batch *b, const uint64_t *ids, const float *vecs, size_t n,
                      const engine_hit *pre, const size_t *pren, precis_error *err);
+/* Candidates per new point that graph__on_upsert considers (and so the row
+ * length of `pre`): GRAPH_REVERSE_FACTOR x knn_k, at least knn_k + 1. A
+ * point y whose own kNN list the new point x belongs in is seldom among
+ * x's knn_k nearest (the relation is not symmetric), so the reverse
+ * insertion looks further down x's candidates. */
+#define GRAPH_REVERSE_FACTOR 4
+size_t graph__knn_candidates(const coll *c);
 int graph__on_delete(coll *c, store_batch *b, const uint64_t *ids, size_t n, precis_error *err);
 /* After a successful write: commit the counters and the in-memory edges
  * the hooks staged; after a failed one, drop them. */

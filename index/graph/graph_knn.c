@@ -55,41 +55,6 @@ static void read_knn(coll *c, uint64_t id, knn_edge *out, size_t cap, size_t *n)
   qsort(out, *n, sizeof *out, cmp_dst);
 }
 
-/* What the reverse insertion needs of nb's kNN out-list, without building
- * it: its length *m, whether it holds `id`, and its weakest edge (the
- * lowest id among equal weights, as read_knn's order would give). Falls
- * back to read_knn when the list is longer than read_knn's cap. */
-static void knn_weakest(coll *c, uint64_t nb, uint64_t id, knn_edge *list, size_t cap, size_t *m,
-                        bool *present, knn_edge *weakest) {
-  size_t ne;
-  const gmem_edge *e = gmem_out(c->gm, nb, &ne);
-  uint32_t self;
-  bool has_self = gmem_node(c->gm, id, &self);
-  size_t n = 0, wi = SIZE_MAX;
-  *present = false;
-  for (size_t i = 0; i < ne; i++) {
-    if (e[i].kind) continue;
-    n++;
-    if (has_self && e[i].node == self) *present = true;
-    if (wi == SIZE_MAX || e[i].w < e[wi].w ||
-        (e[i].w == e[wi].w && gmem_node_id(c->gm, e[i].node) < gmem_node_id(c->gm, e[wi].node)))
-      wi = i;
-  }
-  if (n > cap) {
-    read_knn(c, nb, list, cap, m);
-    *present = false;
-    size_t w = 0;
-    for (size_t j = 0; j < *m; j++) {
-      if (list[j].dst == id) *present = true;
-      if (list[j].w < list[w].w) w = j;
-    }
-    *weakest = list[w];
-    return;
-  }
-  *m = n;
-  if (n) *weakest = (knn_edge){gmem_node_id(c->gm, e[wi].node), e[wi].w};
-}
-
 /* Similarities of the batch's points to each other (n x n, row-major), as
  * the ANN scores them: inner product, or minus the squared L2 distance. */
 static void batch_scores(const coll *c, const float *vecs, size_t n, float *S) {
@@ -141,21 +106,107 @@ static size_t merge_batch(const uint64_t *ids, const unsigned char *was_live, co
  * follow a bulk load with engine_graph_rebuild. */
 #define GRAPH_BATCH_BRUTE_MAX 2048
 
+size_t graph__knn_candidates(const coll *c) {
+  size_t k = c->cfg.knn_k;
+  return k * GRAPH_REVERSE_FACTOR > k + 1 ? k * GRAPH_REVERSE_FACTOR : k + 1;
+}
+
+/* A proposed reverse edge: `to` -> `from`, weight w (from is new). */
+typedef struct {
+  uint64_t to, from;
+  float w;
+} knn_prop;
+
+/* by `to`, then the edge order of a list: weight descending, lower id first */
+static int cmp_prop(const void *a, const void *b) {
+  const knn_prop *x = a, *y = b;
+  if (x->to != y->to) return x->to < y->to ? -1 : 1;
+  if (x->w != y->w) return x->w > y->w ? -1 : 1;
+  return x->from < y->from ? -1 : x->from > y->from;
+}
+
+/* edge order: weight descending, lower id first */
+static int cmp_strength(const void *a, const void *b) {
+  const knn_edge *x = a, *y = b;
+  if (x->w != y->w) return x->w > y->w ? -1 : 1;
+  return x->dst < y->dst ? -1 : x->dst > y->dst;
+}
+
+static bool dst_in(const knn_edge *sorted, size_t n, uint64_t dst) {
+  size_t lo = 0, hi = n;
+  while (lo < hi) {
+    size_t mid = lo + (hi - lo) / 2;
+    if (sorted[mid].dst == dst) return true;
+    if (sorted[mid].dst < dst)
+      lo = mid + 1;
+    else
+      hi = mid;
+  }
+  return false;
+}
+
+/* The reverse insertion into `to`'s list (`to` not a batch member) of the
+ * proposals p[0..np) (one `to`): the list becomes its knn_k strongest
+ * edges among its own and the proposals (a list already longer keeps its
+ * length), an edge to a point the list already holds keeping its weight.
+ * old, list: scratch of PRECIS_MAX_KNN_K + 1 and of that + np edges. */
+static void reverse_insert(coll *c, store_batch *b, const knn_prop *p, size_t np, knn_edge *old,
+                           knn_edge *list) {
+  uint64_t to = p[0].to;
+  { /* most proposals lose to a full list's weakest edge: tell without a sort */
+    size_t ne, len = 0;
+    const gmem_edge *e = gmem_out(c->gm, to, &ne);
+    float weakest = INFINITY;
+    for (size_t i = 0; i < ne; i++)
+      if (e[i].kind == 0) {
+        len++;
+        if (e[i].w < weakest) weakest = e[i].w;
+      }
+    float best = 0;
+    for (size_t i = 0; i < np; i++) best = fmaxf(best, p[i].w);
+    if (len >= c->cfg.knn_k && best < weakest) return;
+  }
+  size_t nold;
+  read_knn(c, to, old, PRECIS_MAX_KNN_K + 1, &nold); /* by dst */
+  memcpy(list, old, nold * sizeof *list);
+  size_t m = nold;
+  for (size_t i = 0; i < np; i++)
+    if (!dst_in(old, nold, p[i].from)) list[m++] = (knn_edge){p[i].from, p[i].w};
+  if (m == nold) return;
+  qsort(list, m, sizeof *list, cmp_strength);
+  size_t keep = nold > c->cfg.knn_k ? nold : c->cfg.knn_k;
+  if (keep > m) keep = m;
+  for (size_t j = 0; j < m; j++) {
+    bool was = dst_in(old, nold, list[j].dst);
+    if (j < keep && !was) {
+      graph__batch_put_edge(c, b, to, list[j].dst, "", 0, list[j].w);
+      c->pend_knn++;
+    } else if (j >= keep && was) {
+      graph__batch_del_edge(c, b, to, list[j].dst, "", 0);
+    }
+  }
+}
+
 int graph__on_upsert(coll *c, store_batch *b, const uint64_t *ids, const float *vecs, size_t n,
                      const engine_hit *pre, const size_t *pren, precis_error *err) {
   uint32_t K = c->cfg.knn_k;
-  engine_hit *hits = malloc((K + 2) * sizeof *hits);
-  knn_edge *list = malloc((PRECIS_MAX_KNN_K + 1) * sizeof *list);
-  engine_hit *all = pre ? NULL : malloc(n * (K + 1) * sizeof *all);
+  size_t KC = graph__knn_candidates(c);
+  engine_hit *hits = malloc((KC + 1) * sizeof *hits);
+  knn_edge *list = malloc((PRECIS_MAX_KNN_K + 1 + n) * sizeof *list);
+  knn_edge *old = malloc((PRECIS_MAX_KNN_K + 1) * sizeof *old);
+  engine_hit *all = pre ? NULL : malloc(n * KC * sizeof *all);
   size_t *alln = pre ? NULL : malloc(n * sizeof *alln);
+  knn_prop *props = malloc(n * KC * sizeof *props);
+  size_t nprops = 0;
   bool within = n > 1 && n <= GRAPH_BATCH_BRUTE_MAX;
   float *S = within ? malloc(n * n * sizeof *S) : NULL;
   unsigned char *was_live = within ? malloc(n) : NULL;
-  idmap touched;
-  idmap_init(&touched);
+  idmap members;
+  idmap_init(&members);
   int rc = graph__mem_ready(c, err);
   if (rc) goto out;
-  if (!hits || !list || (!pre && (!all || !alln)) || (within && (!S || !was_live))) {
+  if (!hits || !list || !old || !props || (!pre && (!all || !alln)) ||
+      (within && (!S || !was_live))) {
     rc = precis_error_set(err, PRECIS_E_NO_MEMORY, "knn");
     goto out;
   }
@@ -164,14 +215,15 @@ int graph__on_upsert(coll *c, store_batch *b, const uint64_t *ids, const float *
     batch_scores(c, vecs, n, S);
     for (size_t j = 0; j < n; j++) any_live |= was_live[j] = idmap_get(&c->live, ids[j], NULL);
   }
-  /* neighbours among the points already written, for the whole batch in one
-   * ANN call; a modest efSearch suffices for graph edges (documented slack) */
-  engine_search_params ksp = {false, 2 * (K + 1) > 48 ? 2 * (K + 1) : 48, 0};
-  if (!pre && (rc = coll__search_batch_locked(c, vecs, n, K + 1, &ksp, all, alln, err))) goto out;
+  /* candidates among the points already written, for the whole batch in
+   * one ANN call; a modest efSearch suffices for graph edges (documented
+   * slack) */
+  engine_search_params ksp = {false, KC + 1 > 48 ? KC + 1 : 48, 0};
+  if (!pre && (rc = coll__search_batch_locked(c, vecs, n, KC, &ksp, all, alln, err))) goto out;
   const engine_hit *rows = pre ? pre : all;
   const size_t *rown = pre ? pren : alln;
   for (size_t i = 0; i < n && !rc; i++)
-    if (idmap_put(&touched, ids[i], 1)) rc = PRECIS_E_NO_MEMORY;
+    if (idmap_put(&members, ids[i], 1)) rc = PRECIS_E_NO_MEMORY;
   for (size_t i = 0; i < n && !rc; i++) {
     uint64_t id = ids[i];
     /* an updated point: drop its old out-edges */
@@ -181,46 +233,43 @@ int graph__on_upsert(coll *c, store_batch *b, const uint64_t *ids, const float *
       for (size_t j = 0; j < m; j++) graph__batch_del_edge(c, b, id, list[j].dst, "", 0);
     }
     size_t nh = rown[i];
-    memcpy(hits, rows + i * (K + 1), nh * sizeof *hits);
-    if (within) nh = merge_batch(ids, any_live ? was_live : NULL, S + i * n, n, i, hits, nh, K + 1);
+    memcpy(hits, rows + i * KC, nh * sizeof *hits);
+    if (within) nh = merge_batch(ids, any_live ? was_live : NULL, S + i * n, n, i, hits, nh, KC);
     size_t added = 0;
-    for (size_t h = 0; h < nh && added < K; h++) {
+    for (size_t h = 0; h < nh; h++) {
       uint64_t nb = hits[h].id;
       if (nb == id) continue;
       float w = knn_weight(c, hits[h].score);
-      graph__batch_put_edge(c, b, id, nb, "", 0, w);
-      c->pend_knn++;
-      added++;
-      /* reverse insertion, once per neighbour per batch */
-      if (idmap_get(&touched, nb, NULL)) continue; /* also: batch members */
-      if (idmap_put(&touched, nb, 1)) {
-        rc = PRECIS_E_NO_MEMORY;
-        break;
-      }
-      size_t m;
-      bool present;
-      knn_edge weakest = {0, 0};
-      knn_weakest(c, nb, id, list, PRECIS_MAX_KNN_K + 1, &m, &present, &weakest);
-      if (present) continue;
-      if (m < K) {
-        graph__batch_put_edge(c, b, nb, id, "", 0, w);
+      if (added < K) {
+        graph__batch_put_edge(c, b, id, nb, "", 0, w);
         c->pend_knn++;
-      } else if (weakest.w < w) {
-        graph__batch_del_edge(c, b, nb, weakest.dst, "", 0);
-        graph__batch_put_edge(c, b, nb, id, "", 0, w);
-        c->pend_knn++;
+        added++;
       }
+      /* batch members get their lists from their own candidates */
+      if (!idmap_get(&members, nb, NULL)) props[nprops++] = (knn_prop){nb, id, w};
+    }
+  }
+  /* reverse insertion: each candidate's list once, with every proposal */
+  if (!rc && nprops) {
+    qsort(props, nprops, sizeof *props, cmp_prop);
+    for (size_t at = 0; at < nprops;) {
+      size_t end = at + 1;
+      while (end < nprops && props[end].to == props[at].to) end++;
+      reverse_insert(c, b, props + at, end - at, old, list);
+      at = end;
     }
   }
   if (rc == PRECIS_E_NO_MEMORY) precis_error_set(err, rc, "knn");
 out:
   free(hits);
   free(list);
+  free(old);
   free(all);
   free(alln);
+  free(props);
   free(S);
   free(was_live);
-  idmap_free(&touched);
+  idmap_free(&members);
   if (!rc) rc = graph__stage_knn_lists(c, b, err);
   if (!rc)
     graph__stage_counters(c, b);
