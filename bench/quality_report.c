@@ -335,9 +335,10 @@ void qs_markdown(FILE *f, const qs_result *R) {
   fprintf(
       f,
       "%zu entries, dim %zu, %zu labels, %zu links, %zu queries (%zu with linked entries), k %d; "
-      "setup: upsert %.1f s, links %.1f s, kNN graph %.1f s (%llu edges)\n\n",
+      "setup: upsert %.1f s, links %.1f s, kNN graph %.1f s (%llu edges; a sample's lists hold "
+      "%.3f of the exact neighbours)\n\n",
       c->n, c->dim, c->nlabels, c->nlinks, R->nq, R->nq_linked, (int)R->k, R->st.upsert_s,
-      R->st.links_s, R->st.rebuild_s, (unsigned long long)R->st.knn_edges);
+      R->st.links_s, R->st.rebuild_s, (unsigned long long)R->st.knn_edges, R->st.knn_exact);
   fprintf(f,
           "| graph | row | sim %% of TOPK | labels | labels / TOPK | redund. | recall | recall / "
           "TOPK h0 | pool | p50 ms | p99 ms "

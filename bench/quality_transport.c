@@ -5,6 +5,7 @@
 #include "quality_transport.h"
 
 #include <jansson.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -224,6 +225,59 @@ static int qt_rebuild_describe(qt *t, const char *coll, int rebuild, qt_setup *s
   return 0;
 }
 
+/* The kNN list of the point with id `id` (ids into out, at most cap);
+ * -1 on error. */
+static long qt_knn_list(qt *t, const char *coll, uint64_t id, uint64_t *out, size_t cap) {
+  precis_error err;
+  size_t n = 0, m = 0;
+  if (t->e) {
+    engine_edge *e = NULL;
+    if (engine_edges_list(t->e, coll, id, ENGINE_EDGE_KNN, NULL, ENGINE_DIR_OUT, &e, &n, &err))
+      return -1;
+    for (size_t i = 0; i < n && m < cap; i++) out[m++] = e[i].dst;
+    free(e);
+    return (long)m;
+  }
+  precis_edge *e = NULL;
+  if (precis_edges_list(t->conn, coll, id, PRECIS_EDGES_KNN | PRECIS_EDGES_OUT, NULL, &e, &n, &err))
+    return -1;
+  for (size_t i = 0; i < n && m < cap; i++) out[m++] = e[i].dst;
+  precis_edges_free(e);
+  return (long)m;
+}
+
+/* How many of the exact K nearest (brute force, K = the list's length at
+ * most QT_KNN_MAX) the kNN lists of every (n / QT_KNN_SAMPLE)-th entry
+ * hold, over all of them. */
+#define QT_KNN_SAMPLE 300
+#define QT_KNN_MAX    64
+static double qt_knn_exact(qt *t, const char *coll, const ds_corpus *c) {
+  size_t step = c->n > QT_KNN_SAMPLE ? c->n / QT_KNN_SAMPLE : 1, hit = 0, all = 0;
+  float *sc = malloc((c->n ? c->n : 1) * sizeof *sc);
+  for (size_t r = 0; sc && r < c->n; r += step) {
+    uint64_t got[QT_KNN_MAX];
+    long ng = qt_knn_list(t, coll, c->ids[r], got, QT_KNN_MAX);
+    if (ng <= 0) continue;
+    const float *q = c->vec + r * c->dim;
+    for (size_t j = 0; j < c->n; j++) {
+      double d = 0;
+      for (size_t k = 0; k < c->dim; k++) d += (double)q[k] * c->vec[j * c->dim + k];
+      sc[j] = j == r ? -INFINITY : (float)d;
+    }
+    /* the ng-th largest score: what an exact list of ng holds at least */
+    for (long g = 0; g < ng; g++) {
+      long row = ds_corpus_row(c, got[g]);
+      if (row < 0) continue;
+      size_t above = 0;
+      for (size_t j = 0; j < c->n; j++) above += sc[j] > sc[row];
+      hit += above < (size_t)ng;
+    }
+    all += (size_t)ng;
+  }
+  free(sc);
+  return all ? (double)hit / (double)all : NAN;
+}
+
 int qt_ingest(qt *t, const char *coll, const ds_corpus *c, int rebuild, uint64_t shuffle,
               qt_setup *st) {
   memset(st, 0, sizeof *st);
@@ -259,6 +313,7 @@ int qt_ingest(qt *t, const char *coll, const ds_corpus *c, int rebuild, uint64_t
   uint64_t t2 = bench_now_ns();
   if (!rc) rc = qt_rebuild_describe(t, coll, rebuild, st, &err);
   uint64_t t3 = bench_now_ns();
+  if (!rc) st->knn_exact = qt_knn_exact(t, coll, c);
   st->upsert_s = (double)(t1 - t0) / 1e9;
   st->links_s = (double)(t2 - t1) / 1e9;
   st->rebuild_s = (double)(t3 - t2) / 1e9;

@@ -70,6 +70,7 @@ typedef struct {
 typedef struct {
   double upsert_s, links_s, rebuild_s;
   uint64_t knn_edges, links;
+  double knn_exact; /* share of a sample's kNN lists that are the exact ones */
 } qt_setup;
 
 typedef struct qt qt;
