@@ -343,7 +343,8 @@ void qs_markdown(FILE *f, const qs_result *R) {
           "| graph | row | sim %% of TOPK | labels | labels / TOPK | redund. | recall | recall / "
           "TOPK h0 | pool | p50 ms | p99 ms "
           "|\n|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n");
-  static const char *const head_graphs[] = {"h0", "links-1", "links-2", "all-1", "all-2"};
+  static const char *const head_graphs[] = {"h0",      "h1",    "h2",    "links-1",
+                                            "links-2", "all-1", "all-2", "knn-1"};
   for (size_t g = 0; g < sizeof head_graphs / sizeof *head_graphs; g++) {
     qs_md_row(f, qs_find(R, "TOPK", head_graphs[g], NAN));
     qs_md_row(f, qs_find(R, "DEFAULT", head_graphs[g], NAN));
@@ -393,8 +394,12 @@ void qs_markdown(FILE *f, const qs_result *R) {
 /* one line of the cross-corpus table, with the targets */
 void qs_headline(char *buf, size_t cap, const qs_result *R) {
   const qs_row *d0 = qs_find(R, "DEFAULT", "h0", NAN), *m5 = qs_find(R, "MMR", "h0", 0.5),
-               *t0 = &R->rows[R->ref], *d1 = qs_find(R, "DEFAULT", "links-1", NAN),
-               *d2 = qs_find(R, "DEFAULT", "links-2", NAN);
+               *t0 = &R->rows[R->ref], *d1 = qs_find(R, "DEFAULT", "h1", NAN),
+               *d2 = qs_find(R, "DEFAULT", "h2", NAN);
+  /* the hops columns: the server's own edges (h1, h2) when they ran, else
+   * the links alone, which are the default edges since the thirteenth pass */
+  if (!d1) d1 = qs_find(R, "DEFAULT", "links-1", NAN);
+  if (!d2) d2 = qs_find(R, "DEFAULT", "links-2", NAN);
   qs_front_count fc;
   qs_front_counts(R, &fc);
   int n = snprintf(buf, cap, "| %s | %.1f %% / %.2fx [%.2f, %.2f] %s; oracle %.2fx |", R->corpus,
