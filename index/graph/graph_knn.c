@@ -15,6 +15,7 @@
 #include "coll_internal.h"
 #include "graph_internal.h"
 #include "upkeep.h"
+#include "vec.h"
 
 /* cosine/ip: the similarity clamped to [1e-6, 1]; l2: 1 / (1 + d^2). */
 static float knn_weight(const coll *c, float score) {
@@ -187,6 +188,106 @@ static void reverse_insert(coll *c, store_batch *b, const knn_prop *p, size_t np
   }
 }
 
+/* Rows and slots per block of the exact scan (a block of scores: 1 MiB). */
+#define SCAN_ROWS  128
+#define SCAN_SLOTS 2048
+
+/* Keep the K strongest proposals to one point in buf (strongest first, *m
+ * of them). */
+static void prop_keep(knn_prop *buf, size_t *m, size_t K, knn_prop x) {
+  if (*m == K && cmp_prop(&buf[K - 1], &x) <= 0) return;
+  size_t at = *m < K ? (*m)++ : K - 1;
+  while (at > 0 && cmp_prop(&buf[at - 1], &x) > 0) {
+    buf[at] = buf[at - 1];
+    at--;
+  }
+  buf[at] = x;
+}
+
+/* A Flat index holds every vector in memory, and its search is a full scan
+ * anyway: one scan of its vectors, a block of slots at a time, gives each
+ * new point its exact KC best candidates among the live points that are
+ * not in the batch (rows of `all`, as the search would give them), and
+ * each such point the K strongest new points that beat its weakest edge
+ * (or fill a short list), inserted into its list when its block is done
+ * (reverse_insert). Scores as the index gives them (batch_scores). Memory:
+ * a block of scores and K proposals per slot of a block. */
+static int exact_scan(coll *c, store_batch *b, const uint64_t *ids, const float *vecs, size_t n,
+                      const idmap *members, size_t KC, engine_hit *all, size_t *alln, knn_edge *old,
+                      knn_edge *list) {
+  const float *base = ann_vectors(c->ann);
+  size_t dim = c->cfg.dim, N = c->nslots < ann_ntotal(c->ann) ? c->nslots : ann_ntotal(c->ann);
+  size_t K = c->cfg.knn_k;
+  bool l2 = c->cfg.metric == ENGINE_METRIC_L2;
+  float *S = malloc(SCAN_ROWS * SCAN_SLOTS * sizeof *S);
+  float *wk = malloc(SCAN_SLOTS * sizeof *wk); /* weakest edge to beat */
+  float *yn = malloc(SCAN_SLOTS * sizeof *yn); /* |y|^2 (l2) */
+  float *xn = malloc(n * sizeof *xn);          /* |x|^2 (l2) */
+  unsigned char *use = malloc(SCAN_SLOTS);     /* live, not in the batch */
+  knn_prop *pb = malloc(SCAN_SLOTS * K * sizeof *pb);
+  size_t *pm = malloc(SCAN_SLOTS * sizeof *pm);
+  int rc = S && wk && yn && xn && use && pb && pm ? 0 : -1;
+  for (size_t i = 0; !rc && i < n; i++) {
+    alln[i] = 0;
+    xn[i] = l2 ? (float)vec_dot(vecs + i * dim, vecs + i * dim, dim) : 0;
+  }
+  for (size_t s0 = 0; !rc && s0 < N; s0 += SCAN_SLOTS) {
+    size_t ns = N - s0 < SCAN_SLOTS ? N - s0 : SCAN_SLOTS;
+    for (size_t j = 0; j < ns; j++) {
+      uint64_t id = c->slot_id[s0 + j], sl;
+      pm[j] = 0;
+      use[j] = idmap_get(&c->live, id, &sl) && sl == s0 + j && !idmap_get(members, id, NULL);
+      if (!use[j]) continue;
+      size_t ne, len = 0;
+      const gmem_edge *e = gmem_out(c->gm, id, &ne);
+      float w = INFINITY;
+      for (size_t t = 0; t < ne; t++)
+        if (e[t].kind == 0) {
+          len++;
+          w = fminf(w, e[t].w);
+        }
+      wk[j] = len < K ? -INFINITY : w;
+      yn[j] = l2 ? (float)vec_dot(base + (s0 + j) * dim, base + (s0 + j) * dim, dim) : 0;
+    }
+    for (size_t r0 = 0; r0 < n; r0 += SCAN_ROWS) {
+      size_t nr = n - r0 < SCAN_ROWS ? n - r0 : SCAN_ROWS;
+      cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)nr, (int)ns, (int)dim, 1.0f,
+                  vecs + r0 * dim, (int)dim, base + s0 * dim, (int)dim, 0.0f, S, (int)ns);
+      for (size_t r = 0; r < nr; r++) {
+        size_t i = r0 + r;
+        engine_hit *h = all + i * KC;
+        for (size_t j = 0; j < ns; j++) {
+          if (!use[j]) continue;
+          float sc = S[r * ns + j];
+          if (l2) sc = 2 * sc - xn[i] - yn[j];
+          uint64_t y = c->slot_id[s0 + j];
+          float w = knn_weight(c, sc);
+          if (w > wk[j]) prop_keep(pb + j * K, &pm[j], K, (knn_prop){y, ids[i], w});
+          size_t m = alln[i];
+          if (m == KC && h[m - 1].score >= sc) continue;
+          size_t at = m < KC ? m : KC - 1;
+          while (at > 0 && h[at - 1].score < sc) {
+            h[at] = h[at - 1];
+            at--;
+          }
+          h[at] = (engine_hit){y, sc};
+          if (m < KC) alln[i]++;
+        }
+      }
+    }
+    for (size_t j = 0; j < ns; j++)
+      if (pm[j]) reverse_insert(c, b, pb + j * K, pm[j], old, list);
+  }
+  free(S);
+  free(wk);
+  free(yn);
+  free(xn);
+  free(use);
+  free(pb);
+  free(pm);
+  return rc;
+}
+
 int graph__on_upsert(coll *c, store_batch *b, const uint64_t *ids, const float *vecs, size_t n,
                      const engine_hit *pre, const size_t *pren, precis_error *err) {
   uint32_t K = c->cfg.knn_k;
@@ -196,8 +297,10 @@ int graph__on_upsert(coll *c, store_batch *b, const uint64_t *ids, const float *
   knn_edge *old = malloc((PRECIS_MAX_KNN_K + 1) * sizeof *old);
   engine_hit *all = pre ? NULL : malloc(n * KC * sizeof *all);
   size_t *alln = pre ? NULL : malloc(n * sizeof *alln);
-  knn_prop *props = malloc(n * KC * sizeof *props);
+  /* Flat: candidates and reverse insertions from one exact scan */
+  bool scan = !pre && c->ann && ann_is_flat(c->ann) && ann_vectors(c->ann);
   size_t nprops = 0;
+  knn_prop *props = scan ? NULL : malloc(n * KC * sizeof *props);
   bool within = n > 1 && n <= GRAPH_BATCH_BRUTE_MAX;
   float *S = within ? malloc(n * n * sizeof *S) : NULL;
   unsigned char *was_live = within ? malloc(n) : NULL;
@@ -205,7 +308,7 @@ int graph__on_upsert(coll *c, store_batch *b, const uint64_t *ids, const float *
   idmap_init(&members);
   int rc = graph__mem_ready(c, err);
   if (rc) goto out;
-  if (!hits || !list || !old || !props || (!pre && (!all || !alln)) ||
+  if (!hits || !list || !old || (!scan && !props) || (!pre && (!all || !alln)) ||
       (within && (!S || !was_live))) {
     rc = precis_error_set(err, PRECIS_E_NO_MEMORY, "knn");
     goto out;
@@ -219,11 +322,19 @@ int graph__on_upsert(coll *c, store_batch *b, const uint64_t *ids, const float *
    * one ANN call; a modest efSearch suffices for graph edges (documented
    * slack) */
   engine_search_params ksp = {false, KC + 1 > 48 ? KC + 1 : 48, 0};
-  if (!pre && (rc = coll__search_batch_locked(c, vecs, n, KC, &ksp, all, alln, err))) goto out;
-  const engine_hit *rows = pre ? pre : all;
-  const size_t *rown = pre ? pren : alln;
   for (size_t i = 0; i < n && !rc; i++)
     if (idmap_put(&members, ids[i], 1)) rc = PRECIS_E_NO_MEMORY;
+  if (rc) goto nomem;
+  if (scan) {
+    if (exact_scan(c, b, ids, vecs, n, &members, KC, all, alln, old, list)) {
+      rc = PRECIS_E_NO_MEMORY;
+      goto nomem;
+    }
+  } else if (!pre && (rc = coll__search_batch_locked(c, vecs, n, KC, &ksp, all, alln, err))) {
+    goto out;
+  }
+  const engine_hit *rows = pre ? pre : all;
+  const size_t *rown = pre ? pren : alln;
   for (size_t i = 0; i < n && !rc; i++) {
     uint64_t id = ids[i];
     /* an updated point: drop its old out-edges */
@@ -245,8 +356,9 @@ int graph__on_upsert(coll *c, store_batch *b, const uint64_t *ids, const float *
         c->pend_knn++;
         added++;
       }
-      /* batch members get their lists from their own candidates */
-      if (!idmap_get(&members, nb, NULL)) props[nprops++] = (knn_prop){nb, id, w};
+      /* batch members get their lists from their own candidates; the
+         exact scan has proposed to every other point already */
+      if (!scan && !idmap_get(&members, nb, NULL)) props[nprops++] = (knn_prop){nb, id, w};
     }
   }
   /* reverse insertion: each candidate's list once, with every proposal */
@@ -259,6 +371,7 @@ int graph__on_upsert(coll *c, store_batch *b, const uint64_t *ids, const float *
       at = end;
     }
   }
+nomem:
   if (rc == PRECIS_E_NO_MEMORY) precis_error_set(err, rc, "knn");
 out:
   free(hits);
