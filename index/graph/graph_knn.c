@@ -133,6 +133,20 @@ static int cmp_strength(const void *a, const void *b) {
   return x->dst < y->dst ? -1 : x->dst > y->dst;
 }
 
+/* What a new edge into id's kNN list must beat: its weakest edge, or -inf
+ * while the list is shorter than knn_k. From the edges in memory. */
+static float knn_floor(coll *c, uint64_t id) {
+  size_t ne, len = 0;
+  const gmem_edge *e = gmem_out(c->gm, id, &ne);
+  float w = INFINITY;
+  for (size_t i = 0; i < ne; i++)
+    if (e[i].kind == 0) {
+      len++;
+      w = fminf(w, e[i].w);
+    }
+  return len < c->cfg.knn_k ? -INFINITY : w;
+}
+
 static bool dst_in(const knn_edge *sorted, size_t n, uint64_t dst) {
   size_t lo = 0, hi = n;
   while (lo < hi) {
@@ -155,17 +169,9 @@ static void reverse_insert(coll *c, store_batch *b, const knn_prop *p, size_t np
                            knn_edge *list) {
   uint64_t to = p[0].to;
   { /* most proposals lose to a full list's weakest edge: tell without a sort */
-    size_t ne, len = 0;
-    const gmem_edge *e = gmem_out(c->gm, to, &ne);
-    float weakest = INFINITY;
-    for (size_t i = 0; i < ne; i++)
-      if (e[i].kind == 0) {
-        len++;
-        if (e[i].w < weakest) weakest = e[i].w;
-      }
     float best = 0;
     for (size_t i = 0; i < np; i++) best = fmaxf(best, p[i].w);
-    if (len >= c->cfg.knn_k && best < weakest) return;
+    if (best < knn_floor(c, to)) return;
   }
   size_t nold;
   read_knn(c, to, old, PRECIS_MAX_KNN_K + 1, &nold); /* by dst */
@@ -238,15 +244,7 @@ static int exact_scan(coll *c, store_batch *b, const uint64_t *ids, const float 
       pm[j] = 0;
       use[j] = idmap_get(&c->live, id, &sl) && sl == s0 + j && !idmap_get(members, id, NULL);
       if (!use[j]) continue;
-      size_t ne, len = 0;
-      const gmem_edge *e = gmem_out(c->gm, id, &ne);
-      float w = INFINITY;
-      for (size_t t = 0; t < ne; t++)
-        if (e[t].kind == 0) {
-          len++;
-          w = fminf(w, e[t].w);
-        }
-      wk[j] = len < K ? -INFINITY : w;
+      wk[j] = knn_floor(c, id);
       yn[j] = l2 ? (float)vec_dot(base + (s0 + j) * dim, base + (s0 + j) * dim, dim) : 0;
     }
     for (size_t r0 = 0; r0 < n; r0 += SCAN_ROWS) {
