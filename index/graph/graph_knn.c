@@ -212,8 +212,9 @@ static void prop_keep(knn_prop *buf, size_t *m, size_t K, knn_prop x) {
 
 /* A Flat index holds every vector in memory, and its search is a full scan
  * anyway: one scan of its vectors, a block of slots at a time, gives each
- * new point its exact KC best candidates among the live points that are
- * not in the batch (rows of `all`, as the search would give them), and
+ * new point its exact K + 1 best candidates among the live points that
+ * are not in the batch (rows of `all`, stride KC, as the search gives
+ * them), and
  * each such point the K strongest new points that beat its weakest edge
  * (or fill a short list), inserted into its list when its block is done
  * (reverse_insert). Scores as the index gives them (batch_scores). Memory:
@@ -223,7 +224,7 @@ static int exact_scan(coll *c, store_batch *b, const uint64_t *ids, const float 
                       knn_edge *list) {
   const float *base = ann_vectors(c->ann);
   size_t dim = c->cfg.dim, N = c->nslots < ann_ntotal(c->ann) ? c->nslots : ann_ntotal(c->ann);
-  size_t K = c->cfg.knn_k;
+  size_t K = c->cfg.knn_k, kr = K + 1 < KC ? K + 1 : KC;
   bool l2 = c->cfg.metric == ENGINE_METRIC_L2;
   float *S = malloc(SCAN_ROWS * SCAN_SLOTS * sizeof *S);
   float *wk = malloc(SCAN_SLOTS * sizeof *wk); /* weakest edge to beat */
@@ -253,7 +254,7 @@ static int exact_scan(coll *c, store_batch *b, const uint64_t *ids, const float 
                   vecs + r0 * dim, (int)dim, base + s0 * dim, (int)dim, 0.0f, S, (int)ns);
       for (size_t r = 0; r < nr; r++) {
         size_t i = r0 + r;
-        engine_hit *h = all + i * KC;
+        engine_hit *h = all + i * KC; /* the K + 1 best: the out-list's */
         for (size_t j = 0; j < ns; j++) {
           if (!use[j]) continue;
           float sc = S[r * ns + j];
@@ -262,14 +263,14 @@ static int exact_scan(coll *c, store_batch *b, const uint64_t *ids, const float 
           float w = knn_weight(c, sc);
           if (w > wk[j]) prop_keep(pb + j * K, &pm[j], K, (knn_prop){y, ids[i], w});
           size_t m = alln[i];
-          if (m == KC && h[m - 1].score >= sc) continue;
-          size_t at = m < KC ? m : KC - 1;
+          if (m == kr && h[m - 1].score >= sc) continue;
+          size_t at = m < kr ? m : kr - 1;
           while (at > 0 && h[at - 1].score < sc) {
             h[at] = h[at - 1];
             at--;
           }
           h[at] = (engine_hit){y, sc};
-          if (m < KC) alln[i]++;
+          if (m < kr) alln[i]++;
         }
       }
     }
