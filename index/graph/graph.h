@@ -23,8 +23,10 @@
  * neighbours among the points already indexed come from `pre` (n rows of
  * graph__knn_candidates(c) hits, pren[i] in row i, best first: what the
  * index insertion found, coll_write.c) or, when pre is NULL, from one
- * batched search. A new point takes the knn_k best as its out-list and
- * enters the list of every candidate it beats the weakest edge of. */
+ * batched search; in a Flat collection (pre NULL) from one exact scan of
+ * the vectors, which also finds every list a new point belongs in. A new
+ * point takes the knn_k best as its out-list and enters the list of every
+ * candidate it beats the weakest edge of. */
 int graph__on_upsert(coll *c, store_batch *b, const uint64_t *ids, const float *vecs, size_t n,
                      const engine_hit *pre, const size_t *pren, precis_error *err);
 /* Candidates per new point that graph__on_upsert considers (and so the row

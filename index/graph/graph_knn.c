@@ -1,11 +1,15 @@
 /* graph_knn.c: the kNN graph Precis keeps itself: incremental maintenance on
- * upsert (out-edges of the new point, and insertion into its neighbours'
- * lists where it beats their weakest edge) and a bulk rebuild from the ANN
- * index. A new point's neighbours among the points already indexed are the
- * best of the candidates its HNSW insertion found (efConstruction of them,
- * hnsw_add.cpp), or, for other index kinds, come from one batched search at
- * a modest efSearch; neighbours within the batch from one sgemm. Edge
- * weight = similarity mapped into (0, 1] (see knn_weight). */
+ * upsert (out-edges of the new point, and insertion into the lists of the
+ * points whose weakest edge it beats) and a bulk rebuild from the ANN
+ * index. In a Flat collection one exact scan of the vectors in memory
+ * finds both (exact_scan), so the lists stay exact. Otherwise a new
+ * point's candidates among the points already indexed are the best of
+ * those its HNSW insertion found (efConstruction of them, hnsw_add.cpp),
+ * or come from one batched search at a modest efSearch, and the reverse
+ * insertion looks at GRAPH_REVERSE_FACTOR x knn_k of them, all proposals of
+ * a batch for one list weighed together (reverse_insert). Neighbours within
+ * the batch from one sgemm. Edge weight = similarity mapped into (0, 1]
+ * (see knn_weight). */
 #include <cblas.h>
 #include <math.h>
 #include <stdio.h>
