@@ -372,6 +372,7 @@ enum {
   O_FIELD,
   O_FILTER,
   O_GROUP_BY,
+  O_NO_KNN,      /* the flag of follow_knn's former default: accepted, and a no-op */
   O_PARAM = 512, /* one option per row of PRECIS_RETRIEVE_PARAM_MAP */
 #define PARAM_ENUM(name, KIND, d, lo, hi, field, flag, doc) O_P_##name,
   O_PARAM_FIRST = O_PARAM - 1,
@@ -535,6 +536,7 @@ int cmd_query(cli *c, int argc, char **argv) {
       {"show-field", required_argument, NULL, O_FIELD},
       {"filter", required_argument, NULL, O_FILTER},
       {"group-by", required_argument, NULL, O_GROUP_BY},
+      {"no-knn", no_argument, NULL, O_NO_KNN},
       PRECIS_RETRIEVE_PARAM_MAP(PARAM_OPTION){"help", no_argument, NULL, 'h'},
       {0, 0, 0, 0}};
 #undef PARAM_OPTION
@@ -577,6 +579,9 @@ int cmd_query(cli *c, int argc, char **argv) {
         break;
       case O_GROUP_BY:
         p.group_by = optarg;
+        break;
+      case O_NO_KNN: /* scripts written when kNN edges were walked by default */
+        p.follow_knn = 0;
         break;
       case 'h':
         fputs(usage, stdout);

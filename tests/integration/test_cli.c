@@ -587,6 +587,49 @@ Test(cli, query_filter) {
   cr_assert(strstr(g_err, "INVALID_ARGUMENT") && strstr(g_err, "RFC 3339"), "%s", g_err);
 }
 
+/* --hops walks the knowledge links only unless --knn: with no link stored,
+ * --hops 1 is hops 0 (same items, pool = seeds); --knn walks the kNN
+ * edges; --no-knn (the flag of the former default) is accepted */
+static json_t *query_json(const char *coll, const char *a, const char *b) {
+  if (!a)
+    RUN_OK("query", coll, "--point", "4", "-k", "6", "--json");
+  else if (!b)
+    RUN_OK("query", coll, "--point", "4", "-k", "6", a, "--json");
+  else
+    RUN_OK("query", coll, "--point", "4", "-k", "6", a, b, "--json");
+  return out_json();
+}
+
+/* a metric of a query's --json output; fails when absent */
+static json_int_t jint(json_t *j, const char *k) {
+  json_t *v = json_object_get(json_object_get(j, "metrics"), k);
+  cr_assert(json_is_integer(v), "no metric %s", k);
+  return json_integer_value(v);
+}
+
+Test(cli, query_hops_follow_links_unless_knn) {
+  create8("kh");
+  FILE *f = fopen(path("kh.jsonl"), "w");
+  for (int i = 0; i < 40; i++) jsonl_line(f, i, "t", NULL);
+  fclose(f);
+  RUN_OK("ingest", "kh", path("kh.jsonl"));
+  json_t *h0 = query_json("kh", NULL, NULL);
+  json_t *h1 = query_json("kh", "--hops", "1");
+  json_t *nk = query_json("kh", "--no-knn", NULL);
+  cr_assert(json_equal(json_object_get(h0, "items"), json_object_get(h1, "items")),
+            "hops 1 without links differs from hops 0");
+  cr_assert_eq(jint(h1, "pool_size"), jint(h1, "seed_count"));
+  cr_assert(json_equal(json_object_get(h0, "items"), json_object_get(nk, "items")));
+  RUN_OK("query", "kh", "--point", "4", "-k", "6", "--seeds", "6", "--hops", "1", "--knn",
+         "--json");
+  json_t *kn = out_json();
+  cr_assert_gt(jint(kn, "pool_size"), jint(kn, "seed_count"), "--knn walked nothing: %s", g_out);
+  json_decref(h0);
+  json_decref(h1);
+  json_decref(nk);
+  json_decref(kn);
+}
+
 /* --group-by / --group-limit: at most that many items per metadata value */
 Test(cli, query_group_by) {
   create8("kg");
