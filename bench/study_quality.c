@@ -8,10 +8,11 @@
  * graph rebuilt. Then every held-out query (the entry and every link touching
  * it were never ingested) is retrieved with k 10 for each row:
  *
- *   graph      h0 (hops 0), links-1 / links-2 (hops 1 / 2 over knowledge
- *              links only), all-1 / all-2 (kNN edges and links), knn-1
- *              (hops 1 over kNN edges only), h1 / h2 (hops 1 / 2 with the
- *              server's edge defaults: nothing sent but hops);
+ *   graph      h0 (hops 0), h1 / h2 (hops 1 / 2 with the server's edge
+ *              defaults: nothing sent but hops), the three by default;
+ *              links-1 / links-2 (hops 1 / 2 over knowledge links only,
+ *              sent), all-1 / all-2 (kNN edges and links), knn-1 (hops 1
+ *              over kNN edges only);
  *   family     DEFAULT: the server defaults, nothing sent (the headline row);
  *              TOPK; MMR over lambda; COMPRESS over theta; and, at hops 0 on
  *              the same candidate pool (the ANN top-P points, P = the pool
@@ -45,6 +46,7 @@
  * DIR/<corpus>.<transport>.tsv, the front check in DIR/front.<transport>.tsv.
  */
 #include <math.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -461,7 +463,9 @@ static int qs_rows_run(qt *t, const char *coll, const ds_corpus *c, const qs_opt
   if (!R->rows || !pool_sz) return -1;
   for (size_t g = 0; g < QS_NGRAPHS; g++) {
     const qs_graph *gr = &qs_graphs[g];
-    if (!(o->graphs & (1u << g)) || (gr->edges == QT_EDGES_LINKS && !c->nlinks)) continue;
+    /* without links the default walk has nothing to follow (it runs as hops 0) */
+    bool links_only = gr->edges == QT_EDGES_LINKS || (gr->edges == QT_EDGES_DEFAULT && gr->hops);
+    if (!(o->graphs & (1u << g)) || (links_only && !c->nlinks)) continue;
     for (int f = 0; f < o->nfam; f++) {
       const qs_family *fa = &o->fam[f];
       if (fa->kind != QS_PRECIS && gr->hops) continue;
@@ -556,7 +560,7 @@ static void qs_usage(FILE *f) {
           "  --queries   held-out queries per corpus (default 200; 0 = all)\n"
           "  --k         results per query, 1.." QS_STR(QS_K_MAX)
           " (default " QS_STR(QS_K_DEFAULT) ": the k of issue 10's targets)\n"
-          "  --graphs    of h0,links-1,links-2,all-1,all-2,knn-1,h1,h2 (default h0,links-1,links-2)\n"
+          "  --graphs    of h0,links-1,links-2,all-1,all-2,knn-1,h1,h2 (default h0,h1,h2)\n"
           "  --sweep     add a family, or replace one of the same name (knobs:");
   for (int k = 0; k < QK_COUNT; k++) fprintf(f, " %s", qt_knob_name(k));
   fprintf(f,
@@ -578,7 +582,7 @@ int bench_quality(int argc, char **argv) {
   o.k = QS_K_DEFAULT;
   o.boot = QS_BOOT_DEFAULT;
   o.out = "bench/results/quality";
-  o.graphs = 1u | 2u | 4u;
+  o.graphs = 1u | 64u | 128u; /* h0, h1, h2: the server's defaults */
   for (size_t i = 0; i < sizeof qs_default_families / sizeof *qs_default_families; i++)
     if (qs_parse_family(qs_default_families[i].spec, qs_default_families[i].kind,
                         qs_default_families[i].curve, &o.fam[o.nfam++])) {
