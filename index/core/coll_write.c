@@ -121,7 +121,7 @@ int coll__stage_pidx(coll *c, store_batch *b, uint64_t id, const char *new_meta,
  * excluded), NULL when the insertion failed. */
 static bool add_with_knn(coll *c, const uint64_t *ids, const float *vecs, size_t m,
                          engine_hit **pre, size_t **pren, int *add_rc, precis_error *e2) {
-  size_t kk = graph__knn_candidates(c);
+  size_t kk = graph__knn_candidates(c, m);
   int64_t *lab = malloc(m * kk * sizeof *lab);
   float *dist = malloc(m * kk * sizeof *dist);
   *pre = malloc(m * kk * sizeof **pre);

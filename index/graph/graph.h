@@ -21,7 +21,7 @@
  * the batch is written: add/refresh kNN edges of the upserted points, and
  * remove every edge touching deleted points. The upserted points'
  * neighbours among the points already indexed come from `pre` (n rows of
- * graph__knn_candidates(c) hits, pren[i] in row i, best first: what the
+ * graph__knn_candidates(c, n) hits, pren[i] in row i, best first: what the
  * index insertion found, coll_write.c) or, when pre is NULL, from one
  * batched search; in a Flat collection (pre NULL) from one exact scan of
  * the vectors, which also finds every list a new point belongs in. A new
@@ -29,13 +29,16 @@
  * candidate it beats the weakest edge of. */
 int graph__on_upsert(coll *c, store_batch *b, const uint64_t *ids, const float *vecs, size_t n,
                      const engine_hit *pre, const size_t *pren, precis_error *err);
-/* Candidates per new point that graph__on_upsert considers (and so the row
- * length of `pre`): GRAPH_REVERSE_FACTOR x knn_k, at least knn_k + 1. A
- * point y whose own kNN list the new point x belongs in is seldom among
- * x's knn_k nearest (the relation is not symmetric), so the reverse
- * insertion looks further down x's candidates. */
-#define GRAPH_REVERSE_FACTOR 4
-size_t graph__knn_candidates(const coll *c);
+/* Candidates per new point that graph__on_upsert considers in a batch of n
+ * (and so the row length of `pre`): GRAPH_REVERSE_FACTOR x knn_k, at least
+ * knn_k + 1. A point y whose own kNN list the new point x belongs in is
+ * seldom among x's knn_k nearest (the relation is not symmetric), so the
+ * reverse insertion looks further down x's candidates. Batches above
+ * GRAPH_BATCH_BRUTE_MAX (bulk loads, to be followed by a rebuild) get
+ * knn_k + 1, so that their working memory stays what it was. */
+#define GRAPH_REVERSE_FACTOR  4
+#define GRAPH_BATCH_BRUTE_MAX 2048
+size_t graph__knn_candidates(const coll *c, size_t n);
 int graph__on_delete(coll *c, store_batch *b, const uint64_t *ids, size_t n, precis_error *err);
 /* After a successful write: commit the counters and the in-memory edges
  * the hooks staged; after a failed one, drop them. */

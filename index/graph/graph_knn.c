@@ -107,12 +107,13 @@ static size_t merge_batch(const uint64_t *ids, const unsigned char *was_live, co
   return nh;
 }
 
-/* Batches larger than this get no within-batch candidates (O(n^2 dim));
- * follow a bulk load with engine_graph_rebuild. */
-#define GRAPH_BATCH_BRUTE_MAX 2048
+/* Batches larger than GRAPH_BATCH_BRUTE_MAX (graph.h) get no within-batch
+ * candidates (O(n^2 dim)) and knn_k + 1 candidates a point; follow a bulk
+ * load with engine_graph_rebuild. */
 
-size_t graph__knn_candidates(const coll *c) {
+size_t graph__knn_candidates(const coll *c, size_t n) {
   size_t k = c->cfg.knn_k;
+  if (n > GRAPH_BATCH_BRUTE_MAX) return k + 1; /* a bulk load: bounded memory */
   return k * GRAPH_REVERSE_FACTOR > k + 1 ? k * GRAPH_REVERSE_FACTOR : k + 1;
 }
 
@@ -294,7 +295,7 @@ static int exact_scan(coll *c, store_batch *b, const uint64_t *ids, const float 
 int graph__on_upsert(coll *c, store_batch *b, const uint64_t *ids, const float *vecs, size_t n,
                      const engine_hit *pre, const size_t *pren, precis_error *err) {
   uint32_t K = c->cfg.knn_k;
-  size_t KC = graph__knn_candidates(c);
+  size_t KC = graph__knn_candidates(c, n);
   engine_hit *hits = malloc((KC + 1) * sizeof *hits);
   knn_edge *list = malloc((PRECIS_MAX_KNN_K + 1 + n) * sizeof *list);
   knn_edge *old = malloc((PRECIS_MAX_KNN_K + 1) * sizeof *old);
