@@ -23,8 +23,9 @@
  * neighbours among the points already indexed come from `pre` (n rows of
  * graph__knn_candidates(c, n) hits, pren[i] in row i, best first: what the
  * index insertion found, coll_write.c) or, when pre is NULL, from one
- * batched search; in a Flat collection (pre NULL) from one exact scan of
- * the vectors, which also finds every list a new point belongs in. A new
+ * batched search; in a Flat collection (pre NULL), for a batch of
+ * GRAPH_SCAN_MIN_BATCH or more, from one exact scan of the vectors, which
+ * also finds every list a new point belongs in. A new
  * point takes the knn_k best as its out-list and enters the list of every
  * candidate it beats the weakest edge of. */
 int graph__on_upsert(coll *c, store_batch *b, const uint64_t *ids, const float *vecs, size_t n,

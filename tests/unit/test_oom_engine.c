@@ -487,3 +487,60 @@ Test(oom_engine, deletes_and_links_are_all_or_nothing) {
   write_case(WO_LINK_ADD);
   write_case(WO_LINK_REMOVE);
 }
+
+/* An upsert of 20 new points into the Flat collection takes the exact
+ * scan (graph_knn.c, batches of GRAPH_SCAN_MIN_BATCH or more): every
+ * allocation of it fails in turn; NO_MEMORY changes nothing, OK writes all
+ * 20, the stored graph always matches memory, and the lists stay exact
+ * (each new point's nearest stored point is in its list). */
+Test(oom_engine, a_batch_upsert_through_the_exact_scan_is_all_or_nothing) {
+  enum { B = 20 };
+  long n = 1, failed = 0;
+  float vec[B][DIM];
+  for (;; n++) {
+    cr_assert_lt(n, 100000, "no end to the allocations");
+    precis_error err;
+    engine_collection_info before, after;
+    cr_assert_eq(engine_collection_describe(E, "o", &before, &err), PRECIS_OK, "%s", err.msg);
+    engine_point_in pts[B];
+    for (int i = 0; i < B; i++) {
+      uint64_t s = (uint64_t)n * 131 + (uint64_t)i;
+      for (int d = 0; d < DIM; d++) vec[i][d] = tu_randf(&s);
+      pts[i] = (engine_point_in){
+          200000 + (uint64_t)n * 100 + (uint64_t)i, vec[i], DIM, "b", 1, "{}", 2, -1};
+    }
+    fault_alloc_fail_nth(n);
+    int rc = engine_upsert(E, "o", pts, B, &err);
+    long f = fault_alloc_failures();
+    fault_alloc_fail_nth(0);
+    cr_assert(rc == PRECIS_OK || rc == PRECIS_E_NO_MEMORY, "allocation %ld -> %d", n, rc);
+    cr_assert_eq(engine_collection_describe(E, "o", &after, &err), PRECIS_OK, "%s", err.msg);
+    cr_assert_eq(engine_graph_check(E, "o", &err), PRECIS_OK, "allocation %ld: %s", n, err.msg);
+    if (rc != PRECIS_OK) {
+      failed++;
+      cr_assert_eq(after.count, before.count, "allocation %ld: NO_MEMORY but written", n);
+      cr_assert_eq(after.seq, before.seq);
+      cr_assert_eq(after.knn_edges, before.knn_edges);
+    } else {
+      cr_assert_eq(after.count, before.count + B, "allocation %ld: OK, not all written", n);
+      /* the first point's list holds the nearest stored point (exact search) */
+      engine_search_params sp = {.exact = true};
+      engine_hit h[2];
+      size_t nh = 0;
+      cr_assert_eq(engine_search(E, "o", vec[0], DIM, 2, &sp, h, &nh, &err), PRECIS_OK);
+      cr_assert_eq(nh, 2);
+      engine_edge *e = NULL;
+      size_t ne = 0;
+      cr_assert_eq(engine_edges_list(E, "o", pts[0].id, ENGINE_EDGE_KNN, NULL, ENGINE_DIR_OUT, &e,
+                                     &ne, &err),
+                   PRECIS_OK);
+      bool found = false;
+      for (size_t j = 0; j < ne; j++) found |= e[j].dst == h[1].id;
+      free(e);
+      cr_assert(found, "allocation %ld: the nearest point is not in the new point's list", n);
+    }
+    if (f == 0) break;
+  }
+  cr_log_info("exact-scan upsert: %ld allocations, %ld of them reported NO_MEMORY", n - 1, failed);
+  cr_assert_gt(failed, 0);
+}
