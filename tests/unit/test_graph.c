@@ -54,6 +54,18 @@ static void put(const char *coll, const float *v, uint32_t dim, uint64_t first, 
   free(p);
 }
 
+/* A collection of n random unit vectors (seed vseed) upserted in batches,
+ * and a random unit query (seed qseed, into *q); returns the vectors. Both
+ * are the caller's to free. */
+static float *random_coll(const char *name, uint32_t dim, uint32_t knn, size_t n, size_t batch,
+                          uint64_t vseed, uint64_t qseed, float **q) {
+  mkcoll(name, dim, knn);
+  float *v = tu_random_vectors(n, dim, vseed, 1);
+  put(name, v, dim, 1, n, batch);
+  *q = tu_random_vectors(1, dim, qseed, 1);
+  return v;
+}
+
 static size_t knn_list(const char *coll, uint64_t id, uint64_t *out, size_t cap) {
   engine_edge *e;
   size_t n;
@@ -250,10 +262,7 @@ static engine_retrieve_result *retrieve(const char *coll, const float *q, uint32
 Test(graph, retrieve_topk_equals_search_and_hops0_uses_seeds) {
   const uint32_t dim = 16;
   const size_t n = 500;
-  mkcoll("t", dim, 8);
-  float *v = tu_random_vectors(n, dim, 31, 1);
-  put("t", v, dim, 1, n, 100);
-  float *q = tu_random_vectors(1, dim, 77, 1);
+  float *q, *v = random_coll("t", dim, 8, n, 100, 31, 77, &q);
   engine_hit h[10];
   size_t nh;
   precis_error err;
@@ -327,10 +336,7 @@ static void assert_same_items(const engine_retrieve_result *a, const engine_retr
 Test(graph, retrieve_coverage_auto_picks_and_reports_the_form) {
   const uint32_t dim = 384;
   const size_t n = 1100;
-  mkcoll("a", dim, 8);
-  float *v = tu_random_vectors(n, dim, 41, 1);
-  put("a", v, dim, 1, n, 550);
-  float *q = tu_random_vectors(1, dim, 43, 1);
+  float *q, *v = random_coll("a", dim, 8, n, 550, 41, 43, &q);
   engine_retrieve_params p, e;
   engine_retrieve_params_default(&p);
   cr_assert_eq(p.coverage, ENGINE_COVERAGE_AUTO, "AUTO is the engine default");
@@ -458,10 +464,7 @@ Test(graph, expansion_follows_only_the_chosen_link_kinds) {
 Test(graph, theta_auto_follows_the_default_diversity_of_each_hop_count) {
   const uint32_t dim = 16;
   const size_t n = 400;
-  mkcoll("t", dim, 8);
-  float *v = tu_random_vectors(n, dim, 51, 1);
-  put("t", v, dim, 1, n, 200);
-  float *q = tu_random_vectors(1, dim, 53, 1);
+  float *q, *v = random_coll("t", dim, 8, n, 200, 51, 53, &q);
   engine_retrieve_params p;
   engine_retrieve_params_default(&p);
   cr_assert(p.theta == PRECIS_THETA_AUTO, "automatic theta is the default");
@@ -1174,10 +1177,7 @@ static void assert_runs_as_hops_0(const char *coll, engine_retrieve_params p, co
 Test(graph, hops_with_no_edge_to_follow_run_as_hops_0) {
   const uint32_t dim = 16;
   const size_t n = 400;
-  mkcoll("x", dim, 8);
-  float *v = tu_random_vectors(n, dim, 61, 1);
-  put("x", v, dim, 1, n, 200);
-  float *q = tu_random_vectors(1, dim, 67, 1);
+  float *q, *v = random_coll("x", dim, 8, n, 200, 61, 67, &q);
   engine_retrieve_params p;
   engine_retrieve_params_default(&p);
   p.exact_seeds = true;
