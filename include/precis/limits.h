@@ -84,10 +84,10 @@
  * 1 - PRECIS_FLOOR_SPAN * (1 - lambda) for MMR: 0.975 at the defaults. */
 #define PRECIS_SIMILARITY_FLOOR_AUTO (-1.0f)
 #define PRECIS_FLOOR_SPAN            0.05f
-/* COMPRESS compares points for its log-det term by (1 - w) cosine + w
- * (shared kNN-graph neighbours, cosine of the neighbourhood sets); two
- * points in one region of the graph count as alike even where their own
- * vectors differ (docs/RETRIEVAL.md). Unset, w is
+/* COMPRESS (its log-det term) and MMR (its redundancy) compare points by
+ * (1 - w) cosine + w (shared kNN-graph neighbours, cosine of the
+ * neighbourhood sets); two points in one region of the graph count as
+ * alike even where their own vectors differ (docs/RETRIEVAL.md). Unset, w is
  * PRECIS_DEFAULT_SHARED_NEIGHBOURS at hops 0 and 0 when the graph is
  * walked (it traded linked entries away there). */
 #define PRECIS_DEFAULT_SHARED_NEIGHBOURS 0.5f

@@ -110,9 +110,9 @@
     "diversity (COMPRESS), 1 - 0.05 (1 - lambda) (MMR)")                      \
   X(shared_neighbours, F32A, PRECIS_SHARED_NEIGHBOURS_AUTO, 0, 1, 34,        \
     "shared-neighbours",                                                      \
-    "COMPRESS's log-det similarity: weight of shared kNN-graph neighbours "   \
-    "beside the cosine (experts; 0 = the cosine alone); -1 = automatic: "     \
-    "0.5 at hops 0, 0 with hops")                                             \
+    "COMPRESS's log-det similarity and MMR's redundancy: weight of shared "   \
+    "kNN-graph neighbours beside the cosine (experts; 0 = the cosine "        \
+    "alone); -1 = automatic: 0.5 at hops 0, 0 with hops")                    \
   X(a, F32, PRECIS_DEFAULT_A, 0, FLT_MAX, 18, "a",                            \
     "COMPRESS weight of relevance (experts)")                                 \
   X(b, F32, PRECIS_DEFAULT_B, 0, FLT_MAX, 19, "b",                            \

@@ -650,12 +650,13 @@ static int retrieve_once(coll *c, const engine_retrieve_params *p, groups_memo *
     off[n] = (uint32_t)m;
   }
   /* the neighbourhoods of the pool points for COMPRESS's log-det
-   * similarity: kNN out-neighbours and the point itself, sorted ids */
+   * similarity and MMR's redundancy: kNN out-neighbours and the point
+   * itself, sorted ids */
   float shared = p->shared_neighbours != PRECIS_SHARED_NEIGHBOURS_AUTO ? p->shared_neighbours
                  : p->hops > 0                                         ? 0.0f
                                : PRECIS_DEFAULT_SHARED_NEIGHBOURS;
-  if (p->mode == ENGINE_MODE_COMPRESS && p->c > 0.0f && shared > 0.0f && gmem_usable(c->gm) &&
-      n > 0) {
+  bool mixes = (p->mode == ENGINE_MODE_COMPRESS && p->c > 0.0f) || p->mode == ENGINE_MODE_MMR;
+  if (mixes && shared > 0.0f && gmem_usable(c->gm) && n > 0) {
     if ((rc = pool_sets(c, &P, n, &set_off, &set_ids))) goto out;
   }
   /* 4. selection */

@@ -429,11 +429,14 @@ static int select_mmr(select_work *w, precis_error *err) {
   uint64_t budget = w->p->token_budget, used = 0;
   float *maxsim = malloc(n * sizeof *maxsim);
   unsigned char *dead = calloc(n, 1);
+  bool mix = select_mixes(pool, w->p);
+  float *mrow = mix ? malloc(n * sizeof *mrow) : NULL;
   select_floor fl;
   int frc = select_floor_init(&fl, w);
-  if (!maxsim || !dead || frc) {
+  if (!maxsim || !dead || (mix && !mrow) || frc) {
     free(maxsim);
     free(dead);
+    free(mrow);
     select_floor_free(&fl);
     return precis_error_set(err, PRECIS_E_NO_MEMORY, "select: out of memory");
   }
@@ -463,11 +466,16 @@ static int select_mmr(select_work *w, precis_error *err) {
     if (w->cnt == 0) best_score = lam * select_quality(pool, best);
     float *row = w->rows + w->cnt * n;
     select_sim_row(pool, (uint32_t)best, row);
+    const float *red = row;
+    if (mix) {
+      select_mix_row(w, (uint32_t)best, row, mrow);
+      red = mrow;
+    }
     if (w->cnt == 0) {
-      memcpy(maxsim, row, n * sizeof *row);
+      memcpy(maxsim, red, n * sizeof *red);
     } else {
       for (size_t i = 0; i < n; i++)
-        if (row[i] > maxsim[i]) maxsim[i] = row[i];
+        if (red[i] > maxsim[i]) maxsim[i] = red[i];
     }
     dead[best] = 1;
     select_floor_take(&fl, w, (uint32_t)best);
@@ -479,6 +487,7 @@ static int select_mmr(select_work *w, precis_error *err) {
   }
   free(maxsim);
   free(dead);
+  free(mrow);
   select_floor_free(&fl);
   return PRECIS_OK;
 }

@@ -119,8 +119,9 @@ typedef struct {
    * In count mode a candidate the floor turns away never becomes
    * admissible again (the bound on the rest only rises). */
   float floor;
-  /* Weight of shared neighbours in the log-det similarity, [0,1] (used
-   * only when the pool carries set_off/set_ids; 0 = the similarity). */
+  /* Weight of shared neighbours beside the cosine, [0,1], in COMPRESS's
+   * log-det similarity and in MMR's redundancy (used only when the pool
+   * carries set_off/set_ids; 0 = the cosine alone). */
   float shared;
   select_coverage coverage;
   uint32_t sample; /* SAMPLE: pool points used for coverage */

@@ -38,7 +38,7 @@ typedef struct {
   size_t cnt;             /* selected so far */
   float *rows;            /* kmax x n: rows[t*n + v] = sim(idx[t], v) ... */
   size_t rows_cnt;        /* ... valid for t < rows_cnt (a prefix of idx) */
-  select_sets sets;       /* when the log-det mixes in shared neighbours */
+  select_sets sets;       /* when the similarity mixes in shared neighbours */
 } select_work;
 
 /* Cost of a point for the token budget (0 without a budget). */
@@ -107,7 +107,8 @@ void select_floor_take(select_floor *f, const select_work *w, uint32_t i);
  * with a token budget none (n): the selection stops there. */
 size_t select_floor_fallback(const select_floor *f, const select_work *w);
 
-/* Whether the log-det term mixes in shared neighbours (select.h). */
+/* Whether the log-det term and MMR's redundancy mix in shared neighbours
+ * (select.h). */
 static inline bool select_mixes(const select_pool *pool, const select_params *p) {
   return p->shared > 0.0f && pool->set_off && pool->set_ids;
 }

@@ -1,6 +1,6 @@
 /*
- * select_shared.c: shared neighbours in COMPRESS's log-det similarity
- * (select.h, select_pool.set_ids / params.shared):
+ * select_shared.c: shared neighbours in COMPRESS's log-det similarity and
+ * MMR's redundancy (select.h, select_pool.set_ids / params.shared):
  *   shared(i, j) = |A_i & A_j| / sqrt(|A_i| |A_j|),
  * the cosine of the two neighbourhoods' indicator vectors (positive
  * semidefinite, 1 on the diagonal).

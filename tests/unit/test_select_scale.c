@@ -550,9 +550,21 @@ Test(select, shared_neighbours_separate_graph_communities) {
   for (size_t t = 0; t < a.n; t++) cr_assert_eq(a.idx[t], b.idx[t]);
   select_result_free(&a);
   select_result_free(&b);
-  /* bad input */
+  /* MMR at lambda 0 diversifies on the same similarity: its second pick
+   * comes from the other community with the weight, from A without */
+  select_params pm = params(SELECT_MMR, 4);
+  pm.lambda = 0.0f;
+  pm.shared = 1.0f;
   pl.set_off = off;
   pl.set_ids = ids;
+  cr_assert_eq(select_run(&pl, &pm, &r, &err), PRECIS_OK, "%s", err.msg);
+  cr_assert(r.idx[0] == 0 && r.idx[1] >= 4, "MMR, shared 1: picks %u, %u", r.idx[0], r.idx[1]);
+  select_result_free(&r);
+  pm.shared = 0.0f;
+  cr_assert_eq(select_run(&pl, &pm, &r, &err), PRECIS_OK, "%s", err.msg);
+  cr_assert(r.idx[0] == 0 && r.idx[1] == 1, "MMR, cosine: picks %u, %u", r.idx[0], r.idx[1]);
+  select_result_free(&r);
+  /* bad input */
   p.shared = 1.5f;
   cr_assert_eq(select_run(&pl, &p, &r, &err), PRECIS_E_OUT_OF_RANGE);
   p.shared = 0.5f;
@@ -560,27 +572,35 @@ Test(select, shared_neighbours_separate_graph_communities) {
   cr_assert_eq(select_run(&pl, &p, &r, &err), PRECIS_E_INVALID_ARGUMENT);
 }
 
-/* The reported objective (log det(I + L_S) with the mixed similarity)
- * against a direct computation, on a small pool (bitsets) and on one too
- * large for them (merged sorted sets). */
-static void shared_objective_matches(size_t n, size_t universe, uint64_t seed) {
-  enum { D = 8, SZ = 12, K = 5 };
+/* A random pool with neighbourhood sets: n unit vectors of dim d,
+ * relevance in [0, 1], and for each point sz distinct keys below
+ * universe, sorted (the form retrieve passes: set_off/set_ids). */
+typedef struct {
+  float *v, *rel;
+  uint32_t *off;
+  uint64_t *ids;
+  select_pool pl;
+} spool;
+
+static spool spool_make(size_t n, size_t d, size_t sz, uint64_t universe, uint64_t seed) {
+  spool P;
   rng_seed(seed);
-  float *v = malloc(n * D * sizeof *v), *rel = malloc(n * sizeof *rel);
-  uint32_t *off = malloc((n + 1) * sizeof *off);
-  uint64_t *ids = malloc(n * SZ * sizeof *ids);
-  cr_assert(v && rel && off && ids);
+  P.v = malloc(n * d * sizeof *P.v);
+  P.rel = malloc(n * sizeof *P.rel);
+  P.off = malloc((n + 1) * sizeof *P.off);
+  P.ids = malloc(n * sz * sizeof *P.ids);
+  cr_assert(P.v && P.rel && P.off && P.ids);
   for (size_t i = 0; i < n; i++) {
     double nr = 0;
-    for (size_t d = 0; d < D; d++) {
-      v[i * D + d] = (float)rng_gauss();
-      nr += (double)v[i * D + d] * v[i * D + d];
+    for (size_t t = 0; t < d; t++) {
+      P.v[i * d + t] = (float)rng_gauss();
+      nr += (double)P.v[i * d + t] * P.v[i * d + t];
     }
-    for (size_t d = 0; d < D; d++) v[i * D + d] /= (float)sqrt(nr);
-    rel[i] = (float)rng_unif();
-    off[i] = (uint32_t)(i * SZ);
-    uint64_t *a = ids + i * SZ; /* SZ distinct keys, sorted */
-    for (size_t t = 0; t < SZ; t++) {
+    for (size_t t = 0; t < d; t++) P.v[i * d + t] /= (float)sqrt(nr);
+    P.rel[i] = (float)rng_unif();
+    P.off[i] = (uint32_t)(i * sz);
+    uint64_t *a = P.ids + i * sz;
+    for (size_t t = 0; t < sz; t++) {
       uint64_t x;
       bool dup;
       do {
@@ -593,27 +613,50 @@ static void shared_objective_matches(size_t n, size_t universe, uint64_t seed) {
       a[y] = x;
     }
   }
-  off[n] = (uint32_t)(n * SZ);
-  select_pool pl = {.n = n, .dim = D, .vectors = v, .relevance = rel};
-  pl.set_off = off;
-  pl.set_ids = ids;
+  P.off[n] = (uint32_t)(n * sz);
+  P.pl = (select_pool){.n = n, .dim = d, .vectors = P.v, .relevance = P.rel};
+  P.pl.set_off = P.off;
+  P.pl.set_ids = P.ids;
+  return P;
+}
+
+static void spool_free(spool *P) {
+  free(P->v);
+  free(P->rel);
+  free(P->off);
+  free(P->ids);
+}
+
+/* The mixed similarity of two pools points of random_pool_sets, directly:
+ * (1 - w) cosine + w |A_i & A_j| / sz, and 1 on the diagonal. */
+static double mixed_sim(const float *v, const uint64_t *ids, size_t D, size_t sz, double w,
+                        size_t i, size_t j) {
+  if (i == j) return 1.0;
+  double c = 0, both = 0;
+  for (size_t d = 0; d < D; d++) c += (double)v[i * D + d] * v[j * D + d];
+  for (size_t x = 0; x < sz; x++)
+    for (size_t y = 0; y < sz; y++) both += ids[i * sz + x] == ids[j * sz + y];
+  return (1.0 - w) * c + w * both / (double)sz;
+}
+
+/* The reported objective (log det(I + L_S) with the mixed similarity)
+ * against a direct computation, on a small pool (bitsets) and on one too
+ * large for them (merged sorted sets). */
+static void shared_objective_matches(size_t n, size_t universe, uint64_t seed) {
+  enum { D = 8, SZ = 12, K = 5 };
+  spool P = spool_make(n, D, SZ, universe, seed);
   select_params p = params(SELECT_COMPRESS, K);
   p.b = 0.0f;
   p.theta = 0.0f; /* q = 30 for every point */
   p.shared = 0.6f;
   select_result r;
   precis_error err = {0};
-  cr_assert_eq(select_run(&pl, &p, &r, &err), PRECIS_OK, "%s", err.msg);
+  cr_assert_eq(select_run(&P.pl, &p, &r, &err), PRECIS_OK, "%s", err.msg);
   cr_assert_eq(r.n, K);
   double A[K][K];
   for (size_t s1 = 0; s1 < K; s1++)
     for (size_t t = 0; t < K; t++) {
-      size_t i = r.idx[s1], j = r.idx[t];
-      double c = 0, both = 0;
-      for (size_t d = 0; d < D; d++) c += (double)v[i * D + d] * v[j * D + d];
-      for (size_t x = 0; x < SZ; x++)
-        for (size_t y = 0; y < SZ; y++) both += ids[i * SZ + x] == ids[j * SZ + y];
-      double k = i == j ? 1.0 : 0.4 * c + 0.6 * both / SZ;
+      double k = mixed_sim(P.v, P.ids, D, SZ, 0.6, r.idx[s1], r.idx[t]);
       A[s1][t] = 900.0 * k + (s1 == t);
     }
   double ld = 0;
@@ -632,15 +675,67 @@ static void shared_objective_matches(size_t n, size_t universe, uint64_t seed) {
   cr_assert(fabs(r.objective - ld) < 1e-3 * fabs(ld), "n %zu: objective %g, direct %g", n,
             r.objective, ld);
   select_result_free(&r);
-  free(v);
-  free(rel);
-  free(off);
-  free(ids);
+  spool_free(&P);
 }
 
 Test(select, shared_neighbours_objective_matches_direct_log_det) {
   shared_objective_matches(60, 200, 41);    /* bitsets */
   shared_objective_matches(5000, 4000, 42); /* too many shared keys: merge */
+}
+
+/* MMR's redundancy mixes the shared neighbours in as COMPRESS's log-det
+ * does: its picks, on a small pool (bitsets) and a large one (merged
+ * sets), equal a direct greedy over lambda rel - (1 - lambda) max mixed
+ * similarity (the floor off), for several weights and lambdas. */
+static void mmr_mixed_matches_direct(size_t n, size_t universe, uint64_t seed) {
+  enum { D = 8, SZ = 12, K = 8 };
+  spool P = spool_make(n, D, SZ, universe, seed);
+  double *maxk = malloc(n * sizeof *maxk);
+  bool *taken = malloc(n * sizeof *taken);
+  cr_assert(maxk && taken);
+  static const float ws[] = {0.0f, 0.5f, 1.0f}, lams[] = {0.0f, 0.3f, 0.7f};
+  size_t differ = 0; /* picks that differ from the cosine-only run */
+  uint32_t cos_only[K];
+  for (size_t wi = 0; wi < 3; wi++)
+    for (size_t li = 0; li < 3; li++) {
+      select_params p = params(SELECT_MMR, K);
+      p.lambda = lams[li];
+      p.shared = ws[wi];
+      p.floor = 0.0f;
+      select_result r;
+      precis_error err = {0};
+      cr_assert_eq(select_run(&P.pl, &p, &r, &err), PRECIS_OK, "%s", err.msg);
+      cr_assert_eq(r.n, K);
+      for (size_t i = 0; i < n; i++) taken[i] = false;
+      for (size_t t = 0; t < K; t++) {
+        size_t best = n;
+        double bs = 0;
+        for (size_t i = 0; i < n; i++) {
+          if (taken[i]) continue;
+          double sc = t == 0 ? P.rel[i] : lams[li] * P.rel[i] - (1.0 - lams[li]) * maxk[i];
+          if (best == n || sc > bs) best = i, bs = sc;
+        }
+        cr_assert_eq(r.idx[t], best, "w %g lambda %g pick %zu: %u, direct %zu", ws[wi], lams[li], t,
+                     r.idx[t], best);
+        taken[best] = true;
+        for (size_t i = 0; i < n; i++) {
+          double k = mixed_sim(P.v, P.ids, D, SZ, ws[wi], best, i);
+          if (t == 0 || k > maxk[i]) maxk[i] = k;
+        }
+        if (wi == 0 && li == 0) cos_only[t] = r.idx[t];
+        if (wi == 2 && li == 0) differ += r.idx[t] != cos_only[t];
+      }
+      select_result_free(&r);
+    }
+  cr_assert_gt(differ, 0, "the shared neighbours changed no pick at lambda 0");
+  spool_free(&P);
+  free(maxk);
+  free(taken);
+}
+
+Test(select, mmr_redundancy_mixes_shared_neighbours) {
+  mmr_mixed_matches_direct(60, 200, 43);    /* bitsets */
+  mmr_mixed_matches_direct(5000, 4000, 44); /* merged sets */
 }
 
 Test(select, quality_must_be_finite) {
