@@ -1197,3 +1197,60 @@ Test(graph, hops_with_no_edge_to_follow_run_as_hops_0) {
   free(v);
   free(q);
 }
+
+/* Whether two results hold the same items in the same order. */
+static bool same_items(const engine_retrieve_result *a, const engine_retrieve_result *b) {
+  if (a->n != b->n) return false;
+  for (size_t i = 0; i < a->n; i++)
+    if (a->items[i].id != b->items[i].id) return false;
+  return true;
+}
+
+/* shared_neighbours reaches MMR's redundancy and COMPRESS's log-det
+ * similarity (some of 20 queries change with it) and not TOPK; unset, it
+ * is 0.5 at hops 0 and 0 when the graph is walked. */
+Test(graph, shared_neighbours_reach_mmr_and_compress) {
+  const uint32_t dim = 16;
+  const size_t n = 400, nq = 20;
+  float *q0, *v = random_coll("s", dim, 8, n, 200, 71, 73, &q0);
+  float *qs = tu_random_vectors(nq, dim, 79, 1);
+  precis_error err;
+  cr_assert_eq(tu_link(E, "s", 1, 2, "see", 1.0f, true, &err), PRECIS_OK, "%s", err.msg);
+  static const engine_mode modes[] = {ENGINE_MODE_MMR, ENGINE_MODE_COMPRESS, ENGINE_MODE_TOPK};
+  for (size_t m = 0; m < 3; m++) {
+    size_t differ = 0;
+    for (size_t i = 0; i < nq; i++) {
+      const float *q = qs + i * dim;
+      engine_retrieve_params p;
+      engine_retrieve_params_default(&p);
+      p.exact_seeds = true;
+      p.mode = modes[m];
+      engine_retrieve_result *a = retrieve("s", q, dim, &p); /* automatic: 0.5 */
+      p.shared_neighbours = 0.5f;
+      engine_retrieve_result *b = retrieve("s", q, dim, &p);
+      cr_assert(same_items(a, b), "mode %d, query %zu: automatic is 0.5 at hops 0", modes[m], i);
+      p.shared_neighbours = 0.0f;
+      engine_retrieve_result *c = retrieve("s", q, dim, &p);
+      differ += !same_items(b, c);
+      /* with hops the automatic weight is 0 */
+      p.hops = 1;
+      p.shared_neighbours = PRECIS_SHARED_NEIGHBOURS_AUTO;
+      engine_retrieve_result *h = retrieve("s", q, dim, &p);
+      p.shared_neighbours = 0.0f;
+      engine_retrieve_result *h0 = retrieve("s", q, dim, &p);
+      cr_assert(same_items(h, h0), "mode %d, query %zu: automatic is 0 with hops", modes[m], i);
+      engine_retrieve_result_free(a);
+      engine_retrieve_result_free(b);
+      engine_retrieve_result_free(c);
+      engine_retrieve_result_free(h);
+      engine_retrieve_result_free(h0);
+    }
+    if (modes[m] == ENGINE_MODE_TOPK)
+      cr_assert_eq(differ, 0, "TOPK does not compare points");
+    else
+      cr_assert_gt(differ, 0, "mode %d: the weight changed no result of %zu", modes[m], nq);
+  }
+  free(v);
+  free(q0);
+  free(qs);
+}
