@@ -665,11 +665,18 @@ int bench_quality(int argc, char **argv) {
   char names[QS_MAX_CORPORA][64];
   int nc = 0;
   {
-    char buf[1024];
-    snprintf(buf, sizeof buf, "%s", corpora);
+    char buf[2048];
+    if ((size_t)snprintf(buf, sizeof buf, "%s", corpora) >= sizeof buf) {
+      fprintf(stderr, "precis-bench quality: --corpora is longer than %zu characters\n",
+              sizeof buf - 1);
+      return 2;
+    }
     char *save = NULL;
-    for (char *t = strtok_r(buf, ",", &save); t && nc < QS_MAX_CORPORA;
-         t = strtok_r(NULL, ",", &save)) {
+    for (char *t = strtok_r(buf, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
+      if (nc == QS_MAX_CORPORA) { /* never drop one silently */
+        fprintf(stderr, "precis-bench quality: more than %d corpora in one run\n", QS_MAX_CORPORA);
+        return 2;
+      }
       if (!ds_available(t)) {
         fprintf(stderr, "quality: corpus %s is missing (make data-quality): skipped\n", t);
         continue;

@@ -21,7 +21,7 @@
 #define QS_TARGET_SIM  0.97 /* issue 10's similarity target: 97 % of TOPK's */
 #define QS_ORACLE_POOL 30   /* the label oracle chooses among the 30 nearest */
 #define QS_MAX_FAM     16
-#define QS_MAX_CORPORA 16
+#define QS_MAX_CORPORA 32
 
 typedef enum { QS_PRECIS, QS_COSMMR, QS_LOGDET } qs_kind;
 
