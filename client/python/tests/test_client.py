@@ -380,6 +380,33 @@ def test_garbage_from_the_server_is_a_protocol_error():
         ls.close()
 
 
+def test_retrieve_mmr_shared_neighbours(client, coll):
+    """MMR with shared_neighbours=0 and similarity_floor=0 is LangChain's
+    MMR exactly: lambda cos(q, d) - (1 - lambda) max cos(d, s) over the exact
+    top-`pool` (docs/RETRIEVAL.md, "MMR"), checked against a direct greedy
+    for several lambdas and queries. Left automatic, the redundancy mixes in
+    the shared kNN-graph neighbours and changes some sets."""
+    client.create_collection(coll, dim=8, index_spec="Flat", knn_k=8)
+    vecs = rand_vectors(300, 8, seed=23)
+    client.upsert(coll, list(range(300)), vecs)
+    client.graph_rebuild(coll)
+    differ = 0
+    for qi, q in enumerate(rand_vectors(5, 8, seed=29)):  # not points: no ties
+        pool = sorted(range(300), key=lambda i: -cos(q, vecs[i]))[:40]
+        for lam in (0.2, 0.5, 0.8):
+            args = dict(k=6, mode="mmr", lambda_=lam, seeds=40, pool=40, exact_seeds=True)
+            r = client.retrieve(coll, q, shared_neighbours=0, similarity_floor=0, **args)
+            chosen = [pool[0]]
+            while len(chosen) < 6:
+                rest = [d for d in pool if d not in chosen]
+                chosen.append(max(rest, key=lambda d: lam * cos(q, vecs[d]) - (1 - lam) *
+                                  max(cos(vecs[d], vecs[s]) for s in chosen)))
+            assert [it.id for it in r] == chosen, (qi, lam)
+            mixed = client.retrieve(coll, q, similarity_floor=0, **args)
+            differ += [it.id for it in mixed] != chosen
+    assert differ > 0
+
+
 def test_retrieve_group_by(client, coll):
     client.create_collection(coll, dim=8, index_spec="Flat")
     vecs = rand_vectors(120, 8, seed=21)
