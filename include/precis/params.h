@@ -97,8 +97,9 @@
     "pool's strongest graph evidence, so the walk adds to them rather than "  \
     "displace them (whole number); 0 = none; -1 = automatic: ceil(k/4)")     \
   X(lambda, F32, PRECIS_DEFAULT_LAMBDA, 0, 1, 17, "lambda",                   \
-    "MMR trade-off, relevance and redundancy in cosine units: 1 = TOPK, "     \
-    "0 = most diverse")                                                       \
+    "MMR trade-off, relevance and redundancy on one scale (redundancy: "     \
+    "cosine mixed with shared neighbours, see shared_neighbours): 1 = "      \
+    "TOPK, 0 = most diverse")                                                 \
   X(diversity, F32A, PRECIS_DIVERSITY_AUTO, 0, 1, 30, "diversity",            \
     "COMPRESS's one knob, 0 (= TOPK) .. 1 (most diverse); sets theta when "   \
     "theta is automatic, and the automatic similarity floor; -1 = "           \
