@@ -191,6 +191,9 @@ Test(oom_engine, retrieve_compress_at_hops_0_and_1) {
 }
 
 Test(oom_engine, retrieve_mmr_and_topk_over_two_hops) {
+  /* hops 0: MMR's redundancy mixes in the shared neighbours (their sets and
+   * the mixed row are allocations of their own) */
+  retrieve_case("mmr hops 0", ENGINE_MODE_MMR, 0, NULL, NULL, 0);
   retrieve_case("mmr hops 2", ENGINE_MODE_MMR, 2, NULL, NULL, 0);
   retrieve_case("topk hops 1", ENGINE_MODE_TOPK, 1, NULL, NULL, 0);
 }
