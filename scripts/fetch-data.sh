@@ -8,17 +8,18 @@
 #
 # Targets: fiori glove glove-vectors glove-small wordnet wordnet-small
 #          fiori-study manpages manpages-small wordnet-rel wordnet-rel-small pydoc debpkg
-#          foldoc maxima octave postgres handbook erlang
+#          foldoc maxima octave postgres handbook erlang nodejs
 #          test (= fiori glove-small wordnet-small manpages-small wordnet-rel-small)
 #          quality (= the corpora of `precis-bench quality`)  all (= everything)
 #          NAME-use (NAME re-embedded with a real sentence encoder, the
 #          Universal Sentence Encoder from npm, run by node; for NAME of
 #          fiori-study wordnet-small manpages wordnet-rel pydoc debpkg foldoc
-#          maxima octave postgres handbook erlang)
+#          maxima octave postgres handbook erlang nodejs)
 #          use (= wordnet-small-use manpages-use wordnet-rel-use pydoc-use
-#          foldoc-use maxima-use octave-use postgres-use handbook-use erlang-use)
+#          foldoc-use maxima-use octave-use postgres-use handbook-use erlang-use
+#          nodejs-use)
 # See scripts/README-data.md for the files each target writes. The study
-# corpora manpages*, pydoc, foldoc, maxima, octave, postgres, handbook and erlang come from Debian packages (the versions pinned
+# corpora manpages*, pydoc, foldoc, maxima, octave, postgres, handbook, erlang and nodejs come from Debian packages (the versions pinned
 # below, unpacked with `dpkg-deb -x` into data/_downloads/deb/; never the
 # files installed on this machine, which Docker images leave out); debpkg
 # from two of the archive's index files (pinned below, fetched with apt's
@@ -86,6 +87,7 @@ OCTAVE_NQ=200
 POSTGRES_NQ=200
 HANDBOOK_NQ=96          # the most its few cross-references allow (each query needs a link kept)
 ERLANG_NQ=300
+NODEJS_NQ=300
 
 # ---- pinned Debian 12 packages: name version sha256 (of the .deb) ----
 # A version that left the archive (security update) is replaced by the
@@ -107,6 +109,7 @@ octave-doc 7.3.0-2 b27897cc7e3d688daa5cb8f8d1ea47077f3fbd205ce32e22522200ff0c1ea
 postgresql-doc-15 15.18-0+deb12u1 3c598277a463c44d672daa2c335deb8d8252e1852fb025fd4578ea2d9a1b90f0
 debian-handbook 11.20220922 3d5dbeac1f1afc9c094eab9d0f701f6ecff99c4927d5a4794cf6c85678134faa
 erlang-doc 1:25.2.3+dfsg-1+deb12u4 7d172cecfdd9c2930b27c776ad226ffcc84670375cf830c79ee41c6944e8a1c8
+nodejs-doc 18.20.4+dfsg-1~deb12u3 d2fbd4f3aecccea9d901a03842ef8380379e0d33010a48af5e797ed68ae874ce
 '
 # ---- pinned Debian 12 index files: path under deb.debian.org/debian, sha256
 # (as the bookworm Release file of 2026-07-11 lists them). A point release
@@ -445,6 +448,9 @@ t_erlang() {
   deb_corpus erlang erlang-doc usr/share/doc/erlang-doc doc/man_index.html "$ERLANG_NQ" prep_erlang.py --html \
     prep_maxima.py prep_pydoc.py
 }
+t_nodejs() {
+  deb_corpus nodejs nodejs-doc usr/share/doc/nodejs/api fs.html "$NODEJS_NQ" prep_nodejs.py --html prep_maxima.py
+}
 t_debpkg() {
   t_glove_vectors
   idx_fetch "$IDX_PACKAGES" Packages.xz; local pk=$IDX_FILE pid=$IDX_ID
@@ -506,6 +512,7 @@ t_quality() {
   t_postgres
   t_handbook
   t_erlang
+  t_nodejs
 }
 
 run_target() {
@@ -529,9 +536,10 @@ run_target() {
     postgres) t_postgres ;;
     handbook) t_handbook ;;
     erlang) t_erlang ;;
-    fiori-study-use | manpages-use | wordnet-small-use | wordnet-rel-use | pydoc-use | debpkg-use | foldoc-use | maxima-use | octave-use | postgres-use | handbook-use | erlang-use)
+    nodejs) t_nodejs ;;
+    fiori-study-use | manpages-use | wordnet-small-use | wordnet-rel-use | pydoc-use | debpkg-use | foldoc-use | maxima-use | octave-use | postgres-use | handbook-use | erlang-use | nodejs-use)
       run_target "${1%-use}"; use_corpus "${1%-use}" ;;
-    use) for c in wordnet-small manpages wordnet-rel pydoc foldoc maxima octave postgres handbook erlang; do run_target "$c-use"; done ;;
+    use) for c in wordnet-small manpages wordnet-rel pydoc foldoc maxima octave postgres handbook erlang nodejs; do run_target "$c-use"; done ;;
     test) t_test ;;
     quality) t_quality ;;
     all) t_fiori; t_glove; t_glove_small; wordnet wordnet "$WN_NQ" 0; t_test; t_quality; run_target use ;;
@@ -540,9 +548,9 @@ run_target() {
 }
 
 TARGETS="fiori glove glove-vectors glove-small wordnet wordnet-small fiori-study manpages manpages-small
-wordnet-rel wordnet-rel-small pydoc debpkg foldoc maxima octave postgres handbook erlang test quality all
+wordnet-rel wordnet-rel-small pydoc debpkg foldoc maxima octave postgres handbook erlang nodejs test quality all
 use fiori-study-use wordnet-small-use manpages-use wordnet-rel-use pydoc-use debpkg-use foldoc-use maxima-use
-octave-use postgres-use handbook-use erlang-use"
+octave-use postgres-use handbook-use erlang-use nodejs-use"
 [ $# -gt 0 ] || die "usage: $0 TARGET... ($TARGETS)"
 command -v "$PY" >/dev/null || die "$PY not found"
 mkdir -p "$DATA"
