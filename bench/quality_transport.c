@@ -16,7 +16,6 @@
 #include "precis/precis.h"
 #include "srvproc.h"
 
-#define QT_BATCH     1000
 #define QT_MAX_COLLS 32
 
 struct qt {
@@ -279,7 +278,7 @@ static double qt_knn_exact(qt *t, const char *coll, const ds_corpus *c) {
 }
 
 int qt_ingest(qt *t, const char *coll, const ds_corpus *c, int rebuild, uint64_t shuffle,
-              qt_setup *st) {
+              uint32_t batch, qt_setup *st) {
   memset(st, 0, sizeof *st);
   precis_error err = {0};
   char **meta = calloc(QT_BATCH, sizeof *meta);
@@ -296,8 +295,9 @@ int qt_ingest(qt *t, const char *coll, const ds_corpus *c, int rebuild, uint64_t
     }
   }
   uint64_t t0 = bench_now_ns();
-  for (size_t at = 0; !rc && at < c->n; at += QT_BATCH) {
-    size_t m = c->n - at < QT_BATCH ? c->n - at : QT_BATCH;
+  size_t nb = batch >= 1 && batch <= QT_BATCH ? batch : QT_BATCH;
+  for (size_t at = 0; !rc && at < c->n; at += nb) {
+    size_t m = c->n - at < nb ? c->n - at : nb;
     for (size_t j = 0; j < m && !rc; j++) {
       free(meta[j]);
       if (!(meta[j] = qt_meta(c, order[at + j]))) rc = -1;

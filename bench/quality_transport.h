@@ -89,9 +89,11 @@ void qt_close(qt *t);
 /* A collection for corpus c (cosine, dim, defaults), every entry upserted
  * (vector, text when loaded, metadata {"label": ...}), the links added,
  * the kNN graph rebuilt when `rebuild` (else as the upserts kept it); the
- * entries in corpus order, or shuffled with seed `shuffle` when not 0. */
+ * entries in corpus order, or shuffled with seed `shuffle` when not 0,
+ * `batch` (1..QT_BATCH) points per upsert. */
+#define QT_BATCH 1000
 int qt_ingest(qt *t, const char *coll, const ds_corpus *c, int rebuild, uint64_t shuffle,
-              qt_setup *st);
+              uint32_t batch, qt_setup *st);
 /* One retrieve of k items; items has room for cap. *pool_size: as reported. */
 int qt_retrieve(qt *t, const char *coll, const float *q, uint32_t dim, uint32_t k, const qt_req *r,
                 qt_item *items, size_t cap, size_t *n, uint32_t *pool_size);

@@ -445,7 +445,7 @@ static int qs_corpus(qt *t, const char *name, const qs_opts *o, qs_result *R, ds
       *p = '_';
   fprintf(stderr, "quality: %s: ingesting %zu entries, %zu links (%s)\n", name, c->n, c->nlinks,
           qt_name(t));
-  if (qt_ingest(t, coll, c, !o->no_rebuild, o->shuffle, &R->st)) return -1;
+  if (qt_ingest(t, coll, c, !o->no_rebuild, o->shuffle, o->batch, &R->st)) return -1;
   size_t cap = 0;
   for (int f = 0; f < o->nfam; f++)
     cap += (size_t)(o->fam[f].ngrid ? o->fam[f].ngrid : 1) * QS_NGRAPHS;
@@ -540,7 +540,7 @@ static void qs_result_free(qs_result *R) {
  * that `make data-quality` builds, apart from the small variants */
 #define QS_DEFAULT_CORPORA                                                                     \
   "fiori-study,wordnet-small,manpages,wordnet-rel,pydoc,debpkg,foldoc,maxima,octave,postgres," \
-  "handbook,erlang"
+  "handbook,erlang,nodejs"
 
 static void qs_usage(FILE *f) {
   fprintf(f,
@@ -548,6 +548,7 @@ static void qs_usage(FILE *f) {
           "                            [--server HOST:PORT] [--queries N] [--k K] [--graphs LIST]\n"
           "                            [--sweep \"NAME knob=v ... knob=v1,v2,...\"] [--boot N]\n"
           "                            [--baseline-pool N] [--no-rebuild] [--shuffle SEED]\n"
+          "                            [--batch N]\n"
           "                            [--out DIR]\n"
           "  --corpora   default " QS_DEFAULT_CORPORA
           "\n"
@@ -572,6 +573,8 @@ static void qs_usage(FILE *f) {
           "              never calls graph_rebuild); default: rebuilt after loading\n"
           "  --shuffle   load the entries in a random order (seed SEED, not 0); default:\n"
           "              the corpus's order\n"
+          "  --batch     points per upsert, 1.." QS_STR(QT_BATCH) " (default " QS_STR(QT_BATCH) "; 1: a\n"
+          "              client that writes one point at a time)\n"
           "  --out       results directory (default bench/results/quality)\n");
 }
 
@@ -581,6 +584,7 @@ int bench_quality(int argc, char **argv) {
   o.maxq = 200;
   o.k = QS_K_DEFAULT;
   o.boot = QS_BOOT_DEFAULT;
+  o.batch = QT_BATCH;
   o.out = "bench/results/quality";
   o.graphs = 1u | 64u | 128u; /* h0, h1, h2: the server's defaults */
   for (size_t i = 0; i < sizeof qs_default_families / sizeof *qs_default_families; i++)
@@ -590,7 +594,7 @@ int bench_quality(int argc, char **argv) {
               qs_default_families[i].spec);
       return 2;
     }
-  const char *corpora = QS_DEFAULT_CORPORA, *transport = "engine", *server = NULL;
+  const char *corpora = NULL, *transport = "engine", *server = NULL;
   for (int i = 1; i < argc; i++) {
     const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
     if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
@@ -626,7 +630,15 @@ int bench_quality(int argc, char **argv) {
       o.boot = atoi(v);
     else if (!strcmp(a, "--shuffle"))
       o.shuffle = strtoull(v, NULL, 10);
-    else if (!strcmp(a, "--baseline-pool"))
+    else if (!strcmp(a, "--batch")) {
+      char *end;
+      unsigned long b = strtoul(v, &end, 10);
+      if (*end || b < 1 || b > QT_BATCH) {
+        fprintf(stderr, "precis-bench quality: --batch must be 1..%d\n", QT_BATCH);
+        return 2;
+      }
+      o.batch = (uint32_t)b;
+    } else if (!strcmp(a, "--baseline-pool"))
       o.bpool = (uint32_t)strtoul(v, NULL, 10);
     else if (!strcmp(a, "--out"))
       o.out = v;
@@ -664,6 +676,8 @@ int bench_quality(int argc, char **argv) {
   bench_blas_single_thread();
   char names[QS_MAX_CORPORA][64];
   int nc = 0;
+  bool named = corpora != NULL; /* a corpus the user named must be there */
+  if (!named) corpora = QS_DEFAULT_CORPORA;
   {
     char buf[2048];
     if ((size_t)snprintf(buf, sizeof buf, "%s", corpora) >= sizeof buf) {
@@ -678,6 +692,13 @@ int bench_quality(int argc, char **argv) {
         return 2;
       }
       if (!ds_available(t)) {
+        if (named) {
+          fprintf(stderr,
+                  "precis-bench quality: corpus %s is missing (make data-quality, "
+                  "make data-use, or scripts/fetch-data.sh %s)\n",
+                  t, t);
+          return 2;
+        }
         fprintf(stderr, "quality: corpus %s is missing (make data-quality): skipped\n", t);
         continue;
       }

@@ -87,6 +87,7 @@ typedef struct {
   uint32_t bpool;   /* baselines' pool size; 0: the DEFAULT row's, per query */
   int no_rebuild;   /* keep the kNN graph the upserts built (no graph_rebuild) */
   uint64_t shuffle; /* ingest in a random order with this seed; 0: corpus order */
+  uint32_t batch;   /* points per upsert, 1..QT_BATCH */
   const char *out;
 } qs_opts;
 
