@@ -2,7 +2,7 @@
 NumPy, for the choices of docs/RETRIEVAL.md ("How the defaults were
 chosen"): theta at diversity 0.5 and the shared-neighbour weight, on a study
 corpus's held-out queries (exact seeds, pool P, k 10, floor 0.975).
-Usage: PRECIS_DATA_DIR=data python3 bench/emu/floor.py manpages [P]"""
+Usage: PRECIS_DATA_DIR=data python3 bench/emu/floor.py manpages [P] [queries]"""
 import sys, numpy as np
 from corp import load
 k = 10; KAPPA = 16
@@ -57,12 +57,12 @@ def report(R, name, width=14):
         print('%s %-*s sim %.2f %% labels x%.3f' %
               (name, width, key, 100 * np.mean(a) / np.mean(c), np.mean(b) / np.mean(d)), flush=True)
 
-def main(name, P):
+def main(name, P, nq=150):
     D = load(name); R = {}
-    for qi in range(min(150, len(D['Q']))):
+    for qi in range(min(nq, len(D['Q']))):
         p = pool(D, qi, P)
         for w in (0.0, 0.3, 0.5):
-            for mode, theta in (('ld', 0.5), ('ld', 1), ('ld', 2), ('ld', 3), ('ld', 5), ('mmr', 0)):
+            for mode, theta in (('ld', 0.5), ('ld', 1), ('ld', 1.5), ('ld', 2), ('ld', 3), ('ld', 5), ('mmr', 0)):
                 S = select(p['s'], (1 - w) * p['Cos'] + w * p['N'], 0.975, theta, mode)
                 tally(R, (w, mode, theta), p['s'], S, p['labs'], p['m0'], p['l0'])
     for (w, mode, theta), (a, b, c, d) in sorted(R.items()):
@@ -70,4 +70,5 @@ def main(name, P):
               (name, w, mode, theta, 100 * np.mean(a) / np.mean(c), np.mean(b) / np.mean(d)))
 
 if __name__ == "__main__":
-    main(sys.argv[1], int(sys.argv[2]) if len(sys.argv) > 2 else 30)
+    main(sys.argv[1], int(sys.argv[2]) if len(sys.argv) > 2 else 30,
+         int(sys.argv[3]) if len(sys.argv) > 3 else 150)
