@@ -303,20 +303,22 @@ static size_t qs_exact_top(const ds_corpus *c, const float *q, size_t S, long *t
 }
 
 /* ---- what a selection could gain in labels ----
- * A label oracle (it knows the labels): from the exact top QS_ORACLE_POOL
- * points (or k when more), the most similar point of each of the m best
- * labels, the rest filled with the most similar others, for the largest m
+ * A label oracle (it knows the labels): from the exact top
+ * max(QS_ORACLE_PER_K * k, QS_ORACLE_POOL) points (30 at k 10), the most
+ * similar point of each of the m best labels, the rest filled with the
+ * most similar others, for the largest m
  * whose k keep QS_TARGET_SIM of the exact top k's mean similarity. Returns
  * its distinct labels over the exact top k's (ratio of the means over the
  * queries; docs/RETRIEVAL.md, "What the labels allow"; the same as
  * bench/emu/bounds.py with pool 30); NAN when memory runs out. */
 static double qs_oracle(const ds_corpus *c, uint32_t k) {
-  const size_t P = k > QS_ORACLE_POOL ? k : QS_ORACLE_POOL;
+  const size_t P0 = (size_t)QS_ORACLE_PER_K * k, P = P0 > QS_ORACLE_POOL ? P0 : QS_ORACLE_POOL;
   long *top = malloc(P * sizeof *top), sel[QS_K_MAX];
   float *ts = malloc(P * sizeof *ts);
   size_t *first = malloc(P * sizeof *first);
+  unsigned char *taken = malloc(P);
   double l0 = 0, l1 = 0;
-  if (!top || !ts || !first) goto done;
+  if (!top || !ts || !first || !taken) goto done;
   for (size_t qi = 0; qi < c->nq; qi++) {
     size_t m = qs_exact_top(c, c->qvec + qi * c->dim, P, top, ts), kk = k < m ? k : m, nf = 0;
     double m0 = 0;
@@ -329,8 +331,8 @@ static double qs_oracle(const ds_corpus *c, uint32_t k) {
     }
     size_t ns = 0;
     for (size_t want = kk < nf ? kk : nf; want > 0; want--) {
-      unsigned char taken[QS_ORACLE_POOL + QS_K_MAX] = {0};
       double sum = 0;
+      memset(taken, 0, P);
       ns = 0;
       for (size_t j = 0; j < want; j++) {
         taken[first[j]] = 1;
@@ -353,6 +355,7 @@ done:
   free(top);
   free(ts);
   free(first);
+  free(taken);
   return l0 > 0 ? l1 / l0 : NAN;
 }
 
@@ -573,8 +576,8 @@ static void qs_usage(FILE *f) {
           "              never calls graph_rebuild); default: rebuilt after loading\n"
           "  --shuffle   load the entries in a random order (seed SEED, not 0); default:\n"
           "              the corpus's order\n"
-          "  --batch     points per upsert, 1.." QS_STR(QT_BATCH) " (default " QS_STR(QT_BATCH) "; 1: a\n"
-          "              client that writes one point at a time)\n"
+          "  --batch     points per upsert, 1.." QS_STR(QT_BATCH) " (default " QS_STR(QT_BATCH) ")\n"
+          "              1: a client that writes one point at a time\n"
           "  --out       results directory (default bench/results/quality)\n");
 }
 

@@ -19,9 +19,12 @@
  * (2.5 % tail of the 95 % interval) and of the family-wise (Holm) test */
 #define QS_FRONT_ALPHA 0.025
 #define QS_TARGET_SIM  0.97 /* issue 10's similarity target: 97 % of TOPK's */
-#define QS_ORACLE_POOL 30   /* the label oracle chooses among the 30 nearest */
-#define QS_MAX_FAM     16
-#define QS_MAX_CORPORA 32
+/* the label oracle chooses among the 3k nearest, at least 30 (30 at k 10;
+ * a fixed 30 left it no room at k 20) */
+#define QS_ORACLE_PER_K 3
+#define QS_ORACLE_POOL  30
+#define QS_MAX_FAM      16
+#define QS_MAX_CORPORA  32
 
 typedef enum { QS_PRECIS, QS_COSMMR, QS_LOGDET } qs_kind;
 
