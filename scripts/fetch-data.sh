@@ -449,7 +449,8 @@ t_erlang() {
     prep_maxima.py prep_pydoc.py
 }
 t_nodejs() {
-  deb_corpus nodejs nodejs-doc usr/share/doc/nodejs/api fs.html "$NODEJS_NQ" prep_nodejs.py --html prep_maxima.py
+  deb_corpus nodejs nodejs-doc usr/share/doc/nodejs/api fs.html "$NODEJS_NQ" prep_nodejs.py --html prep_maxima.py \
+    prep_postgres.py
 }
 t_debpkg() {
   t_glove_vectors

@@ -31,9 +31,9 @@ import sys
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import corpus  # noqa: E402
 import prep_maxima  # noqa: E402  (make_entries and write)
+import prep_postgres  # noqa: E402  (parse_pages)
 
 TAG = "prep_nodejs"
-SKIP = {"all.html", "index.html"}
 HEADINGS = {"h2", "h3", "h4", "h5", "h6"}
 
 
@@ -111,19 +111,13 @@ class Page(html.parser.HTMLParser):
 
 
 def read_docs(folder):
-    """(every heading of every page but SKIP, pages by file name, as blocks;
-    pages read)"""
-    pages = sorted(f for f in os.listdir(folder) if f.endswith(".html") and f not in SKIP)
-    blocks = []
-    for f in pages:
-        p = Page(f)
-        with open(os.path.join(folder, f), encoding="utf-8", errors="replace") as fh:
-            p.feed(fh.read())
-        p.close()
-        blocks.extend(p.blocks)
+    """(every heading of every page but index.html and all.html, pages by
+    file name, as blocks; pages read)"""
+    what = "nodejs-doc's API documentation"
+    pages = prep_postgres.parse_pages(folder, Page, what, skip={"all.html"})
+    blocks = [b for _, p in pages for b in p.blocks]
     if not any(b["code"] for b in blocks):
-        raise SystemExit("%s: not nodejs-doc's API documentation (no <div id=\"apicontent\"> heading "
-                         "with <code>)" % folder)
+        raise SystemExit("%s: not %s (no <div id=\"apicontent\"> heading with <code>)" % (folder, what))
     return blocks, len(pages)
 
 

@@ -128,11 +128,11 @@ def chapters(up, kind, title, chapter=CHAPTER, itself=False):
     return out
 
 
-def parse_pages(folder, new_page, what):
-    """[(file name, parsed page)] of the folder's pages but TOP, in file-name
-    order; new_page(file name) makes a parser. Exits naming `what` when the
-    folder has no TOP or no pages."""
-    pages = sorted(f for f in os.listdir(folder) if f.endswith(".html") and f != TOP)
+def parse_pages(folder, new_page, what, skip=()):
+    """[(file name, parsed page)] of the folder's pages but TOP and those in
+    skip, in file-name order; new_page(file name) makes a parser. Exits
+    naming `what` when the folder has no TOP or no pages."""
+    pages = sorted(f for f in os.listdir(folder) if f.endswith(".html") and f != TOP and f not in skip)
     if not os.path.exists(os.path.join(folder, TOP)) or not pages:
         raise SystemExit("%s: not %s (no %s or no pages)" % (folder, what, TOP))
     out = []

@@ -105,4 +105,8 @@ def test_a_folder_without_the_api_documentation_is_refused_with_a_message(tmp_pa
     d = tmp_path / "noapi"
     d.mkdir()
     (d / "fs.html").write_text("<html><body><h3><code>fs.readFile()</code></h3><p>read.</p></body></html>\n")
-    PREP.refused(d, glove, tmp_path / "bad", "not nodejs-doc's API documentation")
+    # no table of contents (index.html): not the documentation
+    PREP.refused(d, glove, tmp_path / "bad", "not nodejs-doc's API documentation (no index.html")
+    # pages, but no API item inside a <div id="apicontent">
+    (d / "index.html").write_text(INDEX)
+    PREP.refused(d, glove, tmp_path / "bad2", "not nodejs-doc's API documentation (no <div id=\"apicontent\">")
