@@ -168,6 +168,19 @@ int bu_parse_flist(const char *s, double *out, int max) {
   return n;
 }
 
+int bu_parse_range(const char *study, const char *opt, const char *s, uint32_t lo, uint32_t hi,
+                   uint32_t *out) {
+  char *end;
+  errno = 0;
+  unsigned long v = strtoul(s, &end, 10);
+  if (end == s || *end || errno || *s == '-' || v < lo || v > hi) {
+    fprintf(stderr, "%s: %s must be %u..%u\n", study, opt, (unsigned)lo, (unsigned)hi);
+    return -1;
+  }
+  *out = (uint32_t)v;
+  return 0;
+}
+
 double bu_time_cmd(const char *cmd, int *status) {
   uint64_t t0 = bench_now_ns();
   int st = system(cmd);

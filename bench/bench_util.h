@@ -42,6 +42,12 @@ void bu_rmrf_free(char *path);
 /* "a,b,c" of non-negative floats into out[0..max); count or -1. */
 int bu_parse_flist(const char *s, double *out, int max);
 
+/* Option `opt` of `study` with value s: a whole decimal number in lo..hi
+ * into *out and 0; else a message on stderr ("STUDY: OPT must be LO..HI")
+ * and -1. */
+int bu_parse_range(const char *study, const char *opt, const char *s, uint32_t lo, uint32_t hi,
+                   uint32_t *out);
+
 /* Wall seconds of a child command (sh -c), its exit status in *status. */
 double bu_time_cmd(const char *cmd, int *status);
 

@@ -622,25 +622,13 @@ int bench_quality(int argc, char **argv) {
     else if (!strcmp(a, "--queries"))
       o.maxq = strtoul(v, NULL, 10);
     else if (!strcmp(a, "--k")) {
-      char *end;
-      unsigned long k = strtoul(v, &end, 10);
-      if (*end || k < 1 || k > QS_K_MAX) {
-        fprintf(stderr, "precis-bench quality: --k must be 1..%d\n", QS_K_MAX);
-        return 2;
-      }
-      o.k = (uint32_t)k;
+      if (bu_parse_range("precis-bench quality", a, v, 1, QS_K_MAX, &o.k)) return 2;
     } else if (!strcmp(a, "--boot"))
       o.boot = atoi(v);
     else if (!strcmp(a, "--shuffle"))
       o.shuffle = strtoull(v, NULL, 10);
     else if (!strcmp(a, "--batch")) {
-      char *end;
-      unsigned long b = strtoul(v, &end, 10);
-      if (*end || b < 1 || b > QT_BATCH) {
-        fprintf(stderr, "precis-bench quality: --batch must be 1..%d\n", QT_BATCH);
-        return 2;
-      }
-      o.batch = (uint32_t)b;
+      if (bu_parse_range("precis-bench quality", a, v, 1, QT_BATCH, &o.batch)) return 2;
     } else if (!strcmp(a, "--baseline-pool"))
       o.bpool = (uint32_t)strtoul(v, NULL, 10);
     else if (!strcmp(a, "--out"))
