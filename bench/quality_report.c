@@ -137,6 +137,8 @@ int qs_summarise(qs_result *R, int boot) {
     r->m_red = qs_mean(r->red, NULL, nq);
     r->m_rec = qs_mean(r->rec, NULL, nq);
     r->m_gshare = qs_mean(r->gshare, NULL, nq);
+    r->m_items = qs_mean(r->items, NULL, nq);
+    r->m_tokens = qs_mean(r->tokens, NULL, nq);
     double *lat = malloc(nq * sizeof *lat);
     if (!lat) return -1;
     memcpy(lat, r->lat, nq * sizeof *lat);
@@ -250,17 +252,17 @@ void qs_tsv(FILE *f, const qs_result *R) {
       f,
       "corpus\ttransport\tgraph\thops\tfamily\tknob\tvalue\tsim\tsim_pct\tsim_pct_lo\tsim_pct_hi"
       "\tlabels\tlabels_ratio\tlabels_ratio_lo\tlabels_ratio_hi\tredundancy\trecall\trecall_ratio"
-      "\trecall_ratio_lo\trecall_ratio_hi\tgraph_share\tpool\tp50_ms\tp99_ms\n");
+      "\trecall_ratio_lo\trecall_ratio_hi\tgraph_share\tpool\tp50_ms\tp99_ms\titems\ttokens\n");
   for (size_t i = 0; i < R->nrows; i++) {
     const qs_row *r = &R->rows[i];
     fprintf(f,
             "%s\t%s\t%s\t%u\t%s\t%s\t%g\t%.5f\t%.3f\t%.3f\t%.3f\t%.4f\t%.4f\t%.4f\t%.4f\t%.5f\t%.4f"
-            "\t%.4f\t%.4f\t%.4f\t%.4f\t%.1f\t%.3f\t%.3f\n",
+            "\t%.4f\t%.4f\t%.4f\t%.4f\t%.1f\t%.3f\t%.3f\t%.2f\t%.1f\n",
             R->corpus, R->transport, r->g->name, r->g->hops, r->f->name,
             r->f->knob >= 0 ? qt_knob_name(r->f->knob) : "-", isnan(r->param) ? 0 : r->param,
             r->m_sim, r->sim_pct, r->ci[0][0], r->ci[0][1], r->m_labels, r->labr, r->ci[1][0],
             r->ci[1][1], r->m_red, r->m_rec, r->recr, r->ci[2][0], r->ci[2][1], r->m_gshare,
-            r->pool, r->p50, r->p99);
+            r->pool, r->p50, r->p99, r->m_items, r->m_tokens);
   }
 }
 

@@ -349,7 +349,7 @@ int qt_retrieve(qt *t, const char *coll, const float *q, uint32_t dim, uint32_t 
     engine_retrieve_result *res = NULL;
     if (engine_retrieve(t->e, coll, &p, &res, &err)) goto fail;
     for (size_t i = 0; i < res->n && i < cap; i++)
-      items[(*n)++] = (qt_item){res->items[i].id, res->items[i].hops};
+      items[(*n)++] = (qt_item){res->items[i].id, res->items[i].hops, res->items[i].tokens};
     *pool_size = res->pool_size;
     engine_retrieve_result_free(res);
     return 0;
@@ -369,7 +369,7 @@ int qt_retrieve(qt *t, const char *coll, const float *q, uint32_t dim, uint32_t 
   precis_retrieve_result *res = NULL;
   if (precis_retrieve(t->conn, coll, &p, &res, &err)) goto fail;
   for (size_t i = 0; i < res->n && i < cap; i++)
-    items[(*n)++] = (qt_item){res->items[i].id, res->items[i].hops};
+    items[(*n)++] = (qt_item){res->items[i].id, res->items[i].hops, res->items[i].tokens};
   *pool_size = res->pool_size;
   precis_retrieve_result_free(res);
   return 0;

@@ -37,7 +37,8 @@
   X(similarity_floor)  \
   X(shared_neighbours) \
   X(analogy)           \
-  X(anchors)
+  X(anchors)           \
+  X(token_budget)
 
 enum {
 #define QT_ENUM(n) QK_##n,
@@ -64,7 +65,8 @@ void qt_req_set(qt_req *r, int knob, double v);
 
 typedef struct {
   uint64_t id;
-  uint32_t hops; /* 0 for seeds */
+  uint32_t hops;   /* 0 for seeds */
+  uint32_t tokens; /* the item's token count, as the server counts it */
 } qt_item;
 
 typedef struct {

@@ -187,10 +187,12 @@ static void qs_score(const ds_corpus *c, size_t qi, const long *rows, const uint
   r->red[qi] = pairs ? red / (double)pairs : 0;
   r->gshare[qi] = n ? gs / (double)n : 0;
   r->rec[qi] = c->nqlinked[qi] ? (double)found / (double)c->nqlinked[qi] : NAN;
+  r->items[qi] = (double)n;
+  r->tokens[qi] = NAN; /* the caller knows them, or not */
 }
 
 static int qs_row_alloc(qs_row *r, size_t nq) {
-  double **a[] = {&r->sim, &r->labels, &r->red, &r->rec, &r->lat, &r->gshare};
+  double **a[] = {&r->sim, &r->labels, &r->red, &r->rec, &r->lat, &r->gshare, &r->items, &r->tokens};
   for (size_t i = 0; i < sizeof a / sizeof a[0]; i++)
     if (!(*a[i] = calloc(nq ? nq : 1, sizeof(double)))) return -1;
   return 0;
@@ -203,6 +205,8 @@ static void qs_row_free(qs_row *r) {
   free(r->rec);
   free(r->lat);
   free(r->gshare);
+  free(r->items);
+  free(r->tokens);
 }
 
 /* ---- running the rows ---- */
@@ -225,13 +229,16 @@ static int qs_run_precis(qt *t, const char *coll, const ds_corpus *c, uint32_t k
                     &n, &ps))
       return -1;
     r->lat[qi] = (double)(bench_now_ns() - t0) / 1e6;
+    double tok = 0;
     for (size_t i = 0; i < n; i++) {
       long row = ds_corpus_row(c, items[i].id);
       if (row < 0) continue;
       rows[m] = row;
+      tok += items[i].tokens;
       hops[m++] = items[i].hops;
     }
     qs_score(c, qi, rows, hops, m, r);
+    r->tokens[qi] = tok;
     pool += ps;
     if (pool_out) pool_out[qi] = ps;
   }

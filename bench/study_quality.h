@@ -50,8 +50,9 @@ typedef struct {
   double param; /* swept value (NAN: none) */
   /* per query */
   double *sim, *labels, *red, *rec, *lat, *gshare;
+  double *items, *tokens; /* items returned and their tokens (NAN: not known) */
   /* summary */
-  double m_sim, m_labels, m_red, m_rec, m_gshare, pool, p50, p99;
+  double m_sim, m_labels, m_red, m_rec, m_gshare, m_items, m_tokens, pool, p50, p99;
   double sim_pct, labr, recr; /* vs TOPK h0 */
   double ci[3][2];            /* sim %, labels ratio, recall ratio */
 } qs_row;
