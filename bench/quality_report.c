@@ -128,6 +128,25 @@ static int qs_front_holm(qs_result *R) {
   return 0;
 }
 
+int qs_row_alloc(qs_row *r, size_t nq) {
+  double **a[] = {&r->sim, &r->labels, &r->red,   &r->rec,
+                  &r->lat, &r->gshare, &r->items, &r->tokens};
+  for (size_t i = 0; i < sizeof a / sizeof a[0]; i++)
+    if (!(*a[i] = calloc(nq ? nq : 1, sizeof(double)))) return -1;
+  return 0;
+}
+
+void qs_row_free(qs_row *r) {
+  free(r->sim);
+  free(r->labels);
+  free(r->red);
+  free(r->rec);
+  free(r->lat);
+  free(r->gshare);
+  free(r->items);
+  free(r->tokens);
+}
+
 int qs_summarise(qs_result *R, int boot) {
   size_t nq = R->nq, nr = R->nrows;
   for (size_t i = 0; i < nr; i++) {

@@ -191,29 +191,14 @@ static void qs_score(const ds_corpus *c, size_t qi, const long *rows, const uint
   r->tokens[qi] = NAN; /* the caller knows them, or not */
 }
 
-static int qs_row_alloc(qs_row *r, size_t nq) {
-  double **a[] = {&r->sim, &r->labels, &r->red, &r->rec, &r->lat, &r->gshare, &r->items, &r->tokens};
-  for (size_t i = 0; i < sizeof a / sizeof a[0]; i++)
-    if (!(*a[i] = calloc(nq ? nq : 1, sizeof(double)))) return -1;
-  return 0;
-}
-
-static void qs_row_free(qs_row *r) {
-  free(r->sim);
-  free(r->labels);
-  free(r->red);
-  free(r->rec);
-  free(r->lat);
-  free(r->gshare);
-  free(r->items);
-  free(r->tokens);
-}
-
 /* ---- running the rows ---- */
 
-static int qs_run_precis(qt *t, const char *coll, const ds_corpus *c, uint32_t k, size_t nq,
+static int qs_run_precis(qt *t, const char *coll, const ds_corpus *c, const qs_opts *o, size_t nq,
                          qs_row *r, uint32_t *pool_out) {
+  uint32_t k = o->k;
   qt_req req = r->f->fixed;
+  if (o->budget && !(req.set & (1u << QK_token_budget)))
+    qt_req_set(&req, QK_token_budget, o->budget);
   if (r->f->knob >= 0) qt_req_set(&req, r->f->knob, r->param);
   if (r->g->hops) qt_req_set(&req, QK_hops, r->g->hops);
   req.edges = r->g->edges;
@@ -478,7 +463,8 @@ static int qs_rows_run(qt *t, const char *coll, const ds_corpus *c, const qs_opt
     if (!(o->graphs & (1u << g)) || (links_only && !c->nlinks)) continue;
     for (int f = 0; f < o->nfam; f++) {
       const qs_family *fa = &o->fam[f];
-      if (fa->kind != QS_PRECIS && gr->hops) continue;
+      /* the baselines select k on the pool: at hops 0, and not under a budget */
+      if (fa->kind != QS_PRECIS && (gr->hops || o->budget)) continue;
       for (int v = 0; v < (fa->ngrid ? fa->ngrid : 1); v++) {
         qs_row *r = &R->rows[R->nrows++];
         r->f = fa;
@@ -505,7 +491,7 @@ static int qs_rows_run(qt *t, const char *coll, const ds_corpus *c, const qs_opt
   {
     qs_row w = R->rows[0];
     size_t nw = R->nq < 10 ? R->nq : 10;
-    if (qs_run_precis(t, coll, c, o->k, nw, &w, NULL)) return -1;
+    if (qs_run_precis(t, coll, c, o, nw, &w, NULL)) return -1;
   }
   /* DEFAULT h0 first: its pool sizes are the baselines' pools */
   for (int pass = 0; pass < 2; pass++)
@@ -516,7 +502,7 @@ static int qs_rows_run(qt *t, const char *coll, const ds_corpus *c, const qs_opt
       char nm[96];
       qs_row_name(r, nm, sizeof nm);
       fprintf(stderr, "quality: %s: %s / %s\n", name, r->g->name, nm);
-      if (qs_run_precis(t, coll, c, o->k, R->nq, r, is_def ? pool_sz : NULL)) return -1;
+      if (qs_run_precis(t, coll, c, o, R->nq, r, is_def ? pool_sz : NULL)) return -1;
     }
   size_t b0 = R->nrows, nb = 0;
   for (size_t i = 0; i < R->nrows; i++)
@@ -558,7 +544,7 @@ static void qs_usage(FILE *f) {
           "                            [--server HOST:PORT] [--queries N] [--k K] [--graphs LIST]\n"
           "                            [--sweep \"NAME knob=v ... knob=v1,v2,...\"] [--boot N]\n"
           "                            [--baseline-pool N] [--no-rebuild] [--shuffle SEED]\n"
-          "                            [--batch N]\n"
+          "                            [--batch N] [--token-budget T]\n"
           "                            [--out DIR]\n"
           "  --corpora   default " QS_DEFAULT_CORPORA
           "\n"
@@ -585,6 +571,10 @@ static void qs_usage(FILE *f) {
           "              the corpus's order\n"
           "  --batch     points per upsert, 1.." QS_STR(QT_BATCH) " (default " QS_STR(QT_BATCH) ")\n"
           "              1: a client that writes one point at a time\n"
+          "  --token-budget  every Precis row also sends token_budget T (unless it\n"
+          "              sets its own); k stays the cap. The baselines (cosMMR,\n"
+          "              logdet) cannot honour a budget and are left out, so the\n"
+          "              front check compares COMPRESS with MMR\n"
           "  --out       results directory (default bench/results/quality)\n");
 }
 
@@ -636,6 +626,9 @@ int bench_quality(int argc, char **argv) {
       o.shuffle = strtoull(v, NULL, 10);
     else if (!strcmp(a, "--batch")) {
       if (bu_parse_range("precis-bench quality", a, v, 1, QT_BATCH, &o.batch)) return 2;
+    } else if (!strcmp(a, "--token-budget")) {
+      if (bu_parse_range("precis-bench quality", a, v, 1, PRECIS_MAX_TOKEN_BUDGET, &o.budget))
+        return 2;
     } else if (!strcmp(a, "--baseline-pool"))
       o.bpool = (uint32_t)strtoul(v, NULL, 10);
     else if (!strcmp(a, "--out"))

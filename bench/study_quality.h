@@ -92,10 +92,15 @@ typedef struct {
   int no_rebuild;   /* keep the kNN graph the upserts built (no graph_rebuild) */
   uint64_t shuffle; /* ingest in a random order with this seed; 0: corpus order */
   uint32_t batch;   /* points per upsert, 1..QT_BATCH */
+  uint32_t budget;  /* token_budget of every Precis row that sets none; 0: none */
   const char *out;
 } qs_opts;
 
 /* quality_report.c */
+/* Allocates r's per-query columns for nq queries (0 or -1); qs_row_free
+ * releases them (r itself is the caller's). */
+int qs_row_alloc(qs_row *r, size_t nq);
+void qs_row_free(qs_row *r);
 int qs_summarise(qs_result *R, int boot);
 void qs_row_name(const qs_row *r, char *buf, size_t cap);
 void qs_tsv(FILE *f, const qs_result *R);

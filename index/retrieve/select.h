@@ -17,9 +17,9 @@
  *                    negligible regulariser: greedy picks the DPP's picks).
  *                    With b = c = 0 the result equals SELECT_TOPK.
  * Budgets: k (count) and optionally a token budget (each point costs its
- * token count); with a budget, COMPRESS uses cost-scaled lazy greedy plus
- * the best single item and never exceeds it. TOPK/MMR skip items that no
- * longer fit.
+ * token count). A budget is a constraint in every mode, never a preference:
+ * the picks are the mode's own, among the items that still fit, and the
+ * set never exceeds it.
  *
  * Conventions: similarity is the dot product of the given vectors, which the
  * caller L2-normalises. Pointers in select_pool are borrowed for the call.

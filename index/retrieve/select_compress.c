@@ -33,10 +33,12 @@
  *    matrix (ssyrk, mirrored and first gains in one blocked pass); SAMPLE an n x m matrix against m deterministic targets
  *    (seeded xorshift, sorted), scaled by n/m; SPARSE the transposed
  *    neighbour lists (for each i, the points v that list i) plus sim(v,v) = 1.
- *  - Token budget: keys are gain / max(cost,1); items that no longer fit are
- *    dropped (the remaining budget only shrinks); finally the best single
- *    feasible item (largest F({i})) replaces the greedy set if its value is
- *    larger. Still capped at k.
+ *  - Token budget: a constraint, not a preference. Keys are the gains, as
+ *    without a budget; items that no longer fit are dropped (the remaining
+ *    budget only shrinks). Still capped at k. Not the cost-benefit greedy
+ *    (gain / cost, plus the best single item): every item's log-det gain is
+ *    about log(30^2), whatever its length, so dividing by tokens ranked by
+ *    brevity (docs/RETRIEVAL.md, "Token budgets").
  * Gains reported are the marginal gains of the optimised function; with
  * SPARSE or SAMPLE its coverage term is the surrogate (select.c reports F
  * itself as the objective).
@@ -51,7 +53,7 @@
 #include "select_internal.h"
 
 typedef struct {
-  double key, gain;
+  double gain;       /* an upper bound until stamp == the selections made */
   uint32_t i, stamp; /* stamp: selections made when gain was evaluated */
 } select_hent;
 
@@ -386,7 +388,7 @@ static void select_vol_add(select_cstate *s, uint32_t j, size_t t, const float *
 /* ---- heap (max by key, ties to the lower index) ---- */
 
 static bool select_hbefore(const select_hent *x, const select_hent *y) {
-  return x->key > y->key || (x->key == y->key && x->i < y->i);
+  return x->gain > y->gain || (x->gain == y->gain && x->i < y->i);
 }
 
 static void select_hdown(select_hent *h, size_t hn, size_t at) {
@@ -409,15 +411,9 @@ typedef struct {
   select_cstate *s;
   float a, b, c;
   uint64_t budget, used;
-  double total;
   bool rows;          /* similarity rows of the selection kept in w->rows */
   select_floor floor; /* the similarity floor (off unless params.floor > 0) */
 } select_greedy;
-
-static double select_costr(const select_greedy *g, uint32_t i) {
-  uint64_t c = select_cost(g->w->pool, i);
-  return c > 1 ? (double)c : 1.0;
-}
 
 static bool select_fits(const select_greedy *g, uint32_t i) {
   return !g->budget || select_cost(g->w->pool, i) <= g->budget - g->used;
@@ -447,7 +443,6 @@ static void select_take(select_greedy *g, uint32_t j, double gain) {
   w->gain[t] = (float)gain;
   w->cnt = t + 1;
   if (g->rows) w->rows_cnt = w->cnt;
-  g->total += gain;
   if (g->budget) g->used += select_cost(w->pool, j);
 }
 
@@ -471,7 +466,7 @@ static int select_greedy_scan(select_greedy *g) {
   if (!dead) return PRECIS_E_NO_MEMORY;
   while (w->cnt < w->kmax) {
     size_t best = n;
-    double bkey = 0.0, bgain = 0.0;
+    double bgain = 0.0;
     select_floor_step(&g->floor, w);
     for (size_t i = 0; i < n; i++) {
       if (dead[i]) continue;
@@ -481,10 +476,8 @@ static int select_greedy_scan(select_greedy *g) {
       }
       if (!select_floor_ok(&g->floor, w, (uint32_t)i)) continue;
       double gain = select_gain_now(g, (uint32_t)i, false);
-      double key = g->budget ? gain / select_costr(g, (uint32_t)i) : gain;
-      if (best == n || key > bkey) {
+      if (best == n || gain > bgain) {
         best = i;
-        bkey = key;
         bgain = gain;
       }
     }
@@ -506,8 +499,7 @@ static int select_greedy_lazy(select_greedy *g, const double *g0) {
   if (!h) return PRECIS_E_NO_MEMORY;
   for (size_t i = 0; i < n; i++) {
     if (!select_fits(g, (uint32_t)i)) continue;
-    double key = g->budget ? g0[i] / select_costr(g, (uint32_t)i) : g0[i];
-    h[hn++] = (select_hent){.key = key, .gain = g0[i], .i = (uint32_t)i, .stamp = 0};
+    h[hn++] = (select_hent){.gain = g0[i], .i = (uint32_t)i, .stamp = 0};
   }
   for (size_t at = hn / 2; at-- > 0;) select_hdown(h, hn, at);
   while (w->cnt < w->kmax && hn > 0) {
@@ -522,7 +514,6 @@ static int select_greedy_lazy(select_greedy *g, const double *g0) {
     }
     double gain = select_gain_now(g, top.i, true);
     h[0].gain = gain;
-    h[0].key = g->budget ? gain / select_costr(g, top.i) : gain;
     h[0].stamp = (uint32_t)w->cnt;
     select_hdown(h, hn, 0);
   }
@@ -552,7 +543,7 @@ int select_compress_run(select_work *w, precis_error *err) {
 
   g.rows = s.gram || s.vol; /* select_take keeps the rows of S */
   if ((rc = select_floor_init(&g.floor, w))) goto done;
-  if (s.cover || g.budget) {
+  if (s.cover) {
     g0 = malloc(n * sizeof *g0);
     if (!g0) {
       rc = PRECIS_E_NO_MEMORY;
@@ -564,19 +555,6 @@ int select_compress_run(select_work *w, precis_error *err) {
   }
   rc = s.cover ? select_greedy_lazy(&g, g0) : select_greedy_scan(&g);
   if (rc) goto done;
-
-  if (g.budget) { /* best single feasible item */
-    size_t best = n;
-    for (size_t i = 0; i < n; i++)
-      if (select_cost(pool, (uint32_t)i) <= g.budget && (best == n || g0[i] > g0[best])) best = i;
-    if (best < n && w->cnt > 0 && g0[best] > g.total &&
-        (!g.floor.on || select_quality(pool, best) >= g.floor.need)) {
-      w->idx[0] = (uint32_t)best;
-      w->gain[0] = (float)g0[best];
-      w->cnt = 1;
-      w->rows_cnt = 0;
-    }
-  }
 
 done:
   free(g0);

@@ -32,11 +32,7 @@ static void row_init(qs_row *r, const qs_family *f, double param) {
   r->f = f;
   r->g = &h0;
   r->param = param;
-  double **cols[] = {&r->sim, &r->labels, &r->red, &r->rec, &r->lat, &r->gshare};
-  for (size_t c = 0; c < sizeof cols / sizeof *cols; c++) {
-    *cols[c] = calloc(NQ, sizeof(double));
-    cr_assert_not_null(*cols[c]);
-  }
+  cr_assert_eq(qs_row_alloc(r, NQ), 0);
   for (size_t q = 0; q < NQ; q++) r->rec[q] = NAN;
 }
 
@@ -84,14 +80,7 @@ static void build(const double *shift, double noise) {
 }
 
 static void teardown_rows(void) {
-  for (size_t i = 0; i < R.nrows; i++) {
-    free(rows[i].sim);
-    free(rows[i].labels);
-    free(rows[i].red);
-    free(rows[i].rec);
-    free(rows[i].lat);
-    free(rows[i].gshare);
-  }
+  for (size_t i = 0; i < R.nrows; i++) qs_row_free(&rows[i]);
   free(R.front);
   R.front = NULL;
 }

@@ -222,36 +222,81 @@ Test(select, token_budget_never_exceeded) {
   }
 }
 
-Test(select, budget_prefers_best_single_item) {
-  /* ratio greedy takes the cheap item first (0.1/1 > 1/100), then the
-   * valuable one no longer fits; the single valuable item is better. */
-  float vec[4] = {1, 0, 0, 1};
-  float rel[2] = {1.0f, 0.1f};
-  uint32_t tok[2] = {100, 1};
-  select_pool pool = {.n = 2, .dim = 2, .vectors = vec, .relevance = rel, .tokens = tok};
+Test(select, budget_is_a_constraint_not_a_preference) {
+  /* A is the most relevant and long; B and C are short and close to it.
+   * With budget 115 COMPRESS takes A, then one of B and C (C: further from
+   * A), and the other no longer fits. The
+   * cost-benefit greedy this replaced (gain / tokens, then the best single
+   * item) took B and C: every log-det gain is about log(30^2) whatever an
+   * item's length, so gain per token ranked by brevity. */
+  float vec[6] = {1, 0, 0.8f, 0.6f, 0.6f, 0.8f};
+  float rel[3] = {1.0f, 0.8f, 0.7f};
+  uint32_t tok[3] = {100, 10, 10};
+  select_pool pool = {.n = 3, .dim = 2, .vectors = vec, .relevance = rel, .tokens = tok};
   select_params p = params(SELECT_COMPRESS, 5);
+  p.b = 0;
+  p.token_budget = 115;
+  select_result r;
+  for (int cover = 0; cover < 2; cover++) { /* the scan (b = 0) and the lazy greedy (b > 0) */
+    p.b = cover ? 0.5f : 0.0f;
+    cr_assert_eq(select_run(&pool, &p, &r, NULL), PRECIS_OK);
+    cr_assert_eq(r.n, 2, "b %g: %zu items", (double)p.b, r.n);
+    cr_assert(r.idx[0] == 0 && r.idx[1] != 0, "b %g: took %u, %u", (double)p.b, r.idx[0], r.idx[1]);
+    select_result_free(&r);
+  }
+  /* a modular objective (a only) takes in relevance order too */
   p.a = 1;
   p.b = p.c = 0;
   p.token_budget = 100;
-  select_result r;
   cr_assert_eq(select_run(&pool, &p, &r, NULL), PRECIS_OK);
-  cr_assert_eq(r.n, 1);
-  cr_assert_eq(r.idx[0], 0);
+  cr_assert(r.n == 1 && r.idx[0] == 0);
   select_result_free(&r);
   /* TOPK takes in relevance order and skips what does not fit */
   p.mode = SELECT_TOPK;
   p.token_budget = 50;
   cr_assert_eq(select_run(&pool, &p, &r, NULL), PRECIS_OK);
-  cr_assert_eq(r.n, 1);
-  cr_assert_eq(r.idx[0], 1);
+  cr_assert_eq(r.n, 2);
+  cr_assert(r.idx[0] == 1 && r.idx[1] == 2);
   select_result_free(&r);
   /* nothing fits: empty result */
-  tok[1] = 60;
+  tok[1] = tok[2] = 60;
   cr_assert_eq(select_run(&pool, &p, &r, NULL), PRECIS_OK);
   cr_assert_eq(r.n, 0);
   cr_assert_eq(r.assign[0], UINT32_MAX);
   cr_assert_eq(r.objective, 0.0);
   select_result_free(&r);
+}
+
+/* A budget that any k items fit changes nothing: every mode returns the
+ * set and order it returns without a budget (no floor: the floor runs on
+ * the final mean with a count and on the running mean with a budget). */
+Test(select, roomy_budget_equals_count) {
+  rng_seed(17);
+  for (int it = 0; it < 120; it++) {
+    size_t n = 1 + (size_t)(rng_u64() % 60);
+    inst I = inst_make(n, 8, 3, 400);
+    inst_random_graph(&I, 6);
+    select_params p = params((select_mode)(it % 3), 1 + (uint32_t)(rng_u64() % 20));
+    p.coverage = (select_coverage)((it / 3) % 3);
+    p.sample = 1 + (uint32_t)(rng_u64() % (n + 3));
+    p.lambda = (float)rng_unif();
+    p.b = it % 2 ? (float)rng_unif() : 0.0f;
+    p.theta = (float)(4 * rng_unif());
+    uint64_t most = 0;
+    for (size_t i = 0; i < n; i++) most = I.tok[i] > most ? I.tok[i] : most;
+    select_result r0, r1;
+    run_ok(&I, &p, &r0);
+    p.token_budget = (uint64_t)p.k * (most ? most : 1);
+    run_ok(&I, &p, &r1);
+    cr_assert_eq(r1.n, r0.n, "instance %d: %zu items against %zu", it, r1.n, r0.n);
+    for (size_t t = 0; t < r0.n; t++)
+      cr_assert_eq(r1.idx[t], r0.idx[t], "instance %d (mode %d, b %g) position %zu", it,
+                   (int)p.mode, (double)p.b, t);
+    check_result(&I, &p, &r1);
+    select_result_free(&r0);
+    select_result_free(&r1);
+    inst_free(&I);
+  }
 }
 
 Test(select, all_modes_invariants_and_full_coverage) {
