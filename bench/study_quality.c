@@ -354,7 +354,7 @@ done:
 /* ---- what one hop can reach ----
  * The share of a query's linked entries that the default walk's pool can
  * hold at all: among the default seeds (the exact top max(10k, 50)) or one
- * knowledge link, either way, from the expand_from (ceil(1.5k)) best. No
+ * knowledge link, either way, from the expand_from (4k) best. No
  * ranking of that pool recalls more at hops 1, so the ratio of this to
  * TOPK's recall bounds the hops-1 target's ratio (docs/RETRIEVAL.md, "What
  * the labels allow, and what a walk can reach"; bench/emu/bounds.py is the

@@ -43,11 +43,12 @@
  * Seeds: PRECIS_DEFAULT_SEEDS_PER_K * k, at least PRECIS_DEFAULT_SEEDS_MIN;
  * with hops > 0 at most half the pool, so that expansion has room. The
  * graph is walked from the expand_from most similar seeds, by default
- * PRECIS_DEFAULT_EXPAND_FROM(k) = ceil(1.5 k), 15 at k 10. */
+ * PRECIS_DEFAULT_EXPAND_FROM(k) = 4 k, 40 at k 10 (since the sixteenth pass
+ * on issue 10; ceil(1.5 k) before). */
 #define PRECIS_DEFAULT_K              10
 #define PRECIS_DEFAULT_SEEDS_PER_K    10
 #define PRECIS_DEFAULT_SEEDS_MIN      50
-#define PRECIS_DEFAULT_EXPAND_FROM(k) (((k)*3u + 1u) / 2u)
+#define PRECIS_DEFAULT_EXPAND_FROM(k) ((k)*4u)
 #define PRECIS_DEFAULT_FANOUT         16
 #define PRECIS_DEFAULT_POOL           300
 /* relevance = r + graph_weight * (sum of path scores), see docs/RETRIEVAL.md */

@@ -73,7 +73,7 @@
     "the pool (the rest is room for the walk)")                               \
   X(expand_from, U32, 0, 0, PRECIS_MAX_SEEDS, 31, "expand-from",              \
     "hop 1 walks from this many of the most similar seeds, which also set "   \
-    "the relevance scale; 0 = ceil(1.5k)")                                    \
+    "the relevance scale; 0 = 4k")                                            \
   X(hops, U32, 0, 0, PRECIS_MAX_HOPS, 9, "hops", "graph hops")                \
   X(fanout, U32, PRECIS_DEFAULT_FANOUT, 1, PRECIS_MAX_FANOUT, 10, "fanout",   \
     "edges followed per node")                                                \

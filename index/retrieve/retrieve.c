@@ -3,7 +3,7 @@
  * metrics.
  *
  * Scoring rule (docs/RETRIEVAL.md, "Relevance"): let s_1 be the best seed
- * similarity and s_E that of the E-th seed (E = expand_from, default ceil(1.5k)); a
+ * similarity and s_E that of the E-th seed (E = expand_from, default 4k); a
  * point's own score is r(x) = (sim(x) - s_E) / (s_1 - s_E). Walking an edge
  * of weight w from u carries the path score g(u) * w at hop 1 and
  * g(u) * w * decay at every later hop, where g(u) is max(0, r(u)) for a seed
