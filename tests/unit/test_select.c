@@ -198,17 +198,24 @@ Test(select, mmr_hand_computed) {
   select_result_free(&r);
 }
 
+/* Random parameters for instance `it` of a property test over every mode
+ * and coverage form: k 1..20, sample 1..n+3, lambda in [0, 1). */
+static select_params random_params(int it, size_t n) {
+  select_params p = params((select_mode)(it % 3), 1 + (uint32_t)(rng_u64() % 20));
+  p.coverage = (select_coverage)((it / 3) % 3);
+  p.sample = 1 + (uint32_t)(rng_u64() % (n + 3));
+  p.lambda = (float)rng_unif();
+  return p;
+}
+
 Test(select, token_budget_never_exceeded) {
   rng_seed(5);
   for (int it = 0; it < 150; it++) {
     size_t n = 1 + (size_t)(rng_u64() % 60);
     inst I = inst_make(n, 8, 3, 200);
     inst_random_graph(&I, 6);
-    select_params p = params((select_mode)(it % 3), 1 + (uint32_t)(rng_u64() % 20));
-    p.coverage = (select_coverage)((it / 3) % 3);
-    p.sample = 1 + (uint32_t)(rng_u64() % (n + 3));
+    select_params p = random_params(it, n);
     p.token_budget = 1 + rng_u64() % 600;
-    p.lambda = (float)rng_unif();
     p.b = (float)rng_unif();
     select_result r;
     run_ok(&I, &p, &r);
@@ -276,10 +283,7 @@ Test(select, roomy_budget_equals_count) {
     size_t n = 1 + (size_t)(rng_u64() % 60);
     inst I = inst_make(n, 8, 3, 400);
     inst_random_graph(&I, 6);
-    select_params p = params((select_mode)(it % 3), 1 + (uint32_t)(rng_u64() % 20));
-    p.coverage = (select_coverage)((it / 3) % 3);
-    p.sample = 1 + (uint32_t)(rng_u64() % (n + 3));
-    p.lambda = (float)rng_unif();
+    select_params p = random_params(it, n);
     p.b = it % 2 ? (float)rng_unif() : 0.0f;
     p.theta = (float)(4 * rng_unif());
     uint64_t most = 0;
