@@ -38,6 +38,7 @@
   X(shared_neighbours) \
   X(analogy)           \
   X(anchors)           \
+  X(specificity)       \
   X(token_budget)
 
 enum {

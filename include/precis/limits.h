@@ -55,6 +55,14 @@
 #define PRECIS_DEFAULT_GRAPH_WEIGHT 2.7f
 #define PRECIS_MAX_GRAPH_WEIGHT     10.0f
 #define PRECIS_DEFAULT_DECAY        0.2f
+/* Specificity (docs/RETRIEVAL.md, "Specificity"): hop 1 weighs a knowledge
+ * link u -> x by exp(specificity * (1 - clamp((sim(u, x) - sim(q, x)) /
+ * span, -PRECIS_SPECIFICITY_CLAMP, PRECIS_SPECIFICITY_CLAMP))), so a link
+ * end that resembles the query as much as its source counts more than one
+ * that is its source's own. 0 = every link at its own weight. */
+#define PRECIS_DEFAULT_SPECIFICITY 1.0f
+#define PRECIS_MAX_SPECIFICITY     4.0f
+#define PRECIS_SPECIFICITY_CLAMP   3.0f
 /* With hops > 0 the `anchors` most similar seeds carry at least the pool's
  * strongest graph evidence, so they rank above every point the walk
  * reached: the walk adds to the nearest points instead of displacing them.

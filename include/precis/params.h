@@ -86,6 +86,12 @@
   X(analogy, BOOL, 1, 0, 1, 35, "no-analogy",                               \
     "hop 1 credits a link u -> v to the point among v and its kNN "           \
     "neighbours nearest to query + v - u (RETRIEVAL.md, Analogy)")            \
+  X(specificity, F32, PRECIS_DEFAULT_SPECIFICITY, 0, PRECIS_MAX_SPECIFICITY,  \
+    37, "specificity",                                                        \
+    "hop 1 weighs a link u -> x by exp(specificity (1 - d)), d = (sim(u, x) " \
+    "- sim(query, x)) / the seeds' span, clamped to [-3, 3]: ends that "      \
+    "resemble the query count more than the source's own (RETRIEVAL.md, "    \
+    "Specificity); 0 = off")                                                  \
   X(graph_weight, F32, PRECIS_DEFAULT_GRAPH_WEIGHT, 0,                        \
     PRECIS_MAX_GRAPH_WEIGHT, 15, "graph-weight",                              \
     "weight of the graph evidence (the sum of the path scores into a "        \

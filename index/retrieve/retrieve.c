@@ -7,7 +7,9 @@
  * point's own score is r(x) = (sim(x) - s_E) / (s_1 - s_E). Walking an edge
  * of weight w from u carries the path score g(u) * w at hop 1 and
  * g(u) * w * decay at every later hop, where g(u) is max(0, r(u)) for a seed
- * and the best path into u for a reached point.
+ * and the best path into u for a reached point. At hop 1 a knowledge link
+ * also carries its specificity (specificity()) and credits its analogue
+ * (analogue()) when the vectors are in memory.
  * Every pool point, seed or not, sums the paths that reach it as its graph
  * evidence ev(x), and
  *   rel(x) = r(x) + graph_weight * ev(x)
@@ -257,6 +259,29 @@ static uint64_t analogue(const coll *c, const float *base, const float *qa, uint
   return at;
 }
 
+/* Specificity (docs/RETRIEVAL.md, "Specificity"): the factor on hop 1's path
+ * over a knowledge link u -> x (x after the analogy),
+ *   exp(beta * (1 - clamp((sim(u, x) - sim(q, x)) / span, -C, C))),
+ * sim in the collection's metric (cosine and inner product: x.y, qa the
+ * query as the analogy uses it; L2: -|x - y|^2), span that of the seeds'
+ * scores (the relevance scale), C = PRECIS_SPECIFICITY_CLAMP. An end one
+ * span nearer its source than the query keeps the link's own weight; one
+ * as near the query as its source counts e^beta times as much. 1 (the
+ * link's own weight) when beta is 0, the seeds tie or a vector is missing. */
+static float specificity(const coll *c, const float *base, const float *qa, uint64_t u, uint64_t x,
+                         float span, float beta) {
+  if (beta == 0.0f || !(span > 0.0f)) return 1.0f;
+  const float *vu = vec_at(c, base, u), *vx = vec_at(c, base, x);
+  if (!vu || !vx) return 1.0f;
+  size_t dim = c->cfg.dim;
+  float d = c->cfg.metric == ENGINE_METRIC_L2 ? vec_l2sq_f(qa, vx, dim) - vec_l2sq_f(vu, vx, dim)
+                                              : vec_dot_f(vu, vx, dim) - vec_dot_f(qa, vx, dim);
+  d /= span;
+  if (!(d > -PRECIS_SPECIFICITY_CLAMP)) d = -PRECIS_SPECIFICITY_CLAMP; /* NaN too */
+  if (d > PRECIS_SPECIFICITY_CLAMP) d = PRECIS_SPECIFICITY_CLAMP;
+  return expf(beta * (1.0f - d));
+}
+
 /* Keeps the pool points with keep[i] set, in order, with their rows of
  * vecs (dim floats each), rel, sim and qual; rebuilds P->pos. Returns the
  * new size, or (size_t)-1 out of memory. */
@@ -488,9 +513,11 @@ static int retrieve_once(coll *c, const engine_retrieve_params *p, groups_memo *
     }
   /* 2. expansion, hop by hop: hop 1 from the nexp best seeds, later hops
    * from what the previous hop added, strongest graph score first. Hop 1
-   * credits each knowledge link to its analogue (analogue()) when the
-   * vectors are in memory. */
-  const float *base = p->hops > 0 && p->analogy && p->follow_links ? ann_vectors(c->ann) : NULL;
+   * credits each knowledge link to its analogue (analogue()) and weighs it
+   * by its specificity (specificity()) when the vectors are in memory. */
+  const float *base = p->hops > 0 && (p->analogy || p->specificity > 0.0f) && p->follow_links
+                          ? ann_vectors(c->ann)
+                          : NULL;
   if (base) {
     if (!(qa = malloc(2 * dim * sizeof *qa))) {
       rc = PRECIS_E_NO_MEMORY;
@@ -522,12 +549,15 @@ static int retrieve_once(coll *c, const engine_retrieve_params *p, groups_memo *
         float path = P.g[u] * nb[j].w * (h > 1 ? p->decay : 1.0f);
         uint64_t to = nb[j].other;
         if (base && h == 1 && nb[j].link) {
-          to = analogue(c, base, qa, P.id[u], to, qa + dim, &fx, p->filter != NULL);
-          if (fx.rc) {
-            rc = fx.rc;
-            if (err) *err = fx.err;
-            goto out;
+          if (p->analogy) {
+            to = analogue(c, base, qa, P.id[u], to, qa + dim, &fx, p->filter != NULL);
+            if (fx.rc) {
+              rc = fx.rc;
+              if (err) *err = fx.err;
+              goto out;
+            }
           }
+          path *= specificity(c, base, qa, P.id[u], to, span, p->specificity);
         }
         if (pool_reach(&P, to, P.id[u], nb[j].other, h, path, room) < 0) {
           rc = PRECIS_E_NO_MEMORY;

@@ -602,7 +602,8 @@ static void scoring_params(engine_retrieve_params *p) {
   p->mode = ENGINE_MODE_TOPK;
   p->follow_knn = 0;
   p->exact_seeds = true;
-  p->analogy = false; /* the links themselves (analogy: its own test below) */
+  p->analogy = false;    /* the links themselves (analogy: its own test below) */
+  p->specificity = 0.0f; /* every link at its own weight (specificity: below) */
 }
 
 Test(graph, scoring_sums_every_path_into_every_pool_point) {
@@ -646,6 +647,20 @@ Test(graph, scoring_sums_every_path_into_every_pool_point) {
     check_relevance(res, r, ev2, 5, 1.0, "hops 2");
     engine_retrieve_result_free(res);
   }
+}
+
+/* engine_retrieve refuses p (one parameter set to the value v) with
+ * OUT_OF_RANGE, an error naming the parameter, and no result. */
+static void expect_out_of_range(const char *coll, const float *q, uint32_t dim,
+                                engine_retrieve_params *p, const char *name, float v) {
+  precis_error err;
+  engine_retrieve_result *out = NULL;
+  p->query = q;
+  p->dim = dim;
+  cr_assert_eq(engine_retrieve(E, coll, p, &out, &err), PRECIS_E_OUT_OF_RANGE, "%s %g", name,
+               (double)v);
+  cr_assert(strstr(err.msg, name), "%s", err.msg);
+  cr_assert_null(out);
 }
 
 /* Anchors: with hops > 0 the `anchors` most similar seeds take
@@ -694,15 +709,55 @@ Test(graph, anchors_keep_the_nearest_seeds_above_what_the_walk_reached) {
   /* a count, within [0, PRECIS_MAX_K], or -1 */
   const float bad[] = {-0.5f, 2.5f, PRECIS_MAX_K + 1, NAN, -2.0f};
   for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
-    precis_error err;
-    engine_retrieve_result *out = NULL;
     p.anchors = bad[i];
-    p.query = q;
-    p.dim = dim;
-    cr_assert_eq(engine_retrieve(E, "a", &p, &out, &err), PRECIS_E_OUT_OF_RANGE, "anchors %g",
-                 (double)bad[i]);
-    cr_assert(strstr(err.msg, "anchors"), "%s", err.msg);
-    cr_assert_null(out);
+    expect_out_of_range("a", q, dim, &p, "anchors", bad[i]);
+  }
+}
+
+/* Specificity (docs/RETRIEVAL.md, "Specificity"): hop 1 weighs each link
+ * u -> x by exp(beta (1 - clamp((sim(u, x) - sim(q, x)) / span, -3, 3))),
+ * span = 1 - 0.8 here. On the scoring graph: 1 -> 3 and 1 -> 4 start at the
+ * query itself (d = 0: e^beta); 2 -> 4 has d = (cos(2, 4) - 0.5) / 0.2 and
+ * 2 -> 5 d = (cos(2, 5) - 0.6) / 0.2, both ends nearer 2 than the query.
+ * The expected evidence is computed from the vectors; beta 0 is the plain
+ * sum (the test above); out-of-range values are refused. */
+Test(graph, specificity_weighs_links_by_how_the_end_resembles_the_query) {
+  const uint32_t dim = 3;
+  scoring_graph("sp");
+  engine_retrieve_params p;
+  scoring_params(&p);
+  p.anchors = 0;
+  p.graph_weight = 1.0f;
+  float v[5][3];
+  const float cs[5] = {1.0f, 0.9f, 0.8f, 0.5f, 0.6f};
+  for (int i = 0; i < 5; i++) unit_at_cos(v[i], cs[i]);
+  const struct {
+    int u, x;
+    double w;
+  } links[4] = {{1, 3, 0.5}, {1, 4, 1.0}, {2, 4, 1.0}, {2, 5, 0.5}};
+  const double g[2] = {1.0, 0.5}; /* g(1), g(2): max(0, r) */
+  const float betas[] = {0.5f, 1.0f, 2.5f};
+  for (size_t b = 0; b < sizeof betas / sizeof betas[0]; b++) {
+    double ev[5] = {0};
+    for (int l = 0; l < 4; l++) {
+      const float *vu = v[links[l].u - 1], *vx = v[links[l].x - 1];
+      double d = ((double)vu[0] * vx[0] + (double)vu[1] * vx[1] - vx[0]) / 0.2;
+      d = d < -3 ? -3 : d > 3 ? 3 : d;
+      ev[links[l].x - 1] += g[links[l].u - 1] * links[l].w * exp(betas[b] * (1 - d));
+    }
+    p.specificity = betas[b];
+    engine_retrieve_result *res = retrieve("sp", scoring_q, dim, &p);
+    check_relevance(res, scoring_r, ev, 5, 1.0, "specificity");
+    /* 2 -> 5's end is its source's own (d > 1): it counts less than the
+     * link's weight; 1 -> 3's (d = 0) more */
+    cr_assert_lt(ev[4], 0.25);
+    cr_assert_gt(ev[2], 0.5);
+    engine_retrieve_result_free(res);
+  }
+  const float bad[] = {-0.1f, PRECIS_MAX_SPECIFICITY + 0.5f, NAN, INFINITY};
+  for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+    p.specificity = bad[i];
+    expect_out_of_range("sp", scoring_q, dim, &p, "specificity", bad[i]);
   }
 }
 
