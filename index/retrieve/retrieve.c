@@ -267,7 +267,8 @@ static uint64_t analogue(const coll *c, const float *base, const float *qa, uint
  * scores (the relevance scale), C = PRECIS_SPECIFICITY_CLAMP. An end one
  * span nearer its source than the query keeps the link's own weight; one
  * as near the query as its source counts e^beta times as much. 1 (the
- * link's own weight) when beta is 0, the seeds tie or a vector is missing. */
+ * link's own weight) when beta is 0, the seeds tie, a vector is missing or
+ * d is not a number. */
 static float specificity(const coll *c, const float *base, const float *qa, uint64_t u, uint64_t x,
                          float span, float beta) {
   if (beta == 0.0f || !(span > 0.0f)) return 1.0f;
@@ -277,7 +278,8 @@ static float specificity(const coll *c, const float *base, const float *qa, uint
   float d = c->cfg.metric == ENGINE_METRIC_L2 ? vec_l2sq_f(qa, vx, dim) - vec_l2sq_f(vu, vx, dim)
                                               : vec_dot_f(vu, vx, dim) - vec_dot_f(qa, vx, dim);
   d /= span;
-  if (!(d > -PRECIS_SPECIFICITY_CLAMP)) d = -PRECIS_SPECIFICITY_CLAMP; /* NaN too */
+  if (isnan(d)) return 1.0f; /* inf - inf on extreme inner products */
+  if (d < -PRECIS_SPECIFICITY_CLAMP) d = -PRECIS_SPECIFICITY_CLAMP;
   if (d > PRECIS_SPECIFICITY_CLAMP) d = PRECIS_SPECIFICITY_CLAMP;
   return expf(beta * (1.0f - d));
 }

@@ -460,6 +460,39 @@ def test_retrieve_analogy(client, coll):
     assert set(off) == {1, 2} and off[2].hops == 1 and off[2].via == 1 and off[2].link_end == 2
 
 
+def test_retrieve_specificity(client, coll):
+    """Hop 1 weighs a link u -> x by exp(s (1 - d)), d = (cos(u, x) - cos(q, x))
+    / the seeds' span (docs/RETRIEVAL.md, "Specificity"): the order the server
+    returns is the one the rule gives, computed here from the vectors, for
+    specificity 0 (each link at its weight), 1 (the default, not sent) and 2;
+    5 is OUT_OF_RANGE."""
+    client.create_collection(coll, dim=3, index_spec="Flat", knn_k=2)
+    cos = [1.0, 0.9, 0.8, 0.5, 0.6]
+    vecs = [[c, math.sqrt(1 - c * c), 0] for c in cos]
+    client.upsert(coll, [1, 2, 3, 4, 5], vecs)
+    links = [(1, 3, 0.5), (1, 4, 1.0), (2, 4, 1.0), (2, 5, 0.5)]
+    client.add_links(coll, [(u, x, "rel", w) for u, x, w in links])
+    gw, span = 1.2, 1.0 - 0.8  # the 3 seeds set the scale
+    r = [(c - 0.8) / span for c in cos]
+    args = dict(k=5, hops=1, seeds=3, expand_from=3, pool=10, mode="topk", follow_knn=False,
+                exact_seeds=True, analogy=False, anchors=0, graph_weight=gw)
+    orders = []
+    for s in (0.0, None, 2.0):
+        beta = 1.0 if s is None else s
+        ev = [0.0] * 5
+        for u, x, w in links:
+            d = (sum(a * b for a, b in zip(vecs[u - 1], vecs[x - 1])) - cos[x - 1]) / span
+            ev[x - 1] += max(0.0, r[u - 1]) * w * math.exp(beta * (1 - max(-3.0, min(3.0, d))))
+        want = sorted(range(1, 6), key=lambda i: -(r[i - 1] + gw * ev[i - 1]))
+        kw = dict(args) if s is None else dict(args, specificity=s)
+        got = [it.id for it in client.retrieve(coll, [1, 0, 0], **kw)]
+        assert got == want, (s, got, want)
+        orders.append(got)
+    assert orders[0] != orders[1]  # the factor changes what the walk ranks first
+    with pytest.raises(precis.OutOfRange):
+        client.retrieve(coll, [1, 0, 0], specificity=5, **args)
+
+
 def test_retrieve_anchors(client, coll):
     """With hops the `anchors` most similar seeds rank above what the walk
     reached (docs/RETRIEVAL.md, "Relevance"): 4 is far from the query but
