@@ -31,13 +31,18 @@ static void teardown(void) {
 }
 TestSuite(graph, .init = setup, .fini = teardown);
 
-static void mkcoll(const char *name, uint32_t dim, uint32_t knn) {
+static void mkcoll_metric(const char *name, uint32_t dim, uint32_t knn, engine_metric metric) {
   engine_collection_config c = {0};
   c.dim = dim;
   c.knn_k = knn;
+  c.metric = metric;
   snprintf(c.index_spec, sizeof c.index_spec, "Flat");
   precis_error err;
   cr_assert_eq(engine_collection_create(E, name, &c, &err), PRECIS_OK, "%s", err.msg);
+}
+
+static void mkcoll(const char *name, uint32_t dim, uint32_t knn) {
+  mkcoll_metric(name, dim, knn, ENGINE_METRIC_COSINE);
 }
 
 static void put(const char *coll, const float *v, uint32_t dim, uint64_t first, size_t n,
@@ -571,9 +576,9 @@ static void check_relevance(const engine_retrieve_result *res, const double *r, 
 /* The scoring graph: five points on the unit circle around q = (1, 0, 0),
  * four links; and the walk over it (3 exact seeds setting the scale,
  * links only, TOPK, no analogy). */
-static void scoring_graph(const char *coll) {
+static void scoring_graph_metric(const char *coll, engine_metric metric) {
   const uint32_t dim = 3;
-  mkcoll(coll, dim, 2);
+  mkcoll_metric(coll, dim, 2, metric);
   float v[5 * 3];
   unit_at_cos(v + 0, 1.0f);  /* 1: the best seed, r = 1 */
   unit_at_cos(v + 3, 0.9f);  /* 2: seed, r = 0.5 */
@@ -587,6 +592,8 @@ static void scoring_graph(const char *coll) {
   cr_assert_eq(tu_link(E, coll, 2, 4, "rel", 1.0f, true, &err), PRECIS_OK);
   cr_assert_eq(tu_link(E, coll, 2, 5, "rel", 0.5f, true, &err), PRECIS_OK);
 }
+
+static void scoring_graph(const char *coll) { scoring_graph_metric(coll, ENGINE_METRIC_COSINE); }
 
 /* q, and r(x) of points 1..5 for it: (sim - 0.8) / (1 - 0.8) */
 static const float scoring_q[3] = {1, 0, 0};
@@ -720,10 +727,16 @@ Test(graph, anchors_keep_the_nearest_seeds_above_what_the_walk_reached) {
  * query itself (d = 0: e^beta); 2 -> 4 has d = (cos(2, 4) - 0.5) / 0.2 and
  * 2 -> 5 d = (cos(2, 5) - 0.6) / 0.2, both ends nearer 2 than the query.
  * The expected evidence is computed from the vectors; beta 0 is the plain
- * sum (the test above); out-of-range values are refused. */
+ * sum (the test above); out-of-range values are refused. The points are
+ * unit vectors, so inner product gives the same scores and L2 (sim =
+ * -|x - y|^2 = 2 cos - 2) the same r and d: one expectation for the three
+ * metrics. */
 Test(graph, specificity_weighs_links_by_how_the_end_resembles_the_query) {
   const uint32_t dim = 3;
-  scoring_graph("sp");
+  static const char *colls[3] = {"sp", "sp_ip", "sp_l2"};
+  static const engine_metric metrics[3] = {ENGINE_METRIC_COSINE, ENGINE_METRIC_IP,
+                                           ENGINE_METRIC_L2};
+  for (int m = 0; m < 3; m++) scoring_graph_metric(colls[m], metrics[m]);
   engine_retrieve_params p;
   scoring_params(&p);
   p.anchors = 0;
@@ -746,13 +759,15 @@ Test(graph, specificity_weighs_links_by_how_the_end_resembles_the_query) {
       ev[links[l].x - 1] += g[links[l].u - 1] * links[l].w * exp(betas[b] * (1 - d));
     }
     p.specificity = betas[b];
-    engine_retrieve_result *res = retrieve("sp", scoring_q, dim, &p);
-    check_relevance(res, scoring_r, ev, 5, 1.0, "specificity");
+    for (int m = 0; m < 3; m++) {
+      engine_retrieve_result *res = retrieve(colls[m], scoring_q, dim, &p);
+      check_relevance(res, scoring_r, ev, 5, 1.0, colls[m]);
+      engine_retrieve_result_free(res);
+    }
     /* 2 -> 5's end is its source's own (d > 1): it counts less than the
      * link's weight; 1 -> 3's (d = 0) more */
     cr_assert_lt(ev[4], 0.25);
     cr_assert_gt(ev[2], 0.5);
-    engine_retrieve_result_free(res);
   }
   const float bad[] = {-0.1f, PRECIS_MAX_SPECIFICITY + 0.5f, NAN, INFINITY};
   for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
